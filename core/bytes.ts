@@ -1,0 +1,94 @@
+/** Byte helpers shared by every wire object: hex, concatenation, big-endian integers, equality. */
+import { VeenError } from "./errors.ts";
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+/** Lower-case hex of `b`. */
+export function toHex(b: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < b.length; i++) s += HEX[b[i]!];
+  return s;
+}
+
+/** Parses lower- or upper-case hex; `expectLen` (bytes) is checked when given. */
+export function fromHex(hex: string, expectLen?: number, what = "hex value"): Uint8Array {
+  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) {
+    throw new VeenError("E.SIZE", `Cannot parse ${what} "${hex.slice(0, 80)}" as hex`);
+  }
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  if (expectLen !== undefined && out.length !== expectLen) {
+    throw new VeenError("E.SIZE", `Expected ${what} of ${expectLen} bytes, got ${out.length}`);
+  }
+  return out;
+}
+
+/** Concatenates byte arrays. */
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** `u64be(n)` for a non-negative safe integer or a u64 bigint (spec 004 §1). */
+export function u64be(n: number | bigint): Uint8Array {
+  const out = new Uint8Array(8);
+  if (typeof n === "bigint") {
+    if (n < 0n || n > 0xffff_ffff_ffff_ffffn) throw new VeenError("E.SIZE", `Integer ${n} is not a valid u64`);
+    new DataView(out.buffer).setBigUint64(0, n);
+    return out;
+  }
+  if (!Number.isSafeInteger(n) || n < 0) throw new VeenError("E.SIZE", `Integer ${n} is not a valid u64`);
+  new DataView(out.buffer).setUint32(0, Math.floor(n / 0x1_0000_0000));
+  new DataView(out.buffer).setUint32(4, n >>> 0);
+  return out;
+}
+
+/** `u32be(n)` (spec 004 §1). */
+export function u32be(n: number): Uint8Array {
+  if (!Number.isInteger(n) || n < 0 || n > 0xffff_ffff) {
+    throw new VeenError("E.SIZE", `Integer ${n} is not a valid u32`);
+  }
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, n);
+  return out;
+}
+
+/** Reads a big-endian u32 at `offset`. */
+export function readU32be(b: Uint8Array, offset: number): number {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(offset);
+}
+
+/** Byte equality (not constant time; use `ctEqual` for secrets and auth_refs). */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Constant-time equality for equal-length inputs (SH0.2). */
+export function ctEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d |= a[i]! ^ b[i]!;
+  return d === 0;
+}
+
+/** Lexicographic byte order (003 §3.3): negative if a < b. */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
+/** UTF-8 encoding of a string. */
+export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+/** 32 zero bytes, the stand-in for an absent auth_ref or the first prev hash. */
+export const ZERO32: Uint8Array = new Uint8Array(32);

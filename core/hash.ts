@@ -1,0 +1,33 @@
+/** `H` = SHA-256 and the tagged hash `Ht(tag, x) = H(utf8(tag) || 0x00 || x)` (spec 004 §1, 003 §3.3). */
+import { createHash } from "node:crypto";
+import { utf8 } from "./bytes.ts";
+
+/** SHA-256 of the concatenation of `parts`. */
+export function H(...parts: Uint8Array[]): Uint8Array {
+  const h = createHash("sha256");
+  for (const p of parts) h.update(p);
+  return new Uint8Array(h.digest().buffer.slice(0)) as Uint8Array;
+}
+
+const TAG_CACHE = new Map<string, Uint8Array>();
+
+function tagPrefix(tag: string): Uint8Array {
+  let p = TAG_CACHE.get(tag);
+  if (p === undefined) {
+    const t = utf8(tag);
+    p = new Uint8Array(t.length + 1);
+    p.set(t);
+    TAG_CACHE.set(tag, p);
+  }
+  return p;
+}
+
+/** Domain-separated hash `Ht(tag, x)`; `parts` are concatenated to form `x`. */
+export function Ht(tag: string, ...parts: Uint8Array[]): Uint8Array {
+  return H(tagPrefix(tag), ...parts);
+}
+
+/** `Trunc_24(x)`: the first 24 bytes, used for XChaCha20 nonces. */
+export function trunc24(x: Uint8Array): Uint8Array {
+  return x.slice(0, 24);
+}

@@ -1,0 +1,22 @@
+/** Default bounds (spec 004 §19). Exceeding any of them is E.SIZE; deployments may lower or raise them. */
+export interface Limits {
+  maxMsgBytes: number;
+  maxBodyBytes: number;
+  maxHdrBytes: number;
+  maxProofLen: number;
+  maxCapChain: number;
+  maxAttachmentsPerMsg: number;
+  maxAttachmentBytes: number;
+  clockSkewEpochs: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  maxMsgBytes: 1_048_576,
+  maxBodyBytes: 1_048_320,
+  maxHdrBytes: 16_384,
+  maxProofLen: 64,
+  maxCapChain: 8,
+  maxAttachmentsPerMsg: 1024,
+  maxAttachmentBytes: 8 * 1_048_576,
+  clockSkewEpochs: 1,
+});

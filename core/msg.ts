@@ -1,0 +1,88 @@
+/**
+ * MSG, the submitted wire object (spec 004 §5, 003 §4.1): CBOR array of 10
+ * `[ver=1, profile_id, label, client_id, client_seq, prev_ack, auth_ref|null, ct_hash, ciphertext, sig]`,
+ * signed by client_id over `Ht("veen/sig", CBOR(the first 9 fields))`.
+ */
+import { u64be } from "./bytes.ts";
+import { type CborValue, decodeCbor, encodeCbor, expectArray, expectBytes, expectUint } from "./cbor.ts";
+import { ed25519Sign, ed25519Verify } from "./ed25519.ts";
+import { VeenError } from "./errors.ts";
+import { H, Ht } from "./hash.ts";
+import { DEFAULT_LIMITS } from "./limits.ts";
+
+export interface Msg {
+  ver: 1;
+  profileId: Uint8Array;
+  label: Uint8Array;
+  clientId: Uint8Array;
+  clientSeq: number;
+  prevAck: number;
+  authRef: Uint8Array | null;
+  ctHash: Uint8Array;
+  ciphertext: Uint8Array;
+  sig: Uint8Array;
+}
+
+export type UnsignedMsg = Omit<Msg, "sig">;
+
+function unsignedArray(m: UnsignedMsg): CborValue[] {
+  return [m.ver, m.profileId, m.label, m.clientId, m.clientSeq, m.prevAck, m.authRef, m.ctHash, m.ciphertext];
+}
+
+/** The signing digest `Ht("veen/sig", CBOR(MSG without sig))`. */
+export function msgSigningDigest(m: UnsignedMsg): Uint8Array {
+  return Ht("veen/sig", encodeCbor(unsignedArray(m)));
+}
+
+export function encodeMsg(m: Msg): Uint8Array {
+  return encodeCbor([...unsignedArray(m), m.sig]);
+}
+
+/** Signs an unsigned MSG with the client's Ed25519 secret seed (client_id must be its public key). */
+export function signMsg(m: UnsignedMsg, clientSecret: Uint8Array): Msg {
+  return { ...m, sig: ed25519Sign(clientSecret, msgSigningDigest(m)) };
+}
+
+/** True when MSG.sig verifies under client_id. */
+export function verifyMsgSig(m: Msg): boolean {
+  return ed25519Verify(m.clientId, msgSigningDigest(m), m.sig);
+}
+
+/**
+ * Decodes and structurally validates a MSG: canonical CBOR, exact field sizes, ver = 1, total size within
+ * `maxMsgBytes`. All failures are E.SIZE (bounds stage, before any crypto).
+ */
+export function decodeMsg(bytes: Uint8Array, maxMsgBytes = DEFAULT_LIMITS.maxMsgBytes): Msg {
+  if (bytes.length > maxMsgBytes) {
+    throw new VeenError("E.SIZE", `MSG is ${bytes.length} bytes, over the ${maxMsgBytes}-byte limit`);
+  }
+  const a = expectArray(decodeCbor(bytes, "MSG"), 10, "MSG");
+  if (a[0] !== 1) throw new VeenError("E.SIZE", "MSG.ver must be 1");
+  const authRef = a[6] === null ? null : expectBytes(a[6], 32, "MSG.auth_ref");
+  return {
+    ver: 1,
+    profileId: expectBytes(a[1], 32, "MSG.profile_id"),
+    label: expectBytes(a[2], 32, "MSG.label"),
+    clientId: expectBytes(a[3], 32, "MSG.client_id"),
+    clientSeq: expectUint(a[4], "MSG.client_seq"),
+    prevAck: expectUint(a[5], "MSG.prev_ack"),
+    authRef,
+    ctHash: expectBytes(a[7], 32, "MSG.ct_hash"),
+    ciphertext: expectBytes(a[8], undefined, "MSG.ciphertext"),
+    sig: expectBytes(a[9], 64, "MSG.sig"),
+  };
+}
+
+/** `leaf_hash = msg_id = Ht("veen/leaf", label || profile_id || ct_hash || client_id || u64be(client_seq))` (I2). */
+export function leafHash(
+  m: Pick<Msg, "label" | "profileId" | "ctHash" | "clientId" | "clientSeq">,
+): Uint8Array {
+  return Ht("veen/leaf", m.label, m.profileId, m.ctHash, m.clientId, u64be(m.clientSeq));
+}
+
+/** I1: `H(ciphertext) = ct_hash`. */
+export function ctHashMatches(m: Pick<Msg, "ciphertext" | "ctHash">): boolean {
+  const h = H(m.ciphertext);
+  for (let i = 0; i < 32; i++) if (h[i] !== m.ctHash[i]) return false;
+  return true;
+}
