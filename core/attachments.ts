@@ -36,7 +36,12 @@ export function attNonce(msgIdForNonce: Uint8Array, i: number): Uint8Array {
 }
 
 /** Encrypts attachment i under its exported key; the AAD is empty. */
-export function encryptAttachment(kAtt: Uint8Array, msgIdForNonce: Uint8Array, i: number, plaintext: Uint8Array): Uint8Array {
+export function encryptAttachment(
+  kAtt: Uint8Array,
+  msgIdForNonce: Uint8Array,
+  i: number,
+  plaintext: Uint8Array,
+): Uint8Array {
   if (kAtt.length !== 32) throw new VeenError("E.SIZE", "k_att must be 32 bytes");
   return xchacha20poly1305(kAtt, attNonce(msgIdForNonce, i), EMPTY).encrypt(plaintext);
 }
@@ -87,7 +92,10 @@ export function attPeaks(coids: readonly Uint8Array[]): Uint8Array[] {
 }
 
 /** `att_root = Ht("veen/att-root", concat(peaks))`, peaks ascending in height, also for a single peak. */
-export function attRoot(coids: readonly Uint8Array[], maxAttachments: number = DEFAULT_LIMITS.maxAttachmentsPerMsg): Uint8Array {
+export function attRoot(
+  coids: readonly Uint8Array[],
+  maxAttachments: number = DEFAULT_LIMITS.maxAttachmentsPerMsg,
+): Uint8Array {
   if (coids.length === 0) throw new VeenError("E.SIZE", "att_root needs at least one attachment");
   if (coids.length > maxAttachments) {
     throw new VeenError("E.SIZE", `${coids.length} attachments exceed the limit of ${maxAttachments}`);
@@ -105,7 +113,9 @@ export function verifyAttachment(
   index: number,
   attachmentCiphertext: Uint8Array,
 ): boolean {
-  if (expectedRoot === undefined || !Number.isSafeInteger(index) || index < 0 || index >= coids.length) return false;
+  if (expectedRoot === undefined || !Number.isSafeInteger(index) || index < 0 || index >= coids.length) {
+    return false;
+  }
   const want = coids[index]!;
   if (!bytesEqual(coidOf(attachmentCiphertext), want)) return false;
   try {

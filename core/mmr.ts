@@ -64,7 +64,9 @@ function checkCount(n: number, what: string, min = 0): void {
 }
 
 function checkHash(h: Uint8Array, what: string): void {
-  if (!(h instanceof Uint8Array) || h.length !== 32) throw new VeenError("E.SIZE", `${what} must be 32 bytes`);
+  if (!(h instanceof Uint8Array) || h.length !== 32) {
+    throw new VeenError("E.SIZE", `${what} must be 32 bytes`);
+  }
 }
 
 /** Storage position of leaf `seq` (1-based): `2k - popcount(k)` with `k = seq - 1`. */
@@ -76,7 +78,9 @@ export function leafPosition(seq: number): number {
 
 /** Storage position of the node of `height` over leaves `[index*2^height, (index+1)*2^height)` (0-based). */
 export function nodePosition(height: number, index: number): number {
-  if (!Number.isInteger(height) || height < 0 || height > 52) throw new VeenError("E.SIZE", `Bad node height ${height}`);
+  if (!Number.isInteger(height) || height < 0 || height > 52) {
+    throw new VeenError("E.SIZE", `Bad node height ${height}`);
+  }
   if (!Number.isSafeInteger(index) || index < 0) throw new VeenError("E.SIZE", `Bad node index ${index}`);
   return leafPosition((index + 1) * 2 ** height) + height;
 }
@@ -135,8 +139,10 @@ export interface InclusionLayout {
 /** The shape of the inclusion proof of leaf `seq` in an MMR of `size` leaves; E.NOT_FOUND unless 1 <= seq <= size. */
 export function inclusionLayout(seq: number, size: number): InclusionLayout {
   checkCount(size, "MMR size");
-  checkCount(seq, "Leaf seq", 1);
-  if (seq > size) throw new VeenError("E.NOT_FOUND", `Leaf ${seq} is not in an MMR of ${size} leaves`);
+  checkCount(seq, "Leaf seq");
+  if (seq < 1 || seq > size) {
+    throw new VeenError("E.NOT_FOUND", `Leaf ${seq} is not in an MMR of ${size} leaves`);
+  }
   const k = seq - 1;
   const peaks = peakSpans(size);
   const idx = peaks.findIndex((p) => k >= p.start && k < p.start + 2 ** p.height);
@@ -161,7 +167,10 @@ export function inclusionLayout(seq: number, size: number): InclusionLayout {
 async function readChecked(reader: HashReader, positions: number[]): Promise<Uint8Array[]> {
   const hashes = await reader.readHashes(positions);
   if (hashes.length !== positions.length) {
-    throw new VeenError("E.SIZE", `Hash reader returned ${hashes.length} hashes for ${positions.length} positions`);
+    throw new VeenError(
+      "E.SIZE",
+      `Hash reader returned ${hashes.length} hashes for ${positions.length} positions`,
+    );
   }
   for (const h of hashes) checkHash(h, "Stored MMR node");
   return hashes;
@@ -181,7 +190,9 @@ export async function inclusionProof(reader: HashReader, seq: number, size: numb
   const path: MmrPathStep[] = lay.dirs.map((dir) => ({ dir, sib: hashes[i++]! }));
   const peaksBefore = lay.beforePositions.map(() => hashes[i++]!);
   const peaksAfter = lay.afterPositions.map(() => hashes[i++]!);
-  return peaksBefore.length === 0 ? { leafHash, path, peaksAfter } : { leafHash, path, peaksAfter, peaksBefore };
+  return peaksBefore.length === 0
+    ? { leafHash, path, peaksAfter }
+    : { leafHash, path, peaksAfter, peaksBefore };
 }
 
 /** The peaks (ascending height) of the MMR at any past or present `size`, read in one call; `[]` for size 0. */
@@ -212,7 +223,10 @@ export class MmrAccumulator {
   constructor(size = 0, peaks: readonly Uint8Array[] = []) {
     checkCount(size, "MMR size");
     if (peaks.length !== popcount(size)) {
-      throw new VeenError("E.SIZE", `An MMR of ${size} leaves has ${popcount(size)} peaks, got ${peaks.length}`);
+      throw new VeenError(
+        "E.SIZE",
+        `An MMR of ${size} leaves has ${popcount(size)} peaks, got ${peaks.length}`,
+      );
     }
     for (const p of peaks) checkHash(p, "MMR peak");
     this.#size = size;

@@ -23,7 +23,9 @@ const OPTIONAL_BYTES: ReadonlyArray<[number, "parentId" | "attRoot" | "capRef", 
 ];
 
 function check32(v: unknown, what: string): Uint8Array {
-  if (!(v instanceof Uint8Array) || v.length !== 32) throw new VeenError("E.SIZE", `${what} must be 32 bytes`);
+  if (!(v instanceof Uint8Array) || v.length !== 32) {
+    throw new VeenError("E.SIZE", `${what} must be 32 bytes`);
+  }
   return v;
 }
 
@@ -44,7 +46,10 @@ export function encodePayloadHdr(h: PayloadHdr): Uint8Array {
 }
 
 /** Decodes and validates a payload_hdr; any violation (including size over `maxHdrBytes`) is E.SIZE. */
-export function decodePayloadHdr(bytes: Uint8Array, maxHdrBytes: number = DEFAULT_LIMITS.maxHdrBytes): PayloadHdr {
+export function decodePayloadHdr(
+  bytes: Uint8Array,
+  maxHdrBytes: number = DEFAULT_LIMITS.maxHdrBytes,
+): PayloadHdr {
   if (bytes.length > maxHdrBytes) {
     throw new VeenError("E.SIZE", `payload_hdr is ${bytes.length} bytes, over the ${maxHdrBytes}-byte limit`);
   }
