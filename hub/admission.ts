@@ -1,0 +1,152 @@
+/**
+ * Capability admission (spec 004 §11, OP0.2, 003 §6): `/authorize` installs a record keyed by auth_ref for a token
+ * whose chain verifies and whose issuer the hub trusts; `/submit` then requires MSG.auth_ref to name a live record
+ * whose subject is client_id and whose stream_ids map to the label. Stream scoping is enforced because the hub knows
+ * the routing key: `label = Ht("veen/label", routing_key || stream_id || u64be(epoch))` with epoch 0, or, when label
+ * epochs are enabled, any epoch within ±clock_skew_epochs of the hub's epoch (an epoch further out is E.TIME, §4).
+ */
+import {
+  authRef as authRefOf,
+  bytesEqual,
+  type CapToken,
+  decodeCapToken,
+  epochOf,
+  labelFor,
+  type Msg,
+  toHex,
+  VeenError,
+  verifyCapChain,
+} from "../core/mod.ts";
+import type { AdmissionRecord, HubStore } from "./store.ts";
+import { RateLimiter } from "./rate_limit.ts";
+
+export interface AdmissionOptions {
+  required: boolean;
+  trustedIssuers: Uint8Array[];
+  routingKey: Uint8Array;
+  maxCapChain: number;
+  /** Label rotation per profile epoch (off by default: one label per stream). */
+  labelEpochs: boolean;
+  epochSec: number;
+  clockSkewEpochs: number;
+}
+
+/** How far outside the skew window a label is still recognised (to answer E.TIME rather than E.CAP). */
+const EPOCH_SEARCH = 16;
+
+interface LiveRecord {
+  rec: AdmissionRecord;
+  labels: Set<string>;
+  labelsEpoch: number;
+}
+
+export class Admission {
+  private readonly cache = new Map<string, LiveRecord>();
+  private readonly limiter = new RateLimiter();
+
+  constructor(private readonly store: HubStore, private readonly opts: AdmissionOptions) {}
+
+  get required(): boolean {
+    return this.opts.required;
+  }
+
+  private trusted(issuer: Uint8Array): boolean {
+    return this.opts.trustedIssuers.some((k) => bytesEqual(k, issuer));
+  }
+
+  private labelsFor(rec: AdmissionRecord, epochs: number[]): Set<string> {
+    const out = new Set<string>();
+    for (const e of epochs) for (const s of rec.streamIds) out.add(toHex(labelFor(s, this.opts.routingKey, e)));
+    return out;
+  }
+
+  private window(epoch: number, radius: number): number[] {
+    const out: number[] = [];
+    for (let e = Math.max(0, epoch - radius); e <= epoch + radius; e++) out.push(e);
+    return out;
+  }
+
+  private live(rec: AdmissionRecord): LiveRecord {
+    const l = { rec, labels: this.opts.labelEpochs ? new Set<string>() : this.labelsFor(rec, [0]), labelsEpoch: -1 };
+    if (this.cache.size > 50_000) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(toHex(rec.authRef), l);
+    return l;
+  }
+
+  /** POST /authorize: verifies and installs (or returns the existing) record; `now` is hub time in seconds. */
+  async authorize(tokenBytes: Uint8Array, now: number): Promise<AdmissionRecord> {
+    const token: CapToken = decodeCapToken(tokenBytes, this.opts.maxCapChain);
+    verifyCapChain(token, this.opts.maxCapChain);
+    if (!this.trusted(token.issuerPk)) {
+      throw new VeenError("E.CAP", `cap_token issuer ${toHex(token.issuerPk).slice(0, 16)}… is not trusted by this hub`);
+    }
+    const ref = authRefOf(token);
+    const existing = await this.record(ref);
+    if (existing !== undefined) return existing.rec;
+    const rec: AdmissionRecord = {
+      authRef: ref,
+      capToken: tokenBytes,
+      subjectPk: token.subjectPk,
+      streamIds: token.allow.streamIds,
+      ttl: token.allow.ttl,
+      perSec: token.allow.rate?.perSec ?? null,
+      burst: token.allow.rate?.burst ?? null,
+      issuedAt: now,
+      expiresAt: now + token.allow.ttl,
+    };
+    await this.store.putAdmission(rec);
+    this.live(rec);
+    return rec;
+  }
+
+  private async record(ref: Uint8Array): Promise<LiveRecord | undefined> {
+    const hit = this.cache.get(toHex(ref));
+    if (hit !== undefined) return hit;
+    const rec = await this.store.getAdmission(ref);
+    return rec === undefined ? undefined : this.live(rec);
+  }
+
+  /**
+   * Admission checks that need storage (E.AUTH, E.CAP); returns the record for `checkRate`/`consume`, or
+   * undefined when admission is not required.
+   */
+  async check(msg: Msg, now: number): Promise<LiveRecord | undefined> {
+    if (!this.opts.required) return undefined;
+    if (msg.authRef === null) throw new VeenError("E.AUTH", "This hub requires admission: MSG.auth_ref is missing");
+    const live = await this.record(msg.authRef);
+    if (live === undefined) throw new VeenError("E.AUTH", "No admission record for auth_ref; POST /authorize first");
+    const { rec } = live;
+    if (!bytesEqual(rec.subjectPk, msg.clientId)) throw new VeenError("E.CAP", "client_id is not the capability's subject");
+    if (now > rec.expiresAt) throw new VeenError("E.CAP", `Capability expired at ${rec.expiresAt} (hub time ${now})`);
+    const label = toHex(msg.label);
+    if (this.opts.labelEpochs) {
+      const epoch = epochOf(now, this.opts.epochSec);
+      if (live.labelsEpoch !== epoch) {
+        live.labels = this.labelsFor(rec, this.window(epoch, this.opts.clockSkewEpochs));
+        live.labelsEpoch = epoch;
+      }
+      if (!live.labels.has(label)) {
+        const wide = this.labelsFor(rec, this.window(epoch, this.opts.clockSkewEpochs + EPOCH_SEARCH));
+        if (wide.has(label)) throw new VeenError("E.TIME", "Label epoch is outside the accepted clock-skew window");
+      }
+    }
+    if (!live.labels.has(label)) throw new VeenError("E.CAP", "Label is not allowed by the capability");
+    return live;
+  }
+
+  /** E.RATE with Retry-After when the (auth_ref, label) bucket is empty; must precede `consume` synchronously. */
+  checkRate(live: LiveRecord | undefined, label: Uint8Array, nowMs: number): void {
+    if (live === undefined || live.rec.perSec === null) return;
+    const wait = this.limiter.wait(key(live.rec, label), live.rec.perSec, live.rec.burst ?? live.rec.perSec, nowMs);
+    if (wait > 0) throw new VeenError("E.RATE", `Rate limit of ${live.rec.perSec}/s exceeded`, { retryAfter: wait });
+  }
+
+  /** Each accepted MSG consumes one token (OP0.3). */
+  consume(live: LiveRecord | undefined, label: Uint8Array, nowMs: number): void {
+    if (live === undefined || live.rec.perSec === null) return;
+    this.limiter.take(key(live.rec, label), live.rec.perSec, live.rec.burst ?? live.rec.perSec, nowMs);
+  }
+}
+
+const key = (rec: AdmissionRecord, label: Uint8Array) => toHex(rec.authRef) + toHex(label);
+export type { LiveRecord };

@@ -1,0 +1,106 @@
+/**
+ * Emits signed CHECKPOINTs per label (spec 004 §5, OP0.5): every `every` entries, every `intervalSec` seconds for
+ * labels with new entries, and on shutdown. A checkpoint covers only durable entries (the store's committed head).
+ * label_prev = label_curr because label epochs are off; `epoch` is the profile time epoch at signing.
+ */
+import {
+  decodeCheckpoint,
+  encodeCheckpoint,
+  epochOf,
+  signCheckpoint,
+  type SigningKey,
+  toHex,
+} from "../core/mod.ts";
+import type { HubStore } from "./store.ts";
+import type { Metrics } from "./metrics.ts";
+import type { Logger } from "./logger.ts";
+
+interface LabelState {
+  label: Uint8Array;
+  lastSeq: number;
+  lastAt: number;
+}
+
+export class Checkpointer {
+  private readonly state = new Map<string, LabelState>();
+  private timer: number | undefined;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: HubStore,
+    private readonly hubKey: SigningKey,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+    private readonly opts: { every: number; intervalSec: number; epochSec: number; now: () => number },
+  ) {}
+
+  /** Reads each label's latest checkpoint (O(labels), no history) and starts the interval timer. */
+  async start(): Promise<void> {
+    for (const h of this.store.heads()) {
+      const cp = await this.store.latestCheckpoint(h.label);
+      const lastSeq = cp === undefined ? 0 : decodeCheckpoint(cp).uptoSeq;
+      this.state.set(toHex(h.label), { label: h.label, lastSeq, lastAt: this.opts.now() });
+    }
+    if (this.opts.intervalSec > 0) {
+      const period = Math.min(this.opts.intervalSec, 5) * 1000;
+      this.timer = setInterval(() => this.tick(false), period);
+      Deno.unrefTimer(this.timer);
+    }
+  }
+
+  /** Called after each durable batch. */
+  noteCommitted(labels: Iterable<Uint8Array>): void {
+    let due = false;
+    for (const label of labels) {
+      const h = this.store.head(label);
+      if (h === undefined) continue;
+      const k = toHex(label);
+      let s = this.state.get(k);
+      if (s === undefined) {
+        s = { label, lastSeq: 0, lastAt: this.opts.now() };
+        this.state.set(k, s);
+      }
+      if (this.opts.every > 0 && h.seq - s.lastSeq >= this.opts.every) due = true;
+    }
+    if (due) this.tick(false);
+  }
+
+  /** Checkpoints due labels (all labels with new entries when `all`). Serialized; returns when written. */
+  tick(all: boolean): Promise<void> {
+    this.chain = this.chain.then(() => this.run(all)).catch((e) => {
+      this.log.error("checkpoint failed", { error: String(e) });
+    });
+    return this.chain;
+  }
+
+  private async run(all: boolean): Promise<void> {
+    const now = this.opts.now();
+    for (const s of this.state.values()) {
+      const h = this.store.head(s.label);
+      if (h === undefined || h.seq <= s.lastSeq) continue;
+      const byCount = this.opts.every > 0 && h.seq - s.lastSeq >= this.opts.every;
+      const byTime = this.opts.intervalSec > 0 && now - s.lastAt >= this.opts.intervalSec * 1000;
+      if (!all && !byCount && !byTime) continue;
+      await this.write(s, h.seq, h.root, now);
+    }
+  }
+
+  private async write(s: LabelState, seq: number, root: Uint8Array, nowMs: number): Promise<void> {
+    const epoch = epochOf(Math.floor(nowMs / 1000), this.opts.epochSec);
+    const cp = signCheckpoint(
+      { ver: 1, labelPrev: s.label, labelCurr: s.label, uptoSeq: seq, mmrRoot: root, epoch },
+      this.hubKey.secret,
+    );
+    await this.store.putCheckpoint(s.label, seq, epoch, encodeCheckpoint(cp));
+    this.metrics.checkpointInterval.observe(nowMs - s.lastAt);
+    s.lastSeq = seq;
+    s.lastAt = nowMs;
+    this.log.debug("checkpoint", { label: toHex(s.label).slice(0, 8), upto_seq: seq, epoch });
+  }
+
+  /** Final checkpoints for every label with new entries (graceful shutdown). */
+  async stop(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    await this.tick(true);
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * Hub configuration: defaults, an optional TOML file (`--config`), `VEEN_*` environment variables, then flags,
+ * later sources overriding earlier ones. Every key is listed in docs/hub-config.md.
+ */
+import { parse as parseToml } from "smol-toml";
+import { DEFAULT_LIMITS, DEFAULT_PROFILE_ID_HEX, fromHex, type Limits, VeenError } from "../core/mod.ts";
+
+export type AdmissionMode = "auto" | "on" | "off";
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+export interface HubConfig {
+  listen: string;
+  dataDir: string;
+  profileIdHex: string;
+  logLevel: LogLevel;
+  /** "auto": required when listening on a non-loopback address, open on loopback. */
+  admission: AdmissionMode;
+  /** Hex Ed25519 keys whose cap tokens the hub accepts; the hub's own key is always trusted. */
+  trustedIssuers: string[];
+  routingKeyHex: string;
+  /** Rotate labels per profile epoch (E.TIME outside the skew window); off by default. */
+  labelEpochs: boolean;
+  /** Largest batch written and fsynced as one group commit. */
+  batchMax: number;
+  /** Extra time a batch waits for company after the first entry arrives (0: commit as soon as the disk is free). */
+  batchWaitMs: number;
+  /** Submissions queued beyond this are refused with 503 E.UNAVAILABLE (OP0.4 Qmax). */
+  queueMax: number;
+  /** A CHECKPOINT per label every this many entries ... */
+  checkpointEvery: number;
+  /** ... or every this many seconds when the label has new entries. */
+  checkpointIntervalSec: number;
+  segmentBytes: number;
+  limits: Limits;
+}
+
+export const DEFAULT_LISTEN = "127.0.0.1:37411";
+
+export function defaultConfig(dataDir = ""): HubConfig {
+  return {
+    listen: DEFAULT_LISTEN,
+    dataDir,
+    profileIdHex: DEFAULT_PROFILE_ID_HEX,
+    logLevel: "info",
+    admission: "auto",
+    trustedIssuers: [],
+    routingKeyHex: "",
+    labelEpochs: false,
+    batchMax: 256,
+    batchWaitMs: 0,
+    queueMax: 8192,
+    checkpointEvery: 1024,
+    checkpointIntervalSec: 60,
+    segmentBytes: 64 * 1024 * 1024,
+    limits: { ...DEFAULT_LIMITS },
+  };
+}
+
+type Kind = "string" | "int" | "list" | "bool";
+
+/** config key → [field path, kind, env var] */
+const KEYS: Record<string, [string, Kind]> = {
+  listen: ["listen", "string"],
+  data_dir: ["dataDir", "string"],
+  profile_id: ["profileIdHex", "string"],
+  log_level: ["logLevel", "string"],
+  admission: ["admission", "string"],
+  trusted_issuers: ["trustedIssuers", "list"],
+  routing_key: ["routingKeyHex", "string"],
+  label_epochs: ["labelEpochs", "bool"],
+  batch_max: ["batchMax", "int"],
+  batch_wait_ms: ["batchWaitMs", "int"],
+  queue_max: ["queueMax", "int"],
+  checkpoint_every: ["checkpointEvery", "int"],
+  checkpoint_interval_sec: ["checkpointIntervalSec", "int"],
+  segment_bytes: ["segmentBytes", "int"],
+  max_msg_bytes: ["limits.maxMsgBytes", "int"],
+  max_body_bytes: ["limits.maxBodyBytes", "int"],
+  max_hdr_bytes: ["limits.maxHdrBytes", "int"],
+  max_attachment_bytes: ["limits.maxAttachmentBytes", "int"],
+  max_cap_chain: ["limits.maxCapChain", "int"],
+  clock_skew_epochs: ["limits.clockSkewEpochs", "int"],
+};
+
+/** The documented config keys and their environment variables. */
+export const CONFIG_KEYS: readonly string[] = Object.keys(KEYS);
+export const envNameOf = (key: string): string => "VEEN_" + key.toUpperCase();
+
+function setKey(cfg: HubConfig, key: string, raw: unknown, source: string): void {
+  const spec = KEYS[key];
+  if (spec === undefined) throw new VeenError("E.SIZE", `Unknown config key "${key}" in ${source}`);
+  const [path, kind] = spec;
+  let v: unknown;
+  if (kind === "int") {
+    v = typeof raw === "string" ? Number(raw) : raw;
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
+      throw new VeenError("E.SIZE", `Config key "${key}" in ${source} must be a non-negative integer`);
+    }
+  } else if (kind === "list") {
+    v = typeof raw === "string" ? raw.split(",").map((s) => s.trim()).filter((s) => s !== "") : raw;
+    if (!Array.isArray(v) || !v.every((x) => typeof x === "string")) {
+      throw new VeenError("E.SIZE", `Config key "${key}" in ${source} must be a list of strings`);
+    }
+  } else if (kind === "bool") {
+    v = raw === true || raw === "true" || raw === "1" ? true : raw === false || raw === "false" || raw === "0" ? false : raw;
+    if (typeof v !== "boolean") throw new VeenError("E.SIZE", `Config key "${key}" in ${source} must be true or false`);
+  } else {
+    if (typeof raw !== "string") throw new VeenError("E.SIZE", `Config key "${key}" in ${source} must be a string`);
+    v = raw;
+  }
+  const parts = path.split(".");
+  // deno-lint-ignore no-explicit-any
+  let target: any = cfg;
+  for (const p of parts.slice(0, -1)) target = target[p];
+  target[parts[parts.length - 1]!] = v;
+}
+
+/** Applies a TOML document (flat keys, or a `[hub]` table). */
+export function applyToml(cfg: HubConfig, text: string, source: string): void {
+  let doc: Record<string, unknown>;
+  try {
+    doc = parseToml(text) as Record<string, unknown>;
+  } catch (e) {
+    throw new VeenError("E.SIZE", `Cannot parse config ${source}: ${e instanceof Error ? e.message : e}`);
+  }
+  const table = (typeof doc.hub === "object" && doc.hub !== null ? doc.hub : doc) as Record<string, unknown>;
+  for (const [k, v] of Object.entries(table)) {
+    if (k === "hub") continue;
+    setKey(cfg, k, v, source);
+  }
+}
+
+export function applyEnv(cfg: HubConfig, env: Record<string, string>): void {
+  for (const key of CONFIG_KEYS) {
+    const v = env[envNameOf(key)];
+    if (v !== undefined && v !== "") setKey(cfg, key, v, `environment variable ${envNameOf(key)}`);
+  }
+}
+
+/** Checks cross-field rules; throws E.SIZE / E.PROFILE with the offending key. */
+export function validateConfig(cfg: HubConfig): void {
+  if (cfg.dataDir === "") throw new VeenError("E.SIZE", "--data-dir (or VEEN_DATA_DIR) is required");
+  parseListen(cfg.listen);
+  if (cfg.profileIdHex.toLowerCase() !== DEFAULT_PROFILE_ID_HEX) {
+    throw new VeenError("E.PROFILE", `Unsupported profile_id ${cfg.profileIdHex}; this hub supports ${DEFAULT_PROFILE_ID_HEX}`);
+  }
+  if (!["debug", "info", "warn", "error"].includes(cfg.logLevel)) {
+    throw new VeenError("E.SIZE", `log_level must be debug, info, warn or error, not "${cfg.logLevel}"`);
+  }
+  if (!["auto", "on", "off"].includes(cfg.admission)) {
+    throw new VeenError("E.SIZE", `admission must be auto, on or off, not "${cfg.admission}"`);
+  }
+  for (const k of cfg.trustedIssuers) fromHex(k, 32, "trusted issuer key");
+  fromHex(cfg.routingKeyHex, undefined, "routing_key");
+  if (cfg.batchMax < 1) throw new VeenError("E.SIZE", "batch_max must be at least 1");
+  if (cfg.limits.maxMsgBytes < 256) throw new VeenError("E.SIZE", "max_msg_bytes must be at least 256");
+}
+
+export function parseListen(listen: string): { hostname: string; port: number } {
+  const m = /^(\[[0-9a-fA-F:]+\]|[^:]+):(\d{1,5})$/.exec(listen);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) throw new VeenError("E.SIZE", `Cannot parse listen address "${listen}" (want HOST:PORT)`);
+  return { hostname: m[1]!.replace(/^\[|\]$/g, ""), port };
+}
+
+/** True for 127.0.0.0/8, ::1 and localhost. */
+export function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "::1" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
+/** Whether admission (cap tokens via /authorize) is enforced for this config. */
+export function admissionRequired(cfg: HubConfig): boolean {
+  if (cfg.admission === "on") return true;
+  if (cfg.admission === "off") return false;
+  return !isLoopback(parseListen(cfg.listen).hostname);
+}

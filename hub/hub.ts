@@ -1,0 +1,144 @@
+/**
+ * Assembles a running hub: data dir and key, store (log + KV), admission, sequencer, checkpointer, routes and
+ * Deno.serve; and the graceful shutdown path (stop accepting → drain commits → final checkpoints → close store).
+ */
+import { DEFAULT_PROFILE, encodeProfile, fromHex, profileId, type SigningKey, toHex } from "../core/mod.ts";
+import { VERSION } from "../version.ts";
+import { Admission } from "./admission.ts";
+import { Checkpointer } from "./checkpointer.ts";
+import { admissionRequired, type HubConfig, parseListen } from "./config.ts";
+import { loadOrCreateHubKey, prepareDataDir } from "./hub_key.ts";
+import { Logger } from "./logger.ts";
+import { Metrics } from "./metrics.ts";
+import { Routes } from "./routes.ts";
+import { Sequencer } from "./sequencer.ts";
+import type { HubStore } from "./store.ts";
+
+export interface RunningHub {
+  url: string;
+  port: number;
+  hubKey: SigningKey;
+  config: HubConfig;
+  metrics: Metrics;
+  /** Resolves when the hub has stopped (after close(), or after a fatal storage error). */
+  finished: Promise<void>;
+  /** Graceful stop: stop accepting, drain, checkpoint, close. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Hub clock in milliseconds (tests move it to check TTLs and checkpoint cadence). */
+  now?: () => number;
+  /** Called after a storage failure has poisoned the hub (the CLI exits non-zero so a supervisor restarts it). */
+  onFatal?: (e: unknown) => void;
+  /** Storage to use instead of the disk store (tests: MemoryStore, fault injection). */
+  store?: HubStore;
+}
+
+export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise<RunningHub> {
+  const log = opts.logger ?? new Logger(cfg.logLevel);
+  const now = opts.now ?? Date.now;
+  await prepareDataDir(cfg.dataDir);
+  const { key: hubKey, created } = await loadOrCreateHubKey(cfg.dataDir);
+  if (created) log.info("created hub key", { hub_pk: toHex(hubKey.public) });
+  const store: HubStore = opts.store ?? await (await import("./disk_store.ts")).openDiskStore(cfg.dataDir, {
+    segmentBytes: cfg.segmentBytes,
+    maxAttachmentBytes: cfg.limits.maxAttachmentBytes,
+  });
+  const metrics = new Metrics();
+  const routingKey = fromHex(cfg.routingKeyHex, undefined, "routing_key");
+  const admission = new Admission(store, {
+    required: admissionRequired(cfg),
+    trustedIssuers: [hubKey.public, ...cfg.trustedIssuers.map((k) => fromHex(k, 32, "trusted issuer"))],
+    routingKey,
+    maxCapChain: cfg.limits.maxCapChain,
+    labelEpochs: cfg.labelEpochs,
+    epochSec: DEFAULT_PROFILE.epochSec,
+    clockSkewEpochs: cfg.limits.clockSkewEpochs,
+  });
+  const checkpointer = new Checkpointer(store, hubKey, metrics, log.child("checkpoint"), {
+    every: cfg.checkpointEvery,
+    intervalSec: cfg.checkpointIntervalSec,
+    epochSec: DEFAULT_PROFILE.epochSec,
+    now,
+  });
+  let ready = false;
+  let lastLabel: Uint8Array | undefined;
+  for (const h of store.heads()) if (lastLabel === undefined) lastLabel = h.label;
+  let fatal: (e: unknown) => void = () => {};
+  const sequencer = new Sequencer(store, hubKey, admission, metrics, {
+    batchMax: cfg.batchMax,
+    batchWaitMs: cfg.batchWaitMs,
+    queueMax: cfg.queueMax,
+    onFatal: (e) => fatal(e),
+    onCommitted: (entries) => {
+      lastLabel = entries[entries.length - 1]?.label ?? lastLabel;
+      checkpointer.noteCommitted(new Set(entries.map((e) => e.label)));
+    },
+  });
+  await checkpointer.start();
+  const routes = new Routes({
+    store,
+    sequencer,
+    admission,
+    metrics,
+    log,
+    limits: cfg.limits,
+    hubPk: hubKey.public,
+    profileId: profileId(DEFAULT_PROFILE),
+    profileCbor: encodeProfile(DEFAULT_PROFILE),
+    routingKey,
+    version: VERSION,
+    dataDir: cfg.dataDir,
+    isReady: () => ready && sequencer.healthy,
+    lastLabel: () => lastLabel,
+    now,
+  });
+  const { hostname, port } = parseListen(cfg.listen);
+  const abort = new AbortController();
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve(
+      { hostname, port, signal: abort.signal, onListen: () => {}, reusePort: false },
+      (req) => routes.handle(req),
+    );
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  const addr = server.addr;
+  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host === "[::]" ? "[::1]" : host}:${addr.port}`;
+  ready = true;
+  log.info("hub listening", {
+    url,
+    hub_pk: toHex(hubKey.public),
+    admission: admission.required,
+    labels: store.stats().labels,
+    entries: store.stats().entries,
+  });
+
+  let closing: Promise<void> | undefined;
+  let finish!: () => void;
+  const finished = new Promise<void>((r) => (finish = r));
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      ready = false;
+      abort.abort();
+      await server.finished.catch(() => {});
+      await sequencer.drain();
+      if (sequencer.healthy) await checkpointer.stop();
+      await store.close();
+      log.info("hub stopped", {});
+      finish();
+    })();
+    return closing;
+  };
+  fatal = (e) => {
+    log.error("storage failure; stopping so a supervisor can restart and recover from the log", { error: String(e) });
+    opts.onFatal?.(e);
+    void close();
+  };
+  return { url, port: addr.port, hubKey, config: cfg, metrics, finished, close };
+}

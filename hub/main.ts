@@ -1,0 +1,287 @@
+/**
+ * `veen hub start|stop` (CLI-GOALS-1 §2.1-2.2): the hub process itself. Without `--foreground` the command starts a
+ * detached copy of itself, waits until it serves, and returns; the running hub keeps `DIR/hub.pid` and
+ * `DIR/hub.state.json` (`{listen, url, pid, hub_pk, started_at}`) and removes them when it stops.
+ */
+import { parseArgs } from "node:util";
+import { EXIT, toHex, VeenError } from "../core/mod.ts";
+import { versionLine } from "../version.ts";
+import {
+  applyEnv,
+  applyToml,
+  type AdmissionMode,
+  defaultConfig,
+  type HubConfig,
+  type LogLevel,
+  validateConfig,
+} from "./config.ts";
+import { startHub } from "./hub.ts";
+import { Logger } from "./logger.ts";
+
+export const PID_FILE = "hub.pid";
+export const STATE_FILE = "hub.state.json";
+export const LOG_FILE = "hub.log";
+
+const START_HELP = `Usage: veen hub start --data-dir DIR [--listen HOST:PORT] [--config FILE] [--profile-id HEX]
+                      [--foreground] [--log-level debug|info|warn|error] [--admission auto|on|off]
+                      [--trusted-issuer HEX]...
+Starts a hub. --listen defaults to 127.0.0.1:37411 (VEEN_LISTEN). Without --foreground it detaches, writes
+DIR/hub.pid and DIR/hub.state.json, logs to DIR/hub.log, and returns once the hub serves.
+Admission (cap tokens via /authorize) is required by default on non-loopback addresses.`;
+
+const STOP_HELP = `Usage: veen hub stop --data-dir DIR [--timeout-ms N]
+Gracefully stops the hub running on DIR (flush, fsync, final checkpoints). Exits 0 when no hub is running.`;
+
+function err(s: string): void {
+  console.error(s);
+}
+
+/** Builds the effective config: defaults, then --config TOML, then VEEN_* env, then flags. */
+export async function buildConfig(flags: Record<string, unknown>, env: Record<string, string>): Promise<HubConfig> {
+  const cfg = defaultConfig();
+  const file = flags.config as string | undefined;
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(file);
+    } catch (e) {
+      throw new VeenError("E.NOT_FOUND", `Cannot read config file ${file}: ${(e as Error).message}`);
+    }
+    applyToml(cfg, text, file);
+  }
+  applyEnv(cfg, env);
+  if (typeof flags.listen === "string") cfg.listen = flags.listen;
+  if (typeof flags["data-dir"] === "string") cfg.dataDir = flags["data-dir"];
+  if (typeof flags["profile-id"] === "string") cfg.profileIdHex = flags["profile-id"];
+  if (typeof flags["log-level"] === "string") cfg.logLevel = flags["log-level"] as LogLevel;
+  if (typeof flags.admission === "string") cfg.admission = flags.admission as AdmissionMode;
+  if (Array.isArray(flags["trusted-issuer"])) cfg.trustedIssuers.push(...(flags["trusted-issuer"] as string[]));
+  validateConfig(cfg);
+  return cfg;
+}
+
+export async function hubMain(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  switch (sub) {
+    case "start":
+    case "run":
+      return await start(rest, sub === "run");
+    case "stop":
+      return await stop(rest);
+    case undefined:
+    case "--help":
+    case "-h":
+      console.log(`${START_HELP}\n\n${STOP_HELP}`);
+      return sub === undefined ? EXIT.USAGE : EXIT.OK;
+    default:
+      err(`veen hub: unknown subcommand "${sub}" (try veen hub --help)`);
+      return EXIT.USAGE;
+  }
+}
+
+function parse(rest: string[], options: Parameters<typeof parseArgs>[0]["options"]) {
+  try {
+    return parseArgs({ args: rest, options, strict: true, allowPositionals: false }).values;
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+class UsageError extends Error {}
+
+async function start(rest: string[], forceForeground: boolean): Promise<number> {
+  let flags;
+  try {
+    flags = parse(rest, {
+      listen: { type: "string" },
+      "data-dir": { type: "string" },
+      config: { type: "string" },
+      "profile-id": { type: "string" },
+      foreground: { type: "boolean" },
+      "log-level": { type: "string" },
+      admission: { type: "string" },
+      "trusted-issuer": { type: "string", multiple: true },
+      help: { type: "boolean", short: "h" },
+    });
+  } catch (e) {
+    err(`usage: ${(e as Error).message}\n${START_HELP}`);
+    return EXIT.USAGE;
+  }
+  if (flags.help) {
+    console.log(START_HELP);
+    return EXIT.OK;
+  }
+  let cfg: HubConfig;
+  try {
+    cfg = await buildConfig(flags, Deno.env.toObject());
+  } catch (e) {
+    err(e instanceof VeenError ? `${e.code}: ${e.detail}` : String(e));
+    return EXIT.USAGE;
+  }
+  const running = await runningPid(cfg.dataDir);
+  if (running !== undefined) {
+    err(`E.UNAVAILABLE: a hub is already running on ${cfg.dataDir} (pid ${running})`);
+    return EXIT.CHECK;
+  }
+  if (flags.foreground || forceForeground) return await runForeground(cfg);
+  return await detach(cfg, rest);
+}
+
+async function runForeground(cfg: HubConfig): Promise<number> {
+  const log = new Logger(cfg.logLevel);
+  let exitCode = EXIT.OK;
+  let hub;
+  try {
+    hub = await startHub(cfg, { logger: log, onFatal: () => (exitCode = EXIT.CHECK) });
+  } catch (e) {
+    err(e instanceof VeenError ? `${e.code}: ${e.detail}` : `E.UNAVAILABLE: cannot start hub: ${(e as Error).message}`);
+    return EXIT.TRANSPORT;
+  }
+  await Deno.writeTextFile(`${cfg.dataDir}/${PID_FILE}`, `${Deno.pid}\n`, { mode: 0o600 });
+  const state = {
+    listen: cfg.listen,
+    url: hub.url,
+    pid: Deno.pid,
+    hub_pk: toHex(hub.hubKey.public),
+    started_at: new Date().toISOString(),
+    version: versionLine(),
+  };
+  const tmp = `${cfg.dataDir}/${STATE_FILE}.tmp`;
+  await Deno.writeTextFile(tmp, JSON.stringify(state) + "\n", { mode: 0o600 });
+  await Deno.rename(tmp, `${cfg.dataDir}/${STATE_FILE}`);
+  const onSignal = () => void hub.close();
+  Deno.addSignalListener("SIGTERM", onSignal);
+  Deno.addSignalListener("SIGINT", onSignal);
+  await hub.finished;
+  Deno.removeSignalListener("SIGTERM", onSignal);
+  Deno.removeSignalListener("SIGINT", onSignal);
+  for (const f of [PID_FILE, STATE_FILE]) await Deno.remove(`${cfg.dataDir}/${f}`).catch(() => {});
+  return exitCode;
+}
+
+/** The command line that runs this program again (launcher/deno run, or the compiled binary). */
+export function selfCommand(): { cmd: string; args: string[] } {
+  if (Deno.build.standalone) return { cmd: Deno.execPath(), args: [] };
+  const main = new URL("../mod.ts", import.meta.url);
+  const config = new URL("../deno.json", import.meta.url);
+  return {
+    cmd: Deno.execPath(),
+    args: ["run", "--allow-all", "--unstable-kv", "--quiet", "--config", config.pathname, main.pathname],
+  };
+}
+
+async function detach(cfg: HubConfig, rest: string[]): Promise<number> {
+  await Deno.mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
+  const logPath = `${cfg.dataDir}/${LOG_FILE}`;
+  (await Deno.open(logPath, { create: true, append: true, mode: 0o600 })).close();
+  const self = selfCommand();
+  const args = [...self.args, "hub", "start", ...rest.filter((a) => a !== "--foreground"), "--foreground"];
+  if (!rest.some((a) => a === "--data-dir" || a.startsWith("--data-dir="))) args.push("--data-dir", cfg.dataDir);
+  if (!rest.some((a) => a === "--listen" || a.startsWith("--listen="))) args.push("--listen", cfg.listen);
+  await Deno.remove(`${cfg.dataDir}/${STATE_FILE}`).catch(() => {});
+  // setsid: own session, so the terminal's signals do not reach it; the shell redirects output to hub.log.
+  const child = new Deno.Command("setsid", {
+    args: ["sh", "-c", 'log="$1"; shift; exec "$@" >>"$log" 2>&1 </dev/null', "sh", logPath, self.cmd, ...args],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const deadline = Date.now() + 30_000;
+  let exited = false;
+  child.status.then(() => (exited = true));
+  while (Date.now() < deadline) {
+    const st = await readState(cfg.dataDir);
+    if (st !== undefined) {
+      try {
+        const r = await fetch(`${st.url}/readyz`);
+        await r.body?.cancel();
+        if (r.ok) {
+          console.log(`hub started: ${st.url} (pid ${st.pid}, data dir ${cfg.dataDir})`);
+          child.unref();
+          return EXIT.OK;
+        }
+      } catch {
+        // not serving yet
+      }
+    }
+    if (exited) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const tail = await Deno.readTextFile(logPath).then((t) => t.split("\n").slice(-10).join("\n")).catch(() => "");
+  err(`E.UNAVAILABLE: hub did not start (see ${logPath})\n${tail}`);
+  try {
+    child.kill("SIGTERM");
+  } catch {
+    // already gone
+  }
+  return EXIT.TRANSPORT;
+}
+
+export interface HubState {
+  listen: string;
+  url: string;
+  pid: number;
+  hub_pk?: string;
+}
+
+export async function readState(dataDir: string): Promise<HubState | undefined> {
+  try {
+    return JSON.parse(await Deno.readTextFile(`${dataDir}/${STATE_FILE}`)) as HubState;
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    return Deno.statSync(`/proc/${pid}`).isDirectory &&
+      !Deno.readTextFileSync(`/proc/${pid}/stat`).split(" ")[2]?.startsWith("Z");
+  } catch {
+    return false;
+  }
+}
+
+/** The pid of a live hub on `dataDir`, if any (a stale pid file is ignored). */
+export async function runningPid(dataDir: string): Promise<number | undefined> {
+  try {
+    const pid = Number((await Deno.readTextFile(`${dataDir}/${PID_FILE}`)).trim());
+    return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function stop(rest: string[]): Promise<number> {
+  let flags;
+  try {
+    flags = parse(rest, { "data-dir": { type: "string" }, "timeout-ms": { type: "string" }, help: { type: "boolean" } });
+  } catch (e) {
+    err(`usage: ${(e as Error).message}\n${STOP_HELP}`);
+    return EXIT.USAGE;
+  }
+  if (flags.help) {
+    console.log(STOP_HELP);
+    return EXIT.OK;
+  }
+  const dir = (flags["data-dir"] as string | undefined) ?? Deno.env.get("VEEN_DATA_DIR");
+  if (!dir) {
+    err(`usage: --data-dir is required\n${STOP_HELP}`);
+    return EXIT.USAGE;
+  }
+  const pid = await runningPid(dir);
+  if (pid === undefined) {
+    console.log(`no hub running on ${dir}`);
+    return EXIT.OK;
+  }
+  Deno.kill(pid, "SIGTERM");
+  const deadline = Date.now() + Number(flags["timeout-ms"] ?? 30_000);
+  while (alive(pid)) {
+    if (Date.now() > deadline) {
+      err(`E.UNAVAILABLE: hub pid ${pid} did not stop in time`);
+      return EXIT.TRANSPORT;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  console.log(`hub stopped (pid ${pid})`);
+  return EXIT.OK;
+}

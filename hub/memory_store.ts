@@ -1,0 +1,128 @@
+/**
+ * An in-memory HubStore with the same contract as the disk store, minus durability. Used by unit tests and by fault
+ * tests that inject commit failures (`failNextCommit`).
+ */
+import { type HashReader, MemoryHashStore, mmrRoot, toHex } from "../core/mod.ts";
+import type { AdmissionRecord, CommitEntry, HubStore, LabelHead, StoredItem, StoreStats } from "./store.ts";
+
+interface LabelData {
+  head: LabelHead;
+  items: StoredItem[];
+  nodes: MemoryHashStore;
+  leaves: Map<string, number>;
+  clients: Map<string, number>;
+  checkpoints: { upto: number; epoch: number; bytes: Uint8Array }[];
+}
+
+export class MemoryStore implements HubStore {
+  private readonly labels = new Map<string, LabelData>();
+  private readonly admissions = new Map<string, AdmissionRecord>();
+  private readonly attachments = new Map<string, Uint8Array>();
+  private entries = 0;
+  private bytes = 0;
+  failNextCommit: Error | undefined;
+
+  private data(label: Uint8Array): LabelData {
+    const k = toHex(label);
+    let d = this.labels.get(k);
+    if (d === undefined) {
+      d = {
+        head: { label, seq: 0, peaks: [], root: new Uint8Array(32), lastHubTs: 0 },
+        items: [],
+        nodes: new MemoryHashStore(),
+        leaves: new Map(),
+        clients: new Map(),
+        checkpoints: [],
+      };
+      this.labels.set(k, d);
+    }
+    return d;
+  }
+
+  *heads(): Iterable<LabelHead> {
+    for (const d of this.labels.values()) if (d.head.seq > 0) yield d.head;
+  }
+
+  head(label: Uint8Array): LabelHead | undefined {
+    const d = this.labels.get(toHex(label));
+    return d === undefined || d.head.seq === 0 ? undefined : d.head;
+  }
+
+  lastClientSeq(label: Uint8Array, clientId: Uint8Array): Promise<number> {
+    return Promise.resolve(this.labels.get(toHex(label))?.clients.get(toHex(clientId)) ?? 0);
+  }
+
+  seqOfLeaf(label: Uint8Array, leafHash: Uint8Array): Promise<number | undefined> {
+    return Promise.resolve(this.labels.get(toHex(label))?.leaves.get(toHex(leafHash)));
+  }
+
+  commit(batch: CommitEntry[]): Promise<void> {
+    if (this.failNextCommit !== undefined) {
+      const e = this.failNextCommit;
+      this.failNextCommit = undefined;
+      return Promise.reject(e);
+    }
+    for (const e of batch) {
+      const d = this.data(e.label);
+      if (e.streamSeq !== d.head.seq + 1) return Promise.reject(new Error(`non-contiguous seq ${e.streamSeq}`));
+      d.items.push({ streamSeq: e.streamSeq, receipt: e.receipt, msg: e.msg });
+      d.nodes.append(e.newNodes);
+      d.leaves.set(toHex(e.leafHash), e.streamSeq);
+      d.clients.set(toHex(e.clientId), e.clientSeq);
+      d.head = { label: e.label, seq: e.streamSeq, peaks: e.peaks, root: mmrRoot(e.peaks), lastHubTs: e.hubTs };
+      this.entries++;
+      this.bytes += e.receipt.length + e.msg.length;
+    }
+    return Promise.resolve();
+  }
+
+  readRange(label: Uint8Array, from: number, to: number, limit: number): Promise<StoredItem[]> {
+    const d = this.labels.get(toHex(label));
+    if (d === undefined) return Promise.resolve([]);
+    return Promise.resolve(d.items.slice(from - 1, Math.min(to, from - 1 + limit)));
+  }
+
+  nodeReader(label: Uint8Array): HashReader {
+    return this.data(label).nodes;
+  }
+
+  putCheckpoint(label: Uint8Array, uptoSeq: number, epoch: number, checkpoint: Uint8Array): Promise<void> {
+    this.data(label).checkpoints.push({ upto: uptoSeq, epoch, bytes: checkpoint });
+    return Promise.resolve();
+  }
+
+  latestCheckpoint(label: Uint8Array): Promise<Uint8Array | undefined> {
+    return Promise.resolve(this.labels.get(toHex(label))?.checkpoints.at(-1)?.bytes);
+  }
+
+  checkpointsByEpoch(label: Uint8Array, epochMin: number, epochMax: number, limit: number): Promise<Uint8Array[]> {
+    const cps = this.labels.get(toHex(label))?.checkpoints ?? [];
+    return Promise.resolve(cps.filter((c) => c.epoch >= epochMin && c.epoch <= epochMax).slice(0, limit).map((c) => c.bytes));
+  }
+
+  putAdmission(rec: AdmissionRecord): Promise<void> {
+    this.admissions.set(toHex(rec.authRef), rec);
+    return Promise.resolve();
+  }
+
+  getAdmission(authRef: Uint8Array): Promise<AdmissionRecord | undefined> {
+    return Promise.resolve(this.admissions.get(toHex(authRef)));
+  }
+
+  putAttachment(coid: Uint8Array, bytes: Uint8Array): Promise<void> {
+    this.attachments.set(toHex(coid), bytes);
+    return Promise.resolve();
+  }
+
+  getAttachment(coid: Uint8Array): Promise<Uint8Array | undefined> {
+    return Promise.resolve(this.attachments.get(toHex(coid)));
+  }
+
+  stats(): StoreStats {
+    return { labels: [...this.heads()].length, entries: this.entries, logBytes: this.bytes, segments: 0 };
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

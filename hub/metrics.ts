@@ -1,0 +1,68 @@
+/** OBS0.1 metrics in Prometheus text format: counters, gauges and fixed-bucket histograms (milliseconds). */
+
+const BUCKETS_MS = [0.5, 1, 2, 5, 10, 20, 50, 100, 250, 500, 1000, 5000];
+
+class Histogram {
+  readonly counts = new Array<number>(BUCKETS_MS.length + 1).fill(0);
+  sum = 0;
+  n = 0;
+  observe(v: number): void {
+    let i = 0;
+    while (i < BUCKETS_MS.length && v > BUCKETS_MS[i]!) i++;
+    this.counts[i]!++;
+    this.sum += v;
+    this.n++;
+  }
+}
+
+export class Metrics {
+  submitOk = 0;
+  readonly submitErr = new Map<string, number>();
+  rateLimited = 0;
+  anchorFail = 0;
+  queueDepth = 0;
+  readonly verifyLatency = new Histogram();
+  readonly commitLatency = new Histogram();
+  readonly endToEndLatency = new Histogram();
+  readonly checkpointInterval = new Histogram();
+  readonly startedAt = Date.now();
+
+  countError(code: string): void {
+    this.submitErr.set(code, (this.submitErr.get(code) ?? 0) + 1);
+    if (code === "E.RATE") this.rateLimited++;
+  }
+
+  /** Prometheus text exposition (version 0.0.4). */
+  render(extra: Record<string, number> = {}): string {
+    const out: string[] = [];
+    const counter = (name: string, help: string, v: number) =>
+      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`, `${name} ${v}`);
+    const gauge = (name: string, help: string, v: number) =>
+      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${v}`);
+    const hist = (name: string, help: string, h: Histogram) => {
+      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} histogram`);
+      let cum = 0;
+      BUCKETS_MS.forEach((b, i) => {
+        cum += h.counts[i]!;
+        out.push(`${name}_bucket{le="${b}"} ${cum}`);
+      });
+      out.push(`${name}_bucket{le="+Inf"} ${h.n}`, `${name}_sum ${round(h.sum)}`, `${name}_count ${h.n}`);
+    };
+    counter("veen_submit_ok_total", "Accepted submissions (receipts issued).", this.submitOk);
+    out.push("# HELP veen_submit_err_total Refused submissions by error code.", "# TYPE veen_submit_err_total counter");
+    for (const [code, v] of [...this.submitErr].sort(([a], [b]) => a.localeCompare(b))) {
+      out.push(`veen_submit_err_total{code="${code}"} ${v}`);
+    }
+    hist("veen_verify_latency_ms", "Decode, bounds and signature verification time per submission.", this.verifyLatency);
+    hist("veen_commit_latency_ms", "Group commit time (log write, fdatasync, index) per batch.", this.commitLatency);
+    hist("veen_end_to_end_latency_ms", "Time from request body read to receipt sent.", this.endToEndLatency);
+    gauge("veen_queue_depth", "Submissions waiting for the sequencer or the disk.", this.queueDepth);
+    counter("veen_rate_limited_total", "Submissions refused with E.RATE.", this.rateLimited);
+    hist("veen_checkpoint_interval", "Milliseconds between checkpoints of a label.", this.checkpointInterval);
+    counter("veen_anchor_fail_total", "Failed anchor publications.", this.anchorFail);
+    for (const [name, v] of Object.entries(extra)) gauge(name, name.replaceAll("_", " ") + ".", v);
+    return out.join("\n") + "\n";
+  }
+}
+
+const round = (v: number) => Math.round(v * 1000) / 1000;

@@ -1,0 +1,359 @@
+/**
+ * The hub's HTTP routes (spec 004 §16, DR0, wire decisions "Error codes and HTTP", docs/protocol.md). Admission runs
+ * in spec order: bounds → structure → signature → capability → commit (OP0.1, SH0.4).
+ */
+import {
+  asVeenError,
+  concat,
+  consistencyProof,
+  ctHashMatches,
+  decodeCbor,
+  decodeMsg,
+  encodeCbor,
+  encodeConsistencyProof,
+  encodeMmrProof,
+  expectArray,
+  fromHex,
+  H,
+  hubIdFor,
+  inclusionProof,
+  mmrRoot,
+  peaksAt,
+  readU32be,
+  receiptFromCbor,
+  toHex,
+  VeenError,
+  verifyMsgSig,
+  verifyReceiptSig,
+  bytesEqual,
+  type CborValue,
+  type Limits,
+  type Msg,
+} from "../core/mod.ts";
+import type { Admission } from "./admission.ts";
+import type { Logger } from "./logger.ts";
+import type { Metrics } from "./metrics.ts";
+import type { Sequencer } from "./sequencer.ts";
+import type { HubStore } from "./store.ts";
+import {
+  CBOR,
+  CBOR_SEQ,
+  cborResponse,
+  errorResponse,
+  jsonResponse,
+  Query,
+  readBodyCapped,
+  textResponse,
+} from "./http.ts";
+
+export const STREAM_PAGE_MAX = 256;
+const CHECKPOINT_RANGE_MAX = 1024;
+const HPKE_ENC_LEN = 32;
+const AEAD_TAG_LEN = 16;
+
+export interface RoutesContext {
+  store: HubStore;
+  sequencer: Sequencer;
+  admission: Admission;
+  metrics: Metrics;
+  log: Logger;
+  limits: Limits;
+  hubPk: Uint8Array;
+  profileId: Uint8Array;
+  profileCbor: Uint8Array;
+  routingKey: Uint8Array;
+  version: string;
+  dataDir: string;
+  isReady: () => boolean;
+  lastLabel: () => Uint8Array | undefined;
+  now: () => number;
+}
+
+export class Routes {
+  private readonly hubIdHex: string;
+
+  constructor(private readonly c: RoutesContext) {
+    this.hubIdHex = toHex(hubIdFor(c.hubPk));
+  }
+
+  /** Entry point for Deno.serve; never throws. */
+  async handle(req: Request): Promise<Response> {
+    const url = new URL(req.url);
+    try {
+      return await this.route(req, url);
+    } catch (e) {
+      const err = asVeenError(e, "E.UNAVAILABLE", "Internal error");
+      if (!(e instanceof VeenError)) this.c.log.error("internal error", { path: url.pathname, error: String(e) });
+      return errorResponse(err);
+    }
+  }
+
+  private route(req: Request, url: URL): Promise<Response> | Response {
+    const q = new Query(url.searchParams);
+    const p = url.pathname;
+    const m = req.method;
+    if (m === "POST") {
+      switch (p) {
+        case "/submit": return this.submit(req);
+        case "/authorize": return this.authorize(req);
+        case "/report_equivocation": return this.reportEquivocation(req);
+        case "/attachments": return this.putAttachment(req);
+      }
+    } else if (m === "GET" || m === "HEAD") {
+      switch (p) {
+        case "/stream": return this.stream(q);
+        case "/receipt": return this.receipt(q);
+        case "/proof": return this.proof(q);
+        case "/consistency": return this.consistency(q);
+        case "/checkpoint_latest": return this.checkpointLatest(q);
+        case "/checkpoint_range": return this.checkpointRange(q);
+        case "/healthz": return this.healthz(q);
+        case "/readyz":
+          return this.c.isReady() ? textResponse("ready\n") : errorResponse(new VeenError("E.UNAVAILABLE", "Not ready"));
+        case "/metrics": return this.metricsText();
+        case "/info": return this.info();
+        case "/profile": return cborResponse(this.c.profileCbor);
+      }
+      if (p.startsWith("/attachments/")) return this.getAttachment(p.slice("/attachments/".length));
+    }
+    throw new VeenError("E.NOT_FOUND", `No route ${m} ${p}`);
+  }
+
+  // ---- submit: the admission pipeline ----
+
+  private async submit(req: Request): Promise<Response> {
+    const t0 = performance.now();
+    let bytesIn = 0;
+    let msg: Msg | undefined;
+    try {
+      if (!this.c.isReady()) throw new VeenError("E.UNAVAILABLE", "Hub is not ready", { retryAfter: 1 });
+      const body = await readBodyCapped(req, this.c.limits.maxMsgBytes);
+      bytesIn = body.length;
+      msg = this.structure(body);
+      if (!verifyMsgSig(msg)) throw new VeenError("E.SIG", "MSG.sig does not verify under client_id");
+      const t1 = performance.now();
+      this.c.metrics.verifyLatency.observe(t1 - t0);
+      const live = await this.c.admission.check(msg, Math.floor(this.c.now() / 1000));
+      const receipt = await this.c.sequencer.submit(msg, body, live, this.c.now());
+      const t2 = performance.now();
+      this.c.metrics.submitOk++;
+      this.c.metrics.endToEndLatency.observe(t2 - t0);
+      this.logSubmit(msg, undefined, bytesIn, receipt.length, t1 - t0, t2 - t1);
+      return cborResponse(receipt);
+    } catch (e) {
+      const err = asVeenError(e, "E.UNAVAILABLE", "Internal error");
+      if (!(e instanceof VeenError)) this.c.log.error("submit failed", { error: String(e) });
+      this.c.metrics.countError(err.code);
+      this.logSubmit(msg, err.code, bytesIn, 0, performance.now() - t0, 0);
+      return errorResponse(err);
+    }
+  }
+
+  /** Bounds and structure (E.SIZE, E.PROFILE): canonical MSG, exact sizes, ciphertext framing within limits, I1. */
+  private structure(body: Uint8Array): Msg {
+    const msg = decodeMsg(body, this.c.limits.maxMsgBytes);
+    if (!bytesEqual(msg.profileId, this.c.profileId)) {
+      throw new VeenError("E.PROFILE", `Unsupported profile_id ${toHex(msg.profileId)}`);
+    }
+    const ct = msg.ciphertext;
+    if (ct.length < HPKE_ENC_LEN + 8) throw new VeenError("E.SIZE", "Ciphertext is shorter than its framing");
+    const hdrLen = readU32be(ct, HPKE_ENC_LEN);
+    const bodyLen = readU32be(ct, HPKE_ENC_LEN + 4);
+    if (hdrLen > this.c.limits.maxHdrBytes + AEAD_TAG_LEN) {
+      throw new VeenError("E.SIZE", `Header ciphertext of ${hdrLen} bytes exceeds MAX_HDR_BYTES`);
+    }
+    if (bodyLen > this.c.limits.maxBodyBytes + AEAD_TAG_LEN) {
+      throw new VeenError("E.SIZE", `Body ciphertext of ${bodyLen} bytes exceeds MAX_BODY_BYTES`);
+    }
+    if (HPKE_ENC_LEN + 8 + hdrLen + bodyLen > ct.length) {
+      throw new VeenError("E.SIZE", "Ciphertext is shorter than its encoded lengths");
+    }
+    if (!ctHashMatches(msg)) throw new VeenError("E.SIZE", "ct_hash does not match H(ciphertext) (I1)");
+    return msg;
+  }
+
+  private logSubmit(
+    msg: Msg | undefined,
+    code: string | undefined,
+    bytesIn: number,
+    bytesOut: number,
+    verifyMs: number,
+    commitMs: number,
+  ): void {
+    const level = code === undefined ? "info" : "warn";
+    if (!this.c.log.enabled(level)) return;
+    this.c.log.log(level, "submit", {
+      label: msg ? toHex(msg.label).slice(0, 8) : null,
+      client_id: msg ? toHex(msg.clientId).slice(0, 8) : null,
+      stream_seq: msg && code === undefined ? this.c.sequencer.sizeOf(msg.label) : null,
+      code: code ?? null,
+      bytes_in: bytesIn,
+      bytes_out: bytesOut,
+      verify_ms: round(verifyMs),
+      commit_ms: round(commitMs),
+    });
+  }
+
+  // ---- reads ----
+
+  private head(label: Uint8Array) {
+    const h = this.c.store.head(label);
+    if (h === undefined) throw new VeenError("E.NOT_FOUND", `Label ${toHex(label)} has no entries`);
+    return h;
+  }
+
+  private async stream(q: Query): Promise<Response> {
+    const label = q.label();
+    const from = Math.max(1, q.uint("from", 1));
+    const head = this.c.store.head(label);
+    const last = head?.seq ?? 0;
+    const to = Math.min(q.uint("to", last), last);
+    const limit = Math.min(Math.max(1, q.uint("limit", STREAM_PAGE_MAX)), STREAM_PAGE_MAX);
+    if (from > to) return cborResponse(new Uint8Array(0), CBOR_SEQ);
+    const items = await this.c.store.readRange(label, from, to, limit);
+    const withProof = q.flag("with_proof");
+    const reader = this.c.store.nodeReader(label);
+    const parts: Uint8Array[] = [];
+    for (const it of items) {
+      if (withProof) {
+        const proof = await inclusionProof(reader, it.streamSeq, it.streamSeq);
+        parts.push(ARRAY3, it.receipt, it.msg, encodeMmrProof(proof));
+      } else {
+        parts.push(ARRAY2, it.receipt, it.msg);
+      }
+    }
+    return cborResponse(concat(...parts), CBOR_SEQ);
+  }
+
+  private async receipt(q: Query): Promise<Response> {
+    const label = q.label();
+    const seq = q.uint("seq");
+    const h = this.head(label);
+    if (seq < 1 || seq > h.seq) throw new VeenError("E.NOT_FOUND", `No stream_seq ${seq} (label has ${h.seq})`);
+    const [it] = await this.c.store.readRange(label, seq, seq, 1);
+    if (it === undefined) throw new VeenError("E.NOT_FOUND", `Entry ${seq} is not retained`);
+    return cborResponse(it.receipt);
+  }
+
+  private async proof(q: Query): Promise<Response> {
+    const label = q.label();
+    const h = this.head(label);
+    const seq = q.uint("seq");
+    const size = q.uint("size", h.seq);
+    if (size > h.seq) throw new VeenError("E.NOT_FOUND", `Size ${size} is beyond the label's ${h.seq} entries`);
+    if (seq < 1 || seq > size) throw new VeenError("E.NOT_FOUND", `No stream_seq ${seq} in an MMR of ${size}`);
+    const reader = this.c.store.nodeReader(label);
+    const proof = await inclusionProof(reader, seq, size);
+    const root = size === h.seq ? h.root : mmrRoot(await peaksAt(reader, size));
+    return cborResponse(concat(ARRAY3, encodeMmrProof(proof), encodeCbor(size), encodeCbor(root)));
+  }
+
+  private async consistency(q: Query): Promise<Response> {
+    const label = q.label();
+    const h = this.head(label);
+    const from = q.uint("from");
+    const to = q.uint("to", h.seq);
+    if (from < 1 || from > to || to > h.seq) {
+      throw new VeenError("E.NOT_FOUND", `No consistency proof from ${from} to ${to} (label has ${h.seq})`);
+    }
+    const proof = await consistencyProof(this.c.store.nodeReader(label), from, to);
+    return cborResponse(encodeConsistencyProof(proof));
+  }
+
+  private async checkpointLatest(q: Query): Promise<Response> {
+    const label = q.label();
+    const cp = await this.c.store.latestCheckpoint(label);
+    if (cp === undefined) throw new VeenError("E.NOT_FOUND", `No checkpoint for label ${toHex(label)}`);
+    return cborResponse(cp);
+  }
+
+  private async checkpointRange(q: Query): Promise<Response> {
+    const label = q.label();
+    const min = q.uint("epoch_min", 0);
+    const max = q.uint("epoch_max", Number.MAX_SAFE_INTEGER);
+    const cps = await this.c.store.checkpointsByEpoch(label, min, max, CHECKPOINT_RANGE_MAX);
+    return cborResponse(concat(...cps), CBOR_SEQ);
+  }
+
+  // ---- control ----
+
+  private async authorize(req: Request): Promise<Response> {
+    const body = await readBodyCapped(req, 64 * 1024);
+    const rec = await this.c.admission.authorize(body, Math.floor(this.c.now() / 1000));
+    this.c.log.info("authorize", { auth_ref: toHex(rec.authRef).slice(0, 8), expires_at: rec.expiresAt });
+    return cborResponse(
+      encodeCbor(new Map<string, CborValue>([["auth_ref", rec.authRef], ["expires_at", rec.expiresAt]])),
+    );
+  }
+
+  private async reportEquivocation(req: Request): Promise<Response> {
+    const body = await readBodyCapped(req, 4096);
+    const [a, b] = expectArray(decodeCbor(body, "equivocation report"), 2, "equivocation report").map(receiptFromCbor);
+    const ok = a !== undefined && b !== undefined &&
+      verifyReceiptSig(a, this.c.hubPk) && verifyReceiptSig(b, this.c.hubPk) &&
+      bytesEqual(a.label, b.label) && a.streamSeq === b.streamSeq &&
+      (!bytesEqual(a.leafHash, b.leafHash) || !bytesEqual(a.mmrRoot, b.mmrRoot));
+    if (ok) this.c.log.error("equivocation proven", { label: toHex(a!.label), stream_seq: a!.streamSeq });
+    return cborResponse(encodeCbor(new Map<string, CborValue>([["ok", ok]])));
+  }
+
+  private async putAttachment(req: Request): Promise<Response> {
+    const body = await readBodyCapped(req, this.c.limits.maxAttachmentBytes);
+    const coid = H(body);
+    await this.c.store.putAttachment(coid, body);
+    return cborResponse(encodeCbor(new Map<string, CborValue>([["coid", coid]])));
+  }
+
+  private async getAttachment(hex: string): Promise<Response> {
+    const coid = fromHex(hex, 32, "coid");
+    const bytes = await this.c.store.getAttachment(coid);
+    if (bytes === undefined) throw new VeenError("E.NOT_FOUND", `No attachment ${hex}`);
+    return cborResponse(bytes, "application/octet-stream");
+  }
+
+  private healthz(q: Query): Response {
+    const label = q.has("label") ? q.label() : this.c.lastLabel();
+    const h = label === undefined ? undefined : this.c.store.head(label);
+    return jsonResponse(
+      {
+        ok: this.c.isReady(),
+        profile_id: toHex(this.c.profileId),
+        peaks_count: h?.peaks.length ?? 0,
+        last_stream_seq: h?.seq ?? 0,
+        last_mmr_root: toHex(h?.root ?? new Uint8Array(32)),
+      },
+      this.c.isReady() ? 200 : 503,
+    );
+  }
+
+  private info(): Response {
+    const st = this.c.store.stats();
+    return jsonResponse({
+      hub_pk: toHex(this.c.hubPk),
+      hub_id: this.hubIdHex,
+      profile_id: toHex(this.c.profileId),
+      version: this.c.version,
+      role: "standalone",
+      admission: this.c.admission.required,
+      routing_key_hex: toHex(this.c.routingKey),
+      uptime_sec: Math.floor((Date.now() - this.c.metrics.startedAt) / 1000),
+      data_dir: this.c.dataDir,
+      labels: st.labels,
+      entries: st.entries,
+    });
+  }
+
+  private metricsText(): Response {
+    const st = this.c.store.stats();
+    return textResponse(
+      this.c.metrics.render({ veen_labels: st.labels, veen_log_entries: st.entries, veen_log_bytes: st.logBytes }),
+      200,
+      "text/plain; version=0.0.4",
+    );
+  }
+}
+
+const ARRAY2 = new Uint8Array([0x82]);
+const ARRAY3 = new Uint8Array([0x83]);
+const round = (v: number) => Math.round(v * 1000) / 1000;
+export { CBOR };

@@ -1,0 +1,208 @@
+/**
+ * The commit stage (OP0.1 step 5-7, 003 §3.4.1): per-label MMR append with constant-time checks against in-memory
+ * cursors, receipt signing, and group commit. Sequencing is synchronous per submission, so checks and append are
+ * atomic; durability is batched: a batch is handed to the store (log write, fdatasync, index) and its RECEIPTs are
+ * released only when that resolves. A failed commit poisons the sequencer (the in-memory view is ahead of disk), so
+ * every later submission gets E.UNAVAILABLE until the process restarts and recovers from the log.
+ */
+import {
+  encodeReceipt,
+  leafHash as leafHashOf,
+  MmrAccumulator,
+  type Msg,
+  signReceipt,
+  type SigningKey,
+  toHex,
+  VeenError,
+} from "../core/mod.ts";
+import type { Admission, LiveRecord } from "./admission.ts";
+import type { CommitEntry, HubStore } from "./store.ts";
+import type { Metrics } from "./metrics.ts";
+
+export interface Accepted {
+  entry: CommitEntry;
+}
+
+interface Pending {
+  entry: CommitEntry;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+interface ClientCursor {
+  seq: number;
+  pendingUntilBatch: number;
+}
+
+export interface SequencerOptions {
+  batchMax: number;
+  batchWaitMs: number;
+  queueMax: number;
+  /** Called once after a failed commit. */
+  onFatal: (e: unknown) => void;
+  /** Called after each durable batch with the labels it touched. */
+  onCommitted?: (entries: CommitEntry[]) => void;
+}
+
+const CLIENT_CACHE_MAX = 200_000;
+
+export class Sequencer {
+  private readonly accs = new Map<string, MmrAccumulator>();
+  private readonly clients = new Map<string, ClientCursor>();
+  private pending: Pending[] = [];
+  private committing = false;
+  private batchNo = 0;
+  private failed: unknown = undefined;
+  private drained: Promise<void> = Promise.resolve();
+  private drainResolve: (() => void) | undefined;
+
+  constructor(
+    private readonly store: HubStore,
+    private readonly hubKey: SigningKey,
+    private readonly admission: Admission,
+    private readonly metrics: Metrics,
+    private readonly opts: SequencerOptions,
+  ) {
+    for (const h of store.heads()) this.accs.set(toHex(h.label), new MmrAccumulator(h.seq, h.peaks));
+  }
+
+  /** Submissions accepted but not yet durable. */
+  get depth(): number {
+    return this.pending.length;
+  }
+
+  get healthy(): boolean {
+    return this.failed === undefined;
+  }
+
+  private acc(labelHex: string): MmrAccumulator {
+    let a = this.accs.get(labelHex);
+    if (a === undefined) {
+      a = new MmrAccumulator();
+      this.accs.set(labelHex, a);
+    }
+    return a;
+  }
+
+  /** Current (possibly not yet durable) size of a label. */
+  sizeOf(label: Uint8Array): number {
+    return this.accs.get(toHex(label))?.size ?? 0;
+  }
+
+  /**
+   * Sequences one verified, admitted MSG and resolves with its RECEIPT bytes once durable. Errors: E.DUP, E.SEQ,
+   * E.RATE, E.UNAVAILABLE.
+   */
+  async submit(msg: Msg, msgBytes: Uint8Array, live: LiveRecord | undefined, nowMs: number): Promise<Uint8Array> {
+    if (this.failed !== undefined) throw new VeenError("E.UNAVAILABLE", "Hub storage failed; restart required");
+    if (this.pending.length >= this.opts.queueMax) {
+      throw new VeenError("E.UNAVAILABLE", "Commit queue is full", { retryAfter: 1 });
+    }
+    const labelHex = toHex(msg.label);
+    const ckey = labelHex + toHex(msg.clientId);
+    const leaf = leafHashOf(msg);
+    // Warm the client cursor from the index before the synchronous critical section.
+    if (!this.clients.has(ckey)) {
+      const last = await this.store.lastClientSeq(msg.label, msg.clientId);
+      if (!this.clients.has(ckey)) this.setClient(ckey, { seq: last, pendingUntilBatch: -1 });
+    }
+    let dupSeq: number | undefined;
+    if (msg.clientSeq <= this.clients.get(ckey)!.seq) dupSeq = await this.store.seqOfLeaf(msg.label, leaf);
+    if (this.failed !== undefined) throw new VeenError("E.UNAVAILABLE", "Hub storage failed; restart required");
+
+    // ---- synchronous critical section: checks and append are atomic per label ----
+    const cursor = this.clients.get(ckey) ?? { seq: 0, pendingUntilBatch: -1 };
+    if (msg.clientSeq <= cursor.seq) {
+      if (dupSeq !== undefined) throw new VeenError("E.DUP", `Message already accepted as stream_seq ${dupSeq}`);
+      throw new VeenError("E.SEQ", `client_seq ${msg.clientSeq} is not ${cursor.seq + 1} (last accepted ${cursor.seq})`);
+    }
+    if (msg.clientSeq !== cursor.seq + 1) {
+      throw new VeenError("E.SEQ", `client_seq ${msg.clientSeq} skips ahead; expected ${cursor.seq + 1}`);
+    }
+    const acc = this.acc(labelHex);
+    if (msg.prevAck > acc.size) {
+      throw new VeenError("E.SEQ", `prev_ack ${msg.prevAck} is ahead of the label's stream_seq ${acc.size}`);
+    }
+    this.admission.checkRate(live, msg.label, nowMs);
+    this.admission.consume(live, msg.label, nowMs);
+    const appended = acc.append(leaf);
+    const hubTs = Math.floor(nowMs / 1000);
+    const receipt = signReceipt(
+      { ver: 1, label: msg.label, streamSeq: appended.seq, leafHash: leaf, mmrRoot: appended.root, hubTs },
+      this.hubKey.secret,
+    );
+    this.setClient(ckey, { seq: msg.clientSeq, pendingUntilBatch: this.batchNo + 1 });
+    const entry: CommitEntry = {
+      label: msg.label,
+      streamSeq: appended.seq,
+      leafHash: leaf,
+      clientId: msg.clientId,
+      clientSeq: msg.clientSeq,
+      authRef: msg.authRef,
+      hubTs,
+      receipt: encodeReceipt(receipt),
+      msg: msgBytes,
+      newNodes: appended.newNodes,
+      peaks: acc.peaks(),
+    };
+    const done = new Promise<void>((resolve, reject) => this.pending.push({ entry, resolve, reject }));
+    this.metrics.queueDepth = this.pending.length;
+    if (!this.committing) this.startCommitLoop();
+    await done;
+    return entry.receipt;
+  }
+
+  private setClient(key: string, c: ClientCursor): void {
+    this.clients.delete(key);
+    this.clients.set(key, c);
+    if (this.clients.size > CLIENT_CACHE_MAX) {
+      // evict the oldest durable cursors; pending ones must stay (the index does not know them yet)
+      for (const [k, v] of this.clients) {
+        if (this.clients.size <= CLIENT_CACHE_MAX * 0.9) break;
+        if (v.pendingUntilBatch <= this.batchNo - 1) this.clients.delete(k);
+      }
+    }
+  }
+
+  private startCommitLoop(): void {
+    this.committing = true;
+    this.drained = new Promise((r) => (this.drainResolve = r));
+    queueMicrotask(() => void this.commitLoop());
+  }
+
+  private async commitLoop(): Promise<void> {
+    try {
+      if (this.opts.batchWaitMs > 0) await new Promise((r) => setTimeout(r, this.opts.batchWaitMs));
+      while (this.pending.length > 0) {
+        const batch = this.pending.splice(0, this.opts.batchMax);
+        this.batchNo++;
+        const t0 = performance.now();
+        try {
+          await this.store.commit(batch.map((p) => p.entry));
+        } catch (e) {
+          this.fail(e, batch);
+          return;
+        }
+        this.metrics.commitLatency.observe(performance.now() - t0);
+        this.metrics.queueDepth = this.pending.length;
+        for (const p of batch) p.resolve();
+        this.opts.onCommitted?.(batch.map((p) => p.entry));
+      }
+    } finally {
+      this.committing = false;
+      this.drainResolve?.();
+    }
+  }
+
+  private fail(e: unknown, batch: Pending[]): void {
+    this.failed = e;
+    const err = new VeenError("E.UNAVAILABLE", `Commit failed: ${e instanceof Error ? e.message : String(e)}`);
+    for (const p of [...batch, ...this.pending.splice(0)]) p.reject(err);
+    this.opts.onFatal(e);
+  }
+
+  /** Resolves when everything accepted so far is durable (or failed). */
+  async drain(): Promise<void> {
+    while (this.committing) await this.drained;
+  }
+}

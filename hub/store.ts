@@ -1,0 +1,93 @@
+/**
+ * The hub's storage contract. The sequencer (hub/sequencer.ts) decides order and signs; a HubStore makes a batch of
+ * entries durable (log append + fdatasync) before it returns, then indexes them. Everything but the log is
+ * derivable from it. Implemented on disk by hub/disk_store.ts.
+ */
+import type { HashReader } from "../core/mod.ts";
+
+/** One accepted message, ready to persist. `receipt` and `msg` are the exact wire bytes. */
+export interface CommitEntry {
+  label: Uint8Array;
+  streamSeq: number;
+  leafHash: Uint8Array;
+  clientId: Uint8Array;
+  clientSeq: number;
+  authRef: Uint8Array | null;
+  hubTs: number;
+  receipt: Uint8Array;
+  msg: Uint8Array;
+  /** MMR node hashes this append adds, in postorder position order (MmrAccumulator.append().newNodes). */
+  newNodes: Uint8Array[];
+  /** Peaks after this append (ascending height), for the label head. */
+  peaks: Uint8Array[];
+}
+
+/** The O(1) head record per label. */
+export interface LabelHead {
+  label: Uint8Array;
+  seq: number;
+  peaks: Uint8Array[];
+  root: Uint8Array;
+  lastHubTs: number;
+}
+
+/** A stored (RECEIPT, MSG) pair as wire bytes. */
+export interface StoredItem {
+  streamSeq: number;
+  receipt: Uint8Array;
+  msg: Uint8Array;
+}
+
+/** An admission record installed by /authorize (OP0.2), keyed by auth_ref. */
+export interface AdmissionRecord {
+  authRef: Uint8Array;
+  capToken: Uint8Array;
+  subjectPk: Uint8Array;
+  streamIds: Uint8Array[];
+  ttl: number;
+  perSec: number | null;
+  burst: number | null;
+  /** hub_ts of the authorization (003 §6 issued_at; kept in the log so it is replayable). */
+  issuedAt: number;
+  expiresAt: number;
+}
+
+export interface StoreStats {
+  labels: number;
+  entries: number;
+  logBytes: number;
+  segments: number;
+}
+
+export interface HubStore {
+  /** All label heads, loaded at open in O(labels) from the index (never from the log). */
+  heads(): Iterable<LabelHead>;
+  head(label: Uint8Array): LabelHead | undefined;
+  /** Last accepted client_seq for (label, client_id), 0 when none. */
+  lastClientSeq(label: Uint8Array, clientId: Uint8Array): Promise<number>;
+  /** stream_seq of an accepted leaf, if any (I8 duplicate check). */
+  seqOfLeaf(label: Uint8Array, leafHash: Uint8Array): Promise<number | undefined>;
+  /**
+   * Appends a batch durably: framed log records written and fdatasync'ed, then node store and indices updated.
+   * Resolves only when the batch would survive kill -9 and power loss. Entries are in commit order; per label
+   * their stream_seq values are contiguous and continue the head.
+   */
+  commit(batch: CommitEntry[]): Promise<void>;
+  /** Items with from <= seq <= to (bounded by `limit`), in seq order, each O(1) to locate. */
+  readRange(label: Uint8Array, from: number, to: number, limit: number): Promise<StoredItem[]>;
+  /** Node hashes of a label's MMR by postorder position, O(1) per node. */
+  nodeReader(label: Uint8Array): HashReader;
+  /** Signed CHECKPOINT bytes, durably appended and indexed by (label, upto_seq) and (label, epoch). */
+  putCheckpoint(label: Uint8Array, uptoSeq: number, epoch: number, checkpoint: Uint8Array): Promise<void>;
+  latestCheckpoint(label: Uint8Array): Promise<Uint8Array | undefined>;
+  checkpointsByEpoch(label: Uint8Array, epochMin: number, epochMax: number, limit: number): Promise<Uint8Array[]>;
+  /** Admission records, durably logged so issued_at is replayable. */
+  putAdmission(rec: AdmissionRecord): Promise<void>;
+  getAdmission(authRef: Uint8Array): Promise<AdmissionRecord | undefined>;
+  /** Content-addressed attachment ciphertexts (coid = H(bytes)). */
+  putAttachment(coid: Uint8Array, bytes: Uint8Array): Promise<void>;
+  getAttachment(coid: Uint8Array): Promise<Uint8Array | undefined>;
+  stats(): StoreStats;
+  /** Flushes, fsyncs and closes files and the KV database. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,114 @@
+/** Shared fixtures for tests that run a real hub on a random loopback port. */
+import {
+  concat,
+  DEFAULT_PROFILE_ID,
+  decodeCbor,
+  decodeErrorBody,
+  encodeMsg,
+  H,
+  labelFor,
+  type Msg,
+  signingKeyFromSeed,
+  signMsg,
+  streamIdFor,
+  u32be,
+  type SigningKey,
+  VeenError,
+} from "../core/mod.ts";
+import { defaultConfig, type HubConfig, Logger, type RunningHub, startHub, type StartOptions } from "../hub/mod.ts";
+
+export const quietLogger = (): Logger => new Logger("error", "hub", "standalone", () => {});
+
+export type ConfigOverrides = Partial<Omit<HubConfig, "limits">> & { limits?: Partial<HubConfig["limits"]> };
+
+export function testConfig(dataDir: string, o: ConfigOverrides = {}): HubConfig {
+  const base = defaultConfig(dataDir);
+  return { ...base, listen: "127.0.0.1:0", ...o, limits: { ...base.limits, ...o.limits } } as HubConfig;
+}
+
+/** Starts a hub on `dir` (VEEN_TEST_MEMORY_STORE=1 swaps in the in-memory store for quick runs). */
+export async function startTestHub(dir: string, o: ConfigOverrides = {}, extra: StartOptions = {}): Promise<RunningHub> {
+  const store = Deno.env.get("VEEN_TEST_MEMORY_STORE") ? new (await import("../hub/memory_store.ts")).MemoryStore() : undefined;
+  return await startHub(testConfig(dir, o), { logger: quietLogger(), ...(store ? { store } : {}), ...extra });
+}
+
+/** Starts a hub on a temp dir; `fn` runs with it; the hub is closed and the dir removed afterwards. */
+export async function withHub(
+  o: ConfigOverrides,
+  fn: (hub: RunningHub, dir: string) => Promise<void>,
+  dir?: string,
+): Promise<void> {
+  const d = dir ?? await Deno.makeTempDir({ prefix: "veen-test-" });
+  const hub = await startTestHub(d, o);
+  try {
+    await fn(hub, d);
+  } finally {
+    await hub.close();
+    if (dir === undefined) await Deno.remove(d, { recursive: true });
+  }
+}
+
+/** Minimal well-framed ciphertext (enc, two lengths, header and body bytes); not decryptable, fine for the hub. */
+export function fakeCiphertext(tag: number, bodyLen = 32): Uint8Array {
+  return concat(new Uint8Array(32).fill(tag), u32be(17), u32be(bodyLen), new Uint8Array(17 + bodyLen).fill(tag));
+}
+
+/** A writer on one label with its own key, producing signed MSGs with consecutive client_seq. */
+export class Writer {
+  readonly key: SigningKey;
+  readonly label: Uint8Array;
+  seq = 0;
+  prevAck = 0;
+
+  constructor(stream: string, seed = 1) {
+    this.key = signingKeyFromSeed(new Uint8Array(32).fill(seed));
+    this.label = labelFor(streamIdFor(stream));
+  }
+
+  msg(o: { clientSeq?: number; prevAck?: number; authRef?: Uint8Array | null; tag?: number; bodyLen?: number } = {}): Msg {
+    const clientSeq = o.clientSeq ?? ++this.seq;
+    const ciphertext = fakeCiphertext(o.tag ?? (clientSeq % 251), o.bodyLen);
+    return signMsg({
+      ver: 1,
+      profileId: DEFAULT_PROFILE_ID,
+      label: this.label,
+      clientId: this.key.public,
+      clientSeq,
+      prevAck: o.prevAck ?? this.prevAck,
+      authRef: o.authRef ?? null,
+      ctHash: H(ciphertext),
+      ciphertext,
+    }, this.key.secret);
+  }
+}
+
+export interface HttpResult {
+  status: number;
+  body: Uint8Array;
+  headers: Headers;
+}
+
+export async function http(url: string, init?: RequestInit): Promise<HttpResult> {
+  const r = await fetch(url, init);
+  return { status: r.status, body: new Uint8Array(await r.arrayBuffer()), headers: r.headers };
+}
+
+export function postCbor(base: string, path: string, body: Uint8Array): Promise<HttpResult> {
+  return http(base + path, { method: "POST", body: body as BodyInit, headers: { "content-type": "application/cbor" } });
+}
+
+export function submit(base: string, m: Msg | Uint8Array): Promise<HttpResult> {
+  return postCbor(base, "/submit", m instanceof Uint8Array ? m : encodeMsg(m));
+}
+
+/** The error code of a non-2xx answer (throws when the body is not an error body). */
+export function errorCode(r: HttpResult): string {
+  const e = decodeErrorBody(r.body);
+  if (e === undefined) throw new Error(`status ${r.status} without an error body`);
+  return e.code;
+}
+
+export function cbor(r: HttpResult): ReturnType<typeof decodeCbor> {
+  if (r.status !== 200) throw new VeenError("E.UNAVAILABLE", `HTTP ${r.status}: ${errorCode(r)}`);
+  return decodeCbor(r.body);
+}
