@@ -20,7 +20,11 @@ Tools:         selftest core|props|fuzz|all, bench, bridge, env, kube, version
 Global flags: --json --quiet --verbose --timeout-ms N --help
 Exit codes: 0 ok, 1 usage, 2 transport, 3 malformed hub response, 4 E.* error or failed check, 5 selftest failure`;
 
-const ALIASES: Record<string, string> = { "veen-hub": "hub", "veen-bridge": "bridge", "veen-selftest": "selftest" };
+const ALIASES: Record<string, string> = {
+  "veen-hub": "hub",
+  "veen-bridge": "bridge",
+  "veen-selftest": "selftest",
+};
 const HUB_PROCESS = new Set(["start", "run", "stop"]);
 
 export async function main(argv: string[]): Promise<number> {

@@ -40,7 +40,9 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
 export function u64be(n: number | bigint): Uint8Array {
   const out = new Uint8Array(8);
   if (typeof n === "bigint") {
-    if (n < 0n || n > 0xffff_ffff_ffff_ffffn) throw new VeenError("E.SIZE", `Integer ${n} is not a valid u64`);
+    if (n < 0n || n > 0xffff_ffff_ffff_ffffn) {
+      throw new VeenError("E.SIZE", `Integer ${n} is not a valid u64`);
+    }
     new DataView(out.buffer).setBigUint64(0, n);
     return out;
   }

@@ -5,14 +5,7 @@
  * first link. `auth_ref = Ht("veen/cap", CBOR(cap_token))`.
  */
 import { compareBytes, concat } from "./bytes.ts";
-import {
-  type CborValue,
-  decodeCbor,
-  encodeCbor,
-  expectBytes,
-  expectIntMap,
-  expectUint,
-} from "./cbor.ts";
+import { type CborValue, decodeCbor, encodeCbor, expectBytes, expectIntMap, expectUint } from "./cbor.ts";
 import { ed25519Sign, ed25519Verify } from "./ed25519.ts";
 import { VeenError } from "./errors.ts";
 import { Ht } from "./hash.ts";
@@ -46,7 +39,10 @@ function allowToCbor(a: CapAllow): CborValue {
 }
 
 function bodyToCbor(t: Omit<CapToken, "sigChain">): Map<number, CborValue> {
-  return new Map<number, CborValue>([[1, t.ver], [2, t.issuerPk], [3, t.subjectPk], [4, allowToCbor(t.allow)]]);
+  return new Map<number, CborValue>([[1, t.ver], [2, t.issuerPk], [3, t.subjectPk], [
+    4,
+    allowToCbor(t.allow),
+  ]]);
 }
 
 export function capTokenToCbor(t: CapToken): CborValue {
@@ -88,7 +84,9 @@ export function issueCapToken(opts: {
   ttl: number;
   rate?: CapRate;
 }): CapToken {
-  const sorted = [...opts.streamIds].sort(compareBytes).filter((s, i, a) => i === 0 || compareBytes(a[i - 1]!, s) !== 0);
+  const sorted = [...opts.streamIds].sort(compareBytes).filter((s, i, a) =>
+    i === 0 || compareBytes(a[i - 1]!, s) !== 0
+  );
   const allow: CapAllow = { streamIds: sorted, ttl: opts.ttl };
   if (opts.rate !== undefined) allow.rate = opts.rate;
   checkAllow(allow);
@@ -97,8 +95,14 @@ export function issueCapToken(opts: {
 }
 
 /** Appends one re-signing link (issuer re-signing history, 003 §6); at most `maxCapChain` links. */
-export function extendCapChain(t: CapToken, issuerSecret: Uint8Array, maxCapChain = DEFAULT_LIMITS.maxCapChain): CapToken {
-  if (t.sigChain.length >= maxCapChain) throw new VeenError("E.CAP", `cap_token chain is limited to ${maxCapChain}`);
+export function extendCapChain(
+  t: CapToken,
+  issuerSecret: Uint8Array,
+  maxCapChain = DEFAULT_LIMITS.maxCapChain,
+): CapToken {
+  if (t.sigChain.length >= maxCapChain) {
+    throw new VeenError("E.CAP", `cap_token chain is limited to ${maxCapChain}`);
+  }
   const prev = t.sigChain[t.sigChain.length - 1] ?? ZERO_SIG;
   return { ...t, sigChain: [...t.sigChain, ed25519Sign(issuerSecret, capLinkDigest(t, prev))] };
 }
@@ -133,7 +137,10 @@ export function capTokenFromCbor(v: CborValue, maxCapChain = DEFAULT_LIMITS.maxC
   };
   if (am.has(3)) {
     const rm = expectIntMap(am.get(3)!, [1, 2], [1, 2], "cap_token.allow.rate");
-    allow.rate = { perSec: expectUint(rm.get(1), "rate.per_sec"), burst: expectUint(rm.get(2), "rate.burst") };
+    allow.rate = {
+      perSec: expectUint(rm.get(1), "rate.per_sec"),
+      burst: expectUint(rm.get(2), "rate.burst"),
+    };
   }
   const chain = m.get(5);
   if (!Array.isArray(chain) || chain.length < 1 || chain.length > maxCapChain) {

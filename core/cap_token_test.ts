@@ -4,7 +4,15 @@ import { encodeCbor } from "./cbor.ts";
 import { signingKeyFromSeed } from "./ed25519.ts";
 import { Ht } from "./hash.ts";
 import { streamIdFor } from "./ids.ts";
-import { authRef, capLinkDigest, decodeCapToken, encodeCapToken, extendCapChain, issueCapToken, verifyCapChain } from "./cap_token.ts";
+import {
+  authRef,
+  capLinkDigest,
+  decodeCapToken,
+  encodeCapToken,
+  extendCapChain,
+  issueCapToken,
+  verifyCapChain,
+} from "./cap_token.ts";
 import { throwsCode } from "../tests/util.ts";
 
 const issuer = signingKeyFromSeed(new Uint8Array(32).fill(5));
@@ -71,7 +79,10 @@ Deno.test("decodeCapToken rejects unsorted stream ids, unknown keys and null rat
   const t = token();
   const unsorted = { ...t, allow: { ...t.allow, streamIds: [...t.allow.streamIds].reverse() } };
   throwsCode(() => decodeCapToken(encodeCapToken(unsorted)), "E.CAP");
-  const m = new Map<number, unknown>([[1, 1], [2, t.issuerPk], [3, t.subjectPk], [4, new Map<number, unknown>([[1, t.allow.streamIds], [2, 1], [3, null]])], [5, t.sigChain]]);
+  const m = new Map<number, unknown>([[1, 1], [2, t.issuerPk], [3, t.subjectPk], [
+    4,
+    new Map<number, unknown>([[1, t.allow.streamIds], [2, 1], [3, null]]),
+  ], [5, t.sigChain]]);
   throwsCode(() => decodeCapToken(encodeCbor(m as never)), "E.SIZE");
   m.set(4, new Map<number, unknown>([[1, t.allow.streamIds], [2, 1]]));
   m.set(6, 1);

@@ -36,7 +36,9 @@ export function encodeCbor(v: CborValue): Uint8Array {
 function checkValue(v: unknown, depth: number): void {
   if (depth > 32) throw new VeenError("E.SIZE", "CBOR nesting is deeper than 32 levels");
   if (typeof v === "number") {
-    if (!Number.isSafeInteger(v)) throw new VeenError("E.SIZE", "CBOR floats and unsafe integers are not allowed");
+    if (!Number.isSafeInteger(v)) {
+      throw new VeenError("E.SIZE", "CBOR floats and unsafe integers are not allowed");
+    }
     return;
   }
   if (typeof v === "bigint") throw new VeenError("E.SIZE", "CBOR integer exceeds 2^53-1");

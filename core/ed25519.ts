@@ -25,12 +25,20 @@ function cached(cache: Map<string, KeyObject>, raw: Uint8Array, make: () => KeyO
 
 function publicKeyObject(pk: Uint8Array): KeyObject {
   if (pk.length !== 32) throw new VeenError("E.SIG", "Ed25519 public key must be 32 bytes");
-  return cached(pubCache, pk, () => createPublicKey({ key: concat(SPKI_PREFIX, pk) as never, format: "der", type: "spki" }));
+  return cached(
+    pubCache,
+    pk,
+    () => createPublicKey({ key: concat(SPKI_PREFIX, pk) as never, format: "der", type: "spki" }),
+  );
 }
 
 function privateKeyObject(seed: Uint8Array): KeyObject {
   if (seed.length !== 32) throw new VeenError("E.SIG", "Ed25519 secret key must be 32 bytes");
-  return cached(privCache, seed, () => createPrivateKey({ key: concat(PKCS8_PREFIX, seed) as never, format: "der", type: "pkcs8" }));
+  return cached(
+    privCache,
+    seed,
+    () => createPrivateKey({ key: concat(PKCS8_PREFIX, seed) as never, format: "der", type: "pkcs8" }),
+  );
 }
 
 /** Public key of a 32-byte secret seed. */

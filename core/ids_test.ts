@@ -2,11 +2,21 @@ import assert from "node:assert/strict";
 import { toHex, utf8 } from "./bytes.ts";
 import { H } from "./hash.ts";
 import { adminStreamId, hubIdFor, labelFor, realmIdFor, schemaIdFor, streamIdFor } from "./ids.ts";
-import { DEFAULT_PROFILE, DEFAULT_PROFILE_ID_HEX, encodeProfile, epochOf, profileId, decodeProfile } from "./profile.ts";
+import {
+  decodeProfile,
+  DEFAULT_PROFILE,
+  DEFAULT_PROFILE_ID_HEX,
+  encodeProfile,
+  epochOf,
+  profileId,
+} from "./profile.ts";
 import { throwsCode } from "../tests/util.ts";
 
 Deno.test("streamIdFor(core/main) matches the wire decisions", () => {
-  assert.equal(toHex(streamIdFor("core/main")), "6c2446ba02b134016ab380fec34767e25e106d2c23f1369f33aebe9299c62ef1");
+  assert.equal(
+    toHex(streamIdFor("core/main")),
+    "6c2446ba02b134016ab380fec34767e25e106d2c23f1369f33aebe9299c62ef1",
+  );
 });
 
 Deno.test("streamIdFor takes 64 hex characters as raw bytes", () => {
@@ -19,8 +29,14 @@ Deno.test("labelFor(core/main) with empty routing key and epoch 0 matches the wi
     toHex(labelFor(streamIdFor("core/main"))),
     "969080810ec928ccd830a6cde893ac5a0e62147d512a11879468d8fd8ba515a5",
   );
-  assert.notEqual(toHex(labelFor(streamIdFor("core/main"), utf8("rk"))), toHex(labelFor(streamIdFor("core/main"))));
-  assert.notEqual(toHex(labelFor(streamIdFor("core/main"), undefined, 1)), toHex(labelFor(streamIdFor("core/main"))));
+  assert.notEqual(
+    toHex(labelFor(streamIdFor("core/main"), utf8("rk"))),
+    toHex(labelFor(streamIdFor("core/main"))),
+  );
+  assert.notEqual(
+    toHex(labelFor(streamIdFor("core/main"), undefined, 1)),
+    toHex(labelFor(streamIdFor("core/main"))),
+  );
 });
 
 Deno.test("default profile_id matches the wire decisions and round-trips", () => {
@@ -30,7 +46,10 @@ Deno.test("default profile_id matches the wire decisions and round-trips", () =>
 });
 
 Deno.test("profile rejects other algorithm names with E.PROFILE", () => {
-  throwsCode(() => encodeProfile({ ...DEFAULT_PROFILE, aead: "aes-gcm" as "xchacha20poly1305" }), "E.PROFILE");
+  throwsCode(
+    () => encodeProfile({ ...DEFAULT_PROFILE, aead: "aes-gcm" as "xchacha20poly1305" }),
+    "E.PROFILE",
+  );
 });
 
 Deno.test("schema, hub, realm and admin ids follow their formulas", () => {
@@ -71,9 +90,18 @@ Deno.test("interop vector: Ht(veen/profile, hello world)", async () => {
 });
 
 Deno.test("interop vector: operation schema ids", () => {
-  assert.equal(toHex(schemaIdFor("paid.operation.v1")), "e7ca17e7da0f5539e02fb89a234c58e8808d84e832a97e7c70d95fa4376469a5");
-  assert.equal(toHex(schemaIdFor("access.grant.v1")), "d069a2baa097837df1e6fc27f07a43ac9b9ed6717ac71f2dd72f977685d7c8c0");
-  assert.equal(toHex(schemaIdFor("access.revoke.v1")), "c2e4253b2ed25212b0c4e6fb192083b6597562f8636502940f1e2e85cae5c380");
+  assert.equal(
+    toHex(schemaIdFor("paid.operation.v1")),
+    "e7ca17e7da0f5539e02fb89a234c58e8808d84e832a97e7c70d95fa4376469a5",
+  );
+  assert.equal(
+    toHex(schemaIdFor("access.grant.v1")),
+    "d069a2baa097837df1e6fc27f07a43ac9b9ed6717ac71f2dd72f977685d7c8c0",
+  );
+  assert.equal(
+    toHex(schemaIdFor("access.revoke.v1")),
+    "c2e4253b2ed25212b0c4e6fb192083b6597562f8636502940f1e2e85cae5c380",
+  );
 });
 
 Deno.test("interop vector: profile_id with pad_block 0", () => {

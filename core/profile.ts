@@ -1,5 +1,5 @@
 /** The cryptographic profile and `profile_id = Ht("veen/profile", CBOR(profile))` (003 §3.2, wire decisions). */
-import { encodeCbor, expectIntMap, expectText, expectUint, type CborValue, decodeCbor } from "./cbor.ts";
+import { type CborValue, decodeCbor, encodeCbor, expectIntMap, expectText, expectUint } from "./cbor.ts";
 import { toHex } from "./bytes.ts";
 import { VeenError } from "./errors.ts";
 import { Ht } from "./hash.ts";
@@ -65,7 +65,12 @@ export function validateProfile(p: Profile): void {
 }
 
 export function decodeProfile(bytes: Uint8Array): Profile {
-  const m = expectIntMap(decodeCbor(bytes, "profile"), [1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 3, 4, 5, 6, 7, 8], "profile");
+  const m = expectIntMap(
+    decodeCbor(bytes, "profile"),
+    [1, 2, 3, 4, 5, 6, 7, 8],
+    [1, 2, 3, 4, 5, 6, 7, 8],
+    "profile",
+  );
   const p = {
     aead: expectText(m.get(1), "profile.aead"),
     kdf: expectText(m.get(2), "profile.kdf"),

@@ -18,11 +18,15 @@ export function verifyReceiptForMsg(
   hubPk: Uint8Array,
   supportedProfiles: readonly Uint8Array[],
 ): void {
-  if (!verifyReceiptSig(receipt, hubPk)) throw new VeenError("E.SIG", "RECEIPT.hub_sig does not verify under the hub key");
+  if (!verifyReceiptSig(receipt, hubPk)) {
+    throw new VeenError("E.SIG", "RECEIPT.hub_sig does not verify under the hub key");
+  }
   if (!supportedProfiles.some((p) => bytesEqual(p, msg.profileId))) {
     throw new VeenError("E.PROFILE", `Unsupported profile_id ${toHex(msg.profileId)} (I4)`);
   }
-  if (!bytesEqual(receipt.label, msg.label)) throw new VeenError("E.SIG", "RECEIPT.label differs from MSG.label");
+  if (!bytesEqual(receipt.label, msg.label)) {
+    throw new VeenError("E.SIG", "RECEIPT.label differs from MSG.label");
+  }
   if (!ctHashMatches(msg)) throw new VeenError("E.SIG", "ct_hash does not match H(ciphertext) (I1)");
   if (!bytesEqual(receipt.leafHash, leafHash(msg))) {
     throw new VeenError("E.SIG", "RECEIPT.leaf_hash does not match the MSG (I2)");
@@ -36,13 +40,18 @@ export function verifyItemProof(receipt: Receipt, proof: MmrProof): void {
     throw new VeenError("E.SIG", `Proof for stream_seq ${receipt.streamSeq} is for another leaf`);
   }
   if (!verifyInclusion(proof, receipt.mmrRoot, { seq: receipt.streamSeq, size: receipt.streamSeq })) {
-    throw new VeenError("E.SEQ", `Proof for stream_seq ${receipt.streamSeq} does not reach its mmr_root (I3)`);
+    throw new VeenError(
+      "E.SEQ",
+      `Proof for stream_seq ${receipt.streamSeq} does not reach its mmr_root (I3)`,
+    );
   }
 }
 
 /** Checks a CHECKPOINT's signature and, when `pins` are given, that each pinned witness key signed it (KEX0.1). */
 export function verifyCheckpoint(cp: Checkpoint, hubPk: Uint8Array): void {
-  if (!verifyCheckpointSig(cp, hubPk)) throw new VeenError("E.SIG", "CHECKPOINT.hub_sig does not verify under the hub key");
+  if (!verifyCheckpointSig(cp, hubPk)) {
+    throw new VeenError("E.SIG", "CHECKPOINT.hub_sig does not verify under the hub key");
+  }
 }
 
 /**
@@ -79,7 +88,10 @@ export class ClientMmrView {
     const next = new MmrAccumulator(this.acc.size, this.acc.peaks());
     const { root } = next.append(receipt.leafHash);
     if (!bytesEqual(root, receipt.mmrRoot)) {
-      throw new VeenError("E.SEQ", `mmr_root of stream_seq ${receipt.streamSeq} does not extend the client's view (I3)`);
+      throw new VeenError(
+        "E.SEQ",
+        `mmr_root of stream_seq ${receipt.streamSeq} does not extend the client's view (I3)`,
+      );
     }
     this.acc = next;
   }

@@ -21,12 +21,26 @@ function history(n: number) {
   for (let i = 1; i <= n; i++) {
     const ciphertext = new Uint8Array(64).fill(i);
     const msg = signMsg({
-      ver: 1, profileId: DEFAULT_PROFILE_ID, label, clientId: client.public, clientSeq: i, prevAck: i - 1,
-      authRef: null, ctHash: H(ciphertext), ciphertext,
+      ver: 1,
+      profileId: DEFAULT_PROFILE_ID,
+      label,
+      clientId: client.public,
+      clientSeq: i,
+      prevAck: i - 1,
+      authRef: null,
+      ctHash: H(ciphertext),
+      ciphertext,
     }, client.secret);
     const a = acc.append(leafHash(msg));
     store.append(a.newNodes);
-    const receipt = signReceipt({ ver: 1, label, streamSeq: a.seq, leafHash: leafHash(msg), mmrRoot: a.root, hubTs: 1 }, hub.secret);
+    const receipt = signReceipt({
+      ver: 1,
+      label,
+      streamSeq: a.seq,
+      leafHash: leafHash(msg),
+      mmrRoot: a.root,
+      hubTs: 1,
+    }, hub.secret);
     out.push({ msg, receipt });
   }
   return { items: out, store };

@@ -3,9 +3,30 @@ import { concat, toHex, u64be } from "./bytes.ts";
 import { encodeCbor } from "./cbor.ts";
 import { signingKeyFromSeed } from "./ed25519.ts";
 import { H, Ht } from "./hash.ts";
-import { decodeMsg, encodeMsg, leafHash, msgSigningDigest, signMsg, verifyMsgSig, type UnsignedMsg } from "./msg.ts";
-import { decodeReceipt, encodeReceipt, receiptSigningDigest, signReceipt, verifyReceiptSig } from "./receipt.ts";
-import { decodeCheckpoint, encodeCheckpoint, hasWitness, signCheckpoint, verifyCheckpointSig, witnessSign } from "./checkpoint.ts";
+import {
+  decodeMsg,
+  encodeMsg,
+  leafHash,
+  msgSigningDigest,
+  signMsg,
+  type UnsignedMsg,
+  verifyMsgSig,
+} from "./msg.ts";
+import {
+  decodeReceipt,
+  encodeReceipt,
+  receiptSigningDigest,
+  signReceipt,
+  verifyReceiptSig,
+} from "./receipt.ts";
+import {
+  decodeCheckpoint,
+  encodeCheckpoint,
+  hasWitness,
+  signCheckpoint,
+  verifyCheckpointSig,
+  witnessSign,
+} from "./checkpoint.ts";
 import { decodeErrorBody, encodeErrorBody } from "./error_body.ts";
 import { VeenError } from "./errors.ts";
 import { DEFAULT_PROFILE_ID } from "./profile.ts";
@@ -75,7 +96,14 @@ Deno.test("decodeMsg enforces sizes, version and the byte limit with E.SIZE", ()
 
 Deno.test("RECEIPT round-trips and its signature covers every field", () => {
   const r = signReceipt(
-    { ver: 1, label, streamSeq: 5, leafHash: new Uint8Array(32).fill(3), mmrRoot: new Uint8Array(32).fill(4), hubTs: 1700000000 },
+    {
+      ver: 1,
+      label,
+      streamSeq: 5,
+      leafHash: new Uint8Array(32).fill(3),
+      mmrRoot: new Uint8Array(32).fill(4),
+      hubTs: 1700000000,
+    },
     hub.secret,
   );
   const b = encodeReceipt(r);
@@ -105,7 +133,10 @@ Deno.test("CHECKPOINT is 7 items without witnesses, 8 with, and witnesses sign t
   const back = decodeCheckpoint(bw);
   assert.ok(hasWitness(back, client.public));
   assert.ok(!hasWitness(back, hub.public));
-  throwsCode(() => decodeCheckpoint(encodeCbor([1, label, label, 10, new Uint8Array(32), 0, c.hubSig, null])), "E.SIZE");
+  throwsCode(
+    () => decodeCheckpoint(encodeCbor([1, label, label, 10, new Uint8Array(32), 0, c.hubSig, null])),
+    "E.SIZE",
+  );
 });
 
 Deno.test("error body carries code, detail and retry_after with text keys", () => {
@@ -121,18 +152,34 @@ Deno.test("fuzz: mutated MSG, RECEIPT and CHECKPOINT bytes raise only VeenError"
   const r = prng(42);
   const seeds = [
     encodeMsg(sampleMsg()),
-    encodeReceipt(signReceipt({ ver: 1, label, streamSeq: 1, leafHash: label, mmrRoot: label, hubTs: 1 }, hub.secret)),
-    encodeCheckpoint(signCheckpoint({ ver: 1, labelPrev: label, labelCurr: label, uptoSeq: 1, mmrRoot: label, epoch: 0 }, hub.secret)),
+    encodeReceipt(
+      signReceipt({ ver: 1, label, streamSeq: 1, leafHash: label, mmrRoot: label, hubTs: 1 }, hub.secret),
+    ),
+    encodeCheckpoint(
+      signCheckpoint(
+        { ver: 1, labelPrev: label, labelCurr: label, uptoSeq: 1, mmrRoot: label, epoch: 0 },
+        hub.secret,
+      ),
+    ),
   ];
   const decoders = [decodeMsg, decodeReceipt, decodeCheckpoint];
   for (let i = 0; i < 3000; i++) {
     const seed = seeds[r.int(seeds.length)]!;
     let b: Uint8Array;
     switch (r.int(4)) {
-      case 0: b = r.bytes(r.int(300)); break;
-      case 1: b = seed.slice(0, r.int(seed.length)); break;
-      case 2: { b = seed.slice(); for (let k = 0; k < 1 + r.int(4); k++) b[r.int(b.length)] = r.int(256); break; }
-      default: b = concat(seed, r.bytes(1 + r.int(4)));
+      case 0:
+        b = r.bytes(r.int(300));
+        break;
+      case 1:
+        b = seed.slice(0, r.int(seed.length));
+        break;
+      case 2: {
+        b = seed.slice();
+        for (let k = 0; k < 1 + r.int(4); k++) b[r.int(b.length)] = r.int(256);
+        break;
+      }
+      default:
+        b = concat(seed, r.bytes(1 + r.int(4)));
     }
     for (const d of decoders) {
       try {

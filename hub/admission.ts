@@ -56,7 +56,9 @@ export class Admission {
 
   private labelsFor(rec: AdmissionRecord, epochs: number[]): Set<string> {
     const out = new Set<string>();
-    for (const e of epochs) for (const s of rec.streamIds) out.add(toHex(labelFor(s, this.opts.routingKey, e)));
+    for (const e of epochs) {
+      for (const s of rec.streamIds) out.add(toHex(labelFor(s, this.opts.routingKey, e)));
+    }
     return out;
   }
 
@@ -67,7 +69,11 @@ export class Admission {
   }
 
   private live(rec: AdmissionRecord): LiveRecord {
-    const l = { rec, labels: this.opts.labelEpochs ? new Set<string>() : this.labelsFor(rec, [0]), labelsEpoch: -1 };
+    const l = {
+      rec,
+      labels: this.opts.labelEpochs ? new Set<string>() : this.labelsFor(rec, [0]),
+      labelsEpoch: -1,
+    };
     if (this.cache.size > 50_000) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(toHex(rec.authRef), l);
     return l;
@@ -78,7 +84,10 @@ export class Admission {
     const token: CapToken = decodeCapToken(tokenBytes, this.opts.maxCapChain);
     verifyCapChain(token, this.opts.maxCapChain);
     if (!this.trusted(token.issuerPk)) {
-      throw new VeenError("E.CAP", `cap_token issuer ${toHex(token.issuerPk).slice(0, 16)}… is not trusted by this hub`);
+      throw new VeenError(
+        "E.CAP",
+        `cap_token issuer ${toHex(token.issuerPk).slice(0, 16)}… is not trusted by this hub`,
+      );
     }
     const ref = authRefOf(token);
     const existing = await this.record(ref);
@@ -112,12 +121,20 @@ export class Admission {
    */
   async check(msg: Msg, now: number): Promise<LiveRecord | undefined> {
     if (!this.opts.required) return undefined;
-    if (msg.authRef === null) throw new VeenError("E.AUTH", "This hub requires admission: MSG.auth_ref is missing");
+    if (msg.authRef === null) {
+      throw new VeenError("E.AUTH", "This hub requires admission: MSG.auth_ref is missing");
+    }
     const live = await this.record(msg.authRef);
-    if (live === undefined) throw new VeenError("E.AUTH", "No admission record for auth_ref; POST /authorize first");
+    if (live === undefined) {
+      throw new VeenError("E.AUTH", "No admission record for auth_ref; POST /authorize first");
+    }
     const { rec } = live;
-    if (!bytesEqual(rec.subjectPk, msg.clientId)) throw new VeenError("E.CAP", "client_id is not the capability's subject");
-    if (now > rec.expiresAt) throw new VeenError("E.CAP", `Capability expired at ${rec.expiresAt} (hub time ${now})`);
+    if (!bytesEqual(rec.subjectPk, msg.clientId)) {
+      throw new VeenError("E.CAP", "client_id is not the capability's subject");
+    }
+    if (now > rec.expiresAt) {
+      throw new VeenError("E.CAP", `Capability expired at ${rec.expiresAt} (hub time ${now})`);
+    }
     const label = toHex(msg.label);
     if (this.opts.labelEpochs) {
       const epoch = epochOf(now, this.opts.epochSec);
@@ -127,7 +144,9 @@ export class Admission {
       }
       if (!live.labels.has(label)) {
         const wide = this.labelsFor(rec, this.window(epoch, this.opts.clockSkewEpochs + EPOCH_SEARCH));
-        if (wide.has(label)) throw new VeenError("E.TIME", "Label epoch is outside the accepted clock-skew window");
+        if (wide.has(label)) {
+          throw new VeenError("E.TIME", "Label epoch is outside the accepted clock-skew window");
+        }
       }
     }
     if (!live.labels.has(label)) throw new VeenError("E.CAP", "Label is not allowed by the capability");
@@ -137,8 +156,15 @@ export class Admission {
   /** E.RATE with Retry-After when the (auth_ref, label) bucket is empty; must precede `consume` synchronously. */
   checkRate(live: LiveRecord | undefined, label: Uint8Array, nowMs: number): void {
     if (live === undefined || live.rec.perSec === null) return;
-    const wait = this.limiter.wait(key(live.rec, label), live.rec.perSec, live.rec.burst ?? live.rec.perSec, nowMs);
-    if (wait > 0) throw new VeenError("E.RATE", `Rate limit of ${live.rec.perSec}/s exceeded`, { retryAfter: wait });
+    const wait = this.limiter.wait(
+      key(live.rec, label),
+      live.rec.perSec,
+      live.rec.burst ?? live.rec.perSec,
+      nowMs,
+    );
+    if (wait > 0) {
+      throw new VeenError("E.RATE", `Rate limit of ${live.rec.perSec}/s exceeded`, { retryAfter: wait });
+    }
   }
 
   /** Each accepted MSG consumes one token (OP0.3). */

@@ -23,7 +23,7 @@ interface LabelState {
 
 export class Checkpointer {
   private readonly state = new Map<string, LabelState>();
-  private timer: number | undefined;
+  private timer: ReturnType<typeof setInterval> | undefined;
   private chain: Promise<void> = Promise.resolve();
 
   constructor(
@@ -43,8 +43,9 @@ export class Checkpointer {
     }
     if (this.opts.intervalSec > 0) {
       const period = Math.min(this.opts.intervalSec, 5) * 1000;
-      this.timer = setInterval(() => this.tick(false), period);
-      Deno.unrefTimer(this.timer);
+      const t = setInterval(() => this.tick(false), period);
+      Deno.unrefTimer(t as unknown as number);
+      this.timer = t;
     }
   }
 

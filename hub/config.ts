@@ -102,10 +102,18 @@ function setKey(cfg: HubConfig, key: string, raw: unknown, source: string): void
       throw new VeenError("E.SIZE", `Config key "${key}" in ${source} must be a list of strings`);
     }
   } else if (kind === "bool") {
-    v = raw === true || raw === "true" || raw === "1" ? true : raw === false || raw === "false" || raw === "0" ? false : raw;
-    if (typeof v !== "boolean") throw new VeenError("E.SIZE", `Config key "${key}" in ${source} must be true or false`);
+    v = raw === true || raw === "true" || raw === "1"
+      ? true
+      : raw === false || raw === "false" || raw === "0"
+      ? false
+      : raw;
+    if (typeof v !== "boolean") {
+      throw new VeenError("E.SIZE", `Config key "${key}" in ${source} must be true or false`);
+    }
   } else {
-    if (typeof raw !== "string") throw new VeenError("E.SIZE", `Config key "${key}" in ${source} must be a string`);
+    if (typeof raw !== "string") {
+      throw new VeenError("E.SIZE", `Config key "${key}" in ${source} must be a string`);
+    }
     v = raw;
   }
   const parts = path.split(".");
@@ -142,7 +150,10 @@ export function validateConfig(cfg: HubConfig): void {
   if (cfg.dataDir === "") throw new VeenError("E.SIZE", "--data-dir (or VEEN_DATA_DIR) is required");
   parseListen(cfg.listen);
   if (cfg.profileIdHex.toLowerCase() !== DEFAULT_PROFILE_ID_HEX) {
-    throw new VeenError("E.PROFILE", `Unsupported profile_id ${cfg.profileIdHex}; this hub supports ${DEFAULT_PROFILE_ID_HEX}`);
+    throw new VeenError(
+      "E.PROFILE",
+      `Unsupported profile_id ${cfg.profileIdHex}; this hub supports ${DEFAULT_PROFILE_ID_HEX}`,
+    );
   }
   if (!["debug", "info", "warn", "error"].includes(cfg.logLevel)) {
     throw new VeenError("E.SIZE", `log_level must be debug, info, warn or error, not "${cfg.logLevel}"`);
@@ -159,7 +170,9 @@ export function validateConfig(cfg: HubConfig): void {
 export function parseListen(listen: string): { hostname: string; port: number } {
   const m = /^(\[[0-9a-fA-F:]+\]|[^:]+):(\d{1,5})$/.exec(listen);
   const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535) throw new VeenError("E.SIZE", `Cannot parse listen address "${listen}" (want HOST:PORT)`);
+  if (!m || port > 65535) {
+    throw new VeenError("E.SIZE", `Cannot parse listen address "${listen}" (want HOST:PORT)`);
+  }
   return { hostname: m[1]!.replace(/^\[|\]$/g, ""), port };
 }
 

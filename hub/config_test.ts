@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { admissionRequired, applyEnv, applyToml, defaultConfig, validateConfig } from "./config.ts";
 import { buildConfig } from "./main.ts";
-import { throwsCode, rejectsCode } from "../tests/util.ts";
+import { rejectsCode, throwsCode } from "../tests/util.ts";
 
 Deno.test("defaults listen on 127.0.0.1:37411 with admission open on loopback", () => {
   const c = defaultConfig("/d");
@@ -14,8 +14,14 @@ Deno.test("defaults listen on 127.0.0.1:37411 with admission open on loopback", 
 
 Deno.test("flags override env, which overrides the TOML file", async () => {
   const file = await Deno.makeTempFile({ suffix: ".toml" });
-  await Deno.writeTextFile(file, `[hub]\nlisten = "127.0.0.1:1"\nbatch_max = 7\nqueue_max = 9\nmax_msg_bytes = 4096\n`);
-  const c = await buildConfig({ config: file, listen: "127.0.0.1:3", "data-dir": "/x" }, { VEEN_LISTEN: "127.0.0.1:2", VEEN_QUEUE_MAX: "11" });
+  await Deno.writeTextFile(
+    file,
+    `[hub]\nlisten = "127.0.0.1:1"\nbatch_max = 7\nqueue_max = 9\nmax_msg_bytes = 4096\n`,
+  );
+  const c = await buildConfig({ config: file, listen: "127.0.0.1:3", "data-dir": "/x" }, {
+    VEEN_LISTEN: "127.0.0.1:2",
+    VEEN_QUEUE_MAX: "11",
+  });
   assert.equal(c.listen, "127.0.0.1:3");
   assert.equal(c.batchMax, 7);
   assert.equal(c.queueMax, 11);

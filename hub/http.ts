@@ -12,6 +12,11 @@ export async function readBodyCapped(req: Request, max: number): Promise<Uint8Ar
     throw new VeenError("E.SIZE", `Body of ${declared} bytes exceeds the ${max}-byte limit`);
   }
   if (req.body === null) return new Uint8Array(0);
+  if (declared !== null) {
+    const b = new Uint8Array(await req.arrayBuffer());
+    if (b.length > max) throw new VeenError("E.SIZE", `Body exceeds the ${max}-byte limit`);
+    return b;
+  }
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let n = 0;
@@ -39,11 +44,11 @@ export async function readBodyCapped(req: Request, max: number): Promise<Uint8Ar
 export function errorResponse(e: VeenError): Response {
   const headers: Record<string, string> = { "content-type": CBOR };
   if (e.retryAfter !== undefined) headers["retry-after"] = String(Math.max(1, Math.ceil(e.retryAfter)));
-  return new Response(encodeErrorBody(e), { status: e.httpStatus, headers });
+  return new Response(encodeErrorBody(e) as BodyInit, { status: e.httpStatus, headers });
 }
 
 export function cborResponse(body: Uint8Array, type = CBOR): Response {
-  return new Response(body, { status: 200, headers: { "content-type": type } });
+  return new Response(body as BodyInit, { status: 200, headers: { "content-type": type } });
 }
 
 export function jsonResponse(v: unknown, status = 200): Response {
@@ -70,7 +75,9 @@ export class Query {
       if (dflt === undefined) throw new VeenError("E.SIZE", `Query parameter "${name}" is required`);
       return dflt;
     }
-    if (!/^\d{1,15}$/.test(v)) throw new VeenError("E.SIZE", `Query parameter "${name}" must be an unsigned integer`);
+    if (!/^\d{1,15}$/.test(v)) {
+      throw new VeenError("E.SIZE", `Query parameter "${name}" must be an unsigned integer`);
+    }
     return Number(v);
   }
 

@@ -136,7 +136,9 @@ export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise
     return closing;
   };
   fatal = (e) => {
-    log.error("storage failure; stopping so a supervisor can restart and recover from the log", { error: String(e) });
+    log.error("storage failure; stopping so a supervisor can restart and recover from the log", {
+      error: String(e),
+    });
     opts.onFatal?.(e);
     void close();
   };

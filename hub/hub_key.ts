@@ -3,13 +3,13 @@
  * `{1: ver=1, 2: secret seed (32), 3: public key (32)}`; loading checks that the public key matches the seed.
  */
 import {
+  bytesEqual,
   decodeCbor,
   encodeCbor,
   expectBytes,
   expectIntMap,
   type SigningKey,
   signingKeyFromSeed,
-  bytesEqual,
   VeenError,
 } from "../core/mod.ts";
 
@@ -37,7 +37,9 @@ export async function loadOrCreateHubKey(dataDir: string): Promise<{ key: Signin
   const tmp = `${path}.tmp`;
   const f = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
   try {
-    await f.write(encodeCbor(new Map<number, Uint8Array | number>([[1, 1], [2, key.secret], [3, key.public]])));
+    await f.write(
+      encodeCbor(new Map<number, Uint8Array | number>([[1, 1], [2, key.secret], [3, key.public]])),
+    );
     await f.sync();
   } finally {
     f.close();

@@ -2,11 +2,15 @@ import assert from "node:assert/strict";
 import {
   authRef,
   bytesEqual,
+  type CborValue,
   checkpointFromCbor,
   decodeCborSeq,
+  decodeConsistencyProof,
+  decodeMmrProof,
   decodeReceipt,
   encodeCapToken,
   encodeCbor,
+  encodeMmrProof,
   encodeMsg,
   expectArray,
   fromHex,
@@ -19,13 +23,9 @@ import {
   streamIdFor,
   toHex,
   verifyCheckpointSig,
+  verifyConsistency,
   verifyInclusion,
   verifyReceiptSig,
-  decodeConsistencyProof,
-  verifyConsistency,
-  type CborValue,
-  decodeMmrProof,
-  encodeMmrProof,
 } from "../core/mod.ts";
 import { cbor, errorCode, http, postCbor, startTestHub, submit, withHub, Writer } from "../tests/fixture.ts";
 
@@ -108,7 +108,13 @@ Deno.test("admission: E.AUTH without a record, E.CAP for subject, stream, issuer
   const hub = await startTestHub(dir, { admission: "on" }, { now: () => now });
   try {
     const w = new Writer("t/adm", 7);
-    const issue = (subject: Uint8Array, streams: string[], ttl: number, rate?: { perSec: number; burst: number }, issuer = hub.hubKey) =>
+    const issue = (
+      subject: Uint8Array,
+      streams: string[],
+      ttl: number,
+      rate?: { perSec: number; burst: number },
+      issuer = hub.hubKey,
+    ) =>
       issueCapToken({
         issuerSecret: issuer.secret,
         issuerPk: issuer.public,
@@ -129,7 +135,11 @@ Deno.test("admission: E.AUTH without a record, E.CAP for subject, stream, issuer
     assert.equal(ans.get("expires_at"), Math.floor(now / 1000) + 60);
     // untrusted issuer
     const stranger = signingKeyFromSeed(new Uint8Array(32).fill(99));
-    r = await postCbor(hub.url, "/authorize", encodeCapToken(issue(w.key.public, ["t/adm"], 60, undefined, stranger)));
+    r = await postCbor(
+      hub.url,
+      "/authorize",
+      encodeCapToken(issue(w.key.public, ["t/adm"], 60, undefined, stranger)),
+    );
     assert.deepEqual([r.status, errorCode(r)], [403, "E.CAP"]);
     // wrong subject and wrong stream
     const other = new Writer("t/adm", 8);
@@ -163,8 +173,11 @@ Deno.test("label epochs: a label from an epoch outside the skew window is E.TIME
   try {
     const w = new Writer("t/epoch", 3);
     const tok = issueCapToken({
-      issuerSecret: hub.hubKey.secret, issuerPk: hub.hubKey.public, subjectPk: w.key.public,
-      streamIds: [streamIdFor("t/epoch")], ttl: 3600,
+      issuerSecret: hub.hubKey.secret,
+      issuerPk: hub.hubKey.public,
+      subjectPk: w.key.public,
+      streamIds: [streamIdFor("t/epoch")],
+      ttl: 3600,
     });
     assert.equal((await postCbor(hub.url, "/authorize", encodeCapToken(tok))).status, 200);
     const epoch = Math.floor(now / 1000 / 60);
@@ -213,7 +226,12 @@ Deno.test("stream pages are bounded, contiguous and each proof verifies against 
       for (const it of items) {
         assert.ok(verifyReceiptSig(it.receipt, hub.hubKey.public));
         const proof = decodeMmrProof(encodeCbor(it.proof!));
-        assert.ok(verifyInclusion(proof, it.receipt.mmrRoot, { seq: it.receipt.streamSeq, size: it.receipt.streamSeq }));
+        assert.ok(
+          verifyInclusion(proof, it.receipt.mmrRoot, {
+            seq: it.receipt.streamSeq,
+            size: it.receipt.streamSeq,
+          }),
+        );
         assert.equal(proof.peaksBefore, undefined);
         seen.push(it.receipt.streamSeq);
       }
@@ -231,14 +249,20 @@ Deno.test("proofs of every leaf verify against the latest root and against old c
     const n = 2000;
     await fill(hub.url, "t/proofs", n, 4);
     const label = toHex(labelFor(streamIdFor("t/proofs")));
-    const cps = decodeCborSeq((await http(`${hub.url}/checkpoint_range?label=${label}`)).body).map(checkpointFromCbor);
+    const cps = decodeCborSeq((await http(`${hub.url}/checkpoint_range?label=${label}`)).body).map(
+      checkpointFromCbor,
+    );
     assert.ok(cps.length >= 3, `checkpoints: ${cps.length}`);
     for (const cp of cps) assert.ok(verifyCheckpointSig(cp, hub.hubKey.public));
     const latest = checkpointFromCbor(cbor(await http(`${hub.url}/checkpoint_latest?label=${label}`)));
     assert.equal(latest.uptoSeq, cps[cps.length - 1]!.uptoSeq);
     const headRoot = decodeReceipt((await http(`${hub.url}/receipt?label=${label}&seq=${n}`)).body).mmrRoot;
     for (let seq = 1; seq <= n; seq++) {
-      const [proofV, size, root] = expectArray(cbor(await http(`${hub.url}/proof?label=${label}&seq=${seq}`)), 3, "proof");
+      const [proofV, size, root] = expectArray(
+        cbor(await http(`${hub.url}/proof?label=${label}&seq=${seq}`)),
+        3,
+        "proof",
+      );
       assert.equal(size, n);
       assert.ok(bytesEqual(root as Uint8Array, headRoot));
       const proof = decodeMmrProof(encodeCbor(proofV!));
@@ -246,12 +270,18 @@ Deno.test("proofs of every leaf verify against the latest root and against old c
     }
     const cp = cps[0]!;
     for (let seq = 1; seq <= cp.uptoSeq; seq += 7) {
-      const [proofV] = expectArray(cbor(await http(`${hub.url}/proof?label=${label}&seq=${seq}&size=${cp.uptoSeq}`)), 3, "p");
+      const [proofV] = expectArray(
+        cbor(await http(`${hub.url}/proof?label=${label}&seq=${seq}&size=${cp.uptoSeq}`)),
+        3,
+        "p",
+      );
       const proof = decodeMmrProof(encodeCbor(proofV!));
       assert.ok(verifyInclusion(proof, cp.mmrRoot, { seq, size: cp.uptoSeq }));
       assert.ok(bytesEqual(mmrProofRoot(proof), cp.mmrRoot));
     }
-    const cons = decodeConsistencyProof((await http(`${hub.url}/consistency?label=${label}&from=${cp.uptoSeq}&to=${n}`)).body);
+    const cons = decodeConsistencyProof(
+      (await http(`${hub.url}/consistency?label=${label}&from=${cp.uptoSeq}&to=${n}`)).body,
+    );
     assert.ok(verifyConsistency(cons, cp.uptoSeq, cp.mmrRoot, n, headRoot));
     assert.ok(!verifyConsistency(cons, cp.uptoSeq, headRoot, n, headRoot));
     void encodeMmrProof;
@@ -320,14 +350,30 @@ Deno.test("healthz, readyz, metrics, info and report_equivocation answer as docu
     const r1 = decodeReceipt((await submit(hub.url, w.msg())).body);
     await submit(hub.url, new Uint8Array([1]));
     const health = JSON.parse(new TextDecoder().decode((await http(hub.url + "/healthz")).body));
-    assert.deepEqual(Object.keys(health).sort(), ["last_mmr_root", "last_stream_seq", "ok", "peaks_count", "profile_id"]);
+    assert.deepEqual(Object.keys(health).sort(), [
+      "last_mmr_root",
+      "last_stream_seq",
+      "ok",
+      "peaks_count",
+      "profile_id",
+    ]);
     assert.equal(health.last_stream_seq, 1);
     assert.equal(health.last_mmr_root, toHex(r1.mmrRoot));
     assert.equal((await http(hub.url + "/readyz")).status, 200);
     const metrics = new TextDecoder().decode((await http(hub.url + "/metrics")).body);
-    for (const name of ["veen_submit_ok_total 1", 'veen_submit_err_total{code="E.SIZE"} 1', "veen_verify_latency_ms_bucket",
-      "veen_commit_latency_ms_count", "veen_end_to_end_latency_ms_sum", "veen_queue_depth", "veen_rate_limited_total",
-      "veen_checkpoint_interval", "veen_anchor_fail_total"]) {
+    for (
+      const name of [
+        "veen_submit_ok_total 1",
+        'veen_submit_err_total{code="E.SIZE"} 1',
+        "veen_verify_latency_ms_bucket",
+        "veen_commit_latency_ms_count",
+        "veen_end_to_end_latency_ms_sum",
+        "veen_queue_depth",
+        "veen_rate_limited_total",
+        "veen_checkpoint_interval",
+        "veen_anchor_fail_total",
+      ]
+    ) {
       assert.ok(metrics.includes(name), name);
     }
     const info = JSON.parse(new TextDecoder().decode((await http(hub.url + "/info")).body));
@@ -335,10 +381,20 @@ Deno.test("healthz, readyz, metrics, info and report_equivocation answer as docu
     // equivocation: a genuine forked pair proves it; the same receipt twice does not
     const { signReceipt, encodeReceipt } = await import("../core/mod.ts");
     const forged = signReceipt({ ...r1, mmrRoot: new Uint8Array(32).fill(1) }, hub.hubKey.secret);
-    const ok = (b: Uint8Array) => (cbor({ status: 200, body: b, headers: new Headers() }) as Map<string, unknown>).get("ok");
+    const ok = (b: Uint8Array) =>
+      (cbor({ status: 200, body: b, headers: new Headers() }) as Map<string, unknown>).get("ok");
     const pair = (a: Uint8Array, b: Uint8Array) => new Uint8Array([0x82, ...a, ...b]);
-    assert.equal(ok((await postCbor(hub.url, "/report_equivocation", pair(encodeReceipt(r1), encodeReceipt(forged)))).body), true);
-    assert.equal(ok((await postCbor(hub.url, "/report_equivocation", pair(encodeReceipt(r1), encodeReceipt(r1)))).body), false);
+    assert.equal(
+      ok(
+        (await postCbor(hub.url, "/report_equivocation", pair(encodeReceipt(r1), encodeReceipt(forged))))
+          .body,
+      ),
+      true,
+    );
+    assert.equal(
+      ok((await postCbor(hub.url, "/report_equivocation", pair(encodeReceipt(r1), encodeReceipt(r1)))).body),
+      false,
+    );
   });
 });
 

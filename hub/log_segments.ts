@@ -39,7 +39,7 @@ export class Lock {
   #tail: Promise<unknown> = Promise.resolve();
 
   run<T>(fn: () => Promise<T> | T): Promise<T> {
-    const p = this.#tail.then(fn, fn);
+    const p = this.#tail.then(() => fn(), () => fn());
     this.#tail = p.then(() => {}, () => {});
     return p;
   }
@@ -135,25 +135,65 @@ export class HandleCache {
   }
 }
 
+/**
+ * A bounded LRU of read-only handles used with synchronous seek + read: page-cache reads cost ~2 µs instead of
+ * ~70 µs for the async pair, and synchronous calls cannot interleave, so no lock is needed.
+ */
+export class SyncReaders {
+  readonly #max: number;
+  readonly #map = new Map<string, Deno.FsFile>();
+
+  constructor(max: number) {
+    this.#max = Math.max(1, max);
+  }
+
+  /** Up to `len` bytes of `path` at `offset` (fewer at end of file). */
+  read(path: string, offset: number, len: number): Uint8Array {
+    let f = this.#map.get(path);
+    if (f === undefined) {
+      f = Deno.openSync(path, { read: true });
+      this.#map.set(path, f);
+      if (this.#map.size > this.#max) {
+        const [k, old] = this.#map.entries().next().value!;
+        this.#map.delete(k);
+        old.close();
+      }
+    } else {
+      this.#map.delete(path);
+      this.#map.set(path, f);
+    }
+    f.seekSync(offset, Deno.SeekMode.Start);
+    const buf = new Uint8Array(len);
+    let got = 0;
+    while (got < len) {
+      const n = f.readSync(buf.subarray(got));
+      if (n === null || n === 0) break;
+      got += n;
+    }
+    return got === len ? buf : buf.subarray(0, got);
+  }
+
+  /** Closes the handle of `path` (before it is truncated, replaced or removed). */
+  drop(path: string): void {
+    const f = this.#map.get(path);
+    if (f !== undefined) {
+      this.#map.delete(path);
+      f.close();
+    }
+  }
+
+  closeAll(): void {
+    for (const f of this.#map.values()) f.close();
+    this.#map.clear();
+  }
+}
+
 // ---------------------------------------------------------------- file helpers
 
 /** Writes all of `buf` to `file` (at its current position, or the end in append mode). */
 export async function writeAll(file: Deno.FsFile, buf: Uint8Array): Promise<void> {
   let off = 0;
   while (off < buf.length) off += await file.write(buf.subarray(off));
-}
-
-/** Reads exactly `len` bytes at `offset`; fewer at end of file. Caller holds the file's lock. */
-export async function readAt(file: Deno.FsFile, offset: number, len: number): Promise<Uint8Array> {
-  await file.seek(offset, Deno.SeekMode.Start);
-  const buf = new Uint8Array(len);
-  let got = 0;
-  while (got < len) {
-    const n = await file.read(buf.subarray(got));
-    if (n === null) break;
-    got += n;
-  }
-  return got === len ? buf : buf.subarray(0, got);
 }
 
 /** fsyncs a directory so entries created or renamed in it survive power loss. */
@@ -328,7 +368,10 @@ export function parseFrame(buf: Uint8Array, off: number): FrameResult {
 export function frameBody(buf: Uint8Array, what: string): Uint8Array {
   const f = parseFrame(buf, 0);
   if (f.kind !== "ok" || f.length !== buf.length) {
-    throw new VeenError("E.UNAVAILABLE", `Corrupt record in ${what}: ${f.kind === "bad" ? f.why : "short read"}`);
+    throw new VeenError(
+      "E.UNAVAILABLE",
+      `Corrupt record in ${what}: ${f.kind === "bad" ? f.why : "short read"}`,
+    );
   }
   return buf.subarray(f.bodyOffset, f.bodyOffset + f.bodyLength);
 }
@@ -699,7 +742,7 @@ export class SegmentLog {
   readonly #segmentBytes: number;
   readonly #onRead: (n: number) => void;
   readonly #onRepair: (what: string) => void;
-  readonly #readers: HandleCache;
+  readonly #readers: SyncReaders;
   #segments: number[] = [];
   #ready = false;
   // writer state
@@ -722,10 +765,7 @@ export class SegmentLog {
     if (!(this.#segmentBytes >= 1)) throw new VeenError("E.SIZE", "segmentBytes must be positive");
     this.#onRead = opts.onRead ?? (() => {});
     this.#onRepair = opts.onRepair ?? (() => {});
-    this.#readers = new HandleCache(opts.maxReadHandles ?? 64, (key) => {
-      const fam = key[0] === "r" ? this.rDir : this.pDir;
-      return Deno.open(`${fam}/${segmentName(Number(key.slice(1)))}.cborseq`, { read: true });
-    });
+    this.#readers = new SyncReaders(opts.maxReadHandles ?? 64);
   }
 
   /** Creates the directories and lists segments; reads no log bytes. */
@@ -796,8 +836,12 @@ export class SegmentLog {
           `Log segment ${segmentName(seg)} is shorter than the index (${rLen}/${pLen} < ${rStart}/${pStart})`,
         );
       }
-      const r = rLen > rStart ? await FrameReader.open(this.#path("receipts", seg), rStart, this.#onRead) : null;
-      const p = pLen > pStart ? await FrameReader.open(this.#path("payloads", seg), pStart, this.#onRead) : null;
+      const r = rLen > rStart
+        ? await FrameReader.open(this.#path("receipts", seg), rStart, this.#onRead)
+        : null;
+      const p = pLen > pStart
+        ? await FrameReader.open(this.#path("payloads", seg), pStart, this.#onRead)
+        : null;
       const END = { kind: "end" as const };
       try {
         pos = { seg, rOff: rStart, pOff: pStart, rec };
@@ -819,7 +863,9 @@ export class SegmentLog {
           }
           summary = new SegmentSummary(seg, rec);
           if (!rHdr || !pHdr) {
-            if (rLen > 0 || pLen > 0) this.#onRepair(`segment ${segmentName(seg)} has a torn header; emptied it`);
+            if (rLen > 0 || pLen > 0) {
+              this.#onRepair(`segment ${segmentName(seg)} has a torn header; emptied it`);
+            }
             stopped = true;
             await this.#cut(seg, 0, 0, rLen, pLen);
             continue;
@@ -853,7 +899,9 @@ export class SegmentLog {
           if (rf.kind === "end" && pf.kind === "end") break;
           const why = (f: { kind: string; why?: string }) => (f.kind === "bad" ? `bad (${f.why})` : f.kind);
           this.#onRepair(
-            `log tail at segment ${segmentName(seg)} record ${rec}: receipts ${why(rf)}, payloads ${why(pf)}; ` +
+            `log tail at segment ${segmentName(seg)} record ${rec}: receipts ${why(rf)}, payloads ${
+              why(pf)
+            }; ` +
               `truncated to receipts ${pos.rOff}, payloads ${pos.pOff}`,
           );
           stopped = true;
@@ -886,16 +934,19 @@ export class SegmentLog {
     this.#ready = true;
     let total = 0;
     for (const s of this.#segments) {
-      total += Math.max(0, await fileSize(this.#path("receipts", s))) + Math.max(0, await fileSize(this.#path("payloads", s)));
+      total += Math.max(0, await fileSize(this.#path("receipts", s))) +
+        Math.max(0, await fileSize(this.#path("payloads", s)));
       // Rotated segments without a sidecar (a crash before it was written) get one in the background.
-      if (s < seg && (await fileSize(`${this.rDir}/${segmentName(s)}.idx`)) < 0) this.#buildIndexLater(s, null);
+      if (s < seg && (await fileSize(`${this.rDir}/${segmentName(s)}.idx`)) < 0) {
+        this.#buildIndexLater(s, null);
+      }
     }
     this.#totalBytes = total;
   }
 
   async #cut(seg: number, rCut: number, pCut: number, rLen: number, pLen: number): Promise<void> {
-    await this.#readers.drop(`r${seg}`);
-    await this.#readers.drop(`p${seg}`);
+    this.#readers.drop(this.#path("receipts", seg));
+    this.#readers.drop(this.#path("payloads", seg));
     for (const [f, cut, len] of [["receipts", rCut, rLen], ["payloads", pCut, pLen]] as const) {
       if (len > cut) {
         await Deno.truncate(this.#path(f, seg), cut);
@@ -910,8 +961,8 @@ export class SegmentLog {
   }
 
   async #removeSegment(seg: number): Promise<void> {
-    await this.#readers.drop(`r${seg}`);
-    await this.#readers.drop(`p${seg}`);
+    this.#readers.drop(this.#path("receipts", seg));
+    this.#readers.drop(this.#path("payloads", seg));
     for (const f of ["receipts", "payloads"] as const) {
       try {
         await Deno.remove(this.#path(f, seg));
@@ -949,8 +1000,16 @@ export class SegmentLog {
     this.#headerPending = true;
     this.#summary = new SegmentSummary(this.#seg, this.#rec);
     this.#segments.push(this.#seg);
-    this.#rFile = await Deno.open(this.#path("receipts", this.#seg), { append: true, create: true, mode: 0o600 });
-    this.#pFile = await Deno.open(this.#path("payloads", this.#seg), { append: true, create: true, mode: 0o600 });
+    this.#rFile = await Deno.open(this.#path("receipts", this.#seg), {
+      append: true,
+      create: true,
+      mode: 0o600,
+    });
+    this.#pFile = await Deno.open(this.#path("payloads", this.#seg), {
+      append: true,
+      create: true,
+      mode: 0o600,
+    });
     this.#dirSyncPending = true;
     this.#buildIndexLater(old, summary);
   }
@@ -1074,26 +1133,26 @@ export class SegmentLog {
     return { locs, end: this.end, durable };
   }
 
-  /** Reads the records at `locs` (in that order): exact RECEIPT and MSG bytes, checksums verified. */
-  async read(locs: readonly RecordLocation[]): Promise<{ record: ReceiptRecord; msg: Uint8Array }[]> {
-    const [rBodies, pBodies] = await Promise.all([
-      this.#readFamily("r", locs.map((l) => [l.seg, l.rOff, l.rLen])),
-      this.#readFamily("p", locs.map((l) => [l.seg, l.pOff, l.pLen])),
-    ]);
+  /**
+   * Reads the records at `locs` (in that order): exact RECEIPT and MSG bytes, checksums verified. Reads are
+   * synchronous (page-cache hits cost microseconds; a cold read blocks the event loop for one disk access).
+   */
+  read(locs: readonly RecordLocation[]): { record: ReceiptRecord; msg: Uint8Array }[] {
+    const rBodies = this.#readFamily("receipts", locs.map((l) => [l.seg, l.rOff, l.rLen]));
+    const pBodies = this.#readFamily("payloads", locs.map((l) => [l.seg, l.pOff, l.pLen]));
     return locs.map((_, i) => ({ record: decodeReceiptBody(rBodies[i]!), msg: pBodies[i]!.slice() }));
   }
 
   /** Reads frames `[seg, off, len]`, coalescing nearby frames of one segment into one seek + read. */
-  async #readFamily(fam: "r" | "p", wants: [number, number, number][]): Promise<Uint8Array[]> {
+  #readFamily(fam: Family, wants: [number, number, number][]): Uint8Array[] {
     const out = new Array<Uint8Array>(wants.length);
     const order = wants.map((_, i) => i).sort((a, b) => {
       const x = wants[a]!;
       const y = wants[b]!;
       return x[0] - y[0] || x[1] - y[1];
     });
-    const GAP = 64 * 1024;
-    const SPAN = 4 * 1024 * 1024;
-    const jobs: Promise<void>[] = [];
+    const GAP = 16 * 1024;
+    const SPAN = 1024 * 1024;
     let i = 0;
     while (i < order.length) {
       const first = wants[order[i]!]!;
@@ -1107,20 +1166,25 @@ export class SegmentLog {
         end = Math.max(end, w[1] + w[2]);
         j++;
       }
-      const members = order.slice(i, j);
-      jobs.push((async () => {
-        const buf = await this.#readers.use(`${fam}${seg}`, (f) => readAt(f, start, end - start));
-        this.#onRead(buf.length);
-        for (const k of members) {
-          const [, off, len] = wants[k]!;
-          const where = `${fam === "r" ? "receipts" : "payloads"}/${segmentName(seg)}.cborseq at ${off}`;
-          if (off - start + len > buf.length) throw new VeenError("E.UNAVAILABLE", `Short read in ${where}`);
-          out[k] = frameBody(buf.subarray(off - start, off - start + len), where);
+      const path = this.#path(fam, seg);
+      let buf: Uint8Array;
+      try {
+        buf = this.#readers.read(path, start, end - start);
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) {
+          throw new VeenError("E.NOT_FOUND", `Log segment ${path} is gone`);
         }
-      })());
+        throw e;
+      }
+      this.#onRead(buf.length);
+      for (let k = i; k < j; k++) {
+        const [, off, len] = wants[order[k]!]!;
+        const where = `${fam}/${segmentName(seg)}.cborseq at ${off}`;
+        if (off - start + len > buf.length) throw new VeenError("E.UNAVAILABLE", `Short read in ${where}`);
+        out[order[k]!] = frameBody(buf.subarray(off - start, off - start + len), where);
+      }
       i = j;
     }
-    await Promise.all(jobs);
     return out;
   }
 
@@ -1131,7 +1195,7 @@ export class SegmentLog {
     this.#pFile?.close();
     this.#rFile = undefined;
     this.#pFile = undefined;
-    await this.#readers.closeAll();
+    this.#readers.closeAll();
   }
 }
 
@@ -1165,7 +1229,9 @@ export async function* scanLog(
     const last = si === segs.length - 1;
     const rPath = `${rDir}/${segmentName(seg)}.cborseq`;
     const r = await FrameReader.open(rPath, 0, () => {});
-    const p = pSegs.has(seg) ? await FrameReader.open(`${pDir}/${segmentName(seg)}.cborseq`, 0, () => {}) : null;
+    const p = pSegs.has(seg)
+      ? await FrameReader.open(`${pDir}/${segmentName(seg)}.cborseq`, 0, () => {})
+      : null;
     try {
       const damaged = (where: string, what: string) => {
         if (last) {
@@ -1182,7 +1248,10 @@ export async function* scanLog(
         return;
       }
       if (expectRec !== undefined && hdr.firstRec !== expectRec) {
-        throw new VeenError("E.UNAVAILABLE", `${rPath} starts at record ${hdr.firstRec}, expected ${expectRec}`);
+        throw new VeenError(
+          "E.UNAVAILABLE",
+          `${rPath} starts at record ${hdr.firstRec}, expected ${expectRec}`,
+        );
       }
       if (p) {
         const ph = await p.next();
@@ -1208,7 +1277,10 @@ export async function* scanLog(
         if (p) {
           const pf = await p.next();
           if (pf.kind !== "ok") {
-            damaged(`payloads/${segmentName(seg)}.cborseq at ${p.offset}`, pf.kind === "bad" ? pf.why : pf.kind);
+            damaged(
+              `payloads/${segmentName(seg)}.cborseq at ${p.offset}`,
+              pf.kind === "bad" ? pf.why : pf.kind,
+            );
             return;
           }
           msg = pf.body.slice();
@@ -1237,14 +1309,13 @@ export class RecordFile {
   readonly #onRead: (n: number) => void;
   #size = 0;
   #w: Deno.FsFile | undefined;
-  readonly #readers: HandleCache;
+  readonly #readers = new SyncReaders(1);
   readonly writeLock = new Lock();
   #created = false;
 
   private constructor(path: string, onRead: (n: number) => void) {
     this.path = path;
     this.#onRead = onRead;
-    this.#readers = new HandleCache(1, () => Deno.open(path, { read: true }));
   }
 
   /**
@@ -1320,8 +1391,8 @@ export class RecordFile {
   }
 
   /** The body of the record at `[off, len]`, checksum verified. */
-  async read(off: number, len: number): Promise<Uint8Array> {
-    const buf = await this.#readers.use("f", (f) => readAt(f, off, len));
+  read(off: number, len: number): Uint8Array {
+    const buf = this.#readers.read(this.path, off, len);
     this.#onRead(buf.length);
     return frameBody(buf, `${this.path} at ${off}`);
   }
@@ -1330,6 +1401,6 @@ export class RecordFile {
     await this.writeLock.idle();
     this.#w?.close();
     this.#w = undefined;
-    await this.#readers.closeAll();
+    this.#readers.closeAll();
   }
 }

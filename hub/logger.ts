@@ -37,8 +37,16 @@ export class Logger {
     }
   }
 
-  debug(msg: string, f?: Record<string, unknown>): void { this.log("debug", msg, f); }
-  info(msg: string, f?: Record<string, unknown>): void { this.log("info", msg, f); }
-  warn(msg: string, f?: Record<string, unknown>): void { this.log("warn", msg, f); }
-  error(msg: string, f?: Record<string, unknown>): void { this.log("error", msg, f); }
+  debug(msg: string, f?: Record<string, unknown>): void {
+    this.log("debug", msg, f);
+  }
+  info(msg: string, f?: Record<string, unknown>): void {
+    this.log("info", msg, f);
+  }
+  warn(msg: string, f?: Record<string, unknown>): void {
+    this.log("warn", msg, f);
+  }
+  error(msg: string, f?: Record<string, unknown>): void {
+    this.log("error", msg, f);
+  }
 }

@@ -7,9 +7,9 @@ import { parseArgs } from "node:util";
 import { EXIT, toHex, VeenError } from "../core/mod.ts";
 import { versionLine } from "../version.ts";
 import {
+  type AdmissionMode,
   applyEnv,
   applyToml,
-  type AdmissionMode,
   defaultConfig,
   type HubConfig,
   type LogLevel,
@@ -22,7 +22,8 @@ export const PID_FILE = "hub.pid";
 export const STATE_FILE = "hub.state.json";
 export const LOG_FILE = "hub.log";
 
-const START_HELP = `Usage: veen hub start --data-dir DIR [--listen HOST:PORT] [--config FILE] [--profile-id HEX]
+const START_HELP =
+  `Usage: veen hub start --data-dir DIR [--listen HOST:PORT] [--config FILE] [--profile-id HEX]
                       [--foreground] [--log-level debug|info|warn|error] [--admission auto|on|off]
                       [--trusted-issuer HEX]...
 Starts a hub. --listen defaults to 127.0.0.1:37411 (VEEN_LISTEN). Without --foreground it detaches, writes
@@ -37,7 +38,10 @@ function err(s: string): void {
 }
 
 /** Builds the effective config: defaults, then --config TOML, then VEEN_* env, then flags. */
-export async function buildConfig(flags: Record<string, unknown>, env: Record<string, string>): Promise<HubConfig> {
+export async function buildConfig(
+  flags: Record<string, unknown>,
+  env: Record<string, string>,
+): Promise<HubConfig> {
   const cfg = defaultConfig();
   const file = flags.config as string | undefined;
   if (file !== undefined) {
@@ -55,7 +59,9 @@ export async function buildConfig(flags: Record<string, unknown>, env: Record<st
   if (typeof flags["profile-id"] === "string") cfg.profileIdHex = flags["profile-id"];
   if (typeof flags["log-level"] === "string") cfg.logLevel = flags["log-level"] as LogLevel;
   if (typeof flags.admission === "string") cfg.admission = flags.admission as AdmissionMode;
-  if (Array.isArray(flags["trusted-issuer"])) cfg.trustedIssuers.push(...(flags["trusted-issuer"] as string[]));
+  if (Array.isArray(flags["trusted-issuer"])) {
+    cfg.trustedIssuers.push(...(flags["trusted-issuer"] as string[]));
+  }
   validateConfig(cfg);
   return cfg;
 }
@@ -79,7 +85,10 @@ export async function hubMain(args: string[]): Promise<number> {
   }
 }
 
-function parse(rest: string[], options: Parameters<typeof parseArgs>[0]["options"]) {
+function parse(
+  rest: string[],
+  options: NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>["options"]>,
+) {
   try {
     return parseArgs({ args: rest, options, strict: true, allowPositionals: false }).values;
   } catch (e) {
@@ -129,12 +138,16 @@ async function start(rest: string[], forceForeground: boolean): Promise<number> 
 
 async function runForeground(cfg: HubConfig): Promise<number> {
   const log = new Logger(cfg.logLevel);
-  let exitCode = EXIT.OK;
+  let exitCode: number = EXIT.OK;
   let hub;
   try {
     hub = await startHub(cfg, { logger: log, onFatal: () => (exitCode = EXIT.CHECK) });
   } catch (e) {
-    err(e instanceof VeenError ? `${e.code}: ${e.detail}` : `E.UNAVAILABLE: cannot start hub: ${(e as Error).message}`);
+    err(
+      e instanceof VeenError
+        ? `${e.code}: ${e.detail}`
+        : `E.UNAVAILABLE: cannot start hub: ${(e as Error).message}`,
+    );
     return EXIT.TRANSPORT;
   }
   await Deno.writeTextFile(`${cfg.dataDir}/${PID_FILE}`, `${Deno.pid}\n`, { mode: 0o600 });
@@ -176,12 +189,22 @@ async function detach(cfg: HubConfig, rest: string[]): Promise<number> {
   (await Deno.open(logPath, { create: true, append: true, mode: 0o600 })).close();
   const self = selfCommand();
   const args = [...self.args, "hub", "start", ...rest.filter((a) => a !== "--foreground"), "--foreground"];
-  if (!rest.some((a) => a === "--data-dir" || a.startsWith("--data-dir="))) args.push("--data-dir", cfg.dataDir);
+  if (!rest.some((a) => a === "--data-dir" || a.startsWith("--data-dir="))) {
+    args.push("--data-dir", cfg.dataDir);
+  }
   if (!rest.some((a) => a === "--listen" || a.startsWith("--listen="))) args.push("--listen", cfg.listen);
   await Deno.remove(`${cfg.dataDir}/${STATE_FILE}`).catch(() => {});
   // setsid: own session, so the terminal's signals do not reach it; the shell redirects output to hub.log.
   const child = new Deno.Command("setsid", {
-    args: ["sh", "-c", 'log="$1"; shift; exec "$@" >>"$log" 2>&1 </dev/null', "sh", logPath, self.cmd, ...args],
+    args: [
+      "sh",
+      "-c",
+      'log="$1"; shift; exec "$@" >>"$log" 2>&1 </dev/null',
+      "sh",
+      logPath,
+      self.cmd,
+      ...args,
+    ],
     stdin: "null",
     stdout: "null",
     stderr: "null",
@@ -207,7 +230,9 @@ async function detach(cfg: HubConfig, rest: string[]): Promise<number> {
     if (exited) break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  const tail = await Deno.readTextFile(logPath).then((t) => t.split("\n").slice(-10).join("\n")).catch(() => "");
+  const tail = await Deno.readTextFile(logPath).then((t) => t.split("\n").slice(-10).join("\n")).catch(() =>
+    ""
+  );
   err(`E.UNAVAILABLE: hub did not start (see ${logPath})\n${tail}`);
   try {
     child.kill("SIGTERM");
@@ -254,7 +279,11 @@ export async function runningPid(dataDir: string): Promise<number | undefined> {
 async function stop(rest: string[]): Promise<number> {
   let flags;
   try {
-    flags = parse(rest, { "data-dir": { type: "string" }, "timeout-ms": { type: "string" }, help: { type: "boolean" } });
+    flags = parse(rest, {
+      "data-dir": { type: "string" },
+      "timeout-ms": { type: "string" },
+      help: { type: "boolean" },
+    });
   } catch (e) {
     err(`usage: ${(e as Error).message}\n${STOP_HELP}`);
     return EXIT.USAGE;

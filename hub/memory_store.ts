@@ -64,12 +64,20 @@ export class MemoryStore implements HubStore {
     }
     for (const e of batch) {
       const d = this.data(e.label);
-      if (e.streamSeq !== d.head.seq + 1) return Promise.reject(new Error(`non-contiguous seq ${e.streamSeq}`));
+      if (e.streamSeq !== d.head.seq + 1) {
+        return Promise.reject(new Error(`non-contiguous seq ${e.streamSeq}`));
+      }
       d.items.push({ streamSeq: e.streamSeq, receipt: e.receipt, msg: e.msg });
       d.nodes.append(e.newNodes);
       d.leaves.set(toHex(e.leafHash), e.streamSeq);
       d.clients.set(toHex(e.clientId), e.clientSeq);
-      d.head = { label: e.label, seq: e.streamSeq, peaks: e.peaks, root: mmrRoot(e.peaks), lastHubTs: e.hubTs };
+      d.head = {
+        label: e.label,
+        seq: e.streamSeq,
+        peaks: e.peaks,
+        root: mmrRoot(e.peaks),
+        lastHubTs: e.hubTs,
+      };
       this.entries++;
       this.bytes += e.receipt.length + e.msg.length;
     }
@@ -95,9 +103,16 @@ export class MemoryStore implements HubStore {
     return Promise.resolve(this.labels.get(toHex(label))?.checkpoints.at(-1)?.bytes);
   }
 
-  checkpointsByEpoch(label: Uint8Array, epochMin: number, epochMax: number, limit: number): Promise<Uint8Array[]> {
+  checkpointsByEpoch(
+    label: Uint8Array,
+    epochMin: number,
+    epochMax: number,
+    limit: number,
+  ): Promise<Uint8Array[]> {
     const cps = this.labels.get(toHex(label))?.checkpoints ?? [];
-    return Promise.resolve(cps.filter((c) => c.epoch >= epochMin && c.epoch <= epochMax).slice(0, limit).map((c) => c.bytes));
+    return Promise.resolve(
+      cps.filter((c) => c.epoch >= epochMin && c.epoch <= epochMax).slice(0, limit).map((c) => c.bytes),
+    );
   }
 
   putAdmission(rec: AdmissionRecord): Promise<void> {

@@ -49,12 +49,23 @@ export class Metrics {
       out.push(`${name}_bucket{le="+Inf"} ${h.n}`, `${name}_sum ${round(h.sum)}`, `${name}_count ${h.n}`);
     };
     counter("veen_submit_ok_total", "Accepted submissions (receipts issued).", this.submitOk);
-    out.push("# HELP veen_submit_err_total Refused submissions by error code.", "# TYPE veen_submit_err_total counter");
+    out.push(
+      "# HELP veen_submit_err_total Refused submissions by error code.",
+      "# TYPE veen_submit_err_total counter",
+    );
     for (const [code, v] of [...this.submitErr].sort(([a], [b]) => a.localeCompare(b))) {
       out.push(`veen_submit_err_total{code="${code}"} ${v}`);
     }
-    hist("veen_verify_latency_ms", "Decode, bounds and signature verification time per submission.", this.verifyLatency);
-    hist("veen_commit_latency_ms", "Group commit time (log write, fdatasync, index) per batch.", this.commitLatency);
+    hist(
+      "veen_verify_latency_ms",
+      "Decode, bounds and signature verification time per submission.",
+      this.verifyLatency,
+    );
+    hist(
+      "veen_commit_latency_ms",
+      "Group commit time (log write, fdatasync, index) per batch.",
+      this.commitLatency,
+    );
     hist("veen_end_to_end_latency_ms", "Time from request body read to receipt sent.", this.endToEndLatency);
     gauge("veen_queue_depth", "Submissions waiting for the sequencer or the disk.", this.queueDepth);
     counter("veen_rate_limited_total", "Submissions refused with E.RATE.", this.rateLimited);

@@ -1,5 +1,14 @@
 /** The VEEN hub: HTTP server, admission pipeline, sequencer, durable store and process control. */
-export { hubMain, readState, runningPid, selfCommand, STATE_FILE, PID_FILE, LOG_FILE, buildConfig } from "./main.ts";
-export { startHub, type RunningHub, type StartOptions } from "./hub.ts";
-export { defaultConfig, type HubConfig, CONFIG_KEYS, envNameOf } from "./config.ts";
+export {
+  buildConfig,
+  hubMain,
+  LOG_FILE,
+  PID_FILE,
+  readState,
+  runningPid,
+  selfCommand,
+  STATE_FILE,
+} from "./main.ts";
+export { type RunningHub, startHub, type StartOptions } from "./hub.ts";
+export { CONFIG_KEYS, defaultConfig, envNameOf, type HubConfig } from "./config.ts";
 export { Logger } from "./logger.ts";

@@ -4,6 +4,8 @@
  */
 import {
   asVeenError,
+  bytesEqual,
+  type CborValue,
   concat,
   consistencyProof,
   ctHashMatches,
@@ -17,7 +19,9 @@ import {
   H,
   hubIdFor,
   inclusionProof,
+  type Limits,
   mmrRoot,
+  type Msg,
   peaksAt,
   readU32be,
   receiptFromCbor,
@@ -25,10 +29,6 @@ import {
   VeenError,
   verifyMsgSig,
   verifyReceiptSig,
-  bytesEqual,
-  type CborValue,
-  type Limits,
-  type Msg,
 } from "../core/mod.ts";
 import type { Admission } from "./admission.ts";
 import type { Logger } from "./logger.ts";
@@ -83,7 +83,9 @@ export class Routes {
       return await this.route(req, url);
     } catch (e) {
       const err = asVeenError(e, "E.UNAVAILABLE", "Internal error");
-      if (!(e instanceof VeenError)) this.c.log.error("internal error", { path: url.pathname, error: String(e) });
+      if (!(e instanceof VeenError)) {
+        this.c.log.error("internal error", { path: url.pathname, error: String(e) });
+      }
       return errorResponse(err);
     }
   }
@@ -94,25 +96,41 @@ export class Routes {
     const m = req.method;
     if (m === "POST") {
       switch (p) {
-        case "/submit": return this.submit(req);
-        case "/authorize": return this.authorize(req);
-        case "/report_equivocation": return this.reportEquivocation(req);
-        case "/attachments": return this.putAttachment(req);
+        case "/submit":
+          return this.submit(req);
+        case "/authorize":
+          return this.authorize(req);
+        case "/report_equivocation":
+          return this.reportEquivocation(req);
+        case "/attachments":
+          return this.putAttachment(req);
       }
     } else if (m === "GET" || m === "HEAD") {
       switch (p) {
-        case "/stream": return this.stream(q);
-        case "/receipt": return this.receipt(q);
-        case "/proof": return this.proof(q);
-        case "/consistency": return this.consistency(q);
-        case "/checkpoint_latest": return this.checkpointLatest(q);
-        case "/checkpoint_range": return this.checkpointRange(q);
-        case "/healthz": return this.healthz(q);
+        case "/stream":
+          return this.stream(q);
+        case "/receipt":
+          return this.receipt(q);
+        case "/proof":
+          return this.proof(q);
+        case "/consistency":
+          return this.consistency(q);
+        case "/checkpoint_latest":
+          return this.checkpointLatest(q);
+        case "/checkpoint_range":
+          return this.checkpointRange(q);
+        case "/healthz":
+          return this.healthz(q);
         case "/readyz":
-          return this.c.isReady() ? textResponse("ready\n") : errorResponse(new VeenError("E.UNAVAILABLE", "Not ready"));
-        case "/metrics": return this.metricsText();
-        case "/info": return this.info();
-        case "/profile": return cborResponse(this.c.profileCbor);
+          return this.c.isReady()
+            ? textResponse("ready\n")
+            : errorResponse(new VeenError("E.UNAVAILABLE", "Not ready"));
+        case "/metrics":
+          return this.metricsText();
+        case "/info":
+          return this.info();
+        case "/profile":
+          return cborResponse(this.c.profileCbor);
       }
       if (p.startsWith("/attachments/")) return this.getAttachment(p.slice("/attachments/".length));
     }
@@ -229,7 +247,9 @@ export class Routes {
     const label = q.label();
     const seq = q.uint("seq");
     const h = this.head(label);
-    if (seq < 1 || seq > h.seq) throw new VeenError("E.NOT_FOUND", `No stream_seq ${seq} (label has ${h.seq})`);
+    if (seq < 1 || seq > h.seq) {
+      throw new VeenError("E.NOT_FOUND", `No stream_seq ${seq} (label has ${h.seq})`);
+    }
     const [it] = await this.c.store.readRange(label, seq, seq, 1);
     if (it === undefined) throw new VeenError("E.NOT_FOUND", `Entry ${seq} is not retained`);
     return cborResponse(it.receipt);
@@ -240,8 +260,12 @@ export class Routes {
     const h = this.head(label);
     const seq = q.uint("seq");
     const size = q.uint("size", h.seq);
-    if (size > h.seq) throw new VeenError("E.NOT_FOUND", `Size ${size} is beyond the label's ${h.seq} entries`);
-    if (seq < 1 || seq > size) throw new VeenError("E.NOT_FOUND", `No stream_seq ${seq} in an MMR of ${size}`);
+    if (size > h.seq) {
+      throw new VeenError("E.NOT_FOUND", `Size ${size} is beyond the label's ${h.seq} entries`);
+    }
+    if (seq < 1 || seq > size) {
+      throw new VeenError("E.NOT_FOUND", `No stream_seq ${seq} in an MMR of ${size}`);
+    }
     const reader = this.c.store.nodeReader(label);
     const proof = await inclusionProof(reader, seq, size);
     const root = size === h.seq ? h.root : mmrRoot(await peaksAt(reader, size));
@@ -288,7 +312,9 @@ export class Routes {
 
   private async reportEquivocation(req: Request): Promise<Response> {
     const body = await readBodyCapped(req, 4096);
-    const [a, b] = expectArray(decodeCbor(body, "equivocation report"), 2, "equivocation report").map(receiptFromCbor);
+    const [a, b] = expectArray(decodeCbor(body, "equivocation report"), 2, "equivocation report").map(
+      receiptFromCbor,
+    );
     const ok = a !== undefined && b !== undefined &&
       verifyReceiptSig(a, this.c.hubPk) && verifyReceiptSig(b, this.c.hubPk) &&
       bytesEqual(a.label, b.label) && a.streamSeq === b.streamSeq &&
@@ -346,7 +372,11 @@ export class Routes {
   private metricsText(): Response {
     const st = this.c.store.stats();
     return textResponse(
-      this.c.metrics.render({ veen_labels: st.labels, veen_log_entries: st.entries, veen_log_bytes: st.logBytes }),
+      this.c.metrics.render({
+        veen_labels: st.labels,
+        veen_log_entries: st.entries,
+        veen_log_bytes: st.logBytes,
+      }),
       200,
       "text/plain; version=0.0.4",
     );

@@ -10,8 +10,8 @@ import {
   leafHash as leafHashOf,
   MmrAccumulator,
   type Msg,
-  signReceipt,
   type SigningKey,
+  signReceipt,
   toHex,
   VeenError,
 } from "../core/mod.ts";
@@ -93,8 +93,15 @@ export class Sequencer {
    * Sequences one verified, admitted MSG and resolves with its RECEIPT bytes once durable. Errors: E.DUP, E.SEQ,
    * E.RATE, E.UNAVAILABLE.
    */
-  async submit(msg: Msg, msgBytes: Uint8Array, live: LiveRecord | undefined, nowMs: number): Promise<Uint8Array> {
-    if (this.failed !== undefined) throw new VeenError("E.UNAVAILABLE", "Hub storage failed; restart required");
+  async submit(
+    msg: Msg,
+    msgBytes: Uint8Array,
+    live: LiveRecord | undefined,
+    nowMs: number,
+  ): Promise<Uint8Array> {
+    if (this.failed !== undefined) {
+      throw new VeenError("E.UNAVAILABLE", "Hub storage failed; restart required");
+    }
     if (this.pending.length >= this.opts.queueMax) {
       throw new VeenError("E.UNAVAILABLE", "Commit queue is full", { retryAfter: 1 });
     }
@@ -108,13 +115,20 @@ export class Sequencer {
     }
     let dupSeq: number | undefined;
     if (msg.clientSeq <= this.clients.get(ckey)!.seq) dupSeq = await this.store.seqOfLeaf(msg.label, leaf);
-    if (this.failed !== undefined) throw new VeenError("E.UNAVAILABLE", "Hub storage failed; restart required");
+    if (this.failed !== undefined) {
+      throw new VeenError("E.UNAVAILABLE", "Hub storage failed; restart required");
+    }
 
     // ---- synchronous critical section: checks and append are atomic per label ----
     const cursor = this.clients.get(ckey) ?? { seq: 0, pendingUntilBatch: -1 };
     if (msg.clientSeq <= cursor.seq) {
-      if (dupSeq !== undefined) throw new VeenError("E.DUP", `Message already accepted as stream_seq ${dupSeq}`);
-      throw new VeenError("E.SEQ", `client_seq ${msg.clientSeq} is not ${cursor.seq + 1} (last accepted ${cursor.seq})`);
+      if (dupSeq !== undefined) {
+        throw new VeenError("E.DUP", `Message already accepted as stream_seq ${dupSeq}`);
+      }
+      throw new VeenError(
+        "E.SEQ",
+        `client_seq ${msg.clientSeq} is not ${cursor.seq + 1} (last accepted ${cursor.seq})`,
+      );
     }
     if (msg.clientSeq !== cursor.seq + 1) {
       throw new VeenError("E.SEQ", `client_seq ${msg.clientSeq} skips ahead; expected ${cursor.seq + 1}`);
@@ -196,7 +210,10 @@ export class Sequencer {
 
   private fail(e: unknown, batch: Pending[]): void {
     this.failed = e;
-    const err = new VeenError("E.UNAVAILABLE", `Commit failed: ${e instanceof Error ? e.message : String(e)}`);
+    const err = new VeenError(
+      "E.UNAVAILABLE",
+      `Commit failed: ${e instanceof Error ? e.message : String(e)}`,
+    );
     for (const p of [...batch, ...this.pending.splice(0)]) p.reject(err);
     this.opts.onFatal(e);
   }

@@ -80,7 +80,12 @@ export interface HubStore {
   /** Signed CHECKPOINT bytes, durably appended and indexed by (label, upto_seq) and (label, epoch). */
   putCheckpoint(label: Uint8Array, uptoSeq: number, epoch: number, checkpoint: Uint8Array): Promise<void>;
   latestCheckpoint(label: Uint8Array): Promise<Uint8Array | undefined>;
-  checkpointsByEpoch(label: Uint8Array, epochMin: number, epochMax: number, limit: number): Promise<Uint8Array[]>;
+  checkpointsByEpoch(
+    label: Uint8Array,
+    epochMin: number,
+    epochMax: number,
+    limit: number,
+  ): Promise<Uint8Array[]>;
   /** Admission records, durably logged so issued_at is replayable. */
   putAdmission(rec: AdmissionRecord): Promise<void>;
   getAdmission(authRef: Uint8Array): Promise<AdmissionRecord | undefined>;

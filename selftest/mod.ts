@@ -6,7 +6,4 @@ export function selftestMain(_args: string[]): Promise<number> {
   return Promise.resolve(EXIT.SELFTEST);
 }
 
-export function benchMain(_args: string[]): Promise<number> {
-  console.error("E.UNAVAILABLE: veen bench is not available in this build yet");
-  return Promise.resolve(EXIT.USAGE);
-}
+export { benchMain } from "./bench.ts";

@@ -1,21 +1,28 @@
 /** Shared fixtures for tests that run a real hub on a random loopback port. */
 import {
   concat,
-  DEFAULT_PROFILE_ID,
   decodeCbor,
   decodeErrorBody,
+  DEFAULT_PROFILE_ID,
   encodeMsg,
   H,
   labelFor,
   type Msg,
+  type SigningKey,
   signingKeyFromSeed,
   signMsg,
   streamIdFor,
   u32be,
-  type SigningKey,
   VeenError,
 } from "../core/mod.ts";
-import { defaultConfig, type HubConfig, Logger, type RunningHub, startHub, type StartOptions } from "../hub/mod.ts";
+import {
+  defaultConfig,
+  type HubConfig,
+  Logger,
+  type RunningHub,
+  startHub,
+  type StartOptions,
+} from "../hub/mod.ts";
 
 export const quietLogger = (): Logger => new Logger("error", "hub", "standalone", () => {});
 
@@ -27,8 +34,14 @@ export function testConfig(dataDir: string, o: ConfigOverrides = {}): HubConfig 
 }
 
 /** Starts a hub on `dir` (VEEN_TEST_MEMORY_STORE=1 swaps in the in-memory store for quick runs). */
-export async function startTestHub(dir: string, o: ConfigOverrides = {}, extra: StartOptions = {}): Promise<RunningHub> {
-  const store = Deno.env.get("VEEN_TEST_MEMORY_STORE") ? new (await import("../hub/memory_store.ts")).MemoryStore() : undefined;
+export async function startTestHub(
+  dir: string,
+  o: ConfigOverrides = {},
+  extra: StartOptions = {},
+): Promise<RunningHub> {
+  const store = Deno.env.get("VEEN_TEST_MEMORY_STORE")
+    ? new (await import("../hub/memory_store.ts")).MemoryStore()
+    : undefined;
   return await startHub(testConfig(dir, o), { logger: quietLogger(), ...(store ? { store } : {}), ...extra });
 }
 
@@ -50,7 +63,12 @@ export async function withHub(
 
 /** Minimal well-framed ciphertext (enc, two lengths, header and body bytes); not decryptable, fine for the hub. */
 export function fakeCiphertext(tag: number, bodyLen = 32): Uint8Array {
-  return concat(new Uint8Array(32).fill(tag), u32be(17), u32be(bodyLen), new Uint8Array(17 + bodyLen).fill(tag));
+  return concat(
+    new Uint8Array(32).fill(tag),
+    u32be(17),
+    u32be(bodyLen),
+    new Uint8Array(17 + bodyLen).fill(tag),
+  );
 }
 
 /** A writer on one label with its own key, producing signed MSGs with consecutive client_seq. */
@@ -65,7 +83,10 @@ export class Writer {
     this.label = labelFor(streamIdFor(stream));
   }
 
-  msg(o: { clientSeq?: number; prevAck?: number; authRef?: Uint8Array | null; tag?: number; bodyLen?: number } = {}): Msg {
+  msg(
+    o: { clientSeq?: number; prevAck?: number; authRef?: Uint8Array | null; tag?: number; bodyLen?: number } =
+      {},
+  ): Msg {
     const clientSeq = o.clientSeq ?? ++this.seq;
     const ciphertext = fakeCiphertext(o.tag ?? (clientSeq % 251), o.bodyLen);
     return signMsg({
@@ -94,7 +115,11 @@ export async function http(url: string, init?: RequestInit): Promise<HttpResult>
 }
 
 export function postCbor(base: string, path: string, body: Uint8Array): Promise<HttpResult> {
-  return http(base + path, { method: "POST", body: body as BodyInit, headers: { "content-type": "application/cbor" } });
+  return http(base + path, {
+    method: "POST",
+    body: body as BodyInit,
+    headers: { "content-type": "application/cbor" },
+  });
 }
 
 export function submit(base: string, m: Msg | Uint8Array): Promise<HttpResult> {

@@ -1,0 +1,88 @@
+/**
+ * Hub inspection from the client side (CLI-GOALS-1 §2.3, §3.1, §13.1): `hub status`, `hub key`, `hub health`.
+ * They read GET /info and GET /healthz; `hub health` exits 4 (E.UNAVAILABLE) when the hub reports ok: false.
+ */
+import { toHex, VeenError } from "../../core/mod.ts";
+import { type Command, type CommandContext, HUB_FLAG } from "../context.ts";
+import { checkFailure } from "../exit_codes.ts";
+import { connectHub, type HubSession, streamTarget } from "../hub_session.ts";
+
+const LABEL_STREAM_FLAG = {
+  name: "stream",
+  metavar: "NAME",
+  help: "report this stream's label (default: the hub's last written label)",
+};
+
+async function session(ctx: CommandContext): Promise<HubSession> {
+  return await connectHub({ hub: ctx.flags.str("hub"), env: ctx.io.env, timeoutMs: ctx.timeoutMs });
+}
+
+function labelOf(ctx: CommandContext, s: HubSession): Uint8Array | undefined {
+  const name = ctx.flags.str("stream");
+  return name === undefined ? undefined : streamTarget(s, name).label;
+}
+
+export const hubStatus: Command = {
+  path: ["hub", "status"],
+  summary: "show a hub's role, profile and log head",
+  usage: "veen hub status --hub H [--stream NAME]",
+  flags: [HUB_FLAG, LABEL_STREAM_FLAG],
+  async run(ctx) {
+    const s = await session(ctx);
+    const { health } = await s.http.healthzRaw(labelOf(ctx, s));
+    const raw = s.info.raw;
+    const json: Record<string, unknown> = {
+      url: s.address.url,
+      role: typeof raw.role === "string" ? raw.role : "standalone",
+      hub_id: toHex(s.hubId),
+      profile_id: toHex(s.profileId),
+      version: s.info.version,
+      admission: s.info.admission,
+      hub_ok: health.ok === true,
+      peaks_count: health.peaks_count ?? null,
+      last_stream_seq: health.last_stream_seq ?? null,
+      last_mmr_root: health.last_mmr_root ?? null,
+      uptime_sec: raw.uptime_sec ?? null,
+      data_dir: raw.data_dir ?? s.address.dataDir ?? null,
+    };
+    ctx.out.result(json, Object.entries(json).map(([k, v]) => `${k}: ${v === null ? "unknown" : String(v)}`));
+    return 0;
+  },
+};
+
+export const hubKey: Command = {
+  path: ["hub", "key"],
+  summary: "show a hub's public key, hub id and profile id",
+  usage: "veen hub key --hub H",
+  flags: [HUB_FLAG],
+  async run(ctx) {
+    const s = await session(ctx);
+    const json = { hub_pk: toHex(s.hubPk), hub_id: toHex(s.hubId), profile_id: toHex(s.profileId) };
+    ctx.out.result(json, [
+      `hub_pk: ${json.hub_pk}`,
+      `hub_id: ${json.hub_id}`,
+      `profile_id: ${json.profile_id}`,
+    ]);
+    return 0;
+  },
+};
+
+export const hubHealth: Command = {
+  path: ["hub", "health"],
+  summary: "print GET /healthz as JSON (exit 4 when the hub is not ok)",
+  usage: "veen hub health --hub H [--stream NAME]",
+  flags: [HUB_FLAG, LABEL_STREAM_FLAG],
+  async run(ctx) {
+    const s = await session(ctx);
+    const { health } = await s.http.healthzRaw(labelOf(ctx, s));
+    const line = JSON.stringify(health);
+    if (health.ok !== true) {
+      throw checkFailure(new VeenError("E.UNAVAILABLE", "The hub reports ok: false"), {
+        lines: [line],
+        json: { health },
+      });
+    }
+    ctx.out.result({ health }, [line]);
+    return 0;
+  },
+};

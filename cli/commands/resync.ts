@@ -1,0 +1,183 @@
+/**
+ * `veen resync` (CLI-GOALS-1 §9.2, RESYNC0.2). From the stored view (size S, after checking that the hub's signed
+ * RECEIPT at S carries the stored root), replays `/stream?from=S+1&with_proof=1`, verifying and appending every
+ * item. On divergence (roots or proofs disagree, or the hub lacks item S) it fetches checkpoint_latest, rebuilds
+ * the peaks from the CHECKPOINT and replays from there. With no local state it replays from 1, which also recovers
+ * client_seq from the client's own MSGs. The latest CHECKPOINT is cross-checked against the final view.
+ */
+import {
+  bytesEqual,
+  type Checkpoint,
+  MmrAccumulator,
+  toHex,
+  VeenError,
+  verifyConsistency,
+} from "../../core/mod.ts";
+import { labelStateFor, readState, setView, viewOf, withStateLock, writeState } from "../client_state.ts";
+import { checkCheckpoint, checkReceipt, type ItemContext, storedRootMatches } from "../client_view.ts";
+import {
+  CLIENT_FLAG,
+  clientDir,
+  type Command,
+  HUB_FLAG,
+  HUB_KEY_FLAG,
+  nowSec,
+  STREAM_FLAG,
+} from "../context.ts";
+import { connectHub, streamTarget } from "../hub_session.ts";
+import type { HubHttp } from "../http_client.ts";
+import { readIdentityCard } from "../identity_card.ts";
+import { applyItem, fetchItems, rebuildFromCheckpoint } from "../view_sync.ts";
+
+/** Checks that a verified view agrees with a CHECKPOINT (equal roots, or a consistency proof either way). */
+export async function checkpointAgrees(
+  http: HubHttp,
+  ictx: ItemContext,
+  cp: Checkpoint,
+  view: MmrAccumulator,
+): Promise<boolean> {
+  checkCheckpoint(cp, ictx.hubPk, ictx.label);
+  const root = view.root();
+  const u = cp.uptoSeq;
+  const s = view.size;
+  if (root === undefined || u === 0) return true;
+  if (u === s) return bytesEqual(cp.mmrRoot, root);
+  const proof = u < s ? await http.consistency(ictx.label, u, s) : await http.consistency(ictx.label, s, u);
+  return u < s
+    ? verifyConsistency(proof, u, cp.mmrRoot, s, root)
+    : verifyConsistency(proof, s, root, u, cp.mmrRoot);
+}
+
+export const resync: Command = {
+  path: ["resync"],
+  summary: "rebuild and verify the local view of a stream from the hub",
+  usage: "veen resync --hub H --client DIR --stream NAME [--from-scratch]",
+  flags: [HUB_FLAG, CLIENT_FLAG, STREAM_FLAG, {
+    name: "from-scratch",
+    arity: 0,
+    help: "ignore the stored view and replay from 1",
+  }, HUB_KEY_FLAG],
+  async run(ctx) {
+    const dir = clientDir(ctx);
+    const me = (await readIdentityCard(dir)).clientId;
+    return await withStateLock(dir, async () => {
+      const state = await readState(dir);
+      const session = await connectHub({
+        hub: ctx.flags.str("hub"),
+        env: ctx.io.env,
+        timeoutMs: ctx.timeoutMs,
+        hubKey: ctx.flags.str("hub-key"),
+        state,
+      });
+      const target = streamTarget(session, ctx.flags.req("stream"));
+      const ls = labelStateFor(state, session.hubId, target, me, nowSec(ctx));
+      const ictx: ItemContext = { label: target.label, hubPk: session.hubPk, profileId: session.profileId };
+      const http = session.http;
+      let own = ls.client_seq;
+
+      const replay = async (v: MmrAccumulator) => {
+        let n = 0;
+        for await (const item of fetchItems(http, target.label, v.size + 1, { withProof: true })) {
+          applyItem(v, item, ictx);
+          if (bytesEqual(item.msg.clientId, me)) own = Math.max(own, item.msg.clientSeq);
+          n++;
+        }
+        return { view: v, replayed: n };
+      };
+
+      let divergence: string | undefined;
+      let start = ctx.flags.bool("from-scratch") ? new MmrAccumulator() : viewOf(ls);
+      const stored = ls.last_mmr_root;
+      if (start.size > 0) {
+        if (
+          !storedRootMatches(
+            start,
+            stored === null ? undefined : Uint8Array.from(stored.match(/../g)!, (h) => parseInt(h, 16)),
+          )
+        ) {
+          divergence = "the stored mmr_root is not the root of the stored peaks";
+        } else {
+          try {
+            const { receipt } = await http.receipt(target.label, start.size);
+            checkReceipt(receipt, session.hubPk, target.label);
+            if (receipt.streamSeq !== start.size || toHex(receipt.mmrRoot) !== stored) {
+              divergence = `the hub's RECEIPT root at stream_seq ${start.size} is not the stored root`;
+            }
+          } catch (e) {
+            if (!(e instanceof VeenError) || e.code !== "E.NOT_FOUND") throw e;
+            divergence = `the hub has no item ${start.size}`;
+          }
+        }
+      }
+      let result: { view: MmrAccumulator; replayed: number } | undefined;
+      if (divergence === undefined) {
+        try {
+          result = await replay(start);
+        } catch (e) {
+          if (!(e instanceof VeenError) || (e.code !== "E.SEQ" && e.code !== "E.SIG")) throw e;
+          divergence = e.detail;
+        }
+      }
+      const latest = await http.checkpointLatest(target.label);
+      let rebuiltFrom: number | undefined;
+      if (result === undefined) {
+        ctx.out.warn(
+          `divergence detected: ${divergence}; rebuilding from ${
+            latest === undefined ? "stream_seq 1" : `CHECKPOINT upto_seq ${latest.checkpoint.uptoSeq}`
+          }`,
+        );
+        start = latest === undefined
+          ? new MmrAccumulator()
+          : await rebuildFromCheckpoint(http, ictx, latest.checkpoint);
+        rebuiltFrom = start.size;
+        result = await replay(start);
+        ls.prev_ack = Math.min(ls.prev_ack, result.view.size);
+      }
+      const view = result.view;
+      let cpLine = "checkpoint: none";
+      if (latest !== undefined) {
+        const cp = latest.checkpoint;
+        if (!(await checkpointAgrees(http, ictx, cp, view))) {
+          throw new VeenError(
+            "E.SEQ",
+            `CHECKPOINT upto_seq ${cp.uptoSeq} is inconsistent with the replayed log`,
+          );
+        }
+        ls.checkpoint = {
+          upto_seq: cp.uptoSeq,
+          epoch: cp.epoch,
+          mmr_root: toHex(cp.mmrRoot),
+          cbor: toHex(latest.bytes),
+        };
+        cpLine = `checkpoint: upto_seq ${cp.uptoSeq} verified`;
+      }
+      setView(ls, view);
+      ls.client_seq = Math.max(ls.client_seq, own);
+      await writeState(dir, state);
+      const root = view.root();
+      ctx.out.result(
+        {
+          stream: target.stream,
+          label: toHex(target.label),
+          last_stream_seq: view.size,
+          last_mmr_root: root === undefined ? null : toHex(root),
+          replayed: result.replayed,
+          client_seq: ls.client_seq,
+          checkpoint_upto_seq: latest?.checkpoint.uptoSeq ?? null,
+          divergence: divergence ?? null,
+          rebuilt_from: rebuiltFrom ?? null,
+        },
+        [
+          `label: ${toHex(target.label)}`,
+          `last_stream_seq: ${view.size}`,
+          `last_mmr_root: ${root === undefined ? "-" : toHex(root)}`,
+          `replayed: ${result.replayed}`,
+          `client_seq: ${ls.client_seq}`,
+          cpLine,
+          ...(divergence === undefined ? [] : [`divergence: ${divergence}`, `rebuilt_from: ${rebuiltFrom}`]),
+        ],
+      );
+      return 0;
+    });
+  },
+};

@@ -1,0 +1,19 @@
+/** `veen schema-id NAME`: `H(utf8("veen/schema:" || NAME))` as hex (wire decisions "Hashing and identifiers"). */
+import { schemaIdFor, toHex } from "../../core/mod.ts";
+import type { Command } from "../context.ts";
+import { usageError } from "../exit_codes.ts";
+
+export const schemaId: Command = {
+  path: ["schema-id"],
+  summary: "print the schema id of a schema name",
+  usage: "veen schema-id NAME",
+  flags: [],
+  positionals: 1,
+  run(ctx) {
+    const name = ctx.flags.positionals[0] ?? ctx.flags.str("name");
+    if (name === undefined) throw usageError("Missing schema NAME");
+    const id = toHex(schemaIdFor(name));
+    ctx.out.result({ name, schema_id: id }, [id]);
+    return Promise.resolve(0);
+  },
+};

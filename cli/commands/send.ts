@@ -1,0 +1,191 @@
+/**
+ * `veen send` (CLI-GOALS-1 §5.1, §6.1, §7.3; CORE-GOALS 1.1-1.2 `send-with-attachment` as an alias).
+ * Seals the JSON body to the client itself (or to `--to CARD`), signs, uploads attachments, submits, verifies the
+ * RECEIPT against the MSG and the local MMR view, and saves client_seq/prev_ack/view atomically.
+ */
+import { basename } from "node:path";
+import { authRef, decodeCapToken, type PayloadHdr, schemaIdFor, toHex, VeenError } from "../../core/mod.ts";
+import { parseUint } from "../args.ts";
+import { parseBodyJson } from "../body.ts";
+import { checkedViewOf, labelStateFor, readState, withStateLock, writeState } from "../client_state.ts";
+import {
+  CLIENT_FLAG,
+  clientDir,
+  type Command,
+  type CommandContext,
+  HUB_FLAG,
+  HUB_KEY_FLAG,
+  loadKeys,
+  nowSec,
+  PASSPHRASE_FLAG,
+  STREAM_FLAG,
+} from "../context.ts";
+import { usageError } from "../exit_codes.ts";
+import { readInputFile, writeOutputFile } from "../files.ts";
+import { connectHub, streamTarget } from "../hub_session.ts";
+import { checkPrekey, readIdentityCard } from "../identity_card.ts";
+import { type OutgoingAttachment, sendMessage } from "../sender.ts";
+
+/** Default payload_hdr.schema of CLI JSON bodies. */
+export const DEFAULT_SCHEMA_NAME = "veen.cli.json.v1";
+
+/** `--schema`: 64 hex characters, or a schema name mapped through schema-id. */
+export function parseSchema(s: string | undefined): Uint8Array {
+  if (s === undefined) return schemaIdFor(DEFAULT_SCHEMA_NAME);
+  if (/^[0-9a-fA-F]{64}$/.test(s)) return Uint8Array.from(s.match(/../g)!, (h) => parseInt(h, 16));
+  if (s === "") throw usageError("--schema must not be empty");
+  return schemaIdFor(s);
+}
+
+export function parseHex32(s: string, flag: string): Uint8Array {
+  if (!/^[0-9a-fA-F]{64}$/.test(s)) throw usageError(`${flag} must be 64 hex characters`);
+  return Uint8Array.from(s.match(/../g)!, (h) => parseInt(h, 16));
+}
+
+/** Reads a cap_token file; returns its auth_ref (also the payload's cap_ref). */
+export async function readCapAuthRef(path: string): Promise<Uint8Array> {
+  return authRef(decodeCapToken(await readInputFile(path, "cap_token")));
+}
+
+/** payload_hdr fields from flags (schema, parent_id, expires_at). */
+export function hdrFromFlags(ctx: CommandContext): PayloadHdr {
+  const hdr: PayloadHdr = { schema: parseSchema(ctx.flags.str("schema")) };
+  const parent = ctx.flags.str("parent");
+  if (parent !== undefined) hdr.parentId = parseHex32(parent, "--parent");
+  const exp = ctx.flags.str("expires-at");
+  if (exp !== undefined) hdr.expiresAt = parseUint(exp, "--expires-at");
+  return hdr;
+}
+
+export const send: Command = {
+  path: ["send"],
+  aliases: [["send-with-attachment"]],
+  summary: "seal, sign and submit a message; verify its RECEIPT",
+  usage:
+    "veen send --hub H --client DIR --stream NAME --body JSON [--attach FILE]... [--cap FILE] [--to CARD] [--dump-raw MSG RECEIPT]",
+  flags: [
+    HUB_FLAG,
+    CLIENT_FLAG,
+    STREAM_FLAG,
+    { name: "body", metavar: "JSON", help: "JSON body (required unless attachments are given; then {})" },
+    {
+      name: "schema",
+      metavar: "HEX32|NAME",
+      help: `payload_hdr.schema (default: schema-id ${DEFAULT_SCHEMA_NAME})`,
+    },
+    { name: "parent", metavar: "HEX32", help: "payload_hdr.parent_id (a msg_id)" },
+    { name: "expires-at", metavar: "UNIX_SEC", help: "payload_hdr.expires_at" },
+    { name: "cap", metavar: "FILE", help: "cap_token (sets MSG.auth_ref and payload_hdr.cap_ref)" },
+    { name: "attach", metavar: "FILE", multiple: true, aliases: ["file"], help: "attachment file" },
+    {
+      name: "to",
+      metavar: "CARD",
+      help: "seal to this identity card (file or client dir) instead of yourself",
+    },
+    {
+      name: "dump-raw",
+      arity: 2,
+      metavar: "MSG.cbor RECEIPT.cbor",
+      help: "write the exact MSG and RECEIPT bytes",
+    },
+    {
+      name: "no-store-body",
+      arity: 0,
+      help: "accepted for CLI-GOALS compatibility: the client never stores bodies",
+    },
+    HUB_KEY_FLAG,
+    PASSPHRASE_FLAG,
+  ],
+  async run(ctx) {
+    const dir = clientDir(ctx);
+    const stream = ctx.flags.req("stream");
+    const attachPaths = ctx.flags.list("attach");
+    const bodyText = ctx.flags.str("body") ?? (attachPaths.length > 0 ? "{}" : undefined);
+    if (bodyText === undefined) throw usageError("Missing required flag --body");
+    const body = parseBodyJson(bodyText);
+    const hdr = hdrFromFlags(ctx);
+    const attachments: OutgoingAttachment[] = [];
+    for (const p of attachPaths) {
+      attachments.push({ name: basename(p), bytes: await readInputFile(p, "attachment") });
+    }
+    const capPath = ctx.flags.str("cap");
+    const ref = capPath === undefined ? undefined : await readCapAuthRef(capPath);
+    const keys = await loadKeys(ctx, dir);
+    let recipientPk = keys.prekey.public;
+    const to = ctx.flags.str("to");
+    if (to !== undefined) {
+      const card = await readIdentityCard(to);
+      checkPrekey(card, nowSec(ctx));
+      recipientPk = card.hpkePk;
+    }
+    const dump = ctx.flags.pair("dump-raw");
+
+    return await withStateLock(dir, async () => {
+      const state = await readState(dir);
+      const session = await connectHub({
+        hub: ctx.flags.str("hub"),
+        env: ctx.io.env,
+        timeoutMs: ctx.timeoutMs,
+        hubKey: ctx.flags.str("hub-key"),
+        state,
+      });
+      const target = streamTarget(session, stream);
+      const ls = labelStateFor(state, session.hubId, target, keys.client.public, nowSec(ctx));
+      const view = checkedViewOf(ls);
+      const seqBefore = ls.client_seq;
+      let res;
+      try {
+        res = await sendMessage(session, target, keys, ls, view, {
+          recipientPk,
+          hdr,
+          body,
+          attachments,
+          ...(ref === undefined ? {} : { authRef: ref }),
+        });
+      } catch (e) {
+        if (ls.client_seq !== seqBefore) await writeState(dir, state); // accepted by the hub: never reuse client_seq
+        if (e instanceof VeenError && e.code === "E.SEQ" && ls.client_seq === seqBefore) {
+          throw new VeenError("E.SEQ", `${e.detail} (if local state was lost, run "veen resync")`);
+        }
+        throw e;
+      }
+      await writeState(dir, state);
+      if (dump !== undefined) {
+        await writeOutputFile(dump[0], res.msgBytes, "--dump-raw MSG file");
+        await writeOutputFile(dump[1], res.receiptBytes, "--dump-raw RECEIPT file");
+      }
+      const lines = [`stream_seq: ${res.receipt.streamSeq}`, `msg_id: ${toHex(res.msgId)}`];
+      if (ctx.out.mode.verbose) {
+        lines.push(
+          `label: ${toHex(target.label)}`,
+          `client_seq: ${res.msg.clientSeq}`,
+          `mmr_root: ${toHex(res.receipt.mmrRoot)}`,
+        );
+      }
+      res.attachments.forEach((a, i) =>
+        lines.push(`attachment ${i}: coid ${toHex(a.coid)} len ${a.len} name ${a.name}`)
+      );
+      ctx.out.result(
+        {
+          stream,
+          label: toHex(target.label),
+          stream_seq: res.receipt.streamSeq,
+          msg_id: toHex(res.msgId),
+          client_id: toHex(res.msg.clientId),
+          client_seq: res.msg.clientSeq,
+          prev_ack: res.msg.prevAck,
+          mmr_root: toHex(res.receipt.mmrRoot),
+          hub_ts: res.receipt.hubTs,
+          attachments: res.attachments.map((a, i) => ({
+            index: i,
+            coid: toHex(a.coid),
+            len: a.len,
+            name: a.name,
+          })),
+        },
+        lines,
+      );
+      return 0;
+    });
+  },
+};

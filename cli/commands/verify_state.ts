@@ -1,0 +1,115 @@
+/**
+ * `veen verify-state` (CLI-GOALS-1 §9.3, CORE-GOALS 1.4): compares the client's stored view (last_stream_seq,
+ * last_mmr_root, peaks) with the hub's signed RECEIPTs, proofs and latest CHECKPOINT, without changing state.
+ * Prints `consistent: yes|no` and, on no, `mismatch_at: K`, the first stream_seq known to differ (for a peak
+ * mismatch, the first leaf of the oldest differing peak). Exit 4 on no.
+ */
+import { fromHex, toHex, VeenError, verifyConsistency } from "../../core/mod.ts";
+import { findLabel, readState, viewOf } from "../client_state.ts";
+import {
+  checkReceipt,
+  firstDifferingPeak,
+  type ItemContext,
+  peaksFromLastLeafProof,
+  storedRootMatches,
+} from "../client_view.ts";
+import { CLIENT_FLAG, clientDir, type Command, HUB_FLAG, HUB_KEY_FLAG, STREAM_FLAG } from "../context.ts";
+import { checkFailure } from "../exit_codes.ts";
+import { connectHub, streamTarget } from "../hub_session.ts";
+import { checkpointAgrees } from "./resync.ts";
+
+export const verifyState: Command = {
+  path: ["verify-state"],
+  summary: "check the client's stored view against the hub",
+  usage: "veen verify-state --hub H --client DIR --stream NAME",
+  flags: [HUB_FLAG, CLIENT_FLAG, STREAM_FLAG, HUB_KEY_FLAG],
+  async run(ctx) {
+    const dir = clientDir(ctx);
+    const state = await readState(dir);
+    const session = await connectHub({
+      hub: ctx.flags.str("hub"),
+      env: ctx.io.env,
+      timeoutMs: ctx.timeoutMs,
+      hubKey: ctx.flags.str("hub-key"),
+      state,
+    });
+    const target = streamTarget(session, ctx.flags.req("stream"));
+    const http = session.http;
+    const ictx: ItemContext = { label: target.label, hubPk: session.hubPk, profileId: session.profileId };
+    const ls = findLabel(state, session.hubId, target.label);
+    const view = viewOf(ls);
+    const s = view.size;
+    const stored = ls?.last_mmr_root ?? null;
+    const problems: string[] = [];
+    let mismatchAt: number | undefined;
+    const mismatch = (k: number, why: string) => {
+      problems.push(why);
+      mismatchAt = mismatchAt === undefined ? k : Math.min(mismatchAt, k);
+    };
+
+    const localOk = storedRootMatches(view, stored === null ? undefined : fromHex(stored, 32));
+    if (!localOk) mismatch(s, "the stored mmr_root is not the root of the stored peaks");
+    const n = await http.labelSize(target.label);
+    let hubRootAtS: string | undefined;
+    if (s > n) mismatch(n + 1, `the hub has ${n} items but the client's view has ${s}`);
+    if (s > 0 && s <= n) {
+      const { receipt } = await http.receipt(target.label, s);
+      checkReceipt(receipt, session.hubPk, target.label);
+      hubRootAtS = toHex(receipt.mmrRoot);
+      if (hubRootAtS !== stored) {
+        const { proof } = await http.proof(target.label, s, s);
+        const diff = firstDifferingPeak(s, view.peaks(), peaksFromLastLeafProof(proof, s, receipt.mmrRoot));
+        mismatch(diff?.from ?? s, `the hub's root at stream_seq ${s} is not the client's stored root`);
+      } else if (s < n) {
+        const { receipt: last } = await http.receipt(target.label, n);
+        checkReceipt(last, session.hubPk, target.label);
+        if (
+          !verifyConsistency(await http.consistency(target.label, s, n), s, receipt.mmrRoot, n, last.mmrRoot)
+        ) {
+          mismatch(s + 1, `the hub cannot prove that its log at ${n} extends the client's view at ${s}`);
+        }
+      }
+    }
+    const latest = await http.checkpointLatest(target.label);
+    let cpLine = "checkpoint: none";
+    if (latest !== undefined) {
+      const cp = latest.checkpoint;
+      cpLine = `checkpoint: upto_seq ${cp.uptoSeq} epoch ${cp.epoch}`;
+      if (localOk && problems.length === 0 && !(await checkpointAgrees(http, ictx, cp, view))) {
+        mismatch(
+          Math.min(cp.uptoSeq, s),
+          `CHECKPOINT upto_seq ${cp.uptoSeq} is inconsistent with the client's view`,
+        );
+      }
+    }
+    const consistent = problems.length === 0;
+    const lines = [
+      `label: ${toHex(target.label)}`,
+      `local_stream_seq: ${s}`,
+      `local_mmr_root: ${stored ?? "-"}`,
+      `hub_stream_seq: ${n}`,
+      `hub_mmr_root_at_local_seq: ${hubRootAtS ?? "-"}`,
+      cpLine,
+      `consistent: ${consistent ? "yes" : "no"}`,
+      ...(mismatchAt === undefined ? [] : [`mismatch_at: ${mismatchAt}`]),
+      ...problems.map((p) => `problem: ${p}`),
+    ];
+    const json = {
+      stream: target.stream,
+      label: toHex(target.label),
+      local_stream_seq: s,
+      local_mmr_root: stored,
+      hub_stream_seq: n,
+      hub_mmr_root_at_local_seq: hubRootAtS ?? null,
+      checkpoint_upto_seq: latest?.checkpoint.uptoSeq ?? null,
+      consistent,
+      mismatch_at: mismatchAt ?? null,
+      problems,
+    };
+    if (!consistent) {
+      throw checkFailure(new VeenError("E.SEQ", `State is inconsistent: ${problems[0]}`), { lines, json });
+    }
+    ctx.out.result(json, lines);
+    return 0;
+  },
+};

@@ -1,0 +1,78 @@
+/**
+ * What every command receives: the parsed flags, the output writer, the environment and the global settings,
+ * plus small helpers shared by commands (client directory, passphrase, hub connection).
+ */
+import { toHex } from "../core/mod.ts";
+import type { Flags, FlagSpec } from "./args.ts";
+import { usageError } from "./exit_codes.ts";
+import { type ClientKeys, passphraseFrom, readKeystore } from "./keystore.ts";
+import type { Io, Output } from "./output.ts";
+
+export interface CommandContext {
+  flags: Flags;
+  out: Output;
+  io: Io;
+  timeoutMs: number;
+}
+
+/** A command: its spelling(s), help and implementation. Returns the exit code (0) or throws. */
+export interface Command {
+  /** Primary spelling, e.g. ["cap", "issue"]. */
+  path: string[];
+  /** Other spellings (CORE-GOALS names), e.g. [["verify-attachment"]]. */
+  aliases?: string[][];
+  summary: string;
+  usage: string;
+  flags: FlagSpec[];
+  /** Largest number of positional arguments accepted. */
+  positionals?: number;
+  run(ctx: CommandContext): Promise<number>;
+}
+
+/** Flags shared by commands that use a client directory. */
+export const CLIENT_FLAG: FlagSpec = {
+  name: "client",
+  metavar: "DIR",
+  help: "client directory (default: $VEEN_CLIENT)",
+};
+export const PASSPHRASE_FLAG: FlagSpec = {
+  name: "passphrase-env",
+  metavar: "VAR",
+  help: "environment variable holding the keystore passphrase (default: $VEEN_PASSPHRASE)",
+};
+export const HUB_FLAG: FlagSpec = {
+  name: "hub",
+  metavar: "URL|DIR",
+  help: "hub URL, hub data directory or file:// URI (default: $VEEN_HUB)",
+};
+export const HUB_KEY_FLAG: FlagSpec = {
+  name: "hub-key",
+  metavar: "HEX32",
+  help: "expected hub public key (pins it)",
+};
+export const STREAM_FLAG: FlagSpec = {
+  name: "stream",
+  metavar: "NAME",
+  required: true,
+  help: "stream name (or 64-hex stream_id)",
+};
+
+/** `--client DIR` or `$VEEN_CLIENT`. */
+export function clientDir(ctx: CommandContext): string {
+  const d = ctx.flags.str("client") ?? ctx.io.env("VEEN_CLIENT");
+  if (d === undefined || d === "") throw usageError("Missing required flag --client (or set VEEN_CLIENT)");
+  return d;
+}
+
+/** Loads the client's keys with the passphrase from `--passphrase-env` or `$VEEN_PASSPHRASE`. */
+export async function loadKeys(ctx: CommandContext, dir: string): Promise<ClientKeys> {
+  const pass = passphraseFrom(ctx.flags.str("passphrase-env"), ctx.io.env);
+  return (await readKeystore(dir, pass)).keys;
+}
+
+/** Unix seconds now. */
+export function nowSec(ctx: CommandContext): number {
+  return Math.floor(ctx.io.now() / 1000);
+}
+
+export const hex = toHex;

@@ -1,0 +1,357 @@
+/**
+ * HTTP client for the hub routes of docs/protocol.md. Every request runs under `--timeout-ms`.
+ *
+ * Failure mapping (exit_codes.ts): a network failure or timeout is a transport error (exit 2); a non-2xx answer
+ * with a valid CBOR error body becomes that VeenError (exit 4); a non-2xx answer without one, or a 2xx answer
+ * that does not decode as the object asked for, is a malformed-response error (exit 3).
+ */
+import {
+  type Checkpoint,
+  checkpointFromCbor,
+  type ConsistencyProof,
+  decodeConsistencyProof,
+  decodeErrorBody,
+  decodeMmrProof,
+  decodeMsg,
+  decodeProfile,
+  decodeReceipt,
+  fromHex,
+  hubIdFor,
+  type MmrProof,
+  type Msg,
+  type Profile,
+  type Receipt,
+  receiptFromCbor,
+  toHex,
+  VeenError,
+} from "../core/mod.ts";
+import {
+  type CborValue,
+  decodeCbor,
+  decodeCborSeq,
+  encodeCbor,
+  expectArray,
+  expectBytes,
+  expectUint,
+} from "../core/mod.ts";
+import { malformedError, transportError } from "./exit_codes.ts";
+
+export const DEFAULT_TIMEOUT_MS = 10_000;
+
+/** `GET /info`. */
+export interface HubInfo {
+  hubPk: Uint8Array;
+  hubId: Uint8Array;
+  profileId: Uint8Array;
+  version: string;
+  admission: boolean;
+  routingKey: Uint8Array;
+  /** The whole /info object (role, uptime_sec, data_dir, ... when the hub reports them). */
+  raw: Record<string, unknown>;
+}
+
+/** One `/stream` item with its exact wire bytes. */
+export interface StreamItem {
+  receipt: Receipt;
+  receiptBytes: Uint8Array;
+  msg: Msg;
+  msgBytes: Uint8Array;
+  proof?: MmrProof;
+}
+
+type FetchFn = (input: string, init: RequestInit) => Promise<Response>;
+
+/** Decodes a hub answer; any decoding failure is a malformed-response error naming `what`. */
+export function decodeAnswer<T>(what: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof VeenError) throw malformedError(`Hub answered with a malformed ${what}: ${e.detail}`, e);
+    throw malformedError(
+      `Hub answered with a malformed ${what}: ${e instanceof Error ? e.message : String(e)}`,
+      e,
+    );
+  }
+}
+
+function hexField(o: Record<string, unknown>, k: string, len: number | undefined): Uint8Array {
+  const v = o[k];
+  if (typeof v !== "string") throw new Error(`field ${k} is missing`);
+  return fromHex(v, len, k);
+}
+
+export class HubHttp {
+  readonly baseUrl: string;
+  readonly timeoutMs: number;
+  readonly #fetch: FetchFn;
+
+  constructor(baseUrl: string, timeoutMs = DEFAULT_TIMEOUT_MS, fetchFn: FetchFn = fetch) {
+    this.baseUrl = baseUrl.replace(/\/+$/, "");
+    this.timeoutMs = timeoutMs;
+    this.#fetch = fetchFn;
+  }
+
+  /** Sends one request and returns the body of a 2xx answer; maps every failure as described above. */
+  async request(
+    method: "GET" | "POST",
+    path: string,
+    query: Record<string, string | number | undefined> = {},
+    body?: { bytes: Uint8Array; type: string },
+    okStatuses: readonly number[] = [],
+  ): Promise<{ bytes: Uint8Array; type: string; status: number }> {
+    const qs = Object.entries(query)
+      .filter((e): e is [string, string | number] => e[1] !== undefined)
+      .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
+      .join("&");
+    const url = `${this.baseUrl}${path}${qs === "" ? "" : "?" + qs}`;
+    const init: RequestInit = { method, signal: AbortSignal.timeout(this.timeoutMs) };
+    if (body !== undefined) {
+      init.body = body.bytes as BodyInit;
+      init.headers = { "content-type": body.type };
+    }
+    let status: number;
+    let type: string;
+    let bytes: Uint8Array;
+    let retryAfter: string | null;
+    try {
+      const res = await this.#fetch(url, init);
+      status = res.status;
+      type = res.headers.get("content-type") ?? "";
+      retryAfter = res.headers.get("retry-after");
+      bytes = new Uint8Array(await res.arrayBuffer());
+    } catch (e) {
+      const name = e instanceof Error ? e.name : "";
+      if (name === "TimeoutError" || name === "AbortError") {
+        throw transportError(
+          `Hub at ${this.baseUrl} did not answer ${method} ${path} within ${this.timeoutMs} ms`,
+          e,
+        );
+      }
+      throw transportError(
+        `Cannot reach hub at ${this.baseUrl}: ${e instanceof Error ? e.message : String(e)}`,
+        e,
+      );
+    }
+    if ((status >= 200 && status < 300) || okStatuses.includes(status)) return { bytes, type, status };
+    const err = decodeErrorBody(bytes);
+    if (err === undefined) {
+      throw malformedError(`Hub answered ${method} ${path} with HTTP ${status} and no valid error body`);
+    }
+    if (err.retryAfter === undefined && retryAfter !== null && /^[0-9]+$/.test(retryAfter)) {
+      throw new VeenError(err.code, err.detail, { retryAfter: Number(retryAfter) });
+    }
+    throw err;
+  }
+
+  /** `GET /info`: hub key, hub id (checked against the key), profile id, admission flag and routing key. */
+  async info(): Promise<HubInfo> {
+    const { bytes } = await this.request("GET", "/info");
+    return decodeAnswer("/info JSON", () => {
+      const o = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes)) as unknown;
+      if (typeof o !== "object" || o === null || Array.isArray(o)) throw new Error("not a JSON object");
+      const r = o as Record<string, unknown>;
+      const info: HubInfo = {
+        hubPk: hexField(r, "hub_pk", 32),
+        hubId: hexField(r, "hub_id", 32),
+        profileId: hexField(r, "profile_id", 32),
+        version: typeof r.version === "string" ? r.version : "",
+        admission: r.admission === true,
+        routingKey: typeof r.routing_key_hex === "string"
+          ? fromHex(r.routing_key_hex, undefined, "routing_key_hex")
+          : new Uint8Array(0),
+        raw: r,
+      };
+      if (toHex(hubIdFor(info.hubPk)) !== toHex(info.hubId)) {
+        throw new Error('hub_id is not Ht("veen/hub-id", hub_pk)');
+      }
+      return info;
+    });
+  }
+
+  /** `GET /profile`. */
+  async profile(): Promise<Profile> {
+    const { bytes } = await this.request("GET", "/profile");
+    return decodeAnswer("profile", () => decodeProfile(bytes));
+  }
+
+  /** `POST /submit` → the RECEIPT and its exact bytes. */
+  async submit(msgBytes: Uint8Array): Promise<{ receipt: Receipt; bytes: Uint8Array }> {
+    const { bytes } = await this.request("POST", "/submit", {}, {
+      bytes: msgBytes,
+      type: "application/cbor",
+    });
+    return { receipt: decodeAnswer("RECEIPT", () => decodeReceipt(bytes)), bytes };
+  }
+
+  /** One `GET /stream` page: items at or after `from` (an empty list means none). */
+  async streamPage(
+    label: Uint8Array,
+    from: number,
+    opts: { to?: number; withProof?: boolean; limit?: number } = {},
+  ): Promise<StreamItem[]> {
+    const { bytes } = await this.request("GET", "/stream", {
+      label: toHex(label),
+      from,
+      to: opts.to,
+      with_proof: opts.withProof ? 1 : undefined,
+      limit: opts.limit,
+    });
+    return decodeAnswer("/stream page", () => decodeCborSeq(bytes, "/stream page").map(streamItemFromCbor));
+  }
+
+  /** `GET /receipt?label&seq`. */
+  async receipt(label: Uint8Array, seq: number): Promise<{ receipt: Receipt; bytes: Uint8Array }> {
+    const { bytes } = await this.request("GET", "/receipt", { label: toHex(label), seq });
+    return { receipt: decodeAnswer("RECEIPT", () => decodeReceipt(bytes)), bytes };
+  }
+
+  /** `GET /proof?label&seq[&size]` → inclusion proof of `seq` in the MMR of `size` leaves, with the hub's size and root. */
+  async proof(
+    label: Uint8Array,
+    seq: number,
+    size?: number,
+  ): Promise<{ proof: MmrProof; size: number; root: Uint8Array }> {
+    const { bytes } = await this.request("GET", "/proof", { label: toHex(label), seq, size });
+    return decodeAnswer("/proof answer", () => {
+      const a = expectArray(decodeCbor(bytes, "/proof answer"), 3, "/proof answer");
+      return {
+        proof: decodeMmrProof(encodeCbor(a[0]!)),
+        size: expectUint(a[1], "/proof size"),
+        root: expectBytes(a[2], 32, "/proof mmr_root"),
+      };
+    });
+  }
+
+  /** `GET /consistency?label&from&to`. */
+  async consistency(label: Uint8Array, from: number, to: number): Promise<ConsistencyProof> {
+    const { bytes } = await this.request("GET", "/consistency", { label: toHex(label), from, to });
+    return decodeAnswer("consistency proof", () => decodeConsistencyProof(bytes));
+  }
+
+  /** `GET /checkpoint_latest?label`; undefined when the hub has none (E.NOT_FOUND). */
+  async checkpointLatest(
+    label: Uint8Array,
+  ): Promise<{ checkpoint: Checkpoint; bytes: Uint8Array } | undefined> {
+    let bytes: Uint8Array;
+    try {
+      ({ bytes } = await this.request("GET", "/checkpoint_latest", { label: toHex(label) }));
+    } catch (e) {
+      if (e instanceof VeenError && e.code === "E.NOT_FOUND") return undefined;
+      throw e;
+    }
+    return {
+      checkpoint: decodeAnswer("CHECKPOINT", () => checkpointFromCbor(decodeCbor(bytes, "CHECKPOINT"))),
+      bytes,
+    };
+  }
+
+  /** `POST /authorize` → `{auth_ref, expires_at}`. */
+  async authorize(capBytes: Uint8Array): Promise<{ authRef: Uint8Array; expiresAt: number }> {
+    const { bytes } = await this.request("POST", "/authorize", {}, {
+      bytes: capBytes,
+      type: "application/cbor",
+    });
+    return decodeAnswer("/authorize answer", () => {
+      const v = decodeCbor(bytes, "/authorize answer");
+      if (!(v instanceof Map)) throw new Error("not a map");
+      return {
+        authRef: expectBytes(v.get("auth_ref"), 32, "auth_ref"),
+        expiresAt: expectUint(v.get("expires_at"), "expires_at"),
+      };
+    });
+  }
+
+  /** `GET /authorize?auth_ref=HEX` (hub view of an admission record, CLI-GOALS-2 `cap status`). */
+  async authStatus(authRef: Uint8Array): Promise<Map<string | number, CborValue>> {
+    const { bytes } = await this.request("GET", "/authorize", { auth_ref: toHex(authRef) });
+    return decodeAnswer("/authorize status", () => {
+      const v = decodeCbor(bytes, "/authorize status");
+      if (!(v instanceof Map)) throw new Error("not a map");
+      return v;
+    });
+  }
+
+  /** `POST /attachments` → coid (checked by the caller against its own H(ciphertext)). */
+  async putAttachment(ciphertext: Uint8Array): Promise<Uint8Array> {
+    const { bytes } = await this.request("POST", "/attachments", {}, {
+      bytes: ciphertext,
+      type: "application/octet-stream",
+    });
+    return decodeAnswer("/attachments answer", () => {
+      const v = decodeCbor(bytes, "/attachments answer");
+      if (!(v instanceof Map)) throw new Error("not a map");
+      return expectBytes(v.get("coid"), 32, "coid");
+    });
+  }
+
+  /** `GET /attachments/<coid>`. */
+  async getAttachment(coid: Uint8Array): Promise<Uint8Array> {
+    return (await this.request("GET", `/attachments/${toHex(coid)}`)).bytes;
+  }
+
+  /** The hub's last_stream_seq for `label` from /healthz (0 when the hub answers E.NOT_FOUND for an unknown label). */
+  async labelSize(label: Uint8Array): Promise<number> {
+    try {
+      return (await this.healthz(label)).lastStreamSeq;
+    } catch (e) {
+      if (e instanceof VeenError && e.code === "E.NOT_FOUND") return 0;
+      throw e;
+    }
+  }
+
+  /** `GET /metrics` (Prometheus text). */
+  async metrics(): Promise<string> {
+    return new TextDecoder().decode((await this.request("GET", "/metrics")).bytes);
+  }
+
+  /** `GET /healthz[?label]` as the hub sent it (200, or 503 while not ready). */
+  async healthzRaw(label?: Uint8Array): Promise<{ status: number; health: Record<string, unknown> }> {
+    const q = { label: label === undefined ? undefined : toHex(label) };
+    const { bytes, status } = await this.request("GET", "/healthz", q, undefined, [503]);
+    return decodeAnswer("/healthz JSON", () => {
+      const o = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes)) as unknown;
+      if (typeof o !== "object" || o === null || Array.isArray(o)) throw new Error("not a JSON object");
+      return { status, health: o as Record<string, unknown> };
+    });
+  }
+
+  /** `GET /healthz[?label]` → the hub's last_stream_seq for the label (unsigned; callers fetch the signed RECEIPT). */
+  async healthz(
+    label?: Uint8Array,
+  ): Promise<{ lastStreamSeq: number; lastMmrRoot: string; profileId: string; peaksCount: number }> {
+    const { bytes } = await this.request("GET", "/healthz", {
+      label: label === undefined ? undefined : toHex(label),
+    });
+    return decodeAnswer("/healthz JSON", () => {
+      const o = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes)) as Record<
+        string,
+        unknown
+      >;
+      const n = o.last_stream_seq;
+      if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) {
+        throw new Error("last_stream_seq is not a uint");
+      }
+      return {
+        lastStreamSeq: n,
+        lastMmrRoot: typeof o.last_mmr_root === "string" ? o.last_mmr_root : "",
+        profileId: typeof o.profile_id === "string" ? o.profile_id : "",
+        peaksCount: typeof o.peaks_count === "number" ? o.peaks_count : 0,
+      };
+    });
+  }
+}
+
+/** Decodes one `/stream` item `[RECEIPT, MSG]` or `[RECEIPT, MSG, mmr_proof]`, keeping the exact bytes. */
+export function streamItemFromCbor(v: CborValue): StreamItem {
+  const a = expectArray(v, [2, 3], "/stream item");
+  const receiptBytes = encodeCbor(a[0]!);
+  const msgBytes = encodeCbor(a[1]!);
+  const item: StreamItem = {
+    receipt: receiptFromCbor(a[0]!),
+    receiptBytes,
+    msg: decodeMsg(msgBytes),
+    msgBytes,
+  };
+  if (a.length === 3) item.proof = decodeMmrProof(encodeCbor(a[2]!));
+  return item;
+}

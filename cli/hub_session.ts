@@ -1,0 +1,109 @@
+/**
+ * A connection to one hub for one command: the resolved address, `GET /info`, the hub-key pin (TOFU: pinned in
+ * state.json on first contact; a different key later is E.SIG, exit 4; `--hub-key` pins explicitly, KEX0.1), the
+ * profile, and the stream-name → stream_id → label mapping (empty routing key and epoch 0 unless /info names one).
+ */
+import {
+  bytesEqual,
+  DEFAULT_PROFILE,
+  DEFAULT_PROFILE_ID,
+  fromHex,
+  labelFor,
+  type Profile,
+  profileId,
+  streamIdFor,
+  toHex,
+  VeenError,
+} from "../core/mod.ts";
+import type { ClientState } from "./client_state.ts";
+import { malformedError, usageError } from "./exit_codes.ts";
+import { type HubAddress, resolveHub } from "./hub_address.ts";
+import { HubHttp, type HubInfo } from "./http_client.ts";
+
+export interface HubSession {
+  address: HubAddress;
+  http: HubHttp;
+  info: HubInfo;
+  hubPk: Uint8Array;
+  hubId: Uint8Array;
+  profile: Profile;
+  profileId: Uint8Array;
+}
+
+export interface StreamTarget {
+  stream: string;
+  streamId: Uint8Array;
+  label: Uint8Array;
+}
+
+/** Parses a 32-byte hex key given on the command line. */
+export function parseKeyHex(s: string, flag: string): Uint8Array {
+  if (!/^[0-9a-fA-F]{64}$/.test(s)) throw usageError(`${flag} must be 64 hex characters`);
+  return fromHex(s, 32);
+}
+
+/**
+ * Connects: resolves `--hub`, fetches /info and the profile, and checks the pin. With `state`, the pin for this
+ * address is checked and recorded, and the hub entry for label state is created (the caller saves the state).
+ */
+export async function connectHub(opts: {
+  hub: string | undefined;
+  env: (k: string) => string | undefined;
+  timeoutMs: number;
+  hubKey?: string | undefined;
+  state?: ClientState;
+}): Promise<HubSession> {
+  const address = await resolveHub(opts.hub, opts.env);
+  const http = new HubHttp(address.url, opts.timeoutMs);
+  const info = await http.info();
+  if (opts.hubKey !== undefined) {
+    const want = parseKeyHex(opts.hubKey, "--hub-key");
+    if (!bytesEqual(want, info.hubPk)) {
+      throw new VeenError(
+        "E.SIG",
+        `Hub at ${address.url} presents key ${toHex(info.hubPk)}, not the --hub-key given`,
+      );
+    }
+  }
+  const pin = opts.state?.pins[address.key];
+  if (pin !== undefined && pin.hub_pk !== toHex(info.hubPk) && opts.hubKey === undefined) {
+    throw new VeenError(
+      "E.SIG",
+      `Hub key changed for ${address.key}: pinned ${pin.hub_pk}, hub presents ${
+        toHex(info.hubPk)
+      } (pass --hub-key to re-pin)`,
+    );
+  }
+  let profile: Profile = DEFAULT_PROFILE;
+  if (!bytesEqual(info.profileId, DEFAULT_PROFILE_ID)) {
+    profile = await http.profile();
+    if (!bytesEqual(profileId(profile), info.profileId)) {
+      throw malformedError("Hub /profile does not hash to the profile_id in /info");
+    }
+  }
+  if (opts.state !== undefined) {
+    const s = opts.state;
+    const hubIdHex = toHex(info.hubId);
+    s.pins[address.key] = { hub_pk: toHex(info.hubPk), hub_id: hubIdHex };
+    const h = s.hubs[hubIdHex];
+    if (h === undefined) {
+      s.hubs[hubIdHex] = {
+        hub_pk: toHex(info.hubPk),
+        profile_id: toHex(info.profileId),
+        routing_key_hex: toHex(info.routingKey),
+        labels: {},
+      };
+    } else {
+      h.profile_id = toHex(info.profileId);
+      h.routing_key_hex = toHex(info.routingKey);
+    }
+  }
+  return { address, http, info, hubPk: info.hubPk, hubId: info.hubId, profile, profileId: info.profileId };
+}
+
+/** Maps a stream name to its stream_id and label for this hub (routing key from /info, epoch 0). */
+export function streamTarget(session: Pick<HubSession, "info">, stream: string): StreamTarget {
+  if (stream === "") throw usageError("--stream must not be empty");
+  const streamId = streamIdFor(stream);
+  return { stream, streamId, label: labelFor(streamId, session.info.routingKey, 0) };
+}

@@ -1,0 +1,103 @@
+/**
+ * Content-addressed attachment ciphertexts: `attachments/<first 2 hex of coid>/<coid hex>`, where `coid = H(bytes)`
+ * (spec 004 §6). A put writes a temporary file in the same directory, fdatasyncs it, renames it into place and
+ * fsyncs the directory, so a file under its final name is always complete. Putting an existing coid is a no-op.
+ */
+import { bytesEqual, H, toHex, VeenError } from "../core/mod.ts";
+import { mkdir700, syncDir, writeAll } from "./log_segments.ts";
+
+/** Default largest attachment accepted (matches no particular profile; the hub passes its configured limit). */
+export const DEFAULT_MAX_ATTACHMENT_BYTES = 16 * 1024 * 1024;
+
+export class AttachmentStore {
+  readonly dir: string;
+  readonly maxBytes: number;
+  readonly #madeDirs = new Set<string>();
+
+  private constructor(dir: string, maxBytes: number) {
+    this.dir = dir;
+    this.maxBytes = maxBytes;
+  }
+
+  /** Opens (creating, mode 0700) the attachment directory. */
+  static async open(dir: string, opts: { maxBytes?: number } = {}): Promise<AttachmentStore> {
+    await mkdir700(dir);
+    return new AttachmentStore(dir, opts.maxBytes ?? DEFAULT_MAX_ATTACHMENT_BYTES);
+  }
+
+  #where(coid: Uint8Array): { sub: string; path: string; hex: string } {
+    if (!(coid instanceof Uint8Array) || coid.length !== 32) {
+      throw new VeenError("E.SIZE", "An attachment coid must be 32 bytes");
+    }
+    const hex = toHex(coid);
+    const sub = `${this.dir}/${hex.slice(0, 2)}`;
+    return { sub, path: `${sub}/${hex}`, hex };
+  }
+
+  /**
+   * Stores `bytes` under `coid` durably. E.SIZE when larger than `maxBytes` or when `coid` is not `H(bytes)`.
+   */
+  async put(coid: Uint8Array, bytes: Uint8Array): Promise<void> {
+    const { sub, path, hex } = this.#where(coid);
+    if (bytes.length > this.maxBytes) {
+      throw new VeenError(
+        "E.SIZE",
+        `Attachment of ${bytes.length} bytes exceeds the limit of ${this.maxBytes}`,
+      );
+    }
+    if (!bytesEqual(H(bytes), coid)) {
+      throw new VeenError("E.SIZE", `Attachment bytes do not hash to coid ${hex}`);
+    }
+    try {
+      await Deno.lstat(path);
+      return;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    if (!this.#madeDirs.has(sub)) {
+      await mkdir700(sub);
+      await syncDir(this.dir);
+      this.#madeDirs.add(sub);
+    }
+    const tmp = `${sub}/.${hex}.${crypto.randomUUID()}.tmp`;
+    const f = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
+    try {
+      await writeAll(f, bytes);
+      await f.syncData();
+    } catch (e) {
+      f.close();
+      await Deno.remove(tmp).catch(() => {});
+      throw e;
+    }
+    f.close();
+    await Deno.rename(tmp, path);
+    await syncDir(sub);
+  }
+
+  /** The attachment stored under `coid`, or undefined. E.UNAVAILABLE if the stored bytes no longer hash to it. */
+  async get(coid: Uint8Array): Promise<Uint8Array | undefined> {
+    const { path, hex } = this.#where(coid);
+    let bytes: Uint8Array;
+    try {
+      bytes = await Deno.readFile(path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return undefined;
+      throw e;
+    }
+    if (!bytesEqual(H(bytes), coid)) {
+      throw new VeenError("E.UNAVAILABLE", `Stored attachment ${hex} is corrupt`);
+    }
+    return bytes;
+  }
+
+  /** True when `coid` is stored. */
+  async has(coid: Uint8Array): Promise<boolean> {
+    try {
+      await Deno.lstat(this.#where(coid).path);
+      return true;
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return false;
+      throw e;
+    }
+  }
+}

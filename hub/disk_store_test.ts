@@ -1,0 +1,638 @@
+import assert from "node:assert/strict";
+import {
+  H,
+  inclusionProof,
+  MmrAccumulator,
+  nodeCountForLeaves,
+  toHex,
+  type VeenError,
+  verifyInclusion,
+} from "../core/mod.ts";
+import { prng, rejectsCode } from "../tests/util.ts";
+import { type DiskStore, type DiskStoreOptions, openDiskStore, scanLog } from "./disk_store.ts";
+import { readSegmentIndex } from "./log_segments.ts";
+import type { AdmissionRecord, CommitEntry } from "./store.ts";
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "veen-store-" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const labelN = (i: number) => H(new Uint8Array([0x6c, i]));
+
+/** Generates valid CommitEntries per label (as the sequencer would) and remembers them. */
+class Gen {
+  readonly accs = new Map<string, MmrAccumulator>();
+  readonly byLabel = new Map<string, CommitEntry[]>();
+  readonly #r;
+  #ts = 1_700_000_000;
+
+  constructor(seed: number, store?: DiskStore) {
+    this.#r = prng(seed);
+    if (store) {
+      for (const h of store.heads()) this.accs.set(toHex(h.label), new MmrAccumulator(h.seq, h.peaks));
+    }
+  }
+
+  entry(label: Uint8Array): CommitEntry {
+    const hex = toHex(label);
+    let acc = this.accs.get(hex);
+    if (acc === undefined) this.accs.set(hex, acc = new MmrAccumulator());
+    const leaf = this.#r.bytes(32);
+    const a = acc.append(leaf);
+    const clientId = new Uint8Array(32).fill(a.seq % 7);
+    const e: CommitEntry = {
+      label,
+      streamSeq: a.seq,
+      leafHash: leaf,
+      clientId,
+      clientSeq: a.seq,
+      authRef: a.seq % 2 === 0 ? null : this.#r.bytes(32),
+      hubTs: this.#ts++,
+      receipt: this.#r.bytes(150 + this.#r.int(40)),
+      msg: this.#r.bytes(300 + this.#r.int(500)),
+      newNodes: a.newNodes,
+      peaks: acc.peaks(),
+    };
+    let list = this.byLabel.get(hex);
+    if (list === undefined) this.byLabel.set(hex, list = []);
+    list.push(e);
+    return e;
+  }
+
+  batch(labels: Uint8Array[], n: number): CommitEntry[] {
+    return Array.from({ length: n }, (_, i) => this.entry(labels[i % labels.length]!));
+  }
+
+  /** Forgets the last entry of `label` (it was lost in a simulated crash). */
+  dropLast(label: Uint8Array): void {
+    this.forget([this.byLabel.get(toHex(label))!.at(-1)!]);
+  }
+
+  /** Forgets `entries`, which must be the newest of their labels. */
+  forget(entries: CommitEntry[]): void {
+    const touched = new Set<string>();
+    for (const e of entries.slice().reverse()) {
+      const list = this.byLabel.get(toHex(e.label))!;
+      assert.equal(list.pop(), e);
+      touched.add(toHex(e.label));
+    }
+    for (const hex of touched) {
+      const acc = new MmrAccumulator();
+      for (const e of this.byLabel.get(hex)!) acc.append(e.leafHash);
+      this.accs.set(hex, acc);
+    }
+  }
+}
+
+async function fill(
+  store: DiskStore,
+  gen: Gen,
+  labels: Uint8Array[],
+  total: number,
+  batch = 64,
+): Promise<void> {
+  for (let done = 0; done < total; done += batch) {
+    await store.commit(gen.batch(labels, Math.min(batch, total - done)));
+  }
+}
+
+/** Checks every item, head and (sampled or all) proofs of the store against the generator. */
+async function checkAgainst(store: DiskStore, gen: Gen, proofs: "all" | "some" = "some"): Promise<void> {
+  let total = 0;
+  for (const [hex, list] of gen.byLabel) {
+    if (list.length === 0) continue;
+    const label = list[0]!.label;
+    const head = store.head(label)!;
+    assert.ok(head, `head of ${hex}`);
+    const acc = gen.accs.get(hex)!;
+    assert.equal(head.seq, list.length);
+    assert.deepEqual(head.root, acc.root());
+    assert.deepEqual(head.peaks, acc.peaks());
+    assert.equal(head.lastHubTs, list.at(-1)!.hubTs);
+    for (let from = 1; from <= list.length; from += 256) {
+      const items = await store.readRange(label, from, list.length, 256);
+      assert.equal(items.length, Math.min(256, list.length - from + 1));
+      items.forEach((it, i) => {
+        const e = list[from - 1 + i]!;
+        assert.equal(it.streamSeq, e.streamSeq);
+        assert.deepEqual(it.receipt, e.receipt);
+        assert.deepEqual(it.msg, e.msg);
+      });
+    }
+    const reader = store.nodeReader(label);
+    const step = proofs === "all" ? 1 : Math.max(1, Math.floor(list.length / 25));
+    for (let seq = 1; seq <= list.length; seq += step) {
+      const proof = await inclusionProof(reader, seq, head.seq);
+      assert.deepEqual(proof.leafHash, list[seq - 1]!.leafHash);
+      assert.ok(verifyInclusion(proof, head.root, { seq, size: head.seq }), `proof ${hex}/${seq}`);
+    }
+    total += list.length;
+  }
+  assert.equal(store.stats().entries, total);
+}
+
+async function allNodes(store: DiskStore, label: Uint8Array): Promise<Uint8Array[]> {
+  const n = nodeCountForLeaves(store.head(label)!.seq);
+  return await store.nodeReader(label).readHashes(Array.from({ length: n }, (_, i) => i));
+}
+
+Deno.test("DiskStore: commit then reopen returns identical heads, items and node hashes", async () => {
+  await withDir(async (dir) => {
+    const labels = [0, 1, 2, 3, 4].map(labelN);
+    const gen = new Gen(1);
+    let store = await openDiskStore(dir);
+    await fill(store, gen, labels, 1000);
+    await checkAgainst(store, gen);
+    const heads = [...store.heads()];
+    const nodes = await Promise.all(labels.map((l) => allNodes(store, l)));
+    const items = await store.readRange(labels[2]!, 1, 1000, 1000);
+    const stats = store.stats();
+    await store.close();
+
+    store = await openDiskStore(dir);
+    assert.deepEqual(
+      [...store.heads()].sort((a, b) => toHex(a.label) < toHex(b.label) ? -1 : 1),
+      heads.sort((a, b) => toHex(a.label) < toHex(b.label) ? -1 : 1),
+    );
+    assert.deepEqual(await Promise.all(labels.map((l) => allNodes(store, l))), nodes);
+    assert.deepEqual(await store.readRange(labels[2]!, 1, 1000, 1000), items);
+    const s2 = store.stats();
+    assert.equal(s2.entries, stats.entries);
+    assert.equal(s2.logBytes, stats.logBytes);
+    assert.equal(s2.replayedAtOpen, 0);
+    await checkAgainst(store, gen);
+    // Appends continue after the reopen.
+    await fill(store, gen, labels, 130);
+    await checkAgainst(store, gen);
+    await store.close();
+    assert.equal(Deno.statSync(dir).mode! & 0o777, 0o700);
+    assert.equal(Deno.statSync(`${dir}/receipts`).mode! & 0o777, 0o700);
+    assert.equal(Deno.statSync(`${dir}/mmr`).mode! & 0o777, 0o700);
+  });
+});
+
+Deno.test("DiskStore: inclusion proofs over nodeReader verify for every leaf, at the head and older sizes", async () => {
+  await withDir(async (dir) => {
+    const labels = [0, 1, 2, 3].map(labelN);
+    const gen = new Gen(2);
+    let store = await openDiskStore(dir);
+    await fill(store, gen, labels, 3200, 50);
+    await checkAgainst(store, gen, "all");
+    await store.close();
+    store = await openDiskStore(dir);
+    // Proofs at an older size verify against the root the accumulator had then.
+    const list = gen.byLabel.get(toHex(labels[1]!))!;
+    const acc = new MmrAccumulator();
+    const reader = store.nodeReader(labels[1]!);
+    for (const e of list.slice(0, 333)) acc.append(e.leafHash);
+    for (let seq = 1; seq <= 333; seq++) {
+      const p = await inclusionProof(reader, seq, 333);
+      assert.ok(verifyInclusion(p, acc.root()!, { seq, size: 333 }));
+    }
+    await rejectsCode(async () => await reader.readHashes([nodeCountForLeaves(list.length)]), "E.NOT_FOUND");
+    assert.equal((await reader.readHashes([nodeCountForLeaves(list.length) - 1])).length, 1);
+    await store.close();
+  });
+});
+
+Deno.test("DiskStore: entries logged but not indexed (crash before the KV commit) are re-indexed on open", async () => {
+  await withDir(async (dir) => {
+    const labels = [0, 1, 2].map(labelN);
+    const gen = new Gen(3);
+    const hooks: NonNullable<DiskStoreOptions["testHooks"]> = {};
+    let store = await openDiskStore(dir, { testHooks: hooks });
+    await fill(store, gen, labels, 300);
+    hooks.crashBeforeIndex = true;
+    const lost = gen.batch(labels, 64);
+    await rejectsCode(() => store.commit(lost), "E.UNAVAILABLE");
+    assert.equal(store.stats().entries, 300);
+    // The store now refuses writes until reopened.
+    hooks.crashBeforeIndex = false;
+    await rejectsCode(() => store.commit([]), "E.UNAVAILABLE");
+    await rejectsCode(() => store.putCheckpoint(labels[0]!, 1, 0, new Uint8Array(3)), "E.UNAVAILABLE");
+    await store.close();
+
+    store = await openDiskStore(dir);
+    assert.equal(store.stats().replayedAtOpen, 64);
+    await checkAgainst(store, gen, "all");
+    const last = lost.at(-1)!;
+    assert.equal(await store.seqOfLeaf(last.label, last.leafHash), last.streamSeq);
+    assert.equal(await store.lastClientSeq(last.label, last.clientId), last.clientSeq);
+    await fill(store, gen, labels, 100);
+    await store.close();
+    store = await openDiskStore(dir);
+    assert.equal(store.stats().replayedAtOpen, 0);
+    await checkAgainst(store, gen);
+    await store.close();
+  });
+});
+
+Deno.test("DiskStore: a torn last record is truncated on open and earlier entries are intact", async () => {
+  await withDir(async (dir) => {
+    const labels = [0, 1].map(labelN);
+    const gen = new Gen(4);
+    const hooks: NonNullable<DiskStoreOptions["testHooks"]> = {};
+    let store = await openDiskStore(dir, { testHooks: hooks });
+    await fill(store, gen, labels, 256);
+    hooks.crashBeforeIndex = true;
+    const lost = gen.batch(labels, 10);
+    await rejectsCode(() => store.commit(lost), "E.UNAVAILABLE");
+    await store.close();
+    // Tear the last receipts record (the power failed mid-write).
+    const rPath = `${dir}/receipts/00000000.cborseq`;
+    await Deno.truncate(rPath, Deno.statSync(rPath).size - 30);
+    gen.dropLast(lost.at(-1)!.label);
+    const repairs: string[] = [];
+    store = await openDiskStore(dir, { onRepair: (w) => repairs.push(w) });
+    assert.equal(store.stats().replayedAtOpen, 9);
+    assert.ok(repairs.some((r) => /torn/.test(r)), repairs.join("\n"));
+    await checkAgainst(store, gen, "all");
+    // Writing resumes at the cut.
+    await fill(store, gen, labels, 70);
+    await store.close();
+    store = await openDiskStore(dir);
+    await checkAgainst(store, gen);
+    const scanned = [];
+    for await (const r of scanLog(dir)) scanned.push(r);
+    assert.equal(scanned.length, 256 + 9 + 70);
+    await store.close();
+  });
+});
+
+Deno.test("DiskStore: a flipped byte in the last payload record is detected and that record dropped", async () => {
+  await withDir(async (dir) => {
+    const labels = [0, 1, 2].map(labelN);
+    const gen = new Gen(5);
+    const hooks: NonNullable<DiskStoreOptions["testHooks"]> = {};
+    let store = await openDiskStore(dir, { testHooks: hooks });
+    await fill(store, gen, labels, 200);
+    hooks.crashBeforeIndex = true;
+    const lost = gen.batch(labels, 5);
+    await rejectsCode(() => store.commit(lost), "E.UNAVAILABLE");
+    await store.close();
+    const pPath = `${dir}/payloads/00000000.cborseq`;
+    const bytes = await Deno.readFile(pPath);
+    bytes[bytes.length - 20]! ^= 0x40;
+    await Deno.writeFile(pPath, bytes);
+    gen.dropLast(lost.at(-1)!.label);
+    const repairs: string[] = [];
+    store = await openDiskStore(dir, { onRepair: (w) => repairs.push(w) });
+    assert.ok(repairs.some((r) => /checksum/.test(r)), repairs.join("\n"));
+    await checkAgainst(store, gen, "all");
+    await store.close();
+  });
+});
+
+Deno.test("DiskStore: node files longer than the index are truncated on open, orphans removed", async () => {
+  await withDir(async (dir) => {
+    const labels = [0, 1].map(labelN);
+    const gen = new Gen(6);
+    let store = await openDiskStore(dir);
+    await fill(store, gen, labels, 100);
+    await store.close();
+    const p0 = `${dir}/mmr/${toHex(labels[0]!)}.nodes`;
+    const want = nodeCountForLeaves(50) * 32;
+    assert.equal(Deno.statSync(p0).size, want);
+    await Deno.writeFile(p0, new Uint8Array(96).fill(0xee), { append: true });
+    const orphan = `${dir}/mmr/${toHex(labelN(9))}.nodes`;
+    await Deno.writeFile(orphan, new Uint8Array(64));
+    const repairs: string[] = [];
+    store = await openDiskStore(dir, { onRepair: (w) => repairs.push(w) });
+    assert.equal(Deno.statSync(p0).size, want);
+    assert.throws(() => Deno.statSync(orphan), Deno.errors.NotFound);
+    assert.equal(repairs.length, 2);
+    await checkAgainst(store, gen, "all");
+    await fill(store, gen, labels, 20);
+    await checkAgainst(store, gen, "all");
+    await store.close();
+  });
+});
+
+Deno.test("DiskStore: node files lost past the index refuse to open with E.UNAVAILABLE", async () => {
+  await withDir(async (dir) => {
+    const gen = new Gen(7);
+    let store = await openDiskStore(dir);
+    await fill(store, gen, [labelN(0)], 10);
+    await store.close();
+    await Deno.truncate(`${dir}/mmr/${toHex(labelN(0))}.nodes`, 32);
+    await rejectsCode(() => openDiskStore(dir), "E.UNAVAILABLE");
+    await Deno.remove(`${dir}/pos/${toHex(labelN(0))}.pos`);
+    await rejectsCode(() => openDiskStore(dir), "E.UNAVAILABLE");
+    // Deleting the derived state rebuilds it from the log.
+    await Deno.remove(`${dir}/mmr`, { recursive: true });
+    for (const f of Deno.readDirSync(dir)) {
+      if (f.name.startsWith("index.kv")) Deno.removeSync(`${dir}/${f.name}`);
+    }
+    store = await openDiskStore(dir);
+    assert.equal(store.stats().replayedAtOpen, 10);
+    await checkAgainst(store, gen, "all");
+    await store.close();
+  });
+});
+
+Deno.test("DiskStore: segments rotate by size, reads span segments, sidecars describe them", async () => {
+  await withDir(async (dir) => {
+    const labels = [0, 1, 2].map(labelN);
+    const gen = new Gen(8);
+    let store = await openDiskStore(dir, { segmentBytes: 32 * 1024 });
+    await fill(store, gen, labels, 1500, 40);
+    const segs = store.stats().segments;
+    assert.ok(segs >= 10, `segments ${segs}`);
+    await checkAgainst(store, gen);
+    // One page spanning many segments.
+    const items = await store.readRange(labels[0]!, 1, 500, 500);
+    assert.equal(items.length, 500);
+    await store.close();
+    for (let s = 0; s < segs - 1; s++) {
+      const idx = await readSegmentIndex(`${dir}/payloads`, s);
+      assert.ok(idx && idx.records > 0, `sidecar ${s}`);
+    }
+    store = await openDiskStore(dir, { segmentBytes: 32 * 1024 });
+    assert.equal(store.stats().segments, segs);
+    await checkAgainst(store, gen);
+    let n = 0;
+    for await (const r of scanLog(dir)) assert.equal(r.rec, n++);
+    assert.equal(n, 1500);
+    await store.close();
+  });
+});
+
+Deno.test("DiskStore: batches over the KV atomic limits are split and stay consistent", async () => {
+  await withDir(async (dir) => {
+    const labels = [0, 1, 2, 3, 4, 5, 6, 7].map(labelN);
+    const gen = new Gen(9);
+    let store = await openDiskStore(dir, { kvLimits: { maxMutations: 16 } });
+    await fill(store, gen, labels, 640);
+    assert.ok(store.stats().kvAtomics >= 10 * 5, `atomics ${store.stats().kvAtomics}`);
+    await checkAgainst(store, gen);
+    await store.close();
+    store = await openDiskStore(dir);
+    await checkAgainst(store, gen);
+    await store.close();
+  });
+});
+
+Deno.test("DiskStore: overlapping commits are pipelined in call order", async () => {
+  await withDir(async (dir) => {
+    const labels = [0, 1, 2].map(labelN);
+    const gen = new Gen(14);
+    const hooks: NonNullable<DiskStoreOptions["testHooks"]> = {};
+    let store = await openDiskStore(dir, { testHooks: hooks, segmentBytes: 64 * 1024 });
+    const batches = Array.from({ length: 20 }, () => gen.batch(labels, 37));
+    await Promise.all(batches.map((b) => store.commit(b)));
+    await checkAgainst(store, gen, "all");
+    // A batch that does not continue the *written* state is refused, without failing the ones in flight.
+    const next = gen.batch(labels, 10);
+    const settled = await Promise.allSettled([
+      store.commit(next.slice(0, 5)),
+      store.commit(next.slice(0, 5)), // the same seqs again
+      store.commit(next.slice(5)),
+    ]);
+    assert.deepEqual(settled.map((x) => x.status), ["fulfilled", "rejected", "fulfilled"]);
+    assert.equal(((settled[1] as PromiseRejectedResult).reason as VeenError).code, "E.SEQ");
+    await checkAgainst(store, gen);
+    // A failed index stage fails the batches behind it too; the log has them all, so a reopen indexes them.
+    const a = store.commit(gen.batch(labels, 8));
+    await a;
+    hooks.failIndexStage = true;
+    const b = gen.batch(labels, 8);
+    const c = gen.batch(labels, 8);
+    const failed = await Promise.allSettled([store.commit(b), store.commit(c)]);
+    for (const f of failed) {
+      assert.equal(f.status, "rejected");
+      assert.equal(((f as PromiseRejectedResult).reason as VeenError).code, "E.UNAVAILABLE");
+    }
+    await rejectsCode(() => store.commit(gen.batch(labels, 1)), "E.UNAVAILABLE");
+    gen.dropLast(labels[0]!);
+    await store.close();
+    store = await openDiskStore(dir);
+    // The second batch reached the log only if its write stage ran before the first one's index stage failed.
+    const replayed = store.stats().replayedAtOpen;
+    assert.ok(replayed === 8 || replayed === 16, `replayed ${replayed}`);
+    if (replayed === 8) gen.forget(c);
+    await checkAgainst(store, gen, "all");
+    await store.close();
+  });
+});
+
+Deno.test("DiskStore: commit refuses non-contiguous or malformed batches without failing the store", async () => {
+  await withDir(async (dir) => {
+    const label = labelN(0);
+    const gen = new Gen(10);
+    const store = await openDiskStore(dir);
+    await fill(store, gen, [label], 5);
+    const e = gen.entry(label);
+    await rejectsCode(() => store.commit([{ ...e, streamSeq: 9 }]), "E.SEQ");
+    await rejectsCode(() => store.commit([{ ...e, newNodes: [] }]), "E.SIZE");
+    await rejectsCode(() => store.commit([{ ...e, peaks: [] }]), "E.SIZE");
+    await store.commit([e]);
+    await checkAgainst(store, gen);
+    assert.deepEqual(await store.readRange(label, 0, 100, 2).then((x) => x.map((i) => i.streamSeq)), [1, 2]);
+    assert.deepEqual(await store.readRange(label, 5, 3, 10), []);
+    assert.deepEqual(await store.readRange(labelN(5), 1, 3, 10), []);
+    assert.equal(await store.lastClientSeq(labelN(5), new Uint8Array(32)), 0);
+    assert.equal(await store.seqOfLeaf(label, new Uint8Array(32)), undefined);
+    await store.close();
+    await rejectsCode(() => store.readRange(label, 1, 1, 1), "E.UNAVAILABLE");
+  });
+});
+
+Deno.test("DiskStore: client and leaf lookups are right from cache and after a reopen", async () => {
+  await withDir(async (dir) => {
+    const label = labelN(0);
+    const gen = new Gen(11);
+    let store = await openDiskStore(dir, { clientCacheSize: 2, leafCacheSize: 2 });
+    await fill(store, gen, [label], 100);
+    const list = gen.byLabel.get(toHex(label))!;
+    const check = async () => {
+      for (let c = 0; c < 7; c++) {
+        const mine = list.filter((e) => e.clientId[0] === c);
+        assert.equal(await store.lastClientSeq(label, new Uint8Array(32).fill(c)), mine.at(-1)!.clientSeq);
+      }
+      for (const e of list) assert.equal(await store.seqOfLeaf(label, e.leafHash), e.streamSeq);
+    };
+    await check();
+    await store.close();
+    store = await openDiskStore(dir);
+    await check();
+    await store.close();
+  });
+});
+
+Deno.test("DiskStore: checkpoints and admissions round-trip, survive reopen and a torn tail", async () => {
+  await withDir(async (dir) => {
+    const a = labelN(0);
+    const b = labelN(1);
+    let store = await openDiskStore(dir);
+    const cp = (n: number) => new Uint8Array(40).fill(n);
+    await store.putCheckpoint(a, 10, 1, cp(1));
+    await store.putCheckpoint(a, 20, 1, cp(2));
+    await store.putCheckpoint(a, 30, 2, cp(3));
+    await store.putCheckpoint(b, 5, 7, cp(4));
+    const adm: AdmissionRecord = {
+      authRef: new Uint8Array(32).fill(0xa1),
+      capToken: new Uint8Array(120).fill(3),
+      subjectPk: new Uint8Array(32).fill(4),
+      streamIds: [new Uint8Array(32).fill(5), new Uint8Array(32).fill(6)],
+      ttl: 3600,
+      perSec: null,
+      burst: 10,
+      issuedAt: 1_700_000_000,
+      expiresAt: 1_700_003_600,
+    };
+    await store.putAdmission(adm);
+    await store.putAdmission({ ...adm, authRef: new Uint8Array(32).fill(0xa2), perSec: 5, burst: null });
+    const check = async () => {
+      assert.deepEqual(await store.latestCheckpoint(a), cp(3));
+      assert.deepEqual(await store.latestCheckpoint(b), cp(4));
+      assert.equal(await store.latestCheckpoint(labelN(2)), undefined);
+      assert.deepEqual(await store.checkpointsByEpoch(a, 1, 1, 10), [cp(1), cp(2)]);
+      assert.deepEqual(await store.checkpointsByEpoch(a, 0, 5, 2), [cp(1), cp(2)]);
+      assert.deepEqual(await store.checkpointsByEpoch(a, 2, 9, 10), [cp(3)]);
+      assert.deepEqual(await store.getAdmission(adm.authRef), adm);
+      assert.equal((await store.getAdmission(new Uint8Array(32).fill(0xa2)))?.perSec, 5);
+      assert.equal(await store.getAdmission(new Uint8Array(32)), undefined);
+    };
+    await check();
+    await store.close();
+    // A torn tail on both files (crash mid-append) is cut on open.
+    await Deno.writeFile(`${dir}/checkpoints.cborseq`, new Uint8Array([0x82, 0x58, 0x40, 1, 2]), {
+      append: true,
+    });
+    await Deno.writeFile(`${dir}/admissions.cborseq`, new Uint8Array([0x82]), { append: true });
+    const repairs: string[] = [];
+    store = await openDiskStore(dir, { onRepair: (w) => repairs.push(w) });
+    assert.equal(repairs.length, 2);
+    await check();
+    await store.putCheckpoint(a, 40, 3, cp(5));
+    assert.deepEqual(await store.latestCheckpoint(a), cp(5));
+    await store.close();
+    store = await openDiskStore(dir);
+    assert.deepEqual(await store.latestCheckpoint(a), cp(5));
+    assert.deepEqual(await store.checkpointsByEpoch(a, 3, 3, 10), [cp(5)]);
+    await store.close();
+  });
+});
+
+Deno.test("DiskStore: attachments round-trip and respect the size cap", async () => {
+  await withDir(async (dir) => {
+    let store = await openDiskStore(dir, { maxAttachmentBytes: 4096 });
+    const bytes = prng(12).bytes(4096);
+    await store.putAttachment(H(bytes), bytes);
+    assert.deepEqual(await store.getAttachment(H(bytes)), bytes);
+    assert.equal(await store.getAttachment(H(new Uint8Array(1))), undefined);
+    const big = new Uint8Array(4097);
+    await rejectsCode(() => store.putAttachment(H(big), big), "E.SIZE");
+    await store.close();
+    store = await openDiskStore(dir);
+    assert.deepEqual(await store.getAttachment(H(bytes)), bytes);
+    await store.close();
+  });
+});
+
+Deno.test("DiskStore: reopening after 20k entries reads only the unindexed tail of the log", async () => {
+  await withDir(async (dir) => {
+    const labels = [0, 1, 2, 3, 4, 5, 6, 7].map(labelN);
+    const gen = new Gen(13);
+    const hooks: NonNullable<DiskStoreOptions["testHooks"]> = {};
+    let store = await openDiskStore(dir, { testHooks: hooks });
+    await fill(store, gen, labels, 20_000);
+    const logBytes = store.stats().logBytes;
+    assert.ok(logBytes > 10_000_000, `log bytes ${logBytes}`);
+    await store.close();
+
+    // Clean shutdown: nothing to replay, no log bytes read.
+    let t0 = performance.now();
+    store = await openDiskStore(dir, { testHooks: hooks });
+    const cleanMs = performance.now() - t0;
+    assert.equal(store.stats().logBytesRead, 0);
+    assert.equal(store.stats().entries, 20_000);
+
+    // Crash before indexing one batch: exactly that batch is read back.
+    hooks.crashBeforeIndex = true;
+    const lost = gen.batch(labels, 64);
+    await rejectsCode(() => store.commit(lost), "E.UNAVAILABLE");
+    hooks.crashBeforeIndex = false;
+    await store.close();
+    const tailBytes = store.stats().logBytes - logBytes;
+    t0 = performance.now();
+    store = await openDiskStore(dir);
+    const crashMs = performance.now() - t0;
+    const read = store.stats().logBytesRead;
+    assert.ok(read <= tailBytes, `read ${read} of a ${tailBytes}-byte tail`);
+    assert.ok(read >= tailBytes * 0.9, `read ${read} of a ${tailBytes}-byte tail`);
+    assert.equal(store.stats().replayedAtOpen, 64);
+    console.log(
+      `open after 20k entries: clean ${cleanMs.toFixed(1)} ms, with a 64-entry tail ${crashMs.toFixed(1)} ms`,
+    );
+    await checkAgainst(store, gen);
+    await store.close();
+  });
+});
+
+Deno.test("DiskStore: after kill -9 mid-commit every acknowledged entry is there and the store is consistent", async () => {
+  await withDir(async (dir) => {
+    const storeUrl = new URL("./disk_store.ts", import.meta.url).href;
+    const mmrUrl = new URL("../core/mod.ts", import.meta.url).href;
+    const child = `
+      import { openDiskStore } from "${storeUrl}";
+      import { H, MmrAccumulator } from "${mmrUrl}";
+      const store = await openDiskStore(${JSON.stringify(dir)}, { segmentBytes: 256 * 1024 });
+      const labels = [0, 1, 2].map((i) => H(new Uint8Array([0x6b, i])));
+      const accs = labels.map(() => new MmrAccumulator());
+      for (let b = 0; ; b++) {
+        const batch = [];
+        for (let i = 0; i < 32; i++) {
+          const li = (b + i) % 3;
+          const leaf = H(new Uint8Array([b & 255, b >> 8, i]));
+          const a = accs[li].append(leaf);
+          batch.push({ label: labels[li], streamSeq: a.seq, leafHash: leaf, clientId: new Uint8Array(32).fill(li),
+            clientSeq: a.seq, authRef: null, hubTs: b, receipt: new Uint8Array(150).fill(i), msg: new Uint8Array(700).fill(b & 255),
+            newNodes: a.newNodes, peaks: accs[li].peaks() });
+        }
+        await store.commit(batch);
+        console.log("acked " + accs.map((a) => a.size).join(" "));
+      }
+    `;
+    const proc = new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--unstable-kv", child],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    let acked = [0, 0, 0];
+    let buf = "";
+    const reader = proc.stdout.getReader();
+    while (acked[0]! < 600) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += new TextDecoder().decode(value);
+      const lines = buf.split("\n");
+      buf = lines.pop()!;
+      for (const l of lines) if (l.startsWith("acked ")) acked = l.slice(6).split(" ").map(Number);
+    }
+    proc.kill("SIGKILL");
+    await proc.status;
+    await reader.cancel().catch(() => {});
+    assert.ok(acked[0]! >= 600, `child acked ${acked}`);
+
+    const store = await openDiskStore(dir, { segmentBytes: 256 * 1024 });
+    const labels = [0, 1, 2].map((i) => H(new Uint8Array([0x6b, i])));
+    for (const [i, label] of labels.entries()) {
+      const head = store.head(label)!;
+      assert.ok(head.seq >= acked[i]!, `label ${i}: head ${head.seq} < acknowledged ${acked[i]}`);
+      const items = await store.readRange(label, 1, head.seq, head.seq);
+      assert.equal(items.length, head.seq);
+      const reader = store.nodeReader(label);
+      for (let seq = 1; seq <= head.seq; seq += 7) {
+        const p = await inclusionProof(reader, seq, head.seq);
+        assert.ok(verifyInclusion(p, head.root, { seq, size: head.seq }));
+      }
+    }
+    await store.close();
+  });
+});

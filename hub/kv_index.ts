@@ -1,0 +1,351 @@
+/**
+ * The Deno KV index of the hub (derivable from the log; see disk_store.ts for the whole layout).
+ *
+ * | key | value |
+ * |---|---|
+ * | `["meta", "format"]` | `1` |
+ * | `["meta", "indexed"]` | `[seg, receipts_offset, payloads_offset, rec]`: the log position up to which everything is indexed |
+ * | `["meta", "checkpoints"]`, `["meta", "admissions"]` | byte offset up to which that file is indexed |
+ * | `["leaf", label, leaf_hash]` | `seq` |
+ * | `["client", label, client_id]` | last accepted `client_seq` |
+ * | `["head", label]` | `{seq, peaks, root, lastHubTs}` |
+ * | `["ckpt", label, upto_seq]` | `[offset, len, epoch]` in checkpoints.cborseq |
+ * | `["ckpt_epoch", label, epoch, upto_seq]` | `[offset, len]` |
+ * | `["adm", auth_ref]` | `[offset, len]` in admissions.cborseq |
+ *
+ * Entry positions are not here: per-entry `["pos", label, seq]` rows cost 1-2 ms of a ~7 ms atomic for 64 entries
+ * (measured, see store_bench.ts), so they live in fixed-width `pos/<label>.pos` files (node_store.ts), written and
+ * fdatasync'ed with the node files before this commit.
+ *
+ * One batch is one atomic commit unless it exceeds the KV limits (1000 mutations, 800 KiB of keys and values, 80 KiB
+ * of keys per atomic). Then it is split in order — entry rows first, then heads, then `["meta", "indexed"]` in the
+ * last chunk — so a crash between chunks leaves only rows that the log-tail replay rewrites identically, and every
+ * head that is committed has all its rows.
+ */
+import { toHex, VeenError } from "../core/mod.ts";
+import type { LabelHead } from "./store.ts";
+import type { LogPosition } from "./log_segments.ts";
+
+/** Version of the KV layout; a different value in `["meta","format"]` refuses to open. */
+export const KV_FORMAT = 1;
+
+/** Per-atomic limits used for chunking (below Deno KV's: 1000 mutations, 819200 bytes, 81920 key bytes). */
+export interface KvLimits {
+  maxMutations: number;
+  maxBytes: number;
+  maxKeyBytes: number;
+}
+
+export const DEFAULT_KV_LIMITS: Readonly<KvLimits> = Object.freeze({
+  maxMutations: 1000,
+  maxBytes: 700 * 1024,
+  maxKeyBytes: 64 * 1024,
+});
+
+/** One entry to index. */
+export interface IndexItem {
+  label: Uint8Array;
+  streamSeq: number;
+  leafHash: Uint8Array;
+  clientId: Uint8Array;
+  clientSeq: number;
+}
+
+/** Offsets the checkpoint and admission files are indexed up to, and the log position. */
+export interface IndexMeta {
+  log: LogPosition | undefined;
+  checkpoints: number;
+  admissions: number;
+}
+
+interface Mutation {
+  key: Deno.KvKey;
+  value: unknown;
+  /** Estimated encoded size of the value. */
+  vBytes: number;
+}
+
+/** A key's encoded size (bytes: tag + bytes with 0x00 escaped as 0x00 0xFF + terminator; numbers: 9). */
+function keyBytes(key: Deno.KvKey): number {
+  let n = 0;
+  for (const p of key) {
+    if (p instanceof Uint8Array) {
+      let zeros = 0;
+      for (let i = 0; i < p.length; i++) if (p[i] === 0) zeros++;
+      n += 2 + p.length + zeros;
+    } else if (typeof p === "string") n += 2 + 3 * p.length;
+    else n += 10;
+  }
+  return n;
+}
+
+/** A bounded map that forgets the least recently used keys. */
+export class Lru<V> {
+  readonly #max: number;
+  readonly #m = new Map<string, V>();
+
+  constructor(max: number) {
+    this.#max = Math.max(1, max);
+  }
+
+  get(k: string): V | undefined {
+    const v = this.#m.get(k);
+    if (v !== undefined) {
+      this.#m.delete(k);
+      this.#m.set(k, v);
+    }
+    return v;
+  }
+
+  set(k: string, v: V): void {
+    this.#m.delete(k);
+    this.#m.set(k, v);
+    if (this.#m.size > this.#max) this.#m.delete(this.#m.keys().next().value!);
+  }
+
+  get size(): number {
+    return this.#m.size;
+  }
+}
+
+function toHead(label: Uint8Array, v: unknown): LabelHead {
+  const o = v as { seq: number; peaks: Uint8Array[]; root: Uint8Array; lastHubTs: number };
+  if (typeof o?.seq !== "number" || !Array.isArray(o.peaks) || !(o.root instanceof Uint8Array)) {
+    throw new VeenError("E.UNAVAILABLE", `Malformed head for label ${toHex(label)}`);
+  }
+  return { label, seq: o.seq, peaks: o.peaks, root: o.root, lastHubTs: o.lastHubTs };
+}
+
+export interface KvIndexOptions {
+  /** Entries of the (label, client_id) → last client_seq cache (default 65536). */
+  clientCacheSize?: number;
+  /** Entries of the (label, leaf_hash) → seq cache of recent leaves (default 16384). */
+  leafCacheSize?: number;
+  /** Per-atomic limits (tests lower them to exercise chunking). */
+  limits?: Partial<KvLimits>;
+}
+
+/** Deno KV keys, batched atomics and the hot-path caches. */
+export class KvIndex {
+  readonly kv: Deno.Kv;
+  readonly #limits: KvLimits;
+  readonly #clients: Lru<number>;
+  readonly #leaves: Lru<number>;
+  /** Bumped by every entry commit, so a cache fill that raced a commit is not trusted. */
+  #gen = 0;
+  /** Atomics committed (for stats and tests). */
+  atomics = 0;
+
+  private constructor(kv: Deno.Kv, opts: KvIndexOptions) {
+    this.kv = kv;
+    this.#limits = { ...DEFAULT_KV_LIMITS, ...opts.limits };
+    this.#clients = new Lru(opts.clientCacheSize ?? 65536);
+    this.#leaves = new Lru(opts.leafCacheSize ?? 16384);
+  }
+
+  /** Opens (creating) the KV database at `path` and checks its format version. */
+  static async open(path: string, opts: KvIndexOptions = {}): Promise<KvIndex> {
+    const kv = await Deno.openKv(path);
+    try {
+      const f = await kv.get<number>(["meta", "format"]);
+      if (f.value === null) await kv.set(["meta", "format"], KV_FORMAT);
+      else if (f.value !== KV_FORMAT) {
+        throw new VeenError(
+          "E.UNAVAILABLE",
+          `Index format ${f.value} is not ${KV_FORMAT}; rebuild it from the log`,
+        );
+      }
+    } catch (e) {
+      kv.close();
+      throw e;
+    }
+    return new KvIndex(kv, opts);
+  }
+
+  /** All label heads: one range read, O(labels). */
+  async loadHeads(): Promise<LabelHead[]> {
+    const out: LabelHead[] = [];
+    for await (const e of this.kv.list({ prefix: ["head"] }, { batchSize: 1000 })) {
+      const label = e.key[1];
+      if (!(label instanceof Uint8Array)) continue;
+      out.push(toHead(label, e.value));
+    }
+    return out;
+  }
+
+  async loadMeta(): Promise<IndexMeta> {
+    const [log, ck, adm] = await this.kv.getMany([
+      ["meta", "indexed"],
+      ["meta", "checkpoints"],
+      ["meta", "admissions"],
+    ]);
+    let pos: LogPosition | undefined;
+    if (log!.value !== null) {
+      const [seg, rOff, pOff, rec] = log!.value as number[];
+      pos = { seg: seg!, rOff: rOff!, pOff: pOff!, rec: rec! };
+    }
+    return {
+      log: pos,
+      checkpoints: (ck!.value as number | null) ?? 0,
+      admissions: (adm!.value as number | null) ?? 0,
+    };
+  }
+
+  /** Commits `muts` in as few atomics as the limits allow, in order. */
+  async #commitInOrder(muts: readonly Mutation[]): Promise<void> {
+    const { maxMutations, maxBytes, maxKeyBytes } = this.#limits;
+    let op = this.kv.atomic();
+    let n = 0;
+    let bytes = 0;
+    let kBytes = 0;
+    const flush = async () => {
+      if (n === 0) return;
+      const res = await op.commit();
+      if (!res.ok) throw new VeenError("E.UNAVAILABLE", "Index commit was rejected");
+      this.atomics++;
+      op = this.kv.atomic();
+      n = 0;
+      bytes = 0;
+      kBytes = 0;
+    };
+    for (const m of muts) {
+      const kb = keyBytes(m.key);
+      if (n > 0 && (n + 1 > maxMutations || bytes + kb + m.vBytes > maxBytes || kBytes + kb > maxKeyBytes)) {
+        await flush();
+      }
+      op.set(m.key, m.value);
+      n++;
+      bytes += kb + m.vBytes;
+      kBytes += kb;
+    }
+    await flush();
+  }
+
+  /**
+   * Indexes a batch: `["leaf"]` per entry, `["client"]` (the last client_seq per client), then the
+   * touched `heads`, then `["meta","indexed"] = end`. Updates the caches once committed.
+   */
+  async commitEntries(
+    items: readonly IndexItem[],
+    heads: readonly LabelHead[],
+    end: LogPosition,
+  ): Promise<void> {
+    const muts: Mutation[] = [];
+    const clients = new Map<string, IndexItem>();
+    const labelHex = new Map<Uint8Array, string>();
+    const hexOf = (l: Uint8Array) => {
+      let h = labelHex.get(l);
+      if (h === undefined) labelHex.set(l, h = toHex(l));
+      return h;
+    };
+    for (const it of items) {
+      muts.push({ key: ["leaf", it.label, it.leafHash], value: it.streamSeq, vBytes: 16 });
+      clients.set(hexOf(it.label) + toHex(it.clientId), it);
+    }
+    for (const it of clients.values()) {
+      muts.push({ key: ["client", it.label, it.clientId], value: it.clientSeq, vBytes: 16 });
+    }
+    for (const h of heads) {
+      muts.push({
+        key: ["head", h.label],
+        value: { seq: h.seq, peaks: h.peaks, root: h.root, lastHubTs: h.lastHubTs },
+        vBytes: 96 + 40 * (h.peaks.length + 1),
+      });
+    }
+    muts.push({ key: ["meta", "indexed"], value: [end.seg, end.rOff, end.pOff, end.rec], vBytes: 64 });
+    this.#gen++;
+    await this.#commitInOrder(muts);
+    this.#gen++;
+    for (const [k, it] of clients) this.#clients.set(k, it.clientSeq);
+    for (const it of items) this.#leaves.set(hexOf(it.label) + toHex(it.leafHash), it.streamSeq);
+  }
+
+  /** Last accepted client_seq for (label, client_id), 0 when none; cached. */
+  async lastClientSeq(label: Uint8Array, clientId: Uint8Array): Promise<number> {
+    const k = toHex(label) + toHex(clientId);
+    for (;;) {
+      const c = this.#clients.get(k);
+      if (c !== undefined) return c;
+      const gen = this.#gen;
+      const v = (await this.kv.get<number>(["client", label, clientId])).value ?? 0;
+      if (gen === this.#gen) {
+        this.#clients.set(k, v);
+        return v;
+      }
+    }
+  }
+
+  /** stream_seq of an accepted leaf, if any. Hits come from a cache of recent leaves; misses cost one KV get. */
+  async seqOfLeaf(label: Uint8Array, leafHash: Uint8Array): Promise<number | undefined> {
+    const k = toHex(label) + toHex(leafHash);
+    const c = this.#leaves.get(k);
+    if (c !== undefined) return c;
+    const v = (await this.kv.get<number>(["leaf", label, leafHash])).value;
+    return v ?? undefined;
+  }
+
+  // ---- checkpoints and admissions
+
+  /** Indexes checkpoint records `[label, upto, epoch, offset, len]` and moves the file's indexed offset to `end`. */
+  async putCheckpoints(
+    recs: readonly [Uint8Array, number, number, number, number][],
+    end: number,
+  ): Promise<void> {
+    const muts: Mutation[] = [];
+    for (const [label, upto, epoch, off, len] of recs) {
+      muts.push({ key: ["ckpt", label, upto], value: [off, len, epoch], vBytes: 48 });
+      muts.push({ key: ["ckpt_epoch", label, epoch, upto], value: [off, len], vBytes: 32 });
+    }
+    muts.push({ key: ["meta", "checkpoints"], value: end, vBytes: 16 });
+    await this.#commitInOrder(muts);
+  }
+
+  /** `[offset, len]` of the checkpoint with the highest upto_seq for `label`. */
+  async latestCheckpointLoc(label: Uint8Array): Promise<[number, number] | undefined> {
+    for await (const e of this.kv.list({ prefix: ["ckpt", label] }, { reverse: true, limit: 1 })) {
+      const [off, len] = e.value as number[];
+      return [off!, len!];
+    }
+    return undefined;
+  }
+
+  /** `[offset, len]` of checkpoints with epochMin <= epoch <= epochMax, by (epoch, upto_seq). */
+  async checkpointLocsByEpoch(
+    label: Uint8Array,
+    epochMin: number,
+    epochMax: number,
+    limit: number,
+  ): Promise<[number, number][]> {
+    const out: [number, number][] = [];
+    if (limit <= 0 || epochMin > epochMax) return out;
+    const it = this.kv.list(
+      { start: ["ckpt_epoch", label, epochMin], end: ["ckpt_epoch", label, epochMax + 1] },
+      { limit, batchSize: Math.min(limit, 1000) },
+    );
+    for await (const e of it) {
+      const [off, len] = e.value as number[];
+      out.push([off!, len!]);
+    }
+    return out;
+  }
+
+  /** Indexes admission records `[auth_ref, offset, len]` and moves the file's indexed offset to `end`. */
+  async putAdmissions(recs: readonly [Uint8Array, number, number][], end: number): Promise<void> {
+    const muts: Mutation[] = recs.map(([authRef, off, len]) => ({
+      key: ["adm", authRef],
+      value: [off, len],
+      vBytes: 32,
+    }));
+    muts.push({ key: ["meta", "admissions"], value: end, vBytes: 16 });
+    await this.#commitInOrder(muts);
+  }
+
+  async admissionLoc(authRef: Uint8Array): Promise<[number, number] | undefined> {
+    const v = (await this.kv.get<number[]>(["adm", authRef])).value;
+    return v === null ? undefined : [v[0]!, v[1]!];
+  }
+
+  close(): void {
+    this.kv.close();
+  }
+}

@@ -1,0 +1,437 @@
+/**
+ * Environment descriptors (CLI-GOALS-3 §4): `ROOT/NAME.env.json` files naming a cluster context, a namespace, hubs
+ * (service URL, profile_id, realm_id) and tenants (stream prefix, label class), for `veen env init|add-hub|
+ * add-tenant|show` and for `--env FILE --hub-name NAME` wherever `--hub URL` is accepted.
+ *
+ * File format (written with two-space indentation, keys in this order, hubs and tenants sorted by name, a final
+ * newline; unknown top-level keys are kept after the known ones):
+ *
+ *   {"version": 1, "name", "cluster_context", "namespace", "description": "" when not given,
+ *    "hubs": {NAME: {"service_url", "profile_id", "realm_id": HEX32 or null}},
+ *    "tenants": {TENANT_ID: {"stream_prefix", "label_class": "user"|"wallet"|"log"|"admin"|"bulk"}}}
+ *
+ * Saves are atomic: a temporary file in the same directory, fsync, rename, fsync of the directory.
+ */
+import { dirname, join } from "node:path";
+import { EXIT } from "../core/mod.ts";
+import {
+  type Flags,
+  type Mode,
+  modeOf,
+  OpsError,
+  type OpsIo,
+  parseFlags,
+  readUserFile,
+  req,
+  result,
+  runCommand,
+  str,
+  usage,
+} from "./io.ts";
+
+export const ENV_VERSION = 1;
+export const LABEL_CLASSES = ["user", "wallet", "log", "admin", "bulk"] as const;
+export type LabelClass = typeof LABEL_CLASSES[number];
+
+export interface HubEntry {
+  service_url: string;
+  profile_id: string;
+  realm_id: string | null;
+}
+
+export interface TenantEntry {
+  stream_prefix: string;
+  label_class: LabelClass;
+}
+
+export interface EnvDescriptor {
+  version: number;
+  name: string;
+  cluster_context: string;
+  namespace: string;
+  description: string;
+  hubs: Record<string, HubEntry>;
+  tenants: Record<string, TenantEntry>;
+  /** Top-level keys this version does not know, kept as they were. */
+  extra: Record<string, unknown>;
+}
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const HEX32_RE = /^[0-9a-fA-F]{64}$/;
+const KNOWN_KEYS = ["version", "name", "cluster_context", "namespace", "description", "hubs", "tenants"];
+
+export const ENV_HELP = `Usage: veen env <init|add-hub|add-tenant|show> [flags]
+  veen env init --root DIR --name ENV --cluster-context CTX --namespace NS [--description TEXT]
+  veen env add-hub --env FILE --hub-name NAME --service-url URL --profile-id HEX32 [--realm HEX32]
+  veen env add-tenant --env FILE --tenant-id ID --stream-prefix PREFIX [--label-class user|wallet|log|admin|bulk]
+  veen env show --env FILE [--json]
+Environment descriptors (DIR/ENV.env.json) name a cluster context, a namespace, hubs and tenants. Other commands
+accept --env FILE --hub-name NAME instead of --hub URL. Flags: --json --quiet --help`;
+
+const HELP: Record<string, string> = {
+  init:
+    `Usage: veen env init --root DIR --name ENV --cluster-context CTX --namespace NS [--description TEXT] [--json]
+Creates DIR (if missing) and writes DIR/ENV.env.json with no hubs and no tenants. Run again to change the context,
+namespace or description: hubs and tenants already in the file are kept.`,
+  "add-hub":
+    `Usage: veen env add-hub --env FILE --hub-name NAME --service-url URL --profile-id HEX32 [--realm HEX32] [--json]
+Inserts or updates hubs[NAME] = {service_url, profile_id, realm_id (null without --realm)} and saves atomically.`,
+  "add-tenant": `Usage: veen env add-tenant --env FILE --tenant-id ID --stream-prefix PREFIX
+                      [--label-class user|wallet|log|admin|bulk] [--json]
+Inserts or updates tenants[ID] = {stream_prefix, label_class (default user)} and saves atomically.`,
+  show: `Usage: veen env show --env FILE [--json]
+Prints a summary of the descriptor's hubs and tenants; --json reprints the file verbatim.`,
+};
+
+function fail(path: string, detail: string): OpsError {
+  return usage(`Environment file ${path}: ${detail}`);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Parses and validates descriptor text; every problem is a usage error naming the file. */
+export function parseEnv(text: string, path: string): EnvDescriptor {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw fail(path, `not valid JSON (${(e as Error).message})`);
+  }
+  if (!isObject(doc)) throw fail(path, "not a JSON object");
+  if (doc.version !== ENV_VERSION) {
+    throw fail(path, `unsupported version ${JSON.stringify(doc.version)} (expected 1)`);
+  }
+  for (const k of ["name", "cluster_context", "namespace"] as const) {
+    if (typeof doc[k] !== "string") throw fail(path, `"${k}" must be a string`);
+  }
+  if (doc.description !== undefined && typeof doc.description !== "string") {
+    throw fail(path, `"description" must be a string`);
+  }
+  const hubs: Record<string, HubEntry> = {};
+  const rawHubs = doc.hubs ?? {};
+  if (!isObject(rawHubs)) throw fail(path, `"hubs" must be an object`);
+  for (const [name, h] of Object.entries(rawHubs)) {
+    if (!isObject(h) || typeof h.service_url !== "string" || typeof h.profile_id !== "string") {
+      throw fail(path, `hubs["${name}"] needs string service_url and profile_id`);
+    }
+    const realm = h.realm_id ?? null;
+    if (realm !== null && typeof realm !== "string") {
+      throw fail(path, `hubs["${name}"].realm_id must be a string or null`);
+    }
+    hubs[name] = { service_url: h.service_url, profile_id: h.profile_id, realm_id: realm };
+  }
+  const tenants: Record<string, TenantEntry> = {};
+  const rawTenants = doc.tenants ?? {};
+  if (!isObject(rawTenants)) throw fail(path, `"tenants" must be an object`);
+  for (const [id, t] of Object.entries(rawTenants)) {
+    if (!isObject(t) || typeof t.stream_prefix !== "string") {
+      throw fail(path, `tenants["${id}"] needs a string stream_prefix`);
+    }
+    const cls = t.label_class ?? "user";
+    if (!(LABEL_CLASSES as readonly unknown[]).includes(cls)) {
+      throw fail(path, `tenants["${id}"].label_class must be one of ${LABEL_CLASSES.join(", ")}`);
+    }
+    tenants[id] = { stream_prefix: t.stream_prefix, label_class: cls as LabelClass };
+  }
+  const extra: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(doc)) if (!KNOWN_KEYS.includes(k)) extra[k] = v;
+  return {
+    version: ENV_VERSION,
+    name: doc.name as string,
+    cluster_context: doc.cluster_context as string,
+    namespace: doc.namespace as string,
+    description: (doc.description as string | undefined) ?? "",
+    hubs,
+    tenants,
+    extra,
+  };
+}
+
+function sorted<T>(rec: Record<string, T>): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const k of Object.keys(rec).sort()) out[k] = rec[k]!;
+  return out;
+}
+
+/** The canonical file text of a descriptor. */
+export function encodeEnv(env: EnvDescriptor): string {
+  const doc: Record<string, unknown> = {
+    version: env.version,
+    name: env.name,
+    cluster_context: env.cluster_context,
+    namespace: env.namespace,
+    description: env.description,
+    hubs: sorted(env.hubs),
+    tenants: sorted(env.tenants),
+  };
+  for (const [k, v] of Object.entries(env.extra)) doc[k] = v;
+  return JSON.stringify(doc, null, 2) + "\n";
+}
+
+export async function loadEnv(path: string): Promise<{ env: EnvDescriptor; text: string }> {
+  const text = await readUserFile(path, "environment file");
+  return { env: parseEnv(text, path), text };
+}
+
+/** Writes `text` to `path` atomically (tmp in the same directory, fsync, rename, directory fsync). */
+export async function writeAtomic(path: string, text: string): Promise<void> {
+  const dir = dirname(path);
+  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  const bytes = new TextEncoder().encode(text);
+  try {
+    const f = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
+    try {
+      let rest = bytes;
+      while (rest.length > 0) rest = rest.subarray(await f.write(rest));
+      await f.sync();
+    } finally {
+      f.close();
+    }
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw new OpsError("E.UNAVAILABLE", `Cannot write ${path}: ${(e as Error).message}`, EXIT.CHECK);
+  }
+  try {
+    const d = await Deno.open(dir, { read: true });
+    try {
+      await d.sync();
+    } finally {
+      d.close();
+    }
+  } catch {
+    // Some platforms cannot fsync a directory; the rename is still atomic.
+  }
+}
+
+function checkName(v: string, flag: string): string {
+  if (!NAME_RE.test(v)) {
+    throw usage(
+      `--${flag} must be letters, digits, ".", "_" or "-" (not starting with a symbol), not "${v}"`,
+    );
+  }
+  return v;
+}
+
+function checkHex32(v: string, flag: string): string {
+  if (!HEX32_RE.test(v)) throw usage(`--${flag} must be 64 hex digits, not "${v}"`);
+  return v.toLowerCase();
+}
+
+function checkUrl(v: string): string {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw usage(`--service-url must be an http:// or https:// URL, not "${v}"`);
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") {
+    throw usage(`--service-url must be an http:// or https:// URL, not "${v}"`);
+  }
+  return v;
+}
+
+async function init(io: OpsIo, f: Flags, mode: Mode): Promise<number> {
+  const root = req(f, "root");
+  const name = checkName(req(f, "name"), "name");
+  const context = req(f, "cluster-context");
+  const namespace = req(f, "namespace");
+  const description = str(f, "description") ?? "";
+  const path = join(root, `${name}.env.json`);
+  try {
+    await Deno.mkdir(root, { recursive: true });
+  } catch (e) {
+    throw usage(`Cannot create --root directory "${root}": ${(e as Error).message}`);
+  }
+  let env: EnvDescriptor;
+  let status: "created" | "updated" | "unchanged";
+  let before: string | undefined;
+  try {
+    before = await Deno.readTextFile(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw usage(`Cannot read ${path}: ${(e as Error).message}`);
+  }
+  if (before === undefined) {
+    env = {
+      version: ENV_VERSION,
+      name,
+      cluster_context: context,
+      namespace,
+      description,
+      hubs: {},
+      tenants: {},
+      extra: {},
+    };
+    status = "created";
+  } else {
+    env = { ...parseEnv(before, path), name, cluster_context: context, namespace, description };
+    status = encodeEnv(env) === before ? "unchanged" : "updated";
+  }
+  if (status !== "unchanged") await writeAtomic(path, encodeEnv(env));
+  result(io, mode, { env: path, status }, [`${status} ${path}`]);
+  return EXIT.OK;
+}
+
+async function addHub(io: OpsIo, f: Flags, mode: Mode): Promise<number> {
+  const path = req(f, "env");
+  const hubName = checkName(req(f, "hub-name"), "hub-name");
+  const entry: HubEntry = {
+    service_url: checkUrl(req(f, "service-url")),
+    profile_id: checkHex32(req(f, "profile-id"), "profile-id"),
+    realm_id: str(f, "realm") === undefined ? null : checkHex32(str(f, "realm")!, "realm"),
+  };
+  const { env } = await loadEnv(path);
+  const existed = env.hubs[hubName] !== undefined;
+  env.hubs[hubName] = entry;
+  await writeAtomic(path, encodeEnv(env));
+  const status = existed ? "updated" : "added";
+  result(io, mode, { env: path, hub_name: hubName, status, hub: entry }, [
+    `${status} hub ${hubName} in ${path}`,
+  ]);
+  return EXIT.OK;
+}
+
+async function addTenant(io: OpsIo, f: Flags, mode: Mode): Promise<number> {
+  const path = req(f, "env");
+  const tenantId = checkName(req(f, "tenant-id"), "tenant-id");
+  const prefix = req(f, "stream-prefix");
+  const cls = str(f, "label-class") ?? "user";
+  if (!(LABEL_CLASSES as readonly string[]).includes(cls)) {
+    throw usage(`--label-class must be one of ${LABEL_CLASSES.join(", ")}, not "${cls}"`);
+  }
+  const { env } = await loadEnv(path);
+  const existed = env.tenants[tenantId] !== undefined;
+  const entry: TenantEntry = { stream_prefix: prefix, label_class: cls as LabelClass };
+  env.tenants[tenantId] = entry;
+  await writeAtomic(path, encodeEnv(env));
+  const status = existed ? "updated" : "added";
+  result(io, mode, { env: path, tenant_id: tenantId, status, tenant: entry }, [
+    `${status} tenant ${tenantId} in ${path}`,
+  ]);
+  return EXIT.OK;
+}
+
+/** The human summary of `env show`. */
+export function summarize(env: EnvDescriptor, path: string): string[] {
+  const lines = [
+    `env: ${env.name} (${path})`,
+    `cluster_context: ${env.cluster_context}`,
+    `namespace: ${env.namespace}`,
+    `description: ${env.description === "" ? "-" : env.description}`,
+  ];
+  const hubs = Object.keys(env.hubs).sort();
+  lines.push(`hubs (${hubs.length}):`);
+  for (const h of hubs) {
+    const e = env.hubs[h]!;
+    lines.push(`  ${h}  ${e.service_url}  profile_id=${e.profile_id}  realm_id=${e.realm_id ?? "-"}`);
+  }
+  const tenants = Object.keys(env.tenants).sort();
+  lines.push(`tenants (${tenants.length}):`);
+  for (const t of tenants) {
+    const e = env.tenants[t]!;
+    lines.push(`  ${t}  stream_prefix=${e.stream_prefix}  label_class=${e.label_class}`);
+  }
+  return lines;
+}
+
+async function show(io: OpsIo, f: Flags, mode: Mode): Promise<number> {
+  const path = req(f, "env");
+  const { env, text } = await loadEnv(path);
+  if (mode.json) io.writeOut(text.endsWith("\n") ? text : text + "\n");
+  else if (!mode.quiet) io.writeOut(summarize(env, path).map((l) => l + "\n").join(""));
+  return EXIT.OK;
+}
+
+const SUBCOMMANDS: Record<
+  string,
+  { flags: Parameters<typeof parseFlags>[1]; run: (io: OpsIo, f: Flags, m: Mode) => Promise<number> }
+> = {
+  init: {
+    flags: {
+      root: { type: "string" },
+      name: { type: "string" },
+      "cluster-context": { type: "string" },
+      namespace: { type: "string" },
+      description: { type: "string" },
+    },
+    run: init,
+  },
+  "add-hub": {
+    flags: {
+      env: { type: "string" },
+      "hub-name": { type: "string" },
+      "service-url": { type: "string" },
+      "profile-id": { type: "string" },
+      realm: { type: "string" },
+    },
+    run: addHub,
+  },
+  "add-tenant": {
+    flags: {
+      env: { type: "string" },
+      "tenant-id": { type: "string" },
+      "stream-prefix": { type: "string" },
+      "label-class": { type: "string" },
+    },
+    run: addTenant,
+  },
+  show: { flags: { env: { type: "string" } }, run: show },
+};
+
+/** `veen env ...` with an injectable environment (tests). `args` starts after the word "env". */
+export async function runEnv(args: string[], io: OpsIo): Promise<number> {
+  const [sub, ...rest] = args[0] === "env" ? args.slice(1) : args;
+  if (sub === undefined || sub === "--help" || sub === "-h" || sub === "help") {
+    io.writeOut(ENV_HELP + "\n");
+    return sub === undefined ? EXIT.USAGE : EXIT.OK;
+  }
+  const cmd = SUBCOMMANDS[sub];
+  if (cmd === undefined) {
+    io.writeErr(`E.USAGE: unknown subcommand "veen env ${sub}"\n${ENV_HELP}\n`);
+    return EXIT.USAGE;
+  }
+  return await runCommand(io, rest, async () => {
+    const f = parseFlags(rest, cmd.flags);
+    if (f.help === true) {
+      io.writeOut(HELP[sub] + "\n");
+      return EXIT.OK;
+    }
+    return await cmd.run(io, f, modeOf(f));
+  });
+}
+
+/** A hub of a descriptor, as `--env FILE --hub-name NAME` resolves it. */
+export interface ResolvedHub {
+  serviceUrl: string;
+  profileId: string;
+  realmId: string | null;
+}
+
+/**
+ * Resolves `--env FILE --hub-name NAME` to the hub's entry (synchronous, for flag resolution before a command runs).
+ * Throws OpsError (code E.USAGE, exitCode 1) when the file is missing or malformed or has no such hub.
+ */
+export function resolveHubEntryFromEnv(envFile: string, hubName: string): ResolvedHub {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(envFile);
+  } catch (e) {
+    throw usage(`Cannot read environment file "${envFile}": ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const env = parseEnv(text, envFile);
+  const hub = env.hubs[hubName];
+  if (hub === undefined) {
+    const known = Object.keys(env.hubs).sort();
+    throw usage(
+      `No hub named "${hubName}" in ${envFile} (known: ${known.length === 0 ? "none" : known.join(", ")})`,
+    );
+  }
+  return { serviceUrl: hub.service_url, profileId: hub.profile_id, realmId: hub.realm_id };
+}
+
+/** The hub URL for `--env FILE --hub-name NAME`; see resolveHubEntryFromEnv for errors. */
+export function resolveHubFromEnv(envFile: string, hubName: string): string {
+  return resolveHubEntryFromEnv(envFile, hubName).serviceUrl;
+}

@@ -1,0 +1,249 @@
+/**
+ * `veen bench`: measured figures for docs/performance.md, never pass/fail. Prints the machine, the in-process crypto
+ * ceiling (Ed25519 verify+sign pairs/s on one core), durable submit throughput and time-to-receipt percentiles
+ * against a hub in its own process, and proof latency, cold start and stream read throughput at several history
+ * sizes. All traffic is on 127.0.0.1; every phase is bounded in count and time.
+ */
+import { parseArgs } from "node:util";
+import {
+  ed25519Sign,
+  ed25519Verify,
+  EXIT,
+  Ht,
+  labelFor,
+  signingKeyFromSeed,
+  streamIdFor,
+  toHex,
+} from "../core/mod.ts";
+import { defaultConfig, Logger, readState, selfCommand, startHub } from "../hub/mod.ts";
+import { presign, runLoad } from "./load.ts";
+
+const HELP = `Usage: veen bench [--clients 32] [--labels 4] [--count 20000] [--seconds 60]
+                  [--sizes 1000,10000,100000] [--proofs 300] [--skip-history] [--json] [--write FILE]
+Measures the crypto ceiling, durable submits/s with p50/p95/p99 time-to-receipt, and proof latency, cold start and
+stream read throughput per history size. Figures only; nothing here passes or fails on timing.`;
+
+export interface Machine {
+  cpu: string;
+  cores: number;
+  memGiB: number;
+  os: string;
+  deno: string;
+}
+
+export function machine(): Machine {
+  let cpu = "unknown";
+  try {
+    cpu = /model name\s*:\s*(.*)/.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1]?.trim() ?? cpu;
+  } catch { /* not linux */ }
+  return {
+    cpu,
+    cores: navigator.hardwareConcurrency,
+    memGiB: Math.round(Deno.systemMemoryInfo().total / 2 ** 30),
+    os: `${Deno.build.os} ${Deno.osRelease()} ${Deno.build.arch}`,
+    deno: Deno.version.deno,
+  };
+}
+
+/** Ed25519 verify + sign pairs per second on this thread (the per-submit crypto of a hub). */
+export function cryptoCeiling(ms = 2000): number {
+  const k = signingKeyFromSeed(new Uint8Array(32).fill(7));
+  const d = Ht("veen/sig", new Uint8Array(64));
+  const sig = ed25519Sign(k.secret, d);
+  let n = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < ms) {
+    ed25519Verify(k.public, d, sig);
+    ed25519Sign(k.secret, d);
+    n++;
+  }
+  return n / ((performance.now() - t0) / 1000);
+}
+
+async function spawnHub(dataDir: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  const self = selfCommand();
+  const child = new Deno.Command(self.cmd, {
+    args: [
+      ...self.args,
+      "hub",
+      "start",
+      "--foreground",
+      "--data-dir",
+      dataDir,
+      "--listen",
+      "127.0.0.1:0",
+      "--log-level",
+      "warn",
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const st = await readState(dataDir);
+    if (st !== undefined) {
+      return {
+        url: st.url,
+        stop: async () => {
+          child.kill("SIGTERM");
+          await child.status;
+        },
+      };
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill("SIGKILL");
+  throw new Error("hub did not start for the benchmark");
+}
+
+const quiet = () => new Logger("error", "bench", "standalone", () => {});
+const pct = (s: number[], p: number) => s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
+const r1 = (v: number) => Math.round(v * 10) / 10;
+const r2 = (v: number) => Math.round(v * 100) / 100;
+
+interface HistoryFigures {
+  size: number;
+  coldStartMs: number;
+  proofP50Ms: number;
+  proofP99Ms: number;
+  streamItemsPerSec: number;
+}
+
+async function historyFigures(size: number, proofs: number): Promise<HistoryFigures> {
+  const dir = await Deno.makeTempDir({ prefix: "veen-bench-" });
+  try {
+    const cfg = { ...defaultConfig(dir), listen: "127.0.0.1:0", logLevel: "error" as const };
+    let hub = await startHub(cfg, { logger: quiet() });
+    const fill = {
+      url: hub.url,
+      clients: 32,
+      labels: 1,
+      count: size,
+      maxSeconds: 300,
+      streamPrefix: `hist${size}`,
+    };
+    await runLoad(fill, presign(fill));
+    await hub.close();
+    const t0 = performance.now();
+    hub = await startHub(cfg, { logger: quiet() });
+    const coldStartMs = performance.now() - t0;
+    const label = toHex(labelFor(streamIdFor(`hist${size}/0`)));
+    const lat: number[] = [];
+    for (let i = 0; i < proofs; i++) {
+      const seq = 1 + Math.floor(Math.random() * size);
+      const s = performance.now();
+      const r = await fetch(`${hub.url}/proof?label=${label}&seq=${seq}`);
+      await r.arrayBuffer();
+      lat.push(performance.now() - s);
+    }
+    lat.sort((a, b) => a - b);
+    const readN = Math.min(size, 20_000);
+    const s = performance.now();
+    let got = 0;
+    for (let from = 1; got < readN;) {
+      const r = await fetch(`${hub.url}/stream?label=${label}&from=${from}&with_proof=1`);
+      const body = new Uint8Array(await r.arrayBuffer());
+      if (body.length === 0) break;
+      const n = Math.min(256, size - from + 1);
+      got += n;
+      from += n;
+    }
+    const streamItemsPerSec = got / ((performance.now() - s) / 1000);
+    await hub.close();
+    return { size, coldStartMs, proofP50Ms: pct(lat, 50), proofP99Ms: pct(lat, 99), streamItemsPerSec };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+export async function benchMain(args: string[]): Promise<number> {
+  let f;
+  try {
+    f = parseArgs({
+      args,
+      strict: true,
+      options: {
+        clients: { type: "string", default: "32" },
+        labels: { type: "string", default: "4" },
+        count: { type: "string", default: "20000" },
+        seconds: { type: "string", default: "60" },
+        sizes: { type: "string", default: "1000,10000,100000" },
+        proofs: { type: "string", default: "300" },
+        "skip-history": { type: "boolean" },
+        json: { type: "boolean" },
+        write: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }).values;
+  } catch (e) {
+    console.error(`usage: ${(e as Error).message}\n${HELP}`);
+    return EXIT.USAGE;
+  }
+  if (f.help) {
+    console.log(HELP);
+    return EXIT.OK;
+  }
+  const log = (s: string) => f.json ? undefined : console.log(s);
+  const m = machine();
+  log(`machine: ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB, ${m.os}, deno ${m.deno}`);
+  const ceiling = cryptoCeiling();
+  log(`crypto ceiling: ${Math.round(ceiling)} Ed25519 verify+sign pairs/s on one core`);
+
+  const dir = await Deno.makeTempDir({ prefix: "veen-bench-" });
+  const load = {
+    url: "",
+    clients: Number(f.clients),
+    labels: Number(f.labels),
+    count: Number(f.count),
+    maxSeconds: Number(f.seconds),
+  };
+  let submit;
+  try {
+    const hub = await spawnHub(dir);
+    try {
+      load.url = hub.url;
+      const warm = { ...load, count: Math.min(1000, load.count), streamPrefix: "warm" };
+      await runLoad(warm, presign(warm));
+      const msgs = presign(load);
+      submit = await runLoad(load, msgs);
+    } finally {
+      await hub.stop();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  log(
+    `durable submits: ${Math.round(submit.perSec)}/s (${
+      r2(submit.perSec / ceiling)
+    } of ceiling) with ${load.clients} clients ` +
+      `on ${load.labels} labels, ${submit.ok} ok in ${r1(submit.seconds)} s; time-to-receipt p50 ${
+        r1(submit.p50)
+      } ms, ` +
+      `p95 ${r1(submit.p95)} ms, p99 ${r1(submit.p99)} ms, max ${r1(submit.max)} ms; errors ${
+        JSON.stringify(submit.errors)
+      }`,
+  );
+  const history: HistoryFigures[] = [];
+  if (!f["skip-history"]) {
+    for (const size of f.sizes.split(",").map(Number)) {
+      const h = await historyFigures(size, Number(f.proofs));
+      history.push(h);
+      log(
+        `history ${size}: cold start ${r1(h.coldStartMs)} ms, proof p50 ${r2(h.proofP50Ms)} ms p99 ${
+          r2(h.proofP99Ms)
+        } ms, ` +
+          `stream with proofs ${Math.round(h.streamItemsPerSec)} items/s`,
+      );
+    }
+  }
+  const result = {
+    machine: m,
+    cryptoCeiling: Math.round(ceiling),
+    submit: { ...submit, ratio: submit.perSec / ceiling, ...load },
+    history,
+  };
+  if (f.json) console.log(JSON.stringify(result));
+  if (f.write) await Deno.writeTextFile(f.write, JSON.stringify(result, null, 2) + "\n");
+  return EXIT.OK;
+}

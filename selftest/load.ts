@@ -1,0 +1,130 @@
+/**
+ * A bounded loopback load generator for the hub: pre-signed MSGs (signing is not timed), N concurrent clients on
+ * M labels, fixed count and a hard time cap. Used by `veen bench` and by tests with small counts.
+ */
+import {
+  concat,
+  DEFAULT_PROFILE_ID,
+  encodeMsg,
+  H,
+  labelFor,
+  signingKeyFromSeed,
+  signMsg,
+  streamIdFor,
+  u32be,
+} from "../core/mod.ts";
+
+export interface LoadOptions {
+  url: string;
+  clients: number;
+  labels: number;
+  count: number;
+  maxSeconds: number;
+  /** Ciphertext size before framing (the default profile pads to 256). */
+  ciphertextBytes?: number;
+  streamPrefix?: string;
+}
+
+export interface LoadResult {
+  ok: number;
+  errors: Record<string, number>;
+  seconds: number;
+  perSec: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+/** Builds `count` signed MSGs spread over `clients` writers, each writer on one of `labels` labels. */
+export function presign(o: LoadOptions): Uint8Array[][] {
+  const perClient = Math.ceil(o.count / o.clients);
+  const ctLen = o.ciphertextBytes ?? 256;
+  const out: Uint8Array[][] = [];
+  const runTag = crypto.getRandomValues(new Uint8Array(8));
+  for (let c = 0; c < o.clients; c++) {
+    const seed = H(runTag, u32be(c));
+    const key = signingKeyFromSeed(seed);
+    const label = labelFor(streamIdFor(`${o.streamPrefix ?? "bench"}/${c % o.labels}`));
+    const msgs: Uint8Array[] = [];
+    for (let i = 1; i <= perClient; i++) {
+      const body = new Uint8Array(Math.max(0, ctLen - 40 - 17));
+      crypto.getRandomValues(body.subarray(0, Math.min(body.length, 16)));
+      const ciphertext = concat(
+        new Uint8Array(32).fill(c % 256),
+        u32be(17),
+        u32be(body.length),
+        new Uint8Array(17),
+        body,
+      );
+      msgs.push(encodeMsg(signMsg({
+        ver: 1,
+        profileId: DEFAULT_PROFILE_ID,
+        label,
+        clientId: key.public,
+        clientSeq: i,
+        prevAck: 0,
+        authRef: null,
+        ctHash: H(ciphertext),
+        ciphertext,
+      }, key.secret)));
+    }
+    out.push(msgs);
+  }
+  let total = 0;
+  for (const m of out) {
+    const take = Math.max(0, Math.min(m.length, o.count - total));
+    m.length = take;
+    total += take;
+  }
+  return out;
+}
+
+function pct(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Runs the pre-signed load; each client submits its messages in order, one in flight per client. */
+export async function runLoad(o: LoadOptions, msgs: Uint8Array[][]): Promise<LoadResult> {
+  const lat: number[] = [];
+  const errors: Record<string, number> = {};
+  let ok = 0;
+  const deadline = performance.now() + o.maxSeconds * 1000;
+  const t0 = performance.now();
+  await Promise.all(msgs.map(async (list) => {
+    for (const body of list) {
+      if (performance.now() > deadline) return;
+      const s = performance.now();
+      try {
+        const r = await fetch(o.url + "/submit", {
+          method: "POST",
+          body: body as BodyInit,
+          headers: { "content-type": "application/cbor" },
+        });
+        await r.arrayBuffer();
+        if (r.status === 200) {
+          ok++;
+          lat.push(performance.now() - s);
+        } else {
+          errors[String(r.status)] = (errors[String(r.status)] ?? 0) + 1;
+        }
+      } catch (e) {
+        const k = e instanceof Error ? e.name : "error";
+        errors[k] = (errors[k] ?? 0) + 1;
+      }
+    }
+  }));
+  const seconds = (performance.now() - t0) / 1000;
+  lat.sort((a, b) => a - b);
+  return {
+    ok,
+    errors,
+    seconds,
+    perSec: ok / seconds,
+    p50: pct(lat, 50),
+    p95: pct(lat, 95),
+    p99: pct(lat, 99),
+    max: lat[lat.length - 1] ?? 0,
+  };
+}
