@@ -19,7 +19,7 @@
  *   admissions.cborseq          framed {1: auth_ref, 2: cap_token, 3: subject_pk, 4: [stream_id], 5: ttl,
  *                               6: per_sec|null, 7: burst|null, 8: issued_at, 9: expires_at}
  *   attachments/<2 hex>/<coid hex>   attachment ciphertexts, coid = H(bytes), written tmp + fsync + rename
- *   index.kv (+ -wal, -shm)     Deno KV: heads, leaves, clients, checkpoint and admission indices, replay marks
+ *   index.kv (+ -wal, -shm)     Deno KV: heads, accepted entries by (label, client_id, client_seq), checkpoint and admission indices, replay marks
  * ```
  * Frames are CBOR `[body: bstr, check: bstr8]` with check = SHA-256(body)[0..8] (log_segments.ts), so every
  * `.cborseq` file is an RFC 8742 CBOR sequence. NNNNNNNN is the segment number (8 digits, 0-based); segments
@@ -75,7 +75,15 @@ import {
   SegmentLog,
 } from "./log_segments.ts";
 import { NodeStore, PosStore } from "./node_store.ts";
-import type { AdmissionRecord, CommitEntry, HubStore, LabelHead, StoredItem, StoreStats } from "./store.ts";
+import type {
+  AcceptedEntry,
+  AdmissionRecord,
+  CommitEntry,
+  HubStore,
+  LabelHead,
+  StoredItem,
+  StoreStats,
+} from "./store.ts";
 
 export { scanLog, type ScannedRecord } from "./log_segments.ts";
 
@@ -87,7 +95,7 @@ export interface DiskStoreOptions {
   /** (label, client_id) → last client_seq cache entries (default 65536). */
   clientCacheSize?: number;
   /** Recent (label, leaf_hash) → seq cache entries (default 16384). */
-  leafCacheSize?: number;
+  entryCacheSize?: number;
   /** Receives a line for every repair made at open (torn tails, long node files). */
   onRepair?: (what: string) => void;
   /** Per-atomic KV limits (tests lower them to exercise chunking). */
@@ -234,7 +242,7 @@ export class DiskStore implements HubStore {
     try {
       s.#kv = await KvIndex.open(`${dir}/index.kv`, {
         ...(opts.clientCacheSize === undefined ? {} : { clientCacheSize: opts.clientCacheSize }),
-        ...(opts.leafCacheSize === undefined ? {} : { leafCacheSize: opts.leafCacheSize }),
+        ...(opts.entryCacheSize === undefined ? {} : { entryCacheSize: opts.entryCacheSize }),
         ...(opts.kvLimits === undefined ? {} : { limits: opts.kvLimits }),
       });
       cleanup.push(() => s.#kv.close());
@@ -427,10 +435,14 @@ export class DiskStore implements HubStore {
     return this.#kv.lastClientSeq(label, clientId);
   }
 
-  async seqOfLeaf(label: Uint8Array, leafHash: Uint8Array): Promise<number | undefined> {
+  async accepted(
+    label: Uint8Array,
+    clientId: Uint8Array,
+    clientSeq: number,
+  ): Promise<AcceptedEntry | undefined> {
     this.#checkOpen();
-    const seq = await this.#kv.seqOfLeaf(label, leafHash);
-    return seq !== undefined && seq <= (this.head(label)?.seq ?? 0) ? seq : undefined;
+    const e = await this.#kv.accepted(label, clientId, clientSeq);
+    return e !== undefined && e.streamSeq <= (this.head(label)?.seq ?? 0) ? e : undefined;
   }
 
   /**

@@ -221,7 +221,10 @@ Deno.test("DiskStore: entries logged but not indexed (crash before the KV commit
     assert.equal(store.stats().replayedAtOpen, 64);
     await checkAgainst(store, gen, "all");
     const last = lost.at(-1)!;
-    assert.equal(await store.seqOfLeaf(last.label, last.leafHash), last.streamSeq);
+    assert.equal(
+      (await store.accepted(last.label, last.clientId, last.clientSeq))?.streamSeq,
+      last.streamSeq,
+    );
     assert.equal(await store.lastClientSeq(last.label, last.clientId), last.clientSeq);
     await fill(store, gen, labels, 100);
     await store.close();
@@ -436,17 +439,17 @@ Deno.test("DiskStore: commit refuses non-contiguous or malformed batches without
     assert.deepEqual(await store.readRange(label, 5, 3, 10), []);
     assert.deepEqual(await store.readRange(labelN(5), 1, 3, 10), []);
     assert.equal(await store.lastClientSeq(labelN(5), new Uint8Array(32)), 0);
-    assert.equal(await store.seqOfLeaf(label, new Uint8Array(32)), undefined);
+    assert.equal(await store.accepted(label, new Uint8Array(32), 1), undefined);
     await store.close();
     await rejectsCode(() => store.readRange(label, 1, 1, 1), "E.UNAVAILABLE");
   });
 });
 
-Deno.test("DiskStore: client and leaf lookups are right from cache and after a reopen", async () => {
+Deno.test("DiskStore: client and accepted-entry lookups are right from cache and after a reopen", async () => {
   await withDir(async (dir) => {
     const label = labelN(0);
     const gen = new Gen(11);
-    let store = await openDiskStore(dir, { clientCacheSize: 2, leafCacheSize: 2 });
+    let store = await openDiskStore(dir, { clientCacheSize: 2, entryCacheSize: 2 });
     await fill(store, gen, [label], 100);
     const list = gen.byLabel.get(toHex(label))!;
     const check = async () => {
@@ -454,7 +457,11 @@ Deno.test("DiskStore: client and leaf lookups are right from cache and after a r
         const mine = list.filter((e) => e.clientId[0] === c);
         assert.equal(await store.lastClientSeq(label, new Uint8Array(32).fill(c)), mine.at(-1)!.clientSeq);
       }
-      for (const e of list) assert.equal(await store.seqOfLeaf(label, e.leafHash), e.streamSeq);
+      for (const e of list) {
+        const a = await store.accepted(label, e.clientId, e.clientSeq);
+        assert.equal(a?.streamSeq, e.streamSeq);
+        assert.deepEqual(a?.leafHash, e.leafHash);
+      }
     };
     await check();
     await store.close();

@@ -255,7 +255,7 @@ Deno.test("proofs of every leaf verify against the latest root and against old c
     assert.ok(cps.length >= 3, `checkpoints: ${cps.length}`);
     for (const cp of cps) assert.ok(verifyCheckpointSig(cp, hub.hubKey.public));
     const latest = checkpointFromCbor(cbor(await http(`${hub.url}/checkpoint_latest?label=${label}`)));
-    assert.equal(latest.uptoSeq, cps[cps.length - 1]!.uptoSeq);
+    assert.ok(latest.uptoSeq >= cps[cps.length - 1]!.uptoSeq, "latest is at least the newest listed");
     const headRoot = decodeReceipt((await http(`${hub.url}/receipt?label=${label}&seq=${n}`)).body).mmrRoot;
     for (let seq = 1; seq <= n; seq++) {
       const [proofV, size, root] = expectArray(

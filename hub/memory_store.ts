@@ -3,13 +3,21 @@
  * tests that inject commit failures (`failNextCommit`).
  */
 import { type HashReader, MemoryHashStore, mmrRoot, toHex } from "../core/mod.ts";
-import type { AdmissionRecord, CommitEntry, HubStore, LabelHead, StoredItem, StoreStats } from "./store.ts";
+import type {
+  AcceptedEntry,
+  AdmissionRecord,
+  CommitEntry,
+  HubStore,
+  LabelHead,
+  StoredItem,
+  StoreStats,
+} from "./store.ts";
 
 interface LabelData {
   head: LabelHead;
   items: StoredItem[];
   nodes: MemoryHashStore;
-  leaves: Map<string, number>;
+  entries: Map<string, AcceptedEntry>;
   clients: Map<string, number>;
   checkpoints: { upto: number; epoch: number; bytes: Uint8Array }[];
 }
@@ -30,7 +38,7 @@ export class MemoryStore implements HubStore {
         head: { label, seq: 0, peaks: [], root: new Uint8Array(32), lastHubTs: 0 },
         items: [],
         nodes: new MemoryHashStore(),
-        leaves: new Map(),
+        entries: new Map(),
         clients: new Map(),
         checkpoints: [],
       };
@@ -52,8 +60,8 @@ export class MemoryStore implements HubStore {
     return Promise.resolve(this.labels.get(toHex(label))?.clients.get(toHex(clientId)) ?? 0);
   }
 
-  seqOfLeaf(label: Uint8Array, leafHash: Uint8Array): Promise<number | undefined> {
-    return Promise.resolve(this.labels.get(toHex(label))?.leaves.get(toHex(leafHash)));
+  accepted(label: Uint8Array, clientId: Uint8Array, clientSeq: number): Promise<AcceptedEntry | undefined> {
+    return Promise.resolve(this.labels.get(toHex(label))?.entries.get(toHex(clientId) + clientSeq));
   }
 
   commit(batch: CommitEntry[]): Promise<void> {
@@ -69,7 +77,7 @@ export class MemoryStore implements HubStore {
       }
       d.items.push({ streamSeq: e.streamSeq, receipt: e.receipt, msg: e.msg });
       d.nodes.append(e.newNodes);
-      d.leaves.set(toHex(e.leafHash), e.streamSeq);
+      d.entries.set(toHex(e.clientId) + e.clientSeq, { streamSeq: e.streamSeq, leafHash: e.leafHash });
       d.clients.set(toHex(e.clientId), e.clientSeq);
       d.head = {
         label: e.label,

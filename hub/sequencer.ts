@@ -6,6 +6,7 @@
  * every later submission gets E.UNAVAILABLE until the process restarts and recovers from the log.
  */
 import {
+  bytesEqual,
   encodeReceipt,
   leafHash as leafHashOf,
   MmrAccumulator,
@@ -16,7 +17,7 @@ import {
   VeenError,
 } from "../core/mod.ts";
 import type { Admission, LiveRecord } from "./admission.ts";
-import type { CommitEntry, HubStore } from "./store.ts";
+import type { AcceptedEntry, CommitEntry, HubStore } from "./store.ts";
 import type { Metrics } from "./metrics.ts";
 
 export interface Accepted {
@@ -49,6 +50,8 @@ const CLIENT_CACHE_MAX = 200_000;
 export class Sequencer {
   private readonly accs = new Map<string, MmrAccumulator>();
   private readonly clients = new Map<string, ClientCursor>();
+  /** Entries sequenced but not yet durable, by label||client_id||client_seq (the index does not know them yet). */
+  private readonly pendingEntries = new Map<string, AcceptedEntry>();
   private pending: Pending[] = [];
   private committing = false;
   private batchNo = 0;
@@ -113,8 +116,11 @@ export class Sequencer {
       const last = await this.store.lastClientSeq(msg.label, msg.clientId);
       if (!this.clients.has(ckey)) this.setClient(ckey, { seq: last, pendingUntilBatch: -1 });
     }
-    let dupSeq: number | undefined;
-    if (msg.clientSeq <= this.clients.get(ckey)!.seq) dupSeq = await this.store.seqOfLeaf(msg.label, leaf);
+    let prior: AcceptedEntry | undefined;
+    if (msg.clientSeq <= this.clients.get(ckey)!.seq) {
+      prior = this.pendingEntries.get(ckey + msg.clientSeq) ??
+        await this.store.accepted(msg.label, msg.clientId, msg.clientSeq);
+    }
     if (this.failed !== undefined) {
       throw new VeenError("E.UNAVAILABLE", "Hub storage failed; restart required");
     }
@@ -122,8 +128,9 @@ export class Sequencer {
     // ---- synchronous critical section: checks and append are atomic per label ----
     const cursor = this.clients.get(ckey) ?? { seq: 0, pendingUntilBatch: -1 };
     if (msg.clientSeq <= cursor.seq) {
-      if (dupSeq !== undefined) {
-        throw new VeenError("E.DUP", `Message already accepted as stream_seq ${dupSeq}`);
+      prior ??= this.pendingEntries.get(ckey + msg.clientSeq);
+      if (prior !== undefined && bytesEqual(prior.leafHash, leaf)) {
+        throw new VeenError("E.DUP", `Message already accepted as stream_seq ${prior.streamSeq}`);
       }
       throw new VeenError(
         "E.SEQ",
@@ -159,6 +166,7 @@ export class Sequencer {
       newNodes: appended.newNodes,
       peaks: acc.peaks(),
     };
+    this.pendingEntries.set(ckey + msg.clientSeq, { streamSeq: appended.seq, leafHash: leaf });
     const done = new Promise<void>((resolve, reject) => this.pending.push({ entry, resolve, reject }));
     this.metrics.queueDepth = this.pending.length;
     if (!this.committing) this.startCommitLoop();
@@ -199,7 +207,10 @@ export class Sequencer {
         }
         this.metrics.commitLatency.observe(performance.now() - t0);
         this.metrics.queueDepth = this.pending.length;
-        for (const p of batch) p.resolve();
+        for (const p of batch) {
+          this.pendingEntries.delete(toHex(p.entry.label) + toHex(p.entry.clientId) + p.entry.clientSeq);
+          p.resolve();
+        }
         this.opts.onCommitted?.(batch.map((p) => p.entry));
       }
     } finally {

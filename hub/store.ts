@@ -22,6 +22,12 @@ export interface CommitEntry {
   peaks: Uint8Array[];
 }
 
+/** An accepted entry found by (label, client_id, client_seq). */
+export interface AcceptedEntry {
+  streamSeq: number;
+  leafHash: Uint8Array;
+}
+
 /** The O(1) head record per label. */
 export interface LabelHead {
   label: Uint8Array;
@@ -65,8 +71,11 @@ export interface HubStore {
   head(label: Uint8Array): LabelHead | undefined;
   /** Last accepted client_seq for (label, client_id), 0 when none. */
   lastClientSeq(label: Uint8Array, clientId: Uint8Array): Promise<number>;
-  /** stream_seq of an accepted leaf, if any (I8 duplicate check). */
-  seqOfLeaf(label: Uint8Array, leafHash: Uint8Array): Promise<number | undefined>;
+  /**
+   * The entry accepted for (label, client_id, client_seq), if any. A leaf binds client_id and client_seq (I2), so
+   * this answers the I8 duplicate check: same leaf → E.DUP, other leaf → E.SEQ.
+   */
+  accepted(label: Uint8Array, clientId: Uint8Array, clientSeq: number): Promise<AcceptedEntry | undefined>;
   /**
    * Appends a batch durably: framed log records written and fdatasync'ed, then node store and indices updated.
    * Resolves only when the batch would survive kill -9 and power loss. Entries are in commit order; per label

@@ -118,7 +118,7 @@ async function run(
     for (let i = 0; i < 1000; i++) await store.lastClientSeq(label, H(new Uint8Array([i, i >> 8])));
     const cold = (performance.now() - t) * 1000 / 1000;
     t = performance.now();
-    for (let i = 0; i < 1000; i++) await store.seqOfLeaf(label, H(new Uint8Array([7, i, i >> 8])));
+    for (let i = 0; i < 1000; i++) await store.accepted(label, H(new Uint8Array([7, i, i >> 8])), i + 1);
     const leafMiss = (performance.now() - t) * 1000 / 1000;
     t = performance.now();
     let pages = 0;
@@ -131,7 +131,7 @@ async function run(
     for (let i = 0; i < 1000; i++) await inclusionProof(reader, 1 + ((i * 7919) % head.seq), head.seq);
     const proofUs = (performance.now() - t) * 1000 / 1000;
     console.log(
-      `  reads: lastClientSeq cached ${warm.toFixed(1)} µs, uncached ${cold.toFixed(1)} µs; seqOfLeaf miss ` +
+      `  reads: lastClientSeq cached ${warm.toFixed(1)} µs, uncached ${cold.toFixed(1)} µs; accepted miss ` +
         `${leafMiss.toFixed(1)} µs; readRange 256 items ${pageMs.toFixed(2)} ms; inclusion proof ${
           proofUs.toFixed(1)
         } µs`,

@@ -388,7 +388,7 @@ function hubPodTemplate(inp: RenderInput): K8sObject {
 
   const dataVolume: K8sObject = n.layout === "hub"
     ? { name: "veen-data", persistentVolumeClaim: { claimName: inp.dataPvc } }
-    : inp.storage !== undefined
+    : n.layout === "authority" || inp.storage !== undefined
     ? { name: "veen-data", persistentVolumeClaim: { claimName: n.pvc } }
     : { name: "veen-data", emptyDir: {} };
 
