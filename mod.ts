@@ -4,6 +4,7 @@
  * `veen-bridge` and `veen-selftest` are aliases, chosen by argv[0] (compiled binary or launcher symlink) or by the
  * first word.
  */
+import process from "node:process";
 import { EXIT } from "./core/mod.ts";
 import { versionLine } from "./version.ts";
 
@@ -25,17 +26,52 @@ const ALIASES: Record<string, string> = {
   "veen-bridge": "bridge",
   "veen-selftest": "selftest",
 };
-const HUB_PROCESS = new Set(["start", "run", "stop"]);
+const HUB_PROCESS = new Set(["start", "run", "stop", "fsck"]);
+
+/**
+ * `--env FILE --hub-name NAME` works wherever `--hub` does (CLI-GOALS-3): it becomes `--hub URL` from the
+ * environment descriptor, unless `--hub` is given explicitly (which wins).
+ */
+async function resolveEnvHub(args: string[]): Promise<string[]> {
+  const at = (flag: string) => args.findIndex((a) => a === flag || a.startsWith(flag + "="));
+  const value = (i: number) =>
+    args[i]!.includes("=") ? args[i]!.slice(args[i]!.indexOf("=") + 1) : args[i + 1];
+  const e = at("--env");
+  const n = at("--hub-name");
+  if (e < 0 || n < 0) return args;
+  const envFile = value(e);
+  const hubName = value(n);
+  const drop = new Set([e, n]);
+  if (!args[e]!.includes("=")) drop.add(e + 1);
+  if (!args[n]!.includes("=")) drop.add(n + 1);
+  const rest = args.filter((_, i) => !drop.has(i));
+  if (at("--hub") >= 0 || envFile === undefined || hubName === undefined) return rest;
+  const { resolveHubFromEnv } = await import("./ops/mod.ts");
+  return [...rest, "--hub", resolveHubFromEnv(envFile, hubName)];
+}
 
 export async function main(argv: string[]): Promise<number> {
+  // argv[0], not Deno.execPath(): the latter resolves symlinks, so a `veen-hub` link would look like `veen`.
   const invokedAs = Deno.env.get("VEEN_ARGV0") ??
-    (Deno.build.standalone ? Deno.execPath().split("/").pop() : undefined);
+    (Deno.build.standalone ? process.argv0.split("/").pop() : undefined);
   let args = [...argv];
   const alias = invokedAs === undefined ? undefined : ALIASES[invokedAs];
   if (alias !== undefined) args = [alias, ...args];
   else if (args[0] !== undefined && ALIASES[args[0]] !== undefined) args[0] = ALIASES[args[0]]!;
 
   const [cmd, ...rest] = args;
+  try {
+    return await dispatch(cmd, rest, args);
+  } catch (e) {
+    // Errors that escape a role's own handling (for example --env resolution) still get a code and an exit code.
+    const code = (e as { code?: string }).code ?? "E.UNAVAILABLE";
+    const msg = e instanceof Error ? e.message : String(e);
+    console.error(msg.startsWith(code) ? msg : `${code}: ${msg}`);
+    return (e as { exitCode?: number }).exitCode ?? EXIT.USAGE;
+  }
+}
+
+async function dispatch(cmd: string | undefined, rest: string[], args: string[]): Promise<number> {
   switch (cmd) {
     case undefined:
       console.log(HELP);
@@ -50,18 +86,23 @@ export async function main(argv: string[]): Promise<number> {
       console.log(versionLine());
       return EXIT.OK;
     case "hub":
-      if (rest[0] === undefined || HUB_PROCESS.has(rest[0]) || rest[0] === "--help" || rest[0] === "fsck") {
+      if (rest[0] === undefined || HUB_PROCESS.has(rest[0]) || rest[0] === "--help") {
         return await (await import("./hub/mod.ts")).hubMain(rest);
       }
-      return await (await import("./cli/mod.ts")).cliMain(args);
+      return await (await import("./cli/mod.ts")).cliMain(await resolveEnvHub(args));
     case "selftest":
       return await (await import("./selftest/mod.ts")).selftestMain(rest);
     case "bench":
+      if (rest[0] === "send") return await (await import("./cli/mod.ts")).cliMain(await resolveEnvHub(args));
       return await (await import("./selftest/mod.ts")).benchMain(rest);
     case "bridge":
       return await (await import("./bridge/mod.ts")).bridgeMain(rest);
+    case "env":
+      return await (await import("./ops/mod.ts")).envMain(rest);
+    case "kube":
+      return await (await import("./ops/mod.ts")).kubeMain(rest);
     default:
-      return await (await import("./cli/mod.ts")).cliMain(args);
+      return await (await import("./cli/mod.ts")).cliMain(await resolveEnvHub(args));
   }
 }
 

@@ -44,8 +44,10 @@ export interface SendParams {
   recipientPk: Uint8Array;
   /** payload_hdr without att_root (set here when there are attachments). */
   hdr: PayloadHdr;
-  /** The JSON body value. */
-  body: unknown;
+  /** The JSON body value (ignored when `bodyBytes` is given). */
+  body?: unknown;
+  /** Pre-encoded body bytes (overlay bodies with byte strings); not combinable with attachments. */
+  bodyBytes?: Uint8Array;
   attachments?: readonly OutgoingAttachment[];
   /** auth_ref of the capability used (MSG.auth_ref and payload_hdr.cap_ref). */
   authRef?: Uint8Array;
@@ -97,6 +99,9 @@ export async function sendMessage(
   if (p.authRef !== undefined) hdr.capRef = p.authRef;
   const seed = random(32);
   const atts = p.attachments ?? [];
+  if (p.bodyBytes !== undefined && atts.length > 0) {
+    throw new RangeError("sendMessage: bodyBytes cannot be combined with attachments");
+  }
   let ciphertexts: Uint8Array[] = [];
   let entries: AttachmentEntry[] = [];
   if (atts.length > 0) {
@@ -115,7 +120,7 @@ export async function sendMessage(
     },
     recipientPk: p.recipientPk,
     hdr,
-    body: encodeBody(p.body, entries),
+    body: p.bodyBytes ?? encodeBody(p.body, entries),
     ephemeralSeed: seed,
   });
   const msg = signMsg({

@@ -140,3 +140,137 @@ export function expectText(v: CborValue | undefined, what: string): string {
   if (typeof v !== "string") throw new VeenError("E.SIZE", `${what} must be a text string`);
   return v;
 }
+
+// ---- fast paths for flat arrays of uints, byte strings and null (MSG, RECEIPT): same bytes as encodeCbor ----
+
+/** A flat wire array item. */
+export type FlatItem = number | Uint8Array | null;
+
+function headLen(n: number): number {
+  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n < 0x1_0000_0000 ? 5 : 9;
+}
+
+function writeHead(out: Uint8Array, o: number, major: number, n: number): number {
+  const m = major << 5;
+  if (n < 24) {
+    out[o] = m | n;
+    return o + 1;
+  }
+  if (n < 0x100) {
+    out[o] = m | 24;
+    out[o + 1] = n;
+    return o + 2;
+  }
+  if (n < 0x10000) {
+    out[o] = m | 25;
+    out[o + 1] = n >>> 8;
+    out[o + 2] = n & 0xff;
+    return o + 3;
+  }
+  if (n < 0x1_0000_0000) {
+    out[o] = m | 26;
+    new DataView(out.buffer, out.byteOffset).setUint32(o + 1, n);
+    return o + 5;
+  }
+  out[o] = m | 27;
+  new DataView(out.buffer, out.byteOffset).setBigUint64(o + 1, BigInt(n));
+  return o + 9;
+}
+
+/** Canonical CBOR of a flat array (identical to `encodeCbor(items)`), without cborg's generic tokenizer. */
+export function encodeFlatArray(items: readonly FlatItem[]): Uint8Array {
+  let len = headLen(items.length);
+  for (const it of items) {
+    if (it === null) len += 1;
+    else if (typeof it === "number") {
+      if (!Number.isSafeInteger(it) || it < 0) throw new VeenError("E.SIZE", `Cannot encode ${it} as a uint`);
+      len += headLen(it);
+    } else len += headLen(it.length) + it.length;
+  }
+  const out = new Uint8Array(len);
+  let o = writeHead(out, 0, 4, items.length);
+  for (const it of items) {
+    if (it === null) out[o++] = 0xf6;
+    else if (typeof it === "number") o = writeHead(out, o, 0, it);
+    else {
+      o = writeHead(out, o, 2, it.length);
+      out.set(it, o);
+      o += it.length;
+    }
+  }
+  return out;
+}
+
+/**
+ * A strict reader for flat canonical arrays: each read checks the major type and the minimal-length head, so
+ * accepted bytes are exactly what `encodeFlatArray` produces. Faults are E.SIZE naming `what`.
+ */
+export class FlatReader {
+  private o = 0;
+  constructor(private readonly b: Uint8Array, private readonly what: string) {}
+
+  private fail(why: string): never {
+    throw new VeenError("E.SIZE", `Cannot decode ${this.what}: ${why} at byte ${this.o}`);
+  }
+
+  private head(major: number): number {
+    const b = this.b;
+    if (this.o >= b.length) this.fail("truncated");
+    const ib = b[this.o]!;
+    if (ib >> 5 !== major) this.fail(`expected major type ${major}`);
+    const ai = ib & 31;
+    this.o++;
+    if (ai < 24) return ai;
+    const need = ai === 24
+      ? 1
+      : ai === 25
+      ? 2
+      : ai === 26
+      ? 4
+      : ai === 27
+      ? 8
+      : this.fail("indefinite or reserved length");
+    if (this.o + need > b.length) this.fail("truncated");
+    let n = 0;
+    for (let i = 0; i < need; i++) n = n * 256 + b[this.o + i]!;
+    this.o += need;
+    if (n > Number.MAX_SAFE_INTEGER) this.fail("integer exceeds 2^53-1");
+    const min = ai === 24 ? 24 : ai === 25 ? 0x100 : ai === 26 ? 0x10000 : 0x1_0000_0000;
+    if (n < min) this.fail("non-minimal integer encoding");
+    return n;
+  }
+
+  array(len: number): void {
+    if (this.head(4) !== len) this.fail(`expected an array of ${len} items`);
+  }
+
+  uint(): number {
+    return this.head(0);
+  }
+
+  bytes(len?: number): Uint8Array {
+    const n = this.head(2);
+    if (len !== undefined && n !== len) this.fail(`expected ${len} bytes, got ${n}`);
+    if (this.o + n > this.b.length) this.fail("truncated");
+    const out = this.b.subarray(this.o, this.o + n);
+    this.o += n;
+    return out;
+  }
+
+  /** null, or a byte string of `len`. */
+  nullOrBytes(len: number): Uint8Array | null {
+    if (this.b[this.o] === 0xf6) {
+      this.o++;
+      return null;
+    }
+    return this.bytes(len);
+  }
+
+  get offset(): number {
+    return this.o;
+  }
+
+  end(): void {
+    if (this.o !== this.b.length) this.fail("trailing bytes");
+  }
+}

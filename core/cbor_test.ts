@@ -42,3 +42,21 @@ Deno.test("decodeCborSeq splits a sequence and rejects a non-canonical item", ()
   assert.deepEqual(decodeCborSeq(seq), [[1, 2], "a"]);
   throwsCode(() => decodeCborSeq(new Uint8Array([...encodeCbor(1), 0x18, 0x01])), "E.SIZE");
 });
+
+Deno.test("encodeFlatArray produces exactly cborg's canonical bytes", async () => {
+  const { encodeFlatArray } = await import("./cbor.ts");
+  const { prng } = await import("../tests/util.ts");
+  const r = prng(9);
+  const ints = [0, 1, 23, 24, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, Number.MAX_SAFE_INTEGER];
+  for (let i = 0; i < 500; i++) {
+    const items = Array.from({ length: r.int(12) }, () => {
+      const k = r.int(3);
+      return k === 0
+        ? null
+        : k === 1
+        ? ints[r.int(ints.length)]!
+        : r.bytes([0, 1, 23, 24, 32, 64, 255, 256, 300][r.int(9)]!);
+    });
+    assert.equal(toHex(encodeFlatArray(items)), toHex(encodeCbor(items)));
+  }
+});

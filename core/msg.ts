@@ -4,7 +4,7 @@
  * signed by client_id over `Ht("veen/sig", CBOR(the first 9 fields))`.
  */
 import { u64be } from "./bytes.ts";
-import { type CborValue, decodeCbor, encodeCbor, expectArray, expectBytes, expectUint } from "./cbor.ts";
+import { encodeFlatArray, type FlatItem, FlatReader } from "./cbor.ts";
 import { ed25519Sign, ed25519Verify } from "./ed25519.ts";
 import { VeenError } from "./errors.ts";
 import { H, Ht } from "./hash.ts";
@@ -25,17 +25,24 @@ export interface Msg {
 
 export type UnsignedMsg = Omit<Msg, "sig">;
 
-function unsignedArray(m: UnsignedMsg): CborValue[] {
+function unsignedArray(m: UnsignedMsg): FlatItem[] {
   return [m.ver, m.profileId, m.label, m.clientId, m.clientSeq, m.prevAck, m.authRef, m.ctHash, m.ciphertext];
 }
 
+/** For decoded MSGs: the encoding of the first nine fields, spliced from the received bytes (no re-encoding). */
+const UNSIGNED_BYTES = new WeakMap<UnsignedMsg, Uint8Array>();
+
 /** The signing digest `Ht("veen/sig", CBOR(MSG without sig))`. */
 export function msgSigningDigest(m: UnsignedMsg): Uint8Array {
-  return Ht("veen/sig", encodeCbor(unsignedArray(m)));
+  const spliced = UNSIGNED_BYTES.get(m);
+  if (spliced !== undefined) return Ht("veen/sig", ARRAY9, spliced);
+  return Ht("veen/sig", encodeFlatArray(unsignedArray(m)));
 }
 
+const ARRAY9 = new Uint8Array([0x89]);
+
 export function encodeMsg(m: Msg): Uint8Array {
-  return encodeCbor([...unsignedArray(m), m.sig]);
+  return encodeFlatArray([...unsignedArray(m), m.sig]);
 }
 
 /** Signs an unsigned MSG with the client's Ed25519 secret seed (client_id must be its public key). */
@@ -52,25 +59,27 @@ export function verifyMsgSig(m: Msg): boolean {
  * Decodes and structurally validates a MSG: canonical CBOR, exact field sizes, ver = 1, total size within
  * `maxMsgBytes`. All failures are E.SIZE (bounds stage, before any crypto).
  */
-export function decodeMsg(bytes: Uint8Array, maxMsgBytes = DEFAULT_LIMITS.maxMsgBytes): Msg {
+export function decodeMsg(bytes: Uint8Array, maxMsgBytes: number = DEFAULT_LIMITS.maxMsgBytes): Msg {
   if (bytes.length > maxMsgBytes) {
     throw new VeenError("E.SIZE", `MSG is ${bytes.length} bytes, over the ${maxMsgBytes}-byte limit`);
   }
-  const a = expectArray(decodeCbor(bytes, "MSG"), 10, "MSG");
-  if (a[0] !== 1) throw new VeenError("E.SIZE", "MSG.ver must be 1");
-  const authRef = a[6] === null ? null : expectBytes(a[6], 32, "MSG.auth_ref");
-  return {
-    ver: 1,
-    profileId: expectBytes(a[1], 32, "MSG.profile_id"),
-    label: expectBytes(a[2], 32, "MSG.label"),
-    clientId: expectBytes(a[3], 32, "MSG.client_id"),
-    clientSeq: expectUint(a[4], "MSG.client_seq"),
-    prevAck: expectUint(a[5], "MSG.prev_ack"),
-    authRef,
-    ctHash: expectBytes(a[7], 32, "MSG.ct_hash"),
-    ciphertext: expectBytes(a[8], undefined, "MSG.ciphertext"),
-    sig: expectBytes(a[9], 64, "MSG.sig"),
-  };
+  const r = new FlatReader(bytes, "MSG");
+  r.array(10);
+  if (r.uint() !== 1) throw new VeenError("E.SIZE", "MSG.ver must be 1");
+  const profileId = r.bytes(32);
+  const label = r.bytes(32);
+  const clientId = r.bytes(32);
+  const clientSeq = r.uint();
+  const prevAck = r.uint();
+  const authRef = r.nullOrBytes(32);
+  const ctHash = r.bytes(32);
+  const ciphertext = r.bytes();
+  const sigAt = r.offset;
+  const sig = r.bytes(64);
+  r.end();
+  const m: Msg = { ver: 1, profileId, label, clientId, clientSeq, prevAck, authRef, ctHash, ciphertext, sig };
+  UNSIGNED_BYTES.set(m, bytes.subarray(1, sigAt));
+  return m;
 }
 
 /** `leaf_hash = msg_id = Ht("veen/leaf", label || profile_id || ct_hash || client_id || u64be(client_seq))` (I2). */

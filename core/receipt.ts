@@ -2,7 +2,15 @@
  * RECEIPT (spec 004 §5, 003 §4.3): CBOR array of 7 `[ver=1, label, stream_seq, leaf_hash, mmr_root, hub_ts, hub_sig]`,
  * signed by the hub over `Ht("veen/sig", CBOR(the first 6 fields))`.
  */
-import { type CborValue, decodeCbor, encodeCbor, expectArray, expectBytes, expectUint } from "./cbor.ts";
+import {
+  type CborValue,
+  decodeCbor,
+  encodeFlatArray,
+  expectArray,
+  expectBytes,
+  expectUint,
+  type FlatItem,
+} from "./cbor.ts";
 import { ed25519Sign, ed25519Verify } from "./ed25519.ts";
 import { VeenError } from "./errors.ts";
 import { Ht } from "./hash.ts";
@@ -19,16 +27,16 @@ export interface Receipt {
 
 export type UnsignedReceipt = Omit<Receipt, "hubSig">;
 
-function unsignedArray(r: UnsignedReceipt): CborValue[] {
+function unsignedArray(r: UnsignedReceipt): FlatItem[] {
   return [r.ver, r.label, r.streamSeq, r.leafHash, r.mmrRoot, r.hubTs];
 }
 
 export function receiptSigningDigest(r: UnsignedReceipt): Uint8Array {
-  return Ht("veen/sig", encodeCbor(unsignedArray(r)));
+  return Ht("veen/sig", encodeFlatArray(unsignedArray(r)));
 }
 
 export function encodeReceipt(r: Receipt): Uint8Array {
-  return encodeCbor([...unsignedArray(r), r.hubSig]);
+  return encodeFlatArray([...unsignedArray(r), r.hubSig]);
 }
 
 export function signReceipt(r: UnsignedReceipt, hubSecret: Uint8Array): Receipt {

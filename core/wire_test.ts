@@ -190,3 +190,25 @@ Deno.test("fuzz: mutated MSG, RECEIPT and CHECKPOINT bytes raise only VeenError"
     }
   }
 });
+
+Deno.test("decodeMsg's strict reader rejects non-minimal heads, indefinite lengths and wrong types", () => {
+  const b = encodeMsg(sampleMsg());
+  // client_seq (1) re-encoded as 0x18 0x01
+  const i = b.indexOf(0x01, 1 + 1 + 34 * 3);
+  const nonMinimal = concat(b.subarray(0, i), new Uint8Array([0x18, 0x01]), b.subarray(i + 1));
+  throwsCode(() => decodeMsg(nonMinimal), "E.SIZE");
+  throwsCode(
+    () => decodeMsg(concat(new Uint8Array([0x9f]), b.subarray(1), new Uint8Array([0xff]))),
+    "E.SIZE",
+  );
+  const textLabel = b.slice();
+  textLabel[1 + 1 + 34] = 0x78; // text string head where a byte string must be
+  throwsCode(() => decodeMsg(textLabel), "E.SIZE");
+});
+
+Deno.test("the signing digest spliced from received bytes equals the re-encoded one", () => {
+  const m = sampleMsg(new Uint8Array(32).fill(4));
+  const decoded = decodeMsg(encodeMsg(m));
+  assert.equal(toHex(msgSigningDigest(decoded)), toHex(msgSigningDigest({ ...decoded })));
+  assert.equal(toHex(msgSigningDigest(decoded)), toHex(msgSigningDigest(m)));
+});

@@ -32,6 +32,12 @@ export interface HubConfig {
   checkpointIntervalSec: number;
   segmentBytes: number;
   limits: Limits;
+  /**
+   * TEST-ONLY (`unsafe_disable_size_bounds`, env VEEN_UNSAFE_DISABLE_SIZE_BOUNDS=1): /submit skips the max_msg_bytes
+   * bound. It exists only so `selftest/` can prove that `veen selftest core` fails against a hub with a check
+   * disabled. Never set it on a real hub; the hub logs a loud warning at start-up when it is on.
+   */
+  unsafeDisableSizeBounds: boolean;
 }
 
 export const DEFAULT_LISTEN = "127.0.0.1:37411";
@@ -53,6 +59,7 @@ export function defaultConfig(dataDir = ""): HubConfig {
     checkpointIntervalSec: 60,
     segmentBytes: 64 * 1024 * 1024,
     limits: { ...DEFAULT_LIMITS },
+    unsafeDisableSizeBounds: false,
   };
 }
 
@@ -80,6 +87,8 @@ const KEYS: Record<string, [string, Kind]> = {
   max_attachment_bytes: ["limits.maxAttachmentBytes", "int"],
   max_cap_chain: ["limits.maxCapChain", "int"],
   clock_skew_epochs: ["limits.clockSkewEpochs", "int"],
+  // TEST-ONLY: lets the selftest prove it can fail (see HubConfig.unsafeDisableSizeBounds).
+  unsafe_disable_size_bounds: ["unsafeDisableSizeBounds", "bool"],
 };
 
 /** The documented config keys and their environment variables. */

@@ -19,21 +19,37 @@
  *   admissions.cborseq          framed {1: auth_ref, 2: cap_token, 3: subject_pk, 4: [stream_id], 5: ttl,
  *                               6: per_sec|null, 7: burst|null, 8: issued_at, 9: expires_at}
  *   attachments/<2 hex>/<coid hex>   attachment ciphertexts, coid = H(bytes), written tmp + fsync + rename
- *   index.kv (+ -wal, -shm)     Deno KV: heads, accepted entries by (label, client_id, client_seq), checkpoint and admission indices, replay marks
+ *   retention.json              per-family retention policy (hub/retention.ts); absent = keep everything
+ *   index.kv (+ -wal, -shm)     Deno KV (chmod 0600 at open): heads, accepted entries by (label, client_id, client_seq), checkpoint and admission indices, replay marks
  * ```
  * Frames are CBOR `[body: bstr, check: bstr8]` with check = SHA-256(body)[0..8] (log_segments.ts), so every
  * `.cborseq` file is an RFC 8742 CBOR sequence. NNNNNNNN is the segment number (8 digits, 0-based); segments
  * rotate together when either file reaches `segmentBytes` (default 64 MiB). The KV keys are listed in
- * kv_index.ts. `mmr/`, `pos/` and `index.kv*` can be deleted: the next start rebuilds them with a full replay.
+ * kv_index.ts. `mmr/`, `pos/` and `index.kv*` can be deleted: the next start rebuilds them with a full replay —
+ * unless retention has dropped segments, after which they are the only copy of the dropped entries' MMR nodes.
+ *
+ * ## Retention (COMP0.1, hub/retention.ts)
+ * `enforceRetention` drops the oldest rotated segments of a family whose sidecar `last_hub_ts` (file mtime for old
+ * sidecars) is past the family's retention, keeping the `.idx` sidecar as a tombstone; node files, position files
+ * and the index are never touched, so /proof and /consistency keep working for every seq, while reading a dropped
+ * entry is E.NOT_FOUND "not retained" (`readReceipt` still works when only the payload was dropped). It runs under
+ * both commit locks, so every record of a dropped segment is indexed. Checkpoint retention rewrites
+ * checkpoints.cborseq keeping the unexpired records and each label's latest (see `#compactCheckpoints`).
  *
  * ## Commit
- * `commit(batch)` runs two stages in call order. Stage 1: one write per log file and one per touched node and
- * position file (at their exact byte offsets), all fdatasync'ed concurrently (plus the directories when files were
- * created). Stage 2: one KV atomic (split in order past the KV limits) with `["leaf"]`, `["client"]`, the heads and
- * `["meta","indexed"]`. The promise resolves after stage 2, so a returned receipt survives kill -9 and power loss.
- * Overlapping calls pipeline (stage 1 of batch N+1 runs during stage 2 of batch N). After any failure past
- * validation the store refuses writes (E.UNAVAILABLE) until reopened; the reopen repairs from the log, and the
- * failed batches are present iff their log records were completely written.
+ * `commit(batch)` is durable when it resolves: one write per log file, both fdatasync'ed concurrently (plus the
+ * directories when files were created), and one write per touched node and position file at its exact byte offset.
+ * The log is the write-ahead journal; node and position files and the KV index are derived from it and written
+ * behind it: the index writer fdatasyncs the node and position files written since its last run, then commits the
+ * KV rows that declare them complete. Batches not yet indexed wait in an in-memory overlay
+ * (heads, last client_seq, accepted entries), which every lookup consults first, and one index writer commits all
+ * waiting batches in one KV atomic (split in order past the KV limits) with the entry rows, the heads and
+ * `["meta","indexed"]`. So a returned receipt survives kill -9 and power loss (its records and nodes are fsynced),
+ * the fixed cost of a KV commit is shared by every batch that arrived while the previous one ran, and a crash
+ * loses only index work that the start-up tail replay redoes. The overlay is bounded (`maxIndexLag` entries):
+ * past it, commit() waits for the index. After any failure past validation the store refuses writes
+ * (E.UNAVAILABLE) until reopened; the reopen repairs from the log, and the failed batches are present iff their log
+ * records were completely written.
  *
  * Per-entry `["pos", label, seq]` KV rows were measured against the fixed-width `pos/` files: on this 2-core VM a
  * 64-entry atomic costs ~6.6 ms with leaf + client rows and ~7.9-8.6 ms with pos rows as well, while the pos file
@@ -49,8 +65,10 @@
 import {
   bytesEqual,
   type CborValue,
+  DEFAULT_PROFILE,
   decodeCbor,
   encodeCbor,
+  epochOf,
   expectArray,
   expectBytes,
   expectIntMap,
@@ -70,6 +88,7 @@ import {
   type LogPosition,
   type LogRecord,
   mkdir700,
+  readSegmentIndex,
   RecordFile,
   type RecordLocation,
   SegmentLog,
@@ -81,6 +100,9 @@ import type {
   CommitEntry,
   HubStore,
   LabelHead,
+  RetentionDropped,
+  RetentionPolicy,
+  RetentionStatus,
   StoredItem,
   StoreStats,
 } from "./store.ts";
@@ -94,6 +116,8 @@ export interface DiskStoreOptions {
   maxAttachmentBytes?: number;
   /** (label, client_id) → last client_seq cache entries (default 65536). */
   clientCacheSize?: number;
+  /** Durable entries allowed to wait for the KV index before commit() waits for it (default 16384). */
+  maxIndexLag?: number;
   /** Recent (label, leaf_hash) → seq cache entries (default 16384). */
   entryCacheSize?: number;
   /** Receives a line for every repair made at open (torn tails, long node files). */
@@ -226,12 +250,25 @@ export class DiskStore implements HubStore {
   #ckptGen = 0;
   readonly #admCache = new Lru<AdmissionRecord>(16384);
   #admGen = 0;
+  #policy: RetentionPolicy = { receiptsDays: null, payloadsDays: null, checkpointsDays: null };
+  #ckptDropped = 0;
+  /** Lowest checkpoint epoch in checkpoints.cborseq when known (retention skips the rewrite while it is unexpired). */
+  #ckptMinEpoch: number | undefined;
+  #ckptCompactedAt = -Infinity;
+  /** Durable but not yet indexed: batches in commit order, and lookups over them. */
+  #unindexed: { items: CommitEntry[]; heads: LabelHead[]; end: LogPosition }[] = [];
+  #unindexedCount = 0;
+  readonly #overlayClients = new Map<string, number>();
+  readonly #overlayEntries = new Map<string, AcceptedEntry>();
+  #indexScheduled: Promise<void> | undefined;
+  readonly #maxIndexLag: number;
 
   private constructor(dir: string, opts: DiskStoreOptions) {
     this.dir = dir;
     this.#hooks = opts.testHooks ?? {};
     this.#onRepair = opts.onRepair ?? (() => {});
     this.#onTiming = opts.onCommitTiming;
+    this.#maxIndexLag = opts.maxIndexLag ?? 16384;
   }
 
   static async open(dir: string, opts: DiskStoreOptions = {}): Promise<DiskStore> {
@@ -432,7 +469,8 @@ export class DiskStore implements HubStore {
 
   lastClientSeq(label: Uint8Array, clientId: Uint8Array): Promise<number> {
     this.#checkOpen();
-    return this.#kv.lastClientSeq(label, clientId);
+    const o = this.#overlayClients.get(toHex(label) + toHex(clientId));
+    return o !== undefined ? Promise.resolve(o) : this.#kv.lastClientSeq(label, clientId);
   }
 
   async accepted(
@@ -441,7 +479,8 @@ export class DiskStore implements HubStore {
     clientSeq: number,
   ): Promise<AcceptedEntry | undefined> {
     this.#checkOpen();
-    const e = await this.#kv.accepted(label, clientId, clientSeq);
+    const e = this.#overlayEntries.get(toHex(label) + toHex(clientId) + clientSeq) ??
+      await this.#kv.accepted(label, clientId, clientSeq);
     return e !== undefined && e.streamSeq <= (this.head(label)?.seq ?? 0) ? e : undefined;
   }
 
@@ -452,8 +491,52 @@ export class DiskStore implements HubStore {
    */
   async commit(batch: CommitEntry[]): Promise<void> {
     this.#checkWritable();
-    const staged = await this.#logLock.run(() => this.#writeStage(batch));
-    if (staged !== undefined) await staged.indexed;
+    await this.#logLock.run(() => this.#writeStage(batch));
+    if (this.#unindexedCount > this.#maxIndexLag) await this.flushIndex();
+  }
+
+  /** Resolves when every durable batch so far is in the KV index. */
+  async flushIndex(): Promise<void> {
+    while (this.#unindexed.length > 0 || this.#indexScheduled !== undefined) {
+      this.#scheduleIndex();
+      await this.#indexScheduled;
+    }
+    this.#checkWritable();
+  }
+
+  /** Starts the index writer unless it is running; it takes every waiting batch in one KV commit. */
+  #scheduleIndex(): void {
+    if (this.#indexScheduled !== undefined || this.#unindexed.length === 0) return;
+    this.#indexScheduled = this.#indexLock.run(async () => {
+      try {
+        while (this.#unindexed.length > 0 && this.#failed === undefined) {
+          const work = this.#unindexed;
+          this.#unindexed = [];
+          const items = work.flatMap((w) => w.items);
+          const heads = new Map<string, LabelHead>();
+          for (const w of work) for (const h of w.heads) heads.set(toHex(h.label), h);
+          const t0 = performance.now();
+          try {
+            if (this.#hooks.failIndexStage) throw new Error("Test hook: the index commit failed");
+            await Promise.all([this.#nodes.syncDirty(), this.#pos.syncDirty()]);
+            await this.#kv.commitEntries(items, [...heads.values()], work[work.length - 1]!.end);
+          } catch (e) {
+            this.#fail(e, "Index commit failed");
+          }
+          this.#unindexedCount -= items.length;
+          for (const it of items) {
+            const ck = toHex(it.label) + toHex(it.clientId);
+            if (this.#overlayClients.get(ck) === it.clientSeq) this.#overlayClients.delete(ck);
+            this.#overlayEntries.delete(ck + it.clientSeq);
+          }
+          this.#onTiming?.({ entries: items.length, encodeMs: 0, durableMs: 0, indexMs: performance.now() - t0 });
+        }
+      } catch {
+        // #fail recorded it; writers see it through #checkWritable
+      } finally {
+        this.#indexScheduled = undefined;
+      }
+    });
   }
 
   /** Validates against the written seqs; nothing is touched when this throws. */
@@ -496,9 +579,9 @@ export class DiskStore implements HubStore {
   }
 
   /** Stage 1: log records, node and position files, fdatasync; then queues stage 2 in order. */
-  async #writeStage(batch: CommitEntry[]): Promise<{ indexed: Promise<void> } | undefined> {
+  async #writeStage(batch: CommitEntry[]): Promise<void> {
     this.#checkWritable();
-    if (batch.length === 0) return undefined;
+    if (batch.length === 0) return;
     const groups = this.#plan(batch);
     const heads: LabelHead[] = [];
     for (const g of groups.values()) {
@@ -520,35 +603,27 @@ export class DiskStore implements HubStore {
       t1 = performance.now();
       const writes = [...prep.durable];
       for (const g of groups.values()) {
-        writes.push(this.#nodes.writeAndSync(g.label, nodeCountForLeaves(g.fromSeq), g.nodes));
-        writes.push(this.#pos.writeAndSync(g.label, g.fromSeq + 1, g.idx.map((i) => prep.locs[i]!)));
+        writes.push(this.#nodes.write(g.label, nodeCountForLeaves(g.fromSeq), g.nodes));
+        writes.push(this.#pos.write(g.label, g.fromSeq + 1, g.idx.map((i) => prep.locs[i]!)));
       }
       await settleAll(writes);
-      if (this.#hooks.crashBeforeIndex) throw new Error("Test hook: crash before the index commit");
     } catch (e) {
       this.#fail(e, "Storage commit failed");
     }
     for (const g of groups.values()) this.#written.set(g.hex, g.next - 1);
     const t2 = performance.now();
-    const indexed = this.#indexLock.run(async () => {
-      this.#checkWritable(); // an earlier batch that failed its index stage must not be skipped over
-      const t3 = performance.now();
-      try {
-        if (this.#hooks.failIndexStage) throw new Error("Test hook: the index commit failed");
-        await this.#kv.commitEntries(batch, heads, end);
-      } catch (e) {
-        this.#fail(e, "Index commit failed");
-      }
-      for (const h of heads) this.#heads.set(toHex(h.label), h);
-      this.#entries += batch.length;
-      this.#onTiming?.({
-        entries: batch.length,
-        encodeMs: t1 - t0,
-        durableMs: t2 - t1,
-        indexMs: performance.now() - t3,
-      });
-    });
-    return { indexed };
+    if (this.#hooks.crashBeforeIndex) this.#fail(new Error("Test hook: crash before the index commit"), "Crash");
+    for (const h of heads) this.#heads.set(toHex(h.label), h);
+    for (const it of batch) {
+      const ck = toHex(it.label) + toHex(it.clientId);
+      this.#overlayClients.set(ck, it.clientSeq);
+      this.#overlayEntries.set(ck + it.clientSeq, { streamSeq: it.streamSeq, leafHash: it.leafHash });
+    }
+    this.#entries += batch.length;
+    this.#unindexed.push({ items: batch, heads, end });
+    this.#unindexedCount += batch.length;
+    this.#onTiming?.({ entries: batch.length, encodeMs: t1 - t0, durableMs: t2 - t1, indexMs: 0 });
+    this.#scheduleIndex();
   }
 
   /** Positions come from `pos/` (one read), records from the segments (coalesced synchronous reads). */
@@ -571,7 +646,9 @@ export class DiskStore implements HubStore {
     const hi = Math.min(to, head.seq);
     if (lo > hi || limit === 0) return [];
     const n = Math.min(hi - lo + 1, limit);
-    const recs = this.#log.read(this.#pos.read(label, lo, n));
+    const locs = this.#pos.read(label, lo, n);
+    for (let i = 0; i < locs.length; i++) this.#checkRetained(label, lo + i, locs[i]!.seg, PAYLOADS_TOO);
+    const recs = this.#log.read(locs);
     return recs.map((r, i) => {
       const seq = lo + i;
       if (r.record.streamSeq !== seq || !bytesEqual(r.record.label, label)) {
@@ -582,6 +659,172 @@ export class DiskStore implements HubStore {
       }
       return { streamSeq: seq, receipt: r.record.receipt, msg: r.msg };
     });
+  }
+
+  /** E.NOT_FOUND "not retained" when the segment of entry `seq` was dropped in one of `fams`. */
+  #checkRetained(label: Uint8Array, seq: number, seg: number, fams: readonly ("receipts" | "payloads")[]): void {
+    for (const f of fams) {
+      if (this.#log.isDropped(f, seg)) {
+        const first = this.#firstRetainedSeq(label, f);
+        throw new VeenError(
+          "E.NOT_FOUND",
+          `Entry ${toHex(label)}/${seq} is not retained (its ${f} segment ${seg} was dropped by retention; ` +
+            `the first retained stream_seq of the label is ${first})`,
+        );
+      }
+    }
+  }
+
+  /** First stream_seq of `label` whose `fam` segment is present (head + 1 when none): binary search over pos/. */
+  #firstRetainedSeq(label: Uint8Array, fam: "receipts" | "payloads"): number {
+    const n = this.head(label)?.seq ?? 0;
+    const first = this.#log.firstSegment(fam);
+    let lo = 1;
+    let hi = n + 1;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (this.#pos.read(label, mid, 1)[0]!.seg >= first) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+
+  readReceipt(label: Uint8Array, seq: number): Promise<Uint8Array> {
+    try {
+      this.#checkOpen();
+      checkInt(seq, "seq");
+      const h = this.head(label);
+      if (h === undefined || seq < 1 || seq > h.seq) {
+        throw new VeenError("E.NOT_FOUND", `No stream_seq ${seq} (label has ${h?.seq ?? 0})`);
+      }
+      const locs = this.#pos.read(label, seq, 1);
+      this.#checkRetained(label, seq, locs[0]!.seg, ["receipts"]);
+      const r = this.#log.readReceipts(locs)[0]!;
+      if (r.streamSeq !== seq || !bytesEqual(r.label, label)) {
+        throw new VeenError("E.UNAVAILABLE", `Log record for ${toHex(label)}/${seq} does not match the index`);
+      }
+      return Promise.resolve(r.receipt);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * Drops what `policy` says has expired at `nowMs` (see the module doc): per family, the oldest rotated segments
+   * while their newest hub_ts is older than the retention (a prefix, so boundaries stay simple), then expired
+   * checkpoints. Reads one sidecar per examined segment; never reads entries.
+   */
+  async enforceRetention(policy: RetentionPolicy, nowMs: number): Promise<RetentionDropped> {
+    this.#checkWritable();
+    this.#policy = { ...policy };
+    const nowSec = Math.floor(nowMs / 1000);
+    const out: RetentionDropped = { receipts: [], payloads: [], checkpoints: 0 };
+    await this.#logLock.run(() =>
+      this.#indexLock.run(async () => {
+        this.#checkWritable(); // and everything written so far is indexed: both stages are idle
+        for (const fam of ["receipts", "payloads"] as const) {
+          const days = fam === "receipts" ? policy.receiptsDays : policy.payloadsDays;
+          if (days === null) continue;
+          const cutoff = nowSec - days * 86400;
+          for (let seg = this.#log.firstSegment(fam); seg < this.#log.activeSegment; seg++) {
+            const age = await this.#segmentAge(fam, seg);
+            if (age === undefined || age > cutoff) break;
+            try {
+              await this.#log.dropSegment(fam, seg);
+            } catch (e) {
+              this.#fail(e, `Dropping ${fam} segment ${seg} failed`);
+            }
+            out[fam].push(seg);
+          }
+        }
+      })
+    );
+    if (policy.checkpointsDays !== null) {
+      const cutoffEpoch = epochOf(nowSec - policy.checkpointsDays * 86400, DEFAULT_PROFILE.epochSec);
+      out.checkpoints = await this.#compactCheckpoints(cutoffEpoch, nowMs);
+    }
+    return out;
+  }
+
+  /** Newest hub_ts of a rotated segment from its sidecar (mtime of the file for old sidecars); undefined without one. */
+  async #segmentAge(fam: "receipts" | "payloads", seg: number): Promise<number | undefined> {
+    const idx = await readSegmentIndex(this.#log.familyDir(fam), seg);
+    if (idx === undefined) return undefined; // not written yet (rebuilt in the background after a crash)
+    if (idx.lastHubTs !== undefined) return idx.lastHubTs;
+    const mtime = (await Deno.stat(this.#log.segmentPath(fam, seg))).mtime;
+    return mtime === null ? undefined : Math.floor(mtime.getTime() / 1000);
+  }
+
+  /**
+   * Rewrites checkpoints.cborseq without the checkpoints older than `beforeEpoch`, keeping each label's latest.
+   * Crash-safe order: the index forgets every checkpoint row first (`["meta","checkpoints"] = 0`), then the file is
+   * replaced atomically, then re-indexed; a crash anywhere leaves the old or the new file, re-indexed whole at open.
+   * O(checkpoints); skipped (O(1)) while the oldest checkpoint is unexpired, and run at most once an hour.
+   */
+  async #compactCheckpoints(beforeEpoch: number, nowMs: number): Promise<number> {
+    if (this.#ckptMinEpoch === undefined) {
+      const first = await this.#ckpt.first();
+      this.#ckptMinEpoch = first === undefined ? Infinity : decodeCheckpointRecord(first).epoch;
+    }
+    if (this.#ckptMinEpoch >= beforeEpoch || nowMs - this.#ckptCompactedAt < 3600_000) return 0;
+    return await this.#ckpt.writeLock.run(async () => {
+      this.#checkWritable();
+      this.#ckptCompactedAt = nowMs;
+      const all = (await this.#ckpt.readAll()).map((r) => ({ ...decodeCheckpointRecord(r.body), body: r.body }));
+      const latest = new Map<string, number>();
+      for (const r of all) {
+        const k = toHex(r.label);
+        if ((latest.get(k) ?? -1) < r.upto) latest.set(k, r.upto);
+      }
+      const keep = all.filter((r) => r.epoch >= beforeEpoch || latest.get(toHex(r.label)) === r.upto);
+      this.#ckptMinEpoch = keep.reduce((m, r) => Math.min(m, r.epoch), Infinity);
+      if (keep.length === all.length) return 0;
+      try {
+        this.#ckptGen++;
+        await this.#kv.resetCheckpoints();
+        const locs = await this.#ckpt.replaceWith(keep.map((r) => r.body));
+        await this.#kv.putCheckpoints(
+          keep.map((r, i) => [r.label, r.upto, r.epoch, locs[i]![0], locs[i]![1]]),
+          this.#ckpt.size,
+        );
+        this.#ckptGen++;
+      } catch (e) {
+        this.#fail(e, "Checkpoint retention failed");
+      }
+      this.#ckptDropped += all.length - keep.length;
+      return all.length - keep.length;
+    });
+  }
+
+  /** Retention boundaries: O(1) per family, a binary search over pos/ per label (at most `maxLabels`). */
+  retentionStatus(maxLabels = 256): RetentionStatus {
+    this.#checkOpen();
+    const fam = (f: "receipts" | "payloads") => ({
+      days: f === "receipts" ? this.#policy.receiptsDays : this.#policy.payloadsDays,
+      dropped_segments: this.#log.firstSegment(f),
+      first_segment: this.#log.firstSegment(f),
+    });
+    const labels: RetentionStatus["labels"] = [];
+    let truncated = false;
+    for (const h of this.#heads.values()) {
+      if (labels.length >= maxLabels) {
+        truncated = true;
+        break;
+      }
+      labels.push({
+        label: toHex(h.label),
+        last_seq: h.seq,
+        first_receipt_seq: this.#log.firstSegment("receipts") === 0 ? 1 : this.#firstRetainedSeq(h.label, "receipts"),
+        first_payload_seq: this.#log.firstSegment("payloads") === 0 ? 1 : this.#firstRetainedSeq(h.label, "payloads"),
+      });
+    }
+    return {
+      receipts: fam("receipts"),
+      payloads: fam("payloads"),
+      checkpoints: { days: this.#policy.checkpointsDays, dropped: this.#ckptDropped },
+      labels,
+      labels_truncated: truncated,
+    };
   }
 
   nodeReader(label: Uint8Array): HashReader {
@@ -609,6 +852,7 @@ export class DiskStore implements HubStore {
       try {
         const [[off, len]] = (await this.#ckpt.append([body])) as [[number, number]];
         this.#ckptGen++;
+        if (this.#ckptMinEpoch !== undefined) this.#ckptMinEpoch = Math.min(this.#ckptMinEpoch, epoch);
         await this.#kv.putCheckpoints([[label, uptoSeq, epoch, off, len]], this.#ckpt.size);
       } catch (e) {
         this.#fail(e, "Checkpoint write failed");
@@ -705,8 +949,9 @@ export class DiskStore implements HubStore {
 
   async close(): Promise<void> {
     if (this.#closed) return;
-    this.#closed = true;
     await this.#logLock.idle();
+    if (this.#failed === undefined) await this.flushIndex().catch(() => {});
+    this.#closed = true;
     await this.#indexLock.idle();
     const errors: unknown[] = [];
     for (
@@ -728,6 +973,8 @@ export class DiskStore implements HubStore {
     if (errors.length > 0 && this.#failed === undefined) throw errors[0];
   }
 }
+
+const PAYLOADS_TOO = ["receipts", "payloads"] as const;
 
 /** Awaits every promise (so none is still running when this settles), then rethrows the first failure. */
 async function settleAll(ps: readonly Promise<unknown>[]): Promise<void> {

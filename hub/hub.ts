@@ -10,6 +10,7 @@ import { admissionRequired, type HubConfig, parseListen } from "./config.ts";
 import { loadOrCreateHubKey, prepareDataDir } from "./hub_key.ts";
 import { Logger } from "./logger.ts";
 import { Metrics } from "./metrics.ts";
+import { RetentionEnforcer } from "./retention.ts";
 import { Routes } from "./routes.ts";
 import { Sequencer } from "./sequencer.ts";
 import type { HubStore } from "./store.ts";
@@ -34,6 +35,8 @@ export interface StartOptions {
   onFatal?: (e: unknown) => void;
   /** Storage to use instead of the disk store (tests: MemoryStore, fault injection). */
   store?: HubStore;
+  /** Period of retention passes (DIR/retention.json) after the one at start-up (default 60 s; 0: start-up only). */
+  retentionIntervalMs?: number;
 }
 
 export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise<RunningHub> {
@@ -77,6 +80,12 @@ export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise
       checkpointer.noteCommitted(new Set(entries.map((e) => e.label)));
     },
   });
+  const retention = new RetentionEnforcer(cfg.dataDir, store, log.child("retention"), {
+    now,
+    ...(opts.retentionIntervalMs === undefined ? {} : { intervalMs: opts.retentionIntervalMs }),
+  });
+  await retention.run();
+  retention.start();
   await checkpointer.start();
   const routes = new Routes({
     store,
@@ -89,6 +98,7 @@ export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise
     profileId: profileId(DEFAULT_PROFILE),
     profileCbor: encodeProfile(DEFAULT_PROFILE),
     routingKey,
+    unsafeDisableSizeBounds: cfg.unsafeDisableSizeBounds,
     version: VERSION,
     dataDir: cfg.dataDir,
     isReady: () => ready && sequencer.healthy,
@@ -104,6 +114,7 @@ export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise
       (req) => routes.handle(req),
     );
   } catch (e) {
+    await retention.stop();
     await store.close();
     throw e;
   }
@@ -111,6 +122,13 @@ export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host === "[::]" ? "[::1]" : host}:${addr.port}`;
   ready = true;
+  if (cfg.unsafeDisableSizeBounds) {
+    log.warn(
+      "UNSAFE TEST-ONLY CONFIG: unsafe_disable_size_bounds is on, max_msg_bytes is NOT enforced on /submit; " +
+        "never run a real hub like this",
+      { key: "unsafe_disable_size_bounds", max_msg_bytes: cfg.limits.maxMsgBytes },
+    );
+  }
   log.info("hub listening", {
     url,
     hub_pk: toHex(hubKey.public),
@@ -128,6 +146,7 @@ export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise
       abort.abort();
       await server.finished.catch(() => {});
       await sequencer.drain();
+      await retention.stop();
       if (sequencer.healthy) await checkpointer.stop();
       await store.close();
       log.info("hub stopped", {});

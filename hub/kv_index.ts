@@ -135,6 +135,20 @@ export interface KvIndexOptions {
   limits?: Partial<KvLimits>;
 }
 
+/**
+ * Makes the KV database files 0600 (SQLite creates them with the umask, typically 0644). SQLite gives the `-wal`
+ * and `-shm` files it creates later the mode of the main file, so doing this after open covers them too.
+ */
+export async function restrictKvFiles(path: string): Promise<void> {
+  for (const f of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
+    try {
+      await Deno.chmod(f, 0o600);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  }
+}
+
 /** Deno KV keys, batched atomics and the hot-path caches. */
 export class KvIndex {
   readonly kv: Deno.Kv;
@@ -165,6 +179,7 @@ export class KvIndex {
           `Index format ${f.value} is not ${KV_FORMAT}; rebuild it from the log`,
         );
       }
+      await restrictKvFiles(path);
     } catch (e) {
       kv.close();
       throw e;
@@ -311,6 +326,33 @@ export class KvIndex {
     }
     muts.push({ key: ["meta", "checkpoints"], value: end, vBytes: 16 });
     await this.#commitInOrder(muts);
+  }
+
+  /**
+   * Forgets every checkpoint row before checkpoints.cborseq is rewritten (checkpoint retention): first
+   * `["meta","checkpoints"] = 0`, so a crash at any later point re-indexes the whole file at open, then the
+   * `["ckpt"]` and `["ckpt_epoch"]` rows in atomics of at most 500 deletions.
+   */
+  async resetCheckpoints(): Promise<void> {
+    const res = await this.kv.atomic().set(["meta", "checkpoints"], 0).commit();
+    if (!res.ok) throw new VeenError("E.UNAVAILABLE", "Index commit was rejected");
+    this.atomics++;
+    for (const prefix of [["ckpt"], ["ckpt_epoch"]]) {
+      let keys: Deno.KvKey[] = [];
+      const flush = async () => {
+        if (keys.length === 0) return;
+        const op = this.kv.atomic();
+        for (const k of keys) op.delete(k);
+        if (!(await op.commit()).ok) throw new VeenError("E.UNAVAILABLE", "Index commit was rejected");
+        this.atomics++;
+        keys = [];
+      };
+      for await (const e of this.kv.list({ prefix }, { batchSize: 500 })) {
+        keys.push(e.key);
+        if (keys.length >= 500) await flush();
+      }
+      await flush();
+    }
   }
 
   /** `[offset, len]` of the checkpoint with the highest upto_seq for `label`. */

@@ -20,11 +20,16 @@
  *
  * A batch never spans segments (a segment may exceed the size limit by one batch). When a segment is rotated, a
  * sidecar `NNNNNNNN.idx` (same bytes in both family directories, written tmp + fsync + rename) records
- * `{"v", "segment", "first_rec", "last_rec", "records", "receipts_bytes", "payloads_bytes",
+ * `{"v", "segment", "first_rec", "last_rec", "records", "receipts_bytes", "payloads_bytes", "last_hub_ts",
  *   "labels": [[label, first_seq, last_seq, receipts_offset, payloads_offset]...],
- *   "marks": [[rec, receipts_offset, payloads_offset]...]}` (a mark every 1024 records; offsets are frame starts),
- * which is the COMP0.1 `{offset, stream_seq}` sidecar: a label's entries in one segment are one contiguous seq
- * range, so a segment can be dropped (and its KV rows deleted by range) without scanning it.
+ *   "marks": [[rec, receipts_offset, payloads_offset]...]}` (a mark every 1024 records; offsets are frame starts;
+ * `last_hub_ts` is the newest hub_ts in the segment, absent in sidecars written before it existed), which is the
+ * COMP0.1 `{offset, stream_seq}` sidecar: a label's entries in one segment are one contiguous seq range, so a
+ * segment can be dropped without scanning it.
+ *
+ * **Retention** (hub/retention.ts) drops the oldest rotated segments of one family ({@link SegmentLog.dropSegment}):
+ * the `.cborseq` file is removed and its `.idx` sidecar stays as the tombstone/manifest of what it held. Dropped
+ * segments are always a prefix: every segment number below the first present one of a family is dropped.
  *
  * `checkpoints.cborseq` and `admissions.cborseq` are single framed files ({@link RecordFile}).
  */
@@ -624,15 +629,17 @@ class SegmentSummary {
   pBytes = 0;
   readonly labels = new Map<string, LabelRange>();
   readonly marks: [number, number, number][] = [];
+  lastHubTs = 0;
 
   constructor(seg: number, firstRec: number) {
     this.seg = seg;
     this.firstRec = firstRec;
   }
 
-  add(labelKey: string, label: Uint8Array, seq: number, rOff: number, pOff: number): void {
+  add(labelKey: string, label: Uint8Array, seq: number, rOff: number, pOff: number, hubTs: number): void {
     if (this.records % MARK_EVERY === 0) this.marks.push([this.firstRec + this.records, rOff, pOff]);
     this.records++;
+    if (hubTs > this.lastHubTs) this.lastHubTs = hubTs;
     const r = this.labels.get(labelKey);
     if (r === undefined) this.labels.set(labelKey, { label, firstSeq: seq, lastSeq: seq, rOff, pOff });
     else r.lastSeq = seq;
@@ -649,6 +656,7 @@ class SegmentSummary {
         ["records", this.records],
         ["receipts_bytes", this.rBytes],
         ["payloads_bytes", this.pBytes],
+        ["last_hub_ts", this.lastHubTs],
         ["labels", labels.map((l) => [l.label, l.firstSeq, l.lastSeq, l.rOff, l.pOff])],
         ["marks", this.marks],
       ]),
@@ -664,6 +672,8 @@ export interface SegmentIndex {
   records: number;
   receiptsBytes: number;
   payloadsBytes: number;
+  /** Newest hub_ts (seconds) of the segment's records; undefined in sidecars written before it was recorded. */
+  lastHubTs: number | undefined;
   labels: { label: Uint8Array; firstSeq: number; lastSeq: number; rOff: number; pOff: number }[];
   marks: { rec: number; rOff: number; pOff: number }[];
 }
@@ -695,6 +705,7 @@ export async function readSegmentIndex(familyDir: string, seg: number): Promise<
     records: num("records"),
     receiptsBytes: num("receipts_bytes"),
     payloadsBytes: num("payloads_bytes"),
+    lastHubTs: typeof m.get("last_hub_ts") === "number" ? num("last_hub_ts") : undefined,
     labels,
     marks,
   };
@@ -744,6 +755,8 @@ export class SegmentLog {
   readonly #onRepair: (what: string) => void;
   readonly #readers: SyncReaders;
   #segments: number[] = [];
+  /** Per family, the first segment present; lower numbers were dropped by retention. */
+  #first: Record<Family, number> = { receipts: 0, payloads: 0 };
   #ready = false;
   // writer state
   #seg = 0;
@@ -776,6 +789,7 @@ export class SegmentLog {
     const r = await listSegments(log.rDir);
     const p = await listSegments(log.pDir);
     log.#segments = [...new Set([...r, ...p])].sort((a, b) => a - b);
+    log.#first = { receipts: r[0] ?? Infinity, payloads: p[0] ?? Infinity };
     return log;
   }
 
@@ -787,6 +801,16 @@ export class SegmentLog {
   async start(): Promise<LogPosition> {
     const seg = this.#segments[0] ?? 0;
     const hdr = await this.#readHeader("receipts", seg);
+    const gap = (f: Family) => this.#first[f] !== Infinity && this.#first[f] > seg;
+    if (seg > 0 || (hdr !== undefined && hdr.firstRec !== 0) || gap("receipts") || gap("payloads")) {
+      // A full replay needs every record from the first: with segments dropped by retention the node files,
+      // position files and index cannot be rebuilt from the log (and replay would treat the gap as damage).
+      throw new VeenError(
+        "E.UNAVAILABLE",
+        `The log starts at segment ${segmentName(seg)} (older segments were dropped by retention), so the index ` +
+          `cannot be rebuilt from it; restore index.kv, mmr/ and pos/ from a backup`,
+      );
+    }
     return { seg, rOff: 0, pOff: 0, rec: hdr?.firstRec ?? 0 };
   }
 
@@ -886,7 +910,7 @@ export class SegmentLog {
               break;
             }
             const loc = { seg, rOff: rf.offset, rLen: rf.length, pOff: pf.offset, pLen: pf.length };
-            summary?.add(toHex(rr.label), rr.label, rr.streamSeq, rf.offset, pf.offset);
+            summary?.add(toHex(rr.label), rr.label, rr.streamSeq, rf.offset, pf.offset, rr.hubTs);
             chunk.push({ ...rr, msg: pf.body.slice(), rec, loc });
             rec++;
             pos = { seg, rOff: rf.offset + rf.length, pOff: pf.offset + pf.length, rec };
@@ -928,6 +952,7 @@ export class SegmentLog {
     }
     this.#segments = this.#segments.filter((s) => s <= seg);
     if (!this.#segments.includes(seg)) this.#segments.push(seg);
+    for (const f of ["receipts", "payloads"] as const) this.#first[f] = Math.min(this.#first[f], seg);
     this.#rFile = await Deno.open(this.#path("receipts", seg), { append: true, create: true, mode: 0o600 });
     this.#pFile = await Deno.open(this.#path("payloads", seg), { append: true, create: true, mode: 0o600 });
     this.#dirSyncPending = true;
@@ -982,6 +1007,65 @@ export class SegmentLog {
   /** Number of segment numbers present. */
   get segmentCount(): number {
     return this.#segments.length;
+  }
+
+  /** The active (newest) segment, which is never dropped. */
+  get activeSegment(): number {
+    return this.#seg;
+  }
+
+  /** The first segment of `fam` still present; every lower number was dropped by retention (O(1)). */
+  firstSegment(fam: Family): number {
+    return this.#first[fam];
+  }
+
+  /** Whether segment `seg` of `fam` was dropped by retention. */
+  isDropped(fam: Family, seg: number): boolean {
+    return seg < this.#first[fam];
+  }
+
+  /** Directory of a family. */
+  familyDir(fam: Family): string {
+    return fam === "receipts" ? this.rDir : this.pDir;
+  }
+
+  /** The `.cborseq` path of a segment. */
+  segmentPath(fam: Family, seg: number): string {
+    return this.#path(fam, seg);
+  }
+
+  /**
+   * Retention: removes the oldest present segment `seg` of `fam` (it must be rotated, i.e. below the active one, and
+   * have its `.idx` sidecar, which stays as the tombstone). The caller makes sure its records are indexed.
+   */
+  async dropSegment(fam: Family, seg: number): Promise<void> {
+    if (!this.#ready) throw new Error("SegmentLog.replay must run before dropSegment");
+    if (seg !== this.#first[fam] || seg >= this.#seg) {
+      throw new VeenError(
+        "E.UNAVAILABLE",
+        `Only the oldest rotated segment can be dropped (${fam} ${segmentName(this.#first[fam])}, active ${
+          segmentName(this.#seg)
+        }), not ${segmentName(seg)}`,
+      );
+    }
+    const dir = this.familyDir(fam);
+    if ((await fileSize(`${dir}/${segmentName(seg)}.idx`)) < 0) {
+      throw new VeenError("E.UNAVAILABLE", `Segment ${fam}/${segmentName(seg)} has no sidecar yet`);
+    }
+    const path = this.#path(fam, seg);
+    const size = Math.max(0, await fileSize(path));
+    this.#readers.drop(path);
+    try {
+      await Deno.remove(path);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    await syncDir(dir);
+    this.#first[fam] = seg + 1;
+    this.#totalBytes -= size;
+    if (this.#first.receipts > seg && this.#first.payloads > seg) {
+      this.#segments = this.#segments.filter((s) => s !== seg);
+    }
   }
 
   /** Bytes in all segment files. */
@@ -1039,7 +1123,7 @@ export class SegmentLog {
         const pf = await p.next();
         if (rf.kind !== "ok" || pf.kind !== "ok") break;
         const rr = decodeReceiptBody(rf.body);
-        s.add(toHex(rr.label), rr.label, rr.streamSeq, rf.offset, pf.offset);
+        s.add(toHex(rr.label), rr.label, rr.streamSeq, rf.offset, pf.offset, rr.hubTs);
       }
       s.rBytes = r.offset;
       s.pBytes = p.offset;
@@ -1109,7 +1193,7 @@ export class SegmentLog {
         pLen: po - pStart,
       };
       locs[i] = loc;
-      summary?.add(toHex(e.label), e.label, e.streamSeq, loc.rOff, loc.pOff);
+      summary?.add(toHex(e.label), e.label, e.streamSeq, loc.rOff, loc.pOff, e.hubTs);
     }
     this.#rSize += rTotal;
     this.#pSize += pTotal;
@@ -1138,9 +1222,24 @@ export class SegmentLog {
    * synchronous (page-cache hits cost microseconds; a cold read blocks the event loop for one disk access).
    */
   read(locs: readonly RecordLocation[]): { record: ReceiptRecord; msg: Uint8Array }[] {
+    for (const l of locs) this.#checkRetained(l.seg);
     const rBodies = this.#readFamily("receipts", locs.map((l) => [l.seg, l.rOff, l.rLen]));
     const pBodies = this.#readFamily("payloads", locs.map((l) => [l.seg, l.pOff, l.pLen]));
     return locs.map((_, i) => ({ record: decodeReceiptBody(rBodies[i]!), msg: pBodies[i]!.slice() }));
+  }
+
+  /** The receipts records at `locs` only (no payload read), checksums verified. */
+  readReceipts(locs: readonly RecordLocation[]): ReceiptRecord[] {
+    for (const l of locs) this.#checkRetained(l.seg, ["receipts"]);
+    return this.#readFamily("receipts", locs.map((l) => [l.seg, l.rOff, l.rLen])).map(decodeReceiptBody);
+  }
+
+  #checkRetained(seg: number, fams: readonly Family[] = ["receipts", "payloads"]): void {
+    for (const f of fams) {
+      if (seg < this.#first[f]) {
+        throw new VeenError("E.NOT_FOUND", `Log segment ${f}/${segmentName(seg)} is not retained`);
+      }
+    }
   }
 
   /** Reads frames `[seg, off, len]`, coalescing nearby frames of one segment into one seek + read. */
@@ -1172,7 +1271,7 @@ export class SegmentLog {
         buf = this.#readers.read(path, start, end - start);
       } catch (e) {
         if (e instanceof Deno.errors.NotFound) {
-          throw new VeenError("E.NOT_FOUND", `Log segment ${path} is gone`);
+          throw new VeenError("E.NOT_FOUND", `Log segment ${fam}/${segmentName(seg)} is not retained`);
         }
         throw e;
       }
@@ -1387,6 +1486,65 @@ export class RecordFile {
       await syncDir(this.path.slice(0, this.path.lastIndexOf("/")) || ".");
     }
     this.#size += total;
+    return locs;
+  }
+
+  /** Every record up to the current size, in order (offline-style full read; used by checkpoint retention). */
+  async readAll(): Promise<{ off: number; len: number; body: Uint8Array }[]> {
+    const out: { off: number; len: number; body: Uint8Array }[] = [];
+    if (this.#size === 0) return out;
+    const reader = await FrameReader.open(this.path, 0, this.#onRead);
+    try {
+      while (reader.offset < this.#size) {
+        const f = await reader.next();
+        if (f.kind !== "ok") {
+          throw new VeenError(
+            "E.UNAVAILABLE",
+            `${this.path}: ${f.kind === "bad" ? f.why : f.kind} record at ${reader.offset}`,
+          );
+        }
+        out.push({ off: f.offset, len: f.length, body: f.body.slice() });
+      }
+    } finally {
+      reader.close();
+    }
+    return out;
+  }
+
+  /** The body of the first record, if any. */
+  async first(): Promise<Uint8Array | undefined> {
+    if (this.#size === 0) return undefined;
+    const reader = await FrameReader.open(this.path, 0, this.#onRead, 4096);
+    try {
+      const f = await reader.next();
+      return f.kind === "ok" ? f.body.slice() : undefined;
+    } finally {
+      reader.close();
+    }
+  }
+
+  /**
+   * Replaces the whole file with `bodies` framed (tmp file, fdatasync, rename, directory fsync) and returns each
+   * record's `[offset, length]`. Call under `writeLock`.
+   */
+  async replaceWith(bodies: readonly Uint8Array[]): Promise<[number, number][]> {
+    const frames = bodies.map(encodeFrame);
+    let total = 0;
+    for (const f of frames) total += f.length;
+    const buf = new Uint8Array(total);
+    const locs: [number, number][] = [];
+    let o = 0;
+    for (const f of frames) {
+      buf.set(f, o);
+      locs.push([o, f.length]);
+      o += f.length;
+    }
+    const cut = this.path.lastIndexOf("/");
+    await writeFileAtomic(cut < 0 ? "." : this.path.slice(0, cut) || "/", this.path.slice(cut + 1), buf);
+    this.#w?.close();
+    this.#readers.closeAll();
+    this.#w = await Deno.open(this.path, { append: true, mode: 0o600 });
+    this.#size = total;
     return locs;
   }
 

@@ -26,6 +26,9 @@ export class LabelFiles {
   readonly #readers: SyncReaders;
   /** Labels (hex) whose file is known to exist with a synced directory entry. */
   readonly #known = new Set<string>();
+  /** Labels (hex) written since their last fdatasync, and whether the directory needs one. */
+  #dirty = new Set<string>();
+  #dirDirty = false;
   readonly #re: RegExp;
 
   private constructor(dir: string, ext: string, width: number, maxHandles: number) {
@@ -95,23 +98,38 @@ export class LabelFiles {
   }
 
   /**
-   * Writes `data` (whole records) at record index `from`, then fdatasyncs the file (and the directory when the
-   * file is new). One write per call.
+   * Writes `data` (whole records) at record index `from` without syncing; `syncDirty()` makes it durable. The
+   * files are derived from the log, so the hub syncs them before the index says they are complete, not per batch.
    */
-  async writeAndSync(label: Uint8Array, from: number, data: Uint8Array): Promise<void> {
+  async write(label: Uint8Array, from: number, data: Uint8Array): Promise<void> {
     if (data.length % this.width !== 0) {
       throw new VeenError("E.SIZE", `${this.ext} data is not whole records`);
     }
     const hex = toHex(label);
-    const isNew = !this.#known.has(hex);
     await this.#writers.use(hex, async (f) => {
       await f.seek(from * this.width, Deno.SeekMode.Start);
       await writeAll(f, data);
-      await f.syncData();
     });
-    if (isNew) {
-      await syncDir(this.dir);
+    this.#dirty.add(hex);
+    if (!this.#known.has(hex)) {
       this.#known.add(hex);
+      this.#dirDirty = true;
+    }
+  }
+
+  /** fdatasyncs every file written since the last call (concurrently), and the directory if files were created. */
+  async syncDirty(): Promise<void> {
+    const dirty = this.#dirty;
+    const dir = this.#dirDirty;
+    this.#dirty = new Set();
+    this.#dirDirty = false;
+    try {
+      await Promise.all([...dirty].map((hex) => this.#writers.use(hex, (f) => f.syncData())));
+      if (dir) await syncDir(this.dir);
+    } catch (e) {
+      for (const h of dirty) this.#dirty.add(h);
+      this.#dirDirty ||= dir;
+      throw e;
     }
   }
 
@@ -165,15 +183,25 @@ export class NodeStore {
     return this.files.reconcile(expected, onRepair, mustExist);
   }
 
-  /** Writes `nodes` (32 bytes each, position order) from node position `fromCount`, then fdatasyncs. */
-  writeAndSync(label: Uint8Array, fromCount: number, nodes: readonly Uint8Array[]): Promise<void> {
+  /** Writes `nodes` (32 bytes each, position order) from node position `fromCount`; `syncDirty()` syncs. */
+  write(label: Uint8Array, fromCount: number, nodes: readonly Uint8Array[]): Promise<void> {
     const buf = new Uint8Array(nodes.length * NODE_BYTES);
     for (let i = 0; i < nodes.length; i++) {
       const n = nodes[i]!;
       if (n.length !== NODE_BYTES) throw new VeenError("E.SIZE", "MMR node hashes must be 32 bytes");
       buf.set(n, i * NODE_BYTES);
     }
-    return this.files.writeAndSync(label, fromCount, buf);
+    return this.files.write(label, fromCount, buf);
+  }
+
+  /** `write` then `syncDirty` (start-up replay, tests). */
+  async writeAndSync(label: Uint8Array, fromCount: number, nodes: readonly Uint8Array[]): Promise<void> {
+    await this.write(label, fromCount, nodes);
+    await this.syncDirty();
+  }
+
+  syncDirty(): Promise<void> {
+    return this.files.syncDirty();
   }
 
   /**
@@ -258,9 +286,19 @@ export class PosStore {
     return buf;
   }
 
-  /** Writes the locations of stream_seq `firstSeq, firstSeq + 1, ...` and fdatasyncs. */
-  writeAndSync(label: Uint8Array, firstSeq: number, locs: readonly RecordLocation[]): Promise<void> {
-    return this.files.writeAndSync(label, firstSeq - 1, PosStore.encode(locs));
+  /** Writes the locations of stream_seq `firstSeq, firstSeq + 1, ...`; `syncDirty()` syncs. */
+  write(label: Uint8Array, firstSeq: number, locs: readonly RecordLocation[]): Promise<void> {
+    return this.files.write(label, firstSeq - 1, PosStore.encode(locs));
+  }
+
+  /** `write` then `syncDirty` (start-up replay, tests). */
+  async writeAndSync(label: Uint8Array, firstSeq: number, locs: readonly RecordLocation[]): Promise<void> {
+    await this.write(label, firstSeq, locs);
+    await this.syncDirty();
+  }
+
+  syncDirty(): Promise<void> {
+    return this.files.syncDirty();
   }
 
   /** Locations of stream_seq `from .. from + n - 1` (all committed). */

@@ -50,6 +50,8 @@ export const STREAM_PAGE_MAX = 256;
 const CHECKPOINT_RANGE_MAX = 1024;
 const HPKE_ENC_LEN = 32;
 const AEAD_TAG_LEN = 16;
+/** Body cap of /submit when the test-only `unsafe_disable_size_bounds` key is on (max_msg_bytes is skipped). */
+const UNSAFE_SUBMIT_CAP = 64 * 1024 * 1024;
 
 export interface RoutesContext {
   store: HubStore;
@@ -62,6 +64,8 @@ export interface RoutesContext {
   profileId: Uint8Array;
   profileCbor: Uint8Array;
   routingKey: Uint8Array;
+  /** TEST-ONLY config key `unsafe_disable_size_bounds`: /submit does not enforce max_msg_bytes. */
+  unsafeDisableSizeBounds?: boolean;
   version: string;
   dataDir: string;
   isReady: () => boolean;
@@ -145,7 +149,7 @@ export class Routes {
     let msg: Msg | undefined;
     try {
       if (!this.c.isReady()) throw new VeenError("E.UNAVAILABLE", "Hub is not ready", { retryAfter: 1 });
-      const body = await readBodyCapped(req, this.c.limits.maxMsgBytes);
+      const body = await readBodyCapped(req, this.maxMsgBytes());
       bytesIn = body.length;
       msg = this.structure(body);
       if (!verifyMsgSig(msg)) throw new VeenError("E.SIG", "MSG.sig does not verify under client_id");
@@ -167,9 +171,14 @@ export class Routes {
     }
   }
 
+  /** max_msg_bytes, unless the test-only `unsafe_disable_size_bounds` key switched the bound off. */
+  private maxMsgBytes(): number {
+    return this.c.unsafeDisableSizeBounds === true ? UNSAFE_SUBMIT_CAP : this.c.limits.maxMsgBytes;
+  }
+
   /** Bounds and structure (E.SIZE, E.PROFILE): canonical MSG, exact sizes, ciphertext framing within limits, I1. */
   private structure(body: Uint8Array): Msg {
-    const msg = decodeMsg(body, this.c.limits.maxMsgBytes);
+    const msg = decodeMsg(body, this.maxMsgBytes());
     if (!bytesEqual(msg.profileId, this.c.profileId)) {
       throw new VeenError("E.PROFILE", `Unsupported profile_id ${toHex(msg.profileId)}`);
     }
@@ -250,6 +259,7 @@ export class Routes {
     if (seq < 1 || seq > h.seq) {
       throw new VeenError("E.NOT_FOUND", `No stream_seq ${seq} (label has ${h.seq})`);
     }
+    if (this.c.store.readReceipt) return cborResponse(await this.c.store.readReceipt(label, seq));
     const [it] = await this.c.store.readRange(label, seq, seq, 1);
     if (it === undefined) throw new VeenError("E.NOT_FOUND", `Entry ${seq} is not retained`);
     return cborResponse(it.receipt);
@@ -366,6 +376,7 @@ export class Routes {
       data_dir: this.c.dataDir,
       labels: st.labels,
       entries: st.entries,
+      ...(this.c.store.retentionStatus ? { retention: this.c.store.retentionStatus() } : {}),
     });
   }
 

@@ -58,6 +58,33 @@ export interface AdmissionRecord {
   expiresAt: number;
 }
 
+/** Per-family retention in days (COMP0.1, DIR/retention.json); null keeps forever. */
+export interface RetentionPolicy {
+  receiptsDays: number | null;
+  payloadsDays: number | null;
+  checkpointsDays: number | null;
+}
+
+/** What one retention pass dropped. */
+export interface RetentionDropped {
+  receipts: number[];
+  payloads: number[];
+  checkpoints: number;
+}
+
+/** Retention boundaries (the `retention` object of GET /info and `veen retention show --json`). */
+export interface RetentionStatus {
+  receipts: { days: number | null; dropped_segments: number; first_segment: number };
+  payloads: { days: number | null; dropped_segments: number; first_segment: number };
+  checkpoints: { days: number | null; dropped: number };
+  /**
+   * Per label (at most the first `maxLabels`), the first stream_seq whose RECEIPT (and MSG) is still stored;
+   * `last_seq + 1` when none is. Proofs (/proof, /consistency) cover every seq regardless.
+   */
+  labels: { label: string; last_seq: number; first_receipt_seq: number; first_payload_seq: number }[];
+  labels_truncated: boolean;
+}
+
 export interface StoreStats {
   labels: number;
   entries: number;
@@ -102,6 +129,18 @@ export interface HubStore {
   putAttachment(coid: Uint8Array, bytes: Uint8Array): Promise<void>;
   getAttachment(coid: Uint8Array): Promise<Uint8Array | undefined>;
   stats(): StoreStats;
+  /**
+   * Only the RECEIPT of an entry (it stays readable when the entry's payload segment was dropped by retention);
+   * E.NOT_FOUND when not retained. Stores without retention may omit it (callers fall back to readRange).
+   */
+  readReceipt?(label: Uint8Array, seq: number): Promise<Uint8Array>;
+  /**
+   * Retention (COMP0.1): drops whole expired rotated log segments (never the active one, node files, position files
+   * or a label's latest checkpoint) and, when `checkpointsDays` is set, expired checkpoints. O(segments dropped).
+   */
+  enforceRetention?(policy: RetentionPolicy, nowMs: number): Promise<RetentionDropped>;
+  /** Retention boundaries, O(labels · log n) (a binary search over each label's positions). */
+  retentionStatus?(maxLabels?: number): RetentionStatus;
   /** Flushes, fsyncs and closes files and the KV database. */
   close(): Promise<void>;
 }

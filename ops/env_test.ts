@@ -24,7 +24,17 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
 Deno.test("env init writes the CLI-GOALS-3 descriptor exactly, creating --root", async () => {
   await withDir(async (dir) => {
     const root = `${dir}/nested/config`;
-    const r = await env(["init", "--root", root, "--name", "demo", "--cluster-context", "kind-demo", "--namespace", "veen-tenant-demo"]);
+    const r = await env([
+      "init",
+      "--root",
+      root,
+      "--name",
+      "demo",
+      "--cluster-context",
+      "kind-demo",
+      "--namespace",
+      "veen-tenant-demo",
+    ]);
     assert.equal(r.code, 0, r.err);
     assert.equal(r.out, `created ${root}/demo.env.json\n`);
     assert.equal(
@@ -46,13 +56,61 @@ Deno.test("env init writes the CLI-GOALS-3 descriptor exactly, creating --root",
 Deno.test("env add-hub / add-tenant insert or update, sorted, atomically; show prints a summary and --json verbatim", async () => {
   await withDir(async (dir) => {
     const f = `${dir}/demo.env.json`;
-    assert.equal((await env(["init", "--root", dir, "--name", "demo", "--cluster-context", "c", "--namespace", "ns", "--description", "demo tenant"])).code, 0);
-    let r = await env(["add-hub", "--env", f, "--hub-name", "secondary", "--service-url", "http://hub2:8080", "--profile-id", P1, "--realm", R1]);
+    assert.equal(
+      (await env([
+        "init",
+        "--root",
+        dir,
+        "--name",
+        "demo",
+        "--cluster-context",
+        "c",
+        "--namespace",
+        "ns",
+        "--description",
+        "demo tenant",
+      ])).code,
+      0,
+    );
+    let r = await env([
+      "add-hub",
+      "--env",
+      f,
+      "--hub-name",
+      "secondary",
+      "--service-url",
+      "http://hub2:8080",
+      "--profile-id",
+      P1,
+      "--realm",
+      R1,
+    ]);
     assert.equal(r.code, 0, r.err);
     assert.equal(r.out, `added hub secondary in ${f}\n`);
-    r = await env(["add-hub", "--env", f, "--hub-name", "primary", "--service-url", "https://hub.demo.internal:8443", "--profile-id", P1.toUpperCase()]);
+    r = await env([
+      "add-hub",
+      "--env",
+      f,
+      "--hub-name",
+      "primary",
+      "--service-url",
+      "https://hub.demo.internal:8443",
+      "--profile-id",
+      P1.toUpperCase(),
+    ]);
     assert.equal(r.code, 0, r.err);
-    r = await env(["add-hub", "--env", f, "--hub-name", "primary", "--service-url", "https://hub.demo.internal:8443", "--profile-id", P1, "--json"]);
+    r = await env([
+      "add-hub",
+      "--env",
+      f,
+      "--hub-name",
+      "primary",
+      "--service-url",
+      "https://hub.demo.internal:8443",
+      "--profile-id",
+      P1,
+      "--json",
+    ]);
     assert.equal(r.code, 0);
     assert.deepEqual(JSON.parse(r.out), {
       ok: true,
@@ -61,7 +119,17 @@ Deno.test("env add-hub / add-tenant insert or update, sorted, atomically; show p
       status: "updated",
       hub: { service_url: "https://hub.demo.internal:8443", profile_id: P1, realm_id: null },
     });
-    r = await env(["add-tenant", "--env", f, "--tenant-id", "demo", "--stream-prefix", "core", "--label-class", "wallet"]);
+    r = await env([
+      "add-tenant",
+      "--env",
+      f,
+      "--tenant-id",
+      "demo",
+      "--stream-prefix",
+      "core",
+      "--label-class",
+      "wallet",
+    ]);
     assert.equal(r.code, 0, r.err);
     r = await env(["add-tenant", "--env", f, "--tenant-id", "alpha", "--stream-prefix", "logs"]);
     assert.equal(r.code, 0, r.err);
@@ -125,26 +193,60 @@ Deno.test("env add-hub / add-tenant insert or update, sorted, atomically; show p
     assert.equal(r.out, text);
 
     assert.equal(resolveHubFromEnv(f, "primary"), "https://hub.demo.internal:8443");
-    assert.deepEqual(resolveHubEntryFromEnv(f, "secondary"), { serviceUrl: "http://hub2:8080", profileId: P1, realmId: R1 });
+    assert.deepEqual(resolveHubEntryFromEnv(f, "secondary"), {
+      serviceUrl: "http://hub2:8080",
+      profileId: P1,
+      realmId: R1,
+    });
   });
 });
 
 Deno.test("env show --json reprints a hand-edited file verbatim; init again keeps hubs and unknown keys", async () => {
   await withDir(async (dir) => {
     const f = `${dir}/x.env.json`;
-    const hand = `{"version":1,"name":"x","cluster_context":"c","namespace":"n","hubs":{"h":{"service_url":"http://h","profile_id":"${P1}","realm_id":null}},"tenants":{},"caps":{"k":1}}`;
+    const hand =
+      `{"version":1,"name":"x","cluster_context":"c","namespace":"n","hubs":{"h":{"service_url":"http://h","profile_id":"${P1}","realm_id":null}},"tenants":{},"caps":{"k":1}}`;
     await Deno.writeTextFile(f, hand);
     const r = await env(["show", "--env", f, "--json"]);
     assert.equal(r.code, 0);
     assert.equal(r.out, hand + "\n");
-    const again = await env(["init", "--root", dir, "--name", "x", "--cluster-context", "c2", "--namespace", "n"]);
+    const again = await env([
+      "init",
+      "--root",
+      dir,
+      "--name",
+      "x",
+      "--cluster-context",
+      "c2",
+      "--namespace",
+      "n",
+    ]);
     assert.equal(again.code, 0, again.err);
     assert.equal(again.out, `updated ${f}\n`);
     const doc = JSON.parse(await Deno.readTextFile(f));
-    assert.deepEqual(Object.keys(doc), ["version", "name", "cluster_context", "namespace", "description", "hubs", "tenants", "caps"]);
+    assert.deepEqual(Object.keys(doc), [
+      "version",
+      "name",
+      "cluster_context",
+      "namespace",
+      "description",
+      "hubs",
+      "tenants",
+      "caps",
+    ]);
     assert.equal(doc.cluster_context, "c2");
     assert.equal(doc.hubs.h.service_url, "http://h");
-    const third = await env(["init", "--root", dir, "--name", "x", "--cluster-context", "c2", "--namespace", "n"]);
+    const third = await env([
+      "init",
+      "--root",
+      dir,
+      "--name",
+      "x",
+      "--cluster-context",
+      "c2",
+      "--namespace",
+      "n",
+    ]);
     assert.equal(third.out, `unchanged ${f}\n`);
   });
 });
@@ -152,14 +254,41 @@ Deno.test("env show --json reprints a hand-edited file verbatim; init again keep
 Deno.test("env errors are usage errors (exit 1, E.USAGE), JSON under --json", async () => {
   await withDir(async (dir) => {
     const f = `${dir}/e.env.json`;
-    assert.equal((await env(["init", "--root", dir, "--name", "e", "--cluster-context", "c", "--namespace", "n"])).code, 0);
+    assert.equal(
+      (await env(["init", "--root", dir, "--name", "e", "--cluster-context", "c", "--namespace", "n"])).code,
+      0,
+    );
     const cases: [string[], RegExp][] = [
       [["init", "--root", dir, "--name", "e"], /Missing required flag --cluster-context/],
-      [["init", "--root", dir, "--name", "../evil", "--cluster-context", "c", "--namespace", "n"], /--name must be/],
-      [["add-hub", "--env", f, "--hub-name", "h", "--service-url", "ftp://x", "--profile-id", P1], /--service-url/],
-      [["add-hub", "--env", f, "--hub-name", "h", "--service-url", "http://x", "--profile-id", "abc"], /--profile-id must be 64 hex/],
-      [["add-hub", "--env", f, "--hub-name", "h", "--service-url", "http://x", "--profile-id", P1, "--realm", "zz"], /--realm/],
-      [["add-tenant", "--env", f, "--tenant-id", "t", "--stream-prefix", "p", "--label-class", "vip"], /--label-class must be one of/],
+      [
+        ["init", "--root", dir, "--name", "../evil", "--cluster-context", "c", "--namespace", "n"],
+        /--name must be/,
+      ],
+      [
+        ["add-hub", "--env", f, "--hub-name", "h", "--service-url", "ftp://x", "--profile-id", P1],
+        /--service-url/,
+      ],
+      [
+        ["add-hub", "--env", f, "--hub-name", "h", "--service-url", "http://x", "--profile-id", "abc"],
+        /--profile-id must be 64 hex/,
+      ],
+      [[
+        "add-hub",
+        "--env",
+        f,
+        "--hub-name",
+        "h",
+        "--service-url",
+        "http://x",
+        "--profile-id",
+        P1,
+        "--realm",
+        "zz",
+      ], /--realm/],
+      [
+        ["add-tenant", "--env", f, "--tenant-id", "t", "--stream-prefix", "p", "--label-class", "vip"],
+        /--label-class must be one of/,
+      ],
       [["show", "--env", `${dir}/missing.env.json`], /Cannot read environment file/],
       [["show", "--env", f, "--bogus"], /Unknown option '--bogus'/],
     ];

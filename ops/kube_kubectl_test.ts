@@ -34,7 +34,11 @@ async function withCluster(initial: Record<string, any>, fn: (c: Cluster) => Pro
   const logPath = `${dir}/argv.log`;
   await Deno.writeTextFile(statePath, JSON.stringify({ namespaces: ["default"], ...initial }));
   await Deno.writeTextFile(logPath, "");
-  const env = { PATH: `${bin}:${Deno.env.get("PATH")}`, FAKE_KUBE_STATE: statePath, FAKE_KUBECTL_LOG: logPath };
+  const env = {
+    PATH: `${bin}:${Deno.env.get("PATH")}`,
+    FAKE_KUBE_STATE: statePath,
+    FAKE_KUBECTL_LOG: logPath,
+  };
   const c: Cluster = {
     dir,
     async run(args) {
@@ -43,7 +47,9 @@ async function withCluster(initial: Record<string, any>, fn: (c: Cluster) => Pro
       return { code, out: io.stdout(), err: io.stderr() };
     },
     calls: () =>
-      Deno.readTextFileSync(logPath).split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as string[]),
+      Deno.readTextFileSync(logPath).split("\n").filter((l) => l !== "").map((l) =>
+        JSON.parse(l) as string[]
+      ),
     state: () => JSON.parse(Deno.readTextFileSync(statePath)),
     patch(p) {
       Deno.writeTextFileSync(statePath, JSON.stringify({ ...c.state(), ...p }));
@@ -84,13 +90,48 @@ const hubPod = (name: string, restarts: number, phase = "Running") => ({
 Deno.test("kube apply: kubectl apply -f - with a List, namespace created by the file, waits, prints the service DNS", async () => {
   await withCluster({ readyAfterGets: 2 }, async (c) => {
     await renderTo(c, "hub.yaml");
-    const r = await c.run(["apply", "--cluster-context", "kind-veens", "--file", `${c.dir}/hub.yaml`, "--wait-seconds", "180"]);
+    const r = await c.run([
+      "apply",
+      "--cluster-context",
+      "kind-veens",
+      "--file",
+      `${c.dir}/hub.yaml`,
+      "--wait-seconds",
+      "180",
+    ]);
     assert.equal(r.code, 0, r.err);
     assert.deepEqual(c.calls(), [
       ["--context", "kind-veens", "apply", "-f", "-"],
-      ["--context", "kind-veens", "--namespace", "veen-tenants", "get", "deployment/veen-hub-alpha", "-o", "json"],
-      ["--context", "kind-veens", "--namespace", "veen-tenants", "get", "deployment/veen-hub-alpha", "-o", "json"],
-      ["--context", "kind-veens", "--namespace", "veen-tenants", "get", "deployment/veen-hub-alpha", "-o", "json"],
+      [
+        "--context",
+        "kind-veens",
+        "--namespace",
+        "veen-tenants",
+        "get",
+        "deployment/veen-hub-alpha",
+        "-o",
+        "json",
+      ],
+      [
+        "--context",
+        "kind-veens",
+        "--namespace",
+        "veen-tenants",
+        "get",
+        "deployment/veen-hub-alpha",
+        "-o",
+        "json",
+      ],
+      [
+        "--context",
+        "kind-veens",
+        "--namespace",
+        "veen-tenants",
+        "get",
+        "deployment/veen-hub-alpha",
+        "-o",
+        "json",
+      ],
     ]);
     const sent = JSON.parse(c.state().stdin[0]);
     assert.equal(sent.kind, "List");
@@ -124,13 +165,34 @@ Deno.test("kube apply: kubectl apply -f - with a List, namespace created by the 
 
     // Applying again is idempotent; --json gives one object with stable fields.
     c.reset();
-    const again = await c.run(["apply", "--cluster-context", "kind-veens", "--file", `${c.dir}/hub.yaml`, "--json"]);
+    const again = await c.run([
+      "apply",
+      "--cluster-context",
+      "kind-veens",
+      "--file",
+      `${c.dir}/hub.yaml`,
+      "--json",
+    ]);
     assert.equal(again.code, 0, again.err);
     const j = JSON.parse(again.out);
-    assert.deepEqual(Object.keys(j), ["ok", "cluster_context", "namespace", "services", "applied", "waited", "workloads"]);
+    assert.deepEqual(Object.keys(j), [
+      "ok",
+      "cluster_context",
+      "namespace",
+      "services",
+      "applied",
+      "waited",
+      "workloads",
+    ]);
     assert.equal(j.applied[0], "namespace/veen-tenants unchanged");
     assert.deepEqual(j.services, ["veen-hub-alpha.veen-tenants.svc.cluster.local:8080"]);
-    assert.deepEqual(j.workloads, [{ kind: "Deployment", name: "veen-hub-alpha", namespace: "veen-tenants", desired_replicas: 1, ready_replicas: null }]);
+    assert.deepEqual(j.workloads, [{
+      kind: "Deployment",
+      name: "veen-hub-alpha",
+      namespace: "veen-tenants",
+      desired_replicas: 1,
+      ready_replicas: null,
+    }]);
     assert.equal(c.calls().length, 1);
   });
 });
@@ -140,14 +202,36 @@ Deno.test("kube apply: JSON manifests work; a missing namespace not in the file 
     await renderTo(c, "hub.json", ["--json", "--no-namespace"]);
     const r = await c.run(["apply", "--cluster-context", "kind-veens", "--file", `${c.dir}/hub.json`]);
     assert.equal(r.code, 4);
-    assert.match(r.err, /^E\.NOT_FOUND: namespace veen-tenants does not exist and .* has no Namespace object/m);
-    assert.deepEqual(c.calls(), [["--context", "kind-veens", "get", "namespace", "veen-tenants", "-o", "name"]]);
+    assert.match(
+      r.err,
+      /^E\.NOT_FOUND: namespace veen-tenants does not exist and .* has no Namespace object/m,
+    );
+    assert.deepEqual(c.calls(), [[
+      "--context",
+      "kind-veens",
+      "get",
+      "namespace",
+      "veen-tenants",
+      "-o",
+      "name",
+    ]]);
 
     c.patch({ namespaces: ["default", "veen-tenants"] });
     c.reset();
-    const t = await c.run(["apply", "--cluster-context", "kind-veens", "--file", `${c.dir}/hub.json`, "--wait-seconds", "5"]);
+    const t = await c.run([
+      "apply",
+      "--cluster-context",
+      "kind-veens",
+      "--file",
+      `${c.dir}/hub.json`,
+      "--wait-seconds",
+      "5",
+    ]);
     assert.equal(t.code, 4);
-    assert.match(t.err, /^E\.UNAVAILABLE: hub not ready after 5 s \(deployment\/veen-hub-alpha: 0\/1 ready\)/m);
+    assert.match(
+      t.err,
+      /^E\.UNAVAILABLE: hub not ready after 5 s \(deployment\/veen-hub-alpha: 0\/1 ready\)/m,
+    );
     const gets = c.calls().filter((a) => a.includes("get") && a.includes("deployment/veen-hub-alpha"));
     assert.equal(gets.length, 4); // t=0, 2, 4, 6 s on the virtual clock
   });
@@ -177,10 +261,15 @@ Deno.test("kube status: replicas, pods with phase and restarts, /healthz per pod
     await renderTo(c, "hub.yaml");
     assert.equal((await c.run(["apply", "--cluster-context", "ctx", "--file", `${c.dir}/hub.yaml`])).code, 0);
     c.patch({
-      pods: [hubPod("veen-hub-alpha-7d9-b", 2), hubPod("veen-hub-alpha-7d9-a", 0), hubPod("veen-hub-alpha-7d9-c", 0, "Pending")],
+      pods: [
+        hubPod("veen-hub-alpha-7d9-b", 2),
+        hubPod("veen-hub-alpha-7d9-a", 0),
+        hubPod("veen-hub-alpha-7d9-c", 0, "Pending"),
+      ],
       health: {
         "veen-hub-alpha-7d9-a": { ok: true, profile_id: "x" },
-        "veen-hub-alpha-7d9-b": "Error from server (ServiceUnavailable): the server is currently unable to handle the request",
+        "veen-hub-alpha-7d9-b":
+          "Error from server (ServiceUnavailable): the server is currently unable to handle the request",
       },
     });
     c.reset();
@@ -189,9 +278,32 @@ Deno.test("kube status: replicas, pods with phase and restarts, /healthz per pod
     assert.equal(r.code, 0, r.err);
     assert.deepEqual(c.calls(), [
       ["--context", "ctx", "--namespace", "veen-tenants", "get", "deployment/veen-hub-alpha", "-o", "json"],
-      ["--context", "ctx", "--namespace", "veen-tenants", "get", "pods", "-l", "app=veen-hub,veen.hub.name=alpha", "-o", "json"],
-      ["--context", "ctx", "get", "--raw", "/api/v1/namespaces/veen-tenants/pods/veen-hub-alpha-7d9-a:8080/proxy/healthz"],
-      ["--context", "ctx", "get", "--raw", "/api/v1/namespaces/veen-tenants/pods/veen-hub-alpha-7d9-b:8080/proxy/healthz"],
+      [
+        "--context",
+        "ctx",
+        "--namespace",
+        "veen-tenants",
+        "get",
+        "pods",
+        "-l",
+        "app=veen-hub,veen.hub.name=alpha",
+        "-o",
+        "json",
+      ],
+      [
+        "--context",
+        "ctx",
+        "get",
+        "--raw",
+        "/api/v1/namespaces/veen-tenants/pods/veen-hub-alpha-7d9-a:8080/proxy/healthz",
+      ],
+      [
+        "--context",
+        "ctx",
+        "get",
+        "--raw",
+        "/api/v1/namespaces/veen-tenants/pods/veen-hub-alpha-7d9-b:8080/proxy/healthz",
+      ],
     ]);
     assert.equal(
       r.out,
@@ -209,10 +321,33 @@ Deno.test("kube status: replicas, pods with phase and restarts, /healthz per pod
       ].join("\n"),
     );
     const j = JSON.parse((await c.run([...args, "--json"])).out);
-    assert.deepEqual(Object.keys(j), ["ok", "deployment_name", "kind", "namespace", "desired_replicas", "ready_replicas", "pods"]);
-    assert.deepEqual(j.pods[0], { name: "veen-hub-alpha-7d9-a", phase: "Running", ready: true, restarts: 0, health: "ok" });
+    assert.deepEqual(Object.keys(j), [
+      "ok",
+      "deployment_name",
+      "kind",
+      "namespace",
+      "desired_replicas",
+      "ready_replicas",
+      "pods",
+    ]);
+    assert.deepEqual(j.pods[0], {
+      name: "veen-hub-alpha-7d9-a",
+      phase: "Running",
+      ready: true,
+      restarts: 0,
+      health: "ok",
+    });
 
-    const missing = await c.run(["status", "--cluster-context", "ctx", "--namespace", "veen-tenants", "--name", "beta", "--json"]);
+    const missing = await c.run([
+      "status",
+      "--cluster-context",
+      "ctx",
+      "--namespace",
+      "veen-tenants",
+      "--name",
+      "beta",
+      "--json",
+    ]);
     assert.equal(missing.code, 4);
     assert.equal(JSON.parse(missing.out).code, "E.NOT_FOUND");
   });
@@ -225,11 +360,24 @@ Deno.test("kube delete: deletes the hub's objects, keeps the Secret, purges PVCs
     c.patch({
       objects: {
         ...c.state().objects,
-        "veen-tenants/PersistentVolumeClaim/veen-alpha-data": { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "veen-alpha-data" } },
+        "veen-tenants/PersistentVolumeClaim/veen-alpha-data": {
+          apiVersion: "v1",
+          kind: "PersistentVolumeClaim",
+          metadata: { name: "veen-alpha-data" },
+        },
       },
     });
     c.reset();
-    const args = ["delete", "--cluster-context", "ctx", "--namespace", "veen-tenants", "--name", "alpha", "--purge-pvcs"];
+    const args = [
+      "delete",
+      "--cluster-context",
+      "ctx",
+      "--namespace",
+      "veen-tenants",
+      "--name",
+      "alpha",
+      "--purge-pvcs",
+    ];
     const r = await c.run(args);
     assert.equal(r.code, 0, r.err);
     const ns = ["--context", "ctx", "--namespace", "veen-tenants"];
@@ -284,7 +432,16 @@ Deno.test("kube delete: deletes the hub's objects, keeps the Secret, purges PVCs
 
 Deno.test("kube delete --profile tenant removes profile objects too; --data-pvc needs --purge-pvcs", async () => {
   await withCluster({}, async (c) => {
-    const r = await c.run(["delete", "--cluster-context", "ctx", "--profile", "tenant", "--tenant-id", "acme", "--purge-pvcs"]);
+    const r = await c.run([
+      "delete",
+      "--cluster-context",
+      "ctx",
+      "--profile",
+      "tenant",
+      "--tenant-id",
+      "acme",
+      "--purge-pvcs",
+    ]);
     assert.equal(r.code, 0, r.err);
     assert.equal(r.out, "already deleted: veen-hub in veen-tenant-acme\n");
     const calls = c.calls();
@@ -302,8 +459,22 @@ Deno.test("kube delete --profile tenant removes profile objects too; --data-pvc 
       "job/veen-selftest-core",
       "--ignore-not-found",
     ]);
-    assert.deepEqual(calls[2]!.slice(4), ["delete", "persistentvolumeclaim/veen-hub-data", "--ignore-not-found"]);
-    const bad = await c.run(["delete", "--cluster-context", "ctx", "--namespace", "n", "--name", "a", "--data-pvc", "x"]);
+    assert.deepEqual(calls[2]!.slice(4), [
+      "delete",
+      "persistentvolumeclaim/veen-hub-data",
+      "--ignore-not-found",
+    ]);
+    const bad = await c.run([
+      "delete",
+      "--cluster-context",
+      "ctx",
+      "--namespace",
+      "n",
+      "--name",
+      "a",
+      "--data-pvc",
+      "x",
+    ]);
     assert.equal(bad.code, 1);
   });
 });
@@ -332,12 +503,25 @@ Deno.test("kube logs: each hub pod in turn, unchanged; --pod; --follow uses one 
     assert.equal((await c.run([...base, "--follow", "--since", "1h30m"])).code, 0);
     assert.deepEqual(c.calls(), [
       [...ns, "logs", "veen-hub-alpha-b", "-c", "hub", "--since=10m"],
-      [...ns, "logs", "-l", "app=veen-hub,veen.hub.name=alpha", "-c", "hub", "--max-log-requests=16", "--since=1h30m", "--follow"],
+      [
+        ...ns,
+        "logs",
+        "-l",
+        "app=veen-hub,veen.hub.name=alpha",
+        "-c",
+        "hub",
+        "--max-log-requests=16",
+        "--since=1h30m",
+        "--follow",
+      ],
     ]);
     assert.equal((await c.run([...base, "--since", "yesterday"])).code, 1);
     const gone = await c.run([...base, "--pod", "nope"]);
     assert.equal(gone.code, 4);
-    assert.match(gone.err, /Error from server \(NotFound\): pods "nope" not found\nE\.NOT_FOUND: kubectl logs nope/);
+    assert.match(
+      gone.err,
+      /Error from server \(NotFound\): pods "nope" not found\nE\.NOT_FOUND: kubectl logs nope/,
+    );
     c.patch({ pods: [] });
     assert.equal((await c.run(base)).code, 4);
   });
@@ -365,60 +549,73 @@ const SEND = [
 ];
 
 Deno.test("kube job send: creates the Job, waits, prints the receipt summary; the container runs veen send", async () => {
-  await withCluster({ namespaces: ["veen-tenants"], jobLogs: `stream_seq: 7\nmsg_id: ${MSG_ID}\n` }, async (c) => {
-    const r = await c.run(SEND);
-    assert.equal(r.code, 0, r.err);
-    assert.equal(r.out, `stream_seq: 7\nmsg_id: ${MSG_ID}\n`);
-    const calls = c.calls();
-    const name = calls[0] && JSON.parse(c.state().stdin[0]).metadata.name;
-    assert.match(name, /^veen-job-send-[0-9a-f]{10}$/);
-    const ns = ["--context", "prod-admin", "--namespace", "veen-tenants"];
-    assert.deepEqual(calls, [
-      [...ns, "create", "-f", "-"],
-      [...ns, "get", `job/${name}`, "-o", "json"],
-      [...ns, "logs", `job/${name}`, "-c", "veen"],
-    ]);
-    const job = JSON.parse(c.state().stdin[0]);
-    const ctr = job.spec.template.spec.containers[0];
-    assert.deepEqual([ctr.command, ctr.args], [
-      ["veen"],
-      [
-        "send",
-        "--hub",
-        "http://veen-hub-alpha.veen-tenants.svc.cluster.local:8080",
-        "--client",
+  await withCluster(
+    { namespaces: ["veen-tenants"], jobLogs: `stream_seq: 7\nmsg_id: ${MSG_ID}\n` },
+    async (c) => {
+      const r = await c.run(SEND);
+      assert.equal(r.code, 0, r.err);
+      assert.equal(r.out, `stream_seq: 7\nmsg_id: ${MSG_ID}\n`);
+      const calls = c.calls();
+      const name = calls[0] && JSON.parse(c.state().stdin[0]).metadata.name;
+      assert.match(name, /^veen-job-send-[0-9a-f]{10}$/);
+      const ns = ["--context", "prod-admin", "--namespace", "veen-tenants"];
+      assert.deepEqual(calls, [
+        [...ns, "create", "-f", "-"],
+        [...ns, "get", `job/${name}`, "-o", "json"],
+        [...ns, "logs", `job/${name}`, "-c", "veen"],
+      ]);
+      const job = JSON.parse(c.state().stdin[0]);
+      const ctr = job.spec.template.spec.containers[0];
+      assert.deepEqual([ctr.command, ctr.args], [
+        ["veen"],
+        [
+          "send",
+          "--hub",
+          "http://veen-hub-alpha.veen-tenants.svc.cluster.local:8080",
+          "--client",
+          "/var/lib/veen-client",
+          "--stream",
+          "core/main",
+          "--body",
+          '{"k":"v"}',
+          "--cap",
+          "/var/lib/veen-cap/cap.cbor",
+          "--timeout-ms",
+          "5000",
+        ],
+      ]);
+      assert.equal(job.spec.backoffLimit, 0);
+      assert.equal(job.metadata.labels["veen.io/role"], "cli");
+      assert.deepEqual(ctr.volumeMounts.map((m: { mountPath: string }) => m.mountPath), [
         "/var/lib/veen-client",
-        "--stream",
-        "core/main",
-        "--body",
-        '{"k":"v"}',
-        "--cap",
-        "/var/lib/veen-cap/cap.cbor",
-        "--timeout-ms",
-        "5000",
-      ],
-    ]);
-    assert.equal(job.spec.backoffLimit, 0);
-    assert.equal(job.metadata.labels["veen.io/role"], "cli");
-    assert.deepEqual(ctr.volumeMounts.map((m: { mountPath: string }) => m.mountPath), ["/var/lib/veen-client", "/var/lib/veen-cap", "/tmp"]);
-    const init = job.spec.template.spec.initContainers[0];
-    assert.equal(init.volumeMounts[0].readOnly, true);
-    const vols = Object.fromEntries(job.spec.template.spec.volumes.map((v: { name: string }) => [v.name, v]));
-    assert.equal(vols["client-secret"].secret.secretName, "tenant-a-client");
-    assert.equal(vols.cap.secret.secretName, "tenant-a-cap");
+        "/var/lib/veen-cap",
+        "/tmp",
+      ]);
+      const init = job.spec.template.spec.initContainers[0];
+      assert.equal(init.volumeMounts[0].readOnly, true);
+      const vols = Object.fromEntries(
+        job.spec.template.spec.volumes.map((v: { name: string }) => [v.name, v]),
+      );
+      assert.equal(vols["client-secret"].secret.secretName, "tenant-a-client");
+      assert.equal(vols.cap.secret.secretName, "tenant-a-cap");
 
-    // Same request at the same (virtual) time: same Job name, refused by the cluster; another name goes through.
-    const same = await c.run([...SEND, "--json"]);
-    assert.equal(same.code, 4);
-    assert.equal(JSON.parse(same.out).code, "E.DUP");
-    const j = JSON.parse((await c.run([...SEND, "--json", "--job-name", "send-2"])).out);
-    assert.deepEqual(Object.keys(j), ["ok", "job", "namespace", "stream", "stream_seq", "msg_id"]);
-    assert.equal(j.stream_seq, 7);
-  });
+      // Same request at the same (virtual) time: same Job name, refused by the cluster; another name goes through.
+      const same = await c.run([...SEND, "--json"]);
+      assert.equal(same.code, 4);
+      assert.equal(JSON.parse(same.out).code, "E.DUP");
+      const j = JSON.parse((await c.run([...SEND, "--json", "--job-name", "send-2"])).out);
+      assert.deepEqual(Object.keys(j), ["ok", "job", "namespace", "stream", "stream_seq", "msg_id"]);
+      assert.equal(j.stream_seq, 7);
+    },
+  );
 });
 
 Deno.test("kube job send: a failed Job prints its output and exits 4 with the job's E.* code", async () => {
-  await withCluster({ namespaces: ["veen-tenants"], jobOutcome: "failed", jobLogs: "E.CAP: capability expired\n" }, async (c) => {
+  await withCluster({
+    namespaces: ["veen-tenants"],
+    jobOutcome: "failed",
+    jobLogs: "E.CAP: capability expired\n",
+  }, async (c) => {
     const r = await c.run(SEND);
     assert.equal(r.code, 4);
     assert.match(
@@ -428,20 +625,22 @@ Deno.test("kube job send: a failed Job prints its output and exits 4 with the jo
     c.patch({ jobOutcome: "pending" });
     const t = await c.run([...SEND, "--wait-seconds", "3"]);
     assert.equal(t.code, 4);
-    assert.match(t.err, /E\.UNAVAILABLE: job\/veen-job-send-[0-9a-f]{10} in veen-tenants did not finish within 3 s/);
+    assert.match(
+      t.err,
+      /E\.UNAVAILABLE: job\/veen-job-send-[0-9a-f]{10} in veen-tenants did not finish within 3 s/,
+    );
     c.patch({ jobOutcome: "succeeded", jobLogs: "garbage\n" });
-    assert.equal((await c.run(SEND)).code, 3);
-    c.reset();
+    const garbage = await c.run([...SEND, "--job-name", "fixed"]);
+    assert.equal(garbage.code, 3);
+    assert.match(garbage.err, /^E\.SIZE: job\/fixed succeeded but its output has no stream_seq\/msg_id/m);
     const dup = await c.run([...SEND, "--job-name", "fixed"]);
-    assert.equal(dup.code, 3); // garbage logs again
-    const dup2 = await c.run([...SEND, "--job-name", "fixed"]);
-    assert.equal(dup2.code, 4);
-    assert.match(dup2.err, /^E\.DUP: kubectl create job\/fixed: Error from server \(AlreadyExists\)/m);
+    assert.equal(dup.code, 4);
+    assert.match(dup.err, /^E\.DUP: kubectl create job\/fixed: Error from server \(AlreadyExists\)/m);
   });
 });
 
 Deno.test("kube job stream: veen stream in a Job, output passed through; --dry-run prints the manifest", async () => {
-  await withCluster({ namespaces: ["veen-tenants"], jobLogs: "#0 {\"text\":\"hi\"}\n" }, async (c) => {
+  await withCluster({ namespaces: ["veen-tenants"], jobLogs: '#0 {"text":"hi"}\n' }, async (c) => {
     const args = [
       "job",
       "stream",

@@ -51,7 +51,9 @@ function leaves(o: unknown, path = ""): string[] {
   if (Array.isArray(o)) return o.length === 0 ? [path] : o.flatMap((v, i) => leaves(v, `${path}/${i}`));
   if (typeof o === "object" && o !== null) {
     const e = Object.entries(o);
-    return e.length === 0 ? [path] : e.flatMap(([k, v]) => leaves(v, `${path}/${k.replaceAll("~", "~0").replaceAll("/", "~1")}`));
+    return e.length === 0
+      ? [path]
+      : e.flatMap(([k, v]) => leaves(v, `${path}/${k.replaceAll("~", "~0").replaceAll("/", "~1")}`));
   }
   return [path];
 }
@@ -92,7 +94,9 @@ function validateStrict(o: K8sObject): void {
 function getAt(o: unknown, path: string): unknown {
   // deno-lint-ignore no-explicit-any
   let t: any = o;
-  for (const p of path.split("/").slice(1).map((p) => p.replaceAll("~1", "/").replaceAll("~0", "~"))) t = t?.[p];
+  for (const p of path.split("/").slice(1).map((p) => p.replaceAll("~1", "/").replaceAll("~0", "~"))) {
+    t = t?.[p];
+  }
   return t;
 }
 
@@ -105,8 +109,14 @@ async function kube(args: string[]) {
 async function withFiles(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "veen-kube-" });
   try {
-    await Deno.writeTextFile(`${dir}/hub-config.toml`, `[hub]\nprofile_id = "${P1}"\nlog_level = "warn"\ncheckpoint_every = 4096\n`);
-    await Deno.writeTextFile(`${dir}/hub.env`, `# comment\nexport VEEN_QUEUE_MAX=1024\nB_VAR="two words"\n\nA_VAR='x=y'\n`);
+    await Deno.writeTextFile(
+      `${dir}/hub-config.toml`,
+      `[hub]\nprofile_id = "${P1}"\nlog_level = "warn"\ncheckpoint_every = 4096\n`,
+    );
+    await Deno.writeTextFile(
+      `${dir}/hub.env`,
+      `# comment\nexport VEEN_QUEUE_MAX=1024\nB_VAR="two words"\n\nA_VAR='x=y'\n`,
+    );
     await Deno.writeTextFile(`${dir}/ann.json`, `{"prometheus.io/scrape":"true","example.com/team":"ops"}`);
     await fn(dir);
   } finally {
@@ -170,7 +180,9 @@ Deno.test("kube render (CLI-GOALS-3 layout): fixed object order, names, schema-v
       assert.deepEqual(Object.keys(o).slice(0, 3), ["apiVersion", "kind", "metadata"]);
       validateStrict(o);
       if (o.kind !== "Namespace") assert.equal(o.metadata.namespace, "veen-tenants");
-      if (o.kind !== "Namespace") for (const l of HUB_LABELS) assert.ok(o.metadata.labels[l] !== undefined, `${o.kind} lacks ${l}`);
+      if (o.kind !== "Namespace") {
+        for (const l of HUB_LABELS) assert.ok(o.metadata.labels[l] !== undefined, `${o.kind} lacks ${l}`);
+      }
       assert.equal(o.metadata.annotations["veen.io/profile"], "tenant");
       assert.ok(o.metadata.annotations["veen.io/version"]);
     }
@@ -200,7 +212,19 @@ Deno.test("kube render: pods run the hub with probes, restricted security, resou
     const c = pod.spec.containers[0];
     assert.deepEqual([c.command, c.args], [
       ["veen"],
-      ["hub", "start", "--foreground", "--listen", "0.0.0.0:8080", "--data-dir", "/var/lib/veen", "--config", "/etc/veen/hub-config.toml", "--profile-id", P1],
+      [
+        "hub",
+        "start",
+        "--foreground",
+        "--listen",
+        "0.0.0.0:8080",
+        "--data-dir",
+        "/var/lib/veen",
+        "--config",
+        "/etc/veen/hub-config.toml",
+        "--profile-id",
+        P1,
+      ],
     ]);
     assert.deepEqual(c.livenessProbe.httpGet, { path: "/healthz", port: "http" });
     assert.deepEqual(c.readinessProbe.httpGet, { path: "/readyz", port: "http" });
@@ -212,22 +236,33 @@ Deno.test("kube render: pods run the hub with probes, restricted security, resou
       assert.equal(sc.allowPrivilegeEscalation, false);
       assert.deepEqual(sc.capabilities.drop, ["ALL"]);
     }
-    assert.deepEqual(c.resources, { requests: { cpu: "500m", memory: "512Mi" }, limits: { cpu: "1", memory: "512Mi" } });
+    assert.deepEqual(c.resources, {
+      requests: { cpu: "500m", memory: "512Mi" },
+      limits: { cpu: "1", memory: "512Mi" },
+    });
     assert.deepEqual(c.envFrom, [{ configMapRef: { name: "veen-hub-alpha-env" } }]);
-    assert.deepEqual(c.env.find((e: K8sObject) => e.name === "VEEN_LOG_LEVEL"), { name: "VEEN_LOG_LEVEL", value: "warn" });
+    assert.deepEqual(c.env.find((e: K8sObject) => e.name === "VEEN_LOG_LEVEL"), {
+      name: "VEEN_LOG_LEVEL",
+      value: "warn",
+    });
     assert.deepEqual(
       c.volumeMounts.map((m: K8sObject) => [m.mountPath, m.readOnly === true]),
       [["/etc/veen", true], ["/var/lib/veen", false], ["/tmp", false]],
     );
     const vols = Object.fromEntries(pod.spec.volumes.map((v: K8sObject) => [v.name, v]));
     assert.deepEqual(vols["veen-data"].persistentVolumeClaim, { claimName: "veen-alpha-data" });
-    assert.deepEqual(vols["veen-config"].projected.sources[0], { configMap: { name: "veen-hub-alpha-config" } });
+    assert.deepEqual(vols["veen-config"].projected.sources[0], {
+      configMap: { name: "veen-hub-alpha-config" },
+    });
     assert.equal(vols["veen-config"].projected.sources[1].secret.name, "veen-hub-alpha-keys");
 
     const cm = objs.find((o) => o.metadata.name === "veen-hub-alpha-config")!;
     assert.equal(cm.data["hub-config.toml"], await Deno.readTextFile(`${dir}/hub-config.toml`));
     const envCm = objs.find((o) => o.metadata.name === "veen-hub-alpha-env")!;
-    assert.deepEqual(Object.entries(envCm.data), [["A_VAR", "x=y"], ["B_VAR", "two words"], ["VEEN_QUEUE_MAX", "1024"]]);
+    assert.deepEqual(Object.entries(envCm.data), [["A_VAR", "x=y"], ["B_VAR", "two words"], [
+      "VEEN_QUEUE_MAX",
+      "1024",
+    ]]);
     const secret = objs.find((o) => o.kind === "Secret")!;
     assert.equal(secret.data, undefined);
     assert.equal(secret.stringData, undefined);
@@ -236,12 +271,25 @@ Deno.test("kube render: pods run the hub with probes, restricted security, resou
     assert.deepEqual(svc.spec.selector, dep.spec.selector.matchLabels);
     assert.deepEqual(svc.spec.ports, [{ name: "http", port: 8080, targetPort: "http", protocol: "TCP" }]);
     const rb = objs.find((o) => o.kind === "RoleBinding")!;
-    assert.deepEqual(rb.subjects, [{ kind: "ServiceAccount", name: "veen-hub-alpha", namespace: "veen-tenants" }]);
+    assert.deepEqual(rb.subjects, [{
+      kind: "ServiceAccount",
+      name: "veen-hub-alpha",
+      namespace: "veen-tenants",
+    }]);
   });
 });
 
 Deno.test("kube render --profile authority: veen-system StatefulSet + PVC, RBAC, NetworkPolicy, selftest Job and CronJob", async () => {
-  const r = await kube(["render", "--profile", "authority", "--image", "veen:0.1.0", "--universe-id", "stage-1", "--json"]);
+  const r = await kube([
+    "render",
+    "--profile",
+    "authority",
+    "--image",
+    "veen:0.1.0",
+    "--universe-id",
+    "stage-1",
+    "--json",
+  ]);
   assert.equal(r.code, 0, r.err);
   const objs: K8sObject[] = JSON.parse(r.out);
   assert.deepEqual(
@@ -272,15 +320,27 @@ Deno.test("kube render --profile authority: veen-system StatefulSet + PVC, RBAC,
   assert.equal(pod.metadata.labels["veen.io/universe-id"], "stage-1");
   assert.equal(pod.metadata.labels["veen.io/tenant-id"], undefined);
   const dataVol = pod.spec.volumes.find((v: K8sObject) => v.name === "veen-data");
-  assert.deepEqual(dataVol, { name: "veen-data", persistentVolumeClaim: { claimName: "veen-authority-data" } });
-  const env = Object.fromEntries(pod.spec.containers[0].env.filter((e: K8sObject) => "value" in e).map((e: K8sObject) => [e.name, e.value]));
+  assert.deepEqual(dataVol, {
+    name: "veen-data",
+    persistentVolumeClaim: { claimName: "veen-authority-data" },
+  });
+  const env = Object.fromEntries(
+    pod.spec.containers[0].env.filter((e: K8sObject) => "value" in e).map((
+      e: K8sObject,
+    ) => [e.name, e.value]),
+  );
   assert.equal(env.VEEN_ROLE, "authority");
   assert.equal(env.VEEN_UNIVERSE_ID, "stage-1");
   assert.equal(env.VEEN_LOG_LEVEL, "info");
   const pvc = objs.find((o) => o.kind === "PersistentVolumeClaim")!;
   assert.deepEqual(pvc.spec.accessModes, ["ReadWriteOnce"]);
   const job = objs.find((o) => o.kind === "Job")!;
-  assert.deepEqual(job.spec.template.spec.containers[0].args, ["selftest", "core", "--hub", "http://veen-authority:8080"]);
+  assert.deepEqual(job.spec.template.spec.containers[0].args, [
+    "selftest",
+    "core",
+    "--hub",
+    "http://veen-authority:8080",
+  ]);
   assert.equal(job.metadata.labels["app.kubernetes.io/component"], "selftest");
   assert.equal(job.metadata.labels["veen.io/role"], "selftest");
   const ns = objs[0]!;
@@ -290,7 +350,16 @@ Deno.test("kube render --profile authority: veen-system StatefulSet + PVC, RBAC,
 });
 
 Deno.test("kube render --profile tenant: veen-tenant-ID namespace, Deployment veen-hub, emptyDir unless --storage", async () => {
-  const base = ["render", "--profile", "tenant", "--tenant-id", "acme-prod", "--image", "veen:0.1.0", "--json"];
+  const base = [
+    "render",
+    "--profile",
+    "tenant",
+    "--tenant-id",
+    "acme-prod",
+    "--image",
+    "veen:0.1.0",
+    "--json",
+  ];
   const r = await kube(base);
   assert.equal(r.code, 0, r.err);
   const objs: K8sObject[] = JSON.parse(r.out);
@@ -313,23 +382,48 @@ Deno.test("kube render --profile tenant: veen-tenant-ID namespace, Deployment ve
   for (const o of objs) {
     validateStrict(o);
     if (o.kind !== "Namespace") assert.equal(o.metadata.namespace, "veen-tenant-acme-prod");
-    if (o.kind !== "Namespace") assert.equal(o.metadata.labels["veen.io/tenant-id"], "acme-prod", `${o.kind}`);
+    if (o.kind !== "Namespace") {
+      assert.equal(o.metadata.labels["veen.io/tenant-id"], "acme-prod", `${o.kind}`);
+    }
   }
   const dep = objs.find((o) => o.kind === "Deployment")!;
-  assert.deepEqual(dep.spec.template.spec.volumes.find((v: K8sObject) => v.name === "veen-data"), { name: "veen-data", emptyDir: {} });
-  assert.equal(objs.find((o) => o.kind === "ConfigMap")!.data["profile.toml"].includes(
-    'authority_url = "http://veen-authority.veen-system.svc.cluster.local:8080"',
-  ), true);
+  assert.deepEqual(dep.spec.template.spec.volumes.find((v: K8sObject) => v.name === "veen-data"), {
+    name: "veen-data",
+    emptyDir: {},
+  });
+  assert.equal(
+    objs.find((o) => o.kind === "ConfigMap")!.data["profile.toml"].includes(
+      'authority_url = "http://veen-authority.veen-system.svc.cluster.local:8080"',
+    ),
+    true,
+  );
   const np = objs.find((o) => o.kind === "NetworkPolicy")!;
   assert.deepEqual(np.spec.podSelector.matchLabels, { app: "veen-hub", "veen.hub.name": "acme-prod" });
-  assert.deepEqual(np.spec.ingress[0].from[0].podSelector.matchExpressions[0].values, ["bridge", "cli", "selftest"]);
+  assert.deepEqual(np.spec.ingress[0].from[0].podSelector.matchExpressions[0].values, [
+    "bridge",
+    "cli",
+    "selftest",
+  ]);
   const job = objs.find((o) => o.kind === "Job")!;
-  assert.deepEqual(job.spec.template.spec.containers[0].args, ["selftest", "core", "--hub", "http://veen-hub:8080"]);
+  assert.deepEqual(job.spec.template.spec.containers[0].args, [
+    "selftest",
+    "core",
+    "--hub",
+    "http://veen-hub:8080",
+  ]);
   const cron = objs.find((o) => o.kind === "CronJob")!;
   assert.equal(cron.spec.concurrencyPolicy, "Forbid");
 
   const withStorage: K8sObject[] = JSON.parse(
-    (await kube([...base, "--storage", "5Gi", "--storage-class", "fast", "--allow-from-label", "app=shop,tier=web"])).out,
+    (await kube([
+      ...base,
+      "--storage",
+      "5Gi",
+      "--storage-class",
+      "fast",
+      "--allow-from-label",
+      "app=shop,tier=web",
+    ])).out,
   );
   const pvc = withStorage.find((o) => o.kind === "PersistentVolumeClaim")!;
   assert.equal(pvc.metadata.name, "veen-hub-data");
@@ -337,7 +431,9 @@ Deno.test("kube render --profile tenant: veen-tenant-ID namespace, Deployment ve
   assert.equal(pvc.spec.storageClassName, "fast");
   for (const o of withStorage) validateStrict(o);
   const np2 = withStorage.find((o) => o.kind === "NetworkPolicy")!;
-  assert.deepEqual(np2.spec.ingress[0].from[2], { podSelector: { matchLabels: { app: "shop", tier: "web" } } });
+  assert.deepEqual(np2.spec.ingress[0].from[2], {
+    podSelector: { matchLabels: { app: "shop", tier: "web" } },
+  });
 });
 
 Deno.test("the strict schema check catches misspelled fields and wrong types", () => {
@@ -347,7 +443,12 @@ Deno.test("the strict schema check catches misspelled fields and wrong types", (
     { apiVersion: "v1", kind: "Service", metadata: { name: "s" }, spec: { ports: [{ port: "80" }] } },
   ];
   for (const o of objs) assert.throws(() => validateStrict(o));
-  validateStrict({ apiVersion: "v1", kind: "Service", metadata: { name: "s" }, spec: { selector: { a: "b" } } });
+  validateStrict({
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: "s" },
+    spec: { selector: { a: "b" } },
+  });
 });
 
 Deno.test("kube job manifests are schema-valid too", () => {
@@ -409,9 +510,23 @@ Deno.test("kube render output is byte-identical across runs and processes; YAML 
 
 Deno.test("kube render: profile_id from --config, flag wins; missing limit means request,request; --no-namespace", async () => {
   await withFiles(async (dir) => {
-    const base = ["render", "--namespace", "ns1", "--name", "b", "--image", "i:1", "--data-pvc", "d", "--json"];
-    let objs: K8sObject[] = JSON.parse((await kube([...base, "--config", `${dir}/hub-config.toml`, "--profile-id", P2])).out);
-    const args = (o: K8sObject[]) => o.find((x) => x.kind === "Deployment")!.spec.template.spec.containers[0].args;
+    const base = [
+      "render",
+      "--namespace",
+      "ns1",
+      "--name",
+      "b",
+      "--image",
+      "i:1",
+      "--data-pvc",
+      "d",
+      "--json",
+    ];
+    let objs: K8sObject[] = JSON.parse(
+      (await kube([...base, "--config", `${dir}/hub-config.toml`, "--profile-id", P2])).out,
+    );
+    const args = (o: K8sObject[]) =>
+      o.find((x) => x.kind === "Deployment")!.spec.template.spec.containers[0].args;
     assert.equal(args(objs).at(-1), P2);
     objs = JSON.parse((await kube([...base, "--resources-cpu", "200m", "--no-namespace"])).out);
     assert.equal(objs[0]!.kind, "ServiceAccount");
@@ -420,7 +535,10 @@ Deno.test("kube render: profile_id from --config, flag wins; missing limit means
     assert.deepEqual(c.resources.requests.cpu, "200m");
     assert.deepEqual(c.resources.limits.cpu, "200m");
     assert.deepEqual(c.resources.limits.memory, "512Mi");
-    assert.match(objs.find((x) => x.kind === "ConfigMap")!.data["hub-config.toml"], new RegExp(`profile_id = "${P1}"`));
+    assert.match(
+      objs.find((x) => x.kind === "ConfigMap")!.data["hub-config.toml"],
+      new RegExp(`profile_id = "${P1}"`),
+    );
   });
 });
 
@@ -435,10 +553,19 @@ Deno.test("kube render: bad input is a usage error (exit 1), JSON under --json",
     [[...base, "--resources-mem", "1Gi,2Gi,3Gi"], /--resources-mem/],
     [[...base, "--profile-id", "00"], /--profile-id must be 64 hex/],
     [[...base, "--config", "/nonexistent/hub.toml"], /Cannot read --config file/],
-    [["render", "--namespace", "Bad_NS", "--name", "b", "--image", "i", "--data-pvc", "d"], /--namespace must be a DNS label/],
-    [["render", "--namespace", "n", "--name", "x".repeat(60), "--image", "i", "--data-pvc", "d"], /--name must be a DNS label/],
+    [
+      ["render", "--namespace", "Bad_NS", "--name", "b", "--image", "i", "--data-pvc", "d"],
+      /--namespace must be a DNS label/,
+    ],
+    [
+      ["render", "--namespace", "n", "--name", "x".repeat(60), "--image", "i", "--data-pvc", "d"],
+      /--name must be a DNS label/,
+    ],
     [["render", "--profile", "tenant", "--image", "i"], /needs --tenant-id/],
-    [["render", "--profile", "tenant", "--tenant-id", "a", "--namespace", "other", "--image", "i"], /lives in namespace veen-tenant-a/],
+    [
+      ["render", "--profile", "tenant", "--tenant-id", "a", "--namespace", "other", "--image", "i"],
+      /lives in namespace veen-tenant-a/,
+    ],
     [["render", "--profile", "mesh", "--image", "i"], /--profile must be authority or tenant/],
     [[...base, "--storage", "1Gi"], /--storage applies to --profile/],
     [[...base, "--log-level", "loud"], /--log-level/],

@@ -1,9 +1,165 @@
-/** `veen selftest` suites and `veen bench`. */
+/**
+ * `veen selftest core|props|fuzz|all` (also `veen-selftest ...`; CLI-GOALS-1 §15, CORE-GOALS) and `veen bench`.
+ *
+ * Each suite starts its own hubs on random loopback ports with data directories under $TMPDIR (or, with
+ * `--hub URL`, runs the subset that works against an already deployed hub), drives the real CLI as subprocesses,
+ * prints a report (goal, environment, each step with its evidence) and exits 0 when every step passed or 5 naming
+ * the failing step. Hubs, background commands and the temp directory are removed on every path: success, failure,
+ * exceptions and SIGINT/SIGTERM (exit 130/143 after cleanup).
+ */
+import { parseArgs } from "node:util";
 import { EXIT } from "../core/mod.ts";
-
-export function selftestMain(_args: string[]): Promise<number> {
-  console.error("E.UNAVAILABLE: veen selftest is not available in this build yet");
-  return Promise.resolve(EXIT.SELFTEST);
-}
+import { versionLine } from "../version.ts";
+import { CORE_GOAL, coreSuite } from "./core_suite.ts";
+import { FUZZ_GOAL, fuzzSuite } from "./fuzz_suite.ts";
+import { Harness, Interrupted, SuiteAborted } from "./harness.ts";
+import { PROPS_GOAL, propsSuite } from "./props_suite.ts";
+import { Report } from "./report.ts";
+import { parseSeed, Rng } from "./rng.ts";
 
 export { benchMain } from "./bench.ts";
+
+const HELP = `Usage: veen selftest core|props|fuzz|all [--seed N] [--hub URL] [--iterations N] [--json] [--keep]
+       (also: veen-selftest core|props|fuzz|all ...)
+
+  core    send/stream with decryption, attachments, cap issue/authorize/use, E.SEQ, E.PROFILE, E.TIME, E.DUP,
+          E.SIZE bounds, resync/verify-state, rpc, crdt, anchor, hub health/metrics/logs, retention
+  props   MMR proofs and consistency (random sizes), duplicate rejection, CBOR determinism, fold determinism
+  fuzz    malformed and truncated MSG, RECEIPT, CHECKPOINT, proofs and HTTP bodies/queries; the hub must answer
+          documented E.* errors (never 5xx other than 503) and stay healthy
+  all     core + props + fuzz
+
+Each suite starts its own hubs (veen hub start --listen 127.0.0.1:0, data under $TMPDIR) and removes them and
+their data afterwards, also when interrupted.
+  --seed N        seed for every random choice (printed in the report; default: random)
+  --hub URL       run the subset that works against an already deployed hub (no restarts, no config changes)
+  --iterations N  fuzz cases per target (default 200)
+  --json          one JSON document instead of the text report
+  --keep          keep the temp directory (hubs are still stopped)
+Exit: 0 every step passed, 5 a step failed (the report names it), 1 usage, 130/143 interrupted.`;
+
+type SuiteName = "core" | "props" | "fuzz";
+const SUITES: Record<SuiteName, { goal: string; run: (h: Harness) => Promise<void> }> = {
+  core: { goal: CORE_GOAL, run: coreSuite },
+  props: { goal: PROPS_GOAL, run: propsSuite },
+  fuzz: { goal: FUZZ_GOAL, run: fuzzSuite },
+};
+
+function writeAll(s: string): void {
+  let b = new TextEncoder().encode(s);
+  while (b.length > 0) b = b.subarray(Deno.stdout.writeSync(b));
+}
+
+export async function selftestMain(args: string[]): Promise<number> {
+  let flags;
+  let positionals: string[];
+  try {
+    const parsed = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        seed: { type: "string" },
+        hub: { type: "string" },
+        iterations: { type: "string" },
+        json: { type: "boolean" },
+        keep: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+    flags = parsed.values;
+    positionals = parsed.positionals;
+  } catch (e) {
+    console.error(`usage: ${(e as Error).message}\n${HELP}`);
+    return EXIT.USAGE;
+  }
+  if (flags.help) {
+    console.log(HELP);
+    return EXIT.OK;
+  }
+  const which = positionals[0];
+  if (positionals.length !== 1 || (which !== "all" && !(which! in SUITES))) {
+    console.error(`usage: name one suite: core, props, fuzz or all\n${HELP}`);
+    return EXIT.USAGE;
+  }
+  let seed: number;
+  try {
+    seed = parseSeed(flags.seed);
+    if (flags.iterations !== undefined && !/^\d{1,6}$/.test(flags.iterations)) {
+      throw new Error(`--iterations must be a positive integer, got "${flags.iterations}"`);
+    }
+    if (flags.hub !== undefined && !/^https?:\/\/[^/\s]+/.test(flags.hub)) {
+      throw new Error(`--hub must be an http(s) URL, got "${flags.hub}"`);
+    }
+  } catch (e) {
+    console.error(`usage: ${(e as Error).message}`);
+    return EXIT.USAGE;
+  }
+  if (flags.iterations !== undefined) Deno.env.set("VEEN_SELFTEST_ITERATIONS", flags.iterations);
+  const suites: SuiteName[] = which === "all" ? ["core", "props", "fuzz"] : [which as SuiteName];
+
+  const report = new Report(writeAll, flags.json === true);
+  report.title(`veen selftest ${which}`);
+  report.title(`goal: ${suites.map((s) => `${s}: ${SUITES[s].goal}`).join("; ")}`);
+  report.title("environment:");
+  report.setEnv("veen", versionLine());
+  report.setEnv("deno", `${Deno.version.deno} (v8 ${Deno.version.v8}, typescript ${Deno.version.typescript})`);
+  report.setEnv("os", `${Deno.build.os} ${Deno.osRelease()} ${Deno.build.arch}`);
+  report.setEnv("seed", `${seed} (rerun with --seed ${seed})`);
+  const rng = new Rng(seed);
+  const h = await Harness.create(report, rng, {
+    seed,
+    ...(flags.hub === undefined ? {} : { hubUrl: flags.hub }),
+    ...(flags.keep ? { keep: true } : {}),
+  });
+  report.setEnv(
+    "cli",
+    [h.self.cmd, ...h.self.args].map((a) => a.includes(" ") ? JSON.stringify(a) : a).join(" "),
+  );
+  report.setEnv("mode", flags.hub === undefined ? "own hubs on 127.0.0.1 (random ports)" : `deployed hub ${flags.hub}`);
+  report.setEnv("run id", h.runId);
+  report.setEnv("temp dir", `${h.root}${flags.keep ? " (kept)" : " (removed at the end)"}`);
+
+  let interrupted: Deno.Signal | undefined;
+  let finished = false;
+  const finishInterrupted = (sig: Deno.Signal): number => {
+    const code = sig === "SIGINT" ? 130 : 143;
+    if (!finished) {
+      finished = true;
+      report.note(`result: INTERRUPTED by ${sig}; hubs stopped and ${h.root} removed`);
+    }
+    return code;
+  };
+  const onSignal = (sig: Deno.Signal) => () => {
+    if (interrupted !== undefined) return;
+    interrupted = sig;
+    report.note(`${sig}: stopping hubs and removing ${h.root}`);
+    void h.cleanup().then(() => Deno.exit(finishInterrupted(sig)));
+  };
+  const handlers: [Deno.Signal, () => void][] = [["SIGINT", onSignal("SIGINT")], ["SIGTERM", onSignal("SIGTERM")]];
+  for (const [sig, fn] of handlers) Deno.addSignalListener(sig, fn);
+
+  try {
+    for (const s of suites) {
+      try {
+        await SUITES[s].run(h);
+      } catch (e) {
+        if (e instanceof Interrupted || interrupted !== undefined) break;
+        const why = e instanceof SuiteAborted ? e.message : `unexpected error: ${e instanceof Error ? e.stack : e}`;
+        const rec = report.suites.find((x) => x.name === s);
+        if (rec !== undefined) rec.aborted = why;
+        report.note(`suite ${s} stopped: ${why}`);
+        if (!(e instanceof SuiteAborted)) {
+          report.addStep({ suite: s, name: "internal", goal: "suite ran to its end", status: "fail", evidence: [], detail: why, ms: 0 });
+        }
+      }
+    }
+  } finally {
+    await h.cleanup();
+    for (const [sig, fn] of handlers) Deno.removeSignalListener(sig, fn);
+  }
+  if (interrupted !== undefined) return finishInterrupted(interrupted);
+  finished = true;
+  report.note(`commands run: ${h.commandsRun}; hubs started: ${h.hubs.length}, all stopped; temp dir ${flags.keep ? "kept" : "removed"}`);
+  return report.finish({ seed, which }) ? EXIT.OK : EXIT.SELFTEST;
+}

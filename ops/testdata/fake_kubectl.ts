@@ -32,7 +32,9 @@ function fail(msg: string): never {
   Deno.exit(1);
 }
 
-if (state.unreachable) fail("The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?");
+if (state.unreachable) {
+  fail("The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?");
+}
 
 // Global flags
 let context = "";
@@ -142,15 +144,25 @@ switch (verb) {
       const key = keyOf(o.kind, ns, o.metadata.name);
       const res = `${RES[o.kind]![0]}${RES[o.kind]![1]}`;
       if (verb === "create" && state.objects[key] !== undefined) {
-        fail(`Error from server (AlreadyExists): error when creating "STDIN": ${plural(o.kind)} "${o.metadata.name}" already exists`);
+        fail(
+          `Error from server (AlreadyExists): error when creating "STDIN": ${
+            plural(o.kind)
+          } "${o.metadata.name}" already exists`,
+        );
       }
       if (RES[o.kind]![2] && !state.namespaces.includes(ns)) {
         fail(`Error from server (NotFound): error when creating "STDIN": namespaces "${ns}" not found`);
       }
       const before = state.objects[key];
       state.objects[key] = o;
-      if (o.kind === "Namespace" && !state.namespaces.includes(o.metadata.name)) state.namespaces.push(o.metadata.name);
-      const what = before === undefined ? "created" : JSON.stringify(before) === JSON.stringify(o) ? "unchanged" : "configured";
+      if (o.kind === "Namespace" && !state.namespaces.includes(o.metadata.name)) {
+        state.namespaces.push(o.metadata.name);
+      }
+      const what = before === undefined
+        ? "created"
+        : JSON.stringify(before) === JSON.stringify(o)
+        ? "unchanged"
+        : "configured";
       out(`${res}/${o.metadata.name} ${what}\n`);
     }
     break;
@@ -160,7 +172,9 @@ switch (verb) {
       const path = flagValue("--raw")!;
       const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/:]+):(\d+)\/proxy\/healthz$/.exec(path);
       const h = m === null ? undefined : state.health?.[m[2]!];
-      if (h === undefined) fail(`Error from server (NotFound): the server could not find the requested resource`);
+      if (h === undefined) {
+        fail(`Error from server (NotFound): the server could not find the requested resource`);
+      }
       if (typeof h === "string") fail(h);
       out(JSON.stringify(h));
       break;
@@ -168,13 +182,17 @@ switch (verb) {
     const what = rest[1]!;
     if (what === "namespace") {
       const name = rest[2]!;
-      if (!state.namespaces.includes(name)) fail(`Error from server (NotFound): namespaces "${name}" not found`);
+      if (!state.namespaces.includes(name)) {
+        fail(`Error from server (NotFound): namespaces "${name}" not found`);
+      }
       out(`namespace/${name}\n`);
       break;
     }
     if (what === "pods") {
       const sel = flagValue("-l") ?? "";
-      const items = state.pods.filter((p: any) => p.metadata.namespace === namespace && matches(p.metadata.labels, sel));
+      const items = state.pods.filter((p: any) =>
+        p.metadata.namespace === namespace && matches(p.metadata.labels, sel)
+      );
       out(JSON.stringify({ apiVersion: "v1", kind: "List", items }));
       break;
     }
@@ -202,7 +220,11 @@ switch (verb) {
     const what = rest[1]!;
     if (what === "-l") {
       const sel = rest[2]!;
-      for (const p of state.pods.filter((p: any) => p.metadata.namespace === namespace && matches(p.metadata.labels, sel))) {
+      for (
+        const p of state.pods.filter((p: any) =>
+          p.metadata.namespace === namespace && matches(p.metadata.labels, sel)
+        )
+      ) {
         out(state.logs?.[p.metadata.name] ?? "");
       }
     } else if (what.startsWith("job/")) {

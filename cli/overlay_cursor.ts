@@ -1,0 +1,209 @@
+/**
+ * Incremental, verified overlay folds for the client (spec 004 §24-25 over §9 Receive; spec 001 complexity
+ * contract: no rescans). A cursor reads a label from where its summary stopped, verifies every item exactly as
+ * `veen stream --with-proof` does (hub_sig, MSG checks, leaf binding, inclusion proof, contiguity, and the MMR root
+ * by appending to the summary's own view), opens what this client can decrypt and hands the entries to a fold.
+ *
+ * Summary file `DIR/overlays/<hub_id>-<label>-<kind>.json` (0600, atomic tmp+fsync+rename), one per (hub, label,
+ * fold):
+ * ```
+ * {"format":"veen-overlay-summary","version":1,"kind":"crdt.lww.v1","hub_id":HEX32,"label":HEX32,
+ *  "stream":NAME,"upto_seq":N,"mmr_root":HEX32|null,"mmr_peaks":[HEX32,...],"state":<fold JSON>}
+ * ```
+ * `state` is the fold's summary of stream items 1..upto_seq and `mmr_root`/`mmr_peaks` the verified MMR of that
+ * prefix. On open, the hub's signed RECEIPT at upto_seq must carry the same root; otherwise (the hub's history no
+ * longer extends the summary, or the file is damaged) the summary is discarded with a warning and the fold starts
+ * again from stream_seq 1. Summaries hold decrypted data: they stay in the private client directory.
+ */
+import { bytesEqual, fromHex, MmrAccumulator, popcount, toHex, VeenError } from "../core/mod.ts";
+import type { Fold, OverlayEntry } from "../overlays/mod.ts";
+import { checkReceipt, type ItemContext } from "./client_view.ts";
+import { openForClient } from "./decrypt.ts";
+import { ensurePrivateDir, writeFileAtomic } from "./files.ts";
+import type { HubSession, StreamTarget } from "./hub_session.ts";
+import { applyItem, fetchItems } from "./view_sync.ts";
+
+export const OVERLAY_DIR = "overlays";
+const FORMAT = "veen-overlay-summary";
+
+/** Path of the summary of `kind` for (hub, label) in client directory `dir`. */
+export function summaryPath(dir: string, hubId: Uint8Array, label: Uint8Array, kind: string): string {
+  return `${dir}/${OVERLAY_DIR}/${toHex(hubId)}-${toHex(label)}-${kind}.json`;
+}
+
+interface Loaded<S> {
+  view: MmrAccumulator;
+  state: S;
+}
+
+const isHex32 = (v: unknown): v is string => typeof v === "string" && /^[0-9a-f]{64}$/.test(v);
+
+/** Reads and checks a summary file: undefined when absent, a reason string when damaged or for another target. */
+async function readSummary<S>(
+  path: string,
+  fold: Fold<S>,
+  hubId: Uint8Array,
+  label: Uint8Array,
+): Promise<Loaded<S> | string | undefined> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    return `unreadable (${e instanceof Error ? e.message : e})`;
+  }
+  try {
+    const o = JSON.parse(text) as Record<string, unknown>;
+    if (o.format !== FORMAT || o.version !== 1 || o.kind !== fold.kind) return "wrong format or kind";
+    if (o.hub_id !== toHex(hubId) || o.label !== toHex(label)) return "for another hub or label";
+    const upto = o.upto_seq;
+    if (typeof upto !== "number" || !Number.isSafeInteger(upto) || upto < 0) return "bad upto_seq";
+    const peaks = o.mmr_peaks;
+    if (!Array.isArray(peaks) || !peaks.every(isHex32) || peaks.length !== popcount(upto)) return "bad mmr_peaks";
+    const view = new MmrAccumulator(upto, peaks.map((p) => fromHex(p, 32)));
+    const root = view.root();
+    if ((root === undefined ? null : toHex(root)) !== o.mmr_root) return "mmr_root is not the root of mmr_peaks";
+    return { view, state: fold.fromJson(o.state) };
+  } catch (e) {
+    return `damaged (${e instanceof Error ? e.message : e})`;
+  }
+}
+
+/** Why the hub's history does not extend the summary at `view`, or undefined when it does. */
+async function divergence(session: HubSession, label: Uint8Array, view: MmrAccumulator): Promise<string | undefined> {
+  if (view.size === 0) return undefined;
+  let receipt;
+  try {
+    ({ receipt } = await session.http.receipt(label, view.size));
+  } catch (e) {
+    if (e instanceof VeenError && e.code === "E.NOT_FOUND") return `the hub has no stream_seq ${view.size}`;
+    throw e;
+  }
+  checkReceipt(receipt, session.hubPk, label);
+  if (receipt.streamSeq !== view.size) return `the hub answered stream_seq ${receipt.streamSeq} for ${view.size}`;
+  if (!bytesEqual(receipt.mmrRoot, view.root()!)) {
+    return `the hub's mmr_root at stream_seq ${view.size} is not the summary's`;
+  }
+  return undefined;
+}
+
+export interface CursorOptions<S> {
+  session: HubSession;
+  target: StreamTarget;
+  /** Client directory. */
+  dir: string;
+  /** HPKE secrets to open payloads with. */
+  secrets: readonly Uint8Array[];
+  fold: Fold<S>;
+  /** Ignore any stored summary and fold from stream_seq 1. */
+  refold?: boolean;
+  warn?: (msg: string) => void;
+}
+
+/** A fold position on one label: the summary state and the verified MMR view it covers. */
+export class OverlayCursor<S> {
+  state: S;
+  view: MmrAccumulator;
+  /** upto_seq of the summary the cursor resumed from (0 when it started from scratch). */
+  readonly resumedFrom: number;
+  /** Why a stored summary was discarded, if one was. */
+  readonly discarded: string | undefined;
+  /** Stream items fetched (and verified) by this cursor. */
+  fetched = 0;
+  /** Items this client could not open (sealed to someone else). */
+  opaque = 0;
+  readonly #o: CursorOptions<S>;
+  readonly #path: string;
+  #dirty: boolean;
+
+  private constructor(o: CursorOptions<S>, path: string, loaded: Loaded<S> | undefined, discarded?: string) {
+    this.#o = o;
+    this.#path = path;
+    this.state = loaded?.state ?? o.fold.empty();
+    this.view = loaded?.view ?? new MmrAccumulator();
+    this.resumedFrom = loaded?.view.size ?? 0;
+    this.discarded = discarded;
+    this.#dirty = discarded !== undefined;
+  }
+
+  /** Loads the summary (checked against the hub) or starts empty. */
+  static async open<S>(o: CursorOptions<S>): Promise<OverlayCursor<S>> {
+    const path = summaryPath(o.dir, o.session.hubId, o.target.label, o.fold.kind);
+    if (o.refold === true) return new OverlayCursor(o, path, undefined, "--refold");
+    const got = await readSummary(path, o.fold, o.session.hubId, o.target.label);
+    if (got === undefined) return new OverlayCursor(o, path, undefined);
+    let why = typeof got === "string" ? `summary ${got}` : await divergence(o.session, o.target.label, got.view);
+    if (why === undefined && typeof got !== "string") return new OverlayCursor(o, path, got);
+    why ??= "unknown";
+    o.warn?.(`discarding the ${o.fold.kind} summary of ${o.target.stream} (${why}); folding from stream_seq 1`);
+    return new OverlayCursor(o, path, undefined, why);
+  }
+
+  /**
+   * The entries after the cursor, verified and opened, until the hub has no more. Each item is appended to the
+   * view before its entry is yielded: the consumer must fold every entry it receives before saving.
+   */
+  async *entries(): AsyncGenerator<OverlayEntry> {
+    const { session, target, secrets } = this.#o;
+    const ictx: ItemContext = { label: target.label, hubPk: session.hubPk, profileId: session.profileId };
+    for await (const item of fetchItems(session.http, target.label, this.view.size + 1, { withProof: true })) {
+      this.fetched++;
+      applyItem(this.view, item, ictx);
+      this.#dirty = true;
+      const opened = await openForClient(item.msg, session.profile, secrets);
+      if (!opened.ok) {
+        this.opaque++;
+        continue;
+      }
+      yield {
+        seq: item.receipt.streamSeq,
+        msgId: item.receipt.leafHash,
+        clientId: item.msg.clientId,
+        hubTs: item.receipt.hubTs,
+        hdr: opened.payload.hdr,
+        body: opened.payload.body,
+      };
+    }
+  }
+
+  /** Folds every new entry with `fold.apply`, saves, and returns what the fold did. */
+  async catchUp(): Promise<{ applied: number; ignored: number; rejected: number }> {
+    const counts = { applied: 0, ignored: 0, rejected: 0 };
+    for await (const e of this.entries()) counts[this.#o.fold.apply(this.state, e)]++;
+    await this.save();
+    return counts;
+  }
+
+  /** Writes the summary atomically when it changed. */
+  async save(): Promise<void> {
+    if (!this.#dirty) return;
+    const { dir, session, target, fold } = this.#o;
+    await ensurePrivateDir(`${dir}/${OVERLAY_DIR}`);
+    const root = this.view.root();
+    const doc = {
+      format: FORMAT,
+      version: 1,
+      kind: fold.kind,
+      hub_id: toHex(session.hubId),
+      label: toHex(target.label),
+      stream: target.stream,
+      upto_seq: this.view.size,
+      mmr_root: root === undefined ? null : toHex(root),
+      mmr_peaks: this.view.peaks().map(toHex),
+      state: fold.toJson(this.state),
+    };
+    await writeFileAtomic(this.#path, JSON.stringify(doc) + "\n", 0o600);
+    this.#dirty = false;
+  }
+
+  /** The fold statistics every overlay command reports. */
+  stats(): Record<string, number | boolean | string> {
+    return {
+      upto_seq: this.view.size,
+      resumed_from: this.resumedFrom,
+      fetched: this.fetched,
+      opaque: this.opaque,
+      refolded: this.discarded !== undefined,
+    };
+  }
+}

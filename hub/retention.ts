@@ -1,0 +1,367 @@
+/**
+ * COMP0.1 retention: per-family policy in `DIR/retention.json`, enforced by the running hub ({@link
+ * RetentionEnforcer}: at start-up and then periodically), and `veen retention show|set` ({@link retentionMain}).
+ *
+ * `retention.json` (written tmp + fdatasync + rename, mode 0600; absent = keep everything):
+ * ```json
+ * {"v": 1, "receipts_days": 30, "payloads_days": 7, "checkpoints_days": null}
+ * ```
+ * A number is the retention in days (0 drops a segment as soon as it is rotated); `null` keeps forever.
+ * Checkpoints are kept forever by default; with `checkpoints_days` set, expired checkpoints are dropped except the
+ * latest of each label.
+ *
+ * The hub drops whole rotated segments (never the active one) whose newest hub_ts, recorded in the segment's `.idx`
+ * sidecar, is older than the family's retention, oldest first; the sidecar stays as a tombstone. MMR node files,
+ * position files and the index are never dropped, so /proof and /consistency work for every seq, while /stream and
+ * /receipt of a dropped entry answer E.NOT_FOUND "not retained" (/receipt still works when only the payload was
+ * dropped). A pass reads one sidecar per examined segment: O(segments), never a scan of entries.
+ */
+import { parseArgs } from "node:util";
+import { EXIT, VeenError } from "../core/mod.ts";
+import { listSegments, segmentName, writeFileAtomic } from "./log_segments.ts";
+import { POS_BYTES } from "./node_store.ts";
+import type { Logger } from "./logger.ts";
+import type { HubStore, RetentionPolicy, RetentionStatus } from "./store.ts";
+
+export type { RetentionPolicy, RetentionStatus } from "./store.ts";
+
+export const RETENTION_FILE = "retention.json";
+
+/** How often the running hub re-reads retention.json and drops what expired (default). */
+export const RETENTION_INTERVAL_MS = 60_000;
+
+/** Keep everything (the default without retention.json). */
+export const KEEP_FOREVER: Readonly<RetentionPolicy> = Object.freeze({
+  receiptsDays: null,
+  payloadsDays: null,
+  checkpointsDays: null,
+});
+
+const MAX_DAYS = 1_000_000;
+
+function checkDays(v: unknown, what: string): number | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0 || v > MAX_DAYS) {
+    throw new VeenError("E.SIZE", `${what} must be a whole number of days in [0, ${MAX_DAYS}] or null`);
+  }
+  return v;
+}
+
+/** Parses retention.json text. */
+export function parseRetentionPolicy(text: string, source = RETENTION_FILE): RetentionPolicy {
+  let o: unknown;
+  try {
+    o = JSON.parse(text);
+  } catch (e) {
+    throw new VeenError("E.SIZE", `${source} is not JSON: ${(e as Error).message}`);
+  }
+  if (typeof o !== "object" || o === null || Array.isArray(o)) {
+    throw new VeenError("E.SIZE", `${source} must be a JSON object`);
+  }
+  const m = o as Record<string, unknown>;
+  if (m.v !== 1) throw new VeenError("E.SIZE", `${source}: "v" must be 1`);
+  for (const k of Object.keys(m)) {
+    if (!["v", "receipts_days", "payloads_days", "checkpoints_days"].includes(k)) {
+      throw new VeenError("E.SIZE", `${source}: unknown key "${k}"`);
+    }
+  }
+  return {
+    receiptsDays: checkDays(m.receipts_days, `${source} receipts_days`),
+    payloadsDays: checkDays(m.payloads_days, `${source} payloads_days`),
+    checkpointsDays: checkDays(m.checkpoints_days, `${source} checkpoints_days`),
+  };
+}
+
+/** The canonical file text of a policy. */
+export function encodeRetentionPolicy(p: RetentionPolicy): string {
+  return JSON.stringify({
+    v: 1,
+    receipts_days: p.receiptsDays,
+    payloads_days: p.payloadsDays,
+    checkpoints_days: p.checkpointsDays,
+  }) + "\n";
+}
+
+/** Reads DIR/retention.json; keep-forever when it does not exist. */
+export async function readRetentionPolicy(dataDir: string): Promise<RetentionPolicy> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(`${dataDir}/${RETENTION_FILE}`);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return { ...KEEP_FOREVER };
+    throw new VeenError("E.UNAVAILABLE", `Cannot read ${dataDir}/${RETENTION_FILE}: ${(e as Error).message}`);
+  }
+  return parseRetentionPolicy(text, `${dataDir}/${RETENTION_FILE}`);
+}
+
+/** Writes DIR/retention.json atomically (tmp, fdatasync, rename, directory fsync), mode 0600. */
+export async function writeRetentionPolicy(dataDir: string, p: RetentionPolicy): Promise<void> {
+  await writeFileAtomic(dataDir, RETENTION_FILE, new TextEncoder().encode(encodeRetentionPolicy(p)));
+}
+
+/** Runs retention passes for a running hub: once at start-up, then every `intervalMs`. */
+export class RetentionEnforcer {
+  readonly #dir: string;
+  readonly #store: HubStore;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #intervalMs: number;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #running: Promise<void> = Promise.resolve();
+  #stopped = false;
+
+  constructor(dir: string, store: HubStore, log: Logger, opts: { now: () => number; intervalMs?: number }) {
+    this.#dir = dir;
+    this.#store = store;
+    this.#log = log;
+    this.#now = opts.now;
+    this.#intervalMs = opts.intervalMs ?? RETENTION_INTERVAL_MS;
+  }
+
+  /** One pass (serialized with any running one). Errors are logged, never thrown: retention must not stop the hub. */
+  run(): Promise<void> {
+    this.#running = this.#running.then(() => this.#pass());
+    return this.#running;
+  }
+
+  async #pass(): Promise<void> {
+    if (this.#stopped || this.#store.enforceRetention === undefined) return;
+    let policy: RetentionPolicy;
+    try {
+      policy = await readRetentionPolicy(this.#dir);
+    } catch (e) {
+      this.#log.error("retention policy unreadable; nothing dropped", { error: String(e) });
+      return;
+    }
+    try {
+      const d = await this.#store.enforceRetention(policy, this.#now());
+      if (d.receipts.length + d.payloads.length + d.checkpoints > 0) {
+        this.#log.info("retention dropped expired data", {
+          receipts_segments: d.receipts,
+          payloads_segments: d.payloads,
+          checkpoints: d.checkpoints,
+        });
+      }
+    } catch (e) {
+      this.#log.error("retention pass failed", { error: String(e) });
+    }
+  }
+
+  /** Starts the periodic passes (an unref'ed timer). */
+  start(): void {
+    if (this.#intervalMs <= 0 || this.#timer !== undefined) return;
+    this.#timer = setInterval(() => void this.run(), this.#intervalMs);
+    Deno.unrefTimer(this.#timer as unknown as number);
+  }
+
+  /** Stops the timer and waits for a running pass. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#running;
+  }
+}
+
+// ---------------------------------------------------------------- offline status (veen retention show)
+
+/** First stream_seq of a position file (n records) whose segment is >= `firstSeg`: a binary search, O(log n) reads. */
+function firstSeqAtOrAfter(f: Deno.FsFile, n: number, firstSeg: number): number {
+  if (firstSeg === 0) return 1;
+  const buf = new Uint8Array(4);
+  let lo = 1;
+  let hi = n + 1;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    f.seekSync((mid - 1) * POS_BYTES, Deno.SeekMode.Start);
+    let got = 0;
+    while (got < 4) {
+      const r = f.readSync(buf.subarray(got));
+      if (r === null || r === 0) break;
+      got += r;
+    }
+    const seg = new DataView(buf.buffer).getUint32(0);
+    if (seg >= firstSeg) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/**
+ * Retention boundaries read from the data dir's files (no index, safe while a hub runs): per family the first
+ * present segment, per label (from pos/) the first retained seq. `last_seq` comes from the position file's length,
+ * which may include entries a crashed hub had not indexed yet.
+ */
+export async function offlineRetentionStatus(dataDir: string, policy?: RetentionPolicy): Promise<RetentionStatus> {
+  const p = policy ?? await readRetentionPolicy(dataDir);
+  const first = async (fam: "receipts" | "payloads") => {
+    const segs = await listSegments(`${dataDir}/${fam}`);
+    return segs[0] ?? 0;
+  };
+  const r = await first("receipts");
+  const pl = await first("payloads");
+  const labels: RetentionStatus["labels"] = [];
+  let entries: Deno.DirEntry[] = [];
+  try {
+    for await (const e of Deno.readDir(`${dataDir}/pos`)) entries.push(e);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  entries = entries.filter((e) => e.isFile && /^[0-9a-f]+\.pos$/.test(e.name)).sort((a, b) =>
+    a.name < b.name ? -1 : 1
+  );
+  for (const e of entries) {
+    const path = `${dataDir}/pos/${e.name}`;
+    const f = await Deno.open(path, { read: true });
+    try {
+      const n = Math.floor((await f.stat()).size / POS_BYTES);
+      labels.push({
+        label: e.name.slice(0, -4),
+        last_seq: n,
+        first_receipt_seq: firstSeqAtOrAfter(f, n, r),
+        first_payload_seq: firstSeqAtOrAfter(f, n, pl),
+      });
+    } finally {
+      f.close();
+    }
+  }
+  return {
+    receipts: { days: p.receiptsDays, dropped_segments: r, first_segment: r },
+    payloads: { days: p.payloadsDays, dropped_segments: pl, first_segment: pl },
+    checkpoints: { days: p.checkpointsDays, dropped: 0 },
+    labels,
+    labels_truncated: false,
+  };
+}
+
+// ---------------------------------------------------------------- veen retention show|set
+
+const HELP = `Usage: veen retention show --data-dir DIR [--json]
+       veen retention set --data-dir DIR [--receipts-days N|forever] [--payloads-days N|forever]
+                          [--checkpoints-days N|forever] [--json]
+Per-family log retention (COMP0.1), stored in DIR/retention.json. The hub drops whole rotated log segments whose
+newest entry is older than the retention, at start-up and every ${RETENTION_INTERVAL_MS / 1000} s; MMR nodes,
+positions and each label's latest checkpoint are kept, so proofs keep working for every entry. Checkpoints are
+kept forever unless --checkpoints-days is set. 'show' prints the policy and the retention boundaries (dropped
+segments, first retained stream_seq per label).`;
+
+function daysFlag(v: unknown, name: string): number | null | undefined {
+  if (v === undefined) return undefined;
+  if (v === "forever" || v === "never") return null;
+  const s = String(v);
+  if (!/^\d+$/.test(s)) throw new VeenError("E.SIZE", `--${name} must be a number of days or "forever"`);
+  return checkDays(Number(s), `--${name}`);
+}
+
+const showDays = (d: number | null) => (d === null ? "forever" : `${d} day${d === 1 ? "" : "s"}`);
+
+/** `veen retention show|set` (exit 0, 1 usage, 4 on an E.* error). */
+export async function retentionMain(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === undefined || sub === "--help" || sub === "-h" || sub === "help") {
+    console.log(HELP);
+    return sub === undefined ? EXIT.USAGE : EXIT.OK;
+  }
+  if (sub !== "show" && sub !== "set") {
+    console.error(`veen retention: unknown subcommand "${sub}"\n${HELP}`);
+    return EXIT.USAGE;
+  }
+  let flags: Record<string, string | boolean | undefined>;
+  try {
+    flags = parseArgs({
+      args: rest,
+      options: {
+        "data-dir": { type: "string" },
+        "receipts-days": { type: "string" },
+        "payloads-days": { type: "string" },
+        "checkpoints-days": { type: "string" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (e) {
+    console.error(`usage: ${(e as Error).message}\n${HELP}`);
+    return EXIT.USAGE;
+  }
+  if (flags.help) {
+    console.log(HELP);
+    return EXIT.OK;
+  }
+  const dir = (flags["data-dir"] as string | undefined) ?? Deno.env.get("VEEN_DATA_DIR");
+  if (!dir) {
+    console.error(`usage: --data-dir is required\n${HELP}`);
+    return EXIT.USAGE;
+  }
+  const json = flags.json === true;
+  try {
+    if (sub === "set") {
+      let r, p, c;
+      try {
+        r = daysFlag(flags["receipts-days"], "receipts-days");
+        p = daysFlag(flags["payloads-days"], "payloads-days");
+        c = daysFlag(flags["checkpoints-days"], "checkpoints-days");
+      } catch (e) {
+        console.error(`usage: ${(e as VeenError).detail ?? (e as Error).message}`);
+        return EXIT.USAGE;
+      }
+      if (r === undefined && p === undefined && c === undefined) {
+        console.error(`usage: retention set needs at least one --*-days flag\n${HELP}`);
+        return EXIT.USAGE;
+      }
+      try {
+        if (!(await Deno.stat(dir)).isDirectory) throw new Error("not a directory");
+      } catch (e) {
+        throw new VeenError("E.NOT_FOUND", `Data dir ${dir} does not exist: ${(e as Error).message}`);
+      }
+      const cur = await readRetentionPolicy(dir);
+      const next: RetentionPolicy = {
+        receiptsDays: r === undefined ? cur.receiptsDays : r,
+        payloadsDays: p === undefined ? cur.payloadsDays : p,
+        checkpointsDays: c === undefined ? cur.checkpointsDays : c,
+      };
+      await writeRetentionPolicy(dir, next);
+      if (json) console.log(encodeRetentionPolicy(next).trim());
+      else {
+        console.log(
+          `retention set in ${dir}/${RETENTION_FILE}: receipts ${showDays(next.receiptsDays)}, payloads ${
+            showDays(next.payloadsDays)
+          }, checkpoints ${showDays(next.checkpointsDays)} (a running hub applies it within ${
+            RETENTION_INTERVAL_MS / 1000
+          } s)`,
+        );
+      }
+      return EXIT.OK;
+    }
+    const st = await offlineRetentionStatus(dir);
+    if (json) {
+      console.log(JSON.stringify({ data_dir: dir, ...st }));
+      return EXIT.OK;
+    }
+    const fam = (name: string, f: RetentionStatus["receipts"]) =>
+      `  ${name.padEnd(12)} ${showDays(f.days).padEnd(10)} dropped segments: ${f.dropped_segments}` +
+      (f.dropped_segments > 0 ? ` (first retained ${segmentName(f.first_segment)})` : "");
+    const lines = [
+      `retention of ${dir} (${RETENTION_FILE}):`,
+      fam("receipts", st.receipts),
+      fam("payloads", st.payloads),
+      `  ${"checkpoints".padEnd(12)} ${showDays(st.checkpoints.days)}` +
+      (st.checkpoints.days === null ? "" : " (each label's latest is always kept)"),
+    ];
+    if (st.labels.length > 0) {
+      lines.push(`first retained stream_seq per label (receipts / payloads, of last_seq):`);
+      for (const l of st.labels) {
+        lines.push(`  ${l.label}  ${l.first_receipt_seq} / ${l.first_payload_seq} of ${l.last_seq}`);
+      }
+    }
+    console.log(lines.join("\n"));
+    return EXIT.OK;
+  } catch (e) {
+    if (e instanceof VeenError) {
+      console.error(`${e.code}: ${e.detail}`);
+      return EXIT.CHECK;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * The vocabulary every overlay fold shares (spec 001 complexity contract: "every schema that defines folding MUST
+ * define a summary type S and a deterministic merge(S_left, S_right) -> S").
+ *
+ * - An `OverlayEntry` is one verified, opened stream item: its position, its sender and its payload.
+ * - A `Fold<S>` turns entries of one schema into a summary `S`. `apply(s, e)` is the streaming form of
+ *   `merge(s, summary of e alone)`, so a summary of a range can be built item by item or from sub-range summaries.
+ * - `RangeSummary<S>` tags a summary with the stream_seq range it covers, `(from, upto]`, and only merges adjacent
+ *   ranges, so folds whose merge is not idempotent (the G-counter sums) can never count an item twice.
+ *
+ * Folds are pure: no I/O, no clock, no randomness. Entries a fold cannot parse are rejected (skipped, counted by
+ * the caller) rather than aborting the fold, so one malformed writer cannot stop every reader.
+ */
+import type { PayloadHdr } from "../core/mod.ts";
+
+/** One verified stream item this client could open (spec 004 §9 Receive, after every check passed). */
+export interface OverlayEntry {
+  /** RECEIPT.stream_seq. */
+  seq: number;
+  /** RECEIPT.leaf_hash = msg_id. */
+  msgId: Uint8Array;
+  /** MSG.client_id of the sender (signed by MSG.sig). */
+  clientId: Uint8Array;
+  /** RECEIPT.hub_ts (Unix seconds). */
+  hubTs: number;
+  hdr: PayloadHdr;
+  body: Uint8Array;
+}
+
+/** An associative merge with an identity. */
+export interface Monoid<S> {
+  empty(): S;
+  /** Combines the summary of a range with the summary of the range right after it; inputs are not modified. */
+  merge(left: S, right: S): S;
+}
+
+/** What `Fold.apply` did with one entry. */
+export type ApplyResult = "applied" | "ignored" | "rejected";
+
+/** A deterministic fold over entries of one overlay schema. */
+export interface Fold<S> extends Monoid<S> {
+  /** Schema name, e.g. `crdt.lww.v1` (also names the persisted summary). */
+  kind: string;
+  /** payload_hdr.schema of the entries it folds (`H(utf8(kind))`). */
+  schema: Uint8Array;
+  /**
+   * Folds one entry (in stream order) into `s`, in place. Entries of other schemas are "ignored"; entries of this
+   * schema that do not parse are "rejected"; both leave `s` unchanged.
+   */
+  apply(s: S, e: OverlayEntry): ApplyResult;
+  /** Deterministic JSON form (for the client's summary file). */
+  toJson(s: S): unknown;
+  /** Inverse of toJson; throws an Error on any damage. */
+  fromJson(v: unknown): S;
+}
+
+/** A summary of the stream items `from + 1 .. upto` (empty when from === upto). */
+export interface RangeSummary<S> {
+  from: number;
+  upto: number;
+  state: S;
+}
+
+/** Lifts a fold's monoid to range summaries: the empty range is the identity, other ranges must be adjacent. */
+export function rangeMonoid<S>(m: Monoid<S>): Monoid<RangeSummary<S>> {
+  return {
+    empty: () => ({ from: 0, upto: 0, state: m.empty() }),
+    merge(left, right) {
+      if (left.from === left.upto) return right;
+      if (right.from === right.upto) return left;
+      if (left.upto !== right.from) {
+        throw new RangeError(
+          `Cannot merge the summary of (${left.from}, ${left.upto}] with the one of (${right.from}, ${right.upto}]`,
+        );
+      }
+      return { from: left.from, upto: right.upto, state: m.merge(left.state, right.state) };
+    },
+  };
+}
+
+/** The range summary of `entries` (ascending seq, all within `(from, upto]`). */
+export function foldRange<S>(
+  fold: Fold<S>,
+  from: number,
+  upto: number,
+  entries: readonly OverlayEntry[],
+): RangeSummary<S> {
+  const state = fold.empty();
+  for (const e of entries) {
+    if (e.seq <= from || e.seq > upto) throw new RangeError(`Entry ${e.seq} is outside (${from}, ${upto}]`);
+    fold.apply(state, e);
+  }
+  return { from, upto, state };
+}
+
+// ---- small shared helpers for fold codecs ----
+
+/** Throws a plain Error (summary damage is not a protocol error; callers discard the summary). */
+export function damaged(what: string): never {
+  throw new Error(`overlay summary: ${what}`);
+}
+
+/** A JSON object (not an array or null). */
+export function jsonObject(v: unknown, what: string): Record<string, unknown> {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) damaged(`${what} is not an object`);
+  return v as Record<string, unknown>;
+}
+
+/** A JSON array. */
+export function jsonArray(v: unknown, what: string): unknown[] {
+  if (!Array.isArray(v)) damaged(`${what} is not an array`);
+  return v;
+}
+
+/** A non-negative safe integer. */
+export function jsonUint(v: unknown, what: string): number {
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) damaged(`${what} is not a uint`);
+  return v;
+}
+
+/** Lower-case hex of `n` bytes (any length when n is undefined). */
+export function jsonHex(v: unknown, what: string, n?: number): string {
+  if (typeof v !== "string" || !/^([0-9a-f]{2})*$/.test(v) || (n !== undefined && v.length !== 2 * n)) {
+    damaged(`${what} is not hex${n === undefined ? "" : ` of ${n} bytes`}`);
+  }
+  return v;
+}

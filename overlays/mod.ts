@@ -1,0 +1,27 @@
+/**
+ * VEEN operational overlays on the client side: pure, deterministic folds over verified streams and the codecs of
+ * their payload bodies (spec 004 §24 RPC0, §25 CRDT0, §26 ANCHOR0). Nothing here touches files, the network or the
+ * clock; the CLI feeds verified, opened entries in and persists the summaries. Imports only `core/mod.ts`.
+ *
+ * @example Fold two LWW writes
+ * ```ts
+ * import { encodeLwwOp, LWW_SCHEMA, lwwFold, lwwGet } from "./mod.ts";
+ * const key = new TextEncoder().encode("foo");
+ * const s = lwwFold.empty();
+ * for (const [seq, ts, v] of [[1, 2, "B"], [2, 1, "C"]] as const) {
+ *   const body = encodeLwwOp({ key, ts, value: new TextEncoder().encode(v) });
+ *   lwwFold.apply(s, { seq, msgId: new Uint8Array(32), clientId: new Uint8Array(32), hubTs: 0, hdr: { schema: LWW_SCHEMA }, body });
+ * }
+ * console.assert(new TextDecoder().decode(lwwGet(s, key)!.value) === "B");
+ * ```
+ * @module
+ */
+export * from "./fold.ts";
+export * from "./text_map.ts";
+export * from "./lww.ts";
+export * from "./orset.ts";
+export * from "./counter.ts";
+export * from "./rpc.ts";
+export * from "./rpc_serve.ts";
+export * from "./anchor_log.ts";
+export * from "./anchor_backend.ts";

@@ -1,0 +1,11 @@
+import { signingKeyFromSeed, ed25519Sign, ed25519Verify } from "./core/mod.ts";
+const k = signingKeyFromSeed(new Uint8Array(32).fill(1));
+const d = new Uint8Array(32).fill(5);
+const sig = ed25519Sign(k.secret, d);
+let t = performance.now(); for (let i = 0; i < 5000; i++) ed25519Verify(k.public, d, sig); console.log("node verify µs", ((performance.now()-t)*1000/5000).toFixed(1));
+t = performance.now(); for (let i = 0; i < 5000; i++) ed25519Sign(k.secret, d); console.log("node sign µs", ((performance.now()-t)*1000/5000).toFixed(1));
+const pub = await crypto.subtle.importKey("raw", k.public, { name: "Ed25519" }, false, ["verify"]);
+t = performance.now(); for (let i = 0; i < 5000; i++) await crypto.subtle.verify({ name: "Ed25519" }, pub, sig, d); console.log("subtle verify µs (seq)", ((performance.now()-t)*1000/5000).toFixed(1));
+t = performance.now(); await Promise.all(Array.from({length: 5000}, () => crypto.subtle.verify({ name: "Ed25519" }, pub, sig, d))); console.log("subtle verify µs (parallel)", ((performance.now()-t)*1000/5000).toFixed(1));
+const { ed25519 } = await import("@noble/curves/ed25519.js");
+t = performance.now(); for (let i = 0; i < 500; i++) ed25519.verify(sig, d, k.public); console.log("noble verify µs", ((performance.now()-t)*1000/500).toFixed(1));
