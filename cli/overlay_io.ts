@@ -3,8 +3,8 @@
  * the recipient of a sealed payload (`--to CARD` or the client itself), and one sealed, signed, verified send of
  * a pre-encoded overlay body, with client_seq/prev_ack/view saved atomically under the state lock.
  */
-import { type PayloadHdr, VeenError } from "../core/mod.ts";
-import { checkedViewOf, labelStateFor, readState, withStateLock, writeState } from "./client_state.ts";
+import { type MmrAccumulator, type PayloadHdr, toHex, VeenError } from "../core/mod.ts";
+import { checkedViewOf, labelStateFor, readState, setView, withStateLock, writeState } from "./client_state.ts";
 import { type CommandContext, nowSec } from "./context.ts";
 import { connectHub, type HubSession, type StreamTarget, streamTarget } from "./hub_session.ts";
 import { checkPrekey, readIdentityCard } from "./identity_card.ts";
@@ -79,5 +79,27 @@ export async function sendOverlay(
     }
     await writeState(dir, state);
     return { res, session, target };
+  });
+}
+
+/**
+ * Merges a view verified by an overlay reader into state.json (under the lock) when it is ahead of the stored one,
+ * so later sends need not fetch those items again. Skipped when the hub entry is gone (state was deleted).
+ */
+export async function saveView(
+  ctx: CommandContext,
+  dir: string,
+  session: HubSession,
+  target: StreamTarget,
+  clientId: Uint8Array,
+  view: MmrAccumulator,
+): Promise<void> {
+  await withStateLock(dir, async () => {
+    const s = await readState(dir);
+    if (s.hubs[toHex(session.hubId)] === undefined) return;
+    const ls = labelStateFor(s, session.hubId, target, clientId, nowSec(ctx));
+    if (view.size <= ls.last_stream_seq) return;
+    setView(ls, view);
+    await writeState(dir, s);
   });
 }

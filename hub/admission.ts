@@ -90,7 +90,7 @@ export class Admission {
       );
     }
     const ref = authRefOf(token);
-    const existing = await this.record(ref);
+    const existing = await this.liveRecord(ref);
     if (existing !== undefined) return existing.rec;
     const rec: AdmissionRecord = {
       authRef: ref,
@@ -108,7 +108,12 @@ export class Admission {
     return rec;
   }
 
-  private async record(ref: Uint8Array): Promise<LiveRecord | undefined> {
+  /** The installed admission record for `ref`, if any. */
+  async record(ref: Uint8Array): Promise<AdmissionRecord | undefined> {
+    return (await this.liveRecord(ref))?.rec;
+  }
+
+  private async liveRecord(ref: Uint8Array): Promise<LiveRecord | undefined> {
     const hit = this.cache.get(toHex(ref));
     if (hit !== undefined) return hit;
     const rec = await this.store.getAdmission(ref);
@@ -124,7 +129,7 @@ export class Admission {
     if (msg.authRef === null) {
       throw new VeenError("E.AUTH", "This hub requires admission: MSG.auth_ref is missing");
     }
-    const live = await this.record(msg.authRef);
+    const live = await this.liveRecord(msg.authRef);
     if (live === undefined) {
       throw new VeenError("E.AUTH", "No admission record for auth_ref; POST /authorize first");
     }

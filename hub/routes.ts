@@ -131,6 +131,8 @@ export class Routes {
             : errorResponse(new VeenError("E.UNAVAILABLE", "Not ready"));
         case "/metrics":
           return this.metricsText();
+        case "/authorize":
+          return this.authorizationStatus(q);
         case "/info":
           return this.info();
         case "/profile":
@@ -318,6 +320,23 @@ export class Routes {
     return cborResponse(
       encodeCbor(new Map<string, CborValue>([["auth_ref", rec.authRef], ["expires_at", rec.expiresAt]])),
     );
+  }
+
+  /** GET /authorize?auth_ref=HEX: the hub's view of an admission record (for `veen cap status`). */
+  private async authorizationStatus(q: Query): Promise<Response> {
+    const ref = q.label("auth_ref");
+    const rec = await this.c.admission.record(ref);
+    if (rec === undefined) throw new VeenError("E.NOT_FOUND", `No admission record for auth_ref ${toHex(ref)}`);
+    const now = Math.floor(this.c.now() / 1000);
+    return cborResponse(encodeCbor(
+      new Map<string, CborValue>([
+        ["known", true],
+        ["currently_valid", now <= rec.expiresAt],
+        ["revoked", false],
+        ["issued_at", rec.issuedAt],
+        ["expires_at", rec.expiresAt],
+      ]),
+    ));
   }
 
   private async reportEquivocation(req: Request): Promise<Response> {

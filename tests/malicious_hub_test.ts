@@ -173,7 +173,10 @@ Deno.test("honest proxy: every command passes through the malicious hub when it 
       "verified",
     ]);
     ok(await runCli(["stream", ...on(w.evil.url, c), "--from", "2", "--to", "2", "--with-proof"]));
-    assert.match(ok(await runCli(["resync", ...on(w.evil.url, c)])).stdout, /checkpoint: upto_seq 2 verified/);
+    assert.match(
+      ok(await runCli(["resync", ...on(w.evil.url, c)])).stdout,
+      /checkpoint: upto_seq 2 verified/,
+    );
     assert.match(ok(await runCli(["verify-state", ...on(w.evil.url, c)])).stdout, /consistent: yes/);
     const r = await runCli(["resync", ...on(w.evil.url, await w.client("fresh")), "--json"]);
     assert.equal(ok(r).json().last_stream_seq, 3);
@@ -342,7 +345,8 @@ Deno.test("(c) RECEIPTs, CHECKPOINTs and a hub key by another signer are rejecte
     await assertUnchanged(c, afterSend);
 
     w.evil.tamper = {
-      checkpointLatest: (l) => encodeCheckpoint(w.evil.signCheckpoint(l, 2, new Uint8Array(32), stranger.secret)),
+      checkpointLatest: (l) =>
+        encodeCheckpoint(w.evil.signCheckpoint(l, 2, new Uint8Array(32), stranger.secret)),
     };
     rejected(await runCli(["resync", ...on(w.evil.url, c)]), "E.SIG", /CHECKPOINT\.hub_sig does not verify/);
     rejected(await runCli(["verify-state", ...on(w.evil.url, c)]), "E.SIG", /CHECKPOINT\.hub_sig/);
@@ -354,5 +358,208 @@ Deno.test("(c) RECEIPTs, CHECKPOINTs and a hub key by another signer are rejecte
     };
     rejected(await send(w.evil.url, c), "E.SIG", /pinned/);
     await assertUnchanged(c, afterSend);
+  });
+});
+
+Deno.test("(d) a replayed RECEIPT for a new submit is rejected; the client recovers once the hub stops", async () => {
+  await withEvilHub(async (w) => {
+    const c = await w.client("c");
+    await sendMany(w.evil.url, c, 2);
+    let before = (await stateText(c))!;
+    // The client's own previous RECEIPT (stream_seq 2) answers its next MSG.
+    w.evil.tamper.submit = ({ earlier }) => earlier.at(-1)!;
+    rejected(await send(w.evil.url, c), "E.SIG", /RECEIPT leaf_hash is not the leaf hash of the MSG sent/);
+    await assertOnlyClientSeqAdvanced(c, before);
+    before = (await stateText(c))!;
+    // The right leaf, re-signed at a stream_seq the client has already verified.
+    w.evil.tamper.submit = ({ receipt }) => encodeReceipt(w.evil.signReceipt({ ...receipt, streamSeq: 1 }));
+    rejected(
+      await send(w.evil.url, c),
+      "E.SEQ",
+      /assigned stream_seq 1, but the client's view already holds 2 items/,
+    );
+    await assertOnlyClientSeqAdvanced(c, before);
+    // The hub stops lying: the next send verifies the two MSGs accepted meanwhile (3, 4) and lands at 5.
+    w.evil.tamper = {};
+    assert.match(ok(await send(w.evil.url, c)).stdout, /^stream_seq: 5\n/);
+    assert.match(ok(await runCli(["verify-state", ...on(w.evil.url, c)])).stdout, /consistent: yes/);
+  });
+});
+
+Deno.test("(e) a CHECKPOINT that does not extend the earlier one is rejected by resync and verify-state", async () => {
+  await withEvilHub(async (w) => {
+    const c = await w.client("c");
+    await sendMany(w.evil.url, c, 4);
+    w.evil.tamper.checkpointLatest = async (l) => encodeCheckpoint(await w.evil.honestCheckpoint(l, 4));
+    ok(await runCli(["resync", ...on(w.evil.url, c)]));
+    await sendMany(w.evil.url, c, 4);
+    const before = (await stateText(c))!;
+    assert.equal(entry(before)!.checkpoint?.upto_seq, 4);
+    assert.equal(entry(before)!.last_stream_seq, 8);
+
+    // A forged log of 10 leaves: the honest leaves with leaf 2 replaced, then two more. Its roots at 8 and 10
+    // do not extend the CHECKPOINT at 4 (nor the client's view).
+    const leaves = (await honestItems(w.hub.url, 8)).map((i) => i.receipt.leafHash);
+    const te = (s: string) => new TextEncoder().encode(s);
+    leaves[1] = H(te("forged 2"));
+    leaves.push(H(te("forged 9")), H(te("forged 10")));
+    const acc = new MmrAccumulator();
+    const store = new MemoryHashStore();
+    const roots = leaves.map((l) => {
+      const a = acc.append(l);
+      store.append(a.newNodes);
+      return a.root;
+    });
+
+    // Same upto_seq as the client's view: its own root refutes it.
+    w.evil.tamper.checkpointLatest = (l) => encodeCheckpoint(w.evil.signCheckpoint(l, 8, roots[7]!));
+    rejected(
+      await runCli(["resync", ...on(w.evil.url, c)]),
+      "E.SEQ",
+      /CHECKPOINT upto_seq 8 is inconsistent with the replayed log/,
+    );
+    const vs = await runCli(["verify-state", ...on(w.evil.url, c)]);
+    rejected(vs, "E.SEQ", /CHECKPOINT upto_seq 8 is inconsistent with the client's view/);
+    assert.match(vs.stdout, /consistent: no\n/);
+    await assertUnchanged(c, before);
+
+    // Beyond the hub's log, served with consistency proofs of the forged log: none reaches the client's root.
+    w.evil.tamper.checkpointLatest = (l) => encodeCheckpoint(w.evil.signCheckpoint(l, 10, roots[9]!));
+    w.evil.tamper.consistency = async (m, n) =>
+      n === 10 ? encodeConsistencyProof(await consistencyProof(store, m, n)) : undefined;
+    rejected(
+      await runCli(["resync", ...on(w.evil.url, c)]),
+      "E.SEQ",
+      /CHECKPOINT upto_seq 10 is inconsistent with the replayed log/,
+    );
+    rejected(
+      await runCli(["verify-state", ...on(w.evil.url, c)]),
+      "E.SEQ",
+      /CHECKPOINT upto_seq 10 is inconsistent/,
+    );
+    // A client replaying from scratch is not fooled either.
+    rejected(
+      await runCli(["resync", ...on(w.evil.url, c), "--from-scratch"]),
+      "E.SEQ",
+      /CHECKPOINT upto_seq 10/,
+    );
+    await assertUnchanged(c, before);
+  });
+});
+
+Deno.test("(f) a stream with a gap (1, 2, 4) is rejected; only the verified prefix is stored", async () => {
+  await withEvilHub(async (w) => {
+    const c = await w.client("c");
+    await sendMany(w.evil.url, c, 5);
+    const before = (await stateText(c))!;
+    w.evil.tamper.stream = (items) => items.filter((i) => ![3, 6].includes(i.receipt.streamSeq));
+    w.evil.pageLimit = 2;
+
+    const r = await w.client("reader");
+    rejected(
+      await runCli(["stream", ...on(w.evil.url, r), "--with-proof"]),
+      "E.SEQ",
+      /sent stream_seq 4 where 3 was due/,
+      /skipped/,
+    );
+    const rs = await stateText(r);
+    assert.equal(entry(rs)!.last_stream_seq, 2);
+    rejected(await runCli(["resync", ...on(w.evil.url, r)]), "E.SEQ", /stream_seq 4 where 3 was due/);
+    await assertUnchanged(r, rs);
+    rejected(await runCli(["stream", ...on(w.evil.url, c), "--with-proof"]), "E.SEQ", /4 where 3 was due/);
+    await assertUnchanged(c, before);
+
+    // send: catching up over 6 and 7 (written by another client), the hub leaves 6 out.
+    const o = await w.client("o");
+    await sendMany(w.hub.url, o, 2);
+    rejected(await send(w.evil.url, c), "E.SEQ", /stream_seq 7 where 6 was due/);
+    await assertOnlyClientSeqAdvanced(c, before);
+  });
+});
+
+Deno.test("(g) reordered and repeated stream items are rejected", async () => {
+  await withEvilHub(async (w) => {
+    const c = await w.client("c");
+    await sendMany(w.evil.url, c, 4);
+    const before = (await stateText(c))!;
+    const swap = (a: number, b: number) => (items: ProxyItem[]) =>
+      items.map((it) => {
+        const s = it.receipt.streamSeq;
+        return s === a
+          ? items.find((x) => x.receipt.streamSeq === b) ?? it
+          : s === b
+          ? items.find((x) => x.receipt.streamSeq === a) ?? it
+          : it;
+      });
+    w.evil.tamper.stream = swap(2, 3);
+    const r = await w.client("reader");
+    rejected(
+      await runCli(["stream", ...on(w.evil.url, r), "--with-proof"]),
+      "E.SEQ",
+      /sent stream_seq 3 where 2 was due/,
+      /reordered/,
+    );
+    assert.equal(entry(await stateText(r)), undefined);
+    rejected(await runCli(["resync", ...on(w.evil.url, r)]), "E.SEQ", /stream_seq 3 where 2 was due/);
+    rejected(await runCli(["stream", ...on(w.evil.url, c), "--with-proof"]), "E.SEQ", /reordered/);
+    await assertUnchanged(c, before);
+
+    // A repeated (replayed) item: 1, 2, 2, 3, 4.
+    w.evil.tamper.stream = (items) => items.flatMap((it) => it.receipt.streamSeq === 2 ? [it, it] : [it]);
+    rejected(
+      await runCli(["stream", ...on(w.evil.url, r), "--with-proof"]),
+      "E.SEQ",
+      /sent stream_seq 2 where 3 was due/,
+      /repeated/,
+    );
+    rejected(await runCli(["resync", ...on(w.evil.url, r)]), "E.SEQ", /stream_seq 2 where 3 was due/);
+    assert.equal(entry(await stateText(r)), undefined);
+
+    // send: catching up over 5 and 6, the hub serves 6 before 5.
+    await sendMany(w.hub.url, await w.client("o"), 2);
+    w.evil.tamper.stream = swap(5, 6);
+    rejected(await send(w.evil.url, c), "E.SEQ", /stream_seq 6 where 5 was due/);
+    await assertOnlyClientSeqAdvanced(c, before);
+  });
+});
+
+Deno.test("(h) MSG bytes that do not match the RECEIPT's leaf are rejected", async () => {
+  await withEvilHub(async (w) => {
+    const c = await w.client("c");
+    await sendMany(w.evil.url, c, 3);
+    const before = (await stateText(c))!;
+    const [i1] = await honestItems(w.hub.url, 1);
+    const editMsg =
+      (f: (m: ReturnType<typeof decodeMsg>) => ReturnType<typeof decodeMsg>) => (it: ProxyItem) => ({
+        ...it,
+        msgBytes: encodeMsg(f(decodeMsg(it.msgBytes))),
+      });
+    const streamC = () => runCli(["stream", ...on(w.evil.url, c), "--with-proof"]);
+
+    // Another (validly signed) MSG under item 2's RECEIPT.
+    rewriteAt(w, { 2: (it) => ({ ...it, msgBytes: i1!.msgBytes }) });
+    rejected(await streamC(), "E.SIG", /RECEIPT\.leaf_hash does not match the MSG \(I2\)/);
+    const r = await w.client("reader");
+    rejected(await runCli(["resync", ...on(w.evil.url, r)]), "E.SIG", /leaf_hash does not match the MSG/);
+    assert.equal(entry(await stateText(r)), undefined);
+    // Item 2's ciphertext altered, its ct_hash kept.
+    rewriteAt(w, {
+      2: editMsg((m) => {
+        const ct = m.ciphertext.slice();
+        ct[0]! ^= 1;
+        return { ...m, ciphertext: ct };
+      }),
+    });
+    rejected(await streamC(), "E.SIG", /ct_hash does not match H\(ciphertext\) \(I1\)/);
+    // Item 2's prev_ack altered: the leaf hash does not cover it, MSG.sig does.
+    rewriteAt(w, { 2: editMsg((m) => ({ ...m, prevAck: m.prevAck + 1 })) });
+    rejected(await streamC(), "E.SIG", /MSG\.sig does not verify/);
+    await assertUnchanged(c, before);
+
+    // send: catching up over item 4 (another client's), the hub alters its MSG.
+    ok(await send(w.hub.url, await w.client("o")));
+    rewriteAt(w, { 4: (it) => ({ ...it, msgBytes: i1!.msgBytes }) });
+    rejected(await send(w.evil.url, c), "E.SIG", /leaf_hash does not match the MSG/);
+    await assertOnlyClientSeqAdvanced(c, before);
   });
 });

@@ -161,7 +161,7 @@ async function renderItem(
 }
 
 /** Merges a verified view (and recovered client_seq) into state.json under the lock. */
-export async function saveProgress(
+async function saveProgress(
   dir: string,
   mem: ClientState,
   session: HubSession,

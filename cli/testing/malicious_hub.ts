@@ -59,7 +59,9 @@ export interface Tamper {
   /** Bytes of a consistency proof to serve instead, or undefined to forward. */
   consistency?: (from: number, to: number) => Uint8Array | undefined | Promise<Uint8Array | undefined>;
   /** CHECKPOINT bytes to serve, null for "none" (E.NOT_FOUND), undefined to forward. */
-  checkpointLatest?: (label: Uint8Array) => Uint8Array | null | undefined | Promise<Uint8Array | null | undefined>;
+  checkpointLatest?: (
+    label: Uint8Array,
+  ) => Uint8Array | null | undefined | Promise<Uint8Array | null | undefined>;
 }
 
 export interface MaliciousHub {
@@ -82,7 +84,8 @@ export interface MaliciousHub {
 
 /** The 32-byte signing seed in a hub data directory's `hub_key` file (CBOR `{1: ver, 2: seed, 3: pk}`). */
 export async function hubSeedOf(dataDir: string): Promise<Uint8Array> {
-  const m = expectIntMap(decodeCbor(await Deno.readFile(`${dataDir}/hub_key`), "hub_key"), [1, 2, 3], [1, 2, 3]);
+  const bytes = await Deno.readFile(`${dataDir}/hub_key`);
+  const m = expectIntMap(decodeCbor(bytes, "hub_key"), [1, 2, 3], [1, 2, 3], "hub_key");
   return expectBytes(m.get(2), 32, "hub key seed");
 }
 
@@ -103,7 +106,9 @@ function encodeItem(it: ProxyItem): Uint8Array {
   return encodeCbor(a);
 }
 
-export async function startMaliciousHub(opts: { upstream: string; hubSeed: Uint8Array }): Promise<MaliciousHub> {
+export async function startMaliciousHub(
+  opts: { upstream: string; hubSeed: Uint8Array },
+): Promise<MaliciousHub> {
   const key = signingKeyFromSeed(opts.hubSeed);
   const earlier: Uint8Array[] = [];
   const requests: string[] = [];
@@ -138,7 +143,14 @@ export async function startMaliciousHub(opts: { upstream: string; hubSeed: Uint8
     requests,
     signReceipt: (r, secret = key.secret) => signReceipt(r, secret),
     signCheckpoint: (label, uptoSeq, mmrRoot, secret = key.secret) => {
-      const c: UnsignedCheckpoint = { ver: 1, labelPrev: label, labelCurr: label, uptoSeq, mmrRoot, epoch: 0 };
+      const c: UnsignedCheckpoint = {
+        ver: 1,
+        labelPrev: label,
+        labelCurr: label,
+        uptoSeq,
+        mmrRoot,
+        epoch: 0,
+      };
       return signCheckpoint(c, secret);
     },
     honestCheckpoint: async (label, uptoSeq) => {
