@@ -187,11 +187,12 @@ Deno.test("(a) forked history under the pinned key: send, stream, verify-state a
   await withEvilHub(async (w) => {
     const b = await w.fork();
     const c = await w.client("c");
+    const o2 = await w.client("o2");
     // A: m1 m2 o3 m4 m5; B: m1 m2 x3 m4 m5 (the client's own MSGs go to both hubs; item 3 differs).
     w.evil.mirrors = [b.url];
     await sendMany(w.evil.url, c, 2);
     ok(await send(w.hub.url, await w.client("o1"), '{"who":"honest"}'));
-    ok(await send(b.url, await w.client("o2"), '{"who":"forger"}'));
+    ok(await send(b.url, o2, '{"who":"forger"}'));
     await sendMany(w.evil.url, c, 2);
     w.evil.mirrors = [];
     // The client verifies A up to 5 and stores A's CHECKPOINT at 4.
@@ -252,6 +253,7 @@ Deno.test("(a) forked history under the pinned key: send, stream, verify-state a
 
     // A fork shown only beyond the client's view, with /healthz under-reporting the size so that the
     // client would not verify the items before --from.
+    ok(await send(b.url, o2, '{"who":"forger"}'));
     w.evil.tamper.healthz = (h) => ({ ...h, last_stream_seq: 5 });
     rejected(
       await runCli(["stream", ...on(w.evil.url, c), "--from", "7", "--with-proof"]),
@@ -289,12 +291,11 @@ Deno.test("(b) a proof for another leaf is rejected by stream, resync, send and 
     );
     await assertUnchanged(c, before);
 
-    // A reader with pages of one item keeps the verified prefix (item 1) and nothing after it.
+    // A reader with no view, served pages of one item: nothing is stored.
     w.evil.pageLimit = 1;
     const r = await w.client("reader");
-    rejected(await runCli(["stream", ...on(w.evil.url, r), "--with-proof"]), "E.SEQ", /stream_seq 2/);
     const rs = await stateText(r);
-    assert.equal(entry(rs)!.last_stream_seq, 1);
+    rejected(await runCli(["stream", ...on(w.evil.url, r), "--with-proof"]), "E.SEQ", /stream_seq 2/);
     rejected(await runCli(["resync", ...on(w.evil.url, r)]), "E.SEQ", /Proof for stream_seq 2/);
     await assertUnchanged(r, rs);
     w.evil.pageLimit = undefined;
@@ -447,23 +448,27 @@ Deno.test("(e) a CHECKPOINT that does not extend the earlier one is rejected by 
   });
 });
 
-Deno.test("(f) a stream with a gap (1, 2, 4) is rejected; only the verified prefix is stored", async () => {
+Deno.test("(f) a stream with a gap (1, 2, 4) is rejected; the stored view stays at the verified prefix", async () => {
   await withEvilHub(async (w) => {
     const c = await w.client("c");
-    await sendMany(w.evil.url, c, 5);
+    await sendMany(w.evil.url, c, 2);
+    // A reader verifies 1..2 while the hub is honest.
+    const r = await w.client("reader");
+    ok(await runCli(["stream", ...on(w.evil.url, r), "--with-proof"]));
+    const rs = await stateText(r);
+    assert.equal(entry(rs)!.last_stream_seq, 2);
+    await sendMany(w.evil.url, c, 3);
     const before = (await stateText(c))!;
     w.evil.tamper.stream = (items) => items.filter((i) => ![3, 6].includes(i.receipt.streamSeq));
     w.evil.pageLimit = 2;
 
-    const r = await w.client("reader");
     rejected(
-      await runCli(["stream", ...on(w.evil.url, r), "--with-proof"]),
+      await runCli(["stream", ...on(w.evil.url, r), "--from", "3", "--with-proof"]),
       "E.SEQ",
       /sent stream_seq 4 where 3 was due/,
       /skipped/,
     );
-    const rs = await stateText(r);
-    assert.equal(entry(rs)!.last_stream_seq, 2);
+    await assertUnchanged(r, rs);
     rejected(await runCli(["resync", ...on(w.evil.url, r)]), "E.SEQ", /stream_seq 4 where 3 was due/);
     await assertUnchanged(r, rs);
     rejected(await runCli(["stream", ...on(w.evil.url, c), "--with-proof"]), "E.SEQ", /4 where 3 was due/);

@@ -35,7 +35,18 @@ Deno.test("--env FILE --hub-name NAME stands in for --hub; an unknown hub name i
       const pid = "1db91032b4bf4cd8b9f56a782b299458e6f782d3a1276f04c50c7b02651038ca";
       assert.equal(
         await quietly(() =>
-          main(["env", "add-hub", "--env", env, "--hub-name", "primary", "--service-url", hub.url, "--profile-id", pid])
+          main([
+            "env",
+            "add-hub",
+            "--env",
+            env,
+            "--hub-name",
+            "primary",
+            "--service-url",
+            hub.url,
+            "--profile-id",
+            pid,
+          ])
         ),
         0,
       );
