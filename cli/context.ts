@@ -5,6 +5,7 @@
 import { toHex } from "../core/mod.ts";
 import type { Flags, FlagSpec } from "./args.ts";
 import { usageError } from "./exit_codes.ts";
+import { checkPrekey, readIdentityCard } from "./identity_card.ts";
 import { type ClientKeys, passphraseFrom, readKeystore } from "./keystore.ts";
 import type { Io, Output } from "./output.ts";
 
@@ -50,6 +51,11 @@ export const HUB_KEY_FLAG: FlagSpec = {
   metavar: "HEX32",
   help: "expected hub public key (pins it)",
 };
+export const TO_FLAG: FlagSpec = {
+  name: "to",
+  metavar: "CARD",
+  help: "seal to this identity card (file or client dir) instead of yourself",
+};
 export const STREAM_FLAG: FlagSpec = {
   name: "stream",
   metavar: "NAME",
@@ -68,6 +74,18 @@ export function clientDir(ctx: CommandContext): string {
 export async function loadKeys(ctx: CommandContext, dir: string): Promise<ClientKeys> {
   const pass = passphraseFrom(ctx.flags.str("passphrase-env"), ctx.io.env);
   return (await readKeystore(dir, pass)).keys;
+}
+
+/** The HPKE key a payload is sealed to and the client_id holding it: `--to CARD` (checked), else the client. */
+export async function recipientOf(
+  ctx: CommandContext,
+  keys: ClientKeys,
+): Promise<{ hpkePk: Uint8Array; clientId: Uint8Array }> {
+  const to = ctx.flags.str("to");
+  if (to === undefined) return { hpkePk: keys.prekey.public, clientId: keys.client.public };
+  const card = await readIdentityCard(to);
+  checkPrekey(card, nowSec(ctx));
+  return { hpkePk: card.hpkePk, clientId: card.clientId };
 }
 
 /** Unix seconds now. */

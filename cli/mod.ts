@@ -11,9 +11,11 @@
  * @module
  */
 import { flagHelp, GLOBAL_FLAGS, parseFlags } from "./args.ts";
+import { anchorPublish, anchorVerify } from "./commands/anchor.ts";
 import { attachmentVerify } from "./commands/attachment_verify.ts";
 import { benchSend } from "./commands/bench.ts";
 import { capAuthorize, capIssue, capStatus } from "./commands/cap.ts";
+import { CRDT_COMMANDS } from "./commands/crdt.ts";
 import { explainError } from "./commands/explain_error.ts";
 import { hubCheckpoint, hubVerifyRotation } from "./commands/hub_checkpoint.ts";
 import { hubId } from "./commands/hub_id.ts";
@@ -22,6 +24,7 @@ import { hubHealth, hubKey, hubStatus } from "./commands/hub_status.ts";
 import { idRotate, idShow, idUsage } from "./commands/id.ts";
 import { keygen } from "./commands/keygen.ts";
 import { resync } from "./commands/resync.ts";
+import { rpcCall, rpcServe } from "./commands/rpc.ts";
 import { schemaId } from "./commands/schema_id.ts";
 import { send } from "./commands/send.ts";
 import { stream } from "./commands/stream.ts";
@@ -60,6 +63,11 @@ export const COMMANDS: readonly Command[] = [
   hubMetrics,
   hubCheckpoint,
   hubVerifyRotation,
+  rpcCall,
+  rpcServe,
+  ...CRDT_COMMANDS,
+  anchorPublish,
+  anchorVerify,
 ];
 
 /** Finds the command spelled by the first words of `words` (longest match, aliases included). */

@@ -59,10 +59,14 @@ async function readSummary<S>(
     const upto = o.upto_seq;
     if (typeof upto !== "number" || !Number.isSafeInteger(upto) || upto < 0) return "bad upto_seq";
     const peaks = o.mmr_peaks;
-    if (!Array.isArray(peaks) || !peaks.every(isHex32) || peaks.length !== popcount(upto)) return "bad mmr_peaks";
+    if (!Array.isArray(peaks) || !peaks.every(isHex32) || peaks.length !== popcount(upto)) {
+      return "bad mmr_peaks";
+    }
     const view = new MmrAccumulator(upto, peaks.map((p) => fromHex(p, 32)));
     const root = view.root();
-    if ((root === undefined ? null : toHex(root)) !== o.mmr_root) return "mmr_root is not the root of mmr_peaks";
+    if ((root === undefined ? null : toHex(root)) !== o.mmr_root) {
+      return "mmr_root is not the root of mmr_peaks";
+    }
     return { view, state: fold.fromJson(o.state) };
   } catch (e) {
     return `damaged (${e instanceof Error ? e.message : e})`;
@@ -70,7 +74,11 @@ async function readSummary<S>(
 }
 
 /** Why the hub's history does not extend the summary at `view`, or undefined when it does. */
-async function divergence(session: HubSession, label: Uint8Array, view: MmrAccumulator): Promise<string | undefined> {
+async function divergence(
+  session: HubSession,
+  label: Uint8Array,
+  view: MmrAccumulator,
+): Promise<string | undefined> {
   if (view.size === 0) return undefined;
   let receipt;
   try {
@@ -80,7 +88,9 @@ async function divergence(session: HubSession, label: Uint8Array, view: MmrAccum
     throw e;
   }
   checkReceipt(receipt, session.hubPk, label);
-  if (receipt.streamSeq !== view.size) return `the hub answered stream_seq ${receipt.streamSeq} for ${view.size}`;
+  if (receipt.streamSeq !== view.size) {
+    return `the hub answered stream_seq ${receipt.streamSeq} for ${view.size}`;
+  }
   if (!bytesEqual(receipt.mmrRoot, view.root()!)) {
     return `the hub's mmr_root at stream_seq ${view.size} is not the summary's`;
   }
@@ -115,6 +125,7 @@ export class OverlayCursor<S> {
   readonly #o: CursorOptions<S>;
   readonly #path: string;
   #dirty: boolean;
+  #poisoned = false;
 
   private constructor(o: CursorOptions<S>, path: string, loaded: Loaded<S> | undefined, discarded?: string) {
     this.#o = o;
@@ -132,10 +143,14 @@ export class OverlayCursor<S> {
     if (o.refold === true) return new OverlayCursor(o, path, undefined, "--refold");
     const got = await readSummary(path, o.fold, o.session.hubId, o.target.label);
     if (got === undefined) return new OverlayCursor(o, path, undefined);
-    let why = typeof got === "string" ? `summary ${got}` : await divergence(o.session, o.target.label, got.view);
+    let why = typeof got === "string"
+      ? `summary ${got}`
+      : await divergence(o.session, o.target.label, got.view);
     if (why === undefined && typeof got !== "string") return new OverlayCursor(o, path, got);
     why ??= "unknown";
-    o.warn?.(`discarding the ${o.fold.kind} summary of ${o.target.stream} (${why}); folding from stream_seq 1`);
+    o.warn?.(
+      `discarding the ${o.fold.kind} summary of ${o.target.stream} (${why}); folding from stream_seq 1`,
+    );
     return new OverlayCursor(o, path, undefined, why);
   }
 
@@ -146,9 +161,16 @@ export class OverlayCursor<S> {
   async *entries(): AsyncGenerator<OverlayEntry> {
     const { session, target, secrets } = this.#o;
     const ictx: ItemContext = { label: target.label, hubPk: session.hubPk, profileId: session.profileId };
-    for await (const item of fetchItems(session.http, target.label, this.view.size + 1, { withProof: true })) {
+    for await (
+      const item of fetchItems(session.http, target.label, this.view.size + 1, { withProof: true })
+    ) {
       this.fetched++;
-      applyItem(this.view, item, ictx);
+      try {
+        applyItem(this.view, item, ictx);
+      } catch (e) {
+        this.#poisoned = true; // the view now holds a rejected leaf
+        throw e;
+      }
       this.#dirty = true;
       const opened = await openForClient(item.msg, session.profile, secrets);
       if (!opened.ok) {
@@ -174,8 +196,9 @@ export class OverlayCursor<S> {
     return counts;
   }
 
-  /** Writes the summary atomically when it changed. */
+  /** Writes the summary atomically when it changed (never after a failed verification). */
   async save(): Promise<void> {
+    if (this.#poisoned) throw new Error("OverlayCursor.save: the view failed verification");
     if (!this.#dirty) return;
     const { dir, session, target, fold } = this.#o;
     await ensurePrivateDir(`${dir}/${OVERLAY_DIR}`);

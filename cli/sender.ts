@@ -27,10 +27,19 @@ import {
   VeenError,
 } from "../core/mod.ts";
 import { type AttachmentEntry, encodeBody } from "./body.ts";
-import { type LabelState, setView } from "./client_state.ts";
+import {
+  checkedViewOf,
+  type LabelState,
+  labelStateFor,
+  readState,
+  setView,
+  withStateLock,
+  writeState,
+} from "./client_state.ts";
 import { appendChecked, checkReceipt, type ItemContext } from "./client_view.ts";
+import { type CommandContext, nowSec } from "./context.ts";
 import { malformedError } from "./exit_codes.ts";
-import type { HubSession, StreamTarget } from "./hub_session.ts";
+import { connectHub, type HubSession, type StreamTarget, streamTarget } from "./hub_session.ts";
 import type { ClientKeys } from "./keystore.ts";
 import { extendView } from "./view_sync.ts";
 
@@ -162,4 +171,44 @@ export async function sendMessage(
   ls.prev_ack = receipt.streamSeq;
   setView(ls, v);
   return { msg, msgBytes, receipt, receiptBytes, msgId, attachments: entries, view: v };
+}
+
+/**
+ * One send as a state transaction of client directory `dir`: under the state lock, read state.json, connect to
+ * `--hub` (pin checked and recorded), send with `sendMessage` and save state.json. An accepted client_seq is saved
+ * even when a later check fails, so it is never reused.
+ */
+export async function sendAndSave(
+  ctx: CommandContext,
+  dir: string,
+  keys: ClientKeys,
+  stream: string,
+  p: SendParams,
+): Promise<{ res: SendResult; session: HubSession; target: StreamTarget }> {
+  return await withStateLock(dir, async () => {
+    const state = await readState(dir);
+    const session = await connectHub({
+      hub: ctx.flags.str("hub"),
+      env: ctx.io.env,
+      timeoutMs: ctx.timeoutMs,
+      hubKey: ctx.flags.str("hub-key"),
+      state,
+    });
+    const target = streamTarget(session, stream);
+    const ls = labelStateFor(state, session.hubId, target, keys.client.public, nowSec(ctx));
+    const view = checkedViewOf(ls);
+    const seqBefore = ls.client_seq;
+    let res: SendResult;
+    try {
+      res = await sendMessage(session, target, keys, ls, view, p);
+    } catch (e) {
+      if (ls.client_seq !== seqBefore) await writeState(dir, state); // accepted by the hub: never reuse client_seq
+      if (e instanceof VeenError && e.code === "E.SEQ" && ls.client_seq === seqBefore) {
+        throw new VeenError("E.SEQ", `${e.detail} (if local state was lost, run "veen resync")`);
+      }
+      throw e;
+    }
+    await writeState(dir, state);
+    return { res, session, target };
+  });
 }

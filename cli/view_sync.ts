@@ -43,10 +43,13 @@ export async function* fetchItems(
     const page = await http.streamPage(label, next, q);
     if (page.length === 0) return;
     for (const item of page) {
-      if (item.receipt.streamSeq !== next) {
+      const seq = item.receipt.streamSeq;
+      if (seq !== next) {
         throw new VeenError(
           "E.SEQ",
-          `Hub /stream skipped from stream_seq ${next} to ${item.receipt.streamSeq} (I12)`,
+          `Hub /stream sent stream_seq ${seq} where ${next} was due (${
+            seq > next ? "skipped" : "repeated"
+          } or reordered items, I12)`,
         );
       }
       if (opts.withProof === true && item.proof === undefined) {
@@ -122,7 +125,7 @@ export async function extendView(
   if (view.size !== target) {
     throw new VeenError(
       "E.SEQ",
-      `Hub served items only up to ${view.size} but its RECEIPT claims stream_seq ${target + 1}`,
+      `Hub served items only up to stream_seq ${view.size}, short of ${target} which its signed RECEIPT or CHECKPOINT covers (withheld items)`,
     );
   }
   return view;

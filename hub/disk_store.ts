@@ -65,8 +65,8 @@
 import {
   bytesEqual,
   type CborValue,
-  DEFAULT_PROFILE,
   decodeCbor,
+  DEFAULT_PROFILE,
   encodeCbor,
   epochOf,
   expectArray,
@@ -118,6 +118,8 @@ export interface DiskStoreOptions {
   clientCacheSize?: number;
   /** Durable entries allowed to wait for the KV index before commit() waits for it (default 16384). */
   maxIndexLag?: number;
+  /** Least time between index flushes, so one flush serves many batches (default 20 ms). */
+  indexIntervalMs?: number;
   /** Recent (label, leaf_hash) → seq cache entries (default 16384). */
   entryCacheSize?: number;
   /** Receives a line for every repair made at open (torn tails, long node files). */
@@ -262,6 +264,9 @@ export class DiskStore implements HubStore {
   readonly #overlayEntries = new Map<string, AcceptedEntry>();
   #indexScheduled: Promise<void> | undefined;
   readonly #maxIndexLag: number;
+  readonly #indexIntervalMs: number;
+  #lastIndexAt = -Infinity;
+  #flushing = false;
 
   private constructor(dir: string, opts: DiskStoreOptions) {
     this.dir = dir;
@@ -269,6 +274,7 @@ export class DiskStore implements HubStore {
     this.#onRepair = opts.onRepair ?? (() => {});
     this.#onTiming = opts.onCommitTiming;
     this.#maxIndexLag = opts.maxIndexLag ?? 16384;
+    this.#indexIntervalMs = opts.indexIntervalMs ?? 20;
   }
 
   static async open(dir: string, opts: DiskStoreOptions = {}): Promise<DiskStore> {
@@ -497,9 +503,14 @@ export class DiskStore implements HubStore {
 
   /** Resolves when every durable batch so far is in the KV index. */
   async flushIndex(): Promise<void> {
-    while (this.#unindexed.length > 0 || this.#indexScheduled !== undefined) {
-      this.#scheduleIndex();
-      await this.#indexScheduled;
+    this.#flushing = true;
+    try {
+      while (this.#unindexed.length > 0 || this.#indexScheduled !== undefined) {
+        this.#scheduleIndex();
+        await this.#indexScheduled;
+      }
+    } finally {
+      this.#flushing = false;
     }
     this.#checkWritable();
   }
@@ -509,6 +520,10 @@ export class DiskStore implements HubStore {
     if (this.#indexScheduled !== undefined || this.#unindexed.length === 0) return;
     this.#indexScheduled = this.#indexLock.run(async () => {
       try {
+        // Let batches gather: the fixed cost of a flush (node/pos fdatasyncs, one KV commit) is shared by all.
+        const wait = this.#lastIndexAt + this.#indexIntervalMs - performance.now();
+        if (wait > 0 && !this.#flushing) await new Promise((r) => setTimeout(r, wait));
+        this.#lastIndexAt = performance.now();
         while (this.#unindexed.length > 0 && this.#failed === undefined) {
           const work = this.#unindexed;
           this.#unindexed = [];
@@ -529,7 +544,12 @@ export class DiskStore implements HubStore {
             if (this.#overlayClients.get(ck) === it.clientSeq) this.#overlayClients.delete(ck);
             this.#overlayEntries.delete(ck + it.clientSeq);
           }
-          this.#onTiming?.({ entries: items.length, encodeMs: 0, durableMs: 0, indexMs: performance.now() - t0 });
+          this.#onTiming?.({
+            entries: items.length,
+            encodeMs: 0,
+            durableMs: 0,
+            indexMs: performance.now() - t0,
+          });
         }
       } catch {
         // #fail recorded it; writers see it through #checkWritable
@@ -612,7 +632,9 @@ export class DiskStore implements HubStore {
     }
     for (const g of groups.values()) this.#written.set(g.hex, g.next - 1);
     const t2 = performance.now();
-    if (this.#hooks.crashBeforeIndex) this.#fail(new Error("Test hook: crash before the index commit"), "Crash");
+    if (this.#hooks.crashBeforeIndex) {
+      this.#fail(new Error("Test hook: crash before the index commit"), "Crash");
+    }
     for (const h of heads) this.#heads.set(toHex(h.label), h);
     for (const it of batch) {
       const ck = toHex(it.label) + toHex(it.clientId);
@@ -662,7 +684,12 @@ export class DiskStore implements HubStore {
   }
 
   /** E.NOT_FOUND "not retained" when the segment of entry `seq` was dropped in one of `fams`. */
-  #checkRetained(label: Uint8Array, seq: number, seg: number, fams: readonly ("receipts" | "payloads")[]): void {
+  #checkRetained(
+    label: Uint8Array,
+    seq: number,
+    seg: number,
+    fams: readonly ("receipts" | "payloads")[],
+  ): void {
     for (const f of fams) {
       if (this.#log.isDropped(f, seg)) {
         const first = this.#firstRetainedSeq(label, f);
@@ -701,7 +728,10 @@ export class DiskStore implements HubStore {
       this.#checkRetained(label, seq, locs[0]!.seg, ["receipts"]);
       const r = this.#log.readReceipts(locs)[0]!;
       if (r.streamSeq !== seq || !bytesEqual(r.label, label)) {
-        throw new VeenError("E.UNAVAILABLE", `Log record for ${toHex(label)}/${seq} does not match the index`);
+        throw new VeenError(
+          "E.UNAVAILABLE",
+          `Log record for ${toHex(label)}/${seq} does not match the index`,
+        );
       }
       return Promise.resolve(r.receipt);
     } catch (e) {
@@ -770,7 +800,10 @@ export class DiskStore implements HubStore {
     return await this.#ckpt.writeLock.run(async () => {
       this.#checkWritable();
       this.#ckptCompactedAt = nowMs;
-      const all = (await this.#ckpt.readAll()).map((r) => ({ ...decodeCheckpointRecord(r.body), body: r.body }));
+      const all = (await this.#ckpt.readAll()).map((r) => ({
+        ...decodeCheckpointRecord(r.body),
+        body: r.body,
+      }));
       const latest = new Map<string, number>();
       for (const r of all) {
         const k = toHex(r.label);
@@ -814,8 +847,12 @@ export class DiskStore implements HubStore {
       labels.push({
         label: toHex(h.label),
         last_seq: h.seq,
-        first_receipt_seq: this.#log.firstSegment("receipts") === 0 ? 1 : this.#firstRetainedSeq(h.label, "receipts"),
-        first_payload_seq: this.#log.firstSegment("payloads") === 0 ? 1 : this.#firstRetainedSeq(h.label, "payloads"),
+        first_receipt_seq: this.#log.firstSegment("receipts") === 0
+          ? 1
+          : this.#firstRetainedSeq(h.label, "receipts"),
+        first_payload_seq: this.#log.firstSegment("payloads") === 0
+          ? 1
+          : this.#firstRetainedSeq(h.label, "payloads"),
       });
     }
     return {

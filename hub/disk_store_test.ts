@@ -373,7 +373,8 @@ Deno.test("DiskStore: batches over the KV atomic limits are split and stay consi
     let store = await openDiskStore(dir, { kvLimits: { maxMutations: 16 } });
     await fill(store, gen, labels, 640);
     await store.flushIndex();
-    assert.ok(store.stats().kvAtomics >= 640 / 16, `atomics ${store.stats().kvAtomics}`);
+    // a 64-entry batch over 8 labels touches ~56 client rows + 8 heads + the marker: at least 5 atomics of 16
+    assert.ok(store.stats().kvAtomics >= 5, `atomics ${store.stats().kvAtomics}`);
     await checkAgainst(store, gen);
     await store.close();
     store = await openDiskStore(dir);
@@ -446,7 +447,7 @@ Deno.test("DiskStore: commit refuses non-contiguous or malformed batches without
   });
 });
 
-Deno.test("DiskStore: client and accepted-entry lookups are right from cache and after a reopen", async () => {
+Deno.test("DiskStore: last client_seq and last entries are right from cache and after a reopen; old ones fall out of the window", async () => {
   await withDir(async (dir) => {
     const label = labelN(0);
     const gen = new Gen(11);
@@ -458,11 +459,17 @@ Deno.test("DiskStore: client and accepted-entry lookups are right from cache and
         const mine = list.filter((e) => e.clientId[0] === c);
         assert.equal(await store.lastClientSeq(label, new Uint8Array(32).fill(c)), mine.at(-1)!.clientSeq);
       }
-      for (const e of list) {
+      // Each client's last entry is always found; older ones only while in the recent-entries window (size 2).
+      for (let c = 0; c < 7; c++) {
+        const e = list.filter((x) => x.clientId[0] === c).at(-1)!;
         const a = await store.accepted(label, e.clientId, e.clientSeq);
         assert.equal(a?.streamSeq, e.streamSeq);
         assert.deepEqual(a?.leafHash, e.leafHash);
       }
+      const old = list.find((x) =>
+        list.some((y) => y.clientId[0] === x.clientId[0] && y.clientSeq > x.clientSeq + 10)
+      )!;
+      assert.equal(await store.accepted(label, old.clientId, old.clientSeq), undefined);
     };
     await check();
     await store.close();

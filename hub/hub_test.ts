@@ -133,7 +133,10 @@ Deno.test("admission: E.AUTH without a record, E.CAP for subject, stream, issuer
     const ans = cbor(r) as Map<string, CborValue>;
     assert.ok(bytesEqual(ans.get("auth_ref") as Uint8Array, authRef(tok)));
     assert.equal(ans.get("expires_at"), Math.floor(now / 1000) + 60);
-    const status = cbor(await http(`${hub.url}/authorize?auth_ref=${toHex(authRef(tok))}`)) as Map<string, CborValue>;
+    const status = cbor(await http(`${hub.url}/authorize?auth_ref=${toHex(authRef(tok))}`)) as Map<
+      string,
+      CborValue
+    >;
     assert.equal(status.get("known"), true);
     assert.equal(status.get("currently_valid"), true);
     assert.equal(status.get("expires_at"), Math.floor(now / 1000) + 60);

@@ -6,7 +6,7 @@
  * | `["meta", "format"]` | `1` |
  * | `["meta", "indexed"]` | `[seg, receipts_offset, payloads_offset, rec]`: the log position up to which everything is indexed |
  * | `["meta", "checkpoints"]`, `["meta", "admissions"]` | byte offset up to which that file is indexed |
- * | `["c", label, client_id, client_seq]` | `[stream_seq, leaf_hash]`: one row per accepted entry |
+ * | `["client", label, client_id]` | `[client_seq, stream_seq, leaf_hash]` of the client's last accepted entry |
  * | `["head", label]` | `{seq, peaks, root, lastHubTs}` |
  * | `["ckpt", label, upto_seq]` | `[offset, len, epoch]` in checkpoints.cborseq |
  * | `["ckpt_epoch", label, epoch, upto_seq]` | `[offset, len]` |
@@ -26,12 +26,20 @@ import type { LabelHead } from "./store.ts";
 import type { LogPosition } from "./log_segments.ts";
 
 /**
- * Version of the KV layout; a different value in `["meta","format"]` refuses to open. Format 2 keeps one row per
- * entry keyed by (label, client_id, client_seq): it answers both the last client_seq (a reverse range read) and the
- * duplicate check (I8: a leaf binds client_id and client_seq, so a duplicate has the same key), at half the write
- * cost of separate leaf and client rows.
+ * Version of the KV layout; a different value in `["meta","format"]` refuses to open. Format 3 keeps one row per
+ * (label, client_id): the client's last accepted entry. It answers the last client_seq (I9) and duplicates of the
+ * last message; older replays are found in a bounded cache of recent entries (RESYNC0.1's window Wdup) and are
+ * otherwise refused by the authoritative client_seq check (I8) as E.SEQ. Rows are written once per client per
+ * index commit, so the index does not grow with history and its write cost follows the number of active clients.
  */
-export const KV_FORMAT = 2;
+export const KV_FORMAT = 3;
+
+/** A client's last accepted entry on a label. */
+interface ClientRow {
+  clientSeq: number;
+  streamSeq: number;
+  leafHash: Uint8Array;
+}
 
 /** An accepted entry found by (label, client_id, client_seq). */
 export interface AcceptedEntry {
@@ -153,7 +161,7 @@ export async function restrictKvFiles(path: string): Promise<void> {
 export class KvIndex {
   readonly kv: Deno.Kv;
   readonly #limits: KvLimits;
-  readonly #clients: Lru<number>;
+  readonly #clients: Lru<ClientRow | null>;
   readonly #entries: Lru<AcceptedEntry>;
   /** Bumped by every entry commit, so a cache fill that raced a commit is not trusted. */
   #gen = 0;
@@ -247,20 +255,22 @@ export class KvIndex {
   }
 
   /**
-   * Indexes a batch: `["c", label, client_id, client_seq]` per entry, then the touched `heads`, then
-   * `["meta","indexed"] = end`. Updates the caches once committed.
+   * Indexes entries: one `["client", label, client_id]` row per client (its last entry), then the touched `heads`,
+   * then `["meta","indexed"] = end`. Updates the caches once committed.
    */
   async commitEntries(
     items: readonly IndexItem[],
     heads: readonly LabelHead[],
     end: LogPosition,
   ): Promise<void> {
+    const last = new Map<string, IndexItem>();
+    for (const it of items) last.set(toHex(it.label) + toHex(it.clientId), it);
     const muts: Mutation[] = [];
-    for (const it of items) {
+    for (const it of last.values()) {
       muts.push({
-        key: ["c", it.label, it.clientId, it.clientSeq],
-        value: [it.streamSeq, it.leafHash],
-        vBytes: 48,
+        key: ["client", it.label, it.clientId],
+        value: [it.clientSeq, it.streamSeq, it.leafHash],
+        vBytes: 64,
       });
     }
     for (const h of heads) {
@@ -274,42 +284,53 @@ export class KvIndex {
     this.#gen++;
     await this.#commitInOrder(muts);
     this.#gen++;
+    for (const [k, it] of last) {
+      this.#clients.set(k, { clientSeq: it.clientSeq, streamSeq: it.streamSeq, leafHash: it.leafHash });
+    }
     for (const it of items) {
-      const k = toHex(it.label) + toHex(it.clientId);
-      this.#clients.set(k, it.clientSeq);
-      this.#entries.set(k + it.clientSeq, { streamSeq: it.streamSeq, leafHash: it.leafHash });
+      this.#entries.set(toHex(it.label) + toHex(it.clientId) + it.clientSeq, {
+        streamSeq: it.streamSeq,
+        leafHash: it.leafHash,
+      });
     }
   }
 
-  /** Last accepted client_seq for (label, client_id), 0 when none: cached, else one reverse range read. */
-  async lastClientSeq(label: Uint8Array, clientId: Uint8Array): Promise<number> {
+  /** The client's last accepted entry on a label: cached, else one KV get. */
+  async #client(label: Uint8Array, clientId: Uint8Array): Promise<ClientRow | null> {
     const k = toHex(label) + toHex(clientId);
     for (;;) {
       const c = this.#clients.get(k);
       if (c !== undefined) return c;
       const gen = this.#gen;
-      let v = 0;
-      for await (const e of this.kv.list({ prefix: ["c", label, clientId] }, { reverse: true, limit: 1 })) {
-        v = e.key[3] as number;
-      }
+      const v = (await this.kv.get<[number, number, Uint8Array]>(["client", label, clientId])).value;
+      const row = v === null ? null : { clientSeq: v[0], streamSeq: v[1], leafHash: v[2] };
       if (gen === this.#gen) {
-        this.#clients.set(k, v);
-        return v;
+        this.#clients.set(k, row);
+        return row;
       }
     }
   }
 
-  /** The entry accepted for (label, client_id, client_seq), if any; recent entries come from a cache. */
+  /** Last accepted client_seq for (label, client_id), 0 when none. */
+  async lastClientSeq(label: Uint8Array, clientId: Uint8Array): Promise<number> {
+    return (await this.#client(label, clientId))?.clientSeq ?? 0;
+  }
+
+  /**
+   * The entry accepted for (label, client_id, client_seq) when it is the client's last one or still in the cache
+   * of recent entries; undefined otherwise (an older replay, which the client_seq check refuses as E.SEQ).
+   */
   async accepted(
     label: Uint8Array,
     clientId: Uint8Array,
     clientSeq: number,
   ): Promise<AcceptedEntry | undefined> {
-    const k = toHex(label) + toHex(clientId) + clientSeq;
-    const c = this.#entries.get(k);
+    const c = this.#entries.get(toHex(label) + toHex(clientId) + clientSeq);
     if (c !== undefined) return c;
-    const v = (await this.kv.get<[number, Uint8Array]>(["c", label, clientId, clientSeq])).value;
-    return v === null ? undefined : { streamSeq: v[0], leafHash: v[1] };
+    const row = await this.#client(label, clientId);
+    return row !== null && row.clientSeq === clientSeq
+      ? { streamSeq: row.streamSeq, leafHash: row.leafHash }
+      : undefined;
   }
 
   // ---- checkpoints and admissions

@@ -201,6 +201,15 @@ export async function writeAll(file: Deno.FsFile, buf: Uint8Array): Promise<void
   while (off < buf.length) off += await file.write(buf.subarray(off));
 }
 
+/**
+ * Synchronous `writeAll`: a write into the page cache costs microseconds, far less than an async op's hand-off to
+ * the thread pool; the slow part, fdatasync, stays asynchronous.
+ */
+export function writeAllSync(file: Deno.FsFile, buf: Uint8Array): void {
+  let off = 0;
+  while (off < buf.length) off += file.writeSync(buf.subarray(off));
+}
+
 /** fsyncs a directory so entries created or renamed in it survive power loss. */
 export async function syncDir(path: string): Promise<void> {
   const d = await Deno.open(path, { read: true });
@@ -807,7 +816,9 @@ export class SegmentLog {
       // position files and index cannot be rebuilt from the log (and replay would treat the gap as damage).
       throw new VeenError(
         "E.UNAVAILABLE",
-        `The log starts at segment ${segmentName(seg)} (older segments were dropped by retention), so the index ` +
+        `The log starts at segment ${
+          segmentName(seg)
+        } (older segments were dropped by retention), so the index ` +
           `cannot be rebuilt from it; restore index.kv, mmr/ and pos/ from a backup`,
       );
     }
@@ -1206,10 +1217,9 @@ export class SegmentLog {
     this.#headerPending = false;
     const rFile = this.#rFile!;
     const pFile = this.#pFile!;
-    const durable = [
-      writeAll(rFile, rBuf).then(() => rFile.syncData()),
-      writeAll(pFile, pBuf).then(() => pFile.syncData()),
-    ];
+    writeAllSync(rFile, rBuf);
+    writeAllSync(pFile, pBuf);
+    const durable = [rFile.syncData(), pFile.syncData()];
     if (this.#dirSyncPending) {
       this.#dirSyncPending = false;
       durable.push(syncDir(this.rDir), syncDir(this.pDir));

@@ -1,5 +1,5 @@
 /**
- * `veen hub start|stop` (CLI-GOALS-1 §2.1-2.2): the hub process itself. Without `--foreground` the command starts a
+ * `veen hub start|stop|fsck` (CLI-GOALS-1 §2.1-2.2; fsck in fsck.ts): the hub process itself. Without `--foreground` the command starts a
  * detached copy of itself, waits until it serves, and returns; the running hub keeps `DIR/hub.pid` and
  * `DIR/hub.state.json` (`{listen, url, pid, hub_pk, started_at}`) and removes them when it stops.
  */
@@ -74,10 +74,14 @@ export async function hubMain(args: string[]): Promise<number> {
       return await start(rest, sub === "run");
     case "stop":
       return await stop(rest);
+    case "fsck":
+      return await (await import("./fsck.ts")).fsckMain(rest);
     case undefined:
     case "--help":
     case "-h":
-      console.log(`${START_HELP}\n\n${STOP_HELP}`);
+      console.log(
+        `${START_HELP}\n\n${STOP_HELP}\n\nUsage: veen hub fsck --data-dir DIR [--json] [--force]   (see veen hub fsck --help)`,
+      );
       return sub === undefined ? EXIT.USAGE : EXIT.OK;
     default:
       err(`veen hub: unknown subcommand "${sub}" (try veen hub --help)`);

@@ -12,3 +12,11 @@ export {
 export { type RunningHub, startHub, type StartOptions } from "./hub.ts";
 export { CONFIG_KEYS, defaultConfig, envNameOf, type HubConfig } from "./config.ts";
 export { Logger } from "./logger.ts";
+export { fsck, fsckMain, type FsckProblem, type FsckReport } from "./fsck.ts";
+export {
+  readRetentionPolicy,
+  RETENTION_FILE,
+  retentionMain,
+  type RetentionPolicy,
+  writeRetentionPolicy,
+} from "./retention.ts";

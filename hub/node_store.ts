@@ -15,7 +15,7 @@
  */
 import { toHex, VeenError } from "../core/mod.ts";
 import type { RecordLocation } from "./log_segments.ts";
-import { fileSize, HandleCache, mkdir700, syncDir, SyncReaders, writeAll } from "./log_segments.ts";
+import { fileSize, HandleCache, mkdir700, syncDir, SyncReaders, writeAllSync } from "./log_segments.ts";
 
 /** One directory of `<label hex><ext>` files of `width`-byte records. */
 export class LabelFiles {
@@ -106,9 +106,10 @@ export class LabelFiles {
       throw new VeenError("E.SIZE", `${this.ext} data is not whole records`);
     }
     const hex = toHex(label);
-    await this.#writers.use(hex, async (f) => {
-      await f.seek(from * this.width, Deno.SeekMode.Start);
-      await writeAll(f, data);
+    await this.#writers.use(hex, (f) => {
+      f.seekSync(from * this.width, Deno.SeekMode.Start);
+      writeAllSync(f, data);
+      return Promise.resolve();
     });
     this.#dirty.add(hex);
     if (!this.#known.has(hex)) {

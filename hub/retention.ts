@@ -192,7 +192,10 @@ function firstSeqAtOrAfter(f: Deno.FsFile, n: number, firstSeg: number): number 
  * present segment, per label (from pos/) the first retained seq. `last_seq` comes from the position file's length,
  * which may include entries a crashed hub had not indexed yet.
  */
-export async function offlineRetentionStatus(dataDir: string, policy?: RetentionPolicy): Promise<RetentionStatus> {
+export async function offlineRetentionStatus(
+  dataDir: string,
+  policy?: RetentionPolicy,
+): Promise<RetentionStatus> {
   const p = policy ?? await readRetentionPolicy(dataDir);
   const first = async (fam: "receipts" | "payloads") => {
     const segs = await listSegments(`${dataDir}/${fam}`);

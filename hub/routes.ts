@@ -326,7 +326,9 @@ export class Routes {
   private async authorizationStatus(q: Query): Promise<Response> {
     const ref = q.label("auth_ref");
     const rec = await this.c.admission.record(ref);
-    if (rec === undefined) throw new VeenError("E.NOT_FOUND", `No admission record for auth_ref ${toHex(ref)}`);
+    if (rec === undefined) {
+      throw new VeenError("E.NOT_FOUND", `No admission record for auth_ref ${toHex(ref)}`);
+    }
     const now = Math.floor(this.c.now() / 1000);
     return cborResponse(encodeCbor(
       new Map<string, CborValue>([

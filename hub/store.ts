@@ -99,8 +99,9 @@ export interface HubStore {
   /** Last accepted client_seq for (label, client_id), 0 when none. */
   lastClientSeq(label: Uint8Array, clientId: Uint8Array): Promise<number>;
   /**
-   * The entry accepted for (label, client_id, client_seq), if any. A leaf binds client_id and client_seq (I2), so
-   * this answers the I8 duplicate check: same leaf → E.DUP, other leaf → E.SEQ.
+   * The entry accepted for (label, client_id, client_seq) when it is the client's last one or among recent entries
+   * (RESYNC0.1's duplicate window). A leaf binds client_id and client_seq (I2), so this answers the duplicate check:
+   * same leaf → E.DUP; otherwise the authoritative client_seq check (I8, I9) refuses it as E.SEQ.
    */
   accepted(label: Uint8Array, clientId: Uint8Array, clientSeq: number): Promise<AcceptedEntry | undefined>;
   /**

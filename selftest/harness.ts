@@ -60,6 +60,8 @@ export interface CliOptions {
   timeoutMs?: number;
   /** Run even while cleaning up (used by cleanup itself). */
   cleanup?: boolean;
+  /** The command's JSON answer carries no `"ok": true` (root-level tools such as `retention show --json`). */
+  bareJson?: boolean;
 }
 
 export interface HubHandle {
@@ -159,6 +161,7 @@ export class Harness {
   #cleanup: Promise<void> | undefined;
   #closed = false;
   #commands = 0;
+  readonly #commandCache = new Map<string, boolean>();
   /** A label prefix that keeps runs apart on a deployed hub; empty on the selftest's own hubs. */
   readonly prefix: string;
 
@@ -251,15 +254,36 @@ export class Harness {
   async ok(args: string[], o: CliOptions = {}): Promise<Record<string, unknown>> {
     const r = await this.cli(args, o);
     if (r.code !== 0) {
-      const why = r.json?.code !== undefined ? `${r.json.code}: ${r.json.detail}` : tail(r.stderr || r.stdout);
+      const why = r.json?.code !== undefined
+        ? `${r.json.code}: ${r.json.detail}`
+        : tail(r.stderr || r.stdout);
       fail(`${r.line} exited ${r.code} (${why})`);
     }
-    if (r.json === undefined || r.json.ok !== true) fail(`${r.line} printed no JSON answer: ${tail(r.stdout)}`);
+    if (r.json === undefined || (r.json.ok !== true && !o.bareJson)) {
+      fail(`${r.line} printed no JSON answer: ${tail(r.stdout)}`);
+    }
     return r.json;
   }
 
+  /** Whether this program has the command spelled by `words`: `veen WORDS --help` exits 0 (cached). */
+  async hasCommand(words: string[]): Promise<boolean> {
+    const key = words.join(" ");
+    let v = this.#commandCache.get(key);
+    if (v === undefined) {
+      const r = await this.cli([...words, "--help"], { json: false, timeoutMs: 30_000 });
+      v = r.code === 0;
+      this.#commandCache.set(key, v);
+    }
+    return v;
+  }
+
   /** `veen ARGS --json` that must fail with exit `exit` (default 4) and error `code`; returns its JSON answer. */
-  async refused(args: string[], code: string, exit = 4, o: CliOptions = {}): Promise<Record<string, unknown>> {
+  async refused(
+    args: string[],
+    code: string,
+    exit = 4,
+    o: CliOptions = {},
+  ): Promise<Record<string, unknown>> {
     const r = await this.cli(args, o);
     const got = r.json?.code;
     if (r.code !== exit || got !== code) {
@@ -345,13 +369,20 @@ export class Harness {
     return child;
   }
 
-  /** Ends a background command (SIGTERM, then SIGKILL) and returns its output. */
-  async endBackground(child: Deno.ChildProcess): Promise<{ stdout: string; stderr: string }> {
-    this.#background.delete(child);
-    kill(child.pid, "SIGTERM");
-    const t = setTimeout(() => kill(child.pid, "SIGKILL"), 5_000);
+  /**
+   * Waits for a background command and returns its output. With `terminate` it is sent SIGTERM first; in any
+   * case it gets SIGKILL after `graceMs`. It stays registered (ended at cleanup) until it has exited.
+   */
+  async endBackground(
+    child: Deno.ChildProcess,
+    terminate = true,
+    graceMs = 5_000,
+  ): Promise<{ stdout: string; stderr: string }> {
+    if (terminate) kill(child.pid, "SIGTERM");
+    const t = setTimeout(() => kill(child.pid, "SIGKILL"), graceMs);
     const out = await child.output().catch(() => undefined);
     clearTimeout(t);
+    this.#background.delete(child);
     const dec = new TextDecoder();
     return { stdout: out ? dec.decode(out.stdout) : "", stderr: out ? dec.decode(out.stderr) : "" };
   }
@@ -367,7 +398,7 @@ export class Harness {
     const problems: string[] = [];
     for (const c of this.#inflight) c.abort.abort();
     await Promise.race([Promise.allSettled([...this.#inflight].map((c) => c.done)), sleep(5_000)]);
-    for (const child of [...this.#background]) await this.endBackground(child);
+    await Promise.all([...this.#background].map((child) => this.endBackground(child)));
     for (const dir of this.#hubDirs) {
       const h = this.hubs.find((x) => x.dir === dir);
       if (h !== undefined) {
@@ -379,11 +410,15 @@ export class Harness {
       }
       // A start that was interrupted: the detached hub may still come up and write its pid file.
       const deadline = Date.now() + 3_000;
-      while (Date.now() < deadline && !(await exists(`${dir}/${PID_FILE}`)) && pidsMentioning(dir).length > 0) {
+      while (
+        Date.now() < deadline && !(await exists(`${dir}/${PID_FILE}`)) && pidsMentioning(dir).length > 0
+      ) {
         await sleep(50);
       }
       if (await exists(`${dir}/${PID_FILE}`)) {
-        await this.cli(["hub", "stop", "--data-dir", dir], { json: false, cleanup: true }).catch(() => undefined);
+        await this.cli(["hub", "stop", "--data-dir", dir], { json: false, cleanup: true }).catch(() =>
+          undefined
+        );
       }
     }
     // Anything still naming our directory was started by this run (hubs, CLI commands): end it by pid.
@@ -420,7 +455,11 @@ export class Harness {
   }
 
   post(base: string, path: string, body: Uint8Array, type = "application/cbor"): Promise<HttpResult> {
-    return this.http(base + path, { method: "POST", body: body as BodyInit, headers: { "content-type": type } });
+    return this.http(base + path, {
+      method: "POST",
+      body: body as BodyInit,
+      headers: { "content-type": type },
+    });
   }
 
   async json(url: string): Promise<Record<string, unknown>> {
@@ -446,13 +485,17 @@ export class Harness {
     try {
       await fn(ev);
     } catch (e) {
-      if (e instanceof Interrupted || this.#closed) throw e instanceof Interrupted ? e : new Interrupted(String(e));
+      if (e instanceof Interrupted || this.#closed) {
+        throw e instanceof Interrupted ? e : new Interrupted(String(e));
+      }
       if (e instanceof StepSkipped) {
         rec.status = "skip";
         rec.detail = e.message;
       } else {
         rec.status = "fail";
-        rec.detail = e instanceof StepFailed ? e.message : `unexpected error: ${e instanceof Error ? e.stack : e}`;
+        rec.detail = e instanceof StepFailed
+          ? e.message
+          : `unexpected error: ${e instanceof Error ? e.stack : e}`;
       }
     }
     rec.ms = performance.now() - t0;

@@ -2,6 +2,7 @@
  * A bounded loopback load generator for the hub: pre-signed MSGs (signing is not timed), N concurrent clients on
  * M labels, fixed count and a hard time cap. Used by `veen bench` and by tests with small counts.
  */
+import { Http1Conn } from "./http1.ts";
 import {
   concat,
   DEFAULT_PROFILE_ID,
@@ -85,24 +86,24 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-/** Runs the pre-signed load; each client submits its messages in order, one in flight per client. */
+/**
+ * Runs the pre-signed load; each client has its own keep-alive connection and submits its messages in order, one
+ * in flight per client.
+ */
 export async function runLoad(o: LoadOptions, msgs: Uint8Array[][]): Promise<LoadResult> {
   const lat: number[] = [];
   const errors: Record<string, number> = {};
   let ok = 0;
   const deadline = performance.now() + o.maxSeconds * 1000;
+  const conns = await Promise.all(msgs.map(() => Http1Conn.open(o.url)));
   const t0 = performance.now();
-  await Promise.all(msgs.map(async (list) => {
+  await Promise.all(msgs.map(async (list, c) => {
+    const conn = conns[c]!;
     for (const body of list) {
       if (performance.now() > deadline) return;
       const s = performance.now();
       try {
-        const r = await fetch(o.url + "/submit", {
-          method: "POST",
-          body: body as BodyInit,
-          headers: { "content-type": "application/cbor" },
-        });
-        await r.arrayBuffer();
+        const r = await conn.post("/submit", body);
         if (r.status === 200) {
           ok++;
           lat.push(performance.now() - s);
@@ -112,9 +113,11 @@ export async function runLoad(o: LoadOptions, msgs: Uint8Array[][]): Promise<Loa
       } catch (e) {
         const k = e instanceof Error ? e.name : "error";
         errors[k] = (errors[k] ?? 0) + 1;
+        return;
       }
     }
   }));
+  for (const c of conns) c.close();
   const seconds = (performance.now() - t0) / 1000;
   lat.sort((a, b) => a - b);
   return {

@@ -19,7 +19,8 @@ import { parseSeed, Rng } from "./rng.ts";
 
 export { benchMain } from "./bench.ts";
 
-const HELP = `Usage: veen selftest core|props|fuzz|all [--seed N] [--hub URL] [--iterations N] [--json] [--keep]
+const HELP =
+  `Usage: veen selftest core|props|fuzz|all [--seed N] [--hub URL] [--iterations N] [--json] [--keep]
        (also: veen-selftest core|props|fuzz|all ...)
 
   core    send/stream with decryption, attachments, cap issue/authorize/use, E.SEQ, E.PROFILE, E.TIME, E.DUP,
@@ -103,7 +104,10 @@ export async function selftestMain(args: string[]): Promise<number> {
   report.title(`goal: ${suites.map((s) => `${s}: ${SUITES[s].goal}`).join("; ")}`);
   report.title("environment:");
   report.setEnv("veen", versionLine());
-  report.setEnv("deno", `${Deno.version.deno} (v8 ${Deno.version.v8}, typescript ${Deno.version.typescript})`);
+  report.setEnv(
+    "deno",
+    `${Deno.version.deno} (v8 ${Deno.version.v8}, typescript ${Deno.version.typescript})`,
+  );
   report.setEnv("os", `${Deno.build.os} ${Deno.osRelease()} ${Deno.build.arch}`);
   report.setEnv("seed", `${seed} (rerun with --seed ${seed})`);
   const rng = new Rng(seed);
@@ -116,7 +120,10 @@ export async function selftestMain(args: string[]): Promise<number> {
     "cli",
     [h.self.cmd, ...h.self.args].map((a) => a.includes(" ") ? JSON.stringify(a) : a).join(" "),
   );
-  report.setEnv("mode", flags.hub === undefined ? "own hubs on 127.0.0.1 (random ports)" : `deployed hub ${flags.hub}`);
+  report.setEnv(
+    "mode",
+    flags.hub === undefined ? "own hubs on 127.0.0.1 (random ports)" : `deployed hub ${flags.hub}`,
+  );
   report.setEnv("run id", h.runId);
   report.setEnv("temp dir", `${h.root}${flags.keep ? " (kept)" : " (removed at the end)"}`);
 
@@ -136,7 +143,10 @@ export async function selftestMain(args: string[]): Promise<number> {
     report.note(`${sig}: stopping hubs and removing ${h.root}`);
     void h.cleanup().then(() => Deno.exit(finishInterrupted(sig)));
   };
-  const handlers: [Deno.Signal, () => void][] = [["SIGINT", onSignal("SIGINT")], ["SIGTERM", onSignal("SIGTERM")]];
+  const handlers: [Deno.Signal, () => void][] = [["SIGINT", onSignal("SIGINT")], [
+    "SIGTERM",
+    onSignal("SIGTERM"),
+  ]];
   for (const [sig, fn] of handlers) Deno.addSignalListener(sig, fn);
 
   try {
@@ -145,12 +155,22 @@ export async function selftestMain(args: string[]): Promise<number> {
         await SUITES[s].run(h);
       } catch (e) {
         if (e instanceof Interrupted || interrupted !== undefined) break;
-        const why = e instanceof SuiteAborted ? e.message : `unexpected error: ${e instanceof Error ? e.stack : e}`;
+        const why = e instanceof SuiteAborted
+          ? e.message
+          : `unexpected error: ${e instanceof Error ? e.stack : e}`;
         const rec = report.suites.find((x) => x.name === s);
         if (rec !== undefined) rec.aborted = why;
         report.note(`suite ${s} stopped: ${why}`);
         if (!(e instanceof SuiteAborted)) {
-          report.addStep({ suite: s, name: "internal", goal: "suite ran to its end", status: "fail", evidence: [], detail: why, ms: 0 });
+          report.addStep({
+            suite: s,
+            name: "internal",
+            goal: "suite ran to its end",
+            status: "fail",
+            evidence: [],
+            detail: why,
+            ms: 0,
+          });
         }
       }
     }
@@ -160,6 +180,10 @@ export async function selftestMain(args: string[]): Promise<number> {
   }
   if (interrupted !== undefined) return finishInterrupted(interrupted);
   finished = true;
-  report.note(`commands run: ${h.commandsRun}; hubs started: ${h.hubs.length}, all stopped; temp dir ${flags.keep ? "kept" : "removed"}`);
+  report.note(
+    `commands run: ${h.commandsRun}; hubs started: ${h.hubs.length}, all stopped; temp dir ${
+      flags.keep ? "kept" : "removed"
+    }`,
+  );
   return report.finish({ seed, which }) ? EXIT.OK : EXIT.SELFTEST;
 }

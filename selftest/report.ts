@@ -105,7 +105,9 @@ export class Report {
       const first = fails[0]!;
       this.line(
         `result: FAIL at step ${first.suite}/${first.name}: ${first.detail ?? ""} ` +
-          `(${fails.length} failed: ${fails.map((f) => `${f.suite}/${f.name}`).join(", ")}; ${ok} ok, ${skipped} ` +
+          `(${fails.length} failed: ${
+            fails.map((f) => `${f.suite}/${f.name}`).join(", ")
+          }; ${ok} ok, ${skipped} ` +
           `skipped) in ${secs} s`,
       );
     }

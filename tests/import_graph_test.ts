@@ -44,7 +44,24 @@ Deno.test("nothing imports upward: hub and cli use core only through core/mod.ts
           assert.ok(spec.endsWith("core/mod.ts"), `${path} imports ${spec}`);
         }
         assert.ok(!/(selftest|bridge|ops)\//.test(spec), `${path} imports ${spec}`);
+        if (/\.\.\/(\.\.\/)?overlays\//.test(spec)) {
+          assert.ok(dir === "cli/" && spec.endsWith("overlays/mod.ts"), `${path} imports ${spec}`);
+        }
       }
+    }
+  }
+});
+
+Deno.test("overlays/ are pure folds: no Deno I/O, no clock, imports only its own files and core/mod.ts", async () => {
+  for (const { path, text } of await sources("overlays/")) {
+    assert.ok(!/\bDeno\./.test(text), `${path} uses Deno APIs`);
+    assert.ok(!/\bfetch\(/.test(text), `${path} uses fetch`);
+    assert.ok(!/\bDate\.now\(|new Date\(/.test(text), `${path} reads the clock`);
+    for (const spec of imports(text)) {
+      assert.ok(
+        spec === "../core/mod.ts" || (spec.startsWith("./") && !spec.includes("/", 2)),
+        `${path} imports ${spec}`,
+      );
     }
   }
 });

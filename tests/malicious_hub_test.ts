@@ -19,7 +19,6 @@ import {
   labelFor,
   MemoryHashStore,
   MmrAccumulator,
-  type MmrProof,
   type Receipt,
   signingKeyFromSeed,
   streamIdFor,
@@ -245,6 +244,12 @@ Deno.test("(a) forked history under the pinned key: send, stream, verify-state a
     // CHECKPOINT of A it verified before.
     const rs = await runCli(["resync", ...on(w.evil.url, c)]);
     rejected(rs, "E.SEQ", /CHECKPOINT upto_seq 4/, /verified earlier/);
+    assert.match(rs.stderr, /warning: divergence detected/);
+    rejected(
+      await runCli(["resync", ...on(w.evil.url, c), "--from-scratch"]),
+      "E.SEQ",
+      /does not extend the CHECKPOINT upto_seq 4 verified earlier/,
+    );
     await assertUnchanged(c, before);
 
     // A new MSG on B: B's RECEIPT root at 6 does not extend the client's view of A.
@@ -424,25 +429,27 @@ Deno.test("(e) a CHECKPOINT that does not extend the earlier one is rejected by 
     assert.match(vs.stdout, /consistent: no\n/);
     await assertUnchanged(c, before);
 
-    // Beyond the hub's log, served with consistency proofs of the forged log: none reaches the client's root.
+    // Beyond the hub's log, served with consistency proofs of the forged log: none reaches the client's root, and
+    // the hub cannot serve the items its CHECKPOINT claims.
     w.evil.tamper.checkpointLatest = (l) => encodeCheckpoint(w.evil.signCheckpoint(l, 10, roots[9]!));
     w.evil.tamper.consistency = async (m, n) =>
       n === 10 ? encodeConsistencyProof(await consistencyProof(store, m, n)) : undefined;
     rejected(
-      await runCli(["resync", ...on(w.evil.url, c)]),
-      "E.SEQ",
-      /CHECKPOINT upto_seq 10 is inconsistent with the replayed log/,
-    );
-    rejected(
       await runCli(["verify-state", ...on(w.evil.url, c)]),
       "E.SEQ",
-      /CHECKPOINT upto_seq 10 is inconsistent/,
+      /CHECKPOINT upto_seq 10 is inconsistent with the client's view/,
+    );
+    rejected(
+      await runCli(["resync", ...on(w.evil.url, c)]),
+      "E.SEQ",
+      /only up to stream_seq 8, short of 10/,
+      /withheld/,
     );
     // A client replaying from scratch is not fooled either.
     rejected(
       await runCli(["resync", ...on(w.evil.url, c), "--from-scratch"]),
       "E.SEQ",
-      /CHECKPOINT upto_seq 10/,
+      /short of 10/,
     );
     await assertUnchanged(c, before);
   });
@@ -566,5 +573,33 @@ Deno.test("(h) MSG bytes that do not match the RECEIPT's leaf are rejected", asy
     rewriteAt(w, { 4: (it) => ({ ...it, msgBytes: i1!.msgBytes }) });
     rejected(await send(w.evil.url, c), "E.SIG", /leaf_hash does not match the MSG/);
     await assertOnlyClientSeqAdvanced(c, before);
+  });
+});
+
+Deno.test("(e) a CHECKPOINT ahead of the items the hub serves is stored only once they are verified", async () => {
+  await withEvilHub(async (w) => {
+    const c = await w.client("c");
+    await sendMany(w.evil.url, c, 4);
+    await sendMany(w.hub.url, await w.client("o"), 2);
+    w.evil.tamper.checkpointLatest = async (l) => encodeCheckpoint(await w.evil.honestCheckpoint(l, 6));
+    // The hub withholds 5 and 6 but signs a CHECKPOINT over them.
+    w.evil.tamper.stream = (items) => items.filter((i) => i.receipt.streamSeq <= 4);
+    const before = await stateText(c);
+    rejected(
+      await runCli(["resync", ...on(w.evil.url, c)]),
+      "E.SEQ",
+      /only up to stream_seq 4, short of 6/,
+      /withheld/,
+    );
+    await assertUnchanged(c, before);
+    // An honest race: the CHECKPOINT was cut after the replay's last page; the items are then fetched.
+    let pages = 0;
+    w.evil.tamper.stream = (items) => pages++ === 0 ? items.filter((i) => i.receipt.streamSeq <= 4) : items;
+    const r = ok(await runCli(["resync", ...on(w.evil.url, c), "--json"]));
+    assert.equal(r.json().last_stream_seq, 6);
+    assert.equal(r.json().replayed, 2);
+    const e = entry(await stateText(c))!;
+    assert.equal(e.checkpoint?.upto_seq, 6);
+    assert.equal(e.last_stream_seq, 6);
   });
 });

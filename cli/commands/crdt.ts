@@ -35,12 +35,15 @@ import {
   HUB_KEY_FLAG,
   loadKeys,
   PASSPHRASE_FLAG,
+  recipientOf,
   STREAM_FLAG,
+  TO_FLAG,
 } from "../context.ts";
 import { streamTarget } from "../hub_session.ts";
 import { decryptionSecrets } from "../keystore.ts";
 import { OverlayCursor } from "../overlay_cursor.ts";
-import { pinnedSession, recipientOf, sendOverlay, TO_FLAG } from "../overlay_io.ts";
+import { pinnedSession } from "../overlay_io.ts";
+import { sendAndSave } from "../sender.ts";
 import { parseHex32 } from "./send.ts";
 
 const COMMON: FlagSpec[] = [HUB_FLAG, CLIENT_FLAG, STREAM_FLAG];
@@ -73,7 +76,11 @@ async function writeOp(
   const to = await recipientOf(ctx, keys);
   const hdr: PayloadHdr = { schema };
   const stream = ctx.flags.req("stream");
-  const { res, target } = await sendOverlay(ctx, dir, keys, stream, { hdr, bodyBytes, recipientPk: to.hpkePk });
+  const { res, target } = await sendAndSave(ctx, dir, keys, stream, {
+    hdr,
+    bodyBytes,
+    recipientPk: to.hpkePk,
+  });
   ctx.out.result(
     {
       stream,
@@ -146,7 +153,11 @@ export const crdtLwwGet: Command = {
   aliases: [["crdt-lww", "get"]],
   summary: "read an LWW register: the write greatest in (ts, stream_seq), or unset",
   usage: "veen crdt lww get --hub H --client DIR --stream NAME --key KEY [--refold]",
-  flags: [...COMMON, { name: "key", metavar: "KEY", required: true, help: "register key (UTF-8)" }, ...READ_TAIL],
+  flags: [
+    ...COMMON,
+    { name: "key", metavar: "KEY", required: true, help: "register key (UTF-8)" },
+    ...READ_TAIL,
+  ],
   async run(ctx) {
     const key = ctx.flags.req("key");
     const cursor = await readFold(ctx, lwwFold);
@@ -235,14 +246,24 @@ export const crdtCounterAdd: Command = {
   aliases: [["crdt-counter", "add"]],
   summary: "add to a G-counter (crdt.gcnt.v1) in this client's shard",
   usage: "veen crdt counter add --hub H --client DIR --stream NAME --delta N [--to CARD]",
-  flags: [...COMMON, { name: "delta", metavar: "N", required: true, help: "non-negative increment" }, ...WRITE_TAIL],
+  flags: [
+    ...COMMON,
+    { name: "delta", metavar: "N", required: true, help: "non-negative increment" },
+    ...WRITE_TAIL,
+  ],
   async run(ctx) {
     const delta = ctx.flags.int("delta")!;
     const dir = clientDir(ctx);
     const shard = (await loadKeys(ctx, dir)).client.public;
-    return await writeOp(ctx, GCNT_SCHEMA, encodeCounterOp({ shard, delta }), { delta, shard: toHex(shard) }, [
-      `delta: ${delta}`,
-    ]);
+    return await writeOp(
+      ctx,
+      GCNT_SCHEMA,
+      encodeCounterOp({ shard, delta }),
+      { delta, shard: toHex(shard) },
+      [
+        `delta: ${delta}`,
+      ],
+    );
   },
 };
 

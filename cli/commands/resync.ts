@@ -3,11 +3,14 @@
  * RECEIPT at S carries the stored root), replays `/stream?from=S+1&with_proof=1`, verifying and appending every
  * item. On divergence (roots or proofs disagree, or the hub lacks item S) it fetches checkpoint_latest, rebuilds
  * the peaks from the CHECKPOINT and replays from there. With no local state it replays from 1, which also recovers
- * client_seq from the client's own MSGs. The latest CHECKPOINT is cross-checked against the final view.
+ * client_seq from the client's own MSGs. The final view must extend the CHECKPOINT stored by an earlier resync (else
+ * the hub equivocated: E.SEQ, nothing saved) and agree with the latest CHECKPOINT, which is then stored; a CHECKPOINT
+ * ahead of the replayed items has those items fetched and verified first, so the stored one never exceeds the view.
  */
 import {
   bytesEqual,
   type Checkpoint,
+  fromHex,
   MmrAccumulator,
   toHex,
   VeenError,
@@ -25,9 +28,25 @@ import {
   STREAM_FLAG,
 } from "../context.ts";
 import { connectHub, streamTarget } from "../hub_session.ts";
-import type { HubHttp } from "../http_client.ts";
+import type { HubHttp, StreamItem } from "../http_client.ts";
 import { readIdentityCard } from "../identity_card.ts";
-import { applyItem, fetchItems, rebuildFromCheckpoint } from "../view_sync.ts";
+import { applyItem, extendView, fetchItems, rebuildFromCheckpoint } from "../view_sync.ts";
+
+/** Checks that a verified view agrees with the root `uRoot` of size `u` (equal, or a consistency proof either way). */
+async function rootAgrees(
+  http: HubHttp,
+  label: Uint8Array,
+  u: number,
+  uRoot: Uint8Array,
+  view: MmrAccumulator,
+): Promise<boolean> {
+  const root = view.root();
+  const s = view.size;
+  if (root === undefined || u === 0) return true;
+  if (u === s) return bytesEqual(uRoot, root);
+  const proof = u < s ? await http.consistency(label, u, s) : await http.consistency(label, s, u);
+  return u < s ? verifyConsistency(proof, u, uRoot, s, root) : verifyConsistency(proof, s, root, u, uRoot);
+}
 
 /** Checks that a verified view agrees with a CHECKPOINT (equal roots, or a consistency proof either way). */
 export async function checkpointAgrees(
@@ -37,15 +56,7 @@ export async function checkpointAgrees(
   view: MmrAccumulator,
 ): Promise<boolean> {
   checkCheckpoint(cp, ictx.hubPk, ictx.label);
-  const root = view.root();
-  const u = cp.uptoSeq;
-  const s = view.size;
-  if (root === undefined || u === 0) return true;
-  if (u === s) return bytesEqual(cp.mmrRoot, root);
-  const proof = u < s ? await http.consistency(ictx.label, u, s) : await http.consistency(ictx.label, s, u);
-  return u < s
-    ? verifyConsistency(proof, u, cp.mmrRoot, s, root)
-    : verifyConsistency(proof, s, root, u, cp.mmrRoot);
+  return await rootAgrees(http, ictx.label, cp.uptoSeq, cp.mmrRoot, view);
 }
 
 export const resync: Command = {
@@ -75,11 +86,14 @@ export const resync: Command = {
       const http = session.http;
       let own = ls.client_seq;
 
+      const noteOwn = (item: StreamItem) => {
+        if (bytesEqual(item.msg.clientId, me)) own = Math.max(own, item.msg.clientSeq);
+      };
       const replay = async (v: MmrAccumulator) => {
         let n = 0;
         for await (const item of fetchItems(http, target.label, v.size + 1, { withProof: true })) {
           applyItem(v, item, ictx);
-          if (bytesEqual(item.msg.clientId, me)) own = Math.max(own, item.msg.clientSeq);
+          noteOwn(item);
           n++;
         }
         return { view: v, replayed: n };
@@ -133,10 +147,31 @@ export const resync: Command = {
         result = await replay(start);
         ls.prev_ack = Math.min(ls.prev_ack, result.view.size);
       }
-      const view = result.view;
+      let view = result.view;
+      // The CHECKPOINT verified by an earlier resync binds the hub whatever view was replayed or rebuilt.
+      const earlier = ls.checkpoint;
+      if (
+        earlier !== null &&
+        !(await rootAgrees(http, target.label, earlier.upto_seq, fromHex(earlier.mmr_root, 32), view))
+      ) {
+        throw new VeenError(
+          "E.SEQ",
+          `The hub's log of ${view.size} items does not extend the CHECKPOINT upto_seq ${earlier.upto_seq} verified earlier: the hub rewrote signed history`,
+        );
+      }
       let cpLine = "checkpoint: none";
       if (latest !== undefined) {
         const cp = latest.checkpoint;
+        // A CHECKPOINT is stored only inside the verified view: verify the items up to a signed one first.
+        checkCheckpoint(cp, ictx.hubPk, ictx.label);
+        if (cp.uptoSeq > view.size) {
+          view = await extendView(http, ictx, view, cp.uptoSeq, {
+            onItem: (item) => {
+              noteOwn(item);
+              result.replayed++;
+            },
+          });
+        }
         if (!(await checkpointAgrees(http, ictx, cp, view))) {
           throw new VeenError(
             "E.SEQ",

@@ -4,10 +4,9 @@
  * RECEIPT against the MSG and the local MMR view, and saves client_seq/prev_ack/view atomically.
  */
 import { basename } from "node:path";
-import { authRef, decodeCapToken, type PayloadHdr, schemaIdFor, toHex, VeenError } from "../../core/mod.ts";
+import { authRef, decodeCapToken, type PayloadHdr, schemaIdFor, toHex } from "../../core/mod.ts";
 import { parseUint } from "../args.ts";
 import { parseBodyJson } from "../body.ts";
-import { checkedViewOf, labelStateFor, readState, withStateLock, writeState } from "../client_state.ts";
 import {
   CLIENT_FLAG,
   clientDir,
@@ -16,15 +15,14 @@ import {
   HUB_FLAG,
   HUB_KEY_FLAG,
   loadKeys,
-  nowSec,
   PASSPHRASE_FLAG,
+  recipientOf,
   STREAM_FLAG,
+  TO_FLAG,
 } from "../context.ts";
 import { usageError } from "../exit_codes.ts";
 import { readInputFile, writeOutputFile } from "../files.ts";
-import { connectHub, streamTarget } from "../hub_session.ts";
-import { checkPrekey, readIdentityCard } from "../identity_card.ts";
-import { type OutgoingAttachment, sendMessage } from "../sender.ts";
+import { type OutgoingAttachment, sendAndSave } from "../sender.ts";
 
 /** Default payload_hdr.schema of CLI JSON bodies. */
 export const DEFAULT_SCHEMA_NAME = "veen.cli.json.v1";
@@ -77,11 +75,7 @@ export const send: Command = {
     { name: "expires-at", metavar: "UNIX_SEC", help: "payload_hdr.expires_at" },
     { name: "cap", metavar: "FILE", help: "cap_token (sets MSG.auth_ref and payload_hdr.cap_ref)" },
     { name: "attach", metavar: "FILE", multiple: true, aliases: ["file"], help: "attachment file" },
-    {
-      name: "to",
-      metavar: "CARD",
-      help: "seal to this identity card (file or client dir) instead of yourself",
-    },
+    TO_FLAG,
     {
       name: "dump-raw",
       arity: 2,
@@ -111,81 +105,50 @@ export const send: Command = {
     const capPath = ctx.flags.str("cap");
     const ref = capPath === undefined ? undefined : await readCapAuthRef(capPath);
     const keys = await loadKeys(ctx, dir);
-    let recipientPk = keys.prekey.public;
-    const to = ctx.flags.str("to");
-    if (to !== undefined) {
-      const card = await readIdentityCard(to);
-      checkPrekey(card, nowSec(ctx));
-      recipientPk = card.hpkePk;
-    }
+    const { hpkePk: recipientPk } = await recipientOf(ctx, keys);
     const dump = ctx.flags.pair("dump-raw");
-
-    return await withStateLock(dir, async () => {
-      const state = await readState(dir);
-      const session = await connectHub({
-        hub: ctx.flags.str("hub"),
-        env: ctx.io.env,
-        timeoutMs: ctx.timeoutMs,
-        hubKey: ctx.flags.str("hub-key"),
-        state,
-      });
-      const target = streamTarget(session, stream);
-      const ls = labelStateFor(state, session.hubId, target, keys.client.public, nowSec(ctx));
-      const view = checkedViewOf(ls);
-      const seqBefore = ls.client_seq;
-      let res;
-      try {
-        res = await sendMessage(session, target, keys, ls, view, {
-          recipientPk,
-          hdr,
-          body,
-          attachments,
-          ...(ref === undefined ? {} : { authRef: ref }),
-        });
-      } catch (e) {
-        if (ls.client_seq !== seqBefore) await writeState(dir, state); // accepted by the hub: never reuse client_seq
-        if (e instanceof VeenError && e.code === "E.SEQ" && ls.client_seq === seqBefore) {
-          throw new VeenError("E.SEQ", `${e.detail} (if local state was lost, run "veen resync")`);
-        }
-        throw e;
-      }
-      await writeState(dir, state);
-      if (dump !== undefined) {
-        await writeOutputFile(dump[0], res.msgBytes, "--dump-raw MSG file");
-        await writeOutputFile(dump[1], res.receiptBytes, "--dump-raw RECEIPT file");
-      }
-      const lines = [`stream_seq: ${res.receipt.streamSeq}`, `msg_id: ${toHex(res.msgId)}`];
-      if (ctx.out.mode.verbose) {
-        lines.push(
-          `label: ${toHex(target.label)}`,
-          `client_seq: ${res.msg.clientSeq}`,
-          `mmr_root: ${toHex(res.receipt.mmrRoot)}`,
-        );
-      }
-      res.attachments.forEach((a, i) =>
-        lines.push(`attachment ${i}: coid ${toHex(a.coid)} len ${a.len} name ${a.name}`)
-      );
-      ctx.out.result(
-        {
-          stream,
-          label: toHex(target.label),
-          stream_seq: res.receipt.streamSeq,
-          msg_id: toHex(res.msgId),
-          client_id: toHex(res.msg.clientId),
-          client_seq: res.msg.clientSeq,
-          prev_ack: res.msg.prevAck,
-          mmr_root: toHex(res.receipt.mmrRoot),
-          hub_ts: res.receipt.hubTs,
-          attachments: res.attachments.map((a, i) => ({
-            index: i,
-            coid: toHex(a.coid),
-            len: a.len,
-            name: a.name,
-          })),
-        },
-        lines,
-      );
-      return 0;
+    const { res, target } = await sendAndSave(ctx, dir, keys, stream, {
+      recipientPk,
+      hdr,
+      body,
+      attachments,
+      ...(ref === undefined ? {} : { authRef: ref }),
     });
+    if (dump !== undefined) {
+      await writeOutputFile(dump[0], res.msgBytes, "--dump-raw MSG file");
+      await writeOutputFile(dump[1], res.receiptBytes, "--dump-raw RECEIPT file");
+    }
+    const lines = [`stream_seq: ${res.receipt.streamSeq}`, `msg_id: ${toHex(res.msgId)}`];
+    if (ctx.out.mode.verbose) {
+      lines.push(
+        `label: ${toHex(target.label)}`,
+        `client_seq: ${res.msg.clientSeq}`,
+        `mmr_root: ${toHex(res.receipt.mmrRoot)}`,
+      );
+    }
+    res.attachments.forEach((a, i) =>
+      lines.push(`attachment ${i}: coid ${toHex(a.coid)} len ${a.len} name ${a.name}`)
+    );
+    ctx.out.result(
+      {
+        stream,
+        label: toHex(target.label),
+        stream_seq: res.receipt.streamSeq,
+        msg_id: toHex(res.msgId),
+        client_id: toHex(res.msg.clientId),
+        client_seq: res.msg.clientSeq,
+        prev_ack: res.msg.prevAck,
+        mmr_root: toHex(res.receipt.mmrRoot),
+        hub_ts: res.receipt.hubTs,
+        attachments: res.attachments.map((a, i) => ({
+          index: i,
+          coid: toHex(a.coid),
+          len: a.len,
+          name: a.name,
+        })),
+      },
+      lines,
+    );
+    return 0;
   },
 };

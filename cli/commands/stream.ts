@@ -1,18 +1,20 @@
 /**
  * `veen stream` (CLI-GOALS-1 §5.2): fetches pages from `--from` until a page is empty (or `--to`), verifies every
  * item (hub_sig, MSG checks, leaf binding, the proof against the item's own RECEIPT root with `--with-proof`,
- * contiguity, and the MMR root by appending to the client's view), decrypts what this client can open, and prints
- * each item. `--follow` keeps polling. The advanced view is merged into state.json after each page.
+ * contiguity, and the MMR root by appending to the client's view; items the client has verified before are
+ * replayed and must form a prefix of its stored view), decrypts what this client can open, and prints each item.
+ * `--follow` keeps polling. The advanced view is merged into state.json after each polling pass.
  */
 import { basename } from "node:path";
 import {
   attRoot,
   bytesEqual,
   coidOf,
-  type MmrAccumulator,
+  MmrAccumulator,
   type PayloadHdr,
   toHex,
   VeenError,
+  verifyConsistency,
 } from "../../core/mod.ts";
 import { type AttachmentEntry, decodeBody } from "../body.ts";
 import {
@@ -42,7 +44,7 @@ import { ensurePrivateDir, writeFileAtomic } from "../files.ts";
 import { connectHub, type HubSession, type StreamTarget, streamTarget } from "../hub_session.ts";
 import type { StreamItem } from "../http_client.ts";
 import { decryptionSecrets } from "../keystore.ts";
-import { extendView, fetchItems } from "../view_sync.ts";
+import { extendView, fetchItems, jumpView } from "../view_sync.ts";
 
 /** JSON and text lines of a payload header. */
 export function describeHdr(hdr: PayloadHdr): { json: Record<string, unknown>; lines: string[] } {
@@ -236,6 +238,37 @@ export const stream: Command = {
       view = await extendView(session.http, ictx, view, Math.min(from - 1, hubSize), { onItem: trackOwn });
     }
 
+    // Items the client verified before (stream_seq <= known) are replayed into `past`, started from the signed
+    // RECEIPT before --from, which must end at the stored root or be proved a prefix of it: a hub cannot show a
+    // rewritten history. Under --follow such items are printed only once bound.
+    const known = view.size;
+    const knownRoot = view.root();
+    let past: MmrAccumulator | undefined = from > known
+      ? undefined
+      : from === 1
+      ? new MmrAccumulator()
+      : await jumpView(session.http, ictx, new MmrAccumulator(), from - 1);
+    const held: { json: Record<string, unknown>; lines: string[] }[] = [];
+    const bindPast = async () => {
+      const p = past;
+      past = undefined;
+      if (p === undefined || p.size === 0) return;
+      const agrees = p.size === known ? bytesEqual(p.root()!, knownRoot!) : verifyConsistency(
+        await session.http.consistency(target.label, p.size, known),
+        p.size,
+        p.root()!,
+        known,
+        knownRoot!,
+      );
+      if (!agrees) {
+        throw new VeenError(
+          "E.SEQ",
+          `The hub's log up to stream_seq ${p.size} is not a prefix of the client's verified view of ${known} items: the hub forked its history`,
+        );
+      }
+      for (const h of held.splice(0)) ctx.out.item(h.json, h.lines);
+    };
+
     const items: Record<string, unknown>[] = [];
     const lines: string[] = [];
     let next = from;
@@ -251,13 +284,15 @@ export const stream: Command = {
           checkItemProof(item.proof, leaf, r);
           proof = "verified";
         }
-        if (r.streamSeq === view.size + 1) {
+        if (past !== undefined && r.streamSeq <= known) {
+          appendChecked(past, r.streamSeq, leaf, r.mmrRoot);
+          if (past.size === known) await bindPast();
+        } else {
+          // /healthz may have under-reported the size for --from: verify the items before this one too.
+          if (r.streamSeq > view.size + 1) {
+            view = await extendView(session.http, ictx, view, r.streamSeq - 1, { onItem: trackOwn });
+          }
           appendChecked(view, r.streamSeq, leaf, r.mmrRoot);
-        } else if (r.streamSeq === view.size && !bytesEqual(view.root()!, r.mmrRoot)) {
-          throw new VeenError(
-            "E.SEQ",
-            `RECEIPT root at stream_seq ${r.streamSeq} differs from the client's stored root`,
-          );
         }
         trackOwn(item);
         const shownItem = await renderItem(
@@ -267,7 +302,8 @@ export const stream: Command = {
           await openForClient(item.msg, session.profile, secrets),
           proof,
         );
-        if (follow) ctx.out.item(shownItem.json, shownItem.lines);
+        if (follow && past !== undefined) held.push(shownItem);
+        else if (follow) ctx.out.item(shownItem.json, shownItem.lines);
         else {
           items.push(shownItem.json);
           lines.push(...shownItem.lines);
@@ -280,6 +316,7 @@ export const stream: Command = {
       if (!follow || (to !== undefined && next > to)) break;
       await ctx.io.sleep(pollMs);
     }
+    await bindPast();
     await saveProgress(dir, state, session, target, me, view, ownSeq, nowSec(ctx));
     if (!follow) {
       if (items.length === 0) lines.push(`no items from stream_seq ${from}`);

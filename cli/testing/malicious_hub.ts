@@ -20,7 +20,6 @@ import {
   decodeMmrProof,
   decodeReceipt,
   encodeCbor,
-  encodeCheckpoint,
   encodeErrorBody,
   encodeMmrProof,
   encodeReceipt,
@@ -71,8 +70,6 @@ export interface MaliciousHub {
   mirrors: string[];
   pageLimit: number | undefined;
   tamper: Tamper;
-  /** Every path (with query) asked of the proxy, in order. */
-  readonly requests: string[];
   /** Signs a RECEIPT as the hub (or under `secret`). */
   signReceipt(r: UnsignedReceipt, secret?: Uint8Array): Receipt;
   /** Signs a CHECKPOINT as the hub (label_prev = label_curr = `label`, epoch 0). */
@@ -106,12 +103,11 @@ function encodeItem(it: ProxyItem): Uint8Array {
   return encodeCbor(a);
 }
 
-export async function startMaliciousHub(
+export function startMaliciousHub(
   opts: { upstream: string; hubSeed: Uint8Array },
 ): Promise<MaliciousHub> {
   const key = signingKeyFromSeed(opts.hubSeed);
   const earlier: Uint8Array[] = [];
-  const requests: string[] = [];
 
   const forward = async (
     base: string,
@@ -140,7 +136,6 @@ export async function startMaliciousHub(
     mirrors: [],
     pageLimit: undefined,
     tamper: {},
-    requests,
     signReceipt: (r, secret = key.secret) => signReceipt(r, secret),
     signCheckpoint: (label, uptoSeq, mmrRoot, secret = key.secret) => {
       const c: UnsignedCheckpoint = {
@@ -165,7 +160,6 @@ export async function startMaliciousHub(
   const route = async (req: Request): Promise<Response> => {
     const u = new URL(req.url);
     const p = u.pathname;
-    requests.push(`${req.method} ${p}${u.search}`);
     const t = hub.tamper;
     const body = req.method === "POST" ? new Uint8Array(await req.arrayBuffer()) : undefined;
     const label = () => fromHex(u.searchParams.get("label") ?? "", 32);
@@ -240,5 +234,5 @@ export async function startMaliciousHub(
     }
   });
   hub.url = `http://127.0.0.1:${(server.addr as Deno.NetAddr).port}`;
-  return hub;
+  return Promise.resolve(hub);
 }

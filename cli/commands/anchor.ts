@@ -1,0 +1,219 @@
+/**
+ * `veen anchor publish` and `veen anchor verify` (CLI-GOALS-1 §12, CORE-GOALS 1.7 `verify-anchor` as an alias;
+ * spec 004 §26 ANCHOR0) over the file backend (cli/anchor_file_backend.ts). The hub stays minimal: the client
+ * fetches the label's CHECKPOINT, checks its hub_sig under the pinned hub key, and anchors its mmr_root.
+ *
+ * publish: the latest CHECKPOINT of `--stream` (or the file `--checkpoint F`, e.g. from `veen hub checkpoint
+ * --out F`) → backend.publish(mmr_root, epoch, ts, nonce) → anchor_ref, stored with the CHECKPOINT bytes in
+ * `<backend dir>/bindings/`.
+ * verify: the CHECKPOINT's hub_sig under `--hub-key` or the key of `--hub`, and backend.verify(mmr_root,
+ * anchor_ref) with `--anchor-ref` or the ref recorded for that root. Any failure is exit 4 (E.SIG, E.NOT_FOUND).
+ */
+import {
+  type Checkpoint,
+  decodeCheckpoint,
+  defaultRandom,
+  fromHex,
+  toHex,
+  VeenError,
+  verifyCheckpointSig,
+} from "../../core/mod.ts";
+import { ANCHOR_NONCE_MAX, ANCHOR_REF_LEN } from "../../overlays/mod.ts";
+import type { FlagSpec } from "../args.ts";
+import { readState } from "../client_state.ts";
+import { checkCheckpoint } from "../client_view.ts";
+import {
+  CLIENT_FLAG,
+  type Command,
+  type CommandContext,
+  HUB_FLAG,
+  HUB_KEY_FLAG,
+  nowSec,
+} from "../context.ts";
+import { checkFailure, usageError } from "../exit_codes.ts";
+import { readInputFile, writeOutputFile } from "../files.ts";
+import { connectHub, type HubSession, parseKeyHex, streamTarget } from "../hub_session.ts";
+import { FileAnchorBackend } from "../anchor_file_backend.ts";
+
+const BACKEND_DIR_FLAG: FlagSpec = {
+  name: "backend-dir",
+  metavar: "DIR",
+  help: "file anchor backend directory (default: $VEEN_ANCHOR_DIR)",
+};
+const OPTIONAL_STREAM: FlagSpec = { name: "stream", metavar: "NAME", help: "stream name (checks the label)" };
+
+function backendOf(ctx: CommandContext): FileAnchorBackend {
+  const d = ctx.flags.str("backend-dir") ?? ctx.io.env("VEEN_ANCHOR_DIR");
+  if (d === undefined || d === "") {
+    throw usageError("Missing required flag --backend-dir (or set VEEN_ANCHOR_DIR)");
+  }
+  return new FileAnchorBackend(d);
+}
+
+function hexArg(s: string, flag: string, len: number | [number, number]): Uint8Array {
+  const [min, max] = typeof len === "number" ? [len, len] : len;
+  if (!/^([0-9a-fA-F]{2})*$/.test(s) || s.length / 2 < min || s.length / 2 > max) {
+    throw usageError(`${flag} must be ${min === max ? min : `${min}..${max}`} bytes of hex`);
+  }
+  return fromHex(s.toLowerCase());
+}
+
+/** A session with `--hub` (or $VEEN_HUB), pinned through `--client` state when given. */
+async function session(ctx: CommandContext): Promise<HubSession> {
+  const dir = ctx.flags.str("client");
+  const state = dir === undefined ? undefined : await readState(dir);
+  return await connectHub({
+    hub: ctx.flags.str("hub"),
+    env: ctx.io.env,
+    timeoutMs: ctx.timeoutMs,
+    hubKey: ctx.flags.str("hub-key"),
+    ...(state === undefined ? {} : { state }),
+  });
+}
+
+/** The hub key to check a CHECKPOINT file under: `--hub-key` alone, else the key of `--hub` / $VEEN_HUB. */
+async function hubKeyOf(ctx: CommandContext): Promise<{ hubPk: Uint8Array; s?: HubSession }> {
+  const key = ctx.flags.str("hub-key");
+  if (key !== undefined && ctx.flags.str("hub") === undefined) {
+    return { hubPk: parseKeyHex(key, "--hub-key") };
+  }
+  if (ctx.flags.str("hub") === undefined && (ctx.io.env("VEEN_HUB") ?? "") === "") {
+    throw usageError("Give --hub-key or --hub (or set VEEN_HUB) to check the CHECKPOINT signature");
+  }
+  const s = await session(ctx);
+  return { hubPk: s.hubPk, s };
+}
+
+function describe(c: Checkpoint): Record<string, string | number> {
+  return { label: toHex(c.labelCurr), upto_seq: c.uptoSeq, epoch: c.epoch, mmr_root: toHex(c.mmrRoot) };
+}
+
+export const anchorPublish: Command = {
+  path: ["anchor", "publish"],
+  summary: "anchor a stream's latest CHECKPOINT mmr_root in the file backend; print anchor_ref",
+  usage:
+    "veen anchor publish --hub H --stream NAME --backend-dir DIR [--checkpoint F] [--out F] [--epoch E] [--ts T] [--nonce HEX]",
+  flags: [
+    HUB_FLAG,
+    OPTIONAL_STREAM,
+    BACKEND_DIR_FLAG,
+    {
+      name: "checkpoint",
+      metavar: "FILE",
+      help: "anchor this CBOR(CHECKPOINT) instead of fetching the latest",
+    },
+    { name: "out", metavar: "FILE", help: "also write the anchored CHECKPOINT here" },
+    { name: "epoch", metavar: "E", help: "epoch to record (default: the CHECKPOINT's)" },
+    { name: "ts", metavar: "T", help: "timestamp to record, Unix seconds (default: now)" },
+    {
+      name: "nonce",
+      metavar: "HEX",
+      help: `nonce, up to ${ANCHOR_NONCE_MAX} bytes (default: 32 random bytes)`,
+    },
+    CLIENT_FLAG,
+    HUB_KEY_FLAG,
+  ],
+  async run(ctx) {
+    const backend = backendOf(ctx);
+    const file = ctx.flags.str("checkpoint");
+    const stream = ctx.flags.str("stream");
+    let bytes: Uint8Array;
+    let c: Checkpoint;
+    if (file === undefined) {
+      if (stream === undefined) {
+        throw usageError("Missing required flag --stream (or give --checkpoint FILE)");
+      }
+      const s = await session(ctx);
+      const t = streamTarget(s, stream);
+      const got = await s.http.checkpointLatest(t.label);
+      if (got === undefined) {
+        throw new VeenError("E.NOT_FOUND", `The hub has no CHECKPOINT for stream ${stream}`);
+      }
+      ({ bytes, checkpoint: c } = got);
+      checkCheckpoint(c, s.hubPk, t.label);
+    } else {
+      bytes = await readInputFile(file, "CHECKPOINT");
+      c = decodeCheckpoint(bytes);
+      const { hubPk, s } = await hubKeyOf(ctx);
+      if (stream !== undefined && s !== undefined) checkCheckpoint(c, hubPk, streamTarget(s, stream).label);
+      else if (!verifyCheckpointSig(c, hubPk)) {
+        throw new VeenError("E.SIG", "CHECKPOINT hub_sig does not verify under the hub key");
+      }
+    }
+    const epoch = ctx.flags.int("epoch") ?? c.epoch;
+    const ts = ctx.flags.int("ts") ?? nowSec(ctx);
+    const nonceHex = ctx.flags.str("nonce");
+    const nonce = nonceHex === undefined
+      ? defaultRandom(32)
+      : hexArg(nonceHex, "--nonce", [0, ANCHOR_NONCE_MAX]);
+    const ref = await backend.publish(c.mmrRoot, epoch, ts, nonce);
+    const binding = await backend.storeBinding(ref, bytes, c.mmrRoot);
+    const out = ctx.flags.str("out");
+    if (out !== undefined) await writeOutputFile(out, bytes, "CHECKPOINT");
+    const json = {
+      anchor_ref: toHex(ref),
+      position: Number(new DataView(ref.buffer, ref.byteOffset, 8).getBigUint64(0)),
+      ...describe(c),
+      anchored_epoch: epoch,
+      ts,
+      nonce: toHex(nonce),
+      binding,
+    };
+    ctx.out.result(json, Object.entries(json).map(([k, v]) => `${k}: ${v}`));
+    return 0;
+  },
+};
+
+export const anchorVerify: Command = {
+  path: ["anchor", "verify"],
+  aliases: [["verify-anchor"]],
+  summary: "check a CHECKPOINT's hub_sig and that the anchor backend binds its mmr_root",
+  usage: "veen anchor verify --checkpoint F --backend-dir DIR [--anchor-ref HEX] (--hub-key HEX | --hub H)",
+  flags: [
+    { name: "checkpoint", metavar: "FILE", required: true, help: "CBOR(CHECKPOINT)" },
+    BACKEND_DIR_FLAG,
+    {
+      name: "anchor-ref",
+      metavar: "HEX",
+      help: "anchor_ref to check (default: the one recorded for the CHECKPOINT's mmr_root)",
+    },
+    HUB_KEY_FLAG,
+    HUB_FLAG,
+    OPTIONAL_STREAM,
+    CLIENT_FLAG,
+  ],
+  async run(ctx) {
+    const backend = backendOf(ctx);
+    const c = decodeCheckpoint(await readInputFile(ctx.flags.req("checkpoint"), "CHECKPOINT"));
+    const refHex = ctx.flags.str("anchor-ref");
+    const given = refHex === undefined ? undefined : hexArg(refHex, "--anchor-ref", ANCHOR_REF_LEN);
+    const { hubPk, s } = await hubKeyOf(ctx);
+    const stream = ctx.flags.str("stream");
+    let sigOk = verifyCheckpointSig(c, hubPk);
+    if (sigOk && stream !== undefined && s !== undefined) {
+      sigOk = toHex(c.labelCurr) === toHex(streamTarget(s, stream).label);
+    }
+    const ref = given ?? await backend.refForRoot(c.mmrRoot);
+    const anchorOk = ref !== undefined && await backend.verify(c.mmrRoot, ref);
+    const anchor = ref === undefined ? "missing" : anchorOk ? "ok" : "FAILED";
+    const json = {
+      ...describe(c),
+      hub_sig: sigOk ? "ok" : "FAILED",
+      anchor_ref: ref === undefined ? null : toHex(ref),
+      anchor,
+    };
+    const lines = Object.entries(json).map(([k, v]) => `${k}: ${v ?? "none"}`);
+    const fail = (code: "E.SIG" | "E.NOT_FOUND", detail: string) =>
+      checkFailure(new VeenError(code, detail), {
+        lines: [...lines, "valid: no"],
+        json: { ...json, valid: false },
+      });
+    if (!sigOk) {
+      throw fail("E.SIG", "CHECKPOINT hub_sig does not verify under the hub key (or names another label)");
+    }
+    if (ref === undefined) throw fail("E.NOT_FOUND", `No anchor recorded for mmr_root ${toHex(c.mmrRoot)}`);
+    if (!anchorOk) throw fail("E.SIG", "The anchor log does not bind this mmr_root to the anchor_ref");
+    ctx.out.result({ ...json, valid: true }, [...lines, "valid: yes"]);
+    return 0;
+  },
+};

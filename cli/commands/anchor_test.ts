@@ -1,0 +1,134 @@
+/** ANCHOR0 end to end: the real hub's CHECKPOINT, the file backend, and every way verification must fail. */
+import assert from "node:assert/strict";
+import { decodeCheckpoint, encodeCheckpoint, toHex } from "../../core/mod.ts";
+import { ANCHOR_RECORD_LEN } from "../../overlays/mod.ts";
+import { runCli } from "../testing/run.ts";
+import { newClient, ok, withRealHub } from "../testing/with_real_hub.ts";
+
+Deno.test("anchor: publish the latest CHECKPOINT, verify it; tampered root, signature, log or no anchor fail", async () => {
+  await withRealHub({ checkpointEvery: 2 }, async (hub, root) => {
+    const c = await newClient(root, "c");
+    ok(await runCli(["bench", "send", "--hub", hub.url, "--client", c, "--stream", "ops", "--count", "2"]));
+    const backend = `${root}/anchors`;
+    const cp = `${root}/cp.cbor`;
+    const publish = (...extra: string[]) =>
+      runCli([
+        "anchor",
+        "publish",
+        "--hub",
+        hub.url,
+        "--stream",
+        "ops",
+        "--backend-dir",
+        backend,
+        "--json",
+        ...extra,
+      ]);
+    let pub = await publish("--out", cp);
+    for (let i = 0; i < 40 && pub.code !== 0; i++) { // the checkpointer cuts CHECKPOINTs asynchronously
+      await new Promise((r) => setTimeout(r, 50));
+      pub = await publish("--out", cp);
+    }
+    ok(pub);
+    const ref = pub.json().anchor_ref as string;
+    assert.match(ref, /^0{16}[0-9a-f]{64}$/); // u64be(position 0) || digest
+    assert.equal(pub.json().upto_seq, 2);
+    assert.equal(
+      toHex(await Deno.readFile(`${backend}/bindings/${ref}.cbor`)),
+      toHex(await Deno.readFile(cp)),
+    );
+    assert.equal((await Deno.stat(`${backend}/anchors.log`)).size, ANCHOR_RECORD_LEN);
+
+    const verify = (file: string, ...extra: string[]) =>
+      runCli(["anchor", "verify", "--checkpoint", file, "--backend-dir", backend, ...extra]);
+    const good = ok(await verify(cp, "--hub", hub.url));
+    assert.match(good.stdout, /hub_sig: ok\n/);
+    assert.match(good.stdout, /anchor: ok\nvalid: yes\n$/);
+    ok(await verify(cp, "--hub-key", toHex(hub.hubPk), "--anchor-ref", ref));
+    ok(await runCli(["verify-anchor", "--checkpoint", cp, "--backend-dir", backend], { VEEN_HUB: hub.url }));
+
+    // The same CHECKPOINT from `hub checkpoint --out`, anchored again from the file: position 1, chained.
+    const cp2 = `${root}/cp2.cbor`;
+    ok(await runCli(["hub", "checkpoint", "--hub", hub.url, "--stream", "ops", "--out", cp2]));
+    const again = ok(
+      await runCli([
+        "anchor",
+        "publish",
+        "--checkpoint",
+        cp2,
+        "--hub-key",
+        toHex(hub.hubPk),
+        "--backend-dir",
+        backend,
+        "--nonce",
+        "00ff",
+        "--ts",
+        "1700000000",
+        "--json",
+      ]),
+    );
+    assert.equal(again.json().position, 1);
+    ok(await verify(cp, "--hub-key", toHex(hub.hubPk), "--anchor-ref", ref));
+    ok(await verify(cp2, "--hub-key", toHex(hub.hubPk), "--anchor-ref", again.json().anchor_ref as string));
+
+    const key = ["--hub-key", toHex(hub.hubPk)];
+    const c0 = decodeCheckpoint(await Deno.readFile(cp));
+    // Tampered root: the signature no longer verifies, and no anchor is recorded for that root.
+    const badRoot = `${root}/bad-root.cbor`;
+    const r = c0.mmrRoot.slice();
+    r[0]! ^= 1;
+    await Deno.writeFile(badRoot, encodeCheckpoint({ ...c0, mmrRoot: r }));
+    const v1 = await verify(badRoot, ...key);
+    assert.equal(v1.code, 4);
+    assert.match(v1.stdout, /hub_sig: FAILED\n/);
+    assert.match(v1.stdout, /anchor: missing\nvalid: no\n$/);
+    assert.match(v1.stderr, /^E\.SIG:/);
+    // Tampered root with the genuine anchor_ref: the anchor does not bind that root either.
+    const v1b = await verify(badRoot, ...key, "--anchor-ref", ref);
+    assert.equal(v1b.code, 4);
+    assert.match(v1b.stdout, /anchor: FAILED\n/);
+    // Tampered signature (root intact, so the anchor itself still holds).
+    const badSig = `${root}/bad-sig.cbor`;
+    const s = c0.hubSig.slice();
+    s[10]! ^= 1;
+    await Deno.writeFile(badSig, encodeCheckpoint({ ...c0, hubSig: s }));
+    const v2 = await verify(badSig, ...key);
+    assert.equal(v2.code, 4);
+    assert.match(v2.stdout, /hub_sig: FAILED\n(.*\n)*anchor: ok\nvalid: no\n$/);
+    // A checkpoint signed by another key fails under the pinned one.
+    assert.equal((await verify(cp, "--hub-key", "11".repeat(32))).code, 4);
+    // No anchor in this backend.
+    const none = await runCli([
+      "anchor",
+      "verify",
+      "--checkpoint",
+      cp,
+      "--backend-dir",
+      `${root}/empty`,
+      ...key,
+    ]);
+    assert.equal(none.code, 4);
+    assert.match(none.stderr, /^E\.NOT_FOUND: No anchor recorded for mmr_root/);
+    // A damaged anchor log record.
+    const log = await Deno.readFile(`${backend}/anchors.log`);
+    log[20]! ^= 1; // inside record 0's root
+    await Deno.writeFile(`${backend}/anchors.log`, log);
+    const v3 = await verify(cp, ...key);
+    assert.equal(v3.code, 4);
+    assert.match(v3.stdout, /anchor: FAILED\n/);
+    // Damage in the last record stops publishing: nothing is ever chained onto a broken record.
+    log[20 + ANCHOR_RECORD_LEN]! ^= 1;
+    await Deno.writeFile(`${backend}/anchors.log`, log);
+    const stuck = await runCli(["anchor", "publish", "--checkpoint", cp, ...key, "--backend-dir", backend]);
+    assert.equal(stuck.code, 4);
+    assert.match(stuck.stderr, /^E\.SIG: Anchor log .* is damaged at record 1/);
+  });
+});
+
+Deno.test("anchor: usage errors for a missing backend dir or stream", async () => {
+  const r1 = await runCli(["anchor", "verify", "--checkpoint", "/nonexistent"]);
+  assert.equal(r1.code, 1);
+  const r2 = await runCli(["anchor", "publish", "--backend-dir", "/tmp/x", "--hub", "http://127.0.0.1:1"]);
+  assert.equal(r2.code, 1);
+  assert.match(r2.stderr, /--stream/);
+});

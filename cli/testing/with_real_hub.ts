@@ -1,0 +1,34 @@
+/** Runs a test body against a fresh real hub (testing/real_hub.ts) in a temporary directory. */
+import { type RealHub, startRealHub } from "./real_hub.ts";
+import { type CliRun, runCli, tempDir } from "./run.ts";
+
+export async function withRealHub(
+  opts: Parameters<typeof startRealHub>[1],
+  f: (hub: RealHub, root: string) => Promise<void>,
+): Promise<void> {
+  const t = await tempDir();
+  try {
+    const hub = await startRealHub(`${t.path}/hub`, opts);
+    try {
+      await f(hub, t.path);
+    } finally {
+      await hub.close();
+    }
+  } finally {
+    await t.cleanup();
+  }
+}
+
+/** `veen keygen --out <root>/<name>`; returns the client directory. */
+export async function newClient(root: string, name: string): Promise<string> {
+  const dir = `${root}/${name}`;
+  const r = await runCli(["keygen", "--out", dir]);
+  if (r.code !== 0) throw new Error(`keygen failed: ${r.stderr}`);
+  return dir;
+}
+
+/** Throws with the command's output unless it exited 0. */
+export function ok(r: CliRun): CliRun {
+  if (r.code !== 0) throw new Error(`exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  return r;
+}

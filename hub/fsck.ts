@@ -1,0 +1,894 @@
+/**
+ * `veen hub fsck --data-dir DIR [--json] [--force]`: offline consistency check of a hub data dir (layout in
+ * disk_store.ts). Offline tooling may read everything, so this is O(entries + checkpoints) and reads the whole log.
+ *
+ * For every label it re-derives the MMR from the log: receipts records are replayed in log order into an
+ * `MmrAccumulator`, and each record's RECEIPT must decode, match the record (label, stream_seq, leaf_hash, hub_ts),
+ * carry a hub_sig valid under `DIR/hub_key`'s public key and an mmr_root equal to the re-derived root; its MSG (when
+ * the payload is retained) must decode to the same label, client_id, client_seq, auth_ref and leaf hash
+ * (`leafHash(MSG)`); stream_seqs are contiguous. Entries whose receipts segment was dropped by retention cannot be
+ * replayed: their leaves are taken from the node file (their positions must point into dropped segments), and every
+ * parent node is still re-hashed from its children, so the node file is verified structurally and against every
+ * retained leaf. Then:
+ *
+ * - node files (`mmr/`): every node equals the re-derived hash; position files (`pos/`): every record names the
+ *   entry's segment, offsets and frame lengths;
+ * - the KV index: each head (seq, root, peaks) equals the re-derived state at that seq, `["meta","indexed"]` is
+ *   within the log, and each client's `["client", label, client_id]` row names its last indexed entry;
+ *   checkpoint rows point at matching checkpoint records;
+ * - checkpoints.cborseq: every CHECKPOINT decodes, its hub_sig verifies, its label/upto_seq/epoch match the record
+ *   and its mmr_root equals the re-derived root at upto_seq.
+ *
+ * What a crash legitimately leaves and the next start repairs is a warning, not an inconsistency: a torn or
+ * unchecksummed tail past the indexed position, log records not yet indexed, node or position bytes past the index.
+ * The first inconsistency stops the check; it is reported as `{file, label?, seq?, what}` and the exit code is 4.
+ */
+import { parseArgs } from "node:util";
+import {
+  bytesEqual,
+  decodeCbor,
+  decodeCheckpoint,
+  decodeMsg,
+  decodeReceipt,
+  EXIT,
+  expectArray,
+  expectBytes,
+  expectIntMap,
+  expectUint,
+  leafHash,
+  leafPosition,
+  MmrAccumulator,
+  nodeCountForLeaves,
+  signingKeyFromSeed,
+  toHex,
+  VeenError,
+  verifyCheckpointSig,
+  verifyReceiptSig,
+} from "../core/mod.ts";
+import { HUB_KEY_FILE } from "./hub_key.ts";
+import { KV_FORMAT } from "./kv_index.ts";
+import {
+  frameLength,
+  FrameReader,
+  listSegments,
+  readSegmentIndex,
+  receiptBodyLength,
+  scanLog,
+  type ScannedRecord,
+  segmentName,
+  SyncReaders,
+} from "./log_segments.ts";
+import { NODE_BYTES, POS_BYTES, PosStore } from "./node_store.ts";
+
+/** One finding: the file, and where known the label (hex) and stream_seq. */
+export interface FsckProblem {
+  file: string;
+  label?: string;
+  seq?: number;
+  what: string;
+}
+
+export interface FsckSummary {
+  labels: number;
+  /** Entries per the re-derived MMRs (including entries in dropped segments). */
+  entries: number;
+  /** Log records read (entries whose receipts are retained). */
+  records: number;
+  /** Records past the index's `["meta","indexed"]` (re-indexed at the next start). */
+  unindexed_records: number;
+  /** Entries whose leaves came from node files because retention dropped their receipts segment. */
+  leaves_from_node_files: number;
+  segments: { receipts: number; payloads: number };
+  dropped_segments: { receipts: number; payloads: number };
+  checkpoints: number;
+  index: "present" | "absent";
+}
+
+export interface FsckReport {
+  ok: boolean;
+  data_dir: string;
+  /** The first inconsistency (absent when ok). */
+  error?: FsckProblem;
+  /** Crash leftovers the hub repairs at its next start (at most 100 listed). */
+  warnings: FsckProblem[];
+  summary: FsckSummary;
+}
+
+class Inconsistent extends Error {
+  constructor(readonly problem: FsckProblem) {
+    super(problem.what);
+  }
+}
+
+interface KvHead {
+  seq: number;
+  peaks: Uint8Array[];
+  root: Uint8Array;
+}
+
+interface IndexState {
+  heads: Map<string, KvHead>;
+  /** `["meta","indexed"]` record number (0 when absent). */
+  indexedRec: number;
+  checkpointsOffset: number;
+}
+
+/** Per-label re-derivation state. */
+class LabelState {
+  readonly acc = new MmrAccumulator();
+  /** Node and position records waiting to be compared with the files (flushed in runs). */
+  nodes: { pos: number; seq: number; hash: Uint8Array }[] = [];
+  poss: { seq: number; rec: Uint8Array; cmp: number }[] = [];
+  /** Derived root at the seqs checkpoints name. */
+  readonly want = new Set<number>();
+  readonly roots = new Map<number, Uint8Array>();
+  headChecked = false;
+  nodeWarned = false;
+  posWarned = false;
+  constructor(
+    readonly label: Uint8Array,
+    readonly hex: string,
+    readonly head: KvHead | undefined,
+    readonly nodeBytes: number,
+    readonly posBytes: number,
+  ) {}
+  get headSeq(): number {
+    return this.head?.seq ?? 0;
+  }
+}
+
+const FLUSH = 4096;
+
+/** Runs the check; never throws for an inconsistency (it is in the report). */
+export async function fsck(dataDir: string): Promise<FsckReport> {
+  const c = new Checker(dataDir);
+  try {
+    await c.run();
+  } catch (e) {
+    if (e instanceof Inconsistent) c.error = e.problem;
+    else if (e instanceof VeenError) {
+      // A damaged log record (scanLog names the file and offset) or another unreadable structure.
+      const what = e.detail.replaceAll(`${dataDir}/`, "");
+      const m = /((?:receipts|payloads)\/\d{8,}\.cborseq)(?: at (\d+))?/.exec(what);
+      c.error = { file: m ? `${m[1]}${m[2] === undefined ? "" : `@${m[2]}`}` : c.currentFile, what };
+    } else throw e;
+  } finally {
+    c.close();
+  }
+  return {
+    ok: c.error === undefined,
+    data_dir: dataDir,
+    ...(c.error === undefined ? {} : { error: c.error }),
+    warnings: c.warnings,
+    summary: c.summary,
+  };
+}
+
+class Checker {
+  readonly dir: string;
+  error: FsckProblem | undefined;
+  readonly warnings: FsckProblem[] = [];
+  readonly summary: FsckSummary = {
+    labels: 0,
+    entries: 0,
+    records: 0,
+    unindexed_records: 0,
+    leaves_from_node_files: 0,
+    segments: { receipts: 0, payloads: 0 },
+    dropped_segments: { receipts: 0, payloads: 0 },
+    checkpoints: 0,
+    index: "absent",
+  };
+  currentFile = "";
+  readonly #readers = new SyncReaders(64);
+  #kv: Deno.Kv | undefined;
+  #hubPk!: Uint8Array;
+  #index: IndexState | undefined;
+  readonly #labels = new Map<string, LabelState>();
+  #firstReceiptsSeg = 0;
+  #firstPayloadsSeg = 0;
+  /** Largest seq per label recorded by the tombstone sidecars of dropped receipts segments. */
+  readonly #droppedUpto = new Map<string, { label: Uint8Array; seq: number }>();
+  #checkpoints: { off: number; label: Uint8Array; upto: number; epoch: number; root: Uint8Array }[] = [];
+
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  fail(p: FsckProblem): never {
+    throw new Inconsistent(p);
+  }
+
+  warn(p: FsckProblem): void {
+    if (this.warnings.length < 100) this.warnings.push(p);
+  }
+
+  close(): void {
+    this.#readers.closeAll();
+    this.#kv?.close();
+    this.#kv = undefined;
+  }
+
+  async run(): Promise<void> {
+    await this.#loadHubKey();
+    await this.#loadIndex();
+    await this.#loadSegmentsAndTombstones();
+    await this.#loadCheckpoints();
+    await this.#labelsFromFiles();
+    await this.#scanLog();
+    await this.#finishLabels();
+    this.#checkCheckpointRoots();
+    await this.#checkCheckpointRows();
+    this.summary.labels = this.#labels.size;
+    for (const s of this.#labels.values()) this.summary.entries += s.acc.size;
+  }
+
+  // ---------------------------------------------------------------- inputs
+
+  async #loadHubKey(): Promise<void> {
+    this.currentFile = HUB_KEY_FILE;
+    let bytes: Uint8Array;
+    try {
+      bytes = await Deno.readFile(`${this.dir}/${HUB_KEY_FILE}`);
+    } catch (e) {
+      this.fail({ file: HUB_KEY_FILE, what: `cannot read the hub key: ${(e as Error).message}` });
+    }
+    try {
+      const m = expectIntMap(decodeCbor(bytes, "hub key"), [1, 2, 3], [1, 2, 3], "hub key");
+      const key = signingKeyFromSeed(expectBytes(m.get(2), 32, "hub key seed"));
+      if (m.get(1) !== 1 || !bytesEqual(key.public, expectBytes(m.get(3), 32, "hub public key"))) {
+        this.fail({ file: HUB_KEY_FILE, what: "the public key does not match the secret seed" });
+      }
+      this.#hubPk = key.public;
+    } catch (e) {
+      if (e instanceof Inconsistent) throw e;
+      this.fail({ file: HUB_KEY_FILE, what: `malformed hub key: ${(e as Error).message}` });
+    }
+  }
+
+  async #loadIndex(): Promise<void> {
+    this.currentFile = "index.kv";
+    const path = `${this.dir}/index.kv`;
+    try {
+      await Deno.stat(path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return; // rebuilt from the log at the next start
+      throw e;
+    }
+    this.summary.index = "present";
+    const kv = await Deno.openKv(path);
+    this.#kv = kv;
+    const fmt = (await kv.get(["meta", "format"])).value;
+    if (fmt !== KV_FORMAT) {
+      this.fail({ file: "index.kv", what: `index format ${String(fmt)} is not ${KV_FORMAT}` });
+    }
+    const heads = new Map<string, KvHead>();
+    for await (const e of kv.list({ prefix: ["head"] })) {
+      const label = e.key[1];
+      const v = e.value as { seq?: unknown; peaks?: unknown; root?: unknown };
+      if (
+        !(label instanceof Uint8Array) || typeof v?.seq !== "number" || !Array.isArray(v.peaks) ||
+        !(v.root instanceof Uint8Array)
+      ) {
+        this.fail({ file: "index.kv", what: `malformed head row ${JSON.stringify(String(e.key))}` });
+      }
+      heads.set(toHex(label), { seq: v.seq, peaks: v.peaks as Uint8Array[], root: v.root });
+    }
+    const [ix, ck] = await kv.getMany([["meta", "indexed"], ["meta", "checkpoints"]]);
+    const indexed = ix!.value as number[] | null;
+    this.#index = {
+      heads,
+      indexedRec: indexed === null ? 0 : indexed[3]!,
+      checkpointsOffset: (ck!.value as number | null) ?? 0,
+    };
+  }
+
+  async #loadSegmentsAndTombstones(): Promise<void> {
+    const r = await listSegments(`${this.dir}/receipts`);
+    const p = await listSegments(`${this.dir}/payloads`);
+    this.#firstReceiptsSeg = r[0] ?? 0;
+    this.#firstPayloadsSeg = p[0] ?? 0;
+    this.summary.segments = { receipts: r.length, payloads: p.length };
+    this.summary.dropped_segments = { receipts: this.#firstReceiptsSeg, payloads: this.#firstPayloadsSeg };
+    if (this.#firstReceiptsSeg > 0 && this.#index === undefined) {
+      this.fail({
+        file: "index.kv",
+        what: `missing while retention has dropped ${this.#firstReceiptsSeg} receipts segment(s): ` +
+          `the index cannot be rebuilt from the log`,
+      });
+    }
+    for (let s = 0; s < this.#firstReceiptsSeg; s++) {
+      const file = `receipts/${segmentName(s)}.idx`;
+      this.currentFile = file;
+      const idx = await readSegmentIndex(`${this.dir}/receipts`, s);
+      if (idx === undefined) {
+        this.warn({ file, what: "tombstone sidecar of a dropped segment is missing" });
+        continue;
+      }
+      for (const l of idx.labels) {
+        const hex = toHex(l.label);
+        const cur = this.#droppedUpto.get(hex);
+        if (cur === undefined || cur.seq < l.lastSeq) {
+          this.#droppedUpto.set(hex, { label: l.label, seq: l.lastSeq });
+        }
+      }
+    }
+  }
+
+  async #loadCheckpoints(): Promise<void> {
+    const file = "checkpoints.cborseq";
+    this.currentFile = file;
+    const path = `${this.dir}/${file}`;
+    let reader: FrameReader;
+    try {
+      reader = await FrameReader.open(path, 0, () => {});
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return;
+      throw e;
+    }
+    const indexedTo = this.#index?.checkpointsOffset ?? 0;
+    try {
+      for (;;) {
+        const off = reader.offset;
+        const f = await reader.next();
+        if (f.kind === "end") break;
+        if (f.kind !== "ok") {
+          const what = `${f.kind === "bad" ? f.why : "torn record"} at offset ${off}`;
+          if (off >= indexedTo) {
+            this.warn({
+              file,
+              what: `${what} past the indexed offset ${indexedTo} (truncated at the next start)`,
+            });
+            break;
+          }
+          this.fail({ file, what: `${what}, before the indexed offset ${indexedTo}` });
+        }
+        const at = `${file}@${off}`;
+        let label: Uint8Array, upto: number, epoch: number, cpBytes: Uint8Array;
+        try {
+          const a = expectArray(decodeCbor(f.body, "checkpoint record"), 4, "checkpoint record");
+          label = expectBytes(a[0], undefined, "label");
+          upto = expectUint(a[1], "upto_seq");
+          epoch = expectUint(a[2], "epoch");
+          cpBytes = expectBytes(a[3], undefined, "checkpoint");
+        } catch (e) {
+          this.fail({ file: at, what: `malformed checkpoint record: ${(e as Error).message}` });
+        }
+        const hex = toHex(label);
+        let cp;
+        try {
+          cp = decodeCheckpoint(cpBytes);
+        } catch (e) {
+          this.fail({
+            file: at,
+            label: hex,
+            seq: upto,
+            what: `CHECKPOINT does not decode: ${(e as Error).message}`,
+          });
+        }
+        if (!verifyCheckpointSig(cp, this.#hubPk)) {
+          this.fail({
+            file: at,
+            label: hex,
+            seq: upto,
+            what: "CHECKPOINT hub_sig does not verify under hub_key",
+          });
+        }
+        if (!bytesEqual(cp.labelCurr, label) || cp.uptoSeq !== upto || cp.epoch !== epoch) {
+          this.fail({
+            file: at,
+            label: hex,
+            seq: upto,
+            what: "CHECKPOINT label_curr, upto_seq or epoch differs from its record",
+          });
+        }
+        this.#checkpoints.push({ off, label, upto, epoch, root: cp.mmrRoot });
+        this.#state(label).want.add(upto);
+      }
+    } finally {
+      reader.close();
+    }
+    this.summary.checkpoints = this.#checkpoints.length;
+  }
+
+  /** Registers every label named by the index, node files, position files and tombstones. */
+  async #labelsFromFiles(): Promise<void> {
+    for (const h of this.#index?.heads.keys() ?? []) this.#stateHex(h);
+    for (const [sub, ext] of [["mmr", ".nodes"], ["pos", ".pos"]] as const) {
+      try {
+        for await (const e of Deno.readDir(`${this.dir}/${sub}`)) {
+          const m = e.isFile ? new RegExp(`^([0-9a-f]{64})\\${ext}$`).exec(e.name) : null;
+          if (m) this.#stateHex(m[1]!);
+        }
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      }
+    }
+    for (const [hex] of this.#droppedUpto) this.#stateHex(hex);
+  }
+
+  #stateHex(hex: string): LabelState {
+    let s = this.#labels.get(hex);
+    if (s === undefined) {
+      const size = (p: string) => {
+        try {
+          return Deno.statSync(p).size;
+        } catch (e) {
+          if (e instanceof Deno.errors.NotFound) return 0;
+          throw e;
+        }
+      };
+      s = new LabelState(
+        Uint8Array.from(hex.match(/../g)!, (b) => parseInt(b, 16)),
+        hex,
+        this.#index?.heads.get(hex),
+        size(this.#nodesPath(hex)),
+        size(this.#posPath(hex)),
+      );
+      this.#labels.set(hex, s);
+    }
+    return s;
+  }
+
+  #state(label: Uint8Array): LabelState {
+    return this.#stateHex(toHex(label));
+  }
+
+  #nodesPath(hex: string): string {
+    return `${this.dir}/mmr/${hex}.nodes`;
+  }
+
+  #posPath(hex: string): string {
+    return `${this.dir}/pos/${hex}.pos`;
+  }
+
+  #read(path: string, off: number, len: number): Uint8Array {
+    try {
+      return this.#readers.read(path, off, len);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return new Uint8Array(0);
+      throw e;
+    }
+  }
+
+  // ---------------------------------------------------------------- the log
+
+  async #scanLog(): Promise<void> {
+    const indexedRec = this.#index?.indexedRec ?? 0;
+    let lastRec = -1;
+    let torn: string | undefined;
+    for await (const r of scanLog(this.dir, { onTornTail: (w) => (torn = w) })) {
+      this.currentFile = `receipts/${segmentName(r.segment)}.cborseq`;
+      this.#record(r, r.rec < indexedRec);
+      lastRec = r.rec;
+      this.summary.records++;
+      if (r.rec >= indexedRec) this.summary.unindexed_records++;
+    }
+    const tornFile = torn === undefined ? undefined : this.#rel(torn.split(" ")[0]!);
+    if (this.#index !== undefined && indexedRec > lastRec + 1 && indexedRec > 0) {
+      this.fail({
+        file: tornFile ?? "receipts/",
+        what: `the index covers ${indexedRec} log records but the log ends after record ${lastRec}` +
+          (torn ? ` (${torn})` : ""),
+      });
+    }
+    if (torn !== undefined) {
+      this.warn({
+        file: tornFile!,
+        what: `damaged or torn tail past the index: ${this.#rel(torn)} (truncated at the next start)`,
+      });
+    }
+  }
+
+  /** `path` relative to the data dir. */
+  #rel(path: string): string {
+    return path.startsWith(`${this.dir}/`) ? path.slice(this.dir.length + 1) : path;
+  }
+
+  /** Checks one retained log record and feeds its leaf to the label's accumulator. */
+  #record(r: ScannedRecord, indexed: boolean): void {
+    const file = `${this.currentFile}@${r.receiptOffset}`;
+    const s = this.#state(r.label);
+    const hex = s.hex;
+    const at = (what: string, f = file): FsckProblem => ({ file: f, label: hex, seq: r.streamSeq, what });
+    if (r.streamSeq > s.acc.size + 1) this.#fillFromNodes(s, r.streamSeq - 1, file);
+    if (r.streamSeq !== s.acc.size + 1) {
+      this.fail(at(`stream_seq ${r.streamSeq} does not continue the label (expected ${s.acc.size + 1})`));
+    }
+    if (indexed && r.streamSeq > s.headSeq) {
+      this.fail(at(`indexed record (log record ${r.rec}) is past the index head ${s.headSeq}`, "index.kv"));
+    }
+    let receipt;
+    try {
+      receipt = decodeReceipt(r.receipt);
+    } catch (e) {
+      this.fail(at(`RECEIPT does not decode: ${(e as Error).message}`));
+    }
+    if (
+      !bytesEqual(receipt.label, r.label) || receipt.streamSeq !== r.streamSeq ||
+      !bytesEqual(receipt.leafHash, r.leafHash) || receipt.hubTs !== r.hubTs
+    ) {
+      this.fail(at("RECEIPT label, stream_seq, leaf_hash or hub_ts differs from its log record"));
+    }
+    if (!verifyReceiptSig(receipt, this.#hubPk)) {
+      this.fail(at("RECEIPT hub_sig does not verify under hub_key"));
+    }
+    let pLen = 0;
+    if (r.msg !== null) {
+      const pfile = `payloads/${segmentName(r.segment)}.cborseq@${r.payloadOffset}`;
+      let m;
+      try {
+        m = decodeMsg(r.msg, Number.MAX_SAFE_INTEGER);
+      } catch (e) {
+        this.fail(at(`MSG does not decode: ${(e as Error).message}`, pfile));
+      }
+      if (!bytesEqual(leafHash(m), r.leafHash)) this.fail(at("leaf_hash is not leafHash(MSG)", pfile));
+      if (
+        !bytesEqual(m.label, r.label) || !bytesEqual(m.clientId, r.clientId) || m.clientSeq !== r.clientSeq ||
+        !(m.authRef === null ? r.authRef === null : r.authRef !== null && bytesEqual(m.authRef, r.authRef))
+      ) {
+        this.fail(at("MSG label, client_id, client_seq or auth_ref differs from the receipts record", pfile));
+      }
+      pLen = frameLength(r.msg.length);
+    }
+    const root = this.#append(s, r.leafHash, r.streamSeq);
+    if (!bytesEqual(root, receipt.mmrRoot)) {
+      this.fail(at("RECEIPT mmr_root differs from the root re-derived from the log"));
+    }
+    const loc = PosStore.encode([{
+      seg: r.segment,
+      rOff: r.receiptOffset,
+      rLen: frameLength(receiptBodyLength(r)),
+      pOff: r.msg === null ? 0 : r.payloadOffset,
+      pLen,
+    }]);
+    // With the payload segment dropped only the receipts half of the position can be checked.
+    s.poss.push({ seq: r.streamSeq, rec: loc, cmp: r.msg === null ? 14 : POS_BYTES });
+    if (s.poss.length >= FLUSH) this.#flushPos(s);
+    const ck = hex + toHex(r.clientId);
+    let c = this.#clients.get(ck);
+    if (c === undefined) {
+      c = { label: r.label, clientId: r.clientId, hex, last: undefined, unindexed: new Map() };
+      this.#clients.set(ck, c);
+    }
+    const e = { clientSeq: r.clientSeq, streamSeq: r.streamSeq, leafHash: r.leafHash };
+    if (indexed) c.last = e;
+    else c.unindexed.set(r.streamSeq, e);
+  }
+
+  /** Per (label, client_id): its last indexed retained entry, and its entries past the index. */
+  readonly #clients = new Map<string, {
+    label: Uint8Array;
+    clientId: Uint8Array;
+    hex: string;
+    last: { clientSeq: number; streamSeq: number; leafHash: Uint8Array } | undefined;
+    unindexed: Map<number, { clientSeq: number; streamSeq: number; leafHash: Uint8Array }>;
+  }>();
+
+  /**
+   * Checks the `["client", label, client_id] = [client_seq, stream_seq, leaf_hash]` row (KV format 3: the client's
+   * last accepted entry) of every client with an indexed retained entry: it names that entry, or (after a crash
+   * between the chunks of a split index commit) one of the client's entries past the indexed position.
+   */
+  async #checkClientRows(): Promise<void> {
+    if (this.#kv === undefined) return;
+    const all = [...this.#clients.values()].filter((c) => c.last !== undefined);
+    for (let i = 0; i < all.length; i += 10) {
+      const batch = all.slice(i, i + 10);
+      const vals = await this.#kv.getMany(batch.map((c) => ["client", c.label, c.clientId]));
+      for (const [j, c] of batch.entries()) {
+        const v = vals[j]!.value as [number, number, Uint8Array] | null;
+        const want = v === null ? undefined : v[1] === c.last!.streamSeq ? c.last : c.unindexed.get(v[1]);
+        if (
+          v === null || want === undefined || v[0] !== want.clientSeq || !(v[2] instanceof Uint8Array) ||
+          !bytesEqual(v[2], want.leafHash)
+        ) {
+          this.fail({
+            file: "index.kv",
+            label: c.hex,
+            seq: c.last!.streamSeq,
+            what: `the row of client ${toHex(c.clientId).slice(0, 16)}… is ${
+              v === null
+                ? "missing"
+                : `[${v[0]}, ${v[1]}, …], not its last entry (client_seq ${c.last!.clientSeq})`
+            }`,
+          });
+        }
+      }
+    }
+  }
+
+  /** Appends a leaf, queues its nodes for comparison and records roots the index and checkpoints need. */
+  #append(s: LabelState, leaf: Uint8Array, seq: number): Uint8Array {
+    const from = nodeCountForLeaves(seq - 1);
+    const a = s.acc.append(leaf);
+    for (let i = 0; i < a.newNodes.length; i++) s.nodes.push({ pos: from + i, seq, hash: a.newNodes[i]! });
+    if (s.nodes.length >= FLUSH) this.#flushNodes(s);
+    if (s.want.has(seq)) s.roots.set(seq, a.root);
+    if (s.head !== undefined && seq === s.head.seq) this.#checkHead(s);
+    return a.root;
+  }
+
+  #checkHead(s: LabelState): void {
+    const h = s.head!;
+    const peaks = s.acc.peaks();
+    if (
+      !bytesEqual(h.root, s.acc.root()!) || h.peaks.length !== peaks.length ||
+      h.peaks.some((p, i) => !(p instanceof Uint8Array) || !bytesEqual(p, peaks[i]!))
+    ) {
+      this.fail({
+        file: "index.kv",
+        label: s.hex,
+        seq: h.seq,
+        what: "head root or peaks differ from the re-derived MMR",
+      });
+    }
+    s.headChecked = true;
+  }
+
+  /** Compares queued nodes with the node file (one read per run). */
+  #flushNodes(s: LabelState): void {
+    const q = s.nodes;
+    s.nodes = [];
+    if (q.length === 0) return;
+    const file = `mmr/${s.hex}.nodes`;
+    const first = q[0]!.pos;
+    const buf = this.#read(this.#nodesPath(s.hex), first * NODE_BYTES, q.length * NODE_BYTES);
+    for (const [i, n] of q.entries()) {
+      const stored = buf.subarray(i * NODE_BYTES, (i + 1) * NODE_BYTES);
+      const problem = stored.length < NODE_BYTES
+        ? `node file ends at node ${Math.floor(s.nodeBytes / NODE_BYTES)}; node ${n.pos} is missing`
+        : !bytesEqual(stored, n.hash)
+        ? `node ${n.pos} differs from the re-derived hash`
+        : undefined;
+      if (problem === undefined) continue;
+      if (n.seq <= s.headSeq) this.fail({ file, label: s.hex, seq: n.seq, what: problem });
+      if (!s.nodeWarned) {
+        s.nodeWarned = true;
+        this.warn({
+          file,
+          label: s.hex,
+          seq: n.seq,
+          what: `${problem}, past the index (rewritten at the next start)`,
+        });
+      }
+    }
+  }
+
+  #flushPos(s: LabelState): void {
+    const q = s.poss;
+    s.poss = [];
+    if (q.length === 0) return;
+    const file = `pos/${s.hex}.pos`;
+    const buf = this.#read(this.#posPath(s.hex), (q[0]!.seq - 1) * POS_BYTES, q.length * POS_BYTES);
+    for (const [i, p] of q.entries()) {
+      const stored = buf.subarray(i * POS_BYTES, (i + 1) * POS_BYTES);
+      const problem = stored.length < POS_BYTES
+        ? `position file ends at seq ${Math.floor(s.posBytes / POS_BYTES)}`
+        : !bytesEqual(stored.subarray(0, p.cmp), p.rec.subarray(0, p.cmp))
+        ? "position record does not point at the entry's log records"
+        : undefined;
+      if (problem === undefined) continue;
+      if (p.seq <= s.headSeq) this.fail({ file, label: s.hex, seq: p.seq, what: problem });
+      if (!s.posWarned) {
+        s.posWarned = true;
+        this.warn({
+          file,
+          label: s.hex,
+          seq: p.seq,
+          what: `${problem}, past the index (rewritten at the next start)`,
+        });
+      }
+    }
+  }
+
+  /**
+   * Feeds leaves `acc.size + 1 .. upto` from the node file: only for entries whose receipts segment was dropped by
+   * retention (their position records must point below the first retained receipts segment).
+   */
+  #fillFromNodes(s: LabelState, upto: number, where: string): void {
+    const from = s.acc.size + 1;
+    if (upto < from) return;
+    for (let seq = from; seq <= upto; seq++) {
+      const p = this.#read(this.#posPath(s.hex), (seq - 1) * POS_BYTES, POS_BYTES);
+      if (p.length < POS_BYTES) {
+        this.fail({
+          file: where,
+          label: s.hex,
+          seq,
+          what: `entry ${seq} is neither in the log nor in the position file`,
+        });
+      }
+      const seg = new DataView(p.buffer, p.byteOffset, 4).getUint32(0);
+      if (seg >= this.#firstReceiptsSeg) {
+        this.fail({
+          file: where,
+          label: s.hex,
+          seq,
+          what: `entry ${seq} is missing from the log (its position names retained segment ${
+            segmentName(seg)
+          })`,
+        });
+      }
+      const leaf = this.#read(this.#nodesPath(s.hex), leafPosition(seq) * NODE_BYTES, NODE_BYTES);
+      if (leaf.length < NODE_BYTES) {
+        this.fail({
+          file: `mmr/${s.hex}.nodes`,
+          label: s.hex,
+          seq,
+          what: `the leaf of entry ${seq} (in a dropped segment) is missing from the node file`,
+        });
+      }
+      this.#append(s, leaf.slice(), seq);
+      this.summary.leaves_from_node_files++;
+    }
+  }
+
+  // ---------------------------------------------------------------- after the scan
+
+  async #finishLabels(): Promise<void> {
+    await this.#checkClientRows();
+    for (const s of this.#labels.values()) {
+      // Labels whose newest entries are all in dropped segments.
+      const dropped = this.#droppedUpto.get(s.hex)?.seq ?? 0;
+      const target = Math.max(dropped, s.headSeq);
+      if (target > s.acc.size) this.#fillFromNodes(s, target, "index.kv");
+      this.#flushNodes(s);
+      this.#flushPos(s);
+      const n = s.acc.size;
+      const nodeFile = `mmr/${s.hex}.nodes`;
+      const posFile = `pos/${s.hex}.pos`;
+      if (s.head !== undefined && !s.headChecked) {
+        this.fail({
+          file: "index.kv",
+          label: s.hex,
+          seq: s.headSeq,
+          what: `head ${s.headSeq} is past the log's ${n} entries`,
+        });
+      }
+      if (s.nodeBytes < nodeCountForLeaves(s.headSeq) * NODE_BYTES) {
+        this.fail({ file: nodeFile, label: s.hex, what: "node file is shorter than the index head" });
+      }
+      if (s.posBytes < s.headSeq * POS_BYTES) {
+        this.fail({ file: posFile, label: s.hex, what: "position file is shorter than the index head" });
+      }
+      if (s.nodeBytes % NODE_BYTES !== 0 || s.nodeBytes > nodeCountForLeaves(n) * NODE_BYTES) {
+        this.warn({
+          file: nodeFile,
+          label: s.hex,
+          what: "bytes past the log's entries (truncated at the next start)",
+        });
+      }
+      if (s.posBytes % POS_BYTES !== 0 || s.posBytes > n * POS_BYTES) {
+        this.warn({
+          file: posFile,
+          label: s.hex,
+          what: "bytes past the log's entries (truncated at the next start)",
+        });
+      }
+    }
+  }
+
+  #checkCheckpointRoots(): void {
+    for (const cp of this.#checkpoints) {
+      const s = this.#state(cp.label);
+      const at = { file: `checkpoints.cborseq@${cp.off}`, label: s.hex, seq: cp.upto };
+      if (cp.upto < 1 || cp.upto > s.acc.size) {
+        this.fail({
+          ...at,
+          what: `CHECKPOINT upto_seq ${cp.upto} is past the label's ${s.acc.size} entries`,
+        });
+      }
+      if (!bytesEqual(s.roots.get(cp.upto)!, cp.root)) {
+        this.fail({ ...at, what: "CHECKPOINT mmr_root differs from the re-derived root at upto_seq" });
+      }
+    }
+  }
+
+  /** Every `["ckpt", label, upto]` and `["ckpt_epoch", label, epoch, upto]` row points at a matching record. */
+  async #checkCheckpointRows(): Promise<void> {
+    if (this.#kv === undefined) return;
+    const byOff = new Map(this.#checkpoints.map((c) => [c.off, c]));
+    const check = (key: Deno.KvKey, label: unknown, upto: unknown, epoch: unknown, off: unknown) => {
+      const c = typeof off === "number" ? byOff.get(off) : undefined;
+      if (
+        c === undefined || !(label instanceof Uint8Array) || !bytesEqual(c.label, label) || c.upto !== upto ||
+        (epoch !== undefined && c.epoch !== epoch)
+      ) {
+        this.fail({
+          file: "index.kv",
+          ...(label instanceof Uint8Array ? { label: toHex(label) } : {}),
+          ...(typeof upto === "number" ? { seq: upto } : {}),
+          what: `checkpoint row ${key[0] as string} does not point at a matching checkpoint record`,
+        });
+      }
+    };
+    for await (const e of this.#kv.list({ prefix: ["ckpt"] })) {
+      const [off, , epoch] = e.value as number[];
+      check(e.key, e.key[1], e.key[2], epoch, off);
+    }
+    for await (const e of this.#kv.list({ prefix: ["ckpt_epoch"] })) {
+      const [off] = e.value as number[];
+      check(e.key, e.key[1], e.key[3], e.key[2], off);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- veen hub fsck
+
+export const FSCK_HELP = `Usage: veen hub fsck --data-dir DIR [--json] [--force]
+Offline consistency check of a hub data dir: re-derives every label's MMR from the log, checks every RECEIPT
+(signature under DIR/hub_key, leaf against the stored MSG, contiguous stream_seq, mmr_root), the index heads, node
+and position files, and every CHECKPOINT (signature, mmr_root at upto_seq). Entries in segments dropped by
+retention are checked through the node files. Exit 0 when consistent, 4 at the first inconsistency (file, label,
+seq, what). Refuses to run while a hub runs on DIR unless --force (results may then be inconsistent).`;
+
+function formatProblem(p: FsckProblem): string {
+  return `${p.file}${p.label === undefined ? "" : `: label ${p.label}`}${
+    p.seq === undefined ? "" : ` seq ${p.seq}`
+  }: ${p.what}`;
+}
+
+/** `veen hub fsck` (exit 0 clean, 1 usage, 4 inconsistent or refused). */
+export async function fsckMain(args: string[]): Promise<number> {
+  let flags;
+  try {
+    flags = parseArgs({
+      args,
+      options: {
+        "data-dir": { type: "string" },
+        json: { type: "boolean" },
+        force: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (e) {
+    console.error(`usage: ${(e as Error).message}\n${FSCK_HELP}`);
+    return EXIT.USAGE;
+  }
+  if (flags.help) {
+    console.log(FSCK_HELP);
+    return EXIT.OK;
+  }
+  const dir = flags["data-dir"] ?? Deno.env.get("VEEN_DATA_DIR");
+  if (!dir) {
+    console.error(`usage: --data-dir is required\n${FSCK_HELP}`);
+    return EXIT.USAGE;
+  }
+  try {
+    if (!(await Deno.stat(dir)).isDirectory) throw new Error("not a directory");
+  } catch (e) {
+    console.error(`E.NOT_FOUND: data dir ${dir}: ${(e as Error).message}`);
+    return EXIT.CHECK;
+  }
+  const { runningPid } = await import("./main.ts");
+  const pid = await runningPid(dir);
+  if (pid !== undefined && !flags.force) {
+    const msg = `a hub is running on ${dir} (pid ${pid}); stop it first or pass --force`;
+    if (flags.json) console.log(JSON.stringify({ ok: false, data_dir: dir, refused: msg }));
+    else console.error(`E.UNAVAILABLE: ${msg}`);
+    return EXIT.CHECK;
+  }
+  const t0 = performance.now();
+  const rep = await fsck(dir);
+  if (flags.json) {
+    console.log(JSON.stringify(rep));
+  } else {
+    for (const w of rep.warnings) console.log(`warning: ${formatProblem(w)}`);
+    const s = rep.summary;
+    if (rep.error !== undefined) {
+      console.log(`fsck FAILED: ${dir}: ${formatProblem(rep.error)}`);
+    } else {
+      console.log(
+        `fsck ok: ${dir}: ${s.labels} labels, ${s.entries} entries (${s.records} log records read, ` +
+          `${s.unindexed_records} unindexed, ${s.leaves_from_node_files} in dropped segments), ` +
+          `${s.segments.receipts}+${s.dropped_segments.receipts} receipts and ${s.segments.payloads}+` +
+          `${s.dropped_segments.payloads} payloads segments (present+dropped), ${s.checkpoints} checkpoints, ` +
+          `index ${s.index} (${Math.round(performance.now() - t0)} ms)`,
+      );
+    }
+  }
+  return rep.ok ? EXIT.OK : EXIT.CHECK;
+}

@@ -1,0 +1,243 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import {
+  decodeCbor,
+  decodeCheckpoint,
+  encodeCbor,
+  encodeCheckpoint,
+  expectArray,
+  expectBytes,
+  signCheckpoint,
+  toHex,
+} from "../core/mod.ts";
+import { startTestHub, submit, Writer } from "../tests/fixture.ts";
+import { fsck, fsckMain } from "./fsck.ts";
+import {
+  cborHeadLen,
+  encodeFrame,
+  frameLength,
+  FrameReader,
+  receiptBodyLength,
+  scanLog,
+  segmentName,
+} from "./log_segments.ts";
+import { PID_FILE } from "./main.ts";
+import { NODE_BYTES, POS_BYTES } from "./node_store.ts";
+
+/** A real hub data dir: 3 labels, 120 entries over several segments, checkpoints every 10 entries. */
+async function buildDataDir(dir: string): Promise<string[]> {
+  const hub = await startTestHub(dir, { segmentBytes: 8 * 1024, checkpointEvery: 10 });
+  const labels: string[] = [];
+  try {
+    const writers = [0, 1, 2].map((i) => new Writer(`fsck/${i}`, 10 + i));
+    for (const w of writers) labels.push(toHex(w.label));
+    await Promise.all(writers.map(async (w) => {
+      for (let i = 0; i < 40; i++) assert.equal((await submit(hub.url, w.msg())).status, 200);
+    }));
+  } finally {
+    await hub.close();
+  }
+  return labels;
+}
+
+async function copyDir(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true, mode: 0o700 });
+  for await (const e of Deno.readDir(from)) {
+    if (e.isDirectory) await copyDir(`${from}/${e.name}`, `${to}/${e.name}`);
+    else if (e.isFile) await Deno.copyFile(`${from}/${e.name}`, `${to}/${e.name}`);
+  }
+}
+
+async function flipByte(path: string, off: number): Promise<void> {
+  const b = await Deno.readFile(path);
+  b[off]! ^= 0x01;
+  await Deno.writeFile(path, b);
+}
+
+/** Flips a byte inside a frame's body and recomputes its check, so only the content is wrong. */
+async function flipAndReseal(
+  path: string,
+  frameOff: number,
+  bodyLen: number,
+  bodyByte: number,
+): Promise<void> {
+  const b = await Deno.readFile(path);
+  const bodyOff = frameOff + 1 + cborHeadLen(bodyLen);
+  b[bodyOff + bodyByte]! ^= 0x01;
+  const d = createHash("sha256").update(b.subarray(bodyOff, bodyOff + bodyLen)).digest();
+  b.set(d.subarray(0, 8), bodyOff + bodyLen + 1);
+  await Deno.writeFile(path, b);
+}
+
+let shared: { dir: string; labels: string[] } | undefined;
+async function cleanDir(): Promise<{ dir: string; labels: string[] }> {
+  if (shared === undefined) {
+    const dir = await Deno.makeTempDir({ prefix: "veen-fsck-base-" });
+    shared = { dir, labels: await buildDataDir(dir) };
+  }
+  return shared;
+}
+
+/** Runs `fn` on a fresh copy of the clean data dir. */
+async function withCopy(fn: (dir: string, labels: string[]) => Promise<void>): Promise<void> {
+  const base = await cleanDir();
+  const dir = await Deno.makeTempDir({ prefix: "veen-fsck-" });
+  try {
+    await copyDir(base.dir, dir);
+    await fn(dir, base.labels);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** A record in a rotated (not the newest) receipts segment. */
+async function someRotatedRecord(dir: string) {
+  let last = -1;
+  const recs = [];
+  for await (const r of scanLog(dir)) {
+    recs.push(r);
+    last = r.segment;
+  }
+  const r = recs.find((x) => x.segment < last && x.segment > 0)!;
+  assert.ok(r, "a record in a rotated segment");
+  return r;
+}
+
+Deno.test("fsck: a clean data dir passes with a summary; the CLI exits 0 and refuses a live hub", async () => {
+  await withCopy(async (dir) => {
+    const rep = await fsck(dir);
+    assert.equal(rep.ok, true, JSON.stringify(rep.error));
+    assert.deepEqual(rep.warnings, []);
+    assert.equal(rep.summary.labels, 3);
+    assert.equal(rep.summary.entries, 120);
+    assert.equal(rep.summary.records, 120);
+    assert.equal(rep.summary.unindexed_records, 0);
+    assert.equal(rep.summary.index, "present");
+    assert.ok(rep.summary.segments.receipts >= 3, `segments ${rep.summary.segments.receipts}`);
+    assert.ok(rep.summary.checkpoints >= 12, `checkpoints ${rep.summary.checkpoints}`);
+    assert.equal(await fsckMain(["--data-dir", dir, "--json"]), 0);
+
+    await Deno.writeTextFile(`${dir}/${PID_FILE}`, `${Deno.pid}\n`);
+    assert.equal(await fsckMain(["--data-dir", dir]), 4, "refuses while hub.pid is alive");
+    assert.equal(await fsckMain(["--data-dir", dir, "--force"]), 0);
+    assert.equal(await fsckMain([]), 1);
+  });
+});
+
+Deno.test("fsck: a receipt whose hub_sig byte is flipped (frame re-sealed) is named", async () => {
+  await withCopy(async (dir) => {
+    const r = await someRotatedRecord(dir);
+    const file = `receipts/${segmentName(r.segment)}.cborseq`;
+    const bodyLen = receiptBodyLength(r);
+    await flipAndReseal(`${dir}/${file}`, r.receiptOffset, bodyLen, bodyLen - 5); // inside hub_sig (last 64 bytes)
+    const rep = await fsck(dir);
+    assert.equal(rep.ok, false);
+    assert.equal(rep.error!.file, `${file}@${r.receiptOffset}`);
+    assert.equal(rep.error!.label, toHex(r.label));
+    assert.equal(rep.error!.seq, r.streamSeq);
+    assert.match(rep.error!.what, /hub_sig does not verify/);
+    assert.equal(await fsckMain(["--data-dir", dir]), 4);
+  });
+});
+
+Deno.test("fsck: a raw flipped byte in a receipt's signature fails the frame check and is named", async () => {
+  await withCopy(async (dir) => {
+    const r = await someRotatedRecord(dir);
+    const file = `receipts/${segmentName(r.segment)}.cborseq`;
+    const end = r.receiptOffset + frameLength(receiptBodyLength(r));
+    await flipByte(`${dir}/${file}`, end - 9 - 5);
+    const rep = await fsck(dir);
+    assert.equal(rep.ok, false);
+    assert.equal(rep.error!.file, `${file}@${r.receiptOffset}`);
+    assert.match(rep.error!.what, new RegExp(`${file} at ${r.receiptOffset}: checksum mismatch`));
+    assert.equal(await fsckMain(["--data-dir", dir, "--json"]), 4);
+  });
+});
+
+Deno.test("fsck: a flipped byte in a node file is named with its label and seq", async () => {
+  await withCopy(async (dir, labels) => {
+    const file = `mmr/${labels[1]}.nodes`;
+    await flipByte(`${dir}/${file}`, 13 * NODE_BYTES + 7); // node 13: the parent of leaves 7-8 (height 1)
+    const rep = await fsck(dir);
+    assert.equal(rep.ok, false);
+    assert.equal(rep.error!.file, file);
+    assert.equal(rep.error!.label, labels[1]);
+    assert.equal(rep.error!.seq, 8);
+    assert.match(rep.error!.what, /node 13 differs/);
+  });
+});
+
+Deno.test("fsck: a flipped byte in a position file is named with its label and seq", async () => {
+  await withCopy(async (dir, labels) => {
+    const file = `pos/${labels[2]}.pos`;
+    await flipByte(`${dir}/${file}`, 4 * POS_BYTES + 9); // seq 5, receipts offset
+    const rep = await fsck(dir);
+    assert.equal(rep.ok, false);
+    assert.deepEqual(
+      [rep.error!.file, rep.error!.label, rep.error!.seq],
+      [file, labels[2], 5],
+    );
+    assert.match(rep.error!.what, /position record/);
+  });
+});
+
+Deno.test("fsck: a checkpoint with a flipped signature byte, a raw flipped byte, or a wrong root is named", async () => {
+  for (const which of ["sig", "raw", "root"] as const) {
+    await withCopy(async (dir, labels) => {
+      const path = `${dir}/checkpoints.cborseq`;
+      const reader = await FrameReader.open(path, 0, () => {});
+      await reader.next();
+      const f = await reader.next(); // the second checkpoint record
+      reader.close();
+      assert.equal(f.kind, "ok");
+      if (f.kind !== "ok") return;
+      let where = `checkpoints.cborseq@${f.offset}`;
+      if (which === "raw") await flipByte(path, f.offset + f.length - 12);
+      else if (which === "sig") {
+        // The record body ends with the CHECKPOINT, which ends with hub_sig (64 bytes).
+        await flipAndReseal(path, f.offset, f.body.length, f.body.length - 3);
+      } else {
+        // A correctly signed CHECKPOINT (hub key from DIR/hub_key) whose mmr_root is not the label's root.
+        const a = expectArray(decodeCbor(f.body), 4, "rec");
+        const cp = decodeCheckpoint(expectBytes(a[3], undefined, "cp"));
+        const m = decodeCbor(await Deno.readFile(`${dir}/hub_key`)) as Map<number, Uint8Array>;
+        const forged = signCheckpoint({ ...cp, mmrRoot: new Uint8Array(32).fill(3) }, m.get(2)!);
+        const size = (await Deno.stat(path)).size;
+        const rec = encodeFrame(encodeCbor([a[0]!, a[1]!, a[2]!, encodeCheckpoint(forged)]));
+        await Deno.writeFile(path, rec, { append: true });
+        where = `checkpoints.cborseq@${size}`;
+      }
+      const rep = await fsck(dir);
+      assert.equal(rep.ok, false, which);
+      if (which === "raw") {
+        assert.equal(rep.error!.file, "checkpoints.cborseq");
+        assert.match(rep.error!.what, /checksum mismatch at offset \d+, before the indexed offset/);
+      } else {
+        assert.equal(rep.error!.file, where);
+        assert.ok(labels.includes(rep.error!.label!));
+        assert.match(
+          rep.error!.what,
+          which === "sig" ? /hub_sig does not verify/ : /mmr_root differs from the re-derived root/,
+        );
+      }
+    });
+  }
+});
+
+Deno.test("fsck: an index head that disagrees with the log is named", async () => {
+  await withCopy(async (dir, labels) => {
+    const kv = await Deno.openKv(`${dir}/index.kv`);
+    const label = Uint8Array.from(labels[0]!.match(/../g)!, (h) => parseInt(h, 16));
+    const h = (await kv.get<{ seq: number; peaks: Uint8Array[]; root: Uint8Array }>(["head", label])).value!;
+    await kv.set(["head", label], { ...h, root: new Uint8Array(32).fill(7) });
+    kv.close();
+    const rep = await fsck(dir);
+    assert.equal(rep.ok, false);
+    assert.deepEqual([rep.error!.file, rep.error!.label, rep.error!.seq], ["index.kv", labels[0], 40]);
+  });
+});
+
+Deno.test("fsck: cleanup of the shared clean data dir", async () => {
+  if (shared !== undefined) await Deno.remove(shared.dir, { recursive: true });
+  shared = undefined;
+});
