@@ -1,12 +1,20 @@
 /** `H` = SHA-256 and the tagged hash `Ht(tag, x) = H(utf8(tag) || 0x00 || x)` (spec 004 §1, 003 §3.3). */
 import { createHash } from "node:crypto";
 import { utf8 } from "./bytes.ts";
+import { sha256Parts } from "./sha256.ts";
+
+/** Inputs at least this long go to node:crypto (native code wins once its fixed per-call cost is amortized). */
+const NATIVE_FROM_BYTES = 128;
 
 /** SHA-256 of the concatenation of `parts`. */
 export function H(...parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  if (n < NATIVE_FROM_BYTES) return sha256Parts(parts);
   const h = createHash("sha256");
   for (const p of parts) h.update(p);
-  return new Uint8Array(h.digest().buffer.slice(0)) as Uint8Array;
+  const d = h.digest();
+  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
 }
 
 const TAG_CACHE = new Map<string, Uint8Array>();
