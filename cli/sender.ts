@@ -4,7 +4,7 @@
  *
  * After the hub accepts (a RECEIPT arrives), `ls.client_seq` is advanced at once even if a later check fails, so
  * the caller can persist it and never reuse a client_seq (I9, I11). The view fields of `ls` change only when every
- * check passed.
+ * check passed. `sendAndSave` wraps one send in the state.json transaction every sending command uses.
  */
 import {
   attachmentMsgIdForNonce,

@@ -84,6 +84,8 @@ import {
 import { AttachmentStore } from "./attachment_store.ts";
 import { type IndexItem, KvIndex, type KvLimits, Lru } from "./kv_index.ts";
 import {
+  fileSize,
+  listSegments,
   Lock,
   type LogPosition,
   type LogRecord,
@@ -283,6 +285,7 @@ export class DiskStore implements HubStore {
     const onRead = (n: number) => (s.#bytesRead += n);
     const cleanup: (() => Promise<void> | void)[] = [];
     try {
+      if ((await fileSize(`${dir}/index.kv`)) < 0) await refuseRebuildAfterRetention(dir);
       s.#kv = await KvIndex.open(`${dir}/index.kv`, {
         ...(opts.clientCacheSize === undefined ? {} : { clientCacheSize: opts.clientCacheSize }),
         ...(opts.entryCacheSize === undefined ? {} : { entryCacheSize: opts.entryCacheSize }),
@@ -295,6 +298,7 @@ export class DiskStore implements HubStore {
         s.#entries += h.seq;
       }
       const meta = await s.#kv.loadMeta();
+      if (meta.log === undefined) await refuseRebuildAfterRetention(dir);
 
       s.#nodes = await NodeStore.open(`${dir}/mmr`);
       cleanup.push(() => s.#nodes.close());
@@ -758,7 +762,7 @@ export class DiskStore implements HubStore {
           const cutoff = nowSec - days * 86400;
           for (let seg = this.#log.firstSegment(fam); seg < this.#log.activeSegment; seg++) {
             const age = await this.#segmentAge(fam, seg);
-            if (age === undefined || age > cutoff) break;
+            if (age === undefined || age >= cutoff) break; // expired: strictly older than `days`
             try {
               await this.#log.dropSegment(fam, seg);
             } catch (e) {
@@ -1012,6 +1016,24 @@ export class DiskStore implements HubStore {
 }
 
 const PAYLOADS_TOO = ["receipts", "payloads"] as const;
+
+/**
+ * A fresh index means a full replay, and a full replay rebuilds (first deleting) node and position files from the
+ * log: impossible once retention dropped segments, whose entries live on only in those files. Refuse before
+ * anything is touched.
+ */
+async function refuseRebuildAfterRetention(dir: string): Promise<void> {
+  for (const fam of ["receipts", "payloads"] as const) {
+    const first = (await listSegments(`${dir}/${fam}`))[0];
+    if (first !== undefined && first > 0) {
+      throw new VeenError(
+        "E.UNAVAILABLE",
+        `The index (index.kv) is missing or empty but retention has dropped ${first} ${fam} segment(s), so it ` +
+          `cannot be rebuilt from the log; restore index.kv* (with mmr/ and pos/) from a backup`,
+      );
+    }
+  }
+}
 
 /** Awaits every promise (so none is still running when this settles), then rethrows the first failure. */
 async function settleAll(ps: readonly Promise<unknown>[]): Promise<void> {

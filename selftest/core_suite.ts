@@ -848,7 +848,8 @@ export async function coreSuite(h: Harness): Promise<void> {
       const m = await h.ok(["hub", "metrics", "--hub", url]);
       const counters = m.counters as Record<string, number>;
       const hist = m.histograms as Record<string, { count: number }>;
-      check((counters.veen_submit_ok_total ?? 0) > 0, "veen_submit_ok_total is 0");
+      check(counters.veen_submit_ok_total !== undefined, "metrics lack veen_submit_ok_total");
+    if (open) check(counters.veen_submit_ok_total > 0, "veen_submit_ok_total is 0 after this run's sends");
       const errs = Object.entries(counters).filter(([k]) => k.startsWith("veen_submit_err_total{"));
       check(errs.length > 0, "no veen_submit_err_total{code} counters");
       for (const name of ["veen_verify_latency_ms", "veen_commit_latency_ms", "veen_end_to_end_latency_ms"]) {
@@ -1065,7 +1066,8 @@ async function crdtStep(ctx: CoreCtx, step: StepFn, needOpen: () => void): Promi
     const c2 = await h.ok(["crdt", "counter", "get", ...base, "--refold"]);
     check(c1.value === "15", `counter = ${c1.value}, expected 15`);
     check(c2.value === c1.value, `counter --refold = ${c2.value}, resumed = ${c1.value}`);
-    ev.push(`counter: alice +5 +7, bob +3 (sealed to alice) → 15 over ${Object.keys(c1.shards as object ?? {}).length || 2} shards; --refold identical`);
+    const shards = Array.isArray(c1.shards) ? c1.shards.length : Object.keys((c1.shards ?? {}) as object).length;
+    ev.push(`counter: alice +5 +7, bob +3 (sealed to alice) → 15 over ${shards} shards; --refold identical`);
   });
 }
 
@@ -1095,7 +1097,11 @@ async function anchorStep(ctx: CoreCtx, step: StepFn, needOpen: () => void): Pro
     }
     if (pub.code !== 0 || pub.json?.ok !== true) fail(`${pub.line} exited ${pub.code}: ${pub.json?.code}: ${pub.json?.detail}`);
     const j = pub.json;
-    ev.push(`anchor publish: anchor_ref ${short(j.anchor_ref)} for mmr_root ${short(j.mmr_root)} (upto_seq ${j.upto_seq}, epoch ${j.epoch})`);
+    ev.push(
+      `anchor publish: anchor_ref …${String(j.anchor_ref).slice(-16)} (position ${j.position}) for mmr_root ${
+        short(j.mmr_root)
+      } (upto_seq ${j.upto_seq}, epoch ${j.epoch})`,
+    );
     const v = await h.ok(["anchor", "verify", "--checkpoint", `${files}/anchored.cbor`, "--backend-dir", backend, "--hub", ctx.url]);
     check(v.valid === true && v.hub_sig === "ok" && v.anchor === "ok", `anchor verify: ${summarize(v)}`);
     ev.push(`anchor verify: hub_sig ok, anchor ok`);

@@ -40,7 +40,7 @@ import {
   TO_FLAG,
 } from "../context.ts";
 import { streamTarget } from "../hub_session.ts";
-import { decryptionSecrets } from "../keystore.ts";
+import { type ClientKeys, decryptionSecrets } from "../keystore.ts";
 import { OverlayCursor } from "../overlay_cursor.ts";
 import { pinnedSession } from "../overlay_io.ts";
 import { sendAndSave } from "../sender.ts";
@@ -67,13 +67,14 @@ export function showBytes(b: Uint8Array): string {
 async function writeOp(
   ctx: CommandContext,
   schema: Uint8Array,
-  bodyBytes: Uint8Array,
+  body: Uint8Array | ((keys: ClientKeys) => Uint8Array),
   json: Record<string, unknown>,
   lines: string[],
 ): Promise<number> {
   const dir = clientDir(ctx);
   const keys = await loadKeys(ctx, dir);
   const to = await recipientOf(ctx, keys);
+  const bodyBytes = typeof body === "function" ? body(keys) : body;
   const hdr: PayloadHdr = { schema };
   const stream = ctx.flags.req("stream");
   const { res, target } = await sendAndSave(ctx, dir, keys, stream, {
@@ -253,16 +254,12 @@ export const crdtCounterAdd: Command = {
   ],
   async run(ctx) {
     const delta = ctx.flags.int("delta")!;
-    const dir = clientDir(ctx);
-    const shard = (await loadKeys(ctx, dir)).client.public;
     return await writeOp(
       ctx,
       GCNT_SCHEMA,
-      encodeCounterOp({ shard, delta }),
-      { delta, shard: toHex(shard) },
-      [
-        `delta: ${delta}`,
-      ],
+      (keys) => encodeCounterOp({ shard: keys.client.public, delta }),
+      { delta },
+      [`delta: ${delta}`],
     );
   },
 };
