@@ -180,3 +180,7 @@ export async function cliMain(args: string[], io: Io = processIo()): Promise<num
 if (import.meta.main) {
   Deno.exit(await cliMain(Deno.args));
 }
+
+// Client pieces other roles reuse (bridge/, selftest/).
+export { HubHttp, type HubInfo, type StreamItem } from "./http_client.ts";
+export { describeFailure, exitCodeOf } from "./exit_codes.ts";

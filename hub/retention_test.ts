@@ -12,12 +12,14 @@ import {
   expectBytes,
   expectUint,
   toHex,
+  verifyInclusion,
 } from "../core/mod.ts";
-import { verifyInclusion } from "../core/mod.ts";
-import { type RunningHub, type StartOptions } from "./mod.ts";
+import type { RunningHub, StartOptions } from "./mod.ts";
 import { type ConfigOverrides, http, startTestHub, submit, Writer } from "../tests/fixture.ts";
 import { rejectsCode } from "../tests/util.ts";
+import { openDiskStore } from "./disk_store.ts";
 import { fsck } from "./fsck.ts";
+import { KvIndex } from "./kv_index.ts";
 import { NODE_BYTES } from "./node_store.ts";
 import {
   offlineRetentionStatus,
@@ -323,6 +325,28 @@ Deno.test("store files: the KV index files are 0600 like every data dir file", a
     await check(dir);
     await hub.close();
     await check(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("retention: a crash after the checkpoint rows were reset re-indexes the whole checkpoint file at open", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "veen-ret-" });
+  try {
+    const label = new Uint8Array(32).fill(4);
+    let store = await openDiskStore(dir);
+    for (let i = 1; i <= 3; i++) await store.putCheckpoint(label, i * 10, 100 + i, new Uint8Array([i, i, i]));
+    await store.close();
+    const kv = await KvIndex.open(`${dir}/index.kv`);
+    await kv.resetCheckpoints(); // the first step of the checkpoint rewrite, then "kill -9"
+    kv.close();
+    store = await openDiskStore(dir);
+    try {
+      assert.deepEqual(await store.latestCheckpoint(label), new Uint8Array([3, 3, 3]));
+      assert.equal((await store.checkpointsByEpoch(label, 0, 1000, 10)).length, 3);
+    } finally {
+      await store.close();
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -24,16 +24,7 @@ import {
 } from "../core/mod.ts";
 import { overlaySchemaId } from "../core/mod.ts";
 import { Crafter } from "./craft.ts";
-import {
-  check,
-  expectError,
-  fail,
-  type Harness,
-  type HubHandle,
-  short,
-  StepSkipped,
-  SuiteAborted,
-} from "./harness.ts";
+import { check, expectError, fail, type Harness, type HubHandle, short, StepSkipped } from "./harness.ts";
 
 const SUITE = "core";
 
@@ -849,7 +840,7 @@ export async function coreSuite(h: Harness): Promise<void> {
       const counters = m.counters as Record<string, number>;
       const hist = m.histograms as Record<string, { count: number }>;
       check(counters.veen_submit_ok_total !== undefined, "metrics lack veen_submit_ok_total");
-    if (open) check(counters.veen_submit_ok_total > 0, "veen_submit_ok_total is 0 after this run's sends");
+      if (open) check(counters.veen_submit_ok_total > 0, "veen_submit_ok_total is 0 after this run's sends");
       const errs = Object.entries(counters).filter(([k]) => k.startsWith("veen_submit_err_total{"));
       check(errs.length > 0, "no veen_submit_err_total{code} counters");
       for (const name of ["veen_verify_latency_ms", "veen_commit_latency_ms", "veen_end_to_end_latency_ms"]) {
@@ -894,20 +885,32 @@ export async function coreSuite(h: Harness): Promise<void> {
     const dir = ctx.main!.dir;
     const j = await h.ok(["retention", "show", "--data-dir", dir], { bareJson: true });
     const fam = (k: string) => j[k] as Record<string, unknown> | undefined;
-    for (const k of ["receipts", "payloads", "checkpoints"]) check(fam(k) !== undefined, `retention show lacks ${k}`);
+    for (const k of ["receipts", "payloads", "checkpoints"]) {
+      check(fam(k) !== undefined, `retention show lacks ${k}`);
+    }
     const labels = arr(j.labels, "retention labels");
     const rl = toHex(labelFor(streamIdFor(h.stream("core/resync"))));
     const mine = labels.find((l) => l.label === rl);
-    check(mine !== undefined, `retention show does not list the label of core/resync (${labels.length} labels)`);
+    check(
+      mine !== undefined,
+      `retention show does not list the label of core/resync (${labels.length} labels)`,
+    );
     ev.push(
-      `retention show: receipts ${fam("receipts")!.days ?? "forever"}, payloads ${fam("payloads")!.days ?? "forever"}, ` +
-        `checkpoints ${fam("checkpoints")!.days ?? "forever"}; ${labels.length} labels, core/resync first retained ` +
+      `retention show: receipts ${fam("receipts")!.days ?? "forever"}, payloads ${
+        fam("payloads")!.days ?? "forever"
+      }, ` +
+        `checkpoints ${
+          fam("checkpoints")!.days ?? "forever"
+        }; ${labels.length} labels, core/resync first retained ` +
         `${mine.first_receipt_seq}/${mine.first_payload_seq} of ${mine.last_seq}`,
     );
     if (await h.hasCommand(["retention", "set"])) {
       await h.ok(["retention", "set", "--data-dir", dir, "--payloads-days", "30"], { bareJson: true });
       const k = await h.ok(["retention", "show", "--data-dir", dir], { bareJson: true });
-      check((k.payloads as Record<string, unknown>).days === 30, "retention set --payloads-days 30 did not show");
+      check(
+        (k.payloads as Record<string, unknown>).days === 30,
+        "retention set --payloads-days 30 did not show",
+      );
       ev.push(`retention set --payloads-days 30 → show: payloads 30 days`);
     }
   });
@@ -933,68 +936,106 @@ export function summarize(j: Record<string, unknown>, max = 300): string {
   return s.length > max ? s.slice(0, max) + "…" : s;
 }
 
-type StepFn = (name: string, goal: string, fn: (ev: string[]) => Promise<void>, critical?: boolean) => Promise<boolean>;
+type StepFn = (
+  name: string,
+  goal: string,
+  fn: (ev: string[]) => Promise<void>,
+  critical?: boolean,
+) => Promise<boolean>;
 
 async function rpcStep(ctx: CoreCtx, step: StepFn, needOpen: () => void): Promise<void> {
   const h = ctx.h;
-  await step("rpc", "rpc serve + rpc call: result, parent_id = request msg_id, rpc.res.v1, idempotent by idem (1.5)", async (ev) => {
-    await requireCommand(h, "rpc", "call");
-    await requireCommand(h, "rpc", "serve");
-    needOpen();
-    const url = ctx.url;
-    const stream = h.stream("rpc/main");
-    const serveArgs = ["rpc", "serve", "--hub", url, "--client", ctx.bob.dir, "--stream", stream];
-    const server = h.spawnBackground([...serveArgs, "--max-requests", "3", "--poll-ms", "50", "--for-ms", "60000", "--json"]);
-    let served: { stdout: string; stderr: string } | undefined;
-    try {
-      const call = (method: string, args: string, idem?: number) => [
-        "rpc",
-        "call",
-        "--hub",
-        url,
-        "--client",
-        ctx.alice.dir,
-        "--stream",
-        stream,
-        "--to",
-        ctx.bob.dir,
-        "--method",
-        method,
-        "--args",
-        args,
-        "--timeout-ms",
-        "30000",
-        ...(idem === undefined ? [] : ["--idem", String(idem)]),
-      ];
-      const a = await h.ok(call("add", '{"a":1,"b":2}', 7));
-      check(JSON.stringify(a.result) === "3", `add(1, 2) returned ${JSON.stringify(a.result)}`);
-      ev.push(`rpc call add {a:1,b:2} idem 7: result 3, request msg_id ${short(a.msg_id)} (stream_seq ${a.request_seq}), reply stream_seq ${a.reply_seq}`);
-      const b = await h.ok(call("add", '{"a":1,"b":2}', 7));
-      check(JSON.stringify(b.result) === "3", `the repeated call returned ${JSON.stringify(b.result)}`);
-      ev.push(`same call again (idem 7): result 3, reply stream_seq ${b.reply_seq}`);
-      const c = await h.refused(call("no_such_method", "null"), "E.RPC");
-      const err = c.error as Record<string, unknown> | undefined;
-      ev.push(`unknown method: exit 4 E.RPC, error.code ${err?.code}`);
-      // The reply as the caller sees it on the stream: schema rpc.res.v1 and parent_id = the request's msg_id.
-      const st = await h.ok(["stream", "--hub", url, "--client", ctx.alice.dir, "--stream", stream]);
-      const reply = arr(st.items, "items").find((i) => i.msg_id === a.reply_msg_id);
-      const hdr = reply?.payload_hdr as Record<string, unknown> | undefined;
-      check(hdr !== undefined, "the reply is not on the stream or not decryptable by the caller");
-      check(hdr.schema === toHex(overlaySchemaId("rpc.res.v1")), `reply schema ${hdr.schema} is not H("rpc.res.v1")`);
-      check(hdr.parent_id === a.msg_id, `reply parent_id ${hdr.parent_id} is not the request msg_id ${a.msg_id}`);
-      ev.push(`reply ${short(a.reply_msg_id)}: schema = H("rpc.res.v1"), parent_id = request msg_id`);
-    } finally {
-      served = await waitBackground(h, server, 20_000);
-    }
-    const lines = served.stdout.trim().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
-    const handled = lines.filter((l) => typeof l.stream_seq === "number");
-    check(handled.length === 3, `rpc serve reported ${handled.length} requests, expected 3: ${tail3(served.stderr)}`);
-    check(handled[0].executed === true && handled[1].executed === false, "the repeated idem was executed twice");
-    check(handled[2].reply_ok === false, "the unknown method did not get an error reply");
-    ev.push(
-      `rpc serve: ${handled.map((x) => `${x.method} ${x.executed ? "executed" : "from idempotency table"}`).join("; ")}`,
-    );
-  });
+  await step(
+    "rpc",
+    "rpc serve + rpc call: result, parent_id = request msg_id, rpc.res.v1, idempotent by idem (1.5)",
+    async (ev) => {
+      await requireCommand(h, "rpc", "call");
+      await requireCommand(h, "rpc", "serve");
+      needOpen();
+      const url = ctx.url;
+      const stream = h.stream("rpc/main");
+      const serveArgs = ["rpc", "serve", "--hub", url, "--client", ctx.bob.dir, "--stream", stream];
+      const server = h.spawnBackground([
+        ...serveArgs,
+        "--max-requests",
+        "3",
+        "--poll-ms",
+        "50",
+        "--for-ms",
+        "60000",
+        "--json",
+      ]);
+      let served: { stdout: string; stderr: string } | undefined;
+      try {
+        const call = (method: string, args: string, idem?: number) => [
+          "rpc",
+          "call",
+          "--hub",
+          url,
+          "--client",
+          ctx.alice.dir,
+          "--stream",
+          stream,
+          "--to",
+          ctx.bob.dir,
+          "--method",
+          method,
+          "--args",
+          args,
+          "--timeout-ms",
+          "30000",
+          ...(idem === undefined ? [] : ["--idem", String(idem)]),
+        ];
+        const a = await h.ok(call("add", '{"a":1,"b":2}', 7));
+        check(JSON.stringify(a.result) === "3", `add(1, 2) returned ${JSON.stringify(a.result)}`);
+        ev.push(
+          `rpc call add {a:1,b:2} idem 7: result 3, request msg_id ${
+            short(a.msg_id)
+          } (stream_seq ${a.request_seq}), reply stream_seq ${a.reply_seq}`,
+        );
+        const b = await h.ok(call("add", '{"a":1,"b":2}', 7));
+        check(JSON.stringify(b.result) === "3", `the repeated call returned ${JSON.stringify(b.result)}`);
+        ev.push(`same call again (idem 7): result 3, reply stream_seq ${b.reply_seq}`);
+        const c = await h.refused(call("no_such_method", "null"), "E.RPC");
+        const err = c.error as Record<string, unknown> | undefined;
+        ev.push(`unknown method: exit 4 E.RPC, error.code ${err?.code}`);
+        // The reply as the caller sees it on the stream: schema rpc.res.v1 and parent_id = the request's msg_id.
+        const st = await h.ok(["stream", "--hub", url, "--client", ctx.alice.dir, "--stream", stream]);
+        const reply = arr(st.items, "items").find((i) => i.msg_id === a.reply_msg_id);
+        const hdr = reply?.payload_hdr as Record<string, unknown> | undefined;
+        check(hdr !== undefined, "the reply is not on the stream or not decryptable by the caller");
+        check(
+          hdr.schema === toHex(overlaySchemaId("rpc.res.v1")),
+          `reply schema ${hdr.schema} is not H("rpc.res.v1")`,
+        );
+        check(
+          hdr.parent_id === a.msg_id,
+          `reply parent_id ${hdr.parent_id} is not the request msg_id ${a.msg_id}`,
+        );
+        ev.push(`reply ${short(a.reply_msg_id)}: schema = H("rpc.res.v1"), parent_id = request msg_id`);
+      } finally {
+        served = await waitBackground(h, server, 20_000);
+      }
+      const lines = served.stdout.trim().split("\n").filter((l) => l.startsWith("{")).map((l) =>
+        JSON.parse(l)
+      );
+      const handled = lines.filter((l) => typeof l.stream_seq === "number");
+      check(
+        handled.length === 3,
+        `rpc serve reported ${handled.length} requests, expected 3: ${tail3(served.stderr)}`,
+      );
+      check(
+        handled[0].executed === true && handled[1].executed === false,
+        "the repeated idem was executed twice",
+      );
+      check(handled[2].reply_ok === false, "the unknown method did not get an error reply");
+      ev.push(
+        `rpc serve: ${
+          handled.map((x) => `${x.method} ${x.executed ? "executed" : "from idempotency table"}`).join("; ")
+        }`,
+      );
+    },
+  );
 }
 
 /** Lets a background command finish on its own for up to `ms` (then SIGTERM, SIGKILL 5 s later). */
@@ -1021,110 +1062,161 @@ const tail3 = (s: string) => s.trim().split("\n").slice(-3).join(" | ");
 
 async function crdtStep(ctx: CoreCtx, step: StepFn, needOpen: () => void): Promise<void> {
   const h = ctx.h;
-  await step("crdt", "crdt lww/orset/counter: (ts, stream_seq) wins, add-wins sets, summed shards; refold = resumed (1.6)", async (ev) => {
-    await requireCommand(h, "crdt", "lww", "set");
-    await requireCommand(h, "crdt", "orset", "add");
-    await requireCommand(h, "crdt", "counter", "add");
-    needOpen();
-    const base = ["--hub", ctx.url, "--client", ctx.alice.dir, "--stream", h.stream("crdt/main")];
-    const set = (v: string, ts: number) => h.ok(["crdt", "lww", "set", ...base, "--key", "foo", "--value", v, "--ts", String(ts)]);
-    const a = await set("A", 1);
-    const b = await set("B", 2);
-    await set("C", 1);
-    const get = await h.ok(["crdt", "lww", "get", ...base, "--key", "foo"]);
-    check(get.value === "B", `lww get foo = ${JSON.stringify(get.value)}, expected "B" (ts 2 beats a later ts 1)`);
-    const reget = await h.ok(["crdt", "lww", "get", ...base, "--key", "foo", "--refold"]);
-    check(reget.value === get.value && reget.stream_seq === get.stream_seq, "lww get --refold differs from the resumed fold");
-    ev.push(`lww set foo A@1 (seq ${a.stream_seq}), B@2 (seq ${b.stream_seq}), C@1; get foo = "B" (stream_seq ${get.stream_seq}); --refold identical`);
-    for (const e of ["x", "y", "x"]) await h.ok(["crdt", "orset", "add", ...base, "--elem", e]);
-    const rm = await h.ok(["crdt", "orset", "remove", ...base, "--elem", "x"]);
-    check(rm.removed === 2, `orset remove x tombstoned ${rm.removed} adds, expected 2`);
-    const l1 = await h.ok(["crdt", "orset", "list", ...base]);
-    check(JSON.stringify(l1.elements) === '["y"]', `orset after remove x: ${JSON.stringify(l1.elements)}`);
-    await h.ok(["crdt", "orset", "add", ...base, "--elem", "x"]);
-    const l2 = await h.ok(["crdt", "orset", "list", ...base, "--refold"]);
-    check(JSON.stringify(l2.elements) === '["x","y"]', `orset after re-adding x: ${JSON.stringify(l2.elements)}`);
-    ev.push(`orset add x, y, x; remove x (2 ids) → ["y"]; add x → ["x","y"] (--refold)`);
-    await h.ok(["crdt", "counter", "add", ...base, "--delta", "5"]);
-    await h.ok(["crdt", "counter", "add", ...base, "--delta", "7"]);
-    await h.ok([
-      "crdt",
-      "counter",
-      "add",
-      "--hub",
-      ctx.url,
-      "--client",
-      ctx.bob.dir,
-      "--stream",
-      h.stream("crdt/main"),
-      "--to",
-      ctx.alice.dir,
-      "--delta",
-      "3",
-    ]);
-    const c1 = await h.ok(["crdt", "counter", "get", ...base]);
-    const c2 = await h.ok(["crdt", "counter", "get", ...base, "--refold"]);
-    check(c1.value === "15", `counter = ${c1.value}, expected 15`);
-    check(c2.value === c1.value, `counter --refold = ${c2.value}, resumed = ${c1.value}`);
-    const shards = Array.isArray(c1.shards) ? c1.shards.length : Object.keys((c1.shards ?? {}) as object).length;
-    ev.push(`counter: alice +5 +7, bob +3 (sealed to alice) → 15 over ${shards} shards; --refold identical`);
-  });
+  await step(
+    "crdt",
+    "crdt lww/orset/counter: (ts, stream_seq) wins, add-wins sets, summed shards; refold = resumed (1.6)",
+    async (ev) => {
+      await requireCommand(h, "crdt", "lww", "set");
+      await requireCommand(h, "crdt", "orset", "add");
+      await requireCommand(h, "crdt", "counter", "add");
+      needOpen();
+      const base = ["--hub", ctx.url, "--client", ctx.alice.dir, "--stream", h.stream("crdt/main")];
+      const set = (v: string, ts: number) =>
+        h.ok(["crdt", "lww", "set", ...base, "--key", "foo", "--value", v, "--ts", String(ts)]);
+      const a = await set("A", 1);
+      const b = await set("B", 2);
+      await set("C", 1);
+      const get = await h.ok(["crdt", "lww", "get", ...base, "--key", "foo"]);
+      check(
+        get.value === "B",
+        `lww get foo = ${JSON.stringify(get.value)}, expected "B" (ts 2 beats a later ts 1)`,
+      );
+      const reget = await h.ok(["crdt", "lww", "get", ...base, "--key", "foo", "--refold"]);
+      check(
+        reget.value === get.value && reget.stream_seq === get.stream_seq,
+        "lww get --refold differs from the resumed fold",
+      );
+      ev.push(
+        `lww set foo A@1 (seq ${a.stream_seq}), B@2 (seq ${b.stream_seq}), C@1; get foo = "B" (stream_seq ${get.stream_seq}); --refold identical`,
+      );
+      for (const e of ["x", "y", "x"]) await h.ok(["crdt", "orset", "add", ...base, "--elem", e]);
+      const rm = await h.ok(["crdt", "orset", "remove", ...base, "--elem", "x"]);
+      check(rm.removed === 2, `orset remove x tombstoned ${rm.removed} adds, expected 2`);
+      const l1 = await h.ok(["crdt", "orset", "list", ...base]);
+      check(JSON.stringify(l1.elements) === '["y"]', `orset after remove x: ${JSON.stringify(l1.elements)}`);
+      await h.ok(["crdt", "orset", "add", ...base, "--elem", "x"]);
+      const l2 = await h.ok(["crdt", "orset", "list", ...base, "--refold"]);
+      check(
+        JSON.stringify(l2.elements) === '["x","y"]',
+        `orset after re-adding x: ${JSON.stringify(l2.elements)}`,
+      );
+      ev.push(`orset add x, y, x; remove x (2 ids) → ["y"]; add x → ["x","y"] (--refold)`);
+      await h.ok(["crdt", "counter", "add", ...base, "--delta", "5"]);
+      await h.ok(["crdt", "counter", "add", ...base, "--delta", "7"]);
+      await h.ok([
+        "crdt",
+        "counter",
+        "add",
+        "--hub",
+        ctx.url,
+        "--client",
+        ctx.bob.dir,
+        "--stream",
+        h.stream("crdt/main"),
+        "--to",
+        ctx.alice.dir,
+        "--delta",
+        "3",
+      ]);
+      const c1 = await h.ok(["crdt", "counter", "get", ...base]);
+      const c2 = await h.ok(["crdt", "counter", "get", ...base, "--refold"]);
+      check(c1.value === "15", `counter = ${c1.value}, expected 15`);
+      check(c2.value === c1.value, `counter --refold = ${c2.value}, resumed = ${c1.value}`);
+      const shards = Array.isArray(c1.shards)
+        ? c1.shards.length
+        : Object.keys((c1.shards ?? {}) as object).length;
+      ev.push(
+        `counter: alice +5 +7, bob +3 (sealed to alice) → 15 over ${shards} shards; --refold identical`,
+      );
+    },
+  );
 }
 
 async function anchorStep(ctx: CoreCtx, step: StepFn, needOpen: () => void): Promise<void> {
   const h = ctx.h;
-  await step("anchor", "anchor publish a CHECKPOINT's mmr_root; anchor verify; tampered CHECKPOINT / wrong ref fail (1.7)", async (ev) => {
-    await requireCommand(h, "anchor", "publish");
-    await requireCommand(h, "anchor", "verify");
-    needOpen();
-    const files = `${h.root}/files`;
-    const backend = `${files}/anchors`;
-    const stream = h.stream("core/resync");
-    const pub = await h.cli([
-      "anchor",
-      "publish",
-      "--hub",
-      ctx.url,
-      "--stream",
-      stream,
-      "--backend-dir",
-      backend,
-      "--out",
-      `${files}/anchored.cbor`,
-    ]);
-    if (pub.code === 4 && pub.json?.code === "E.NOT_FOUND" && h.deployed) {
-      throw new StepSkipped(`the deployed hub has no CHECKPOINT for ${stream} yet (checkpoint_every not reached)`);
-    }
-    if (pub.code !== 0 || pub.json?.ok !== true) fail(`${pub.line} exited ${pub.code}: ${pub.json?.code}: ${pub.json?.detail}`);
-    const j = pub.json;
-    ev.push(
-      `anchor publish: anchor_ref …${String(j.anchor_ref).slice(-16)} (position ${j.position}) for mmr_root ${
-        short(j.mmr_root)
-      } (upto_seq ${j.upto_seq}, epoch ${j.epoch})`,
-    );
-    const v = await h.ok(["anchor", "verify", "--checkpoint", `${files}/anchored.cbor`, "--backend-dir", backend, "--hub", ctx.url]);
-    check(v.valid === true && v.hub_sig === "ok" && v.anchor === "ok", `anchor verify: ${summarize(v)}`);
-    ev.push(`anchor verify: hub_sig ok, anchor ok`);
-    const cp = await Deno.readFile(`${files}/anchored.cbor`);
-    const bad = new Uint8Array(cp);
-    bad[bad.length - 10] = bad[bad.length - 10]! ^ 0x01; // one bit of hub_sig (the last field)
-    await Deno.writeFile(`${files}/anchored_bad.cbor`, bad);
-    const r1 = await h.cli(["anchor", "verify", "--checkpoint", `${files}/anchored_bad.cbor`, "--backend-dir", backend, "--hub", ctx.url]);
-    check(r1.code === 4, `anchor verify of a tampered CHECKPOINT exited ${r1.code}`);
-    const wrongRef = String(j.anchor_ref).slice(0, -2) + (String(j.anchor_ref).endsWith("00") ? "01" : "00");
-    const r2 = await h.cli([
-      "anchor",
-      "verify",
-      "--checkpoint",
-      `${files}/anchored.cbor`,
-      "--backend-dir",
-      backend,
-      "--hub",
-      ctx.url,
-      "--anchor-ref",
-      wrongRef,
-    ]);
-    check(r2.code === 4, `anchor verify with a wrong anchor_ref exited ${r2.code}`);
-    ev.push(`tampered CHECKPOINT: exit 4 ${r1.json?.code}; wrong anchor_ref: exit 4 ${r2.json?.code}`);
-  });
+  await step(
+    "anchor",
+    "anchor publish a CHECKPOINT's mmr_root; anchor verify; tampered CHECKPOINT / wrong ref fail (1.7)",
+    async (ev) => {
+      await requireCommand(h, "anchor", "publish");
+      await requireCommand(h, "anchor", "verify");
+      needOpen();
+      const files = `${h.root}/files`;
+      const backend = `${files}/anchors`;
+      const stream = h.stream("core/resync");
+      const pub = await h.cli([
+        "anchor",
+        "publish",
+        "--hub",
+        ctx.url,
+        "--stream",
+        stream,
+        "--backend-dir",
+        backend,
+        "--out",
+        `${files}/anchored.cbor`,
+      ]);
+      if (pub.code === 4 && pub.json?.code === "E.NOT_FOUND" && h.deployed) {
+        throw new StepSkipped(
+          `the deployed hub has no CHECKPOINT for ${stream} yet (checkpoint_every not reached)`,
+        );
+      }
+      if (pub.code !== 0 || pub.json?.ok !== true) {
+        fail(
+          `${pub.line} exited ${pub.code}: ${pub.json?.code}: ${pub.json?.detail}`,
+        );
+      }
+      const j = pub.json;
+      ev.push(
+        `anchor publish: anchor_ref …${
+          String(j.anchor_ref).slice(-16)
+        } (position ${j.position}) for mmr_root ${
+          short(j.mmr_root)
+        } (upto_seq ${j.upto_seq}, epoch ${j.epoch})`,
+      );
+      const v = await h.ok([
+        "anchor",
+        "verify",
+        "--checkpoint",
+        `${files}/anchored.cbor`,
+        "--backend-dir",
+        backend,
+        "--hub",
+        ctx.url,
+      ]);
+      check(v.valid === true && v.hub_sig === "ok" && v.anchor === "ok", `anchor verify: ${summarize(v)}`);
+      ev.push(`anchor verify: hub_sig ok, anchor ok`);
+      const cp = await Deno.readFile(`${files}/anchored.cbor`);
+      const bad = new Uint8Array(cp);
+      bad[bad.length - 10] = bad[bad.length - 10]! ^ 0x01; // one bit of hub_sig (the last field)
+      await Deno.writeFile(`${files}/anchored_bad.cbor`, bad);
+      const r1 = await h.cli([
+        "anchor",
+        "verify",
+        "--checkpoint",
+        `${files}/anchored_bad.cbor`,
+        "--backend-dir",
+        backend,
+        "--hub",
+        ctx.url,
+      ]);
+      check(r1.code === 4, `anchor verify of a tampered CHECKPOINT exited ${r1.code}`);
+      const wrongRef = String(j.anchor_ref).slice(0, -2) +
+        (String(j.anchor_ref).endsWith("00") ? "01" : "00");
+      const r2 = await h.cli([
+        "anchor",
+        "verify",
+        "--checkpoint",
+        `${files}/anchored.cbor`,
+        "--backend-dir",
+        backend,
+        "--hub",
+        ctx.url,
+        "--anchor-ref",
+        wrongRef,
+      ]);
+      check(r2.code === 4, `anchor verify with a wrong anchor_ref exited ${r2.code}`);
+      ev.push(`tampered CHECKPOINT: exit 4 ${r1.json?.code}; wrong anchor_ref: exit 4 ${r2.json?.code}`);
+    },
+  );
 }

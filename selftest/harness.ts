@@ -236,7 +236,10 @@ export class Harness {
     const stdout = new TextDecoder().decode(out.stdout);
     const stderr = new TextDecoder().decode(out.stderr);
     if (timedOut) throw new StepFailed(`${line} did not finish within ${limit} ms`);
-    if (!o.cleanup && (out.signal === "SIGINT" || out.signal === "SIGTERM" || out.code === 130 || out.code === 143)) {
+    if (
+      !o.cleanup &&
+      (out.signal === "SIGINT" || out.signal === "SIGTERM" || out.code === 130 || out.code === 143)
+    ) {
       // Ctrl-C reaches the whole process group: let our own handler win rather than report a failed step.
       await sleep(300);
     }
@@ -479,7 +482,7 @@ export class Harness {
     suite: string,
     name: string,
     goal: string,
-    fn: (ev: string[]) => Promise<void>,
+    fn: (ev: string[]) => Promise<void> | void,
     o: { critical?: boolean } = {},
   ): Promise<boolean> {
     if (this.#closed) throw new Interrupted("the selftest is shutting down");

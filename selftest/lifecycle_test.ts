@@ -39,7 +39,9 @@ Deno.test("SIGTERM in the middle of selftest core stops its hubs and removes its
 Deno.test("selftest core --hub URL runs the deployable subset and leaves the hub running", async () => {
   const hubTmp = await Deno.makeTempDir({ prefix: "veen-selftest-hub-" });
   const dir = `${hubTmp}/hub`;
-  const start = await runVeen(["hub", "start", "--data-dir", dir, "--listen", "127.0.0.1:0"], { tmp: hubTmp });
+  const start = await runVeen(["hub", "start", "--data-dir", dir, "--listen", "127.0.0.1:0"], {
+    tmp: hubTmp,
+  });
   assert.equal(start.code, 0, start.stderr);
   const st = await readState(dir);
   assert.ok(st !== undefined);

@@ -29,7 +29,17 @@ Deno.test("selftest fuzz passes and the hub stays healthy; --json gives one docu
   assert.equal(doc.seed, 12);
   assert.deepEqual(doc.failed_steps, []);
   const names = doc.steps.map((s: { suite: string; name: string }) => `${s.suite}/${s.name}`);
-  for (const n of ["submit", "authorize", "report-equivocation", "queries", "decoders", "cli-inputs", "still-healthy"]) {
+  for (
+    const n of [
+      "submit",
+      "authorize",
+      "report-equivocation",
+      "queries",
+      "decoders",
+      "cli-inputs",
+      "still-healthy",
+    ]
+  ) {
     assert.ok(names.includes(`fuzz/${n}`), `no step fuzz/${n}`);
   }
   const healthy = doc.steps.find((s: { name: string }) => s.name === "still-healthy");
@@ -40,7 +50,14 @@ Deno.test("selftest fuzz passes and the hub stays healthy; --json gives one docu
 });
 
 Deno.test("selftest refuses bad arguments with exit 1", async () => {
-  for (const args of [["selftest"], ["selftest", "nope"], ["selftest", "core", "--seed", "x"], ["selftest", "core", "--hub", "nohttp"]]) {
+  for (
+    const args of [["selftest"], ["selftest", "nope"], ["selftest", "core", "--seed", "x"], [
+      "selftest",
+      "core",
+      "--hub",
+      "nohttp",
+    ]]
+  ) {
     const run = await runVeen(args, { timeoutMs: 30_000 });
     assert.equal(run.code, 1, `${args.join(" ")}: exit ${run.code}`);
     await assertNothingLeft(run);

@@ -156,7 +156,7 @@ function tamperProof(p: MmrProof, rng: Rng): MmrProof {
 export async function propsSuite(h: Harness): Promise<void> {
   h.report.beginSuite(SUITE, PROPS_GOAL);
   const rng = h.rng.fork("props");
-  const step = (name: string, goal: string, fn: (ev: string[]) => Promise<void>, critical = false) =>
+  const step = (name: string, goal: string, fn: (ev: string[]) => Promise<void> | void, critical = false) =>
     h.step(SUITE, name, goal, fn, { critical });
   let url = "";
   let hub: HubHandle | undefined;
@@ -369,7 +369,7 @@ export async function propsSuite(h: Harness): Promise<void> {
   await step(
     "cbor-determinism",
     "every wire type: round trip, independent encoder agrees, non-canonical forms → E.SIZE",
-    async (ev) => {
+    (ev) => {
       const r = rng.fork("cbor");
       const gens = wireGenerators(r);
       let roundTrips = 0;
@@ -419,7 +419,7 @@ export async function propsSuite(h: Harness): Promise<void> {
   await step(
     "fold-determinism",
     "overlay folds: same stream twice, split ranges merged (both associations) → identical",
-    async (ev) => {
+    (ev) => {
       const r = rng.fork("fold");
       const n = r.range(60, 160);
       const entries = randomOverlayStream(r, n);

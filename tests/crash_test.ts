@@ -131,7 +131,9 @@ class Client {
       } else if (status === 409 && resubmit) {
         this.dups++; // it was durable before the kill; the receipt was lost with the connection
       } else {
-        throw new Error(`client ${this.label.slice(0, 8)}: HTTP ${status} ${new TextDecoder().decode(bytes)}`);
+        throw new Error(
+          `client ${this.label.slice(0, 8)}: HTTP ${status} ${new TextDecoder().decode(bytes)}`,
+        );
       }
       this.pending = undefined;
     }
@@ -159,7 +161,10 @@ async function verifyAll(url: string, hubPk: Uint8Array, got: readonly Got[]): P
       const size = expectUint(sv, "size");
       const root = expectBytes(rv, 32, "root");
       assert.ok(bytesEqual(proof.leafHash, g.leaf), `proof leaf ${q}`);
-      assert.ok(verifyInclusion(proof, root, { seq: g.seq, size }), `proof ${q} verifies against the new root`);
+      assert.ok(
+        verifyInclusion(proof, root, { seq: g.seq, size }),
+        `proof ${q} verifies against the new root`,
+      );
       const prev = roots.get(g.label);
       if (prev === undefined) roots.set(g.label, { size, root });
       else assert.ok(prev.size === size && bytesEqual(prev.root, root), "one root per label");
@@ -169,7 +174,8 @@ async function verifyAll(url: string, hubPk: Uint8Array, got: readonly Got[]): P
 }
 
 Deno.test({
-  name: "crash: kill -9 under concurrent load loses no acknowledged receipt; proofs, clients and fsck continue",
+  name:
+    "crash: kill -9 under concurrent load loses no acknowledged receipt; proofs, clients and fsck continue",
   fn: async () => {
     const t0 = Date.now();
     const rnd = prng(SEED);

@@ -82,7 +82,7 @@ function printReply(
 
 export const rpcCall: Command = {
   path: ["rpc", "call"],
-  summary: "send an RPC request (rpc.v1) and wait for its verified reply (rpc.res.v1)",
+  summary: "send an RPC request (rpc.v1), wait for its verified reply (--timeout-ms: deadline, default 5000)",
   usage:
     "veen rpc call --hub H --client DIR --stream NAME --method M [--args JSON] [--timeout-ms N] [--idem N] [--to CARD]",
   flags: [

@@ -1,0 +1,107 @@
+/**
+ * Cross-hub mirroring (ANCHOR0.3, spec-3 federation.mirror): copy a label's verified history from hub A to hub B
+ * byte for byte. Every item read from A is checked (hub_sig under A's key, I1/I2 binding to its MSG, inclusion proof
+ * against its own RECEIPT root, contiguity); the exact MSG bytes are submitted to B (the client's signature travels
+ * with them), and B's RECEIPT must carry the same leaf, the same stream_seq and therefore the same mmr_root. A
+ * mismatch means B is not a faithful mirror of A and stops the bridge with E.SEQ. Progress needs no state: B's size
+ * for the label is where copying resumes, and an item B already holds answers E.DUP and is skipped.
+ */
+import {
+  bytesEqual,
+  ClientMmrView,
+  DEFAULT_PROFILE_ID,
+  toHex,
+  VeenError,
+  verifyItemProof,
+  verifyReceiptForMsg,
+  verifyReceiptSig,
+} from "../core/mod.ts";
+import type { HubHttp } from "../cli/mod.ts";
+
+export interface MirrorResult {
+  label: string;
+  copied: number;
+  skipped: number;
+  size: number;
+}
+
+export interface MirrorOptions {
+  from: HubHttp;
+  to: HubHttp;
+  fromHubPk: Uint8Array;
+  toHubPk: Uint8Array;
+  label: Uint8Array;
+  /** Most items copied in this call (bounded work per pass). */
+  maxItems: number;
+  onItem?: (seq: number) => void;
+}
+
+/** Copies what A has and B lacks for one label, verifying both sides; returns what was done. */
+export async function mirrorLabel(o: MirrorOptions): Promise<MirrorResult> {
+  const start = await o.to.labelSize(o.label);
+  const sizeA = await o.from.labelSize(o.label);
+  const result = { label: toHex(o.label), copied: 0, skipped: 0, size: start };
+  if (start > sizeA) {
+    throw new VeenError(
+      "E.SEQ",
+      `Hub B holds ${start} items of ${result.label} but A only ${sizeA}: not a mirror of A`,
+    );
+  }
+  if (start > 0) {
+    // Equal roots at the same size mean identical histories (the root commits to every leaf).
+    const [ra, rb] = [(await o.from.receipt(o.label, start)).receipt, (await o.to.receipt(o.label, start)).receipt];
+    if (!verifyReceiptSig(ra, o.fromHubPk) || !verifyReceiptSig(rb, o.toHubPk)) {
+      throw new VeenError("E.SIG", `A RECEIPT at stream_seq ${start} does not verify under its hub key`);
+    }
+    if (!bytesEqual(ra.mmrRoot, rb.mmrRoot)) {
+      throw new VeenError("E.SEQ", `Hub B's first ${start} items of ${result.label} differ from A's: not a mirror of A`);
+    }
+  }
+  let view: ClientMmrView | undefined;
+  let from = start + 1;
+  while (from <= sizeA && result.copied + result.skipped < o.maxItems) {
+    const page = await o.from.streamPage(o.label, from, { withProof: true });
+    if (page.length === 0) break;
+    for (const it of page) {
+      if (result.copied + result.skipped >= o.maxItems) break;
+      if (it.receipt.streamSeq !== from) {
+        throw new VeenError("E.SEQ", `Hub A sent stream_seq ${it.receipt.streamSeq} where ${from} was due`);
+      }
+      verifyReceiptForMsg(it.receipt, it.msg, o.fromHubPk, [DEFAULT_PROFILE_ID]);
+      if (it.proof === undefined) {
+        throw new VeenError("E.SEQ", `Hub A sent stream_seq ${from} without a proof`);
+      }
+      verifyItemProof(it.receipt, it.proof);
+      if (view !== undefined) view.advance(it.receipt);
+      else if (from === 1) (view = new ClientMmrView()).advance(it.receipt);
+      let got;
+      try {
+        got = (await o.to.submit(it.msgBytes)).receipt;
+      } catch (e) {
+        if (e instanceof VeenError && e.code === "E.DUP") {
+          result.skipped++;
+          from++;
+          continue;
+        }
+        throw e;
+      }
+      if (!verifyReceiptSig(got, o.toHubPk)) {
+        throw new VeenError("E.SIG", "Hub B's RECEIPT does not verify under its key");
+      }
+      if (
+        got.streamSeq !== it.receipt.streamSeq || !bytesEqual(got.leafHash, it.receipt.leafHash) ||
+        !bytesEqual(got.mmrRoot, it.receipt.mmrRoot)
+      ) {
+        throw new VeenError(
+          "E.SEQ",
+          `Hub B placed A's stream_seq ${from} at ${got.streamSeq} with another root: B is not a mirror of A`,
+        );
+      }
+      result.copied++;
+      o.onItem?.(from);
+      from++;
+    }
+  }
+  result.size = from - 1;
+  return result;
+}

@@ -1,0 +1,70 @@
+/** The selftest's own building blocks: seeded randomness, the independent CBOR encoder, crafted MSG sizes. */
+import assert from "node:assert/strict";
+import { type CborValue, decodeCbor, decodeMsg, encodeCbor, toHex, VeenError } from "../core/mod.ts";
+import { DEVIATIONS, encodeCanonicalIndependent, encodeWithDeviation } from "./cbor_loose.ts";
+import { Crafter } from "./craft.ts";
+import { mutate } from "./fuzz_suite.ts";
+import { parseSeed, Rng } from "./rng.ts";
+
+Deno.test("Rng is deterministic per seed and forks independently", () => {
+  const a = new Rng(42);
+  const b = new Rng(42);
+  assert.deepEqual(a.bytes(16), b.bytes(16));
+  assert.notDeepEqual(new Rng(1).bytes(16), new Rng(2).bytes(16));
+  assert.deepEqual(new Rng(9).fork("x").bytes(8), new Rng(9).fork("x").bytes(8));
+  assert.notDeepEqual(new Rng(9).fork("x").bytes(8), new Rng(9).fork("y").bytes(8));
+  assert.equal(parseSeed("4294967295"), 4294967295);
+  assert.throws(() => parseSeed("4294967296"));
+  assert.throws(() => parseSeed("-1"));
+});
+
+Deno.test("the independent encoder agrees with core; every deviation changes the bytes and is refused", () => {
+  const values: CborValue[] = [
+    0,
+    23,
+    24,
+    255,
+    256,
+    65536,
+    2 ** 32,
+    2 ** 53 - 1,
+    -1,
+    -1000,
+    "",
+    "héllo",
+    new Uint8Array(0),
+    new Uint8Array(300).fill(7),
+    [1, [2, [3]], null, true, false],
+    new Map<number | string, CborValue>([[10, 1], [1, "a"], [100, [new Uint8Array(2)]]]),
+    new Map<number | string, CborValue>([["code", "E.SIZE"], ["detail", "x"]]),
+  ];
+  const r = new Rng(5);
+  for (const v of values) {
+    const canon = encodeCbor(v);
+    assert.equal(toHex(encodeCanonicalIndependent(v)), toHex(canon));
+    for (const d of DEVIATIONS) {
+      const bad = encodeWithDeviation(v, d, (n) => r.int(n));
+      if (bad === undefined) continue;
+      assert.notEqual(toHex(bad.bytes), toHex(canon), `${d} on ${JSON.stringify(String(v))} changed nothing`);
+      assert.throws(
+        () => decodeCbor(bad.bytes),
+        (e) => e instanceof VeenError && e.code === "E.SIZE",
+        `${d}`,
+      );
+    }
+  }
+});
+
+Deno.test("Crafter builds MSGs of an exact size; mutate never alters its input", () => {
+  const w = new Crafter("unit", "unit/size");
+  for (const size of [300, 1000, 4096, 4097, 70_000]) {
+    const b = w.bytesOfSize(size);
+    assert.equal(b.length, size);
+    assert.equal(decodeMsg(b, size).clientSeq, w.seq);
+  }
+  const base = encodeCbor(new Map<number, CborValue>([[1, new Uint8Array(200).fill(3)]]));
+  const before = toHex(base);
+  const r = new Rng(3);
+  for (let i = 0; i < 500; i++) mutate(base, r);
+  assert.equal(toHex(base), before);
+});
