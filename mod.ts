@@ -97,6 +97,8 @@ async function dispatch(cmd: string | undefined, rest: string[], args: string[])
       return await (await import("./selftest/mod.ts")).benchMain(rest);
     case "bridge":
       return await (await import("./bridge/mod.ts")).bridgeMain(rest);
+    case "retention":
+      return await (await import("./hub/mod.ts")).retentionMain(rest);
     case "env":
       return await (await import("./ops/mod.ts")).envMain(rest);
     case "kube":

@@ -32,8 +32,8 @@
  * `enforceRetention` drops the oldest rotated segments of a family whose sidecar `last_hub_ts` (file mtime for old
  * sidecars) is past the family's retention, keeping the `.idx` sidecar as a tombstone; node files, position files
  * and the index are never touched, so /proof and /consistency keep working for every seq, while reading a dropped
- * entry is E.NOT_FOUND "not retained" (`readReceipt` still works when only the payload was dropped). It runs under
- * both commit locks, so every record of a dropped segment is indexed. Checkpoint retention rewrites
+ * entry is E.NOT_FOUND "not retained" (`readReceipt` still works when only the payload was dropped). Drops run
+ * under the log lock after `flushIndex()`, so every record of a dropped segment is indexed. Checkpoint retention rewrites
  * checkpoints.cborseq keeping the unexpired records and each label's latest (see `#compactCheckpoints`).
  *
  * ## Commit
@@ -753,22 +753,30 @@ export class DiskStore implements HubStore {
     this.#policy = { ...policy };
     const nowSec = Math.floor(nowMs / 1000);
     const out: RetentionDropped = { receipts: [], payloads: [], checkpoints: 0 };
-    await this.#logLock.run(() =>
-      this.#indexLock.run(async () => {
-        this.#checkWritable(); // and everything written so far is indexed: both stages are idle
-        for (const fam of ["receipts", "payloads"] as const) {
-          const days = fam === "receipts" ? policy.receiptsDays : policy.payloadsDays;
-          if (days === null) continue;
-          const cutoff = nowSec - days * 86400;
-          for (let seg = this.#log.firstSegment(fam); seg < this.#log.activeSegment; seg++) {
-            const age = await this.#segmentAge(fam, seg);
-            if (age === undefined || age >= cutoff) break; // expired: strictly older than `days`
-            await this.#log.dropSegment(fam, seg); // a failure leaves the segment present; the next pass retries
-            out[fam].push(seg);
-          }
+    // Expired segments (one sidecar read each, no lock); usually none, and then the index is left alone.
+    const expired: ["receipts" | "payloads", number][] = [];
+    for (const fam of ["receipts", "payloads"] as const) {
+      const days = fam === "receipts" ? policy.receiptsDays : policy.payloadsDays;
+      if (days === null) continue;
+      const cutoff = nowSec - days * 86400;
+      for (let seg = this.#log.firstSegment(fam); seg < this.#log.activeSegment; seg++) {
+        const age = await this.#segmentAge(fam, seg);
+        if (age === undefined || age >= cutoff) break; // expired: strictly older than `days`
+        expired.push([fam, seg]);
+      }
+    }
+    if (expired.length > 0) {
+      await this.#logLock.run(async () => {
+        // Nothing can be written while the log lock is held; after the flush every record is indexed, so no
+        // replay at the next start needs a dropped segment.
+        await this.flushIndex();
+        for (const [fam, seg] of expired) {
+          if (seg !== this.#log.firstSegment(fam)) continue; // dropped by a concurrent pass
+          await this.#log.dropSegment(fam, seg); // a failure leaves the segment present; the next pass retries
+          out[fam].push(seg);
         }
-      })
-    );
+      });
+    }
     if (policy.checkpointsDays !== null) {
       const cutoffEpoch = epochOf(nowSec - policy.checkpointsDays * 86400, DEFAULT_PROFILE.epochSec);
       out.checkpoints = await this.#compactCheckpoints(cutoffEpoch, nowMs);

@@ -464,12 +464,14 @@ class Checker {
       this.summary.records++;
       if (r.rec >= indexedRec) this.summary.unindexed_records++;
     }
-    const tornFile = torn === undefined ? undefined : this.#rel(torn.split(" ")[0]!);
+    const tornFile = torn === undefined
+      ? undefined
+      : (/(?:receipts|payloads)\/\d{8,}\.cborseq/.exec(this.#rel(torn))?.[0] ?? "receipts/");
     if (this.#index !== undefined && indexedRec > lastRec + 1 && indexedRec > 0) {
       this.fail({
         file: tornFile ?? "receipts/",
         what: `the index covers ${indexedRec} log records but the log ends after record ${lastRec}` +
-          (torn ? ` (${torn})` : ""),
+          (torn ? ` (${this.#rel(torn)})` : ""),
       });
     }
     if (torn !== undefined) {

@@ -237,6 +237,29 @@ Deno.test("fsck: an index head that disagrees with the log is named", async () =
   });
 });
 
+Deno.test("fsck: a torn tail past the index is a warning; a log cut short of the index is an error", async () => {
+  await withCopy(async (dir) => {
+    const segs: number[] = [];
+    for await (const r of scanLog(dir)) if (!segs.includes(r.segment)) segs.push(r.segment);
+    const newest = `receipts/${segmentName(segs.at(-1)!)}.cborseq`;
+    const size = (await Deno.stat(`${dir}/${newest}`)).size;
+    await Deno.writeFile(`${dir}/${newest}`, new Uint8Array([0x82, 0x59, 0x01]), { append: true });
+    let rep = await fsck(dir);
+    assert.ok(rep.ok, JSON.stringify(rep.error));
+    assert.equal(rep.warnings.length, 1);
+    assert.equal(rep.warnings[0]!.file, newest);
+    assert.match(rep.warnings[0]!.what, /torn tail past the index/);
+    assert.equal(await fsckMain(["--data-dir", dir]), 0);
+
+    await Deno.truncate(`${dir}/${newest}`, size - 20); // the last indexed record is torn
+    rep = await fsck(dir);
+    assert.equal(rep.ok, false);
+    assert.equal(rep.error!.file, newest);
+    assert.match(rep.error!.what, /the index covers 120 log records but the log ends after record 118/);
+  });
+});
+
+// Keep last: removes the data dir the tests above copy.
 Deno.test("fsck: cleanup of the shared clean data dir", async () => {
   if (shared !== undefined) await Deno.remove(shared.dir, { recursive: true });
   shared = undefined;

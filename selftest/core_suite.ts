@@ -17,14 +17,23 @@ import {
   fromHex,
   labelFor,
   mmrRoot,
+  overlaySchemaId,
   popcount,
   profileId,
   streamIdFor,
   toHex,
 } from "../core/mod.ts";
-import { overlaySchemaId } from "../core/mod.ts";
 import { Crafter } from "./craft.ts";
-import { check, expectError, fail, type Harness, type HubHandle, short, StepSkipped } from "./harness.ts";
+import {
+  check,
+  describeAnswer,
+  expectError,
+  fail,
+  type Harness,
+  type HubHandle,
+  short,
+  StepSkipped,
+} from "./harness.ts";
 
 const SUITE = "core";
 
@@ -60,6 +69,15 @@ interface CoreCtx {
 async function requireCommand(h: Harness, ...words: string[]): Promise<void> {
   if (!(await h.hasCommand(words))) {
     throw new StepSkipped(`command not available: veen ${words.join(" ")} (--help did not exit 0)`);
+  }
+}
+
+/** Stops a hub a step started for itself, also when the step failed; never masks the step's own error. */
+async function stopAfterStep(h: Harness, hub: HubHandle, ev: string[]): Promise<void> {
+  try {
+    ev.push(await h.stopHub(hub));
+  } catch (e) {
+    ev.push(`stopping hub ${hub.name}: ${e instanceof Error ? e.message : e}`);
   }
 }
 
@@ -164,32 +182,35 @@ export async function coreSuite(h: Harness): Promise<void> {
         admission: "off",
         env: { VEEN_MAX_MSG_BYTES: String(BOUNDS_MAX_MSG_BYTES) },
       }, `max_msg_bytes ${BOUNDS_MAX_MSG_BYTES}`);
-      const w = new Crafter(`${h.opts.seed}/bounds`, "selftest/size");
-      const atLimit = w.bytesOfSize(BOUNDS_MAX_MSG_BYTES);
-      const r1 = await h.post(hub.url, "/submit", atLimit);
-      if (r1.status !== 200) {
-        fail(`a MSG of exactly ${atLimit.length} bytes was refused with HTTP ${r1.status}`);
-      }
-      ev.push(`MSG of ${atLimit.length} bytes: 200 RECEIPT stream_seq ${decodeReceipt(r1.body).streamSeq}`);
-      const over = w.bytesOfSize(BOUNDS_MAX_MSG_BYTES + 1);
-      const r2 = await h.post(hub.url, "/submit", over);
-      if (r2.status === 200) {
-        fail(
-          `a MSG of ${over.length} bytes (max_msg_bytes ${BOUNDS_MAX_MSG_BYTES}) was ACCEPTED as stream_seq ${
-            decodeReceipt(r2.body).streamSeq
-          }; expected 413 E.SIZE`,
+      try {
+        const w = new Crafter(`${h.opts.seed}/bounds`, "selftest/size");
+        const atLimit = w.bytesOfSize(BOUNDS_MAX_MSG_BYTES);
+        const r1 = await h.post(hub.url, "/submit", atLimit);
+        if (r1.status !== 200) {
+          fail(`a MSG of exactly ${atLimit.length} bytes was refused: ${describeAnswer(r1)}`);
+        }
+        ev.push(`MSG of ${atLimit.length} bytes: 200 RECEIPT stream_seq ${decodeReceipt(r1.body).streamSeq}`);
+        const over = w.bytesOfSize(BOUNDS_MAX_MSG_BYTES + 1);
+        const r2 = await h.post(hub.url, "/submit", over);
+        if (r2.status === 200) {
+          fail(
+            `a MSG of ${over.length} bytes (max_msg_bytes ${BOUNDS_MAX_MSG_BYTES}) was ACCEPTED as stream_seq ${
+              decodeReceipt(r2.body).streamSeq
+            }; expected 413 E.SIZE`,
+          );
+        }
+        ev.push(`MSG of ${over.length} bytes: ${expectError(r2, "E.SIZE", `MSG of ${over.length} bytes`)}`);
+        const garbage = rng.bytes(BOUNDS_MAX_MSG_BYTES * 4);
+        ev.push(
+          `${garbage.length} random bytes: ${
+            expectError(await h.post(hub.url, "/submit", garbage), "E.SIZE", "oversized garbage")
+          }`,
         );
+        const health = await h.json(`${hub.url}/healthz`);
+        check(health.ok === true, "the bounds hub is not healthy after oversized input");
+      } finally {
+        await stopAfterStep(h, hub, ev);
       }
-      ev.push(`MSG of ${over.length} bytes: ${expectError(r2, "E.SIZE", `MSG of ${over.length} bytes`)}`);
-      const garbage = rng.bytes(BOUNDS_MAX_MSG_BYTES * 4);
-      ev.push(
-        `${garbage.length} random bytes: ${
-          expectError(await h.post(hub.url, "/submit", garbage), "E.SIZE", "oversized garbage")
-        }`,
-      );
-      const health = await h.json(`${hub.url}/healthz`);
-      check(health.ok === true, "the bounds hub is not healthy after oversized input");
-      ev.push(await h.stopHub(hub));
     },
   );
 
@@ -684,46 +705,49 @@ export async function coreSuite(h: Harness): Promise<void> {
         trustedIssuers: [ctx.admin.idSignPublic],
         env: { VEEN_LABEL_EPOCHS: "true" },
       }, "label_epochs true, admission on");
-      const w = new Crafter(`${h.opts.seed}/epoch`, "core/epoch");
-      const cap = `${h.root}/files/cap_epoch.cbor`;
-      const issued = await h.ok([
-        "cap",
-        "issue",
-        "--issuer",
-        ctx.admin.dir,
-        "--subject",
-        toHex(w.key.public),
-        "--stream",
-        "core/epoch",
-        "--ttl",
-        "600",
-        "--out",
-        cap,
-      ]);
-      await h.ok(["cap", "authorize", "--hub", hub.url, "--cap", cap]);
-      const ref = fromHex(str(issued.auth_ref, "auth_ref"), 32);
-      const epoch = epochOf(Math.floor(Date.now() / 1000), DEFAULT_PROFILE.epochSec);
-      const sid = streamIdFor("core/epoch");
-      const now = await h.post(
-        hub.url,
-        "/submit",
-        w.bytes({ authRef: ref, label: labelFor(sid, undefined, epoch) }),
-      );
-      if (now.status !== 200) {
-        fail(`the current epoch's label was refused: ${expectError(now, "E.TIME", "x")}`);
+      try {
+        const w = new Crafter(`${h.opts.seed}/epoch`, "core/epoch");
+        const cap = `${h.root}/files/cap_epoch.cbor`;
+        const issued = await h.ok([
+          "cap",
+          "issue",
+          "--issuer",
+          ctx.admin.dir,
+          "--subject",
+          toHex(w.key.public),
+          "--stream",
+          "core/epoch",
+          "--ttl",
+          "600",
+          "--out",
+          cap,
+        ]);
+        await h.ok(["cap", "authorize", "--hub", hub.url, "--cap", cap]);
+        const ref = fromHex(str(issued.auth_ref, "auth_ref"), 32);
+        const epoch = epochOf(Math.floor(Date.now() / 1000), DEFAULT_PROFILE.epochSec);
+        const sid = streamIdFor("core/epoch");
+        const now = await h.post(
+          hub.url,
+          "/submit",
+          w.bytes({ authRef: ref, label: labelFor(sid, undefined, epoch) }),
+        );
+        if (now.status !== 200) {
+          fail(`the current epoch's label was refused: ${describeAnswer(now)}`);
+        }
+        ev.push(
+          `auth_ref ${short(issued.auth_ref)}; label of epoch ${epoch}: 200 stream_seq ${
+            decodeReceipt(now.body).streamSeq
+          }`,
+        );
+        const far = await h.post(
+          hub.url,
+          "/submit",
+          w.bytes({ authRef: ref, label: labelFor(sid, undefined, epoch + 5) }),
+        );
+        ev.push(`label of epoch ${epoch + 5}: ${expectError(far, "E.TIME", "far epoch")}`);
+      } finally {
+        await stopAfterStep(h, hub, ev);
       }
-      ev.push(
-        `auth_ref ${short(issued.auth_ref)}; label of epoch ${epoch}: 200 stream_seq ${
-          decodeReceipt(now.body).streamSeq
-        }`,
-      );
-      const far = await h.post(
-        hub.url,
-        "/submit",
-        w.bytes({ authRef: ref, label: labelFor(sid, undefined, epoch + 5) }),
-      );
-      ev.push(`label of epoch ${epoch + 5}: ${expectError(far, "E.TIME", "far epoch")}`);
-      ev.push(await h.stopHub(hub));
     },
   );
 

@@ -98,6 +98,12 @@ export interface HarnessOptions {
   commandTimeoutMs?: number;
 }
 
+/**
+ * Environment for every `veen` subprocess: VEEN_ARGV0=veen, so a run started as `veen-selftest` (launcher symlink
+ * exports VEEN_ARGV0; a compiled binary is named so) does not turn each `veen hub start` into `selftest hub start`.
+ */
+const SELF_ENV: Record<string, string> = { VEEN_ARGV0: "veen" };
+
 const shellWord = (s: string) => /^[A-Za-z0-9_./:=@,+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** True when `pid` is a live (not zombie) process. */
@@ -218,7 +224,7 @@ export class Harness {
     this.#commands++;
     const child = new Deno.Command(this.self.cmd, {
       args: [...this.self.args, ...full],
-      env: o.env ?? {},
+      env: { ...SELF_ENV, ...o.env },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -367,7 +373,7 @@ export class Harness {
     if (this.#closed) throw new Interrupted("the selftest is shutting down");
     const child = new Deno.Command(this.self.cmd, {
       args: [...this.self.args, ...args],
-      env,
+      env: { ...SELF_ENV, ...env },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -457,8 +463,13 @@ export class Harness {
 
   async http(url: string, init: RequestInit = {}, timeoutMs = 15_000): Promise<HttpResult> {
     if (this.#closed) throw new Interrupted("the selftest is shutting down");
-    const r = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
-    return { status: r.status, body: new Uint8Array(await r.arrayBuffer()), headers: r.headers };
+    try {
+      const r = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+      return { status: r.status, body: new Uint8Array(await r.arrayBuffer()), headers: r.headers };
+    } catch (e) {
+      if (this.#closed) throw new Interrupted("the selftest is shutting down");
+      throw new StepFailed(`${init.method ?? "GET"} ${url}: ${e instanceof Error ? e.message : e}`);
+    }
   }
 
   post(base: string, path: string, body: Uint8Array, type = "application/cbor"): Promise<HttpResult> {
@@ -538,6 +549,12 @@ export function errorCodeOf(r: HttpResult, what: string): string {
     fail(`${what}: ${e.code} came with HTTP ${r.status}, documented ${HTTP_STATUS[e.code]}`);
   }
   return e.code;
+}
+
+/** `HTTP 400 E.TIME (detail)` for messages. */
+export function describeAnswer(r: HttpResult): string {
+  const e = decodeErrorBody(r.body);
+  return `HTTP ${r.status}${e === undefined ? "" : ` ${e.code}${e.detail === "" ? "" : ` (${e.detail})`}`}`;
 }
 
 /** Expects an E.* answer with `code` (and its documented status); returns `STATUS CODE` for evidence. */

@@ -130,12 +130,12 @@ export async function selftestMain(args: string[]): Promise<number> {
   let interrupted: Deno.Signal | undefined;
   let finished = false;
   const finishInterrupted = (sig: Deno.Signal): number => {
-    const code = sig === "SIGINT" ? 130 : 143;
     if (!finished) {
       finished = true;
-      report.note(`result: INTERRUPTED by ${sig}; hubs stopped and ${h.root} removed`);
+      report.note(`${sig}: hubs stopped, background commands ended, ${h.root} removed`);
+      report.finish({ seed, which }, sig);
     }
-    return code;
+    return sig === "SIGINT" ? 130 : 143;
   };
   const onSignal = (sig: Deno.Signal) => () => {
     if (interrupted !== undefined) return;
@@ -143,11 +143,16 @@ export async function selftestMain(args: string[]): Promise<number> {
     report.note(`${sig}: stopping hubs and removing ${h.root}`);
     void h.cleanup().then(() => Deno.exit(finishInterrupted(sig)));
   };
-  const handlers: [Deno.Signal, () => void][] = [["SIGINT", onSignal("SIGINT")], [
-    "SIGTERM",
-    onSignal("SIGTERM"),
-  ]];
-  for (const [sig, fn] of handlers) Deno.addSignalListener(sig, fn);
+  const handlers: [Deno.Signal, () => void][] = [];
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    const fn = onSignal(sig);
+    try {
+      Deno.addSignalListener(sig, fn);
+      handlers.push([sig, fn]);
+    } catch {
+      // not supported on this OS (SIGTERM on Windows): the finally block still cleans up
+    }
+  }
 
   try {
     for (const s of suites) {

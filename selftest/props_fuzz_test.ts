@@ -67,3 +67,10 @@ Deno.test("selftest refuses bad arguments with exit 1", async () => {
   assert.match(help.stdout, /veen selftest core\|props\|fuzz\|all/);
   await assertNothingLeft(help);
 });
+
+Deno.test("veen-selftest alias: run as veen-selftest, its hubs still start as veen hub", async () => {
+  const run = await runVeen(["props", "--seed", "13"], { env: { VEEN_ARGV0: "veen-selftest" } });
+  assert.equal(run.code, 0, `exit ${run.code}\n${run.stdout}\n${run.stderr}`);
+  assertIncludes(run.stdout, ["veen selftest props", "[ok  ] props/setup", "result: PASS"]);
+  await assertNothingLeft(run);
+});

@@ -83,7 +83,15 @@ import {
 } from "../overlays/mod.ts";
 import { DEVIATIONS, encodeCanonicalIndependent, encodeWithDeviation } from "./cbor_loose.ts";
 import { Crafter } from "./craft.ts";
-import { check, expectError, fail, type Harness, type HubHandle, StepSkipped } from "./harness.ts";
+import {
+  check,
+  describeAnswer,
+  expectError,
+  fail,
+  type Harness,
+  type HubHandle,
+  StepSkipped,
+} from "./harness.ts";
 import type { Rng } from "./rng.ts";
 
 const SUITE = "props";
@@ -286,9 +294,7 @@ export async function propsSuite(h: Harness): Promise<void> {
         const bytes = encodeMsg(msg);
         const res = await h.post(url, "/submit", bytes);
         if (res.status !== 200) {
-          fail(
-            `submit ${i + 1} answered ${expectError(res, "E.SIZE", `submit ${i + 1}`)}`,
-          );
+          fail(`submit ${i + 1} answered ${describeAnswer(res)}`);
         }
         const rc = decodeReceipt(res.body);
         check(verifyReceiptSig(rc, hubPk), `RECEIPT ${rc.streamSeq} does not verify under the hub key`);

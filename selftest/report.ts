@@ -76,17 +76,21 @@ export class Report {
     return this.steps.filter((s) => s.status === "fail");
   }
 
-  /** Prints the summary (and the JSON document under --json); returns whether every step passed. */
-  finish(extra: Record<string, unknown> = {}): boolean {
+  /**
+   * Prints the summary (and the JSON document under --json); returns whether every step passed. `interrupted`
+   * names the signal that ended the run early (never a pass).
+   */
+  finish(extra: Record<string, unknown> = {}, interrupted?: string): boolean {
     const fails = this.failures;
     const ok = this.steps.filter((s) => s.status === "ok").length;
     const skipped = this.steps.filter((s) => s.status === "skip").length;
     const secs = ((performance.now() - this.#t0) / 1000).toFixed(1);
-    const passed = fails.length === 0;
+    const passed = fails.length === 0 && interrupted === undefined;
     if (this.json) {
       this.write(
         JSON.stringify({
           ok: passed,
+          ...(interrupted === undefined ? {} : { interrupted }),
           env: Object.fromEntries(this.env),
           suites: this.suites,
           steps: this.steps,
@@ -99,7 +103,11 @@ export class Report {
       return passed;
     }
     this.line("");
-    if (passed) {
+    if (interrupted !== undefined) {
+      this.line(
+        `result: INTERRUPTED by ${interrupted} after ${ok} ok, ${fails.length} failed, ${skipped} skipped`,
+      );
+    } else if (passed) {
       this.line(`result: PASS (${ok} ok, ${skipped} skipped) in ${secs} s`);
     } else {
       const first = fails[0]!;

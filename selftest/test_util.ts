@@ -20,7 +20,7 @@ export async function runVeen(
   const self = selfCommand();
   const out = await new Deno.Command(self.cmd, {
     args: [...self.args, ...args],
-    env: { TMPDIR: tmp, ...o.env },
+    env: { TMPDIR: tmp, VEEN_ARGV0: "veen", ...o.env },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

@@ -68,3 +68,14 @@ Deno.test("Crafter builds MSGs of an exact size; mutate never alters its input",
   for (let i = 0; i < 500; i++) mutate(base, r);
   assert.equal(toHex(base), before);
 });
+
+Deno.test("the test-only hub key unsafe_disable_size_bounds is off by default, set by env, and documented", async () => {
+  const { applyEnv, CONFIG_KEYS, defaultConfig } = await import("../hub/config.ts");
+  assert.equal(defaultConfig("/d").unsafeDisableSizeBounds, false);
+  const c = defaultConfig("/d");
+  applyEnv(c, { VEEN_UNSAFE_DISABLE_SIZE_BOUNDS: "1" });
+  assert.equal(c.unsafeDisableSizeBounds, true);
+  const doc = await Deno.readTextFile(new URL("../docs/hub-config.md", import.meta.url));
+  for (const k of CONFIG_KEYS) assert.ok(doc.includes(`\`${k}\``), `docs/hub-config.md does not list ${k}`);
+  assert.match(doc, /`unsafe_disable_size_bounds`.*TEST-ONLY/);
+});
