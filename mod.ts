@@ -56,7 +56,8 @@ export async function main(argv: string[]): Promise<number> {
     (Deno.build.standalone ? process.argv0.split("/").pop() : undefined);
   let args = [...argv];
   const alias = invokedAs === undefined ? undefined : ALIASES[invokedAs];
-  if (alias !== undefined) args = [alias, ...args];
+  // `veen-hub start` and `veen-hub hub start` mean the same (a detached child re-runs itself with the role word).
+  if (alias !== undefined && args[0] !== alias) args = [alias, ...args];
   else if (args[0] !== undefined && ALIASES[args[0]] !== undefined) args[0] = ALIASES[args[0]]!;
 
   const [cmd, ...rest] = args;

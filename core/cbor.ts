@@ -28,9 +28,12 @@ const DECODE_OPTIONS = {
   allowBigInt: true,
 } as const;
 
-/** Canonical CBOR encoding of `v`; map keys are sorted by their encoded bytes (length first, then bytewise). */
+/**
+ * Canonical CBOR encoding of `v`; map keys are sorted by their encoded bytes (length first, then bytewise). The
+ * result is a fresh Uint8Array (cborg may hand back a Node Buffer on a shared pool, whose `slice` is a view).
+ */
 export function encodeCbor(v: CborValue): Uint8Array {
-  return cborgEncode(v);
+  return new Uint8Array(cborgEncode(v));
 }
 
 function checkValue(v: unknown, depth: number): void {
