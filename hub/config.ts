@@ -31,6 +31,8 @@ export interface HubConfig {
   /** ... or every this many seconds when the label has new entries. */
   checkpointIntervalSec: number;
   segmentBytes: number;
+  /** Threads for signature work (verify MSGs, sign RECEIPTs); 0 does it on the main thread. */
+  cryptoWorkers: number;
   limits: Limits;
   /**
    * TEST-ONLY (`unsafe_disable_size_bounds`, env VEEN_UNSAFE_DISABLE_SIZE_BOUNDS=1): /submit skips the max_msg_bytes
@@ -58,6 +60,7 @@ export function defaultConfig(dataDir = ""): HubConfig {
     checkpointEvery: 1024,
     checkpointIntervalSec: 60,
     segmentBytes: 64 * 1024 * 1024,
+    cryptoWorkers: navigator.hardwareConcurrency >= 2 ? 1 : 0,
     limits: { ...DEFAULT_LIMITS },
     unsafeDisableSizeBounds: false,
   };
@@ -81,6 +84,7 @@ const KEYS: Record<string, [string, Kind]> = {
   checkpoint_every: ["checkpointEvery", "int"],
   checkpoint_interval_sec: ["checkpointIntervalSec", "int"],
   segment_bytes: ["segmentBytes", "int"],
+  crypto_workers: ["cryptoWorkers", "int"],
   max_msg_bytes: ["limits.maxMsgBytes", "int"],
   max_body_bytes: ["limits.maxBodyBytes", "int"],
   max_hdr_bytes: ["limits.maxHdrBytes", "int"],

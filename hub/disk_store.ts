@@ -524,11 +524,11 @@ export class DiskStore implements HubStore {
     if (this.#indexScheduled !== undefined || this.#unindexed.length === 0) return;
     this.#indexScheduled = this.#indexLock.run(async () => {
       try {
-        // Let batches gather: the fixed cost of a flush (node/pos fdatasyncs, one KV commit) is shared by all.
-        const wait = this.#lastIndexAt + this.#indexIntervalMs - performance.now();
-        if (wait > 0 && !this.#flushing) await new Promise((r) => setTimeout(r, wait));
-        this.#lastIndexAt = performance.now();
         while (this.#unindexed.length > 0 && this.#failed === undefined) {
+          // Let batches gather: the fixed cost of a flush (node/pos fdatasyncs, one KV commit) is shared by all.
+          const wait = this.#lastIndexAt + this.#indexIntervalMs - performance.now();
+          if (wait > 0 && !this.#flushing) await new Promise((r) => setTimeout(r, wait));
+          this.#lastIndexAt = performance.now();
           const work = this.#unindexed;
           this.#unindexed = [];
           const items = work.flatMap((w) => w.items);

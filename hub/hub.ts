@@ -6,6 +6,7 @@ import { DEFAULT_PROFILE, encodeProfile, fromHex, profileId, type SigningKey, to
 import { VERSION } from "../version.ts";
 import { Admission } from "./admission.ts";
 import { Checkpointer } from "./checkpointer.ts";
+import { CryptoPool } from "./crypto_pool.ts";
 import { admissionRequired, type HubConfig, parseListen } from "./config.ts";
 import { loadOrCreateHubKey, prepareDataDir } from "./hub_key.ts";
 import { Logger } from "./logger.ts";
@@ -50,6 +51,7 @@ export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise
     maxAttachmentBytes: cfg.limits.maxAttachmentBytes,
   });
   const metrics = new Metrics();
+  const crypto = await CryptoPool.start(hubKey.secret, cfg.cryptoWorkers);
   const routingKey = fromHex(cfg.routingKeyHex, undefined, "routing_key");
   const admission = new Admission(store, {
     required: admissionRequired(cfg),
@@ -70,7 +72,7 @@ export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise
   let lastLabel: Uint8Array | undefined;
   for (const h of store.heads()) if (lastLabel === undefined) lastLabel = h.label;
   let fatal: (e: unknown) => void = () => {};
-  const sequencer = new Sequencer(store, hubKey, admission, metrics, {
+  const sequencer = new Sequencer(store, crypto, admission, metrics, {
     batchMax: cfg.batchMax,
     batchWaitMs: cfg.batchWaitMs,
     queueMax: cfg.queueMax,
@@ -89,6 +91,7 @@ export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise
   await checkpointer.start();
   const routes = new Routes({
     store,
+    crypto,
     sequencer,
     admission,
     metrics,
@@ -149,6 +152,7 @@ export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise
       await retention.stop();
       if (sequencer.healthy) await checkpointer.stop();
       await store.close();
+      crypto.close();
       log.info("hub stopped", {});
       finish();
     })();
@@ -159,7 +163,9 @@ export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise
       error: String(e),
     });
     opts.onFatal?.(e);
-    void close();
+    ready = false; // new submissions get 503 at once
+    // Let the refused requests' error responses go out before the server stops.
+    setTimeout(() => void close(), 50);
   };
   return { url, port: addr.port, hubKey, config: cfg, metrics, finished, close };
 }

@@ -22,15 +22,16 @@ import {
   type Limits,
   mmrRoot,
   type Msg,
+  msgSigningDigest,
   peaksAt,
   readU32be,
   receiptFromCbor,
   toHex,
   VeenError,
-  verifyMsgSig,
   verifyReceiptSig,
 } from "../core/mod.ts";
 import type { Admission } from "./admission.ts";
+import type { CryptoPool } from "./crypto_pool.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Sequencer } from "./sequencer.ts";
@@ -55,6 +56,7 @@ const UNSAFE_SUBMIT_CAP = 64 * 1024 * 1024;
 
 export interface RoutesContext {
   store: HubStore;
+  crypto: CryptoPool;
   sequencer: Sequencer;
   admission: Admission;
   metrics: Metrics;
@@ -154,7 +156,9 @@ export class Routes {
       const body = await readBodyCapped(req, this.maxMsgBytes());
       bytesIn = body.length;
       msg = this.structure(body);
-      if (!verifyMsgSig(msg)) throw new VeenError("E.SIG", "MSG.sig does not verify under client_id");
+      if (!(await this.c.crypto.verify(msg.clientId, msgSigningDigest(msg), msg.sig))) {
+        throw new VeenError("E.SIG", "MSG.sig does not verify under client_id");
+      }
       const t1 = performance.now();
       this.c.metrics.verifyLatency.observe(t1 - t0);
       const live = await this.c.admission.check(msg, Math.floor(this.c.now() / 1000));

@@ -1,8 +1,9 @@
 /**
  * The commit stage (OP0.1 step 5-7, 003 §3.4.1): per-label MMR append with constant-time checks against in-memory
  * cursors, receipt signing, and group commit. Sequencing is synchronous per submission, so checks and append are
- * atomic; durability is batched: a batch is handed to the store (log write, fdatasync, index) and its RECEIPTs are
- * released only when that resolves. A failed commit poisons the sequencer (the in-memory view is ahead of disk), so
+ * atomic; signing and durability are batched: a batch's RECEIPT digests are signed together (by the crypto worker),
+ * then the batch is handed to the store (log write, fdatasync) and its RECEIPTs are released only when that
+ * resolves. A failed commit poisons the sequencer (the in-memory view is ahead of disk), so
  * every later submission gets E.UNAVAILABLE until the process restarts and recovers from the log.
  */
 import {
@@ -11,12 +12,13 @@ import {
   leafHash as leafHashOf,
   MmrAccumulator,
   type Msg,
-  type SigningKey,
-  signReceipt,
+  receiptSigningDigest,
   toHex,
+  type UnsignedReceipt,
   VeenError,
 } from "../core/mod.ts";
 import type { Admission, LiveRecord } from "./admission.ts";
+import type { CryptoPool } from "./crypto_pool.ts";
 import type { AcceptedEntry, CommitEntry, HubStore } from "./store.ts";
 import type { Metrics } from "./metrics.ts";
 
@@ -26,6 +28,7 @@ export interface Accepted {
 
 interface Pending {
   entry: CommitEntry;
+  unsigned: UnsignedReceipt;
   resolve: () => void;
   reject: (e: unknown) => void;
 }
@@ -46,6 +49,8 @@ export interface SequencerOptions {
 }
 
 const CLIENT_CACHE_MAX = 200_000;
+const EMPTY = new Uint8Array(0);
+const MAX_BATCHES_IN_FLIGHT = 2;
 
 export class Sequencer {
   private readonly accs = new Map<string, MmrAccumulator>();
@@ -61,7 +66,7 @@ export class Sequencer {
 
   constructor(
     private readonly store: HubStore,
-    private readonly hubKey: SigningKey,
+    private readonly crypto: CryptoPool,
     private readonly admission: Admission,
     private readonly metrics: Metrics,
     private readonly opts: SequencerOptions,
@@ -148,10 +153,14 @@ export class Sequencer {
     this.admission.consume(live, msg.label, nowMs);
     const appended = acc.append(leaf);
     const hubTs = Math.floor(nowMs / 1000);
-    const receipt = signReceipt(
-      { ver: 1, label: msg.label, streamSeq: appended.seq, leafHash: leaf, mmrRoot: appended.root, hubTs },
-      this.hubKey.secret,
-    );
+    const unsigned: UnsignedReceipt = {
+      ver: 1,
+      label: msg.label,
+      streamSeq: appended.seq,
+      leafHash: leaf,
+      mmrRoot: appended.root,
+      hubTs,
+    };
     this.setClient(ckey, { seq: msg.clientSeq, pendingUntilBatch: this.batchNo + 1 });
     const entry: CommitEntry = {
       label: msg.label,
@@ -161,13 +170,15 @@ export class Sequencer {
       clientSeq: msg.clientSeq,
       authRef: msg.authRef,
       hubTs,
-      receipt: encodeReceipt(receipt),
+      receipt: EMPTY, // signed with the rest of its batch just before the commit
       msg: msgBytes,
       newNodes: appended.newNodes,
       peaks: acc.peaks(),
     };
     this.pendingEntries.set(ckey + msg.clientSeq, { streamSeq: appended.seq, leafHash: leaf });
-    const done = new Promise<void>((resolve, reject) => this.pending.push({ entry, resolve, reject }));
+    const done = new Promise<void>((resolve, reject) =>
+      this.pending.push({ entry, unsigned, resolve, reject })
+    );
     this.metrics.queueDepth = this.pending.length;
     if (!this.committing) this.startCommitLoop();
     await done;
@@ -192,41 +203,70 @@ export class Sequencer {
     queueMicrotask(() => void this.commitLoop());
   }
 
+  /**
+   * Takes batches off the queue and runs them through sign → store.commit → release, with up to two batches in
+   * flight: batch N+1 is signed while batch N is being written and fsynced. store.commit is called in batch order
+   * (each call waits until the previous batch's call has been made), so the log order is the sequencing order.
+   */
   private async commitLoop(): Promise<void> {
     try {
       if (this.opts.batchWaitMs > 0) await new Promise((r) => setTimeout(r, this.opts.batchWaitMs));
-      while (this.pending.length > 0) {
-        const batch = this.pending.splice(0, this.opts.batchMax);
-        this.batchNo++;
-        const t0 = performance.now();
-        try {
-          await this.store.commit(batch.map((p) => p.entry));
-        } catch (e) {
-          this.fail(e, batch);
-          return;
+      let prevCalled: Promise<void> = Promise.resolve();
+      const inFlight = new Set<Promise<void>>();
+      while ((this.pending.length > 0 || inFlight.size > 0) && this.failed === undefined) {
+        if (this.pending.length > 0 && inFlight.size < MAX_BATCHES_IN_FLIGHT) {
+          const batch = this.pending.splice(0, this.opts.batchMax);
+          this.batchNo++;
+          let called!: () => void;
+          const thisCalled = new Promise<void>((r) => (called = r));
+          const run = this.runBatch(batch, prevCalled, called);
+          prevCalled = thisCalled;
+          inFlight.add(run);
+          void run.finally(() => inFlight.delete(run));
+        } else {
+          await Promise.race(inFlight);
         }
-        this.metrics.commitLatency.observe(performance.now() - t0);
-        this.metrics.queueDepth = this.pending.length;
-        for (const p of batch) {
-          this.pendingEntries.delete(toHex(p.entry.label) + toHex(p.entry.clientId) + p.entry.clientSeq);
-          p.resolve();
-        }
-        this.opts.onCommitted?.(batch.map((p) => p.entry));
       }
+      await Promise.allSettled(inFlight);
     } finally {
       this.committing = false;
       this.drainResolve?.();
     }
   }
 
+  private async runBatch(batch: Pending[], prevCalled: Promise<void>, called: () => void): Promise<void> {
+    const t0 = performance.now();
+    try {
+      const sigs = await this.crypto.sign(batch.map((p) => receiptSigningDigest(p.unsigned)));
+      batch.forEach((p, i) => (p.entry.receipt = encodeReceipt({ ...p.unsigned, hubSig: sigs[i]! })));
+      await prevCalled;
+      if (this.failed !== undefined) throw this.failed;
+      const committed = this.store.commit(batch.map((p) => p.entry));
+      called();
+      await committed;
+    } catch (e) {
+      called();
+      this.fail(e, batch);
+      return;
+    }
+    this.metrics.commitLatency.observe(performance.now() - t0);
+    this.metrics.queueDepth = this.pending.length;
+    for (const p of batch) {
+      this.pendingEntries.delete(toHex(p.entry.label) + toHex(p.entry.clientId) + p.entry.clientSeq);
+      p.resolve();
+    }
+    this.opts.onCommitted?.(batch.map((p) => p.entry));
+  }
+
   private fail(e: unknown, batch: Pending[]): void {
-    this.failed = e;
+    const first = this.failed === undefined;
+    this.failed ??= e;
     const err = new VeenError(
       "E.UNAVAILABLE",
       `Commit failed: ${e instanceof Error ? e.message : String(e)}`,
     );
     for (const p of [...batch, ...this.pending.splice(0)]) p.reject(err);
-    this.opts.onFatal(e);
+    if (first) this.opts.onFatal(e);
   }
 
   /** Resolves when everything accepted so far is durable (or failed). */

@@ -103,7 +103,7 @@ export async function runLoad(o: LoadOptions, msgs: Uint8Array[][]): Promise<Loa
       if (performance.now() > deadline) return;
       const s = performance.now();
       try {
-        const r = await conn.post("/submit", body);
+        const r = await conn.post(body);
         if (r.status === 200) {
           ok++;
           lat.push(performance.now() - s);

@@ -109,7 +109,7 @@ Deno.test("compile/Dockerfile: runtime (default) and launcher targets, non-root,
   assert.ok(
     byName.compile!.instrs.some((i) =>
       i.op === "RUN" &&
-      /deno compile --allow-all --unstable-kv --no-check --output \/out\/veen mod\.ts/.test(i.args)
+      /deno compile --allow-all --unstable-kv --no-check --include hub\/crypto_worker\.ts --output \/out\/veen mod\.ts/.test(i.args)
     ),
   );
   assert.ok(
@@ -236,7 +236,7 @@ Deno.test("deno task compile builds both linux targets with everything embedded"
   ) {
     assert.ok(
       task.includes(
-        `deno compile --allow-all --unstable-kv --no-check --target ${target} --output ${out} mod.ts`,
+        `deno compile --allow-all --unstable-kv --no-check --include hub/crypto_worker.ts --target ${target} --output ${out} mod.ts`,
       ),
       `${target} in: ${task}`,
     );
