@@ -49,12 +49,18 @@ export async function mirrorLabel(o: MirrorOptions): Promise<MirrorResult> {
   }
   if (start > 0) {
     // Equal roots at the same size mean identical histories (the root commits to every leaf).
-    const [ra, rb] = [(await o.from.receipt(o.label, start)).receipt, (await o.to.receipt(o.label, start)).receipt];
+    const [ra, rb] = [
+      (await o.from.receipt(o.label, start)).receipt,
+      (await o.to.receipt(o.label, start)).receipt,
+    ];
     if (!verifyReceiptSig(ra, o.fromHubPk) || !verifyReceiptSig(rb, o.toHubPk)) {
       throw new VeenError("E.SIG", `A RECEIPT at stream_seq ${start} does not verify under its hub key`);
     }
     if (!bytesEqual(ra.mmrRoot, rb.mmrRoot)) {
-      throw new VeenError("E.SEQ", `Hub B's first ${start} items of ${result.label} differ from A's: not a mirror of A`);
+      throw new VeenError(
+        "E.SEQ",
+        `Hub B's first ${start} items of ${result.label} differ from A's: not a mirror of A`,
+      );
     }
   }
   let view: ClientMmrView | undefined;

@@ -7,6 +7,8 @@ import type { Flags, FlagSpec } from "./args.ts";
 import { usageError } from "./exit_codes.ts";
 import { checkPrekey, readIdentityCard } from "./identity_card.ts";
 import { type ClientKeys, passphraseFrom, readKeystore } from "./keystore.ts";
+import type { ClientState } from "./client_state.ts";
+import { connectHub, type HubSession } from "./hub_session.ts";
 import type { Io, Output } from "./output.ts";
 
 export interface CommandContext {
@@ -94,3 +96,14 @@ export function nowSec(ctx: CommandContext): number {
 }
 
 export const hex = toHex;
+
+/** Connects to the hub named by `--hub` (or $VEEN_HUB), checking `--hub-key` and, with `state`, the stored pin. */
+export function connectFromFlags(ctx: CommandContext, state?: ClientState): Promise<HubSession> {
+  return connectHub({
+    hub: ctx.flags.str("hub"),
+    env: ctx.io.env,
+    timeoutMs: ctx.timeoutMs,
+    hubKey: ctx.flags.str("hub-key"),
+    ...(state === undefined ? {} : { state }),
+  });
+}

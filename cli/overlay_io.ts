@@ -4,20 +4,14 @@
  */
 import { type MmrAccumulator, toHex } from "../core/mod.ts";
 import { labelStateFor, readState, setView, withStateLock, writeState } from "./client_state.ts";
-import { type CommandContext, nowSec } from "./context.ts";
-import { connectHub, type HubSession, type StreamTarget } from "./hub_session.ts";
+import { type CommandContext, connectFromFlags, nowSec } from "./context.ts";
+import type { HubSession, StreamTarget } from "./hub_session.ts";
 
 /** Connects to `--hub`, checking (and on first contact recording) the hub-key pin in `dir`'s state.json. */
 export async function pinnedSession(ctx: CommandContext, dir: string): Promise<HubSession> {
   return await withStateLock(dir, async () => {
     const state = await readState(dir);
-    const session = await connectHub({
-      hub: ctx.flags.str("hub"),
-      env: ctx.io.env,
-      timeoutMs: ctx.timeoutMs,
-      hubKey: ctx.flags.str("hub-key"),
-      state,
-    });
+    const session = await connectFromFlags(ctx, state);
     await writeState(dir, state);
     return session;
   });

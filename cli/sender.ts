@@ -37,9 +37,9 @@ import {
   writeState,
 } from "./client_state.ts";
 import { appendChecked, checkReceipt, type ItemContext } from "./client_view.ts";
-import { type CommandContext, nowSec } from "./context.ts";
+import { type CommandContext, connectFromFlags, nowSec } from "./context.ts";
 import { malformedError } from "./exit_codes.ts";
-import { connectHub, type HubSession, type StreamTarget, streamTarget } from "./hub_session.ts";
+import { type HubSession, type StreamTarget, streamTarget } from "./hub_session.ts";
 import type { ClientKeys } from "./keystore.ts";
 import { extendView } from "./view_sync.ts";
 
@@ -187,13 +187,7 @@ export async function sendAndSave(
 ): Promise<{ res: SendResult; session: HubSession; target: StreamTarget }> {
   return await withStateLock(dir, async () => {
     const state = await readState(dir);
-    const session = await connectHub({
-      hub: ctx.flags.str("hub"),
-      env: ctx.io.env,
-      timeoutMs: ctx.timeoutMs,
-      hubKey: ctx.flags.str("hub-key"),
-      state,
-    });
+    const session = await connectFromFlags(ctx, state);
     const target = streamTarget(session, stream);
     const ls = labelStateFor(state, session.hubId, target, keys.client.public, nowSec(ctx));
     const view = checkedViewOf(ls);

@@ -149,11 +149,13 @@ export function expectText(v: CborValue | undefined, what: string): string {
 /** A flat wire array item. */
 export type FlatItem = number | Uint8Array | null;
 
-function headLen(n: number): number {
+/** Length of the canonical (shortest) CBOR head for argument `n`. */
+export function cborHeadLen(n: number): number {
   return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n < 0x1_0000_0000 ? 5 : 9;
 }
 
-function writeHead(out: Uint8Array, o: number, major: number, n: number): number {
+/** Writes the canonical CBOR head (major type, argument `n`) at `o`; returns the next offset. */
+export function writeCborHead(out: Uint8Array, o: number, major: number, n: number): number {
   const m = major << 5;
   if (n < 24) {
     out[o] = m | n;
@@ -182,21 +184,21 @@ function writeHead(out: Uint8Array, o: number, major: number, n: number): number
 
 /** Canonical CBOR of a flat array (identical to `encodeCbor(items)`), without cborg's generic tokenizer. */
 export function encodeFlatArray(items: readonly FlatItem[]): Uint8Array {
-  let len = headLen(items.length);
+  let len = cborHeadLen(items.length);
   for (const it of items) {
     if (it === null) len += 1;
     else if (typeof it === "number") {
       if (!Number.isSafeInteger(it) || it < 0) throw new VeenError("E.SIZE", `Cannot encode ${it} as a uint`);
-      len += headLen(it);
-    } else len += headLen(it.length) + it.length;
+      len += cborHeadLen(it);
+    } else len += cborHeadLen(it.length) + it.length;
   }
   const out = new Uint8Array(len);
-  let o = writeHead(out, 0, 4, items.length);
+  let o = writeCborHead(out, 0, 4, items.length);
   for (const it of items) {
     if (it === null) out[o++] = 0xf6;
-    else if (typeof it === "number") o = writeHead(out, o, 0, it);
+    else if (typeof it === "number") o = writeCborHead(out, o, 0, it);
     else {
-      o = writeHead(out, o, 2, it.length);
+      o = writeCborHead(out, o, 2, it.length);
       out.set(it, o);
       o += it.length;
     }

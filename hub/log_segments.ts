@@ -34,7 +34,9 @@
  * `checkpoints.cborseq` and `admissions.cborseq` are single framed files ({@link RecordFile}).
  */
 import { createHash } from "node:crypto";
-import { decodeCbor, encodeCbor, toHex, VeenError } from "../core/mod.ts";
+import { cborHeadLen, decodeCbor, encodeCbor, toHex, VeenError, writeCborHead } from "../core/mod.ts";
+
+export { cborHeadLen, writeCborHead };
 import type { CborValue } from "../core/mod.ts";
 
 // ---------------------------------------------------------------- small concurrency helpers
@@ -250,45 +252,6 @@ export async function writeFileAtomic(dir: string, name: string, bytes: Uint8Arr
 }
 
 // ---------------------------------------------------------------- minimal canonical CBOR heads
-
-/** Length of the canonical CBOR head for argument `n`. */
-export function cborHeadLen(n: number): number {
-  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n < 0x1_0000_0000 ? 5 : 9;
-}
-
-/** Writes the canonical CBOR head (major type, argument) at `off`; returns the next offset. */
-export function writeCborHead(buf: Uint8Array, off: number, major: number, n: number): number {
-  const m = major << 5;
-  if (n < 24) {
-    buf[off] = m | n;
-    return off + 1;
-  }
-  if (n < 0x100) {
-    buf[off] = m | 24;
-    buf[off + 1] = n;
-    return off + 2;
-  }
-  if (n < 0x10000) {
-    buf[off] = m | 25;
-    buf[off + 1] = n >>> 8;
-    buf[off + 2] = n & 0xff;
-    return off + 3;
-  }
-  if (n < 0x1_0000_0000) {
-    buf[off] = m | 26;
-    buf[off + 1] = n >>> 24;
-    buf[off + 2] = (n >>> 16) & 0xff;
-    buf[off + 3] = (n >>> 8) & 0xff;
-    buf[off + 4] = n & 0xff;
-    return off + 5;
-  }
-  buf[off] = m | 27;
-  const hi = Math.floor(n / 0x1_0000_0000);
-  const lo = n >>> 0;
-  for (let i = 0; i < 4; i++) buf[off + 1 + i] = (hi >>> (24 - 8 * i)) & 0xff;
-  for (let i = 0; i < 4; i++) buf[off + 5 + i] = (lo >>> (24 - 8 * i)) & 0xff;
-  return off + 9;
-}
 
 /** A parsed CBOR head; `next` is the offset after it. `undefined` when `buf` ends inside the head. */
 interface Head {

@@ -18,7 +18,9 @@ export class Http1Conn {
   private readonly head: Uint8Array;
 
   private constructor(private readonly conn: Deno.TcpConn, host: string, path: string, type: string) {
-    this.head = enc.encode(`POST ${path} HTTP/1.1\r\nhost: ${host}\r\ncontent-type: ${type}\r\ncontent-length: `);
+    this.head = enc.encode(
+      `POST ${path} HTTP/1.1\r\nhost: ${host}\r\ncontent-type: ${type}\r\ncontent-length: `,
+    );
   }
 
   /** One keep-alive connection that POSTs to `path`. */
@@ -59,7 +61,8 @@ export class Http1Conn {
     let hdrEnd: number;
     while ((hdrEnd = indexOfCrlfCrlf(this.buf, this.start, this.end)) < 0) await this.fill();
     const b = this.buf;
-    const status = (b[this.start + 9]! - 48) * 100 + (b[this.start + 10]! - 48) * 10 + (b[this.start + 11]! - 48);
+    const status = (b[this.start + 9]! - 48) * 100 + (b[this.start + 10]! - 48) * 10 +
+      (b[this.start + 11]! - 48);
     const len = contentLength(b, this.start, hdrEnd);
     if (len < 0) throw new Error("response without content-length");
     const bodyStart = hdrEnd + 4;

@@ -109,7 +109,8 @@ Deno.test("compile/Dockerfile: runtime (default) and launcher targets, non-root,
   assert.ok(
     byName.compile!.instrs.some((i) =>
       i.op === "RUN" &&
-      /deno compile --allow-all --unstable-kv --no-check --include hub\/crypto_worker\.ts --output \/out\/veen mod\.ts/.test(i.args)
+      /deno compile --allow-all --unstable-kv --no-check --include hub\/crypto_worker\.ts --output \/out\/veen mod\.ts/
+        .test(i.args)
     ),
   );
   assert.ok(

@@ -18,7 +18,7 @@ async function veen(
   return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
 }
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
@@ -27,7 +27,7 @@ async function freePort(): Promise<number> {
 
 Deno.test("veen hub start detaches, serves, keeps its key 0600 in a 0700 dir, stops gracefully and restarts on the same port", async () => {
   const dir = `${await Deno.makeTempDir()}/hub`;
-  const port = await freePort();
+  const port = freePort();
   try {
     let r = await veen([
       "hub",

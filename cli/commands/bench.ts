@@ -10,6 +10,7 @@ import {
   CLIENT_FLAG,
   clientDir,
   type Command,
+  connectFromFlags,
   HUB_FLAG,
   HUB_KEY_FLAG,
   loadKeys,
@@ -17,7 +18,7 @@ import {
   PASSPHRASE_FLAG,
   STREAM_FLAG,
 } from "../context.ts";
-import { connectHub, streamTarget } from "../hub_session.ts";
+import { streamTarget } from "../hub_session.ts";
 import { sendMessage } from "../sender.ts";
 import { hdrFromFlags } from "./send.ts";
 
@@ -51,13 +52,7 @@ export const benchSend: Command = {
     const keys = await loadKeys(ctx, dir);
     return await withStateLock(dir, async () => {
       const state = await readState(dir);
-      const session = await connectHub({
-        hub: ctx.flags.str("hub"),
-        env: ctx.io.env,
-        timeoutMs: ctx.timeoutMs,
-        hubKey: ctx.flags.str("hub-key"),
-        state,
-      });
+      const session = await connectFromFlags(ctx, state);
       const target = streamTarget(session, ctx.flags.req("stream"));
       const ls = labelStateFor(state, session.hubId, target, keys.client.public, nowSec(ctx));
       let view = checkedViewOf(ls);

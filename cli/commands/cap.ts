@@ -20,6 +20,7 @@ import {
   CLIENT_FLAG,
   type Command,
   type CommandContext,
+  connectFromFlags,
   HUB_FLAG,
   HUB_KEY_FLAG,
   loadKeys,
@@ -201,12 +202,7 @@ export const capStatus: Command = {
       `expires_at: ${cached?.expires_at ?? "unknown"}`,
     ];
     if (ctx.flags.has("hub") || ctx.io.env("VEEN_HUB") !== undefined) {
-      const session = await connectHub({
-        hub: ctx.flags.str("hub"),
-        env: ctx.io.env,
-        timeoutMs: ctx.timeoutMs,
-        hubKey: ctx.flags.str("hub-key"),
-      });
+      const session = await connectFromFlags(ctx);
       let view: Map<string | number, CborValue> | undefined;
       try {
         view = await session.http.authStatus(ref);

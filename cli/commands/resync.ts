@@ -22,12 +22,13 @@ import {
   CLIENT_FLAG,
   clientDir,
   type Command,
+  connectFromFlags,
   HUB_FLAG,
   HUB_KEY_FLAG,
   nowSec,
   STREAM_FLAG,
 } from "../context.ts";
-import { connectHub, streamTarget } from "../hub_session.ts";
+import { streamTarget } from "../hub_session.ts";
 import type { HubHttp, StreamItem } from "../http_client.ts";
 import { readIdentityCard } from "../identity_card.ts";
 import { applyItem, extendView, fetchItems, rebuildFromCheckpoint } from "../view_sync.ts";
@@ -73,13 +74,7 @@ export const resync: Command = {
     const me = (await readIdentityCard(dir)).clientId;
     return await withStateLock(dir, async () => {
       const state = await readState(dir);
-      const session = await connectHub({
-        hub: ctx.flags.str("hub"),
-        env: ctx.io.env,
-        timeoutMs: ctx.timeoutMs,
-        hubKey: ctx.flags.str("hub-key"),
-        state,
-      });
+      const session = await connectFromFlags(ctx, state);
       const target = streamTarget(session, ctx.flags.req("stream"));
       const ls = labelStateFor(state, session.hubId, target, me, nowSec(ctx));
       const ictx: ItemContext = { label: target.label, hubPk: session.hubPk, profileId: session.profileId };

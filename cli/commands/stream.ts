@@ -32,6 +32,7 @@ import {
   clientDir,
   type Command,
   type CommandContext,
+  connectFromFlags,
   HUB_FLAG,
   HUB_KEY_FLAG,
   loadKeys,
@@ -41,7 +42,7 @@ import {
 } from "../context.ts";
 import { openForClient, type OpenResult } from "../decrypt.ts";
 import { ensurePrivateDir, writeFileAtomic } from "../files.ts";
-import { connectHub, type HubSession, type StreamTarget, streamTarget } from "../hub_session.ts";
+import { type HubSession, type StreamTarget, streamTarget } from "../hub_session.ts";
 import type { StreamItem } from "../http_client.ts";
 import { decryptionSecrets } from "../keystore.ts";
 import { extendView, fetchItems, jumpView } from "../view_sync.ts";
@@ -216,13 +217,7 @@ export const stream: Command = {
     const keys = await loadKeys(ctx, dir);
     const secrets = decryptionSecrets(keys);
     const state = await readState(dir);
-    const session = await connectHub({
-      hub: ctx.flags.str("hub"),
-      env: ctx.io.env,
-      timeoutMs: ctx.timeoutMs,
-      hubKey: ctx.flags.str("hub-key"),
-      state,
-    });
+    const session = await connectFromFlags(ctx, state);
     const target = streamTarget(session, name);
     const ls = labelStateFor(state, session.hubId, target, keys.client.public, nowSec(ctx));
     let view = checkedViewOf(ls);

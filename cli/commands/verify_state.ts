@@ -13,9 +13,17 @@ import {
   peaksFromLastLeafProof,
   storedRootMatches,
 } from "../client_view.ts";
-import { CLIENT_FLAG, clientDir, type Command, HUB_FLAG, HUB_KEY_FLAG, STREAM_FLAG } from "../context.ts";
+import {
+  CLIENT_FLAG,
+  clientDir,
+  type Command,
+  connectFromFlags,
+  HUB_FLAG,
+  HUB_KEY_FLAG,
+  STREAM_FLAG,
+} from "../context.ts";
 import { checkFailure } from "../exit_codes.ts";
-import { connectHub, streamTarget } from "../hub_session.ts";
+import { streamTarget } from "../hub_session.ts";
 import { checkpointAgrees } from "./resync.ts";
 
 export const verifyState: Command = {
@@ -26,13 +34,7 @@ export const verifyState: Command = {
   async run(ctx) {
     const dir = clientDir(ctx);
     const state = await readState(dir);
-    const session = await connectHub({
-      hub: ctx.flags.str("hub"),
-      env: ctx.io.env,
-      timeoutMs: ctx.timeoutMs,
-      hubKey: ctx.flags.str("hub-key"),
-      state,
-    });
+    const session = await connectFromFlags(ctx, state);
     const target = streamTarget(session, ctx.flags.req("stream"));
     const http = session.http;
     const ictx: ItemContext = { label: target.label, hubPk: session.hubPk, profileId: session.profileId };
