@@ -19,6 +19,7 @@ import { CRDT_COMMANDS } from "./commands/crdt.ts";
 import { explainError } from "./commands/explain_error.ts";
 import { hubCheckpoint, hubVerifyRotation } from "./commands/hub_checkpoint.ts";
 import { hubId } from "./commands/hub_id.ts";
+import { hubTlsInfo } from "./commands/hub_tls_info.ts";
 import { hubMetrics } from "./commands/hub_metrics.ts";
 import { hubHealth, hubKey, hubStatus } from "./commands/hub_status.ts";
 import { idRotate, idShow, idUsage } from "./commands/id.ts";
@@ -57,6 +58,7 @@ export const COMMANDS: readonly Command[] = [
   explainError,
   schemaId,
   hubId,
+  hubTlsInfo,
   hubStatus,
   hubKey,
   hubHealth,

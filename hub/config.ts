@@ -31,6 +31,9 @@ export interface HubConfig {
   /** ... or every this many seconds when the label has new entries. */
   checkpointIntervalSec: number;
   segmentBytes: number;
+  /** PEM certificate chain and private key files; both set → the hub serves HTTPS (SH0.3: TLS 1.2+, AEAD only). */
+  tlsCert: string;
+  tlsKey: string;
   /** Threads for signature work (verify MSGs, sign RECEIPTs); 0 does it on the main thread. */
   cryptoWorkers: number;
   limits: Limits;
@@ -61,6 +64,8 @@ export function defaultConfig(dataDir = ""): HubConfig {
     checkpointIntervalSec: 60,
     segmentBytes: 64 * 1024 * 1024,
     cryptoWorkers: navigator.hardwareConcurrency >= 2 ? 1 : 0,
+    tlsCert: "",
+    tlsKey: "",
     limits: { ...DEFAULT_LIMITS },
     unsafeDisableSizeBounds: false,
   };
@@ -85,6 +90,8 @@ const KEYS: Record<string, [string, Kind]> = {
   checkpoint_interval_sec: ["checkpointIntervalSec", "int"],
   segment_bytes: ["segmentBytes", "int"],
   crypto_workers: ["cryptoWorkers", "int"],
+  tls_cert: ["tlsCert", "string"],
+  tls_key: ["tlsKey", "string"],
   max_msg_bytes: ["limits.maxMsgBytes", "int"],
   max_body_bytes: ["limits.maxBodyBytes", "int"],
   max_hdr_bytes: ["limits.maxHdrBytes", "int"],
@@ -176,6 +183,9 @@ export function validateConfig(cfg: HubConfig): void {
   }
   for (const k of cfg.trustedIssuers) fromHex(k, 32, "trusted issuer key");
   fromHex(cfg.routingKeyHex, undefined, "routing_key");
+  if ((cfg.tlsCert === "") !== (cfg.tlsKey === "")) {
+    throw new VeenError("E.SIZE", "tls_cert and tls_key must be given together");
+  }
   if (cfg.batchMax < 1) throw new VeenError("E.SIZE", "batch_max must be at least 1");
   if (cfg.limits.maxMsgBytes < 256) throw new VeenError("E.SIZE", "max_msg_bytes must be at least 256");
 }

@@ -2,7 +2,15 @@
  * Assembles a running hub: data dir and key, store (log + KV), admission, sequencer, checkpointer, routes and
  * Deno.serve; and the graceful shutdown path (stop accepting → drain commits → final checkpoints → close store).
  */
-import { DEFAULT_PROFILE, encodeProfile, fromHex, profileId, type SigningKey, toHex } from "../core/mod.ts";
+import {
+  DEFAULT_PROFILE,
+  encodeProfile,
+  fromHex,
+  profileId,
+  type SigningKey,
+  toHex,
+  VeenError,
+} from "../core/mod.ts";
 import { VERSION } from "../version.ts";
 import { Admission } from "./admission.ts";
 import { Checkpointer } from "./checkpointer.ts";
@@ -43,6 +51,7 @@ export interface StartOptions {
 export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise<RunningHub> {
   const log = opts.logger ?? new Logger(cfg.logLevel);
   const now = opts.now ?? Date.now;
+  const tls = cfg.tlsCert === "" ? {} : await readTls(cfg.tlsCert, cfg.tlsKey);
   await prepareDataDir(cfg.dataDir);
   const { key: hubKey, created } = await loadOrCreateHubKey(cfg.dataDir);
   if (created) log.info("created hub key", { hub_pk: toHex(hubKey.public) });
@@ -113,7 +122,7 @@ export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
     server = Deno.serve(
-      { hostname, port, signal: abort.signal, onListen: () => {}, reusePort: false },
+      { hostname, port, signal: abort.signal, onListen: () => {}, reusePort: false, ...tls },
       (req) => routes.handle(req),
     );
   } catch (e) {
@@ -123,7 +132,10 @@ export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise
   }
   const addr = server.addr;
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
-  const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host === "[::]" ? "[::1]" : host}:${addr.port}`;
+  const scheme = cfg.tlsCert === "" ? "http" : "https";
+  const url = `${scheme}://${
+    host === "0.0.0.0" ? "127.0.0.1" : host === "[::]" ? "[::1]" : host
+  }:${addr.port}`;
   ready = true;
   if (cfg.unsafeDisableSizeBounds) {
     log.warn(
@@ -168,4 +180,16 @@ export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise
     setTimeout(() => void close(), 50);
   };
   return { url, port: addr.port, hubKey, config: cfg, metrics, finished, close };
+}
+
+/** Reads the PEM certificate chain and key; a missing or unreadable file is E.UNAVAILABLE naming the path. */
+async function readTls(certPath: string, keyPath: string): Promise<{ cert: string; key: string }> {
+  const read = async (p: string) => {
+    try {
+      return await Deno.readTextFile(p);
+    } catch (e) {
+      throw new VeenError("E.UNAVAILABLE", `Cannot read TLS file ${p}: ${(e as Error).message}`);
+    }
+  };
+  return { cert: await read(certPath), key: await read(keyPath) };
 }

@@ -25,7 +25,7 @@ export const LOG_FILE = "hub.log";
 const START_HELP =
   `Usage: veen hub start --data-dir DIR [--listen HOST:PORT] [--config FILE] [--profile-id HEX]
                       [--foreground] [--log-level debug|info|warn|error] [--admission auto|on|off]
-                      [--trusted-issuer HEX]...
+                      [--trusted-issuer HEX]... [--tls-cert PEM --tls-key PEM]
 Starts a hub. --listen defaults to 127.0.0.1:37411 (VEEN_LISTEN). Without --foreground it detaches, writes
 DIR/hub.pid and DIR/hub.state.json, logs to DIR/hub.log, and returns once the hub serves.
 Admission (cap tokens via /authorize) is required by default on non-loopback addresses.`;
@@ -62,6 +62,8 @@ export async function buildConfig(
   if (Array.isArray(flags["trusted-issuer"])) {
     cfg.trustedIssuers.push(...(flags["trusted-issuer"] as string[]));
   }
+  if (typeof flags["tls-cert"] === "string") cfg.tlsCert = flags["tls-cert"];
+  if (typeof flags["tls-key"] === "string") cfg.tlsKey = flags["tls-key"];
   validateConfig(cfg);
   return cfg;
 }
@@ -114,6 +116,8 @@ async function start(rest: string[], forceForeground: boolean): Promise<number> 
       "log-level": { type: "string" },
       admission: { type: "string" },
       "trusted-issuer": { type: "string", multiple: true },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
       help: { type: "boolean", short: "h" },
     });
   } catch (e) {
@@ -220,9 +224,15 @@ async function detach(cfg: HubConfig, rest: string[]): Promise<number> {
     const st = await readState(cfg.dataDir);
     if (st !== undefined) {
       try {
-        const r = await fetch(`${st.url}/readyz`);
-        await r.body?.cancel();
-        if (r.ok) {
+        // The state file is written once the hub serves; over plain HTTP /readyz confirms it. (An HTTPS hub's
+        // certificate may not be trusted by this process, so there the state file is the signal.)
+        let ok = st.url.startsWith("https:");
+        if (!ok) {
+          const r = await fetch(`${st.url}/readyz`);
+          await r.body?.cancel();
+          ok = r.ok;
+        }
+        if (ok) {
           console.log(`hub started: ${st.url} (pid ${st.pid}, data dir ${cfg.dataDir})`);
           child.unref();
           return EXIT.OK;
