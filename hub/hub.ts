@@ -127,7 +127,9 @@ export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise
     );
   } catch (e) {
     await retention.stop();
+    await checkpointer.stop().catch(() => {});
     await store.close();
+    crypto.close();
     throw e;
   }
   const addr = server.addr;

@@ -133,3 +133,31 @@ Deno.test("a data dir that cannot be used is a clear error naming the path", asy
   assert.equal(r.code, 1, "missing --data-dir is a usage error");
   assert.match(r.err, /data-dir/);
 });
+
+Deno.test("a listen port already in use is a clear error and leaves the data dir reusable", async () => {
+  const dir = await Deno.makeTempDir();
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const port = (l.addr as Deno.NetAddr).port;
+    const r = await veen([
+      "hub",
+      "start",
+      "--foreground",
+      "--data-dir",
+      dir,
+      "--listen",
+      `127.0.0.1:${port}`,
+    ]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.err, /in use|AddrInUse/i);
+    l.close();
+    const again = await veen(["hub", "start", "--data-dir", dir, "--listen", `127.0.0.1:${port}`]);
+    assert.equal(again.code, 0, again.err);
+  } finally {
+    try {
+      l.close();
+    } catch { /* closed */ }
+    await veen(["hub", "stop", "--data-dir", dir]);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
