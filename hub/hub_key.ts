@@ -12,6 +12,7 @@ import {
   signingKeyFromSeed,
   VeenError,
 } from "../core/mod.ts";
+import { syncDir } from "./log_segments.ts";
 
 export const HUB_KEY_FILE = "hub_key";
 
@@ -47,18 +48,6 @@ export async function loadOrCreateHubKey(dataDir: string): Promise<{ key: Signin
   await Deno.rename(tmp, path);
   await syncDir(dataDir);
   return { key, created: true };
-}
-
-/** fsyncs a directory so a rename or new file in it is durable. */
-export async function syncDir(dir: string): Promise<void> {
-  const d = await Deno.open(dir, { read: true });
-  try {
-    await d.sync();
-  } catch {
-    // some filesystems refuse fsync on directories; the rename is still atomic
-  } finally {
-    d.close();
-  }
 }
 
 /** Creates the data dir (0700) or checks an existing one is a writable directory. */

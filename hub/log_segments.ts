@@ -197,6 +197,22 @@ export class SyncReaders {
 
 // ---------------------------------------------------------------- file helpers
 
+/** Frames `bodies` into one buffer; each record's `[offset, length]` counts from `base`. */
+function framed(bodies: readonly Uint8Array[], base: number): { buf: Uint8Array; locs: [number, number][] } {
+  const frames = bodies.map(encodeFrame);
+  let total = 0;
+  for (const f of frames) total += f.length;
+  const buf = new Uint8Array(total);
+  const locs: [number, number][] = [];
+  let o = 0;
+  for (const f of frames) {
+    buf.set(f, o);
+    locs.push([base + o, f.length]);
+    o += f.length;
+  }
+  return { buf, locs };
+}
+
 /** Writes all of `buf` to `file` (at its current position, or the end in append mode). */
 export async function writeAll(file: Deno.FsFile, buf: Uint8Array): Promise<void> {
   let off = 0;
@@ -1441,17 +1457,8 @@ export class RecordFile {
 
   /** Appends framed `bodies` and fdatasyncs; returns each record's `[offset, length]`. Call under `writeLock`. */
   async append(bodies: readonly Uint8Array[]): Promise<[number, number][]> {
-    const frames = bodies.map(encodeFrame);
-    let total = 0;
-    for (const f of frames) total += f.length;
-    const buf = new Uint8Array(total);
-    const locs: [number, number][] = [];
-    let o = 0;
-    for (const f of frames) {
-      buf.set(f, o);
-      locs.push([this.#size + o, f.length]);
-      o += f.length;
-    }
+    const { buf, locs } = framed(bodies, this.#size);
+    const total = buf.length;
     await writeAll(this.#w!, buf);
     await this.#w!.syncData();
     if (this.#created) {
@@ -1501,17 +1508,8 @@ export class RecordFile {
    * record's `[offset, length]`. Call under `writeLock`.
    */
   async replaceWith(bodies: readonly Uint8Array[]): Promise<[number, number][]> {
-    const frames = bodies.map(encodeFrame);
-    let total = 0;
-    for (const f of frames) total += f.length;
-    const buf = new Uint8Array(total);
-    const locs: [number, number][] = [];
-    let o = 0;
-    for (const f of frames) {
-      buf.set(f, o);
-      locs.push([o, f.length]);
-      o += f.length;
-    }
+    const { buf, locs } = framed(bodies, 0);
+    const total = buf.length;
     const cut = this.path.lastIndexOf("/");
     await writeFileAtomic(cut < 0 ? "." : this.path.slice(0, cut) || "/", this.path.slice(cut + 1), buf);
     this.#w?.close();
