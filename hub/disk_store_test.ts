@@ -617,8 +617,9 @@ Deno.test("DiskStore: after kill -9 mid-commit every acknowledged entry is there
     const proc = new Deno.Command(Deno.execPath(), {
       args: ["eval", "--unstable-kv", child],
       stdout: "piped",
-      stderr: "inherit",
+      stderr: "piped",
     }).spawn();
+    const childErr = new Response(proc.stderr).text();
     let acked = [0, 0, 0];
     let buf = "";
     const reader = proc.stdout.getReader();
@@ -633,7 +634,7 @@ Deno.test("DiskStore: after kill -9 mid-commit every acknowledged entry is there
     proc.kill("SIGKILL");
     await proc.status;
     await reader.cancel().catch(() => {});
-    assert.ok(acked[0]! >= 600, `child acked ${acked}`);
+    assert.ok(acked[0]! >= 600, `child acked ${acked}; its stderr: ${await childErr}`);
 
     const store = await openDiskStore(dir, { segmentBytes: 256 * 1024 });
     const labels = [0, 1, 2].map((i) => H(new Uint8Array([0x6b, i])));
