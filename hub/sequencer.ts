@@ -35,7 +35,8 @@ interface Pending {
 
 interface ClientCursor {
   seq: number;
-  pendingUntilBatch: number;
+  /** False while the cursor's last entry is not yet durable (the index may not know it); never evicted then. */
+  durable: boolean;
 }
 
 export interface SequencerOptions {
@@ -44,6 +45,8 @@ export interface SequencerOptions {
   queueMax: number;
   /** Called once after a failed commit. */
   onFatal: (e: unknown) => void;
+  /** Client cursors kept in memory (default 200 000); only durable ones are evicted. */
+  clientCacheMax?: number;
   /** Called after each durable batch with the labels it touched. */
   onCommitted?: (entries: CommitEntry[]) => void;
 }
@@ -59,7 +62,6 @@ export class Sequencer {
   private readonly pendingEntries = new Map<string, AcceptedEntry>();
   private pending: Pending[] = [];
   private committing = false;
-  private batchNo = 0;
   private failed: unknown = undefined;
   private drained: Promise<void> = Promise.resolve();
   private drainResolve: (() => void) | undefined;
@@ -119,7 +121,7 @@ export class Sequencer {
     // Warm the client cursor from the index before the synchronous critical section.
     if (!this.clients.has(ckey)) {
       const last = await this.store.lastClientSeq(msg.label, msg.clientId);
-      if (!this.clients.has(ckey)) this.setClient(ckey, { seq: last, pendingUntilBatch: -1 });
+      if (!this.clients.has(ckey)) this.setClient(ckey, { seq: last, durable: true });
     }
     let prior: AcceptedEntry | undefined;
     if (msg.clientSeq <= this.clients.get(ckey)!.seq) {
@@ -131,7 +133,7 @@ export class Sequencer {
     }
 
     // ---- synchronous critical section: checks and append are atomic per label ----
-    const cursor = this.clients.get(ckey) ?? { seq: 0, pendingUntilBatch: -1 };
+    const cursor = this.clients.get(ckey) ?? { seq: 0, durable: true };
     if (msg.clientSeq <= cursor.seq) {
       prior ??= this.pendingEntries.get(ckey + msg.clientSeq);
       if (prior !== undefined && bytesEqual(prior.leafHash, leaf)) {
@@ -161,7 +163,7 @@ export class Sequencer {
       mmrRoot: appended.root,
       hubTs,
     };
-    this.setClient(ckey, { seq: msg.clientSeq, pendingUntilBatch: this.batchNo + 1 });
+    this.setClient(ckey, { seq: msg.clientSeq, durable: false });
     const entry: CommitEntry = {
       label: msg.label,
       streamSeq: appended.seq,
@@ -188,11 +190,12 @@ export class Sequencer {
   private setClient(key: string, c: ClientCursor): void {
     this.clients.delete(key);
     this.clients.set(key, c);
-    if (this.clients.size > CLIENT_CACHE_MAX) {
+    const max = this.opts.clientCacheMax ?? CLIENT_CACHE_MAX;
+    if (this.clients.size > max) {
       // evict the oldest durable cursors; pending ones must stay (the index does not know them yet)
       for (const [k, v] of this.clients) {
-        if (this.clients.size <= CLIENT_CACHE_MAX * 0.9) break;
-        if (v.pendingUntilBatch <= this.batchNo - 1) this.clients.delete(k);
+        if (this.clients.size <= max * 0.9) break;
+        if (v.durable) this.clients.delete(k);
       }
     }
   }
@@ -216,7 +219,6 @@ export class Sequencer {
       while ((this.pending.length > 0 || inFlight.size > 0) && this.failed === undefined) {
         if (this.pending.length > 0 && inFlight.size < MAX_BATCHES_IN_FLIGHT) {
           const batch = this.pending.splice(0, this.opts.batchMax);
-          this.batchNo++;
           let called!: () => void;
           const thisCalled = new Promise<void>((r) => (called = r));
           const run = this.runBatch(batch, prevCalled, called);
@@ -231,6 +233,8 @@ export class Sequencer {
     } finally {
       this.committing = false;
       this.drainResolve?.();
+      // A submission may have queued while this loop was finishing (it saw `committing` still set): pick it up.
+      if (this.pending.length > 0 && this.failed === undefined) this.startCommitLoop();
     }
   }
 
@@ -252,7 +256,10 @@ export class Sequencer {
     this.metrics.commitLatency.observe(performance.now() - t0);
     this.metrics.queueDepth = this.pending.length;
     for (const p of batch) {
-      this.pendingEntries.delete(toHex(p.entry.label) + toHex(p.entry.clientId) + p.entry.clientSeq);
+      const ckey = toHex(p.entry.label) + toHex(p.entry.clientId);
+      this.pendingEntries.delete(ckey + p.entry.clientSeq);
+      const cursor = this.clients.get(ckey);
+      if (cursor !== undefined && cursor.seq === p.entry.clientSeq) cursor.durable = true;
       p.resolve();
     }
     this.opts.onCommitted?.(batch.map((p) => p.entry));

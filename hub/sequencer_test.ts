@@ -47,3 +47,69 @@ Deno.test("receipts are released only after the store's commit resolves", async 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("evicted client cursors are reloaded from the store: sequence rules hold past the cache size", async () => {
+  const { Sequencer } = await import("./sequencer.ts");
+  const { Admission } = await import("./admission.ts");
+  const { Metrics } = await import("./metrics.ts");
+  const { CryptoPool } = await import("./crypto_pool.ts");
+  const { decodeMsg, encodeMsg, signingKeyFromSeed } = await import("../core/mod.ts");
+  const { VeenError } = await import("../core/mod.ts");
+  const store = new MemoryStore();
+  const hub = signingKeyFromSeed(new Uint8Array(32).fill(1));
+  const crypto = await CryptoPool.start(hub.secret, 0);
+  const admission = new Admission(store, {
+    required: false,
+    trustedIssuers: [],
+    routingKey: new Uint8Array(0),
+    maxCapChain: 8,
+    labelEpochs: false,
+    epochSec: 60,
+    clockSkewEpochs: 1,
+  });
+  const seq = new Sequencer(store, crypto, admission, new Metrics(), {
+    batchMax: 4,
+    batchWaitMs: 0,
+    queueMax: 1000,
+    clientCacheMax: 2,
+    onFatal: () => {},
+  });
+  const writers = Array.from({ length: 10 }, (_, i) => new Writer("t/evict", 50 + i));
+  const first = writers.map((w) => w.msg());
+  for (let round = 0; round < 3; round++) {
+    for (const w of writers) {
+      const m = round === 0 ? first[writers.indexOf(w)]! : w.msg();
+      await seq.submit(decodeMsg(encodeMsg(m)), encodeMsg(m), undefined, Date.now());
+    }
+  }
+  const codeOf = async (p: Promise<unknown>) => {
+    try {
+      await p;
+      return "ok";
+    } catch (e) {
+      return e instanceof VeenError ? e.code : String(e);
+    }
+  };
+  const w0 = writers[0]!;
+  assert.equal(
+    await codeOf(seq.submit(decodeMsg(encodeMsg(first[0]!)), encodeMsg(first[0]!), undefined, Date.now())),
+    "E.DUP", // an exact replay; this store keeps every entry (the disk store answers E.SEQ past its window)
+  );
+  const last = w0.msg({ clientSeq: 3, tag: 200 }); // a used client_seq with other bytes
+  assert.equal(
+    await codeOf(seq.submit(decodeMsg(encodeMsg(last)), encodeMsg(last), undefined, Date.now())),
+    "E.SEQ",
+  );
+  const skip = w0.msg({ clientSeq: 5 });
+  assert.equal(
+    await codeOf(seq.submit(decodeMsg(encodeMsg(skip)), encodeMsg(skip), undefined, Date.now())),
+    "E.SEQ",
+  );
+  const next = w0.msg({ clientSeq: 4 });
+  assert.equal(
+    await codeOf(seq.submit(decodeMsg(encodeMsg(next)), encodeMsg(next), undefined, Date.now())),
+    "ok",
+  );
+  assert.equal(store.stats().entries, 31);
+  crypto.close();
+});
