@@ -509,7 +509,10 @@ export class DiskStore implements HubStore {
   async flushIndex(): Promise<void> {
     this.#flushing = true;
     try {
-      while (this.#unindexed.length > 0 || this.#indexScheduled !== undefined) {
+      // After a failure nothing more is indexed (the reopen replays it), so stop instead of spinning.
+      while (
+        this.#failed === undefined && (this.#unindexed.length > 0 || this.#indexScheduled !== undefined)
+      ) {
         this.#scheduleIndex();
         await this.#indexScheduled;
       }
@@ -521,7 +524,9 @@ export class DiskStore implements HubStore {
 
   /** Starts the index writer unless it is running; it takes every waiting batch in one KV commit. */
   #scheduleIndex(): void {
-    if (this.#indexScheduled !== undefined || this.#unindexed.length === 0) return;
+    if (this.#indexScheduled !== undefined || this.#unindexed.length === 0 || this.#failed !== undefined) {
+      return;
+    }
     this.#indexScheduled = this.#indexLock.run(async () => {
       try {
         while (this.#unindexed.length > 0 && this.#failed === undefined) {
