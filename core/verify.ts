@@ -47,7 +47,7 @@ export function verifyItemProof(receipt: Receipt, proof: MmrProof): void {
   }
 }
 
-/** Checks a CHECKPOINT's signature and, when `pins` are given, that each pinned witness key signed it (KEX0.1). */
+/** Checks a CHECKPOINT's hub_sig under the hub key (witness signatures: `hasWitness` in checkpoint.ts). */
 export function verifyCheckpoint(cp: Checkpoint, hubPk: Uint8Array): void {
   if (!verifyCheckpointSig(cp, hubPk)) {
     throw new VeenError("E.SIG", "CHECKPOINT.hub_sig does not verify under the hub key");

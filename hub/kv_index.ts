@@ -22,7 +22,7 @@
  * head that is committed has all its rows.
  */
 import { toHex, VeenError } from "../core/mod.ts";
-import type { LabelHead } from "./store.ts";
+import type { AcceptedEntry, LabelHead } from "./store.ts";
 import type { LogPosition } from "./log_segments.ts";
 
 /**
@@ -37,12 +37,6 @@ export const KV_FORMAT = 3;
 /** A client's last accepted entry on a label. */
 interface ClientRow {
   clientSeq: number;
-  streamSeq: number;
-  leafHash: Uint8Array;
-}
-
-/** An accepted entry found by (label, client_id, client_seq). */
-export interface AcceptedEntry {
   streamSeq: number;
   leafHash: Uint8Array;
 }

@@ -37,7 +37,6 @@ import type { Metrics } from "./metrics.ts";
 import type { Sequencer } from "./sequencer.ts";
 import type { HubStore } from "./store.ts";
 import {
-  CBOR,
   CBOR_SEQ,
   cborResponse,
   errorResponse,
@@ -422,4 +421,3 @@ export class Routes {
 const ARRAY2 = new Uint8Array([0x82]);
 const ARRAY3 = new Uint8Array([0x83]);
 const round = (v: number) => Math.round(v * 1000) / 1000;
-export { CBOR };

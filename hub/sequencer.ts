@@ -22,10 +22,6 @@ import type { CryptoPool } from "./crypto_pool.ts";
 import type { AcceptedEntry, CommitEntry, HubStore } from "./store.ts";
 import type { Metrics } from "./metrics.ts";
 
-export interface Accepted {
-  entry: CommitEntry;
-}
-
 interface Pending {
   entry: CommitEntry;
   unsigned: UnsignedReceipt;
