@@ -1,48 +1,58 @@
 /**
- * Signature work off the main thread (OP0.4's separate verification pool). One worker thread by default on a
- * machine with two or more cores (`crypto_workers`; 0 does everything inline). Verifications queued in one turn of the event
- * loop travel in one message, without waiting for earlier ones, so the worker never idles while work is queued. If a worker
- * fails, pending work is refused with E.UNAVAILABLE and the pool falls back to inline crypto.
+ * Signature work off the main thread (OP0.4's separate verification pool): one worker thread when `crypto_workers`
+ * is above 0 (the default on two or more cores; a second worker did not help on two), inline crypto at 0. Jobs
+ * travel through a shared ring (hub/crypto_ring.ts) rather than messages: posting a job is a few stores and, only
+ * when the worker sleeps, one Atomics.notify; results are collected in order when the worker's empty wake-up
+ * message arrives (sent only while the main thread waits for results). With a structured-clone message per job
+ * the worker spent ~25 µs more per submit (docs/performance.md). If the worker fails, pending work is refused
+ * with E.UNAVAILABLE and the pool falls back to inline crypto.
  */
 import { ed25519Sign, ed25519Verify, VeenError } from "../core/mod.ts";
+import {
+  createRing,
+  type CryptoRing,
+  DONE,
+  HEAD,
+  OFF_DIGEST,
+  OFF_PK,
+  OFF_RESULT,
+  OFF_SIG,
+  OP_SIGN,
+  OP_VERIFY,
+  SLEEPING,
+  slotOffset,
+  SLOTS,
+  viewRing,
+  WANT_WAKE,
+} from "./crypto_ring.ts";
 
-interface Waiter {
-  resolve: (r: ArrayBuffer) => void;
-  reject: (e: unknown) => void;
-}
-
-interface VerifyJob {
-  pk: Uint8Array;
+interface Job {
+  op: number;
+  pk: Uint8Array | undefined;
   digest: Uint8Array;
-  sig: Uint8Array;
-  resolve: (ok: boolean) => void;
+  sig: Uint8Array | undefined;
+  /** Verify: true/false; sign: the signature. */
+  resolve: (r: Uint8Array | boolean) => void;
   reject: (e: unknown) => void;
 }
 
 export class CryptoPool {
   private readonly worker: Worker | undefined;
+  private readonly ring: CryptoRing | undefined;
   private broken = false;
-  private nextId = 1;
-  private readonly waiters = new Map<number, Waiter>();
-  private queue: VerifyJob[] = [];
-  private flushScheduled = false;
+  /** Jobs published to the ring and not yet collected, oldest first (the worker finishes them in order). */
+  private readonly inRing: Job[] = [];
+  private inRingStart = 0;
+  /** Jobs waiting for a free slot. */
+  private overflow: Job[] = [];
+  private head = 0;
+  private collected = 0;
 
-  private constructor(private readonly secret: Uint8Array, worker: Worker | undefined) {
+  private constructor(private readonly secret: Uint8Array, worker?: Worker, ring?: CryptoRing) {
     this.worker = worker;
+    this.ring = ring;
     if (worker !== undefined) {
-      worker.onmessage = (e: MessageEvent) => {
-        const { id, ok, result, error } = e.data as {
-          id: number;
-          ok: boolean;
-          result?: ArrayBuffer;
-          error?: string;
-        };
-        const w = this.waiters.get(id);
-        this.waiters.delete(id);
-        if (w === undefined) return;
-        if (ok) w.resolve(result ?? new ArrayBuffer(0));
-        else w.reject(new VeenError("E.UNAVAILABLE", `Crypto worker failed: ${error}`));
-      };
+      worker.onmessage = () => this.awaitResults();
       worker.onerror = (e: ErrorEvent) => {
         e.preventDefault();
         this.fail(new VeenError("E.UNAVAILABLE", `Crypto worker crashed: ${e.message}`));
@@ -50,19 +60,28 @@ export class CryptoPool {
     }
   }
 
-  /** Starts the worker (`workers` > 0; measured: a second one does not help on two cores) or runs inline (0). */
+  /** Starts the worker (`workers` > 0) or runs inline (0). */
   static async start(secret: Uint8Array, workers: number): Promise<CryptoPool> {
-    if (workers <= 0) return new CryptoPool(secret, undefined);
+    if (workers <= 0) return new CryptoPool(secret);
     let w: Worker | undefined;
     try {
       w = new Worker(new URL("./crypto_worker.ts", import.meta.url), { type: "module" });
-      const pool = new CryptoPool(secret, w);
-      await pool.call({ op: "init", secret }, []);
-      return pool;
+      const sab = createRing();
+      const started = new Promise<void>((resolve, reject) => {
+        w!.onmessage = () => resolve();
+        w!.onerror = (e) => {
+          e.preventDefault();
+          reject(new Error(e.message));
+        };
+      });
+      w.postMessage({ secret, ring: sab });
+      await started;
+      w.onmessage = null;
+      return new CryptoPool(secret, w, viewRing(sab));
     } catch {
       // A build without the worker module (or a sandbox without threads) still works, on one thread.
       w?.terminate();
-      return new CryptoPool(secret, undefined);
+      return new CryptoPool(secret);
     }
   }
 
@@ -70,71 +89,115 @@ export class CryptoPool {
     return this.worker === undefined || this.broken;
   }
 
-  private call(msg: Record<string, unknown>, transfer: Transferable[]): Promise<ArrayBuffer> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.waiters.set(id, { resolve, reject });
-      this.worker!.postMessage({ id, ...msg }, transfer);
-    });
-  }
-
   private fail(e: unknown): void {
     this.broken = true;
-    for (const w of this.waiters.values()) w.reject(e);
-    this.waiters.clear();
-    for (const j of this.queue.splice(0)) j.reject(e);
+    const jobs = [...this.inRing.slice(this.inRingStart), ...this.overflow];
+    this.inRing.length = 0;
+    this.inRingStart = 0;
+    this.overflow = [];
+    for (const j of jobs) j.reject(e);
     this.worker?.terminate();
   }
 
   /** Ed25519 verification of `sig` over `digest` under `pk`. */
   verify(pk: Uint8Array, digest: Uint8Array, sig: Uint8Array): Promise<boolean> {
     if (this.inline) return Promise.resolve(ed25519Verify(pk, digest, sig));
-    return new Promise((resolve, reject) => {
-      this.queue.push({ pk, digest, sig, resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        queueMicrotask(() => this.flushVerify());
-      }
-    });
-  }
-
-  /** Sends every verification queued in this turn of the event loop as one message (no waiting for earlier ones). */
-  private flushVerify(): void {
-    this.flushScheduled = false;
-    const jobs = this.queue.splice(0);
-    if (jobs.length === 0) return;
-    if (this.inline) {
-      for (const j of jobs) j.resolve(ed25519Verify(j.pk, j.digest, j.sig));
-      return;
-    }
-    const items = new Uint8Array(jobs.length * 128);
-    jobs.forEach((j, i) => {
-      items.set(j.pk, i * 128);
-      items.set(j.digest, i * 128 + 32);
-      items.set(j.sig, i * 128 + 64);
-    });
-    this.call({ op: "verify", items: items.buffer }, [items.buffer]).then(
-      (r) => {
-        const res = new Uint8Array(r);
-        jobs.forEach((j, i) => j.resolve(res[i] === 1));
-      },
-      (e) => {
-        for (const j of jobs) j.reject(e);
-      },
+    if (pk.length !== 32 || digest.length !== 32 || sig.length !== 64) return Promise.resolve(false);
+    return new Promise((resolve, reject) =>
+      this.enqueue([{ op: OP_VERIFY, pk, digest, sig, resolve: resolve as (r: unknown) => void, reject }])
     );
   }
 
   /** Signs each 32-byte digest with the hub key, in order. */
-  async sign(digests: readonly Uint8Array[]): Promise<Uint8Array[]> {
-    if (this.inline) return digests.map((d) => ed25519Sign(this.secret, d));
-    const buf = new Uint8Array(digests.length * 32);
-    digests.forEach((d, i) => buf.set(d, i * 32));
-    const sigs = new Uint8Array(await this.call({ op: "sign", digests: buf.buffer }, [buf.buffer]));
-    return digests.map((_, i) => sigs.slice(i * 64, i * 64 + 64));
+  sign(digests: readonly Uint8Array[]): Promise<Uint8Array[]> {
+    if (digests.some((d) => d.length !== 32)) {
+      return Promise.reject(new VeenError("E.SIZE", "A signing digest must be 32 bytes"));
+    }
+    if (this.inline) return Promise.resolve(digests.map((d) => ed25519Sign(this.secret, d)));
+    const jobs: Job[] = [];
+    const sigs = digests.map((digest) =>
+      new Promise<Uint8Array>((resolve, reject) =>
+        jobs.push({
+          op: OP_SIGN,
+          pk: undefined,
+          digest,
+          sig: undefined,
+          resolve: resolve as (r: unknown) => void,
+          reject,
+        })
+      )
+    );
+    this.enqueue(jobs);
+    return Promise.all(sigs);
   }
 
+  private enqueue(jobs: Job[]): void {
+    if (this.overflow.length === 0) {
+      const room = SLOTS - ((this.head - this.collected) | 0);
+      this.publish(jobs.length <= room ? jobs : jobs.slice(0, room));
+      if (jobs.length > room) this.overflow.push(...jobs.slice(room));
+    } else {
+      this.overflow.push(...jobs);
+    }
+    this.awaitResults();
+  }
+
+  /** Writes jobs into free slots, advances HEAD and wakes the worker if it sleeps. */
+  private publish(jobs: Job[]): void {
+    const { control, slots } = this.ring!;
+    for (const j of jobs) {
+      const o = slotOffset(this.head);
+      slots[o] = j.op;
+      slots.set(j.digest, o + OFF_DIGEST);
+      if (j.op === OP_VERIFY) {
+        slots.set(j.pk!, o + OFF_PK);
+        slots.set(j.sig!, o + OFF_SIG);
+      }
+      this.inRing.push(j);
+      this.head = (this.head + 1) | 0;
+    }
+    Atomics.store(control, HEAD, this.head);
+    if (Atomics.load(control, SLEEPING) === 1) Atomics.notify(control, HEAD);
+  }
+
+  /** Collects finished jobs; while any is outstanding, asks the worker for a wake-up message. */
+  private awaitResults(): void {
+    if (this.broken) return;
+    const { control } = this.ring!;
+    for (;;) {
+      const done = Atomics.load(control, DONE);
+      if (done !== this.collected) this.collect(done);
+      if (this.head === this.collected) return;
+      Atomics.store(control, WANT_WAKE, 1);
+      // A job finished before the flag was set would send no message: look once more.
+      if (Atomics.load(control, DONE) === this.collected) return;
+    }
+  }
+
+  private collect(done: number): void {
+    const { slots } = this.ring!;
+    while (this.collected !== done) {
+      const o = slotOffset(this.collected);
+      const j = this.inRing[this.inRingStart++]!;
+      if (j.op === OP_VERIFY) j.resolve(slots[o + OFF_RESULT] === 1);
+      else j.resolve(slots.slice(o + OFF_SIG, o + OFF_SIG + 64));
+      this.collected = (this.collected + 1) | 0;
+    }
+    if (this.inRingStart > 1024 && this.inRingStart * 2 > this.inRing.length) {
+      this.inRing.splice(0, this.inRingStart);
+      this.inRingStart = 0;
+    }
+    if (this.overflow.length > 0) {
+      const room = SLOTS - ((this.head - this.collected) | 0);
+      this.publish(this.overflow.splice(0, room));
+    }
+  }
+
+  /** Stops the worker; work still pending is refused with E.UNAVAILABLE. */
   close(): void {
-    this.worker?.terminate();
+    if (this.worker !== undefined && !this.broken) {
+      this.fail(new VeenError("E.UNAVAILABLE", "The crypto pool is closed"));
+    }
     this.broken = true;
   }
 }

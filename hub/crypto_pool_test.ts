@@ -24,3 +24,51 @@ for (const workers of [0, 1]) {
     }
   });
 }
+
+Deno.test("crypto pool: more jobs than ring slots queue and all finish in order", async () => {
+  const pool = await CryptoPool.start(hub.secret, 1);
+  try {
+    assert.equal(pool.inline, false);
+    const digests = Array.from({ length: 5000 }, (_, i) => Ht("test", utf8(`d${i}`)));
+    const sigs = await pool.sign(digests);
+    assert.equal(sigs.length, 5000);
+    const swapped = await Promise.all(
+      digests.map((d, i) => pool.verify(hub.public, d, sigs[(i + 1) % 5000]!)),
+    );
+    assert.ok(swapped.every((ok) => ok === false));
+    const right = await Promise.all(digests.map((d, i) => pool.verify(hub.public, d, sigs[i]!)));
+    assert.ok(right.every((ok) => ok === true));
+    const spot = [0, 1, 4095, 4096, 4999];
+    for (const i of spot) assert.ok(ed25519Verify(hub.public, digests[i]!, sigs[i]!), `signature ${i}`);
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("crypto pool: a lone job completes while the event loop has nothing else to do", async () => {
+  const pool = await CryptoPool.start(hub.secret, 1);
+  try {
+    for (let i = 0; i < 200; i++) {
+      const d = Ht("lone", utf8(String(i)));
+      const [sig] = await pool.sign([d]);
+      assert.equal(await pool.verify(hub.public, d, sig!), true);
+    }
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("crypto pool: close refuses pending work with E.UNAVAILABLE and later work runs inline", async () => {
+  const pool = await CryptoPool.start(hub.secret, 1);
+  const digests = Array.from({ length: 3000 }, (_, i) => Ht("close", utf8(String(i))));
+  const pending = pool.sign(digests);
+  pool.close();
+  await assert.rejects(pending, (e: unknown) => (e as { code?: string }).code === "E.UNAVAILABLE");
+  assert.equal(pool.inline, true);
+  const [sig] = await pool.sign([digests[0]!]);
+  assert.ok(ed25519Verify(hub.public, digests[0]!, sig!));
+  await assert.rejects(
+    pool.sign([new Uint8Array(31)]),
+    (e: unknown) => (e as { code?: string }).code === "E.SIZE",
+  );
+});

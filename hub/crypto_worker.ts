@@ -1,47 +1,59 @@
 /**
  * The hub's crypto worker (hub/crypto_pool.ts): Ed25519 verification of MSG signatures and signing of RECEIPT
- * digests off the main thread, so HTTP, sequencing and storage keep one core and signatures use the other.
- * Messages: `{id, op: "init", secret}`; `{id, op: "verify", items}` where items is N×128 bytes
- * `pk(32) || digest(32) || sig(64)`, answered with N bytes of 1/0; `{id, op: "sign", digests}` (N×32 bytes),
- * answered with N×64 bytes of signatures.
+ * digests off the main thread, so HTTP, sequencing and storage keep one core and signatures use the other. One
+ * message starts it, `{secret, ring}`, answered with `{ok: true}`; after that all work goes through the shared ring
+ * (hub/crypto_ring.ts): the worker sleeps in Atomics.wait whenever the ring is empty, and after a job it posts an
+ * empty message if the main thread asked to be woken.
  */
 /// <reference lib="deno.worker" />
 import { ed25519Sign, ed25519Verify } from "../core/mod.ts";
-
-let secret: Uint8Array | undefined;
+import {
+  DONE,
+  HEAD,
+  OFF_DIGEST,
+  OFF_PK,
+  OFF_RESULT,
+  OFF_SIG,
+  OP_SIGN,
+  OP_VERIFY,
+  SLEEPING,
+  slotOffset,
+  viewRing,
+  WANT_WAKE,
+} from "./crypto_ring.ts";
 
 self.onmessage = (e: MessageEvent) => {
-  const { id, op } = e.data as { id: number; op: string };
-  try {
-    if (op === "init") {
-      secret = new Uint8Array(e.data.secret as Uint8Array);
-      self.postMessage({ id, ok: true });
-    } else if (op === "verify") {
-      const items = new Uint8Array(e.data.items as ArrayBuffer);
-      const n = items.length / 128;
-      const out = new Uint8Array(n);
-      for (let i = 0; i < n; i++) {
-        const o = i * 128;
-        out[i] = ed25519Verify(
-            items.subarray(o, o + 32),
-            items.subarray(o + 32, o + 64),
-            items.subarray(o + 64, o + 128),
+  const secret = new Uint8Array(e.data.secret as Uint8Array);
+  const { control, slots } = viewRing(e.data.ring as SharedArrayBuffer);
+  self.postMessage({ ok: true });
+  let done = Atomics.load(control, DONE);
+  for (;;) {
+    const head = Atomics.load(control, HEAD);
+    if (head === done) {
+      Atomics.store(control, SLEEPING, 1);
+      if (Atomics.load(control, HEAD) === head) Atomics.wait(control, HEAD, head);
+      Atomics.store(control, SLEEPING, 0);
+      continue;
+    }
+    while (done !== head) {
+      const o = slotOffset(done);
+      const op = slots[o];
+      if (op === OP_VERIFY) {
+        slots[o + OFF_RESULT] = ed25519Verify(
+            slots.subarray(o + OFF_PK, o + OFF_PK + 32),
+            slots.subarray(o + OFF_DIGEST, o + OFF_DIGEST + 32),
+            slots.subarray(o + OFF_SIG, o + OFF_SIG + 64),
           )
           ? 1
           : 0;
+      } else if (op === OP_SIGN) {
+        slots.set(ed25519Sign(secret, slots.subarray(o + OFF_DIGEST, o + OFF_DIGEST + 32)), o + OFF_SIG);
       }
-      self.postMessage({ id, ok: true, result: out.buffer }, [out.buffer]);
-    } else if (op === "sign") {
-      if (secret === undefined) throw new Error("crypto worker has no key");
-      const digests = new Uint8Array(e.data.digests as ArrayBuffer);
-      const n = digests.length / 32;
-      const out = new Uint8Array(n * 64);
-      for (let i = 0; i < n; i++) out.set(ed25519Sign(secret, digests.subarray(i * 32, i * 32 + 32)), i * 64);
-      self.postMessage({ id, ok: true, result: out.buffer }, [out.buffer]);
-    } else {
-      throw new Error(`unknown op ${op}`);
+      done = (done + 1) | 0;
+      Atomics.store(control, DONE, done);
+      if (Atomics.load(control, WANT_WAKE) === 1 && Atomics.compareExchange(control, WANT_WAKE, 1, 0) === 1) {
+        self.postMessage(0);
+      }
     }
-  } catch (err) {
-    self.postMessage({ id, ok: false, error: err instanceof Error ? err.message : String(err) });
   }
 };

@@ -9,9 +9,11 @@
  *   disk_store.ts for the measurement).
  *
  * Writes go to an explicit record index (the committed count), never "the end", so bytes a crash left past the
- * indexed size are overwritten; {@link LabelFiles.reconcile} truncates them at start-up anyway. Writes use an async
- * handle under a per-file lock; reads use a separate handle with synchronous seek + read (2 µs from the page cache
- * against 70 µs for the async pair, and no interleaving is possible).
+ * indexed size are overwritten; {@link LabelFiles.reconcile} truncates them at start-up anyway. Records written
+ * by a commit are buffered in memory per label and reach the file in `syncDirty()`, which the index writer calls
+ * before each KV commit: one write and one fdatasync per label per index flush instead of a seek and a write per
+ * label per batch. Reads see buffered records. Writes use a handle under a per-file lock; reads use a separate
+ * handle with synchronous seek + read (2 µs from the page cache against 70 µs for the async pair).
  */
 import { toHex, VeenError } from "../core/mod.ts";
 import type { RecordLocation } from "./log_segments.ts";
@@ -28,6 +30,8 @@ export class LabelFiles {
   readonly #known = new Set<string>();
   /** Labels (hex) written since their last fdatasync, and whether the directory needs one. */
   #dirty = new Set<string>();
+  /** Records not yet in the file: `count` records from record index `from`, in `buf`. */
+  readonly #pending = new Map<string, { from: number; count: number; buf: Uint8Array }>();
   #dirDirty = false;
   readonly #re: RegExp;
 
@@ -98,19 +102,32 @@ export class LabelFiles {
   }
 
   /**
-   * Writes `data` (whole records) at record index `from` without syncing; `syncDirty()` makes it durable. The
-   * files are derived from the log, so the hub syncs them before the index says they are complete, not per batch.
+   * Writes `data` (whole records) at record index `from` without syncing: the records are buffered (readable at
+   * once) and `syncDirty()` writes and fdatasyncs them. The files are derived from the log, so the hub syncs them
+   * before the index says they are complete, not per batch.
    */
   async write(label: Uint8Array, from: number, data: Uint8Array): Promise<void> {
     if (data.length % this.width !== 0) {
       throw new VeenError("E.SIZE", `${this.ext} data is not whole records`);
     }
     const hex = toHex(label);
-    await this.#writers.use(hex, (f) => {
-      f.seekSync(from * this.width, Deno.SeekMode.Start);
-      writeAllSync(f, data);
-      return Promise.resolve();
-    });
+    let p = this.#pending.get(hex);
+    if (p !== undefined && p.from + p.count !== from) {
+      await this.#writeOut(hex);
+      p = this.#pending.get(hex);
+    }
+    if (p === undefined) {
+      p = { from, count: 0, buf: new Uint8Array(Math.max(4096, data.length)) };
+      this.#pending.set(hex, p);
+    }
+    const used = p.count * this.width;
+    if (used + data.length > p.buf.length) {
+      const bigger = new Uint8Array(Math.max(p.buf.length * 2, used + data.length));
+      bigger.set(p.buf.subarray(0, used));
+      p.buf = bigger;
+    }
+    p.buf.set(data, used);
+    p.count += data.length / this.width;
     this.#dirty.add(hex);
     if (!this.#known.has(hex)) {
       this.#known.add(hex);
@@ -118,14 +135,27 @@ export class LabelFiles {
     }
   }
 
-  /** fdatasyncs every file written since the last call (concurrently), and the directory if files were created. */
+  /** Writes the label's buffered records into its file (page cache); they stay readable throughout. */
+  #writeOut(hex: string, then?: (f: Deno.FsFile) => Promise<void>): Promise<void> {
+    return this.#writers.use(hex, (f) => {
+      const p = this.#pending.get(hex);
+      if (p !== undefined) {
+        f.seekSync(p.from * this.width, Deno.SeekMode.Start);
+        writeAllSync(f, p.buf.subarray(0, p.count * this.width));
+        this.#pending.delete(hex);
+      }
+      return then === undefined ? Promise.resolve() : then(f);
+    });
+  }
+
+  /** Writes and fdatasyncs every file written since the last call (concurrently), and the directory if needed. */
   async syncDirty(): Promise<void> {
     const dirty = this.#dirty;
     const dir = this.#dirDirty;
     this.#dirty = new Set();
     this.#dirDirty = false;
     try {
-      await Promise.all([...dirty].map((hex) => this.#writers.use(hex, (f) => f.syncData())));
+      await Promise.all([...dirty].map((hex) => this.#writeOut(hex, (f) => f.syncData())));
       if (dir) await syncDir(this.dir);
     } catch (e) {
       for (const h of dirty) this.#dirty.add(h);
@@ -137,6 +167,18 @@ export class LabelFiles {
   /** Reads records `[from, from + n)` of `label` (synchronously); E.UNAVAILABLE if the file is short. */
   readRun(label: Uint8Array, from: number, n: number): Uint8Array {
     const hex = toHex(label);
+    const p = this.#pending.get(hex);
+    if (p === undefined || from + n <= p.from) return this.#readFile(hex, from, n);
+    if (from + n > p.from + p.count) this.#short(hex);
+    const w = this.width;
+    if (from >= p.from) return p.buf.slice((from - p.from) * w, (from + n - p.from) * w);
+    const out = new Uint8Array(n * w);
+    out.set(this.#readFile(hex, from, p.from - from));
+    out.set(p.buf.subarray(0, (from + n - p.from) * w), (p.from - from) * w);
+    return out;
+  }
+
+  #readFile(hex: string, from: number, n: number): Uint8Array {
     const want = n * this.width;
     let buf: Uint8Array;
     try {
@@ -145,16 +187,20 @@ export class LabelFiles {
       if (e instanceof Deno.errors.NotFound) buf = new Uint8Array(0);
       else throw e;
     }
-    if (buf.length !== want) {
-      throw new VeenError(
-        "E.UNAVAILABLE",
-        `${this.ext} file of label ${hex.slice(0, 16)}… is shorter than its index`,
-      );
-    }
+    if (buf.length !== want) this.#short(hex);
     return buf;
   }
 
+  #short(hex: string): never {
+    throw new VeenError(
+      "E.UNAVAILABLE",
+      `${this.ext} file of label ${hex.slice(0, 16)}… is shorter than its index`,
+    );
+  }
+
+  /** Closes the files; records still buffered are dropped (the log re-derives them at the next start). */
   async close(): Promise<void> {
+    this.#pending.clear();
     this.#readers.closeAll();
     await this.#writers.closeAll();
   }

@@ -101,3 +101,37 @@ Deno.test("PosStore keeps 24-byte log locations per stream_seq, including offset
     await ps.close();
   });
 });
+
+Deno.test("NodeStore buffers commits: readable at once, in the file only after syncDirty, gaps written out first", async () => {
+  await withDir(async (dir) => {
+    const ns = await NodeStore.open(`${dir}/mmr`);
+    const label = new Uint8Array(32).fill(6);
+    const path = `${dir}/mmr/${toHex(label)}.nodes`;
+    const acc = new MmrAccumulator();
+    const first = grow(acc, 8, 1); // 15 nodes
+    await ns.writeAndSync(label, 0, first);
+    const more = grow(acc, 8, 2); // 16 more: 31 nodes
+    await ns.write(label, first.length, more.slice(0, 10));
+    await ns.write(label, first.length + 10, more.slice(10));
+    assert.equal((await Deno.stat(path)).size, first.length * NODE_BYTES, "buffered, not yet written");
+    const all = [...first, ...more];
+    const positions = [0, 14, 15, 20, 30, 3];
+    assert.deepEqual(ns.readHashes(label, positions, all.length), positions.map((p) => all[p]));
+    throwsCode(() => ns.files.readRun(label, 29, 3), "E.UNAVAILABLE");
+    await ns.syncDirty();
+    assert.equal((await Deno.stat(path)).size, all.length * NODE_BYTES);
+    assert.deepEqual(ns.readHashes(label, positions, all.length), positions.map((p) => all[p]));
+    // A write that does not continue the buffer writes the buffer out first, then overwrites.
+    await ns.write(label, all.length, [new Uint8Array(32).fill(1)]);
+    await ns.write(label, 2, [new Uint8Array(32).fill(2)]);
+    assert.equal((await Deno.stat(path)).size, (all.length + 1) * NODE_BYTES);
+    await ns.syncDirty();
+    const [a, b] = ns.readHashes(label, [2, all.length], all.length + 1);
+    assert.equal(a![0], 2);
+    assert.equal(b![0], 1);
+    await ns.close();
+    const again = await NodeStore.open(`${dir}/mmr`);
+    assert.equal(again.readHashes(label, [all.length], all.length + 1)[0]![0], 1);
+    await again.close();
+  });
+});

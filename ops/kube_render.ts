@@ -17,6 +17,7 @@
 import { createHash } from "node:crypto";
 import { parse as parseToml } from "smol-toml";
 import { DEFAULT_PROFILE_ID_HEX } from "../core/mod.ts";
+import { GLIBC_TUNABLES } from "../hub/mod.ts";
 import { VERSION } from "../version.ts";
 import { readUserFile, usage } from "./io.ts";
 import {
@@ -315,6 +316,7 @@ export function runtimeEnv(): K8sObject[] {
     { name: "HOME", value: "/tmp" },
     { name: "DENO_DIR", value: "/tmp/deno" },
     { name: "DENO_NO_UPDATE_CHECK", value: "1" },
+    { name: "GLIBC_TUNABLES", value: GLIBC_TUNABLES },
   ];
 }
 
@@ -645,6 +647,7 @@ function selftestJobSpec(inp: RenderInput): K8sObject {
     { name: "TMPDIR", value: "/work" },
     { name: "DENO_DIR", value: "/work/.deno" },
     { name: "DENO_NO_UPDATE_CHECK", value: "1" },
+    { name: "GLIBC_TUNABLES", value: GLIBC_TUNABLES },
   );
   return {
     backoffLimit: 1,

@@ -15,7 +15,7 @@ import {
   streamIdFor,
   toHex,
 } from "../core/mod.ts";
-import { defaultConfig, Logger, readState, selfCommand, startHub } from "../hub/mod.ts";
+import { defaultConfig, GLIBC_TUNABLES, Logger, readState, selfCommand, startHub } from "../hub/mod.ts";
 import { presign, runLoad } from "./load.ts";
 
 const HELP = `Usage: veen bench [--clients 32] [--labels 4] [--count 20000] [--seconds 60]
@@ -60,6 +60,9 @@ export function cryptoCeiling(ms = 2000): number {
   return n / ((performance.now() - t0) / 1000);
 }
 
+/** The hub runs with the caller's GLIBC_TUNABLES, or with the ones every deployment asset sets. */
+const hubMallocTunables = () => Deno.env.get("GLIBC_TUNABLES") ?? GLIBC_TUNABLES;
+
 async function spawnHub(dataDir: string): Promise<{ url: string; stop: () => Promise<void> }> {
   const self = selfCommand();
   const child = new Deno.Command(self.cmd, {
@@ -75,6 +78,7 @@ async function spawnHub(dataDir: string): Promise<{ url: string; stop: () => Pro
       "--log-level",
       "warn",
     ],
+    env: { GLIBC_TUNABLES: hubMallocTunables() },
     stdin: "null",
     stdout: "null",
     stderr: "inherit",
@@ -187,6 +191,7 @@ export async function benchMain(args: string[]): Promise<number> {
   const log = (s: string) => f.json ? undefined : console.log(s);
   const m = machine();
   log(`machine: ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB, ${m.os}, deno ${m.deno}`);
+  log(`hub GLIBC_TUNABLES: ${hubMallocTunables()}`);
   const ceiling = cryptoCeiling();
   log(`crypto ceiling: ${Math.round(ceiling)} Ed25519 verify+sign pairs/s on one core`);
 
@@ -239,6 +244,7 @@ export async function benchMain(args: string[]): Promise<number> {
   }
   const result = {
     machine: m,
+    hubMallocTunables: hubMallocTunables(),
     cryptoCeiling: Math.round(ceiling),
     submit: { ...submit, ratio: submit.perSec / ceiling, ...load },
     history,

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { parse as parseYaml } from "yaml";
 import { captureIo } from "../ops/io.ts";
 import { runKube } from "../ops/kube.ts";
+import { GLIBC_TUNABLES } from "../hub/mod.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const read = (p: string) => Deno.readTextFileSync(`${ROOT}${p}`);
@@ -224,6 +225,7 @@ Deno.test("compile/veen-hub.service: simple foreground hub as user veen, restart
     ]
   ) assert.equal(one(k!), v, k);
   assert.equal(s.MemoryDenyWriteExecute, undefined, "V8 needs W+X pages");
+  assert.ok(s.Environment?.includes(`GLIBC_TUNABLES=${GLIBC_TUNABLES}`), "malloc tunables");
   assert.deepEqual(sections.Install!.WantedBy, ["multi-user.target"]);
 });
 
@@ -260,4 +262,39 @@ Deno.test("the hub command of the Kubernetes manifests uses only flags veen hub 
     assert.deepEqual(c.command, ["veen"]);
     assertHubArgs(c.args, `kube render ${layout.join(" ")}`);
   }
+});
+
+Deno.test("every way of running the hub sets the measured glibc malloc tunables", async () => {
+  const env = (instrs: Instr[]) => instrs.filter((i) => i.op === "ENV").map((i) => i.args).join(" ");
+  const { stages } = parseDockerfile(read("compile/Dockerfile"));
+  for (const name of ["launcher", "runtime"]) {
+    const st = stages.find((s) => s.name === name);
+    assert.ok(st, name);
+    assert.ok(env(st.instrs).includes(`GLIBC_TUNABLES=${GLIBC_TUNABLES}`), `Dockerfile stage ${name}`);
+  }
+  // The launcher's own line, run by bash without the variable set, exports exactly the constant.
+  const shown = await new Deno.Command("env", {
+    args: [
+      "-u",
+      "GLIBC_TUNABLES",
+      "bash",
+      "-c",
+      `eval "$(grep '^export GLIBC_TUNABLES=' "$0")"; echo "$GLIBC_TUNABLES"`,
+      `${ROOT}veen`,
+    ],
+    stdout: "piped",
+  }).output();
+  assert.equal(new TextDecoder().decode(shown.stdout).trim(), GLIBC_TUNABLES);
+  const io = captureIo();
+  assert.equal(
+    await runKube(["render", "--profile", "authority", "--image", "veen:1", "--json"], io),
+    0,
+    io.stderr(),
+  );
+  // deno-lint-ignore no-explicit-any
+  const workload = JSON.parse(io.stdout()).find((o: any) =>
+    o.kind === "Deployment" || o.kind === "StatefulSet"
+  );
+  const vars = workload.spec.template.spec.containers[0].env as { name: string; value: string }[];
+  assert.equal(vars.find((v) => v.name === "GLIBC_TUNABLES")?.value, GLIBC_TUNABLES);
 });
