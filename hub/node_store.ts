@@ -117,7 +117,7 @@ export class LabelFiles {
       p = this.#pending.get(hex);
     }
     if (p === undefined) {
-      p = { from, count: 0, buf: new Uint8Array(Math.max(4096, data.length)) };
+      p = { from, count: 0, buf: new Uint8Array(Math.max(256, 2 * data.length)) };
       this.#pending.set(hex, p);
     }
     const used = p.count * this.width;
