@@ -35,6 +35,7 @@ import {
   expectBytes,
   expectIntMap,
   expectUint,
+  fromHex,
   leafHash,
   leafPosition,
   MmrAccumulator,
@@ -419,7 +420,7 @@ class Checker {
         }
       };
       s = new LabelState(
-        Uint8Array.from(hex.match(/../g)!, (b) => parseInt(b, 16)),
+        fromHex(hex, 32, "label"),
         hex,
         this.#index?.heads.get(hex),
         size(this.#nodesPath(hex)),

@@ -101,7 +101,7 @@ export const resync: Command = {
         if (
           !storedRootMatches(
             start,
-            stored === null ? undefined : Uint8Array.from(stored.match(/../g)!, (h) => parseInt(h, 16)),
+            stored === null ? undefined : fromHex(stored, 32, "last_mmr_root"),
           )
         ) {
           divergence = "the stored mmr_root is not the root of the stored peaks";

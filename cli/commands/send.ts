@@ -4,7 +4,7 @@
  * RECEIPT against the MSG and the local MMR view, and saves client_seq/prev_ack/view atomically.
  */
 import { basename } from "node:path";
-import { authRef, decodeCapToken, type PayloadHdr, schemaIdFor, toHex } from "../../core/mod.ts";
+import { authRef, decodeCapToken, fromHex, type PayloadHdr, schemaIdFor, toHex } from "../../core/mod.ts";
 import { parseUint } from "../args.ts";
 import { parseBodyJson } from "../body.ts";
 import {
@@ -30,14 +30,14 @@ export const DEFAULT_SCHEMA_NAME = "veen.cli.json.v1";
 /** `--schema`: 64 hex characters, or a schema name mapped through schema-id. */
 export function parseSchema(s: string | undefined): Uint8Array {
   if (s === undefined) return schemaIdFor(DEFAULT_SCHEMA_NAME);
-  if (/^[0-9a-fA-F]{64}$/.test(s)) return Uint8Array.from(s.match(/../g)!, (h) => parseInt(h, 16));
+  if (/^[0-9a-fA-F]{64}$/.test(s)) return fromHex(s, 32, "--schema");
   if (s === "") throw usageError("--schema must not be empty");
   return schemaIdFor(s);
 }
 
 export function parseHex32(s: string, flag: string): Uint8Array {
   if (!/^[0-9a-fA-F]{64}$/.test(s)) throw usageError(`${flag} must be 64 hex characters`);
-  return Uint8Array.from(s.match(/../g)!, (h) => parseInt(h, 16));
+  return fromHex(s, 32, flag);
 }
 
 /** Reads a cap_token file; returns its auth_ref (also the payload's cap_ref). */
