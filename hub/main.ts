@@ -5,13 +5,13 @@
  */
 import { parseArgs } from "node:util";
 import { EXIT, toHex, VeenError } from "../core/mod.ts";
+import { GLIBC_TUNABLES } from "../runtime.ts";
 import { versionLine } from "../version.ts";
 import {
   type AdmissionMode,
   applyEnv,
   applyToml,
   defaultConfig,
-  GLIBC_TUNABLES,
   type HubConfig,
   type LogLevel,
   validateConfig,

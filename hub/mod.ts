@@ -10,7 +10,7 @@ export {
   STATE_FILE,
 } from "./main.ts";
 export { type RunningHub, startHub, type StartOptions } from "./hub.ts";
-export { CONFIG_KEYS, defaultConfig, envNameOf, GLIBC_TUNABLES, type HubConfig } from "./config.ts";
+export { CONFIG_KEYS, defaultConfig, envNameOf, type HubConfig } from "./config.ts";
 export { Logger } from "./logger.ts";
 export { fsck, fsckMain, type FsckProblem, type FsckReport } from "./fsck.ts";
 export {

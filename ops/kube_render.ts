@@ -17,7 +17,7 @@
 import { createHash } from "node:crypto";
 import { parse as parseToml } from "smol-toml";
 import { DEFAULT_PROFILE_ID_HEX } from "../core/mod.ts";
-import { GLIBC_TUNABLES } from "../hub/mod.ts";
+import { GLIBC_TUNABLES } from "../runtime.ts";
 import { VERSION } from "../version.ts";
 import { readUserFile, usage } from "./io.ts";
 import {

@@ -15,8 +15,9 @@ import {
   streamIdFor,
   toHex,
 } from "../core/mod.ts";
-import { defaultConfig, GLIBC_TUNABLES, Logger, readState, selfCommand, startHub } from "../hub/mod.ts";
+import { defaultConfig, Logger, readState, selfCommand, startHub } from "../hub/mod.ts";
 import { presign, runLoad } from "./load.ts";
+import { GLIBC_TUNABLES } from "../runtime.ts";
 
 const HELP = `Usage: veen bench [--clients 32] [--labels 4] [--count 20000] [--seconds 60]
                   [--sizes 1000,10000,100000] [--proofs 300] [--skip-history] [--json] [--write FILE]

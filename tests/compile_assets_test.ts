@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { parse as parseYaml } from "yaml";
 import { captureIo } from "../ops/io.ts";
 import { runKube } from "../ops/kube.ts";
-import { GLIBC_TUNABLES } from "../hub/mod.ts";
+import { GLIBC_TUNABLES } from "../runtime.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const read = (p: string) => Deno.readTextFileSync(`${ROOT}${p}`);
