@@ -22,6 +22,7 @@ import {
   SLEEPING,
   slotOffset,
   SLOTS,
+  STOP,
   viewRing,
   WANT_WAKE,
 } from "./crypto_ring.ts";
@@ -96,6 +97,10 @@ export class CryptoPool {
     this.inRingStart = 0;
     this.overflow = [];
     for (const j of jobs) j.reject(e);
+    if (this.ring !== undefined) {
+      Atomics.store(this.ring.control, STOP, 1);
+      Atomics.notify(this.ring.control, HEAD);
+    }
     this.worker?.terminate();
   }
 

@@ -72,3 +72,28 @@ Deno.test("crypto pool: close refuses pending work with E.UNAVAILABLE and later 
     (e: unknown) => (e as { code?: string }).code === "E.SIZE",
   );
 });
+
+Deno.test("crypto pool: a process exits by itself once its pool is closed (the idle worker leaves Atomics.wait)", async () => {
+  const script = `
+    import { CryptoPool } from ${JSON.stringify(new URL("./crypto_pool.ts", import.meta.url).href)};
+    const pool = await CryptoPool.start(new Uint8Array(32).fill(1), 1);
+    await pool.sign([new Uint8Array(32)]);
+    await new Promise((r) => setTimeout(r, 50));
+    pool.close();
+    console.log("closed");
+  `;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--ext=ts", script],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+  const out = await child.output();
+  clearTimeout(timer);
+  assert.equal(new TextDecoder().decode(out.stdout).trim(), "closed");
+  assert.equal(
+    out.code,
+    0,
+    `exited with ${out.code} (signal ${out.signal}): ${new TextDecoder().decode(out.stderr)}`,
+  );
+});

@@ -21,6 +21,11 @@ export const SLEEPING = 2;
  * finishing a job. (Atomics.waitAsync cannot be used: Deno does not wake its event loop for it.)
  */
 export const WANT_WAKE = 3;
+/**
+ * Set to 1 by the main thread when the pool closes; the worker then leaves its loop. Worker.terminate() alone does
+ * not end a thread blocked in Atomics.wait, and that thread would keep the process alive.
+ */
+export const STOP = 4;
 const CONTROL_BYTES = 64;
 
 export const OP_VERIFY = 1;

@@ -18,6 +18,7 @@ import {
   OP_VERIFY,
   SLEEPING,
   slotOffset,
+  STOP,
   viewRing,
   WANT_WAKE,
 } from "./crypto_ring.ts";
@@ -28,6 +29,7 @@ self.onmessage = (e: MessageEvent) => {
   self.postMessage({ ok: true });
   let done = Atomics.load(control, DONE);
   for (;;) {
+    if (Atomics.load(control, STOP) === 1) return self.close();
     const head = Atomics.load(control, HEAD);
     if (head === done) {
       Atomics.store(control, SLEEPING, 1);
