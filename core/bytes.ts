@@ -3,8 +3,12 @@ import { VeenError } from "./errors.ts";
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
+/** V8's Uint8Array.prototype.toHex (one flat string, ~4x faster), where the runtime has it. */
+const nativeToHex = (Uint8Array.prototype as { toHex?: (this: Uint8Array) => string }).toHex;
+
 /** Lower-case hex of `b`. */
 export function toHex(b: Uint8Array): string {
+  if (nativeToHex !== undefined) return nativeToHex.call(b);
   let s = "";
   for (let i = 0; i < b.length; i++) s += HEX[b[i]!];
   return s;

@@ -113,7 +113,25 @@ export class CryptoPool {
     );
   }
 
-  /** Signs each 32-byte digest with the hub key, in order. */
+  /** Signs a 32-byte digest with the hub key. */
+  signOne(digest: Uint8Array): Promise<Uint8Array> {
+    if (digest.length !== 32) {
+      return Promise.reject(new VeenError("E.SIZE", "A signing digest must be 32 bytes"));
+    }
+    if (this.inline) return Promise.resolve(ed25519Sign(this.secret, digest));
+    return new Promise((resolve, reject) =>
+      this.enqueue([{
+        op: OP_SIGN,
+        pk: undefined,
+        digest,
+        sig: undefined,
+        resolve: resolve as (r: unknown) => void,
+        reject,
+      }])
+    );
+  }
+
+  /** Signs each 32-byte digest with the hub key, in order (one hand-over for all of them). */
   sign(digests: readonly Uint8Array[]): Promise<Uint8Array[]> {
     if (digests.some((d) => d.length !== 32)) {
       return Promise.reject(new VeenError("E.SIZE", "A signing digest must be 32 bytes"));

@@ -18,6 +18,12 @@ for (const workers of [0, 1]) {
       bad[10]! ^= 1;
       assert.equal(await pool.verify(hub.public, digests[0]!, bad), false);
       assert.equal(await pool.verify(client.public, digests[0]!, sigs[0]!), false);
+      const one = await Promise.all(digests.slice(0, 5).map((d) => pool.signOne(d)));
+      assert.deepEqual(one, sigs.slice(0, 5), "Ed25519 is deterministic: signOne gives sign's bytes");
+      await assert.rejects(
+        pool.signOne(new Uint8Array(31)),
+        (e: unknown) => (e as { code?: string }).code === "E.SIZE",
+      );
       assert.equal(pool.inline, workers === 0);
     } finally {
       pool.close();

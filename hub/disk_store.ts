@@ -260,7 +260,7 @@ export class DiskStore implements HubStore {
   #ckptMinEpoch: number | undefined;
   #ckptCompactedAt = -Infinity;
   /** Durable but not yet indexed: batches in commit order, and lookups over them. */
-  #unindexed: { items: CommitEntry[]; heads: LabelHead[]; end: LogPosition }[] = [];
+  #unindexed: { items: IndexItem[]; heads: LabelHead[]; end: LogPosition }[] = [];
   #unindexedCount = 0;
   readonly #overlayClients = new Map<string, number>();
   readonly #overlayEntries = new Map<string, AcceptedEntry>();
@@ -645,13 +645,17 @@ export class DiskStore implements HubStore {
       this.#fail(new Error("Test hook: crash before the index commit"), "Crash");
     }
     for (const h of heads) this.#heads.set(toHex(h.label), h);
-    for (const it of batch) {
-      const ck = toHex(it.label) + toHex(it.clientId);
-      this.#overlayClients.set(ck, it.clientSeq);
-      this.#overlayEntries.set(ck + it.clientSeq, { streamSeq: it.streamSeq, leafHash: it.leafHash });
+    // Only the index fields wait for the index writer: message, receipt and node bytes die with the batch.
+    const items: IndexItem[] = new Array(batch.length);
+    for (let i = 0; i < batch.length; i++) {
+      const { label, clientId, clientSeq, streamSeq, leafHash } = batch[i]!;
+      const ck = toHex(label) + toHex(clientId);
+      this.#overlayClients.set(ck, clientSeq);
+      this.#overlayEntries.set(ck + clientSeq, { streamSeq, leafHash });
+      items[i] = { label, clientId, clientSeq, streamSeq, leafHash };
     }
     this.#entries += batch.length;
-    this.#unindexed.push({ items: batch, heads, end });
+    this.#unindexed.push({ items, heads, end });
     this.#unindexedCount += batch.length;
     this.#onTiming?.({ entries: batch.length, encodeMs: t1 - t0, durableMs: t2 - t1, indexMs: 0 });
     this.#scheduleIndex();

@@ -1,10 +1,11 @@
 /**
  * The commit stage (OP0.1 step 5-7, 003 §3.4.1): per-label MMR append with constant-time checks against in-memory
  * cursors, receipt signing, and group commit. Sequencing is synchronous per submission, so checks and append are
- * atomic; signing and durability are batched: a batch's RECEIPT digests are signed together (by the crypto worker),
- * then the batch is handed to the store (log write, fdatasync) and its RECEIPTs are released only when that
- * resolves. A failed commit poisons the sequencer (the in-memory view is ahead of disk), so
- * every later submission gets E.UNAVAILABLE until the process restarts and recovers from the log.
+ * atomic. Each RECEIPT digest goes to the crypto worker as soon as its entry is sequenced, so signatures are
+ * ready by the time the entry's batch is cut; durability is batched: the batch is handed to the store (log write,
+ * fdatasync) and its RECEIPTs are released only when that resolves. A failed commit poisons the sequencer (the
+ * in-memory view is ahead of disk), so every later submission gets E.UNAVAILABLE until the process restarts and
+ * recovers from the log.
  */
 import {
   bytesEqual,
@@ -25,6 +26,8 @@ import type { Metrics } from "./metrics.ts";
 interface Pending {
   entry: CommitEntry;
   unsigned: UnsignedReceipt;
+  /** The RECEIPT signature, requested from the crypto worker as soon as the entry is sequenced. */
+  sig: Promise<Uint8Array>;
   resolve: () => void;
   reject: (e: unknown) => void;
 }
@@ -168,14 +171,16 @@ export class Sequencer {
       clientSeq: msg.clientSeq,
       authRef: msg.authRef,
       hubTs,
-      receipt: EMPTY, // signed with the rest of its batch just before the commit
+      receipt: EMPTY, // encoded when its batch is cut, from `sig`
       msg: msgBytes,
       newNodes: appended.newNodes,
       peaks: acc.peaks(),
     };
     this.pendingEntries.set(ckey + msg.clientSeq, { streamSeq: appended.seq, leafHash: leaf });
+    const sig = this.crypto.signOne(receiptSigningDigest(unsigned));
+    sig.catch(() => {}); // a failure is handled by the batch that awaits it
     const done = new Promise<void>((resolve, reject) =>
-      this.pending.push({ entry, unsigned, resolve, reject })
+      this.pending.push({ entry, unsigned, sig, resolve, reject })
     );
     this.metrics.queueDepth = this.pending.length;
     if (!this.committing) this.startCommitLoop();
@@ -203,9 +208,10 @@ export class Sequencer {
   }
 
   /**
-   * Takes batches off the queue and runs them through sign → store.commit → release, with up to two batches in
-   * flight: batch N+1 is signed while batch N is being written and fsynced. store.commit is called in batch order
-   * (each call waits until the previous batch's call has been made), so the log order is the sequencing order.
+   * Takes batches off the queue and runs them through signatures → store.commit → release, with up to two batches
+   * in flight: batch N+1 gathers its signatures while batch N is being written and fsynced. store.commit is called
+   * in batch order (each call waits until the previous batch's call has been made), so the log order is the
+   * sequencing order.
    */
   private async commitLoop(): Promise<void> {
     try {
@@ -237,7 +243,7 @@ export class Sequencer {
   private async runBatch(batch: Pending[], prevCalled: Promise<void>, called: () => void): Promise<void> {
     const t0 = performance.now();
     try {
-      const sigs = await this.crypto.sign(batch.map((p) => receiptSigningDigest(p.unsigned)));
+      const sigs = await Promise.all(batch.map((p) => p.sig));
       batch.forEach((p, i) => (p.entry.receipt = encodeReceipt({ ...p.unsigned, hubSig: sigs[i]! })));
       await prevCalled;
       if (this.failed !== undefined) throw this.failed;

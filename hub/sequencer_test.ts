@@ -113,3 +113,43 @@ Deno.test("evicted client cursors are reloaded from the store: sequence rules ho
   assert.equal(store.stats().entries, 31);
   crypto.close();
 });
+
+Deno.test("a RECEIPT signature that fails refuses its batch with E.UNAVAILABLE and stores nothing", async () => {
+  const { Sequencer } = await import("./sequencer.ts");
+  const { Admission } = await import("./admission.ts");
+  const { Metrics } = await import("./metrics.ts");
+  const { CryptoPool } = await import("./crypto_pool.ts");
+  const { decodeMsg, encodeMsg, signingKeyFromSeed, VeenError } = await import("../core/mod.ts");
+  const store = new MemoryStore();
+  const crypto = await CryptoPool.start(signingKeyFromSeed(new Uint8Array(32).fill(2)).secret, 0);
+  crypto.signOne = () => Promise.reject(new Error("signer gone"));
+  const admission = new Admission(store, {
+    required: false,
+    trustedIssuers: [],
+    routingKey: new Uint8Array(0),
+    maxCapChain: 8,
+    labelEpochs: false,
+    epochSec: 60,
+    clockSkewEpochs: 1,
+  });
+  let fatal: unknown;
+  const seq = new Sequencer(store, crypto, admission, new Metrics(), {
+    batchMax: 8,
+    batchWaitMs: 0,
+    queueMax: 100,
+    onFatal: (e) => (fatal = e),
+  });
+  const w = new Writer("t/signfail");
+  const msgs = [w.msg(), w.msg(), w.msg()];
+  const results = await Promise.allSettled(
+    msgs.map((m) => seq.submit(decodeMsg(encodeMsg(m)), encodeMsg(m), undefined, Date.now())),
+  );
+  for (const r of results) {
+    assert.equal(r.status, "rejected");
+    const e = (r as PromiseRejectedResult).reason;
+    assert.ok(e instanceof VeenError && e.code === "E.UNAVAILABLE", String(e));
+  }
+  assert.match(String((fatal as Error).message), /signer gone/);
+  assert.equal(store.stats().entries, 0);
+  assert.equal(seq.healthy, false);
+});

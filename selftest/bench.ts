@@ -46,6 +46,47 @@ export function machine(): Machine {
   };
 }
 
+/** Whole-machine CPU time in ms, from the `cpu` line of /proc/stat (USER_HZ = 100). */
+export interface CpuTimes {
+  busy: number;
+  idle: number;
+  /** Time the hypervisor ran something else while this VM wanted the CPU: it makes figures incomparable. */
+  steal: number;
+}
+
+/** Parses /proc/stat's `cpu  user nice system idle iowait irq softirq steal ...` line. */
+export function parseProcStat(text: string): CpuTimes | undefined {
+  const f = /^cpu\s+(.*)$/m.exec(text)?.[1]?.trim().split(/\s+/).map(Number);
+  if (f === undefined || f.length < 8 || f.some((x) => !Number.isFinite(x))) return undefined;
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = f as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  return { busy: (user + nice + system + irq + softirq) * 10, idle: (idle + iowait) * 10, steal: steal * 10 };
+}
+
+function readCpuTimes(): CpuTimes | undefined {
+  try {
+    return parseProcStat(Deno.readTextFileSync("/proc/stat"));
+  } catch {
+    return undefined; // not Linux
+  }
+}
+
+/** Shares of busy, idle and stolen time between two readings, in percent of all cores. */
+export function cpuShares(a: CpuTimes, b: CpuTimes): { busyPct: number; idlePct: number; stealPct: number } {
+  const busy = b.busy - a.busy, idle = b.idle - a.idle, steal = b.steal - a.steal;
+  const all = Math.max(1, busy + idle + steal);
+  const pct = (x: number) => Math.round((1000 * x) / all) / 10;
+  return { busyPct: pct(busy), idlePct: pct(idle), stealPct: pct(steal) };
+}
+
 /** Ed25519 verify + sign pairs per second on this thread (the per-submit crypto of a hub). */
 export function cryptoCeiling(ms = 2000): number {
   const k = signingKeyFromSeed(new Uint8Array(32).fill(7));
@@ -205,6 +246,7 @@ export async function benchMain(args: string[]): Promise<number> {
     maxSeconds: Number(f.seconds),
   };
   let submit;
+  let cpu: ReturnType<typeof cpuShares> | undefined;
   try {
     const hub = await spawnHub(dir);
     try {
@@ -212,7 +254,10 @@ export async function benchMain(args: string[]): Promise<number> {
       const warm = { ...load, count: Math.min(1000, load.count), streamPrefix: "warm" };
       await runLoad(warm, presign(warm));
       const msgs = presign(load);
+      const before = readCpuTimes();
       submit = await runLoad(load, msgs);
+      const after = readCpuTimes();
+      if (before && after) cpu = cpuShares(before, after);
     } finally {
       await hub.stop();
     }
@@ -230,6 +275,12 @@ export async function benchMain(args: string[]): Promise<number> {
         JSON.stringify(submit.errors)
       }`,
   );
+  if (cpu) {
+    log(
+      `machine cpu during submits: busy ${cpu.busyPct}%, idle ${cpu.idlePct}%, stolen by the hypervisor ${cpu.stealPct}%` +
+        (cpu.stealPct >= 5 ? " (figures are not comparable with quieter runs)" : ""),
+    );
+  }
   const history: HistoryFigures[] = [];
   if (!f["skip-history"]) {
     for (const size of f.sizes.split(",").map(Number)) {
@@ -247,7 +298,7 @@ export async function benchMain(args: string[]): Promise<number> {
     machine: m,
     hubMallocTunables: hubMallocTunables(),
     cryptoCeiling: Math.round(ceiling),
-    submit: { ...submit, ratio: submit.perSec / ceiling, ...load },
+    submit: { ...submit, ratio: submit.perSec / ceiling, ...load, cpu },
     history,
   };
   if (f.json) console.log(JSON.stringify(result));

@@ -5,6 +5,7 @@ import { DEVIATIONS, encodeCanonicalIndependent, encodeWithDeviation } from "./c
 import { Crafter } from "./craft.ts";
 import { mutate } from "./fuzz_suite.ts";
 import { parseSeed, Rng } from "./rng.ts";
+import { cpuShares, parseProcStat } from "./bench.ts";
 
 Deno.test("Rng is deterministic per seed and forks independently", () => {
   const a = new Rng(42);
@@ -78,4 +79,13 @@ Deno.test("the test-only hub key unsafe_disable_size_bounds is off by default, s
   const doc = await Deno.readTextFile(new URL("../docs/hub-config.md", import.meta.url));
   for (const k of CONFIG_KEYS) assert.ok(doc.includes(`\`${k}\``), `docs/hub-config.md does not list ${k}`);
   assert.match(doc, /`unsafe_disable_size_bounds`.*TEST-ONLY/);
+});
+
+Deno.test("bench: /proc/stat's cpu line gives busy, idle and stolen time, and their shares between readings", () => {
+  const a = parseProcStat("cpu  100 5 20 800 10 1 4 10 0 0\ncpu0 50 2 10 400 5 0 2 5 0 0\n");
+  assert.deepEqual(a, { busy: 1300, idle: 8100, steal: 100 });
+  const b = parseProcStat("cpu  160 5 40 830 10 1 4 40 0 0\n")!;
+  assert.deepEqual(cpuShares(a!, b), { busyPct: 57.1, idlePct: 21.4, stealPct: 21.4 });
+  assert.equal(parseProcStat("cpu0 1 2 3\n"), undefined);
+  assert.equal(parseProcStat("cpu  1 2 x 4 5 6 7 8\n"), undefined);
 });
