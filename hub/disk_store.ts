@@ -120,7 +120,10 @@ export interface DiskStoreOptions {
   clientCacheSize?: number;
   /** Durable entries allowed to wait for the KV index before commit() waits for it (default 16384). */
   maxIndexLag?: number;
-  /** Least time between index flushes, so one flush serves many batches (default 20 ms). */
+  /**
+   * Least time between index flushes, so one flush (an fdatasync per touched node and position file, one KV
+   * commit) serves many batches (default 250 ms; a crash replays at most that much log tail at start-up).
+   */
   indexIntervalMs?: number;
   /** Recent (label, leaf_hash) → seq cache entries (default 16384). */
   entryCacheSize?: number;
@@ -276,7 +279,7 @@ export class DiskStore implements HubStore {
     this.#onRepair = opts.onRepair ?? (() => {});
     this.#onTiming = opts.onCommitTiming;
     this.#maxIndexLag = opts.maxIndexLag ?? 16384;
-    this.#indexIntervalMs = opts.indexIntervalMs ?? 20;
+    this.#indexIntervalMs = opts.indexIntervalMs ?? 250;
   }
 
   static async open(dir: string, opts: DiskStoreOptions = {}): Promise<DiskStore> {
