@@ -33,7 +33,8 @@ self.onmessage = (e: MessageEvent) => {
     const head = Atomics.load(control, HEAD);
     if (head === done) {
       Atomics.store(control, SLEEPING, 1);
-      if (Atomics.load(control, HEAD) === head) Atomics.wait(control, HEAD, head);
+      // The timeout bounds how long a STOP set just before the wait goes unseen (close() also notifies).
+      if (Atomics.load(control, HEAD) === head) Atomics.wait(control, HEAD, head, 250);
       Atomics.store(control, SLEEPING, 0);
       continue;
     }
