@@ -27,6 +27,17 @@ import {
   WANT_WAKE,
 } from "./crypto_ring.ts";
 
+function signJob(digest: Uint8Array, resolve: (sig: Uint8Array) => void, reject: (e: unknown) => void): Job {
+  return {
+    op: OP_SIGN,
+    pk: undefined,
+    digest,
+    sig: undefined,
+    resolve: resolve as (r: unknown) => void,
+    reject,
+  };
+}
+
 interface Job {
   op: number;
   pk: Uint8Array | undefined;
@@ -119,16 +130,7 @@ export class CryptoPool {
       return Promise.reject(new VeenError("E.SIZE", "A signing digest must be 32 bytes"));
     }
     if (this.inline) return Promise.resolve(ed25519Sign(this.secret, digest));
-    return new Promise((resolve, reject) =>
-      this.enqueue([{
-        op: OP_SIGN,
-        pk: undefined,
-        digest,
-        sig: undefined,
-        resolve: resolve as (r: unknown) => void,
-        reject,
-      }])
-    );
+    return new Promise((resolve, reject) => this.enqueue([signJob(digest, resolve, reject)]));
   }
 
   /** Signs each 32-byte digest with the hub key, in order (one hand-over for all of them). */
@@ -139,16 +141,7 @@ export class CryptoPool {
     if (this.inline) return Promise.resolve(digests.map((d) => ed25519Sign(this.secret, d)));
     const jobs: Job[] = [];
     const sigs = digests.map((digest) =>
-      new Promise<Uint8Array>((resolve, reject) =>
-        jobs.push({
-          op: OP_SIGN,
-          pk: undefined,
-          digest,
-          sig: undefined,
-          resolve: resolve as (r: unknown) => void,
-          reject,
-        })
-      )
+      new Promise<Uint8Array>((resolve, reject) => jobs.push(signJob(digest, resolve, reject)))
     );
     this.enqueue(jobs);
     return Promise.all(sigs);
