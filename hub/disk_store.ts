@@ -648,7 +648,7 @@ export class DiskStore implements HubStore {
       this.#fail(new Error("Test hook: crash before the index commit"), "Crash");
     }
     for (const h of heads) this.#heads.set(toHex(h.label), h);
-    // Only the index fields wait for the index writer: message, receipt and node bytes die with the batch.
+    // Only the index fields wait for the index writer; the entry objects (receipt, node and peak arrays) do not.
     const items: IndexItem[] = new Array(batch.length);
     for (let i = 0; i < batch.length; i++) {
       const { label, clientId, clientSeq, streamSeq, leafHash } = batch[i]!;
