@@ -1,5 +1,5 @@
 /** HTTP plumbing for the hub: capped body reading, query parsing, and the one place errors become responses. */
-import { encodeErrorBody, fromHex, VeenError } from "../core/mod.ts";
+import { concat, encodeErrorBody, fromHex, VeenError } from "../core/mod.ts";
 
 export const CBOR = "application/cbor";
 export const CBOR_SEQ = "application/cbor-seq";
@@ -30,14 +30,7 @@ export async function readBodyCapped(req: Request, max: number): Promise<Uint8Ar
     }
     chunks.push(value);
   }
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
+  return chunks.length === 1 ? chunks[0]! : concat(...chunks);
 }
 
 /** The error response of every route: CBOR `{code, detail?, retry_after?}` with the code's HTTP status. */

@@ -9,7 +9,7 @@
  * two documents the spec fixes otherwise.
  */
 import { parseArgs } from "node:util";
-import { EXIT } from "../core/mod.ts";
+import { concat, EXIT } from "../core/mod.ts";
 
 export interface OpsIo {
   writeOut(s: string | Uint8Array): void;
@@ -51,7 +51,7 @@ export function captureIo(env: Record<string, string> = {}, opts: { now?: number
   const out: Uint8Array[] = [];
   const err: Uint8Array[] = [];
   const enc = (s: string | Uint8Array) => (typeof s === "string" ? new TextEncoder().encode(s) : s.slice());
-  const join = (parts: Uint8Array[]) => new TextDecoder().decode(concat(parts));
+  const join = (parts: Uint8Array[]) => new TextDecoder().decode(concat(...parts));
   let clock = opts.now ?? 1_700_000_000_000;
   return {
     writeOut: (s) => void out.push(enc(s)),
@@ -66,17 +66,6 @@ export function captureIo(env: Record<string, string> = {}, opts: { now?: number
     stdout: () => join(out),
     stderr: () => join(err),
   };
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const n = parts.reduce((a, p) => a + p.length, 0);
-  const b = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    b.set(p, o);
-    o += p.length;
-  }
-  return b;
 }
 
 /** The one failure type of ops/: a printed code, a detail and the exit code. */
