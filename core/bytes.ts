@@ -71,19 +71,11 @@ export function readU32be(b: Uint8Array, offset: number): number {
   return new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(offset);
 }
 
-/** Byte equality (not constant time; use `ctEqual` for secrets and auth_refs). */
+/** Byte equality (not constant time). */
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-/** Constant-time equality for equal-length inputs (SH0.2). */
-export function ctEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d |= a[i]! ^ b[i]!;
-  return d === 0;
 }
 
 /** Lexicographic byte order (003 §3.3): negative if a < b. */

@@ -64,7 +64,3 @@ export function receiptFromCbor(v: CborValue): Receipt {
 export function decodeReceipt(bytes: Uint8Array): Receipt {
   return receiptFromCbor(decodeCbor(bytes, "RECEIPT"));
 }
-
-export function receiptToCbor(r: Receipt): CborValue {
-  return [...unsignedArray(r), r.hubSig];
-}
