@@ -71,6 +71,17 @@ export function readU32be(b: Uint8Array, offset: number): number {
   return new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(offset);
 }
 
+/** True when `v` is a Uint8Array of exactly 32 bytes (a hash, key or id). */
+export function is32(v: unknown): v is Uint8Array {
+  return v instanceof Uint8Array && v.length === 32;
+}
+
+/** Returns `v` when it is 32 bytes; otherwise throws E.SIZE "`what` must be 32 bytes". */
+export function check32(v: unknown, what: string): Uint8Array {
+  if (!is32(v)) throw new VeenError("E.SIZE", `${what} must be 32 bytes`);
+  return v;
+}
+
 /** Byte equality (not constant time). */
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;

@@ -26,7 +26,7 @@
  *    the new root.
  * Size: at most popcount(m) + b + popcount(n) hashes, O(log n).
  */
-import { bytesEqual } from "./bytes.ts";
+import { bytesEqual, is32 } from "./bytes.ts";
 import { type CborValue, decodeCbor, encodeCbor, expectBytes, expectIntMap, expectUint } from "./cbor.ts";
 import { VeenError } from "./errors.ts";
 import {
@@ -98,7 +98,7 @@ export async function consistencyProof(reader: HashReader, m: number, n: number)
   const positions = [...oldPos, ...pathPos, ...newPos];
   const hashes = await reader.readHashes(positions);
   if (
-    hashes.length !== positions.length || hashes.some((h) => !(h instanceof Uint8Array) || h.length !== 32)
+    hashes.length !== positions.length || !hashes.every(is32)
   ) {
     throw new VeenError("E.SIZE", "Hash reader returned malformed hashes");
   }
@@ -116,7 +116,7 @@ export function encodeConsistencyProof(proof: ConsistencyProof): Uint8Array {
       throw new VeenError("E.SIZE", "Consistency proof list is too long");
     }
     for (const h of list) {
-      if (!(h instanceof Uint8Array) || h.length !== 32) {
+      if (!is32(h)) {
         throw new VeenError("E.SIZE", "Consistency hash size");
       }
     }

@@ -14,7 +14,7 @@
  * Proofs read node hashes through `HashReader` (as Go's sumdb/tlog does), so storage is pluggable and each proof
  * costs O(log n) hashes fetched in one `readHashes` call.
  */
-import { concat } from "./bytes.ts";
+import { check32, concat } from "./bytes.ts";
 import { VeenError } from "./errors.ts";
 import { Ht } from "./hash.ts";
 import type { MmrPathStep, MmrProof } from "./mmr_proof.ts";
@@ -35,7 +35,7 @@ export function mmrNode(left: Uint8Array, right: Uint8Array): Uint8Array {
 /** The root of a peak list in ascending height order (spec 004 §7); throws E.SIZE for an empty list. */
 export function mmrRoot(peaks: readonly Uint8Array[]): Uint8Array {
   if (peaks.length === 0) throw new VeenError("E.SIZE", "An empty MMR has no root");
-  for (const p of peaks) checkHash(p, "MMR peak");
+  for (const p of peaks) check32(p, "MMR peak");
   if (peaks.length === 1) return peaks[0]!;
   return Ht("veen/mmr-root", concat(...peaks));
 }
@@ -60,12 +60,6 @@ function bit(n: number, l: number): number {
 function checkCount(n: number, what: string, min = 0): void {
   if (!Number.isSafeInteger(n) || n < min || n > MMR_MAX_LEAVES) {
     throw new VeenError("E.SIZE", `${what} ${n} is not an integer in [${min}, 2^52]`);
-  }
-}
-
-function checkHash(h: Uint8Array, what: string): void {
-  if (!(h instanceof Uint8Array) || h.length !== 32) {
-    throw new VeenError("E.SIZE", `${what} must be 32 bytes`);
   }
 }
 
@@ -172,7 +166,7 @@ async function readChecked(reader: HashReader, positions: number[]): Promise<Uin
       `Hash reader returned ${hashes.length} hashes for ${positions.length} positions`,
     );
   }
-  for (const h of hashes) checkHash(h, "Stored MMR node");
+  for (const h of hashes) check32(h, "Stored MMR node");
   return hashes;
 }
 
@@ -228,7 +222,7 @@ export class MmrAccumulator {
         `An MMR of ${size} leaves has ${popcount(size)} peaks, got ${peaks.length}`,
       );
     }
-    for (const p of peaks) checkHash(p, "MMR peak");
+    for (const p of peaks) check32(p, "MMR peak");
     this.#size = size;
     this.#desc = peaks.slice().reverse();
     this.#root = size === 0 ? undefined : mmrRoot(peaks);
@@ -251,7 +245,7 @@ export class MmrAccumulator {
 
   /** Appends `leafHash` as leaf `size + 1`. */
   append(leafHash: Uint8Array): MmrAppend {
-    checkHash(leafHash, "Leaf hash");
+    check32(leafHash, "Leaf hash");
     if (this.#size >= MMR_MAX_LEAVES) throw new VeenError("E.SIZE", "MMR is full");
     const seq = this.#size + 1;
     const newNodes = [leafHash];
@@ -274,7 +268,7 @@ export class MemoryHashStore implements HashReader {
 
   /** Appends node hashes in position order (for example `MmrAccumulator.append(...).newNodes`). */
   append(hashes: readonly Uint8Array[]): void {
-    for (const h of hashes) checkHash(h, "MMR node");
+    for (const h of hashes) check32(h, "MMR node");
     this.#nodes.push(...hashes);
   }
 

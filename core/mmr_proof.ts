@@ -6,7 +6,7 @@
  * computed from it as in §7. Key 5 is omitted when there are no smaller peaks; present-but-empty is non-canonical and
  * rejected. At most 64 path steps and 64 peaks in all; unknown keys rejected; canonical CBOR only.
  */
-import { bytesEqual } from "./bytes.ts";
+import { bytesEqual, check32 } from "./bytes.ts";
 import { type CborValue, decodeCbor, encodeCbor, expectBytes, expectIntMap, expectUint } from "./cbor.ts";
 import { VeenError } from "./errors.ts";
 import { inclusionLayout, mmrNode, mmrRoot } from "./mmr.ts";
@@ -34,18 +34,13 @@ export interface MmrProof {
 }
 
 function checkShape(p: MmrProof): void {
-  const h32 = (b: unknown, what: string) => {
-    if (!(b instanceof Uint8Array) || b.length !== 32) {
-      throw new VeenError("E.SIZE", `${what} must be 32 bytes`);
-    }
-  };
-  h32(p.leafHash, "mmr_proof leaf_hash");
+  check32(p.leafHash, "mmr_proof leaf_hash");
   if (!Array.isArray(p.path) || p.path.length > MMR_PROOF_MAX_PATH) {
     throw new VeenError("E.SIZE", `mmr_proof path must be an array of at most ${MMR_PROOF_MAX_PATH} steps`);
   }
   for (const s of p.path) {
     if (s.dir !== 0 && s.dir !== 1) throw new VeenError("E.SIZE", "mmr_proof dir must be 0 or 1");
-    h32(s.sib, "mmr_proof sib");
+    check32(s.sib, "mmr_proof sib");
   }
   const before = p.peaksBefore ?? [];
   if (!Array.isArray(p.peaksAfter) || !Array.isArray(before)) {
@@ -54,8 +49,8 @@ function checkShape(p: MmrProof): void {
   if (before.length + 1 + p.peaksAfter.length > MMR_PROOF_MAX_PEAKS) {
     throw new VeenError("E.SIZE", `mmr_proof implies more than ${MMR_PROOF_MAX_PEAKS} peaks`);
   }
-  for (const x of p.peaksAfter) h32(x, "mmr_proof peaks_after entry");
-  for (const x of before) h32(x, "mmr_proof peaks_before entry");
+  for (const x of p.peaksAfter) check32(x, "mmr_proof peaks_after entry");
+  for (const x of before) check32(x, "mmr_proof peaks_before entry");
 }
 
 /** Canonical CBOR of `proof`; an empty `peaksBefore` is encoded as absent (key 5 omitted). */

@@ -25,7 +25,7 @@ import {
 } from "@hpke/core";
 import { Chacha20Poly1305 } from "@hpke/chacha20poly1305";
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
-import { concat, readU32be, u32be, u64be, utf8, ZERO32 } from "./bytes.ts";
+import { check32, concat, readU32be, u32be, u64be, utf8, ZERO32 } from "./bytes.ts";
 import { VeenError } from "./errors.ts";
 import { H, Ht, trunc24 } from "./hash.ts";
 import { DEFAULT_LIMITS, type Limits } from "./limits.ts";
@@ -66,13 +66,6 @@ function suite(): CipherSuite {
   return SUITE;
 }
 
-function need32(v: Uint8Array | undefined | null, what: string): Uint8Array {
-  if (!(v instanceof Uint8Array) || v.length !== 32) {
-    throw new VeenError("E.SIZE", `${what} must be 32 bytes`);
-  }
-  return v;
-}
-
 function checkPadBlock(padBlock: number): number {
   if (!Number.isSafeInteger(padBlock) || padBlock < 0 || padBlock > 65536) {
     throw new VeenError("E.PROFILE", `Bad pad_block ${padBlock}`);
@@ -84,12 +77,12 @@ function checkPadBlock(padBlock: number): number {
 export function aadFor(ctx: SealContext): Uint8Array {
   const authRef = ctx.authRef === undefined || ctx.authRef === null
     ? ZERO32
-    : need32(ctx.authRef, "auth_ref");
+    : check32(ctx.authRef, "auth_ref");
   return Ht(
     "veen/aad",
-    need32(ctx.profileId, "profile_id"),
-    need32(ctx.label, "label"),
-    need32(ctx.clientId, "client_id"),
+    check32(ctx.profileId, "profile_id"),
+    check32(ctx.label, "label"),
+    check32(ctx.clientId, "client_id"),
     u64be(ctx.clientSeq),
     u64be(ctx.prevAck),
     authRef,
@@ -101,9 +94,9 @@ export function bodyNonce(ctx: SealContext): Uint8Array {
   return trunc24(
     Ht(
       "veen/nonce",
-      need32(ctx.label, "label"),
+      check32(ctx.label, "label"),
       u64be(ctx.prevAck),
-      need32(ctx.clientId, "client_id"),
+      check32(ctx.clientId, "client_id"),
       u64be(ctx.clientSeq),
     ),
   );
@@ -134,7 +127,7 @@ export async function hpkeSetupSender(
   ephemeralSeed: Uint8Array,
   info: Uint8Array = HPKE_INFO,
 ): Promise<SenderContext> {
-  need32(recipientPk, "HPKE recipient public key");
+  check32(recipientPk, "HPKE recipient public key");
   if (ephemeralSeed.length !== 32) throw new VeenError("E.SIZE", "HPKE ephemeral seed must be 32 bytes");
   try {
     const s = suite();
@@ -155,8 +148,8 @@ export async function hpkeSetupRecipient(
   enc: Uint8Array,
   info: Uint8Array = HPKE_INFO,
 ): Promise<RecipientContext> {
-  need32(recipientSk, "HPKE recipient secret key");
-  need32(enc, "HPKE enc");
+  check32(recipientSk, "HPKE recipient secret key");
+  check32(enc, "HPKE enc");
   try {
     const s = suite();
     const recipientKey = await s.kem.deserializePrivateKey(recipientSk.slice());

@@ -3,6 +3,7 @@
  * `{1: schema bstr32, 2?: parent_id bstr32, 3?: att_root bstr32, 4?: cap_ref bstr32, 5?: expires_at uint}`.
  * Absent fields are omitted (never null); unknown keys, wrong sizes and non-canonical bytes are E.SIZE.
  */
+import { check32 } from "./bytes.ts";
 import { type CborValue, decodeCbor, encodeCbor, expectBytes, expectIntMap, expectUint } from "./cbor.ts";
 import { VeenError } from "./errors.ts";
 import { DEFAULT_LIMITS } from "./limits.ts";
@@ -21,13 +22,6 @@ const OPTIONAL_BYTES: ReadonlyArray<[number, "parentId" | "attRoot" | "capRef", 
   [3, "attRoot", "payload_hdr.att_root"],
   [4, "capRef", "payload_hdr.cap_ref"],
 ];
-
-function check32(v: unknown, what: string): Uint8Array {
-  if (!(v instanceof Uint8Array) || v.length !== 32) {
-    throw new VeenError("E.SIZE", `${what} must be 32 bytes`);
-  }
-  return v;
-}
 
 /** Canonical CBOR of `h`; fields that are `undefined` are omitted. */
 export function encodePayloadHdr(h: PayloadHdr): Uint8Array {

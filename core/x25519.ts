@@ -4,6 +4,7 @@
  * exactly as @hpke/core's WebCrypto import does), so `hpkePublicFromSecret` agrees with HPKE's SerializePublicKey.
  */
 import { x25519 } from "@noble/curves/ed25519.js";
+import { check32 } from "./bytes.ts";
 import { VeenError } from "./errors.ts";
 
 /** Source of random bytes; injectable for tests, defaulting to `crypto.getRandomValues`. */
@@ -19,9 +20,7 @@ export interface HpkeKeyPair {
 
 /** Public key (`X25519(sk, 9)`) of a raw 32-byte X25519 secret key. */
 export function hpkePublicFromSecret(sk: Uint8Array): Uint8Array {
-  if (!(sk instanceof Uint8Array) || sk.length !== 32) {
-    throw new VeenError("E.SIZE", "X25519 secret key must be 32 bytes");
-  }
+  check32(sk, "X25519 secret key");
   return Uint8Array.from(x25519.getPublicKey(sk));
 }
 
