@@ -1,6 +1,5 @@
 /** Shared fixtures for tests that run a real hub on a random loopback port. */
 import {
-  concat,
   decodeCbor,
   decodeErrorBody,
   DEFAULT_PROFILE_ID,
@@ -12,7 +11,6 @@ import {
   signingKeyFromSeed,
   signMsg,
   streamIdFor,
-  u32be,
   VeenError,
 } from "../core/mod.ts";
 import {
@@ -23,6 +21,7 @@ import {
   startHub,
   type StartOptions,
 } from "../hub/mod.ts";
+import { framedCiphertext } from "../selftest/craft.ts";
 
 export const quietLogger = (): Logger => new Logger("error", "hub", "standalone", () => {});
 
@@ -61,22 +60,11 @@ export async function withHub(
   }
 }
 
-/** Minimal well-framed ciphertext (enc, two lengths, header and body bytes); not decryptable, fine for the hub. */
-export function fakeCiphertext(tag: number, bodyLen = 32): Uint8Array {
-  return concat(
-    new Uint8Array(32).fill(tag),
-    u32be(17),
-    u32be(bodyLen),
-    new Uint8Array(17 + bodyLen).fill(tag),
-  );
-}
-
 /** A writer on one label with its own key, producing signed MSGs with consecutive client_seq. */
 export class Writer {
   readonly key: SigningKey;
   readonly label: Uint8Array;
   seq = 0;
-  prevAck = 0;
 
   constructor(stream: string, seed = 1) {
     this.key = signingKeyFromSeed(new Uint8Array(32).fill(seed));
@@ -88,14 +76,14 @@ export class Writer {
       {},
   ): Msg {
     const clientSeq = o.clientSeq ?? ++this.seq;
-    const ciphertext = fakeCiphertext(o.tag ?? (clientSeq % 251), o.bodyLen);
+    const ciphertext = framedCiphertext(o.tag ?? (clientSeq % 251), o.bodyLen ?? 32);
     return signMsg({
       ver: 1,
       profileId: DEFAULT_PROFILE_ID,
       label: this.label,
       clientId: this.key.public,
       clientSeq,
-      prevAck: o.prevAck ?? this.prevAck,
+      prevAck: o.prevAck ?? 0,
       authRef: o.authRef ?? null,
       ctHash: H(ciphertext),
       ciphertext,
