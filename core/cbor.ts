@@ -132,6 +132,14 @@ export function expectBytes(v: CborValue | undefined, len: number | undefined, w
   return v;
 }
 
+/** An array of at most `max` 32-byte hashes. */
+export function expectHashList(v: CborValue | undefined, max: number, what: string): Uint8Array[] {
+  if (!Array.isArray(v) || v.length > max) {
+    throw new VeenError("E.SIZE", `${what} must be an array of at most ${max} entries`);
+  }
+  return v.map((x, i) => expectBytes(x, 32, `${what}[${i}]`));
+}
+
 export function expectUint(v: CborValue | undefined, what: string): number {
   if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
     throw new VeenError("E.SIZE", `${what} must be an unsigned integer`);

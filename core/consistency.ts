@@ -27,9 +27,10 @@
  * Size: at most popcount(m) + b + popcount(n) hashes, O(log n).
  */
 import { bytesEqual, is32 } from "./bytes.ts";
-import { type CborValue, decodeCbor, encodeCbor, expectBytes, expectIntMap, expectUint } from "./cbor.ts";
+import { type CborValue, decodeCbor, encodeCbor, expectHashList, expectIntMap, expectUint } from "./cbor.ts";
 import { VeenError } from "./errors.ts";
 import {
+  bit,
   type HashReader,
   MMR_MAX_LEAVES,
   mmrNode,
@@ -61,10 +62,6 @@ interface Layout {
   steps: { level: number; right: boolean; index: number }[];
   /** Heights of the new peaks that cover only leaves after m, ascending. */
   newHeights: number[];
-}
-
-function bit(n: number, l: number): number {
-  return Math.floor(n / 2 ** l) % 2;
 }
 
 function layout(m: number, n: number): Layout {
@@ -129,13 +126,6 @@ export function encodeConsistencyProof(proof: ConsistencyProof): Uint8Array {
   );
 }
 
-function hashList(v: CborValue | undefined, what: string): Uint8Array[] {
-  if (!Array.isArray(v) || v.length > CONSISTENCY_MAX_LIST) {
-    throw new VeenError("E.SIZE", `${what} must be an array of at most ${CONSISTENCY_MAX_LIST} entries`);
-  }
-  return v.map((x, i) => expectBytes(x, 32, `${what}[${i}]`));
-}
-
 /** Strict decoder (E.SIZE): canonical CBOR, ver 1, exactly keys 1..4, 32-byte hashes, bounded lists. */
 export function decodeConsistencyProof(bytes: Uint8Array): ConsistencyProof {
   const m = expectIntMap(
@@ -148,9 +138,9 @@ export function decodeConsistencyProof(bytes: Uint8Array): ConsistencyProof {
     throw new VeenError("E.SIZE", "consistency_proof ver must be 1");
   }
   return {
-    oldPeaks: hashList(m.get(2), "consistency_proof old_peaks"),
-    path: hashList(m.get(3), "consistency_proof path"),
-    newPeaks: hashList(m.get(4), "consistency_proof new_peaks"),
+    oldPeaks: expectHashList(m.get(2), CONSISTENCY_MAX_LIST, "consistency_proof old_peaks"),
+    path: expectHashList(m.get(3), CONSISTENCY_MAX_LIST, "consistency_proof path"),
+    newPeaks: expectHashList(m.get(4), CONSISTENCY_MAX_LIST, "consistency_proof new_peaks"),
   };
 }
 

@@ -53,7 +53,7 @@ export function popcount(n: number): number {
 }
 
 /** Bit `l` of a non-negative safe integer. */
-function bit(n: number, l: number): number {
+export function bit(n: number, l: number): number {
   return Math.floor(n / 2 ** l) % 2;
 }
 

@@ -7,7 +7,15 @@
  * rejected. At most 64 path steps and 64 peaks in all; unknown keys rejected; canonical CBOR only.
  */
 import { bytesEqual, check32 } from "./bytes.ts";
-import { type CborValue, decodeCbor, encodeCbor, expectBytes, expectIntMap, expectUint } from "./cbor.ts";
+import {
+  type CborValue,
+  decodeCbor,
+  encodeCbor,
+  expectBytes,
+  expectHashList,
+  expectIntMap,
+  expectUint,
+} from "./cbor.ts";
 import { VeenError } from "./errors.ts";
 import { inclusionLayout, mmrNode, mmrRoot } from "./mmr.ts";
 
@@ -66,13 +74,6 @@ export function encodeMmrProof(proof: MmrProof): Uint8Array {
   return encodeCbor(m);
 }
 
-function hashList(v: CborValue | undefined, max: number, what: string): Uint8Array[] {
-  if (!Array.isArray(v) || v.length > max) {
-    throw new VeenError("E.SIZE", `${what} must be an array of at most ${max} entries`);
-  }
-  return v.map((x, i) => expectBytes(x, 32, `${what}[${i}]`));
-}
-
 /** Strict decoder: canonical CBOR, ver 1, known keys only, exact hash sizes, bounds, no empty key 5 (all E.SIZE). */
 export function decodeMmrProof(bytes: Uint8Array): MmrProof {
   const m = expectIntMap(decodeCbor(bytes, "mmr_proof"), [1, 2, 3, 4, 5], [1, 2, 3, 4], "mmr_proof");
@@ -88,10 +89,10 @@ export function decodeMmrProof(bytes: Uint8Array): MmrProof {
     if (dir !== 0 && dir !== 1) throw new VeenError("E.SIZE", `mmr_proof path[${i}] dir must be 0 or 1`);
     return { dir, sib: expectBytes(s.get(2), 32, `mmr_proof path[${i}] sib`) };
   });
-  const peaksAfter = hashList(m.get(4), MMR_PROOF_MAX_PEAKS - 1, "mmr_proof peaks_after");
+  const peaksAfter = expectHashList(m.get(4), MMR_PROOF_MAX_PEAKS - 1, "mmr_proof peaks_after");
   const proof: MmrProof = { leafHash, path, peaksAfter };
   if (m.has(5)) {
-    const peaksBefore = hashList(m.get(5), MMR_PROOF_MAX_PEAKS - 1, "mmr_proof peaks_before");
+    const peaksBefore = expectHashList(m.get(5), MMR_PROOF_MAX_PEAKS - 1, "mmr_proof peaks_before");
     if (peaksBefore.length === 0) {
       throw new VeenError("E.SIZE", "mmr_proof peaks_before is present but empty");
     }
