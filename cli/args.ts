@@ -38,10 +38,7 @@ export class Flags {
     this.positionals = positionals;
   }
 
-  has(name: string): boolean {
-    return this.#values.has(name);
-  }
-
+  /** True when the flag was given. */
   bool(name: string): boolean {
     return this.#values.has(name);
   }

@@ -2,7 +2,6 @@
  * What every command receives: the parsed flags, the output writer, the environment and the global settings,
  * plus small helpers shared by commands (client directory, passphrase, hub connection).
  */
-import { toHex } from "../core/mod.ts";
 import type { Flags, FlagSpec } from "./args.ts";
 import { usageError } from "./exit_codes.ts";
 import { checkPrekey, readIdentityCard } from "./identity_card.ts";
@@ -94,8 +93,6 @@ export async function recipientOf(
 export function nowSec(ctx: CommandContext): number {
   return Math.floor(ctx.io.now() / 1000);
 }
-
-export const hex = toHex;
 
 /** Connects to the hub named by `--hub` (or $VEEN_HUB), checking `--hub-key` and, with `state`, the stored pin. */
 export function connectFromFlags(ctx: CommandContext, state?: ClientState): Promise<HubSession> {

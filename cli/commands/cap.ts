@@ -201,7 +201,7 @@ export const capStatus: Command = {
       `locally_within_ttl: ${within}`,
       `expires_at: ${cached?.expires_at ?? "unknown"}`,
     ];
-    if (ctx.flags.has("hub") || ctx.io.env("VEEN_HUB") !== undefined) {
+    if (ctx.flags.bool("hub") || ctx.io.env("VEEN_HUB") !== undefined) {
       const session = await connectFromFlags(ctx);
       let view: Map<string | number, CborValue> | undefined;
       try {

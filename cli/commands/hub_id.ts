@@ -18,7 +18,7 @@ export const hubId: Command = {
     let pk: Uint8Array;
     if (keyHex !== undefined) {
       pk = parseKeyHex(keyHex, "--hub-key");
-    } else if (ctx.flags.has("hub") || ctx.io.env("VEEN_HUB") !== undefined) {
+    } else if (ctx.flags.bool("hub") || ctx.io.env("VEEN_HUB") !== undefined) {
       pk = (await connectHub({ hub: ctx.flags.str("hub"), env: ctx.io.env, timeoutMs: ctx.timeoutMs })).hubPk;
     } else {
       throw usageError("Give --hub or --hub-key");

@@ -103,7 +103,7 @@ export const rpcCall: Command = {
   ],
   async run(ctx) {
     const started = ctx.io.now();
-    const timeoutMs = ctx.flags.has("timeout-ms") ? ctx.timeoutMs : DEFAULT_RPC_TIMEOUT_MS;
+    const timeoutMs = ctx.flags.bool("timeout-ms") ? ctx.timeoutMs : DEFAULT_RPC_TIMEOUT_MS;
     const deadline = started + timeoutMs;
     const dir = clientDir(ctx);
     const stream = ctx.flags.req("stream");

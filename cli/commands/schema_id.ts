@@ -10,7 +10,7 @@ export const schemaId: Command = {
   flags: [],
   positionals: 1,
   run(ctx) {
-    const name = ctx.flags.positionals[0] ?? ctx.flags.str("name");
+    const name = ctx.flags.positionals[0];
     if (name === undefined) throw usageError("Missing schema NAME");
     const id = toHex(schemaIdFor(name));
     ctx.out.result({ name, schema_id: id }, [id]);
