@@ -49,13 +49,16 @@ export class Checkpointer {
     }
   }
 
-  /** Called after each durable batch. */
+  /** Called after each durable batch with its entries' labels (repeats allowed: each label is looked at once). */
   noteCommitted(labels: Iterable<Uint8Array>): void {
     let due = false;
+    const seen = new Set<string>();
     for (const label of labels) {
+      const k = toHex(label);
+      if (seen.has(k)) continue;
+      seen.add(k);
       const h = this.store.head(label);
       if (h === undefined) continue;
-      const k = toHex(label);
       let s = this.state.get(k);
       if (s === undefined) {
         s = { label, lastSeq: 0, lastAt: this.opts.now() };

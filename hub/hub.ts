@@ -88,7 +88,7 @@ export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise
     onFatal: (e) => fatal(e),
     onCommitted: (entries) => {
       lastLabel = entries[entries.length - 1]?.label ?? lastLabel;
-      checkpointer.noteCommitted(new Set(entries.map((e) => e.label)));
+      checkpointer.noteCommitted(entries.map((e) => e.label));
     },
   });
   const retention = new RetentionEnforcer(cfg.dataDir, store, log.child("retention"), {
