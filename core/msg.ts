@@ -3,7 +3,7 @@
  * `[ver=1, profile_id, label, client_id, client_seq, prev_ack, auth_ref|null, ct_hash, ciphertext, sig]`,
  * signed by client_id over `Ht("veen/sig", CBOR(the first 9 fields))`.
  */
-import { u64be } from "./bytes.ts";
+import { bytesEqual, u64be } from "./bytes.ts";
 import { encodeFlatArray, type FlatItem, FlatReader } from "./cbor.ts";
 import { ed25519Sign, ed25519Verify } from "./ed25519.ts";
 import { VeenError } from "./errors.ts";
@@ -91,7 +91,5 @@ export function leafHash(
 
 /** I1: `H(ciphertext) = ct_hash`. */
 export function ctHashMatches(m: Pick<Msg, "ciphertext" | "ctHash">): boolean {
-  const h = H(m.ciphertext);
-  for (let i = 0; i < 32; i++) if (h[i] !== m.ctHash[i]) return false;
-  return true;
+  return bytesEqual(H(m.ciphertext), m.ctHash);
 }
