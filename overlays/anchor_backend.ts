@@ -12,6 +12,7 @@ import {
   anchorRefOf,
   encodeAnchorRecord,
   nextAnchorRecord,
+  parseAnchorRef,
 } from "./anchor_log.ts";
 
 export interface AnchorBackend {
@@ -37,8 +38,12 @@ export class MemoryAnchorBackend implements AnchorBackend {
   }
 
   verify(root: Uint8Array, anchorRef: Uint8Array): Promise<boolean> {
-    if (anchorRef.length !== 40) return Promise.resolve(false);
-    const pos = Number(new DataView(anchorRef.buffer, anchorRef.byteOffset, 8).getBigUint64(0));
+    let pos: number;
+    try {
+      ({ pos } = parseAnchorRef(anchorRef));
+    } catch {
+      return Promise.resolve(false);
+    }
     return Promise.resolve(
       anchorRecordVerifies(root, anchorRef, this.records[pos], pos > 0 ? this.records[pos - 1] : undefined),
     );
