@@ -121,7 +121,7 @@ export class Admission {
   }
 
   /**
-   * Admission checks that need storage (E.AUTH, E.CAP); returns the record for `checkRate`/`consume`, or
+   * Admission checks that need storage (E.AUTH, E.CAP); returns the record for `take`, or
    * undefined when admission is not required.
    */
   async check(msg: Msg, now: number): Promise<LiveRecord | undefined> {
@@ -158,26 +158,23 @@ export class Admission {
     return live;
   }
 
-  /** E.RATE with Retry-After when the (auth_ref, label) bucket is empty; must precede `consume` synchronously. */
-  checkRate(live: LiveRecord | undefined, label: Uint8Array, nowMs: number): void {
-    if (live === undefined || live.rec.perSec === null) return;
-    const wait = this.limiter.wait(
-      key(live.rec, label),
-      live.rec.perSec,
-      live.rec.burst ?? live.rec.perSec,
+  /**
+   * Each accepted MSG takes one token from its (auth_ref, label) bucket (OP0.3); E.RATE with Retry-After when the
+   * bucket is empty.
+   */
+  take(live: LiveRecord | undefined, label: Uint8Array, nowMs: number): void {
+    const rec = live?.rec;
+    if (rec === undefined || rec.perSec === null) return;
+    const wait = this.limiter.tryTake(
+      toHex(rec.authRef) + toHex(label),
+      rec.perSec,
+      rec.burst ?? rec.perSec,
       nowMs,
     );
     if (wait > 0) {
-      throw new VeenError("E.RATE", `Rate limit of ${live.rec.perSec}/s exceeded`, { retryAfter: wait });
+      throw new VeenError("E.RATE", `Rate limit of ${rec.perSec}/s exceeded`, { retryAfter: wait });
     }
-  }
-
-  /** Each accepted MSG consumes one token (OP0.3). */
-  consume(live: LiveRecord | undefined, label: Uint8Array, nowMs: number): void {
-    if (live === undefined || live.rec.perSec === null) return;
-    this.limiter.take(key(live.rec, label), live.rec.perSec, live.rec.burst ?? live.rec.perSec, nowMs);
   }
 }
 
-const key = (rec: AdmissionRecord, label: Uint8Array) => toHex(rec.authRef) + toHex(label);
 export type { LiveRecord };

@@ -12,7 +12,7 @@ export class RateLimiter {
   private bucket(key: string, burst: number, nowMs: number, perSec: number): Bucket {
     let b = this.buckets.get(key);
     if (b === undefined) {
-      if (this.buckets.size >= this.maxBuckets) this.evictFull(nowMs, perSec, burst);
+      if (this.buckets.size >= this.maxBuckets) this.evictOldest();
       b = { tokens: burst, at: nowMs };
       this.buckets.set(key, b);
     } else {
@@ -22,21 +22,19 @@ export class RateLimiter {
     return b;
   }
 
-  /** Seconds until one token is available (0 when one is available now). */
-  wait(key: string, perSec: number, burst: number, nowMs: number): number {
+  /** Takes one token when one is available (returns 0); else takes nothing and returns the seconds to wait. */
+  tryTake(key: string, perSec: number, burst: number, nowMs: number): number {
     const b = this.bucket(key, burst, nowMs, perSec);
-    if (b.tokens >= 1) return 0;
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return 0;
+    }
     if (perSec <= 0) return 3600;
     return Math.max(1, Math.ceil((1 - b.tokens) / perSec));
   }
 
-  /** Takes one token (call only after `wait` returned 0 in the same synchronous step). */
-  take(key: string, perSec: number, burst: number, nowMs: number): void {
-    this.bucket(key, burst, nowMs, perSec).tokens -= 1;
-  }
-
   /** Drops the oldest buckets; a dropped bucket restarts full, which only ever errs towards admitting. */
-  private evictFull(_nowMs: number, _perSec: number, _burst: number): void {
+  private evictOldest(): void {
     const n = Math.ceil(this.maxBuckets / 10);
     let i = 0;
     for (const k of this.buckets.keys()) {

@@ -150,8 +150,7 @@ export class Sequencer {
     if (msg.prevAck > acc.size) {
       throw new VeenError("E.SEQ", `prev_ack ${msg.prevAck} is ahead of the label's stream_seq ${acc.size}`);
     }
-    this.admission.checkRate(live, msg.label, nowMs);
-    this.admission.consume(live, msg.label, nowMs);
+    this.admission.take(live, msg.label, nowMs);
     const appended = acc.append(leaf);
     const hubTs = Math.floor(nowMs / 1000);
     const unsigned: UnsignedReceipt = {
