@@ -14,11 +14,10 @@ import { fromHex, toHex, VeenError } from "../core/mod.ts";
 import {
   ANCHOR_RECORD_LEN,
   type AnchorBackend,
-  anchorDigest,
   anchorRecordVerifies,
   anchorRefOf,
+  buildAnchorRecord,
   decodeAnchorRecord,
-  encodeAnchorRecord,
   nextAnchorRecord,
   parseAnchorRef,
 } from "../overlays/mod.ts";
@@ -84,12 +83,11 @@ export class FileAnchorBackend implements AnchorBackend {
         }
         prev = rec.digest;
       }
-      const record = nextAnchorRecord(n, prev, { root, epoch, ts, nonce });
-      let bytes = encodeAnchorRecord(record);
+      const { bytes, digest } = buildAnchorRecord(nextAnchorRecord(n, prev, { root, epoch, ts, nonce }));
       await f.seek(n * ANCHOR_RECORD_LEN, Deno.SeekMode.Start);
-      while (bytes.length > 0) bytes = bytes.subarray(await f.write(bytes));
+      for (let rest = bytes; rest.length > 0;) rest = rest.subarray(await f.write(rest));
       await f.syncData();
-      return anchorRefOf(n, anchorDigest(record));
+      return anchorRefOf(n, digest);
     } finally {
       try {
         await f.unlock();

@@ -7,10 +7,9 @@
  * anchor_log.ts in memory (tests, dry runs); the CLI's file backend keeps the same records in a file.
  */
 import {
-  anchorDigest,
   anchorRecordVerifies,
   anchorRefOf,
-  encodeAnchorRecord,
+  buildAnchorRecord,
   nextAnchorRecord,
   parseAnchorRef,
 } from "./anchor_log.ts";
@@ -30,9 +29,10 @@ export class MemoryAnchorBackend implements AnchorBackend {
 
   publish(root: Uint8Array, epoch: number, ts: number, nonce: Uint8Array): Promise<Uint8Array> {
     const pos = this.records.length;
-    const rec = nextAnchorRecord(pos, this.#lastDigest, { root, epoch, ts, nonce });
-    const digest = anchorDigest(rec);
-    this.records.push(encodeAnchorRecord(rec));
+    const { bytes, digest } = buildAnchorRecord(
+      nextAnchorRecord(pos, this.#lastDigest, { root, epoch, ts, nonce }),
+    );
+    this.records.push(bytes);
     this.#lastDigest = digest;
     return Promise.resolve(anchorRefOf(pos, digest));
   }

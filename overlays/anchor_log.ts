@@ -80,10 +80,16 @@ export function anchorDigest(r: AnchorRecord): Uint8Array {
   return Ht("veen/anchor-record", body(r));
 }
 
+/** The 160 record bytes and the record's digest, hashed once (what a publisher appends and returns). */
+export function buildAnchorRecord(r: AnchorRecord): { bytes: Uint8Array; digest: Uint8Array } {
+  const b = body(r);
+  const digest = Ht("veen/anchor-record", b);
+  return { bytes: concat(b, digest), digest };
+}
+
 /** The 160 record bytes. */
 export function encodeAnchorRecord(r: AnchorRecord): Uint8Array {
-  const b = body(r);
-  return concat(b, Ht("veen/anchor-record", b));
+  return buildAnchorRecord(r).bytes;
 }
 
 /** Decodes and checks one record (length, magic, version, padding, checksum); E.SIZE or E.SIG otherwise. */
