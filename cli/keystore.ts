@@ -163,17 +163,16 @@ export function encodeKeystore(
   passphrase: string | undefined,
   random: RandomFn = defaultRandom,
 ): string {
-  const plain = JSON.stringify(keysToJson(keys));
+  const keysJson = keysToJson(keys);
   if (passphrase === undefined) {
-    return JSON.stringify(
-      { format: "veen-keystore", version: 1, encrypted: false, keys: JSON.parse(plain) },
-      null,
-      2,
-    ) + "\n";
+    const doc = { format: "veen-keystore", version: 1, encrypted: false, keys: keysJson };
+    return JSON.stringify(doc, null, 2) + "\n";
   }
   const salt = random(16);
   const nonce = random(24);
-  const ct = xchacha20poly1305(kdf(passphrase, salt, SCRYPT), nonce, AAD).encrypt(utf8(plain));
+  const ct = xchacha20poly1305(kdf(passphrase, salt, SCRYPT), nonce, AAD).encrypt(
+    utf8(JSON.stringify(keysJson)),
+  );
   return JSON.stringify(
     {
       format: "veen-keystore",

@@ -6,18 +6,10 @@
  */
 import { toHex } from "../../core/mod.ts";
 import { readState, withStateLock, writeState } from "../client_state.ts";
-import {
-  CLIENT_FLAG,
-  clientDir,
-  type Command,
-  HUB_FLAG,
-  loadKeys,
-  nowSec,
-  PASSPHRASE_FLAG,
-} from "../context.ts";
+import { CLIENT_FLAG, clientDir, type Command, HUB_FLAG, nowSec, PASSPHRASE_FLAG } from "../context.ts";
 import { hubAddressKey } from "../hub_address.ts";
 import { identityCardOf, readIdentityCard, writeIdentityCard } from "../identity_card.ts";
-import { KEYSTORE_FILE, passphraseFrom, rotateClientKeys, writeKeystore } from "../keystore.ts";
+import { KEYSTORE_FILE, passphraseFrom, readKeystore, rotateClientKeys, writeKeystore } from "../keystore.ts";
 
 async function keystoreEncrypted(dir: string): Promise<boolean> {
   try {
@@ -90,10 +82,8 @@ export const idRotate: Command = {
   async run(ctx) {
     const dir = clientDir(ctx);
     return await withStateLock(dir, async () => {
-      const old = await loadKeys(ctx, dir);
-      const pass = (await keystoreEncrypted(dir))
-        ? passphraseFrom(ctx.flags.str("passphrase-env"), ctx.io.env)
-        : undefined;
+      const pass = passphraseFrom(ctx.flags.str("passphrase-env"), ctx.io.env);
+      const { keys: old, encrypted } = await readKeystore(dir, pass);
       const now = nowSec(ctx);
       const keys = rotateClientKeys(old, now);
       const state = await readState(dir);
@@ -102,7 +92,7 @@ export const idRotate: Command = {
         new_client_id: toHex(keys.client.public),
         at: now,
       });
-      await writeKeystore(dir, keys, pass);
+      await writeKeystore(dir, keys, encrypted ? pass : undefined);
       await writeIdentityCard(dir, identityCardOf(keys));
       await writeState(dir, state);
       ctx.out.result(
