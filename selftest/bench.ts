@@ -16,7 +16,7 @@ import {
   toHex,
 } from "../core/mod.ts";
 import { defaultConfig, Logger, readState, selfCommand, startHub } from "../hub/mod.ts";
-import { presign, runLoad } from "./load.ts";
+import { pct, presign, runLoad } from "./load.ts";
 import { GLIBC_TUNABLES } from "../runtime.ts";
 
 const HELP = `Usage: veen bench [--clients 32] [--labels 4] [--count 20000] [--seconds 60]
@@ -144,7 +144,6 @@ async function spawnHub(dataDir: string): Promise<{ url: string; stop: () => Pro
 }
 
 const quiet = () => new Logger("error", "bench", "standalone", () => {});
-const pct = (s: number[], p: number) => s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
 const r1 = (v: number) => Math.round(v * 10) / 10;
 const r2 = (v: number) => Math.round(v * 100) / 100;
 

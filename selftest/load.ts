@@ -81,7 +81,8 @@ export function presign(o: LoadOptions): Uint8Array[][] {
   return out;
 }
 
-function pct(sorted: number[], p: number): number {
+/** The `p`th percentile of the ascending samples `sorted`; 0 when there are none. */
+export function pct(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
