@@ -21,7 +21,7 @@ import {
   verifyInclusion,
   verifyReceiptSig,
 } from "../core/mod.ts";
-import { fsck, selfCommand, STATE_FILE } from "../hub/mod.ts";
+import { fsck, readState, selfCommand, STATE_FILE } from "../hub/mod.ts";
 import { Writer } from "./fixture.ts";
 import { prng } from "./util.ts";
 
@@ -68,11 +68,11 @@ async function startHub(dir: string): Promise<HubProc> {
   child.status.then(() => (exited = true));
   while (Date.now() < deadline && !exited) {
     try {
-      const st = JSON.parse(await Deno.readTextFile(`${dir}/${STATE_FILE}`));
-      if (st.pid === child.pid) {
+      const st = await readState(dir);
+      if (st?.pid === child.pid) {
         const r = await fetch(`${st.url}/readyz`);
         await r.body?.cancel();
-        if (r.ok) return { child, url: st.url, hubPk: fromHex(st.hub_pk, 32, "hub_pk"), stderr };
+        if (r.ok) return { child, url: st.url, hubPk: fromHex(st.hub_pk!, 32, "hub_pk"), stderr };
       }
     } catch {
       // not up yet

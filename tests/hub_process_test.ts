@@ -1,6 +1,6 @@
 /** The hub as users run it: `veen hub start` (detached and foreground), `veen hub stop`, files and modes. */
 import assert from "node:assert/strict";
-import { selfCommand } from "../hub/mod.ts";
+import { readState, selfCommand } from "../hub/mod.ts";
 
 async function veen(
   args: string[],
@@ -94,11 +94,8 @@ Deno.test("veen hub start --foreground exits 0 on SIGTERM after a final checkpoi
   try {
     let url = "";
     for (let i = 0; i < 200 && url === ""; i++) {
-      try {
-        url = JSON.parse(await Deno.readTextFile(`${dir}/hub.state.json`)).url;
-      } catch {
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      url = (await readState(dir))?.url ?? "";
+      if (url === "") await new Promise((r) => setTimeout(r, 50));
     }
     assert.notEqual(url, "");
     child.kill("SIGTERM");
