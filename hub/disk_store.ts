@@ -82,7 +82,7 @@ import {
   VeenError,
 } from "../core/mod.ts";
 import { AttachmentStore } from "./attachment_store.ts";
-import { type IndexItem, KvIndex, type KvLimits, Lru } from "./kv_index.ts";
+import { clientKey, type IndexItem, KvIndex, type KvLimits, Lru } from "./kv_index.ts";
 import {
   fileSize,
   listSegments,
@@ -417,6 +417,7 @@ export class DiskStore implements HubStore {
         leafHash: r.leafHash,
         clientId: r.clientId,
         clientSeq: r.clientSeq,
+        clientKey: clientKey(r.label, r.clientId),
       });
     }
     const heads: LabelHead[] = [];
@@ -482,7 +483,7 @@ export class DiskStore implements HubStore {
 
   lastClientSeq(label: Uint8Array, clientId: Uint8Array): Promise<number> {
     this.#checkOpen();
-    const o = this.#overlayClients.get(toHex(label) + toHex(clientId));
+    const o = this.#overlayClients.get(clientKey(label, clientId));
     return o !== undefined ? Promise.resolve(o) : this.#kv.lastClientSeq(label, clientId);
   }
 
@@ -492,7 +493,7 @@ export class DiskStore implements HubStore {
     clientSeq: number,
   ): Promise<AcceptedEntry | undefined> {
     this.#checkOpen();
-    const e = this.#overlayEntries.get(toHex(label) + toHex(clientId) + clientSeq) ??
+    const e = this.#overlayEntries.get(clientKey(label, clientId) + clientSeq) ??
       await this.#kv.accepted(label, clientId, clientSeq);
     return e !== undefined && e.streamSeq <= (this.head(label)?.seq ?? 0) ? e : undefined;
   }
@@ -551,10 +552,9 @@ export class DiskStore implements HubStore {
             this.#fail(e, "Index commit failed");
           }
           this.#unindexedCount -= items.length;
-          for (const it of items) {
-            const ck = toHex(it.label) + toHex(it.clientId);
-            if (this.#overlayClients.get(ck) === it.clientSeq) this.#overlayClients.delete(ck);
-            this.#overlayEntries.delete(ck + it.clientSeq);
+          for (const { clientKey, clientSeq } of items) {
+            if (this.#overlayClients.get(clientKey) === clientSeq) this.#overlayClients.delete(clientKey);
+            this.#overlayEntries.delete(clientKey + clientSeq);
           }
           this.#onTiming?.({
             entries: items.length,
@@ -652,10 +652,10 @@ export class DiskStore implements HubStore {
     const items: IndexItem[] = new Array(batch.length);
     for (let i = 0; i < batch.length; i++) {
       const { label, clientId, clientSeq, streamSeq, leafHash } = batch[i]!;
-      const ck = toHex(label) + toHex(clientId);
+      const ck = clientKey(label, clientId);
       this.#overlayClients.set(ck, clientSeq);
       this.#overlayEntries.set(ck + clientSeq, { streamSeq, leafHash });
-      items[i] = { label, clientId, clientSeq, streamSeq, leafHash };
+      items[i] = { label, clientId, clientSeq, streamSeq, leafHash, clientKey: ck };
     }
     this.#entries += batch.length;
     this.#unindexed.push({ items, heads, end });

@@ -61,7 +61,12 @@ export interface IndexItem {
   leafHash: Uint8Array;
   clientId: Uint8Array;
   clientSeq: number;
+  /** {@link clientKey} of (label, client_id). */
+  clientKey: string;
 }
+
+/** The cache key of a (label, client_id) pair: label hex || client_id hex. */
+export const clientKey = (label: Uint8Array, clientId: Uint8Array): string => toHex(label) + toHex(clientId);
 
 /** Offsets the checkpoint and admission files are indexed up to, and the log position. */
 export interface IndexMeta {
@@ -258,7 +263,7 @@ export class KvIndex {
     end: LogPosition,
   ): Promise<void> {
     const last = new Map<string, IndexItem>();
-    for (const it of items) last.set(toHex(it.label) + toHex(it.clientId), it);
+    for (const it of items) last.set(it.clientKey, it);
     const muts: Mutation[] = [];
     for (const it of last.values()) {
       muts.push({
@@ -282,7 +287,7 @@ export class KvIndex {
       this.#clients.set(k, { clientSeq: it.clientSeq, streamSeq: it.streamSeq, leafHash: it.leafHash });
     }
     for (const it of items) {
-      this.#entries.set(toHex(it.label) + toHex(it.clientId) + it.clientSeq, {
+      this.#entries.set(it.clientKey + it.clientSeq, {
         streamSeq: it.streamSeq,
         leafHash: it.leafHash,
       });
@@ -291,7 +296,7 @@ export class KvIndex {
 
   /** The client's last accepted entry on a label: cached, else one KV get. */
   async #client(label: Uint8Array, clientId: Uint8Array): Promise<ClientRow | null> {
-    const k = toHex(label) + toHex(clientId);
+    const k = clientKey(label, clientId);
     for (;;) {
       const c = this.#clients.get(k);
       if (c !== undefined) return c;
@@ -319,7 +324,7 @@ export class KvIndex {
     clientId: Uint8Array,
     clientSeq: number,
   ): Promise<AcceptedEntry | undefined> {
-    const c = this.#entries.get(toHex(label) + toHex(clientId) + clientSeq);
+    const c = this.#entries.get(clientKey(label, clientId) + clientSeq);
     if (c !== undefined) return c;
     const row = await this.#client(label, clientId);
     return row !== null && row.clientSeq === clientSeq

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { prng } from "../tests/util.ts";
-import { type IndexItem, KvIndex, Lru } from "./kv_index.ts";
+import { clientKey, type IndexItem, KvIndex, Lru } from "./kv_index.ts";
 
 async function withKv(fn: (path: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "veen-kv-" });
@@ -13,13 +13,17 @@ async function withKv(fn: (path: string) => Promise<void>): Promise<void> {
 
 function items(label: Uint8Array, from: number, n: number, seed: number): IndexItem[] {
   const r = prng(seed);
-  return Array.from({ length: n }, (_, i) => ({
-    label,
-    streamSeq: from + i,
-    leafHash: r.bytes(32),
-    clientId: new Uint8Array(32).fill(i % 5),
-    clientSeq: 100 + from + i,
-  }));
+  return Array.from({ length: n }, (_, i) => {
+    const clientId = new Uint8Array(32).fill(i % 5);
+    return {
+      label,
+      streamSeq: from + i,
+      leafHash: r.bytes(32),
+      clientId,
+      clientSeq: 100 + from + i,
+      clientKey: clientKey(label, clientId),
+    };
+  });
 }
 
 const head = (label: Uint8Array, seq: number) => ({

@@ -25,6 +25,8 @@ import type { Metrics } from "./metrics.ts";
 
 interface Pending {
   entry: CommitEntry;
+  /** label hex || client_id hex: the key of the entry's client cursor. */
+  ckey: string;
   unsigned: UnsignedReceipt;
   /** The RECEIPT signature, requested from the crypto worker as soon as the entry is sequenced. */
   sig: Promise<Uint8Array>;
@@ -179,7 +181,7 @@ export class Sequencer {
     const sig = this.crypto.signOne(receiptSigningDigest(unsigned));
     sig.catch(() => {}); // a failure is handled by the batch that awaits it
     const done = new Promise<void>((resolve, reject) =>
-      this.pending.push({ entry, unsigned, sig, resolve, reject })
+      this.pending.push({ entry, ckey, unsigned, sig, resolve, reject })
     );
     this.metrics.queueDepth = this.pending.length;
     if (!this.committing) this.startCommitLoop();
@@ -241,12 +243,13 @@ export class Sequencer {
 
   private async runBatch(batch: Pending[], prevCalled: Promise<void>, called: () => void): Promise<void> {
     const t0 = performance.now();
+    const entries = batch.map((p) => p.entry);
     try {
       const sigs = await Promise.all(batch.map((p) => p.sig));
       batch.forEach((p, i) => (p.entry.receipt = encodeReceipt({ ...p.unsigned, hubSig: sigs[i]! })));
       await prevCalled;
       if (this.failed !== undefined) throw this.failed;
-      const committed = this.store.commit(batch.map((p) => p.entry));
+      const committed = this.store.commit(entries);
       called();
       await committed;
     } catch (e) {
@@ -257,13 +260,12 @@ export class Sequencer {
     this.metrics.commitLatency.observe(performance.now() - t0);
     this.metrics.queueDepth = this.pending.length;
     for (const p of batch) {
-      const ckey = toHex(p.entry.label) + toHex(p.entry.clientId);
-      this.pendingEntries.delete(ckey + p.entry.clientSeq);
-      const cursor = this.clients.get(ckey);
+      this.pendingEntries.delete(p.ckey + p.entry.clientSeq);
+      const cursor = this.clients.get(p.ckey);
       if (cursor !== undefined && cursor.seq === p.entry.clientSeq) cursor.durable = true;
       p.resolve();
     }
-    this.opts.onCommitted?.(batch.map((p) => p.entry));
+    this.opts.onCommitted?.(entries);
   }
 
   private fail(e: unknown, batch: Pending[]): void {
