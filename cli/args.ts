@@ -3,6 +3,7 @@
  * each flag declares its arity here. Flags are `--name value`, `--name=value` (arity 1) or `--name` (arity 0);
  * repeated flags are errors unless declared `multiple`; unknown flags and missing values are usage errors.
  */
+import { fromHex } from "../core/mod.ts";
 import { usageError } from "./exit_codes.ts";
 
 export interface FlagSpec {
@@ -83,6 +84,12 @@ export function parseUint(s: string, what: string, opts: { min?: number; max?: n
     throw usageError(`${what} must be in ${min}..${max}, got ${s}`);
   }
   return n;
+}
+
+/** Parses 32 bytes given as 64 hex characters on the command line; usage error otherwise. */
+export function parseHex32(s: string, flag: string): Uint8Array {
+  if (!/^[0-9a-fA-F]{64}$/.test(s)) throw usageError(`${flag} must be 64 hex characters`);
+  return fromHex(s, 32);
 }
 
 /** Parses `argv` against `specs` (the command's flags plus GLOBAL_FLAGS). */

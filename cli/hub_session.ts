@@ -7,7 +7,6 @@ import {
   bytesEqual,
   DEFAULT_PROFILE,
   DEFAULT_PROFILE_ID,
-  fromHex,
   labelFor,
   type Profile,
   profileId,
@@ -15,6 +14,7 @@ import {
   toHex,
   VeenError,
 } from "../core/mod.ts";
+import { parseHex32 } from "./args.ts";
 import type { ClientState } from "./client_state.ts";
 import { malformedError, usageError } from "./exit_codes.ts";
 import { type HubAddress, resolveHub } from "./hub_address.ts";
@@ -36,12 +36,6 @@ export interface StreamTarget {
   label: Uint8Array;
 }
 
-/** Parses a 32-byte hex key given on the command line. */
-export function parseKeyHex(s: string, flag: string): Uint8Array {
-  if (!/^[0-9a-fA-F]{64}$/.test(s)) throw usageError(`${flag} must be 64 hex characters`);
-  return fromHex(s, 32);
-}
-
 /**
  * Connects: resolves `--hub`, fetches /info and the profile, and checks the pin. With `state`, the pin for this
  * address is checked and recorded, and the hub entry for label state is created (the caller saves the state).
@@ -57,7 +51,7 @@ export async function connectHub(opts: {
   const http = new HubHttp(address.url, opts.timeoutMs);
   const info = await http.info();
   if (opts.hubKey !== undefined) {
-    const want = parseKeyHex(opts.hubKey, "--hub-key");
+    const want = parseHex32(opts.hubKey, "--hub-key");
     if (!bytesEqual(want, info.hubPk)) {
       throw new VeenError(
         "E.SIG",

@@ -19,7 +19,7 @@ import {
   verifyCheckpointSig,
 } from "../../core/mod.ts";
 import { ANCHOR_NONCE_MAX, ANCHOR_REF_LEN } from "../../overlays/mod.ts";
-import type { FlagSpec } from "../args.ts";
+import { type FlagSpec, parseHex32 } from "../args.ts";
 import { readState } from "../client_state.ts";
 import { checkCheckpoint } from "../client_view.ts";
 import {
@@ -32,7 +32,7 @@ import {
 } from "../context.ts";
 import { checkFailure, usageError } from "../exit_codes.ts";
 import { readInputFile, writeOutputFile } from "../files.ts";
-import { connectHub, type HubSession, parseKeyHex, streamTarget } from "../hub_session.ts";
+import { connectHub, type HubSession, streamTarget } from "../hub_session.ts";
 import { FileAnchorBackend } from "../anchor_file_backend.ts";
 
 const BACKEND_DIR_FLAG: FlagSpec = {
@@ -75,7 +75,7 @@ async function session(ctx: CommandContext): Promise<HubSession> {
 async function hubKeyOf(ctx: CommandContext): Promise<{ hubPk: Uint8Array; s?: HubSession }> {
   const key = ctx.flags.str("hub-key");
   if (key !== undefined && ctx.flags.str("hub") === undefined) {
-    return { hubPk: parseKeyHex(key, "--hub-key") };
+    return { hubPk: parseHex32(key, "--hub-key") };
   }
   if (ctx.flags.str("hub") === undefined && (ctx.io.env("VEEN_HUB") ?? "") === "") {
     throw usageError("Give --hub-key or --hub (or set VEEN_HUB) to check the CHECKPOINT signature");

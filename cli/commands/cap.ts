@@ -13,7 +13,7 @@ import {
   issueCapToken,
   verifyCapChain,
 } from "../../core/mod.ts";
-import { parseUint } from "../args.ts";
+import { parseHex32, parseUint } from "../args.ts";
 import { cborToJson } from "../body.ts";
 import { readState, withStateLock, writeState } from "../client_state.ts";
 import {
@@ -29,7 +29,7 @@ import {
 } from "../context.ts";
 import { malformedError, usageError } from "../exit_codes.ts";
 import { readInputFile, writeOutputFile } from "../files.ts";
-import { connectHub, parseKeyHex } from "../hub_session.ts";
+import { connectHub } from "../hub_session.ts";
 import { readIdentityCard } from "../identity_card.ts";
 
 /** `--rate PER_SEC,BURST` (also the CORE-GOALS spelling `5/s,10`). */
@@ -41,7 +41,7 @@ export function parseRate(s: string): CapRate {
 
 /** `--subject`: 64 hex characters, or an identity card file or client directory (its client_id). */
 export async function parseSubject(s: string): Promise<Uint8Array> {
-  if (/^[0-9a-fA-F]{64}$/.test(s)) return parseKeyHex(s, "--subject");
+  if (/^[0-9a-fA-F]{64}$/.test(s)) return parseHex32(s, "--subject");
   return (await readIdentityCard(s)).clientId;
 }
 

@@ -25,7 +25,7 @@ import {
   orsetFold,
   orsetObservedIds,
 } from "../../overlays/mod.ts";
-import type { FlagSpec } from "../args.ts";
+import { type FlagSpec, parseHex32 } from "../args.ts";
 import {
   CLIENT_FLAG,
   clientDir,
@@ -44,7 +44,6 @@ import { type ClientKeys, decryptionSecrets } from "../keystore.ts";
 import { OverlayCursor } from "../overlay_cursor.ts";
 import { pinnedSession } from "../overlay_io.ts";
 import { sendAndSave } from "../sender.ts";
-import { parseHex32 } from "./send.ts";
 
 const COMMON: FlagSpec[] = [HUB_FLAG, CLIENT_FLAG, STREAM_FLAG];
 const TAIL: FlagSpec[] = [HUB_KEY_FLAG, PASSPHRASE_FLAG];

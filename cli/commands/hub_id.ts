@@ -3,9 +3,10 @@
  * With --hub, the key comes from GET /info and the hub's own hub_id is checked against it.
  */
 import { hubIdFor, toHex } from "../../core/mod.ts";
+import { parseHex32 } from "../args.ts";
 import { type Command, HUB_FLAG } from "../context.ts";
 import { usageError } from "../exit_codes.ts";
-import { connectHub, parseKeyHex } from "../hub_session.ts";
+import { connectHub } from "../hub_session.ts";
 
 export const hubId: Command = {
   path: ["hub-id"],
@@ -17,7 +18,7 @@ export const hubId: Command = {
     const keyHex = ctx.flags.str("hub-key") ?? ctx.flags.positionals[0];
     let pk: Uint8Array;
     if (keyHex !== undefined) {
-      pk = parseKeyHex(keyHex, "--hub-key");
+      pk = parseHex32(keyHex, "--hub-key");
     } else if (ctx.flags.bool("hub") || ctx.io.env("VEEN_HUB") !== undefined) {
       pk = (await connectHub({ hub: ctx.flags.str("hub"), env: ctx.io.env, timeoutMs: ctx.timeoutMs })).hubPk;
     } else {

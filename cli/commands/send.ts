@@ -5,7 +5,7 @@
  */
 import { basename } from "node:path";
 import { authRef, decodeCapToken, fromHex, type PayloadHdr, schemaIdFor, toHex } from "../../core/mod.ts";
-import { parseUint } from "../args.ts";
+import { parseHex32, parseUint } from "../args.ts";
 import { parseBodyJson } from "../body.ts";
 import {
   CLIENT_FLAG,
@@ -33,11 +33,6 @@ export function parseSchema(s: string | undefined): Uint8Array {
   if (/^[0-9a-fA-F]{64}$/.test(s)) return fromHex(s, 32, "--schema");
   if (s === "") throw usageError("--schema must not be empty");
   return schemaIdFor(s);
-}
-
-export function parseHex32(s: string, flag: string): Uint8Array {
-  if (!/^[0-9a-fA-F]{64}$/.test(s)) throw usageError(`${flag} must be 64 hex characters`);
-  return fromHex(s, 32, flag);
 }
 
 /** Reads a cap_token file; returns its auth_ref (also the payload's cap_ref). */

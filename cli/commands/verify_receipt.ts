@@ -19,13 +19,13 @@ import {
   VeenError,
   verifyReceiptSig,
 } from "../../core/mod.ts";
+import { parseHex32 } from "../args.ts";
 import { type ClientState, readState } from "../client_state.ts";
 import { checkMsg } from "../client_view.ts";
 import { CLIENT_FLAG, type Command, type CommandContext, HUB_FLAG } from "../context.ts";
 import { checkFailure, usageError } from "../exit_codes.ts";
 import { readInputFile } from "../files.ts";
 import { hubAddressKey } from "../hub_address.ts";
-import { parseKeyHex } from "../hub_session.ts";
 
 interface KeySource {
   hubPk: Uint8Array;
@@ -36,7 +36,7 @@ interface KeySource {
 /** The hub key to check against: --hub-key, the pin for --hub, or the one hub in state that knows this label. */
 function hubKeyFor(ctx: CommandContext, state: ClientState | undefined, r: Receipt): KeySource {
   const flag = ctx.flags.str("hub-key");
-  if (flag !== undefined) return { hubPk: parseKeyHex(flag, "--hub-key"), source: "--hub-key" };
+  if (flag !== undefined) return { hubPk: parseHex32(flag, "--hub-key"), source: "--hub-key" };
   if (state === undefined) throw usageError("Give --hub-key, or --client DIR with a pinned hub key");
   const hubFlag = ctx.flags.str("hub") ?? ctx.io.env("VEEN_HUB");
   if (hubFlag !== undefined) {
