@@ -107,6 +107,27 @@ export function expectArray(v: CborValue, len: number | readonly number[], what:
   return v;
 }
 
+/** A map with keys drawn from `allowed` and all of `required` present; unknown keys rejected. */
+function expectMap<K extends number | string>(
+  v: CborValue,
+  allowed: readonly K[],
+  required: readonly K[],
+  what: string,
+): Map<K, CborValue> {
+  if (!(v instanceof Map)) throw new VeenError("E.SIZE", `${what} must be a map`);
+  for (const k of v.keys()) {
+    if (!(allowed as readonly (number | string)[]).includes(k)) {
+      throw new VeenError("E.SIZE", `${what} has unknown key ${JSON.stringify(k)}`);
+    }
+  }
+  for (const k of required) {
+    if (!v.has(k)) {
+      throw new VeenError("E.SIZE", `${what} is missing ${typeof k === "number" ? `key ${k}` : `"${k}"`}`);
+    }
+  }
+  return v as Map<K, CborValue>;
+}
+
 /** A map with unsigned integer keys drawn from `allowed` and all of `required` present; unknown keys rejected. */
 export function expectIntMap(
   v: CborValue,
@@ -114,14 +135,17 @@ export function expectIntMap(
   required: readonly number[],
   what: string,
 ): Map<number, CborValue> {
-  if (!(v instanceof Map)) throw new VeenError("E.SIZE", `${what} must be a map`);
-  for (const k of v.keys()) {
-    if (typeof k !== "number" || !allowed.includes(k)) {
-      throw new VeenError("E.SIZE", `${what} has unknown key ${JSON.stringify(k)}`);
-    }
-  }
-  for (const k of required) if (!v.has(k)) throw new VeenError("E.SIZE", `${what} is missing key ${k}`);
-  return v as Map<number, CborValue>;
+  return expectMap(v, allowed, required, what);
+}
+
+/** A map with text keys drawn from `allowed` and all of `required` present; unknown keys rejected. */
+export function expectTextMap(
+  v: CborValue,
+  allowed: readonly string[],
+  required: readonly string[],
+  what: string,
+): Map<string, CborValue> {
+  return expectMap(v, allowed, required, what);
 }
 
 export function expectBytes(v: CborValue | undefined, len: number | undefined, what: string): Uint8Array {

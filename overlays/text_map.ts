@@ -3,7 +3,7 @@
  * `{key, ts, value}`, ...). Decoding is strict, as the wire decisions require: the body must be one canonical CBOR
  * item, a map whose keys are all known, with every required key present. Failures are E.SIZE.
  */
-import { type CborValue, decodeCbor, encodeCbor, VeenError } from "../core/mod.ts";
+import { type CborValue, decodeCbor, encodeCbor, expectTextMap } from "../core/mod.ts";
 
 /** Decodes `bytes` as a text-keyed map with keys from `allowed` and all of `required`. */
 export function decodeTextMap(
@@ -12,15 +12,7 @@ export function decodeTextMap(
   required: readonly string[],
   what: string,
 ): Map<string, CborValue> {
-  const v = decodeCbor(bytes, what);
-  if (!(v instanceof Map)) throw new VeenError("E.SIZE", `${what} must be a map`);
-  for (const k of v.keys()) {
-    if (typeof k !== "string" || !allowed.includes(k)) {
-      throw new VeenError("E.SIZE", `${what} has unknown key ${JSON.stringify(k)}`);
-    }
-  }
-  for (const k of required) if (!v.has(k)) throw new VeenError("E.SIZE", `${what} is missing "${k}"`);
-  return v as Map<string, CborValue>;
+  return expectTextMap(decodeCbor(bytes, what), allowed, required, what);
 }
 
 /** Canonical CBOR of a text-keyed map; entries whose value is `undefined` are omitted. */
