@@ -25,8 +25,6 @@ import {
   inclusionProof,
   isErrorCode,
   issueCapToken,
-  MemoryHashStore,
-  MmrAccumulator,
   signCheckpoint,
   signingKeyFromSeed,
   toHex,
@@ -47,6 +45,7 @@ import {
   processAlive,
   short,
 } from "./harness.ts";
+import { buildLocal } from "./props_suite.ts";
 import type { Rng } from "./rng.ts";
 
 const SUITE = "fuzz";
@@ -435,17 +434,9 @@ export async function fuzzSuite(h: Harness): Promise<void> {
     `${N} mutations each of MSG, RECEIPT, CHECKPOINT, mmr_proof, consistency proof: E.SIZE or fail verification`,
     async (ev) => {
       const r = rng.fork("decoders");
-      const store = new MemoryHashStore();
-      const acc = new MmrAccumulator();
-      const roots: Uint8Array[] = [new Uint8Array(0)];
-      for (let i = 0; i < 100; i++) {
-        const a = acc.append(r.bytes(32));
-        store.append(a.newNodes);
-        roots.push(a.root);
-      }
+      const { store, roots } = buildLocal(r, 100);
       const proof = await inclusionProof(store, 37, 100);
       const cons = encodeConsistencyProof(await consistencyProof(store, 37, 100));
-      const proofRoot = acc.root()!;
       const hubPk = typeof info.hub_pk === "string" ? fromHex(info.hub_pk, 32) : new Uint8Array(32);
       const receipt = seeds.find((s) => s.receipt.length > 0)?.receipt;
       const targets: { name: string; bytes: Uint8Array; accept: (b: Uint8Array) => boolean }[] = [
@@ -458,7 +449,7 @@ export async function fuzzSuite(h: Harness): Promise<void> {
         {
           name: "mmr_proof",
           bytes: encodeMmrProof(proof),
-          accept: (b) => verifyInclusion(decodeMmrProof(b), proofRoot, { seq: 37, size: 100 }),
+          accept: (b) => verifyInclusion(decodeMmrProof(b), roots[100]!, { seq: 37, size: 100 }),
         },
         {
           name: "consistency_proof",

@@ -103,10 +103,6 @@ export const PROPS_GOAL =
 /** Largest MMR built locally; sizes are drawn below it. */
 const LOCAL_MMR_MAX = 2048;
 
-function hex32(rng: Rng): Uint8Array {
-  return rng.bytes(32);
-}
-
 function flipBit(b: Uint8Array, rng: Rng): Uint8Array {
   const c = new Uint8Array(b); // a copy even when b is a Node Buffer (whose slice() is a view)
   const i = rng.int(c.length);
@@ -114,13 +110,13 @@ function flipBit(b: Uint8Array, rng: Rng): Uint8Array {
   return c;
 }
 
-/** A local MMR of LOCAL_MMR_MAX random leaves with the root after every append. */
-function buildLocal(rng: Rng): { store: MemoryHashStore; roots: Uint8Array[] } {
+/** A local MMR of `size` random leaves with the root after every append (`roots[n]` at size n). */
+export function buildLocal(rng: Rng, size: number): { store: MemoryHashStore; roots: Uint8Array[] } {
   const store = new MemoryHashStore();
   const acc = new MmrAccumulator();
   const roots: Uint8Array[] = [new Uint8Array(0)];
-  for (let i = 1; i <= LOCAL_MMR_MAX; i++) {
-    const a = acc.append(hex32(rng));
+  for (let i = 1; i <= size; i++) {
+    const a = acc.append(rng.bytes(32));
     store.append(a.newNodes);
     roots.push(a.root);
   }
@@ -191,7 +187,7 @@ export async function propsSuite(h: Harness): Promise<void> {
     "MMR associativity, minimal inclusion proofs, tamper rejection, consistency (random sizes)",
     async (ev) => {
       const r = rng.fork("mmr-local");
-      const { store, roots } = buildLocal(r);
+      const { store, roots } = buildLocal(r, LOCAL_MMR_MAX);
       const edge = [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 255, 256, 257, 1023, 1024, 1025, LOCAL_MMR_MAX];
       const sizes = [...edge, ...Array.from({ length: 30 }, () => r.range(1, LOCAL_MMR_MAX))];
       let proofs = 0;
