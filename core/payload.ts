@@ -30,6 +30,7 @@ import { VeenError } from "./errors.ts";
 import { H, Ht, trunc24 } from "./hash.ts";
 import { DEFAULT_LIMITS, type Limits } from "./limits.ts";
 import { decodePayloadHdr, encodePayloadHdr, type PayloadHdr } from "./payload_hdr.ts";
+import { isPadBlock } from "./profile.ts";
 import { attKeyContext, attRoot, coidOf, decryptAttachment, encryptAttachment } from "./attachments.ts";
 import { defaultRandom, type RandomFn } from "./x25519.ts";
 
@@ -67,9 +68,7 @@ function suite(): CipherSuite {
 }
 
 function checkPadBlock(padBlock: number): number {
-  if (!Number.isSafeInteger(padBlock) || padBlock < 0 || padBlock > 65536) {
-    throw new VeenError("E.PROFILE", `Bad pad_block ${padBlock}`);
-  }
+  if (!isPadBlock(padBlock)) throw new VeenError("E.PROFILE", `Bad pad_block ${padBlock}`);
   return padBlock;
 }
 

@@ -53,15 +53,18 @@ export function encodeProfile(p: Profile): Uint8Array {
   );
 }
 
+/** True when `padBlock` is a valid pad_block: an integer in 0..65536 (0 disables padding). */
+export function isPadBlock(padBlock: number): boolean {
+  return Number.isSafeInteger(padBlock) && padBlock >= 0 && padBlock <= 65536;
+}
+
 /** Rejects algorithm names other than the v0.0.1 set (E.PROFILE). */
 export function validateProfile(p: Profile): void {
   for (const [, field, want] of FIXED) {
     if (p[field] !== want) throw new VeenError("E.PROFILE", `Unsupported ${field} "${String(p[field])}"`);
   }
   if (!Number.isSafeInteger(p.epochSec) || p.epochSec < 0) throw new VeenError("E.PROFILE", "Bad epoch_sec");
-  if (!Number.isSafeInteger(p.padBlock) || p.padBlock < 0 || p.padBlock > 65536) {
-    throw new VeenError("E.PROFILE", "Bad pad_block");
-  }
+  if (!isPadBlock(p.padBlock)) throw new VeenError("E.PROFILE", "Bad pad_block");
 }
 
 export function decodeProfile(bytes: Uint8Array): Profile {
