@@ -57,12 +57,12 @@ export function cborToJson(v: CborValue): unknown {
   return v;
 }
 
-/** Parses the `--body` text as JSON (usage error otherwise). */
-export function parseBodyJson(text: string): unknown {
+/** Parses the text of `flag` (`--body`, `--args`) as JSON (usage error naming the flag otherwise). */
+export function parseJsonFlag(text: string, flag: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw usageError(`--body is not valid JSON: ${e instanceof Error ? e.message : e}`);
+    throw usageError(`${flag} is not valid JSON: ${e instanceof Error ? e.message : e}`);
   }
 }
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { CliError } from "./exit_codes.ts";
-import { decodeBody, encodeBody, jsonToCbor, parseBodyJson } from "./body.ts";
+import { decodeBody, encodeBody, jsonToCbor, parseJsonFlag } from "./body.ts";
 
 Deno.test("encodeBody() is deterministic CBOR of the JSON value and decodes back", () => {
   const a = encodeBody({ text: "hi", n: -3, list: [true, null] });
@@ -14,7 +14,7 @@ Deno.test("jsonToCbor() rejects floats (VEEN CBOR has no floats)", () => {
     () => jsonToCbor({ x: 1.5 }),
     (e: unknown) => e instanceof CliError && /body\.x: 1\.5/.test(e.detail),
   );
-  assert.throws(() => parseBodyJson("{nope"), CliError);
+  assert.throws(() => parseJsonFlag("{nope", "--body"), CliError);
 });
 
 Deno.test("the attachment envelope carries coids in index order", () => {

@@ -4,7 +4,7 @@
  * terminal. State is saved every 64 messages and at the end (a crash in between is repaired by `veen resync`).
  */
 import { toHex } from "../../core/mod.ts";
-import { parseBodyJson } from "../body.ts";
+import { parseJsonFlag } from "../body.ts";
 import { checkedViewOf, labelStateFor, readState, withStateLock, writeState } from "../client_state.ts";
 import {
   CLIENT_FLAG,
@@ -47,7 +47,7 @@ export const benchSend: Command = {
     const dir = clientDir(ctx);
     const count = ctx.flags.int("count", { min: 1, max: 1_000_000 })!;
     const bodyFlag = ctx.flags.str("body");
-    const fixedBody = bodyFlag === undefined ? undefined : parseBodyJson(bodyFlag);
+    const fixedBody = bodyFlag === undefined ? undefined : parseJsonFlag(bodyFlag, "--body");
     const hdr = hdrFromFlags(ctx);
     const keys = await loadKeys(ctx, dir);
     return await withStateLock(dir, async () => {

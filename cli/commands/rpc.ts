@@ -11,7 +11,7 @@
  * resuming from its summary in DIR/overlays/, and seals each reply to the request's reply_to. Replies to requests
  * whose deadline has passed are not sent (they still enter the idempotency table).
  */
-import { bytesEqual, type CborValue, type PayloadHdr, toHex, VeenError } from "../../core/mod.ts";
+import { bytesEqual, type PayloadHdr, toHex, VeenError } from "../../core/mod.ts";
 import {
   BUILTIN_METHODS,
   decodeRpcReply,
@@ -23,7 +23,7 @@ import {
   rpcServeFold,
   rpcServeStep,
 } from "../../overlays/mod.ts";
-import { cborToJson, jsonToCbor } from "../body.ts";
+import { cborToJson, jsonToCbor, parseJsonFlag } from "../body.ts";
 import type { ItemContext } from "../client_view.ts";
 import {
   CLIENT_FLAG,
@@ -38,7 +38,7 @@ import {
   TO_FLAG,
 } from "../context.ts";
 import { openForClient } from "../decrypt.ts";
-import { checkFailure, CliError, usageError } from "../exit_codes.ts";
+import { checkFailure, CliError } from "../exit_codes.ts";
 import { streamTarget } from "../hub_session.ts";
 import { decryptionSecrets } from "../keystore.ts";
 import { OverlayCursor } from "../overlay_cursor.ts";
@@ -48,16 +48,6 @@ import { applyItem, fetchItems } from "../view_sync.ts";
 
 /** RPC deadline when `--timeout-ms` is not given (CLI-GOALS-1 §10.1 example). */
 export const DEFAULT_RPC_TIMEOUT_MS = 5000;
-
-function parseArgsJson(text: string): CborValue {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (e) {
-    throw usageError(`--args is not valid JSON: ${e instanceof Error ? e.message : e}`);
-  }
-  return jsonToCbor(v, "--args");
-}
 
 /** The reply's printed form: result JSON on success, the error report otherwise (exit 4, E.RPC). */
 function printReply(
@@ -108,7 +98,7 @@ export const rpcCall: Command = {
     const dir = clientDir(ctx);
     const stream = ctx.flags.req("stream");
     const method = ctx.flags.req("method");
-    const args = parseArgsJson(ctx.flags.str("args") ?? "null");
+    const args = jsonToCbor(parseJsonFlag(ctx.flags.str("args") ?? "null", "--args"), "--args");
     const idem = ctx.flags.int("idem");
     const pollMs = ctx.flags.int("poll-ms", { min: 1 }) ?? 100;
     const keys = await loadKeys(ctx, dir);

@@ -6,7 +6,7 @@
 import { basename } from "node:path";
 import { authRef, decodeCapToken, fromHex, type PayloadHdr, schemaIdFor, toHex } from "../../core/mod.ts";
 import { parseHex32, parseUint } from "../args.ts";
-import { parseBodyJson } from "../body.ts";
+import { parseJsonFlag } from "../body.ts";
 import {
   CLIENT_FLAG,
   clientDir,
@@ -91,7 +91,7 @@ export const send: Command = {
     const attachPaths = ctx.flags.list("attach");
     const bodyText = ctx.flags.str("body") ?? (attachPaths.length > 0 ? "{}" : undefined);
     if (bodyText === undefined) throw usageError("Missing required flag --body");
-    const body = parseBodyJson(bodyText);
+    const body = parseJsonFlag(bodyText, "--body");
     const hdr = hdrFromFlags(ctx);
     const attachments: OutgoingAttachment[] = [];
     for (const p of attachPaths) {
