@@ -21,7 +21,6 @@ import {
   decodeProfile,
   decodeReceipt,
   encodeCapToken,
-  encodeCheckpoint,
   encodeMsg,
   extendCapChain,
   issueCapToken,
@@ -115,9 +114,7 @@ Deno.test("vector C: checkpoints across epochs chain by consistency proofs and a
 });
 
 Deno.test("vector D: a two-link capability is authorized, used, and rate limited", async () => {
-  const dir = await Deno.makeTempDir();
-  const hub = await startTestHub(dir, { admission: "on" });
-  try {
+  await withHub({ admission: "on" }, async (hub) => {
     const w = new Writer("conf/d", 9);
     let tok = issueCapToken({
       issuerSecret: hub.hubKey.secret,
@@ -138,10 +135,7 @@ Deno.test("vector D: a two-link capability is authorized, used, and rate limited
     }
     const limited = await submit(hub.url, w.msg({ authRef: authRef(tok) }));
     assert.deepEqual([limited.status, errorCode(limited)], [429, "E.RATE"]);
-  } finally {
-    await hub.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("fuzz: every decoder raises only VeenError on random and mutated input", async () => {
@@ -163,7 +157,6 @@ Deno.test("fuzz: every decoder raises only VeenError on random and mutated input
         ttl: 1,
       })),
     ];
-    void encodeCheckpoint;
     const decoders: ((b: Uint8Array) => unknown)[] = [
       decodeMsg,
       decodeReceipt,
