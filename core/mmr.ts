@@ -14,7 +14,7 @@
  * Proofs read node hashes through `HashReader` (as Go's sumdb/tlog does), so storage is pluggable and each proof
  * costs O(log n) hashes fetched in one `readHashes` call.
  */
-import { check32, concat } from "./bytes.ts";
+import { check32 } from "./bytes.ts";
 import { VeenError } from "./errors.ts";
 import { Ht } from "./hash.ts";
 import type { MmrPathStep, MmrProof } from "./mmr_proof.ts";
@@ -37,7 +37,7 @@ export function mmrRoot(peaks: readonly Uint8Array[]): Uint8Array {
   if (peaks.length === 0) throw new VeenError("E.SIZE", "An empty MMR has no root");
   for (const p of peaks) check32(p, "MMR peak");
   if (peaks.length === 1) return peaks[0]!;
-  return Ht("veen/mmr-root", concat(...peaks));
+  return Ht("veen/mmr-root", ...peaks);
 }
 
 // ---- position arithmetic (safe integers, no 32-bit bit operators) ----
@@ -256,7 +256,7 @@ export class MmrAccumulator {
     }
     this.#desc.push(acc);
     this.#size = seq;
-    const root = this.#desc.length === 1 ? acc : Ht("veen/mmr-root", concat(...this.#desc.slice().reverse()));
+    const root = mmrRoot(this.#desc.toReversed());
     this.#root = root;
     return { seq, root, newNodes };
   }
