@@ -194,7 +194,8 @@ function decodeAdmission(body: Uint8Array): AdmissionRecord {
   };
 }
 
-function decodeCheckpointRecord(
+/** Decodes a checkpoints.cborseq record body `[label, upto_seq, epoch, CHECKPOINT bytes]`. */
+export function decodeCheckpointRecord(
   body: Uint8Array,
 ): { label: Uint8Array; upto: number; epoch: number; cp: Uint8Array } {
   const a = expectArray(decodeCbor(body, "checkpoint record"), 4, "checkpoint record");

@@ -26,27 +26,22 @@
 import { parseArgs } from "node:util";
 import {
   bytesEqual,
-  decodeCbor,
   decodeCheckpoint,
   decodeMsg,
   decodeReceipt,
   EXIT,
-  expectArray,
-  expectBytes,
-  expectIntMap,
-  expectUint,
   fromHex,
   leafHash,
   leafPosition,
   MmrAccumulator,
   nodeCountForLeaves,
-  signingKeyFromSeed,
   toHex,
   VeenError,
   verifyCheckpointSig,
   verifyReceiptSig,
 } from "../core/mod.ts";
-import { HUB_KEY_FILE } from "./hub_key.ts";
+import { decodeCheckpointRecord } from "./disk_store.ts";
+import { HUB_KEY_FILE, parseHubKey } from "./hub_key.ts";
 import { KV_FORMAT } from "./kv_index.ts";
 import {
   frameLength,
@@ -235,9 +230,8 @@ class Checker {
       this.fail({ file: HUB_KEY_FILE, what: `cannot read the hub key: ${(e as Error).message}` });
     }
     try {
-      const m = expectIntMap(decodeCbor(bytes, "hub key"), [1, 2, 3], [1, 2, 3], "hub key");
-      const key = signingKeyFromSeed(expectBytes(m.get(2), 32, "hub key seed"));
-      if (m.get(1) !== 1 || !bytesEqual(key.public, expectBytes(m.get(3), 32, "hub public key"))) {
+      const key = parseHubKey(bytes, "hub key");
+      if (key === undefined) {
         this.fail({ file: HUB_KEY_FILE, what: "the public key does not match the secret seed" });
       }
       this.#hubPk = key.public;
@@ -347,11 +341,7 @@ class Checker {
         const at = `${file}@${off}`;
         let label: Uint8Array, upto: number, epoch: number, cpBytes: Uint8Array;
         try {
-          const a = expectArray(decodeCbor(f.body, "checkpoint record"), 4, "checkpoint record");
-          label = expectBytes(a[0], undefined, "label");
-          upto = expectUint(a[1], "upto_seq");
-          epoch = expectUint(a[2], "epoch");
-          cpBytes = expectBytes(a[3], undefined, "checkpoint");
+          ({ label, upto, epoch, cp: cpBytes } = decodeCheckpointRecord(f.body));
         } catch (e) {
           this.fail({ file: at, what: `malformed checkpoint record: ${(e as Error).message}` });
         }

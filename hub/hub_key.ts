@@ -16,6 +16,19 @@ import { syncDir } from "./log_segments.ts";
 
 export const HUB_KEY_FILE = "hub_key";
 
+/**
+ * Decodes `hub_key` bytes; undefined when the version is not 1 or the public key does not match the seed. Malformed
+ * bytes throw, naming `what`.
+ */
+export function parseHubKey(bytes: Uint8Array, what: string): SigningKey | undefined {
+  const m = expectIntMap(decodeCbor(bytes, what), [1, 2, 3], [1, 2, 3], what);
+  const key = signingKeyFromSeed(expectBytes(m.get(2), 32, "hub key seed"));
+  if (m.get(1) !== 1 || !bytesEqual(key.public, expectBytes(m.get(3), 32, "hub public key"))) {
+    return undefined;
+  }
+  return key;
+}
+
 export async function loadOrCreateHubKey(dataDir: string): Promise<{ key: SigningKey; created: boolean }> {
   const path = `${dataDir}/${HUB_KEY_FILE}`;
   let bytes: Uint8Array | undefined;
@@ -27,9 +40,8 @@ export async function loadOrCreateHubKey(dataDir: string): Promise<{ key: Signin
     }
   }
   if (bytes !== undefined) {
-    const m = expectIntMap(decodeCbor(bytes, `hub key ${path}`), [1, 2, 3], [1, 2, 3], `hub key ${path}`);
-    const key = signingKeyFromSeed(expectBytes(m.get(2), 32, "hub key seed"));
-    if (m.get(1) !== 1 || !bytesEqual(key.public, expectBytes(m.get(3), 32, "hub public key"))) {
+    const key = parseHubKey(bytes, `hub key ${path}`);
+    if (key === undefined) {
       throw new VeenError("E.SIG", `Hub key ${path} is corrupt: public key does not match the secret`);
     }
     return { key, created: false };
