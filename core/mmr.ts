@@ -243,6 +243,15 @@ export class MmrAccumulator {
     return this.#root;
   }
 
+  /** An independent copy of this state (no re-validation). */
+  clone(): MmrAccumulator {
+    const c = new MmrAccumulator();
+    c.#size = this.#size;
+    c.#desc = this.#desc.slice();
+    c.#root = this.#root;
+    return c;
+  }
+
   /** Appends `leafHash` as leaf `size + 1`. */
   append(leafHash: Uint8Array): MmrAppend {
     check32(leafHash, "Leaf hash");

@@ -85,7 +85,7 @@ export class ClientMmrView {
         `Expected stream_seq ${this.acc.size + 1}, hub sent ${receipt.streamSeq} (gap or reordering, I12)`,
       );
     }
-    const next = new MmrAccumulator(this.acc.size, this.acc.peaks());
+    const next = this.acc.clone();
     const { root } = next.append(receipt.leafHash);
     if (!bytesEqual(root, receipt.mmrRoot)) {
       throw new VeenError(
