@@ -6,7 +6,7 @@ import type { Flags, FlagSpec } from "./args.ts";
 import { usageError } from "./exit_codes.ts";
 import { checkPrekey, readIdentityCard } from "./identity_card.ts";
 import { type ClientKeys, passphraseFrom, readKeystore } from "./keystore.ts";
-import type { ClientState } from "./client_state.ts";
+import { type ClientState, readState } from "./client_state.ts";
 import { connectHub, type HubSession } from "./hub_session.ts";
 import type { Io, Output } from "./output.ts";
 
@@ -103,4 +103,15 @@ export function connectFromFlags(ctx: CommandContext, state?: ClientState): Prom
     hubKey: ctx.flags.str("hub-key"),
     ...(state === undefined ? {} : { state }),
   });
+}
+
+/** `connectFromFlags`, checking the pin stored in `--client`'s state.json when `--client` is given (not saved). */
+export async function connectWithClientPin(ctx: CommandContext): Promise<HubSession> {
+  const dir = ctx.flags.str("client");
+  return await connectFromFlags(ctx, dir === undefined ? undefined : await readState(dir));
+}
+
+/** True when `--hub` or $VEEN_HUB names a hub. */
+export function hubGiven(ctx: CommandContext): boolean {
+  return ctx.flags.bool("hub") || ctx.io.env("VEEN_HUB") !== undefined;
 }

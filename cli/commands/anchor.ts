@@ -20,19 +20,19 @@ import {
 } from "../../core/mod.ts";
 import { ANCHOR_NONCE_MAX, ANCHOR_REF_LEN } from "../../overlays/mod.ts";
 import { type FlagSpec, parseHex32 } from "../args.ts";
-import { readState } from "../client_state.ts";
 import { checkCheckpoint } from "../client_view.ts";
 import {
   CLIENT_FLAG,
   type Command,
   type CommandContext,
+  connectWithClientPin,
   HUB_FLAG,
   HUB_KEY_FLAG,
   nowSec,
 } from "../context.ts";
 import { checkFailure, usageError } from "../exit_codes.ts";
 import { readInputFile, writeOutputFile } from "../files.ts";
-import { connectHub, type HubSession, streamTarget } from "../hub_session.ts";
+import { type HubSession, streamTarget } from "../hub_session.ts";
 import { FileAnchorBackend } from "../anchor_file_backend.ts";
 
 const BACKEND_DIR_FLAG: FlagSpec = {
@@ -58,19 +58,6 @@ function hexArg(s: string, flag: string, len: number | [number, number]): Uint8A
   return fromHex(s.toLowerCase());
 }
 
-/** A session with `--hub` (or $VEEN_HUB), pinned through `--client` state when given. */
-async function session(ctx: CommandContext): Promise<HubSession> {
-  const dir = ctx.flags.str("client");
-  const state = dir === undefined ? undefined : await readState(dir);
-  return await connectHub({
-    hub: ctx.flags.str("hub"),
-    env: ctx.io.env,
-    timeoutMs: ctx.timeoutMs,
-    hubKey: ctx.flags.str("hub-key"),
-    ...(state === undefined ? {} : { state }),
-  });
-}
-
 /** The hub key to check a CHECKPOINT file under: `--hub-key` alone, else the key of `--hub` / $VEEN_HUB. */
 async function hubKeyOf(ctx: CommandContext): Promise<{ hubPk: Uint8Array; s?: HubSession }> {
   const key = ctx.flags.str("hub-key");
@@ -80,7 +67,7 @@ async function hubKeyOf(ctx: CommandContext): Promise<{ hubPk: Uint8Array; s?: H
   if (ctx.flags.str("hub") === undefined && (ctx.io.env("VEEN_HUB") ?? "") === "") {
     throw usageError("Give --hub-key or --hub (or set VEEN_HUB) to check the CHECKPOINT signature");
   }
-  const s = await session(ctx);
+  const s = await connectWithClientPin(ctx);
   return { hubPk: s.hubPk, s };
 }
 
@@ -123,7 +110,7 @@ export const anchorPublish: Command = {
       if (stream === undefined) {
         throw usageError("Missing required flag --stream (or give --checkpoint FILE)");
       }
-      const s = await session(ctx);
+      const s = await connectWithClientPin(ctx);
       const t = streamTarget(s, stream);
       const got = await s.http.checkpointLatest(t.label);
       if (got === undefined) {

@@ -23,13 +23,13 @@ import {
   connectFromFlags,
   HUB_FLAG,
   HUB_KEY_FLAG,
+  hubGiven,
   loadKeys,
   nowSec,
   PASSPHRASE_FLAG,
 } from "../context.ts";
 import { malformedError, usageError } from "../exit_codes.ts";
 import { readInputFile, writeOutputFile } from "../files.ts";
-import { connectHub } from "../hub_session.ts";
 import { readIdentityCard } from "../identity_card.ts";
 
 /** `--rate PER_SEC,BURST` (also the CORE-GOALS spelling `5/s,10`). */
@@ -128,13 +128,7 @@ export const capAuthorize: Command = {
     const dir = ctx.flags.str("client");
     const work = async () => {
       const state = dir === undefined ? undefined : await readState(dir);
-      const session = await connectHub({
-        hub: ctx.flags.str("hub"),
-        env: ctx.io.env,
-        timeoutMs: ctx.timeoutMs,
-        hubKey: ctx.flags.str("hub-key"),
-        ...(state === undefined ? {} : { state }),
-      });
+      const session = await connectFromFlags(ctx, state);
       const res = await session.http.authorize(bytes);
       if (toHex(res.authRef) !== toHex(ref)) {
         throw malformedError(
@@ -201,7 +195,7 @@ export const capStatus: Command = {
       `locally_within_ttl: ${within}`,
       `expires_at: ${cached?.expires_at ?? "unknown"}`,
     ];
-    if (ctx.flags.bool("hub") || ctx.io.env("VEEN_HUB") !== undefined) {
+    if (hubGiven(ctx)) {
       const session = await connectFromFlags(ctx);
       let view: Map<string | number, CborValue> | undefined;
       try {

@@ -13,12 +13,18 @@ import {
   VeenError,
   verifyCheckpointSig,
 } from "../../core/mod.ts";
-import { readState } from "../client_state.ts";
 import { checkCheckpoint } from "../client_view.ts";
-import { CLIENT_FLAG, type Command, HUB_FLAG, HUB_KEY_FLAG, STREAM_FLAG } from "../context.ts";
+import {
+  CLIENT_FLAG,
+  type Command,
+  connectWithClientPin,
+  HUB_FLAG,
+  HUB_KEY_FLAG,
+  STREAM_FLAG,
+} from "../context.ts";
 import { checkFailure, usageError } from "../exit_codes.ts";
 import { readInputFile, writeOutputFile } from "../files.ts";
-import { connectHub, streamTarget } from "../hub_session.ts";
+import { streamTarget } from "../hub_session.ts";
 
 /** A key given as 64 hex characters or as a file holding them. */
 async function keyArg(v: string, flag: string): Promise<Uint8Array> {
@@ -42,15 +48,7 @@ export const hubCheckpoint: Command = {
     HUB_KEY_FLAG,
   ],
   async run(ctx) {
-    const dir = ctx.flags.str("client");
-    const state = dir === undefined ? undefined : await readState(dir);
-    const s = await connectHub({
-      hub: ctx.flags.str("hub"),
-      env: ctx.io.env,
-      timeoutMs: ctx.timeoutMs,
-      hubKey: ctx.flags.str("hub-key"),
-      ...(state === undefined ? {} : { state }),
-    });
+    const s = await connectWithClientPin(ctx);
     const t = streamTarget(s, ctx.flags.req("stream"));
     const got = await s.http.checkpointLatest(t.label);
     if (got === undefined) {

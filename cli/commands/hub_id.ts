@@ -4,9 +4,8 @@
  */
 import { hubIdFor, toHex } from "../../core/mod.ts";
 import { parseHex32 } from "../args.ts";
-import { type Command, HUB_FLAG } from "../context.ts";
+import { type Command, connectFromFlags, HUB_FLAG, hubGiven } from "../context.ts";
 import { usageError } from "../exit_codes.ts";
-import { connectHub } from "../hub_session.ts";
 
 export const hubId: Command = {
   path: ["hub-id"],
@@ -19,8 +18,8 @@ export const hubId: Command = {
     let pk: Uint8Array;
     if (keyHex !== undefined) {
       pk = parseHex32(keyHex, "--hub-key");
-    } else if (ctx.flags.bool("hub") || ctx.io.env("VEEN_HUB") !== undefined) {
-      pk = (await connectHub({ hub: ctx.flags.str("hub"), env: ctx.io.env, timeoutMs: ctx.timeoutMs })).hubPk;
+    } else if (hubGiven(ctx)) {
+      pk = (await connectFromFlags(ctx)).hubPk;
     } else {
       throw usageError("Give --hub or --hub-key");
     }

@@ -2,8 +2,7 @@
  * `veen hub metrics --hub H [--raw]` (CLI-GOALS-1 §13.2): GET /metrics; `--raw` prints the Prometheus text,
  * otherwise a summary of the OBS0 counters and, per histogram, its count and mean.
  */
-import { type Command, HUB_FLAG } from "../context.ts";
-import { connectHub } from "../hub_session.ts";
+import { type Command, connectFromFlags, HUB_FLAG } from "../context.ts";
 
 export interface MetricsSummary {
   counters: Record<string, number>;
@@ -44,7 +43,7 @@ export const hubMetrics: Command = {
   usage: "veen hub metrics --hub H [--raw]",
   flags: [HUB_FLAG, { name: "raw", arity: 0, help: "print the raw Prometheus text" }],
   async run(ctx) {
-    const s = await connectHub({ hub: ctx.flags.str("hub"), env: ctx.io.env, timeoutMs: ctx.timeoutMs });
+    const s = await connectFromFlags(ctx);
     const text = await s.http.metrics();
     if (ctx.flags.bool("raw")) {
       ctx.out.result({ raw: text }, [text.replace(/\n$/, "")]);

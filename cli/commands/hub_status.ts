@@ -3,19 +3,15 @@
  * They read GET /info and GET /healthz; `hub health` exits 4 (E.UNAVAILABLE) when the hub reports ok: false.
  */
 import { toHex, VeenError } from "../../core/mod.ts";
-import { type Command, type CommandContext, HUB_FLAG } from "../context.ts";
+import { type Command, type CommandContext, connectFromFlags, HUB_FLAG } from "../context.ts";
 import { checkFailure } from "../exit_codes.ts";
-import { connectHub, type HubSession, streamTarget } from "../hub_session.ts";
+import { type HubSession, streamTarget } from "../hub_session.ts";
 
 const LABEL_STREAM_FLAG = {
   name: "stream",
   metavar: "NAME",
   help: "report this stream's label (default: the hub's last written label)",
 };
-
-async function session(ctx: CommandContext): Promise<HubSession> {
-  return await connectHub({ hub: ctx.flags.str("hub"), env: ctx.io.env, timeoutMs: ctx.timeoutMs });
-}
 
 function labelOf(ctx: CommandContext, s: HubSession): Uint8Array | undefined {
   const name = ctx.flags.str("stream");
@@ -28,7 +24,7 @@ export const hubStatus: Command = {
   usage: "veen hub status --hub H [--stream NAME]",
   flags: [HUB_FLAG, LABEL_STREAM_FLAG],
   async run(ctx) {
-    const s = await session(ctx);
+    const s = await connectFromFlags(ctx);
     const { health } = await s.http.healthzRaw(labelOf(ctx, s));
     const raw = s.info.raw;
     const json: Record<string, unknown> = {
@@ -56,7 +52,7 @@ export const hubKey: Command = {
   usage: "veen hub key --hub H",
   flags: [HUB_FLAG],
   async run(ctx) {
-    const s = await session(ctx);
+    const s = await connectFromFlags(ctx);
     const json = { hub_pk: toHex(s.hubPk), hub_id: toHex(s.hubId), profile_id: toHex(s.profileId) };
     ctx.out.result(json, [
       `hub_pk: ${json.hub_pk}`,
@@ -73,7 +69,7 @@ export const hubHealth: Command = {
   usage: "veen hub health --hub H [--stream NAME]",
   flags: [HUB_FLAG, LABEL_STREAM_FLAG],
   async run(ctx) {
-    const s = await session(ctx);
+    const s = await connectFromFlags(ctx);
     const { health } = await s.http.healthzRaw(labelOf(ctx, s));
     const line = JSON.stringify(health);
     if (health.ok !== true) {
