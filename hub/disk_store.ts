@@ -95,7 +95,7 @@ import {
   type RecordLocation,
   SegmentLog,
 } from "./log_segments.ts";
-import { NodeStore, PosStore } from "./node_store.ts";
+import { firstSeqAtOrAfter, NodeStore, PosStore } from "./node_store.ts";
 import type {
   AcceptedEntry,
   AdmissionRecord,
@@ -721,16 +721,11 @@ export class DiskStore implements HubStore {
 
   /** First stream_seq of `label` whose `fam` segment is present (head + 1 when none): binary search over pos/. */
   #firstRetainedSeq(label: Uint8Array, fam: "receipts" | "payloads"): number {
-    const n = this.head(label)?.seq ?? 0;
-    const first = this.#log.firstSegment(fam);
-    let lo = 1;
-    let hi = n + 1;
-    while (lo < hi) {
-      const mid = Math.floor((lo + hi) / 2);
-      if (this.#pos.read(label, mid, 1)[0]!.seg >= first) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo;
+    return firstSeqAtOrAfter(
+      this.head(label)?.seq ?? 0,
+      this.#log.firstSegment(fam),
+      (seq) => this.#pos.read(label, seq, 1)[0]!.seg,
+    );
   }
 
   readReceipt(label: Uint8Array, seq: number): Promise<Uint8Array> {
@@ -868,12 +863,8 @@ export class DiskStore implements HubStore {
       labels.push({
         label: toHex(h.label),
         last_seq: h.seq,
-        first_receipt_seq: this.#log.firstSegment("receipts") === 0
-          ? 1
-          : this.#firstRetainedSeq(h.label, "receipts"),
-        first_payload_seq: this.#log.firstSegment("payloads") === 0
-          ? 1
-          : this.#firstRetainedSeq(h.label, "payloads"),
+        first_receipt_seq: this.#firstRetainedSeq(h.label, "receipts"),
+        first_payload_seq: this.#firstRetainedSeq(h.label, "payloads"),
       });
     }
     return {

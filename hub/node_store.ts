@@ -296,6 +296,22 @@ function putU48(v: DataView, off: number, n: number): void {
 
 const getU48 = (v: DataView, off: number) => v.getUint16(off) * 0x1_0000_0000 + v.getUint32(off + 2);
 
+/**
+ * First stream_seq of a label with `n` entries whose segment, `segAt(seq)` from its position record, is at or after
+ * `firstSeg` (n + 1 when none is): 1 at once when `firstSeg` is 0, else a binary search, O(log n) reads.
+ */
+export function firstSeqAtOrAfter(n: number, firstSeg: number, segAt: (seq: number) => number): number {
+  if (firstSeg === 0) return 1;
+  let lo = 1;
+  let hi = n + 1;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (segAt(mid) >= firstSeg) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
 /** The per-label position files (`pos/<label hex>.pos`): stream_seq → log location. */
 export class PosStore {
   readonly files: LabelFiles;

@@ -19,7 +19,7 @@
 import { parseArgs } from "node:util";
 import { EXIT, VeenError } from "../core/mod.ts";
 import { listSegments, segmentName, writeFileAtomic } from "./log_segments.ts";
-import { POS_BYTES } from "./node_store.ts";
+import { firstSeqAtOrAfter, POS_BYTES } from "./node_store.ts";
 import type { Logger } from "./logger.ts";
 import type { HubStore, RetentionPolicy, RetentionStatus } from "./store.ts";
 
@@ -165,28 +165,6 @@ export class RetentionEnforcer {
 
 // ---------------------------------------------------------------- offline status (veen retention show)
 
-/** First stream_seq of a position file (n records) whose segment is >= `firstSeg`: a binary search, O(log n) reads. */
-function firstSeqAtOrAfter(f: Deno.FsFile, n: number, firstSeg: number): number {
-  if (firstSeg === 0) return 1;
-  const buf = new Uint8Array(4);
-  let lo = 1;
-  let hi = n + 1;
-  while (lo < hi) {
-    const mid = Math.floor((lo + hi) / 2);
-    f.seekSync((mid - 1) * POS_BYTES, Deno.SeekMode.Start);
-    let got = 0;
-    while (got < 4) {
-      const r = f.readSync(buf.subarray(got));
-      if (r === null || r === 0) break;
-      got += r;
-    }
-    const seg = new DataView(buf.buffer).getUint32(0);
-    if (seg >= firstSeg) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
-}
-
 /**
  * Retention boundaries read from the data dir's files (no index, safe while a hub runs): per family the first
  * present segment, per label (from pos/) the first retained seq. `last_seq` comes from the position file's length,
@@ -218,11 +196,22 @@ export async function offlineRetentionStatus(
     const f = await Deno.open(path, { read: true });
     try {
       const n = Math.floor((await f.stat()).size / POS_BYTES);
+      const buf = new Uint8Array(4);
+      const segAt = (seq: number) => {
+        f.seekSync((seq - 1) * POS_BYTES, Deno.SeekMode.Start);
+        let got = 0;
+        while (got < 4) {
+          const r = f.readSync(buf.subarray(got));
+          if (r === null || r === 0) break;
+          got += r;
+        }
+        return new DataView(buf.buffer).getUint32(0);
+      };
       labels.push({
         label: e.name.slice(0, -4),
         last_seq: n,
-        first_receipt_seq: firstSeqAtOrAfter(f, n, r),
-        first_payload_seq: firstSeqAtOrAfter(f, n, pl),
+        first_receipt_seq: firstSeqAtOrAfter(n, r, segAt),
+        first_payload_seq: firstSeqAtOrAfter(n, pl, segAt),
       });
     } finally {
       f.close();
