@@ -4,7 +4,7 @@
  * Link i signs `Ht("veen/cap-link", CBOR({1..4}) || prev_sig)` under issuer_pk, prev_sig = 64 zero bytes for the
  * first link. `auth_ref = Ht("veen/cap", CBOR(cap_token))`.
  */
-import { compareBytes, concat } from "./bytes.ts";
+import { compareBytes } from "./bytes.ts";
 import { type CborValue, decodeCbor, encodeCbor, expectBytes, expectIntMap, expectUint } from "./cbor.ts";
 import { ed25519Sign, ed25519Verify } from "./ed25519.ts";
 import { VeenError } from "./errors.ts";
@@ -55,9 +55,13 @@ export function encodeCapToken(t: CapToken): Uint8Array {
   return encodeCbor(capTokenToCbor(t));
 }
 
+function linkDigest(bodyBytes: Uint8Array, prevSig: Uint8Array): Uint8Array {
+  return Ht("veen/cap-link", bodyBytes, prevSig);
+}
+
 /** Digest signed by link i: `Ht("veen/cap-link", CBOR(token without sig_chain) || prev_sig)`. */
 export function capLinkDigest(t: Omit<CapToken, "sigChain">, prevSig: Uint8Array): Uint8Array {
-  return Ht("veen/cap-link", concat(encodeCbor(bodyToCbor(t)), prevSig));
+  return linkDigest(encodeCbor(bodyToCbor(t)), prevSig);
 }
 
 /** `auth_ref = Ht("veen/cap", CBOR(cap_token))`; also the payload's cap_ref. */
@@ -113,10 +117,11 @@ export function verifyCapChain(t: CapToken, maxCapChain = DEFAULT_LIMITS.maxCapC
     throw new VeenError("E.CAP", `cap_token sig_chain must have 1..${maxCapChain} links`);
   }
   checkAllow(t.allow);
+  const bodyBytes = encodeCbor(bodyToCbor(t));
   let prev: Uint8Array = ZERO_SIG;
   for (let i = 0; i < t.sigChain.length; i++) {
     const sig = t.sigChain[i]!;
-    if (!ed25519Verify(t.issuerPk, capLinkDigest(t, prev), sig)) {
+    if (!ed25519Verify(t.issuerPk, linkDigest(bodyBytes, prev), sig)) {
       throw new VeenError("E.CAP", `cap_token link ${i} does not verify under issuer_pk`);
     }
     prev = sig;
