@@ -18,7 +18,7 @@ import {
   VeenError,
   verifyCheckpointSig,
 } from "../../core/mod.ts";
-import { ANCHOR_NONCE_MAX, ANCHOR_REF_LEN } from "../../overlays/mod.ts";
+import { ANCHOR_NONCE_MAX, ANCHOR_REF_LEN, parseAnchorRef } from "../../overlays/mod.ts";
 import { type FlagSpec, parseHex32 } from "../args.ts";
 import { checkCheckpoint } from "../client_view.ts";
 import {
@@ -34,6 +34,7 @@ import { checkFailure, usageError } from "../exit_codes.ts";
 import { readInputFile, writeOutputFile } from "../files.ts";
 import { type HubSession, streamTarget } from "../hub_session.ts";
 import { FileAnchorBackend } from "../anchor_file_backend.ts";
+import { latestCheckpoint } from "./hub_checkpoint.ts";
 
 const BACKEND_DIR_FLAG: FlagSpec = {
   name: "backend-dir",
@@ -110,14 +111,7 @@ export const anchorPublish: Command = {
       if (stream === undefined) {
         throw usageError("Missing required flag --stream (or give --checkpoint FILE)");
       }
-      const s = await connectWithClientPin(ctx);
-      const t = streamTarget(s, stream);
-      const got = await s.http.checkpointLatest(t.label);
-      if (got === undefined) {
-        throw new VeenError("E.NOT_FOUND", `The hub has no CHECKPOINT for stream ${stream}`);
-      }
-      ({ bytes, checkpoint: c } = got);
-      checkCheckpoint(c, s.hubPk, t.label);
+      ({ bytes, checkpoint: c } = await latestCheckpoint(await connectWithClientPin(ctx), stream));
     } else {
       bytes = await readInputFile(file, "CHECKPOINT");
       c = decodeCheckpoint(bytes);
@@ -139,7 +133,7 @@ export const anchorPublish: Command = {
     if (out !== undefined) await writeOutputFile(out, bytes, "CHECKPOINT");
     const json = {
       anchor_ref: toHex(ref),
-      position: Number(new DataView(ref.buffer, ref.byteOffset, 8).getBigUint64(0)),
+      position: parseAnchorRef(ref).pos,
       ...describe(c),
       anchored_epoch: epoch,
       ts,

@@ -6,6 +6,7 @@
  *   present and valid (KEX0.1 rotation window). Exit 4 otherwise.
  */
 import {
+  type Checkpoint,
   decodeCheckpoint,
   fromHex,
   hasWitness,
@@ -24,7 +25,7 @@ import {
 } from "../context.ts";
 import { checkFailure, usageError } from "../exit_codes.ts";
 import { readInputFile, writeOutputFile } from "../files.ts";
-import { streamTarget } from "../hub_session.ts";
+import { type HubSession, streamTarget } from "../hub_session.ts";
 
 /** A key given as 64 hex characters or as a file holding them. */
 async function keyArg(v: string, flag: string): Promise<Uint8Array> {
@@ -34,6 +35,20 @@ async function keyArg(v: string, flag: string): Promise<Uint8Array> {
     throw usageError(`${flag} must be 64 hex characters or a file holding them`);
   }
   return fromHex(s, 32);
+}
+
+/** The latest CHECKPOINT of `stream`, its hub_sig and label checked; E.NOT_FOUND when the hub has none. */
+export async function latestCheckpoint(
+  s: HubSession,
+  stream: string,
+): Promise<{ checkpoint: Checkpoint; bytes: Uint8Array }> {
+  const t = streamTarget(s, stream);
+  const got = await s.http.checkpointLatest(t.label);
+  if (got === undefined) {
+    throw new VeenError("E.NOT_FOUND", `The hub has no CHECKPOINT for stream ${stream}`);
+  }
+  checkCheckpoint(got.checkpoint, s.hubPk, t.label);
+  return got;
 }
 
 export const hubCheckpoint: Command = {
@@ -48,14 +63,8 @@ export const hubCheckpoint: Command = {
     HUB_KEY_FLAG,
   ],
   async run(ctx) {
-    const s = await connectWithClientPin(ctx);
-    const t = streamTarget(s, ctx.flags.req("stream"));
-    const got = await s.http.checkpointLatest(t.label);
-    if (got === undefined) {
-      throw new VeenError("E.NOT_FOUND", `The hub has no CHECKPOINT for stream ${t.stream}`);
-    }
+    const got = await latestCheckpoint(await connectWithClientPin(ctx), ctx.flags.req("stream"));
     const c = got.checkpoint;
-    checkCheckpoint(c, s.hubPk, t.label);
     const out = ctx.flags.str("out");
     if (out !== undefined) await writeOutputFile(out, got.bytes, "CHECKPOINT");
     const json = {
