@@ -12,7 +12,14 @@
  */
 import { createHash } from "node:crypto";
 import { VERSION } from "../version.ts";
-import { containerSecurityContext, type K8sObject, podSecurityContext, runtimeEnv } from "./kube_render.ts";
+import {
+  annotations,
+  containerSecurityContext,
+  INIT_RESOURCES,
+  type K8sObject,
+  podSecurityContext,
+  runtimeEnv,
+} from "./kube_render.ts";
 
 export const CLIENT_DIR = "/var/lib/veen-client";
 export const CLIENT_SECRET_DIR = "/var/lib/veen-secrets/client";
@@ -91,7 +98,6 @@ export function jobObject(inp: JobInput): K8sObject {
   };
   if (inp.tenantId !== undefined) labels["veen.io/tenant-id"] = inp.tenantId;
   labels["veen.io/job"] = inp.action;
-  const annotations = { "veen.io/profile": "cli", "veen.io/version": VERSION };
 
   const env: K8sObject[] = [
     {
@@ -125,11 +131,10 @@ export function jobObject(inp: JobInput): K8sObject {
   }
   volumes.push({ name: "tmp", emptyDir: { sizeLimit: "64Mi" } });
 
-  const small = { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "32Mi" } };
   return {
     apiVersion: "batch/v1",
     kind: "Job",
-    metadata: { name: inp.name, namespace: inp.namespace, labels, annotations },
+    metadata: { name: inp.name, namespace: inp.namespace, labels, annotations: annotations("cli") },
     spec: {
       backoffLimit: 0,
       activeDeadlineSeconds: inp.deadlineSeconds,
@@ -137,7 +142,7 @@ export function jobObject(inp: JobInput): K8sObject {
       template: {
         metadata: {
           labels,
-          annotations: { ...annotations, "kubectl.kubernetes.io/default-container": "veen" },
+          annotations: annotations("cli", { "kubectl.kubernetes.io/default-container": "veen" }),
         },
         spec: {
           restartPolicy: "Never",
@@ -150,7 +155,7 @@ export function jobObject(inp: JobInput): K8sObject {
               image: inp.image,
               imagePullPolicy: "IfNotPresent",
               command: ["sh", "-c", COPY_CLIENT],
-              resources: small,
+              resources: INIT_RESOURCES,
               securityContext: containerSecurityContext(),
               volumeMounts: [
                 { name: "client-secret", mountPath: CLIENT_SECRET_DIR, readOnly: true },

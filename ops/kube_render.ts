@@ -45,6 +45,11 @@ export const DEFAULT_CPU = "250m,1";
 export const DEFAULT_MEM = "256Mi,512Mi";
 export const DEFAULT_SELFTEST_SCHEDULE = "17 * * * *";
 export const DEFAULT_STORAGE = "1Gi";
+/** Requests and limits of the init containers that copy key files into place. */
+export const INIT_RESOURCES = {
+  requests: { cpu: "10m", memory: "16Mi" },
+  limits: { cpu: "100m", memory: "32Mi" },
+};
 
 export interface RenderInput {
   names: HubNames;
@@ -276,7 +281,8 @@ function labels(
   return { ...l, ...extra };
 }
 
-function annotations(profile: string, extra: Record<string, string> = {}): Record<string, string> {
+/** The annotations of every VEEN object: its profile and the VEEN version, then `extra`. */
+export function annotations(profile: string, extra: Record<string, string> = {}): Record<string, string> {
   return { "veen.io/profile": profile, "veen.io/version": VERSION, ...extra };
 }
 
@@ -414,7 +420,7 @@ function hubPodTemplate(inp: RenderInput): K8sObject {
           image: inp.image,
           imagePullPolicy: "IfNotPresent",
           command: ["sh", "-c", HUB_KEY_SEED],
-          resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "32Mi" } },
+          resources: INIT_RESOURCES,
           securityContext: containerSecurityContext(),
           volumeMounts: [
             { name: "veen-config", mountPath: CONFIG_DIR, readOnly: true },
