@@ -4,7 +4,7 @@
  * fsyncs the directory, so a file under its final name is always complete. Putting an existing coid is a no-op.
  */
 import { bytesEqual, H, toHex, VeenError } from "../core/mod.ts";
-import { mkdir700, syncDir, writeAll } from "./log_segments.ts";
+import { mkdir700, syncDir, writeFileAtomic } from "./log_segments.ts";
 
 /** Default largest attachment accepted (matches no particular profile; the hub passes its configured limit). */
 export const DEFAULT_MAX_ATTACHMENT_BYTES = 16 * 1024 * 1024;
@@ -59,19 +59,7 @@ export class AttachmentStore {
       await syncDir(this.dir);
       this.#madeDirs.add(sub);
     }
-    const tmp = `${sub}/.${hex}.${crypto.randomUUID()}.tmp`;
-    const f = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
-    try {
-      await writeAll(f, bytes);
-      await f.syncData();
-    } catch (e) {
-      f.close();
-      await Deno.remove(tmp).catch(() => {});
-      throw e;
-    }
-    f.close();
-    await Deno.rename(tmp, path);
-    await syncDir(sub);
+    await writeFileAtomic(sub, hex, bytes);
   }
 
   /** The attachment stored under `coid`, or undefined. E.UNAVAILABLE if the stored bytes no longer hash to it. */
