@@ -41,6 +41,12 @@ export interface MmrProof {
   peaksBefore?: Uint8Array[];
 }
 
+function checkPeakCount(before: number, after: number): void {
+  if (before + 1 + after > MMR_PROOF_MAX_PEAKS) {
+    throw new VeenError("E.SIZE", `mmr_proof implies more than ${MMR_PROOF_MAX_PEAKS} peaks`);
+  }
+}
+
 function checkShape(p: MmrProof): void {
   check32(p.leafHash, "mmr_proof leaf_hash");
   if (!Array.isArray(p.path) || p.path.length > MMR_PROOF_MAX_PATH) {
@@ -54,9 +60,7 @@ function checkShape(p: MmrProof): void {
   if (!Array.isArray(p.peaksAfter) || !Array.isArray(before)) {
     throw new VeenError("E.SIZE", "mmr_proof peaks must be arrays");
   }
-  if (before.length + 1 + p.peaksAfter.length > MMR_PROOF_MAX_PEAKS) {
-    throw new VeenError("E.SIZE", `mmr_proof implies more than ${MMR_PROOF_MAX_PEAKS} peaks`);
-  }
+  checkPeakCount(before.length, p.peaksAfter.length);
   for (const x of p.peaksAfter) check32(x, "mmr_proof peaks_after entry");
   for (const x of before) check32(x, "mmr_proof peaks_before entry");
 }
@@ -98,7 +102,7 @@ export function decodeMmrProof(bytes: Uint8Array): MmrProof {
     }
     proof.peaksBefore = peaksBefore;
   }
-  checkShape(proof);
+  checkPeakCount(proof.peaksBefore?.length ?? 0, peaksAfter.length);
   return proof;
 }
 
