@@ -66,6 +66,16 @@ export function parseJsonFlag(text: string, flag: string): unknown {
   }
 }
 
+/** JSON and text lines of an attachment list, in index order. */
+export function describeAttachments(
+  entries: readonly AttachmentEntry[],
+): { json: Record<string, unknown>[]; lines: string[] } {
+  return {
+    json: entries.map((a, i) => ({ index: i, coid: toHex(a.coid), len: a.len, name: a.name })),
+    lines: entries.map((a, i) => `attachment ${i}: coid ${toHex(a.coid)} len ${a.len} name ${a.name}`),
+  };
+}
+
 /** The body bytes: CBOR(value), or the attachment envelope when there are attachments. */
 export function encodeBody(value: unknown, attachments: readonly AttachmentEntry[] = []): Uint8Array {
   const body = jsonToCbor(value);

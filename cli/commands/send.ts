@@ -6,7 +6,7 @@
 import { basename } from "node:path";
 import { authRef, decodeCapToken, fromHex, type PayloadHdr, schemaIdFor, toHex } from "../../core/mod.ts";
 import { parseHex32, parseUint } from "../args.ts";
-import { parseJsonFlag } from "../body.ts";
+import { describeAttachments, parseJsonFlag } from "../body.ts";
 import {
   CLIENT_FLAG,
   clientDir,
@@ -121,9 +121,8 @@ export const send: Command = {
         `mmr_root: ${toHex(res.receipt.mmrRoot)}`,
       );
     }
-    res.attachments.forEach((a, i) =>
-      lines.push(`attachment ${i}: coid ${toHex(a.coid)} len ${a.len} name ${a.name}`)
-    );
+    const sent = describeAttachments(res.attachments);
+    lines.push(...sent.lines);
     ctx.out.result(
       {
         stream,
@@ -135,12 +134,7 @@ export const send: Command = {
         prev_ack: res.msg.prevAck,
         mmr_root: toHex(res.receipt.mmrRoot),
         hub_ts: res.receipt.hubTs,
-        attachments: res.attachments.map((a, i) => ({
-          index: i,
-          coid: toHex(a.coid),
-          len: a.len,
-          name: a.name,
-        })),
+        attachments: sent.json,
       },
       lines,
     );

@@ -16,7 +16,7 @@ import {
   VeenError,
   verifyConsistency,
 } from "../../core/mod.ts";
-import { type AttachmentEntry, decodeBody } from "../body.ts";
+import { type AttachmentEntry, decodeBody, describeAttachments } from "../body.ts";
 import {
   checkedViewOf,
   type ClientState,
@@ -143,15 +143,9 @@ async function renderItem(
       json.body = body.json;
       lines.push(`body: ${JSON.stringify(body.json)}`);
     }
-    json.attachments = body.attachments.map((a, i) => ({
-      index: i,
-      coid: toHex(a.coid),
-      len: a.len,
-      name: a.name,
-    }));
-    body.attachments.forEach((a, i) =>
-      lines.push(`attachment ${i}: coid ${toHex(a.coid)} len ${a.len} name ${a.name}`)
-    );
+    const attachments = describeAttachments(body.attachments);
+    json.attachments = attachments.json;
+    lines.push(...attachments.lines);
     const saveDir = ctx.flags.str("save-attachments");
     if (saveDir !== undefined && body.attachments.length > 0) {
       const paths = await saveAttachments(session, r.streamSeq, opened.payload, body.attachments, saveDir);
