@@ -185,8 +185,11 @@ export function parseLabelSelector(v: string): Record<string, string> {
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
-/** profile_id of a hub config TOML (flat or under [hub]), if set. */
-export function profileIdOfConfig(text: string, path: string): string | undefined {
+/** profile_id and log_level of a hub config TOML (flat or under [hub]; profile_id also at the top level), if set. */
+function configSettings(
+  text: string,
+  path: string,
+): { profileId: string | undefined; logLevel: string | undefined } {
   let doc: Record<string, unknown>;
   try {
     doc = parseToml(text) as Record<string, unknown>;
@@ -194,20 +197,11 @@ export function profileIdOfConfig(text: string, path: string): string | undefine
     throw usage(`--config ${path} is not valid TOML: ${(e as Error).message}`);
   }
   const table = typeof doc.hub === "object" && doc.hub !== null ? doc.hub as Record<string, unknown> : doc;
-  const v = table.profile_id ?? doc.profile_id;
-  if (v === undefined) return undefined;
-  if (typeof v !== "string") throw usage(`--config ${path}: profile_id must be a string`);
-  return v;
-}
-
-function logLevelOfConfig(text: string): string | undefined {
-  try {
-    const doc = parseToml(text) as Record<string, unknown>;
-    const table = typeof doc.hub === "object" && doc.hub !== null ? doc.hub as Record<string, unknown> : doc;
-    return typeof table.log_level === "string" ? table.log_level : undefined;
-  } catch {
-    return undefined;
+  const profileId = table.profile_id ?? doc.profile_id;
+  if (profileId !== undefined && typeof profileId !== "string") {
+    throw usage(`--config ${path}: profile_id must be a string`);
   }
+  return { profileId, logLevel: typeof table.log_level === "string" ? table.log_level : undefined };
 }
 
 export function generatedConfig(profileId: string): string {
@@ -810,14 +804,14 @@ export async function renderInput(f: RenderFlags): Promise<RenderInput> {
   const mem = parseResources(f.resourcesMem ?? DEFAULT_MEM, "resources-mem");
 
   let configText: string | undefined;
-  let configProfile: string | undefined;
+  let config: ReturnType<typeof configSettings> = { profileId: undefined, logLevel: undefined };
   if (f.config !== undefined) {
     configText = await readUserFile(f.config, "--config file");
-    configProfile = profileIdOfConfig(configText, f.config);
+    config = configSettings(configText, f.config);
   }
-  const profileId = checkProfileId(f.profileId ?? configProfile ?? DEFAULT_PROFILE_ID_HEX);
+  const profileId = checkProfileId(f.profileId ?? config.profileId ?? DEFAULT_PROFILE_ID_HEX);
   configText ??= generatedConfig(profileId);
-  const logLevel = f.logLevel ?? logLevelOfConfig(configText) ?? "info";
+  const logLevel = f.logLevel ?? config.logLevel ?? "info";
   if (!["debug", "info", "warn", "error"].includes(logLevel)) {
     throw usage(`--log-level must be debug, info, warn or error, not "${logLevel}"`);
   }
