@@ -8,6 +8,7 @@ import { type CborValue, streamIdFor, toHex, VeenError } from "../../core/mod.ts
 import {
   authRef,
   type CapRate,
+  type CapToken,
   decodeCapToken,
   encodeCapToken,
   issueCapToken,
@@ -51,6 +52,27 @@ async function readCap(ctx: CommandContext) {
   return { bytes, token, ref: authRef(token) };
 }
 
+/** A cap_token's JSON fields (auth_ref, keys, allowed streams, ttl, rate) and its first text lines. */
+function describeToken(token: CapToken, ref: Uint8Array): { json: Record<string, unknown>; lines: string[] } {
+  return {
+    json: {
+      auth_ref: toHex(ref),
+      issuer_pk: toHex(token.issuerPk),
+      subject_pk: toHex(token.subjectPk),
+      stream_ids: token.allow.streamIds.map(toHex),
+      ttl: token.allow.ttl,
+      rate: token.allow.rate === undefined
+        ? null
+        : { per_sec: token.allow.rate.perSec, burst: token.allow.rate.burst },
+    },
+    lines: [
+      `auth_ref: ${toHex(ref)}`,
+      `issuer_pk: ${toHex(token.issuerPk)}`,
+      `subject_pk: ${toHex(token.subjectPk)}`,
+    ],
+  };
+}
+
 export const capIssue: Command = {
   path: ["cap", "issue"],
   summary: "issue a cap_token",
@@ -91,24 +113,8 @@ export const capIssue: Command = {
     });
     const out = ctx.flags.req("out");
     await writeOutputFile(out, encodeCapToken(token), "cap_token");
-    const ref = toHex(authRef(token));
-    const json: Record<string, unknown> = {
-      auth_ref: ref,
-      issuer_pk: toHex(token.issuerPk),
-      subject_pk: toHex(token.subjectPk),
-      stream_ids: token.allow.streamIds.map(toHex),
-      ttl,
-      rate: token.allow.rate === undefined
-        ? null
-        : { per_sec: token.allow.rate.perSec, burst: token.allow.rate.burst },
-      out,
-    };
-    ctx.out.result(json, [
-      `auth_ref: ${ref}`,
-      `issuer_pk: ${toHex(token.issuerPk)}`,
-      `subject_pk: ${toHex(token.subjectPk)}`,
-      `out: ${out}`,
-    ]);
+    const { json, lines } = describeToken(token, authRef(token));
+    ctx.out.result({ ...json, out }, [...lines, `out: ${out}`]);
     return 0;
   },
 };
@@ -172,24 +178,16 @@ export const capStatus: Command = {
     const dir = ctx.flags.str("client") ?? ctx.io.env("VEEN_CLIENT");
     const cached = dir === undefined ? undefined : (await readState(dir)).caps[toHex(ref)];
     const within = cached === undefined ? "unknown" : nowSec(ctx) <= cached.expires_at;
+    const described = describeToken(token, ref);
     const json: Record<string, unknown> = {
-      auth_ref: toHex(ref),
-      issuer_pk: toHex(token.issuerPk),
-      subject_pk: toHex(token.subjectPk),
-      stream_ids: token.allow.streamIds.map(toHex),
-      ttl: token.allow.ttl,
-      rate: token.allow.rate === undefined
-        ? null
-        : { per_sec: token.allow.rate.perSec, burst: token.allow.rate.burst },
+      ...described.json,
       chain_valid: chain === "ok",
       issued_at: "unknown",
       expires_at: cached?.expires_at ?? "unknown",
       locally_within_ttl: within,
     };
     const lines = [
-      `auth_ref: ${toHex(ref)}`,
-      `issuer_pk: ${toHex(token.issuerPk)}`,
-      `subject_pk: ${toHex(token.subjectPk)}`,
+      ...described.lines,
       `ttl: ${token.allow.ttl}`,
       `sig_chain: ${chain}`,
       `locally_within_ttl: ${within}`,
