@@ -30,6 +30,7 @@ import {
   receiptSummary,
 } from "./kube_job.ts";
 import {
+  checkDnsLabel,
   HUB_PORT,
   type HubNames,
   hubSelector,
@@ -37,7 +38,6 @@ import {
   selectorString,
   serviceDns,
 } from "./kube_names.ts";
-import { checkDnsLabel } from "./kube_names.ts";
 import {
   checkImage,
   checkLabelValue,
@@ -206,6 +206,8 @@ const CLUSTER_SCOPED = new Set([
 ]);
 
 const isHub = (o: K8sObject) => o.metadata?.labels?.app === "veen-hub";
+/** kubectl's output lines, trailing blanks trimmed and empty lines dropped. */
+const nonEmptyLines = (s: string): string[] => s.split("\n").map((l) => l.trimEnd()).filter((l) => l !== "");
 
 interface WorkloadState {
   kind: string;
@@ -272,7 +274,7 @@ async function apply(io: OpsIo, f: Flags, mode: Mode): Promise<number> {
     stdin: JSON.stringify(listDoc),
     ...(defaultNs === undefined ? {} : { namespace: defaultNs }),
   });
-  const applied = out.split("\n").map((l) => l.trimEnd()).filter((l) => l !== "");
+  const applied = nonEmptyLines(out);
 
   const hubWorkloads = objects.filter((o) =>
     (o.kind === "Deployment" || o.kind === "StatefulSet") && isHub(o)
@@ -340,10 +342,12 @@ interface PodStatus {
   health: string;
 }
 
+/** The pods with labels `sel` in `namespace`, sorted by name. */
 // deno-lint-ignore no-explicit-any
-function podsOf(listDoc: any, what: string): any[] {
+async function podsOf(k: Kubectl, namespace: string, sel: string): Promise<any[]> {
+  const listDoc = await k.json(["get", "pods", "-l", sel], "kubectl get pods", { namespace });
   if (typeof listDoc !== "object" || listDoc === null || !Array.isArray(listDoc.items)) {
-    throw malformed(`${what}: not a List`);
+    throw malformed("kubectl get pods: not a List");
   }
   // deno-lint-ignore no-explicit-any
   return [...listDoc.items].sort((a: any, b: any) =>
@@ -357,10 +361,7 @@ async function status(io: OpsIo, f: Flags, mode: Mode): Promise<number> {
   const k = new Kubectl(io, context, mode.verbose);
   const w = await readWorkload(k, n.workloadKind, n.workload, n.namespace);
   const sel = selectorString(hubSelector(n));
-  const pods = podsOf(
-    await k.json(["get", "pods", "-l", sel], "kubectl get pods", { namespace: n.namespace }),
-    "kubectl get pods",
-  );
+  const pods = await podsOf(k, n.namespace, sel);
   const out: PodStatus[] = [];
   for (const p of pods) {
     const name = String(p?.metadata?.name ?? "");
@@ -476,7 +477,7 @@ async function del(io: OpsIo, f: Flags, mode: Mode): Promise<number> {
   const out = await k.ok(["delete", ...targets, "--ignore-not-found"], "kubectl delete", {
     namespace: n.namespace,
   });
-  const deleted = out.split("\n").map((l) => l.trimEnd()).filter((l) => l !== "");
+  const deleted = nonEmptyLines(out);
   const purged: string[] = [];
   if (pvcs.length > 0) {
     const pout = await k.ok(
@@ -490,7 +491,7 @@ async function del(io: OpsIo, f: Flags, mode: Mode): Promise<number> {
         namespace: n.namespace,
       },
     );
-    for (const l of pout.split("\n").map((x) => x.trimEnd()).filter((x) => x !== "")) {
+    for (const l of nonEmptyLines(pout)) {
       deleted.push(l);
       const m = /"([^"]+)" deleted/.exec(l);
       if (m) purged.push(m[1]!);
@@ -543,10 +544,7 @@ async function logs(io: OpsIo, f: Flags, mode: Mode): Promise<number> {
     await run(["logs", "-l", sel, "-c", "hub", "--max-log-requests=16", ...tail], "kubectl logs");
     return EXIT.OK;
   }
-  const pods = podsOf(
-    await k.json(["get", "pods", "-l", sel], "kubectl get pods", { namespace: n.namespace }),
-    "kubectl get pods",
-  );
+  const pods = await podsOf(k, n.namespace, sel);
   if (pods.length === 0) throw check("E.NOT_FOUND", `no hub pods with labels ${sel} in ${n.namespace}`);
   for (const p of pods) {
     const name = String(p?.metadata?.name ?? "");
