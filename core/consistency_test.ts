@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import { concat, u64be } from "./bytes.ts";
 import { type CborValue, decodeCbor, encodeCbor } from "./cbor.ts";
-import { VeenError } from "./errors.ts";
 import { Ht } from "./hash.ts";
-import { type HashReader, MemoryHashStore, MmrAccumulator } from "./mmr.ts";
+import type { HashReader } from "./mmr.ts";
 import {
   type ConsistencyProof,
   consistencyProof,
@@ -12,33 +11,10 @@ import {
   verifyConsistency,
 } from "./consistency.ts";
 import { prng, rejectsCode, throwsCode } from "../tests/util.ts";
-
-const isSizeError = (e: unknown): boolean => e instanceof VeenError && e.code === "E.SIZE";
-const leaf = (i: number): Uint8Array => Ht("test/leaf", u64be(i));
-
-function build(
-  n: number,
-  leafOf: (i: number) => Uint8Array = leaf,
-): { store: MemoryHashStore; roots: Uint8Array[] } {
-  const store = new MemoryHashStore();
-  const roots: Uint8Array[] = [new Uint8Array(0)];
-  const acc = new MmrAccumulator();
-  for (let i = 1; i <= n; i++) {
-    const r = acc.append(leafOf(i));
-    store.append(r.newNodes);
-    roots.push(r.root);
-  }
-  return { store, roots };
-}
+import { buildMmr, flip, isSizeError, leaf } from "./testing/mmr.ts";
 
 const MAX = 2000;
-const { store, roots } = build(MAX);
-
-function flip(b: Uint8Array, i: number): Uint8Array {
-  const c = b.slice();
-  c[i] = c[i]! ^ 0x01;
-  return c;
-}
+const { store, roots } = buildMmr(MAX);
 
 Deno.test("consistency proofs verify for every pair 1 <= m < n <= 64 and fail with swapped roots", async () => {
   for (let n = 2; n <= 64; n++) {
@@ -104,7 +80,7 @@ Deno.test("a history rewritten before m fails against the honest roots", async (
     const n = 2 + rnd.int(500);
     const m = 1 + rnd.int(n - 1);
     const changed = 1 + rnd.int(m);
-    const forked = build(n, (i) => (i === changed ? Ht("test/forged", u64be(i)) : leaf(i)));
+    const forked = buildMmr(n, (i) => (i === changed ? Ht("test/forged", u64be(i)) : leaf(i)));
     const fp = await consistencyProof(forked.store, m, n);
     assert.ok(verifyConsistency(fp, m, forked.roots[m]!, n, forked.roots[n]!));
     assert.equal(verifyConsistency(fp, m, roots[m]!, n, forked.roots[n]!), false);

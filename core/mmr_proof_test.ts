@@ -1,27 +1,15 @@
 import assert from "node:assert/strict";
-import { concat, toHex, u64be } from "./bytes.ts";
+import { concat, toHex } from "./bytes.ts";
 import { type CborValue, decodeCbor, encodeCbor } from "./cbor.ts";
-import { VeenError } from "./errors.ts";
 import { Ht } from "./hash.ts";
 import { type HashReader, inclusionProof, MemoryHashStore, MmrAccumulator } from "./mmr.ts";
 import { decodeMmrProof, encodeMmrProof, type MmrProof, mmrProofRoot, verifyInclusion } from "./mmr_proof.ts";
 import { prng, rejectsCode, throwsCode } from "../tests/util.ts";
-
-const isSizeError = (e: unknown): boolean => e instanceof VeenError && e.code === "E.SIZE";
-const leaf = (i: number): Uint8Array => Ht("test/leaf", u64be(i));
+import { buildMmr, flip, isSizeError, leaf } from "./testing/mmr.ts";
 
 /** One store of MAX leaves with the root at every size; proofs at smaller sizes read the same store. */
 const MAX = 2000;
-const store = new MemoryHashStore();
-const roots: Uint8Array[] = [new Uint8Array(0)]; // roots[n] = root after n leaves
-{
-  const acc = new MmrAccumulator();
-  for (let i = 1; i <= MAX; i++) {
-    const r = acc.append(leaf(i));
-    store.append(r.newNodes);
-    roots.push(r.root);
-  }
-}
+const { store, roots } = buildMmr(MAX);
 
 // ---- naive reference proof: recursive over the leaf list, independent of position arithmetic ----
 const N = (l: Uint8Array, r: Uint8Array) => Ht("veen/mmr-node", concat(l, r));
@@ -57,12 +45,6 @@ function naiveProof(seq: number, size: number): MmrProof {
   const proof: MmrProof = { leafHash: ls[k]!, path, peaksAfter: asc(peaks.slice(0, idx)) };
   if (before.length > 0) proof.peaksBefore = before;
   return proof;
-}
-
-function flip(b: Uint8Array, i: number): Uint8Array {
-  const c = b.slice();
-  c[i] = c[i]! ^ 0x01;
-  return c;
 }
 
 /** Every single-hash mutation of `p` (one byte, chosen by `pick`) plus every dir flip. */

@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
-import { concat, toHex, u64be } from "./bytes.ts";
+import { concat, toHex } from "./bytes.ts";
 import { Ht } from "./hash.ts";
 import {
   type HashReader,
   leafPosition,
-  MemoryHashStore,
   MmrAccumulator,
   mmrNode,
   mmrRoot,
@@ -14,8 +13,8 @@ import {
   peaksAt,
 } from "./mmr.ts";
 import { prng, rejectsCode, throwsCode } from "../tests/util.ts";
+import { buildMmr, leaf } from "./testing/mmr.ts";
 
-const leaf = (i: number): Uint8Array => Ht("test/leaf", u64be(i));
 const leaves = (n: number): Uint8Array[] => Array.from({ length: n }, (_, i) => leaf(i + 1));
 
 // ---- naive reference: binary decomposition into perfect subtrees, peaks in ascending height ----
@@ -44,18 +43,6 @@ function naiveRoot(ls: Uint8Array[]): Uint8Array {
   return p.length === 1 ? p[0]! : Ht("veen/mmr-root", concat(...p));
 }
 
-function build(n: number): { acc: MmrAccumulator; store: MemoryHashStore; roots: Uint8Array[] } {
-  const acc = new MmrAccumulator();
-  const store = new MemoryHashStore();
-  const roots: Uint8Array[] = [];
-  for (let i = 1; i <= n; i++) {
-    const r = acc.append(leaf(i));
-    store.append(r.newNodes);
-    roots.push(r.root);
-  }
-  return { acc, store, roots };
-}
-
 Deno.test("fixed vectors: roots for 1, 2, 3, 4 and 7 leaves follow spec 004 §7 by hand", () => {
   const [l1, l2, l3, l4, l5, l6, l7] = leaves(7) as [
     Uint8Array,
@@ -76,15 +63,15 @@ Deno.test("fixed vectors: roots for 1, 2, 3, 4 and 7 leaves follow spec 004 §7 
     [7, Ht("veen/mmr-root", concat(l7, N(l5, l6), N(n12, n34)))],
   ];
   for (const [n, expected] of byHand) {
-    const { acc } = build(n);
+    const { acc } = buildMmr(n);
     assert.deepEqual(acc.root(), expected, `root of ${n} leaves`);
     assert.deepEqual(acc.root(), naiveRoot(leaves(n)), `naive root of ${n} leaves`);
   }
   assert.equal(
-    toHex(build(7).acc.root()!),
+    toHex(buildMmr(7).acc.root()!),
     "90d625ef97a5848c8ae7e1baee028c78784512776dba90c11a85b132bc3d6f32",
   );
-  assert.deepEqual(build(3).acc.peaks(), [l3, n12]);
+  assert.deepEqual(buildMmr(3).acc.peaks(), [l3, n12]);
 });
 
 Deno.test("MmrAccumulator roots and peaks match the naive reference for 1..200 leaves", () => {
@@ -125,7 +112,7 @@ Deno.test("position helpers follow postorder numbering", () => {
 Deno.test("append emits the leaf and completed parents in position order, as a flat file stores them", () => {
   const n = 130;
   const ls = leaves(n);
-  const { store } = build(n);
+  const { store } = buildMmr(n);
   assert.equal(store.size, nodeCountForLeaves(n));
   for (let h = 0; 2 ** h <= n; h++) {
     for (let j = 0; (j + 1) * 2 ** h <= n; j++) {
@@ -143,7 +130,7 @@ Deno.test("append emits the leaf and completed parents in position order, as a f
 });
 
 Deno.test("MmrAccumulator resumes from (size, peaks) and rejects inconsistent state", () => {
-  const a = build(77).acc;
+  const a = buildMmr(77).acc;
   const b = new MmrAccumulator(a.size, a.peaks());
   assert.deepEqual(b.root(), a.root());
   for (let i = 78; i <= 100; i++) assert.deepEqual(b.append(leaf(i)), a.append(leaf(i)));
@@ -162,7 +149,7 @@ Deno.test("an empty MMR has no root", () => {
 Deno.test("peaksAt returns the peaks of every past size in one read", async () => {
   const rnd = prng(7);
   const n = 500;
-  const { store } = build(n);
+  const { store } = buildMmr(n);
   const acc = new MmrAccumulator();
   let calls = 0;
   const reader: HashReader = {
@@ -183,7 +170,7 @@ Deno.test("peaksAt returns the peaks of every past size in one read", async () =
 });
 
 Deno.test("MemoryHashStore rejects missing positions and malformed hashes", async () => {
-  const { store } = build(3);
+  const { store } = buildMmr(3);
   assert.equal(store.size, 4);
   throwsCode(() => store.readHashes([4]), "E.NOT_FOUND");
   throwsCode(() => store.append([new Uint8Array(5)]), "E.SIZE");
