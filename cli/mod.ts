@@ -118,7 +118,8 @@ export function commandHelp(cmd: Command): string {
   ].join("\n");
 }
 
-const GLOBAL_WITH_VALUE = new Set(["--timeout-ms"]);
+/** The global flags that take one value (`--timeout-ms N`), as spelled before the command words. */
+const GLOBAL_WITH_VALUE = new Set(GLOBAL_FLAGS.filter((f) => (f.arity ?? 1) === 1).map((f) => `--${f.name}`));
 
 /** Runs one CLI invocation and returns its exit code; `io` is injectable for tests. */
 export async function cliMain(args: string[], io: Io = processIo()): Promise<number> {
