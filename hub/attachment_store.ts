@@ -34,23 +34,19 @@ export class AttachmentStore {
     return { sub, path: `${sub}/${hex}`, hex };
   }
 
-  /**
-   * Stores `bytes` under `coid` durably. E.SIZE when larger than `maxBytes` or when `coid` is not `H(bytes)`.
-   */
-  async put(coid: Uint8Array, bytes: Uint8Array): Promise<void> {
-    const { sub, path, hex } = this.#where(coid);
+  /** Stores `bytes` durably and returns their coid = H(bytes). E.SIZE when larger than `maxBytes`. */
+  async put(bytes: Uint8Array): Promise<Uint8Array> {
     if (bytes.length > this.maxBytes) {
       throw new VeenError(
         "E.SIZE",
         `Attachment of ${bytes.length} bytes exceeds the limit of ${this.maxBytes}`,
       );
     }
-    if (!bytesEqual(H(bytes), coid)) {
-      throw new VeenError("E.SIZE", `Attachment bytes do not hash to coid ${hex}`);
-    }
+    const coid = H(bytes);
+    const { sub, path, hex } = this.#where(coid);
     try {
       await Deno.lstat(path);
-      return;
+      return coid;
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     }
@@ -60,6 +56,7 @@ export class AttachmentStore {
       this.#madeDirs.add(sub);
     }
     await writeFileAtomic(sub, hex, bytes);
+    return coid;
   }
 
   /** The attachment stored under `coid`, or undefined. E.UNAVAILABLE if the stored bytes no longer hash to it. */

@@ -974,9 +974,9 @@ export class DiskStore implements HubStore {
     return rec;
   }
 
-  putAttachment(coid: Uint8Array, bytes: Uint8Array): Promise<void> {
+  putAttachment(bytes: Uint8Array): Promise<Uint8Array> {
     this.#checkOpen();
-    return this.#att.put(coid, bytes);
+    return this.#att.put(bytes);
   }
 
   getAttachment(coid: Uint8Array): Promise<Uint8Array | undefined> {

@@ -2,7 +2,7 @@
  * An in-memory HubStore with the same contract as the disk store, minus durability. Used by unit tests and by fault
  * tests that inject commit failures (`failNextCommit`).
  */
-import { type HashReader, MemoryHashStore, mmrRoot, toHex } from "../core/mod.ts";
+import { H, type HashReader, MemoryHashStore, mmrRoot, toHex } from "../core/mod.ts";
 import type {
   AcceptedEntry,
   AdmissionRecord,
@@ -132,9 +132,10 @@ export class MemoryStore implements HubStore {
     return Promise.resolve(this.admissions.get(toHex(authRef)));
   }
 
-  putAttachment(coid: Uint8Array, bytes: Uint8Array): Promise<void> {
+  putAttachment(bytes: Uint8Array): Promise<Uint8Array> {
+    const coid = H(bytes);
     this.attachments.set(toHex(coid), bytes);
-    return Promise.resolve();
+    return Promise.resolve(coid);
   }
 
   getAttachment(coid: Uint8Array): Promise<Uint8Array | undefined> {

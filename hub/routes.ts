@@ -16,7 +16,6 @@ import {
   encodeMmrProof,
   expectArray,
   fromHex,
-  H,
   hubIdFor,
   inclusionProof,
   type Limits,
@@ -359,8 +358,7 @@ export class Routes {
 
   private async putAttachment(req: Request): Promise<Response> {
     const body = await readBodyCapped(req, this.c.limits.maxAttachmentBytes);
-    const coid = H(body);
-    await this.c.store.putAttachment(coid, body);
+    const coid = await this.c.store.putAttachment(body);
     return cborResponse(encodeCbor(new Map<string, CborValue>([["coid", coid]])));
   }
 

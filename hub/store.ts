@@ -126,8 +126,8 @@ export interface HubStore {
   /** Admission records, durably logged so issued_at is replayable. */
   putAdmission(rec: AdmissionRecord): Promise<void>;
   getAdmission(authRef: Uint8Array): Promise<AdmissionRecord | undefined>;
-  /** Content-addressed attachment ciphertexts (coid = H(bytes)). */
-  putAttachment(coid: Uint8Array, bytes: Uint8Array): Promise<void>;
+  /** Content-addressed attachment ciphertexts: stores `bytes` and resolves with their coid = H(bytes). */
+  putAttachment(bytes: Uint8Array): Promise<Uint8Array>;
   getAttachment(coid: Uint8Array): Promise<Uint8Array | undefined>;
   stats(): StoreStats;
   /**
