@@ -1400,6 +1400,9 @@ export async function* scanLog(
  */
 export class RecordFile {
   readonly path: string;
+  /** The directory and the name of `path`. */
+  readonly #dir: string;
+  readonly #name: string;
   readonly #onRead: (n: number) => void;
   #size = 0;
   #w: Deno.FsFile | undefined;
@@ -1409,6 +1412,9 @@ export class RecordFile {
 
   private constructor(path: string, onRead: (n: number) => void) {
     this.path = path;
+    const cut = path.lastIndexOf("/");
+    this.#dir = cut < 0 ? "." : path.slice(0, cut) || "/";
+    this.#name = path.slice(cut + 1);
     this.#onRead = onRead;
   }
 
@@ -1469,7 +1475,7 @@ export class RecordFile {
     await this.#w!.syncData();
     if (this.#created) {
       this.#created = false;
-      await syncDir(this.path.slice(0, this.path.lastIndexOf("/")) || ".");
+      await syncDir(this.#dir);
     }
     this.#size += total;
     return locs;
@@ -1516,8 +1522,7 @@ export class RecordFile {
   async replaceWith(bodies: readonly Uint8Array[]): Promise<[number, number][]> {
     const { buf, locs } = framed(bodies, 0);
     const total = buf.length;
-    const cut = this.path.lastIndexOf("/");
-    await writeFileAtomic(cut < 0 ? "." : this.path.slice(0, cut) || "/", this.path.slice(cut + 1), buf);
+    await writeFileAtomic(this.#dir, this.#name, buf);
     this.#w?.close();
     this.#readers.closeAll();
     this.#w = await Deno.open(this.path, { append: true, mode: 0o600 });
