@@ -74,6 +74,25 @@ export function decodeAnswer<T>(what: string, f: () => T): T {
   }
 }
 
+/** The UTF-8 JSON of an answer. */
+function parseJson(bytes: Uint8Array): unknown {
+  return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+}
+
+/** The UTF-8 JSON of an answer, which must be an object. */
+function jsonObject(bytes: Uint8Array): Record<string, unknown> {
+  const o = parseJson(bytes);
+  if (typeof o !== "object" || o === null || Array.isArray(o)) throw new Error("not a JSON object");
+  return o as Record<string, unknown>;
+}
+
+/** The CBOR of an answer, which must be a map. */
+function cborMap(bytes: Uint8Array, what: string): Map<number | string, CborValue> {
+  const v = decodeCbor(bytes, what);
+  if (!(v instanceof Map)) throw new Error("not a map");
+  return v;
+}
+
 function hexField(o: Record<string, unknown>, k: string, len: number | undefined): Uint8Array {
   const v = o[k];
   if (typeof v !== "string") throw new Error(`field ${k} is missing`);
@@ -147,9 +166,7 @@ export class HubHttp {
   async info(): Promise<HubInfo> {
     const { bytes } = await this.request("GET", "/info");
     return decodeAnswer("/info JSON", () => {
-      const o = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes)) as unknown;
-      if (typeof o !== "object" || o === null || Array.isArray(o)) throw new Error("not a JSON object");
-      const r = o as Record<string, unknown>;
+      const r = jsonObject(bytes);
       const info: HubInfo = {
         hubPk: hexField(r, "hub_pk", 32),
         hubId: hexField(r, "hub_id", 32),
@@ -252,8 +269,7 @@ export class HubHttp {
       type: "application/cbor",
     });
     return decodeAnswer("/authorize answer", () => {
-      const v = decodeCbor(bytes, "/authorize answer");
-      if (!(v instanceof Map)) throw new Error("not a map");
+      const v = cborMap(bytes, "/authorize answer");
       return {
         authRef: expectBytes(v.get("auth_ref"), 32, "auth_ref"),
         expiresAt: expectUint(v.get("expires_at"), "expires_at"),
@@ -264,11 +280,7 @@ export class HubHttp {
   /** `GET /authorize?auth_ref=HEX` (hub view of an admission record, CLI-GOALS-2 `cap status`). */
   async authStatus(authRef: Uint8Array): Promise<Map<string | number, CborValue>> {
     const { bytes } = await this.request("GET", "/authorize", { auth_ref: toHex(authRef) });
-    return decodeAnswer("/authorize status", () => {
-      const v = decodeCbor(bytes, "/authorize status");
-      if (!(v instanceof Map)) throw new Error("not a map");
-      return v;
-    });
+    return decodeAnswer("/authorize status", () => cborMap(bytes, "/authorize status"));
   }
 
   /** `POST /attachments` → coid (checked by the caller against its own H(ciphertext)). */
@@ -277,11 +289,10 @@ export class HubHttp {
       bytes: ciphertext,
       type: "application/octet-stream",
     });
-    return decodeAnswer("/attachments answer", () => {
-      const v = decodeCbor(bytes, "/attachments answer");
-      if (!(v instanceof Map)) throw new Error("not a map");
-      return expectBytes(v.get("coid"), 32, "coid");
-    });
+    return decodeAnswer(
+      "/attachments answer",
+      () => expectBytes(cborMap(bytes, "/attachments answer").get("coid"), 32, "coid"),
+    );
   }
 
   /** `GET /attachments/<coid>`. */
@@ -308,11 +319,7 @@ export class HubHttp {
   async healthzRaw(label?: Uint8Array): Promise<{ status: number; health: Record<string, unknown> }> {
     const q = { label: label === undefined ? undefined : toHex(label) };
     const { bytes, status } = await this.request("GET", "/healthz", q, undefined, [503]);
-    return decodeAnswer("/healthz JSON", () => {
-      const o = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes)) as unknown;
-      if (typeof o !== "object" || o === null || Array.isArray(o)) throw new Error("not a JSON object");
-      return { status, health: o as Record<string, unknown> };
-    });
+    return decodeAnswer("/healthz JSON", () => ({ status, health: jsonObject(bytes) }));
   }
 
   /** `GET /healthz[?label]` → the hub's last_stream_seq for the label (unsigned; callers fetch the signed RECEIPT). */
@@ -323,10 +330,7 @@ export class HubHttp {
       label: label === undefined ? undefined : toHex(label),
     });
     return decodeAnswer("/healthz JSON", () => {
-      const o = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes)) as Record<
-        string,
-        unknown
-      >;
+      const o = parseJson(bytes) as Record<string, unknown>;
       const n = o.last_stream_seq;
       if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) {
         throw new Error("last_stream_seq is not a uint");
