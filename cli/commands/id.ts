@@ -95,18 +95,12 @@ export const idRotate: Command = {
       await writeKeystore(dir, keys, encrypted ? pass : undefined);
       await writeIdentityCard(dir, identityCardOf(keys));
       await writeState(dir, state);
-      ctx.out.result(
-        {
-          old_client_id: toHex(old.client.public),
-          client_id: toHex(keys.client.public),
-          hpke_pk: toHex(keys.prekey.public),
-        },
-        [
-          `old_client_id: ${toHex(old.client.public)}`,
-          `client_id: ${toHex(keys.client.public)}`,
-          `hpke_pk: ${toHex(keys.prekey.public)}`,
-        ],
-      );
+      const json = {
+        old_client_id: toHex(old.client.public),
+        client_id: toHex(keys.client.public),
+        hpke_pk: toHex(keys.prekey.public),
+      };
+      ctx.out.result(json, Object.entries(json).map(([k, v]) => `${k}: ${v}`));
       return 0;
     });
   },
