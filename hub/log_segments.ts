@@ -621,6 +621,7 @@ class SegmentSummary {
   records = 0;
   rBytes = 0;
   pBytes = 0;
+  /** By label hex. */
   readonly labels = new Map<string, LabelRange>();
   readonly marks: [number, number, number][] = [];
   lastHubTs = 0;
@@ -630,17 +631,17 @@ class SegmentSummary {
     this.firstRec = firstRec;
   }
 
-  add(labelKey: string, label: Uint8Array, seq: number, rOff: number, pOff: number, hubTs: number): void {
+  add(labelHex: string, label: Uint8Array, seq: number, rOff: number, pOff: number, hubTs: number): void {
     if (this.records % MARK_EVERY === 0) this.marks.push([this.firstRec + this.records, rOff, pOff]);
     this.records++;
     if (hubTs > this.lastHubTs) this.lastHubTs = hubTs;
-    const r = this.labels.get(labelKey);
-    if (r === undefined) this.labels.set(labelKey, { label, firstSeq: seq, lastSeq: seq, rOff, pOff });
+    const r = this.labels.get(labelHex);
+    if (r === undefined) this.labels.set(labelHex, { label, firstSeq: seq, lastSeq: seq, rOff, pOff });
     else r.lastSeq = seq;
   }
 
   encode(): Uint8Array {
-    const labels = [...this.labels.values()].sort((a, b) => (toHex(a.label) < toHex(b.label) ? -1 : 1));
+    const labels = [...this.labels].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, l]) => l);
     return encodeCbor(
       new Map<string, CborValue>([
         ["v", 1],
