@@ -8,8 +8,17 @@
  * Summary S: shard (hex) → sum of its deltas in the range. merge(L, R) adds pointwise. Ranges must not overlap
  * (RangeSummary enforces adjacency): unlike the state-based G-counter's max, this op-based sum is not idempotent.
  */
-import { bytesEqual, compareBytes, expectBytes, expectUint, overlaySchemaId, toHex } from "../core/mod.ts";
-import { type ApplyResult, damaged, type Fold, jsonArray, jsonHex, type OverlayEntry } from "./fold.ts";
+import { bytesEqual, expectBytes, expectUint, overlaySchemaId, toHex } from "../core/mod.ts";
+import {
+  type ApplyResult,
+  damaged,
+  decodeEntry,
+  type Fold,
+  jsonArray,
+  jsonHex,
+  type OverlayEntry,
+  sortedEntries,
+} from "./fold.ts";
 import { decodeTextMap, encodeTextMap } from "./text_map.ts";
 
 export const GCNT_KIND = "crdt.gcnt.v1";
@@ -53,20 +62,16 @@ export const counterFold: Fold<CounterState> = {
     return out;
   },
   apply(s: CounterState, e: OverlayEntry): ApplyResult {
-    if (compareBytes(e.hdr.schema, GCNT_SCHEMA) !== 0) return "ignored";
-    let op: CounterOp;
-    try {
-      op = decodeCounterOp(e.body);
-    } catch {
-      return "rejected";
-    }
+    const r = decodeEntry(e, GCNT_SCHEMA, decodeCounterOp);
+    if (r.kind !== "op") return r.kind;
+    const op = r.op;
     if (!bytesEqual(op.shard, e.clientId)) return "rejected";
     const k = toHex(op.shard);
     s.set(k, (s.get(k) ?? 0n) + BigInt(op.delta));
     return "applied";
   },
   toJson(s) {
-    return [...s.keys()].sort().map((k) => [k, s.get(k)!.toString()]);
+    return sortedEntries(s).map(([k, v]) => [k, v.toString()]);
   },
   fromJson(v) {
     const s: CounterState = new Map();

@@ -11,7 +11,7 @@
  * Folds are pure: no I/O, no clock, no randomness. Entries a fold cannot parse are rejected (skipped, counted by
  * the caller) rather than aborting the fold, so one malformed writer cannot stop every reader.
  */
-import type { PayloadHdr } from "../core/mod.ts";
+import { bytesEqual, type PayloadHdr } from "../core/mod.ts";
 
 /** One verified stream item this client could open (spec 004 §9 Receive, after every check passed). */
 export interface OverlayEntry {
@@ -93,7 +93,29 @@ export function foldRange<S>(
   return { from, upto, state };
 }
 
+/** An entry's body decoded as an op of one schema, or why it was not: another schema, or a body that does not parse. */
+export type EntryOp<T> = { kind: "op"; op: T } | { kind: "ignored" } | { kind: "rejected"; reason: string };
+
+/** The first step of every `apply`: entries of another schema are "ignored", bodies `decode` throws on "rejected". */
+export function decodeEntry<T>(
+  e: OverlayEntry,
+  schema: Uint8Array,
+  decode: (body: Uint8Array) => T,
+): EntryOp<T> {
+  if (!bytesEqual(e.hdr.schema, schema)) return { kind: "ignored" };
+  try {
+    return { kind: "op", op: decode(e.body) };
+  } catch (err) {
+    return { kind: "rejected", reason: err instanceof Error ? err.message : String(err) };
+  }
+}
+
 // ---- small shared helpers for fold codecs ----
+
+/** The entries of `m` in ascending key order (the deterministic order of every `toJson`). */
+export function sortedEntries<V>(m: ReadonlyMap<string, V>): [string, V][] {
+  return [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
 
 /** Throws a plain Error (summary damage is not a protocol error; callers discard the summary). */
 export function damaged(what: string): never {

@@ -7,15 +7,17 @@
  * Summary S: per key, the winning `(ts, seq, value)`. merge(L, R) keeps, per key, the greater cell; it is
  * associative, commutative and idempotent, and `apply(s, e)` = merge(s, {key: cell of e}).
  */
-import { compareBytes, expectBytes, expectUint, fromHex, overlaySchemaId, toHex } from "../core/mod.ts";
+import { expectBytes, expectUint, fromHex, overlaySchemaId, toHex } from "../core/mod.ts";
 import {
   type ApplyResult,
   damaged,
+  decodeEntry,
   type Fold,
   jsonArray,
   jsonHex,
   jsonUint,
   type OverlayEntry,
+  sortedEntries,
 } from "./fold.ts";
 import { decodeTextMap, encodeTextMap } from "./text_map.ts";
 
@@ -77,22 +79,13 @@ export const lwwFold: Fold<LwwState> = {
     return out;
   },
   apply(s: LwwState, e: OverlayEntry): ApplyResult {
-    if (compareBytes(e.hdr.schema, LWW_SCHEMA) !== 0) return "ignored";
-    let op: LwwOp;
-    try {
-      op = decodeLwwOp(e.body);
-    } catch {
-      return "rejected";
-    }
-    put(s, toHex(op.key), { ts: op.ts, seq: e.seq, value: op.value });
+    const r = decodeEntry(e, LWW_SCHEMA, decodeLwwOp);
+    if (r.kind !== "op") return r.kind;
+    put(s, toHex(r.op.key), { ts: r.op.ts, seq: e.seq, value: r.op.value });
     return "applied";
   },
   toJson(s) {
-    const keys = [...s.keys()].sort();
-    return keys.map((k) => {
-      const c = s.get(k)!;
-      return [k, c.ts, c.seq, toHex(c.value)];
-    });
+    return sortedEntries(s).map(([k, c]) => [k, c.ts, c.seq, toHex(c.value)]);
   },
   fromJson(v) {
     const s: LwwState = new Map();

@@ -9,16 +9,26 @@
  * was added twice. Tombs are kept even when their add is gone, so a tomb in an earlier range still removes an
  * add that appears (for example through a mirror) in a later one. merge is associative, commutative and idempotent.
  */
-import { compareBytes, expectBytes, fromHex, overlaySchemaId, toHex, VeenError } from "../core/mod.ts";
+import {
+  bytesEqual,
+  compareBytes,
+  expectBytes,
+  fromHex,
+  overlaySchemaId,
+  toHex,
+  VeenError,
+} from "../core/mod.ts";
 import {
   type ApplyResult,
   damaged,
+  decodeEntry,
   type Fold,
   jsonArray,
   jsonHex,
   jsonObject,
   jsonUint,
   type OverlayEntry,
+  sortedEntries,
 } from "./fold.ts";
 import { decodeTextMap, encodeTextMap } from "./text_map.ts";
 
@@ -94,7 +104,7 @@ export function orsetElements(s: OrSetState): Uint8Array[] {
 /** The live add ids of `elem` (what a remove of it tombstones), sorted. */
 export function orsetObservedIds(s: OrSetState, elem: Uint8Array): Uint8Array[] {
   const out: Uint8Array[] = [];
-  for (const [id, a] of s.adds) if (compareBytes(a.elem, elem) === 0) out.push(fromHex(id, 32));
+  for (const [id, a] of s.adds) if (bytesEqual(a.elem, elem)) out.push(fromHex(id, 32));
   return out.sort(compareBytes);
 }
 
@@ -109,13 +119,9 @@ export const orsetFold: Fold<OrSetState> = {
     return out;
   },
   apply(s: OrSetState, e: OverlayEntry): ApplyResult {
-    if (compareBytes(e.hdr.schema, ORSET_SCHEMA) !== 0) return "ignored";
-    let op: OrSetOp;
-    try {
-      op = decodeOrSetOp(e.body);
-    } catch {
-      return "rejected";
-    }
+    const r = decodeEntry(e, ORSET_SCHEMA, decodeOrSetOp);
+    if (r.kind !== "op") return r.kind;
+    const op = r.op;
     if (op.op === "add") {
       addLive(s, toHex(op.id), { elem: op.elem, seq: e.seq });
     } else {
@@ -129,10 +135,7 @@ export const orsetFold: Fold<OrSetState> = {
   },
   toJson(s) {
     return {
-      adds: [...s.adds.keys()].sort().map((id) => {
-        const a = s.adds.get(id)!;
-        return [id, toHex(a.elem), a.seq];
-      }),
+      adds: sortedEntries(s.adds).map(([id, a]) => [id, toHex(a.elem), a.seq]),
       tombs: [...s.tombs].sort(),
     };
   },

@@ -15,16 +15,18 @@
  * both (R's first request of such a key is a duplicate in the merged range). So executed = requests -
  * deduplicated = the number of executions a sequential replay performs, for any merge tree.
  */
-import { type CborValue, compareBytes, fromHex, toHex } from "../core/mod.ts";
+import { type CborValue, fromHex, toHex } from "../core/mod.ts";
 import {
   type ApplyResult,
   damaged,
+  decodeEntry,
   type Fold,
   jsonArray,
   jsonHex,
   jsonObject,
   jsonUint,
   type OverlayEntry,
+  sortedEntries,
 } from "./fold.ts";
 import {
   decodeRpcReply,
@@ -126,13 +128,9 @@ export function rpcServeStep(
   e: OverlayEntry,
   methods: ReadonlyMap<string, RpcMethod> = BUILTIN_METHODS,
 ): RpcServeStep {
-  if (compareBytes(e.hdr.schema, RPC_SCHEMA) !== 0) return { kind: "ignored" };
-  let request: RpcRequest;
-  try {
-    request = decodeRpcRequest(e.body);
-  } catch (err) {
-    return { kind: "rejected", reason: err instanceof Error ? err.message : String(err) };
-  }
+  const r = decodeEntry(e, RPC_SCHEMA, decodeRpcRequest);
+  if (r.kind !== "op") return r;
+  const request = r.op;
   s.requests++;
   const key = request.idem === undefined ? undefined : idemKey(request.method, e.clientId, request.idem);
   const hit = key === undefined ? undefined : s.idem.get(key);
@@ -197,10 +195,7 @@ export function rpcServeFold(methods: ReadonlyMap<string, RpcMethod> = BUILTIN_M
       return {
         requests: s.requests,
         deduplicated: s.deduplicated,
-        idem: [...s.idem.keys()].sort().map((k) => {
-          const e = s.idem.get(k)!;
-          return [k, e.seq, toHex(e.msgId), toHex(e.reply)];
-        }),
+        idem: sortedEntries(s.idem).map(([k, e]) => [k, e.seq, toHex(e.msgId), toHex(e.reply)]),
       };
     },
     fromJson(v) {
