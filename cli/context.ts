@@ -57,6 +57,12 @@ export const TO_FLAG: FlagSpec = {
   metavar: "CARD",
   help: "seal to this identity card (file or client dir) instead of yourself",
 };
+/** Flag of the overlay readers (crdt reads, rpc serve). */
+export const REFOLD_FLAG: FlagSpec = {
+  name: "refold",
+  arity: 0,
+  help: "ignore the stored summary and fold from stream_seq 1",
+};
 export const STREAM_FLAG: FlagSpec = {
   name: "stream",
   metavar: "NAME",

@@ -36,6 +36,7 @@ import {
   loadKeys,
   PASSPHRASE_FLAG,
   recipientOf,
+  REFOLD_FLAG,
   STREAM_FLAG,
   TO_FLAG,
 } from "../context.ts";
@@ -48,10 +49,7 @@ import { sendAndSave } from "../sender.ts";
 const COMMON: FlagSpec[] = [HUB_FLAG, CLIENT_FLAG, STREAM_FLAG];
 const TAIL: FlagSpec[] = [HUB_KEY_FLAG, PASSPHRASE_FLAG];
 const WRITE_TAIL: FlagSpec[] = [TO_FLAG, ...TAIL];
-const READ_TAIL: FlagSpec[] = [
-  { name: "refold", arity: 0, help: "ignore the stored summary and fold from stream_seq 1" },
-  ...TAIL,
-];
+const READ_TAIL: FlagSpec[] = [REFOLD_FLAG, ...TAIL];
 
 /** Bytes for display: the UTF-8 text, or `0x<hex>` when they are not UTF-8. */
 export function showBytes(b: Uint8Array): string {
@@ -204,7 +202,7 @@ export const crdtOrsetRemove: Command = {
   flags: [
     ...COMMON,
     { name: "elem", metavar: "ELEM", required: true, help: "element (UTF-8)" },
-    { name: "refold", arity: 0, help: "ignore the stored summary and fold from stream_seq 1" },
+    REFOLD_FLAG,
     ...WRITE_TAIL,
   ],
   async run(ctx) {

@@ -34,6 +34,7 @@ import {
   loadKeys,
   PASSPHRASE_FLAG,
   recipientOf,
+  REFOLD_FLAG,
   STREAM_FLAG,
   TO_FLAG,
 } from "../context.ts";
@@ -186,7 +187,7 @@ export const rpcServe: Command = {
     { name: "max-requests", metavar: "N", help: "exit after answering N requests" },
     { name: "poll-ms", metavar: "N", help: "polling interval (default 500)" },
     { name: "for-ms", metavar: "N", help: "exit after N milliseconds" },
-    { name: "refold", arity: 0, help: "ignore the stored summary and fold from stream_seq 1" },
+    REFOLD_FLAG,
     HUB_KEY_FLAG,
     PASSPHRASE_FLAG,
   ],
