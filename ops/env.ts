@@ -15,17 +15,16 @@
 import { dirname, join } from "node:path";
 import { EXIT } from "../core/mod.ts";
 import {
+  dispatch,
   type Flags,
   type Mode,
-  modeOf,
   OpsError,
   type OpsIo,
-  parseFlags,
   readUserFile,
   req,
   result,
-  runCommand,
   str,
+  type Subcommand,
   usage,
 } from "./io.ts";
 
@@ -344,10 +343,7 @@ async function show(io: OpsIo, f: Flags, mode: Mode): Promise<number> {
   return EXIT.OK;
 }
 
-const SUBCOMMANDS: Record<
-  string,
-  { flags: Parameters<typeof parseFlags>[1]; run: (io: OpsIo, f: Flags, m: Mode) => Promise<number> }
-> = {
+const SUBCOMMANDS: Record<string, Subcommand> = {
   init: {
     flags: {
       root: { type: "string" },
@@ -382,24 +378,7 @@ const SUBCOMMANDS: Record<
 
 /** `veen env ...` with an injectable environment (tests). `args` starts after the word "env". */
 export async function runEnv(args: string[], io: OpsIo): Promise<number> {
-  const [sub, ...rest] = args[0] === "env" ? args.slice(1) : args;
-  if (sub === undefined || sub === "--help" || sub === "-h" || sub === "help") {
-    io.writeOut(ENV_HELP + "\n");
-    return sub === undefined ? EXIT.USAGE : EXIT.OK;
-  }
-  const cmd = SUBCOMMANDS[sub];
-  if (cmd === undefined) {
-    io.writeErr(`E.USAGE: unknown subcommand "veen env ${sub}"\n${ENV_HELP}\n`);
-    return EXIT.USAGE;
-  }
-  return await runCommand(io, rest, async () => {
-    const f = parseFlags(rest, cmd.flags);
-    if (f.help === true) {
-      io.writeOut(HELP[sub] + "\n");
-      return EXIT.OK;
-    }
-    return await cmd.run(io, f, modeOf(f));
-  });
+  return await dispatch(io, { name: "env", help: ENV_HELP, commands: SUBCOMMANDS, helps: HELP }, args);
 }
 
 /** A hub of a descriptor, as `--env FILE --hub-name NAME` resolves it. */

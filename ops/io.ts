@@ -183,6 +183,57 @@ export async function runCommand(
   }
 }
 
+/** One subcommand of `veen env` or `veen kube`: its flags and its body. */
+export interface Subcommand {
+  flags: FlagSpec;
+  run: (io: OpsIo, f: Flags, mode: Mode) => Promise<number>;
+}
+
+/** `veen env` or `veen kube`: its word, top help, subcommands and each subcommand's --help text. */
+interface Tool {
+  name: string;
+  help: string;
+  commands: Record<string, Subcommand>;
+  helps: Record<string, string>;
+}
+
+/** Answers a subcommand word itself (an exit code) or names the subcommand to run and its arguments. */
+type Route = (sub: string, rest: string[]) => number | { sub: string; rest: string[] };
+
+/**
+ * `veen TOOL SUB [flags]` (`args` follow the word TOOL; a leading TOOL word is skipped): no SUB prints the top
+ * help and exits 1, `--help`, `-h` or `help` prints it and exits 0; then `route` answers SUB or names the
+ * subcommand. An unknown subcommand is a usage error followed by the top help; `SUB --help` prints its own help.
+ */
+export async function dispatch(
+  io: OpsIo,
+  tool: Tool,
+  args: string[],
+  route: Route = (sub, rest) => ({ sub, rest }),
+): Promise<number> {
+  const [word, ...words] = args[0] === tool.name ? args.slice(1) : args;
+  if (word === undefined || word === "--help" || word === "-h" || word === "help") {
+    io.writeOut(tool.help + "\n");
+    return word === undefined ? EXIT.USAGE : EXIT.OK;
+  }
+  const routed = route(word, words);
+  if (typeof routed === "number") return routed;
+  const { sub, rest } = routed;
+  const cmd = tool.commands[sub];
+  if (cmd === undefined) {
+    io.writeErr(`E.USAGE: unknown subcommand "veen ${tool.name} ${sub}"\n${tool.help}\n`);
+    return EXIT.USAGE;
+  }
+  return await runCommand(io, rest, async () => {
+    const f = parseFlags(rest, cmd.flags);
+    if (f.help === true) {
+      io.writeOut(tool.helps[sub] + "\n");
+      return EXIT.OK;
+    }
+    return await cmd.run(io, f, modeOf(f));
+  });
+}
+
 /** Reads a file the user named; a missing or unreadable file is a usage error. */
 export async function readUserFile(path: string, what: string): Promise<string> {
   try {

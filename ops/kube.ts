@@ -5,20 +5,19 @@
 import { EXIT } from "../core/mod.ts";
 import {
   check,
+  dispatch,
   type Flags,
   type FlagSpec,
   int,
   list,
   malformed,
   type Mode,
-  modeOf,
   type OpsIo,
-  parseFlags,
   readUserFile,
   req,
   result,
-  runCommand,
   str,
+  type Subcommand,
   usage,
 } from "./io.ts";
 import {
@@ -695,78 +694,63 @@ async function job(action: "send" | "stream", io: OpsIo, f: Flags, mode: Mode): 
 // ---------------------------------------------------------------------------------------------------------------
 // dispatch
 
-const COMMANDS: Record<string, { flags: FlagSpec; run: (io: OpsIo, f: Flags, m: Mode) => Promise<number> }> =
-  {
-    render: { flags: RENDER_FLAGS, run: render },
-    apply: {
-      flags: {
-        "cluster-context": { type: "string" },
-        file: { type: "string" },
-        namespace: { type: "string" },
-        "wait-seconds": { type: "string" },
-      },
-      run: apply,
+const COMMANDS: Record<string, Subcommand> = {
+  render: { flags: RENDER_FLAGS, run: render },
+  apply: {
+    flags: {
+      "cluster-context": { type: "string" },
+      file: { type: "string" },
+      namespace: { type: "string" },
+      "wait-seconds": { type: "string" },
     },
-    status: { flags: ADDRESS_FLAGS, run: status },
-    delete: {
-      flags: { ...ADDRESS_FLAGS, "purge-pvcs": { type: "boolean" }, "data-pvc": { type: "string" } },
-      run: del,
+    run: apply,
+  },
+  status: { flags: ADDRESS_FLAGS, run: status },
+  delete: {
+    flags: { ...ADDRESS_FLAGS, "purge-pvcs": { type: "boolean" }, "data-pvc": { type: "string" } },
+    run: del,
+  },
+  logs: {
+    flags: {
+      ...ADDRESS_FLAGS,
+      pod: { type: "string" },
+      follow: { type: "boolean", short: "f" },
+      since: { type: "string" },
     },
-    logs: {
-      flags: {
-        ...ADDRESS_FLAGS,
-        pod: { type: "string" },
-        follow: { type: "boolean", short: "f" },
-        since: { type: "string" },
-      },
-      run: logs,
-    },
-    "job send": { flags: SEND_FLAGS, run: (io, f, m) => job("send", io, f, m) },
-    "job stream": { flags: STREAM_FLAGS, run: (io, f, m) => job("stream", io, f, m) },
-  };
+    run: logs,
+  },
+  "job send": { flags: SEND_FLAGS, run: (io, f, m) => job("send", io, f, m) },
+  "job stream": { flags: STREAM_FLAGS, run: (io, f, m) => job("stream", io, f, m) },
+};
 
 /** `veen kube ...` with an injectable environment (tests). `args` starts after the word "kube". */
 export async function runKube(args: string[], io: OpsIo): Promise<number> {
-  let rest = args[0] === "kube" ? args.slice(1) : args;
-  let sub = rest[0];
-  if (sub === undefined || sub === "--help" || sub === "-h" || sub === "help") {
-    io.writeOut(KUBE_HELP + "\n");
-    return sub === undefined ? EXIT.USAGE : EXIT.OK;
-  }
-  rest = rest.slice(1);
-  if (sub === "job") {
-    const what = rest[0];
-    if (what === "--help" || what === "-h") {
-      io.writeOut(`${HELP["job send"]}\n\n${HELP["job stream"]}\n`);
-      return EXIT.OK;
-    }
-    if (what !== "send" && what !== "stream") {
-      io.writeErr(
-        `E.USAGE: veen kube job needs send or stream\n${HELP["job send"]}\n\n${HELP["job stream"]}\n`,
-      );
-      return EXIT.USAGE;
-    }
-    sub = `job ${what}`;
-    rest = rest.slice(1);
-  }
-  if (sub === "backup" || sub === "restore") {
-    io.writeErr(
-      `E.UNAVAILABLE: veen kube ${sub} needs the hub's /admin/backup route (CLI-GOALS-3 §2.7), which this hub does not serve\n`,
-    );
-    return EXIT.CHECK;
-  }
-  const cmd = COMMANDS[sub];
-  if (cmd === undefined) {
-    io.writeErr(`E.USAGE: unknown subcommand "veen kube ${sub}"\n${KUBE_HELP}\n`);
-    return EXIT.USAGE;
-  }
-  const name = sub;
-  return await runCommand(io, rest, async () => {
-    const f = parseFlags(rest, cmd.flags);
-    if (f.help === true) {
-      io.writeOut(HELP[name] + "\n");
-      return EXIT.OK;
-    }
-    return await cmd.run(io, f, modeOf(f));
-  });
+  return await dispatch(
+    io,
+    { name: "kube", help: KUBE_HELP, commands: COMMANDS, helps: HELP },
+    args,
+    (sub, rest) => {
+      if (sub === "job") {
+        const what = rest[0];
+        if (what === "--help" || what === "-h") {
+          io.writeOut(`${HELP["job send"]}\n\n${HELP["job stream"]}\n`);
+          return EXIT.OK;
+        }
+        if (what !== "send" && what !== "stream") {
+          io.writeErr(
+            `E.USAGE: veen kube job needs send or stream\n${HELP["job send"]}\n\n${HELP["job stream"]}\n`,
+          );
+          return EXIT.USAGE;
+        }
+        return { sub: `job ${what}`, rest: rest.slice(1) };
+      }
+      if (sub === "backup" || sub === "restore") {
+        io.writeErr(
+          `E.UNAVAILABLE: veen kube ${sub} needs the hub's /admin/backup route (CLI-GOALS-3 §2.7), which this hub does not serve\n`,
+        );
+        return EXIT.CHECK;
+      }
+      return { sub, rest };
+    },
+  );
 }
