@@ -3,7 +3,7 @@
  * new entries. Hub B must admit the mirrored MSGs: run it open, or authorize the writers' tokens on it.
  */
 import { parseArgs } from "node:util";
-import { EXIT, fromHex, labelFor, streamIdFor, toHex } from "../core/mod.ts";
+import { bytesEqual, EXIT, fromHex, labelFor, streamIdFor, VeenError } from "../core/mod.ts";
 import { describeFailure, exitCodeOf, HubHttp } from "../cli/mod.ts";
 import { mirrorLabel } from "./mirror.ts";
 
@@ -57,11 +57,8 @@ export async function bridgeMain(args: string[]): Promise<number> {
     const [ia, ib] = [await a.info(), await b.info()];
     for (const [flag, info] of [["from-hub-key", ia], ["to-hub-key", ib]] as const) {
       const want = f[flag];
-      if (want !== undefined && toHex(fromHex(want, 32, `--${flag}`)) !== toHex(info.hubPk)) {
-        throw new (await import("../core/mod.ts")).VeenError(
-          "E.SIG",
-          `Hub for --${flag} presents another key`,
-        );
+      if (want !== undefined && !bytesEqual(fromHex(want, 32, `--${flag}`), info.hubPk)) {
+        throw new VeenError("E.SIG", `Hub for --${flag} presents another key`);
       }
     }
     const maxItems = Number(f["max-items"]);
