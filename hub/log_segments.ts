@@ -1215,27 +1215,19 @@ export class SegmentLog {
 
   /**
    * Reads the records at `locs` (in that order): exact RECEIPT and MSG bytes, checksums verified. Reads are
-   * synchronous (page-cache hits cost microseconds; a cold read blocks the event loop for one disk access).
+   * synchronous (page-cache hits cost microseconds; a cold read blocks the event loop for one disk access). The
+   * caller checks first that no location is in a dropped segment ({@link isDropped}); a file found missing is
+   * E.NOT_FOUND "not retained".
    */
   read(locs: readonly RecordLocation[]): { record: ReceiptRecord; msg: Uint8Array }[] {
-    for (const l of locs) this.#checkRetained(l.seg);
     const rBodies = this.#readFamily("receipts", locs.map((l) => [l.seg, l.rOff, l.rLen]));
     const pBodies = this.#readFamily("payloads", locs.map((l) => [l.seg, l.pOff, l.pLen]));
     return locs.map((_, i) => ({ record: decodeReceiptBody(rBodies[i]!), msg: pBodies[i]!.slice() }));
   }
 
-  /** The receipts records at `locs` only (no payload read), checksums verified. */
+  /** The receipts records at `locs` only (no payload read), checksums verified; see {@link read}. */
   readReceipts(locs: readonly RecordLocation[]): ReceiptRecord[] {
-    for (const l of locs) this.#checkRetained(l.seg, ["receipts"]);
     return this.#readFamily("receipts", locs.map((l) => [l.seg, l.rOff, l.rLen])).map(decodeReceiptBody);
-  }
-
-  #checkRetained(seg: number, fams: readonly Family[] = ["receipts", "payloads"]): void {
-    for (const f of fams) {
-      if (seg < this.#first[f]) {
-        throw new VeenError("E.NOT_FOUND", `Log segment ${f}/${segmentName(seg)} is not retained`);
-      }
-    }
   }
 
   /** Reads frames `[seg, off, len]`, coalescing nearby frames of one segment into one seek + read. */
