@@ -74,11 +74,6 @@ DESTDIR="${DESTDIR%/}"
 BINDIR="$PREFIX/bin"
 LIBDIR="$PREFIX/lib/veen"
 DOCDIR="$PREFIX/share/doc/veen"
-CACHEDIR=/var/cache/veen
-
-# Ownership applies only to a live install (not when staging under DESTDIR).
-OWN=0
-if [ -z "$DESTDIR" ]; then OWN=1; fi
 
 note() { echo "install.sh: $*"; }
 
@@ -148,7 +143,7 @@ fi
 
 # CHOWN=1: files get the service user as owner (a live install where the user exists or is being created).
 CHOWN=0
-if [ "$OWN" = 0 ]; then
+if [ -n "$DESTDIR" ]; then
   note "staging under $DESTDIR: not creating user $SVC_USER or changing ownership (do it when deploying)"
 elif getent passwd "$SVC_USER" >/dev/null 2>&1; then
   note "user $SVC_USER exists"
@@ -182,9 +177,6 @@ install_dir 0750 "$LOGDIR" owned
 if [ "$MODE" = binary ]; then
   run install -m 0755 "$BINARY" "$DESTDIR$BINDIR/.veen.new"
   run mv -f "$DESTDIR$BINDIR/.veen.new" "$DESTDIR$BINDIR/veen"
-  for role in veen-hub veen-bridge veen-selftest; do
-    run ln -sfn veen "$DESTDIR$BINDIR/$role"
-  done
   installed="binary $(basename "$BINARY")"
 else
   run install -d -m 0755 "$DESTDIR$PREFIX/lib"
@@ -223,11 +215,11 @@ case "\$(basename "\$0")" in
 esac
 exec "$LIBDIR/veen" "\$@"
 EOF
-  for role in veen-hub veen-bridge veen-selftest; do
-    run ln -sfn veen "$DESTDIR$BINDIR/$role"
-  done
   installed="launcher in $LIBDIR"
 fi
+for role in veen-hub veen-bridge veen-selftest; do
+  run ln -sfn veen "$DESTDIR$BINDIR/$role"
+done
 
 # ---------------------------------------------------------------------------------------------------------------
 # Configuration (never overwritten) and documentation
