@@ -109,8 +109,6 @@ import type {
   StoreStats,
 } from "./store.ts";
 
-export { scanLog, type ScannedRecord } from "./log_segments.ts";
-
 export interface DiskStoreOptions {
   /** Rotate log segments at this size (default 64 MiB). */
   segmentBytes?: number;

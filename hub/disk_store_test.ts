@@ -9,8 +9,8 @@ import {
   verifyInclusion,
 } from "../core/mod.ts";
 import { prng, rejectsCode } from "../tests/util.ts";
-import { type DiskStore, type DiskStoreOptions, openDiskStore, scanLog } from "./disk_store.ts";
-import { readSegmentIndex } from "./log_segments.ts";
+import { type DiskStore, type DiskStoreOptions, openDiskStore } from "./disk_store.ts";
+import { readSegmentIndex, scanLog } from "./log_segments.ts";
 import type { AdmissionRecord, CommitEntry } from "./store.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import {
+  cborHeadLen,
   decodeCbor,
   decodeCheckpoint,
   encodeCbor,
@@ -13,7 +14,6 @@ import {
 import { startTestHub, submit, Writer } from "../tests/fixture.ts";
 import { fsck, fsckMain } from "./fsck.ts";
 import {
-  cborHeadLen,
   encodeFrame,
   frameLength,
   FrameReader,

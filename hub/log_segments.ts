@@ -35,8 +35,6 @@
  */
 import { createHash } from "node:crypto";
 import { cborHeadLen, decodeCbor, encodeCbor, toHex, VeenError, writeCborHead } from "../core/mod.ts";
-
-export { cborHeadLen, writeCborHead };
 import type { CborValue } from "../core/mod.ts";
 
 // ---------------------------------------------------------------- small concurrency helpers
