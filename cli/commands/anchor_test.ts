@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import { decodeCheckpoint, encodeCheckpoint, toHex } from "../../core/mod.ts";
 import { ANCHOR_RECORD_LEN } from "../../overlays/mod.ts";
-import { runCli } from "../testing/run.ts";
-import { newClient, ok, withRealHub } from "../testing/with_real_hub.ts";
+import { newClient, runCli } from "../testing/run.ts";
+import { ok, withRealHub } from "../testing/with_real_hub.ts";
 
 Deno.test("anchor: publish the latest CHECKPOINT, verify it; tampered root, signature, log or no anchor fail", async () => {
   await withRealHub({ checkpointEvery: 2 }, async (hub, root) => {

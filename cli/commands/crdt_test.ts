@@ -1,8 +1,8 @@
 /** CRDT0 end to end through cliMain against the real hub: real sealed messages, verified folds, summaries. */
 import assert from "node:assert/strict";
 import { mmrRoot, popcount, toHex } from "../../core/mod.ts";
-import { runCli } from "../testing/run.ts";
-import { newClient, ok, withRealHub } from "../testing/with_real_hub.ts";
+import { newClient, runCli } from "../testing/run.ts";
+import { ok, withRealHub } from "../testing/with_real_hub.ts";
 
 interface FoldStats {
   upto_seq: number;

@@ -1,7 +1,7 @@
 /** RPC0 end to end through cliMain against the real hub, with `rpc serve` running concurrently in-process. */
 import assert from "node:assert/strict";
-import { runCli } from "../testing/run.ts";
-import { newClient, ok, withRealHub } from "../testing/with_real_hub.ts";
+import { newClient, runCli } from "../testing/run.ts";
+import { ok, withRealHub } from "../testing/with_real_hub.ts";
 
 const jsonLines = (stdout: string) =>
   stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);

@@ -30,6 +30,18 @@ export async function tempDir(
   return { path, cleanup: () => Deno.remove(path, { recursive: true }).catch(() => {}) };
 }
 
+/** `veen keygen --out <root>/<name>`; returns the client directory. */
+export async function newClient(
+  root: string,
+  name: string,
+  env: Record<string, string> = {},
+): Promise<string> {
+  const dir = `${root}/${name}`;
+  const r = await runCli(["keygen", "--out", dir], env);
+  if (r.code !== 0) throw new Error(`keygen failed: ${r.stderr}`);
+  return dir;
+}
+
 /** A temporary workspace with a running fake hub (data dir `<root>/hub`) and helpers to run the CLI in it. */
 export interface Scenario {
   root: string;
@@ -52,12 +64,7 @@ export async function withScenario(
       root: t.path,
       hub,
       hubDir,
-      client: async (name, env = {}) => {
-        const dir = `${t.path}/${name}`;
-        const r = await runCli(["keygen", "--out", dir], env);
-        if (r.code !== 0) throw new Error(`keygen failed: ${r.stderr}`);
-        return dir;
-      },
+      client: (name, env) => newClient(t.path, name, env),
     });
   } finally {
     await hub.close();

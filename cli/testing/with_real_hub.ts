@@ -1,6 +1,6 @@
 /** Runs a test body against a fresh real hub (testing/real_hub.ts) in a temporary directory. */
 import { type RealHub, startRealHub } from "./real_hub.ts";
-import { type CliRun, runCli, tempDir } from "./run.ts";
+import { type CliRun, tempDir } from "./run.ts";
 
 export async function withRealHub(
   opts: Parameters<typeof startRealHub>[1],
@@ -17,14 +17,6 @@ export async function withRealHub(
   } finally {
     await t.cleanup();
   }
-}
-
-/** `veen keygen --out <root>/<name>`; returns the client directory. */
-export async function newClient(root: string, name: string): Promise<string> {
-  const dir = `${root}/${name}`;
-  const r = await runCli(["keygen", "--out", dir]);
-  if (r.code !== 0) throw new Error(`keygen failed: ${r.stderr}`);
-  return dir;
 }
 
 /** Throws with the command's output unless it exited 0. */
