@@ -37,7 +37,6 @@ export const OFF_DIGEST = 40;
 export const OFF_SIG = 72;
 
 export interface CryptoRing {
-  sab: SharedArrayBuffer;
   control: Int32Array;
   slots: Uint8Array;
 }
@@ -48,7 +47,6 @@ export function createRing(): SharedArrayBuffer {
 
 export function viewRing(sab: SharedArrayBuffer): CryptoRing {
   return {
-    sab,
     control: new Int32Array(sab, 0, CONTROL_BYTES / 4),
     slots: new Uint8Array(sab, CONTROL_BYTES, SLOTS * SLOT_BYTES),
   };
