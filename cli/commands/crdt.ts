@@ -60,16 +60,17 @@ export function showBytes(b: Uint8Array): string {
   }
 }
 
-/** Sends one CRDT operation and prints where it landed. */
+/** Sends one CRDT operation and prints where it landed; `loaded` are the client's keys when already read. */
 async function writeOp(
   ctx: CommandContext,
   schema: Uint8Array,
   body: Uint8Array | ((keys: ClientKeys) => Uint8Array),
   json: Record<string, unknown>,
   lines: string[],
+  loaded?: ClientKeys,
 ): Promise<number> {
   const dir = clientDir(ctx);
-  const keys = await loadKeys(ctx, dir);
+  const keys = loaded ?? await loadKeys(ctx, dir);
   const to = await recipientOf(ctx, keys);
   const bodyBytes = typeof body === "function" ? body(keys) : body;
   const hdr: PayloadHdr = { schema };
@@ -92,8 +93,11 @@ async function writeOp(
   return 0;
 }
 
-/** Brings the fold of `fold` on `--stream` up to the hub's last item and returns the cursor. */
-async function readFold<S>(ctx: CommandContext, fold: Fold<S>): Promise<OverlayCursor<S>> {
+/** Brings the fold of `fold` on `--stream` up to the hub's last item; returns the cursor and the client's keys. */
+async function readFold<S>(
+  ctx: CommandContext,
+  fold: Fold<S>,
+): Promise<{ cursor: OverlayCursor<S>; keys: ClientKeys }> {
   const dir = clientDir(ctx);
   const keys = await loadKeys(ctx, dir);
   const session = await pinnedSession(ctx, dir);
@@ -113,7 +117,7 @@ async function readFold<S>(ctx: CommandContext, fold: Fold<S>): Promise<OverlayC
     `fold ${fold.kind}: upto_seq ${st.upto_seq}, resumed from ${st.resumed_from}, fetched ${st.fetched}, ` +
       `applied ${counts.applied}, rejected ${counts.rejected}, opaque ${st.opaque}`,
   );
-  return cursor;
+  return { cursor, keys };
 }
 
 function foldJson(c: OverlayCursor<unknown>): Record<string, unknown> {
@@ -158,7 +162,7 @@ export const crdtLwwGet: Command = {
   ],
   async run(ctx) {
     const key = ctx.flags.req("key");
-    const cursor = await readFold(ctx, lwwFold);
+    const { cursor } = await readFold(ctx, lwwFold);
     const cell = lwwGet(cursor.state, utf8(key));
     if (cell === undefined) {
       ctx.out.result({ key, set: false, value: null, ...foldJson(cursor) }, ["unset"]);
@@ -207,7 +211,7 @@ export const crdtOrsetRemove: Command = {
   ],
   async run(ctx) {
     const elem = ctx.flags.req("elem");
-    const cursor = await readFold(ctx, orsetFold);
+    const { cursor, keys } = await readFold(ctx, orsetFold);
     const ids = orsetObservedIds(cursor.state, utf8(elem));
     if (ids.length === 0) {
       ctx.out.result({ elem, removed: 0, sent: false, ...foldJson(cursor) }, [
@@ -221,6 +225,7 @@ export const crdtOrsetRemove: Command = {
       encodeOrSetRemove(ids),
       { elem, removed: ids.length, sent: true, tomb: ids.map(toHex) },
       [`tombstoned: ${ids.length}`],
+      keys,
     );
   },
 };
@@ -232,7 +237,7 @@ export const crdtOrsetList: Command = {
   usage: "veen crdt orset list --hub H --client DIR --stream NAME [--refold]",
   flags: [...COMMON, ...READ_TAIL],
   async run(ctx) {
-    const cursor = await readFold(ctx, orsetFold);
+    const { cursor } = await readFold(ctx, orsetFold);
     const elements = orsetElements(cursor.state).map(showBytes);
     ctx.out.result({ elements, ...foldJson(cursor) }, elements);
     return 0;
@@ -268,7 +273,7 @@ export const crdtCounterGet: Command = {
   usage: "veen crdt counter get --hub H --client DIR --stream NAME [--refold]",
   flags: [...COMMON, ...READ_TAIL],
   async run(ctx) {
-    const cursor = await readFold(ctx, counterFold);
+    const { cursor } = await readFold(ctx, counterFold);
     const total = counterTotal(cursor.state);
     const shards = Object.fromEntries([...cursor.state].map(([k, v]) => [k, v.toString()]));
     ctx.out.result({ value: total.toString(), shards, ...foldJson(cursor) }, [total.toString()]);
