@@ -27,17 +27,6 @@ import {
   WANT_WAKE,
 } from "./crypto_ring.ts";
 
-function signJob(digest: Uint8Array, resolve: (sig: Uint8Array) => void, reject: (e: unknown) => void): Job {
-  return {
-    op: OP_SIGN,
-    pk: undefined,
-    digest,
-    sig: undefined,
-    resolve: resolve as (r: unknown) => void,
-    reject,
-  };
-}
-
 interface Job {
   op: number;
   pk: Uint8Array | undefined;
@@ -120,7 +109,7 @@ export class CryptoPool {
     if (this.inline) return Promise.resolve(ed25519Verify(pk, digest, sig));
     if (pk.length !== 32 || digest.length !== 32 || sig.length !== 64) return Promise.resolve(false);
     return new Promise((resolve, reject) =>
-      this.enqueue([{ op: OP_VERIFY, pk, digest, sig, resolve: resolve as (r: unknown) => void, reject }])
+      this.enqueue({ op: OP_VERIFY, pk, digest, sig, resolve: resolve as (r: unknown) => void, reject })
     );
   }
 
@@ -130,31 +119,22 @@ export class CryptoPool {
       return Promise.reject(new VeenError("E.SIZE", "A signing digest must be 32 bytes"));
     }
     if (this.inline) return Promise.resolve(ed25519Sign(this.secret, digest));
-    return new Promise((resolve, reject) => this.enqueue([signJob(digest, resolve, reject)]));
-  }
-
-  /** Signs each 32-byte digest with the hub key, in order (one hand-over for all of them). */
-  sign(digests: readonly Uint8Array[]): Promise<Uint8Array[]> {
-    if (digests.some((d) => d.length !== 32)) {
-      return Promise.reject(new VeenError("E.SIZE", "A signing digest must be 32 bytes"));
-    }
-    if (this.inline) return Promise.resolve(digests.map((d) => ed25519Sign(this.secret, d)));
-    const jobs: Job[] = [];
-    const sigs = digests.map((digest) =>
-      new Promise<Uint8Array>((resolve, reject) => jobs.push(signJob(digest, resolve, reject)))
+    return new Promise((resolve, reject) =>
+      this.enqueue({
+        op: OP_SIGN,
+        pk: undefined,
+        digest,
+        sig: undefined,
+        resolve: resolve as (r: unknown) => void,
+        reject,
+      })
     );
-    this.enqueue(jobs);
-    return Promise.all(sigs);
   }
 
-  private enqueue(jobs: Job[]): void {
-    if (this.overflow.length === 0) {
-      const room = SLOTS - ((this.head - this.collected) | 0);
-      this.publish(jobs.length <= room ? jobs : jobs.slice(0, room));
-      if (jobs.length > room) this.overflow.push(...jobs.slice(room));
-    } else {
-      this.overflow.push(...jobs);
-    }
+  /** Publishes `job` when a slot is free and no job waits for one; else it waits in `overflow`. */
+  private enqueue(job: Job): void {
+    if (this.overflow.length === 0 && ((this.head - this.collected) | 0) < SLOTS) this.publish([job]);
+    else this.overflow.push(job);
     this.awaitResults();
   }
 
