@@ -79,7 +79,10 @@ export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise
   });
   let ready = false;
   let lastLabel: Uint8Array | undefined;
-  for (const h of store.heads()) if (lastLabel === undefined) lastLabel = h.label;
+  for (const h of store.heads()) {
+    lastLabel = h.label;
+    break;
+  }
   let fatal: (e: unknown) => void = () => {};
   const sequencer = new Sequencer(store, crypto, admission, metrics, {
     batchMax: cfg.batchMax,
@@ -146,12 +149,13 @@ export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise
       { key: "unsafe_disable_size_bounds", max_msg_bytes: cfg.limits.maxMsgBytes },
     );
   }
+  const { labels, entries } = store.stats();
   log.info("hub listening", {
     url,
     hub_pk: toHex(hubKey.public),
     admission: admission.required,
-    labels: store.stats().labels,
-    entries: store.stats().entries,
+    labels,
+    entries,
   });
 
   let closing: Promise<void> | undefined;
