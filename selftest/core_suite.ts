@@ -137,19 +137,13 @@ export async function coreSuite(h: Harness): Promise<void> {
     h.step(SUITE, name, goal, fn, { critical });
 
   await step("setup", "start the hub, create clients (keygen)", async (ev) => {
-    if (h.deployed) {
-      ctx.url = h.opts.hubUrl!.replace(/\/+$/, "");
-      ev.push(`deployed hub ${ctx.url} (no hub is started or stopped by this run)`);
-    } else {
-      ctx.main = await h.startHub(
-        "main",
-        { admission: "off", env: { VEEN_CHECKPOINT_EVERY: String(MAIN_CHECKPOINT_EVERY) } },
-        `admission off, checkpoint_every ${MAIN_CHECKPOINT_EVERY}`,
-      );
-      ctx.url = ctx.main.url;
-      ev.push(`veen hub start: ${ctx.url} pid ${ctx.main.pid}`);
-    }
-    ctx.info = await h.json(`${ctx.url}/info`);
+    ({ url: ctx.url, hub: ctx.main, info: ctx.info } = await h.suiteHub(
+      ev,
+      "main",
+      { admission: "off", env: { VEEN_CHECKPOINT_EVERY: String(MAIN_CHECKPOINT_EVERY) } },
+      `admission off, checkpoint_every ${MAIN_CHECKPOINT_EVERY}`,
+      " (no hub is started or stopped by this run)",
+    ));
     ev.push(
       `GET /info: hub_id ${
         short(ctx.info.hub_id)

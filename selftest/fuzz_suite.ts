@@ -213,18 +213,12 @@ export async function fuzzSuite(h: Harness): Promise<void> {
   let checkpointPk: Uint8Array | undefined;
 
   await step("setup", "start a hub; submit a few valid MSGs as mutation seeds", async (ev) => {
-    if (h.deployed) {
-      url = h.opts.hubUrl!.replace(/\/+$/, "");
-      ev.push(`deployed hub ${url}`);
-    } else {
-      hub = await h.startHub("fuzz", {
-        admission: "off",
-        env: { VEEN_CHECKPOINT_EVERY: "4" },
-      }, "admission off, checkpoint_every 4");
-      url = hub.url;
-      ev.push(`veen hub start: ${url} pid ${hub.pid}`);
-    }
-    info = await h.json(`${url}/info`);
+    ({ url, hub, info } = await h.suiteHub(
+      ev,
+      "fuzz",
+      { admission: "off", env: { VEEN_CHECKPOINT_EVERY: "4" } },
+      "admission off, checkpoint_every 4",
+    ));
     if (info.admission !== true) {
       for (let i = 0; i < 6; i++) {
         const msg = w.bytes({ bodyLen: rng.range(0, 300) });

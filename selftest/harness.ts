@@ -345,6 +345,30 @@ export class Harness {
     return h;
   }
 
+  /**
+   * A suite's hub: the deployed one (--hub URL), or one started here as `name`; says which on `ev` (a deployed hub's
+   * line ends with `deployedNote`) and returns its URL, its handle when started here, and its GET /info.
+   */
+  async suiteHub(
+    ev: string[],
+    name: string,
+    o: HubStartOptions,
+    describe: string,
+    deployedNote = "",
+  ): Promise<{ url: string; hub: HubHandle | undefined; info: Record<string, unknown> }> {
+    let url: string;
+    let hub: HubHandle | undefined;
+    if (this.deployed) {
+      url = this.opts.hubUrl!.replace(/\/+$/, "");
+      ev.push(`deployed hub ${url}${deployedNote}`);
+    } else {
+      hub = await this.startHub(name, o, describe);
+      url = hub.url;
+      ev.push(`veen hub start: ${url} pid ${hub.pid}`);
+    }
+    return { url, hub, info: await this.json(`${url}/info`) };
+  }
+
   /** Stops a hub with `veen hub stop --data-dir`; falls back to SIGKILL by pid. Returns a line of evidence. */
   async stopHub(h: HubHandle, duringCleanup = false): Promise<string> {
     if (h.stopped) return `hub ${h.name} already stopped`;

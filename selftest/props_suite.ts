@@ -167,15 +167,7 @@ export async function propsSuite(h: Harness): Promise<void> {
   let info: Record<string, unknown> = {};
 
   await step("setup", "start a hub for the hub-backed properties", async (ev) => {
-    if (h.deployed) {
-      url = h.opts.hubUrl!.replace(/\/+$/, "");
-      ev.push(`deployed hub ${url}`);
-    } else {
-      hub = await h.startHub("props", { admission: "off" }, "admission off");
-      url = hub.url;
-      ev.push(`veen hub start: ${url} pid ${hub.pid}`);
-    }
-    info = await h.json(`${url}/info`);
+    ({ url, hub, info } = await h.suiteHub(ev, "props", { admission: "off" }, "admission off"));
     ev.push(`GET /info: hub_pk ${String(info.hub_pk).slice(0, 16)}… admission ${info.admission}`);
   }, true);
   const needOpen = () => {
