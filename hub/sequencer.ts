@@ -110,9 +110,7 @@ export class Sequencer {
     live: LiveRecord | undefined,
     nowMs: number,
   ): Promise<Uint8Array> {
-    if (this.failed !== undefined) {
-      throw new VeenError("E.UNAVAILABLE", "Hub storage failed; restart required");
-    }
+    this.checkHealthy();
     if (this.pending.length >= this.opts.queueMax) {
       throw new VeenError("E.UNAVAILABLE", "Commit queue is full", { retryAfter: 1 });
     }
@@ -129,9 +127,7 @@ export class Sequencer {
       prior = this.pendingEntries.get(ckey + msg.clientSeq) ??
         await this.store.accepted(msg.label, msg.clientId, msg.clientSeq);
     }
-    if (this.failed !== undefined) {
-      throw new VeenError("E.UNAVAILABLE", "Hub storage failed; restart required");
-    }
+    this.checkHealthy();
 
     // ---- synchronous critical section: checks and append are atomic per label ----
     const cursor = this.clients.get(ckey) ?? { seq: 0, durable: true };
@@ -187,6 +183,13 @@ export class Sequencer {
     if (!this.committing) this.startCommitLoop();
     await done;
     return entry.receipt;
+  }
+
+  /** E.UNAVAILABLE once a commit has failed: the in-memory view is ahead of disk until a restart. */
+  private checkHealthy(): void {
+    if (this.failed !== undefined) {
+      throw new VeenError("E.UNAVAILABLE", "Hub storage failed; restart required");
+    }
   }
 
   private setClient(key: string, c: ClientCursor): void {
