@@ -73,6 +73,37 @@ export function applyItem(view: MmrAccumulator, item: StreamItem, ctx: ItemConte
   return leaf;
 }
 
+/**
+ * True when the hub proves the log of `from` items with root `fromRoot` a prefix of the log of `to` items with root
+ * `toRoot` (`from <= to`; equal sizes need equal roots).
+ */
+export async function provesPrefix(
+  http: HubHttp,
+  label: Uint8Array,
+  from: number,
+  fromRoot: Uint8Array,
+  to: number,
+  toRoot: Uint8Array,
+): Promise<boolean> {
+  if (from === to) return bytesEqual(fromRoot, toRoot);
+  return verifyConsistency(await http.consistency(label, from, to), from, fromRoot, to, toRoot);
+}
+
+/** True when a verified view and `root` of `size` items agree: one is a proved prefix of the other, or is empty. */
+export async function viewAgrees(
+  http: HubHttp,
+  label: Uint8Array,
+  size: number,
+  root: Uint8Array,
+  view: MmrAccumulator,
+): Promise<boolean> {
+  const viewRoot = view.root();
+  if (viewRoot === undefined || size === 0) return true;
+  return size <= view.size
+    ? await provesPrefix(http, label, size, root, view.size, viewRoot)
+    : await provesPrefix(http, label, view.size, viewRoot, size, root);
+}
+
 /** The verified view of size `target`: signed RECEIPT, peaks from the last leaf's proof, consistency from `view`. */
 export async function jumpView(
   http: HubHttp,
@@ -92,8 +123,7 @@ export async function jumpView(
   const peaks = peaksFromLastLeafProof(proof, target, receipt.mmrRoot);
   const oldRoot = view.root();
   if (view.size > 0 && oldRoot !== undefined) {
-    const cp = await http.consistency(ctx.label, view.size, target);
-    if (!verifyConsistency(cp, view.size, oldRoot, target, receipt.mmrRoot)) {
+    if (!(await provesPrefix(http, ctx.label, view.size, oldRoot, target, receipt.mmrRoot))) {
       throw new VeenError(
         "E.SEQ",
         `Hub cannot prove that its log at ${target} extends the client's view at ${view.size}`,

@@ -7,15 +7,7 @@
  * the hub equivocated: E.SEQ, nothing saved) and agree with the latest CHECKPOINT, which is then stored; a CHECKPOINT
  * ahead of the replayed items has those items fetched and verified first, so the stored one never exceeds the view.
  */
-import {
-  bytesEqual,
-  type Checkpoint,
-  fromHex,
-  MmrAccumulator,
-  toHex,
-  VeenError,
-  verifyConsistency,
-} from "../../core/mod.ts";
+import { bytesEqual, type Checkpoint, fromHex, MmrAccumulator, toHex, VeenError } from "../../core/mod.ts";
 import { labelStateFor, readState, setView, viewOf, withStateLock, writeState } from "../client_state.ts";
 import { checkCheckpoint, checkReceipt, type ItemContext, storedRootMatches } from "../client_view.ts";
 import {
@@ -31,23 +23,7 @@ import {
 import { streamTarget } from "../hub_session.ts";
 import type { HubHttp, StreamItem } from "../http_client.ts";
 import { readIdentityCard } from "../identity_card.ts";
-import { applyItem, extendView, fetchItems, rebuildFromCheckpoint } from "../view_sync.ts";
-
-/** Checks that a verified view agrees with the root `uRoot` of size `u` (equal, or a consistency proof either way). */
-async function rootAgrees(
-  http: HubHttp,
-  label: Uint8Array,
-  u: number,
-  uRoot: Uint8Array,
-  view: MmrAccumulator,
-): Promise<boolean> {
-  const root = view.root();
-  const s = view.size;
-  if (root === undefined || u === 0) return true;
-  if (u === s) return bytesEqual(uRoot, root);
-  const proof = u < s ? await http.consistency(label, u, s) : await http.consistency(label, s, u);
-  return u < s ? verifyConsistency(proof, u, uRoot, s, root) : verifyConsistency(proof, s, root, u, uRoot);
-}
+import { applyItem, extendView, fetchItems, rebuildFromCheckpoint, viewAgrees } from "../view_sync.ts";
 
 /** Checks that a verified view agrees with a CHECKPOINT (equal roots, or a consistency proof either way). */
 export async function checkpointAgrees(
@@ -57,7 +33,7 @@ export async function checkpointAgrees(
   view: MmrAccumulator,
 ): Promise<boolean> {
   checkCheckpoint(cp, ictx.hubPk, ictx.label);
-  return await rootAgrees(http, ictx.label, cp.uptoSeq, cp.mmrRoot, view);
+  return await viewAgrees(http, ictx.label, cp.uptoSeq, cp.mmrRoot, view);
 }
 
 export const resync: Command = {
@@ -147,7 +123,7 @@ export const resync: Command = {
       const earlier = ls.checkpoint;
       if (
         earlier !== null &&
-        !(await rootAgrees(http, target.label, earlier.upto_seq, fromHex(earlier.mmr_root, 32), view))
+        !(await viewAgrees(http, target.label, earlier.upto_seq, fromHex(earlier.mmr_root, 32), view))
       ) {
         throw new VeenError(
           "E.SEQ",

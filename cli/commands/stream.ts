@@ -14,7 +14,6 @@ import {
   type PayloadHdr,
   toHex,
   VeenError,
-  verifyConsistency,
 } from "../../core/mod.ts";
 import { type AttachmentEntry, decodeBody, describeAttachments } from "../body.ts";
 import {
@@ -45,7 +44,7 @@ import { ensurePrivateDir, writeFileAtomic } from "../files.ts";
 import { type HubSession, type StreamTarget, streamTarget } from "../hub_session.ts";
 import type { StreamItem } from "../http_client.ts";
 import { decryptionSecrets } from "../keystore.ts";
-import { extendView, fetchItems, jumpView } from "../view_sync.ts";
+import { extendView, fetchItems, jumpView, provesPrefix } from "../view_sync.ts";
 
 /** JSON and text lines of a payload header. */
 export function describeHdr(hdr: PayloadHdr): { json: Record<string, unknown>; lines: string[] } {
@@ -242,14 +241,7 @@ export const stream: Command = {
       const p = past;
       past = undefined;
       if (p === undefined || p.size === 0) return;
-      const agrees = p.size === known ? bytesEqual(p.root()!, knownRoot!) : verifyConsistency(
-        await session.http.consistency(target.label, p.size, known),
-        p.size,
-        p.root()!,
-        known,
-        knownRoot!,
-      );
-      if (!agrees) {
+      if (!(await provesPrefix(session.http, target.label, p.size, p.root()!, known, knownRoot!))) {
         throw new VeenError(
           "E.SEQ",
           `The hub's log up to stream_seq ${p.size} is not a prefix of the client's verified view of ${known} items: the hub forked its history`,

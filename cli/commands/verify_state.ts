@@ -4,7 +4,7 @@
  * Prints `consistent: yes|no` and, on no, `mismatch_at: K`, the first stream_seq known to differ (for a peak
  * mismatch, the first leaf of the oldest differing peak). Exit 4 on no.
  */
-import { fromHex, toHex, VeenError, verifyConsistency } from "../../core/mod.ts";
+import { fromHex, toHex, VeenError } from "../../core/mod.ts";
 import { findLabel, readState, viewOf } from "../client_state.ts";
 import {
   checkReceipt,
@@ -24,6 +24,7 @@ import {
 } from "../context.ts";
 import { checkFailure } from "../exit_codes.ts";
 import { streamTarget } from "../hub_session.ts";
+import { provesPrefix } from "../view_sync.ts";
 import { checkpointAgrees } from "./resync.ts";
 
 export const verifyState: Command = {
@@ -65,9 +66,7 @@ export const verifyState: Command = {
       } else if (s < n) {
         const { receipt: last } = await http.receipt(target.label, n);
         checkReceipt(last, session.hubPk, target.label);
-        if (
-          !verifyConsistency(await http.consistency(target.label, s, n), s, receipt.mmrRoot, n, last.mmrRoot)
-        ) {
+        if (!(await provesPrefix(http, target.label, s, receipt.mmrRoot, n, last.mmrRoot))) {
           mismatch(s + 1, `the hub cannot prove that its log at ${n} extends the client's view at ${s}`);
         }
       }
