@@ -73,18 +73,17 @@ const KNOWN_OPS = new Set([
 ]);
 
 /** The option names `veen hub start` accepts, read from hub/main.ts. */
-function hubStartFlags(): Set<string> {
+const HUB_START_FLAGS: Set<string> = (() => {
   const src = read("hub/main.ts");
   const block = src.slice(src.indexOf("async function start("));
   const opts = block.slice(block.indexOf("parse(rest, {"), block.indexOf("});"));
   return new Set([...opts.matchAll(/^\s+"?([a-z-]+)"?: \{ type:/gm)].map((m) => `--${m[1]}`));
-}
+})();
 
 function assertHubArgs(args: string[], where: string): void {
-  const known = hubStartFlags();
   assert.deepEqual(args.slice(0, 2), ["hub", "start"], where);
   for (const a of args.slice(2)) {
-    if (a.startsWith("--")) assert.ok(known.has(a), `${where}: veen hub start has no ${a}`);
+    if (a.startsWith("--")) assert.ok(HUB_START_FLAGS.has(a), `${where}: veen hub start has no ${a}`);
   }
   assert.ok(args.includes("--foreground"), `${where}: the hub must stay in the foreground`);
 }
@@ -250,15 +249,18 @@ Deno.test("deno task compile builds both linux targets with everything embedded"
   }
 });
 
+/** The hub Deployment or StatefulSet of `veen kube render ARGS --json`. */
+// deno-lint-ignore no-explicit-any
+async function renderedWorkload(args: string[]): Promise<any> {
+  const io = captureIo();
+  assert.equal(await runKube(["render", ...args, "--json"], io), 0, io.stderr());
+  // deno-lint-ignore no-explicit-any
+  return JSON.parse(io.stdout()).find((o: any) => o.kind === "Deployment" || o.kind === "StatefulSet");
+}
+
 Deno.test("the hub command of the Kubernetes manifests uses only flags veen hub start accepts", async () => {
   for (const layout of [["--namespace", "n", "--name", "a", "--data-pvc", "d"], ["--profile", "authority"]]) {
-    const io = captureIo();
-    assert.equal(await runKube(["render", ...layout, "--image", "veen:1", "--json"], io), 0, io.stderr());
-    // deno-lint-ignore no-explicit-any
-    const workload = JSON.parse(io.stdout()).find((o: any) =>
-      o.kind === "Deployment" || o.kind === "StatefulSet"
-    );
-    const c = workload.spec.template.spec.containers[0];
+    const c = (await renderedWorkload([...layout, "--image", "veen:1"])).spec.template.spec.containers[0];
     assert.deepEqual(c.command, ["veen"]);
     assertHubArgs(c.args, `kube render ${layout.join(" ")}`);
   }
@@ -285,16 +287,7 @@ Deno.test("every way of running the hub sets the measured glibc malloc tunables"
     stdout: "piped",
   }).output();
   assert.equal(new TextDecoder().decode(shown.stdout).trim(), GLIBC_TUNABLES);
-  const io = captureIo();
-  assert.equal(
-    await runKube(["render", "--profile", "authority", "--image", "veen:1", "--json"], io),
-    0,
-    io.stderr(),
-  );
-  // deno-lint-ignore no-explicit-any
-  const workload = JSON.parse(io.stdout()).find((o: any) =>
-    o.kind === "Deployment" || o.kind === "StatefulSet"
-  );
+  const workload = await renderedWorkload(["--profile", "authority", "--image", "veen:1"]);
   const vars = workload.spec.template.spec.containers[0].env as { name: string; value: string }[];
   assert.equal(vars.find((v) => v.name === "GLIBC_TUNABLES")?.value, GLIBC_TUNABLES);
 });

@@ -137,8 +137,9 @@ async function assertUnchanged(c: string, before: string | undefined): Promise<v
 
 /** After a rejected send the hub did accept: only client_seq moved (never reuse a client_seq, I9). */
 async function assertOnlyClientSeqAdvanced(c: string, before: string): Promise<void> {
-  const after = JSON.parse((await stateText(c))!);
-  const a = entry(JSON.stringify(after))!;
+  const text = (await stateText(c))!;
+  const after = JSON.parse(text);
+  const a = entry(text)!;
   const b = entry(before)!;
   assert.equal(a.client_seq, b.client_seq + 1);
   const hub = Object.values(after.hubs as Record<string, { labels: Record<string, LabelEntry> }>)[0]!;
