@@ -7,7 +7,7 @@
  * the hub equivocated: E.SEQ, nothing saved) and agree with the latest CHECKPOINT, which is then stored; a CHECKPOINT
  * ahead of the replayed items has those items fetched and verified first, so the stored one never exceeds the view.
  */
-import { bytesEqual, type Checkpoint, fromHex, MmrAccumulator, toHex, VeenError } from "../../core/mod.ts";
+import { bytesEqual, fromHex, MmrAccumulator, toHex, VeenError } from "../../core/mod.ts";
 import { labelStateFor, readState, setView, viewOf, withStateLock, writeState } from "../client_state.ts";
 import { checkCheckpoint, checkReceipt, type ItemContext, storedRootMatches } from "../client_view.ts";
 import {
@@ -21,20 +21,9 @@ import {
   STREAM_FLAG,
 } from "../context.ts";
 import { streamTarget } from "../hub_session.ts";
-import type { HubHttp, StreamItem } from "../http_client.ts";
+import type { StreamItem } from "../http_client.ts";
 import { readIdentityCard } from "../identity_card.ts";
 import { applyItem, extendView, fetchItems, rebuildFromCheckpoint, viewAgrees } from "../view_sync.ts";
-
-/** Checks that a verified view agrees with a CHECKPOINT (equal roots, or a consistency proof either way). */
-export async function checkpointAgrees(
-  http: HubHttp,
-  ictx: ItemContext,
-  cp: Checkpoint,
-  view: MmrAccumulator,
-): Promise<boolean> {
-  checkCheckpoint(cp, ictx.hubPk, ictx.label);
-  return await viewAgrees(http, ictx.label, cp.uptoSeq, cp.mmrRoot, view);
-}
 
 export const resync: Command = {
   path: ["resync"],
@@ -133,8 +122,9 @@ export const resync: Command = {
       let cpLine = "checkpoint: none";
       if (latest !== undefined) {
         const cp = latest.checkpoint;
-        // A CHECKPOINT is stored only inside the verified view: verify the items up to a signed one first.
-        checkCheckpoint(cp, ictx.hubPk, ictx.label);
+        // A CHECKPOINT is stored only inside the verified view: verify the items up to a signed one first
+        // (a view rebuilt from it had its signature checked by rebuildFromCheckpoint).
+        if (rebuiltFrom === undefined) checkCheckpoint(cp, ictx.hubPk, ictx.label);
         if (cp.uptoSeq > view.size) {
           view = await extendView(http, ictx, view, cp.uptoSeq, {
             onItem: (item) => {
@@ -143,7 +133,7 @@ export const resync: Command = {
             },
           });
         }
-        if (!(await checkpointAgrees(http, ictx, cp, view))) {
+        if (!(await viewAgrees(http, target.label, cp.uptoSeq, cp.mmrRoot, view))) {
           throw new VeenError(
             "E.SEQ",
             `CHECKPOINT upto_seq ${cp.uptoSeq} is inconsistent with the replayed log`,

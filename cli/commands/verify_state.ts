@@ -7,6 +7,7 @@
 import { fromHex, toHex, VeenError } from "../../core/mod.ts";
 import { findLabel, readState, viewOf } from "../client_state.ts";
 import {
+  checkCheckpoint,
   checkReceipt,
   firstDifferingPeak,
   type ItemContext,
@@ -24,8 +25,7 @@ import {
 } from "../context.ts";
 import { checkFailure } from "../exit_codes.ts";
 import { streamTarget } from "../hub_session.ts";
-import { provesPrefix } from "../view_sync.ts";
-import { checkpointAgrees } from "./resync.ts";
+import { provesPrefix, viewAgrees } from "../view_sync.ts";
 
 export const verifyState: Command = {
   path: ["verify-state"],
@@ -76,11 +76,14 @@ export const verifyState: Command = {
     if (latest !== undefined) {
       const cp = latest.checkpoint;
       cpLine = `checkpoint: upto_seq ${cp.uptoSeq} epoch ${cp.epoch}`;
-      if (localOk && problems.length === 0 && !(await checkpointAgrees(http, ictx, cp, view))) {
-        mismatch(
-          Math.min(cp.uptoSeq, s),
-          `CHECKPOINT upto_seq ${cp.uptoSeq} is inconsistent with the client's view`,
-        );
+      if (localOk && problems.length === 0) {
+        checkCheckpoint(cp, ictx.hubPk, ictx.label);
+        if (!(await viewAgrees(http, target.label, cp.uptoSeq, cp.mmrRoot, view))) {
+          mismatch(
+            Math.min(cp.uptoSeq, s),
+            `CHECKPOINT upto_seq ${cp.uptoSeq} is inconsistent with the client's view`,
+          );
+        }
       }
     }
     const consistent = problems.length === 0;
