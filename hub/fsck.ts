@@ -23,7 +23,6 @@
  * unchecksummed tail past the indexed position, log records not yet indexed, node or position bytes past the index.
  * The first inconsistency stops the check; it is reported as `{file, label?, seq?, what}` and the exit code is 4.
  */
-import { parseArgs } from "node:util";
 import {
   bytesEqual,
   decodeCheckpoint,
@@ -40,6 +39,7 @@ import {
   verifyCheckpointSig,
   verifyReceiptSig,
 } from "../core/mod.ts";
+import { parseDataDirFlags } from "./command_args.ts";
 import { decodeCheckpointRecord } from "./disk_store.ts";
 import { HUB_KEY_FILE, parseHubKey } from "./hub_key.ts";
 import { KV_FORMAT } from "./kv_index.ts";
@@ -824,32 +824,14 @@ function formatProblem(p: FsckProblem): string {
 
 /** `veen hub fsck` (exit 0 clean, 1 usage, 4 inconsistent or refused). */
 export async function fsckMain(args: string[]): Promise<number> {
-  let flags;
-  try {
-    flags = parseArgs({
-      args,
-      options: {
-        "data-dir": { type: "string" },
-        json: { type: "boolean" },
-        force: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (e) {
-    console.error(`usage: ${(e as Error).message}\n${FSCK_HELP}`);
-    return EXIT.USAGE;
-  }
-  if (flags.help) {
-    console.log(FSCK_HELP);
-    return EXIT.OK;
-  }
-  const dir = flags["data-dir"] ?? Deno.env.get("VEEN_DATA_DIR");
-  if (!dir) {
-    console.error(`usage: --data-dir is required\n${FSCK_HELP}`);
-    return EXIT.USAGE;
-  }
+  const parsed = parseDataDirFlags(args, {
+    "data-dir": { type: "string" },
+    json: { type: "boolean" },
+    force: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  }, FSCK_HELP);
+  if (typeof parsed === "number") return parsed;
+  const { flags, dir } = parsed;
   try {
     if (!(await Deno.stat(dir)).isDirectory) throw new Error("not a directory");
   } catch (e) {

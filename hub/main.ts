@@ -3,7 +3,6 @@
  * detached copy of itself, waits until it serves, and returns; the running hub keeps `DIR/hub.pid` and
  * `DIR/hub.state.json` (`{listen, url, pid, hub_pk, started_at}`) and removes them when it stops.
  */
-import { parseArgs } from "node:util";
 import { EXIT, toHex, VeenError } from "../core/mod.ts";
 import { GLIBC_TUNABLES } from "../runtime.ts";
 import { versionLine } from "../version.ts";
@@ -16,6 +15,7 @@ import {
   type LogLevel,
   validateConfig,
 } from "./config.ts";
+import { parseDataDirFlags, parseFlags } from "./command_args.ts";
 import { startHub } from "./hub.ts";
 import { Logger } from "./logger.ts";
 
@@ -92,43 +92,21 @@ export async function hubMain(args: string[]): Promise<number> {
   }
 }
 
-function parse(
-  rest: string[],
-  options: NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>["options"]>,
-) {
-  try {
-    return parseArgs({ args: rest, options, strict: true, allowPositionals: false }).values;
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}
-
-class UsageError extends Error {}
-
 async function start(rest: string[], forceForeground: boolean): Promise<number> {
-  let flags;
-  try {
-    flags = parse(rest, {
-      listen: { type: "string" },
-      "data-dir": { type: "string" },
-      config: { type: "string" },
-      "profile-id": { type: "string" },
-      foreground: { type: "boolean" },
-      "log-level": { type: "string" },
-      admission: { type: "string" },
-      "trusted-issuer": { type: "string", multiple: true },
-      "tls-cert": { type: "string" },
-      "tls-key": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    });
-  } catch (e) {
-    err(`usage: ${(e as Error).message}\n${START_HELP}`);
-    return EXIT.USAGE;
-  }
-  if (flags.help) {
-    console.log(START_HELP);
-    return EXIT.OK;
-  }
+  const flags = parseFlags(rest, {
+    listen: { type: "string" },
+    "data-dir": { type: "string" },
+    config: { type: "string" },
+    "profile-id": { type: "string" },
+    foreground: { type: "boolean" },
+    "log-level": { type: "string" },
+    admission: { type: "string" },
+    "trusted-issuer": { type: "string", multiple: true },
+    "tls-cert": { type: "string" },
+    "tls-key": { type: "string" },
+    help: { type: "boolean", short: "h" },
+  }, START_HELP);
+  if (typeof flags === "number") return flags;
   let cfg: HubConfig;
   try {
     cfg = await buildConfig(flags, Deno.env.toObject());
@@ -293,26 +271,13 @@ export async function runningPid(dataDir: string): Promise<number | undefined> {
 }
 
 async function stop(rest: string[]): Promise<number> {
-  let flags;
-  try {
-    flags = parse(rest, {
-      "data-dir": { type: "string" },
-      "timeout-ms": { type: "string" },
-      help: { type: "boolean" },
-    });
-  } catch (e) {
-    err(`usage: ${(e as Error).message}\n${STOP_HELP}`);
-    return EXIT.USAGE;
-  }
-  if (flags.help) {
-    console.log(STOP_HELP);
-    return EXIT.OK;
-  }
-  const dir = (flags["data-dir"] as string | undefined) ?? Deno.env.get("VEEN_DATA_DIR");
-  if (!dir) {
-    err(`usage: --data-dir is required\n${STOP_HELP}`);
-    return EXIT.USAGE;
-  }
+  const parsed = parseDataDirFlags(rest, {
+    "data-dir": { type: "string" },
+    "timeout-ms": { type: "string" },
+    help: { type: "boolean" },
+  }, STOP_HELP);
+  if (typeof parsed === "number") return parsed;
+  const { flags, dir } = parsed;
   const pid = await runningPid(dir);
   if (pid === undefined) {
     console.log(`no hub running on ${dir}`);

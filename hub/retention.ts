@@ -16,8 +16,8 @@
  * /receipt of a dropped entry answer E.NOT_FOUND "not retained" (/receipt still works when only the payload was
  * dropped). A pass reads one sidecar per examined segment: O(segments), never a scan of entries.
  */
-import { parseArgs } from "node:util";
 import { EXIT, VeenError } from "../core/mod.ts";
+import { parseDataDirFlags } from "./command_args.ts";
 import { listSegments, segmentName, writeFileAtomic } from "./log_segments.ts";
 import { firstSeqAtOrAfter, POS_BYTES } from "./node_store.ts";
 import type { Logger } from "./logger.ts";
@@ -258,34 +258,16 @@ export async function retentionMain(args: string[]): Promise<number> {
     console.error(`veen retention: unknown subcommand "${sub}"\n${HELP}`);
     return EXIT.USAGE;
   }
-  let flags: Record<string, string | boolean | undefined>;
-  try {
-    flags = parseArgs({
-      args: rest,
-      options: {
-        "data-dir": { type: "string" },
-        "receipts-days": { type: "string" },
-        "payloads-days": { type: "string" },
-        "checkpoints-days": { type: "string" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (e) {
-    console.error(`usage: ${(e as Error).message}\n${HELP}`);
-    return EXIT.USAGE;
-  }
-  if (flags.help) {
-    console.log(HELP);
-    return EXIT.OK;
-  }
-  const dir = (flags["data-dir"] as string | undefined) ?? Deno.env.get("VEEN_DATA_DIR");
-  if (!dir) {
-    console.error(`usage: --data-dir is required\n${HELP}`);
-    return EXIT.USAGE;
-  }
+  const parsed = parseDataDirFlags(rest, {
+    "data-dir": { type: "string" },
+    "receipts-days": { type: "string" },
+    "payloads-days": { type: "string" },
+    "checkpoints-days": { type: "string" },
+    json: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  }, HELP);
+  if (typeof parsed === "number") return parsed;
+  const { flags, dir } = parsed;
   const json = flags.json === true;
   try {
     if (sub === "set") {
