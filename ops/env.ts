@@ -28,22 +28,22 @@ import {
   usage,
 } from "./io.ts";
 
-export const ENV_VERSION = 1;
-export const LABEL_CLASSES = ["user", "wallet", "log", "admin", "bulk"] as const;
-export type LabelClass = typeof LABEL_CLASSES[number];
+const ENV_VERSION = 1;
+const LABEL_CLASSES = ["user", "wallet", "log", "admin", "bulk"] as const;
+type LabelClass = typeof LABEL_CLASSES[number];
 
-export interface HubEntry {
+interface HubEntry {
   service_url: string;
   profile_id: string;
   realm_id: string | null;
 }
 
-export interface TenantEntry {
+interface TenantEntry {
   stream_prefix: string;
   label_class: LabelClass;
 }
 
-export interface EnvDescriptor {
+interface EnvDescriptor {
   version: number;
   name: string;
   cluster_context: string;
@@ -59,7 +59,7 @@ const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const HEX32_RE = /^[0-9a-fA-F]{64}$/;
 const KNOWN_KEYS = ["version", "name", "cluster_context", "namespace", "description", "hubs", "tenants"];
 
-export const ENV_HELP = `Usage: veen env <init|add-hub|add-tenant|show> [flags]
+const ENV_HELP = `Usage: veen env <init|add-hub|add-tenant|show> [flags]
   veen env init --root DIR --name ENV --cluster-context CTX --namespace NS [--description TEXT]
   veen env add-hub --env FILE --hub-name NAME --service-url URL --profile-id HEX32 [--realm HEX32]
   veen env add-tenant --env FILE --tenant-id ID --stream-prefix PREFIX [--label-class user|wallet|log|admin|bulk]
@@ -91,7 +91,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** Parses and validates descriptor text; every problem is a usage error naming the file. */
-export function parseEnv(text: string, path: string): EnvDescriptor {
+function parseEnv(text: string, path: string): EnvDescriptor {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -155,7 +155,7 @@ function sorted<T>(rec: Record<string, T>): Record<string, T> {
 }
 
 /** The canonical file text of a descriptor. */
-export function encodeEnv(env: EnvDescriptor): string {
+function encodeEnv(env: EnvDescriptor): string {
   const doc: Record<string, unknown> = {
     version: env.version,
     name: env.name,
@@ -169,13 +169,13 @@ export function encodeEnv(env: EnvDescriptor): string {
   return JSON.stringify(doc, null, 2) + "\n";
 }
 
-export async function loadEnv(path: string): Promise<{ env: EnvDescriptor; text: string }> {
+async function loadEnv(path: string): Promise<{ env: EnvDescriptor; text: string }> {
   const text = await readUserFile(path, "environment file");
   return { env: parseEnv(text, path), text };
 }
 
 /** Writes `text` to `path` atomically (tmp in the same directory, fsync, rename, directory fsync). */
-export async function writeAtomic(path: string, text: string): Promise<void> {
+async function writeAtomic(path: string, text: string): Promise<void> {
   const dir = dirname(path);
   const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
   const bytes = new TextEncoder().encode(text);
@@ -313,7 +313,7 @@ async function addTenant(io: OpsIo, f: Flags, mode: Mode): Promise<number> {
 }
 
 /** The human summary of `env show`. */
-export function summarize(env: EnvDescriptor, path: string): string[] {
+function summarize(env: EnvDescriptor, path: string): string[] {
   const lines = [
     `env: ${env.name} (${path})`,
     `cluster_context: ${env.cluster_context}`,

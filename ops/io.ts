@@ -95,7 +95,7 @@ export const check = (code: string, detail: string, lines: string[] = []): OpsEr
 export type FlagSpec = Record<string, { type: "string" | "boolean"; multiple?: boolean; short?: string }>;
 
 /** Flags every env/kube subcommand accepts. */
-export const COMMON_FLAGS: FlagSpec = {
+const COMMON_FLAGS: FlagSpec = {
   json: { type: "boolean" },
   quiet: { type: "boolean", short: "q" },
   verbose: { type: "boolean", short: "v" },
@@ -105,7 +105,7 @@ export const COMMON_FLAGS: FlagSpec = {
 export type Flags = Record<string, string | boolean | string[] | undefined>;
 
 /** Strict flag parsing: unknown flags, stray positionals and missing values are usage errors. */
-export function parseFlags(args: string[], spec: FlagSpec): Flags {
+function parseFlags(args: string[], spec: FlagSpec): Flags {
   try {
     const { values } = parseArgs({
       args,
@@ -150,7 +150,7 @@ export interface Mode {
   verbose: boolean;
 }
 
-export function modeOf(f: Flags): Mode {
+function modeOf(f: Flags): Mode {
   return { json: f.json === true, quiet: f.quiet === true && f.json !== true, verbose: f.verbose === true };
 }
 
@@ -161,7 +161,7 @@ export function result(io: OpsIo, mode: Mode, json: Record<string, unknown>, lin
 }
 
 /** Runs one subcommand body and turns any failure into its printed form and exit code. */
-export async function runCommand(
+async function runCommand(
   io: OpsIo,
   args: string[],
   body: (mode: Mode) => Promise<number>,

@@ -50,7 +50,7 @@ import {
 import { Kubectl, kubectlError } from "./kubectl.ts";
 import { parseManifests, toJson, toYaml } from "./manifest.ts";
 
-export const KUBE_HELP = `Usage: veen kube <command> [flags]      (veen kube <command> --help for details)
+const KUBE_HELP = `Usage: veen kube <command> [flags]      (veen kube <command> --help for details)
   render      manifests for a hub (no cluster access): YAML, or a JSON array with --json
   apply       apply a manifest file with kubectl, optionally wait until the hub is ready
   status      workload replicas, pods and per-pod /healthz

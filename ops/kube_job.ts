@@ -21,10 +21,10 @@ import {
   runtimeEnv,
 } from "./kube_render.ts";
 
-export const CLIENT_DIR = "/var/lib/veen-client";
-export const CLIENT_SECRET_DIR = "/var/lib/veen-secrets/client";
-export const CAP_DIR = "/var/lib/veen-cap";
-export const CAP_FILE = `${CAP_DIR}/cap.cbor`;
+const CLIENT_DIR = "/var/lib/veen-client";
+const CLIENT_SECRET_DIR = "/var/lib/veen-secrets/client";
+const CAP_DIR = "/var/lib/veen-cap";
+const CAP_FILE = `${CAP_DIR}/cap.cbor`;
 export const DEFAULT_JOB_IMAGE = `veen:${VERSION}`;
 
 export interface JobInput {
@@ -61,7 +61,7 @@ export function jobName(action: string, parts: unknown, nowMs: number): string {
 }
 
 /** The container arguments: exactly `veen send ...` / `veen stream ...` of CLI-GOALS-3 §3.2-3.3. */
-export function jobArgs(inp: JobInput): string[] {
+function jobArgs(inp: JobInput): string[] {
   const args = [inp.action, "--hub", inp.hubUrl, "--client", CLIENT_DIR, "--stream", inp.stream];
   if (inp.action === "send") {
     args.push("--body", inp.body ?? "");

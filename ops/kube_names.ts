@@ -15,7 +15,7 @@ import { usage } from "./io.ts";
 
 export const HUB_PORT = 8080;
 export const AUTHORITY_NAMESPACE = "veen-system";
-export const TENANT_NAMESPACE_PREFIX = "veen-tenant-";
+const TENANT_NAMESPACE_PREFIX = "veen-tenant-";
 export const AUTHORITY_URL = `http://veen-authority.${AUTHORITY_NAMESPACE}.svc.cluster.local:${HUB_PORT}`;
 
 export type Layout = "hub" | "authority" | "tenant";

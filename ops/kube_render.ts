@@ -35,16 +35,16 @@ import {
 // deno-lint-ignore no-explicit-any
 export type K8sObject = Record<string, any>;
 
-export const DATA_DIR = "/var/lib/veen";
-export const CONFIG_DIR = "/etc/veen";
-export const CONFIG_FILE = `${CONFIG_DIR}/hub-config.toml`;
-export const KEYS_DIR = `${CONFIG_DIR}/keys`;
+const DATA_DIR = "/var/lib/veen";
+const CONFIG_DIR = "/etc/veen";
+const CONFIG_FILE = `${CONFIG_DIR}/hub-config.toml`;
+const KEYS_DIR = `${CONFIG_DIR}/keys`;
 /** The uid/gid of the `veen` user in the container image (compile/Dockerfile). */
-export const RUN_AS = 65532;
-export const DEFAULT_CPU = "250m,1";
-export const DEFAULT_MEM = "256Mi,512Mi";
-export const DEFAULT_SELFTEST_SCHEDULE = "17 * * * *";
-export const DEFAULT_STORAGE = "1Gi";
+const RUN_AS = 65532;
+const DEFAULT_CPU = "250m,1";
+const DEFAULT_MEM = "256Mi,512Mi";
+const DEFAULT_SELFTEST_SCHEDULE = "17 * * * *";
+const DEFAULT_STORAGE = "1Gi";
 /** Requests and limits of the init containers that copy key files into place. */
 export const INIT_RESOURCES = {
   requests: { cpu: "10m", memory: "16Mi" },
@@ -86,7 +86,7 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** "request,limit" (a missing limit means request,request). */
-export function parseResources(v: string, flag: string): [string, string] {
+function parseResources(v: string, flag: string): [string, string] {
   const parts = v.split(",").map((s) => s.trim());
   if (parts.length > 2 || parts.some((p) => !QUANTITY.test(p))) {
     throw usage(
@@ -96,7 +96,7 @@ export function parseResources(v: string, flag: string): [string, string] {
   return [parts[0]!, parts[1] ?? parts[0]!];
 }
 
-export function checkQuantity(v: string, flag: string): string {
+function checkQuantity(v: string, flag: string): string {
   if (!QUANTITY.test(v)) throw usage(`--${flag} must be a Kubernetes quantity such as 1Gi, not "${v}"`);
   return v;
 }
@@ -149,7 +149,7 @@ export function parseEnvFile(text: string, path: string): [string, string][] {
 }
 
 /** A JSON object of string annotations. */
-export function parseAnnotations(text: string, path: string): [string, string][] {
+function parseAnnotations(text: string, path: string): [string, string][] {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -171,7 +171,7 @@ export function parseAnnotations(text: string, path: string): [string, string][]
 }
 
 /** `key=value[,key=value]` for --allow-from-label. */
-export function parseLabelSelector(v: string): Record<string, string> {
+function parseLabelSelector(v: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const part of v.split(",")) {
     const eq = part.indexOf("=");
@@ -204,7 +204,7 @@ function configSettings(
   return { profileId, logLevel: typeof table.log_level === "string" ? table.log_level : undefined };
 }
 
-export function generatedConfig(profileId: string): string {
+function generatedConfig(profileId: string): string {
   return [
     "# VEEN hub configuration rendered by `veen kube render` (keys: docs/hub-config.md).",
     "# The container command passes --listen, --data-dir and --profile-id, which take precedence.",

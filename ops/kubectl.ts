@@ -13,7 +13,7 @@ export interface KubectlResult {
 }
 
 /** Finds an executable named `kubectl` on the io's PATH (or $VEEN_KUBECTL). */
-export function findKubectl(io: OpsIo): string {
+function findKubectl(io: OpsIo): string {
   const explicit = io.env("VEEN_KUBECTL");
   if (explicit !== undefined && explicit !== "") return explicit;
   for (const dir of (io.env("PATH") ?? "").split(":")) {

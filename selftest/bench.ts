@@ -24,7 +24,7 @@ const HELP = `Usage: veen bench [--clients 32] [--labels 4] [--count 20000] [--s
 Measures the crypto ceiling, durable submits/s with p50/p95/p99 time-to-receipt, and proof latency, cold start and
 stream read throughput per history size. Figures only; nothing here passes or fails on timing.`;
 
-export interface Machine {
+interface Machine {
   cpu: string;
   cores: number;
   memGiB: number;
@@ -32,7 +32,7 @@ export interface Machine {
   deno: string;
 }
 
-export function machine(): Machine {
+function machine(): Machine {
   let cpu = "unknown";
   try {
     cpu = /model name\s*:\s*(.*)/.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1]?.trim() ?? cpu;
@@ -88,7 +88,7 @@ export function cpuShares(a: CpuTimes, b: CpuTimes): { busyPct: number; idlePct:
 }
 
 /** Ed25519 verify + sign pairs per second on this thread (the per-submit crypto of a hub). */
-export function cryptoCeiling(ms = 2000): number {
+function cryptoCeiling(ms = 2000): number {
   const k = signingKeyFromSeed(new Uint8Array(32).fill(7));
   const d = Ht("veen/sig", new Uint8Array(64));
   const sig = ed25519Sign(k.secret, d);

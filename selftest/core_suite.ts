@@ -42,7 +42,7 @@ export const CORE_GOAL =
   "RPC0, CRDT0, ANCHOR0, health/metrics/logs, retention (CORE-GOALS 1.1-1.8, CLI-GOALS-1 §15.1)";
 
 /** max_msg_bytes of the "bounds" hub: the `bounds` step submits a MSG of exactly this size and one byte more. */
-export const BOUNDS_MAX_MSG_BYTES = 4096;
+const BOUNDS_MAX_MSG_BYTES = 4096;
 /** checkpoint_every of the "main" hub, so `resync` meets CHECKPOINTs. */
 const MAIN_CHECKPOINT_EVERY = 8;
 const RESYNC_COUNT = 20;
@@ -949,7 +949,7 @@ export async function coreSuite(h: Harness): Promise<void> {
 }
 
 /** A compact one-line rendering of a JSON answer for evidence. */
-export function summarize(j: Record<string, unknown>, max = 300): string {
+function summarize(j: Record<string, unknown>, max = 300): string {
   const s = JSON.stringify(Object.fromEntries(Object.entries(j).filter(([k]) => k !== "ok")));
   return s.length > max ? s.slice(0, max) + "…" : s;
 }

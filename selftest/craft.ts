@@ -19,7 +19,7 @@ import {
   utf8,
 } from "../core/mod.ts";
 
-export const HDR_CT_LEN = 17;
+const HDR_CT_LEN = 17;
 
 /** enc(32) || u32 hdr_len || u32 body_len || hdr_ct || body_ct, with `bodyLen` body bytes of `fill`. */
 export function framedCiphertext(fill: number, bodyLen: number): Uint8Array {

@@ -118,7 +118,7 @@ export function processAlive(pid: number): boolean {
 }
 
 /** Pids of live processes (other than this one) whose command line mentions `path` (Linux /proc). */
-export function pidsMentioning(path: string): number[] {
+function pidsMentioning(path: string): number[] {
   const out: number[] = [];
   try {
     for (const e of Deno.readDirSync("/proc")) {
@@ -547,7 +547,7 @@ export class Harness {
   }
 }
 
-export function tail(s: string, lines = 6): string {
+function tail(s: string, lines = 6): string {
   const t = s.trim().split("\n").slice(-lines).join(" | ");
   return t.length > 600 ? t.slice(0, 600) + "…" : t;
 }
@@ -565,7 +565,7 @@ async function exists(p: string): Promise<boolean> {
 export const short = (hex: unknown): string => typeof hex === "string" ? `${hex.slice(0, 16)}…` : String(hex);
 
 /** The E.* code of a hub answer, checked against the documented status; fails the step otherwise. */
-export function errorCodeOf(r: HttpResult, what: string): string {
+function errorCodeOf(r: HttpResult, what: string): string {
   const e = decodeErrorBody(r.body);
   if (e === undefined) fail(`${what}: HTTP ${r.status} without a CBOR error body`);
   if (!isErrorCode(e.code)) fail(`${what}: unknown error code ${e.code}`);
