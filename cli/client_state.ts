@@ -17,6 +17,7 @@
  * client_seq and MMR view. `client_seq` counts MSGs of `client_id` under the label (reset when client_id rotates).
  */
 import { fromHex, MmrAccumulator, popcount, toHex, VeenError } from "../core/mod.ts";
+import { storedRootMatches } from "./client_view.ts";
 import { usageError } from "./exit_codes.ts";
 import { writeFileAtomic } from "./files.ts";
 
@@ -247,9 +248,7 @@ export function labelStateFor(
 /** The stored view, refusing one whose stored root is not the root of its stored peaks (E.SEQ). */
 export function checkedViewOf(l: LabelState | undefined): MmrAccumulator {
   const v = viewOf(l);
-  const r = v.root();
-  const stored = l?.last_mmr_root ?? null;
-  if ((r === undefined ? null : toHex(r)) !== stored) {
+  if (!storedRootMatches(v, l?.last_mmr_root ?? null)) {
     throw new VeenError(
       "E.SEQ",
       'Local state is inconsistent: the stored mmr_root is not the root of the stored peaks; run "veen resync"',

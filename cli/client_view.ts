@@ -149,11 +149,10 @@ export function checkCheckpoint(c: Checkpoint, hubPk: Uint8Array, label: Uint8Ar
   if (!bytesEqual(c.labelCurr, label)) throw new VeenError("E.SIG", "CHECKPOINT is for another label");
 }
 
-/** True when the stored root is the root of the stored peaks (local self-consistency). */
-export function storedRootMatches(view: MmrAccumulator, storedRoot: Uint8Array | undefined): boolean {
+/** True when a stored root (hex; null for no items) is the root of the stored peaks (local self-consistency). */
+export function storedRootMatches(view: MmrAccumulator, storedRoot: string | null): boolean {
   const r = view.root();
-  if (r === undefined || storedRoot === undefined) return r === storedRoot;
-  return bytesEqual(r, storedRoot);
+  return (r === undefined ? null : toHex(r)) === storedRoot;
 }
 
 /**

@@ -17,7 +17,7 @@
  */
 import { bytesEqual, fromHex, MmrAccumulator, popcount, toHex, VeenError } from "../core/mod.ts";
 import type { Fold, OverlayEntry } from "../overlays/mod.ts";
-import { checkReceipt, type ItemContext } from "./client_view.ts";
+import { checkReceipt, type ItemContext, storedRootMatches } from "./client_view.ts";
 import { openForClient } from "./decrypt.ts";
 import { ensurePrivateDir, writeFileAtomic } from "./files.ts";
 import type { HubSession, StreamTarget } from "./hub_session.ts";
@@ -63,8 +63,7 @@ async function readSummary<S>(
       return "bad mmr_peaks";
     }
     const view = new MmrAccumulator(upto, peaks.map((p) => fromHex(p, 32)));
-    const root = view.root();
-    if ((root === undefined ? null : toHex(root)) !== o.mmr_root) {
+    if (!storedRootMatches(view, o.mmr_root as string | null)) {
       return "mmr_root is not the root of mmr_peaks";
     }
     return { view, state: fold.fromJson(o.state) };

@@ -63,12 +63,7 @@ export const resync: Command = {
       let start = ctx.flags.bool("from-scratch") ? new MmrAccumulator() : viewOf(ls);
       const stored = ls.last_mmr_root;
       if (start.size > 0) {
-        if (
-          !storedRootMatches(
-            start,
-            stored === null ? undefined : fromHex(stored, 32, "last_mmr_root"),
-          )
-        ) {
+        if (!storedRootMatches(start, stored)) {
           divergence = "the stored mmr_root is not the root of the stored peaks";
         } else {
           try {

@@ -4,7 +4,7 @@
  * Prints `consistent: yes|no` and, on no, `mismatch_at: K`, the first stream_seq known to differ (for a peak
  * mismatch, the first leaf of the oldest differing peak). Exit 4 on no.
  */
-import { fromHex, toHex, VeenError } from "../../core/mod.ts";
+import { toHex, VeenError } from "../../core/mod.ts";
 import { findLabel, readState, viewOf } from "../client_state.ts";
 import {
   checkCheckpoint,
@@ -50,7 +50,7 @@ export const verifyState: Command = {
       mismatchAt = mismatchAt === undefined ? k : Math.min(mismatchAt, k);
     };
 
-    const localOk = storedRootMatches(view, stored === null ? undefined : fromHex(stored, 32));
+    const localOk = storedRootMatches(view, stored);
     if (!localOk) mismatch(s, "the stored mmr_root is not the root of the stored peaks");
     const n = await http.labelSize(target.label);
     let hubRootAtS: string | undefined;
