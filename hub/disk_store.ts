@@ -341,14 +341,13 @@ export class DiskStore implements HubStore {
       });
       s.#ckpt = ck.file;
       cleanup.push(() => s.#ckpt.close());
-      if (ck.tail.length > 0) {
+      // Index the records past the indexed offset, or just the new end after a truncated tail.
+      if (ck.tail.length > 0 || ck.file.size !== meta.checkpoints) {
         const recs = ck.tail.map((t) => {
           const r = decodeCheckpointRecord(t.body);
           return [r.label, r.upto, r.epoch, t.off, t.len] as [Uint8Array, number, number, number, number];
         });
         await s.#kv.putCheckpoints(recs, ck.file.size);
-      } else if (ck.file.size !== meta.checkpoints) {
-        await s.#kv.putCheckpoints([], ck.file.size);
       }
 
       const adm = await RecordFile.open(`${dir}/admissions.cborseq`, meta.admissions, {
@@ -357,13 +356,11 @@ export class DiskStore implements HubStore {
       });
       s.#adm = adm.file;
       cleanup.push(() => s.#adm.close());
-      if (adm.tail.length > 0) {
+      if (adm.tail.length > 0 || adm.file.size !== meta.admissions) {
         const recs = adm.tail.map((t) =>
           [decodeAdmission(t.body).authRef, t.off, t.len] as [Uint8Array, number, number]
         );
         await s.#kv.putAdmissions(recs, adm.file.size);
-      } else if (adm.file.size !== meta.admissions) {
-        await s.#kv.putAdmissions([], adm.file.size);
       }
 
       s.#att = await AttachmentStore.open(`${dir}/attachments`, {
