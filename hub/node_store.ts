@@ -206,32 +206,47 @@ export class LabelFiles {
   }
 }
 
-/** Bytes per stored MMR node. */
-export const NODE_BYTES = 32;
+/** What the node and position stores share: their {@link LabelFiles}, written from a record index. */
+abstract class LabelStore<T> {
+  protected constructor(readonly files: LabelFiles) {}
 
-/** The MMR node files (`mmr/<label hex>.nodes`). */
-export class NodeStore {
-  readonly files: LabelFiles;
-
-  private constructor(files: LabelFiles) {
-    this.files = files;
-  }
-
-  static async open(dir: string, opts: { maxHandles?: number } = {}): Promise<NodeStore> {
-    return new NodeStore(await LabelFiles.open(dir, ".nodes", NODE_BYTES, opts));
-  }
-
-  /** See {@link LabelFiles.reconcile}; `expected` is in nodes. */
+  /** See {@link LabelFiles.reconcile}; `expected` counts records. */
   reconcile(
     expected: (labelHex: string) => number,
     onRepair?: (what: string) => void,
     mustExist?: Iterable<string>,
-  ) {
+  ): Promise<{ short: string[] }> {
     return this.files.reconcile(expected, onRepair, mustExist);
   }
 
+  abstract write(label: Uint8Array, from: number, items: readonly T[]): Promise<void>;
+
+  /** `write` then `syncDirty` (start-up replay, tests). */
+  async writeAndSync(label: Uint8Array, from: number, items: readonly T[]): Promise<void> {
+    await this.write(label, from, items);
+    await this.syncDirty();
+  }
+
+  syncDirty(): Promise<void> {
+    return this.files.syncDirty();
+  }
+
+  close(): Promise<void> {
+    return this.files.close();
+  }
+}
+
+/** Bytes per stored MMR node. */
+export const NODE_BYTES = 32;
+
+/** The MMR node files (`mmr/<label hex>.nodes`); records are nodes. */
+export class NodeStore extends LabelStore<Uint8Array> {
+  static async open(dir: string, opts: { maxHandles?: number } = {}): Promise<NodeStore> {
+    return new NodeStore(await LabelFiles.open(dir, ".nodes", NODE_BYTES, opts));
+  }
+
   /** Writes `nodes` (32 bytes each, position order) from node position `fromCount`; `syncDirty()` syncs. */
-  write(label: Uint8Array, fromCount: number, nodes: readonly Uint8Array[]): Promise<void> {
+  override write(label: Uint8Array, fromCount: number, nodes: readonly Uint8Array[]): Promise<void> {
     const buf = new Uint8Array(nodes.length * NODE_BYTES);
     for (let i = 0; i < nodes.length; i++) {
       const n = nodes[i]!;
@@ -239,16 +254,6 @@ export class NodeStore {
       buf.set(n, i * NODE_BYTES);
     }
     return this.files.write(label, fromCount, buf);
-  }
-
-  /** `write` then `syncDirty` (start-up replay, tests). */
-  async writeAndSync(label: Uint8Array, fromCount: number, nodes: readonly Uint8Array[]): Promise<void> {
-    await this.write(label, fromCount, nodes);
-    await this.syncDirty();
-  }
-
-  syncDirty(): Promise<void> {
-    return this.files.syncDirty();
   }
 
   /**
@@ -280,10 +285,6 @@ export class NodeStore {
     }
     return out;
   }
-
-  close(): Promise<void> {
-    return this.files.close();
-  }
 }
 
 /** Bytes per position record. */
@@ -312,25 +313,10 @@ export function firstSeqAtOrAfter(n: number, firstSeg: number, segAt: (seq: numb
   return lo;
 }
 
-/** The per-label position files (`pos/<label hex>.pos`): stream_seq → log location. */
-export class PosStore {
-  readonly files: LabelFiles;
-
-  private constructor(files: LabelFiles) {
-    this.files = files;
-  }
-
+/** The per-label position files (`pos/<label hex>.pos`): stream_seq → log location, one record per seq. */
+export class PosStore extends LabelStore<RecordLocation> {
   static async open(dir: string, opts: { maxHandles?: number } = {}): Promise<PosStore> {
     return new PosStore(await LabelFiles.open(dir, ".pos", POS_BYTES, opts));
-  }
-
-  /** See {@link LabelFiles.reconcile}; `expected` is the label's committed seq. */
-  reconcile(
-    expected: (labelHex: string) => number,
-    onRepair?: (what: string) => void,
-    mustExist?: Iterable<string>,
-  ) {
-    return this.files.reconcile(expected, onRepair, mustExist);
   }
 
   /** Encodes locations as position records. */
@@ -350,18 +336,8 @@ export class PosStore {
   }
 
   /** Writes the locations of stream_seq `firstSeq, firstSeq + 1, ...`; `syncDirty()` syncs. */
-  write(label: Uint8Array, firstSeq: number, locs: readonly RecordLocation[]): Promise<void> {
+  override write(label: Uint8Array, firstSeq: number, locs: readonly RecordLocation[]): Promise<void> {
     return this.files.write(label, firstSeq - 1, PosStore.encode(locs));
-  }
-
-  /** `write` then `syncDirty` (start-up replay, tests). */
-  async writeAndSync(label: Uint8Array, firstSeq: number, locs: readonly RecordLocation[]): Promise<void> {
-    await this.write(label, firstSeq, locs);
-    await this.syncDirty();
-  }
-
-  syncDirty(): Promise<void> {
-    return this.files.syncDirty();
   }
 
   /** Locations of stream_seq `from .. from + n - 1` (all committed). */
@@ -380,9 +356,5 @@ export class PosStore {
       };
     }
     return out;
-  }
-
-  close(): Promise<void> {
-    return this.files.close();
   }
 }
