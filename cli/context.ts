@@ -6,8 +6,8 @@ import type { Flags, FlagSpec } from "./args.ts";
 import { usageError } from "./exit_codes.ts";
 import { checkPrekey, readIdentityCard } from "./identity_card.ts";
 import { type ClientKeys, passphraseFrom, readKeystore } from "./keystore.ts";
-import { type ClientState, readState } from "./client_state.ts";
-import { connectHub, type HubSession } from "./hub_session.ts";
+import { type ClientState, type LabelState, labelStateFor, readState } from "./client_state.ts";
+import { connectHub, type HubSession, type StreamTarget, streamTarget } from "./hub_session.ts";
 import type { Io, Output } from "./output.ts";
 
 export interface CommandContext {
@@ -115,6 +115,30 @@ export function connectFromFlags(ctx: CommandContext, state?: ClientState): Prom
 export async function connectWithClientPin(ctx: CommandContext): Promise<HubSession> {
   const dir = ctx.flags.str("client");
   return await connectFromFlags(ctx, dir === undefined ? undefined : await readState(dir));
+}
+
+/** One label of the client's state on the hub of `--hub`. */
+export interface OpenLabel {
+  state: ClientState;
+  session: HubSession;
+  target: StreamTarget;
+  ls: LabelState;
+}
+
+/**
+ * Reads `dir`'s state.json, connects to `--hub` (pin checked and recorded in that state) and returns the entry of
+ * `stream` for `clientId`, created when missing. A caller that saves the state holds the state lock.
+ */
+export async function openLabel(
+  ctx: CommandContext,
+  dir: string,
+  stream: string,
+  clientId: Uint8Array,
+): Promise<OpenLabel> {
+  const state = await readState(dir);
+  const session = await connectFromFlags(ctx, state);
+  const target = streamTarget(session, stream);
+  return { state, session, target, ls: labelStateFor(state, session.hubId, target, clientId, nowSec(ctx)) };
 }
 
 /** True when `--hub` or $VEEN_HUB names a hub. */

@@ -27,19 +27,11 @@ import {
   VeenError,
 } from "../core/mod.ts";
 import { type AttachmentEntry, encodeBody } from "./body.ts";
-import {
-  checkedViewOf,
-  type LabelState,
-  labelStateFor,
-  readState,
-  setView,
-  withStateLock,
-  writeState,
-} from "./client_state.ts";
+import { checkedViewOf, type LabelState, setView, withStateLock, writeState } from "./client_state.ts";
 import { appendChecked, checkReceipt, type ItemContext } from "./client_view.ts";
-import { type CommandContext, connectFromFlags, nowSec } from "./context.ts";
+import { type CommandContext, openLabel } from "./context.ts";
 import { malformedError } from "./exit_codes.ts";
-import { type HubSession, type StreamTarget, streamTarget } from "./hub_session.ts";
+import type { HubSession, StreamTarget } from "./hub_session.ts";
 import type { ClientKeys } from "./keystore.ts";
 import { extendView } from "./view_sync.ts";
 
@@ -186,10 +178,7 @@ export async function sendAndSave(
   p: SendParams,
 ): Promise<{ res: SendResult; session: HubSession; target: StreamTarget }> {
   return await withStateLock(dir, async () => {
-    const state = await readState(dir);
-    const session = await connectFromFlags(ctx, state);
-    const target = streamTarget(session, stream);
-    const ls = labelStateFor(state, session.hubId, target, keys.client.public, nowSec(ctx));
+    const { state, session, target, ls } = await openLabel(ctx, dir, stream, keys.client.public);
     const view = checkedViewOf(ls);
     const seqBefore = ls.client_seq;
     let res: SendResult;

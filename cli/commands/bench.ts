@@ -5,20 +5,18 @@
  */
 import { toHex } from "../../core/mod.ts";
 import { parseJsonFlag } from "../body.ts";
-import { checkedViewOf, labelStateFor, readState, withStateLock, writeState } from "../client_state.ts";
+import { checkedViewOf, withStateLock, writeState } from "../client_state.ts";
 import {
   CLIENT_FLAG,
   clientDir,
   type Command,
-  connectFromFlags,
   HUB_FLAG,
   HUB_KEY_FLAG,
   loadKeys,
-  nowSec,
+  openLabel,
   PASSPHRASE_FLAG,
   STREAM_FLAG,
 } from "../context.ts";
-import { streamTarget } from "../hub_session.ts";
 import { sendMessage } from "../sender.ts";
 import { hdrFromFlags } from "./send.ts";
 
@@ -51,10 +49,8 @@ export const benchSend: Command = {
     const hdr = hdrFromFlags(ctx);
     const keys = await loadKeys(ctx, dir);
     return await withStateLock(dir, async () => {
-      const state = await readState(dir);
-      const session = await connectFromFlags(ctx, state);
-      const target = streamTarget(session, ctx.flags.req("stream"));
-      const ls = labelStateFor(state, session.hubId, target, keys.client.public, nowSec(ctx));
+      const stream = ctx.flags.req("stream");
+      const { state, session, target, ls } = await openLabel(ctx, dir, stream, keys.client.public);
       let view = checkedViewOf(ls);
       const lat: number[] = [];
       const t0 = performance.now();

@@ -8,19 +8,17 @@
  * ahead of the replayed items has those items fetched and verified first, so the stored one never exceeds the view.
  */
 import { bytesEqual, fromHex, MmrAccumulator, toHex, VeenError } from "../../core/mod.ts";
-import { labelStateFor, readState, setView, viewOf, withStateLock, writeState } from "../client_state.ts";
+import { setView, viewOf, withStateLock, writeState } from "../client_state.ts";
 import { checkCheckpoint, checkReceipt, type ItemContext, storedRootMatches } from "../client_view.ts";
 import {
   CLIENT_FLAG,
   clientDir,
   type Command,
-  connectFromFlags,
   HUB_FLAG,
   HUB_KEY_FLAG,
-  nowSec,
+  openLabel,
   STREAM_FLAG,
 } from "../context.ts";
-import { streamTarget } from "../hub_session.ts";
 import type { StreamItem } from "../http_client.ts";
 import { readIdentityCard } from "../identity_card.ts";
 import { applyItem, extendView, fetchItems, rebuildFromCheckpoint, viewAgrees } from "../view_sync.ts";
@@ -38,10 +36,7 @@ export const resync: Command = {
     const dir = clientDir(ctx);
     const me = (await readIdentityCard(dir)).clientId;
     return await withStateLock(dir, async () => {
-      const state = await readState(dir);
-      const session = await connectFromFlags(ctx, state);
-      const target = streamTarget(session, ctx.flags.req("stream"));
-      const ls = labelStateFor(state, session.hubId, target, me, nowSec(ctx));
+      const { state, session, target, ls } = await openLabel(ctx, dir, ctx.flags.req("stream"), me);
       const ictx: ItemContext = { label: target.label, hubPk: session.hubPk, profileId: session.profileId };
       const http = session.http;
       let own = ls.client_seq;

@@ -31,17 +31,17 @@ import {
   clientDir,
   type Command,
   type CommandContext,
-  connectFromFlags,
   HUB_FLAG,
   HUB_KEY_FLAG,
   loadKeys,
   nowSec,
+  openLabel,
   PASSPHRASE_FLAG,
   STREAM_FLAG,
 } from "../context.ts";
 import { openForClient, type OpenResult } from "../decrypt.ts";
 import { ensurePrivateDir, writeFileAtomic } from "../files.ts";
-import { type HubSession, type StreamTarget, streamTarget } from "../hub_session.ts";
+import type { HubSession, StreamTarget } from "../hub_session.ts";
 import type { StreamItem } from "../http_client.ts";
 import { decryptionSecrets } from "../keystore.ts";
 import { extendView, fetchItems, jumpView, provesPrefix } from "../view_sync.ts";
@@ -209,10 +209,7 @@ export const stream: Command = {
     const pollMs = ctx.flags.int("poll-ms", { min: 10 }) ?? 1000;
     const keys = await loadKeys(ctx, dir);
     const secrets = decryptionSecrets(keys);
-    const state = await readState(dir);
-    const session = await connectFromFlags(ctx, state);
-    const target = streamTarget(session, name);
-    const ls = labelStateFor(state, session.hubId, target, keys.client.public, nowSec(ctx));
+    const { state, session, target, ls } = await openLabel(ctx, dir, name, keys.client.public);
     let view = checkedViewOf(ls);
     const ictx: ItemContext = { label: target.label, hubPk: session.hubPk, profileId: session.profileId };
     const me = keys.client.public;
