@@ -76,7 +76,8 @@ const KNOWN_OPS = new Set([
 const HUB_START_FLAGS: Set<string> = (() => {
   const src = read("hub/main.ts");
   const block = src.slice(src.indexOf("async function start("));
-  const opts = block.slice(block.indexOf("parse(rest, {"), block.indexOf("});"));
+  const from = block.indexOf("(rest, {");
+  const opts = block.slice(from, block.indexOf("\n  }", from));
   return new Set([...opts.matchAll(/^\s+"?([a-z-]+)"?: \{ type:/gm)].map((m) => `--${m[1]}`));
 })();
 
