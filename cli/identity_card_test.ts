@@ -12,7 +12,8 @@ import {
 import { generateClientKeys } from "./keystore.ts";
 import { tempDir } from "./testing/run.ts";
 
-const keys = generateClientKeys(1000, prng(3).bytes);
+const rnd = prng(3);
+const keys = generateClientKeys(1000, (n) => rnd.bytes(n));
 
 Deno.test("identity cards round-trip and carry a prekey signed by id_sign", () => {
   const card = identityCardOf(keys);
