@@ -27,7 +27,10 @@ export async function rejectsCode(fn: () => Promise<unknown>, code: ErrorCode): 
   assert.fail(`expected ${code}, nothing was thrown`);
 }
 
-/** Deterministic PRNG (the selftest's mulberry32) for property and fuzz tests. */
-export const prng = (seed: number): Rng => new Rng(seed);
+/** Deterministic PRNG (the selftest's mulberry32 Rng) for property and fuzz tests; its functions work unbound. */
+export function prng(seed: number): { next(): number; int(n: number): number; bytes(n: number): Uint8Array } {
+  const r = new Rng(seed);
+  return { next: () => r.next(), int: (n) => r.int(n), bytes: (n) => r.bytes(n) };
+}
 
 export const hex = (s: string): Uint8Array => Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
