@@ -12,8 +12,7 @@ import {
 import { generateClientKeys } from "./keystore.ts";
 import { tempDir } from "./testing/run.ts";
 
-const rnd = prng(3);
-const keys = generateClientKeys(1000, (n) => rnd.bytes(n));
+const keys = generateClientKeys(1000, prng(3).bytes);
 
 Deno.test("identity cards round-trip and carry a prekey signed by id_sign", () => {
   const card = identityCardOf(keys);

@@ -16,14 +16,13 @@ import {
 import { tempDir } from "./testing/run.ts";
 
 const rnd = prng(7);
-const random = (n: number) => rnd.bytes(n);
 
 Deno.test("keystore round-trips unencrypted (marked) and encrypted with scrypt + XChaCha20-Poly1305", () => {
-  const keys = generateClientKeys(1000, random);
-  const plain = encodeKeystore(keys, undefined, random);
+  const keys = generateClientKeys(1000, rnd.bytes);
+  const plain = encodeKeystore(keys, undefined, rnd.bytes);
   assert.equal(JSON.parse(plain).encrypted, false);
   assert.deepEqual(decodeKeystore(plain, undefined).keys, keys);
-  const enc = encodeKeystore(keys, "pw", random);
+  const enc = encodeKeystore(keys, "pw", rnd.bytes);
   const o = JSON.parse(enc);
   assert.equal(o.encrypted, true);
   assert.equal(o.kdf.name, "scrypt");
@@ -34,7 +33,7 @@ Deno.test("keystore round-trips unencrypted (marked) and encrypted with scrypt +
 });
 
 Deno.test("an encrypted keystore needs its passphrase: usage error without, E.AUTH when wrong", () => {
-  const enc = encodeKeystore(generateClientKeys(1, random), "right", random);
+  const enc = encodeKeystore(generateClientKeys(1, rnd.bytes), "right", rnd.bytes);
   assert.throws(
     () => decodeKeystore(enc, undefined),
     (e: unknown) => e instanceof CliError && e.kind === "usage",
@@ -46,9 +45,9 @@ Deno.test("an encrypted keystore needs its passphrase: usage error without, E.AU
 });
 
 Deno.test("rotateClientKeys() replaces client_id and prekey and keeps the old ones for decryption", () => {
-  const k0 = generateClientKeys(1, random);
+  const k0 = generateClientKeys(1, rnd.bytes);
   assert.ok(bytesEqual(k0.client.public, k0.idSign.public));
-  const k1 = rotateClientKeys(k0, 2, random);
+  const k1 = rotateClientKeys(k0, 2, rnd.bytes);
   assert.ok(!bytesEqual(k1.client.public, k0.client.public));
   assert.ok(bytesEqual(k1.idSign.public, k0.idSign.public));
   assert.equal(k1.previous.length, 1);
@@ -61,7 +60,7 @@ Deno.test("rotateClientKeys() replaces client_id and prekey and keeps the old on
 Deno.test("writeKeystore() writes mode 0600; readKeystore() of a non-client dir is a usage error", async () => {
   const t = await tempDir();
   try {
-    const keys = generateClientKeys(1, random);
+    const keys = generateClientKeys(1, rnd.bytes);
     await writeKeystore(t.path, keys, undefined);
     assert.equal((await Deno.stat(`${t.path}/keystore.enc`)).mode! & 0o777, 0o600);
     assert.deepEqual((await readKeystore(t.path, undefined)).keys, keys);
