@@ -4,19 +4,23 @@ import { concat, encodeErrorBody, fromHex, VeenError } from "../core/mod.ts";
 export const CBOR = "application/cbor";
 export const CBOR_SEQ = "application/cbor-seq";
 
-/** Reads a request body, never buffering more than `max` bytes (E.SIZE beyond). */
+/**
+ * Reads a request body, never buffering more than `max` bytes (E.SIZE beyond). With a content-length, the body is
+ * taken with `bytes()` without touching `req.body`: that getter makes Deno wrap an already buffered body in a
+ * ReadableStream, which cost a stream, a reader and their promises per /submit.
+ */
 export async function readBodyCapped(req: Request, max: number): Promise<Uint8Array> {
   const declared = req.headers.get("content-length");
-  if (declared !== null && Number(declared) > max) {
-    await req.body?.cancel();
-    throw new VeenError("E.SIZE", `Body of ${declared} bytes exceeds the ${max}-byte limit`);
-  }
-  if (req.body === null) return new Uint8Array(0);
   if (declared !== null) {
-    const b = new Uint8Array(await req.arrayBuffer());
+    if (Number(declared) > max) {
+      await req.body?.cancel();
+      throw new VeenError("E.SIZE", `Body of ${declared} bytes exceeds the ${max}-byte limit`);
+    }
+    const b = await req.bytes();
     if (b.length > max) throw new VeenError("E.SIZE", `Body exceeds the ${max}-byte limit`);
     return b;
   }
+  if (req.body === null) return new Uint8Array(0);
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let n = 0;
@@ -31,6 +35,22 @@ export async function readBodyCapped(req: Request, max: number): Promise<Uint8Ar
     chunks.push(value);
   }
   return chunks.length === 1 ? chunks[0]! : concat(...chunks);
+}
+
+/**
+ * Path and query string (without "?") of a request's absolute URL. Plain paths are cut out of the string;
+ * `new URL` (a measurable share of a /submit) runs only when the path has dot segments, escapes or a fragment to
+ * normalise.
+ */
+export function requestTarget(url: string): { path: string; query: string } {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  const q = url.indexOf("?", start);
+  const path = start < 0 ? "/" : url.slice(start, q < 0 ? url.length : q);
+  if (start < 0 || /[.%\\#]/.test(path) || (q >= 0 && url.includes("#", q))) {
+    const u = new URL(url);
+    return { path: u.pathname, query: u.search.slice(1) };
+  }
+  return { path, query: q < 0 ? "" : url.slice(q + 1) };
 }
 
 /** The error response of every route: CBOR `{code, detail?, retry_after?}` with the code's HTTP status. */

@@ -42,6 +42,7 @@ import {
   jsonResponse,
   Query,
   readBodyCapped,
+  requestTarget,
   textResponse,
 } from "./http.ts";
 
@@ -82,21 +83,19 @@ export class Routes {
 
   /** Entry point for Deno.serve; never throws. */
   async handle(req: Request): Promise<Response> {
-    const url = new URL(req.url);
+    const { path, query } = requestTarget(req.url);
     try {
-      return await this.route(req, url);
+      return await this.route(req, path, query);
     } catch (e) {
       const err = asVeenError(e, "E.UNAVAILABLE", "Internal error");
       if (!(e instanceof VeenError)) {
-        this.c.log.error("internal error", { path: url.pathname, error: String(e) });
+        this.c.log.error("internal error", { path, error: String(e) });
       }
       return errorResponse(err);
     }
   }
 
-  private route(req: Request, url: URL): Promise<Response> | Response {
-    const q = new Query(url.searchParams);
-    const p = url.pathname;
+  private route(req: Request, p: string, query: string): Promise<Response> | Response {
     const m = req.method;
     if (m === "POST") {
       switch (p) {
@@ -110,6 +109,7 @@ export class Routes {
           return this.putAttachment(req);
       }
     } else if (m === "GET" || m === "HEAD") {
+      const q = new Query(new URLSearchParams(query));
       switch (p) {
         case "/stream":
           return this.stream(q);
