@@ -33,8 +33,7 @@
  *
  * `checkpoints.cborseq` and `admissions.cborseq` are single framed files ({@link RecordFile}).
  */
-import { createHash } from "node:crypto";
-import { cborHeadLen, decodeCbor, encodeCbor, toHex, VeenError, writeCborHead } from "../core/mod.ts";
+import { cborHeadLen, decodeCbor, encodeCbor, H, toHex, VeenError, writeCborHead } from "../core/mod.ts";
 import type { CborValue } from "../core/mod.ts";
 
 // ---------------------------------------------------------------- small concurrency helpers
@@ -318,7 +317,7 @@ export function writeFramePrefix(buf: Uint8Array, off: number, bodyLen: number):
 export function sealFrame(buf: Uint8Array, bodyOff: number, bodyLen: number): number {
   const end = bodyOff + bodyLen;
   buf[end] = 0x48;
-  const d = createHash("sha256").update(buf.subarray(bodyOff, end)).digest();
+  const d = H(buf.subarray(bodyOff, end));
   for (let i = 0; i < CHECK_LEN; i++) buf[end + 1 + i] = d[i]!;
   return end + 1 + CHECK_LEN;
 }
@@ -354,7 +353,7 @@ export function parseFrame(buf: Uint8Array, off: number): FrameResult {
   const end = bodyOffset + h.n;
   if (end + 1 + CHECK_LEN > buf.length) return { kind: "torn" };
   if (buf[end] !== 0x48) return { kind: "bad", why: "bad check head" };
-  const d = createHash("sha256").update(buf.subarray(bodyOffset, end)).digest();
+  const d = H(buf.subarray(bodyOffset, end));
   for (let i = 0; i < CHECK_LEN; i++) {
     if (buf[end + 1 + i] !== d[i]) return { kind: "bad", why: "checksum mismatch" };
   }
