@@ -129,24 +129,23 @@ export function sha256Parts(parts: readonly Uint8Array[]): Uint8Array {
   S[7] = 0x5be0cd19;
   let fill = 0; // bytes pending in TAIL
   let total = 0;
-  for (const p of parts) {
-    total += p.length;
+  for (let k = 0; k < parts.length; k++) {
+    const p = parts[k]!;
+    const n = p.length;
+    total += n;
     let i = 0;
+    // Byte loops instead of subarray + set: parts are mostly short, and a view per part was most of the garbage.
     if (fill > 0) {
-      const take = Math.min(64 - fill, p.length);
-      TAIL.set(p.subarray(0, take), fill);
+      const take = Math.min(64 - fill, n);
+      for (; i < take; i++) TAIL[fill + i] = p[i]!;
       fill += take;
-      i = take;
       if (fill === 64) {
         compress(TAIL, 0);
         fill = 0;
       }
     }
-    for (; i + 64 <= p.length; i += 64) compress(p, i);
-    if (i < p.length) {
-      TAIL.set(p.subarray(i), fill);
-      fill += p.length - i;
-    }
+    for (; i + 64 <= n; i += 64) compress(p, i);
+    for (; i < n; i++) TAIL[fill++] = p[i]!;
   }
   TAIL[fill] = 0x80;
   TAIL.fill(0, fill + 1);
