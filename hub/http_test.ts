@@ -33,7 +33,8 @@ Deno.test("readBodyCapped: content-length bodies up to the cap; over it is E.SIZ
   strictEqual((await readBodyCapped(post(new Uint8Array(0), 0), 3)).length, 0);
   await rejects(
     readBodyCapped(post(new Uint8Array(4), 4), 3),
-    (e: unknown) => e instanceof VeenError && e.code === "E.SIZE" && /4 bytes exceeds the 3-byte/.test(e.message),
+    (e: unknown) =>
+      e instanceof VeenError && e.code === "E.SIZE" && /4 bytes exceeds the 3-byte/.test(e.message),
   );
 });
 
