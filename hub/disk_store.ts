@@ -174,7 +174,8 @@ function encodeAdmission(r: AdmissionRecord): Uint8Array {
   );
 }
 
-function decodeAdmission(body: Uint8Array): AdmissionRecord {
+/** Decodes an admissions.cborseq record body (the map written by `putAdmission`). */
+export function decodeAdmission(body: Uint8Array): AdmissionRecord {
   const m = expectIntMap(decodeCbor(body, "admission record"), ADM_KEYS, ADM_KEYS, "admission record");
   const opt = (k: number, what: string) => (m.get(k) === null ? null : expectUint(m.get(k), what));
   const ids = m.get(4);

@@ -18,29 +18,37 @@
  *   checkpoint rows point at matching checkpoint records;
  * - checkpoints.cborseq: every CHECKPOINT decodes, its hub_sig verifies, its label/upto_seq/epoch match the record
  *   and its mmr_root equals the re-derived root at upto_seq.
+ * - admissions.cborseq: every record decodes, its cap_token's signature chain verifies, auth_ref is the token's
+ *   auth_ref and the record's subject, stream_ids, ttl and rate are the token's (expires_at = issued_at + ttl); each
+ *   `["adm", auth_ref]` row points at the newest indexed record for that auth_ref.
+ * - attachments/: every attachment hashes to its name (coid = H(bytes)) and sits under its coid's prefix.
  *
  * What a crash legitimately leaves and the next start repairs is a warning, not an inconsistency: a torn or
  * unchecksummed tail past the indexed position, log records not yet indexed, node or position bytes past the index.
  * The first inconsistency stops the check; it is reported as `{file, label?, seq?, what}` and the exit code is 4.
  */
 import {
+  authRef,
   bytesEqual,
+  decodeCapToken,
   decodeCheckpoint,
   decodeMsg,
   decodeReceipt,
   EXIT,
   fromHex,
+  H,
   leafHash,
   leafPosition,
   MmrAccumulator,
   nodeCountForLeaves,
   toHex,
   VeenError,
+  verifyCapChain,
   verifyCheckpointSig,
   verifyReceiptSig,
 } from "../core/mod.ts";
 import { parseDataDirFlags } from "./command_args.ts";
-import { decodeCheckpointRecord } from "./disk_store.ts";
+import { decodeAdmission, decodeCheckpointRecord } from "./disk_store.ts";
 import { HUB_KEY_FILE, parseHubKey } from "./hub_key.ts";
 import { KV_FORMAT } from "./kv_index.ts";
 import {
@@ -77,6 +85,8 @@ export interface FsckSummary {
   segments: { receipts: number; payloads: number };
   dropped_segments: { receipts: number; payloads: number };
   checkpoints: number;
+  admissions: number;
+  attachments: number;
   index: "present" | "absent";
 }
 
@@ -107,7 +117,11 @@ interface IndexState {
   /** `["meta","indexed"]` record number (0 when absent). */
   indexedRec: number;
   checkpointsOffset: number;
+  admissionsOffset: number;
 }
+
+/** fsck checks integrity, not policy: a hub may have been configured with a longer chain than the default. */
+const ANY_CAP_CHAIN = 1 << 16;
 
 /** Per-label re-derivation state. */
 class LabelState {
@@ -173,6 +187,8 @@ class Checker {
     segments: { receipts: 0, payloads: 0 },
     dropped_segments: { receipts: 0, payloads: 0 },
     checkpoints: 0,
+    admissions: 0,
+    attachments: 0,
     index: "absent",
   };
   currentFile = "";
@@ -186,6 +202,8 @@ class Checker {
   /** Largest seq per label recorded by the tombstone sidecars of dropped receipts segments. */
   readonly #droppedUpto = new Map<string, { label: Uint8Array; seq: number }>();
   #checkpoints: { off: number; label: Uint8Array; upto: number; epoch: number; root: Uint8Array }[] = [];
+  /** Admission records: offset, frame length and auth_ref. */
+  #admissions: { off: number; len: number; authRef: Uint8Array }[] = [];
 
   constructor(dir: string) {
     this.dir = dir;
@@ -215,6 +233,9 @@ class Checker {
     await this.#finishLabels();
     this.#checkCheckpointRoots();
     await this.#checkCheckpointRows();
+    await this.#loadAdmissions();
+    await this.#checkAdmissionRows();
+    await this.#checkAttachments();
     this.summary.labels = this.#labels.size;
     for (const s of this.#labels.values()) this.summary.entries += s.acc.size;
   }
@@ -269,12 +290,17 @@ class Checker {
       }
       heads.set(toHex(label), { seq: v.seq, peaks: v.peaks as Uint8Array[], root: v.root });
     }
-    const [ix, ck] = await kv.getMany([["meta", "indexed"], ["meta", "checkpoints"]]);
+    const [ix, ck, adm] = await kv.getMany([
+      ["meta", "indexed"],
+      ["meta", "checkpoints"],
+      ["meta", "admissions"],
+    ]);
     const indexed = ix!.value as number[] | null;
     this.#index = {
       heads,
       indexedRec: indexed === null ? 0 : indexed[3]!,
       checkpointsOffset: (ck!.value as number | null) ?? 0,
+      admissionsOffset: (adm!.value as number | null) ?? 0,
     };
   }
 
@@ -310,18 +336,24 @@ class Checker {
     }
   }
 
-  async #loadCheckpoints(): Promise<void> {
-    const file = "checkpoints.cborseq";
+  /**
+   * Reads the framed records of `file` (checkpoints or admissions) in order. A damaged record past the indexed
+   * offset `indexedTo` is a crash leftover the next start truncates (a warning, and the end of the file); before it,
+   * an inconsistency.
+   */
+  async #readRecords(
+    file: string,
+    indexedTo: number,
+    onRecord: (at: string, off: number, body: Uint8Array, frameLen: number) => void,
+  ): Promise<void> {
     this.currentFile = file;
-    const path = `${this.dir}/${file}`;
     let reader: FrameReader;
     try {
-      reader = await FrameReader.open(path, 0, () => {});
+      reader = await FrameReader.open(`${this.dir}/${file}`, 0, () => {});
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return;
       throw e;
     }
-    const indexedTo = this.#index?.checkpointsOffset ?? 0;
     try {
       for (;;) {
         const off = reader.offset;
@@ -338,48 +370,94 @@ class Checker {
           }
           this.fail({ file, what: `${what}, before the indexed offset ${indexedTo}` });
         }
-        const at = `${file}@${off}`;
-        let label: Uint8Array, upto: number, epoch: number, cpBytes: Uint8Array;
-        try {
-          ({ label, upto, epoch, cp: cpBytes } = decodeCheckpointRecord(f.body));
-        } catch (e) {
-          this.fail({ file: at, what: `malformed checkpoint record: ${(e as Error).message}` });
-        }
-        const hex = toHex(label);
-        let cp;
-        try {
-          cp = decodeCheckpoint(cpBytes);
-        } catch (e) {
-          this.fail({
-            file: at,
-            label: hex,
-            seq: upto,
-            what: `CHECKPOINT does not decode: ${(e as Error).message}`,
-          });
-        }
-        if (!verifyCheckpointSig(cp, this.#hubPk)) {
-          this.fail({
-            file: at,
-            label: hex,
-            seq: upto,
-            what: "CHECKPOINT hub_sig does not verify under hub_key",
-          });
-        }
-        if (!bytesEqual(cp.labelCurr, label) || cp.uptoSeq !== upto || cp.epoch !== epoch) {
-          this.fail({
-            file: at,
-            label: hex,
-            seq: upto,
-            what: "CHECKPOINT label_curr, upto_seq or epoch differs from its record",
-          });
-        }
-        this.#checkpoints.push({ off, label, upto, epoch, root: cp.mmrRoot });
-        this.#state(label).want.add(upto);
+        onRecord(`${file}@${off}`, off, f.body, f.length);
       }
     } finally {
       reader.close();
     }
+  }
+
+  async #loadCheckpoints(): Promise<void> {
+    await this.#readRecords("checkpoints.cborseq", this.#index?.checkpointsOffset ?? 0, (at, off, body) => {
+      let label: Uint8Array, upto: number, epoch: number, cpBytes: Uint8Array;
+      try {
+        ({ label, upto, epoch, cp: cpBytes } = decodeCheckpointRecord(body));
+      } catch (e) {
+        this.fail({ file: at, what: `malformed checkpoint record: ${(e as Error).message}` });
+      }
+      const hex = toHex(label);
+      let cp;
+      try {
+        cp = decodeCheckpoint(cpBytes);
+      } catch (e) {
+        this.fail({
+          file: at,
+          label: hex,
+          seq: upto,
+          what: `CHECKPOINT does not decode: ${(e as Error).message}`,
+        });
+      }
+      if (!verifyCheckpointSig(cp, this.#hubPk)) {
+        this.fail({
+          file: at,
+          label: hex,
+          seq: upto,
+          what: "CHECKPOINT hub_sig does not verify under hub_key",
+        });
+      }
+      if (!bytesEqual(cp.labelCurr, label) || cp.uptoSeq !== upto || cp.epoch !== epoch) {
+        this.fail({
+          file: at,
+          label: hex,
+          seq: upto,
+          what: "CHECKPOINT label_curr, upto_seq or epoch differs from its record",
+        });
+      }
+      this.#checkpoints.push({ off, label, upto, epoch, root: cp.mmrRoot });
+      this.#state(label).want.add(upto);
+    });
     this.summary.checkpoints = this.#checkpoints.length;
+  }
+
+  /** Each admission record is the faithful install of a cap_token whose signature chain verifies. */
+  async #loadAdmissions(): Promise<void> {
+    await this.#readRecords(
+      "admissions.cborseq",
+      this.#index?.admissionsOffset ?? 0,
+      (at, off, body, len) => {
+        let rec;
+        try {
+          rec = decodeAdmission(body);
+        } catch (e) {
+          this.fail({ file: at, what: `malformed admission record: ${(e as Error).message}` });
+        }
+        let token;
+        try {
+          token = decodeCapToken(rec.capToken, ANY_CAP_CHAIN);
+          verifyCapChain(token, ANY_CAP_CHAIN);
+        } catch (e) {
+          this.fail({ file: at, what: `admission cap_token does not verify: ${(e as Error).message}` });
+        }
+        if (!bytesEqual(authRef(token), rec.authRef)) {
+          this.fail({ file: at, what: "admission auth_ref is not the auth_ref of its cap_token" });
+        }
+        const a = token.allow;
+        if (
+          !bytesEqual(token.subjectPk, rec.subjectPk) || a.ttl !== rec.ttl ||
+          a.streamIds.length !== rec.streamIds.length ||
+          a.streamIds.some((s, i) => !bytesEqual(s, rec.streamIds[i]!)) ||
+          (a.rate?.perSec ?? null) !== rec.perSec || (a.rate?.burst ?? null) !== rec.burst ||
+          rec.expiresAt !== rec.issuedAt + rec.ttl
+        ) {
+          this.fail({
+            file: at,
+            what: "admission subject_pk, stream_ids, ttl, rate or expires_at differs from its cap_token",
+          });
+        }
+        this.#admissions.push({ off, len, authRef: rec.authRef });
+      },
+    );
+    this.summary.admissions = this.#admissions.length;
   }
 
   /** Registers every label named by the index, node files, position files and tombstones. */
@@ -805,6 +883,77 @@ class Checker {
       check(e.key, e.key[1], e.key[3], e.key[2], off);
     }
   }
+
+  /** Every `["adm", auth_ref]` row points at the newest indexed record for its auth_ref, and each such record has one. */
+  async #checkAdmissionRows(): Promise<void> {
+    if (this.#kv === undefined) return;
+    const indexedTo = this.#index!.admissionsOffset;
+    const newest = new Map<string, { off: number; len: number; authRef: Uint8Array }>();
+    for (const a of this.#admissions) if (a.off < indexedTo) newest.set(toHex(a.authRef), a);
+    const seen = new Set<string>();
+    for await (const e of this.#kv.list({ prefix: ["adm"] })) {
+      const ref = e.key[1];
+      const hex = ref instanceof Uint8Array ? toHex(ref) : String(ref);
+      const [off, len] = (Array.isArray(e.value) ? e.value : []) as unknown[];
+      const want = newest.get(hex);
+      if (want === undefined || want.off !== off || want.len !== len) {
+        this.fail({
+          file: "index.kv",
+          what: `admission row for auth_ref ${hex} does not point at the newest admission record for it`,
+        });
+      }
+      seen.add(hex);
+    }
+    for (const [hex, a] of newest) {
+      if (!seen.has(hex)) {
+        this.fail({
+          file: "index.kv",
+          what: `no admission row for auth_ref ${hex} (record at admissions.cborseq@${a.off})`,
+        });
+      }
+    }
+  }
+
+  /** Every attachment hashes to its name and sits under its coid's two-hex prefix; temp files are warnings. */
+  async #checkAttachments(): Promise<void> {
+    const root = `${this.dir}/attachments`;
+    const subs = await sortedEntries(root);
+    for (const d of subs) {
+      const sub = `attachments/${d.name}`;
+      this.currentFile = sub;
+      if (!d.isDirectory || !/^[0-9a-f]{2}$/.test(d.name)) {
+        this.warn({ file: sub, what: "unexpected entry in the attachment directory" });
+        continue;
+      }
+      for (const f of await sortedEntries(`${root}/${d.name}`)) {
+        const file = `${sub}/${f.name}`;
+        this.currentFile = file;
+        if (f.isFile && f.name.startsWith(".") && f.name.endsWith(".tmp")) {
+          this.warn({ file, what: "temporary file of an interrupted attachment put (safe to delete)" });
+          continue;
+        }
+        if (!f.isFile || !/^[0-9a-f]{64}$/.test(f.name) || !f.name.startsWith(d.name)) {
+          this.fail({ file, what: "not an attachment name (64 hex digits under their first two)" });
+        }
+        if (toHex(H(await Deno.readFile(`${root}/${d.name}/${f.name}`))) !== f.name) {
+          this.fail({ file, what: "attachment bytes do not hash to its name (coid = H(bytes))" });
+        }
+        this.summary.attachments++;
+      }
+    }
+  }
+}
+
+/** Directory entries sorted by name (the first inconsistency is the same on every run); [] when absent. */
+async function sortedEntries(dir: string): Promise<Deno.DirEntry[]> {
+  const out: Deno.DirEntry[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) out.push(e);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 // ---------------------------------------------------------------- veen hub fsck
@@ -812,7 +961,8 @@ class Checker {
 export const FSCK_HELP = `Usage: veen hub fsck --data-dir DIR [--json] [--force]
 Offline consistency check of a hub data dir: re-derives every label's MMR from the log, checks every RECEIPT
 (signature under DIR/hub_key, leaf against the stored MSG, contiguous stream_seq, mmr_root), the index heads, node
-and position files, and every CHECKPOINT (signature, mmr_root at upto_seq). Entries in segments dropped by
+and position files, every CHECKPOINT (signature, mmr_root at upto_seq), every admission record (cap_token chain,
+auth_ref, fields) and every attachment (bytes hash to the name). Entries in segments dropped by
 retention are checked through the node files. Exit 0 when consistent, 4 at the first inconsistency (file, label,
 seq, what). Refuses to run while a hub runs on DIR unless --force (results may then be inconsistent).`;
 
@@ -861,7 +1011,9 @@ export async function fsckMain(args: string[]): Promise<number> {
           `${s.unindexed_records} unindexed, ${s.leaves_from_node_files} in dropped segments), ` +
           `${s.segments.receipts}+${s.dropped_segments.receipts} receipts and ${s.segments.payloads}+` +
           `${s.dropped_segments.payloads} payloads segments (present+dropped), ${s.checkpoints} checkpoints, ` +
-          `index ${s.index} (${Math.round(performance.now() - t0)} ms)`,
+          `${s.admissions} admissions, ${s.attachments} attachments, index ${s.index} (${
+            Math.round(performance.now() - t0)
+          } ms)`,
       );
     }
   }

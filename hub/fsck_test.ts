@@ -4,14 +4,17 @@ import {
   cborHeadLen,
   decodeCbor,
   decodeCheckpoint,
+  encodeCapToken,
   encodeCbor,
   encodeCheckpoint,
   expectArray,
   expectBytes,
+  issueCapToken,
   signCheckpoint,
+  streamIdFor,
   toHex,
 } from "../core/mod.ts";
-import { startTestHub, submit, Writer } from "../tests/fixture.ts";
+import { http, postCbor, startTestHub, submit, Writer } from "../tests/fixture.ts";
 import { fsck, fsckMain } from "./fsck.ts";
 import {
   encodeFrame,
@@ -24,7 +27,10 @@ import {
 import { PID_FILE } from "./main.ts";
 import { NODE_BYTES, POS_BYTES } from "./node_store.ts";
 
-/** A real hub data dir: 3 labels, 120 entries over several segments, checkpoints every 10 entries. */
+/**
+ * A real hub data dir: 3 labels, 120 entries over several segments, checkpoints every 10 entries, two admission
+ * records and two attachments.
+ */
 async function buildDataDir(dir: string): Promise<string[]> {
   const hub = await startTestHub(dir, { segmentBytes: 8 * 1024, checkpointEvery: 10 });
   const labels: string[] = [];
@@ -34,6 +40,22 @@ async function buildDataDir(dir: string): Promise<string[]> {
     await Promise.all(writers.map(async (w) => {
       for (let i = 0; i < 40; i++) assert.equal((await submit(hub.url, w.msg())).status, 200);
     }));
+    for (const [i, w] of writers.slice(0, 2).entries()) {
+      const tok = issueCapToken({
+        issuerSecret: hub.hubKey.secret,
+        issuerPk: hub.hubKey.public,
+        subjectPk: w.key.public,
+        streamIds: [streamIdFor(`fsck/${i}`)],
+        ttl: 3600,
+        ...(i === 1 ? { rate: { perSec: 5, burst: 10 } } : {}),
+      });
+      assert.equal((await postCbor(hub.url, "/authorize", encodeCapToken(tok))).status, 200);
+      const att = await http(`${hub.url}/attachments`, {
+        method: "POST",
+        body: new Uint8Array(300 + i).fill(i),
+      });
+      assert.equal(att.status, 200);
+    }
   } finally {
     await hub.close();
   }
@@ -115,6 +137,8 @@ Deno.test("fsck: a clean data dir passes with a summary; the CLI exits 0 and ref
     assert.equal(rep.summary.index, "present");
     assert.ok(rep.summary.segments.receipts >= 3, `segments ${rep.summary.segments.receipts}`);
     assert.ok(rep.summary.checkpoints >= 12, `checkpoints ${rep.summary.checkpoints}`);
+    assert.equal(rep.summary.admissions, 2);
+    assert.equal(rep.summary.attachments, 2);
     assert.equal(await fsckMain(["--data-dir", dir, "--json"]), 0);
 
     await Deno.writeTextFile(`${dir}/${PID_FILE}`, `${Deno.pid}\n`);
@@ -258,6 +282,91 @@ Deno.test("fsck: a torn tail past the index is a warning; a log cut short of the
     assert.match(rep.error!.what, /the index covers 120 log records but the log ends after record 118/);
   });
 });
+
+Deno.test("fsck: an admission record whose cap_token or fields were altered (frame re-sealed) is named", async () => {
+  for (const which of ["token", "ttl"] as const) {
+    await withCopy(async (dir) => {
+      const path = `${dir}/admissions.cborseq`;
+      const reader = await FrameReader.open(path, 0, () => {});
+      await reader.next();
+      const f = await reader.next(); // the second record
+      reader.close();
+      assert.equal(f.kind, "ok");
+      if (f.kind !== "ok") return;
+      const m = decodeCbor(f.body) as Map<number, unknown>;
+      const body = f.body;
+      if (which === "token") {
+        // A byte inside the cap_token's last signature: the chain no longer verifies.
+        const tok = m.get(2) as Uint8Array;
+        const at = indexOfBytes(body, tok) + tok.length - 3;
+        await flipAndReseal(path, f.offset, body.length, at);
+      } else {
+        // ttl (key 5) 3600 -> 3601 while the token still says 3600.
+        const at = indexOfBytes(body, new Uint8Array([0x05, 0x19, 0x0e, 0x10])) + 3;
+        await flipAndReseal(path, f.offset, body.length, at);
+      }
+      const rep = await fsck(dir);
+      assert.equal(rep.ok, false, which);
+      assert.equal(rep.error!.file, `admissions.cborseq@${f.offset}`);
+      assert.match(
+        rep.error!.what,
+        which === "token"
+          ? /cap_token does not verify/
+          : /ttl, rate or expires_at differs from its cap_token/,
+      );
+      assert.equal(await fsckMain(["--data-dir", dir]), 4);
+    });
+  }
+});
+
+Deno.test("fsck: an admission row that points at the wrong record is named", async () => {
+  await withCopy(async (dir) => {
+    const kv = await Deno.openKv(`${dir}/index.kv`);
+    const rows = [];
+    for await (const e of kv.list<number[]>({ prefix: ["adm"] })) rows.push(e);
+    assert.equal(rows.length, 2);
+    await kv.set(rows[1]!.key, rows[0]!.value);
+    kv.close();
+    const rep = await fsck(dir);
+    assert.equal(rep.ok, false);
+    assert.equal(rep.error!.file, "index.kv");
+    assert.match(rep.error!.what, /admission row for auth_ref [0-9a-f]{64} does not point at the newest/);
+  });
+});
+
+Deno.test("fsck: an attachment whose bytes changed is named; a leftover temp file is a warning", async () => {
+  await withCopy(async (dir) => {
+    const files: string[] = [];
+    for await (const d of Deno.readDir(`${dir}/attachments`)) {
+      for await (const f of Deno.readDir(`${dir}/attachments/${d.name}`)) {
+        files.push(`attachments/${d.name}/${f.name}`);
+      }
+    }
+    files.sort();
+    assert.equal(files.length, 2);
+    const sub = files[0]!.split("/").slice(0, 2).join("/");
+    await Deno.writeFile(`${dir}/${sub}/.${"ab".repeat(32)}.1234.tmp`, new Uint8Array(5));
+    let rep = await fsck(dir);
+    assert.ok(rep.ok, JSON.stringify(rep.error));
+    assert.equal(rep.warnings.length, 1);
+    assert.match(rep.warnings[0]!.what, /temporary file of an interrupted attachment put/);
+
+    await flipByte(`${dir}/${files[1]}`, 17);
+    rep = await fsck(dir);
+    assert.equal(rep.ok, false);
+    assert.equal(rep.error!.file, files[1]);
+    assert.match(rep.error!.what, /do not hash to its name/);
+    assert.equal(await fsckMain(["--data-dir", dir]), 4);
+  });
+});
+
+function indexOfBytes(hay: Uint8Array, needle: Uint8Array): number {
+  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
+    for (let k = 0; k < needle.length; k++) if (hay[i + k] !== needle[k]) continue outer;
+    return i;
+  }
+  throw new Error("needle not found");
+}
 
 // Keep last: removes the data dir the tests above copy.
 Deno.test("fsck: cleanup of the shared clean data dir", async () => {
