@@ -4,7 +4,6 @@
  * against a hub in its own process, and proof latency, cold start and stream read throughput at several history
  * sizes. All traffic is on 127.0.0.1; every phase is bounded in count and time.
  */
-import { parseArgs } from "node:util";
 import {
   ed25519Sign,
   ed25519Verify,
@@ -15,7 +14,7 @@ import {
   streamIdFor,
   toHex,
 } from "../core/mod.ts";
-import { defaultConfig, Logger, readState, selfCommand, startHub } from "../hub/mod.ts";
+import { defaultConfig, Logger, parseFlags, readState, selfCommand, startHub } from "../hub/mod.ts";
 import { pct, presign, runLoad } from "./load.ts";
 import { GLIBC_TUNABLES } from "../runtime.ts";
 
@@ -203,32 +202,19 @@ async function historyFigures(size: number, proofs: number): Promise<HistoryFigu
 }
 
 export async function benchMain(args: string[]): Promise<number> {
-  let f;
-  try {
-    f = parseArgs({
-      args,
-      strict: true,
-      options: {
-        clients: { type: "string", default: "32" },
-        labels: { type: "string", default: "4" },
-        count: { type: "string", default: "20000" },
-        seconds: { type: "string", default: "60" },
-        sizes: { type: "string", default: "1000,10000,100000" },
-        proofs: { type: "string", default: "300" },
-        "skip-history": { type: "boolean" },
-        json: { type: "boolean" },
-        write: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    }).values;
-  } catch (e) {
-    console.error(`usage: ${(e as Error).message}\n${HELP}`);
-    return EXIT.USAGE;
-  }
-  if (f.help) {
-    console.log(HELP);
-    return EXIT.OK;
-  }
+  const f = parseFlags(args, {
+    clients: { type: "string", default: "32" },
+    labels: { type: "string", default: "4" },
+    count: { type: "string", default: "20000" },
+    seconds: { type: "string", default: "60" },
+    sizes: { type: "string", default: "1000,10000,100000" },
+    proofs: { type: "string", default: "300" },
+    "skip-history": { type: "boolean" },
+    json: { type: "boolean" },
+    write: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  }, HELP);
+  if (typeof f === "number") return f;
   const log = (s: string) => f.json ? undefined : console.log(s);
   const m = machine();
   log(`machine: ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB, ${m.os}, deno ${m.deno}`);
