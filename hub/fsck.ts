@@ -53,6 +53,7 @@ import { decodeAdmission, decodeCheckpointRecord } from "./disk_store.ts";
 import { HUB_KEY_FILE, parseHubKey } from "./hub_key.ts";
 import { KV_FORMAT } from "./kv_index.ts";
 import {
+  dirEntries,
   frameLength,
   FrameReader,
   listSegments,
@@ -465,13 +466,9 @@ class Checker {
   async #labelsFromFiles(): Promise<void> {
     for (const h of this.#index?.heads.keys() ?? []) this.#stateHex(h);
     for (const [sub, ext] of [["mmr", ".nodes"], ["pos", ".pos"]] as const) {
-      try {
-        for await (const e of Deno.readDir(`${this.dir}/${sub}`)) {
-          const m = e.isFile ? new RegExp(`^([0-9a-f]{64})\\${ext}$`).exec(e.name) : null;
-          if (m) this.#stateHex(m[1]!);
-        }
-      } catch (e) {
-        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      for (const e of await dirEntries(`${this.dir}/${sub}`)) {
+        const m = e.isFile ? new RegExp(`^([0-9a-f]{64})\\${ext}$`).exec(e.name) : null;
+        if (m) this.#stateHex(m[1]!);
       }
     }
     for (const [hex] of this.#droppedUpto) this.#stateHex(hex);
@@ -918,7 +915,7 @@ class Checker {
   /** Every attachment hashes to its name and sits under its coid's two-hex prefix; temp files are warnings. */
   async #checkAttachments(): Promise<void> {
     const root = `${this.dir}/attachments`;
-    const subs = await sortedEntries(root);
+    const subs = await dirEntries(root);
     for (const d of subs) {
       const sub = `attachments/${d.name}`;
       this.currentFile = sub;
@@ -926,7 +923,7 @@ class Checker {
         this.warn({ file: sub, what: "unexpected entry in the attachment directory" });
         continue;
       }
-      for (const f of await sortedEntries(`${root}/${d.name}`)) {
+      for (const f of await dirEntries(`${root}/${d.name}`)) {
         const file = `${sub}/${f.name}`;
         this.currentFile = file;
         if (f.isFile && f.name.startsWith(".") && f.name.endsWith(".tmp")) {
@@ -943,18 +940,6 @@ class Checker {
       }
     }
   }
-}
-
-/** Directory entries sorted by name (the first inconsistency is the same on every run); [] when absent. */
-async function sortedEntries(dir: string): Promise<Deno.DirEntry[]> {
-  const out: Deno.DirEntry[] = [];
-  try {
-    for await (const e of Deno.readDir(dir)) out.push(e);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return [];
-    throw e;
-  }
-  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 // ---------------------------------------------------------------- veen hub fsck

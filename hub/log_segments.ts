@@ -565,16 +565,23 @@ export function segmentName(seg: number): string {
 
 const SEGMENT_RE = /^(\d{8,})\.cborseq$/;
 
+/** Entries of `dir` sorted by name (so scans and reports are the same on every run); [] when it is absent. */
+export async function dirEntries(dir: string): Promise<Deno.DirEntry[]> {
+  const out: Deno.DirEntry[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) out.push(e);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
 /** Segment numbers present in a family directory, ascending. */
 export async function listSegments(dir: string): Promise<number[]> {
   const out: number[] = [];
-  try {
-    for await (const e of Deno.readDir(dir)) {
-      const m = e.isFile ? SEGMENT_RE.exec(e.name) : null;
-      if (m) out.push(Number(m[1]));
-    }
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  for (const e of await dirEntries(dir)) {
+    const m = e.isFile ? SEGMENT_RE.exec(e.name) : null;
+    if (m) out.push(Number(m[1]));
   }
   return out.sort((a, b) => a - b);
 }

@@ -18,7 +18,7 @@
  */
 import { EXIT, VeenError } from "../core/mod.ts";
 import { parseDataDirFlags } from "./command_args.ts";
-import { listSegments, segmentName, writeFileAtomic } from "./log_segments.ts";
+import { dirEntries, listSegments, segmentName, writeFileAtomic } from "./log_segments.ts";
 import { firstSeqAtOrAfter, POS_BYTES } from "./node_store.ts";
 import type { Logger } from "./logger.ts";
 import type { HubStore, RetentionPolicy, RetentionStatus } from "./store.ts";
@@ -182,14 +182,8 @@ export async function offlineRetentionStatus(
   const r = await first("receipts");
   const pl = await first("payloads");
   const labels: RetentionStatus["labels"] = [];
-  let entries: Deno.DirEntry[] = [];
-  try {
-    for await (const e of Deno.readDir(`${dataDir}/pos`)) entries.push(e);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
-  entries = entries.filter((e) => e.isFile && /^[0-9a-f]+\.pos$/.test(e.name)).sort((a, b) =>
-    a.name < b.name ? -1 : 1
+  const entries = (await dirEntries(`${dataDir}/pos`)).filter((e) =>
+    e.isFile && /^[0-9a-f]+\.pos$/.test(e.name)
   );
   for (const e of entries) {
     const path = `${dataDir}/pos/${e.name}`;
