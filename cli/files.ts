@@ -11,13 +11,13 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, m
   const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
   const f = await Deno.open(tmp, { write: true, create: true, truncate: true, mode });
   try {
-    let rest = bytes;
-    while (rest.length > 0) rest = rest.subarray(await f.write(rest));
-    await f.sync();
-  } finally {
-    f.close();
-  }
-  try {
+    try {
+      let rest = bytes;
+      while (rest.length > 0) rest = rest.subarray(await f.write(rest));
+      await f.sync();
+    } finally {
+      f.close();
+    }
     await Deno.chmod(tmp, mode);
     await Deno.rename(tmp, path);
   } catch (e) {

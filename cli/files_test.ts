@@ -18,6 +18,19 @@ Deno.test("writeFileAtomic() replaces the file with mode 0600 and leaves no temp
   }
 });
 
+Deno.test("writeFileAtomic() removes its temporary file when the rename fails", async () => {
+  const t = await tempDir();
+  try {
+    await Deno.mkdir(`${t.path}/taken/inner`, { recursive: true });
+    await assert.rejects(() => writeFileAtomic(`${t.path}/taken`, "x"));
+    const names = [];
+    for await (const e of Deno.readDir(t.path)) names.push(e.name);
+    assert.deepEqual(names, ["taken"]);
+  } finally {
+    await t.cleanup();
+  }
+});
+
 Deno.test("ensurePrivateDir() makes 0700 directories; readInputFile() fails as a usage error", async () => {
   const t = await tempDir();
   try {

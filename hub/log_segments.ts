@@ -251,22 +251,24 @@ export async function fileSize(path: string): Promise<number> {
 }
 
 /**
- * Writes `bytes` to `dir/name` atomically: tmp file (removed when its write or fdatasync fails), fdatasync, rename,
- * fsync of the directory.
+ * Writes `bytes` to `dir/name` atomically: tmp file, fdatasync, rename, fsync of the directory. The tmp file is
+ * removed when any step before the rename's completion fails.
  */
 export async function writeFileAtomic(dir: string, name: string, bytes: Uint8Array): Promise<void> {
   const tmp = `${dir}/.${name}.${crypto.randomUUID()}.tmp`;
   const f = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o600 });
   try {
-    await writeAll(f, bytes);
-    await f.syncData();
+    try {
+      await writeAll(f, bytes);
+      await f.syncData();
+    } finally {
+      f.close();
+    }
+    await Deno.rename(tmp, `${dir}/${name}`);
   } catch (e) {
-    f.close();
     await Deno.remove(tmp).catch(() => {});
     throw e;
   }
-  f.close();
-  await Deno.rename(tmp, `${dir}/${name}`);
   await syncDir(dir);
 }
 

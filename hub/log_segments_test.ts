@@ -14,6 +14,7 @@ import {
   RecordFile,
   scanLog,
   SegmentLog,
+  writeFileAtomic,
   writeReceiptBody,
 } from "./log_segments.ts";
 
@@ -322,5 +323,18 @@ Deno.test("scanLog reports a torn tail of the newest segment and refuses damage 
     await assert.rejects(async () => {
       for await (const _ of scanLog(dir)) { /* drain */ }
     }, /checksum/);
+  });
+});
+
+Deno.test("writeFileAtomic replaces a file and removes its temporary file when the rename fails", async () => {
+  await withDir(async (dir) => {
+    await writeFileAtomic(dir, "a.idx", new Uint8Array([1, 2]));
+    await writeFileAtomic(dir, "a.idx", new Uint8Array([3]));
+    assert.deepEqual(await Deno.readFile(`${dir}/a.idx`), new Uint8Array([3]));
+    await Deno.mkdir(`${dir}/taken/inner`, { recursive: true });
+    await assert.rejects(() => writeFileAtomic(dir, "taken", new Uint8Array([4])));
+    const names = [];
+    for await (const e of Deno.readDir(dir)) names.push(e.name);
+    assert.deepEqual(names.sort(), ["a.idx", "taken"]);
   });
 });
