@@ -1,8 +1,9 @@
 /**
  * `veen bench`: measured figures for docs/performance.md, never pass/fail. Prints the machine, the in-process crypto
  * ceiling (Ed25519 verify+sign pairs/s on one core), durable submit throughput and time-to-receipt percentiles
- * against a hub in its own process, and proof latency, cold start and stream read throughput at several history
- * sizes. All traffic is on 127.0.0.1; every phase is bounded in count and time.
+ * against a hub in its own process with the CPU each hub thread and the load generator spent per accepted submit
+ * (Linux), and proof latency, cold start and stream read throughput at several history sizes. All traffic is on
+ * 127.0.0.1; every phase is bounded in count and time.
  */
 import {
   ed25519Sign,
@@ -16,12 +17,14 @@ import {
 } from "../core/mod.ts";
 import { defaultConfig, Logger, parseFlags, readState, selfCommand, startHub } from "../hub/mod.ts";
 import { pct, presign, runLoad } from "./load.ts";
+import { cpuPerOp, readThreadCpu, totalPerOp } from "./thread_cpu.ts";
 import { GLIBC_TUNABLES } from "../runtime.ts";
 
 const HELP = `Usage: veen bench [--clients 32] [--labels 4] [--count 20000] [--seconds 60]
                   [--sizes 1000,10000,100000] [--proofs 300] [--skip-history] [--json] [--write FILE]
-Measures the crypto ceiling, durable submits/s with p50/p95/p99 time-to-receipt, and proof latency, cold start and
-stream read throughput per history size. Figures only; nothing here passes or fails on timing.`;
+Measures the crypto ceiling, durable submits/s with p50/p95/p99 time-to-receipt and the CPU per submit of each hub
+thread and of the load generator, and proof latency, cold start and stream read throughput per history size.
+Figures only; nothing here passes or fails on timing.`;
 
 interface Machine {
   cpu: string;
@@ -104,7 +107,7 @@ function cryptoCeiling(ms = 2000): number {
 /** The hub runs with the caller's GLIBC_TUNABLES, or with the ones every deployment asset sets. */
 const hubMallocTunables = () => Deno.env.get("GLIBC_TUNABLES") ?? GLIBC_TUNABLES;
 
-async function spawnHub(dataDir: string): Promise<{ url: string; stop: () => Promise<void> }> {
+async function spawnHub(dataDir: string): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
   const self = selfCommand();
   const child = new Deno.Command(self.cmd, {
     args: [
@@ -130,6 +133,7 @@ async function spawnHub(dataDir: string): Promise<{ url: string; stop: () => Pro
     if (st !== undefined) {
       return {
         url: st.url,
+        pid: child.pid,
         stop: async () => {
           child.kill("SIGTERM");
           await child.status;
@@ -232,6 +236,7 @@ export async function benchMain(args: string[]): Promise<number> {
   };
   let submit;
   let cpu: ReturnType<typeof cpuShares> | undefined;
+  let perSubmit: { hub: Record<string, number>; loadGenerator: number } | undefined;
   try {
     const hub = await spawnHub(dir);
     try {
@@ -240,9 +245,19 @@ export async function benchMain(args: string[]): Promise<number> {
       await runLoad(warm, presign(warm));
       const msgs = presign(load);
       const before = readCpuTimes();
+      const hubBefore = readThreadCpu(hub.pid);
+      const selfBefore = readThreadCpu(Deno.pid);
       submit = await runLoad(load, msgs);
+      const hubAfter = readThreadCpu(hub.pid);
+      const selfAfter = readThreadCpu(Deno.pid);
       const after = readCpuTimes();
       if (before && after) cpu = cpuShares(before, after);
+      if (hubBefore && hubAfter && selfBefore && selfAfter && submit.ok > 0) {
+        perSubmit = {
+          hub: Object.fromEntries(cpuPerOp(hub.pid, hubBefore, hubAfter, submit.ok)),
+          loadGenerator: totalPerOp(selfBefore, selfAfter, submit.ok),
+        };
+      }
     } finally {
       await hub.stop();
     }
@@ -266,6 +281,13 @@ export async function benchMain(args: string[]): Promise<number> {
         (cpu.stealPct >= 5 ? " (figures are not comparable with quieter runs)" : ""),
     );
   }
+  if (perSubmit) {
+    const threads = Object.entries(perSubmit.hub).filter(([, us]) => us > 0).map(([name, us]) =>
+      `${name} ${us}`
+    )
+      .join(", ");
+    log(`cpu per accepted submit (µs): hub ${threads}; load generator ${perSubmit.loadGenerator}`);
+  }
   const history: HistoryFigures[] = [];
   if (!f["skip-history"]) {
     for (const size of f.sizes.split(",").map(Number)) {
@@ -283,7 +305,7 @@ export async function benchMain(args: string[]): Promise<number> {
     machine: m,
     hubMallocTunables: hubMallocTunables(),
     cryptoCeiling: Math.round(ceiling),
-    submit: { ...submit, ratio: submit.perSec / ceiling, ...load, cpu },
+    submit: { ...submit, ratio: submit.perSec / ceiling, ...load, cpu, cpuPerSubmitUs: perSubmit },
     history,
   };
   if (f.json) console.log(JSON.stringify(result));
