@@ -282,10 +282,8 @@ export async function benchMain(args: string[]): Promise<number> {
     );
   }
   if (perSubmit) {
-    const threads = Object.entries(perSubmit.hub).filter(([, us]) => us > 0).map(([name, us]) =>
-      `${name} ${us}`
-    )
-      .join(", ");
+    const busy = Object.entries(perSubmit.hub).filter(([, us]) => us > 0);
+    const threads = busy.map(([name, us]) => `${name} ${us}`).join(", ");
     log(`cpu per accepted submit (µs): hub ${threads}; load generator ${perSubmit.loadGenerator}`);
   }
   const history: HistoryFigures[] = [];

@@ -53,19 +53,27 @@ export function cpuPerOp(
   after: readonly ThreadCpu[],
   ops: number,
 ): [name: string, us: number][] {
-  const was = new Map(before.map((t) => [t.tid, t.ms]));
   const byName = new Map<string, number>();
-  for (const t of after) {
+  for (const [t, ms] of deltas(before, after)) {
     const name = t.tid === pid ? "main" : t.name;
-    byName.set(name, (byName.get(name) ?? 0) + t.ms - (was.get(t.tid) ?? 0));
+    byName.set(name, (byName.get(name) ?? 0) + ms);
   }
   return [...byName]
-    .map(([name, ms]): [string, number] => [name, Math.round((ms * 1000) / Math.max(1, ops))])
+    .map(([name, ms]): [string, number] => [name, usPerOp(ms, ops)])
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
 }
 
-/** Total CPU µs per operation of all threads between two readings. */
+/** Total CPU µs per operation of all threads between two readings (same thread rules as {@link cpuPerOp}). */
 export function totalPerOp(before: readonly ThreadCpu[], after: readonly ThreadCpu[], ops: number): number {
-  const sum = (ts: readonly ThreadCpu[]) => ts.reduce((s, t) => s + t.ms, 0);
-  return Math.round(((sum(after) - sum(before)) * 1000) / Math.max(1, ops));
+  let ms = 0;
+  for (const [, d] of deltas(before, after)) ms += d;
+  return usPerOp(ms, ops);
 }
+
+/** Each thread of `after` with the CPU ms it spent since `before` (all of it when it is new). */
+function* deltas(before: readonly ThreadCpu[], after: readonly ThreadCpu[]): Iterable<[ThreadCpu, number]> {
+  const was = new Map(before.map((t) => [t.tid, t.ms]));
+  for (const t of after) yield [t, t.ms - (was.get(t.tid) ?? 0)];
+}
+
+const usPerOp = (ms: number, ops: number) => Math.round((ms * 1000) / Math.max(1, ops));

@@ -33,6 +33,8 @@ Deno.test("cpuPerOp sums by thread name, names the first thread main, and counts
     ["tokio-runtime-w", 8],
   ]);
   assert.equal(totalPerOp(before, after, 20_000), 193);
+  // A thread that ended between the readings is lost, not subtracted.
+  assert.equal(totalPerOp([...before, { tid: 104, name: "gone", ms: 900 }], after, 20_000), 193);
 });
 
 Deno.test("readThreadCpu sees this process's main thread, and nothing for a pid that does not exist", () => {
