@@ -26,7 +26,9 @@
  * `.cborseq` file is an RFC 8742 CBOR sequence. NNNNNNNN is the segment number (8 digits, 0-based); segments
  * rotate together when either file reaches `segmentBytes` (default 64 MiB). The KV keys are listed in
  * kv_index.ts. `mmr/`, `pos/` and `index.kv*` can be deleted: the next start rebuilds them with a full replay —
- * unless retention has dropped segments, after which they are the only copy of the dropped entries' MMR nodes.
+ * unless retention has dropped segments, after which `mmr/` and `pos/` are the only copy of the dropped entries' MMR
+ * nodes and positions: then only `index.kv*` may be deleted, and the next start seeds it from the tombstones and
+ * node files (index_seed.ts) before replaying the retained log.
  *
  * ## Retention (COMP0.1, hub/retention.ts)
  * `enforceRetention` drops the oldest rotated segments of a family whose sidecar `last_hub_ts` (file mtime for old
@@ -60,7 +62,9 @@
  * (one stat per file, no reads), replays only the log after `["meta","indexed"]` (re-deriving node hashes from
  * each head's peaks, rewriting nodes and positions, re-indexing), truncates a torn or checksum-failing tail (both
  * families, at the first bad record pair), and replays the unindexed tails of the checkpoint and admission files.
- * Restart cost is O(labels + tail), independent of history length.
+ * Restart cost is O(labels + tail), independent of history length. A missing or empty index is rebuilt: by a full
+ * replay, or, once retention has dropped segments, from the dropped segments' tombstones and the node files up to
+ * the first segment with both families present, then by replaying the rest (index_seed.ts).
  */
 import {
   bytesEqual,
@@ -85,7 +89,6 @@ import { AttachmentStore } from "./attachment_store.ts";
 import { clientKey, type IndexItem, KvIndex, type KvLimits, Lru } from "./kv_index.ts";
 import {
   fileSize,
-  listSegments,
   Lock,
   type LogPosition,
   type LogRecord,
@@ -95,6 +98,7 @@ import {
   type RecordLocation,
   SegmentLog,
 } from "./log_segments.ts";
+import { planIndexSeed } from "./index_seed.ts";
 import { firstSeqAtOrAfter, NodeStore, PosStore } from "./node_store.ts";
 import type {
   AcceptedEntry,
@@ -288,20 +292,32 @@ export class DiskStore implements HubStore {
     const onRead = (n: number) => (s.#bytesRead += n);
     const cleanup: (() => Promise<void> | void)[] = [];
     try {
-      if ((await fileSize(`${dir}/index.kv`)) < 0) await refuseRebuildAfterRetention(dir);
+      // Planned before index.kv is created, so a rebuild that cannot work leaves the data dir as it was.
+      let seed = (await fileSize(`${dir}/index.kv`)) < 0 ? await planIndexSeed(dir) : null;
       s.#kv = await KvIndex.open(`${dir}/index.kv`, {
         ...(opts.clientCacheSize === undefined ? {} : { clientCacheSize: opts.clientCacheSize }),
         ...(opts.entryCacheSize === undefined ? {} : { entryCacheSize: opts.entryCacheSize }),
         ...(opts.kvLimits === undefined ? {} : { limits: opts.kvLimits }),
       });
       cleanup.push(() => s.#kv.close());
+      let meta = await s.#kv.loadMeta();
+      if (meta.log === undefined) {
+        seed ??= await planIndexSeed(dir);
+        if (seed !== undefined) {
+          await s.#kv.commitEntries(seed.items, seed.heads, seed.from);
+          meta = await s.#kv.loadMeta();
+          s.#onRepair(
+            `index rebuilt after retention: ${seed.heads.length} label head(s) and ${seed.items.length} client ` +
+              `row(s) from the tombstones of ${seed.segments} dropped segment(s) and the node files; replaying ` +
+              `from segment ${seed.from.seg}`,
+          );
+        }
+      }
       for (const h of await s.#kv.loadHeads()) {
         s.#heads.set(toHex(h.label), h);
         s.#written.set(toHex(h.label), h.seq);
         s.#entries += h.seq;
       }
-      const meta = await s.#kv.loadMeta();
-      if (meta.log === undefined) await refuseRebuildAfterRetention(dir);
 
       s.#nodes = await NodeStore.open(`${dir}/mmr`);
       cleanup.push(() => s.#nodes.close());
@@ -1020,24 +1036,6 @@ export class DiskStore implements HubStore {
 }
 
 const PAYLOADS_TOO = ["receipts", "payloads"] as const;
-
-/**
- * A fresh index means a full replay, and a full replay rebuilds (first deleting) node and position files from the
- * log: impossible once retention dropped segments, whose entries live on only in those files. Refuse before
- * anything is touched.
- */
-async function refuseRebuildAfterRetention(dir: string): Promise<void> {
-  for (const fam of ["receipts", "payloads"] as const) {
-    const first = (await listSegments(`${dir}/${fam}`))[0];
-    if (first !== undefined && first > 0) {
-      throw new VeenError(
-        "E.UNAVAILABLE",
-        `The index (index.kv) is missing or empty but retention has dropped ${first} ${fam} segment(s), so it ` +
-          `cannot be rebuilt from the log; restore index.kv* (with mmr/ and pos/) from a backup`,
-      );
-    }
-  }
-}
 
 /** Awaits every promise (so none is still running when this settles), then rethrows the first failure. */
 async function settleAll(ps: readonly Promise<unknown>[]): Promise<void> {

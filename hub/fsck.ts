@@ -15,7 +15,8 @@
  * - node files (`mmr/`): every node equals the re-derived hash; position files (`pos/`): every record names the
  *   entry's segment, offsets and frame lengths;
  * - the KV index: each head (seq, root, peaks) equals the re-derived state at that seq, `["meta","indexed"]` is
- *   within the log, and each client's `["client", label, client_id]` row names its last indexed entry;
+ *   within the log, and each client's `["client", label, client_id]` row names its last indexed entry (for a client
+ *   whose entries were all dropped, the last one its tombstones name, with the leaf from the node file);
  *   checkpoint rows point at matching checkpoint records;
  * - checkpoints.cborseq: every CHECKPOINT decodes, its hub_sig verifies, its label/upto_seq/epoch match the record
  *   and its mmr_root equals the re-derived root at upto_seq.
@@ -51,6 +52,7 @@ import {
 import { parseDataDirFlags } from "./command_args.ts";
 import { decodeAdmission, decodeCheckpointRecord } from "./disk_store.ts";
 import { HUB_KEY_FILE, parseHubKey } from "./hub_key.ts";
+import { planIndexSeed } from "./index_seed.ts";
 import { KV_FORMAT } from "./kv_index.ts";
 import {
   dirEntries,
@@ -313,12 +315,21 @@ class Checker {
     this.#firstPayloadsSeg = p[0] ?? 0;
     this.summary.segments = { receipts: r.length, payloads: p.length };
     this.summary.dropped_segments = { receipts: this.#firstReceiptsSeg, payloads: this.#firstPayloadsSeg };
-    if (this.#firstReceiptsSeg > 0 && this.#index === undefined) {
-      this.fail({
-        file: "index.kv",
-        what: `missing while retention has dropped ${this.#firstReceiptsSeg} receipts segment(s): ` +
-          `the index cannot be rebuilt from the log`,
-      });
+    if (this.#index === undefined) {
+      // The hub rebuilds a missing index at its next start; after retention only from complete tombstones and node
+      // files (index_seed.ts), which the same plan checks here without writing anything.
+      try {
+        if ((await planIndexSeed(this.dir)) !== undefined) {
+          this.warn({
+            file: "index.kv",
+            what:
+              "missing; the next start rebuilds it from the dropped segments' tombstones and the node files",
+          });
+        }
+      } catch (e) {
+        if (!(e instanceof VeenError)) throw e;
+        this.fail({ file: "index.kv", what: `missing, and ${e.detail}` });
+      }
     }
     for (let s = 0; s < this.#firstReceiptsSeg; s++) {
       const file = `receipts/${segmentName(s)}.idx`;
@@ -333,6 +344,19 @@ class Checker {
         const cur = this.#droppedUpto.get(hex);
         if (cur === undefined || cur.seq < l.lastSeq) {
           this.#droppedUpto.set(hex, { label: l.label, seq: l.lastSeq });
+        }
+      }
+      // Each client's last dropped entry; a later retained one replaces it during the scan.
+      for (const l of idx.clients ?? []) {
+        const hex = toHex(l.label);
+        for (const c of l.clients) {
+          this.#clients.set(hex + toHex(c.clientId), {
+            label: l.label,
+            clientId: c.clientId,
+            hex,
+            last: { clientSeq: c.clientSeq, streamSeq: c.streamSeq, leafHash: undefined },
+            unindexed: new Map(),
+          });
         }
       }
     }
@@ -630,13 +654,14 @@ class Checker {
     label: Uint8Array;
     clientId: Uint8Array;
     hex: string;
-    last: { clientSeq: number; streamSeq: number; leafHash: Uint8Array } | undefined;
+    /** `leafHash` is undefined for an entry known from a tombstone: it is read from the node file. */
+    last: { clientSeq: number; streamSeq: number; leafHash: Uint8Array | undefined } | undefined;
     unindexed: Map<number, { clientSeq: number; streamSeq: number; leafHash: Uint8Array }>;
   }>();
 
   /**
    * Checks the `["client", label, client_id] = [client_seq, stream_seq, leaf_hash]` row (KV format 3: the client's
-   * last accepted entry) of every client with an indexed retained entry: it names that entry, or (after a crash
+   * last accepted entry) of every client with an indexed entry: it names that entry, or (after a crash
    * between the chunks of a split index commit) one of the client's entries past the indexed position.
    */
   async #checkClientRows(): Promise<void> {
@@ -648,9 +673,11 @@ class Checker {
       for (const [j, c] of batch.entries()) {
         const v = vals[j]!.value as [number, number, Uint8Array] | null;
         const want = v === null ? undefined : v[1] === c.last!.streamSeq ? c.last : c.unindexed.get(v[1]);
+        const leaf = want?.leafHash ??
+          (want && this.#read(this.#nodesPath(c.hex), leafPosition(want.streamSeq) * NODE_BYTES, NODE_BYTES));
         if (
           v === null || want === undefined || v[0] !== want.clientSeq || !(v[2] instanceof Uint8Array) ||
-          !bytesEqual(v[2], want.leafHash)
+          !bytesEqual(v[2], leaf!)
         ) {
           this.fail({
             file: "index.kv",

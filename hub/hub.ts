@@ -58,6 +58,7 @@ export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise
   const store: HubStore = opts.store ?? await (await import("./disk_store.ts")).openDiskStore(cfg.dataDir, {
     segmentBytes: cfg.segmentBytes,
     maxAttachmentBytes: cfg.limits.maxAttachmentBytes,
+    onRepair: (what) => log.warn("storage repair", { what }),
   });
   const metrics = new Metrics();
   const crypto = await CryptoPool.start(hubKey.secret, cfg.cryptoWorkers);

@@ -22,10 +22,12 @@
  * sidecar `NNNNNNNN.idx` (same bytes in both family directories, written tmp + fsync + rename) records
  * `{"v", "segment", "first_rec", "last_rec", "records", "receipts_bytes", "payloads_bytes", "last_hub_ts",
  *   "labels": [[label, first_seq, last_seq, receipts_offset, payloads_offset]...],
+ *   "clients": [[label, [[client_id, client_seq, stream_seq]...]]...],
  *   "marks": [[rec, receipts_offset, payloads_offset]...]}` (a mark every 1024 records; offsets are frame starts;
- * `last_hub_ts` is the newest hub_ts in the segment, absent in sidecars written before it existed), which is the
- * COMP0.1 `{offset, stream_seq}` sidecar: a label's entries in one segment are one contiguous seq range, so a
- * segment can be dropped without scanning it.
+ * `last_hub_ts` is the newest hub_ts in the segment; `clients` holds each client's last entry in the segment, by
+ * label; both are absent in sidecars written before they existed), which is the COMP0.1 `{offset, stream_seq}`
+ * sidecar: a label's entries in one segment are one contiguous seq range, so a segment can be dropped without
+ * scanning it, and the tombstone of a dropped segment still says what the index needs to be rebuilt without it.
  *
  * **Retention** (hub/retention.ts) drops the oldest rotated segments of one family ({@link SegmentLog.dropSegment}):
  * the `.cborseq` file is removed and its `.idx` sidecar stays as the tombstone/manifest of what it held. Dropped
@@ -618,6 +620,8 @@ interface LabelRange {
   lastSeq: number;
   rOff: number;
   pOff: number;
+  /** Per client_id hex: the client's last entry in the segment, `[client_id, client_seq, stream_seq]`. */
+  clients: Map<string, [Uint8Array, number, number]>;
 }
 
 /** The contents of a `.idx` sidecar, built while appending or by scanning a closed segment. */
@@ -637,17 +641,27 @@ class SegmentSummary {
     this.firstRec = firstRec;
   }
 
-  add(labelHex: string, label: Uint8Array, seq: number, rOff: number, pOff: number, hubTs: number): void {
+  add(labelHex: string, r: ReceiptRecord, rOff: number, pOff: number): void {
     if (this.records % MARK_EVERY === 0) this.marks.push([this.firstRec + this.records, rOff, pOff]);
     this.records++;
-    if (hubTs > this.lastHubTs) this.lastHubTs = hubTs;
-    const r = this.labels.get(labelHex);
-    if (r === undefined) this.labels.set(labelHex, { label, firstSeq: seq, lastSeq: seq, rOff, pOff });
-    else r.lastSeq = seq;
+    if (r.hubTs > this.lastHubTs) this.lastHubTs = r.hubTs;
+    let l = this.labels.get(labelHex);
+    if (l === undefined) {
+      l = { label: r.label, firstSeq: r.streamSeq, lastSeq: r.streamSeq, rOff, pOff, clients: new Map() };
+      this.labels.set(labelHex, l);
+    } else l.lastSeq = r.streamSeq;
+    const ck = r.clientId.toHex();
+    const c = l.clients.get(ck);
+    if (c === undefined) l.clients.set(ck, [r.clientId, r.clientSeq, r.streamSeq]);
+    else {
+      c[1] = r.clientSeq;
+      c[2] = r.streamSeq;
+    }
   }
 
   encode(): Uint8Array {
-    const labels = [...this.labels].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, l]) => l);
+    const byHex = <T>(m: Map<string, T>) => [...m].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
+    const labels = byHex(this.labels);
     return encodeCbor(
       new Map<string, CborValue>([
         ["v", 1],
@@ -659,10 +673,18 @@ class SegmentSummary {
         ["payloads_bytes", this.pBytes],
         ["last_hub_ts", this.lastHubTs],
         ["labels", labels.map((l) => [l.label, l.firstSeq, l.lastSeq, l.rOff, l.pOff])],
+        ["clients", labels.map((l) => [l.label, byHex(l.clients)])],
         ["marks", this.marks],
       ]),
     );
   }
+}
+
+/** A client's last entry in one segment (sidecar `clients`). */
+export interface SegmentClient {
+  clientId: Uint8Array;
+  clientSeq: number;
+  streamSeq: number;
 }
 
 /** A decoded `.idx` sidecar. */
@@ -676,6 +698,11 @@ export interface SegmentIndex {
   /** Newest hub_ts (seconds) of the segment's records; undefined in sidecars written before it was recorded. */
   lastHubTs: number | undefined;
   labels: { label: Uint8Array; firstSeq: number; lastSeq: number; rOff: number; pOff: number }[];
+  /**
+   * Per label, each client's last entry in the segment: what rebuilding the index after retention needs of a
+   * dropped segment. Undefined in sidecars written before it was recorded.
+   */
+  clients: { label: Uint8Array; clients: SegmentClient[] }[] | undefined;
   marks: { rec: number; rOff: number; pOff: number }[];
 }
 
@@ -695,6 +722,15 @@ export async function readSegmentIndex(familyDir: string, seg: number): Promise<
     const [label, firstSeq, lastSeq, rOff, pOff] = v as [Uint8Array, number, number, number, number];
     return { label, firstSeq, lastSeq, rOff, pOff };
   });
+  const clients = m.has("clients")
+    ? (m.get("clients") as CborValue[]).map((v) => {
+      const [label, cs] = v as [Uint8Array, [Uint8Array, number, number][]];
+      return {
+        label,
+        clients: cs.map(([clientId, clientSeq, streamSeq]) => ({ clientId, clientSeq, streamSeq })),
+      };
+    })
+    : undefined;
   const marks = (m.get("marks") as CborValue[]).map((v) => {
     const [rec, rOff, pOff] = v as [number, number, number];
     return { rec, rOff, pOff };
@@ -708,6 +744,7 @@ export async function readSegmentIndex(familyDir: string, seg: number): Promise<
     payloadsBytes: num("payloads_bytes"),
     lastHubTs: typeof m.get("last_hub_ts") === "number" ? num("last_hub_ts") : undefined,
     labels,
+    clients,
     marks,
   };
 }
@@ -913,7 +950,7 @@ export class SegmentLog {
               break;
             }
             const loc = { seg, rOff: rf.offset, rLen: rf.length, pOff: pf.offset, pLen: pf.length };
-            summary?.add(toHex(rr.label), rr.label, rr.streamSeq, rf.offset, pf.offset, rr.hubTs);
+            summary?.add(toHex(rr.label), rr, rf.offset, pf.offset);
             chunk.push({ ...rr, msg: pf.body.slice(), rec, loc });
             rec++;
             pos = { seg, rOff: rf.offset + rf.length, pOff: pf.offset + pf.length, rec };
@@ -1126,7 +1163,7 @@ export class SegmentLog {
         const pf = await p.next();
         if (rf.kind !== "ok" || pf.kind !== "ok") break;
         const rr = decodeReceiptBody(rf.body);
-        s.add(toHex(rr.label), rr.label, rr.streamSeq, rf.offset, pf.offset, rr.hubTs);
+        s.add(toHex(rr.label), rr, rf.offset, pf.offset);
       }
       s.rBytes = r.offset;
       s.pBytes = p.offset;
@@ -1196,7 +1233,7 @@ export class SegmentLog {
         pLen: po - pStart,
       };
       locs[i] = loc;
-      summary?.add(toHex(e.label), e.label, e.streamSeq, loc.rOff, loc.pOff, e.hubTs);
+      summary?.add(toHex(e.label), e, loc.rOff, loc.pOff);
     }
     this.#rSize += rTotal;
     this.#pSize += pTotal;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { decodeCborSeq } from "../core/mod.ts";
+import { decodeCborSeq, toHex } from "../core/mod.ts";
 import { prng } from "../tests/util.ts";
 import {
   type AppendEntry,
@@ -13,6 +13,7 @@ import {
   receiptBodyLength,
   RecordFile,
   scanLog,
+  type SegmentClient,
   SegmentLog,
   writeFileAtomic,
   writeReceiptBody,
@@ -97,6 +98,9 @@ Deno.test("receipts record bodies are canonical CBOR and round-trip", () => {
 Deno.test("SegmentLog appends, rotates, reads back and replays from an indexed position", async () => {
   await withDir(async (dir) => {
     const all = entries(2, 300, 3);
+    // Three entries in four come from one client, so sidecars must keep that client's last entry per label.
+    const repeat = new Uint8Array(32).fill(0xcc);
+    all.forEach((e, i) => i % 4 !== 3 && (e.clientId = repeat));
     let { log, recs } = await openFresh(dir, 8 * 1024);
     assert.equal(recs.length, 0);
     const locs = [];
@@ -141,7 +145,19 @@ Deno.test("SegmentLog appends, rotates, reads back and replays from an indexed p
         );
         assert.equal(l.firstSeq, inSeg[0]!.streamSeq);
         assert.equal(l.lastSeq, inSeg.at(-1)!.streamSeq);
+        const lastByClient = new Map<string, SegmentClient>();
+        for (const e of inSeg) {
+          lastByClient.set(toHex(e.clientId), {
+            clientId: e.clientId,
+            clientSeq: e.clientSeq,
+            streamSeq: e.streamSeq,
+          });
+        }
+        const got: SegmentClient[] = idx.clients!.find((c) => c.label[0] === l.label[0])!.clients;
+        assert.deepEqual(got, [...lastByClient].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, c]) => c));
+        assert.ok(got.some((c) => c.clientId[0] === 0xcc));
       }
+      assert.equal(idx.clients!.length, idx.labels.length);
       assert.deepEqual(
         await Deno.readFile(`${dir}/payloads/${String(s).padStart(8, "0")}.idx`),
         await Deno.readFile(`${dir}/receipts/${String(s).padStart(8, "0")}.idx`),

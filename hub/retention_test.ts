@@ -11,6 +11,7 @@ import {
   expectArray,
   expectBytes,
   expectUint,
+  type Msg,
   toHex,
   verifyInclusion,
 } from "../core/mod.ts";
@@ -20,6 +21,7 @@ import { rejectsCode } from "../tests/util.ts";
 import { openDiskStore } from "./disk_store.ts";
 import { fsck } from "./fsck.ts";
 import { KvIndex } from "./kv_index.ts";
+import { Logger } from "./logger.ts";
 import { NODE_BYTES } from "./node_store.ts";
 import {
   offlineRetentionStatus,
@@ -114,6 +116,9 @@ Deno.test("retention: expired segments are dropped at start-up; proofs, receipts
   const clock = { now: T0 };
   const ws = [new Writer("ret/a", 21), new Writer("ret/b", 22)];
   const labels = ws.map((w) => toHex(w.label));
+  const bak = await Deno.makeTempDir({ prefix: "veen-ret-bak-" });
+  const early = new Writer("ret/early", 23);
+  let earlyLast: Msg | undefined;
   const receipts = new Map<string, Uint8Array>(); // label/seq -> RECEIPT bytes
   const send = async (hub: RunningHub, n: number) => {
     for (let i = 0; i < n; i++) {
@@ -125,8 +130,13 @@ Deno.test("retention: expired segments are dropped at start-up; proofs, receipts
     }
   };
   try {
-    // Day 0: 30 entries per label over several 2 KiB segments; day 10: 30 more.
+    // Day 0: 30 entries per label over several 2 KiB segments, and an early client's 5 on a label of its own;
+    // day 10: 30 more per label.
     let hub = await hubAt(dir, clock);
+    for (let i = 0; i < 5; i++) {
+      earlyLast = early.msg();
+      assert.equal((await submit(hub.url, earlyLast)).status, 200);
+    }
     await send(hub, 30);
     clock.now = T0 + 10 * DAY;
     await send(hub, 30);
@@ -135,6 +145,24 @@ Deno.test("retention: expired segments are dropped at start-up; proofs, receipts
       const out: string[] = [];
       for await (const e of Deno.readDir(`${dir}/${fam}`)) if (e.name.endsWith(".cborseq")) out.push(e.name);
       return out.sort();
+    };
+    const indexState = async () => {
+      const kv = await KvIndex.open(`${dir}/index.kv`);
+      try {
+        const heads = (await kv.loadHeads()).sort((a, b) => (toHex(a.label) < toHex(b.label) ? -1 : 1));
+        const rows = await Promise.all(
+          [...ws, early].map((w) => kv.accepted(w.label, w.key.public, w.seq)),
+        );
+        return { heads: heads.map(({ lastHubTs: _, ...h }) => h), rows };
+      } finally {
+        kv.close();
+      }
+    };
+    const kvFiles: string[] = [];
+    const moveIndex = async (to: string) => {
+      kvFiles.length = 0;
+      for await (const e of Deno.readDir(dir)) if (e.name.startsWith("index.kv")) kvFiles.push(e.name);
+      for (const f of kvFiles) await Deno.rename(`${dir}/${f}`, `${to}/${f}`);
     };
     const before = await segs("payloads");
     assert.ok(before.length >= 6, `segments: ${before.length}`);
@@ -162,6 +190,13 @@ Deno.test("retention: expired segments are dropped at start-up; proofs, receipts
     assert.ok(rep.ok, JSON.stringify(rep.error));
     assert.equal(rep.summary.dropped_segments.payloads, st.payloads.dropped_segments);
     assert.equal(rep.summary.leaves_from_node_files, 0);
+    // Only payload segments dropped: a rebuilt index starts from the tombstones too (replay needs both families).
+    const payloadsOnly = await indexState();
+    await moveIndex(bak);
+    hub = await hubAt(dir, clock);
+    await hub.close();
+    assert.deepEqual(await indexState(), payloadsOnly);
+    for (const f of kvFiles) await Deno.remove(`${bak}/${f}`);
 
     // Day 36: receipts of day 0 expire too (day 10 ones are retained).
     clock.now = T0 + 36 * DAY;
@@ -196,7 +231,7 @@ Deno.test("retention: expired segments are dropped at start-up; proofs, receipts
     rep = await fsck(dir);
     assert.ok(rep.ok, JSON.stringify(rep.error));
     assert.ok(rep.summary.leaves_from_node_files > 0);
-    assert.equal(rep.summary.entries, 126);
+    assert.equal(rep.summary.entries, 131);
 
     // Everything expired: only the active segment stays, and the hub still restarts and serves the tail.
     clock.now = T0 + 400 * DAY;
@@ -211,17 +246,77 @@ Deno.test("retention: expired segments are dropped at start-up; proofs, receipts
     await hub.close();
     assert.ok((await fsck(dir)).ok);
 
-    // Without the index the dropped entries' nodes could not be re-derived: the hub refuses to rebuild (and so
-    // to delete the node files) and fsck says why.
-    const kvFiles: string[] = [];
-    for await (const e of Deno.readDir(dir)) if (e.name.startsWith("index.kv")) kvFiles.push(e.name);
-    for (const f of kvFiles) await Deno.rename(`${dir}/${f}`, `${dir}/${f}.bak`);
-    const e = await rejectsCode(() => hubAt(dir, clock), "E.UNAVAILABLE");
-    assert.match(e.detail, /retention has dropped/);
-    assert.ok((await Deno.stat(`${dir}/mmr/${labels[0]}.nodes`)).size > 0);
+    // Without the index: the next start seeds it from the tombstones and node files, then replays the retained
+    // log. Heads and client rows come back equal, and the early client (all of its entries dropped) is still
+    // refused a replay (E.DUP) or an old client_seq (E.SEQ) and continues at its next one.
+    const indexed = await indexState();
+    assert.equal(indexed.rows[2]?.streamSeq, 5);
+    await moveIndex(bak);
     rep = await fsck(dir);
-    assert.equal(rep.error?.file, "index.kv");
-    for (const f of kvFiles) await Deno.rename(`${dir}/${f}.bak`, `${dir}/${f}`);
+    assert.ok(rep.ok, JSON.stringify(rep.error));
+    assert.ok(rep.warnings.some((w) => w.file === "index.kv" && /tombstones/.test(w.what)));
+    const repairs: string[] = [];
+    hub = await hubAt(dir, clock, {
+      logger: new Logger("warn", "hub", "standalone", (l) => repairs.push(l)),
+    });
+    await hub.close();
+    assert.deepEqual(await indexState(), indexed);
+    assert.ok(repairs.some((w) => /index rebuilt after retention/.test(w)), repairs.join("\n"));
+    // fsck checks the early client's row against its tombstone and the leaf in the node file.
+    {
+      const kv = await Deno.openKv(`${dir}/index.kv`);
+      const key = ["client", early.label, early.key.public];
+      const row = (await kv.get<[number, number, Uint8Array]>(key)).value!;
+      await kv.set(key, [row[0], row[1], new Uint8Array(32)]);
+      rep = await fsck(dir);
+      assert.deepEqual([rep.error?.file, rep.error?.label, rep.error?.seq], [
+        "index.kv",
+        toHex(early.label),
+        5,
+      ]);
+      assert.match(rep.error!.what, /row of client/);
+      await kv.set(key, row);
+      kv.close();
+    }
+    hub = await hubAt(dir, clock);
+    const dup = await submit(hub.url, earlyLast!);
+    assert.equal(decodeErrorBody(dup.body)?.code, "E.DUP");
+    assert.match(decodeErrorBody(dup.body)!.detail, /stream_seq 5\b/);
+    assert.equal(decodeErrorBody((await submit(hub.url, early.msg({ clientSeq: 2 }))).body)?.code, "E.SEQ");
+    const next = await submit(hub.url, early.msg());
+    assert.equal(next.status, 200);
+    assert.equal(decodeReceipt(next.body).streamSeq, 6);
+    await proofsVerify(hub, labels[0]!, 63);
+    await proofsVerify(hub, toHex(early.label), 6);
+    await hub.close();
+    rep = await fsck(dir);
+    assert.ok(rep.ok, JSON.stringify(rep.error));
+    assert.equal(rep.summary.entries, 132);
+
+    // What the rebuild cannot do it refuses before writing anything: a tombstone written before tombstones held
+    // clients, or a node file of dropped entries that is gone. fsck names the same reason.
+    const idx0 = `${dir}/receipts/00000000.idx`;
+    const idx0Bytes = await Deno.readFile(idx0);
+    const old = decodeCbor(idx0Bytes) as Map<string, unknown>;
+    old.delete("clients");
+    const refuse = async (re: RegExp) => {
+      await moveIndex(bak);
+      const e = await rejectsCode(() => hubAt(dir, clock), "E.UNAVAILABLE");
+      assert.match(e.detail, re);
+      assert.match(e.detail, /restore index\.kv\*, mmr\/ and pos\/ from a backup/);
+      assert.equal((await fsck(dir)).error?.file, "index.kv");
+      for await (const e of Deno.readDir(dir)) assert.ok(!e.name.startsWith("index.kv"), e.name);
+      for (const f of kvFiles) await Deno.rename(`${bak}/${f}`, `${dir}/${f}`);
+    };
+    for (const fam of ["receipts", "payloads"]) {
+      await Deno.writeFile(`${dir}/${fam}/00000000.idx`, encodeCbor(old as never));
+    }
+    await refuse(/sidecar of dropped segment 00000000 predates per-client records/);
+    for (const fam of ["receipts", "payloads"]) await Deno.writeFile(`${dir}/${fam}/00000000.idx`, idx0Bytes);
+    const earlyNodes = `${dir}/mmr/${toHex(early.label)}.nodes`;
+    await Deno.rename(earlyNodes, `${bak}/early.nodes`);
+    await refuse(new RegExp(`label ${toHex(early.label)}: its node or position file is missing`));
+    await Deno.rename(`${bak}/early.nodes`, earlyNodes);
     assert.ok((await fsck(dir)).ok);
 
     // fsck still checks the node files of dropped entries: a flipped parent hash is found.
@@ -238,6 +333,7 @@ Deno.test("retention: expired segments are dropped at start-up; proofs, receipts
     ]);
   } finally {
     await Deno.remove(dir, { recursive: true });
+    await Deno.remove(bak, { recursive: true });
   }
 });
 
