@@ -652,7 +652,8 @@ class SegmentSummary {
     } else l.lastSeq = r.streamSeq;
     const ck = r.clientId.toHex();
     const c = l.clients.get(ck);
-    if (c === undefined) l.clients.set(ck, [r.clientId, r.clientSeq, r.streamSeq]);
+    // A copy: the record's client_id may be a view into a whole request body.
+    if (c === undefined) l.clients.set(ck, [r.clientId.slice(), r.clientSeq, r.streamSeq]);
     else {
       c[1] = r.clientSeq;
       c[2] = r.streamSeq;
