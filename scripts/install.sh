@@ -16,7 +16,8 @@ Usage: scripts/install.sh [--binary FILE | --launcher] [--prefix DIR] [--destdir
                    (the default when no compiled binary is found; needs Node.js/npm once, or a Deno 2 on PATH)
   --prefix DIR     installation prefix (default /usr/local, env PREFIX): binaries in DIR/bin
   --destdir DIR    stage everything under DIR (env DESTDIR); no user is created and nothing is chowned
-  --systemd        install veen-hub.service into /etc/systemd/system and reload systemd
+  --systemd        install veen-hub.service and the veen-anchor@ service and timer into /etc/systemd/system
+                   and reload systemd
   --user NAME      service user (default veen); --no-user skips creating it
   --sysconfdir DIR configuration directory (default /etc/veen)
   --statedir DIR   hub data directory (default /var/lib/veen)
@@ -259,9 +260,23 @@ if [ "$SYSTEMD" = 1 ]; then
       -e "s#^Group=veen\$#Group=$SVC_USER#" \
       -e "$( [ "$STATEDIR" = /var/lib/veen ] || echo '/^StateDirectory/d' )" \
       "$repo/compile/veen-hub.service" | write_file 0644 "$DESTDIR$UNITDIR/veen-hub.service"
+  # Scheduled anchoring (ANCHOR0.2): a template pair, enabled per stream; its ledger dir sits beside the data dir.
+  install_dir 0700 "$STATEDIR-anchor" owned
+  for unit in veen-anchor@.service veen-anchor@.timer; do
+    sed -e "s#/usr/local/bin/veen#$BINDIR/veen#g" \
+        -e "s#/usr/local/share/doc/veen#$DOCDIR#g" \
+        -e "s#/var/lib/veen-anchor#$STATEDIR-anchor#g" \
+        -e "s#/etc/veen#$SYSCONFDIR#g" \
+        -e "s#^User=veen\$#User=$SVC_USER#" \
+        -e "s#^Group=veen\$#Group=$SVC_USER#" \
+        -e "$( [ "$STATEDIR" = /var/lib/veen ] || echo '/^StateDirectory/d' )" \
+        "$repo/compile/$unit" | write_file 0644 "$DESTDIR$UNITDIR/$unit"
+  done
   if [ -z "$DESTDIR" ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
     run systemctl daemon-reload
     note "start it with: systemctl enable --now veen-hub"
+    note "anchor a stream every 10 min: set VEEN_ANCHOR_HUB_KEY in $SYSCONFDIR/anchor.env, then" \
+      "systemctl enable --now \"veen-anchor@\$(systemd-escape STREAM).timer\""
   else
     note "systemd is not running here (WSL2 without systemd?): start the hub as in docs/operations.md"
   fi

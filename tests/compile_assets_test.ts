@@ -8,6 +8,8 @@ import { parse as parseYaml } from "yaml";
 import { captureIo } from "../ops/io.ts";
 import { runKube } from "../ops/kube.ts";
 import { GLIBC_TUNABLES } from "../runtime.ts";
+import { anchorPublish } from "../cli/commands/anchor.ts";
+import { DEFAULT_LISTEN } from "../hub/config.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const read = (p: string) => Deno.readTextFileSync(`${ROOT}${p}`);
@@ -175,10 +177,11 @@ Deno.test("compile/compose.yaml: service hub on 37411 with a named volume and th
   for (const k of Object.keys(hub.environment)) assert.match(k, /^VEEN_(LOG_LEVEL|ADMISSION)$/);
 });
 
-Deno.test("compile/veen-hub.service: simple foreground hub as user veen, restart on failure, hardened", () => {
+/** A systemd unit file's sections: key -> every value given (comments and blank lines skipped). */
+function unitSections(path: string): Record<string, Record<string, string[]>> {
   const sections: Record<string, Record<string, string[]>> = {};
   let cur = "";
-  for (const raw of read("compile/veen-hub.service").split("\n")) {
+  for (const raw of read(path).split("\n")) {
     const line = raw.trim();
     if (line === "" || line.startsWith("#")) continue;
     const sec = /^\[(\w+)\]$/.exec(line);
@@ -191,39 +194,50 @@ Deno.test("compile/veen-hub.service: simple foreground hub as user veen, restart
     assert.ok(eq > 0 && cur !== "", `bad line ${line}`);
     (sections[cur]![line.slice(0, eq)] ??= []).push(line.slice(eq + 1));
   }
+  return sections;
+}
+
+/** The single value of `k` in a unit section. */
+function one(s: Record<string, string[]>, k: string): string {
+  assert.equal(s[k]?.length, 1, k);
+  return s[k]![0]!;
+}
+
+const HARDENING = [
+  ["NoNewPrivileges", "true"],
+  ["ProtectSystem", "strict"],
+  ["PrivateTmp", "true"],
+  ["ProtectHome", "true"],
+  ["PrivateDevices", "true"],
+  ["ProtectKernelTunables", "true"],
+  ["ProtectKernelModules", "true"],
+  ["ProtectControlGroups", "true"],
+  ["RestrictSUIDSGID", "true"],
+  ["LockPersonality", "true"],
+  ["CapabilityBoundingSet", ""],
+];
+
+Deno.test("compile/veen-hub.service: simple foreground hub as user veen, restart on failure, hardened", () => {
+  const sections = unitSections("compile/veen-hub.service");
   assert.deepEqual(Object.keys(sections), ["Unit", "Service", "Install"]);
   const s = sections.Service!;
-  const one = (k: string) => {
-    assert.equal(s[k]?.length, 1, k);
-    return s[k]![0]!;
-  };
-  assert.equal(one("Type"), "simple");
+  assert.equal(one(s, "Type"), "simple");
   assert.equal(
-    one("ExecStart"),
+    one(s, "ExecStart"),
     "/usr/local/bin/veen hub start --foreground --data-dir /var/lib/veen --config /etc/veen/hub.toml",
   );
-  assertHubArgs(one("ExecStart").split(" ").slice(1), "ExecStart");
-  assert.equal(one("Restart"), "on-failure");
-  assert.equal(one("User"), "veen");
-  assert.equal(one("Group"), "veen");
+  assertHubArgs(one(s, "ExecStart").split(" ").slice(1), "ExecStart");
+  assert.equal(one(s, "Restart"), "on-failure");
+  assert.equal(one(s, "User"), "veen");
+  assert.equal(one(s, "Group"), "veen");
   for (
     const [k, v] of [
-      ["NoNewPrivileges", "true"],
-      ["ProtectSystem", "strict"],
+      ...HARDENING,
       ["ReadWritePaths", "/var/lib/veen"],
-      ["PrivateTmp", "true"],
-      ["ProtectHome", "true"],
-      ["PrivateDevices", "true"],
-      ["ProtectKernelTunables", "true"],
-      ["ProtectKernelModules", "true"],
-      ["ProtectControlGroups", "true"],
-      ["RestrictSUIDSGID", "true"],
-      ["LockPersonality", "true"],
-      ["CapabilityBoundingSet", ""],
       ["StateDirectoryMode", "0700"],
       ["KillSignal", "SIGTERM"],
     ]
-  ) assert.equal(one(k!), v, k);
+  ) assert.equal(one(s, k!), v, k);
   assert.equal(s.MemoryDenyWriteExecute, undefined, "V8 needs W+X pages");
   assert.ok(s.Environment?.includes(`GLIBC_TUNABLES=${GLIBC_TUNABLES}`), "malloc tunables");
   assert.deepEqual(sections.Install!.WantedBy, ["multi-user.target"]);
@@ -291,4 +305,41 @@ Deno.test("every way of running the hub sets the measured glibc malloc tunables"
   const workload = await renderedWorkload(["--profile", "authority", "--image", "veen:1"]);
   const vars = workload.spec.template.spec.containers[0].env as { name: string; value: string }[];
   assert.equal(vars.find((v) => v.name === "GLIBC_TUNABLES")?.value, GLIBC_TUNABLES);
+});
+
+Deno.test("compile/veen-anchor@.service and .timer: a hardened oneshot publish of the instance's stream every 10 min", () => {
+  const unit = unitSections("compile/veen-anchor@.service");
+  assert.deepEqual(Object.keys(unit), ["Unit", "Service"]);
+  const s = unit.Service!;
+  assert.equal(one(s, "Type"), "oneshot");
+  assert.equal(one(s, "User"), "veen");
+  assert.equal(one(s, "EnvironmentFile"), "/etc/veen/anchor.env", "required: it pins the hub key");
+  const exec = one(s, "ExecStart").split(" ");
+  assert.deepEqual(exec.slice(0, 3), ["/usr/local/bin/veen", "anchor", "publish"]);
+  assert.deepEqual(exec.slice(3), [
+    "--stream",
+    "%I",
+    "--skip-anchored",
+    "--hub-key",
+    "${VEEN_ANCHOR_HUB_KEY}",
+  ]);
+  const declared = new Set(anchorPublish.flags.map((f) => `--${f.name}`));
+  for (const a of exec.slice(3)) if (a.startsWith("--")) assert.ok(declared.has(a), `${a} is a publish flag`);
+  for (const e of [`VEEN_HUB=http://${DEFAULT_LISTEN}`, "VEEN_ANCHOR_DIR=/var/lib/veen-anchor"]) {
+    assert.ok(s.Environment?.includes(e), e);
+  }
+  for (
+    const [k, v] of [...HARDENING, ["ReadWritePaths", "/var/lib/veen-anchor"], [
+      "StateDirectory",
+      "veen-anchor",
+    ]]
+  ) {
+    assert.equal(one(s, k!), v, k);
+  }
+
+  const timer = unitSections("compile/veen-anchor@.timer");
+  assert.deepEqual(Object.keys(timer), ["Unit", "Timer", "Install"]);
+  assert.equal(one(timer.Timer!, "OnUnitActiveSec"), "10min");
+  assert.equal(one(timer.Timer!, "OnActiveSec"), "1min");
+  assert.deepEqual(timer.Install!.WantedBy, ["timers.target"]);
 });

@@ -90,6 +90,9 @@ Deno.test("install.sh --dry-run prints the plan and changes nothing", async () =
     }
     has(`+ write ${target}/etc/veen/hub.toml (mode 0640)`);
     has("+ write /etc/systemd/system/veen-hub.service (mode 0644)");
+    has("+ write /etc/systemd/system/veen-anchor@.service (mode 0644)");
+    has("+ write /etc/systemd/system/veen-anchor@.timer (mode 0644)");
+    has(`+ install -d -m 0700 ${target}/var/lib/veen-anchor`);
     has("install.sh: dry run: nothing was changed");
     // The service user is created unless it exists (both are fine on a test machine).
     assert.ok(
@@ -134,6 +137,13 @@ Deno.test("install.sh into DESTDIR: documented modes, symlinks, config kept, ide
 
     const unit = await Deno.readTextFile(`${root}/etc/systemd/system/veen-hub.service`);
     assert.equal(unit, await Deno.readTextFile(`${ROOT}compile/veen-hub.service`));
+    for (const u of ["veen-anchor@.service", "veen-anchor@.timer"]) {
+      assert.equal(
+        await Deno.readTextFile(`${root}/etc/systemd/system/${u}`),
+        await Deno.readTextFile(`${ROOT}compile/${u}`),
+        u,
+      );
+    }
   });
 });
 
@@ -168,6 +178,17 @@ Deno.test("install.sh --prefix/--statedir/--user rewrite the systemd unit", asyn
     assert.doesNotMatch(unit, /^StateDirectory=/m);
     assert.ok((await Deno.stat(`${root}/opt/veen/bin/veen`)).isFile);
     assert.equal((await Deno.stat(`${root}/srv/veen`)).mode! & 0o777, 0o700);
+    const anchor = await Deno.readTextFile(`${root}/etc/systemd/system/veen-anchor@.service`);
+    assert.match(
+      anchor,
+      /^ExecStart=\/opt\/veen\/bin\/veen anchor publish --stream %I --skip-anchored --hub-key \$\{VEEN_ANCHOR_HUB_KEY\}$/m,
+    );
+    assert.match(anchor, /^Environment=VEEN_ANCHOR_DIR=\/srv\/veen-anchor$/m);
+    assert.match(anchor, /^ReadWritePaths=\/srv\/veen-anchor$/m);
+    assert.match(anchor, /^EnvironmentFile=\/etc\/veen-a\/anchor.env$/m);
+    assert.match(anchor, /^User=veenhub$/m);
+    assert.doesNotMatch(anchor, /^StateDirectory=/m);
+    assert.equal((await Deno.stat(`${root}/srv/veen-anchor`)).mode! & 0o777, 0o700);
   });
 });
 

@@ -80,7 +80,7 @@ export const anchorPublish: Command = {
   path: ["anchor", "publish"],
   summary: "anchor a stream's latest CHECKPOINT mmr_root in the file backend; print anchor_ref",
   usage:
-    "veen anchor publish --hub H --stream NAME --backend-dir DIR [--checkpoint F] [--out F] [--epoch E] [--ts T] [--nonce HEX]",
+    "veen anchor publish --hub H --stream NAME --backend-dir DIR [--checkpoint F] [--out F] [--epoch E] [--ts T] [--nonce HEX] [--skip-anchored]",
   flags: [
     HUB_FLAG,
     OPTIONAL_STREAM,
@@ -97,6 +97,11 @@ export const anchorPublish: Command = {
       name: "nonce",
       metavar: "HEX",
       help: `nonce, up to ${ANCHOR_NONCE_MAX} bytes (default: 32 random bytes)`,
+    },
+    {
+      name: "skip-anchored",
+      arity: 0,
+      help: "publish nothing when the backend already binds this mmr_root (for a timer: ANCHOR0.2 cadence)",
     },
     CLIENT_FLAG,
     HUB_KEY_FLAG,
@@ -121,6 +126,19 @@ export const anchorPublish: Command = {
         throw new VeenError("E.SIG", "CHECKPOINT hub_sig does not verify under the hub key");
       }
     }
+    if (ctx.flags.bool("skip-anchored")) {
+      const known = await backend.refForRoot(c.mmrRoot);
+      if (known !== undefined && await backend.verify(c.mmrRoot, known)) {
+        const json = {
+          anchor_ref: toHex(known),
+          position: parseAnchorRef(known).pos,
+          ...describe(c),
+          already_anchored: true,
+        };
+        ctx.out.result(json, Object.entries(json).map(([k, v]) => `${k}: ${v}`));
+        return 0;
+      }
+    }
     const epoch = ctx.flags.int("epoch") ?? c.epoch;
     const ts = ctx.flags.int("ts") ?? nowSec(ctx);
     const nonceHex = ctx.flags.str("nonce");
@@ -139,6 +157,7 @@ export const anchorPublish: Command = {
       ts,
       nonce: toHex(nonce),
       binding,
+      already_anchored: false,
     };
     ctx.out.result(json, Object.entries(json).map(([k, v]) => `${k}: ${v}`));
     return 0;

@@ -38,6 +38,13 @@ Deno.test("anchor: publish the latest CHECKPOINT, verify it; tampered root, sign
       toHex(await Deno.readFile(cp)),
     );
     assert.equal((await Deno.stat(`${backend}/anchors.log`)).size, ANCHOR_RECORD_LEN);
+    assert.equal(pub.json().already_anchored, false);
+    const skipped = ok(await publish("--skip-anchored"));
+    assert.deepEqual(
+      [skipped.json().already_anchored, skipped.json().anchor_ref, skipped.json().upto_seq],
+      [true, ref, 2],
+    );
+    assert.equal((await Deno.stat(`${backend}/anchors.log`)).size, ANCHOR_RECORD_LEN);
 
     const verify = (file: string, ...extra: string[]) =>
       runCli(["anchor", "verify", "--checkpoint", file, "--backend-dir", backend, ...extra]);
@@ -122,6 +129,35 @@ Deno.test("anchor: publish the latest CHECKPOINT, verify it; tampered root, sign
     const stuck = await runCli(["anchor", "publish", "--checkpoint", cp, ...key, "--backend-dir", backend]);
     assert.equal(stuck.code, 4);
     assert.match(stuck.stderr, /^E\.SIG: Anchor log .* is damaged at record 1/);
+
+    // A timer (compile/veen-anchor@.timer) runs `publish --skip-anchored` on a cadence: a root already bound
+    // is not anchored again, and the next CHECKPOINT is.
+    const timer = (backendDir: string) =>
+      runCli([
+        "anchor",
+        "publish",
+        "--stream",
+        "ops",
+        "--skip-anchored",
+        "--hub-key",
+        toHex(hub.hubPk),
+        "--json",
+      ], {
+        VEEN_HUB: hub.url,
+        VEEN_ANCHOR_DIR: backendDir,
+      });
+    const tick1 = ok(await timer(`${root}/timer`)).json();
+    const tick2 = ok(await timer(`${root}/timer`)).json();
+    assert.deepEqual([tick1.already_anchored, tick1.position, tick1.upto_seq], [false, 0, 2]);
+    assert.deepEqual([tick2.already_anchored, tick2.anchor_ref], [true, tick1.anchor_ref]);
+    ok(await runCli(["bench", "send", "--hub", hub.url, "--client", c, "--stream", "ops", "--count", "2"]));
+    let tick3 = ok(await timer(`${root}/timer`)).json();
+    for (let i = 0; i < 40 && tick3.upto_seq !== 4; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      tick3 = ok(await timer(`${root}/timer`)).json();
+    }
+    assert.deepEqual([tick3.already_anchored, tick3.position, tick3.upto_seq], [false, 1, 4]);
+    assert.equal((await Deno.stat(`${root}/timer/anchors.log`)).size, 2 * ANCHOR_RECORD_LEN);
   });
 });
 
