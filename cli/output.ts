@@ -90,6 +90,11 @@ export class Output {
     }
   }
 
+  /** {@link result} with one `key: value` text line per field. */
+  fields(json: Record<string, unknown>): void {
+    this.result(json, Object.entries(json).map(([k, v]) => `${k}: ${v}`));
+  }
+
   /** One item of a streamed answer (`stream --follow`): a JSON line, or text lines. */
   item(json: Record<string, unknown>, lines: readonly string[]): void {
     this.result(json, lines);

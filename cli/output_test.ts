@@ -10,6 +10,15 @@ Deno.test("Output.result() prints text lines, or one JSON document with ok:true 
   assert.deepEqual(JSON.parse(j.stdout()), { ok: true, a: 1 });
 });
 
+Deno.test("Output.fields() prints one key: value line per field, or the object under --json", () => {
+  const io = captureIo();
+  new Output(io, { json: false, quiet: false, verbose: false }).fields({ a: 1, b: "x", c: true });
+  assert.equal(io.stdout(), "a: 1\nb: x\nc: true\n");
+  const j = captureIo();
+  new Output(j, { json: true, quiet: false, verbose: false }).fields({ a: 1, b: "x" });
+  assert.deepEqual(JSON.parse(j.stdout()), { ok: true, a: 1, b: "x" });
+});
+
 Deno.test("Output --quiet suppresses results and warnings but not failures", () => {
   const io = captureIo();
   const out = new Output(io, { json: false, quiet: true, verbose: false });

@@ -135,7 +135,7 @@ export const anchorPublish: Command = {
           ...describe(c),
           already_anchored: true,
         };
-        ctx.out.result(json, Object.entries(json).map(([k, v]) => `${k}: ${v}`));
+        ctx.out.fields(json);
         return 0;
       }
     }
@@ -159,7 +159,7 @@ export const anchorPublish: Command = {
       binding,
       already_anchored: false,
     };
-    ctx.out.result(json, Object.entries(json).map(([k, v]) => `${k}: ${v}`));
+    ctx.out.fields(json);
     return 0;
   },
 };

@@ -76,7 +76,7 @@ export const hubCheckpoint: Command = {
       witness_sigs: c.witnessSigs?.length ?? 0,
       hub_sig: "ok",
     };
-    ctx.out.result(json, Object.entries(json).map(([k, v]) => `${k}: ${v}`));
+    ctx.out.fields(json);
     return 0;
   },
 };

@@ -54,7 +54,7 @@ export const hubKey: Command = {
   async run(ctx) {
     const s = await connectFromFlags(ctx);
     const json = { hub_pk: toHex(s.hubPk), hub_id: toHex(s.hubId), profile_id: toHex(s.profileId) };
-    ctx.out.result(json, Object.entries(json).map(([k, v]) => `${k}: ${v}`));
+    ctx.out.fields(json);
     return 0;
   },
 };

@@ -100,7 +100,7 @@ export const idRotate: Command = {
         client_id: toHex(keys.client.public),
         hpke_pk: toHex(keys.prekey.public),
       };
-      ctx.out.result(json, Object.entries(json).map(([k, v]) => `${k}: ${v}`));
+      ctx.out.fields(json);
       return 0;
     });
   },
