@@ -252,20 +252,13 @@ fi
 
 if [ "$SYSTEMD" = 1 ]; then
   run install -d -m 0755 "$DESTDIR$UNITDIR"
-  sed -e "s#/usr/local/bin/veen#$BINDIR/veen#g" \
-      -e "s#/usr/local/share/doc/veen#$DOCDIR#g" \
-      -e "s#/var/lib/veen#$STATEDIR#g" \
-      -e "s#/etc/veen#$SYSCONFDIR#g" \
-      -e "s#^User=veen\$#User=$SVC_USER#" \
-      -e "s#^Group=veen\$#Group=$SVC_USER#" \
-      -e "$( [ "$STATEDIR" = /var/lib/veen ] || echo '/^StateDirectory/d' )" \
-      "$repo/compile/veen-hub.service" | write_file 0644 "$DESTDIR$UNITDIR/veen-hub.service"
-  # Scheduled anchoring (ANCHOR0.2): a template pair, enabled per stream; its ledger dir sits beside the data dir.
+  # Scheduled anchoring (ANCHOR0.2): a template pair, enabled per stream; its ledger dir sits beside the data dir
+  # (/var/lib/veen-anchor becomes $STATEDIR-anchor through the same substitution).
   install_dir 0700 "$STATEDIR-anchor" owned
-  for unit in veen-anchor@.service veen-anchor@.timer; do
+  for unit in veen-hub.service veen-anchor@.service veen-anchor@.timer; do
     sed -e "s#/usr/local/bin/veen#$BINDIR/veen#g" \
         -e "s#/usr/local/share/doc/veen#$DOCDIR#g" \
-        -e "s#/var/lib/veen-anchor#$STATEDIR-anchor#g" \
+        -e "s#/var/lib/veen#$STATEDIR#g" \
         -e "s#/etc/veen#$SYSCONFDIR#g" \
         -e "s#^User=veen\$#User=$SVC_USER#" \
         -e "s#^Group=veen\$#Group=$SVC_USER#" \
