@@ -305,7 +305,7 @@ export class DiskStore implements HubStore {
         seed ??= await planIndexSeed(dir);
         if (seed !== undefined) {
           await s.#kv.commitEntries(seed.items, seed.heads, seed.from);
-          meta = await s.#kv.loadMeta();
+          meta = { ...meta, log: seed.from };
           s.#onRepair(
             `index rebuilt after retention: ${seed.heads.length} label head(s) and ${seed.items.length} client ` +
               `row(s) from the tombstones of ${seed.segments} dropped segment(s) and the node files; replaying ` +
