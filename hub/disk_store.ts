@@ -94,6 +94,7 @@ import {
   type LogRecord,
   mkdir700,
   readSegmentIndex,
+  type ReceiptRecord,
   RecordFile,
   type RecordLocation,
   SegmentLog,
@@ -349,12 +350,11 @@ export class DiskStore implements HubStore {
         ...(opts.segmentBytes === undefined ? {} : { segmentBytes: opts.segmentBytes }),
       });
       cleanup.push(() => s.#log.close());
-      const from = meta.log ?? (await s.#log.start());
-      for await (const chunk of s.#log.replay(from)) await s.#reindex(chunk);
-
+      // Checkpoints are indexed before the log replay: a torn log tail may never be cut below one (#beforeCut).
       const ck = await RecordFile.open(`${dir}/checkpoints.cborseq`, meta.checkpoints, {
         onRead,
         onRepair: s.#onRepair,
+        relPath: "checkpoints.cborseq",
       });
       s.#ckpt = ck.file;
       cleanup.push(() => s.#ckpt.close());
@@ -367,9 +367,14 @@ export class DiskStore implements HubStore {
         await s.#kv.putCheckpoints(recs, ck.file.size);
       }
 
+      const from = meta.log ?? (await s.#log.start());
+      const beforeCut = (dropped: ReceiptRecord[]) => s.#beforeCut(dropped);
+      for await (const chunk of s.#log.replay(from, { beforeCut })) await s.#reindex(chunk);
+
       const adm = await RecordFile.open(`${dir}/admissions.cborseq`, meta.admissions, {
         onRead,
         onRepair: s.#onRepair,
+        relPath: "admissions.cborseq",
       });
       s.#adm = adm.file;
       cleanup.push(() => s.#adm.close());
@@ -392,6 +397,28 @@ export class DiskStore implements HubStore {
       throw e;
     }
     return s;
+  }
+
+  /**
+   * Refuses a torn-tail cut that would drop an entry the index or a CHECKPOINT already covers: such an entry was
+   * durable, so its damage is corruption, not a crash leftover (docs/durability.md). O(labels in the tail).
+   */
+  async #beforeCut(dropped: readonly ReceiptRecord[]): Promise<void> {
+    const first = new Map<string, ReceiptRecord>();
+    for (const r of dropped) if (!first.has(toHex(r.label))) first.set(toHex(r.label), r);
+    for (const [hex, r] of first) {
+      const indexed = this.#heads.get(hex)?.seq ?? 0;
+      const loc = await this.#kv.latestCheckpointLoc(r.label);
+      const upto = loc === undefined ? 0 : decodeCheckpointRecord(this.#ckpt.read(loc[0], loc[1])).upto;
+      if (r.streamSeq <= Math.max(indexed, upto)) {
+        throw new VeenError(
+          "E.UNAVAILABLE",
+          `The torn log tail holds label ${hex} stream_seq ${r.streamSeq}, which ${
+            r.streamSeq <= upto ? `CHECKPOINT upto_seq ${upto}` : `the index (seq ${indexed})`
+          } already covers: refusing to cut it; nothing was changed; run "veen hub fsck"`,
+        );
+      }
+    }
   }
 
   /** Indexes replayed log records: re-derives node hashes from the heads' peaks, writes nodes and positions, commits KV. */

@@ -8,7 +8,8 @@ import {
   type VeenError,
   verifyInclusion,
 } from "../core/mod.ts";
-import { prng, rejectsCode } from "../tests/util.ts";
+import { prng, rejectsCode, snapshotDir } from "../tests/util.ts";
+import { StorageDamage } from "./log_tail.ts";
 import { fill, Gen, labelN } from "../tests/store_gen.ts";
 import { type DiskStore, type DiskStoreOptions, openDiskStore } from "./disk_store.ts";
 import { readSegmentIndex, scanLog } from "./log_segments.ts";
@@ -189,7 +190,7 @@ Deno.test("DiskStore: a torn last record is truncated on open and earlier entrie
   });
 });
 
-Deno.test("DiskStore: a flipped byte in the last payload record is detected and that record dropped", async () => {
+Deno.test("DiskStore: a flipped byte in the last record past the index is refused and changes nothing; a short tail is cut into quarantine/", async () => {
   await withDir(async (dir) => {
     const labels = [0, 1, 2].map(labelN);
     const gen = new Gen(5);
@@ -201,13 +202,31 @@ Deno.test("DiskStore: a flipped byte in the last payload record is detected and 
     await rejectsCode(() => store.commit(lost), "E.UNAVAILABLE");
     await store.close();
     const pPath = `${dir}/payloads/00000000.cborseq`;
-    const bytes = await Deno.readFile(pPath);
+    const good = await Deno.readFile(pPath);
+    const bytes = good.slice();
     bytes[bytes.length - 20]! ^= 0x40;
     await Deno.writeFile(pPath, bytes);
-    gen.dropLast(lost.at(-1)!.label);
+    const before = await snapshotDir(dir);
     const repairs: string[] = [];
+    const err = await openDiskStore(dir, { onRepair: (w) => repairs.push(w) }).then(
+      () => undefined,
+      (e) => e,
+    );
+    assert.ok(err instanceof StorageDamage, String(err));
+    assert.equal(err.file, "payloads/00000000.cborseq");
+    assert.match(err.why, /checksum/);
+    assert.equal(repairs.length, 0);
+    assert.deepEqual(await snapshotDir(dir), before);
+    // The same record cut short (a write the crash interrupted): the unsynced end is cut, kept in quarantine/.
+    await Deno.writeFile(pPath, good.subarray(0, good.length - 20));
+    gen.dropLast(lost.at(-1)!.label);
     store = await openDiskStore(dir, { onRepair: (w) => repairs.push(w) });
-    assert.ok(repairs.some((r) => /checksum/.test(r)), repairs.join("\n"));
+    assert.ok(repairs.some((r) => /torn log tail.*short/.test(r)), repairs.join("\n"));
+    const [q] = [...Deno.readDirSync(`${dir}/quarantine`)].filter((e) => e.name.startsWith("payloads-"));
+    assert.deepEqual(
+      Deno.readFileSync(`${dir}/quarantine/${q!.name}`),
+      good.subarray(Number(/-(\d+)-\d+\.bin$/.exec(q!.name)![1]), good.length - 20),
+    );
     await checkAgainst(store, gen, "all");
     await store.close();
   });

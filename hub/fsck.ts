@@ -65,7 +65,9 @@ import {
   type ScannedRecord,
   segmentName,
   SyncReaders,
+  type TornTail,
 } from "./log_segments.ts";
+import { StorageDamage } from "./log_tail.ts";
 import { NODE_BYTES, POS_BYTES, PosStore } from "./node_store.ts";
 
 /** One finding: the file, and where known the label (hex) and stream_seq. */
@@ -160,8 +162,14 @@ export async function fsck(dataDir: string): Promise<FsckReport> {
     await c.run();
   } catch (e) {
     if (e instanceof Inconsistent) c.error = e.problem;
-    else if (e instanceof VeenError) {
-      // A damaged log record (scanLog names the file and offset) or another unreadable structure.
+    else if (e instanceof StorageDamage) {
+      c.error = {
+        file: `${e.file}@${e.offset}`,
+        what:
+          `damaged record (${e.why}): the hub refuses to start; restore the file from a backup or a replica`,
+      };
+    } else if (e instanceof VeenError) {
+      // Another unreadable structure.
       const what = e.detail.replaceAll(`${dataDir}/`, "");
       const m = /((?:receipts|payloads)\/\d{8,}\.cborseq)(?: at (\d+))?/.exec(what);
       c.error = { file: m ? `${m[1]}${m[2] === undefined ? "" : `@${m[2]}`}` : c.currentFile, what };
@@ -547,30 +555,46 @@ class Checker {
   async #scanLog(): Promise<void> {
     const indexedRec = this.#index?.indexedRec ?? 0;
     let lastRec = -1;
-    let torn: string | undefined;
-    for await (const r of scanLog(this.dir, { onTornTail: (w) => (torn = w) })) {
+    let torn: TornTail | undefined;
+    for await (const r of scanLog(this.dir, { onTornTail: (t) => (torn = t) })) {
       this.currentFile = `receipts/${segmentName(r.segment)}.cborseq`;
       this.#record(r, r.rec < indexedRec);
       lastRec = r.rec;
       this.summary.records++;
       if (r.rec >= indexedRec) this.summary.unindexed_records++;
     }
-    const tornFile = torn === undefined
-      ? undefined
-      : (/(?:receipts|payloads)\/\d{8,}\.cborseq/.exec(this.#rel(torn))?.[0] ?? "receipts/");
+    const t = torn as TornTail | undefined;
+    const where = t === undefined ? "receipts/" : `${t.file}@${t.offset}`;
     if (this.#index !== undefined && indexedRec > lastRec + 1 && indexedRec > 0) {
       this.fail({
-        file: tornFile ?? "receipts/",
+        file: where,
         what: `the index covers ${indexedRec} log records but the log ends after record ${lastRec}` +
-          (torn ? ` (${this.#rel(torn)})` : ""),
+          (t ? ` (torn: ${t.how})` : ""),
       });
     }
-    if (torn !== undefined) {
-      this.warn({
-        file: tornFile!,
-        what: `damaged or torn tail past the index: ${this.#rel(torn)} (truncated at the next start)`,
-      });
+    if (t === undefined) return;
+    // The hub's rule (DiskStore #beforeCut): a cut never drops an entry the index or a CHECKPOINT covers.
+    for (const d of t.dropped) {
+      const hex = toHex(d.label);
+      const indexed = this.#labels.get(hex)?.headSeq ?? 0;
+      const upto = Math.max(0, ...this.#checkpoints.filter((c) => toHex(c.label) === hex).map((c) => c.upto));
+      if (d.streamSeq <= Math.max(indexed, upto)) {
+        this.fail({
+          file: where,
+          label: hex,
+          seq: d.streamSeq,
+          what: `the torn log tail holds an entry that ${
+            d.streamSeq <= upto ? `CHECKPOINT upto_seq ${upto}` : `the index (seq ${indexed})`
+          } already covers: the hub refuses to start`,
+        });
+      }
     }
+    this.warn({
+      file: where,
+      what:
+        `torn log tail past the index (${t.how}, ${t.dropped.length} complete receipts record(s) without ` +
+        `payload): the next start moves it to quarantine/ and cuts it`,
+    });
   }
 
   /** `path` relative to the data dir. */

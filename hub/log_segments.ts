@@ -37,6 +37,33 @@
  */
 import { cborHeadLen, decodeCbor, encodeCbor, H, toHex, VeenError, writeCborHead } from "../core/mod.ts";
 import type { CborValue } from "../core/mod.ts";
+import {
+  encodeFrame,
+  frameBody,
+  frameLength,
+  FrameReader,
+  type FrameResult,
+  type ParsedFrame,
+  parseFrame,
+  readCborHead,
+  sealFrame,
+  writeFramePrefix,
+} from "./frame.ts";
+import { pairVerdict, readRest, scanFileTail, StorageDamage, type TailFrame } from "./log_tail.ts";
+
+export {
+  CHECK_LEN,
+  encodeFrame,
+  frameBody,
+  frameLength,
+  FrameReader,
+  type FrameResult,
+  MAX_FRAME_BODY,
+  type ParsedFrame,
+  parseFrame,
+  sealFrame,
+  writeFramePrefix,
+} from "./frame.ts";
 
 // ---------------------------------------------------------------- small concurrency helpers
 
@@ -274,188 +301,6 @@ export async function writeFileAtomic(dir: string, name: string, bytes: Uint8Arr
   await syncDir(dir);
 }
 
-// ---------------------------------------------------------------- minimal canonical CBOR heads
-
-/** A parsed CBOR head; `next` is the offset after it. `undefined` when `buf` ends inside the head. */
-interface Head {
-  major: number;
-  n: number;
-  next: number;
-  canonical: boolean;
-}
-
-function readCborHead(buf: Uint8Array, off: number): Head | undefined {
-  if (off >= buf.length) return undefined;
-  const b = buf[off]!;
-  const major = b >> 5;
-  const ai = b & 31;
-  if (ai < 24) return { major, n: ai, next: off + 1, canonical: true };
-  const len = ai === 24 ? 1 : ai === 25 ? 2 : ai === 26 ? 4 : ai === 27 ? 8 : -1;
-  if (len < 0) return { major, n: -1, next: off + 1, canonical: false };
-  if (off + 1 + len > buf.length) return undefined;
-  let n = 0;
-  for (let i = 0; i < len; i++) n = n * 256 + buf[off + 1 + i]!;
-  const canonical = Number.isSafeInteger(n) && cborHeadLen(n) === 1 + len;
-  return { major, n, next: off + 1 + len, canonical };
-}
-
-// ---------------------------------------------------------------- frames
-
-/** Length of the check field. */
-export const CHECK_LEN = 8;
-/** Largest body a frame may carry (a sanity bound for recovery; MSGs and receipts are far smaller). */
-export const MAX_FRAME_BODY = 256 * 1024 * 1024;
-
-/** Bytes a frame of a `bodyLen`-byte body occupies. */
-export function frameLength(bodyLen: number): number {
-  return 1 + cborHeadLen(bodyLen) + bodyLen + 1 + CHECK_LEN;
-}
-
-/** Writes the frame prefix for a `bodyLen`-byte body at `off`; returns the body's offset. */
-export function writeFramePrefix(buf: Uint8Array, off: number, bodyLen: number): number {
-  buf[off] = 0x82;
-  return writeCborHead(buf, off + 1, 2, bodyLen);
-}
-
-/** Writes the check after a body already placed at `bodyOff`; returns the offset after the frame. */
-export function sealFrame(buf: Uint8Array, bodyOff: number, bodyLen: number): number {
-  const end = bodyOff + bodyLen;
-  buf[end] = 0x48;
-  const d = H(buf.subarray(bodyOff, end));
-  for (let i = 0; i < CHECK_LEN; i++) buf[end + 1 + i] = d[i]!;
-  return end + 1 + CHECK_LEN;
-}
-
-/** A whole frame for `body`. */
-export function encodeFrame(body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(frameLength(body.length));
-  const bo = writeFramePrefix(out, 0, body.length);
-  out.set(body, bo);
-  sealFrame(out, bo, body.length);
-  return out;
-}
-
-/** A frame parsed at some offset: `length` bytes in all, body at `bodyOffset`. */
-export interface ParsedFrame {
-  kind: "ok";
-  length: number;
-  bodyOffset: number;
-  bodyLength: number;
-}
-
-/** `torn`: the bytes end inside the frame; `bad`: the bytes cannot be a valid frame (bad head or check). */
-export type FrameResult = ParsedFrame | { kind: "torn" } | { kind: "bad"; why: string };
-
-/** Parses one frame at `off`. */
-export function parseFrame(buf: Uint8Array, off: number): FrameResult {
-  if (off >= buf.length) return { kind: "torn" };
-  if (buf[off] !== 0x82) return { kind: "bad", why: "not a frame" };
-  const h = readCborHead(buf, off + 1);
-  if (h === undefined) return { kind: "torn" };
-  if (h.major !== 2 || !h.canonical || h.n > MAX_FRAME_BODY) return { kind: "bad", why: "bad body head" };
-  const bodyOffset = h.next;
-  const end = bodyOffset + h.n;
-  if (end + 1 + CHECK_LEN > buf.length) return { kind: "torn" };
-  if (buf[end] !== 0x48) return { kind: "bad", why: "bad check head" };
-  const d = H(buf.subarray(bodyOffset, end));
-  for (let i = 0; i < CHECK_LEN; i++) {
-    if (buf[end + 1 + i] !== d[i]) return { kind: "bad", why: "checksum mismatch" };
-  }
-  return { kind: "ok", length: end + 1 + CHECK_LEN - off, bodyOffset, bodyLength: h.n };
-}
-
-/** Parses the single frame that must fill `buf` exactly and returns its body (E.UNAVAILABLE when corrupt). */
-export function frameBody(buf: Uint8Array, what: string): Uint8Array {
-  const f = parseFrame(buf, 0);
-  if (f.kind !== "ok" || f.length !== buf.length) {
-    throw new VeenError(
-      "E.UNAVAILABLE",
-      `Corrupt record in ${what}: ${f.kind === "bad" ? f.why : "short read"}`,
-    );
-  }
-  return buf.subarray(f.bodyOffset, f.bodyOffset + f.bodyLength);
-}
-
-/**
- * Streams frames from a file starting at an offset, in bounded chunks. `next()` returns the next frame's offset and
- * body (a view valid until the following call), `end` at a clean end of file, `torn`/`bad` at a damaged tail.
- */
-export class FrameReader {
-  readonly #file: Deno.FsFile;
-  readonly #chunk: number;
-  readonly #onRead: (n: number) => void;
-  #buf: Uint8Array = new Uint8Array(0);
-  #pos = 0;
-  /** File offset of `#buf[0]`. */
-  #base: number;
-  #eof = false;
-
-  constructor(file: Deno.FsFile, start: number, chunk: number, onRead: (n: number) => void) {
-    this.#file = file;
-    this.#base = start;
-    this.#chunk = chunk;
-    this.#onRead = onRead;
-  }
-
-  static async open(path: string, start: number, onRead: (n: number) => void, chunk = 1 << 20) {
-    const file = await Deno.open(path, { read: true });
-    await file.seek(start, Deno.SeekMode.Start);
-    return new FrameReader(file, start, chunk, onRead);
-  }
-
-  /** File offset of the next unread frame. */
-  get offset(): number {
-    return this.#base + this.#pos;
-  }
-
-  async #fill(need: number): Promise<void> {
-    const have = this.#buf.length - this.#pos;
-    const size = Math.max(need, this.#chunk);
-    const next = new Uint8Array(size);
-    next.set(this.#buf.subarray(this.#pos));
-    this.#base += this.#pos;
-    this.#pos = 0;
-    let got = have;
-    while (got < size) {
-      const n = await this.#file.read(next.subarray(got));
-      if (n === null) {
-        this.#eof = true;
-        break;
-      }
-      this.#onRead(n);
-      got += n;
-    }
-    this.#buf = next.subarray(0, got);
-  }
-
-  async next(): Promise<
-    { kind: "ok"; offset: number; length: number; body: Uint8Array } | { kind: "end" | "torn" } | {
-      kind: "bad";
-      why: string;
-    }
-  > {
-    for (;;) {
-      const r = parseFrame(this.#buf, this.#pos);
-      if (r.kind === "ok") {
-        const offset = this.offset;
-        const body = this.#buf.subarray(r.bodyOffset, r.bodyOffset + r.bodyLength);
-        this.#pos += r.length;
-        return { kind: "ok", offset, length: r.length, body };
-      }
-      if (r.kind === "bad") return r;
-      if (this.#eof) return this.#pos >= this.#buf.length ? { kind: "end" } : { kind: "torn" };
-      // Torn within the buffer: read more, enough for the whole frame when its length is known.
-      const h = readCborHead(this.#buf, this.#pos + 1);
-      const need = h === undefined ? 16 : h.next - this.#pos + h.n + 1 + CHECK_LEN;
-      await this.#fill(need);
-    }
-  }
-
-  close(): void {
-    this.#file.close();
-  }
-}
-
 // ---------------------------------------------------------------- receipts records
 
 /** What the receipts log keeps per entry besides the MSG. */
@@ -542,6 +387,17 @@ export function decodeReceiptBody(body: Uint8Array): ReceiptRecord {
 }
 
 // ---------------------------------------------------------------- segment names and headers
+
+/** Decodes receipts records read as frames of `file`; one that does not decode is {@link StorageDamage}. */
+export function decodeReceiptFrames(file: string, frames: readonly TailFrame[]): ReceiptRecord[] {
+  return frames.map((d) => {
+    try {
+      return decodeReceiptBody(d.body);
+    } catch (e) {
+      throw new StorageDamage(file, d.offset, `record does not decode: ${String(e)}`);
+    }
+  });
+}
 
 /** Where an entry's two records are: segment number, frame offsets and lengths in each family. */
 export interface RecordLocation {
@@ -789,6 +645,8 @@ export interface PreparedAppend {
 export class SegmentLog {
   readonly rDir: string;
   readonly pDir: string;
+  /** Where cut torn tails are kept (never read by the hub; for an operator who wants to look). */
+  readonly #quarantineDir: string;
   readonly #segmentBytes: number;
   readonly #onRead: (n: number) => void;
   readonly #onRepair: (what: string) => void;
@@ -808,11 +666,14 @@ export class SegmentLog {
   #dirSyncPending = false;
   #summary: SegmentSummary | null = null;
   #background = new Set<Promise<void>>();
+  /** The write+fdatasync work of the latest append (awaited before rotation). */
+  #lastDurable: Promise<void>[] = [];
   #totalBytes = 0;
 
   private constructor(dir: string, opts: SegmentLogOptions) {
     this.rDir = `${dir}/receipts`;
     this.pDir = `${dir}/payloads`;
+    this.#quarantineDir = `${dir}/quarantine`;
     this.#segmentBytes = opts.segmentBytes ?? 64 * 1024 * 1024;
     if (!(this.#segmentBytes >= 1)) throw new VeenError("E.SIZE", "segmentBytes must be positive");
     this.#onRead = opts.onRead ?? (() => {});
@@ -873,24 +734,26 @@ export class SegmentLog {
 
   /**
    * Replays every record at or after `from` (an indexed position, or {@link start}) in chunks of at most
-   * `chunkSize`, repairs a torn or corrupt tail (truncating both families at the first bad record pair and dropping
-   * later segment files), and leaves the writer positioned after the last good record. `from` must be a record
-   * boundary that was durable; a log shorter than `from` raises E.UNAVAILABLE.
+   * `chunkSize`, and leaves the writer positioned after the last good record. `from` must be a record boundary that
+   * was durable; a log shorter than `from` raises E.UNAVAILABLE. Damage is classified by hub/log_tail.ts: a torn end
+   * of the newest segment is moved to `quarantine/` and cut (both families, at the first incomplete record pair),
+   * after `beforeCut` has seen the complete receipts records it drops (it may throw to refuse); any other damage
+   * raises {@link StorageDamage} before anything is changed. Nothing else is ever removed.
    */
-  async *replay(from: LogPosition, chunkSize = 4096): AsyncGenerator<LogRecord[]> {
+  async *replay(
+    from: LogPosition,
+    opts: { chunkSize?: number; beforeCut?: (dropped: ReceiptRecord[]) => void | Promise<void> } = {},
+  ): AsyncGenerator<LogRecord[]> {
     if (this.#ready) throw new Error("SegmentLog.replay runs once");
+    const chunkSize = opts.chunkSize ?? 4096;
     let rec = from.rec;
     /** End of the last good data: where the writer continues. */
     let pos: LogPosition = from;
     /** Summary of `pos.seg` when replay saw it from its header (complete), else null. */
     let summary: SegmentSummary | null = null;
-    let stopped = false;
+    const newestSeg = this.#segments[this.#segments.length - 1] ?? from.seg;
     for (const seg of this.#segments.filter((s) => s >= from.seg)) {
-      if (stopped) {
-        this.#onRepair(`removed segment ${segmentName(seg)} after a damaged record`);
-        await this.#removeSegment(seg);
-        continue;
-      }
+      const newest = seg === newestSeg && (await fileSize(`${this.rDir}/${segmentName(seg)}.idx`)) < 0;
       const rStart = seg === from.seg ? from.rOff : 0;
       const pStart = seg === from.seg ? from.pOff : 0;
       const rLen = await fileSize(this.#path("receipts", seg));
@@ -908,6 +771,7 @@ export class SegmentLog {
         ? await FrameReader.open(this.#path("payloads", seg), pStart, this.#onRead)
         : null;
       const END = { kind: "end" as const };
+      let cut = false;
       try {
         pos = { seg, rOff: rStart, pOff: pStart, rec };
         summary = null;
@@ -928,27 +792,28 @@ export class SegmentLog {
           }
           summary = new SegmentSummary(seg, rec);
           if (!rHdr || !pHdr) {
+            if (rh.kind === "ok" && !rHdr) throw this.#damage("receipts", seg, 0, "bad segment header");
+            if (ph.kind === "ok" && !pHdr) throw this.#damage("payloads", seg, 0, "bad segment header");
+            if (!newest) throw this.#damage("receipts", seg, 0, "rotated segment without headers");
             if (rLen > 0 || pLen > 0) {
-              this.#onRepair(`segment ${segmentName(seg)} has a torn header; emptied it`);
+              const how = await this.#tailVerdict(seg, pos, newest, opts.beforeCut);
+              this.#onRepair(`segment ${segmentName(seg)} has a torn header (${how}); moved to quarantine/`);
+              cut = true;
             }
-            stopped = true;
-            await this.#cut(seg, 0, 0, rLen, pLen);
-            continue;
+          } else {
+            pos = { seg, rOff: r!.offset, pOff: p!.offset, rec };
           }
-          pos = { seg, rOff: r!.offset, pOff: p!.offset, rec };
         }
         let chunk: LogRecord[] = [];
-        for (;;) {
+        while (!cut) {
           const rf = r ? await r.next() : END;
           const pf = p ? await p.next() : END;
           if (rf.kind === "ok" && pf.kind === "ok") {
             let rr: ReceiptRecord;
             try {
               rr = decodeReceiptBody(rf.body);
-            } catch {
-              this.#onRepair(`receipts record ${rec} at ${segmentName(seg)}:${rf.offset} does not decode`);
-              stopped = true;
-              break;
+            } catch (e) {
+              throw this.#damage("receipts", seg, rf.offset, `record ${rec} does not decode: ${String(e)}`);
             }
             const loc = { seg, rOff: rf.offset, rLen: rf.length, pOff: pf.offset, pLen: pf.length };
             summary?.add(toHex(rr.label), rr, rf.offset, pf.offset);
@@ -962,21 +827,23 @@ export class SegmentLog {
             continue;
           }
           if (rf.kind === "end" && pf.kind === "end") break;
-          const why = (f: { kind: string; why?: string }) => (f.kind === "bad" ? `bad (${f.why})` : f.kind);
+          const how = await this.#tailVerdict(seg, pos, newest, opts.beforeCut);
           this.#onRepair(
-            `log tail at segment ${segmentName(seg)} record ${rec}: receipts ${why(rf)}, payloads ${
-              why(pf)
-            }; ` +
-              `truncated to receipts ${pos.rOff}, payloads ${pos.pOff}`,
+            `torn log tail at segment ${
+              segmentName(seg)
+            } record ${rec} (${how}); moved to quarantine/ and cut ` +
+              `at receipts ${pos.rOff}, payloads ${pos.pOff}`,
           );
-          stopped = true;
-          break;
+          cut = true;
         }
         if (chunk.length > 0) yield chunk;
-        if (stopped) await this.#cut(seg, pos.rOff, pos.pOff, rLen, pLen);
       } finally {
         r?.close();
         p?.close();
+      }
+      if (cut) {
+        await this.#cut(seg, pos.rOff, pos.pOff);
+        break; // only the newest segment is ever cut: nothing follows it
       }
     }
     // Position the writer after the last good record.
@@ -991,7 +858,6 @@ export class SegmentLog {
       this.#summary.rBytes = this.#rSize;
       this.#summary.pBytes = this.#pSize;
     }
-    this.#segments = this.#segments.filter((s) => s <= seg);
     if (!this.#segments.includes(seg)) this.#segments.push(seg);
     for (const f of ["receipts", "payloads"] as const) this.#first[f] = Math.min(this.#first[f], seg);
     this.#rFile = await Deno.open(this.#path("receipts", seg), { append: true, create: true, mode: 0o600 });
@@ -1010,34 +876,51 @@ export class SegmentLog {
     this.#totalBytes = total;
   }
 
-  async #cut(seg: number, rCut: number, pCut: number, rLen: number, pLen: number): Promise<void> {
-    this.#readers.drop(this.#path("receipts", seg));
-    this.#readers.drop(this.#path("payloads", seg));
-    for (const [f, cut, len] of [["receipts", rCut, rLen], ["payloads", pCut, pLen]] as const) {
-      if (len > cut) {
-        await Deno.truncate(this.#path(f, seg), cut);
-        const fh = await Deno.open(this.#path(f, seg), { write: true });
-        try {
-          await fh.syncData();
-        } finally {
-          fh.close();
-        }
-      }
-    }
+  #damage(fam: Family, seg: number, offset: number, why: string): StorageDamage {
+    return new StorageDamage(`${fam}/${segmentName(seg)}.cborseq`, offset, why);
   }
 
-  async #removeSegment(seg: number): Promise<void> {
-    this.#readers.drop(this.#path("receipts", seg));
-    this.#readers.drop(this.#path("payloads", seg));
-    for (const f of ["receipts", "payloads"] as const) {
+  /**
+   * Classifies the end of segment `seg` from the record pair at `at` (hub/log_tail.ts): returns how a torn newest
+   * segment was torn once `beforeCut` accepted the records the cut drops; throws {@link StorageDamage} otherwise.
+   */
+  async #tailVerdict(
+    seg: number,
+    at: LogPosition,
+    newest: boolean,
+    beforeCut: ((dropped: ReceiptRecord[]) => void | Promise<void>) | undefined,
+  ): Promise<string> {
+    const fam = async (f: Family, off: number) => ({
+      file: `${f}/${segmentName(seg)}.cborseq`,
+      scan: await scanFileTail(this.#path(f, seg), off),
+    });
+    const r = await fam("receipts", at.rOff);
+    const p = await fam("payloads", at.pOff);
+    // From offset 0 the first complete receipts frame is the segment header, not a record.
+    const dropped = pairVerdict(r, p, newest).dropped.filter((f) => f.offset > 0);
+    const records = decodeReceiptFrames(r.file, dropped);
+    await beforeCut?.(records);
+    const how = (x: typeof r) => (x.scan.end.kind === "torn" ? x.scan.end.how : x.scan.end.kind);
+    return `receipts ${how(r)}, payloads ${how(p)}, ${records.length} complete receipts record(s) dropped`;
+  }
+
+  /** Moves the bytes of `seg` past the cut into `quarantine/`, then truncates both families there (fdatasync'ed). */
+  async #cut(seg: number, rCut: number, pCut: number): Promise<void> {
+    for (const [f, cut] of [["receipts", rCut], ["payloads", pCut]] as const) {
+      const path = this.#path(f, seg);
+      const rest = await readRest(path, cut);
+      if (rest.length === 0) continue;
+      this.#readers.drop(path);
+      await mkdir700(this.#quarantineDir);
+      await writeFileAtomic(this.#quarantineDir, `${f}-${segmentName(seg)}-${cut}-${Date.now()}.bin`, rest);
+      await Deno.truncate(path, cut);
+      const fh = await Deno.open(path, { write: true });
       try {
-        await Deno.remove(this.#path(f, seg));
-      } catch (e) {
-        if (!(e instanceof Deno.errors.NotFound)) throw e;
+        await fh.syncData();
+      } finally {
+        fh.close();
       }
     }
-    await syncDir(this.rDir);
-    await syncDir(this.pDir);
   }
 
   /** The position after the last appended record. */
@@ -1114,7 +997,12 @@ export class SegmentLog {
     return this.#totalBytes;
   }
 
+  /**
+   * Starts the next segment. It first waits until the last append to the current one is durable, so that only the
+   * newest segment can ever hold unsynced (tearable) bytes: the rule recovery relies on (hub/log_tail.ts).
+   */
   async #rotate(): Promise<void> {
+    await Promise.all(this.#lastDurable);
     const old = this.#seg;
     const summary = this.#summary;
     this.#rFile?.close();
@@ -1254,6 +1142,7 @@ export class SegmentLog {
       this.#dirSyncPending = false;
       durable.push(syncDir(this.rDir), syncDir(this.pDir));
     }
+    this.#lastDurable = durable;
     return { locs, end: this.end, durable };
   }
 
@@ -1341,15 +1230,25 @@ export interface ScannedRecord extends ReceiptRecord {
   msg: Uint8Array | null;
 }
 
+/** A torn end of the newest segment, as {@link scanLog} reports it: what the next start cuts (hub/log_tail.ts). */
+export interface TornTail {
+  /** The damaged file, relative to the data dir, and the offset of its first torn byte. */
+  file: string;
+  offset: number;
+  how: string;
+  /** Complete receipts records the cut drops (their payload is torn). */
+  dropped: ReceiptRecord[];
+}
+
 /**
  * Every receipts record (with its MSG) of the log in `dir`, in log order, for offline tools such as `veen hub fsck`.
- * Checks segment headers and frame checksums; a damaged record raises E.UNAVAILABLE naming the file and offset,
- * except a torn tail at the end of the newest segment, which ends the scan (the hub truncates it on start) and is
- * reported through `onTornTail`.
+ * Checks segment headers and frame checksums with the start-up recovery's rule (hub/log_tail.ts): damage it would
+ * refuse raises {@link StorageDamage}; a torn end of the newest segment, which the next start cuts, ends the scan
+ * and is reported through `onTornTail`.
  */
 export async function* scanLog(
   dir: string,
-  opts: { onTornTail?: (where: string) => void } = {},
+  opts: { onTornTail?: (t: TornTail) => void } = {},
 ): AsyncGenerator<ScannedRecord> {
   const rDir = `${dir}/receipts`;
   const pDir = `${dir}/payloads`;
@@ -1357,68 +1256,77 @@ export async function* scanLog(
   const pSegs = new Set(await listSegments(pDir));
   let expectRec: number | undefined;
   for (const [si, seg] of segs.entries()) {
-    const last = si === segs.length - 1;
-    const rPath = `${rDir}/${segmentName(seg)}.cborseq`;
-    const r = await FrameReader.open(rPath, 0, () => {});
-    const p = pSegs.has(seg)
-      ? await FrameReader.open(`${pDir}/${segmentName(seg)}.cborseq`, 0, () => {})
-      : null;
+    const newest = si === segs.length - 1 && (await fileSize(`${rDir}/${segmentName(seg)}.idx`)) < 0;
+    const rFile = `receipts/${segmentName(seg)}.cborseq`;
+    const pFile = `payloads/${segmentName(seg)}.cborseq`;
+    const r = await FrameReader.open(`${dir}/${rFile}`, 0, () => {});
+    const p = pSegs.has(seg) ? await FrameReader.open(`${dir}/${pFile}`, 0, () => {}) : null;
+    /** Classifies the end from the record pair at these offsets: throws, or reports the torn tail. */
+    const verdict = async (rOff: number, pOff: number) => {
+      const rs = { file: rFile, scan: await scanFileTail(`${dir}/${rFile}`, rOff) };
+      const ps = p ? { file: pFile, scan: await scanFileTail(`${dir}/${pFile}`, pOff) } : null;
+      const dropped = decodeReceiptFrames(
+        rFile,
+        pairVerdict(rs, ps, newest).dropped.filter((f) => f.offset > 0),
+      );
+      const first = [rs, ps].find((x) => x !== null && x.scan.end.kind !== "clean") ?? rs;
+      const end = first.scan.end;
+      opts.onTornTail?.({
+        file: first.file,
+        offset: end.kind === "clean" ? (first.scan.frames[0]?.offset ?? rOff) : end.offset,
+        how: end.kind === "torn" ? end.how : "record without its payload",
+        dropped,
+      });
+    };
     try {
-      const damaged = (where: string, what: string) => {
-        if (last) {
-          opts.onTornTail?.(`${where}: ${what}`);
-          return;
-        }
-        throw new VeenError("E.UNAVAILABLE", `Damaged log record in ${where}: ${what}`);
-      };
       const rh = await r.next();
-      if (rh.kind === "end") continue;
+      const ph = p ? await p.next() : null;
+      if (rh.kind === "end" && (ph === null || ph.kind === "end")) {
+        if (!newest) throw new StorageDamage(rFile, 0, "rotated segment without headers");
+        continue;
+      }
       const hdr = rh.kind === "ok" ? parseHeader(rh.body) : undefined;
-      if (!hdr || hdr.seg !== seg || hdr.kind !== "receipts") {
-        damaged(`${rPath} at 0`, "bad segment header");
+      const phdr = ph?.kind === "ok" ? parseHeader(ph.body) : undefined;
+      if (rh.kind === "ok" && (!hdr || hdr.seg !== seg || hdr.kind !== "receipts")) {
+        throw new StorageDamage(rFile, 0, "bad segment header");
+      }
+      if (ph?.kind === "ok" && (!phdr || phdr.seg !== seg || phdr.kind !== "payloads")) {
+        throw new StorageDamage(pFile, 0, "bad segment header");
+      }
+      if (!hdr || (ph !== null && !phdr)) {
+        await verdict(0, 0);
         return;
       }
       if (expectRec !== undefined && hdr.firstRec !== expectRec) {
-        throw new VeenError(
-          "E.UNAVAILABLE",
-          `${rPath} starts at record ${hdr.firstRec}, expected ${expectRec}`,
-        );
+        throw new StorageDamage(rFile, 0, `segment starts at record ${hdr.firstRec}, expected ${expectRec}`);
       }
-      if (p) {
-        const ph = await p.next();
-        const phdr = ph.kind === "ok" ? parseHeader(ph.body) : undefined;
-        if (!phdr || phdr.firstRec !== hdr.firstRec || phdr.kind !== "payloads") {
-          damaged(`payloads/${segmentName(seg)}.cborseq at 0`, "bad segment header");
-          return;
-        }
+      if (phdr && phdr.firstRec !== hdr.firstRec) {
+        throw new StorageDamage(
+          pFile,
+          0,
+          `segment starts at record ${phdr.firstRec}, receipts at ${hdr.firstRec}`,
+        );
       }
       let rec = hdr.firstRec;
       for (;;) {
+        const rOff = r.offset;
+        const pOff = p?.offset ?? 0;
         const rf = await r.next();
-        if (rf.kind === "end") {
-          if (p && (await p.next()).kind !== "end") damaged(rPath, "payloads segment has extra records");
-          break;
-        }
-        if (rf.kind !== "ok") {
-          damaged(`${rPath} at ${r.offset}`, rf.kind === "bad" ? rf.why : "torn record");
+        const pf = p ? await p.next() : null;
+        if (rf.kind === "end" && (pf === null || pf.kind === "end")) break;
+        if (rf.kind !== "ok" || (pf !== null && pf.kind !== "ok")) {
+          await verdict(rOff, pOff);
           return;
         }
-        let msg: Uint8Array | null = null;
-        let payloadOffset = -1;
-        if (p) {
-          const pf = await p.next();
-          if (pf.kind !== "ok") {
-            damaged(
-              `payloads/${segmentName(seg)}.cborseq at ${p.offset}`,
-              pf.kind === "bad" ? pf.why : pf.kind,
-            );
-            return;
-          }
-          msg = pf.body.slice();
-          payloadOffset = pf.offset;
-        }
-        const rr = decodeReceiptBody(rf.body);
-        yield { ...rr, msg, rec, segment: seg, receiptOffset: rf.offset, payloadOffset };
+        const [rr] = decodeReceiptFrames(rFile, [{ offset: rf.offset, length: rf.length, body: rf.body }]);
+        yield {
+          ...rr!,
+          msg: pf?.kind === "ok" ? pf.body.slice() : null,
+          rec,
+          segment: seg,
+          receiptOffset: rf.offset,
+          payloadOffset: pf?.kind === "ok" ? pf.offset : -1,
+        };
         rec++;
       }
       expectRec = rec;
@@ -1457,12 +1365,20 @@ export class RecordFile {
 
   /**
    * Opens `path`, returning the file and the bodies of the records after `indexedOffset` (with their offsets and
-   * lengths); a torn or corrupt tail is truncated and reported through `onRepair`.
+   * lengths). A torn tail (hub/log_tail.ts) is moved to quarantine, cut and reported through `onRepair`; any other
+   * damage past the index raises {@link StorageDamage} and changes nothing.
    */
   static async open(
     path: string,
     indexedOffset: number,
-    opts: { onRead?: (n: number) => void; onRepair?: (what: string) => void } = {},
+    opts: {
+      onRead?: (n: number) => void;
+      onRepair?: (what: string) => void;
+      /** The file's name in damage reports (default `path`). */
+      relPath?: string;
+      /** Where a cut torn tail is kept (default `quarantine/` beside the file). */
+      quarantineDir?: string;
+    } = {},
   ): Promise<{ file: RecordFile; tail: { off: number; len: number; body: Uint8Array }[] }> {
     const rf = new RecordFile(path, opts.onRead ?? (() => {}));
     const size = await fileSize(path);
@@ -1473,24 +1389,21 @@ export class RecordFile {
     const tail: { off: number; len: number; body: Uint8Array }[] = [];
     let good = Math.max(0, indexedOffset);
     if (size > indexedOffset) {
-      const reader = await FrameReader.open(path, indexedOffset, rf.#onRead);
-      try {
-        for (;;) {
-          const f = await reader.next();
-          if (f.kind === "ok") {
-            tail.push({ off: f.offset, len: f.length, body: f.body.slice() });
-            good = f.offset + f.length;
-            continue;
-          }
-          if (f.kind !== "end") {
-            opts.onRepair?.(`${path}: ${f.kind === "bad" ? f.why : "torn record"} at ${good}; truncated`);
-          }
-          break;
-        }
-      } finally {
-        reader.close();
+      // The records past the index, read whole: this tail is what a crash left unindexed (small).
+      const scan = await scanFileTail(path, indexedOffset);
+      rf.#onRead(size - indexedOffset);
+      for (const f of scan.frames) tail.push({ off: f.offset, len: f.length, body: f.body.slice() });
+      if (scan.end.kind === "corrupt") {
+        throw new StorageDamage(opts.relPath ?? path, scan.end.offset, scan.end.why);
       }
-      if (good < size) {
+      good = size;
+      if (scan.end.kind === "torn") {
+        good = scan.end.offset;
+        const rest = await readRest(path, good);
+        const q = opts.quarantineDir ?? `${rf.#dir}/quarantine`;
+        await mkdir700(q);
+        await writeFileAtomic(q, `${rf.#name}-${good}-${Date.now()}.bin`, rest);
+        opts.onRepair?.(`${path}: torn record at ${good} (${scan.end.how}); moved to quarantine/ and cut`);
         await Deno.truncate(path, good);
       }
     }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { decodeCborSeq, toHex } from "../core/mod.ts";
 import { prng } from "../tests/util.ts";
+import { StorageDamage } from "./log_tail.ts";
 import {
   type AppendEntry,
   decodeReceiptBody,
@@ -15,6 +16,7 @@ import {
   scanLog,
   type SegmentClient,
   SegmentLog,
+  type TornTail,
   writeFileAtomic,
   writeReceiptBody,
 } from "./log_segments.ts";
@@ -52,7 +54,7 @@ function entries(seed: number, n: number, labels = 2, startSeq = new Map<number,
 
 async function replayAll(log: SegmentLog, from: LogPosition): Promise<LogRecord[]> {
   const out: LogRecord[] = [];
-  for await (const c of log.replay(from, 7)) out.push(...c);
+  for await (const c of log.replay(from, { chunkSize: 7 })) out.push(...c);
   return out;
 }
 
@@ -202,7 +204,7 @@ Deno.test("SegmentLog truncates a torn receipts tail and the aligned payload rec
   });
 });
 
-Deno.test("SegmentLog truncates at a flipped byte in a payload record", async () => {
+Deno.test("SegmentLog refuses a flipped byte in a payload record followed by others, changing nothing", async () => {
   await withDir(async (dir) => {
     const all = entries(5, 10);
     let { log } = await openFresh(dir);
@@ -216,10 +218,14 @@ Deno.test("SegmentLog truncates at a flipped byte in a payload record", async ()
     await Deno.writeFile(path, bytes);
     const repairs: string[] = [];
     log = await SegmentLog.open(dir, { onRepair: (w) => repairs.push(w) });
-    const recs = await replayAll(log, await log.start());
-    assert.equal(recs.length, 7);
-    assert.match(repairs[0]!, /checksum/);
-    assert.equal(log.end.rOff, victim.rOff);
+    const from = await log.start();
+    const err = await replayAll(log, from).then(() => undefined, (e) => e);
+    assert.ok(err instanceof StorageDamage);
+    assert.equal(err.file, "payloads/00000000.cborseq");
+    assert.equal(err.offset, victim.pOff);
+    assert.match(err.why, /checksum/);
+    assert.equal(repairs.length, 0);
+    assert.deepEqual(await Deno.readFile(path), bytes);
     await log.close();
   });
 });
@@ -327,11 +333,14 @@ Deno.test("scanLog reports a torn tail of the newest segment and refuses damage 
     await log.close();
     const newest = `${dir}/receipts/${String(log.end.seg).padStart(8, "0")}.cborseq`;
     await Deno.truncate(newest, Deno.statSync(newest).size - 3);
-    const torn: string[] = [];
+    const torn: TornTail[] = [];
     let n = 0;
     for await (const _ of scanLog(dir, { onTornTail: (w) => torn.push(w) })) n++;
     assert.equal(n, 39);
     assert.equal(torn.length, 1);
+    assert.equal(torn[0]!.file, newest.slice(dir.length + 1));
+    assert.equal(torn[0]!.how, "short");
+    assert.equal(torn[0]!.dropped.length, 0);
     const old = `${dir}/payloads/00000000.cborseq`;
     const bytes = Deno.readFileSync(old);
     bytes[bytes.length - 2]! ^= 1;

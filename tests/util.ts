@@ -34,3 +34,25 @@ export function prng(seed: number): { next(): number; int(n: number): number; by
 }
 
 export const hex = (s: string): Uint8Array => Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
+
+/**
+ * The stored truth of a hub data dir (log segments, sidecars, checkpoint and admission records, attachments) as
+ * `relative path → SHA-256 hex`, for asserting that a refused recovery changed nothing. Derived state (index.kv,
+ * mmr/, pos/) is left out: recovery may rebuild it.
+ */
+export async function snapshotDir(dir: string): Promise<Record<string, string>> {
+  const { createHash } = await import("node:crypto");
+  const out: Record<string, string> = {};
+  const walk = async (rel: string) => {
+    for await (const e of Deno.readDir(`${dir}/${rel}`)) {
+      const path = rel === "" ? e.name : `${rel}/${e.name}`;
+      if (/^(index\.kv|mmr|pos)/.test(path)) continue;
+      if (e.isDirectory) await walk(path);
+      else if (e.isFile) {
+        out[path] = createHash("sha256").update(await Deno.readFile(`${dir}/${path}`)).digest("hex");
+      }
+    }
+  };
+  await walk("");
+  return out;
+}

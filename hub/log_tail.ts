@@ -1,0 +1,197 @@
+/**
+ * How a framed file ends: the one rule that start-up recovery ({@link SegmentLog.replay}, `RecordFile.open`) and
+ * `veen hub fsck` share, so that the hub repairs exactly what fsck calls a crash leftover and refuses exactly what
+ * fsck calls corruption (docs/durability.md "Torn tails and corruption").
+ *
+ * A crash can only tear what was never fdatasync'ed, and nothing unsynced was ever acknowledged: the end of the
+ * newest log segment (rotation waits for the previous segment to be durable) and the end of a single record file.
+ * A killed process leaves a prefix of its last write, so the final frame ends early ("short"); a power loss may also
+ * leave the unsynced end zero-filled ("zeros"). Everything else is corruption of bytes that may have been
+ * acknowledged, and recovery must refuse rather than truncate it: a frame whose check fails over non-zero bytes, a
+ * damaged frame followed by a valid one, a final frame that is complete under another length (its length field was
+ * altered), or any damage in a rotated segment.
+ */
+import { cborHeadLen, H, VeenError } from "../core/mod.ts";
+import { CHECK_LEN, parseFrame } from "./frame.ts";
+
+/** A complete, valid frame found while scanning a tail. */
+export interface TailFrame {
+  offset: number;
+  length: number;
+  body: Uint8Array;
+}
+
+/** How the scanned bytes end: at a frame boundary, torn by a crash, or corrupt (offsets are file offsets). */
+export type TailEnd =
+  | { kind: "clean" }
+  | { kind: "torn"; offset: number; how: "short" | "zeros" }
+  | { kind: "corrupt"; offset: number; why: string };
+
+/** The valid frames from the scan's start, then how the bytes end. */
+export interface TailScan {
+  frames: TailFrame[];
+  end: TailEnd;
+}
+
+/**
+ * Scans `buf`, the bytes of a file from the frame boundary `base` to its end: every valid frame, then the first
+ * damaged one classified as torn or corrupt by the rule above (pure; O(bytes), one hash per candidate frame start).
+ */
+export function scanTail(buf: Uint8Array, base: number): TailScan {
+  const frames: TailFrame[] = [];
+  let off = 0;
+  for (;;) {
+    if (off >= buf.length) return { frames, end: { kind: "clean" } };
+    const f = parseFrame(buf, off);
+    if (f.kind === "ok") {
+      frames.push({
+        offset: base + off,
+        length: f.length,
+        body: buf.subarray(f.bodyOffset, f.bodyOffset + f.bodyLength),
+      });
+      off += f.length;
+      continue;
+    }
+    const at = base + off;
+    if (f.kind === "bad") {
+      return {
+        frames,
+        end: allZero(buf, off)
+          ? { kind: "torn", offset: at, how: "zeros" }
+          : { kind: "corrupt", offset: at, why: f.why },
+      };
+    }
+    if (completeUnderOtherLength(buf, off)) {
+      return { frames, end: { kind: "corrupt", offset: at, why: "length field altered" } };
+    }
+    const next = nextValidFrame(buf, off + 1);
+    if (next >= 0) {
+      return {
+        frames,
+        end: {
+          kind: "corrupt",
+          offset: at,
+          why: `unreadable record followed by a valid one at ${base + next}`,
+        },
+      };
+    }
+    return { frames, end: { kind: "torn", offset: at, how: "short" } };
+  }
+}
+
+function allZero(buf: Uint8Array, from: number): boolean {
+  for (let i = from; i < buf.length; i++) if (buf[i] !== 0) return false;
+  return true;
+}
+
+/** Offset of the first valid frame at or after `from`, or -1. */
+function nextValidFrame(buf: Uint8Array, from: number): number {
+  for (let i = from; i < buf.length; i++) {
+    if (buf[i] === 0x82 && parseFrame(buf, i).kind === "ok") return i;
+  }
+  return -1;
+}
+
+/** Whether the bytes from `off` to the end are one complete frame whose length head says otherwise. */
+function completeUnderOtherLength(buf: Uint8Array, off: number): boolean {
+  const total = buf.length - off;
+  const checkAt = buf.length - CHECK_LEN;
+  if (buf[checkAt - 1] !== 0x48) return false;
+  for (const headLen of [1, 2, 3, 5, 9]) {
+    const bodyLen = total - 1 - headLen - 1 - CHECK_LEN;
+    if (bodyLen < 0 || cborHeadLen(bodyLen) !== headLen) continue;
+    const d = H(buf.subarray(off + 1 + headLen, checkAt - 1));
+    let same = true;
+    for (let i = 0; i < CHECK_LEN && same; i++) same = d[i] === buf[checkAt + i];
+    if (same) return true;
+  }
+  return false;
+}
+
+/**
+ * Damage recovery must not repair: E.UNAVAILABLE naming the file (relative to the data dir) and the offset, so
+ * the hub refuses to start and fsck reports the same place.
+ */
+export class StorageDamage extends VeenError {
+  readonly file: string;
+  readonly offset: number;
+  readonly why: string;
+
+  constructor(file: string, offset: number, why: string) {
+    super(
+      "E.UNAVAILABLE",
+      `Damaged record in ${file} at offset ${offset} (${why}): it may have been acknowledged, so it is not ` +
+        `truncated and nothing was changed; run "veen hub fsck" and restore the file from a backup or a replica`,
+    );
+    this.file = file;
+    this.offset = offset;
+    this.why = why;
+  }
+}
+
+/** Reads a file from `offset` to its end ([] when it is absent or not longer). */
+export async function readRest(path: string, offset: number): Promise<Uint8Array> {
+  let f: Deno.FsFile;
+  try {
+    f = await Deno.open(path, { read: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return new Uint8Array(0);
+    throw e;
+  }
+  try {
+    const size = (await f.stat()).size;
+    if (size <= offset) return new Uint8Array(0);
+    const buf = new Uint8Array(size - offset);
+    await f.seek(offset, Deno.SeekMode.Start);
+    let got = 0;
+    while (got < buf.length) {
+      const n = await f.read(buf.subarray(got));
+      if (n === null) break;
+      got += n;
+    }
+    return buf.subarray(0, got);
+  } finally {
+    f.close();
+  }
+}
+
+/** Scans the rest of `path` from the frame boundary `offset`. */
+export async function scanFileTail(path: string, offset: number): Promise<TailScan> {
+  return scanTail(await readRest(path, offset), offset);
+}
+
+/**
+ * The verdict on a segment whose aligned receipts/payloads records stop pairing at one record: each family's
+ * scan from that record (`payloads` null when that family's file was dropped by retention). In the newest
+ * segment a torn end in either family is a crash leftover: both are cut at that record, and `dropped` holds the
+ * complete receipts frames past it (records whose payload never became durable). A rotated segment must end
+ * cleanly in both families at the same record. Throws {@link StorageDamage} otherwise.
+ */
+export function pairVerdict(
+  receipts: { file: string; scan: TailScan },
+  payloads: { file: string; scan: TailScan } | null,
+  newest: boolean,
+): { dropped: TailFrame[] } {
+  for (const f of [receipts, payloads]) {
+    if (f !== null && f.scan.end.kind === "corrupt") {
+      throw new StorageDamage(f.file, f.scan.end.offset, f.scan.end.why);
+    }
+  }
+  if (newest) return { dropped: receipts.scan.frames };
+  const both = [receipts, payloads].filter((f) => f !== null);
+  for (const { file, scan: { end } } of both) {
+    if (end.kind === "torn") {
+      throw new StorageDamage(
+        file,
+        end.offset,
+        `${end.how === "zeros" ? "zero-filled" : "torn"} record in a rotated segment`,
+      );
+    }
+  }
+  for (const { file, scan: { frames } } of both) {
+    if (frames.length > 0) {
+      throw new StorageDamage(file, frames[0]!.offset, "record without its counterpart in the other family");
+    }
+  }
+  return { dropped: [] };
+}

@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import { encodeFrame } from "./frame.ts";
+import { pairVerdict, scanTail, StorageDamage } from "./log_tail.ts";
+
+const frames = (n: number, size = 40) =>
+  Array.from({ length: n }, (_, i) => encodeFrame(new Uint8Array(size + i).fill(i + 1)));
+
+function cat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+const ends = (fs: Uint8Array[]) => fs.reduce<number[]>((a, f) => [...a, (a.at(-1) ?? 0) + f.length], []);
+
+Deno.test("scanTail: whole frames end clean; a frame cut anywhere is a short torn tail at its start", () => {
+  const fs = frames(4);
+  const all = cat(fs);
+  assert.deepEqual(scanTail(all, 100).end, { kind: "clean" });
+  assert.deepEqual(scanTail(all, 100).frames.map((f) => f.offset), [
+    100,
+    ...ends(fs).slice(0, 3).map((e) => 100 + e),
+  ]);
+  const last = ends(fs)[2]!;
+  for (let cut = last + 1; cut < all.length; cut++) {
+    const s = scanTail(all.subarray(0, cut), 0);
+    assert.equal(s.frames.length, 3);
+    assert.deepEqual(s.end, { kind: "torn", offset: last, how: "short" }, `cut at ${cut}`);
+  }
+});
+
+Deno.test("scanTail: a zero-filled end is torn; a flipped byte anywhere in any frame is corrupt", () => {
+  const fs = frames(3);
+  const all = cat(fs);
+  const zeros = cat([all, new Uint8Array(4096)]);
+  assert.deepEqual(scanTail(zeros, 0).end, { kind: "torn", offset: all.length, how: "zeros" });
+  for (let i = 0; i < all.length; i++) {
+    for (const bit of [0x01, 0x80]) {
+      const b = all.slice();
+      b[i]! ^= bit;
+      const s = scanTail(b, 0);
+      assert.equal(s.end.kind, "corrupt", `byte ${i} ^ ${bit}: ${JSON.stringify(s.end)}`);
+    }
+  }
+});
+
+Deno.test("scanTail: an unreadable frame followed by a valid one is corrupt even when it reads as torn", () => {
+  const fs = frames(3, 300);
+  const all = cat(fs);
+  const b = all.slice();
+  b[ends(fs)[0]! + 2] = 0xff; // the 2-byte length of frame 1 becomes huge: the frame reads as running past the end
+  const s = scanTail(b, 0);
+  assert.equal(s.end.kind, "corrupt");
+  assert.equal(s.frames.length, 1);
+});
+
+Deno.test("pairVerdict: the newest segment drops complete receipts past a torn payload; rotated ones refuse", () => {
+  const fs = frames(3);
+  const receipts = { file: "receipts/00000001.cborseq", scan: scanTail(cat(fs), 10) };
+  const payloads = { file: "payloads/00000001.cborseq", scan: scanTail(fs[0]!.subarray(0, 5), 20) };
+  assert.equal(pairVerdict(receipts, payloads, true).dropped.length, 3);
+  const e = (() => {
+    try {
+      pairVerdict(receipts, payloads, false);
+    } catch (e) {
+      return e;
+    }
+  })();
+  assert.ok(e instanceof StorageDamage);
+  assert.deepEqual([e.file, e.offset], ["payloads/00000001.cborseq", 20]);
+  const clean = { file: "payloads/00000001.cborseq", scan: scanTail(new Uint8Array(0), 20) };
+  assert.throws(() => pairVerdict(receipts, clean, false), /record without its counterpart/);
+  const corrupt = { file: "payloads/00000001.cborseq", scan: scanTail(new Uint8Array([1, 2, 3]), 20) };
+  assert.throws(() => pairVerdict(receipts, corrupt, true), StorageDamage);
+});
