@@ -93,7 +93,7 @@ import {
   type LogPosition,
   type LogRecord,
   mkdir700,
-  readSegmentIndex,
+  readSidecar,
   type ReceiptRecord,
   RecordFile,
   type RecordLocation,
@@ -833,7 +833,8 @@ export class DiskStore implements HubStore {
 
   /** Newest hub_ts of a rotated segment from its sidecar (mtime of the file for old sidecars); undefined without one. */
   async #segmentAge(fam: "receipts" | "payloads", seg: number): Promise<number | undefined> {
-    const idx = await readSegmentIndex(this.#log.familyDir(fam), seg);
+    // Either copy of the sidecar; with both damaged (StorageDamage) the pass fails and retention stops there.
+    const idx = (await readSidecar(this.dir, seg))?.index;
     if (idx === undefined) return undefined; // not written yet (rebuilt in the background after a crash)
     if (idx.lastHubTs !== undefined) return idx.lastHubTs;
     const mtime = (await Deno.stat(this.#log.segmentPath(fam, seg))).mtime;

@@ -59,7 +59,7 @@ import {
   frameLength,
   FrameReader,
   listSegments,
-  readSegmentIndex,
+  readSidecar,
   receiptBodyLength,
   scanLog,
   type ScannedRecord,
@@ -342,7 +342,14 @@ class Checker {
     for (let s = 0; s < this.#firstReceiptsSeg; s++) {
       const file = `receipts/${segmentName(s)}.idx`;
       this.currentFile = file;
-      const idx = await readSegmentIndex(`${this.dir}/receipts`, s);
+      const side = await readSidecar(this.dir, s);
+      for (const d of side?.damaged ?? []) {
+        this.warn({
+          file: d.file,
+          what: `${d.why}; the identical copy in the other family directory is used`,
+        });
+      }
+      const idx = side?.index;
       if (idx === undefined) {
         this.warn({ file, what: "tombstone sidecar of a dropped segment is missing" });
         continue;
@@ -366,6 +373,26 @@ class Checker {
             unindexed: new Map(),
           });
         }
+      }
+    }
+    // Sidecars of present rotated segments: retention reads them (one damaged copy is tolerated).
+    const present = [...new Set([...r, ...p])].sort((a, b) => a - b).slice(0, -1);
+    for (const s of present) {
+      try {
+        for (const d of (await readSidecar(this.dir, s))?.damaged ?? []) {
+          this.warn({
+            file: d.file,
+            what: `${d.why}; the identical copy in the other family directory is used`,
+          });
+        }
+      } catch (e) {
+        if (!(e instanceof StorageDamage)) throw e;
+        this.fail({
+          file: e.file,
+          what: `${e.why} in both copies: retention stops at this segment; delete both ${
+            segmentName(s)
+          }.idx files and the next start rebuilds them from the segment`,
+        });
       }
     }
   }

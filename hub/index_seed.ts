@@ -17,10 +17,11 @@ import { clientKey, type IndexItem } from "./kv_index.ts";
 import {
   listSegments,
   type LogPosition,
-  readSegmentIndex,
+  readSidecar,
   type SegmentIndex,
   segmentName,
 } from "./log_segments.ts";
+import { StorageDamage } from "./log_tail.ts";
 import { NodeStore, PosStore } from "./node_store.ts";
 import type { LabelHead } from "./store.ts";
 
@@ -43,8 +44,13 @@ function unavailable(what: string): never {
 }
 
 async function tombstone(dir: string, seg: number): Promise<SegmentIndex> {
-  const idx = (await readSegmentIndex(`${dir}/receipts`, seg)) ??
-    (await readSegmentIndex(`${dir}/payloads`, seg));
+  let idx: SegmentIndex | undefined;
+  try {
+    idx = (await readSidecar(dir, seg))?.index;
+  } catch (e) {
+    if (!(e instanceof StorageDamage)) throw e;
+    unavailable(`both copies of the tombstone of dropped segment ${segmentName(seg)} are damaged (${e.why})`);
+  }
   if (idx === undefined) unavailable(`segment ${segmentName(seg)} was dropped and its sidecar is missing`);
   if (idx.segment !== seg) unavailable(`sidecar ${segmentName(seg)}.idx names segment ${idx.segment}`);
   if (idx.clients === undefined) {

@@ -4,6 +4,7 @@ import { fill, Gen, labelN } from "../tests/store_gen.ts";
 import { rejectsCode } from "../tests/util.ts";
 import { openDiskStore } from "./disk_store.ts";
 import { planIndexSeed } from "./index_seed.ts";
+import { frameBody } from "./frame.ts";
 import { scanLog, segmentName } from "./log_segments.ts";
 
 const DROP_ALL = { receiptsDays: 0, payloadsDays: 0, checkpointsDays: null };
@@ -80,7 +81,7 @@ Deno.test("planIndexSeed: a missing or inconsistent tombstone or a short node fi
     await Deno.remove(sidecar("payloads", 1));
     await refused(/segment 00000001 was dropped and its sidecar is missing/);
 
-    const m = decodeCbor(saved) as Map<string, unknown>;
+    const m = decodeCbor(frameBody(saved, "sidecar")) as Map<string, unknown>;
     m.set("first_rec", (m.get("first_rec") as number) + 1);
     await Deno.writeFile(sidecar("receipts", 1), encodeCbor(m as never));
     await refused(/tombstone 00000001 starts at record/);

@@ -516,10 +516,11 @@ class SegmentSummary {
     }
   }
 
+  /** The sidecar bytes: the canonical CBOR map in one frame (its check detects damage). */
   encode(): Uint8Array {
     const byHex = <T>(m: Map<string, T>) => [...m].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
     const labels = byHex(this.labels);
-    return encodeCbor(
+    return encodeFrame(encodeCbor(
       new Map<string, CborValue>([
         ["v", 1],
         ["segment", this.seg],
@@ -533,7 +534,7 @@ class SegmentSummary {
         ["clients", labels.map((l) => [l.label, byHex(l.clients)])],
         ["marks", this.marks],
       ]),
-    );
+    ));
   }
 }
 
@@ -563,7 +564,80 @@ export interface SegmentIndex {
   marks: { rec: number; rOff: number; pOff: number }[];
 }
 
-/** Reads `NNNNNNNN.idx` of a family directory, or undefined when absent. */
+/**
+ * Parses a sidecar: one frame around the canonical CBOR map (so damage is detected), or the bare map written before
+ * sidecars were framed. Raises {@link StorageDamage} naming `file` when it is damaged or malformed.
+ */
+export function parseSegmentIndex(bytes: Uint8Array, file: string): SegmentIndex {
+  const damaged = (why: string): never => {
+    throw new StorageDamage(file, 0, why);
+  };
+  let body = bytes;
+  if (bytes[0] === 0x82) {
+    try {
+      body = frameBody(bytes, file);
+    } catch {
+      damaged("sidecar frame does not check");
+    }
+  }
+  let m: CborValue;
+  try {
+    m = decodeCbor(body, "segment index");
+  } catch (e) {
+    return damaged(`sidecar does not decode: ${(e as Error).message}`);
+  }
+  if (!(m instanceof Map)) return damaged("sidecar is not a map");
+  const uint = (v: unknown, what: string): number =>
+    typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? v : damaged(`sidecar ${what} is not a uint`);
+  const bstr = (v: unknown, what: string): Uint8Array =>
+    v instanceof Uint8Array ? v : damaged(`sidecar ${what} is not a byte string`);
+  const arr = (v: unknown, what: string): unknown[] =>
+    Array.isArray(v) ? v : damaged(`sidecar ${what} is not an array`);
+  const labels = arr(m.get("labels"), "labels").map((v) => {
+    const [label, firstSeq, lastSeq, rOff, pOff] = arr(v, "labels entry");
+    return {
+      label: bstr(label, "label"),
+      firstSeq: uint(firstSeq, "first_seq"),
+      lastSeq: uint(lastSeq, "last_seq"),
+      rOff: uint(rOff, "receipts offset"),
+      pOff: uint(pOff, "payloads offset"),
+    };
+  });
+  const clients = m.has("clients")
+    ? arr(m.get("clients"), "clients").map((v) => {
+      const [label, cs] = arr(v, "clients entry");
+      return {
+        label: bstr(label, "clients label"),
+        clients: arr(cs, "clients list").map((c) => {
+          const [clientId, clientSeq, streamSeq] = arr(c, "client");
+          return {
+            clientId: bstr(clientId, "client_id"),
+            clientSeq: uint(clientSeq, "client_seq"),
+            streamSeq: uint(streamSeq, "stream_seq"),
+          };
+        }),
+      };
+    })
+    : undefined;
+  const marks = arr(m.get("marks"), "marks").map((v) => {
+    const [rec, rOff, pOff] = arr(v, "mark");
+    return { rec: uint(rec, "mark rec"), rOff: uint(rOff, "mark offset"), pOff: uint(pOff, "mark offset") };
+  });
+  return {
+    segment: uint(m.get("segment"), "segment"),
+    firstRec: uint(m.get("first_rec"), "first_rec"),
+    lastRec: uint(m.get("last_rec"), "last_rec"),
+    records: uint(m.get("records"), "records"),
+    receiptsBytes: uint(m.get("receipts_bytes"), "receipts_bytes"),
+    payloadsBytes: uint(m.get("payloads_bytes"), "payloads_bytes"),
+    lastHubTs: m.has("last_hub_ts") ? uint(m.get("last_hub_ts"), "last_hub_ts") : undefined,
+    labels,
+    clients,
+    marks,
+  };
+}
+
+/** Reads `NNNNNNNN.idx` of a family directory, or undefined when absent; damage raises {@link StorageDamage}. */
 export async function readSegmentIndex(familyDir: string, seg: number): Promise<SegmentIndex | undefined> {
   let bytes: Uint8Array;
   try {
@@ -572,38 +646,35 @@ export async function readSegmentIndex(familyDir: string, seg: number): Promise<
     if (e instanceof Deno.errors.NotFound) return undefined;
     throw e;
   }
-  const m = decodeCbor(bytes, "segment index");
-  if (!(m instanceof Map)) throw new VeenError("E.UNAVAILABLE", "Segment index is not a map");
-  const num = (k: string) => m.get(k) as number;
-  const labels = (m.get("labels") as CborValue[]).map((v) => {
-    const [label, firstSeq, lastSeq, rOff, pOff] = v as [Uint8Array, number, number, number, number];
-    return { label, firstSeq, lastSeq, rOff, pOff };
-  });
-  const clients = m.has("clients")
-    ? (m.get("clients") as CborValue[]).map((v) => {
-      const [label, cs] = v as [Uint8Array, [Uint8Array, number, number][]];
-      return {
-        label,
-        clients: cs.map(([clientId, clientSeq, streamSeq]) => ({ clientId, clientSeq, streamSeq })),
-      };
-    })
-    : undefined;
-  const marks = (m.get("marks") as CborValue[]).map((v) => {
-    const [rec, rOff, pOff] = v as [number, number, number];
-    return { rec, rOff, pOff };
-  });
-  return {
-    segment: num("segment"),
-    firstRec: num("first_rec"),
-    lastRec: num("last_rec"),
-    records: num("records"),
-    receiptsBytes: num("receipts_bytes"),
-    payloadsBytes: num("payloads_bytes"),
-    lastHubTs: typeof m.get("last_hub_ts") === "number" ? num("last_hub_ts") : undefined,
-    labels,
-    clients,
-    marks,
-  };
+  const fam = familyDir.slice(familyDir.lastIndexOf("/") + 1);
+  return parseSegmentIndex(bytes, `${fam}/${segmentName(seg)}.idx`);
+}
+
+/**
+ * The sidecar of segment `seg` from either of its two identical copies (receipts/ and payloads/), with the names of
+ * damaged copies; undefined when both are absent. Raises {@link StorageDamage} when no copy is readable.
+ */
+export async function readSidecar(
+  dataDir: string,
+  seg: number,
+): Promise<{ index: SegmentIndex; damaged: StorageDamage[] } | undefined> {
+  const damaged: StorageDamage[] = [];
+  let index: SegmentIndex | undefined;
+  for (const fam of ["receipts", "payloads"] as const) {
+    try {
+      index ??= await readSegmentIndex(`${dataDir}/${fam}`, seg);
+      if (index !== undefined && fam === "receipts") {
+        // Check the second copy too, only to report it.
+        await readSegmentIndex(`${dataDir}/payloads`, seg);
+        break;
+      }
+    } catch (e) {
+      if (!(e instanceof StorageDamage)) throw e;
+      damaged.push(e);
+    }
+  }
+  if (index === undefined && damaged.length > 0) throw damaged[0]!;
+  return index === undefined ? undefined : { index, damaged };
 }
 
 // ---------------------------------------------------------------- the segmented log

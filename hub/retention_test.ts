@@ -22,6 +22,7 @@ import { openDiskStore } from "./disk_store.ts";
 import { fsck } from "./fsck.ts";
 import { KvIndex } from "./kv_index.ts";
 import { Logger } from "./logger.ts";
+import { frameBody } from "./frame.ts";
 import { NODE_BYTES } from "./node_store.ts";
 import {
   offlineRetentionStatus,
@@ -297,7 +298,7 @@ Deno.test("retention: expired segments are dropped at start-up; proofs, receipts
     // clients, or a node file of dropped entries that is gone. fsck names the same reason.
     const idx0 = `${dir}/receipts/00000000.idx`;
     const idx0Bytes = await Deno.readFile(idx0);
-    const old = decodeCbor(idx0Bytes) as Map<string, unknown>;
+    const old = decodeCbor(frameBody(idx0Bytes, "sidecar")) as Map<string, unknown>;
     old.delete("clients");
     const refuse = async (re: RegExp) => {
       await moveIndex(bak);
