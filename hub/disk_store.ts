@@ -98,6 +98,7 @@ import {
   RecordFile,
   type RecordLocation,
   SegmentLog,
+  type Syncer,
 } from "./log_segments.ts";
 import { planIndexSeed } from "./index_seed.ts";
 import { firstSeqAtOrAfter, NodeStore, PosStore } from "./node_store.ts";
@@ -130,6 +131,8 @@ export interface DiskStoreOptions {
   indexIntervalMs?: number;
   /** Recent (label, leaf_hash) → seq cache entries (default 16384). */
   entryCacheSize?: number;
+  /** The durability barrier of the log, checkpoint and admission files (tests gate or count it). */
+  sync?: Syncer;
   /** Receives a line for every repair made at open (torn tails, long node files). */
   onRepair?: (what: string) => void;
   /** Per-atomic KV limits (tests lower them to exercise chunking). */
@@ -347,6 +350,7 @@ export class DiskStore implements HubStore {
       s.#log = await SegmentLog.open(dir, {
         onRead,
         onRepair: s.#onRepair,
+        ...(opts.sync ? { sync: opts.sync } : {}),
         ...(opts.segmentBytes === undefined ? {} : { segmentBytes: opts.segmentBytes }),
       });
       cleanup.push(() => s.#log.close());
@@ -355,6 +359,7 @@ export class DiskStore implements HubStore {
         onRead,
         onRepair: s.#onRepair,
         relPath: "checkpoints.cborseq",
+        ...(opts.sync ? { sync: opts.sync } : {}),
       });
       s.#ckpt = ck.file;
       cleanup.push(() => s.#ckpt.close());
@@ -375,6 +380,7 @@ export class DiskStore implements HubStore {
         onRead,
         onRepair: s.#onRepair,
         relPath: "admissions.cborseq",
+        ...(opts.sync ? { sync: opts.sync } : {}),
       });
       s.#adm = adm.file;
       cleanup.push(() => s.#adm.close());

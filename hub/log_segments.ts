@@ -264,6 +264,18 @@ export async function syncDir(path: string): Promise<void> {
   }
 }
 
+/**
+ * The durability barrier of the log and record files: fdatasync of a file, fsync of a directory. A RECEIPT or an
+ * admission answer is released only after these resolve; tests substitute one to gate or count them.
+ */
+export interface Syncer {
+  file(f: Deno.FsFile, path: string): Promise<void>;
+  dir(path: string): Promise<void>;
+}
+
+/** The operating system's barrier. */
+export const OS_SYNC: Syncer = { file: (f) => f.syncData(), dir: syncDir };
+
 /** Creates `path` (and parents) with mode 0700. */
 export async function mkdir700(path: string): Promise<void> {
   await Deno.mkdir(path, { recursive: true, mode: 0o700 });
@@ -700,6 +712,8 @@ export interface SegmentLogOptions {
   onRepair?: (what: string) => void;
   /** Most open read handles (default 64). */
   maxReadHandles?: number;
+  /** The durability barrier (default {@link OS_SYNC}). */
+  sync?: Syncer;
 }
 
 /** The result of {@link SegmentLog.append}: locations, the end position, and the write+fdatasync work to await. */
@@ -722,6 +736,7 @@ export class SegmentLog {
   readonly #onRead: (n: number) => void;
   readonly #onRepair: (what: string) => void;
   readonly #readers: SyncReaders;
+  readonly #sync: Syncer;
   #segments: number[] = [];
   /** Per family, the first segment present; lower numbers were dropped by retention. */
   #first: Record<Family, number> = { receipts: 0, payloads: 0 };
@@ -750,6 +765,7 @@ export class SegmentLog {
     this.#onRead = opts.onRead ?? (() => {});
     this.#onRepair = opts.onRepair ?? (() => {});
     this.#readers = new SyncReaders(opts.maxReadHandles ?? 64);
+    this.#sync = opts.sync ?? OS_SYNC;
   }
 
   /** Creates the directories and lists segments; reads no log bytes. */
@@ -1208,10 +1224,14 @@ export class SegmentLog {
     const pFile = this.#pFile!;
     writeAllSync(rFile, rBuf);
     writeAllSync(pFile, pBuf);
-    const durable = [rFile.syncData(), pFile.syncData()];
+    const sync = this.#sync;
+    const durable = [
+      sync.file(rFile, this.#path("receipts", seg)),
+      sync.file(pFile, this.#path("payloads", seg)),
+    ];
     if (this.#dirSyncPending) {
       this.#dirSyncPending = false;
-      durable.push(syncDir(this.rDir), syncDir(this.pDir));
+      durable.push(sync.dir(this.rDir), sync.dir(this.pDir));
     }
     this.#lastDurable = durable;
     return { locs, end: this.end, durable };
@@ -1420,13 +1440,15 @@ export class RecordFile {
   readonly #dir: string;
   readonly #name: string;
   readonly #onRead: (n: number) => void;
+  readonly #sync: Syncer;
   #size = 0;
   #w: Deno.FsFile | undefined;
   readonly #readers = new SyncReaders(1);
   readonly writeLock = new Lock();
   #created = false;
 
-  private constructor(path: string, onRead: (n: number) => void) {
+  private constructor(path: string, onRead: (n: number) => void, sync: Syncer) {
+    this.#sync = sync;
     this.path = path;
     const cut = path.lastIndexOf("/");
     this.#dir = cut < 0 ? "." : path.slice(0, cut) || "/";
@@ -1449,9 +1471,11 @@ export class RecordFile {
       relPath?: string;
       /** Where a cut torn tail is kept (default `quarantine/` beside the file). */
       quarantineDir?: string;
+      /** The durability barrier of appends (default {@link OS_SYNC}). */
+      sync?: Syncer;
     } = {},
   ): Promise<{ file: RecordFile; tail: { off: number; len: number; body: Uint8Array }[] }> {
-    const rf = new RecordFile(path, opts.onRead ?? (() => {}));
+    const rf = new RecordFile(path, opts.onRead ?? (() => {}), opts.sync ?? OS_SYNC);
     const size = await fileSize(path);
     rf.#created = size < 0;
     if (size >= 0 && size < indexedOffset) {
@@ -1493,10 +1517,10 @@ export class RecordFile {
     const { buf, locs } = framed(bodies, this.#size);
     const total = buf.length;
     await writeAll(this.#w!, buf);
-    await this.#w!.syncData();
+    await this.#sync.file(this.#w!, this.path);
     if (this.#created) {
       this.#created = false;
-      await syncDir(this.#dir);
+      await this.#sync.dir(this.#dir);
     }
     this.#size += total;
     return locs;
