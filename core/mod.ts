@@ -22,6 +22,7 @@ export * from "./ed25519.ts";
 export * from "./msg.ts";
 export * from "./receipt.ts";
 export * from "./checkpoint.ts";
+export * from "./equivocation.ts";
 export * from "./cap_token.ts";
 export * from "./error_body.ts";
 export * from "./mmr.ts";

@@ -404,6 +404,9 @@ Deno.test("healthz, readyz, metrics, info and report_equivocation answer as docu
       ok((await postCbor(hub.url, "/report_equivocation", pair(encodeReceipt(r1), encodeReceipt(r1)))).body),
       false,
     );
+    const m = new TextDecoder().decode((await http(hub.url + "/metrics")).body);
+    assert.match(m, /^veen_equivocation_reports_total 2$/m);
+    assert.match(m, /^veen_equivocation_proven_total 1$/m);
   });
 });
 

@@ -35,16 +35,13 @@
  *
  * `checkpoints.cborseq` and `admissions.cborseq` are single framed files ({@link RecordFile}).
  */
-import { cborHeadLen, decodeCbor, encodeCbor, H, toHex, VeenError, writeCborHead } from "../core/mod.ts";
+import { cborHeadLen, decodeCbor, encodeCbor, toHex, VeenError, writeCborHead } from "../core/mod.ts";
 import type { CborValue } from "../core/mod.ts";
 import {
   encodeFrame,
   frameBody,
   frameLength,
   FrameReader,
-  type FrameResult,
-  type ParsedFrame,
-  parseFrame,
   readCborHead,
   sealFrame,
   writeFramePrefix,

@@ -20,6 +20,9 @@ export class Metrics {
   readonly submitErr = new Map<string, number>();
   rateLimited = 0;
   anchorFail = 0;
+  /** POST /report_equivocation bodies received, and those that proved equivocation. */
+  equivocationReports = 0;
+  equivocationProven = 0;
   queueDepth = 0;
   readonly verifyLatency = new Histogram();
   readonly commitLatency = new Histogram();
@@ -71,6 +74,12 @@ export class Metrics {
     counter("veen_rate_limited_total", "Submissions refused with E.RATE.", this.rateLimited);
     hist("veen_checkpoint_interval", "Milliseconds between checkpoints of a label.", this.checkpointInterval);
     counter("veen_anchor_fail_total", "Failed anchor publications.", this.anchorFail);
+    counter("veen_equivocation_reports_total", "Equivocation reports received.", this.equivocationReports);
+    counter(
+      "veen_equivocation_proven_total",
+      "Equivocation reports that proved this hub signed two views of one position.",
+      this.equivocationProven,
+    );
     for (const [name, v] of Object.entries(extra)) gauge(name, name.replaceAll("_", " ") + ".", v);
     return out.join("\n") + "\n";
   }

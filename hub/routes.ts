@@ -10,11 +10,12 @@ import {
   consistencyProof,
   ctHashMatches,
   decodeCbor,
+  decodeEquivocationReport,
   decodeMsg,
   encodeCbor,
   encodeConsistencyProof,
   encodeMmrProof,
-  expectArray,
+  equivocation,
   fromHex,
   hubIdFor,
   inclusionProof,
@@ -24,10 +25,8 @@ import {
   msgSigningDigest,
   peaksAt,
   readU32be,
-  receiptFromCbor,
   toHex,
   VeenError,
-  verifyReceiptSig,
 } from "../core/mod.ts";
 import type { Admission } from "./admission.ts";
 import type { CryptoPool } from "./crypto_pool.ts";
@@ -343,17 +342,27 @@ export class Routes {
     ));
   }
 
+  /**
+   * POST /report_equivocation `[statement, statement]` (RECEIPTs or CHECKPOINTs, core/equivocation.ts): answers
+   * `{"ok": true, "equivocation": true, "label", "stream_seq"}` when they prove this hub forked a label (logged at
+   * error level and counted in veen_equivocation_proven_total), else `{"ok": false, "equivocation": false}`.
+   */
   private async reportEquivocation(req: Request): Promise<Response> {
     const body = await readBodyCapped(req, 4096);
-    const [a, b] = expectArray(decodeCbor(body, "equivocation report"), 2, "equivocation report").map(
-      receiptFromCbor,
-    );
-    const ok = a !== undefined && b !== undefined &&
-      verifyReceiptSig(a, this.c.hubPk) && verifyReceiptSig(b, this.c.hubPk) &&
-      bytesEqual(a.label, b.label) && a.streamSeq === b.streamSeq &&
-      (!bytesEqual(a.leafHash, b.leafHash) || !bytesEqual(a.mmrRoot, b.mmrRoot));
-    if (ok) this.c.log.error("equivocation proven", { label: toHex(a!.label), stream_seq: a!.streamSeq });
-    return cborResponse(encodeCbor(new Map<string, CborValue>([["ok", ok]])));
+    const [a, b] = decodeEquivocationReport(decodeCbor(body, "equivocation report"));
+    this.c.metrics.equivocationReports++;
+    const proven = equivocation(a, b, this.c.hubPk);
+    const answer = new Map<string, CborValue>([["ok", proven !== undefined], [
+      "equivocation",
+      proven !== undefined,
+    ]]);
+    if (proven !== undefined) {
+      this.c.metrics.equivocationProven++;
+      this.c.log.error("equivocation proven", { label: toHex(proven.label), stream_seq: proven.seq });
+      answer.set("label", proven.label);
+      answer.set("stream_seq", proven.seq);
+    }
+    return cborResponse(encodeCbor(answer));
   }
 
   private async putAttachment(req: Request): Promise<Response> {
