@@ -8,8 +8,9 @@
  *   receipts/NNNNNNNN.cborseq   framed [label, stream_seq, leaf_hash, client_id, client_seq, auth_ref|null,
  *                               hub_ts, RECEIPT bytes]; the first frame is a segment header
  *                               {"first_rec", "kind": "receipts", "segment", "v": 1}
- *   receipts/NNNNNNNN.idx       sidecar of a rotated segment: first/last global record number, per label its
- *                               stream_seq range and first offsets, {rec, offsets} every 1024 records (COMP0.1)
+ *   receipts/NNNNNNNN.idx       sidecar of a rotated segment (one frame around a CBOR map): first/last global
+ *                               record number, per label its stream_seq range and first offsets, each client's
+ *                               last entry, {rec, offsets} every 1024 records (COMP0.1)
  *   payloads/NNNNNNNN.cborseq   framed exact MSG bytes, record-aligned with receipts/NNNNNNNN.cborseq
  *   payloads/NNNNNNNN.idx       the same sidecar bytes as receipts/NNNNNNNN.idx
  *   mmr/<label hex>.nodes       MMR node hashes, 32 bytes each in postorder position order (node p at byte 32p)
@@ -20,6 +21,7 @@
  *                               6: per_sec|null, 7: burst|null, 8: issued_at, 9: expires_at}
  *   attachments/<2 hex>/<coid hex>   attachment ciphertexts, coid = H(bytes), written tmp + fsync + rename
  *   retention.json              per-family retention policy (hub/retention.ts); absent = keep everything
+ *   quarantine/                 torn tails cut at start-up, `<file>-<offset>-<ms>.bin` (never read by the hub)
  *   index.kv (+ -wal, -shm)     Deno KV (chmod 0600 at open): heads, accepted entries by (label, client_id, client_seq), checkpoint and admission indices, replay marks
  * ```
  * Frames are CBOR `[body: bstr, check: bstr8]` with check = SHA-256(body)[0..8] (log_segments.ts), so every
@@ -38,30 +40,30 @@
  * under the log lock after `flushIndex()`, so every record of a dropped segment is indexed. Checkpoint retention rewrites
  * checkpoints.cborseq keeping the unexpired records and each label's latest (see `#compactCheckpoints`).
  *
- * ## Commit
- * `commit(batch)` is durable when it resolves: one write per log file, both fdatasync'ed concurrently (plus the
- * directories when files were created), and one write per touched node and position file at its exact byte offset.
- * The log is the write-ahead journal; node and position files and the KV index are derived from it and written
- * behind it: the index writer fdatasyncs the node and position files written since its last run, then commits the
- * KV rows that declare them complete. Batches not yet indexed wait in an in-memory overlay
- * (heads, last client_seq, accepted entries), which every lookup consults first, and one index writer commits all
- * waiting batches in one KV atomic (split in order past the KV limits) with the entry rows, the heads and
- * `["meta","indexed"]`. So a returned receipt survives kill -9 and power loss (its records and nodes are fsynced),
- * the fixed cost of a KV commit is shared by every batch that arrived while the previous one ran, and a crash
- * loses only index work that the start-up tail replay redoes. The overlay is bounded (`maxIndexLag` entries):
- * past it, commit() waits for the index. After any failure past validation the store refuses writes
- * (E.UNAVAILABLE) until reopened; the reopen repairs from the log, and the failed batches are present iff their log
- * records were completely written.
+ * ## Commit (the authoritative description is docs/durability.md "Commit protocol")
+ * `commit(batch)` resolves once the batch's log records are durable: one write per log file, both fdatasync'ed
+ * concurrently (plus both directories when files were created). It also writes the batch's node and position
+ * records at their exact offsets, without syncing them: those files and the KV index are derived from the log and
+ * made durable behind it by one index writer, which fdatasyncs the node and position files written since its last
+ * run and then commits, in one KV atomic (split in order past the KV limits), the entry rows, the heads and
+ * `["meta","indexed"]` that declare them complete. Batches not yet indexed wait in an in-memory overlay (heads, last
+ * client_seq, accepted entries) that every lookup consults first. So a returned receipt survives kill -9 and power
+ * loss through its log records alone; a crash loses only derived bytes past `["meta","indexed"]`, which the start-up
+ * tail replay rewrites. The overlay is bounded (`maxIndexLag` entries): past it, commit() waits for the index.
+ * After any failure past validation the store refuses writes (E.UNAVAILABLE) until reopened; the reopen repairs
+ * from the log, and the failed batches are present iff their log records were completely written.
  *
  * Per-entry `["pos", label, seq]` KV rows were measured against the fixed-width `pos/` files: on this 2-core VM a
  * 64-entry atomic costs ~6.6 ms with leaf + client rows and ~7.9-8.6 ms with pos rows as well, while the pos file
  * write rides along with the node file write; reads become one 24·n-byte positional read instead of a KV range.
  *
- * ## Recovery
+ * ## Recovery (docs/durability.md "Recovery")
  * `openDiskStore` reads the heads from KV (O(labels)), truncates node and position files longer than their head
- * (one stat per file, no reads), replays only the log after `["meta","indexed"]` (re-deriving node hashes from
- * each head's peaks, rewriting nodes and positions, re-indexing), truncates a torn or checksum-failing tail (both
- * families, at the first bad record pair), and replays the unindexed tails of the checkpoint and admission files.
+ * (one stat per file, no reads: bytes past the index were never declared), indexes the checkpoint file's unindexed
+ * tail, then replays only the log after `["meta","indexed"]` (re-deriving node hashes from each head's peaks,
+ * rewriting nodes and positions, re-indexing) and the admission file's tail. Damage is judged by hub/log_tail.ts: a
+ * torn end of the newest segment or of a record file is moved to `quarantine/` and cut, unless it holds an entry the
+ * index or a CHECKPOINT covers (#beforeCut); anything else refuses the open with StorageDamage and changes nothing.
  * Restart cost is O(labels + tail), independent of history length. A missing or empty index is rebuilt: by a full
  * replay, or, once retention has dropped segments, from the dropped segments' tombstones and the node files up to
  * the first segment with both families present, then by replaying the rest (index_seed.ts).

@@ -67,7 +67,7 @@ import {
   SyncReaders,
   type TornTail,
 } from "./log_segments.ts";
-import { StorageDamage } from "./log_tail.ts";
+import { scanFileTail, StorageDamage } from "./log_tail.ts";
 import { NODE_BYTES, POS_BYTES, PosStore } from "./node_store.ts";
 
 /** One finding: the file, and where known the label (hex) and stream_seq. */
@@ -398,9 +398,9 @@ class Checker {
   }
 
   /**
-   * Reads the framed records of `file` (checkpoints or admissions) in order. A damaged record past the indexed
-   * offset `indexedTo` is a crash leftover the next start truncates (a warning, and the end of the file); before it,
-   * an inconsistency.
+   * Reads the framed records of `file` (checkpoints or admissions) in order. A torn end past the indexed offset
+   * `indexedTo` is a crash leftover the next start cuts (a warning, and the end of the file); any other damage is
+   * an inconsistency, as the hub refuses to start on it.
    */
   async #readRecords(
     file: string,
@@ -421,15 +421,29 @@ class Checker {
         const f = await reader.next();
         if (f.kind === "end") break;
         if (f.kind !== "ok") {
-          const what = `${f.kind === "bad" ? f.why : "torn record"} at offset ${off}`;
-          if (off >= indexedTo) {
+          // The start-up rule (RecordFile.open, hub/log_tail.ts): only a torn end past the index is cut.
+          const { end } = await scanFileTail(`${this.dir}/${file}`, off);
+          const why = end.kind === "clean"
+            ? "unreadable record"
+            : end.kind === "torn"
+            ? `torn (${end.how})`
+            : end.why;
+          if (off >= indexedTo && end.kind === "torn") {
             this.warn({
-              file,
-              what: `${what} past the indexed offset ${indexedTo} (truncated at the next start)`,
+              file: `${file}@${off}`,
+              what:
+                `${why} record past the indexed offset ${indexedTo}: the next start moves it to quarantine/ and cuts it`,
             });
             break;
           }
-          this.fail({ file, what: `${what}, before the indexed offset ${indexedTo}` });
+          this.fail({
+            file: `${file}@${end.kind === "corrupt" ? end.offset : off}`,
+            what:
+              `damaged record (${why})${
+                off < indexedTo ? `, before the indexed offset ${indexedTo}` : ""
+              }: ` +
+              `the hub refuses to start; restore the file from a backup`,
+          });
         }
         onRecord(`${file}@${off}`, off, f.body, f.length);
       }

@@ -3,10 +3,9 @@
  *
  * **Frame.** Every record is one CBOR item `[body: bstr, check: bstr .size 8]` with
  * `check = SHA-256(body)[0..8]`, so each file stays a valid RFC 8742 CBOR sequence that any CBOR tool can read.
- * Bytes: `0x82`, the canonical bstr head of `body`, `body`, `0x48`, `check` (11 to 19 bytes of overhead). A record
- * whose head, length or check does not parse is a torn or corrupt tail: recovery truncates the file at its first
- * byte. A length+CRC32 frame was measured at about 3 µs less per record (SHA-256 of 700 bytes: 3.2 µs, CRC32:
- * 0.2 µs), under 5% of a 64-entry commit that is dominated by fdatasync and the KV atomic, so the CBOR frame wins.
+ * Bytes: `0x82`, the canonical bstr head of `body`, `body`, `0x48`, `check` (11 to 19 bytes of overhead)
+ * (hub/frame.ts). A record whose head, length or check does not parse is judged by hub/log_tail.ts: a torn end of
+ * the newest segment is cut into `quarantine/`, anything else refuses the start.
  *
  * **Segments.** Two aligned families, `receipts/NNNNNNNN.cborseq` and `payloads/NNNNNNNN.cborseq`, rotated together
  * by size so retention can drop either independently. Record i (0-based after the header) of a receipts segment and
@@ -18,8 +17,11 @@
  *   (canonical CBOR array of 8; RECEIPT is the exact wire bytes as a bstr).
  * - payloads record body: the exact MSG bytes.
  *
- * A batch never spans segments (a segment may exceed the size limit by one batch). When a segment is rotated, a
- * sidecar `NNNNNNNN.idx` (same bytes in both family directories, written tmp + fsync + rename) records
+ * A batch never spans segments (a segment may exceed the size limit by one batch), and a segment is rotated only
+ * once its last batch is durable, so only the newest segment can hold unsynced bytes (the recovery rule of
+ * hub/log_tail.ts). When a segment is rotated, a sidecar `NNNNNNNN.idx` (same bytes in both family directories,
+ * written tmp + fsync + rename; one frame around the map, so damage is detected, and a damaged copy is replaced by
+ * the other when read; bare maps written before framing are still read) records
  * `{"v", "segment", "first_rec", "last_rec", "records", "receipts_bytes", "payloads_bytes", "last_hub_ts",
  *   "labels": [[label, first_seq, last_seq, receipts_offset, payloads_offset]...],
  *   "clients": [[label, [[client_id, client_seq, stream_seq]...]]...],

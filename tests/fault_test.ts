@@ -208,6 +208,21 @@ Deno.test("fault: a damaged sidecar copy falls back to the other; a damaged node
   });
 });
 
+Deno.test("fault: checkpoints.cborseq past the index: a flipped byte refuses the start, a torn end is cut", async () => {
+  await withCopy(async (s) => {
+    const path = `${s.dir}/checkpoints.cborseq`;
+    await flip(path, (await Deno.stat(path)).size - 12);
+    await dropIndex(s.dir);
+    await refused(s, "checkpoints.cborseq");
+  });
+  await withCopy(async (s) => {
+    await Deno.writeFile(`${s.dir}/checkpoints.cborseq`, new Uint8Array([0x82, 0x58]), { append: true });
+    await dropIndex(s.dir);
+    assert.ok((await fsck(s.dir)).ok);
+    await recovered(s);
+  });
+});
+
 Deno.test("fault suite cleanup", async () => {
   if (template) await Deno.remove((await template).dir, { recursive: true });
 });
