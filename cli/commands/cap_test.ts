@@ -147,6 +147,24 @@ Deno.test("cap issue accepts a hex subject and a client directory; bad input is 
       ])).code,
       1,
     );
+    // A ttl no hub can install (issued_at + ttl beyond 2^53-1) is refused as a usage error.
+    const huge = await runCli([
+      "cap",
+      "issue",
+      "--issuer",
+      admin,
+      "--subject",
+      c,
+      "--stream",
+      "a",
+      "--ttl",
+      String(Number.MAX_SAFE_INTEGER),
+      "--out",
+      `${s.root}/x`,
+    ]);
+    assert.equal(huge.code, 1);
+    assert.match(huge.stderr, /--ttl must be in 0\.\.[0-9]+, got 9007199254740991/);
+    assert.equal(await Deno.stat(`${s.root}/x`).then(() => true, () => false), false);
     assert.equal(
       (await runCli([
         "cap",
