@@ -15,6 +15,8 @@ export interface HubConfig {
   logLevel: LogLevel;
   /** "auto": required when listening on a non-loopback address, open on loopback. */
   admission: AdmissionMode;
+  /** Lets `admission = "off"` serve a non-loopback address (refused otherwise; warned about loudly when set). */
+  allowOpenPublic: boolean;
   /** Hex Ed25519 keys whose cap tokens the hub accepts; the hub's own key is always trusted. */
   trustedIssuers: string[];
   routingKeyHex: string;
@@ -54,6 +56,7 @@ export function defaultConfig(dataDir = ""): HubConfig {
     profileIdHex: DEFAULT_PROFILE_ID_HEX,
     logLevel: "info",
     admission: "auto",
+    allowOpenPublic: false,
     trustedIssuers: [],
     routingKeyHex: "",
     labelEpochs: false,
@@ -80,6 +83,7 @@ const KEYS: Record<string, [string, Kind]> = {
   profile_id: ["profileIdHex", "string"],
   log_level: ["logLevel", "string"],
   admission: ["admission", "string"],
+  allow_open_public: ["allowOpenPublic", "bool"],
   trusted_issuers: ["trustedIssuers", "list"],
   routing_key: ["routingKeyHex", "string"],
   label_epochs: ["labelEpochs", "bool"],
@@ -181,6 +185,7 @@ export function validateConfig(cfg: HubConfig): void {
   if (!["auto", "on", "off"].includes(cfg.admission)) {
     throw new VeenError("E.SIZE", `admission must be auto, on or off, not "${cfg.admission}"`);
   }
+  checkOpenPublic(cfg);
   for (const k of cfg.trustedIssuers) fromHex(k, 32, "trusted issuer key");
   fromHex(cfg.routingKeyHex, undefined, "routing_key");
   if ((cfg.tlsCert === "") !== (cfg.tlsKey === "")) {
@@ -202,6 +207,22 @@ export function parseListen(listen: string): { hostname: string; port: number } 
 /** True for 127.0.0.0/8, ::1 and localhost. */
 export function isLoopback(hostname: string): boolean {
   return hostname === "localhost" || hostname === "::1" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
+/** Whether this config serves a non-loopback address without admission: anyone who reaches it can write. */
+export function isOpenPublic(cfg: HubConfig): boolean {
+  return !admissionRequired(cfg) && !isLoopback(parseListen(cfg.listen).hostname);
+}
+
+/** `admission = "off"` on a non-loopback address needs `allow_open_public` (E.SIZE otherwise). */
+export function checkOpenPublic(cfg: HubConfig): void {
+  if (isOpenPublic(cfg) && !cfg.allowOpenPublic) {
+    throw new VeenError(
+      "E.SIZE",
+      `admission = "off" on the non-loopback address "${cfg.listen}" lets anyone write; set allow_open_public ` +
+        `(VEEN_ALLOW_OPEN_PUBLIC=1, --allow-open-public) to run an open public hub, or use admission = "on"`,
+    );
+  }
 }
 
 /** Whether admission (cap tokens via /authorize) is enforced for this config. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { admissionRequired, applyEnv, applyToml, defaultConfig, validateConfig } from "./config.ts";
-import { buildConfig } from "./main.ts";
+import { buildConfig, hubMain } from "./main.ts";
 import { rejectsCode, throwsCode } from "../tests/util.ts";
 
 Deno.test("defaults listen on 127.0.0.1:37411 with admission open on loopback", () => {
@@ -38,4 +38,27 @@ Deno.test("bad config values are refused with a message naming the key", async (
   throwsCode(() => validateConfig({ ...c, profileIdHex: "00".repeat(32) }), "E.PROFILE");
   throwsCode(() => validateConfig({ ...c, dataDir: "" }), "E.SIZE");
   await rejectsCode(() => buildConfig({ config: "/nonexistent.toml", "data-dir": "/x" }, {}), "E.NOT_FOUND");
+});
+
+Deno.test("admission off on a non-loopback address is refused unless allow_open_public is set", async () => {
+  const c = defaultConfig("/d");
+  for (const listen of ["0.0.0.0:37411", "[::]:37411", "192.0.2.1:1"]) {
+    const e = throwsCode(() => validateConfig({ ...c, listen, admission: "off" }), "E.SIZE");
+    assert.match(e.detail, /allow_open_public/);
+    validateConfig({ ...c, listen, admission: "off", allowOpenPublic: true });
+    validateConfig({ ...c, listen, admission: "auto" });
+  }
+  validateConfig({ ...c, listen: "127.0.0.1:1", admission: "off" });
+  const flags = { "data-dir": "/x", listen: "0.0.0.0:1", admission: "off" };
+  await rejectsCode(() => buildConfig(flags, {}), "E.SIZE");
+  assert.equal((await buildConfig({ ...flags, "allow-open-public": true }, {})).allowOpenPublic, true);
+  assert.equal((await buildConfig(flags, { VEEN_ALLOW_OPEN_PUBLIC: "1" })).allowOpenPublic, true);
+  // `veen hub start` exits 1 (usage) before it binds anything.
+  const dir = await Deno.makeTempDir();
+  try {
+    const args = ["start", "--foreground", "--data-dir", dir, "--listen", "0.0.0.0:0", "--admission", "off"];
+    assert.equal(await hubMain(args), 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -29,6 +29,7 @@ import {
 } from "../core/mod.ts";
 import { cbor, errorCode, http, postCbor, startTestHub, submit, withHub, Writer } from "../tests/fixture.ts";
 import { Logger } from "./logger.ts";
+import { rejectsCode } from "../tests/util.ts";
 
 Deno.test("submit returns a receipt signed by the hub key that binds the leaf", async () => {
   await withHub({}, async (hub) => {
@@ -124,6 +125,23 @@ Deno.test("each submit log line names the stream_seq of its own RECEIPT under co
     assert.deepEqual(logged, seqs);
   } finally {
     await hub.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("startHub refuses an open non-loopback hub, and warns loudly when allow_open_public lets it start", async () => {
+  const dir = await Deno.makeTempDir();
+  const lines: string[] = [];
+  const logger = new Logger("info", "hub", "standalone", (l) => lines.push(l));
+  const open = { listen: "0.0.0.0:0", admission: "off" } as const;
+  try {
+    await rejectsCode(() => startTestHub(dir, open, { logger }), "E.SIZE");
+    const hub = await startTestHub(dir, { ...open, allowOpenPublic: true }, { logger });
+    await hub.close();
+    const warn = lines.map((l) => JSON.parse(l)).find((l) => l.key === "allow_open_public");
+    assert.equal(warn?.level, "warn");
+    assert.match(warn.msg, /^OPEN PUBLIC HUB/);
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
