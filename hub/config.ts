@@ -147,7 +147,10 @@ function setKey(cfg: HubConfig, key: string, raw: unknown, source: string): void
   target[parts[parts.length - 1]!] = v;
 }
 
-/** Applies a TOML document (flat keys, or a `[hub]` table). */
+/**
+ * Applies a TOML document: flat keys, or one `[hub]` table and nothing else. Unknown keys, and keys beside a
+ * `[hub]` table, are errors (E.SIZE).
+ */
 export function applyToml(cfg: HubConfig, text: string, source: string): void {
   let doc: Record<string, unknown>;
   try {
@@ -155,11 +158,22 @@ export function applyToml(cfg: HubConfig, text: string, source: string): void {
   } catch (e) {
     throw new VeenError("E.SIZE", `Cannot parse config ${source}: ${e instanceof Error ? e.message : e}`);
   }
-  const table = (typeof doc.hub === "object" && doc.hub !== null ? doc.hub : doc) as Record<string, unknown>;
-  for (const [k, v] of Object.entries(table)) {
-    if (k === "hub") continue;
-    setKey(cfg, k, v, source);
+  let table = doc;
+  if ("hub" in doc) {
+    const hub = doc.hub;
+    if (typeof hub !== "object" || hub === null || Array.isArray(hub) || hub instanceof Date) {
+      throw new VeenError("E.SIZE", `"hub" in ${source} must be a table ([hub])`);
+    }
+    const outside = Object.keys(doc).find((k) => k !== "hub");
+    if (outside !== undefined) {
+      throw new VeenError(
+        "E.SIZE",
+        `Config key "${outside}" in ${source} is outside the [hub] table; put every key under [hub]`,
+      );
+    }
+    table = hub as Record<string, unknown>;
   }
+  for (const [k, v] of Object.entries(table)) setKey(cfg, k, v, source);
 }
 
 export function applyEnv(cfg: HubConfig, env: Record<string, string>): void {

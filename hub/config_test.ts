@@ -62,3 +62,22 @@ Deno.test("admission off on a non-loopback address is refused unless allow_open_
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a [hub] table takes every key: keys beside it, bad values included, are errors naming the key", () => {
+  const c = defaultConfig("/d");
+  for (
+    const text of ['batch_max = -1\n[hub]\nlisten = "127.0.0.1:1"', "queue_max = 5\n[hub]\nbatch_max = 2"]
+  ) {
+    const e = throwsCode(() => applyToml(c, text, "f.toml"), "E.SIZE");
+    assert.match(e.detail, /"(batch_max|queue_max)" in f\.toml is outside the \[hub\] table/);
+  }
+  throwsCode(() => applyToml(c, "[hub]\nbatch_max = 2\n[other]\nx = 1", "f.toml"), "E.SIZE");
+  throwsCode(() => applyToml(c, 'hub = "yes"', "f.toml"), "E.SIZE");
+  throwsCode(() => applyToml(c, "[hub]\nnope = 1", "f.toml"), "E.SIZE");
+  throwsCode(() => applyToml(c, "[hub.inner]\nbatch_max = 1", "f.toml"), "E.SIZE");
+  throwsCode(() => applyToml(c, "[other]\nbatch_max = 1", "f.toml"), "E.SIZE");
+  const ok = defaultConfig("/d");
+  applyToml(ok, "[hub]\nbatch_max = 3", "f.toml");
+  applyToml(ok, "queue_max = 4", "g.toml");
+  assert.deepEqual([ok.batchMax, ok.queueMax], [3, 4]);
+});
