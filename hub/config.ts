@@ -116,7 +116,7 @@ function setKey(cfg: HubConfig, key: string, raw: unknown, source: string): void
   const [path, kind] = spec;
   let v: unknown;
   if (kind === "int") {
-    v = typeof raw === "string" ? Number(raw) : raw;
+    v = typeof raw === "string" ? (/^[0-9]+$/.test(raw) ? Number(raw) : NaN) : raw;
     if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
       throw new VeenError("E.SIZE", `Config key "${key}" in ${source} must be a non-negative integer`);
     }

@@ -34,6 +34,9 @@ Deno.test("bad config values are refused with a message naming the key", async (
   throwsCode(() => applyToml(c, "nope = 1", "f.toml"), "E.SIZE");
   throwsCode(() => applyToml(c, "batch_max = -1", "f.toml"), "E.SIZE");
   throwsCode(() => applyEnv(c, { VEEN_BATCH_MAX: "many" }), "E.SIZE");
+  for (const v of ["0x10", "1e3", "1.5", " 5", "-1"]) {
+    throwsCode(() => applyEnv(c, { VEEN_QUEUE_MAX: v }), "E.SIZE");
+  }
   throwsCode(() => validateConfig({ ...c, listen: "nowhere" }), "E.SIZE");
   throwsCode(() => validateConfig({ ...c, profileIdHex: "00".repeat(32) }), "E.PROFILE");
   throwsCode(() => validateConfig({ ...c, dataDir: "" }), "E.SIZE");

@@ -274,11 +274,16 @@ export async function runningPid(dataDir: string): Promise<number | undefined> {
 }
 
 async function stop(rest: string[]): Promise<number> {
-  const parsed = parseDataDirFlags(rest, {
-    "data-dir": { type: "string" },
-    "timeout-ms": { type: "string" },
-    help: { type: "boolean" },
-  }, STOP_HELP);
+  const parsed = parseDataDirFlags(
+    rest,
+    {
+      "data-dir": { type: "string" },
+      "timeout-ms": { type: "string" },
+      help: { type: "boolean" },
+    },
+    STOP_HELP,
+    { "timeout-ms": { min: 1, max: 3_600_000 } },
+  );
   if (typeof parsed === "number") return parsed;
   const { flags, dir } = parsed;
   const pid = await runningPid(dir);
