@@ -38,73 +38,71 @@ async function authorize(hub: RunningHub, tok: CapToken | Uint8Array): Promise<n
   return r.status === 200 ? (cbor(r) as Map<string, CborValue>).get("expires_at") as number : errorCode(r);
 }
 
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+type Life = (body: (hub: RunningHub) => Promise<void>, o?: { rebuildIndex?: boolean }) => Promise<void>;
+
+/**
+ * Runs `fn` over successive lives of an admission-on hub on one temp data dir with clock `clock.ms`: each `life`
+ * starts a hub (after deleting index.kv* when asked, so the start rebuilds it), runs `body` and closes it. fsck must
+ * pass on the data dir afterwards.
+ */
+async function overLives(fn: (life: Life, clock: { ms: number }) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "veen-adm-" });
+  const clock = { ms: T0 * 1000 };
+  const life: Life = async (body, o = {}) => {
+    for (const f of o.rebuildIndex ? ["index.kv", "index.kv-wal", "index.kv-shm"] : []) {
+      await Deno.remove(`${dir}/${f}`).catch(() => {});
+    }
+    const hub = await startTestHub(dir, { admission: "on" }, { now: () => clock.ms });
+    try {
+      await body(hub);
+    } finally {
+      await hub.close();
+    }
+  };
   try {
-    await fn(dir);
+    await fn(life, clock);
+    assert.equal((await fsck(dir)).error, undefined);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 }
 
 Deno.test("authorize refuses a ttl or rate that no record can hold, and the store restarts and passes fsck", async () => {
-  await withDir(async (dir) => {
-    const now = T0 * 1000;
-    let hub = await startTestHub(dir, { admission: "on" }, { now: () => now });
+  await overLives(async (life) => {
     const w = new Writer("adm/ttl", 3);
     const max = Number.MAX_SAFE_INTEGER;
-    const edge = issue(hub.hubKey, w, "adm/ttl", max - T0, { perSec: max, burst: max });
-    try {
+    let edge!: CapToken;
+    await life(async (hub) => {
       for (const ttl of [max, max - T0 + 1, max - 1]) {
         assert.equal(await authorize(hub, issue(hub.hubKey, w, "adm/ttl", ttl)), "E.CAP", `ttl ${ttl}`);
       }
       // Not a safe integer at all: the token does not decode.
       assert.equal(await authorize(hub, issue(hub.hubKey, w, "adm/ttl", 2 ** 53)), "E.SIZE");
-      assert.equal(
-        await authorize(hub, issue(hub.hubKey, w, "adm/ttl", 60, { perSec: 2 ** 53, burst: 1 })),
-        "E.SIZE",
-      );
+      const rate = { perSec: 2 ** 53, burst: 1 };
+      assert.equal(await authorize(hub, issue(hub.hubKey, w, "adm/ttl", 60, rate)), "E.SIZE");
       // The largest ttl and rate that fit are installed and usable.
+      edge = issue(hub.hubKey, w, "adm/ttl", max - T0, { perSec: max, burst: max });
       assert.equal(await authorize(hub, edge), max);
       assert.equal((await submit(hub.url, w.msg({ authRef: authRef(edge) }))).status, 200);
-    } finally {
-      await hub.close();
-    }
-    assert.equal((await fsck(dir)).error, undefined);
-    hub = await startTestHub(dir, { admission: "on" }, { now: () => now });
-    try {
+    });
+    await life(async (hub) => {
       assert.equal((await submit(hub.url, w.msg({ authRef: authRef(edge) }))).status, 200);
-    } finally {
-      await hub.close();
-    }
-    // An index rebuilt from admissions.cborseq starts as well.
-    for (const f of ["index.kv", "index.kv-wal", "index.kv-shm"]) {
-      await Deno.remove(`${dir}/${f}`).catch(() => {});
-    }
-    hub = await startTestHub(dir, { admission: "on" }, { now: () => now });
-    try {
-      assert.equal(await authorize(hub, edge), max);
-    } finally {
-      await hub.close();
-    }
-    assert.equal((await fsck(dir)).error, undefined);
+    });
+    await life(async (hub) => assert.equal(await authorize(hub, edge), max), { rebuildIndex: true });
   });
 });
 
 Deno.test("a prefix of a chain shares its issued_at and rate bucket, before and after a restart and an index rebuild", async () => {
-  await withDir(async (dir) => {
-    let now = T0 * 1000;
-    const start = () => startTestHub(dir, { admission: "on" }, { now: () => now });
-    let hub = await start();
-    const key = hub.hubKey;
+  await overLives(async (life, clock) => {
     const w = new Writer("adm/chain", 4);
-    const first = issue(key, w, "adm/chain", 60, { perSec: 1, burst: 2 });
-    const second = extendCapChain(first, key.secret);
-    const third = extendCapChain(second, key.secret);
-    // An expired two-link token cut to its first link (the attack of issue 17).
-    const cutToFirst = issue(key, w, "adm/chain", 30);
-    const expiredChain = extendCapChain(cutToFirst, key.secret);
-    try {
+    let third!: CapToken, cutToFirst!: CapToken;
+    await life(async (hub) => {
+      const first = issue(hub.hubKey, w, "adm/chain", 60, { perSec: 1, burst: 2 });
+      const second = extendCapChain(first, hub.hubKey.secret);
+      third = extendCapChain(second, hub.hubKey.secret);
+      // An expired two-link token cut to its first link (the attack of issue 17).
+      cutToFirst = issue(hub.hubKey, w, "adm/chain", 30);
+      const expiredChain = extendCapChain(cutToFirst, hub.hubKey.secret);
       assert.equal(await authorize(hub, expiredChain), T0 + 30);
       assert.equal(await authorize(hub, second), T0 + 60);
       assert.equal((await submit(hub.url, w.msg({ authRef: authRef(second) }))).status, 200);
@@ -113,32 +111,20 @@ Deno.test("a prefix of a chain shares its issued_at and rate bucket, before and 
       assert.equal(await authorize(hub, first), T0 + 60);
       let r = await submit(hub.url, w.msg({ clientSeq: 3, authRef: authRef(first) }));
       assert.deepEqual([r.status, errorCode(r)], [429, "E.RATE"]);
-      now += 31_000;
+      clock.ms += 31_000;
       r = await submit(hub.url, w.msg({ clientSeq: 3, authRef: authRef(expiredChain) }));
       assert.deepEqual([r.status, errorCode(r)], [403, "E.CAP"]);
       assert.equal(await authorize(hub, cutToFirst), "E.CAP", "the first link of an expired chain");
-    } finally {
-      await hub.close();
-    }
-    hub = await start();
-    try {
+    });
+    await life(async (hub) => {
       assert.equal(await authorize(hub, third), T0 + 60, "an extension authorized after a restart");
       assert.equal(await authorize(hub, cutToFirst), "E.CAP");
-    } finally {
-      await hub.close();
-    }
-    for (const f of ["index.kv", "index.kv-wal", "index.kv-shm"]) {
-      await Deno.remove(`${dir}/${f}`).catch(() => {});
-    }
-    hub = await start();
-    try {
+    });
+    await life(async (hub) => {
       assert.equal(await authorize(hub, cutToFirst), "E.CAP", "after the index was rebuilt");
-      now += 30_000;
+      clock.ms += 30_000;
       const r = await submit(hub.url, w.msg({ clientSeq: 3, authRef: authRef(third) }));
       assert.deepEqual([r.status, errorCode(r)], [403, "E.CAP"]);
-    } finally {
-      await hub.close();
-    }
-    assert.equal((await fsck(dir)).error, undefined);
+    }, { rebuildIndex: true });
   });
 });
