@@ -273,6 +273,8 @@ export async function runningPid(dataDir: string): Promise<number | undefined> {
   }
 }
 
+const STOP_INTS = { "timeout-ms": { min: 1, max: 3_600_000 } };
+
 async function stop(rest: string[]): Promise<number> {
   const parsed = parseDataDirFlags(
     rest,
@@ -282,7 +284,7 @@ async function stop(rest: string[]): Promise<number> {
       help: { type: "boolean" },
     },
     STOP_HELP,
-    { "timeout-ms": { min: 1, max: 3_600_000 } },
+    STOP_INTS,
   );
   if (typeof parsed === "number") return parsed;
   const { flags, dir } = parsed;

@@ -213,6 +213,14 @@ async function historyFigures(size: number, proofs: number): Promise<HistoryFigu
   }
 }
 
+const BENCH_INTS = {
+  clients: { min: 1, max: 10_000 },
+  labels: { min: 1, max: 10_000 },
+  count: { min: 1, max: 10_000_000 },
+  seconds: { min: 1, max: 86_400 },
+  proofs: { min: 1, max: 1_000_000 },
+};
+
 export async function benchMain(args: string[]): Promise<number> {
   const f = parseFlags(
     args,
@@ -229,13 +237,7 @@ export async function benchMain(args: string[]): Promise<number> {
       help: { type: "boolean", short: "h" },
     },
     HELP,
-    {
-      clients: { min: 1, max: 10_000 },
-      labels: { min: 1, max: 10_000 },
-      count: { min: 1, max: 10_000_000 },
-      seconds: { min: 1, max: 86_400 },
-      proofs: { min: 1, max: 1_000_000 },
-    },
+    BENCH_INTS,
   );
   if (typeof f === "number") return f;
   const sizes = f.sizes.split(",");
