@@ -3,8 +3,9 @@
  * new entries. Hub B must admit the mirrored MSGs: run it open, or authorize the writers' tokens on it.
  */
 import { parseArgs } from "node:util";
-import { bytesEqual, EXIT, fromHex, labelFor, streamIdFor, VeenError } from "../core/mod.ts";
+import { bytesEqual, EXIT, fromHex, labelFor, MAX_TIMER_MS, streamIdFor, VeenError } from "../core/mod.ts";
 import { describeFailure, exitCodeOf, HubHttp } from "../cli/mod.ts";
+import { parseUint } from "../cli/args.ts";
 import { mirrorLabel } from "./mirror.ts";
 
 const HELP =
@@ -16,6 +17,7 @@ carry the same leaves, sequence numbers and roots. Resumes from B's size; with -
 export async function bridgeMain(args: string[]): Promise<number> {
   const rest = args[0] === "mirror" ? args.slice(1) : args;
   let f;
+  let pollMs: number, maxItems: number, timeoutMs: number;
   try {
     f = parseArgs({
       args: rest,
@@ -43,8 +45,11 @@ export async function bridgeMain(args: string[]): Promise<number> {
     if ((f.stream?.length ?? 0) + (f.label?.length ?? 0) === 0) {
       throw new Error("give at least one --stream or --label");
     }
+    pollMs = parseUint(f["poll-ms"], "--poll-ms", { min: 1, max: MAX_TIMER_MS });
+    maxItems = parseUint(f["max-items"], "--max-items", { min: 1 });
+    timeoutMs = parseUint(f["timeout-ms"], "--timeout-ms", { min: 1, max: 3_600_000 });
   } catch (e) {
-    console.error(`E.USAGE: ${(e as Error).message}\n${HELP}`);
+    console.error(`E.USAGE: ${(e as { detail?: string }).detail ?? (e as Error).message}\n${HELP}`);
     return EXIT.USAGE;
   }
   try {
@@ -52,8 +57,8 @@ export async function bridgeMain(args: string[]): Promise<number> {
       ...(f.stream ?? []).map((s) => labelFor(streamIdFor(s))),
       ...(f.label ?? []).map((l) => fromHex(l, 32, "--label")),
     ];
-    const a = new HubHttp(f.from, Number(f["timeout-ms"]));
-    const b = new HubHttp(f.to, Number(f["timeout-ms"]));
+    const a = new HubHttp(f.from, timeoutMs);
+    const b = new HubHttp(f.to, timeoutMs);
     const [ia, ib] = [await a.info(), await b.info()];
     for (const [flag, info] of [["from-hub-key", ia], ["to-hub-key", ib]] as const) {
       const want = f[flag];
@@ -61,7 +66,6 @@ export async function bridgeMain(args: string[]): Promise<number> {
         throw new VeenError("E.SIG", `Hub for --${flag} presents another key`);
       }
     }
-    const maxItems = Number(f["max-items"]);
     for (;;) {
       let copied = 0;
       for (const label of labels) {
@@ -82,7 +86,7 @@ export async function bridgeMain(args: string[]): Promise<number> {
         }
       }
       if (!f.follow) return EXIT.OK;
-      if (copied === 0) await new Promise((res) => setTimeout(res, Number(f["poll-ms"])));
+      if (copied === 0) await new Promise((res) => setTimeout(res, pollMs));
     }
   } catch (e) {
     const d = describeFailure(e);

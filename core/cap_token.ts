@@ -64,6 +64,32 @@ export function capLinkDigest(t: Omit<CapToken, "sigChain">, prevSig: Uint8Array
   return linkDigest(encodeCbor(bodyToCbor(t)), prevSig);
 }
 
+/**
+ * The capability root: the digest the first link signs, `Ht("veen/cap-link", CBOR({1..4}) || 64 zero bytes)`. Every
+ * link signs the same body, so a chain, its prefixes and its extensions share one root. The hub binds issued_at
+ * (KEX1+ §4.2: hub_ts when it first authorized the root) and the rate bucket to it, so that re-presenting a prefix
+ * or variant of a chain never extends it (docs/protocol.md).
+ */
+export function capRoot(t: Omit<CapToken, "sigChain">): Uint8Array {
+  return capLinkDigest(t, ZERO_SIG);
+}
+
+/**
+ * `expires_at = issued_at + ttl` (KEX1+ §4.2); E.CAP when that is not a safe integer, since no record could store it.
+ */
+export function capExpiresAt(issuedAt: number, ttl: number): number {
+  if (!Number.isSafeInteger(issuedAt) || issuedAt < 0 || !Number.isSafeInteger(ttl) || ttl < 0) {
+    throw new VeenError("E.CAP", `cap_token ttl "${ttl}" is not an unsigned integer`);
+  }
+  if (ttl > Number.MAX_SAFE_INTEGER - issuedAt) {
+    throw new VeenError(
+      "E.CAP",
+      `cap_token ttl "${ttl}" is too large: issued_at + ttl must be at most 2^53-1 (issued_at ${issuedAt})`,
+    );
+  }
+  return issuedAt + ttl;
+}
+
 /** `auth_ref = Ht("veen/cap", CBOR(cap_token))`; also the payload's cap_ref. */
 export function authRef(t: CapToken): Uint8Array {
   return Ht("veen/cap", encodeCapToken(t));

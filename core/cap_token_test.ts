@@ -6,7 +6,9 @@ import { Ht } from "./hash.ts";
 import { streamIdFor } from "./ids.ts";
 import {
   authRef,
+  capExpiresAt,
   capLinkDigest,
+  capRoot,
   decodeCapToken,
   encodeCapToken,
   extendCapChain,
@@ -87,4 +89,23 @@ Deno.test("decodeCapToken rejects unsorted stream ids, unknown keys and null rat
   m.set(4, new Map<number, unknown>([[1, t.allow.streamIds], [2, 1]]));
   m.set(6, 1);
   throwsCode(() => decodeCapToken(encodeCbor(m as never)), "E.SIZE");
+});
+
+Deno.test("capRoot is what the first link signs: shared by a chain's prefixes and extensions, not by other bodies", () => {
+  const one = token();
+  const two = extendCapChain(one, issuer.secret);
+  assert.notEqual(toHex(authRef(one)), toHex(authRef(two)));
+  assert.equal(toHex(capRoot(two)), toHex(capRoot(one)));
+  assert.equal(toHex(capRoot(one)), toHex(capLinkDigest(one, new Uint8Array(64))));
+  const longer = { ...one, allow: { ...one.allow, ttl: 601 } };
+  assert.notEqual(toHex(capRoot(longer)), toHex(capRoot(one)));
+});
+
+Deno.test("capExpiresAt is issued_at + ttl while that is a safe integer, else E.CAP", () => {
+  const max = Number.MAX_SAFE_INTEGER;
+  assert.equal(capExpiresAt(1_700_000_000, 60), 1_700_000_060);
+  assert.equal(capExpiresAt(1_700_000_000, max - 1_700_000_000), max);
+  for (const ttl of [max - 1_700_000_000 + 1, max, 2 ** 53, -1, 1.5]) {
+    throwsCode(() => capExpiresAt(1_700_000_000, ttl), "E.CAP");
+  }
 });

@@ -20,3 +20,9 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxAttachmentBytes: 8 * 1_048_576,
   clockSkewEpochs: 1,
 });
+
+/**
+ * The largest delay setTimeout honours (2^31-1 ms); a larger one fires at once, so a poll or wait flag beyond it
+ * would busy-loop. Command-line parsers bound `*-ms` flags by it.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;

@@ -4,10 +4,16 @@
  * whose subject is client_id and whose stream_ids map to the label. Stream scoping is enforced because the hub knows
  * the routing key: `label = Ht("veen/label", routing_key || stream_id || u64be(epoch))` with epoch 0, or, when label
  * epochs are enabled, any epoch within ±clock_skew_epochs of the hub's epoch (an epoch further out is E.TIME, §4).
+ *
+ * issued_at (KEX1+ §4.2, hub_ts variant: the token carries no signed time) is the hub_ts at which the hub first
+ * authorized a token of the same cap root (core capRoot), and the RL0 bucket is per (cap root, label): a prefix or
+ * variant of a chain shares its expiry and its bucket, so re-presenting one never extends the capability.
  */
 import {
   authRef as authRefOf,
   bytesEqual,
+  capExpiresAt,
+  capRoot,
   type CapToken,
   decodeCapToken,
   epochOf,
@@ -18,6 +24,7 @@ import {
   verifyCapChain,
 } from "../core/mod.ts";
 import type { AdmissionRecord, HubStore } from "./store.ts";
+import { Lock } from "./log_segments.ts";
 import { RateLimiter } from "./rate_limit.ts";
 
 export interface AdmissionOptions {
@@ -43,6 +50,8 @@ interface LiveRecord {
 export class Admission {
   private readonly cache = new Map<string, LiveRecord>();
   private readonly limiter = new RateLimiter();
+  /** Installs run one at a time, so concurrent tokens of one cap root get one issued_at. */
+  private readonly installs = new Lock();
 
   constructor(private readonly store: HubStore, private readonly opts: AdmissionOptions) {}
 
@@ -90,22 +99,30 @@ export class Admission {
       );
     }
     const ref = authRefOf(token);
-    const existing = await this.liveRecord(ref);
-    if (existing !== undefined) return existing.rec;
-    const rec: AdmissionRecord = {
-      authRef: ref,
-      capToken: tokenBytes,
-      subjectPk: token.subjectPk,
-      streamIds: token.allow.streamIds,
-      ttl: token.allow.ttl,
-      perSec: token.allow.rate?.perSec ?? null,
-      burst: token.allow.rate?.burst ?? null,
-      issuedAt: now,
-      expiresAt: now + token.allow.ttl,
-    };
-    await this.store.putAdmission(rec);
-    this.live(rec);
-    return rec;
+    const root = capRoot(token);
+    return await this.installs.run(async () => {
+      const existing = await this.liveRecord(ref);
+      if (existing !== undefined) return existing.rec;
+      const issuedAt = Math.min(now, (await this.store.capRootIssuedAt(root)) ?? now);
+      const expiresAt = capExpiresAt(issuedAt, token.allow.ttl);
+      if (now > expiresAt) {
+        throw new VeenError("E.CAP", `Capability expired at ${expiresAt} (hub time ${now})`);
+      }
+      const rec: AdmissionRecord = {
+        authRef: ref,
+        capToken: tokenBytes,
+        subjectPk: token.subjectPk,
+        streamIds: token.allow.streamIds,
+        ttl: token.allow.ttl,
+        perSec: token.allow.rate?.perSec ?? null,
+        burst: token.allow.rate?.burst ?? null,
+        issuedAt,
+        expiresAt,
+        capRoot: root,
+      };
+      await this.store.putAdmission(rec);
+      return this.live(rec).rec;
+    });
   }
 
   /** The installed admission record for `ref`, if any. */
@@ -117,7 +134,11 @@ export class Admission {
     const hit = this.cache.get(toHex(ref));
     if (hit !== undefined) return hit;
     const rec = await this.store.getAdmission(ref);
-    return rec === undefined ? undefined : this.live(rec);
+    if (rec === undefined) return undefined;
+    // A record installed before issued_at was bound to the cap root may be later than its root's.
+    const rootAt = await this.store.capRootIssuedAt(rec.capRoot);
+    if (rootAt === undefined || rootAt >= rec.issuedAt) return this.live(rec);
+    return this.live({ ...rec, issuedAt: rootAt, expiresAt: rootAt + rec.ttl });
   }
 
   /**
@@ -159,14 +180,14 @@ export class Admission {
   }
 
   /**
-   * Each accepted MSG takes one token from its (auth_ref, label) bucket (OP0.3); E.RATE with Retry-After when the
-   * bucket is empty.
+   * Each accepted MSG takes one token from its (cap root, label) bucket (OP0.3, keyed by the root rather than
+   * auth_ref so that the tokens of one chain share it); E.RATE with Retry-After when the bucket is empty.
    */
   take(live: LiveRecord | undefined, label: Uint8Array, nowMs: number): void {
     const rec = live?.rec;
     if (rec === undefined || rec.perSec === null) return;
     const wait = this.limiter.tryTake(
-      toHex(rec.authRef) + toHex(label),
+      toHex(rec.capRoot) + toHex(label),
       rec.perSec,
       rec.burst ?? rec.perSec,
       nowMs,

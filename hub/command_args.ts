@@ -12,14 +12,31 @@ export type FlagValues<O extends Options> = ReturnType<
   typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: false }>
 >["values"];
 
+/** Inclusive bounds of an integer flag. */
+export interface IntBounds {
+  min: number;
+  max: number;
+}
+
 /**
- * Parses `args` strictly (no positionals). A parse error prints `usage: <why>` and `help` to stderr and returns
- * EXIT.USAGE; --help prints `help` and returns EXIT.OK.
+ * Why `v` is not a decimal integer within `b` for flag `--name` (undefined when it is one): non-numeric, signed,
+ * fractional and out-of-range values are all refused.
+ */
+export function intFlagProblem(v: string, name: string, b: IntBounds): string | undefined {
+  const n = /^[0-9]+$/.test(v) ? Number(v) : NaN;
+  if (Number.isSafeInteger(n) && n >= b.min && n <= b.max) return undefined;
+  return `--${name} must be an integer from ${b.min} to ${b.max}, not "${v}"`;
+}
+
+/**
+ * Parses `args` strictly (no positionals); the flags named in `ints` must be integers within their bounds. A parse
+ * error prints `usage: <why>` and `help` to stderr and returns EXIT.USAGE; --help prints `help` and returns EXIT.OK.
  */
 export function parseFlags<const O extends Options>(
   args: string[],
   options: O,
   help: string,
+  ints: Record<string, IntBounds> = {},
 ): FlagValues<O> | number {
   let flags: FlagValues<O>;
   try {
@@ -32,6 +49,16 @@ export function parseFlags<const O extends Options>(
     console.log(help);
     return EXIT.OK;
   }
+  for (const [name, bounds] of Object.entries(ints)) {
+    const v = (flags as Flags)[name];
+    for (const one of v === undefined ? [] : Array.isArray(v) ? v : [v]) {
+      const why = intFlagProblem(String(one), name, bounds);
+      if (why !== undefined) {
+        console.error(`usage: ${why}\n${help}`);
+        return EXIT.USAGE;
+      }
+    }
+  }
   return flags;
 }
 
@@ -43,8 +70,9 @@ export function parseDataDirFlags(
   args: string[],
   options: Options,
   help: string,
+  ints: Record<string, IntBounds> = {},
 ): { flags: Flags; dir: string } | number {
-  const flags: Flags | number = parseFlags(args, options, help);
+  const flags: Flags | number = parseFlags(args, options, help, ints);
   if (typeof flags === "number") return flags;
   const dir = (flags["data-dir"] as string | undefined) ?? Deno.env.get("VEEN_DATA_DIR");
   if (!dir) {

@@ -15,6 +15,8 @@ export interface HubConfig {
   logLevel: LogLevel;
   /** "auto": required when listening on a non-loopback address, open on loopback. */
   admission: AdmissionMode;
+  /** Lets `admission = "off"` serve a non-loopback address (refused otherwise; warned about loudly when set). */
+  allowOpenPublic: boolean;
   /** Hex Ed25519 keys whose cap tokens the hub accepts; the hub's own key is always trusted. */
   trustedIssuers: string[];
   routingKeyHex: string;
@@ -54,6 +56,7 @@ export function defaultConfig(dataDir = ""): HubConfig {
     profileIdHex: DEFAULT_PROFILE_ID_HEX,
     logLevel: "info",
     admission: "auto",
+    allowOpenPublic: false,
     trustedIssuers: [],
     routingKeyHex: "",
     labelEpochs: false,
@@ -80,6 +83,7 @@ const KEYS: Record<string, [string, Kind]> = {
   profile_id: ["profileIdHex", "string"],
   log_level: ["logLevel", "string"],
   admission: ["admission", "string"],
+  allow_open_public: ["allowOpenPublic", "bool"],
   trusted_issuers: ["trustedIssuers", "list"],
   routing_key: ["routingKeyHex", "string"],
   label_epochs: ["labelEpochs", "bool"],
@@ -112,7 +116,7 @@ function setKey(cfg: HubConfig, key: string, raw: unknown, source: string): void
   const [path, kind] = spec;
   let v: unknown;
   if (kind === "int") {
-    v = typeof raw === "string" ? Number(raw) : raw;
+    v = typeof raw === "string" ? (/^[0-9]+$/.test(raw) ? Number(raw) : NaN) : raw;
     if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
       throw new VeenError("E.SIZE", `Config key "${key}" in ${source} must be a non-negative integer`);
     }
@@ -143,7 +147,10 @@ function setKey(cfg: HubConfig, key: string, raw: unknown, source: string): void
   target[parts[parts.length - 1]!] = v;
 }
 
-/** Applies a TOML document (flat keys, or a `[hub]` table). */
+/**
+ * Applies a TOML document: flat keys, or one `[hub]` table and nothing else. Unknown keys, and keys beside a
+ * `[hub]` table, are errors (E.SIZE).
+ */
 export function applyToml(cfg: HubConfig, text: string, source: string): void {
   let doc: Record<string, unknown>;
   try {
@@ -151,11 +158,22 @@ export function applyToml(cfg: HubConfig, text: string, source: string): void {
   } catch (e) {
     throw new VeenError("E.SIZE", `Cannot parse config ${source}: ${e instanceof Error ? e.message : e}`);
   }
-  const table = (typeof doc.hub === "object" && doc.hub !== null ? doc.hub : doc) as Record<string, unknown>;
-  for (const [k, v] of Object.entries(table)) {
-    if (k === "hub") continue;
-    setKey(cfg, k, v, source);
+  let table = doc;
+  if ("hub" in doc) {
+    const hub = doc.hub;
+    if (typeof hub !== "object" || hub === null || Array.isArray(hub) || hub instanceof Date) {
+      throw new VeenError("E.SIZE", `"hub" in ${source} must be a table ([hub])`);
+    }
+    const outside = Object.keys(doc).find((k) => k !== "hub");
+    if (outside !== undefined) {
+      throw new VeenError(
+        "E.SIZE",
+        `Config key "${outside}" in ${source} is outside the [hub] table; put every key under [hub]`,
+      );
+    }
+    table = hub as Record<string, unknown>;
   }
+  for (const [k, v] of Object.entries(table)) setKey(cfg, k, v, source);
 }
 
 export function applyEnv(cfg: HubConfig, env: Record<string, string>): void {
@@ -181,6 +199,7 @@ export function validateConfig(cfg: HubConfig): void {
   if (!["auto", "on", "off"].includes(cfg.admission)) {
     throw new VeenError("E.SIZE", `admission must be auto, on or off, not "${cfg.admission}"`);
   }
+  checkOpenPublic(cfg);
   for (const k of cfg.trustedIssuers) fromHex(k, 32, "trusted issuer key");
   fromHex(cfg.routingKeyHex, undefined, "routing_key");
   if ((cfg.tlsCert === "") !== (cfg.tlsKey === "")) {
@@ -202,6 +221,22 @@ export function parseListen(listen: string): { hostname: string; port: number } 
 /** True for 127.0.0.0/8, ::1 and localhost. */
 export function isLoopback(hostname: string): boolean {
   return hostname === "localhost" || hostname === "::1" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
+/** Whether this config serves a non-loopback address without admission: anyone who reaches it can write. */
+export function isOpenPublic(cfg: HubConfig): boolean {
+  return !admissionRequired(cfg) && !isLoopback(parseListen(cfg.listen).hostname);
+}
+
+/** `admission = "off"` on a non-loopback address needs `allow_open_public` (E.SIZE otherwise). */
+export function checkOpenPublic(cfg: HubConfig): void {
+  if (isOpenPublic(cfg) && !cfg.allowOpenPublic) {
+    throw new VeenError(
+      "E.SIZE",
+      `admission = "off" on the non-loopback address "${cfg.listen}" lets anyone write; set allow_open_public ` +
+        `(VEEN_ALLOW_OPEN_PUBLIC=1, --allow-open-public) to run an open public hub, or use admission = "on"`,
+    );
+  }
 }
 
 /** Whether admission (cap tokens via /authorize) is enforced for this config. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { admissionRequired, applyEnv, applyToml, defaultConfig, validateConfig } from "./config.ts";
-import { buildConfig } from "./main.ts";
+import { buildConfig, hubMain } from "./main.ts";
 import { rejectsCode, throwsCode } from "../tests/util.ts";
 
 Deno.test("defaults listen on 127.0.0.1:37411 with admission open on loopback", () => {
@@ -34,8 +34,53 @@ Deno.test("bad config values are refused with a message naming the key", async (
   throwsCode(() => applyToml(c, "nope = 1", "f.toml"), "E.SIZE");
   throwsCode(() => applyToml(c, "batch_max = -1", "f.toml"), "E.SIZE");
   throwsCode(() => applyEnv(c, { VEEN_BATCH_MAX: "many" }), "E.SIZE");
+  for (const v of ["0x10", "1e3", "1.5", " 5", "-1"]) {
+    throwsCode(() => applyEnv(c, { VEEN_QUEUE_MAX: v }), "E.SIZE");
+  }
   throwsCode(() => validateConfig({ ...c, listen: "nowhere" }), "E.SIZE");
   throwsCode(() => validateConfig({ ...c, profileIdHex: "00".repeat(32) }), "E.PROFILE");
   throwsCode(() => validateConfig({ ...c, dataDir: "" }), "E.SIZE");
   await rejectsCode(() => buildConfig({ config: "/nonexistent.toml", "data-dir": "/x" }, {}), "E.NOT_FOUND");
+});
+
+Deno.test("admission off on a non-loopback address is refused unless allow_open_public is set", async () => {
+  const c = defaultConfig("/d");
+  for (const listen of ["0.0.0.0:37411", "[::]:37411", "192.0.2.1:1"]) {
+    const e = throwsCode(() => validateConfig({ ...c, listen, admission: "off" }), "E.SIZE");
+    assert.match(e.detail, /allow_open_public/);
+    validateConfig({ ...c, listen, admission: "off", allowOpenPublic: true });
+    validateConfig({ ...c, listen, admission: "auto" });
+  }
+  validateConfig({ ...c, listen: "127.0.0.1:1", admission: "off" });
+  const flags = { "data-dir": "/x", listen: "0.0.0.0:1", admission: "off" };
+  await rejectsCode(() => buildConfig(flags, {}), "E.SIZE");
+  assert.equal((await buildConfig({ ...flags, "allow-open-public": true }, {})).allowOpenPublic, true);
+  assert.equal((await buildConfig(flags, { VEEN_ALLOW_OPEN_PUBLIC: "1" })).allowOpenPublic, true);
+  // `veen hub start` exits 1 (usage) before it binds anything.
+  const dir = await Deno.makeTempDir();
+  try {
+    const args = ["start", "--foreground", "--data-dir", dir, "--listen", "0.0.0.0:0", "--admission", "off"];
+    assert.equal(await hubMain(args), 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a [hub] table takes every key: keys beside it, bad values included, are errors naming the key", () => {
+  const c = defaultConfig("/d");
+  for (
+    const text of ['batch_max = -1\n[hub]\nlisten = "127.0.0.1:1"', "queue_max = 5\n[hub]\nbatch_max = 2"]
+  ) {
+    const e = throwsCode(() => applyToml(c, text, "f.toml"), "E.SIZE");
+    assert.match(e.detail, /"(batch_max|queue_max)" in f\.toml is outside the \[hub\] table/);
+  }
+  throwsCode(() => applyToml(c, "[hub]\nbatch_max = 2\n[other]\nx = 1", "f.toml"), "E.SIZE");
+  throwsCode(() => applyToml(c, 'hub = "yes"', "f.toml"), "E.SIZE");
+  throwsCode(() => applyToml(c, "[hub]\nnope = 1", "f.toml"), "E.SIZE");
+  throwsCode(() => applyToml(c, "[hub.inner]\nbatch_max = 1", "f.toml"), "E.SIZE");
+  throwsCode(() => applyToml(c, "[other]\nbatch_max = 1", "f.toml"), "E.SIZE");
+  const ok = defaultConfig("/d");
+  applyToml(ok, "[hub]\nbatch_max = 3", "f.toml");
+  applyToml(ok, "queue_max = 4", "g.toml");
+  assert.deepEqual([ok.batchMax, ok.queueMax], [3, 4]);
 });

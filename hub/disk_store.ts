@@ -18,7 +18,8 @@
  *                               u32 receipts length, u48 payloads offset, u32 payloads length (big-endian)
  *   checkpoints.cborseq         framed [label, upto_seq, epoch, CHECKPOINT bytes]
  *   admissions.cborseq          framed {1: auth_ref, 2: cap_token, 3: subject_pk, 4: [stream_id], 5: ttl,
- *                               6: per_sec|null, 7: burst|null, 8: issued_at, 9: expires_at}
+ *                               6: per_sec|null, 7: burst|null, 8: issued_at, 9: expires_at, 10: cap_root}
+ *                               (10 is absent from records written before it existed)
  *   attachments/<2 hex>/<coid hex>   attachment ciphertexts, coid = H(bytes), written tmp + fsync + rename
  *   retention.json              per-family retention policy (hub/retention.ts); absent = keep everything
  *   quarantine/                 torn tails cut at start-up, `<file>-<offset>-<ms>.bin` (never read by the hub)
@@ -70,7 +71,9 @@
  */
 import {
   bytesEqual,
+  capRoot,
   type CborValue,
+  decodeCapToken,
   decodeCbor,
   DEFAULT_PROFILE,
   encodeCbor,
@@ -88,7 +91,7 @@ import {
   VeenError,
 } from "../core/mod.ts";
 import { AttachmentStore } from "./attachment_store.ts";
-import { clientKey, type IndexItem, KvIndex, type KvLimits, Lru } from "./kv_index.ts";
+import { type AdmissionRow, clientKey, type IndexItem, KvIndex, type KvLimits, Lru } from "./kv_index.ts";
 import {
   fileSize,
   Lock,
@@ -167,6 +170,20 @@ export interface DiskStoreStats extends StoreStats {
 }
 
 const ADM_KEYS = [1, 2, 3, 4, 5, 6, 7, 8, 9] as const;
+/**
+ * Offline readers (fsck, decoding old records) check integrity, not policy: a hub may have been configured with a
+ * longer chain than the default.
+ */
+export const ANY_CAP_CHAIN = 1 << 16;
+
+const admissionRow = (r: AdmissionRecord, off: number, len: number): AdmissionRow => ({
+  authRef: r.authRef,
+  off,
+  len,
+  capRoot: r.capRoot,
+  issuedAt: r.issuedAt,
+});
+const ADM_KEYS_ALLOWED = [...ADM_KEYS, 10] as const;
 
 function encodeAdmission(r: AdmissionRecord): Uint8Array {
   return encodeCbor(
@@ -180,19 +197,29 @@ function encodeAdmission(r: AdmissionRecord): Uint8Array {
       [7, r.burst],
       [8, r.issuedAt],
       [9, r.expiresAt],
+      [10, r.capRoot],
     ]),
   );
 }
 
-/** Decodes an admissions.cborseq record body (the map written by `putAdmission`). */
+/**
+ * Decodes an admissions.cborseq record body (the map written by `putAdmission`). Records written before cap roots
+ * were recorded have no key 10: their root is derived from their cap_token.
+ */
 export function decodeAdmission(body: Uint8Array): AdmissionRecord {
-  const m = expectIntMap(decodeCbor(body, "admission record"), ADM_KEYS, ADM_KEYS, "admission record");
+  const m = expectIntMap(
+    decodeCbor(body, "admission record"),
+    ADM_KEYS_ALLOWED,
+    ADM_KEYS,
+    "admission record",
+  );
   const opt = (k: number, what: string) => (m.get(k) === null ? null : expectUint(m.get(k), what));
   const ids = m.get(4);
   if (!Array.isArray(ids)) throw new VeenError("E.SIZE", "admission record stream_ids must be an array");
+  const capToken = expectBytes(m.get(2), undefined, "cap_token");
   return {
     authRef: expectBytes(m.get(1), undefined, "auth_ref"),
-    capToken: expectBytes(m.get(2), undefined, "cap_token"),
+    capToken,
     subjectPk: expectBytes(m.get(3), undefined, "subject_pk"),
     streamIds: ids.map((x, i) => expectBytes(x, undefined, `stream_ids[${i}]`)),
     ttl: expectUint(m.get(5), "ttl"),
@@ -200,7 +227,22 @@ export function decodeAdmission(body: Uint8Array): AdmissionRecord {
     burst: opt(7, "burst"),
     issuedAt: expectUint(m.get(8), "issued_at"),
     expiresAt: expectUint(m.get(9), "expires_at"),
+    capRoot: m.has(10)
+      ? expectBytes(m.get(10), 32, "cap_root")
+      : capRoot(decodeCapToken(capToken, ANY_CAP_CHAIN)),
   };
+}
+
+/**
+ * The bytes `putAdmission` writes, checked by decoding them with the same codec that start-up, the index rebuild
+ * and fsck use: a record that would not read back (E.SIZE) is refused before anything is written.
+ */
+export function admissionBody(rec: AdmissionRecord): Uint8Array {
+  const body = encodeAdmission(rec);
+  if (!bytesEqual(encodeAdmission(decodeAdmission(body)), body)) {
+    throw new VeenError("E.SIZE", "Admission record does not read back as written");
+  }
+  return body;
 }
 
 /** Decodes a checkpoints.cborseq record body `[label, upto_seq, epoch, CHECKPOINT bytes]`. */
@@ -386,11 +428,14 @@ export class DiskStore implements HubStore {
       });
       s.#adm = adm.file;
       cleanup.push(() => s.#adm.close());
-      if (adm.tail.length > 0 || adm.file.size !== meta.admissions) {
-        const recs = adm.tail.map((t) =>
-          [decodeAdmission(t.body).authRef, t.off, t.len] as [Uint8Array, number, number]
+      // An index written before cap roots were indexed re-indexes the whole file once.
+      const all = !meta.admissionRoots && meta.admissions > 0;
+      if (all || adm.tail.length > 0 || adm.file.size !== meta.admissions) {
+        const recs = all ? await adm.file.readAll() : adm.tail;
+        await s.#kv.putAdmissions(
+          recs.map((t) => admissionRow(decodeAdmission(t.body), t.off, t.len)),
+          adm.file.size,
         );
-        await s.#kv.putAdmissions(recs, adm.file.size);
       }
 
       s.#att = await AttachmentStore.open(`${dir}/attachments`, {
@@ -994,17 +1039,18 @@ export class DiskStore implements HubStore {
 
   async putAdmission(rec: AdmissionRecord): Promise<void> {
     this.#checkWritable();
-    const body = encodeAdmission(rec);
+    const body = admissionBody(rec);
+    const stored = decodeAdmission(body);
     await this.#adm.writeLock.run(async () => {
       this.#checkWritable();
       try {
         const [[off, len]] = (await this.#adm.append([body])) as [[number, number]];
         this.#admGen++;
-        await this.#kv.putAdmissions([[rec.authRef, off, len]], this.#adm.size);
+        await this.#kv.putAdmissions([admissionRow(stored, off, len)], this.#adm.size);
       } catch (e) {
         this.#fail(e, "Admission write failed");
       }
-      this.#admCache.set(toHex(rec.authRef), decodeAdmission(body));
+      this.#admCache.set(toHex(rec.authRef), stored);
       this.#admGen++;
     });
   }
@@ -1020,6 +1066,11 @@ export class DiskStore implements HubStore {
     const rec = decodeAdmission(this.#adm.read(loc[0], loc[1]));
     if (gen === this.#admGen) this.#admCache.set(k, rec);
     return rec;
+  }
+
+  capRootIssuedAt(root: Uint8Array): Promise<number | undefined> {
+    this.#checkOpen();
+    return this.#kv.capRootIssuedAt(root);
   }
 
   putAttachment(bytes: Uint8Array): Promise<Uint8Array> {

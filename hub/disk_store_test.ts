@@ -439,6 +439,7 @@ Deno.test("DiskStore: checkpoints and admissions round-trip, survive reopen and 
       burst: 10,
       issuedAt: 1_700_000_000,
       expiresAt: 1_700_003_600,
+      capRoot: new Uint8Array(32).fill(7),
     };
     await store.putAdmission(adm);
     await store.putAdmission({ ...adm, authRef: new Uint8Array(32).fill(0xa2), perSec: 5, burst: null });
@@ -470,6 +471,58 @@ Deno.test("DiskStore: checkpoints and admissions round-trip, survive reopen and 
     store = await openDiskStore(dir);
     assert.deepEqual(await store.latestCheckpoint(a), cp(5));
     assert.deepEqual(await store.checkpointsByEpoch(a, 3, 3, 10), [cp(5)]);
+    await store.close();
+  });
+});
+
+const admission = (ref: number, issuedAt: number, ttl = 3600): AdmissionRecord => ({
+  authRef: new Uint8Array(32).fill(ref),
+  capToken: new Uint8Array(120).fill(3),
+  subjectPk: new Uint8Array(32).fill(4),
+  streamIds: [new Uint8Array(32).fill(5)],
+  ttl,
+  perSec: null,
+  burst: null,
+  issuedAt,
+  expiresAt: issuedAt + ttl,
+  capRoot: new Uint8Array(32).fill(7),
+});
+
+Deno.test("DiskStore: an admission record that would not read back is refused before anything is written", async () => {
+  await withDir(async (dir) => {
+    let store = await openDiskStore(dir);
+    const max = Number.MAX_SAFE_INTEGER;
+    await rejectsCode(() => store.putAdmission(admission(1, 1_700_000_000, max)), "E.SIZE");
+    await rejectsCode(() => store.putAdmission({ ...admission(1, 5), perSec: 0.5 }), "E.SIZE");
+    assert.equal(await store.getAdmission(new Uint8Array(32).fill(1)), undefined);
+    await store.putAdmission(admission(2, 1_700_000_000, max - 1_700_000_000));
+    await store.close();
+    store = await openDiskStore(dir);
+    assert.equal((await store.getAdmission(new Uint8Array(32).fill(2)))?.expiresAt, max);
+    assert.equal(await store.getAdmission(new Uint8Array(32).fill(1)), undefined);
+    await store.close();
+  });
+});
+
+Deno.test("DiskStore: a cap root keeps its least issued_at; an index without root rows gets them at open", async () => {
+  await withDir(async (dir) => {
+    let store = await openDiskStore(dir);
+    const root = new Uint8Array(32).fill(7);
+    await store.putAdmission(admission(1, 500));
+    await store.putAdmission(admission(2, 400));
+    await store.putAdmission(admission(3, 600));
+    assert.equal(await store.capRootIssuedAt(root), 400);
+    await store.close();
+    // An index written before cap roots were indexed.
+    const kv = await Deno.openKv(`${dir}/index.kv`);
+    const rows = [];
+    for await (const e of kv.list({ prefix: ["adm_root"] })) rows.push(e.key);
+    assert.equal(rows.length, 1);
+    await kv.atomic().delete(rows[0]!).delete(["meta", "adm_roots"]).commit();
+    kv.close();
+    store = await openDiskStore(dir);
+    assert.equal(await store.capRootIssuedAt(root), 400);
+    assert.equal(await store.capRootIssuedAt(new Uint8Array(32)), undefined);
     await store.close();
   });
 });

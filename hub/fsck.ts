@@ -21,8 +21,9 @@
  * - checkpoints.cborseq: every CHECKPOINT decodes, its hub_sig verifies, its label/upto_seq/epoch match the record
  *   and its mmr_root equals the re-derived root at upto_seq.
  * - admissions.cborseq: every record decodes, its cap_token's signature chain verifies, auth_ref is the token's
- *   auth_ref and the record's subject, stream_ids, ttl and rate are the token's (expires_at = issued_at + ttl); each
- *   `["adm", auth_ref]` row points at the newest indexed record for that auth_ref.
+ *   auth_ref and the record's subject, stream_ids, ttl, rate and cap root are the token's (expires_at = issued_at +
+ *   ttl); each `["adm", auth_ref]` row points at the newest indexed record for that auth_ref, and each
+ *   `["adm_root", cap_root]` row holds the least issued_at of that root's indexed records.
  * - attachments/: every attachment hashes to its name (coid = H(bytes)) and sits under its coid's prefix.
  *
  * What a crash legitimately leaves and the next start repairs is a warning, not an inconsistency: a torn or
@@ -32,6 +33,7 @@
 import {
   authRef,
   bytesEqual,
+  capRoot,
   decodeCapToken,
   decodeCheckpoint,
   decodeMsg,
@@ -50,7 +52,7 @@ import {
   verifyReceiptSig,
 } from "../core/mod.ts";
 import { parseDataDirFlags } from "./command_args.ts";
-import { decodeAdmission, decodeCheckpointRecord } from "./disk_store.ts";
+import { ANY_CAP_CHAIN, decodeAdmission, decodeCheckpointRecord } from "./disk_store.ts";
 import { HUB_KEY_FILE, parseHubKey } from "./hub_key.ts";
 import { planIndexSeed } from "./index_seed.ts";
 import { KV_FORMAT } from "./kv_index.ts";
@@ -125,9 +127,6 @@ interface IndexState {
   checkpointsOffset: number;
   admissionsOffset: number;
 }
-
-/** fsck checks integrity, not policy: a hub may have been configured with a longer chain than the default. */
-const ANY_CAP_CHAIN = 1 << 16;
 
 /** Per-label re-derivation state. */
 class LabelState {
@@ -215,7 +214,8 @@ class Checker {
   readonly #droppedUpto = new Map<string, { label: Uint8Array; seq: number }>();
   #checkpoints: { off: number; label: Uint8Array; upto: number; epoch: number; root: Uint8Array }[] = [];
   /** Admission records: offset, frame length and auth_ref. */
-  #admissions: { off: number; len: number; authRef: Uint8Array }[] = [];
+  #admissions: { off: number; len: number; authRef: Uint8Array; capRoot: Uint8Array; issuedAt: number }[] =
+    [];
 
   constructor(dir: string) {
     this.dir = dir;
@@ -516,6 +516,9 @@ class Checker {
         if (!bytesEqual(authRef(token), rec.authRef)) {
           this.fail({ file: at, what: "admission auth_ref is not the auth_ref of its cap_token" });
         }
+        if (!bytesEqual(capRoot(token), rec.capRoot)) {
+          this.fail({ file: at, what: "admission cap_root is not the cap root of its cap_token" });
+        }
         const a = token.allow;
         if (
           !bytesEqual(token.subjectPk, rec.subjectPk) || a.ttl !== rec.ttl ||
@@ -529,7 +532,13 @@ class Checker {
             what: "admission subject_pk, stream_ids, ttl, rate or expires_at differs from its cap_token",
           });
         }
-        this.#admissions.push({ off, len, authRef: rec.authRef });
+        this.#admissions.push({
+          off,
+          len,
+          authRef: rec.authRef,
+          capRoot: rec.capRoot,
+          issuedAt: rec.issuedAt,
+        });
       },
     );
     this.summary.admissions = this.#admissions.length;
@@ -980,6 +989,7 @@ class Checker {
     const indexedTo = this.#index!.admissionsOffset;
     const newest = new Map<string, { off: number; len: number; authRef: Uint8Array }>();
     for (const a of this.#admissions) if (a.off < indexedTo) newest.set(toHex(a.authRef), a);
+    await this.#checkRootRows(indexedTo);
     const seen = new Set<string>();
     for await (const e of this.#kv.list({ prefix: ["adm"] })) {
       const ref = e.key[1];
@@ -1001,6 +1011,37 @@ class Checker {
           what: `no admission row for auth_ref ${hex} (record at admissions.cborseq@${a.off})`,
         });
       }
+    }
+  }
+
+  /**
+   * Once the index has cap root rows (`["meta","adm_roots"]`), each indexed root has one holding the least
+   * issued_at of its records; a crash between index chunks may leave a row that already counts unindexed records.
+   */
+  async #checkRootRows(indexedTo: number): Promise<void> {
+    if ((await this.#kv!.get(["meta", "adm_roots"])).value !== 1) return;
+    const least = (upTo: number) => {
+      const m = new Map<string, number>();
+      for (const a of this.#admissions) {
+        if (a.off < upTo) m.set(toHex(a.capRoot), Math.min(m.get(toHex(a.capRoot)) ?? Infinity, a.issuedAt));
+      }
+      return m;
+    };
+    const indexed = least(indexedTo);
+    const all = least(Infinity);
+    const seen = new Set<string>();
+    for await (const e of this.#kv!.list({ prefix: ["adm_root"] })) {
+      const hex = e.key[1] instanceof Uint8Array ? toHex(e.key[1]) : String(e.key[1]);
+      if (indexed.get(hex) !== e.value && all.get(hex) !== e.value) {
+        this.fail({
+          file: "index.kv",
+          what: `cap root row ${hex} is not the least issued_at of its admission records`,
+        });
+      }
+      seen.add(hex);
+    }
+    for (const hex of indexed.keys()) {
+      if (!seen.has(hex)) this.fail({ file: "index.kv", what: `no cap root row for ${hex}` });
     }
   }
 

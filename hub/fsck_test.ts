@@ -334,6 +334,27 @@ Deno.test("fsck: an admission row that points at the wrong record is named", asy
   });
 });
 
+Deno.test("fsck: a cap root row that is not the least issued_at of its records, or is missing, is named", async () => {
+  for (const damage of ["later", "missing"] as const) {
+    await withCopy(async (dir) => {
+      const kv = await Deno.openKv(`${dir}/index.kv`);
+      const rows = [];
+      for await (const e of kv.list<number>({ prefix: ["adm_root"] })) rows.push(e);
+      assert.equal(rows.length, 2);
+      if (damage === "later") await kv.set(rows[0]!.key, rows[0]!.value + 1);
+      else await kv.delete(rows[0]!.key);
+      kv.close();
+      const rep = await fsck(dir);
+      assert.equal(rep.ok, false);
+      assert.equal(rep.error!.file, "index.kv");
+      assert.match(
+        rep.error!.what,
+        damage === "later" ? /cap root row [0-9a-f]{64} is not the least/ : /no cap root row/,
+      );
+    });
+  }
+});
+
 Deno.test("fsck: an attachment whose bytes changed is named; a leftover temp file is a warning", async () => {
   await withCopy(async (dir) => {
     const files: string[] = [];

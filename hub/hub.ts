@@ -15,7 +15,7 @@ import { VERSION } from "../version.ts";
 import { Admission } from "./admission.ts";
 import { Checkpointer } from "./checkpointer.ts";
 import { CryptoPool } from "./crypto_pool.ts";
-import { admissionRequired, type HubConfig, parseListen } from "./config.ts";
+import { admissionRequired, checkOpenPublic, type HubConfig, isOpenPublic, parseListen } from "./config.ts";
 import { loadOrCreateHubKey, prepareDataDir } from "./hub_key.ts";
 import { Logger } from "./logger.ts";
 import { Metrics } from "./metrics.ts";
@@ -50,6 +50,7 @@ export interface StartOptions {
 
 export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise<RunningHub> {
   const log = opts.logger ?? new Logger(cfg.logLevel);
+  checkOpenPublic(cfg);
   const now = opts.now ?? Date.now;
   const tls = cfg.tlsCert === "" ? {} : await readTls(cfg.tlsCert, cfg.tlsKey);
   await prepareDataDir(cfg.dataDir);
@@ -148,6 +149,13 @@ export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise
       "UNSAFE TEST-ONLY CONFIG: unsafe_disable_size_bounds is on, max_msg_bytes is NOT enforced on /submit; " +
         "never run a real hub like this",
       { key: "unsafe_disable_size_bounds", max_msg_bytes: cfg.limits.maxMsgBytes },
+    );
+  }
+  if (isOpenPublic(cfg)) {
+    log.warn(
+      "OPEN PUBLIC HUB: admission is off on a non-loopback address (allow_open_public); anyone who can reach " +
+        `${url} can write to every label`,
+      { key: "allow_open_public", listen: cfg.listen },
     );
   }
   const { labels, entries } = store.stats();

@@ -28,6 +28,8 @@ import {
   verifyReceiptSig,
 } from "../core/mod.ts";
 import { cbor, errorCode, http, postCbor, startTestHub, submit, withHub, Writer } from "../tests/fixture.ts";
+import { Logger } from "./logger.ts";
+import { rejectsCode } from "../tests/util.ts";
 
 Deno.test("submit returns a receipt signed by the hub key that binds the leaf", async () => {
   await withHub({}, async (hub) => {
@@ -100,6 +102,48 @@ Deno.test("a full commit queue answers 503 E.UNAVAILABLE", async () => {
     const r = await submit(hub.url, new Writer("t/q").msg());
     assert.deepEqual([r.status, errorCode(r)], [503, "E.UNAVAILABLE"]);
   });
+});
+
+Deno.test("each submit log line names the stream_seq of its own RECEIPT under concurrent submits", async () => {
+  const dir = await Deno.makeTempDir();
+  const lines: string[] = [];
+  const logger = new Logger("info", "hub", "standalone", (l) => lines.push(l));
+  const hub = await startTestHub(dir, { batchWaitMs: 20 }, { logger });
+  try {
+    const writers = Array.from({ length: 8 }, (_, i) => new Writer("t/logseq", 40 + i));
+    const seqs = (await Promise.all(writers.map(async (w) => {
+      const out: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const r = await submit(hub.url, w.msg());
+        assert.equal(r.status, 200);
+        out.push(decodeReceipt(r.body).streamSeq);
+      }
+      return out.map((seq) => `${toHex(w.key.public).slice(0, 8)}:${seq}`);
+    }))).flat().sort();
+    const logged = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === "submit")
+      .map((l) => `${l.client_id}:${l.stream_seq}`).sort();
+    assert.deepEqual(logged, seqs);
+  } finally {
+    await hub.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("startHub refuses an open non-loopback hub, and warns loudly when allow_open_public lets it start", async () => {
+  const dir = await Deno.makeTempDir();
+  const lines: string[] = [];
+  const logger = new Logger("info", "hub", "standalone", (l) => lines.push(l));
+  const open = { listen: "0.0.0.0:0", admission: "off" } as const;
+  try {
+    await rejectsCode(() => startTestHub(dir, open, { logger }), "E.SIZE");
+    const hub = await startTestHub(dir, { ...open, allowOpenPublic: true }, { logger });
+    await hub.close();
+    const warn = lines.map((l) => JSON.parse(l)).find((l) => l.key === "allow_open_public");
+    assert.equal(warn?.level, "warn");
+    assert.match(warn.msg, /^OPEN PUBLIC HUB/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("admission: E.AUTH without a record, E.CAP for subject, stream, issuer and expiry, E.RATE with Retry-After", async () => {

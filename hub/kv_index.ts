@@ -11,6 +11,8 @@
  * | `["ckpt", label, upto_seq]` | `[offset, len, epoch]` in checkpoints.cborseq |
  * | `["ckpt_epoch", label, epoch, upto_seq]` | `[offset, len]` |
  * | `["adm", auth_ref]` | `[offset, len]` in admissions.cborseq |
+ * | `["adm_root", cap_root]` | issued_at of the cap root: the least issued_at of the admission records of that root |
+ * | `["meta", "adm_roots"]` | `1` once the `["adm_root"]` rows cover every indexed admission record |
  *
  * Entry positions are not here: per-entry `["pos", label, seq]` rows cost 1-2 ms of a ~7 ms atomic for 64 entries
  * (measured, see store_bench.ts), so they live in fixed-width `pos/<label>.pos` files (node_store.ts), written and
@@ -73,6 +75,17 @@ export interface IndexMeta {
   log: LogPosition | undefined;
   checkpoints: number;
   admissions: number;
+  /** Whether `["adm_root"]` rows cover the indexed admission records (indexes written before they existed do not). */
+  admissionRoots: boolean;
+}
+
+/** An admission record to index: its auth_ref and place in admissions.cborseq, its cap root and issued_at. */
+export interface AdmissionRow {
+  authRef: Uint8Array;
+  off: number;
+  len: number;
+  capRoot: Uint8Array;
+  issuedAt: number;
 }
 
 interface Mutation {
@@ -206,10 +219,11 @@ export class KvIndex {
   }
 
   async loadMeta(): Promise<IndexMeta> {
-    const [log, ck, adm] = await this.kv.getMany([
+    const [log, ck, adm, roots] = await this.kv.getMany([
       ["meta", "indexed"],
       ["meta", "checkpoints"],
       ["meta", "admissions"],
+      ["meta", "adm_roots"],
     ]);
     let pos: LogPosition | undefined;
     if (log!.value !== null) {
@@ -220,6 +234,7 @@ export class KvIndex {
       log: pos,
       checkpoints: (ck!.value as number | null) ?? 0,
       admissions: (adm!.value as number | null) ?? 0,
+      admissionRoots: roots!.value === 1,
     };
   }
 
@@ -404,20 +419,39 @@ export class KvIndex {
     return out;
   }
 
-  /** Indexes admission records `[auth_ref, offset, len]` and moves the file's indexed offset to `end`. */
-  async putAdmissions(recs: readonly [Uint8Array, number, number][], end: number): Promise<void> {
-    const muts: Mutation[] = recs.map(([authRef, off, len]) => ({
-      key: ["adm", authRef],
-      value: [off, len],
+  /**
+   * Indexes admission records in file order and moves the file's indexed offset to `end`. A cap root's row keeps the
+   * least issued_at of its records, so re-indexing a record (replay, migration) never moves it later.
+   */
+  async putAdmissions(recs: readonly AdmissionRow[], end: number): Promise<void> {
+    const muts: Mutation[] = recs.map((r) => ({
+      key: ["adm", r.authRef],
+      value: [r.off, r.len],
       vBytes: 32,
     }));
+    const roots = new Map<string, AdmissionRow>();
+    for (const r of recs) {
+      const k = toHex(r.capRoot);
+      if ((roots.get(k)?.issuedAt ?? Infinity) > r.issuedAt) roots.set(k, r);
+    }
+    for (const r of roots.values()) {
+      if (((await this.capRootIssuedAt(r.capRoot)) ?? Infinity) > r.issuedAt) {
+        muts.push({ key: ["adm_root", r.capRoot], value: r.issuedAt, vBytes: 16 });
+      }
+    }
     muts.push({ key: ["meta", "admissions"], value: end, vBytes: 16 });
+    muts.push({ key: ["meta", "adm_roots"], value: 1, vBytes: 16 });
     await this.#commitInOrder(muts);
   }
 
   async admissionLoc(authRef: Uint8Array): Promise<[number, number] | undefined> {
     const v = (await this.kv.get<number[]>(["adm", authRef])).value;
     return v === null ? undefined : [v[0]!, v[1]!];
+  }
+
+  /** issued_at of a cap root: when the hub first authorized a token of that root. */
+  async capRootIssuedAt(root: Uint8Array): Promise<number | undefined> {
+    return (await this.kv.get<number>(["adm_root", root])).value ?? undefined;
   }
 
   close(): void {

@@ -77,10 +77,29 @@ Deno.test("KvIndex indexes checkpoints by upto_seq and epoch, and admissions by 
     assert.deepEqual(await kv.checkpointLocsByEpoch(label, 1, 1, 10), [[0, 50], [50, 50]]);
     assert.deepEqual(await kv.checkpointLocsByEpoch(label, 0, 9, 2), [[0, 50], [50, 50]]);
     assert.equal(await kv.latestCheckpointLoc(new Uint8Array(32)), undefined);
-    await kv.putAdmissions([[new Uint8Array(32).fill(7), 0, 99]], 99);
+    const root = new Uint8Array(32).fill(9);
+    const row = (ref: number, off: number, issuedAt: number) => ({
+      authRef: new Uint8Array(32).fill(ref),
+      off,
+      len: 99,
+      capRoot: root,
+      issuedAt,
+    });
+    await kv.putAdmissions([row(7, 0, 500)], 99);
     assert.deepEqual(await kv.admissionLoc(new Uint8Array(32).fill(7)), [0, 99]);
     assert.equal(await kv.admissionLoc(new Uint8Array(32).fill(8)), undefined);
-    assert.deepEqual(await kv.loadMeta(), { log: undefined, checkpoints: 150, admissions: 99 });
+    assert.deepEqual(await kv.loadMeta(), {
+      log: undefined,
+      checkpoints: 150,
+      admissions: 99,
+      admissionRoots: true,
+    });
+    // A cap root keeps the least issued_at of its records, within a batch and across batches.
+    await kv.putAdmissions([row(8, 99, 700), row(6, 198, 400)], 297);
+    assert.equal(await kv.capRootIssuedAt(root), 400);
+    await kv.putAdmissions([row(7, 0, 500)], 297);
+    assert.equal(await kv.capRootIssuedAt(root), 400);
+    assert.equal(await kv.capRootIssuedAt(new Uint8Array(32)), undefined);
     kv.close();
   });
 });

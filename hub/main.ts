@@ -26,10 +26,11 @@ export const LOG_FILE = "hub.log";
 const START_HELP =
   `Usage: veen hub start --data-dir DIR [--listen HOST:PORT] [--config FILE] [--profile-id HEX]
                       [--foreground] [--log-level debug|info|warn|error] [--admission auto|on|off]
-                      [--trusted-issuer HEX]... [--tls-cert PEM --tls-key PEM]
+                      [--allow-open-public] [--trusted-issuer HEX]... [--tls-cert PEM --tls-key PEM]
 Starts a hub. --listen defaults to 127.0.0.1:37411 (VEEN_LISTEN). Without --foreground it detaches, writes
 DIR/hub.pid and DIR/hub.state.json, logs to DIR/hub.log, and returns once the hub serves.
-Admission (cap tokens via /authorize) is required by default on non-loopback addresses.`;
+Admission (cap tokens via /authorize) is required by default on non-loopback addresses; --admission off there
+is refused unless --allow-open-public (allow_open_public) is given.`;
 
 const STOP_HELP = `Usage: veen hub stop --data-dir DIR [--timeout-ms N]
 Gracefully stops the hub running on DIR (flush, fsync, final checkpoints). Exits 0 when no hub is running.`;
@@ -60,6 +61,7 @@ export async function buildConfig(
   if (typeof flags["profile-id"] === "string") cfg.profileIdHex = flags["profile-id"];
   if (typeof flags["log-level"] === "string") cfg.logLevel = flags["log-level"] as LogLevel;
   if (typeof flags.admission === "string") cfg.admission = flags.admission as AdmissionMode;
+  if (flags["allow-open-public"] === true) cfg.allowOpenPublic = true;
   if (Array.isArray(flags["trusted-issuer"])) {
     cfg.trustedIssuers.push(...(flags["trusted-issuer"] as string[]));
   }
@@ -101,6 +103,7 @@ async function start(rest: string[], forceForeground: boolean): Promise<number> 
     foreground: { type: "boolean" },
     "log-level": { type: "string" },
     admission: { type: "string" },
+    "allow-open-public": { type: "boolean" },
     "trusted-issuer": { type: "string", multiple: true },
     "tls-cert": { type: "string" },
     "tls-key": { type: "string" },
@@ -270,12 +273,19 @@ export async function runningPid(dataDir: string): Promise<number | undefined> {
   }
 }
 
+const STOP_INTS = { "timeout-ms": { min: 1, max: 3_600_000 } };
+
 async function stop(rest: string[]): Promise<number> {
-  const parsed = parseDataDirFlags(rest, {
-    "data-dir": { type: "string" },
-    "timeout-ms": { type: "string" },
-    help: { type: "boolean" },
-  }, STOP_HELP);
+  const parsed = parseDataDirFlags(
+    rest,
+    {
+      "data-dir": { type: "string" },
+      "timeout-ms": { type: "string" },
+      help: { type: "boolean" },
+    },
+    STOP_HELP,
+    STOP_INTS,
+  );
   if (typeof parsed === "number") return parsed;
   const { flags, dir } = parsed;
   const pid = await runningPid(dir);

@@ -25,6 +25,7 @@ interface LabelData {
 export class MemoryStore implements HubStore {
   private readonly labels = new Map<string, LabelData>();
   private readonly admissions = new Map<string, AdmissionRecord>();
+  private readonly capRoots = new Map<string, number>();
   private readonly attachments = new Map<string, Uint8Array>();
   private entries = 0;
   private bytes = 0;
@@ -125,7 +126,13 @@ export class MemoryStore implements HubStore {
 
   putAdmission(rec: AdmissionRecord): Promise<void> {
     this.admissions.set(toHex(rec.authRef), rec);
+    const root = toHex(rec.capRoot);
+    this.capRoots.set(root, Math.min(this.capRoots.get(root) ?? Infinity, rec.issuedAt));
     return Promise.resolve();
+  }
+
+  capRootIssuedAt(root: Uint8Array): Promise<number | undefined> {
+    return Promise.resolve(this.capRoots.get(toHex(root)));
   }
 
   getAdmission(authRef: Uint8Array): Promise<AdmissionRecord | undefined> {

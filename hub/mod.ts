@@ -12,7 +12,7 @@ export {
 export { type RunningHub, startHub, type StartOptions } from "./hub.ts";
 export { CONFIG_KEYS, defaultConfig, envNameOf, type HubConfig } from "./config.ts";
 export { Logger } from "./logger.ts";
-export { parseFlags } from "./command_args.ts";
+export { intFlagProblem, parseFlags } from "./command_args.ts";
 export { fsck, fsckMain, type FsckProblem, type FsckReport } from "./fsck.ts";
 export {
   readRetentionPolicy,

@@ -159,17 +159,17 @@ export class Routes {
       const t1 = performance.now();
       this.c.metrics.verifyLatency.observe(t1 - t0);
       const live = await this.c.admission.check(msg, Math.floor(this.c.now() / 1000));
-      const receipt = await this.c.sequencer.submit(msg, body, live, this.c.now());
+      const { receipt, streamSeq } = await this.c.sequencer.submit(msg, body, live, this.c.now());
       const t2 = performance.now();
       this.c.metrics.submitOk++;
       this.c.metrics.endToEndLatency.observe(t2 - t0);
-      this.logSubmit(msg, undefined, bytesIn, receipt.length, t1 - t0, t2 - t1);
+      this.logSubmit(msg, streamSeq, undefined, bytesIn, receipt.length, t1 - t0, t2 - t1);
       return cborResponse(receipt);
     } catch (e) {
       const err = asVeenError(e, "E.UNAVAILABLE", "Internal error");
       if (!(e instanceof VeenError)) this.c.log.error("submit failed", { error: String(e) });
       this.c.metrics.countError(err.code);
-      this.logSubmit(msg, err.code, bytesIn, 0, performance.now() - t0, 0);
+      this.logSubmit(msg, null, err.code, bytesIn, 0, performance.now() - t0, 0);
       return errorResponse(err);
     }
   }
@@ -202,8 +202,10 @@ export class Routes {
     return msg;
   }
 
+  /** One line per submission; `streamSeq` is the one the sequencer assigned (null when refused). */
   private logSubmit(
     msg: Msg | undefined,
+    streamSeq: number | null,
     code: string | undefined,
     bytesIn: number,
     bytesOut: number,
@@ -215,7 +217,7 @@ export class Routes {
     this.c.log.log(level, "submit", {
       label: msg ? toHex(msg.label).slice(0, 8) : null,
       client_id: msg ? toHex(msg.clientId).slice(0, 8) : null,
-      stream_seq: msg && code === undefined ? this.c.sequencer.sizeOf(msg.label) : null,
+      stream_seq: streamSeq,
       code: code ?? null,
       bytes_in: bytesIn,
       bytes_out: bytesOut,

@@ -95,21 +95,16 @@ export class Sequencer {
     return a;
   }
 
-  /** Current (possibly not yet durable) size of a label. */
-  sizeOf(label: Uint8Array): number {
-    return this.accs.get(toHex(label))?.size ?? 0;
-  }
-
   /**
-   * Sequences one verified, admitted MSG and resolves with its RECEIPT bytes once durable. Errors: E.DUP, E.SEQ,
-   * E.RATE, E.UNAVAILABLE.
+   * Sequences one verified, admitted MSG and resolves, once durable, with its RECEIPT bytes and the stream_seq it
+   * was assigned. Errors: E.DUP, E.SEQ, E.RATE, E.UNAVAILABLE.
    */
   async submit(
     msg: Msg,
     msgBytes: Uint8Array,
     live: LiveRecord | undefined,
     nowMs: number,
-  ): Promise<Uint8Array> {
+  ): Promise<{ receipt: Uint8Array; streamSeq: number }> {
     this.checkHealthy();
     if (this.pending.length >= this.opts.queueMax) {
       throw new VeenError("E.UNAVAILABLE", "Commit queue is full", { retryAfter: 1 });
@@ -182,7 +177,7 @@ export class Sequencer {
     this.metrics.queueDepth = this.pending.length;
     if (!this.committing) this.startCommitLoop();
     await done;
-    return entry.receipt;
+    return { receipt: entry.receipt, streamSeq: entry.streamSeq };
   }
 
   /** E.UNAVAILABLE once a commit has failed: the in-memory view is ahead of disk until a restart. */

@@ -53,9 +53,14 @@ export interface AdmissionRecord {
   ttl: number;
   perSec: number | null;
   burst: number | null;
-  /** hub_ts of the authorization (003 §6 issued_at; kept in the log so it is replayable). */
+  /**
+   * hub_ts when the hub first authorized a token of this record's cap root (KEX1+ §4.2 issued_at; kept in the log
+   * so it is replayable).
+   */
   issuedAt: number;
   expiresAt: number;
+  /** The token's cap root (core capRoot): shared by a chain, its prefixes and its extensions. */
+  capRoot: Uint8Array;
 }
 
 /** Per-family retention in days (COMP0.1, DIR/retention.json); null keeps forever. */
@@ -126,6 +131,8 @@ export interface HubStore {
   /** Admission records, durably logged so issued_at is replayable. */
   putAdmission(rec: AdmissionRecord): Promise<void>;
   getAdmission(authRef: Uint8Array): Promise<AdmissionRecord | undefined>;
+  /** The least issued_at of the admission records of a cap root, if any. */
+  capRootIssuedAt(root: Uint8Array): Promise<number | undefined>;
   /** Content-addressed attachment ciphertexts: stores `bytes` and resolves with their coid = H(bytes). */
   putAttachment(bytes: Uint8Array): Promise<Uint8Array>;
   getAttachment(coid: Uint8Array): Promise<Uint8Array | undefined>;

@@ -185,7 +185,7 @@ function parseLabelSelector(v: string): Record<string, string> {
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
-/** profile_id and log_level of a hub config TOML (flat or under [hub]; profile_id also at the top level), if set. */
+/** profile_id and log_level of a hub config TOML (flat, or under a [hub] table with nothing beside it), if set. */
 function configSettings(
   text: string,
   path: string,
@@ -197,7 +197,11 @@ function configSettings(
     throw usage(`--config ${path} is not valid TOML: ${(e as Error).message}`);
   }
   const table = typeof doc.hub === "object" && doc.hub !== null ? doc.hub as Record<string, unknown> : doc;
-  const profileId = table.profile_id ?? doc.profile_id;
+  const outside = table === doc ? undefined : Object.keys(doc).find((k) => k !== "hub");
+  if (outside !== undefined) {
+    throw usage(`--config ${path}: key "${outside}" is outside the [hub] table (the hub refuses it)`);
+  }
+  const profileId = table.profile_id;
   if (profileId !== undefined && typeof profileId !== "string") {
     throw usage(`--config ${path}: profile_id must be a string`);
   }

@@ -15,7 +15,15 @@ import {
   streamIdFor,
   toHex,
 } from "../core/mod.ts";
-import { defaultConfig, Logger, parseFlags, readState, selfCommand, startHub } from "../hub/mod.ts";
+import {
+  defaultConfig,
+  intFlagProblem,
+  Logger,
+  parseFlags,
+  readState,
+  selfCommand,
+  startHub,
+} from "../hub/mod.ts";
 import { pct, presign, runLoad } from "./load.ts";
 import { cpuPerOp, readThreadCpu, totalPerOp } from "./thread_cpu.ts";
 import { GLIBC_TUNABLES } from "../runtime.ts";
@@ -205,20 +213,39 @@ async function historyFigures(size: number, proofs: number): Promise<HistoryFigu
   }
 }
 
+const BENCH_INTS = {
+  clients: { min: 1, max: 10_000 },
+  labels: { min: 1, max: 10_000 },
+  count: { min: 1, max: 10_000_000 },
+  seconds: { min: 1, max: 86_400 },
+  proofs: { min: 1, max: 1_000_000 },
+};
+
 export async function benchMain(args: string[]): Promise<number> {
-  const f = parseFlags(args, {
-    clients: { type: "string", default: "32" },
-    labels: { type: "string", default: "4" },
-    count: { type: "string", default: "20000" },
-    seconds: { type: "string", default: "60" },
-    sizes: { type: "string", default: "1000,10000,100000" },
-    proofs: { type: "string", default: "300" },
-    "skip-history": { type: "boolean" },
-    json: { type: "boolean" },
-    write: { type: "string" },
-    help: { type: "boolean", short: "h" },
-  }, HELP);
+  const f = parseFlags(
+    args,
+    {
+      clients: { type: "string", default: "32" },
+      labels: { type: "string", default: "4" },
+      count: { type: "string", default: "20000" },
+      seconds: { type: "string", default: "60" },
+      sizes: { type: "string", default: "1000,10000,100000" },
+      proofs: { type: "string", default: "300" },
+      "skip-history": { type: "boolean" },
+      json: { type: "boolean" },
+      write: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    HELP,
+    BENCH_INTS,
+  );
   if (typeof f === "number") return f;
+  const sizes = f.sizes.split(",");
+  const badSize = sizes.map((s) => intFlagProblem(s, "sizes", { min: 1, max: 100_000_000 })).find((p) => p);
+  if (badSize !== undefined) {
+    console.error(`usage: ${badSize}\n${HELP}`);
+    return EXIT.USAGE;
+  }
   const log = (s: string) => f.json ? undefined : console.log(s);
   const m = machine();
   log(`machine: ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB, ${m.os}, deno ${m.deno}`);
@@ -288,7 +315,7 @@ export async function benchMain(args: string[]): Promise<number> {
   }
   const history: HistoryFigures[] = [];
   if (!f["skip-history"]) {
-    for (const size of f.sizes.split(",").map(Number)) {
+    for (const size of sizes.map(Number)) {
       const h = await historyFigures(size, Number(f.proofs));
       history.push(h);
       log(

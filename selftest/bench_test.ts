@@ -41,3 +41,33 @@ Deno.test("veen bench runs a small submit phase against its own hub and writes f
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("veen bench and veen selftest refuse numeric flags that are not integers in range, naming the flag", async () => {
+  const { selftestMain } = await import("./mod.ts");
+  const err = console.error;
+  let printed = "";
+  console.error = (s: string) => (printed += s + "\n");
+  try {
+    for (
+      const flag of [
+        "--clients=x",
+        "--labels=0",
+        "--count=1.5",
+        "--seconds=-1",
+        "--proofs=1e3",
+        "--sizes=10,x",
+      ]
+    ) {
+      printed = "";
+      assert.equal(await benchMain([flag]), 1, flag);
+      assert.match(printed, new RegExp(`^usage: ${flag.split("=")[0]} must be an integer`), flag);
+    }
+    for (const v of ["0", "x", "1000000"]) {
+      printed = "";
+      assert.equal(await selftestMain(["fuzz", `--iterations=${v}`]), 1, v);
+      assert.match(printed, /^usage: --iterations must be an integer from 1 to 999999/);
+    }
+  } finally {
+    console.error = err;
+  }
+});

@@ -9,6 +9,7 @@
  */
 import { parseArgs } from "node:util";
 import { EXIT } from "../core/mod.ts";
+import { intFlagProblem } from "../hub/mod.ts";
 import { versionLine } from "../version.ts";
 import { CORE_GOAL, coreSuite } from "./core_suite.ts";
 import { FUZZ_GOAL, fuzzSuite } from "./fuzz_suite.ts";
@@ -86,9 +87,10 @@ export async function selftestMain(args: string[]): Promise<number> {
   let seed: number;
   try {
     seed = parseSeed(flags.seed);
-    if (flags.iterations !== undefined && !/^\d{1,6}$/.test(flags.iterations)) {
-      throw new Error(`--iterations must be a positive integer, got "${flags.iterations}"`);
-    }
+    const badIterations = flags.iterations === undefined
+      ? undefined
+      : intFlagProblem(flags.iterations, "iterations", { min: 1, max: 999_999 });
+    if (badIterations !== undefined) throw new Error(badIterations);
     if (flags.hub !== undefined && !/^https?:\/\/[^/\s]+/.test(flags.hub)) {
       throw new Error(`--hub must be an http(s) URL, got "${flags.hub}"`);
     }

@@ -101,7 +101,8 @@ export const capIssue: Command = {
     const keys = await loadKeys(ctx, ctx.flags.req("issuer"));
     const subjectPk = await parseSubject(ctx.flags.req("subject"));
     const streams = ctx.flags.list("stream");
-    const ttl = parseUint(ctx.flags.req("ttl"), "--ttl");
+    // A hub refuses a token whose issued_at + ttl is not a safe integer (E.CAP); so does issuing one.
+    const ttl = parseUint(ctx.flags.req("ttl"), "--ttl", { max: Number.MAX_SAFE_INTEGER - nowSec(ctx) });
     const rateFlag = ctx.flags.str("rate");
     const token = issueCapToken({
       issuerSecret: keys.idSign.secret,

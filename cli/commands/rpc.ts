@@ -11,7 +11,7 @@
  * resuming from its summary in DIR/overlays/, and seals each reply to the request's reply_to. Replies to requests
  * whose deadline has passed are not sent (they still enter the idempotency table).
  */
-import { bytesEqual, type PayloadHdr, toHex, VeenError } from "../../core/mod.ts";
+import { bytesEqual, MAX_TIMER_MS, type PayloadHdr, toHex, VeenError } from "../../core/mod.ts";
 import {
   BUILTIN_METHODS,
   decodeRpcReply,
@@ -101,7 +101,7 @@ export const rpcCall: Command = {
     const method = ctx.flags.req("method");
     const args = jsonToCbor(parseJsonFlag(ctx.flags.str("args") ?? "null", "--args"), "--args");
     const idem = ctx.flags.int("idem");
-    const pollMs = ctx.flags.int("poll-ms", { min: 1 }) ?? 100;
+    const pollMs = ctx.flags.int("poll-ms", { min: 1, max: MAX_TIMER_MS }) ?? 100;
     const keys = await loadKeys(ctx, dir);
     const server = await recipientOf(ctx, keys);
     const bodyBytes = encodeRpcRequest({
@@ -196,7 +196,7 @@ export const rpcServe: Command = {
     const stream = ctx.flags.req("stream");
     const once = ctx.flags.bool("once");
     const maxRequests = ctx.flags.int("max-requests", { min: 1 });
-    const pollMs = ctx.flags.int("poll-ms", { min: 1 }) ?? 500;
+    const pollMs = ctx.flags.int("poll-ms", { min: 1, max: MAX_TIMER_MS }) ?? 500;
     const forMs = ctx.flags.int("for-ms", { min: 1 });
     const end = forMs === undefined ? Infinity : ctx.io.now() + forMs;
     const keys = await loadKeys(ctx, dir);

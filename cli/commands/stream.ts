@@ -10,6 +10,7 @@ import {
   attRoot,
   bytesEqual,
   coidOf,
+  MAX_TIMER_MS,
   MmrAccumulator,
   type PayloadHdr,
   toHex,
@@ -206,7 +207,7 @@ export const stream: Command = {
     const withProof = ctx.flags.bool("with-proof");
     const follow = ctx.flags.bool("follow");
     const count = ctx.flags.int("count", { min: 1 });
-    const pollMs = ctx.flags.int("poll-ms", { min: 10 }) ?? 1000;
+    const pollMs = ctx.flags.int("poll-ms", { min: 10, max: MAX_TIMER_MS }) ?? 1000;
     const keys = await loadKeys(ctx, dir);
     const secrets = decryptionSecrets(keys);
     const { state, session, target, ls } = await openLabel(ctx, dir, name, keys.client.public);

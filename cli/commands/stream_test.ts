@@ -83,6 +83,12 @@ Deno.test("stream --from far ahead verifies the skipped part, and --to / --count
     assert.equal(f.code, 0, f.stderr);
     const lines = f.stdout.trim().split("\n").map((l) => JSON.parse(l));
     assert.deepEqual(lines.map((l) => l.stream_seq), [1, 2]);
+    // A poll interval setTimeout cannot honour would busy-poll: refused, like any non-integer.
+    for (const v of ["3000000000", "x", "1.5", "5"]) {
+      const bad = await runCli(["stream", ...base, "--follow", "--poll-ms", v]);
+      assert.equal(bad.code, 1, v);
+      assert.match(bad.stderr, /--poll-ms must be/);
+    }
     const beyond = await runCli(["stream", ...base, "--from", "100"]);
     assert.equal(beyond.code, 0, beyond.stderr);
     assert.match(beyond.stdout, /no items from stream_seq 100/);
