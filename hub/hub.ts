@@ -13,6 +13,7 @@ import {
 } from "../core/mod.ts";
 import { VERSION } from "../version.ts";
 import { Admission } from "./admission.ts";
+import { BodyLimits } from "./body_limits.ts";
 import { Checkpointer } from "./checkpointer.ts";
 import { CryptoPool } from "./crypto_pool.ts";
 import { admissionRequired, type HubConfig, parseListen } from "./config.ts";
@@ -102,6 +103,13 @@ export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise
   await retention.run();
   retention.start();
   await checkpointer.start();
+  const bodies = new BodyLimits({
+    idleTimeoutMs: cfg.bodyIdleTimeoutMs,
+    totalTimeoutMs: cfg.bodyTimeoutMs,
+    maxReads: cfg.maxBodyReads,
+    maxReadsPerPeer: cfg.maxBodyReadsPerPeer,
+    maxBufferBytes: cfg.maxBodyBufferBytes,
+  }, metrics);
   const routes = new Routes({
     store,
     crypto,
@@ -110,6 +118,8 @@ export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise
     metrics,
     log,
     limits: cfg.limits,
+    bodies,
+    streamPageBytes: cfg.streamPageBytes,
     hubPk: hubKey.public,
     profileId: profileId(DEFAULT_PROFILE),
     profileCbor: encodeProfile(DEFAULT_PROFILE),
@@ -127,7 +137,7 @@ export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise
   try {
     server = Deno.serve(
       { hostname, port, signal: abort.signal, onListen: () => {}, reusePort: false, ...tls },
-      (req) => routes.handle(req),
+      (req, info) => routes.handle(req, info.remoteAddr.hostname),
     );
   } catch (e) {
     await retention.stop();
@@ -167,6 +177,7 @@ export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise
       ready = false;
       abort.abort();
       await server.finished.catch(() => {});
+      bodies.close();
       await sequencer.drain();
       await retention.stop();
       if (sequencer.healthy) await checkpointer.stop();
