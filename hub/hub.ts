@@ -197,6 +197,18 @@ export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise
     // Let the refused requests' error responses go out before the server stops.
     setTimeout(() => void close(), 50);
   };
+  // Deno.serve's accept loop ends for good when accept() fails, e.g. with EMFILE once connections (which
+  // Deno.serve never times out) hold every file descriptor. Unhandled, that rejection killed the process without a
+  // drain; now the hub stops in order and exits non-zero, and the supervisor's restart drops the held connections.
+  server.finished.then(
+    () => closing === undefined && listenerFailed(new Error("the listener stopped")),
+    (e) => closing === undefined && listenerFailed(e),
+  );
+  const listenerFailed = (e: unknown) => {
+    log.error("HTTP listener failed; stopping so a supervisor can restart", { error: String(e) });
+    opts.onFatal?.(e);
+    void close();
+  };
   return { url, port: addr.port, hubKey, config: cfg, metrics, finished, close };
 }
 

@@ -21,37 +21,48 @@ interface HubProc {
   logged(re: RegExp, n: number): Promise<void>;
 }
 
-/** Starts `veen hub start --foreground` and resolves with its URL when it logs "hub listening". */
-async function startHubProc(env: Record<string, string>): Promise<HubProc> {
+/**
+ * Starts `veen hub start --foreground` (under `ulimit -n fdLimit` if given) and resolves with its URL when it
+ * logs "hub listening".
+ */
+async function startHubProc(env: Record<string, string>, fdLimit?: number): Promise<HubProc> {
   const dir = await Deno.makeTempDir({ prefix: "veen-flood-" });
   const self = selfCommand();
-  const child = new Deno.Command(self.cmd, {
-    args: [...self.args, "hub", "start", "--foreground", "--data-dir", dir, "--listen", "127.0.0.1:0"],
+  const hubArgs = [
+    ...self.args,
+    "hub",
+    "start",
+    "--foreground",
+    "--data-dir",
+    dir,
+    "--listen",
+    "127.0.0.1:0",
+  ];
+  const [cmd, args] = fdLimit === undefined
+    ? [self.cmd, hubArgs]
+    : ["bash", ["-c", `ulimit -n ${fdLimit} && exec "$@"`, "bash", self.cmd, ...hubArgs]];
+  const child = new Deno.Command(cmd, {
+    args,
     env: { VEEN_LOG_LEVEL: "info", VEEN_CRYPTO_WORKERS: "0", ...env },
     stdin: "null",
     stdout: "null",
     stderr: "piped",
   }).spawn();
   let log = "";
-  const waiters: (() => void)[] = [];
-  const exited = (async () => {
+  let ended = false;
+  let wake = () => {};
+  const drained = (async () => {
     for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
       log += chunk;
-      for (const w of waiters.splice(0)) w();
+      wake();
     }
-  })();
+  })().finally(() => (ended = true));
+  /** Each new stderr chunk (or its end) wakes the waiter to count again. */
   const logged = async (re: RegExp, n: number) => {
     const count = () => log.split("\n").filter((l) => re.test(l)).length;
-    while (count() < n) {
-      await Promise.race([new Promise<void>((r) => waiters.push(r)), exited]);
-      if (log.endsWith("\0")) break;
-    }
+    while (count() < n && !ended) await Promise.race([new Promise<void>((r) => (wake = r)), drained]);
     if (count() < n) throw new Error(`hub log has fewer than ${n} lines matching ${re}:\n${log}`);
   };
-  exited.then(() => {
-    log += "\0";
-    for (const w of waiters.splice(0)) w();
-  });
   await logged(/"msg":"hub listening"/, 1);
   const m = /"msg":"hub listening".*?"url":"(http:\/\/127\.0\.0\.1:(\d+))"/.exec(log)!;
   return { child, url: m[1]!, port: Number(m[2]), dir, logged };
@@ -251,6 +262,29 @@ Deno.test("a client that hangs up mid-body is counted apart, never as E.UNAVAILA
     assert.equal(await metric(hub.url, 'veen_submit_err_total{code="E.UNAVAILABLE"}'), 0);
     assert.equal(await metric(hub.url, "veen_http_body_timeout_total"), 0);
   } finally {
+    await stopHubProc(hub);
+  }
+});
+
+Deno.test("connections that exhaust the hub's file descriptors stop it in order with a non-zero exit, not a crash", async () => {
+  const hub = await startHubProc(FLOOD_ENV, 256);
+  const conns: Deno.TcpConn[] = [];
+  try {
+    // Deno.serve never closes a connection whose headers never finish; enough of them use up every descriptor,
+    // and accept() failing ends Deno.serve's accept loop for good.
+    for (let i = 0; i < 400; i++) {
+      try {
+        conns.push(await raw(hub.port, "GET /healthz HTTP/1.1\r\nx-slow: a"));
+      } catch {
+        break; // the listener is gone
+      }
+    }
+    const st = await within(hub.child.status, 10_000, "the hub's exit");
+    assert.equal(st.code, 4, "exit 4 so a supervisor restarts it");
+    await hub.logged(/"msg":"HTTP listener failed; stopping so a supervisor can restart".*os error 24/, 1);
+    await hub.logged(/"msg":"hub stopped"/, 1);
+  } finally {
+    closeAll(conns);
     await stopHubProc(hub);
   }
 });
