@@ -28,16 +28,7 @@ interface HubProc {
 async function startHubProc(env: Record<string, string>, fdLimit?: number): Promise<HubProc> {
   const dir = await Deno.makeTempDir({ prefix: "veen-flood-" });
   const self = selfCommand();
-  const hubArgs = [
-    ...self.args,
-    "hub",
-    "start",
-    "--foreground",
-    "--data-dir",
-    dir,
-    "--listen",
-    "127.0.0.1:0",
-  ];
+  const hubArgs = [...self.args, ..."hub start --foreground --listen 127.0.0.1:0 --data-dir".split(" "), dir];
   const [cmd, args] = fdLimit === undefined
     ? [self.cmd, hubArgs]
     : ["bash", ["-c", `ulimit -n ${fdLimit} && exec "$@"`, "bash", self.cmd, ...hubArgs]];
