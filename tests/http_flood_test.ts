@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { decodeErrorBody } from "../core/mod.ts";
-import { selfCommand } from "../hub/mod.ts";
+import { selfCommand, STATE_FILE } from "../hub/mod.ts";
 import { submit, Writer } from "./fixture.ts";
 
 const enc = new TextEncoder();
@@ -19,6 +19,8 @@ interface HubProc {
   dir: string;
   /** Resolves when the hub's log has `n` lines matching `re`. */
   logged(re: RegExp, n: number): Promise<void>;
+  /** The hub's log so far. */
+  log(): string;
 }
 
 /**
@@ -56,7 +58,7 @@ async function startHubProc(env: Record<string, string>, fdLimit?: number): Prom
   };
   await logged(/"msg":"hub listening"/, 1);
   const m = /"msg":"hub listening".*?"url":"(http:\/\/127\.0\.0\.1:(\d+))"/.exec(log)!;
-  return { child, url: m[1]!, port: Number(m[2]), dir, logged };
+  return { child, url: m[1]!, port: Number(m[2]), dir, logged, log: () => log };
 }
 
 async function stopHubProc(h: HubProc): Promise<void> {
@@ -122,6 +124,18 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     t = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
   });
   return Promise.race([p, guard]).finally(() => clearTimeout(t));
+}
+
+/** Resolves once `path` exists (watching its directory for the rename that creates it). */
+async function fileAppears(path: string): Promise<void> {
+  const exists = () => Deno.stat(path).then(() => true, () => false);
+  const watcher = Deno.watchFs(path.slice(0, path.lastIndexOf("/")));
+  try {
+    if (await exists()) return;
+    for await (const _ of watcher) if (await exists()) return;
+  } finally {
+    watcher.close();
+  }
 }
 
 function closeAll(conns: Deno.TcpConn[]): void {
@@ -261,6 +275,8 @@ Deno.test("connections that exhaust the hub's file descriptors stop it in order 
   const hub = await startHubProc(FLOOD_ENV, 256);
   const conns: Deno.TcpConn[] = [];
   try {
+    // The hub writes its state file (one more descriptor) after it logs "hub listening": flood only after that.
+    await within(fileAppears(`${hub.dir}/${STATE_FILE}`), 10_000, "the hub's state file");
     // Deno.serve never closes a connection whose headers never finish; enough of them use up every descriptor,
     // and accept() failing ends Deno.serve's accept loop for good.
     for (let i = 0; i < 400; i++) {
@@ -271,7 +287,7 @@ Deno.test("connections that exhaust the hub's file descriptors stop it in order 
       }
     }
     const st = await within(hub.child.status, 10_000, "the hub's exit");
-    assert.equal(st.code, 4, "exit 4 so a supervisor restarts it");
+    assert.equal(st.code, 4, `exit 4 so a supervisor restarts it; hub log:\n${hub.log()}`);
     await hub.logged(/"msg":"HTTP listener failed; stopping so a supervisor can restart".*os error 24/, 1);
     await hub.logged(/"msg":"hub stopped"/, 1);
   } finally {
