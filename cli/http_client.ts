@@ -8,6 +8,7 @@
 import {
   type Checkpoint,
   checkpointFromCbor,
+  concat,
   type ConsistencyProof,
   decodeConsistencyProof,
   decodeErrorBody,
@@ -34,9 +35,18 @@ import {
   expectBytes,
   expectUint,
 } from "../core/mod.ts";
-import { malformedError, transportError } from "./exit_codes.ts";
+import { CliError, malformedError, transportError } from "./exit_codes.ts";
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
+
+/**
+ * Most bytes read from one hub answer: a hub (or anything at its address) cannot make the CLI buffer more. A
+ * /stream page is bounded by the hub's stream_page_bytes (at most 32 MiB) plus one item; an attachment by its
+ * max_attachment_bytes; every other answer is small.
+ */
+export const RESPONSE_MAX_BYTES = 4 * 1024 * 1024;
+export const STREAM_PAGE_RESPONSE_MAX_BYTES = 64 * 1024 * 1024;
+export const ATTACHMENT_RESPONSE_MAX_BYTES = 64 * 1024 * 1024;
 
 /** `GET /info`. */
 export interface HubInfo {
@@ -117,6 +127,7 @@ export class HubHttp {
     query: Record<string, string | number | undefined> = {},
     body?: { bytes: Uint8Array; type: string },
     okStatuses: readonly number[] = [],
+    maxBytes = RESPONSE_MAX_BYTES,
   ): Promise<{ bytes: Uint8Array; type: string; status: number }> {
     const qs = Object.entries(query)
       .filter((e): e is [string, string | number] => e[1] !== undefined)
@@ -137,8 +148,9 @@ export class HubHttp {
       status = res.status;
       type = res.headers.get("content-type") ?? "";
       retryAfter = res.headers.get("retry-after");
-      bytes = new Uint8Array(await res.arrayBuffer());
+      bytes = await readAnswer(res, maxBytes, `${method} ${path}`);
     } catch (e) {
+      if (e instanceof CliError) throw e;
       const name = e instanceof Error ? e.name : "";
       if (name === "TimeoutError" || name === "AbortError") {
         throw transportError(
@@ -206,13 +218,20 @@ export class HubHttp {
     from: number,
     opts: { to?: number; withProof?: boolean; limit?: number } = {},
   ): Promise<StreamItem[]> {
-    const { bytes } = await this.request("GET", "/stream", {
-      label: toHex(label),
-      from,
-      to: opts.to,
-      with_proof: opts.withProof ? 1 : undefined,
-      limit: opts.limit,
-    });
+    const { bytes } = await this.request(
+      "GET",
+      "/stream",
+      {
+        label: toHex(label),
+        from,
+        to: opts.to,
+        with_proof: opts.withProof ? 1 : undefined,
+        limit: opts.limit,
+      },
+      undefined,
+      [],
+      STREAM_PAGE_RESPONSE_MAX_BYTES,
+    );
     return decodeAnswer("/stream page", () => decodeCborSeq(bytes, "/stream page").map(streamItemFromCbor));
   }
 
@@ -297,7 +316,8 @@ export class HubHttp {
 
   /** `GET /attachments/<coid>`. */
   async getAttachment(coid: Uint8Array): Promise<Uint8Array> {
-    return (await this.request("GET", `/attachments/${toHex(coid)}`)).bytes;
+    const path = `/attachments/${toHex(coid)}`;
+    return (await this.request("GET", path, {}, undefined, [], ATTACHMENT_RESPONSE_MAX_BYTES)).bytes;
   }
 
   /** The hub's last_stream_seq for `label` from /healthz (0 when the hub answers E.NOT_FOUND for an unknown label). */
@@ -343,6 +363,25 @@ export class HubHttp {
       };
     });
   }
+}
+
+/** An answer's body, read through its stream: more than `max` bytes (declared or sent) is a malformed answer. */
+async function readAnswer(res: Response, max: number, what: string): Promise<Uint8Array> {
+  const tooBig = () => malformedError(`Hub answered ${what} with more than ${max} bytes`);
+  const declared = res.headers.get("content-length");
+  if (declared !== null && Number(declared) > max) {
+    await res.body?.cancel();
+    throw tooBig();
+  }
+  if (res.body === null) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  for await (const chunk of res.body) {
+    n += chunk.length;
+    if (n > max) throw tooBig(); // leaving the loop cancels the stream
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? chunks[0]! : concat(...chunks);
 }
 
 /** Decodes one `/stream` item `[RECEIPT, MSG]` or `[RECEIPT, MSG, mmr_proof]`, keeping the exact bytes. */

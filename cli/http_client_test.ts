@@ -58,6 +58,41 @@ Deno.test("HubHttp reports undecodable answers as malformed (exit 3)", async () 
   );
 });
 
+Deno.test("HubHttp reads answers with a size cap suited to the route (malformed beyond it)", async () => {
+  const MiB = 1024 * 1024;
+  let sent = 0;
+  /** A body of `total` bytes in 64 KiB chunks, made only as the client reads it. */
+  const body = (total: number) => {
+    sent = 0;
+    return new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (sent >= total) return c.close();
+        c.enqueue(new Uint8Array(64 * 1024).fill(0xff));
+        sent += 64 * 1024;
+      },
+    });
+  };
+  const tooBig = (max: number) => (e: unknown) =>
+    kind("malformed")(e) && (e as CliError).code === "E.SIZE" &&
+    (e as CliError).detail.includes(`with more than ${max} bytes`);
+  await withServer(
+    (req) => new Response(body(new URL(req.url).pathname === "/stream" ? 5 * MiB : 40 * MiB)),
+    async (url) => {
+      await assert.rejects(() => new HubHttp(url).info(), tooBig(4 * MiB));
+      assert.ok(sent < 16 * MiB, `the hub was read ${sent} bytes into a 4 MiB cap`);
+      // A 5 MiB /stream page is within that route's bound (and then not CBOR, so malformed for another reason).
+      await assert.rejects(
+        () => new HubHttp(url).streamPage(new Uint8Array(32), 1),
+        (e: unknown) => kind("malformed")(e) && !tooBig(64 * MiB)(e),
+      );
+      assert.equal(sent, 5 * MiB);
+    },
+  );
+  await withServer(() => new Response(new Uint8Array(5 * MiB) as BodyInit), async (url) => {
+    await assert.rejects(() => new HubHttp(url).metrics(), tooBig(4 * MiB));
+  });
+});
+
 Deno.test("HubHttp reports refused connections and timeouts as transport failures (exit 2)", async () => {
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, () => new Response("x"));
   const port = (server.addr as Deno.NetAddr).port;

@@ -38,6 +38,16 @@ export interface HubConfig {
   tlsKey: string;
   /** Threads for signature work (verify MSGs, sign RECEIPTs); 0 does it on the main thread. */
   cryptoWorkers: number;
+  /** Request body reads (hub/body_limits.ts): abandoned after this long without bytes ... */
+  bodyIdleTimeoutMs: number;
+  /** ... or this long in total; */
+  bodyTimeoutMs: number;
+  /** at most this many at once, this many per peer address, reserving at most this many bytes together. */
+  maxBodyReads: number;
+  maxBodyReadsPerPeer: number;
+  maxBodyBufferBytes: number;
+  /** A /stream page stops before the item that would take it beyond this many bytes (it always has one item). */
+  streamPageBytes: number;
   limits: Limits;
   /**
    * TEST-ONLY (`unsafe_disable_size_bounds`, env VEEN_UNSAFE_DISABLE_SIZE_BOUNDS=1): /submit skips the max_msg_bytes
@@ -67,6 +77,12 @@ export function defaultConfig(dataDir = ""): HubConfig {
     checkpointIntervalSec: 60,
     segmentBytes: 64 * 1024 * 1024,
     cryptoWorkers: navigator.hardwareConcurrency >= 2 ? 1 : 0,
+    bodyIdleTimeoutMs: 15_000,
+    bodyTimeoutMs: 120_000,
+    maxBodyReads: 512,
+    maxBodyReadsPerPeer: 64,
+    maxBodyBufferBytes: 256 * 1024 * 1024,
+    streamPageBytes: 4 * 1024 * 1024,
     tlsCert: "",
     tlsKey: "",
     limits: { ...DEFAULT_LIMITS },
@@ -94,6 +110,12 @@ const KEYS: Record<string, [string, Kind]> = {
   checkpoint_interval_sec: ["checkpointIntervalSec", "int"],
   segment_bytes: ["segmentBytes", "int"],
   crypto_workers: ["cryptoWorkers", "int"],
+  body_idle_timeout_ms: ["bodyIdleTimeoutMs", "int"],
+  body_timeout_ms: ["bodyTimeoutMs", "int"],
+  max_body_reads: ["maxBodyReads", "int"],
+  max_body_reads_per_peer: ["maxBodyReadsPerPeer", "int"],
+  max_body_buffer_bytes: ["maxBodyBufferBytes", "int"],
+  stream_page_bytes: ["streamPageBytes", "int"],
   tls_cert: ["tlsCert", "string"],
   tls_key: ["tlsKey", "string"],
   max_msg_bytes: ["limits.maxMsgBytes", "int"],
@@ -207,7 +229,30 @@ export function validateConfig(cfg: HubConfig): void {
   }
   if (cfg.batchMax < 1) throw new VeenError("E.SIZE", "batch_max must be at least 1");
   if (cfg.limits.maxMsgBytes < 256) throw new VeenError("E.SIZE", "max_msg_bytes must be at least 256");
+  validateHttpBounds(cfg);
 }
+
+/** The body-read and /stream page bounds must be positive: 0 would refuse or abandon every request. */
+function validateHttpBounds(cfg: HubConfig): void {
+  const keys = [
+    "body_idle_timeout_ms",
+    "body_timeout_ms",
+    "max_body_reads",
+    "max_body_reads_per_peer",
+    "max_body_buffer_bytes",
+    "stream_page_bytes",
+  ] as const;
+  for (const k of keys) {
+    const v = (cfg as unknown as Record<string, number>)[KEYS[k]![0]];
+    if (v === undefined || v < 1) throw new VeenError("E.SIZE", `${k} must be at least 1`);
+  }
+  if (cfg.streamPageBytes > STREAM_PAGE_BYTES_MAX) {
+    throw new VeenError("E.SIZE", `stream_page_bytes must be at most ${STREAM_PAGE_BYTES_MAX}`);
+  }
+}
+
+/** Largest stream_page_bytes: clients read a /stream page with a 64 MiB cap (cli/http_client.ts). */
+export const STREAM_PAGE_BYTES_MAX = 32 * 1024 * 1024;
 
 export function parseListen(listen: string): { hostname: string; port: number } {
   const m = /^(\[[0-9a-fA-F:]+\]|[^:]+):(\d{1,5})$/.exec(listen);

@@ -84,3 +84,23 @@ Deno.test("a [hub] table takes every key: keys beside it, bad values included, a
   applyToml(ok, "queue_max = 4", "g.toml");
   assert.deepEqual([ok.batchMax, ok.queueMax], [3, 4]);
 });
+
+Deno.test("body-read and /stream page bounds: production defaults, set by env, 0 and oversized pages refused", () => {
+  const c = defaultConfig("/d");
+  assert.deepEqual(
+    [c.bodyIdleTimeoutMs, c.bodyTimeoutMs, c.maxBodyReads, c.maxBodyReadsPerPeer, c.maxBodyBufferBytes],
+    [15_000, 120_000, 512, 64, 256 * 1024 * 1024],
+  );
+  assert.equal(c.streamPageBytes, 4 * 1024 * 1024);
+  validateConfig(c);
+  applyEnv(c, {
+    VEEN_BODY_IDLE_TIMEOUT_MS: "500",
+    VEEN_MAX_BODY_READS_PER_PEER: "3",
+    VEEN_STREAM_PAGE_BYTES: "9",
+  });
+  assert.deepEqual([c.bodyIdleTimeoutMs, c.maxBodyReadsPerPeer, c.streamPageBytes], [500, 3, 9]);
+  const e = throwsCode(() => validateConfig({ ...c, maxBodyReads: 0 }), "E.SIZE");
+  assert.match(e.detail, /max_body_reads must be at least 1/);
+  throwsCode(() => validateConfig({ ...c, bodyTimeoutMs: 0 }), "E.SIZE");
+  throwsCode(() => validateConfig({ ...c, streamPageBytes: 64 * 1024 * 1024 }), "E.SIZE");
+});

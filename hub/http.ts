@@ -4,37 +4,64 @@ import { concat, encodeErrorBody, fromHex, VeenError } from "../core/mod.ts";
 export const CBOR = "application/cbor";
 export const CBOR_SEQ = "application/cbor-seq";
 
+/** Progress of one body read, shared with whoever bounds it in time (hub/body_limits.ts). */
+export interface BodyWatch {
+  /** Bytes received so far. */
+  received: number;
+  /** Set by the watcher to give up on the body: the read cancels and fails with this error. */
+  abandoned?: VeenError;
+  /** The watcher's handle to cancel the read while it waits for bytes. */
+  cancel?: () => void;
+}
+
+/** The client went away before its request body was complete: no storage or protocol failure, nobody to answer. */
+export class ClientGoneError extends Error {
+  override readonly name = "ClientGoneError";
+}
+
 /**
- * Reads a request body, never buffering more than `max` bytes (E.SIZE beyond). With a content-length, the body is
- * taken with `bytes()` without touching `req.body`: that getter makes Deno wrap an already buffered body in a
- * ReadableStream, which cost a stream, a reader and their promises per /submit.
+ * Reads a request body through its stream, never holding more than `max` bytes: memory grows with the bytes
+ * received, not with the declared content-length (`req.bytes()` allocates that before a byte arrives). A declared
+ * length over `max` is E.SIZE without reading; so is a body that turns out longer. A stream that fails while we wait
+ * is a {@link ClientGoneError}, unless `watch` abandoned the read (then its error).
  */
-export async function readBodyCapped(req: Request, max: number): Promise<Uint8Array> {
+export async function readBodyCapped(req: Request, max: number, watch?: BodyWatch): Promise<Uint8Array> {
   const declared = req.headers.get("content-length");
-  if (declared !== null) {
-    if (Number(declared) > max) {
-      await req.body?.cancel();
-      throw new VeenError("E.SIZE", `Body of ${declared} bytes exceeds the ${max}-byte limit`);
-    }
-    const b = await req.bytes();
-    if (b.length > max) throw new VeenError("E.SIZE", `Body exceeds the ${max}-byte limit`);
-    return b;
+  if (declared !== null && Number(declared) > max) {
+    await req.body?.cancel();
+    throw new VeenError("E.SIZE", `Body of ${declared} bytes exceeds the ${max}-byte limit`);
   }
   if (req.body === null) return new Uint8Array(0);
   const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
+  if (watch !== undefined) watch.cancel = () => void reader.cancel().catch(() => {});
+  let first: Uint8Array | undefined;
+  let more: Uint8Array[] | undefined;
   let n = 0;
   for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    n += value.length;
+    let r: ReadableStreamReadResult<Uint8Array>;
+    try {
+      r = await reader.read();
+    } catch (e) {
+      if (watch?.abandoned !== undefined) throw watch.abandoned;
+      throw new ClientGoneError(
+        `Client went away after ${n} body bytes: ${e instanceof Error ? e.message : e}`,
+      );
+    }
+    if (watch?.abandoned !== undefined) throw watch.abandoned;
+    if (r.done) break;
+    n += r.value.length;
+    if (watch !== undefined) watch.received = n;
     if (n > max) {
-      await reader.cancel();
+      await reader.cancel().catch(() => {});
       throw new VeenError("E.SIZE", `Body exceeds the ${max}-byte limit`);
     }
-    chunks.push(value);
+    if (first === undefined) first = r.value;
+    else (more ??= [first]).push(r.value);
   }
-  return chunks.length === 1 ? chunks[0]! : concat(...chunks);
+  if (declared !== null && n < Number(declared)) {
+    throw new ClientGoneError(`Client went away after ${n} of ${declared} body bytes`);
+  }
+  return more !== undefined ? concat(...more) : first ?? new Uint8Array(0);
 }
 
 /**

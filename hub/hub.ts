@@ -13,6 +13,7 @@ import {
 } from "../core/mod.ts";
 import { VERSION } from "../version.ts";
 import { Admission } from "./admission.ts";
+import { BodyLimits } from "./body_limits.ts";
 import { Checkpointer } from "./checkpointer.ts";
 import { CryptoPool } from "./crypto_pool.ts";
 import { admissionRequired, checkOpenPublic, type HubConfig, isOpenPublic, parseListen } from "./config.ts";
@@ -103,6 +104,13 @@ export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise
   await retention.run();
   retention.start();
   await checkpointer.start();
+  const bodies = new BodyLimits({
+    idleTimeoutMs: cfg.bodyIdleTimeoutMs,
+    totalTimeoutMs: cfg.bodyTimeoutMs,
+    maxReads: cfg.maxBodyReads,
+    maxReadsPerPeer: cfg.maxBodyReadsPerPeer,
+    maxBufferBytes: cfg.maxBodyBufferBytes,
+  }, metrics);
   const routes = new Routes({
     store,
     crypto,
@@ -111,6 +119,8 @@ export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise
     metrics,
     log,
     limits: cfg.limits,
+    bodies,
+    streamPageBytes: cfg.streamPageBytes,
     hubPk: hubKey.public,
     profileId: profileId(DEFAULT_PROFILE),
     profileCbor: encodeProfile(DEFAULT_PROFILE),
@@ -128,7 +138,7 @@ export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise
   try {
     server = Deno.serve(
       { hostname, port, signal: abort.signal, onListen: () => {}, reusePort: false, ...tls },
-      (req) => routes.handle(req),
+      (req, info) => routes.handle(req, info.remoteAddr.hostname),
     );
   } catch (e) {
     await retention.stop();
@@ -175,6 +185,7 @@ export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise
       ready = false;
       abort.abort();
       await server.finished.catch(() => {});
+      bodies.close();
       await sequencer.drain();
       await retention.stop();
       if (sequencer.healthy) await checkpointer.stop();
@@ -193,6 +204,18 @@ export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise
     ready = false; // new submissions get 503 at once
     // Let the refused requests' error responses go out before the server stops.
     setTimeout(() => void close(), 50);
+  };
+  // Deno.serve's accept loop ends for good when accept() fails, e.g. with EMFILE once connections (which
+  // Deno.serve never times out) hold every file descriptor. Unhandled, that rejection killed the process without a
+  // drain; now the hub stops in order and exits non-zero, and the supervisor's restart drops the held connections.
+  server.finished.then(
+    () => closing === undefined && listenerFailed(new Error("the listener stopped")),
+    (e) => closing === undefined && listenerFailed(e),
+  );
+  const listenerFailed = (e: unknown) => {
+    log.error("HTTP listener failed; stopping so a supervisor can restart", { error: String(e) });
+    opts.onFatal?.(e);
+    void close();
   };
   return { url, port: addr.port, hubKey, config: cfg, metrics, finished, close };
 }

@@ -297,6 +297,48 @@ Deno.test("stream pages are bounded, contiguous and each proof verifies against 
   });
 });
 
+Deno.test("stream pages stop at stream_page_bytes, always hold one item, and are streamed batch by batch", async () => {
+  await withHub({ streamPageBytes: 50_000 }, async (hub) => {
+    const big = new Writer("t/page-bytes", 31);
+    for (let i = 0; i < 6; i++) {
+      assert.equal((await submit(hub.url, big.msg({ bodyLen: 20_000 }))).status, 200);
+    }
+    const label = toHex(labelFor(streamIdFor("t/page-bytes")));
+    const pages: number[][] = [];
+    for (let from = 1;;) {
+      const r = await http(`${hub.url}/stream?label=${label}&from=${from}&with_proof=1`);
+      const items = streamItems(r.body);
+      if (items.length === 0) break;
+      assert.ok(r.body.length <= 50_000 || items.length === 1, `page of ${r.body.length} bytes`);
+      pages.push(items.map((it) => it.receipt.streamSeq));
+      from = items[items.length - 1]!.receipt.streamSeq + 1;
+    }
+    assert.deepEqual(pages, [[1, 2], [3, 4], [5, 6]]);
+    // Many small items: the page is read in batches and streamed (no content-length), still within the bound.
+    await fill(hub.url, "t/page-small", 200);
+    const small = toHex(labelFor(streamIdFor("t/page-small")));
+    const r = await http(`${hub.url}/stream?label=${small}&from=1`);
+    assert.equal(r.headers.get("content-length"), null);
+    const items = streamItems(r.body);
+    assert.ok(items.length > 4 && items.length < 200 && r.body.length <= 50_000, `${items.length} items`);
+    assert.deepEqual(
+      items.map((it) => it.receipt.streamSeq),
+      Array.from({ length: items.length }, (_, i) => i + 1),
+    );
+  });
+  await withHub({ streamPageBytes: 1000 }, async (hub) => {
+    const w = new Writer("t/page-one", 32);
+    for (let i = 0; i < 2; i++) assert.equal((await submit(hub.url, w.msg({ bodyLen: 5000 }))).status, 200);
+    const label = toHex(labelFor(streamIdFor("t/page-one")));
+    const items = streamItems((await http(`${hub.url}/stream?label=${label}&from=1`)).body);
+    assert.deepEqual(
+      items.map((it) => it.receipt.streamSeq),
+      [1],
+      "one item even when it alone exceeds the bound",
+    );
+  });
+});
+
 Deno.test("proofs of every leaf verify against the latest root and against old checkpoints; consistency holds", async () => {
   await withHub({ checkpointEvery: 500 }, async (hub) => {
     const n = 2000;

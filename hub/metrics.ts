@@ -24,6 +24,12 @@ export class Metrics {
   equivocationReports = 0;
   equivocationProven = 0;
   queueDepth = 0;
+  /** Request bodies refused unread because the body-read bounds were reached (hub/body_limits.ts). */
+  bodyBusy = 0;
+  /** Request bodies abandoned because they stalled or took too long. */
+  bodyTimeouts = 0;
+  /** Clients that went away before their request body was complete (not a hub failure). */
+  clientGone = 0;
   readonly verifyLatency = new Histogram();
   readonly commitLatency = new Histogram();
   readonly endToEndLatency = new Histogram();
@@ -79,6 +85,21 @@ export class Metrics {
       "veen_equivocation_proven_total",
       "Equivocation reports that proved this hub signed two views of one position.",
       this.equivocationProven,
+    );
+    counter(
+      "veen_http_body_busy_total",
+      "Request bodies refused unread (503) because the body-read bounds were reached.",
+      this.bodyBusy,
+    );
+    counter(
+      "veen_http_body_timeout_total",
+      "Request bodies abandoned (503) because they stalled or took too long.",
+      this.bodyTimeouts,
+    );
+    counter(
+      "veen_http_client_gone_total",
+      "Clients that went away before their request body was complete.",
+      this.clientGone,
     );
     for (const [name, v] of Object.entries(extra)) gauge(name, name.replaceAll("_", " ") + ".", v);
     return out.join("\n") + "\n";

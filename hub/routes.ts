@@ -29,6 +29,7 @@ import {
   VeenError,
 } from "../core/mod.ts";
 import type { Admission } from "./admission.ts";
+import type { BodyLimits } from "./body_limits.ts";
 import type { CryptoPool } from "./crypto_pool.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
@@ -37,15 +38,17 @@ import type { HubStore } from "./store.ts";
 import {
   CBOR_SEQ,
   cborResponse,
+  ClientGoneError,
   errorResponse,
   jsonResponse,
   Query,
-  readBodyCapped,
   requestTarget,
   textResponse,
 } from "./http.ts";
 
 export const STREAM_PAGE_MAX = 256;
+/** Items a /stream page reads from the store at once, at most (fewer when items are large). */
+const STREAM_BATCH_MAX = 64;
 const CHECKPOINT_RANGE_MAX = 1024;
 const HPKE_ENC_LEN = 32;
 const AEAD_TAG_LEN = 16;
@@ -60,6 +63,10 @@ export interface RoutesContext {
   metrics: Metrics;
   log: Logger;
   limits: Limits;
+  /** Bounds on reading request bodies (count, per peer, reserved bytes, idle and total time). */
+  bodies: BodyLimits;
+  /** A /stream page ends before the item that would take it beyond this many bytes; it always has one item. */
+  streamPageBytes: number;
   hubPk: Uint8Array;
   profileId: Uint8Array;
   profileCbor: Uint8Array;
@@ -80,12 +87,13 @@ export class Routes {
     this.hubIdHex = toHex(hubIdFor(c.hubPk));
   }
 
-  /** Entry point for Deno.serve; never throws. */
-  async handle(req: Request): Promise<Response> {
+  /** Entry point for Deno.serve; `peer` is the client's address (body-read bounds per peer). Never throws. */
+  async handle(req: Request, peer = ""): Promise<Response> {
     const { path, query } = requestTarget(req.url);
     try {
-      return await this.route(req, path, query);
+      return await this.route(req, path, query, peer);
     } catch (e) {
+      if (e instanceof ClientGoneError) return this.clientGone(path, e);
       const err = asVeenError(e, "E.UNAVAILABLE", "Internal error");
       if (!(e instanceof VeenError)) {
         this.c.log.error("internal error", { path, error: String(e) });
@@ -94,18 +102,30 @@ export class Routes {
     }
   }
 
-  private route(req: Request, p: string, query: string): Promise<Response> | Response {
+  /** A client that went away mid-body: counted apart, logged at debug; the answer has nobody to reach. */
+  private clientGone(path: string, e: ClientGoneError): Response {
+    this.c.metrics.clientGone++;
+    this.c.log.debug("client went away", { path, detail: e.message });
+    return new Response(null, { status: 400 });
+  }
+
+  /** The request body, read within the body-read bounds (hub/body_limits.ts). */
+  private body(req: Request, max: number, peer: string): Promise<Uint8Array> {
+    return this.c.bodies.read(req, max, peer);
+  }
+
+  private route(req: Request, p: string, query: string, peer: string): Promise<Response> | Response {
     const m = req.method;
     if (m === "POST") {
       switch (p) {
         case "/submit":
-          return this.submit(req);
+          return this.submit(req, peer);
         case "/authorize":
-          return this.authorize(req);
+          return this.authorize(req, peer);
         case "/report_equivocation":
-          return this.reportEquivocation(req);
+          return this.reportEquivocation(req, peer);
         case "/attachments":
-          return this.putAttachment(req);
+          return this.putAttachment(req, peer);
       }
     } else if (m === "GET" || m === "HEAD") {
       const q = new Query(new URLSearchParams(query));
@@ -144,13 +164,13 @@ export class Routes {
 
   // ---- submit: the admission pipeline ----
 
-  private async submit(req: Request): Promise<Response> {
+  private async submit(req: Request, peer: string): Promise<Response> {
     const t0 = performance.now();
     let bytesIn = 0;
     let msg: Msg | undefined;
     try {
       if (!this.c.isReady()) throw new VeenError("E.UNAVAILABLE", "Hub is not ready", { retryAfter: 1 });
-      const body = await readBodyCapped(req, this.maxMsgBytes());
+      const body = await this.body(req, this.maxMsgBytes(), peer);
       bytesIn = body.length;
       msg = this.structure(body);
       if (!(await this.c.crypto.verify(msg.clientId, msgSigningDigest(msg), msg.sig))) {
@@ -166,6 +186,7 @@ export class Routes {
       this.logSubmit(msg, streamSeq, undefined, bytesIn, receipt.length, t1 - t0, t2 - t1);
       return cborResponse(receipt);
     } catch (e) {
+      if (e instanceof ClientGoneError) return this.clientGone("/submit", e);
       const err = asVeenError(e, "E.UNAVAILABLE", "Internal error");
       if (!(e instanceof VeenError)) this.c.log.error("submit failed", { error: String(e) });
       this.c.metrics.countError(err.code);
@@ -234,6 +255,12 @@ export class Routes {
     return h;
   }
 
+  /**
+   * GET /stream: a CBOR sequence of [RECEIPT, MSG] (or [RECEIPT, MSG, mmr_proof]) from `from`, at most `limit`
+   * items and at most streamPageBytes bytes (always at least one item). The page is read from the store in small
+   * batches and streamed, so a page of large items is never built in memory; a page that fits in its first batch
+   * is sent whole. A read failure after the first batch ends the page early (the client asks again from there).
+   */
   private async stream(q: Query): Promise<Response> {
     const label = q.label();
     const from = Math.max(1, q.uint("from", 1));
@@ -242,19 +269,31 @@ export class Routes {
     const to = Math.min(q.uint("to", last), last);
     const limit = Math.min(Math.max(1, q.uint("limit", STREAM_PAGE_MAX)), STREAM_PAGE_MAX);
     if (from > to) return cborResponse(new Uint8Array(0), CBOR_SEQ);
-    const items = await this.c.store.readRange(label, from, to, limit);
-    const withProof = q.flag("with_proof");
-    const reader = this.c.store.nodeReader(label);
-    const parts: Uint8Array[] = [];
-    for (const it of items) {
-      if (withProof) {
-        const proof = await inclusionProof(reader, it.streamSeq, it.streamSeq);
-        parts.push(ARRAY3, it.receipt, it.msg, encodeMmrProof(proof));
-      } else {
-        parts.push(ARRAY2, it.receipt, it.msg);
-      }
-    }
-    return cborResponse(concat(...parts), CBOR_SEQ);
+    const page = new StreamPage(this.c.store, label, from, Math.min(to, from + limit - 1), {
+      withProof: q.flag("with_proof"),
+      maxBytes: this.c.streamPageBytes,
+    });
+    const first = await page.next();
+    if (page.done) return cborResponse(first, CBOR_SEQ);
+    const log = this.c.log;
+    return new Response(
+      new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(first);
+        },
+        async pull(c) {
+          try {
+            const chunk = await page.next();
+            if (chunk.length > 0) c.enqueue(chunk);
+          } catch (e) {
+            log.warn("stream page ended early", { error: String(e) });
+            page.done = true;
+          }
+          if (page.done) c.close();
+        },
+      }),
+      { status: 200, headers: { "content-type": CBOR_SEQ } },
+    );
   }
 
   private async receipt(q: Query): Promise<Response> {
@@ -316,8 +355,8 @@ export class Routes {
 
   // ---- control ----
 
-  private async authorize(req: Request): Promise<Response> {
-    const body = await readBodyCapped(req, 64 * 1024);
+  private async authorize(req: Request, peer: string): Promise<Response> {
+    const body = await this.body(req, 64 * 1024, peer);
     const rec = await this.c.admission.authorize(body, Math.floor(this.c.now() / 1000));
     this.c.log.info("authorize", { auth_ref: toHex(rec.authRef).slice(0, 8), expires_at: rec.expiresAt });
     return cborResponse(
@@ -349,8 +388,8 @@ export class Routes {
    * `{"ok": true, "equivocation": true, "label", "stream_seq"}` when they prove this hub forked a label (logged at
    * error level and counted in veen_equivocation_proven_total), else `{"ok": false, "equivocation": false}`.
    */
-  private async reportEquivocation(req: Request): Promise<Response> {
-    const body = await readBodyCapped(req, 4096);
+  private async reportEquivocation(req: Request, peer: string): Promise<Response> {
+    const body = await this.body(req, 4096, peer);
     const [a, b] = decodeEquivocationReport(decodeCbor(body, "equivocation report"));
     this.c.metrics.equivocationReports++;
     const proven = equivocation(a, b, this.c.hubPk);
@@ -367,8 +406,8 @@ export class Routes {
     return cborResponse(encodeCbor(answer));
   }
 
-  private async putAttachment(req: Request): Promise<Response> {
-    const body = await readBodyCapped(req, this.c.limits.maxAttachmentBytes);
+  private async putAttachment(req: Request, peer: string): Promise<Response> {
+    const body = await this.body(req, this.c.limits.maxAttachmentBytes, peer);
     const coid = await this.c.store.putAttachment(body);
     return cborResponse(encodeCbor(new Map<string, CborValue>([["coid", coid]])));
   }
@@ -424,6 +463,59 @@ export class Routes {
       200,
       "text/plain; version=0.0.4",
     );
+  }
+}
+
+/** The items of one /stream page, encoded batch by batch within the page's byte bound. */
+class StreamPage {
+  done = false;
+  #next: number;
+  #bytes = 0;
+  #largest = 0;
+  readonly #reader;
+
+  constructor(
+    private readonly store: HubStore,
+    private readonly label: Uint8Array,
+    from: number,
+    private readonly to: number,
+    private readonly o: { withProof: boolean; maxBytes: number },
+  ) {
+    this.#next = from;
+    this.#reader = store.nodeReader(label);
+  }
+
+  /** The next batch's bytes; sets `done` when the page is complete. */
+  async next(): Promise<Uint8Array> {
+    const left = this.o.maxBytes - this.#bytes;
+    // As many items as fit in the bytes left at the largest size seen so far (4 before any is seen).
+    const n = Math.max(
+      1,
+      Math.min(
+        this.to - this.#next + 1,
+        STREAM_BATCH_MAX,
+        this.#largest === 0 ? 4 : Math.floor(left / this.#largest),
+      ),
+    );
+    const items = await this.store.readRange(this.label, this.#next, this.#next + n - 1, n);
+    const parts: Uint8Array[] = [];
+    for (const it of items) {
+      const proof = this.o.withProof
+        ? encodeMmrProof(await inclusionProof(this.#reader, it.streamSeq, it.streamSeq))
+        : undefined;
+      const size = 1 + it.receipt.length + it.msg.length + (proof?.length ?? 0);
+      if (this.#bytes > 0 && this.#bytes + size > this.o.maxBytes) {
+        this.done = true;
+        break;
+      }
+      if (proof === undefined) parts.push(ARRAY2, it.receipt, it.msg);
+      else parts.push(ARRAY3, it.receipt, it.msg, proof);
+      this.#bytes += size;
+      this.#largest = Math.max(this.#largest, size);
+      this.#next++;
+    }
+    if (items.length === 0 || this.#next > this.to || this.#bytes >= this.o.maxBytes) this.done = true;
+    return concat(...parts);
   }
 }
 
