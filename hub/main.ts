@@ -17,6 +17,7 @@ import {
 } from "./config.ts";
 import { parseDataDirFlags, parseFlags } from "./command_args.ts";
 import { startHub } from "./hub.ts";
+import { prepareDataDir } from "./hub_key.ts";
 import { Logger } from "./logger.ts";
 
 export const PID_FILE = "hub.pid";
@@ -114,11 +115,6 @@ async function start(rest: string[], forceForeground: boolean): Promise<number> 
     err(e instanceof VeenError ? `${e.code}: ${e.detail}` : String(e));
     return EXIT.USAGE;
   }
-  const running = await runningPid(cfg.dataDir);
-  if (running !== undefined) {
-    err(`E.UNAVAILABLE: a hub is already running on ${cfg.dataDir} (pid ${running})`);
-    return EXIT.CHECK;
-  }
   if (flags.foreground || forceForeground) return await runForeground(cfg);
   return await detach(cfg, rest);
 }
@@ -128,7 +124,14 @@ async function runForeground(cfg: HubConfig): Promise<number> {
   let exitCode: number = EXIT.OK;
   let hub;
   try {
-    hub = await startHub(cfg, { logger: log, onFatal: () => (exitCode = EXIT.CHECK) });
+    hub = await startHub(cfg, {
+      logger: log,
+      onFatal: () => (exitCode = EXIT.CHECK),
+      // Removed while the data dir lock is still held, so they never remove a next hub's files.
+      onClosed: async () => {
+        for (const f of [PID_FILE, STATE_FILE]) await Deno.remove(`${cfg.dataDir}/${f}`).catch(() => {});
+      },
+    });
   } catch (e) {
     err(
       e instanceof VeenError
@@ -155,7 +158,6 @@ async function runForeground(cfg: HubConfig): Promise<number> {
   await hub.finished;
   Deno.removeSignalListener("SIGTERM", onSignal);
   Deno.removeSignalListener("SIGINT", onSignal);
-  for (const f of [PID_FILE, STATE_FILE]) await Deno.remove(`${cfg.dataDir}/${f}`).catch(() => {});
   return exitCode;
 }
 
@@ -170,17 +172,33 @@ export function selfCommand(): { cmd: string; args: string[] } {
   };
 }
 
+/**
+ * Starts `hub start --foreground` as a detached child and waits until it serves. The data dir lock is probed
+ * first (a dir in use fails here, before anything in it is touched) and released again for the child to take;
+ * only a state file naming the child's pid counts as started, so a child that lost the lock to another hub exits
+ * and is reported as failed.
+ */
 async function detach(cfg: HubConfig, rest: string[]): Promise<number> {
-  await Deno.mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
+  let lock;
+  try {
+    lock = await prepareDataDir(cfg.dataDir);
+  } catch (e) {
+    err(e instanceof VeenError ? `${e.code}: ${e.detail}` : `E.UNAVAILABLE: ${(e as Error).message}`);
+    return EXIT.TRANSPORT;
+  }
   const logPath = `${cfg.dataDir}/${LOG_FILE}`;
-  (await Deno.open(logPath, { create: true, append: true, mode: 0o600 })).close();
+  try {
+    (await Deno.open(logPath, { create: true, append: true, mode: 0o600 })).close();
+    await Deno.remove(`${cfg.dataDir}/${STATE_FILE}`).catch(() => {});
+  } finally {
+    lock.release();
+  }
   const self = selfCommand();
   const args = [...self.args, "hub", "start", ...rest.filter((a) => a !== "--foreground"), "--foreground"];
   if (!rest.some((a) => a === "--data-dir" || a.startsWith("--data-dir="))) {
     args.push("--data-dir", cfg.dataDir);
   }
   if (!rest.some((a) => a === "--listen" || a.startsWith("--listen="))) args.push("--listen", cfg.listen);
-  await Deno.remove(`${cfg.dataDir}/${STATE_FILE}`).catch(() => {});
   // setsid: own session, so the terminal's signals do not reach it; the shell redirects output to hub.log.
   const child = new Deno.Command("setsid", {
     args: [
@@ -202,7 +220,7 @@ async function detach(cfg: HubConfig, rest: string[]): Promise<number> {
   child.status.then(() => (exited = true));
   while (Date.now() < deadline) {
     const st = await readState(cfg.dataDir);
-    if (st !== undefined) {
+    if (st !== undefined && st.pid === child.pid) {
       try {
         // The state file is written once the hub serves; over plain HTTP /readyz confirms it. (An HTTPS hub's
         // certificate may not be trusted by this process, so there the state file is the signal.)
