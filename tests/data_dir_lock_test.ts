@@ -72,12 +72,12 @@ Deno.test("two hubs started at the same moment on one data dir: one serves, the 
   try {
     const urls = await Promise.all(hubs.map((h) => h.ready));
     // Submit through every hub that serves: two hubs on one log hand out the same stream_seqs.
-    const w = new Writer("lock/race");
+    const writers = urls.map((_, i) => new Writer("lock/race", 1 + i)); // one client per hub, one label
     const seqs: number[] = [];
     for (let i = 0; i < 20; i++) {
-      for (const url of urls) {
+      for (const [j, url] of urls.entries()) {
         if (url === undefined) continue;
-        const r = await submit(url, w.msg());
+        const r = await submit(url, writers[j]!.msg());
         assert.equal(r.status, 200);
         seqs.push(decodeReceipt(r.body).streamSeq);
       }
