@@ -1,7 +1,8 @@
 /**
  * `veen hub start|stop|fsck` (CLI-GOALS-1 §2.1-2.2; fsck in fsck.ts): the hub process itself. Without `--foreground` the command starts a
- * detached copy of itself, waits until it serves, and returns; the running hub keeps `DIR/hub.pid` and
- * `DIR/hub.state.json` (`{listen, url, pid, hub_pk, started_at}`) and removes them when it stops.
+ * detached copy of itself, waits until it serves, and returns; the running hub holds the data dir lock
+ * (data_dir_lock.ts: one hub per dir), keeps `DIR/hub.pid` and `DIR/hub.state.json` (`{listen, url, pid, hub_pk,
+ * started_at}`) and removes them when it stops.
  */
 import { EXIT, toHex, VeenError } from "../core/mod.ts";
 import { GLIBC_TUNABLES } from "../runtime.ts";
@@ -30,7 +31,8 @@ const START_HELP =
                       [--trusted-issuer HEX]... [--tls-cert PEM --tls-key PEM]
 Starts a hub. --listen defaults to 127.0.0.1:37411 (VEEN_LISTEN). Without --foreground it detaches, writes
 DIR/hub.pid and DIR/hub.state.json, logs to DIR/hub.log, and returns once the hub serves.
-Admission (cap tokens via /authorize) is required by default on non-loopback addresses.`;
+Admission (cap tokens via /authorize) is required by default on non-loopback addresses. One hub per data dir:
+while a process holds DIR/lock, a start exits 2 naming the dir and that process.`;
 
 const STOP_HELP = `Usage: veen hub stop --data-dir DIR [--timeout-ms N]
 Gracefully stops the hub running on DIR (flush, fsync, final checkpoints). Exits 0 when no hub is running.`;
