@@ -22,6 +22,7 @@
  *                               (10 is absent from records written before it existed)
  *   attachments/<2 hex>/<coid hex>   attachment ciphertexts, coid = H(bytes), written tmp + fsync + rename
  *   retention.json              per-family retention policy (hub/retention.ts); absent = keep everything
+ *   lock                        held (flock, exclusive) by the one process using the dir: hub or fsck (data_dir_lock.ts)
  *   quarantine/                 torn tails cut at start-up, `<file>-<offset>-<ms>.bin` (never read by the hub)
  *   index.kv (+ -wal, -shm)     Deno KV (chmod 0600 at open): heads, accepted entries by (label, client_id, client_seq), checkpoint and admission indices, replay marks
  * ```

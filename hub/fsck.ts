@@ -52,6 +52,7 @@ import {
   verifyReceiptSig,
 } from "../core/mod.ts";
 import { parseDataDirFlags } from "./command_args.ts";
+import { type DataDirLock, lockDataDir } from "./data_dir_lock.ts";
 import { ANY_CAP_CHAIN, decodeAdmission, decodeCheckpointRecord } from "./disk_store.ts";
 import { HUB_KEY_FILE, parseHubKey } from "./hub_key.ts";
 import { planIndexSeed } from "./index_seed.ts";
@@ -1083,7 +1084,8 @@ Offline consistency check of a hub data dir: re-derives every label's MMR from t
 and position files, every CHECKPOINT (signature, mmr_root at upto_seq), every admission record (cap_token chain,
 auth_ref, fields) and every attachment (bytes hash to the name). Entries in segments dropped by
 retention are checked through the node files. Exit 0 when consistent, 4 at the first inconsistency (file, label,
-seq, what). Refuses to run while a hub runs on DIR unless --force (results may then be inconsistent).`;
+seq, what). Holds DIR's lock while it runs, so it refuses (exit 4) while a hub runs on DIR; --force checks
+without the lock (results may then be inconsistent).`;
 
 function formatProblem(p: FsckProblem): string {
   return `${p.file}${p.label === undefined ? "" : `: label ${p.label}`}${
@@ -1107,16 +1109,31 @@ export async function fsckMain(args: string[]): Promise<number> {
     console.error(`E.NOT_FOUND: data dir ${dir}: ${(e as Error).message}`);
     return EXIT.CHECK;
   }
-  const { runningPid } = await import("./main.ts");
-  const pid = await runningPid(dir);
-  if (pid !== undefined && !flags.force) {
-    const msg = `a hub is running on ${dir} (pid ${pid}); stop it first or pass --force`;
-    if (flags.json) console.log(JSON.stringify({ ok: false, data_dir: dir, refused: msg }));
-    else console.error(`E.UNAVAILABLE: ${msg}`);
-    return EXIT.CHECK;
+  // The data dir lock (data_dir_lock.ts) keeps a hub from starting on DIR while fsck reads it; --force reads
+  // without it, for a dir another process holds.
+  let lock: DataDirLock | undefined;
+  try {
+    lock = await lockDataDir(dir);
+  } catch (e) {
+    const why = e instanceof VeenError ? e.detail : (e as Error).message;
+    if (!flags.force) {
+      const msg = `${why}; stop the hub first or pass --force`;
+      if (flags.json) console.log(JSON.stringify({ ok: false, data_dir: dir, refused: msg }));
+      else console.error(`E.UNAVAILABLE: ${msg}`);
+      return EXIT.CHECK;
+    }
+    console.error(
+      `warning: --force: checking without the data dir lock (${why}); a hub writing meanwhile can ` +
+        `make the result inconsistent`,
+    );
   }
   const t0 = performance.now();
-  const rep = await fsck(dir);
+  let rep: FsckReport;
+  try {
+    rep = await fsck(dir);
+  } finally {
+    lock?.release();
+  }
   if (flags.json) {
     console.log(JSON.stringify(rep));
   } else {

@@ -24,7 +24,7 @@ import {
   scanLog,
   segmentName,
 } from "./log_segments.ts";
-import { PID_FILE } from "./main.ts";
+import { lockDataDir } from "./data_dir_lock.ts";
 import { NODE_BYTES, POS_BYTES } from "./node_store.ts";
 
 /**
@@ -141,9 +141,13 @@ Deno.test("fsck: a clean data dir passes with a summary; the CLI exits 0 and ref
     assert.equal(rep.summary.attachments, 2);
     assert.equal(await fsckMain(["--data-dir", dir, "--json"]), 0);
 
-    await Deno.writeTextFile(`${dir}/${PID_FILE}`, `${Deno.pid}\n`);
-    assert.equal(await fsckMain(["--data-dir", dir]), 4, "refuses while hub.pid is alive");
-    assert.equal(await fsckMain(["--data-dir", dir, "--force"]), 0);
+    const lock = await lockDataDir(dir); // as a running hub holds it
+    try {
+      assert.equal(await fsckMain(["--data-dir", dir]), 4, "refuses while the data dir is locked");
+      assert.equal(await fsckMain(["--data-dir", dir, "--force"]), 0);
+    } finally {
+      lock.release();
+    }
     assert.equal(await fsckMain([]), 1);
   });
 });

@@ -17,6 +17,7 @@ import { BodyLimits } from "./body_limits.ts";
 import { Checkpointer } from "./checkpointer.ts";
 import { CryptoPool } from "./crypto_pool.ts";
 import { admissionRequired, checkOpenPublic, type HubConfig, isOpenPublic, parseListen } from "./config.ts";
+import type { DataDirLock } from "./data_dir_lock.ts";
 import { loadOrCreateHubKey, prepareDataDir } from "./hub_key.ts";
 import { Logger } from "./logger.ts";
 import { Metrics } from "./metrics.ts";
@@ -47,14 +48,34 @@ export interface StartOptions {
   store?: HubStore;
   /** Period of retention passes (DIR/retention.json) after the one at start-up (default 60 s; 0: start-up only). */
   retentionIntervalMs?: number;
+  /** Runs once the store is closed, before the data dir lock is released (the CLI removes hub.pid there). */
+  onClosed?: () => Promise<void>;
 }
 
+/**
+ * Starts a hub on `cfg.dataDir`, holding the data dir lock (data_dir_lock.ts) from before anything in the dir is
+ * read until close() has closed the store: a second hub on the same dir fails with E.UNAVAILABLE naming it.
+ */
 export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise<RunningHub> {
+  const tls = cfg.tlsCert === "" ? {} : await readTls(cfg.tlsCert, cfg.tlsKey);
+  const lock = await prepareDataDir(cfg.dataDir);
+  try {
+    return await startLocked(cfg, opts, tls, lock);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+}
+
+async function startLocked(
+  cfg: HubConfig,
+  opts: StartOptions,
+  tls: { cert?: string; key?: string },
+  lock: DataDirLock,
+): Promise<RunningHub> {
   const log = opts.logger ?? new Logger(cfg.logLevel);
   checkOpenPublic(cfg);
   const now = opts.now ?? Date.now;
-  const tls = cfg.tlsCert === "" ? {} : await readTls(cfg.tlsCert, cfg.tlsKey);
-  await prepareDataDir(cfg.dataDir);
   const { key: hubKey, created } = await loadOrCreateHubKey(cfg.dataDir);
   if (created) log.info("created hub key", { hub_pk: toHex(hubKey.public) });
   const store: HubStore = opts.store ?? await (await import("./disk_store.ts")).openDiskStore(cfg.dataDir, {
@@ -191,6 +212,11 @@ export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise
       if (sequencer.healthy) await checkpointer.stop();
       await store.close();
       crypto.close();
+      try {
+        await opts.onClosed?.();
+      } finally {
+        lock.release();
+      }
       log.info("hub stopped", {});
       finish();
     })();

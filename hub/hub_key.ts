@@ -12,6 +12,7 @@ import {
   signingKeyFromSeed,
   VeenError,
 } from "../core/mod.ts";
+import { type DataDirLock, lockDataDir } from "./data_dir_lock.ts";
 import { syncDir } from "./log_segments.ts";
 
 export const HUB_KEY_FILE = "hub_key";
@@ -62,8 +63,11 @@ export async function loadOrCreateHubKey(dataDir: string): Promise<{ key: Signin
   return { key, created: true };
 }
 
-/** Creates the data dir (0700) or checks an existing one is a writable directory. */
-export async function prepareDataDir(dataDir: string): Promise<void> {
+/**
+ * Creates the data dir (0700) or checks an existing one is a directory, takes its lock ({@link lockDataDir}) before
+ * touching anything else in it, and checks it is writable.
+ */
+export async function prepareDataDir(dataDir: string): Promise<DataDirLock> {
   try {
     const st = await Deno.stat(dataDir);
     if (!st.isDirectory) throw new VeenError("E.UNAVAILABLE", `Data dir ${dataDir} is not a directory`);
@@ -75,11 +79,14 @@ export async function prepareDataDir(dataDir: string): Promise<void> {
     await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
     await Deno.chmod(dataDir, 0o700);
   }
+  const lock = await lockDataDir(dataDir);
   const probe = `${dataDir}/.write-probe`;
   try {
     await Deno.writeFile(probe, new Uint8Array(0), { mode: 0o600 });
     await Deno.remove(probe);
   } catch (e) {
+    lock.release();
     throw new VeenError("E.UNAVAILABLE", `Data dir ${dataDir} is not writable: ${(e as Error).message}`);
   }
+  return lock;
 }

@@ -1,7 +1,8 @@
 /**
  * `veen hub start|stop|fsck` (CLI-GOALS-1 §2.1-2.2; fsck in fsck.ts): the hub process itself. Without `--foreground` the command starts a
- * detached copy of itself, waits until it serves, and returns; the running hub keeps `DIR/hub.pid` and
- * `DIR/hub.state.json` (`{listen, url, pid, hub_pk, started_at}`) and removes them when it stops.
+ * detached copy of itself, waits until it serves, and returns; the running hub holds the data dir lock
+ * (data_dir_lock.ts: one hub per dir), keeps `DIR/hub.pid` and `DIR/hub.state.json` (`{listen, url, pid, hub_pk,
+ * started_at}`) and removes them when it stops.
  */
 import { EXIT, toHex, VeenError } from "../core/mod.ts";
 import { GLIBC_TUNABLES } from "../runtime.ts";
@@ -17,6 +18,7 @@ import {
 } from "./config.ts";
 import { parseDataDirFlags, parseFlags } from "./command_args.ts";
 import { startHub } from "./hub.ts";
+import { prepareDataDir } from "./hub_key.ts";
 import { Logger } from "./logger.ts";
 
 export const PID_FILE = "hub.pid";
@@ -30,7 +32,8 @@ const START_HELP =
 Starts a hub. --listen defaults to 127.0.0.1:37411 (VEEN_LISTEN). Without --foreground it detaches, writes
 DIR/hub.pid and DIR/hub.state.json, logs to DIR/hub.log, and returns once the hub serves.
 Admission (cap tokens via /authorize) is required by default on non-loopback addresses; --admission off there
-is refused unless --allow-open-public (allow_open_public) is given.`;
+is refused unless --allow-open-public (allow_open_public) is given. One hub per data dir: while a process holds
+DIR/lock, a start exits 2 naming the dir and that process.`;
 
 const STOP_HELP = `Usage: veen hub stop --data-dir DIR [--timeout-ms N]
 Gracefully stops the hub running on DIR (flush, fsync, final checkpoints). Exits 0 when no hub is running.`;
@@ -117,11 +120,6 @@ async function start(rest: string[], forceForeground: boolean): Promise<number> 
     err(e instanceof VeenError ? `${e.code}: ${e.detail}` : String(e));
     return EXIT.USAGE;
   }
-  const running = await runningPid(cfg.dataDir);
-  if (running !== undefined) {
-    err(`E.UNAVAILABLE: a hub is already running on ${cfg.dataDir} (pid ${running})`);
-    return EXIT.CHECK;
-  }
   if (flags.foreground || forceForeground) return await runForeground(cfg);
   return await detach(cfg, rest);
 }
@@ -131,7 +129,14 @@ async function runForeground(cfg: HubConfig): Promise<number> {
   let exitCode: number = EXIT.OK;
   let hub;
   try {
-    hub = await startHub(cfg, { logger: log, onFatal: () => (exitCode = EXIT.CHECK) });
+    hub = await startHub(cfg, {
+      logger: log,
+      onFatal: () => (exitCode = EXIT.CHECK),
+      // Removed while the data dir lock is still held, so they never remove a next hub's files.
+      onClosed: async () => {
+        for (const f of [PID_FILE, STATE_FILE]) await Deno.remove(`${cfg.dataDir}/${f}`).catch(() => {});
+      },
+    });
   } catch (e) {
     err(
       e instanceof VeenError
@@ -158,7 +163,6 @@ async function runForeground(cfg: HubConfig): Promise<number> {
   await hub.finished;
   Deno.removeSignalListener("SIGTERM", onSignal);
   Deno.removeSignalListener("SIGINT", onSignal);
-  for (const f of [PID_FILE, STATE_FILE]) await Deno.remove(`${cfg.dataDir}/${f}`).catch(() => {});
   return exitCode;
 }
 
@@ -173,17 +177,33 @@ export function selfCommand(): { cmd: string; args: string[] } {
   };
 }
 
+/**
+ * Starts `hub start --foreground` as a detached child and waits until it serves. The data dir lock is probed
+ * first (a dir in use fails here, before anything in it is touched) and released again for the child to take;
+ * only a state file naming the child's pid counts as started, so a child that lost the lock to another hub exits
+ * and is reported as failed.
+ */
 async function detach(cfg: HubConfig, rest: string[]): Promise<number> {
-  await Deno.mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
+  let lock;
+  try {
+    lock = await prepareDataDir(cfg.dataDir);
+  } catch (e) {
+    err(e instanceof VeenError ? `${e.code}: ${e.detail}` : `E.UNAVAILABLE: ${(e as Error).message}`);
+    return EXIT.TRANSPORT;
+  }
   const logPath = `${cfg.dataDir}/${LOG_FILE}`;
-  (await Deno.open(logPath, { create: true, append: true, mode: 0o600 })).close();
+  try {
+    (await Deno.open(logPath, { create: true, append: true, mode: 0o600 })).close();
+    await Deno.remove(`${cfg.dataDir}/${STATE_FILE}`).catch(() => {});
+  } finally {
+    lock.release();
+  }
   const self = selfCommand();
   const args = [...self.args, "hub", "start", ...rest.filter((a) => a !== "--foreground"), "--foreground"];
   if (!rest.some((a) => a === "--data-dir" || a.startsWith("--data-dir="))) {
     args.push("--data-dir", cfg.dataDir);
   }
   if (!rest.some((a) => a === "--listen" || a.startsWith("--listen="))) args.push("--listen", cfg.listen);
-  await Deno.remove(`${cfg.dataDir}/${STATE_FILE}`).catch(() => {});
   // setsid: own session, so the terminal's signals do not reach it; the shell redirects output to hub.log.
   const child = new Deno.Command("setsid", {
     args: [
@@ -205,7 +225,7 @@ async function detach(cfg: HubConfig, rest: string[]): Promise<number> {
   child.status.then(() => (exited = true));
   while (Date.now() < deadline) {
     const st = await readState(cfg.dataDir);
-    if (st !== undefined) {
+    if (st !== undefined && st.pid === child.pid) {
       try {
         // The state file is written once the hub serves; over plain HTTP /readyz confirms it. (An HTTPS hub's
         // certificate may not be trusted by this process, so there the state file is the signal.)

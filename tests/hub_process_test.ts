@@ -47,7 +47,8 @@ Deno.test("veen hub start detaches, serves, keeps its key 0600 in a 0700 dir, st
     const health = await (await fetch(`http://127.0.0.1:${port}/healthz`)).json();
     assert.equal(health.ok, true);
     r = await veen(["hub", "start", "--data-dir", dir, "--listen", `127.0.0.1:${port}`]);
-    assert.equal(r.code, 4, "a second hub on the same data dir is refused");
+    assert.equal(r.code, 2, "a second hub on the same data dir is refused");
+    assert.match(r.err, /is in use by another process/);
     r = await veen(["hub", "stop", "--data-dir", dir]);
     assert.equal(r.code, 0, r.err);
     await assert.rejects(() => Deno.stat(`${dir}/hub.pid`), "pid file removed");
