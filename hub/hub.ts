@@ -34,6 +34,8 @@ export interface RunningHub {
   finished: Promise<void>;
   /** Graceful stop: stop accepting, drain, checkpoint, close. Idempotent. */
   close(): Promise<void>;
+  /** Runs one retention and attachment collection pass now (as the periodic timer does). */
+  retentionPass(): Promise<void>;
 }
 
 export interface StartOptions {
@@ -58,6 +60,11 @@ export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise
   const store: HubStore = opts.store ?? await (await import("./disk_store.ts")).openDiskStore(cfg.dataDir, {
     segmentBytes: cfg.segmentBytes,
     maxAttachmentBytes: cfg.limits.maxAttachmentBytes,
+    attachments: {
+      quotaBytes: cfg.attachmentQuotaBytes,
+      pendingMaxBytes: cfg.attachmentPendingMaxBytes,
+      graceSec: cfg.attachmentGraceSec,
+    },
     onRepair: (what) => log.warn("storage repair", { what }),
   });
   const metrics = new Metrics();
@@ -186,7 +193,16 @@ export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise
     // Let the refused requests' error responses go out before the server stops.
     setTimeout(() => void close(), 50);
   };
-  return { url, port: addr.port, hubKey, config: cfg, metrics, finished, close };
+  return {
+    url,
+    port: addr.port,
+    hubKey,
+    config: cfg,
+    metrics,
+    finished,
+    close,
+    retentionPass: () => retention.run(),
+  };
 }
 
 /** Reads the PEM certificate chain and key; a missing or unreadable file is E.UNAVAILABLE naming the path. */
