@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
-import { H, toHex } from "../core/mod.ts";
+import { authRef, encodeCapToken, H, issueCapToken, streamIdFor, toHex } from "../core/mod.ts";
+import {
+  errorCode,
+  http,
+  type HttpResult,
+  postCbor,
+  startTestHub,
+  submit,
+  Writer,
+} from "../tests/fixture.ts";
 import { prng, rejectsCode } from "../tests/util.ts";
 import {
   AttachmentLedger,
@@ -10,6 +19,8 @@ import {
   MemoryLedgerBackend,
 } from "./attachment_ledger.ts";
 import { AttachmentStore } from "./attachment_store.ts";
+import { fsck } from "./fsck.ts";
+import { writeRetentionPolicy } from "./retention.ts";
 
 const T = 1_700_000_000;
 const A = new Uint8Array(32).fill(0xaa);
@@ -199,6 +210,132 @@ Deno.test("attachment ledger: AttachmentStore.remove deletes the file and tolera
     assert.equal(await st.has(coid), false);
     await st.remove(coid);
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+// ---------------------------------------------------------------- POST /attachments on a real hub
+
+const DAY = 86_400_000;
+
+/** POST /attachments with an optional veen-auth-ref header. */
+function upload(url: string, body: Uint8Array, ref?: Uint8Array | string): Promise<HttpResult> {
+  const headers: Record<string, string> = { "content-type": "application/octet-stream" };
+  if (ref !== undefined) headers["veen-auth-ref"] = typeof ref === "string" ? ref : toHex(ref);
+  return http(`${url}/attachments`, { method: "POST", body: body as BodyInit, headers });
+}
+
+const fetched = async (url: string, bytes: Uint8Array) =>
+  (await http(`${url}/attachments/${toHex(H(bytes))}`)).status;
+
+Deno.test("POST /attachments with admission: the auth_ref header is required, its rate and byte quota apply, unclaimed uploads are collected after the grace period, claimed ones with their payload segment", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "veen-att-hub-" });
+  const clock = { now: 1_700_000_000_000 };
+  const o = {
+    admission: "on" as const,
+    segmentBytes: 2048,
+    attachmentQuotaBytes: 3000,
+    attachmentGraceSec: 600,
+    limits: { maxAttachmentBytes: 2000 },
+  };
+  const start = () => startTestHub(dir, o, { now: () => clock.now, retentionIntervalMs: 0 });
+  let hub = await start();
+  try {
+    const w = new Writer("att/hub", 51);
+    const cap = (ttl: number, rate: { perSec: number; burst: number }, streams = ["att/hub"]) =>
+      issueCapToken({
+        issuerSecret: hub.hubKey.secret,
+        issuerPk: hub.hubKey.public,
+        subjectPk: w.key.public,
+        streamIds: streams.map(streamIdFor),
+        ttl,
+        rate,
+      });
+    const tok = cap(30 * 86400, { perSec: 100, burst: 100 });
+    const ref = authRef(tok);
+    // No header, a malformed one, an auth_ref the hub does not know: 403 E.AUTH, before the body is stored.
+    const x = blob(61, 1500), y = blob(62, 1500);
+    for (
+      const r of [await upload(hub.url, x), await upload(hub.url, x, "zz"), await upload(hub.url, x, ref)]
+    ) {
+      assert.deepEqual([r.status, errorCode(r)], [403, "E.AUTH"]);
+    }
+    assert.equal(await fetched(hub.url, x), 404);
+    assert.equal((await postCbor(hub.url, "/authorize", encodeCapToken(tok))).status, 200);
+    let r = await upload(hub.url, new Uint8Array(0), ref);
+    assert.deepEqual([r.status, errorCode(r)], [413, "E.SIZE"], "empty attachment");
+    assert.equal((await upload(hub.url, x, ref)).status, 200);
+    assert.equal((await upload(hub.url, x, ref)).status, 200, "the same bytes again: one file, no charge");
+    assert.equal((await upload(hub.url, y, ref)).status, 200);
+    r = await upload(hub.url, blob(63, 1), ref);
+    assert.deepEqual([r.status, errorCode(r)], [429, "E.RATE"], "quota of 3000 bytes used up");
+    // A MSG with the same auth_ref claims x and y.
+    assert.equal((await submit(hub.url, w.msg({ authRef: ref }))).status, 200);
+    // An upload that no MSG claims: collected once the grace period has passed, not before.
+    const z = blob(64, 100);
+    const other = cap(30 * 86400, { perSec: 1, burst: 1 }, ["att/other"]);
+    assert.equal((await postCbor(hub.url, "/authorize", encodeCapToken(other))).status, 200);
+    assert.equal((await upload(hub.url, z, authRef(other))).status, 200);
+    r = await upload(hub.url, blob(65, 10), authRef(other));
+    assert.deepEqual([r.status, errorCode(r)], [429, "E.RATE"], "the auth_ref's rate applies to uploads");
+    assert.equal(r.headers.get("retry-after"), "1");
+    clock.now += 599_000;
+    await hub.retentionPass();
+    assert.equal(await fetched(hub.url, z), 200);
+    // Across a restart: the waits are in the index.
+    await hub.close();
+    clock.now += 1000;
+    hub = await start(); // the start-up pass collects z
+    assert.equal(await fetched(hub.url, z), 404);
+    assert.equal(await fetched(hub.url, x), 200, "claimed attachments stay");
+    assert.equal(await fetched(hub.url, y), 200);
+    // Retention: once the claiming MSG's payload segment is dropped, x and y go and the quota is free again.
+    for (let i = 0; i < 40; i++) assert.equal((await submit(hub.url, w.msg({ authRef: ref }))).status, 200);
+    await writeRetentionPolicy(dir, { receiptsDays: null, payloadsDays: 1, checkpointsDays: null });
+    clock.now += 2 * DAY;
+    await hub.retentionPass();
+    assert.equal(await fetched(hub.url, x), 404);
+    assert.equal(await fetched(hub.url, y), 404);
+    assert.equal((await upload(hub.url, blob(66, 2000), ref)).status, 200);
+    // An expired capability: E.CAP as for a MSG.
+    clock.now += 31 * DAY;
+    r = await upload(hub.url, blob(67, 10), ref);
+    assert.deepEqual([r.status, errorCode(r)], [403, "E.CAP"]);
+  } finally {
+    await hub.close();
+  }
+  try {
+    const rep = await fsck(dir);
+    assert.ok(rep.ok, JSON.stringify(rep.error));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("POST /attachments without admission: anonymous uploads are bounded by the hub-wide pending cap (503) and claimed by a MSG without auth_ref", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "veen-att-hub-" });
+  const clock = { now: 1_700_000_000_000 };
+  const hub = await startTestHub(dir, { admission: "off", attachmentPendingMaxBytes: 1000 }, {
+    now: () => clock.now,
+    retentionIntervalMs: 0,
+  });
+  try {
+    const a = blob(71, 600), b = blob(72, 600);
+    assert.equal((await upload(hub.url, a)).status, 200);
+    let r = await upload(hub.url, b);
+    assert.deepEqual([r.status, errorCode(r)], [503, "E.UNAVAILABLE"]);
+    assert.equal(r.headers.get("retry-after"), "3600");
+    r = await upload(hub.url, new Uint8Array(0));
+    assert.deepEqual([r.status, errorCode(r)], [413, "E.SIZE"]);
+    // A MSG without auth_ref claims the anonymous upload: it is no longer pending, so b fits.
+    assert.equal((await submit(hub.url, new Writer("att/open", 52).msg())).status, 200);
+    assert.equal((await upload(hub.url, b)).status, 200);
+    clock.now += 3600_000;
+    await hub.retentionPass();
+    assert.equal(await fetched(hub.url, a), 200);
+    assert.equal(await fetched(hub.url, b), 404);
+  } finally {
+    await hub.close();
     await Deno.remove(dir, { recursive: true });
   }
 });

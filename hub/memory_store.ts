@@ -5,7 +5,6 @@
 import { H, type HashReader, MemoryHashStore, mmrRoot, toHex } from "../core/mod.ts";
 import {
   AttachmentLedger,
-  type AttachmentLedgerStatus,
   type AttachmentPolicy,
   type AttachmentsCollected,
   MemoryLedgerBackend,
