@@ -330,6 +330,8 @@ Deno.test("POST /attachments without admission: anonymous uploads are bounded by
     // A MSG without auth_ref claims the anonymous upload: it is no longer pending, so b fits.
     assert.equal((await submit(hub.url, new Writer("att/open", 52).msg())).status, 200);
     assert.equal((await upload(hub.url, b)).status, 200);
+    const info = JSON.parse(new TextDecoder().decode((await http(`${hub.url}/info`)).body));
+    assert.deepEqual(info.attachments, { pending: 1, pending_bytes: 600, waits: 1 });
     clock.now += 3600_000;
     await hub.retentionPass();
     assert.equal(await fetched(hub.url, a), 200);

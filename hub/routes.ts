@@ -415,6 +415,7 @@ export class Routes {
       labels: st.labels,
       entries: st.entries,
       ...(this.c.store.retentionStatus ? { retention: this.c.store.retentionStatus() } : {}),
+      ...(this.c.store.attachmentStatus ? { attachments: this.c.store.attachmentStatus() } : {}),
     });
   }
 
