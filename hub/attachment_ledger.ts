@@ -41,7 +41,7 @@ import { Lock } from "./log_segments.ts";
 export interface AttachmentPolicy {
   /** Bytes one owner may have stored (pending + claimed), `attachment_quota_bytes`. */
   quotaBytes: number;
-  /** Pending (unclaimed) bytes of all owners together, `attachment_pending_max_bytes`. */
+  /** Pending (unclaimed) bytes of all owners together, `attachment_pending_bytes`. */
   pendingMaxBytes: number;
   /** Seconds an upload waits for its owner's next MSG before it lapses, `attachment_grace_sec`. */
   graceSec: number;

@@ -315,7 +315,7 @@ Deno.test("POST /attachments with admission: the auth_ref header is required, it
 Deno.test("POST /attachments without admission: anonymous uploads are bounded by the hub-wide pending cap (503) and claimed by a MSG without auth_ref", async () => {
   const dir = await Deno.makeTempDir({ prefix: "veen-att-hub-" });
   const clock = { now: 1_700_000_000_000 };
-  const hub = await startTestHub(dir, { admission: "off", attachmentPendingMaxBytes: 1000 }, {
+  const hub = await startTestHub(dir, { admission: "off", attachmentPendingBytes: 1000 }, {
     now: () => clock.now,
     retentionIntervalMs: 0,
   });

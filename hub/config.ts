@@ -41,7 +41,7 @@ export interface HubConfig {
   /** Bytes one auth_ref (or the anonymous owner) may keep in attachments, pending and claimed (E.RATE past it). */
   attachmentQuotaBytes: number;
   /** Unclaimed attachment bytes of all owners together (503 E.UNAVAILABLE past it). */
-  attachmentPendingMaxBytes: number;
+  attachmentPendingBytes: number;
   /** Seconds an upload waits for a MSG of its owner before it is collected. */
   attachmentGraceSec: number;
   /**
@@ -75,7 +75,7 @@ export function defaultConfig(dataDir = ""): HubConfig {
     tlsKey: "",
     limits: { ...DEFAULT_LIMITS },
     attachmentQuotaBytes: DEFAULT_ATTACHMENT_POLICY.quotaBytes,
-    attachmentPendingMaxBytes: DEFAULT_ATTACHMENT_POLICY.pendingMaxBytes,
+    attachmentPendingBytes: DEFAULT_ATTACHMENT_POLICY.pendingMaxBytes,
     attachmentGraceSec: DEFAULT_ATTACHMENT_POLICY.graceSec,
     unsafeDisableSizeBounds: false,
   };
@@ -109,7 +109,7 @@ const KEYS: Record<string, [string, Kind]> = {
   max_cap_chain: ["limits.maxCapChain", "int"],
   clock_skew_epochs: ["limits.clockSkewEpochs", "int"],
   attachment_quota_bytes: ["attachmentQuotaBytes", "int"],
-  attachment_pending_max_bytes: ["attachmentPendingMaxBytes", "int"],
+  attachment_pending_bytes: ["attachmentPendingBytes", "int"],
   attachment_grace_sec: ["attachmentGraceSec", "int"],
   // TEST-ONLY: lets the selftest prove it can fail (see HubConfig.unsafeDisableSizeBounds).
   unsafe_disable_size_bounds: ["unsafeDisableSizeBounds", "bool"],

@@ -26,7 +26,8 @@
  * Frames are CBOR `[body: bstr, check: bstr8]` with check = SHA-256(body)[0..8] (log_segments.ts), so every
  * `.cborseq` file is an RFC 8742 CBOR sequence. NNNNNNNN is the segment number (8 digits, 0-based); segments
  * rotate together when either file reaches `segmentBytes` (default 64 MiB). The KV keys are listed in
- * kv_index.ts. `mmr/`, `pos/` and `index.kv*` can be deleted: the next start rebuilds them with a full replay —
+ * kv_index.ts. `mmr/`, `pos/` and `index.kv*` can be deleted (deleting `index.kv*` forgets the attachment
+ * accounting: the files stay, untracked; docs/durability.md): the next start rebuilds them with a full replay —
  * unless retention has dropped segments, after which `mmr/` and `pos/` are the only copy of the dropped entries' MMR
  * nodes and positions: then only `index.kv*` may be deleted, and the next start seeds it from the tombstones and
  * node files (index_seed.ts) before replaying the retained log.

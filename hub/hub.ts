@@ -62,7 +62,7 @@ export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise
     maxAttachmentBytes: cfg.limits.maxAttachmentBytes,
     attachments: {
       quotaBytes: cfg.attachmentQuotaBytes,
-      pendingMaxBytes: cfg.attachmentPendingMaxBytes,
+      pendingMaxBytes: cfg.attachmentPendingBytes,
       graceSec: cfg.attachmentGraceSec,
     },
     onRepair: (what) => log.warn("storage repair", { what }),

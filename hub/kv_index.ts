@@ -11,6 +11,7 @@
  * | `["ckpt", label, upto_seq]` | `[offset, len, epoch]` in checkpoints.cborseq |
  * | `["ckpt_epoch", label, epoch, upto_seq]` | `[offset, len]` |
  * | `["adm", auth_ref]` | `[offset, len]` in admissions.cborseq |
+ * | `["att", …]`, `["att_wait", …]`, `["att_seg", …]`, `["att_owner", …]`, `["meta", "att_cleaned"]` | attachment accounting (attachment_ledger.ts; not derived from the log) |
  *
  * Entry positions are not here: per-entry `["pos", label, seq]` rows cost 1-2 ms of a ~7 ms atomic for 64 entries
  * (measured, see store_bench.ts), so they live in fixed-width `pos/<label>.pos` files (node_store.ts), written and
