@@ -9,16 +9,19 @@ import {
   submit,
   Writer,
 } from "../tests/fixture.ts";
+import { fill, Gen, labelN } from "../tests/store_gen.ts";
 import { prng, rejectsCode } from "../tests/util.ts";
 import {
   AttachmentLedger,
   type AttachmentPolicy,
+  decodeAttachmentRow,
   KvLedgerBackend,
   type LedgerBackend,
   type LedgerChange,
   MemoryLedgerBackend,
 } from "./attachment_ledger.ts";
 import { AttachmentStore } from "./attachment_store.ts";
+import { type DiskStoreOptions, openDiskStore } from "./disk_store.ts";
 import { fsck } from "./fsck.ts";
 import { writeRetentionPolicy } from "./retention.ts";
 
@@ -338,6 +341,47 @@ Deno.test("POST /attachments without admission: anonymous uploads are bounded by
     assert.equal(await fetched(hub.url, b), 404);
   } finally {
     await hub.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("DiskStore: a claim lost in a crash is made again by the replay of the log tail", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "veen-att-store-" });
+  try {
+    const hooks: NonNullable<DiskStoreOptions["testHooks"]> = {};
+    const attachments = { graceSec: 100 };
+    let store = await openDiskStore(dir, { testHooks: hooks, attachments });
+    const gen = new Gen(9);
+    const labels = [labelN(0)];
+    await fill(store, gen, labels, 10);
+    const bytes = blob(81, 50);
+    const coid = await store.putAttachment(bytes, { owner: null, nowSec: 1_600_000_000 });
+    assert.deepEqual(store.attachmentStatus(), { pending: 1, pending_bytes: 50, waits: 1 });
+    hooks.crashBeforeIndex = true;
+    await rejectsCode(() => store.commit(gen.batch(labels, 2)), "E.UNAVAILABLE"); // seq 12 has no auth_ref
+    await store.close();
+    // The claim reached the index before the crash: undo it, as if the process died between the log write and it.
+    const kv = await Deno.openKv(`${dir}/index.kv`);
+    const row = decodeAttachmentRow((await kv.get(["att", coid])).value)!;
+    assert.ok(row.seg >= 0, "claimed");
+    await kv.atomic().set(["att", coid], [row.len, row.owner, -1, row.at]).delete(["att_seg", row.seg, coid])
+      .set(["att_wait", row.owner, coid], row.at).commit();
+    kv.close();
+    store = await openDiskStore(dir, { attachments });
+    try {
+      assert.equal(store.stats().replayedAtOpen, 2);
+      assert.deepEqual(store.attachmentStatus(), { pending: 0, pending_bytes: 0, waits: 0 });
+      assert.deepEqual(await store.collectAttachments(1_800_000_000_000), {
+        lapsed: 0,
+        collected: 0,
+        bytes: 0,
+      });
+      assert.deepEqual(await store.getAttachment(coid), bytes);
+    } finally {
+      await store.close();
+    }
+    assert.ok((await fsck(dir)).warnings.every((w) => !/attachment/.test(w.what)));
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
