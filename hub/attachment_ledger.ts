@@ -78,8 +78,8 @@ export interface LedgerBackend {
   waits(): Promise<{ owner: Uint8Array; coid: Uint8Array; at: number }[]>;
   rows(coids: Uint8Array[]): Promise<(AttachmentRow | undefined)[]>;
   ownerBytes(owner: Uint8Array): Promise<number>;
-  /** Coids claimed in payload segment `seg`, at most `limit`. */
-  segCoids(seg: number, limit: number): Promise<Uint8Array[]>;
+  /** The lowest payload segment >= `from` with claimed attachments (Infinity: none) and up to `limit` of its coids. */
+  claimedFrom(from: number, limit: number): Promise<{ seg: number; coids: Uint8Array[] }>;
   cleaned(): Promise<number>;
   apply(c: LedgerChange): Promise<void>;
 }
@@ -113,8 +113,8 @@ export interface AttachmentLedgerStatus {
 }
 
 const EMPTY = new Uint8Array(0);
-/** Rows examined per atomic change (each touches at most four keys). */
-const CHUNK = 200;
+/** Rows examined per atomic change and lock hold (each touches at most four keys and may delete a file). */
+const CHUNK = 64;
 
 interface Cached {
   row: AttachmentRow;
@@ -134,6 +134,8 @@ export class AttachmentLedger {
   /** Rows of the coids that have waits. */
   readonly #rows = new Map<string, Cached>();
   readonly #owners = new Lru<number>(65536);
+  /** coid hex → uploads of it whose file is being written (collection skips their waits). */
+  readonly #writing = new Map<string, number>();
   #pendingBytes = 0;
   #pending = 0;
 
@@ -232,80 +234,99 @@ export class AttachmentLedger {
 
   /**
    * Stores `bytes` for `owner` (null: anonymous) and returns the coid. E.SIZE when empty or over the size limit,
-   * E.RATE when the owner's quota would be exceeded, E.UNAVAILABLE when the pending cap would be.
+   * E.RATE when the owner's quota would be exceeded, E.UNAVAILABLE when the pending cap would be. The row and
+   * the wait are committed under the lock, the file is written after it (so claims and other uploads do not wait
+   * for the write); collection leaves an upload alone while its file is being written.
    */
-  put(bytes: Uint8Array, owner: Uint8Array | null, nowSec: number): Promise<Uint8Array> {
-    if (bytes.length === 0) return Promise.reject(new VeenError("E.SIZE", "An attachment must not be empty"));
+  async put(bytes: Uint8Array, owner: Uint8Array | null, nowSec: number): Promise<Uint8Array> {
+    if (bytes.length === 0) throw new VeenError("E.SIZE", "An attachment must not be empty");
     if (bytes.length > this.#files.maxBytes) {
-      return Promise.reject(
-        new VeenError(
-          "E.SIZE",
-          `Attachment of ${bytes.length} bytes exceeds the limit of ${this.#files.maxBytes}`,
-        ),
+      throw new VeenError(
+        "E.SIZE",
+        `Attachment of ${bytes.length} bytes exceeds the limit of ${this.#files.maxBytes}`,
       );
     }
     const coid = H(bytes);
+    const hex = toHex(coid);
     const who = owner ?? EMPTY;
-    return this.#lock.run(async () => {
-      const hex = toHex(coid);
-      let c = this.#rows.get(hex);
-      const stored = c?.row ?? (await this.#backend.rows([coid]))[0];
-      if (stored !== undefined) { // stored already: one more wait, no charge
-        await this.#backend.apply({ ...change(), waits: [[who, coid, nowSec]] });
-        this.#addWait(who, hex, nowSec, c ?? this.#cache(coid, stored));
-        await this.#files.put(bytes); // a no-op unless a crash lost the file
-        return coid;
-      }
-      const charged = await this.#ownerBytes(who);
-      const len = bytes.length;
-      if (charged + len > this.#policy.quotaBytes) {
-        throw new VeenError(
-          "E.RATE",
-          `Attachment quota exceeded: ${charged} of ${this.#policy.quotaBytes} bytes stored under this ` +
-            `${owner === null ? "anonymous owner" : "auth_ref"}, ${len} more asked`,
-        );
-      }
-      if (this.#pendingBytes + len > this.#policy.pendingMaxBytes) {
-        throw new VeenError(
-          "E.UNAVAILABLE",
-          `Hub holds ${this.#pendingBytes} bytes of unclaimed attachments (limit ${this.#policy.pendingMaxBytes})`,
-          { retryAfter: this.#retryAfter(nowSec) },
-        );
-      }
-      const row: AttachmentRow = { len, owner: who, seg: -1, at: nowSec };
-      await this.#backend.apply({
-        ...change(),
-        rows: [[coid, row]],
-        waits: [[who, coid, nowSec]],
-        owners: [[who, charged + len]],
-      });
-      this.#owners.set(toHex(who), charged + len);
-      c = this.#cache(coid, row);
-      this.#addWait(who, hex, nowSec, c);
-      try {
-        await this.#files.put(bytes);
-      } catch (e) {
-        // Undo the charge; if that fails too the row stays pending and the next pass collects it.
-        try {
-          await this.#backend.apply({
-            ...change(),
-            rows: [[coid, null]],
-            waits: [[who, coid, null]],
-            owners: [[who, charged]],
-          });
-          this.#owners.set(toHex(who), charged);
-          this.#dropWait(toHex(who), hex);
-          this.#uncache(hex);
-        } catch { /* keep the first error */ }
-        throw e;
-      }
-      return coid;
+    const fresh = await this.#lock.run(() => this.#account(coid, who, bytes.length, nowSec));
+    this.#writing.set(hex, (this.#writing.get(hex) ?? 0) + 1);
+    try {
+      await this.#files.put(bytes); // for a stored coid a no-op, unless a crash lost the file
+    } catch (e) {
+      await this.#lock.run(() => this.#undo(coid, who, nowSec, fresh)).catch(() => {});
+      throw e;
+    } finally {
+      const n = this.#writing.get(hex)! - 1;
+      if (n === 0) this.#writing.delete(hex);
+      else this.#writing.set(hex, n);
+    }
+    return coid;
+  }
+
+  /** The accounting of an upload: a wait, and for a new coid its row and charge; true for a new coid. */
+  async #account(coid: Uint8Array, who: Uint8Array, len: number, nowSec: number): Promise<boolean> {
+    const hex = toHex(coid);
+    const c = this.#rows.get(hex);
+    const stored = c?.row ?? (await this.#backend.rows([coid]))[0];
+    if (stored !== undefined) { // stored already: one more wait, no charge
+      await this.#backend.apply({ ...change(), waits: [[who, coid, nowSec]] });
+      this.#addWait(who, hex, nowSec, c ?? this.#cache(coid, stored));
+      return false;
+    }
+    const charged = await this.#ownerBytes(who);
+    if (charged + len > this.#policy.quotaBytes) {
+      throw new VeenError(
+        "E.RATE",
+        `Attachment quota exceeded: ${charged} of ${this.#policy.quotaBytes} bytes stored under this ` +
+          `${who.length === 0 ? "anonymous owner" : "auth_ref"}, ${len} more asked`,
+      );
+    }
+    if (this.#pendingBytes + len > this.#policy.pendingMaxBytes) {
+      throw new VeenError(
+        "E.UNAVAILABLE",
+        `Hub holds ${this.#pendingBytes} bytes of unclaimed attachments (limit ${this.#policy.pendingMaxBytes})`,
+        { retryAfter: this.#retryAfter(nowSec) },
+      );
+    }
+    const row: AttachmentRow = { len, owner: who, seg: -1, at: nowSec };
+    await this.#backend.apply({
+      ...change(),
+      rows: [[coid, row]],
+      waits: [[who, coid, nowSec]],
+      owners: [[who, charged + len]],
     });
+    this.#owners.set(toHex(who), charged + len);
+    this.#addWait(who, hex, nowSec, this.#cache(coid, row));
+    return true;
+  }
+
+  /**
+   * After a failed file write: withdraws the upload's wait, and for a new coid that nothing else waits for or
+   * claimed, its row and charge. Leaves everything when a claim or another upload changed the wait meanwhile.
+   */
+  async #undo(coid: Uint8Array, who: Uint8Array, nowSec: number, fresh: boolean): Promise<void> {
+    const hex = toHex(coid);
+    const ownerHex = toHex(who);
+    if (this.#waits.get(ownerHex)?.at.get(hex) !== nowSec) return;
+    const c = this.#rows.get(hex)!;
+    const ch: LedgerChange = { ...change(), waits: [[who, coid, null]] };
+    const whole = fresh && c.row.seg < 0 && c.waiters === 1;
+    let charged = 0;
+    if (whole) {
+      charged = Math.max(0, (await this.#ownerBytes(who)) - c.row.len);
+      ch.rows.push([coid, null]);
+      ch.owners.push([who, charged]);
+    }
+    await this.#backend.apply(ch);
+    if (whole) this.#owners.set(ownerHex, charged);
+    this.#dropWait(ownerHex, hex);
+    this.#uncache(hex);
   }
 
   /** True when a MSG of `owner` would claim something (a synchronous check for the commit path). */
   waiting(owner: Uint8Array | null): boolean {
-    return this.#waits.has(toHex(owner ?? EMPTY));
+    return this.#waits.size > 0 && this.#waits.has(toHex(owner ?? EMPTY));
   }
 
   /** Each MSG claims its owner's uploads made at or before its hub_ts (see the module doc). Idempotent. */
@@ -355,46 +376,54 @@ export class AttachmentLedger {
 
   /**
    * Lapses waits older than the grace period and deletes attachments no MSG claimed; then, when retention has
-   * dropped payload segments below `firstPayloadSeg`, deletes the attachments claimed in them.
+   * dropped payload segments below `firstPayloadSeg`, deletes the attachments claimed in them. Works in chunks,
+   * each under the lock, so claims of committing MSGs wait for one chunk at most.
    */
-  collect(nowSec: number, firstPayloadSeg?: number): Promise<AttachmentsCollected> {
-    return this.#lock.run(async () => {
-      const out: AttachmentsCollected = { lapsed: 0, collected: 0, bytes: 0 };
-      const lapsed: [string, string][] = [];
-      for (const [ownerHex, w] of this.#waits) {
-        for (const [coidHex, at] of w.at) {
-          if (nowSec - at >= this.#policy.graceSec) lapsed.push([ownerHex, coidHex]);
-        }
+  async collect(nowSec: number, firstPayloadSeg?: number): Promise<AttachmentsCollected> {
+    const out: AttachmentsCollected = { lapsed: 0, collected: 0, bytes: 0 };
+    while (await this.#lock.run(() => this.#lapse(nowSec, out))) { /* the next chunk */ }
+    if (firstPayloadSeg !== undefined) {
+      while (await this.#lock.run(() => this.#collectDropped(firstPayloadSeg, out))) { /* the next chunk */ }
+    }
+    return out;
+  }
+
+  /** Lapses up to CHUNK expired waits (not of an upload still writing its file); true when there may be more. */
+  async #lapse(nowSec: number, out: AttachmentsCollected): Promise<boolean> {
+    const lapsed: [string, string][] = [];
+    outer: for (const [ownerHex, w] of this.#waits) {
+      for (const [coidHex, at] of w.at) {
+        if (nowSec - at < this.#policy.graceSec || this.#writing.has(coidHex)) continue;
+        lapsed.push([ownerHex, coidHex]);
+        if (lapsed.length >= CHUNK) break outer;
       }
-      for (let i = 0; i < lapsed.length; i += CHUNK) {
-        const c = change();
-        const charges = new Map<string, [Uint8Array, number]>();
-        const gone = new Map<string, number>(); // coid hex → waits of it lapsed earlier in this chunk
-        for (const [ownerHex, coidHex] of lapsed.slice(i, i + CHUNK)) {
-          const cached = this.#rows.get(coidHex)!;
-          const others = cached.waiters - 1 - (gone.get(coidHex) ?? 0);
-          c.waits.push([this.#waits.get(ownerHex)!.owner, cached.coid, null]);
-          if (others === 0 && cached.row.seg < 0) {
-            await this.#files.remove(cached.coid);
-            c.rows.push([cached.coid, null]);
-            await this.#charge(charges, cached.row, -cached.row.len);
-            out.collected++;
-            out.bytes += cached.row.len;
-          }
-          gone.set(coidHex, (gone.get(coidHex) ?? 0) + 1);
-        }
-        for (const v of charges.values()) c.owners.push(v);
-        await this.#backend.apply(c);
-        for (const [k, [, n]] of charges) this.#owners.set(k, n);
-        for (const [ownerHex, coidHex] of lapsed.slice(i, i + CHUNK)) {
-          this.#dropWait(ownerHex, coidHex);
-          this.#uncache(coidHex);
-        }
-        out.lapsed += Math.min(CHUNK, lapsed.length - i);
+    }
+    if (lapsed.length === 0) return false;
+    const c = change();
+    const charges = new Map<string, [Uint8Array, number]>();
+    const gone = new Map<string, number>(); // coid hex → waits of it lapsed earlier in this chunk
+    for (const [ownerHex, coidHex] of lapsed) {
+      const cached = this.#rows.get(coidHex)!;
+      const others = cached.waiters - 1 - (gone.get(coidHex) ?? 0);
+      c.waits.push([this.#waits.get(ownerHex)!.owner, cached.coid, null]);
+      if (others === 0 && cached.row.seg < 0) {
+        await this.#files.remove(cached.coid);
+        c.rows.push([cached.coid, null]);
+        await this.#charge(charges, cached.row, -cached.row.len);
+        out.collected++;
+        out.bytes += cached.row.len;
       }
-      if (firstPayloadSeg !== undefined) await this.#collectDropped(firstPayloadSeg, out);
-      return out;
-    });
+      gone.set(coidHex, (gone.get(coidHex) ?? 0) + 1);
+    }
+    for (const v of charges.values()) c.owners.push(v);
+    await this.#backend.apply(c);
+    for (const [k, [, n]] of charges) this.#owners.set(k, n);
+    for (const [ownerHex, coidHex] of lapsed) {
+      this.#dropWait(ownerHex, coidHex);
+      this.#uncache(coidHex);
+    }
+    out.lapsed += lapsed.length;
+    return lapsed.length >= CHUNK;
   }
 
   async #charge(
@@ -407,39 +436,45 @@ export class AttachmentLedger {
     charges.set(k, [row.owner, Math.max(0, cur + delta)]);
   }
 
-  async #collectDropped(firstPayloadSeg: number, out: AttachmentsCollected): Promise<void> {
-    for (let seg = await this.#backend.cleaned(); seg < firstPayloadSeg; seg++) {
-      for (;;) {
-        const coids = await this.#backend.segCoids(seg, CHUNK);
-        const c = change();
-        const charges = new Map<string, [Uint8Array, number]>();
-        const after: (() => void)[] = [];
-        const rows = await this.#backend.rows(coids);
-        for (let i = 0; i < coids.length; i++) {
-          const coid = coids[i]!;
-          const row = rows[i];
-          c.segs.push([seg, coid, false]);
-          if (row === undefined || row.seg !== seg) continue; // stale index row
-          const cached = this.#rows.get(toHex(coid));
-          if (cached !== undefined) { // an upload since waits to claim it again: pending once more
-            c.rows.push([coid, { ...row, seg: -1 }]);
-            after.push(() => this.#setSeg(cached, -1));
-            continue;
-          }
-          await this.#files.remove(coid);
-          c.rows.push([coid, null]);
-          await this.#charge(charges, row, -row.len);
-          out.collected++;
-          out.bytes += row.len;
-        }
-        for (const v of charges.values()) c.owners.push(v);
-        if (coids.length < CHUNK) c.cleaned = seg + 1;
-        await this.#backend.apply(c);
-        for (const [k, [, n]] of charges) this.#owners.set(k, n);
-        for (const f of after) f();
-        if (coids.length < CHUNK) break;
-      }
+  /**
+   * Up to CHUNK attachments claimed in the lowest dropped payload segment not yet cleaned: deleted, or pending
+   * again when an upload since waits to claim them. True when there may be more.
+   */
+  async #collectDropped(firstPayloadSeg: number, out: AttachmentsCollected): Promise<boolean> {
+    const from = await this.#backend.cleaned();
+    if (from >= firstPayloadSeg) return false;
+    const { seg, coids } = await this.#backend.claimedFrom(from, CHUNK);
+    const c = change();
+    if (seg >= firstPayloadSeg) { // nothing claimed in the dropped segments left
+      await this.#backend.apply({ ...c, cleaned: firstPayloadSeg });
+      return false;
     }
+    const charges = new Map<string, [Uint8Array, number]>();
+    const after: (() => void)[] = [];
+    const rows = await this.#backend.rows(coids);
+    for (let i = 0; i < coids.length; i++) {
+      const coid = coids[i]!;
+      const row = rows[i];
+      c.segs.push([seg, coid, false]);
+      if (row === undefined || row.seg !== seg) continue; // stale index row
+      const cached = this.#rows.get(toHex(coid));
+      if (cached !== undefined) { // an upload since waits to claim it again: pending once more
+        c.rows.push([coid, { ...row, seg: -1 }]);
+        after.push(() => this.#setSeg(cached, -1));
+        continue;
+      }
+      await this.#files.remove(coid);
+      c.rows.push([coid, null]);
+      await this.#charge(charges, row, -row.len);
+      out.collected++;
+      out.bytes += row.len;
+    }
+    for (const v of charges.values()) c.owners.push(v);
+    c.cleaned = coids.length < CHUNK ? seg + 1 : seg;
+    await this.#backend.apply(c);
+    for (const [k, [, n]] of charges) this.#owners.set(k, n);
+    for (const f of after) f();
+    return true;
   }
 
   /** Resolves once every queued operation has settled. */
@@ -499,12 +534,17 @@ export class KvLedgerBackend implements LedgerBackend {
     return (await this.kv.get<number>(["att_owner", owner])).value ?? 0;
   }
 
-  async segCoids(seg: number, limit: number): Promise<Uint8Array[]> {
-    const out: Uint8Array[] = [];
-    for await (const e of this.kv.list({ prefix: ["att_seg", seg] }, { limit })) {
-      if (e.key[2] instanceof Uint8Array) out.push(e.key[2]);
+  async claimedFrom(from: number, limit: number): Promise<{ seg: number; coids: Uint8Array[] }> {
+    let seg = Infinity;
+    const coids: Uint8Array[] = [];
+    for await (const e of this.kv.list({ prefix: ["att_seg"], start: ["att_seg", from] }, { limit })) {
+      const [, s, coid] = e.key;
+      if (typeof s !== "number" || !(coid instanceof Uint8Array)) continue;
+      if (seg === Infinity) seg = s;
+      if (s !== seg) break;
+      coids.push(coid);
     }
-    return out;
+    return { seg, coids };
   }
 
   async cleaned(): Promise<number> {
@@ -555,8 +595,10 @@ export class MemoryLedgerBackend implements LedgerBackend {
     return Promise.resolve(this.ownerMap.get(toHex(owner)) ?? 0);
   }
 
-  segCoids(seg: number, limit: number) {
-    return Promise.resolve([...(this.segMap.get(seg)?.values() ?? [])].slice(0, limit));
+  claimedFrom(from: number, limit: number) {
+    const segs = [...this.segMap].filter(([s, m]) => s >= from && m.size > 0).map(([s]) => s);
+    const seg = Math.min(Infinity, ...segs);
+    return Promise.resolve({ seg, coids: [...(this.segMap.get(seg)?.values() ?? [])].slice(0, limit) });
   }
 
   cleaned() {

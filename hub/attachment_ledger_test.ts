@@ -385,3 +385,38 @@ Deno.test("DiskStore: a claim lost in a crash is made again by the replay of the
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("attachment ledger: collection works in chunks and skips an upload whose file is still being written", async () => {
+  await eachBackend(async (open, name) => {
+    const files = new Files();
+    const l = await AttachmentLedger.open(await open(), files, { ...POLICY, quotaBytes: 10_000 });
+    for (let i = 0; i < 150; i++) await l.put(blob(100 + i, 3), A, T);
+    await l.claim([{ owner: A, seg: 4, hubTs: T }]);
+    for (let i = 0; i < 150; i++) await l.put(blob(300 + i, 3), B, T);
+    assert.deepEqual(await l.collect(T + 100, 5), { lapsed: 150, collected: 300, bytes: 900 }, name);
+    assert.equal(files.m.size, 0);
+    // A slow file write: its wait is not lapsed while the write runs.
+    let release!: () => void;
+    let writing!: () => void;
+    const started = new Promise<void>((r) => (writing = r));
+    const slow = {
+      maxBytes: 800,
+      put: async (bytes: Uint8Array) => {
+        const go = new Promise<void>((r) => (release = r));
+        writing();
+        await go;
+        return files.put(bytes);
+      },
+      remove: (coid: Uint8Array) => files.remove(coid),
+    };
+    const l2 = await AttachmentLedger.open(await open(), slow, POLICY);
+    const bytes = blob(99, 10);
+    const putting = l2.put(bytes, A, T);
+    await started;
+    assert.deepEqual(await l2.collect(T + 1000), { lapsed: 0, collected: 0, bytes: 0 }, name);
+    release();
+    await putting;
+    assert.equal(files.has(bytes), true);
+    assert.deepEqual(await l2.collect(T + 1000), { lapsed: 1, collected: 1, bytes: 10 }, name);
+  });
+});
