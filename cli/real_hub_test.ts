@@ -305,7 +305,7 @@ Deno.test("real hub: attachments under admission: send --cap uploads with the au
     {
       admission: true,
       now: () => clock.now,
-      config: { segmentBytes: 1024, attachmentQuotaBytes: 4096, attachmentGraceSec: 600 },
+      config: { segmentBytes: 1024, attachmentQuotaBytes: 16384, attachmentGraceSec: 600 },
     },
     async (hub, root) => {
       const c = `${root}/c`;
@@ -329,7 +329,7 @@ Deno.test("real hub: attachments under admission: send --cap uploads with the au
       );
       ok(await runCli(["cap", "authorize", "--hub", hub.url, "--cap", cap, "--client", c]));
       await Deno.writeTextFile(`${root}/a.txt`, "alpha");
-      await Deno.writeFile(`${root}/big.bin`, new Uint8Array(5000));
+      await Deno.writeFile(`${root}/big.bin`, new Uint8Array(20000));
       const send = (stream: string, file: string, withCap = true) =>
         runCli([
           "send",

@@ -5,7 +5,8 @@
  * - An upload is charged to its owner: the auth_ref sent in the `veen-auth-ref` header (the empty owner for an
  *   anonymous upload to a hub without admission). An owner stores at most `quotaBytes` (pending and claimed, until
  *   collected), else E.RATE; all pending (unclaimed) bytes together are at most `pendingMaxBytes`, else
- *   E.UNAVAILABLE with retry_after.
+ *   E.UNAVAILABLE with retry_after. Both count whole 4 KiB blocks, which also bounds the number of attachments
+ *   (and of rows kept in memory) by the bytes.
  * - The hub cannot see which coids a MSG names (att_root is inside the encrypted payload_hdr), so "referenced" is
  *   defined at the level it sees: an upload waits for its owner's next committed MSG (MSG.auth_ref = the owner;
  *   auth_ref null for the empty owner). That MSG claims every attachment its owner uploaded at or before its hub_ts
@@ -16,10 +17,11 @@
  * - The same bytes uploaded twice are one file, charged to the first uploader. A re-upload only adds a wait, so
  *   the uploader's next MSG claims the file again (moving its segment forward); it never shortens the file's life.
  *
- * Crash safety: an upload commits its row before writing the file, and collection deletes the file before the row
- * (all under one lock), so a crash leaves at worst a row whose file is missing, which the next pass collects; the
- * retention part keeps `["meta","att_cleaned"]`, the first payload segment not yet examined, and redoes a segment
- * whose pass was interrupted. Every step is idempotent.
+ * Crash safety: an upload commits its row and wait before it writes the file, and collection deletes the file
+ * (fsyncing its directory) before the row, so a crash leaves at worst a row whose file is missing, which the next
+ * pass collects; the retention part keeps `["meta","att_cleaned"]`, the first payload segment not yet examined,
+ * and redoes a segment whose pass was interrupted. Every step is idempotent. Row changes run under one lock; the
+ * file write does not (collection leaves an upload alone while its file is being written).
  *
  * KV rows (in the store's index.kv; MemoryLedgerBackend keeps the same in maps):
  *
@@ -28,7 +30,7 @@
  * | `["att", coid]` | `[len, owner, seg, at]`: owner bytes (empty: anonymous), claiming payload segment (-1: pending), first upload (s) |
  * | `["att_wait", owner, coid]` | upload time (s) of a wait for the owner's next MSG |
  * | `["att_seg", seg, coid]` | `true`: the attachment is claimed by a MSG in payload segment seg |
- * | `["att_owner", owner]` | bytes charged to the owner |
+ * | `["att_owner", owner]` | bytes charged to the owner (sum of its rows' `attachmentCost(len)`) |
  * | `["meta", "att_cleaned"]` | first payload segment whose claimed attachments were not yet examined after a drop |
  *
  * Memory: the waits and their rows (bounded by the pending cap and the grace period), loaded at open; the owners'
@@ -45,12 +47,23 @@ export interface AttachmentPolicy {
   pendingMaxBytes: number;
   /** Seconds an upload waits for its owner's next MSG before it lapses, `attachment_grace_sec`. */
   graceSec: number;
+  /** Quota and pending bytes count whole blocks of this size (4096; tests use 1). */
+  blockBytes: number;
+}
+
+/** Bytes charged for an attachment of `len` bytes: whole `blockBytes` blocks (at least one). */
+export function attachmentCost(
+  len: number,
+  blockBytes: number = DEFAULT_ATTACHMENT_POLICY.blockBytes,
+): number {
+  return Math.max(1, Math.ceil(len / blockBytes)) * blockBytes;
 }
 
 export const DEFAULT_ATTACHMENT_POLICY: Readonly<AttachmentPolicy> = Object.freeze({
   quotaBytes: 1024 * 1024 * 1024,
   pendingMaxBytes: 1024 * 1024 * 1024,
   graceSec: 3600,
+  blockBytes: 4096,
 });
 
 /** One attachment's accounting row. */
@@ -113,6 +126,8 @@ export interface AttachmentLedgerStatus {
 }
 
 const EMPTY = new Uint8Array(0);
+/** Most owners waiting to claim one attachment at once (bounds the waits an open hub can be made to keep). */
+const MAX_WAITERS = 64;
 /** Rows examined per atomic change and lock hold (each touches at most four keys and may delete a file). */
 const CHUNK = 64;
 
@@ -174,7 +189,7 @@ export class AttachmentLedger {
     this.#rows.set(toHex(coid), c);
     if (row.seg < 0) {
       this.#pending++;
-      this.#pendingBytes += row.len;
+      this.#pendingBytes += this.#cost(row.len);
     }
     return c;
   }
@@ -198,10 +213,10 @@ export class AttachmentLedger {
   #setSeg(c: Cached, seg: number): void {
     if (c.row.seg < 0 && seg >= 0) {
       this.#pending--;
-      this.#pendingBytes -= c.row.len;
+      this.#pendingBytes -= this.#cost(c.row.len);
     } else if (c.row.seg >= 0 && seg < 0) {
       this.#pending++;
-      this.#pendingBytes += c.row.len;
+      this.#pendingBytes += this.#cost(c.row.len);
     }
     c.row = { ...c.row, seg };
   }
@@ -212,8 +227,13 @@ export class AttachmentLedger {
     this.#rows.delete(coidHex);
     if (c.row.seg < 0) {
       this.#pending--;
-      this.#pendingBytes -= c.row.len;
+      this.#pendingBytes -= this.#cost(c.row.len);
     }
+  }
+
+  /** The bytes an attachment of `len` bytes is charged: whole blocks, as a file system stores it. */
+  #cost(len: number): number {
+    return attachmentCost(len, this.#policy.blockBytes);
   }
 
   async #ownerBytes(owner: Uint8Array): Promise<number> {
@@ -270,19 +290,24 @@ export class AttachmentLedger {
     const c = this.#rows.get(hex);
     const stored = c?.row ?? (await this.#backend.rows([coid]))[0];
     if (stored !== undefined) { // stored already: one more wait, no charge
+      if (c !== undefined && c.waiters >= MAX_WAITERS && !this.#waits.get(toHex(who))?.at.has(hex)) {
+        throw new VeenError("E.RATE", `Attachment ${hex} already waits for ${MAX_WAITERS} owners' MSGs`);
+      }
       await this.#backend.apply({ ...change(), waits: [[who, coid, nowSec]] });
       this.#addWait(who, hex, nowSec, c ?? this.#cache(coid, stored));
       return false;
     }
     const charged = await this.#ownerBytes(who);
-    if (charged + len > this.#policy.quotaBytes) {
+    const cost = this.#cost(len);
+    if (charged + cost > this.#policy.quotaBytes) {
       throw new VeenError(
         "E.RATE",
         `Attachment quota exceeded: ${charged} of ${this.#policy.quotaBytes} bytes stored under this ` +
-          `${who.length === 0 ? "anonymous owner" : "auth_ref"}, ${len} more asked`,
+          `${who.length === 0 ? "anonymous owner" : "auth_ref"}, ${cost} more asked (${len} in whole ` +
+          `${this.#policy.blockBytes}-byte blocks)`,
       );
     }
-    if (this.#pendingBytes + len > this.#policy.pendingMaxBytes) {
+    if (this.#pendingBytes + cost > this.#policy.pendingMaxBytes) {
       throw new VeenError(
         "E.UNAVAILABLE",
         `Hub holds ${this.#pendingBytes} bytes of unclaimed attachments (limit ${this.#policy.pendingMaxBytes})`,
@@ -294,9 +319,9 @@ export class AttachmentLedger {
       ...change(),
       rows: [[coid, row]],
       waits: [[who, coid, nowSec]],
-      owners: [[who, charged + len]],
+      owners: [[who, charged + cost]],
     });
-    this.#owners.set(toHex(who), charged + len);
+    this.#owners.set(toHex(who), charged + cost);
     this.#addWait(who, hex, nowSec, this.#cache(coid, row));
     return true;
   }
@@ -314,7 +339,7 @@ export class AttachmentLedger {
     const whole = fresh && c.row.seg < 0 && c.waiters === 1;
     let charged = 0;
     if (whole) {
-      charged = Math.max(0, (await this.#ownerBytes(who)) - c.row.len);
+      charged = Math.max(0, (await this.#ownerBytes(who)) - this.#cost(c.row.len));
       ch.rows.push([coid, null]);
       ch.owners.push([who, charged]);
     }
@@ -409,7 +434,7 @@ export class AttachmentLedger {
       if (others === 0 && cached.row.seg < 0) {
         await this.#files.remove(cached.coid);
         c.rows.push([cached.coid, null]);
-        await this.#charge(charges, cached.row, -cached.row.len);
+        await this.#charge(charges, cached.row, -this.#cost(cached.row.len));
         out.collected++;
         out.bytes += cached.row.len;
       }
@@ -465,7 +490,7 @@ export class AttachmentLedger {
       }
       await this.#files.remove(coid);
       c.rows.push([coid, null]);
-      await this.#charge(charges, row, -row.len);
+      await this.#charge(charges, row, -this.#cost(row.len));
       out.collected++;
       out.bytes += row.len;
     }

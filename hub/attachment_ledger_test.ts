@@ -28,7 +28,7 @@ import { writeRetentionPolicy } from "./retention.ts";
 const T = 1_700_000_000;
 const A = new Uint8Array(32).fill(0xaa);
 const B = new Uint8Array(32).fill(0xbb);
-const POLICY: AttachmentPolicy = { quotaBytes: 1000, pendingMaxBytes: 1500, graceSec: 100 };
+const POLICY: AttachmentPolicy = { quotaBytes: 1000, pendingMaxBytes: 1500, graceSec: 100, blockBytes: 1 };
 
 /** Files in a map, with the count of removals. */
 class Files {
@@ -237,7 +237,7 @@ Deno.test("POST /attachments with admission: the auth_ref header is required, it
   const o = {
     admission: "on" as const,
     segmentBytes: 2048,
-    attachmentQuotaBytes: 3000,
+    attachmentQuotaBytes: 8192, // two 4 KiB blocks
     attachmentGraceSec: 600,
     limits: { maxAttachmentBytes: 2000 },
   };
@@ -271,7 +271,7 @@ Deno.test("POST /attachments with admission: the auth_ref header is required, it
     assert.equal((await upload(hub.url, x, ref)).status, 200, "the same bytes again: one file, no charge");
     assert.equal((await upload(hub.url, y, ref)).status, 200);
     r = await upload(hub.url, blob(63, 1), ref);
-    assert.deepEqual([r.status, errorCode(r)], [429, "E.RATE"], "quota of 3000 bytes used up");
+    assert.deepEqual([r.status, errorCode(r)], [429, "E.RATE"], "quota of two blocks used up");
     // A MSG with the same auth_ref claims x and y.
     assert.equal((await submit(hub.url, w.msg({ authRef: ref }))).status, 200);
     // An upload that no MSG claims: collected once the grace period has passed, not before.
@@ -318,12 +318,12 @@ Deno.test("POST /attachments with admission: the auth_ref header is required, it
 Deno.test("POST /attachments without admission: anonymous uploads are bounded by the hub-wide pending cap (503) and claimed by a MSG without auth_ref", async () => {
   const dir = await Deno.makeTempDir({ prefix: "veen-att-hub-" });
   const clock = { now: 1_700_000_000_000 };
-  const hub = await startTestHub(dir, { admission: "off", attachmentPendingBytes: 1000 }, {
+  const hub = await startTestHub(dir, { admission: "off", attachmentPendingBytes: 8192 }, {
     now: () => clock.now,
     retentionIntervalMs: 0,
   });
   try {
-    const a = blob(71, 600), b = blob(72, 600);
+    const a = blob(71, 6000), b = blob(72, 6000);
     assert.equal((await upload(hub.url, a)).status, 200);
     let r = await upload(hub.url, b);
     assert.deepEqual([r.status, errorCode(r)], [503, "E.UNAVAILABLE"]);
@@ -334,7 +334,7 @@ Deno.test("POST /attachments without admission: anonymous uploads are bounded by
     assert.equal((await submit(hub.url, new Writer("att/open", 52).msg())).status, 200);
     assert.equal((await upload(hub.url, b)).status, 200);
     const info = JSON.parse(new TextDecoder().decode((await http(`${hub.url}/info`)).body));
-    assert.deepEqual(info.attachments, { pending: 1, pending_bytes: 600, waits: 1 });
+    assert.deepEqual(info.attachments, { pending: 1, pending_bytes: 8192, waits: 1 });
     clock.now += 3600_000;
     await hub.retentionPass();
     assert.equal(await fetched(hub.url, a), 200);
@@ -356,7 +356,7 @@ Deno.test("DiskStore: a claim lost in a crash is made again by the replay of the
     await fill(store, gen, labels, 10);
     const bytes = blob(81, 50);
     const coid = await store.putAttachment(bytes, { owner: null, nowSec: 1_600_000_000 });
-    assert.deepEqual(store.attachmentStatus(), { pending: 1, pending_bytes: 50, waits: 1 });
+    assert.deepEqual(store.attachmentStatus(), { pending: 1, pending_bytes: 4096, waits: 1 });
     hooks.crashBeforeIndex = true;
     await rejectsCode(() => store.commit(gen.batch(labels, 2)), "E.UNAVAILABLE"); // seq 12 has no auth_ref
     await store.close();
@@ -419,4 +419,20 @@ Deno.test("attachment ledger: collection works in chunks and skips an upload who
     assert.equal(files.has(bytes), true);
     assert.deepEqual(await l2.collect(T + 1000), { lapsed: 1, collected: 1, bytes: 10 }, name);
   });
+});
+
+Deno.test("attachment ledger: one attachment waits for at most 64 owners at once; charges count whole blocks", async () => {
+  const files = new Files();
+  const l = await AttachmentLedger.open(new MemoryLedgerBackend(), files, {
+    ...POLICY,
+    quotaBytes: 8192,
+    pendingMaxBytes: 8192,
+    blockBytes: 4096,
+  });
+  const owner = (i: number) => new Uint8Array(32).fill(i);
+  const bytes = blob(91, 10);
+  for (let i = 0; i < 64; i++) await l.put(bytes, owner(i), T);
+  await l.put(bytes, owner(0), T + 1); // a waiting owner may upload again
+  await rejectsCode(() => l.put(bytes, owner(64), T), "E.RATE");
+  assert.deepEqual(l.status(), { pending: 1, pending_bytes: 4096, waits: 64 });
 });

@@ -51,7 +51,7 @@ import {
   verifyReceiptSig,
 } from "../core/mod.ts";
 import { parseDataDirFlags } from "./command_args.ts";
-import { type AttachmentRow, decodeAttachmentRow } from "./attachment_ledger.ts";
+import { attachmentCost, type AttachmentRow, decodeAttachmentRow } from "./attachment_ledger.ts";
 import { decodeAdmission, decodeCheckpointRecord } from "./disk_store.ts";
 import { HUB_KEY_FILE, parseHubKey } from "./hub_key.ts";
 import { planIndexSeed } from "./index_seed.ts";
@@ -994,7 +994,7 @@ class Checker {
       }
       const hex = toHex(coid);
       rows.set(hex, row);
-      charged.set(toHex(row.owner), (charged.get(toHex(row.owner)) ?? 0) + row.len);
+      charged.set(toHex(row.owner), (charged.get(toHex(row.owner)) ?? 0) + attachmentCost(row.len));
       const size = sizes.get(hex);
       if (size === undefined) {
         this.warn({

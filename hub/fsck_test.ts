@@ -339,15 +339,19 @@ Deno.test("fsck: the attachment accounting rows must agree with each other and w
     const kv = await Deno.openKv(`${dir}/index.kv`);
     try {
       const anon = new Uint8Array(0);
-      assert.equal((await kv.get(["att_owner", anon])).value, 601, "both anonymous uploads are charged");
+      assert.equal(
+        (await kv.get(["att_owner", anon])).value,
+        8192,
+        "both anonymous uploads are charged, in blocks",
+      );
       const waits = [];
       for await (const e of kv.list({ prefix: ["att_wait"] })) waits.push(e);
       assert.equal(waits.length, 2);
-      await kv.set(["att_owner", anon], 600);
+      await kv.set(["att_owner", anon], 4096);
       let rep = await fsck(dir);
       assert.equal(rep.error?.file, "index.kv");
-      assert.match(rep.error!.what, /attachment charge of owner "" is 600, its rows sum to 601/);
-      await kv.set(["att_owner", anon], 601);
+      assert.match(rep.error!.what, /attachment charge of owner "" is 4096, its rows sum to 8192/);
+      await kv.set(["att_owner", anon], 8192);
       await kv.delete(waits[0]!.key);
       rep = await fsck(dir);
       assert.match(
