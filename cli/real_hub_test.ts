@@ -27,6 +27,15 @@ async function withRealHub(
 const ok = (r: { code: number; stdout: string; stderr: string }) =>
   assert.equal(r.code, 0, r.stdout + r.stderr);
 
+/** A `before` for withRealHub: creates an issuer client in ROOT/admin (passed to `set`) that the hub trusts. */
+const trustAdmin = (set: (dir: string) => void) => async (root: string) => {
+  const admin = `${root}/admin`;
+  set(admin);
+  ok(await runCli(["keygen", "--out", admin]));
+  const id = (await runCli(["id", "show", "--client", admin, "--json"])).json().id_sign_public as string;
+  return { trustedIssuers: [id] };
+};
+
 Deno.test("real hub: send, stream with proofs, dump-raw + verify-receipt, verify-state, hub-id", async () => {
   await withRealHub({}, async (hub, root) => {
     const c = `${root}/c1`;
@@ -206,12 +215,7 @@ Deno.test("real hub: cap issue → authorize → send --cap under admission; E.A
       );
       ok(await runCli(["cap", "status", "--cap", `${root}/cap.cbor`, "--client", c]));
     },
-    async (root) => {
-      admin = `${root}/admin`;
-      ok(await runCli(["keygen", "--out", admin]));
-      const id = (await runCli(["id", "show", "--client", admin, "--json"])).json().id_sign_public as string;
-      return { trustedIssuers: [id] };
-    },
+    trustAdmin((dir) => (admin = dir)),
   );
 });
 
@@ -312,36 +316,20 @@ Deno.test("real hub: attachments under admission: send --cap uploads with the au
       ok(await runCli(["keygen", "--out", c]));
       const cap = `${root}/cap.cbor`;
       ok(
-        await runCli([
-          "cap",
-          "issue",
-          "--issuer",
-          admin,
-          "--subject",
-          c,
-          "--stream",
-          "core/att",
-          "--ttl",
-          String(30 * 86400),
-          "--out",
-          cap,
-        ]),
+        await runCli(
+          `cap issue --issuer ${admin} --subject ${c} --stream core/att --ttl 2592000 --out ${cap}`.split(
+            " ",
+          ),
+        ),
       );
       ok(await runCli(["cap", "authorize", "--hub", hub.url, "--cap", cap, "--client", c]));
       await Deno.writeTextFile(`${root}/a.txt`, "alpha");
       await Deno.writeFile(`${root}/big.bin`, new Uint8Array(20000));
-      const send = (stream: string, file: string, withCap = true) =>
+      /** `veen send --json` of FILE as an attachment (or of `{}` without FILE), with `--cap` unless told. */
+      const send = (stream: string, file?: string, withCap = true) =>
         runCli([
-          "send",
-          "--hub",
-          hub.url,
-          "--client",
-          c,
-          "--stream",
-          stream,
-          "--attach",
-          file,
-          "--json",
+          ...`send --hub ${hub.url} --client ${c} --stream ${stream} --json`.split(" "),
+          ...(file === undefined ? ["--body", "{}"] : ["--attach", file]),
           ...(withCap ? ["--cap", cap] : []),
         ]);
       // Authorized: upload and send work, and the receiver gets the attachment.
@@ -383,34 +371,13 @@ Deno.test("real hub: attachments under admission: send --cap uploads with the au
       assert.equal(await files(hub.dataDir), 1, "the unclaimed upload is collected after the grace period");
       assert.equal(await fetched(hub.url, coid), 200, "the claimed attachment stays");
       // More MSGs rotate the segments; once retention drops the claiming MSG's payload segment the attachment goes.
-      for (let i = 0; i < 6; i++) {
-        ok(
-          await runCli([
-            "send",
-            "--hub",
-            hub.url,
-            "--client",
-            c,
-            "--stream",
-            "core/att",
-            "--body",
-            "{}",
-            "--cap",
-            cap,
-          ]),
-        );
-      }
+      for (let i = 0; i < 6; i++) ok(await send("core/att"));
       await writeRetentionPolicy(hub.dataDir, { receiptsDays: null, payloadsDays: 1, checkpointsDays: null });
       clock.now += 2 * 86_400_000;
       await hub.retentionPass();
       assert.equal(await files(hub.dataDir), 0);
       assert.equal(await fetched(hub.url, coid), 404);
     },
-    async (root) => {
-      admin = `${root}/admin`;
-      ok(await runCli(["keygen", "--out", admin]));
-      const id = (await runCli(["id", "show", "--client", admin, "--json"])).json().id_sign_public as string;
-      return { trustedIssuers: [id] };
-    },
+    trustAdmin((dir) => (admin = dir)),
   );
 });
