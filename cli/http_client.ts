@@ -125,7 +125,7 @@ export class HubHttp {
     method: "GET" | "POST",
     path: string,
     query: Record<string, string | number | undefined> = {},
-    body?: { bytes: Uint8Array; type: string },
+    body?: { bytes: Uint8Array; type: string; headers?: Record<string, string> },
     okStatuses: readonly number[] = [],
     maxBytes = RESPONSE_MAX_BYTES,
   ): Promise<{ bytes: Uint8Array; type: string; status: number }> {
@@ -137,7 +137,7 @@ export class HubHttp {
     const init: RequestInit = { method, signal: AbortSignal.timeout(this.timeoutMs) };
     if (body !== undefined) {
       init.body = body.bytes as BodyInit;
-      init.headers = { "content-type": body.type };
+      init.headers = { ...body.headers, "content-type": body.type };
     }
     let status: number;
     let type: string;
@@ -302,11 +302,15 @@ export class HubHttp {
     return decodeAnswer("/authorize status", () => cborMap(bytes, "/authorize status"));
   }
 
-  /** `POST /attachments` → coid (checked by the caller against its own H(ciphertext)). */
-  async putAttachment(ciphertext: Uint8Array): Promise<Uint8Array> {
+  /**
+   * `POST /attachments` → coid (checked by the caller against its own H(ciphertext)). `authRef` (the capability the
+   * MSG will carry) goes in the `veen-auth-ref` header: a hub with admission requires it and charges the upload to it.
+   */
+  async putAttachment(ciphertext: Uint8Array, authRef?: Uint8Array): Promise<Uint8Array> {
     const { bytes } = await this.request("POST", "/attachments", {}, {
       bytes: ciphertext,
       type: "application/octet-stream",
+      ...(authRef === undefined ? {} : { headers: { "veen-auth-ref": toHex(authRef) } }),
     });
     return decodeAnswer(
       "/attachments answer",

@@ -1,6 +1,7 @@
 /** The client against the real hub (hub/mod.ts): the CLI-GOALS and CORE-GOALS 1.1-1.4 flows end to end. */
 import assert from "node:assert/strict";
 import { hubIdFor, toHex } from "../core/mod.ts";
+import { writeRetentionPolicy } from "../hub/mod.ts";
 import { startRealHub } from "./testing/real_hub.ts";
 import { runCli, tempDir } from "./testing/run.ts";
 
@@ -25,6 +26,15 @@ async function withRealHub(
 
 const ok = (r: { code: number; stdout: string; stderr: string }) =>
   assert.equal(r.code, 0, r.stdout + r.stderr);
+
+/** A `before` for withRealHub: creates an issuer client in ROOT/admin (passed to `set`) that the hub trusts. */
+const trustAdmin = (set: (dir: string) => void) => async (root: string) => {
+  const admin = `${root}/admin`;
+  set(admin);
+  ok(await runCli(["keygen", "--out", admin]));
+  const id = (await runCli(["id", "show", "--client", admin, "--json"])).json().id_sign_public as string;
+  return { trustedIssuers: [id] };
+};
 
 Deno.test("real hub: send, stream with proofs, dump-raw + verify-receipt, verify-state, hub-id", async () => {
   await withRealHub({}, async (hub, root) => {
@@ -205,12 +215,7 @@ Deno.test("real hub: cap issue → authorize → send --cap under admission; E.A
       );
       ok(await runCli(["cap", "status", "--cap", `${root}/cap.cbor`, "--client", c]));
     },
-    async (root) => {
-      admin = `${root}/admin`;
-      ok(await runCli(["keygen", "--out", admin]));
-      const id = (await runCli(["id", "show", "--client", admin, "--json"])).json().id_sign_public as string;
-      return { trustedIssuers: [id] };
-    },
+    trustAdmin((dir) => (admin = dir)),
   );
 });
 
@@ -283,4 +288,96 @@ Deno.test("real hub: hub status, key, health, metrics and checkpoint", async () 
     ok(cp);
     assert.equal(cp.json().hub_sig, "ok");
   });
+});
+
+Deno.test("real hub: attachments under admission: send --cap uploads with the auth_ref; without it the upload is E.AUTH; the quota is E.RATE; unclaimed uploads go after the grace period, claimed ones with their payload segment", async () => {
+  let admin = "";
+  const clock = { now: 1_700_000_000_000 };
+  const fetched = async (url: string, coid: string) => {
+    const r = await fetch(`${url}/attachments/${coid}`);
+    await r.body?.cancel();
+    return r.status;
+  };
+  const files = async (dir: string) => {
+    let n = 0;
+    for await (const d of Deno.readDir(`${dir}/attachments`)) {
+      for await (const f of Deno.readDir(`${dir}/attachments/${d.name}`)) if (!f.name.startsWith(".")) n++;
+    }
+    return n;
+  };
+  await withRealHub(
+    {
+      admission: true,
+      now: () => clock.now,
+      config: { segmentBytes: 1024, attachmentQuotaBytes: 16384, attachmentGraceSec: 600 },
+    },
+    async (hub, root) => {
+      const c = `${root}/c`;
+      ok(await runCli(["keygen", "--out", c]));
+      const cap = `${root}/cap.cbor`;
+      ok(
+        await runCli(
+          `cap issue --issuer ${admin} --subject ${c} --stream core/att --ttl 2592000 --out ${cap}`.split(
+            " ",
+          ),
+        ),
+      );
+      ok(await runCli(["cap", "authorize", "--hub", hub.url, "--cap", cap, "--client", c]));
+      await Deno.writeTextFile(`${root}/a.txt`, "alpha");
+      await Deno.writeFile(`${root}/big.bin`, new Uint8Array(20000));
+      /** `veen send --json` of FILE as an attachment (or of `{}` without FILE), with `--cap` unless told. */
+      const send = (stream: string, file?: string, withCap = true) =>
+        runCli([
+          ...`send --hub ${hub.url} --client ${c} --stream ${stream} --json`.split(" "),
+          ...(file === undefined ? ["--body", "{}"] : ["--attach", file]),
+          ...(withCap ? ["--cap", cap] : []),
+        ]);
+      // Authorized: upload and send work, and the receiver gets the attachment.
+      const sent = await send("core/att", `${root}/a.txt`);
+      ok(sent);
+      const coid = (sent.json().attachments as { coid: string }[])[0]!.coid;
+      ok(
+        await runCli([
+          "stream",
+          "--hub",
+          hub.url,
+          "--client",
+          c,
+          "--stream",
+          "core/att",
+          "--save-attachments",
+          `${root}/out`,
+        ]),
+      );
+      assert.equal(await Deno.readTextFile(`${root}/out/1-0-a.txt`), "alpha");
+      assert.equal(await files(hub.dataDir), 1);
+      // Without a capability the upload itself is refused: nothing is stored.
+      const denied = await send("core/att", `${root}/a.txt`, false);
+      assert.equal(denied.code, 4, denied.stderr);
+      assert.match(denied.stdout, /"code":"E\.AUTH".*veen-auth-ref header is missing/);
+      assert.equal(await files(hub.dataDir), 1);
+      // Over the auth_ref's byte quota.
+      const over = await send("core/att", `${root}/big.bin`);
+      assert.equal(over.code, 4, over.stderr);
+      assert.match(over.stdout, /"code":"E\.RATE","detail":"Attachment quota exceeded/);
+      assert.equal(await files(hub.dataDir), 1);
+      // Uploaded, but the MSG is refused (a stream the capability does not allow): no MSG claims the upload.
+      const refused = await send("core/elsewhere", `${root}/a.txt`);
+      assert.equal(refused.code, 4, refused.stderr);
+      assert.match(refused.stdout, /"code":"E\.CAP"/);
+      assert.equal(await files(hub.dataDir), 2);
+      clock.now += 601_000;
+      await hub.retentionPass();
+      assert.equal(await files(hub.dataDir), 1, "the unclaimed upload is collected after the grace period");
+      assert.equal(await fetched(hub.url, coid), 200, "the claimed attachment stays");
+      // More MSGs rotate the segments; once retention drops the claiming MSG's payload segment the attachment goes.
+      for (let i = 0; i < 6; i++) ok(await send("core/att"));
+      await writeRetentionPolicy(hub.dataDir, { receiptsDays: null, payloadsDays: 1, checkpointsDays: null });
+      clock.now += 2 * 86_400_000;
+      await hub.retentionPass();
+      assert.equal(await files(hub.dataDir), 0);
+      assert.equal(await fetched(hub.url, coid), 404);
+    },
+    trustAdmin((dir) => (admin = dir)),
+  );
 });

@@ -138,7 +138,7 @@ export async function sendMessage(
   const msgBytes = encodeMsg(msg);
 
   for (let i = 0; i < ciphertexts.length; i++) {
-    const coid = await session.http.putAttachment(ciphertexts[i]!);
+    const coid = await session.http.putAttachment(ciphertexts[i]!, p.authRef);
     if (!bytesEqual(coid, entries[i]!.coid)) {
       throw malformedError(`Hub returned a wrong coid for attachment ${i}`);
     }

@@ -42,7 +42,9 @@ export const ERROR_EXPLANATIONS: Readonly<Record<ErrorCode, string>> = {
   "E.SEQ": "sequence invariant violation: client_seq not last+1, prev_ack ahead of the label, or a gap",
   "E.CAP": "capability failure: invalid sig_chain, expired ttl, stream not allowed or subject mismatch",
   "E.AUTH": "missing or invalid authorization record for auth_ref",
-  "E.RATE": "rate limit exceeded for (auth_ref, label); retry after the indicated seconds",
+  "E.RATE":
+    "rate limit exceeded for (auth_ref, label) or for auth_ref's attachment uploads (retry after the indicated " +
+    "seconds), or auth_ref's attachment byte quota is used up",
   "E.PROFILE": "unsupported profile_id or profile parameters",
   "E.DUP": "duplicate leaf or message already accepted under this label",
   "E.TIME": "epoch or time window failure (label epoch, ttl clock, or skew)",

@@ -180,6 +180,36 @@ export class Admission {
   }
 
   /**
+   * POST /attachments (docs/protocol.md "Attachments"): when admission is required, `ref` (the `veen-auth-ref`
+   * header) must name an installed record (E.AUTH) that has not expired (E.CAP), and each upload takes one token
+   * from the record's attachment bucket, separate from its per-label MSG buckets (E.RATE with Retry-After).
+   * Without admission an upload needs nothing here.
+   */
+  async checkUpload(ref: Uint8Array | null, now: number, nowMs: number): Promise<void> {
+    if (!this.opts.required) return;
+    if (ref === null) {
+      throw new VeenError("E.AUTH", "This hub requires admission: the veen-auth-ref header is missing");
+    }
+    const rec = (await this.liveRecord(ref))?.rec;
+    if (rec === undefined) {
+      throw new VeenError("E.AUTH", "No admission record for auth_ref; POST /authorize first");
+    }
+    if (now > rec.expiresAt) {
+      throw new VeenError("E.CAP", `Capability expired at ${rec.expiresAt} (hub time ${now})`);
+    }
+    if (rec.perSec === null) return;
+    const wait = this.limiter.tryTake(
+      toHex(rec.capRoot) + "/attachments",
+      rec.perSec,
+      rec.burst ?? rec.perSec,
+      nowMs,
+    );
+    if (wait > 0) {
+      throw new VeenError("E.RATE", `Rate limit of ${rec.perSec}/s exceeded`, { retryAfter: wait });
+    }
+  }
+
+  /**
    * Each accepted MSG takes one token from its (cap root, label) bucket (OP0.3, keyed by the root rather than
    * auth_ref so that the tokens of one chain share it); E.RATE with Retry-After when the bucket is empty.
    */

@@ -2,6 +2,7 @@
  * Content-addressed attachment ciphertexts: `attachments/<first 2 hex of coid>/<coid hex>`, where `coid = H(bytes)`
  * (spec 004 §6). A put writes a temporary file in the same directory, fdatasyncs it, renames it into place and
  * fsyncs the directory, so a file under its final name is always complete. Putting an existing coid is a no-op.
+ * Which attachments are kept, and for how long, is decided by hub/attachment_ledger.ts.
  */
 import { bytesEqual, H, toHex, VeenError } from "../core/mod.ts";
 import { mkdir700, syncDir, writeFileAtomic } from "./log_segments.ts";
@@ -73,6 +74,18 @@ export class AttachmentStore {
       throw new VeenError("E.UNAVAILABLE", `Stored attachment ${hex} is corrupt`);
     }
     return bytes;
+  }
+
+  /** Deletes the attachment stored under `coid` (no error when absent). */
+  async remove(coid: Uint8Array): Promise<void> {
+    const { sub, path } = this.#where(coid);
+    try {
+      await Deno.remove(path);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      return;
+    }
+    await syncDir(sub); // the unlink is durable before the caller forgets the attachment
   }
 
   /** True when `coid` is stored. */

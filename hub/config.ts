@@ -4,6 +4,7 @@
  */
 import { parse as parseToml } from "smol-toml";
 import { DEFAULT_LIMITS, DEFAULT_PROFILE_ID_HEX, fromHex, type Limits, VeenError } from "../core/mod.ts";
+import { DEFAULT_ATTACHMENT_POLICY } from "./attachment_ledger.ts";
 
 export type AdmissionMode = "auto" | "on" | "off";
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -49,6 +50,12 @@ export interface HubConfig {
   /** A /stream page stops before the item that would take it beyond this many bytes (it always has one item). */
   streamPageBytes: number;
   limits: Limits;
+  /** Bytes one auth_ref (or the anonymous owner) may keep in attachments, pending and claimed (E.RATE past it). */
+  attachmentQuotaBytes: number;
+  /** Unclaimed attachment bytes of all owners together (503 E.UNAVAILABLE past it). */
+  attachmentPendingBytes: number;
+  /** Seconds an upload waits for a MSG of its owner before it is collected. */
+  attachmentGraceSec: number;
   /**
    * TEST-ONLY (`unsafe_disable_size_bounds`, env VEEN_UNSAFE_DISABLE_SIZE_BOUNDS=1): /submit skips the max_msg_bytes
    * bound. It exists only so `selftest/` can prove that `veen selftest core` fails against a hub with a check
@@ -86,6 +93,9 @@ export function defaultConfig(dataDir = ""): HubConfig {
     tlsCert: "",
     tlsKey: "",
     limits: { ...DEFAULT_LIMITS },
+    attachmentQuotaBytes: DEFAULT_ATTACHMENT_POLICY.quotaBytes,
+    attachmentPendingBytes: DEFAULT_ATTACHMENT_POLICY.pendingMaxBytes,
+    attachmentGraceSec: DEFAULT_ATTACHMENT_POLICY.graceSec,
     unsafeDisableSizeBounds: false,
   };
 }
@@ -124,6 +134,9 @@ const KEYS: Record<string, [string, Kind]> = {
   max_attachment_bytes: ["limits.maxAttachmentBytes", "int"],
   max_cap_chain: ["limits.maxCapChain", "int"],
   clock_skew_epochs: ["limits.clockSkewEpochs", "int"],
+  attachment_quota_bytes: ["attachmentQuotaBytes", "int"],
+  attachment_pending_bytes: ["attachmentPendingBytes", "int"],
+  attachment_grace_sec: ["attachmentGraceSec", "int"],
   // TEST-ONLY: lets the selftest prove it can fail (see HubConfig.unsafeDisableSizeBounds).
   unsafe_disable_size_bounds: ["unsafeDisableSizeBounds", "bool"],
 };

@@ -20,7 +20,8 @@
  *   admissions.cborseq          framed {1: auth_ref, 2: cap_token, 3: subject_pk, 4: [stream_id], 5: ttl,
  *                               6: per_sec|null, 7: burst|null, 8: issued_at, 9: expires_at, 10: cap_root}
  *                               (10 is absent from records written before it existed)
- *   attachments/<2 hex>/<coid hex>   attachment ciphertexts, coid = H(bytes), written tmp + fsync + rename
+ *   attachments/<2 hex>/<coid hex>   attachment ciphertexts, coid = H(bytes), written tmp + fsync + rename;
+ *                               accounted in index.kv (`att*` rows, attachment_ledger.ts)
  *   retention.json              per-family retention policy (hub/retention.ts); absent = keep everything
  *   lock                        held (flock, exclusive) by the one process using the dir: hub or fsck (data_dir_lock.ts)
  *   quarantine/                 torn tails cut at start-up, `<file>-<offset>-<ms>.bin` (never read by the hub)
@@ -29,7 +30,8 @@
  * Frames are CBOR `[body: bstr, check: bstr8]` with check = SHA-256(body)[0..8] (log_segments.ts), so every
  * `.cborseq` file is an RFC 8742 CBOR sequence. NNNNNNNN is the segment number (8 digits, 0-based); segments
  * rotate together when either file reaches `segmentBytes` (default 64 MiB). The KV keys are listed in
- * kv_index.ts. `mmr/`, `pos/` and `index.kv*` can be deleted: the next start rebuilds them with a full replay —
+ * kv_index.ts. `mmr/`, `pos/` and `index.kv*` can be deleted (deleting `index.kv*` forgets the attachment
+ * accounting: the files stay, untracked; docs/durability.md): the next start rebuilds them with a full replay —
  * unless retention has dropped segments, after which `mmr/` and `pos/` are the only copy of the dropped entries' MMR
  * nodes and positions: then only `index.kv*` may be deleted, and the next start seeds it from the tombstones and
  * node files (index_seed.ts) before replaying the retained log.
@@ -91,6 +93,14 @@ import {
   toHex,
   VeenError,
 } from "../core/mod.ts";
+import {
+  type AttachmentClaim,
+  AttachmentLedger,
+  type AttachmentLedgerStatus,
+  type AttachmentPolicy,
+  type AttachmentsCollected,
+  KvLedgerBackend,
+} from "./attachment_ledger.ts";
 import { AttachmentStore } from "./attachment_store.ts";
 import { type AdmissionRow, clientKey, type IndexItem, KvIndex, type KvLimits, Lru } from "./kv_index.ts";
 import {
@@ -111,6 +121,7 @@ import { firstSeqAtOrAfter, NodeStore, PosStore } from "./node_store.ts";
 import type {
   AcceptedEntry,
   AdmissionRecord,
+  AttachmentUpload,
   CommitEntry,
   HubStore,
   LabelHead,
@@ -126,6 +137,8 @@ export interface DiskStoreOptions {
   segmentBytes?: number;
   /** Largest attachment accepted (default 16 MiB). */
   maxAttachmentBytes?: number;
+  /** Attachment quota, pending cap and grace period (attachment_ledger.ts; defaults there). */
+  attachments?: Partial<AttachmentPolicy>;
   /** (label, client_id) → last client_seq cache entries (default 65536). */
   clientCacheSize?: number;
   /** Durable entries allowed to wait for the KV index before commit() waits for it (default 16384). */
@@ -301,6 +314,7 @@ export class DiskStore implements HubStore {
   #ckpt!: RecordFile;
   #adm!: RecordFile;
   #att!: AttachmentStore;
+  #ledger!: AttachmentLedger;
   #entries = 0;
   #bytesRead = 0;
   #replayed = 0;
@@ -399,6 +413,12 @@ export class DiskStore implements HubStore {
         ...(opts.segmentBytes === undefined ? {} : { segmentBytes: opts.segmentBytes }),
       });
       cleanup.push(() => s.#log.close());
+      // Before the replay: replayed MSGs redo claims a crash may have lost (claims are idempotent).
+      s.#att = await AttachmentStore.open(`${dir}/attachments`, {
+        ...(opts.maxAttachmentBytes === undefined ? {} : { maxBytes: opts.maxAttachmentBytes }),
+      });
+      s.#ledger = await AttachmentLedger.open(new KvLedgerBackend(s.#kv.kv), s.#att, opts.attachments);
+
       // Checkpoints are indexed before the log replay: a torn log tail may never be cut below one (#beforeCut).
       const ck = await RecordFile.open(`${dir}/checkpoints.cborseq`, meta.checkpoints, {
         onRead,
@@ -438,10 +458,6 @@ export class DiskStore implements HubStore {
           adm.file.size,
         );
       }
-
-      s.#att = await AttachmentStore.open(`${dir}/attachments`, {
-        ...(opts.maxAttachmentBytes === undefined ? {} : { maxBytes: opts.maxAttachmentBytes }),
-      });
     } catch (e) {
       for (const c of cleanup.reverse()) {
         try {
@@ -529,6 +545,7 @@ export class DiskStore implements HubStore {
       });
     }
     await settleAll(writes);
+    await this.#claim(chunk, (i) => chunk[i]!.loc.seg);
     const last = chunk[chunk.length - 1]!;
     await this.#kv.commitEntries(items, heads, {
       seg: last.loc.seg,
@@ -543,6 +560,21 @@ export class DiskStore implements HubStore {
       this.#written.set(hex, h.seq);
     }
     this.#replayed += items.length;
+  }
+
+  /** Durable MSGs claim their owners' waiting attachment uploads (attachment_ledger.ts); usually a no-op. */
+  async #claim(
+    entries: readonly { authRef: Uint8Array | null; hubTs: number }[],
+    segOf: (i: number) => number,
+  ): Promise<void> {
+    let claims: AttachmentClaim[] | undefined;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      if (this.#ledger.waiting(e.authRef)) {
+        (claims ??= []).push({ owner: e.authRef, seg: segOf(i), hubTs: e.hubTs });
+      }
+    }
+    if (claims !== undefined) await this.#ledger.claim(claims);
   }
 
   #checkOpen(): void {
@@ -733,6 +765,8 @@ export class DiskStore implements HubStore {
         writes.push(this.#pos.write(g.label, g.fromSeq + 1, g.idx.map((i) => prep.locs[i]!)));
       }
       await settleAll(writes);
+      // Before the batch can be indexed, so a crash that loses a claim leaves its MSG in the replayed tail.
+      await this.#claim(batch, (i) => prep.locs[i]!.seg);
     } catch (e) {
       this.#fail(e, "Storage commit failed");
     }
@@ -1074,9 +1108,19 @@ export class DiskStore implements HubStore {
     return this.#kv.capRootIssuedAt(root);
   }
 
-  putAttachment(bytes: Uint8Array): Promise<Uint8Array> {
-    this.#checkOpen();
-    return this.#att.put(bytes);
+  putAttachment(bytes: Uint8Array, upload?: AttachmentUpload): Promise<Uint8Array> {
+    this.#checkWritable();
+    return this.#ledger.put(bytes, upload?.owner ?? null, upload?.nowSec ?? Math.floor(Date.now() / 1000));
+  }
+
+  /** Attachment collection (attachment_ledger.ts): lapsed uploads, and those claimed in dropped payload segments. */
+  collectAttachments(nowMs: number): Promise<AttachmentsCollected> {
+    this.#checkWritable();
+    return this.#ledger.collect(Math.floor(nowMs / 1000), this.#log.firstSegment("payloads"));
+  }
+
+  attachmentStatus(): AttachmentLedgerStatus {
+    return this.#ledger.status();
   }
 
   getAttachment(coid: Uint8Array): Promise<Uint8Array | undefined> {
@@ -1099,6 +1143,7 @@ export class DiskStore implements HubStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     await this.#logLock.idle();
+    await this.#ledger.idle();
     if (this.#failed === undefined) await this.flushIndex().catch(() => {});
     this.#closed = true;
     await this.#indexLock.idle();

@@ -24,7 +24,8 @@
  *   auth_ref and the record's subject, stream_ids, ttl, rate and cap root are the token's (expires_at = issued_at +
  *   ttl); each `["adm", auth_ref]` row points at the newest indexed record for that auth_ref, and each
  *   `["adm_root", cap_root]` row holds the least issued_at of that root's indexed records.
- * - attachments/: every attachment hashes to its name (coid = H(bytes)) and sits under its coid's prefix.
+ * - attachments/: every attachment hashes to its name (coid = H(bytes)) and sits under its coid's prefix; the
+ *   accounting rows in the index agree with each other and with the files (`#checkAttachmentRows`).
  *
  * What a crash legitimately leaves and the next start repairs is a warning, not an inconsistency: a torn or
  * unchecksummed tail past the indexed position, log records not yet indexed, node or position bytes past the index.
@@ -54,6 +55,7 @@ import {
 import { parseDataDirFlags } from "./command_args.ts";
 import { type DataDirLock, lockDataDir } from "./data_dir_lock.ts";
 import { ANY_CAP_CHAIN, decodeAdmission, decodeCheckpointRecord } from "./disk_store.ts";
+import { attachmentCost, type AttachmentRow, decodeAttachmentRow } from "./attachment_ledger.ts";
 import { HUB_KEY_FILE, parseHubKey } from "./hub_key.ts";
 import { planIndexSeed } from "./index_seed.ts";
 import { KV_FORMAT } from "./kv_index.ts";
@@ -1049,6 +1051,7 @@ class Checker {
   /** Every attachment hashes to its name and sits under its coid's two-hex prefix; temp files are warnings. */
   async #checkAttachments(): Promise<void> {
     const root = `${this.dir}/attachments`;
+    const sizes = new Map<string, number>();
     const subs = await dirEntries(root);
     for (const d of subs) {
       const sub = `attachments/${d.name}`;
@@ -1070,7 +1073,90 @@ class Checker {
         if (toHex(H(await Deno.readFile(`${root}/${d.name}/${f.name}`))) !== f.name) {
           this.fail({ file, what: "attachment bytes do not hash to its name (coid = H(bytes))" });
         }
+        sizes.set(f.name, (await Deno.stat(`${root}/${d.name}/${f.name}`)).size);
         this.summary.attachments++;
+      }
+    }
+    await this.#checkAttachmentRows(sizes);
+  }
+
+  /**
+   * The attachment accounting rows (attachment_ledger.ts) agree with each other and with the files: a row's length
+   * is its file's, a claimed row has its `att_seg` row, a pending one has a wait (else it would never be
+   * collected), every wait and `att_seg` row names a row of that state, and each owner's charge is the sum of its
+   * rows. A row whose file is missing (an interrupted upload or collection) and a file without a row (stored
+   * before accounting existed, or after index.kv was rebuilt; never collected) are warnings.
+   */
+  async #checkAttachmentRows(sizes: Map<string, number>): Promise<void> {
+    if (this.#kv === undefined) return;
+    this.currentFile = "index.kv";
+    const bad: (what: string) => never = (what) => this.fail({ file: "index.kv", what });
+    const rows = new Map<string, AttachmentRow>();
+    const charged = new Map<string, number>();
+    for await (const e of this.#kv.list({ prefix: ["att"] })) {
+      const coid = e.key[1];
+      const row = decodeAttachmentRow(e.value);
+      if (!(coid instanceof Uint8Array) || coid.length !== 32 || row === undefined) {
+        bad(`malformed attachment row ${String(e.key)}`);
+      }
+      const hex = toHex(coid);
+      rows.set(hex, row);
+      charged.set(toHex(row.owner), (charged.get(toHex(row.owner)) ?? 0) + attachmentCost(row.len));
+      const size = sizes.get(hex);
+      if (size === undefined) {
+        this.warn({
+          file: `attachments/${hex.slice(0, 2)}/${hex}`,
+          what:
+            "attachment row without its file (an interrupted upload or collection; the next pass collects it)",
+        });
+      } else if (size !== row.len) bad(`attachment ${hex} has ${size} bytes but its row says ${row.len}`);
+    }
+    const waited = new Set<string>();
+    for await (const e of this.#kv.list({ prefix: ["att_wait"] })) {
+      const coid = e.key[2];
+      const hex = coid instanceof Uint8Array ? toHex(coid) : String(coid);
+      if (!rows.has(hex) || typeof e.value !== "number") bad(`attachment wait for ${hex} without its row`);
+      waited.add(hex);
+    }
+    const inSeg = new Set<string>();
+    for await (const e of this.#kv.list({ prefix: ["att_seg"] })) {
+      const coid = e.key[2];
+      const hex = coid instanceof Uint8Array ? toHex(coid) : String(coid);
+      if (rows.get(hex)?.seg !== e.key[1]) {
+        bad(`attachment segment row ${String(e.key[1])} for ${hex} without a row claimed there`);
+      }
+      inSeg.add(hex);
+    }
+    for (const [hex, row] of rows) {
+      if (row.seg >= 0 && !inSeg.has(hex)) {
+        bad(`claimed attachment ${hex} has no segment row (segment ${row.seg})`);
+      }
+      if (row.seg < 0 && !waited.has(hex)) {
+        bad(`pending attachment ${hex} has no wait, so it would never be collected`);
+      }
+    }
+    for await (const e of this.#kv.list({ prefix: ["att_owner"] })) {
+      const owner = e.key[1];
+      const hex = owner instanceof Uint8Array ? toHex(owner) : String(owner);
+      if (e.value !== (charged.get(hex) ?? 0)) {
+        bad(
+          `attachment charge of owner "${hex}" is ${String(e.value)}, its rows sum to ${
+            charged.get(hex) ?? 0
+          }`,
+        );
+      }
+      charged.delete(hex);
+    }
+    for (const [hex, n] of charged) {
+      if (n > 0) bad(`no attachment charge row for owner "${hex}" (rows sum to ${n})`);
+    }
+    for (const hex of sizes.keys()) {
+      if (!rows.has(hex)) {
+        this.warn({
+          file: `attachments/${hex.slice(0, 2)}/${hex}`,
+          what:
+            "attachment without an accounting row (stored before accounting or after an index rebuild); never collected",
+        });
       }
     }
   }

@@ -359,6 +359,43 @@ Deno.test("fsck: a cap root row that is not the least issued_at of its records, 
   }
 });
 
+Deno.test("fsck: the attachment accounting rows must agree with each other and with the files", async () => {
+  await withCopy(async (dir) => {
+    const kv = await Deno.openKv(`${dir}/index.kv`);
+    try {
+      const anon = new Uint8Array(0);
+      assert.equal(
+        (await kv.get(["att_owner", anon])).value,
+        8192,
+        "both anonymous uploads are charged, in blocks",
+      );
+      const waits = [];
+      for await (const e of kv.list({ prefix: ["att_wait"] })) waits.push(e);
+      assert.equal(waits.length, 2);
+      await kv.set(["att_owner", anon], 4096);
+      let rep = await fsck(dir);
+      assert.equal(rep.error?.file, "index.kv");
+      assert.match(rep.error!.what, /attachment charge of owner "" is 4096, its rows sum to 8192/);
+      await kv.set(["att_owner", anon], 8192);
+      await kv.delete(waits[0]!.key);
+      rep = await fsck(dir);
+      assert.match(
+        rep.error?.what ?? "",
+        /pending attachment [0-9a-f]{64} has no wait, so it would never be collected/,
+      );
+      await kv.set(waits[0]!.key, waits[0]!.value);
+      // A row whose file is gone (an interrupted collection) is a warning.
+      const hex = toHex(waits[1]!.key[2] as Uint8Array);
+      await Deno.remove(`${dir}/attachments/${hex.slice(0, 2)}/${hex}`);
+      rep = await fsck(dir);
+      assert.ok(rep.ok, JSON.stringify(rep.error));
+      assert.match(rep.warnings.map((w) => w.what).join("\n"), /attachment row without its file/);
+    } finally {
+      kv.close();
+    }
+  });
+});
+
 Deno.test("fsck: an attachment whose bytes changed is named; a leftover temp file is a warning", async () => {
   await withCopy(async (dir) => {
     const files: string[] = [];

@@ -36,6 +36,8 @@ export interface RunningHub {
   finished: Promise<void>;
   /** Graceful stop: stop accepting, drain, checkpoint, close. Idempotent. */
   close(): Promise<void>;
+  /** Runs one retention and attachment collection pass now (as the periodic timer does). */
+  retentionPass(): Promise<void>;
 }
 
 export interface StartOptions {
@@ -81,6 +83,11 @@ async function startLocked(
   const store: HubStore = opts.store ?? await (await import("./disk_store.ts")).openDiskStore(cfg.dataDir, {
     segmentBytes: cfg.segmentBytes,
     maxAttachmentBytes: cfg.limits.maxAttachmentBytes,
+    attachments: {
+      quotaBytes: cfg.attachmentQuotaBytes,
+      pendingMaxBytes: cfg.attachmentPendingBytes,
+      graceSec: cfg.attachmentGraceSec,
+    },
     onRepair: (what) => log.warn("storage repair", { what }),
   });
   const metrics = new Metrics();
@@ -243,7 +250,16 @@ async function startLocked(
     opts.onFatal?.(e);
     void close();
   };
-  return { url, port: addr.port, hubKey, config: cfg, metrics, finished, close };
+  return {
+    url,
+    port: addr.port,
+    hubKey,
+    config: cfg,
+    metrics,
+    finished,
+    close,
+    retentionPass: () => retention.run(),
+  };
 }
 
 /** Reads the PEM certificate chain and key; a missing or unreadable file is E.UNAVAILABLE naming the path. */

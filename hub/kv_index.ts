@@ -13,6 +13,7 @@
  * | `["adm", auth_ref]` | `[offset, len]` in admissions.cborseq |
  * | `["adm_root", cap_root]` | issued_at of the cap root: the least issued_at of the admission records of that root |
  * | `["meta", "adm_roots"]` | `1` once the `["adm_root"]` rows cover every indexed admission record |
+ * | `["att", …]`, `["att_wait", …]`, `["att_seg", …]`, `["att_owner", …]`, `["meta", "att_cleaned"]` | attachment accounting (attachment_ledger.ts; not derived from the log) |
  *
  * Entry positions are not here: per-entry `["pos", label, seq]` rows cost 1-2 ms of a ~7 ms atomic for 64 entries
  * (measured, see store_bench.ts), so they live in fixed-width `pos/<label>.pos` files (node_store.ts), written and

@@ -3,9 +3,16 @@
  * tests that inject commit failures (`failNextCommit`).
  */
 import { H, type HashReader, MemoryHashStore, mmrRoot, toHex } from "../core/mod.ts";
+import {
+  AttachmentLedger,
+  type AttachmentPolicy,
+  type AttachmentsCollected,
+  MemoryLedgerBackend,
+} from "./attachment_ledger.ts";
 import type {
   AcceptedEntry,
   AdmissionRecord,
+  AttachmentUpload,
   CommitEntry,
   HubStore,
   LabelHead,
@@ -27,9 +34,27 @@ export class MemoryStore implements HubStore {
   private readonly admissions = new Map<string, AdmissionRecord>();
   private readonly capRoots = new Map<string, number>();
   private readonly attachments = new Map<string, Uint8Array>();
+  /** Attachment accounting as on disk, in maps; a claim records segment 0 (there is no retention). */
+  private readonly ledger: Promise<AttachmentLedger>;
   private entries = 0;
   private bytes = 0;
   failNextCommit: Error | undefined;
+
+  constructor(opts: { attachments?: Partial<AttachmentPolicy>; maxAttachmentBytes?: number } = {}) {
+    const files = {
+      maxBytes: opts.maxAttachmentBytes ?? 16 * 1024 * 1024,
+      put: (bytes: Uint8Array) => {
+        const coid = H(bytes);
+        this.attachments.set(toHex(coid), bytes);
+        return Promise.resolve(coid);
+      },
+      remove: (coid: Uint8Array) => {
+        this.attachments.delete(toHex(coid));
+        return Promise.resolve();
+      },
+    };
+    this.ledger = AttachmentLedger.open(new MemoryLedgerBackend(), files, opts.attachments);
+  }
 
   private data(label: Uint8Array): LabelData {
     const k = toHex(label);
@@ -65,7 +90,16 @@ export class MemoryStore implements HubStore {
     return Promise.resolve(this.labels.get(toHex(label))?.entries.get(toHex(clientId) + clientSeq));
   }
 
-  commit(batch: CommitEntry[]): Promise<void> {
+  async commit(batch: CommitEntry[]): Promise<void> {
+    await this.commitEntries(batch);
+    const ledger = await this.ledger;
+    const claims = batch.filter((e) => ledger.waiting(e.authRef));
+    if (claims.length > 0) {
+      await ledger.claim(claims.map((e) => ({ owner: e.authRef, seg: 0, hubTs: e.hubTs })));
+    }
+  }
+
+  private commitEntries(batch: CommitEntry[]): Promise<void> {
     if (this.failNextCommit !== undefined) {
       const e = this.failNextCommit;
       this.failNextCommit = undefined;
@@ -139,10 +173,13 @@ export class MemoryStore implements HubStore {
     return Promise.resolve(this.admissions.get(toHex(authRef)));
   }
 
-  putAttachment(bytes: Uint8Array): Promise<Uint8Array> {
-    const coid = H(bytes);
-    this.attachments.set(toHex(coid), bytes);
-    return Promise.resolve(coid);
+  async putAttachment(bytes: Uint8Array, upload?: AttachmentUpload): Promise<Uint8Array> {
+    const nowSec = upload?.nowSec ?? Math.floor(Date.now() / 1000);
+    return await (await this.ledger).put(bytes, upload?.owner ?? null, nowSec);
+  }
+
+  async collectAttachments(nowMs: number): Promise<AttachmentsCollected> {
+    return await (await this.ledger).collect(Math.floor(nowMs / 1000));
   }
 
   getAttachment(coid: Uint8Array): Promise<Uint8Array | undefined> {

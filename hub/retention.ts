@@ -99,7 +99,10 @@ export async function writeRetentionPolicy(dataDir: string, p: RetentionPolicy):
   await writeFileAtomic(dataDir, RETENTION_FILE, new TextEncoder().encode(encodeRetentionPolicy(p)));
 }
 
-/** Runs retention passes for a running hub: once at start-up, then every `intervalMs`. */
+/**
+ * Runs retention passes for a running hub: once at start-up, then every `intervalMs`. Each pass also collects
+ * attachments (lapsed uploads, and those claimed by MSGs of dropped payload segments).
+ */
 export class RetentionEnforcer {
   readonly #dir: string;
   readonly #store: HubStore;
@@ -125,7 +128,24 @@ export class RetentionEnforcer {
   }
 
   async #pass(): Promise<void> {
-    if (this.#stopped || this.#store.enforceRetention === undefined) return;
+    if (this.#stopped) return;
+    await this.#retention();
+    await this.#attachments();
+  }
+
+  /** Lapsed attachment uploads and the attachments of dropped payload segments (hub/attachment_ledger.ts). */
+  async #attachments(): Promise<void> {
+    if (this.#store.collectAttachments === undefined) return;
+    try {
+      const c = await this.#store.collectAttachments(this.#now());
+      if (c.collected > 0) this.#log.info("collected attachments", { ...c });
+    } catch (e) {
+      this.#log.error("attachment collection failed", { error: String(e) });
+    }
+  }
+
+  async #retention(): Promise<void> {
+    if (this.#store.enforceRetention === undefined) return;
     let policy: RetentionPolicy;
     try {
       policy = await readRetentionPolicy(this.#dir);

@@ -49,6 +49,8 @@ import {
 export const STREAM_PAGE_MAX = 256;
 /** Items a /stream page reads from the store at once, at most (fewer when items are large). */
 const STREAM_BATCH_MAX = 64;
+/** Request header naming the auth_ref (64 hex) an attachment upload is charged to (docs/protocol.md). */
+export const AUTH_REF_HEADER = "veen-auth-ref";
 const CHECKPOINT_RANGE_MAX = 1024;
 const HPKE_ENC_LEN = 32;
 const AEAD_TAG_LEN = 16;
@@ -406,9 +408,23 @@ export class Routes {
     return cborResponse(encodeCbor(answer));
   }
 
+  /**
+   * POST /attachments (docs/protocol.md "Attachments"): the `veen-auth-ref` header is checked (admission) before
+   * the body is read; the store charges the upload to it and collects it unless a MSG claims it in time.
+   */
   private async putAttachment(req: Request, peer: string): Promise<Response> {
+    const header = req.headers.get(AUTH_REF_HEADER);
+    let owner: Uint8Array | null = null;
+    if (header !== null) {
+      if (!/^[0-9a-f]{64}$/.test(header)) {
+        throw new VeenError("E.AUTH", `The ${AUTH_REF_HEADER} header must be 64 lower-case hex digits`);
+      }
+      owner = fromHex(header, 32, AUTH_REF_HEADER);
+    }
+    const nowMs = this.c.now();
+    await this.c.admission.checkUpload(owner, Math.floor(nowMs / 1000), nowMs);
     const body = await this.body(req, this.c.limits.maxAttachmentBytes, peer);
-    const coid = await this.c.store.putAttachment(body);
+    const coid = await this.c.store.putAttachment(body, { owner, nowSec: Math.floor(nowMs / 1000) });
     return cborResponse(encodeCbor(new Map<string, CborValue>([["coid", coid]])));
   }
 
@@ -449,6 +465,7 @@ export class Routes {
       labels: st.labels,
       entries: st.entries,
       ...(this.c.store.retentionStatus ? { retention: this.c.store.retentionStatus() } : {}),
+      ...(this.c.store.attachmentStatus ? { attachments: this.c.store.attachmentStatus() } : {}),
     });
   }
 

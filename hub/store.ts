@@ -4,6 +4,7 @@
  * derivable from it. Implemented on disk by hub/disk_store.ts.
  */
 import type { HashReader } from "../core/mod.ts";
+import type { AttachmentLedgerStatus, AttachmentsCollected } from "./attachment_ledger.ts";
 
 /** One accepted message, ready to persist. `receipt` and `msg` are the exact wire bytes. */
 export interface CommitEntry {
@@ -61,6 +62,12 @@ export interface AdmissionRecord {
   expiresAt: number;
   /** The token's cap root (core capRoot): shared by a chain, its prefixes and its extensions. */
   capRoot: Uint8Array;
+}
+
+/** Who uploads an attachment: the auth_ref of the `veen-auth-ref` header, or null; and the hub time in seconds. */
+export interface AttachmentUpload {
+  owner: Uint8Array | null;
+  nowSec: number;
 }
 
 /** Per-family retention in days (COMP0.1, DIR/retention.json); null keeps forever. */
@@ -133,9 +140,16 @@ export interface HubStore {
   getAdmission(authRef: Uint8Array): Promise<AdmissionRecord | undefined>;
   /** The least issued_at of the admission records of a cap root, if any. */
   capRootIssuedAt(root: Uint8Array): Promise<number | undefined>;
-  /** Content-addressed attachment ciphertexts: stores `bytes` and resolves with their coid = H(bytes). */
-  putAttachment(bytes: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Content-addressed attachment ciphertexts: stores `bytes` for `upload.owner` and resolves with their coid =
+   * H(bytes). Accounting, quotas and collection: hub/attachment_ledger.ts (E.SIZE, E.RATE, E.UNAVAILABLE).
+   */
+  putAttachment(bytes: Uint8Array, upload?: AttachmentUpload): Promise<Uint8Array>;
   getAttachment(coid: Uint8Array): Promise<Uint8Array | undefined>;
+  /** Lapses expired attachment waits and deletes unclaimed attachments and those of dropped payload segments. */
+  collectAttachments?(nowMs: number): Promise<AttachmentsCollected>;
+  /** Pending attachment counters (for /info). */
+  attachmentStatus?(): AttachmentLedgerStatus;
   stats(): StoreStats;
   /**
    * Only the RECEIPT of an entry (it stays readable when the entry's payload segment was dropped by retention);

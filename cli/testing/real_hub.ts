@@ -3,24 +3,42 @@
  * directory, and writes `<dataDir>/hub.state.json` as a background hub does so `--hub DIR` works too.
  */
 import { toHex } from "../../core/mod.ts";
-import { defaultConfig, Logger, startHub } from "../../hub/mod.ts";
+import { defaultConfig, type HubConfig, Logger, startHub } from "../../hub/mod.ts";
 
 export interface RealHub {
   url: string;
   hubPk: Uint8Array;
   dataDir: string;
   close(): Promise<void>;
+  /** One retention and attachment collection pass at the hub's clock. */
+  retentionPass(): Promise<void>;
 }
 
 export async function startRealHub(
   dataDir: string,
-  opts: { admission?: boolean; trustedIssuers?: string[]; checkpointEvery?: number } = {},
+  opts: {
+    admission?: boolean;
+    trustedIssuers?: string[];
+    checkpointEvery?: number;
+    /** Further config keys (e.g. attachment quotas, segment size). */
+    config?: Partial<HubConfig>;
+    /** The hub clock in ms (no periodic retention passes then: call `retentionPass`). */
+    now?: () => number;
+  } = {},
 ): Promise<RealHub> {
-  const cfg = { ...defaultConfig(dataDir), listen: "127.0.0.1:0", logLevel: "error" as const };
+  const cfg = {
+    ...defaultConfig(dataDir),
+    listen: "127.0.0.1:0",
+    logLevel: "error" as const,
+    ...opts.config,
+  };
   if (opts.admission !== undefined) cfg.admission = opts.admission ? "on" : "off";
   if (opts.trustedIssuers !== undefined) cfg.trustedIssuers = opts.trustedIssuers;
   if (opts.checkpointEvery !== undefined) cfg.checkpointEvery = opts.checkpointEvery;
-  const hub = await startHub(cfg, { logger: new Logger("error", "hub", "standalone", () => {}) });
+  const hub = await startHub(cfg, {
+    logger: new Logger("error", "hub", "standalone", () => {}),
+    ...(opts.now === undefined ? {} : { now: opts.now, retentionIntervalMs: 0 }),
+  });
   const listen = hub.url.replace(/^http:\/\//, "");
   await Deno.writeTextFile(
     `${dataDir}/hub.state.json`,
@@ -30,6 +48,7 @@ export async function startRealHub(
     url: hub.url,
     hubPk: hub.hubKey.public,
     dataDir,
+    retentionPass: () => hub.retentionPass(),
     close: async () => {
       await hub.close();
       await Deno.remove(`${dataDir}/hub.state.json`).catch(() => {});
