@@ -62,10 +62,11 @@
  * write rides along with the node file write; reads become one 24·n-byte positional read instead of a KV range.
  *
  * ## Recovery (docs/durability.md "Recovery")
- * `openDiskStore` reads the heads from KV (O(labels)), truncates node and position files longer than their head
- * (one stat per file, no reads: bytes past the index were never declared), indexes the checkpoint file's unindexed
- * tail, then replays only the log after `["meta","indexed"]` (re-deriving node hashes from each head's peaks,
- * rewriting nodes and positions, re-indexing) and the admission file's tail. Damage is judged by hub/log_tail.ts: a
+ * `openDiskStore` reads the heads from KV (O(labels)), indexes the checkpoint file's unindexed tail, judges the log
+ * after `["meta","indexed"]` in a read-only pass (a refusal comes before any repair), truncates node and position
+ * files longer than their head (one stat per file, no reads: bytes past the index were never declared), then
+ * replays that log tail (re-deriving node hashes from each head's peaks, rewriting nodes and positions,
+ * re-indexing) and the admission file's tail. Damage is judged by hub/log_tail.ts: a
  * torn end of the newest segment or of a record file is moved to `quarantine/` and cut, unless it holds an entry the
  * index or a CHECKPOINT covers (#beforeCut); anything else refuses the open with StorageDamage and changes nothing.
  * Restart cost is O(labels + tail), independent of history length. A missing or empty index is rebuilt: by a full
@@ -382,30 +383,6 @@ export class DiskStore implements HubStore {
         s.#entries += h.seq;
       }
 
-      s.#nodes = await NodeStore.open(`${dir}/mmr`);
-      cleanup.push(() => s.#nodes.close());
-      const { short } = await s.#nodes.reconcile(
-        (hex) => nodeCountForLeaves(s.#heads.get(hex)?.seq ?? 0),
-        s.#onRepair,
-        s.#heads.keys(),
-      );
-      s.#pos = await PosStore.open(`${dir}/pos`);
-      cleanup.push(() => s.#pos.close());
-      const posShort = (await s.#pos.reconcile(
-        (hex) => s.#heads.get(hex)?.seq ?? 0,
-        s.#onRepair,
-        s.#heads.keys(),
-      )).short;
-      if (short.length + posShort.length > 0) {
-        throw new VeenError(
-          "E.UNAVAILABLE",
-          `${short.length + posShort.length} node or position file(s) are shorter than the index ` +
-            `(first: ${
-              short[0] ?? posShort[0]
-            }); delete mmr/, pos/ and index.kv* to rebuild them from the log`,
-        );
-      }
-
       s.#log = await SegmentLog.open(dir, {
         onRead,
         onRepair: s.#onRepair,
@@ -439,6 +416,32 @@ export class DiskStore implements HubStore {
 
       const from = meta.log ?? (await s.#log.start());
       const beforeCut = (dropped: ReceiptRecord[]) => s.#beforeCut(dropped);
+      // A read-only pass first, so that damage refuses the open before any repair below (docs/durability.md).
+      for await (const _ of s.#log.replay(from, { beforeCut, dryRun: true })) { /* judged, not indexed */ }
+      s.#nodes = await NodeStore.open(`${dir}/mmr`);
+      cleanup.push(() => s.#nodes.close());
+      const { short } = await s.#nodes.reconcile(
+        (hex) => nodeCountForLeaves(s.#heads.get(hex)?.seq ?? 0),
+        s.#onRepair,
+        s.#heads.keys(),
+      );
+      s.#pos = await PosStore.open(`${dir}/pos`);
+      cleanup.push(() => s.#pos.close());
+      const posShort = (await s.#pos.reconcile(
+        (hex) => s.#heads.get(hex)?.seq ?? 0,
+        s.#onRepair,
+        s.#heads.keys(),
+      )).short;
+      if (short.length + posShort.length > 0) {
+        throw new VeenError(
+          "E.UNAVAILABLE",
+          `${short.length + posShort.length} node or position file(s) are shorter than the index ` +
+            `(first: ${
+              short[0] ?? posShort[0]
+            }); delete mmr/, pos/ and index.kv* to rebuild them from the log`,
+        );
+      }
+
       for await (const chunk of s.#log.replay(from, { beforeCut })) await s.#reindex(chunk);
 
       const adm = await RecordFile.open(`${dir}/admissions.cborseq`, meta.admissions, {

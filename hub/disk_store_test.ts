@@ -561,7 +561,8 @@ Deno.test("DiskStore: reopening after 20k entries reads only the unindexed tail 
     assert.equal(store.stats().logBytesRead, 0);
     assert.equal(store.stats().entries, 20_000);
 
-    // Crash before indexing one batch: exactly that batch is read back.
+    // Crash before indexing one batch: exactly that batch is read back, twice (judged read-only first, then
+    // replayed).
     hooks.crashBeforeIndex = true;
     const lost = gen.batch(labels, 64);
     await rejectsCode(() => store.commit(lost), "E.UNAVAILABLE");
@@ -572,8 +573,8 @@ Deno.test("DiskStore: reopening after 20k entries reads only the unindexed tail 
     store = await openDiskStore(dir);
     const crashMs = performance.now() - t0;
     const read = store.stats().logBytesRead;
-    assert.ok(read <= tailBytes, `read ${read} of a ${tailBytes}-byte tail`);
-    assert.ok(read >= tailBytes * 0.9, `read ${read} of a ${tailBytes}-byte tail`);
+    assert.ok(read <= 2 * tailBytes, `read ${read} of a ${tailBytes}-byte tail`);
+    assert.ok(read >= 2 * tailBytes * 0.9, `read ${read} of a ${tailBytes}-byte tail`);
     assert.equal(store.stats().replayedAtOpen, 64);
     console.log(
       `open after 20k entries: clean ${cleanMs.toFixed(1)} ms, with a 64-entry tail ${crashMs.toFixed(1)} ms`,

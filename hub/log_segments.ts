@@ -824,14 +824,20 @@ export class SegmentLog {
    * was durable; a log shorter than `from` raises E.UNAVAILABLE. Damage is classified by hub/log_tail.ts: a torn end
    * of the newest segment is moved to `quarantine/` and cut (both families, at the first incomplete record pair),
    * after `beforeCut` has seen the complete receipts records it drops (it may throw to refuse); any other damage
-   * raises {@link StorageDamage} before anything is changed. Nothing else is ever removed.
+   * raises {@link StorageDamage} before anything is changed. Nothing else is ever removed. With `dryRun` it only
+   * reads and judges (no cut, no writer): the store runs it first so that a refusal comes before any repair.
    */
   async *replay(
     from: LogPosition,
-    opts: { chunkSize?: number; beforeCut?: (dropped: ReceiptRecord[]) => void | Promise<void> } = {},
+    opts: {
+      chunkSize?: number;
+      beforeCut?: (dropped: ReceiptRecord[]) => void | Promise<void>;
+      dryRun?: boolean;
+    } = {},
   ): AsyncGenerator<LogRecord[]> {
     if (this.#ready) throw new Error("SegmentLog.replay runs once");
     const chunkSize = opts.chunkSize ?? 4096;
+    const repair = opts.dryRun ? () => {} : this.#onRepair;
     let rec = from.rec;
     /** End of the last good data: where the writer continues. */
     let pos: LogPosition = from;
@@ -883,7 +889,7 @@ export class SegmentLog {
             if (!newest) throw this.#damage("receipts", seg, 0, "rotated segment without headers");
             if (rLen > 0 || pLen > 0) {
               const how = await this.#tailVerdict(seg, pos, newest, opts.beforeCut);
-              this.#onRepair(`segment ${segmentName(seg)} has a torn header (${how}); moved to quarantine/`);
+              repair(`segment ${segmentName(seg)} has a torn header (${how}); moved to quarantine/`);
               cut = true;
             }
           } else {
@@ -914,7 +920,7 @@ export class SegmentLog {
           }
           if (rf.kind === "end" && pf.kind === "end") break;
           const how = await this.#tailVerdict(seg, pos, newest, opts.beforeCut);
-          this.#onRepair(
+          repair(
             `torn log tail at segment ${
               segmentName(seg)
             } record ${rec} (${how}); moved to quarantine/ and cut ` +
@@ -928,10 +934,11 @@ export class SegmentLog {
         p?.close();
       }
       if (cut) {
-        await this.#cut(seg, pos.rOff, pos.pOff);
+        if (!opts.dryRun) await this.#cut(seg, pos.rOff, pos.pOff);
         break; // only the newest segment is ever cut: nothing follows it
       }
     }
+    if (opts.dryRun) return;
     // Position the writer after the last good record.
     const seg = pos.seg;
     this.#seg = seg;

@@ -85,9 +85,12 @@ async function segments(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-/** The start is refused naming `file`, no stored byte changed, and fsck names the same file and offset. */
+/**
+ * The start is refused naming `file`, no stored byte changed (node and position files included), and fsck names
+ * the same file and offset.
+ */
 async function refused(s: Store, file: string): Promise<void> {
-  const before = await snapshotDir(s.dir);
+  const before = await snapshotDir(s.dir, true);
   const err = await startTestHub(s.dir, config).then(async (h) => {
     await h.close();
     return undefined;
@@ -95,7 +98,7 @@ async function refused(s: Store, file: string): Promise<void> {
   assert.ok(err instanceof StorageDamage, `expected a refusal, got ${String(err)}`);
   assert.equal(err.file, file);
   assert.match(err.message, /nothing was changed/);
-  assert.deepEqual(await snapshotDir(s.dir), before);
+  assert.deepEqual(await snapshotDir(s.dir, true), before);
   const rep = await fsck(s.dir);
   assert.equal(rep.ok, false);
   assert.equal(rep.error?.file, `${err.file}@${err.offset}`);

@@ -37,16 +37,16 @@ export const hex = (s: string): Uint8Array => Uint8Array.from(s.match(/../g) ?? 
 
 /**
  * The stored truth of a hub data dir (log segments, sidecars, checkpoint and admission records, attachments) as
- * `relative path → SHA-256 hex`, for asserting that a refused recovery changed nothing. Derived state (index.kv,
- * mmr/, pos/) is left out: recovery may rebuild it.
+ * `relative path → SHA-256 hex`, for asserting that a refused recovery changed nothing. The index (index.kv*) is
+ * left out, and so are mmr/ and pos/ unless `derived` is set.
  */
-export async function snapshotDir(dir: string): Promise<Record<string, string>> {
+export async function snapshotDir(dir: string, derived = false): Promise<Record<string, string>> {
   const { createHash } = await import("node:crypto");
   const out: Record<string, string> = {};
   const walk = async (rel: string) => {
     for await (const e of Deno.readDir(`${dir}/${rel}`)) {
       const path = rel === "" ? e.name : `${rel}/${e.name}`;
-      if (/^(index\.kv|mmr|pos)/.test(path)) continue;
+      if (/^index\.kv/.test(path) || (!derived && /^(mmr|pos)(\/|$)/.test(path))) continue;
       if (e.isDirectory) await walk(path);
       else if (e.isFile) {
         out[path] = createHash("sha256").update(await Deno.readFile(`${dir}/${path}`)).digest("hex");
