@@ -90,7 +90,7 @@ export async function bridgeMain(args: string[]): Promise<number> {
     }
   } catch (e) {
     const d = describeFailure(e);
-    if (f.json) console.log(JSON.stringify({ ok: false, code: d.code, detail: d.detail }));
+    if (f.json) console.log(JSON.stringify({ ok: false, code: d.code, detail: d.detail, ...d.report?.json }));
     else console.error(`${d.code}: ${d.detail}`);
     return exitCodeOf(e);
   }

@@ -86,12 +86,20 @@ export function exitCodeOf(e: unknown): number {
   return EXIT.USAGE;
 }
 
-/** The `code` and `detail` printed for any thrown value. */
+/**
+ * The `code` and `detail` printed for any thrown value; a hub error that says when to retry (E.RATE, E.UNAVAILABLE
+ * with Retry-After or `retry_after`) adds `retry_after` (seconds) to the JSON answer.
+ */
 export function describeFailure(
   e: unknown,
 ): { code: string; detail: string; report: FailureReport | undefined } {
   if (e instanceof CliError) return { code: e.code, detail: e.detail, report: e.report };
-  if (e instanceof VeenError) return { code: e.code, detail: e.detail, report: undefined };
+  if (e instanceof VeenError) {
+    const report = e.retryAfter === undefined
+      ? undefined
+      : { json: { retry_after: Math.ceil(e.retryAfter) } };
+    return { code: e.code, detail: e.detail, report };
+  }
   const detail = e instanceof Error ? e.message : String(e);
   return { code: "E.INTERNAL", detail, report: undefined };
 }

@@ -72,10 +72,19 @@ export async function resolveHub(
   return { url: await readHubStateUrl(dir), key: hubAddressKey(v), dataDir: dir };
 }
 
-/** The absolute data directory named by a path or `file://` URI. */
+/**
+ * The absolute data directory named by a path or `file://` URI. Any other `scheme://` is refused (spec 001: `--hub` is
+ * an HTTP(S) URL or a data directory), so `ftp://x` is not read as the relative directory `ftp:/x`.
+ */
 function hubDirOf(value: string): string {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1];
+  if (scheme !== undefined && scheme.toLowerCase() !== "file") {
+    throw usageError(
+      `Hub URL scheme "${scheme}" is not supported (use http, https, file or a data directory): "${value}"`,
+    );
+  }
   let dir: string;
-  if (/^file:\/\//i.test(value)) {
+  if (scheme !== undefined) {
     try {
       dir = fileURLToPath(value);
     } catch {

@@ -45,3 +45,19 @@ Deno.test("resolveHub() reads hub.state.json of a data directory or file:// URI;
     await t.cleanup();
   }
 });
+
+Deno.test("resolveHub() refuses a URL scheme other than http, https or file as a usage error naming it", async () => {
+  for (const v of ["ftp://x", "FTP://x/y", "ws://127.0.0.1:1"]) {
+    const scheme = v.slice(0, v.indexOf(":"));
+    await assert.rejects(
+      () => resolveHub(v, noEnv),
+      (e: unknown) => e instanceof CliError && e.kind === "usage" && e.message.includes(`"${scheme}"`),
+    );
+    assert.throws(() => hubAddressKey(v), (e: unknown) => e instanceof CliError && e.kind === "usage");
+  }
+  // A bare relative path still names a data directory (no running hub there: a transport error).
+  await assert.rejects(
+    () => resolveHub("no-such-hub-dir", noEnv),
+    (e: unknown) => e instanceof CliError && e.kind === "transport",
+  );
+});

@@ -1,5 +1,7 @@
 /**
- * The public identity card `identity_card.json` (CLI-GOALS-1 §4.1 "identity_card.pub": the public portion):
+ * The public identity card `identity_card.pub` (CLI-GOALS-1 §4.1: the public portion), written 0600 like every file
+ * of the client directory (docs/operations.md); a card a client directory holds under the old name
+ * `identity_card.json` is still read. The content is JSON:
  * ```
  * {"format":"veen-identity-card","version":1,"client_id":HEX32,"id_sign_public":HEX32,"id_dh_public":HEX32,
  *  "hpke_pk":HEX32,"prekey_expires_at":UNIX_SEC,"prekey_sig":HEX64}
@@ -9,10 +11,12 @@
  */
 import { ed25519Sign, ed25519Verify, fromHex, Ht, toHex, u64be, VeenError } from "../core/mod.ts";
 import { usageError } from "./exit_codes.ts";
-import { writeFileAtomic } from "./files.ts";
+import { exists, writeFileAtomic } from "./files.ts";
 import type { ClientKeys } from "./keystore.ts";
 
-export const IDENTITY_CARD_FILE = "identity_card.json";
+export const IDENTITY_CARD_FILE = "identity_card.pub";
+/** The card's name before it followed the spec; read when a client directory has no `identity_card.pub`. */
+export const LEGACY_IDENTITY_CARD_FILE = "identity_card.json";
 
 export interface IdentityCard {
   clientId: Uint8Array;
@@ -94,14 +98,18 @@ export function checkPrekey(c: IdentityCard, nowSec: number): void {
 }
 
 export async function writeIdentityCard(dir: string, c: IdentityCard): Promise<void> {
-  await writeFileAtomic(`${dir}/${IDENTITY_CARD_FILE}`, encodeIdentityCard(c), 0o644);
+  await writeFileAtomic(`${dir}/${IDENTITY_CARD_FILE}`, encodeIdentityCard(c), 0o600);
 }
 
-/** Reads an identity card from a card file or a client directory. */
+/** Reads an identity card from a card file or a client directory (`identity_card.pub`, else the legacy name). */
 export async function readIdentityCard(pathOrDir: string): Promise<IdentityCard> {
   let path = pathOrDir;
   try {
-    if ((await Deno.stat(pathOrDir)).isDirectory) path = `${pathOrDir}/${IDENTITY_CARD_FILE}`;
+    if ((await Deno.stat(pathOrDir)).isDirectory) {
+      path = `${pathOrDir}/${IDENTITY_CARD_FILE}`;
+      const legacy = `${pathOrDir}/${LEGACY_IDENTITY_CARD_FILE}`;
+      if (!(await exists(path)) && (await exists(legacy))) path = legacy;
+    }
     return decodeIdentityCard(await Deno.readTextFile(path), path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.PermissionDenied) {

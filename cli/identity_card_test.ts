@@ -32,8 +32,10 @@ Deno.test("readIdentityCard() accepts a card file or a client directory", async 
   try {
     await writeIdentityCard(t.path, identityCardOf(keys));
     const a = await readIdentityCard(t.path);
-    const b = await readIdentityCard(`${t.path}/identity_card.json`);
+    const b = await readIdentityCard(`${t.path}/identity_card.pub`);
     assert.deepEqual(a, b);
+    await Deno.rename(`${t.path}/identity_card.pub`, `${t.path}/identity_card.json`);
+    assert.deepEqual(await readIdentityCard(t.path), a, "the old name is still read");
     await assert.rejects(() => readIdentityCard(`${t.path}/missing`), CliError);
     assert.throws(() => decodeIdentityCard('{"client_id":"zz"}', "x"), CliError);
   } finally {

@@ -219,6 +219,36 @@ Deno.test("real hub: cap issue → authorize → send --cap under admission; E.A
   );
 });
 
+Deno.test("real hub: send --json over the cap's rate is E.RATE with retry_after", async () => {
+  let admin = "";
+  await withRealHub(
+    { admission: true, now: () => 1_700_000_000_000 },
+    async (hub, root) => {
+      const c = `${root}/c`;
+      const cap = `${root}/cap.cbor`;
+      ok(await runCli(["keygen", "--out", c]));
+      ok(
+        await runCli(
+          `cap issue --issuer ${admin} --subject ${c} --stream core/slow --ttl 600 --rate 1,1 --out ${cap}`
+            .split(" "),
+        ),
+      );
+      ok(await runCli(["cap", "authorize", "--hub", hub.url, "--cap", cap, "--client", c]));
+      const send = () =>
+        runCli(
+          `send --hub ${hub.url} --client ${c} --stream core/slow --body {} --cap ${cap} --json`.split(" "),
+        );
+      ok(await send());
+      const limited = await send(); // the hub clock stands still: the bucket stays empty
+      assert.equal(limited.code, 4, limited.stderr);
+      const j = limited.json();
+      assert.equal(j.code, "E.RATE");
+      assert.equal(j.retry_after, 1);
+    },
+    trustAdmin((dir) => (admin = dir)),
+  );
+});
+
 Deno.test("real hub: bench, lose state, resync, verify-state; a corrupted root is reported", async () => {
   await withRealHub({ checkpointEvery: 16 }, async (hub, root) => {
     const c = `${root}/c`;

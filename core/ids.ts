@@ -22,15 +22,32 @@ export function hubIdFor(hubPk: Uint8Array): Uint8Array {
   return Ht("veen/hub-id", hubPk);
 }
 
-/** Operation schema ids (spec-3): `H(utf8("veen/schema:" || name))`. */
+/**
+ * Name prefixes of the schemas the spec hashes plainly (spec 002 and RPC0/CRDT0: `veen.revocation.v1`, `rpc.v1`,
+ * `crdt.lww.v1`, ...): their schema id is `H(utf8(name))` (overlay decisions, "Schema ids").
+ */
+export const PLAIN_SCHEMA_PREFIXES: readonly string[] = [
+  "veen.",
+  "id.",
+  "wallet.",
+  "disc.",
+  "rpc.",
+  "crdt.",
+  "record.",
+];
+
+/**
+ * The one schema-id table, used by `veen schema-id`, `--schema NAME` and every overlay: `H(utf8(name))` for a name
+ * with one of {@link PLAIN_SCHEMA_PREFIXES}, else `H(utf8("veen/schema:" || name))` (the spec-3 operation schemas,
+ * `paid.operation.v1`, `access.grant.v1`, ...).
+ */
 export function schemaIdFor(name: string): Uint8Array {
+  if (PLAIN_SCHEMA_PREFIXES.some((p) => name.startsWith(p))) return H(utf8(name));
   return H(utf8("veen/schema:" + name));
 }
 
-/** Overlay schema ids named in spec 002 and RPC0/CRDT0 (`veen.revocation.v1`, `rpc.v1`, ...): `H(utf8(name))`. */
-export function overlaySchemaId(name: string): Uint8Array {
-  return H(utf8(name));
-}
+/** @deprecated The same table as {@link schemaIdFor}; kept until every caller names schemaIdFor. */
+export const overlaySchemaId: (name: string) => Uint8Array = schemaIdFor;
 
 /** `realm_id = Ht("id/realm", utf8(name))`. */
 export function realmIdFor(name: string): Uint8Array {

@@ -54,6 +54,7 @@ Deno.test("profile rejects other algorithm names with E.PROFILE", () => {
 
 Deno.test("schema, hub, realm and admin ids follow their formulas", () => {
   assert.equal(toHex(schemaIdFor("x")), toHex(H(utf8("veen/schema:x"))));
+  assert.equal(toHex(schemaIdFor("paid.operation.v1")), toHex(H(utf8("veen/schema:paid.operation.v1"))));
   assert.equal(hubIdFor(new Uint8Array(32)).length, 32);
   const realm = realmIdFor("acme");
   assert.notEqual(toHex(adminStreamId("veen/admin", realm)), toHex(adminStreamId("veen/revocation", realm)));
@@ -109,4 +110,23 @@ Deno.test("interop vector: profile_id with pad_block 0", () => {
     toHex(profileId({ ...DEFAULT_PROFILE, padBlock: 0 })),
     "d0b01ec0b591c1678c64f2bd6cd9e7d8b3e56f6cd839cb66c0d099299a961281",
   );
+});
+
+Deno.test("schemaIdFor() hashes the names with a spec prefix plainly and every other name under veen/schema:", () => {
+  for (
+    const name of [
+      "veen.revocation.v1",
+      "id.ctx.profile.v1",
+      "wallet.transfer.v1",
+      "disc.service.v1",
+      "rpc.v1",
+      "crdt.lww.v1",
+      "record.event.v1",
+    ]
+  ) {
+    assert.equal(toHex(schemaIdFor(name)), toHex(H(utf8(name))), name);
+  }
+  for (const name of ["access.grant.v1", "veen", "rpcx.v1", "my.app.v1"]) {
+    assert.equal(toHex(schemaIdFor(name)), toHex(H(utf8("veen/schema:" + name))), name);
+  }
 });

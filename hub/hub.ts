@@ -24,7 +24,7 @@ import { Metrics } from "./metrics.ts";
 import { RetentionEnforcer } from "./retention.ts";
 import { Routes } from "./routes.ts";
 import { Sequencer } from "./sequencer.ts";
-import type { HubStore } from "./store.ts";
+import type { HubStore, LabelHead } from "./store.ts";
 
 export interface RunningHub {
   url: string;
@@ -69,6 +69,17 @@ export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise
   }
 }
 
+/**
+ * The label /healthz reports without `?label` after a restart: the head with the latest hub_ts (heads are in memory,
+ * O(labels) once). Labels last written within the same second tie; the first such head wins. While the hub runs,
+ * the sequencer keeps it exact (the label of the last committed entry).
+ */
+function lastWrittenLabel(heads: Iterable<LabelHead>): Uint8Array | undefined {
+  let last: LabelHead | undefined;
+  for (const h of heads) if (last === undefined || h.lastHubTs > last.lastHubTs) last = h;
+  return last?.label;
+}
+
 async function startLocked(
   cfg: HubConfig,
   opts: StartOptions,
@@ -109,11 +120,7 @@ async function startLocked(
     now,
   });
   let ready = false;
-  let lastLabel: Uint8Array | undefined;
-  for (const h of store.heads()) {
-    lastLabel = h.label;
-    break;
-  }
+  let lastLabel = lastWrittenLabel(store.heads());
   let fatal: (e: unknown) => void = () => {};
   const sequencer = new Sequencer(store, crypto, admission, metrics, {
     batchMax: cfg.batchMax,

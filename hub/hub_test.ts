@@ -411,6 +411,52 @@ Deno.test("restart keeps heads, roots and proofs, and continues the sequence", a
   }
 });
 
+Deno.test("after a restart /healthz reports the label written last (latest hub_ts), not the first head", async () => {
+  const dir = await Deno.makeTempDir();
+  let nowMs = 1_700_000_000_000;
+  const clock = { now: () => nowMs };
+  const health = async (url: string) =>
+    JSON.parse(new TextDecoder().decode((await http(url + "/healthz")).body));
+  /** Writes `n` MSGs to `stream` one second after the previous write; the root after the last one. */
+  const write = async (url: string, w: Writer, n: number) => {
+    nowMs += 1000;
+    let root = "";
+    for (let i = 0; i < n; i++) root = toHex(decodeReceipt((await submit(url, w.msg())).body).mmrRoot);
+    return root;
+  };
+  const restarted = async (check: (h: Record<string, unknown>) => void) => {
+    const hub = await startTestHub(dir, {}, clock);
+    try {
+      check(await health(hub.url));
+    } finally {
+      await hub.close();
+    }
+  };
+  try {
+    const [one, two, three] = [new Writer("t/one", 61), new Writer("t/two", 62), new Writer("t/three", 63)];
+    let hub = await startTestHub(dir, {}, clock);
+    let root = "";
+    try {
+      await write(hub.url, one, 1);
+      await write(hub.url, two, 2);
+      root = await write(hub.url, three, 3);
+      assert.equal((await health(hub.url)).last_mmr_root, root);
+    } finally {
+      await hub.close();
+    }
+    await restarted((h) => assert.deepEqual([h.last_stream_seq, h.last_mmr_root], [3, root]));
+    hub = await startTestHub(dir, {}, clock);
+    try {
+      root = await write(hub.url, one, 1);
+    } finally {
+      await hub.close();
+    }
+    await restarted((h) => assert.deepEqual([h.last_stream_seq, h.last_mmr_root], [2, root]));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("concurrent submitters on one label produce a gap-free log consistent with the index", async () => {
   await withHub({}, async (hub) => {
     const writers = Array.from({ length: 16 }, (_, i) => new Writer("t/conc", 40 + i));

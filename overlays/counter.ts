@@ -8,7 +8,7 @@
  * Summary S: shard (hex) → sum of its deltas in the range. merge(L, R) adds pointwise. Ranges must not overlap
  * (RangeSummary enforces adjacency): unlike the state-based G-counter's max, this op-based sum is not idempotent.
  */
-import { bytesEqual, expectBytes, expectUint, overlaySchemaId, toHex } from "../core/mod.ts";
+import { bytesEqual, expectBytes, expectUint, schemaIdFor, toHex } from "../core/mod.ts";
 import {
   type ApplyResult,
   damaged,
@@ -22,7 +22,7 @@ import {
 import { decodeTextMap, encodeTextMap } from "./text_map.ts";
 
 export const GCNT_KIND = "crdt.gcnt.v1";
-export const GCNT_SCHEMA: Uint8Array = overlaySchemaId(GCNT_KIND);
+export const GCNT_SCHEMA: Uint8Array = schemaIdFor(GCNT_KIND);
 
 export interface CounterOp {
   shard: Uint8Array;

@@ -7,7 +7,7 @@
  * Summary S: per key, the winning `(ts, seq, value)`. merge(L, R) keeps, per key, the greater cell; it is
  * associative, commutative and idempotent, and `apply(s, e)` = merge(s, {key: cell of e}).
  */
-import { expectBytes, expectUint, fromHex, overlaySchemaId, toHex } from "../core/mod.ts";
+import { expectBytes, expectUint, fromHex, schemaIdFor, toHex } from "../core/mod.ts";
 import {
   type ApplyResult,
   damaged,
@@ -22,7 +22,7 @@ import {
 import { decodeTextMap, encodeTextMap } from "./text_map.ts";
 
 export const LWW_KIND = "crdt.lww.v1";
-export const LWW_SCHEMA: Uint8Array = overlaySchemaId(LWW_KIND);
+export const LWW_SCHEMA: Uint8Array = schemaIdFor(LWW_KIND);
 
 export interface LwwOp {
   key: Uint8Array;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { encodeCbor, overlaySchemaId, toHex, utf8 } from "../core/mod.ts";
+import { encodeCbor, schemaIdFor, toHex, utf8 } from "../core/mod.ts";
 import { prng, throwsCode } from "../tests/util.ts";
 import { decodeLwwOp, encodeLwwOp, LWW_SCHEMA, lwwFold, lwwGet } from "./lww.ts";
 import { checkMergeLaws, entry, sequence } from "./testing/laws.ts";
@@ -9,7 +9,7 @@ const set = (key: string, ts: number, value: string) => (seq: number) =>
 const text = (b: Uint8Array | undefined) => (b === undefined ? "unset" : new TextDecoder().decode(b));
 
 Deno.test('lww schema is H(utf8("crdt.lww.v1"))', () => {
-  assert.equal(toHex(LWW_SCHEMA), toHex(overlaySchemaId("crdt.lww.v1")));
+  assert.equal(toHex(LWW_SCHEMA), toHex(schemaIdFor("crdt.lww.v1")));
 });
 
 Deno.test("lww: the greatest (ts, stream_seq) wins; a late write with an older ts loses", () => {
@@ -27,7 +27,7 @@ Deno.test("lww: other schemas are ignored, malformed bodies rejected without cha
   assert.equal(
     lwwFold.apply(
       s,
-      entry(1, overlaySchemaId("crdt.gcnt.v1"), encodeLwwOp({ key: utf8("k"), ts: 1, value: utf8("v") })),
+      entry(1, schemaIdFor("crdt.gcnt.v1"), encodeLwwOp({ key: utf8("k"), ts: 1, value: utf8("v") })),
     ),
     "ignored",
   );

@@ -14,7 +14,7 @@ import {
   compareBytes,
   expectBytes,
   fromHex,
-  overlaySchemaId,
+  schemaIdFor,
   toHex,
   VeenError,
 } from "../core/mod.ts";
@@ -33,7 +33,7 @@ import {
 import { decodeTextMap, encodeTextMap } from "./text_map.ts";
 
 export const ORSET_KIND = "crdt.orset.v1";
-export const ORSET_SCHEMA: Uint8Array = overlaySchemaId(ORSET_KIND);
+export const ORSET_SCHEMA: Uint8Array = schemaIdFor(ORSET_KIND);
 
 export type OrSetOp =
   | { op: "add"; id: Uint8Array; elem: Uint8Array }

@@ -12,20 +12,13 @@
  *
  * VEEN CBOR has no integers above 2^53-1, so `idem` and `timeout_ms` are at most 2^53-1.
  */
-import {
-  type CborValue,
-  expectBytes,
-  expectText,
-  expectUint,
-  overlaySchemaId,
-  VeenError,
-} from "../core/mod.ts";
+import { type CborValue, expectBytes, expectText, expectUint, schemaIdFor, VeenError } from "../core/mod.ts";
 import { decodeTextMap, encodeTextMap } from "./text_map.ts";
 
 export const RPC_KIND = "rpc.v1";
 export const RPC_RES_KIND = "rpc.res.v1";
-export const RPC_SCHEMA: Uint8Array = overlaySchemaId(RPC_KIND);
-export const RPC_RES_SCHEMA: Uint8Array = overlaySchemaId(RPC_RES_KIND);
+export const RPC_SCHEMA: Uint8Array = schemaIdFor(RPC_KIND);
+export const RPC_RES_SCHEMA: Uint8Array = schemaIdFor(RPC_RES_KIND);
 
 /** Longest method name accepted. */
 export const MAX_METHOD_LEN = 256;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { encodeCbor, overlaySchemaId, toHex } from "../core/mod.ts";
+import { encodeCbor, schemaIdFor, toHex } from "../core/mod.ts";
 import { throwsCode } from "../tests/util.ts";
 import {
   decodeRpcReply,
@@ -12,8 +12,8 @@ import {
 } from "./rpc.ts";
 
 Deno.test('rpc schemas are H(utf8("rpc.v1")) and H(utf8("rpc.res.v1"))', () => {
-  assert.equal(toHex(RPC_SCHEMA), toHex(overlaySchemaId("rpc.v1")));
-  assert.equal(toHex(RPC_RES_SCHEMA), toHex(overlaySchemaId("rpc.res.v1")));
+  assert.equal(toHex(RPC_SCHEMA), toHex(schemaIdFor("rpc.v1")));
+  assert.equal(toHex(RPC_RES_SCHEMA), toHex(schemaIdFor("rpc.res.v1")));
 });
 
 Deno.test("rpc request round-trips with and without the optional fields", () => {

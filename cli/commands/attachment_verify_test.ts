@@ -65,6 +65,20 @@ Deno.test("attachment verify checks a file by index and fails for a changed file
     const ctOk = await v(`${s.root}/ct.bin`, "1", "--json");
     assert.equal(ctOk.code, 0, ctOk.stdout);
     assert.equal(ctOk.json().form, "ciphertext");
+    // Without --index the file may be any attachment; the answer names the index that matched.
+    const any = (file: string) =>
+      runCli(["attachment", "verify", "--msg", msg, "--file", file, "--client", c, "--json"]);
+    const any1 = await any(f1);
+    assert.equal(any1.code, 0, any1.stdout);
+    assert.equal(any1.json().index, 1);
+    assert.equal(any1.json().form, "plaintext");
+    assert.equal((await any(f0)).json().index, 0);
+    const anyCt = await any(`${s.root}/ct.bin`);
+    assert.equal(anyCt.json().index, 1);
+    assert.equal(anyCt.json().form, "ciphertext");
+    const none = await any(`${s.root}/changed.bin`);
+    assert.equal(none.code, 4);
+    assert.match(none.json().detail as string, /matches none of the MSG's 2 attachment coids/);
     // another client cannot open the MSG
     const other = await s.client("other");
     const foreign = await runCli([

@@ -13,7 +13,7 @@ Deno.test("cap issue → cap authorize prints auth_ref; send --cap passes admiss
       "--issuer",
       admin,
       "--subject",
-      `${c}/identity_card.json`,
+      `${c}/identity_card.pub`,
       "--stream",
       "core/capped",
       "--ttl",
@@ -91,7 +91,7 @@ Deno.test("cap issue accepts a hex subject and a client directory; bad input is 
   await withScenario({}, async (s) => {
     const admin = await s.client("admin");
     const c = await s.client("c");
-    const card = JSON.parse(await Deno.readTextFile(`${c}/identity_card.json`));
+    const card = JSON.parse(await Deno.readTextFile(`${c}/identity_card.pub`));
     const a = await runCli([
       "cap",
       "issue",

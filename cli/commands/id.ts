@@ -1,6 +1,6 @@
 /**
  * `veen id show|rotate|usage` (CLI-GOALS-1 §4.2-4.3, CLI-GOALS-2 §4.2).
- * - show: the public identity (from identity_card.json, no passphrase needed) and the local state per hub and label;
+ * - show: the public identity (from identity_card.pub, no passphrase needed) and the local state per hub and label;
  * - rotate: a new client_id key and prekey (KEX0.2); the link old → new is kept in state.json only;
  * - usage: per-label send counts of the current client_id, informational (exit 0).
  */

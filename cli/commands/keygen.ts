@@ -1,6 +1,6 @@
 /**
  * `veen keygen --out DIR` (CLI-GOALS-1 §4.1): a new client directory with keystore.enc (0600, encrypted when a
- * passphrase is given), identity_card.json and an empty state.json. Refuses a non-empty directory.
+ * passphrase is given), identity_card.pub (0600) and an empty state.json. Refuses a non-empty directory.
  */
 import { toHex } from "../../core/mod.ts";
 import { emptyState, writeState } from "../client_state.ts";

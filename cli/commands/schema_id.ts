@@ -1,4 +1,4 @@
-/** `veen schema-id NAME`: `H(utf8("veen/schema:" || NAME))` as hex (wire decisions "Hashing and identifiers"). */
+/** `veen schema-id NAME`: the schema id of NAME as hex, from the one table in core `schemaIdFor` (overlay decisions). */
 import { schemaIdFor, toHex } from "../../core/mod.ts";
 import type { Command } from "../context.ts";
 import { usageError } from "../exit_codes.ts";

@@ -2,7 +2,8 @@
  * `veen verify-state` (CLI-GOALS-1 §9.3, CORE-GOALS 1.4): compares the client's stored view (last_stream_seq,
  * last_mmr_root, peaks) with the hub's signed RECEIPTs, proofs and latest CHECKPOINT, without changing state.
  * Prints `consistent: yes|no` and, on no, `mismatch_at: K`, the first stream_seq known to differ (for a peak
- * mismatch, the first leaf of the oldest differing peak). Exit 4 on no.
+ * mismatch, the first leaf of the oldest differing peak). Exit 4 on no, and exit 4 E.NOT_FOUND when the client has
+ * no state for the stream: with nothing to verify it does not claim consistency.
  */
 import { toHex, VeenError } from "../../core/mod.ts";
 import { findLabel, readState, viewOf } from "../client_state.ts";
@@ -42,6 +43,15 @@ export const verifyState: Command = {
     const ls = findLabel(state, session.hubId, target.label);
     const view = viewOf(ls);
     const s = view.size;
+    if (s === 0) {
+      throw checkFailure(
+        new VeenError(
+          "E.NOT_FOUND",
+          `No local state for stream "${target.stream}" at this hub: nothing to verify (run resync first)`,
+        ),
+        { json: { stream: target.stream, label: toHex(target.label), local_stream_seq: 0 } },
+      );
+    }
     const stored = ls?.last_mmr_root ?? null;
     const problems: string[] = [];
     let mismatchAt: number | undefined;

@@ -23,10 +23,32 @@ Deno.test("verify-state says consistent: yes for a good view, also when behind t
     assert.equal(behind.code, 0, behind.stdout);
     assert.equal(behind.json().consistent, true);
     assert.equal(behind.json().hub_stream_seq, 9);
-    // A client with no state is trivially consistent.
+  });
+});
+
+Deno.test("verify-state without local state for the stream says there is nothing to verify and exits 4", async () => {
+  await withScenario({}, async (s) => {
+    const c = await s.client("c");
     assert.equal(
-      (await runCli(["verify-state", "--hub", s.hub.url, "--client", await s.client("n"), "--stream", "v"]))
+      (await runCli(["bench", "send", "--hub", s.hub.url, "--client", c, "--stream", "v", "--count", "2"]))
         .code,
+      0,
+    );
+    const n = await s.client("n");
+    const base = ["verify-state", "--hub", s.hub.url, "--client", n];
+    const r = await runCli([...base, "--stream", "v"]);
+    assert.equal(r.code, 4);
+    assert.doesNotMatch(r.stdout, /consistent/);
+    assert.match(r.stderr, /^E\.NOT_FOUND: No local state for stream "v" at this hub: nothing to verify/);
+    // Also for a stream the hub has never seen, and under --json.
+    const j = await runCli([...base, "--stream", "empty", "--json"]);
+    assert.equal(j.code, 4);
+    assert.equal(j.json().ok, false);
+    assert.equal(j.json().code, "E.NOT_FOUND");
+    assert.equal(j.json().consistent, undefined);
+    // The writer's own state still verifies.
+    assert.equal(
+      (await runCli(["verify-state", "--hub", s.hub.url, "--client", c, "--stream", "v"])).code,
       0,
     );
   });
