@@ -68,12 +68,14 @@ export function resolveSpecifier(
   return { path: decodeURIComponent(url.pathname.slice("/repo/".length)) };
 }
 
-function externalAllowed(row: Row, specifier: string, typeOnly: boolean): boolean {
-  return row.external.some((e) => {
+/** Whether `row` allows an external specifier: "yes", "no", or "type" (only in `import type`/`export type`). */
+function externalAllowed(row: Row, specifier: string, typeOnly: boolean): "yes" | "no" | "type" {
+  const entry = row.external.find((e) => {
     const s = typeof e === "string" ? e : e.specifier;
-    const matches = s.endsWith("/") ? specifier.startsWith(s) : specifier === s;
-    return matches && (typeof e === "string" || typeOnly);
+    return s.endsWith("/") ? specifier.startsWith(s) : specifier === s;
   });
+  if (entry === undefined) return "no";
+  return typeof entry === "string" || typeOnly ? "yes" : "type";
 }
 
 function pathAllowed(row: Row, target: string): boolean {
@@ -121,8 +123,11 @@ export function checkImportGraph(files: Map<string, string>, table: Table, folde
         continue;
       }
       if ("external" in r) {
-        if (!testOnly && !externalAllowed(row, r.external, ref.typeOnly)) {
+        const allowed = testOnly ? "yes" : externalAllowed(row, r.external, ref.typeOnly);
+        if (allowed === "no") {
           problems.push(`${at} imports "${ref.specifier}": not in the external allow list of ${key}`);
+        } else if (allowed === "type") {
+          problems.push(`${at} imports "${ref.specifier}": ${key} may use it only through \`import type\``);
         }
         continue;
       }
