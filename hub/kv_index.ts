@@ -16,7 +16,7 @@
  * | `["att", …]`, `["att_wait", …]`, `["att_seg", …]`, `["att_owner", …]`, `["meta", "att_cleaned"]` | attachment accounting (attachment_ledger.ts; not derived from the log) |
  *
  * Entry positions are not here: per-entry `["pos", label, seq]` rows cost 1-2 ms of a ~7 ms atomic for 64 entries
- * (measured, see store_bench.ts), so they live in fixed-width `pos/<label>.pos` files (node_store.ts), written and
+ * (measured, see selftest/store_bench.ts), so they live in fixed-width `pos/<label>.pos` files (node_store.ts), written and
  * fdatasync'ed with the node files before this commit.
  *
  * One batch is one atomic commit unless it exceeds the KV limits (1000 mutations, 800 KiB of keys and values, 80 KiB

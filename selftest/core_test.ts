@@ -1,6 +1,6 @@
 /** `veen selftest core` end to end: its own hubs, the real CLI, a passing report, nothing left behind. */
 import assert from "node:assert/strict";
-import { assertIncludes, assertNothingLeft, hubPids, runVeen } from "./test_util.ts";
+import { assertIncludes, assertNothingLeft, hubPids, runVeen } from "./testing/run_veen.ts";
 
 Deno.test("selftest core passes against its own hubs and leaves no process or directory behind", async () => {
   const run = await runVeen(["selftest", "core", "--seed", "1"]);

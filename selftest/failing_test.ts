@@ -4,7 +4,7 @@
  * must exit 5 naming the `bounds` step, still cleaning up after itself.
  */
 import assert from "node:assert/strict";
-import { assertIncludes, assertNothingLeft, runVeen } from "./test_util.ts";
+import { assertIncludes, assertNothingLeft, runVeen } from "./testing/run_veen.ts";
 
 Deno.test("selftest core exits 5 naming the failing step against a hub with the size bound disabled", async () => {
   const run = await runVeen(["selftest", "core", "--seed", "2"], {

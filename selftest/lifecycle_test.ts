@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { readState, selfCommand } from "../hub/mod.ts";
 import { processAlive } from "./harness.ts";
-import { assertIncludes, assertNothingLeft, runVeen } from "./test_util.ts";
+import { assertIncludes, assertNothingLeft, runVeen } from "./testing/run_veen.ts";
 
 Deno.test("SIGTERM in the middle of selftest core stops its hubs and removes its directory (exit 143)", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "veen-selftest-test-" });

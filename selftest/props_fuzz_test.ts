@@ -1,6 +1,6 @@
 /** `veen selftest props` and `veen selftest fuzz` as subprocesses, plus argument handling. */
 import assert from "node:assert/strict";
-import { assertIncludes, assertNothingLeft, runVeen } from "./test_util.ts";
+import { assertIncludes, assertNothingLeft, runVeen } from "./testing/run_veen.ts";
 
 Deno.test("selftest props passes: MMR, duplicates, CBOR determinism, fold determinism", async () => {
   const run = await runVeen(["selftest", "props", "--seed", "11"]);

@@ -1,7 +1,7 @@
 /** Helpers for the selftest's own tests: run `veen selftest ...` as a real subprocess with a private $TMPDIR. */
 import assert from "node:assert/strict";
-import { selfCommand } from "../hub/mod.ts";
-import { processAlive } from "./harness.ts";
+import { selfCommand } from "../../hub/mod.ts";
+import { processAlive } from "../harness.ts";
 
 export interface SelftestRun {
   code: number;

@@ -1,7 +1,7 @@
 /**
  * Micro-benchmark of the durable store (not a test):
  *
- *   deno run -A --unstable-kv hub/store_bench.ts [entries=20000] [batch=64] [dir]
+ *   deno run -A --unstable-kv selftest/store_bench.ts [entries=20000] [batch=64] [dir]
  *
  * Commits `entries` pre-built entries (RECEIPT ~170 B, MSG ~600 B, a fresh client_id per entry: the worst case
  * for the KV index) in batches of `batch` on 1 and on 8 labels, first one commit at a time (as the sequencer does
@@ -10,12 +10,12 @@
  * the KV atomic; then times the read paths and a reopen.
  */
 import { H, inclusionProof, MmrAccumulator, toHex } from "../core/mod.ts";
-import { prng } from "../tests/util.ts";
-import { type CommitTiming, openDiskStore } from "./disk_store.ts";
-import type { CommitEntry } from "./store.ts";
+import { type CommitTiming, openDiskStore } from "../hub/disk_store.ts";
+import type { CommitEntry } from "../hub/store.ts";
+import { Rng } from "./rng.ts";
 
 function build(labels: number, total: number, batch: number, seed: number, clients: number): CommitEntry[][] {
-  const r = prng(seed);
+  const r = new Rng(seed);
   const pool = Array.from({ length: clients }, () => r.bytes(32));
   const clientSeqs = new Map<Uint8Array, number>();
   const ls = Array.from({ length: labels }, (_, i) => H(new Uint8Array([0x62, i])));
