@@ -20,8 +20,8 @@ import {
   readSidecar,
   type SegmentIndex,
   segmentName,
-} from "./log_segments.ts";
-import { StorageDamage } from "./log_tail.ts";
+} from "./segment_index.ts";
+import { StorageDamage } from "./storage_damage.ts";
 import { NodeStore, PosStore } from "./node_store.ts";
 import type { LabelHead } from "./store.ts";
 

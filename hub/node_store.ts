@@ -16,8 +16,8 @@
  * handle with synchronous seek + read (2 µs from the page cache against 70 µs for the async pair).
  */
 import { toHex, VeenError } from "../core/mod.ts";
-import type { RecordLocation } from "./log_segments.ts";
-import { fileSize, HandleCache, mkdir700, syncDir, SyncReaders, writeAllSync } from "./log_segments.ts";
+import type { RecordLocation } from "./segment_index.ts";
+import { fileSize, HandleCache, mkdir700, syncDir, SyncReaders, writeAllSync } from "./files.ts";
 
 /** One directory of `<label hex><ext>` files of `width`-byte records. */
 export class LabelFiles {

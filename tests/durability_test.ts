@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { encodeCapToken, issueCapToken, streamIdFor, toHex } from "../core/mod.ts";
 import type { RunningHub } from "../hub/mod.ts";
 import { openDiskStore } from "../hub/disk_store.ts";
-import { OS_SYNC, type Syncer } from "../hub/log_segments.ts";
+import { OS_SYNC, type Syncer } from "../hub/files.ts";
 import { http, postCbor, startTestHub, submit, Writer } from "./fixture.ts";
 
 /** A Syncer that logs every call and completion and, while held, delays every sync until released. */

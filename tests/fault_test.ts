@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { bytesEqual, decodeCbor, decodeReceipt, expectArray, expectBytes, toHex } from "../core/mod.ts";
 import { fsck, type RunningHub } from "../hub/mod.ts";
-import { StorageDamage } from "../hub/log_tail.ts";
+import { StorageDamage } from "../hub/storage_damage.ts";
 import { http, startTestHub, submit, Writer } from "./fixture.ts";
 import { snapshotDir } from "./util.ts";
 

@@ -1,25 +1,14 @@
 import assert from "node:assert/strict";
 import { decodeCborSeq, toHex } from "../core/mod.ts";
 import { prng } from "../tests/util.ts";
-import { StorageDamage } from "./log_tail.ts";
-import {
-  type AppendEntry,
-  decodeReceiptBody,
-  encodeFrame,
-  FrameReader,
-  type LogPosition,
-  type LogRecord,
-  parseFrame,
-  readSegmentIndex,
-  receiptBodyLength,
-  RecordFile,
-  scanLog,
-  type SegmentClient,
-  SegmentLog,
-  type TornTail,
-  writeFileAtomic,
-  writeReceiptBody,
-} from "./log_segments.ts";
+import { StorageDamage } from "./storage_damage.ts";
+import { type AppendEntry, type LogRecord, SegmentLog } from "./segment_log.ts";
+import { decodeReceiptBody, receiptBodyLength, writeReceiptBody } from "./receipt_record.ts";
+import { encodeFrame, FrameReader, parseFrame } from "./frame.ts";
+import { type LogPosition, readSegmentIndex, type SegmentClient } from "./segment_index.ts";
+import { RecordFile } from "./record_file.ts";
+import { scanLog, type TornTail } from "./segment_reader.ts";
+import { writeFileAtomic } from "./files.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "veen-log-" });
