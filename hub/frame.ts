@@ -1,8 +1,7 @@
 /**
- * The log frame (where frames are used: docs/durability.md "Data directory"): one CBOR item `[body: bstr, check: bstr .size 8]`
- * with `check = SHA-256(body)[0..8]`, so every framed file is an RFC 8742 CBOR sequence. Bytes: `0x82`, the
- * canonical bstr head of `body`, `body`, `0x48`, `check` (11 to 19 bytes of overhead). A length+CRC32 frame was
- * measured at about 3 µs less per record, under 5% of a 64-entry commit, so the CBOR frame wins.
+ * The log frame (format and where frames are used: docs/durability.md "Data directory"): one CBOR item
+ * `[body: bstr, check: bstr .size 8]` with `check = SHA-256(body)[0..8]`. A length+CRC32 frame was measured at about
+ * 3 µs less per record, under 5% of a 64-entry commit, so the CBOR frame wins.
  */
 import { cborHeadLen, H, writeCborHead } from "../core/mod.ts";
 import { StorageDamage } from "./storage_damage.ts";

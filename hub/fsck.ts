@@ -1,6 +1,6 @@
 /**
  * `veen hub fsck --data-dir DIR [--json] [--force]`: offline consistency check of a hub data dir (layout in
- * disk_store.ts). Offline tooling may read everything, so this is O(entries + checkpoints + admissions +
+ * docs/durability.md). Offline tooling may read everything, so this is O(entries + checkpoints + admissions +
  * attachment bytes) and reads the whole log.
  *
  * For every label it re-derives the MMR from the log: receipts records are replayed in log order into an

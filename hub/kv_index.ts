@@ -1,5 +1,5 @@
 /**
- * The Deno KV index of the hub (derivable from the log; see disk_store.ts for the whole layout).
+ * The Deno KV index of the hub (derivable from the log; the data dir: docs/durability.md).
  *
  * | key | value |
  * |---|---|

@@ -1,7 +1,7 @@
 /**
  * How a framed file ends: the one rule that start-up recovery ({@link SegmentLog.replay}, `RecordFile.open`) and
  * `veen hub fsck` share, so that the hub repairs exactly what fsck calls a crash leftover and refuses exactly what
- * fsck calls corruption (docs/durability.md "Torn tails and corruption").
+ * fsck calls corruption (docs/durability.md "Recovery: torn tails and corruption").
  *
  * A crash can only tear what was never fdatasync'ed, and nothing unsynced was ever acknowledged: the end of the
  * newest log segment (rotation waits for the previous segment to be durable) and the end of a single record file.

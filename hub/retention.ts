@@ -2,19 +2,10 @@
  * COMP0.1 retention: per-family policy in `DIR/retention.json`, enforced by the running hub ({@link
  * RetentionEnforcer}: at start-up and then periodically), and `veen retention show|set` ({@link retentionMain}).
  *
- * `retention.json` (written tmp + fdatasync + rename, mode 0600; absent = keep everything):
- * ```json
- * {"v": 1, "receipts_days": 30, "payloads_days": 7, "checkpoints_days": null}
- * ```
- * A number is the retention in days (0 drops a segment as soon as it is rotated); `null` keeps forever.
- * Checkpoints are kept forever by default; with `checkpoints_days` set, expired checkpoints are dropped except the
- * latest of each label.
- *
- * The hub drops whole rotated segments (never the active one) whose newest hub_ts, recorded in the segment's `.idx`
- * sidecar, is older than the family's retention, oldest first; the sidecar stays as a tombstone. MMR node files,
- * position files and the index are never dropped, so /proof and /consistency work for every seq, while /stream and
- * /receipt of a dropped entry answer E.NOT_FOUND "not retained" (/receipt still works when only the payload was
- * dropped). A pass reads one sidecar per examined segment: O(segments), never a scan of entries.
+ * The policy file, what expires and what a drop keeps are described in docs/durability.md "Retention". This module
+ * holds the rules (the policy codec, which segments and checkpoints have expired); the store executes a pass under
+ * its locks (`DiskStore.enforceRetention`: flush the index, drop segments through `SegmentLog.dropSegment`, rewrite
+ * checkpoints.cborseq). A pass reads one sidecar per examined segment: O(segments), never a scan of entries.
  */
 import { DEFAULT_PROFILE, epochOf, EXIT, toHex, VeenError } from "../core/mod.ts";
 import { parseDataDirFlags } from "./command_args.ts";

@@ -1,7 +1,7 @@
 /**
  * The hub's storage contract. The sequencer (hub/sequencer.ts) decides order and signs; a HubStore makes a batch of
  * entries durable (log append + fdatasync) before it returns, then indexes them. Everything but the log is
- * derivable from it. Implemented on disk by hub/disk_store.ts.
+ * derivable from it. Implemented on disk by hub/disk_store.ts (docs/durability.md).
  */
 import type { HashReader } from "../core/mod.ts";
 import type { AttachmentLedgerStatus, AttachmentsCollected } from "./attachment_ledger.ts";

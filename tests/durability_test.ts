@@ -1,6 +1,6 @@
 /**
  * Durability barrier tests: the hub's fdatasync/fsync calls are gated or logged through the store's `sync` hook
- * (hub/log_segments.ts Syncer), so these fail if a RECEIPT, an /authorize answer or a CHECKPOINT leaves before the
+ * (hub/files.ts Syncer), so these fail if a RECEIPT, an /authorize answer or a CHECKPOINT leaves before the
  * bytes it vouches for are synced (kill -9 cannot show it: the page cache survives a process kill).
  */
 import assert from "node:assert/strict";

@@ -1,5 +1,5 @@
 /**
- * Fault suite for start-up recovery (docs/durability.md "Torn tails and corruption"): a store of three labels of
+ * Fault suite for start-up recovery (docs/durability.md "Recovery: torn tails and corruption"): a store of three labels of
  * 100 entries over several log segments is damaged in one place at a time, with and without its index, and every
  * case ends either in a clean refusal that changed no stored byte (and that `veen hub fsck` names at the same
  * file and offset), or in a recovery that kept every acknowledged entry (each RECEIPT the test holds is served
