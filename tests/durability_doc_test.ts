@@ -6,9 +6,9 @@
  * tombstones) and a torn tail cut at the next open (quarantine).
  */
 import assert from "node:assert/strict";
-import { selfCommand } from "../hub/mod.ts";
 import { openDiskStore } from "../hub/disk_store.ts";
 import { writeRetentionPolicy } from "../hub/retention.ts";
+import { veen } from "./fixture.ts";
 import { Gen, labelN } from "./store_gen.ts";
 
 const DOC = new URL("../docs/durability.md", import.meta.url);
@@ -48,18 +48,6 @@ async function walk(dir: string, rel = ""): Promise<string[]> {
     if (e.isDirectory) out.push(...await walk(dir, p));
   }
   return out;
-}
-
-async function veen(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const self = selfCommand();
-  const r = await new Deno.Command(self.cmd, {
-    args: [...self.args, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  })
-    .output();
-  const dec = new TextDecoder();
-  return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
 }
 
 Deno.test("docs/durability.md lists exactly the files and directories a hub run creates in its data dir", async () => {
