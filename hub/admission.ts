@@ -24,7 +24,7 @@ import {
   verifyCapChain,
 } from "../core/mod.ts";
 import type { AdmissionRecord, HubStore } from "./store.ts";
-import { Lock } from "./log_segments.ts";
+import { Lock } from "./files.ts";
 import { RateLimiter } from "./rate_limit.ts";
 
 export interface AdmissionOptions {

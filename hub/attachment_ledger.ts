@@ -38,7 +38,7 @@
  */
 import { H, toHex, VeenError } from "../core/mod.ts";
 import { Lru } from "./kv_index.ts";
-import { Lock } from "./log_segments.ts";
+import { Lock } from "./files.ts";
 
 export interface AttachmentPolicy {
   /** Bytes one owner may have stored (pending + claimed), `attachment_quota_bytes`. */

@@ -5,7 +5,7 @@
  * Which attachments are kept, and for how long, is decided by hub/attachment_ledger.ts.
  */
 import { bytesEqual, H, toHex, VeenError } from "../core/mod.ts";
-import { mkdir700, syncDir, writeFileAtomic } from "./log_segments.ts";
+import { mkdir700, syncDir, writeFileAtomic } from "./files.ts";
 
 /** Default largest attachment accepted (matches no particular profile; the hub passes its configured limit). */
 export const DEFAULT_MAX_ATTACHMENT_BYTES = 16 * 1024 * 1024;

@@ -1,91 +1,21 @@
 /**
  * The durable HubStore: framed append-only logs are the truth; MMR node files, position files and a Deno KV index
- * are derived from them and repaired from the log tail at start-up.
+ * are derived from them and repaired from the log tail at start-up. The data directory (every file and its format),
+ * the commit protocol, recovery and retention are described once, in docs/durability.md; this module implements
+ * them over hub/segment_log.ts (the log), hub/record_file.ts with hub/records.ts (checkpoints and admissions),
+ * hub/node_store.ts (`mmr/`, `pos/`), hub/kv_index.ts (`index.kv`, its keys), hub/index_seed.ts (index rebuild after
+ * retention) and hub/retention.ts (what expired).
  *
- * ## Data directory (directories created 0700, files 0600)
- * ```
- * <data>/
- *   receipts/NNNNNNNN.cborseq   framed [label, stream_seq, leaf_hash, client_id, client_seq, auth_ref|null,
- *                               hub_ts, RECEIPT bytes]; the first frame is a segment header
- *                               {"first_rec", "kind": "receipts", "segment", "v": 1}
- *   receipts/NNNNNNNN.idx       sidecar of a rotated segment (one frame around a CBOR map): first/last global
- *                               record number, per label its stream_seq range and first offsets, each client's
- *                               last entry, {rec, offsets} every 1024 records (COMP0.1)
- *   payloads/NNNNNNNN.cborseq   framed exact MSG bytes, record-aligned with receipts/NNNNNNNN.cborseq
- *   payloads/NNNNNNNN.idx       the same sidecar bytes as receipts/NNNNNNNN.idx
- *   mmr/<label hex>.nodes       MMR node hashes, 32 bytes each in postorder position order (node p at byte 32p)
- *   pos/<label hex>.pos         24 bytes per stream_seq s at byte 24(s-1): u32 segment, u48 receipts offset,
- *                               u32 receipts length, u48 payloads offset, u32 payloads length (big-endian)
- *   checkpoints.cborseq         framed [label, upto_seq, epoch, CHECKPOINT bytes]
- *   admissions.cborseq          framed {1: auth_ref, 2: cap_token, 3: subject_pk, 4: [stream_id], 5: ttl,
- *                               6: per_sec|null, 7: burst|null, 8: issued_at, 9: expires_at, 10: cap_root}
- *                               (10 is absent from records written before it existed)
- *   attachments/<2 hex>/<coid hex>   attachment ciphertexts, coid = H(bytes), written tmp + fsync + rename;
- *                               accounted in index.kv (`att*` rows, attachment_ledger.ts)
- *   retention.json              per-family retention policy (hub/retention.ts); absent = keep everything
- *   lock                        held (flock, exclusive) by the one process using the dir: hub or fsck (data_dir_lock.ts)
- *   quarantine/                 torn tails cut at start-up, `<file>-<offset>-<ms>.bin` (never read by the hub)
- *   index.kv (+ -wal, -shm)     Deno KV (chmod 0600 at open): heads, accepted entries by (label, client_id, client_seq), checkpoint and admission indices, replay marks
- * ```
- * Frames are CBOR `[body: bstr, check: bstr8]` with check = SHA-256(body)[0..8] (log_segments.ts), so every
- * `.cborseq` file is an RFC 8742 CBOR sequence. NNNNNNNN is the segment number (8 digits, 0-based); segments
- * rotate together when either file reaches `segmentBytes` (default 64 MiB). The KV keys are listed in
- * kv_index.ts. `mmr/`, `pos/` and `index.kv*` can be deleted (deleting `index.kv*` forgets the attachment
- * accounting: the files stay, untracked; docs/durability.md): the next start rebuilds them with a full replay —
- * unless retention has dropped segments, after which `mmr/` and `pos/` are the only copy of the dropped entries' MMR
- * nodes and positions: then only `index.kv*` may be deleted, and the next start seeds it from the tombstones and
- * node files (index_seed.ts) before replaying the retained log.
- *
- * ## Retention (COMP0.1, hub/retention.ts)
- * `enforceRetention` drops the oldest rotated segments of a family whose sidecar `last_hub_ts` (file mtime for old
- * sidecars) is past the family's retention, keeping the `.idx` sidecar as a tombstone; node files, position files
- * and the index are never touched, so /proof and /consistency keep working for every seq, while reading a dropped
- * entry is E.NOT_FOUND "not retained" (`readReceipt` still works when only the payload was dropped). Drops run
- * under the log lock after `flushIndex()`, so every record of a dropped segment is indexed. Checkpoint retention rewrites
- * checkpoints.cborseq keeping the unexpired records and each label's latest (see `#compactCheckpoints`).
- *
- * ## Commit (the authoritative description is docs/durability.md "Commit protocol")
- * `commit(batch)` resolves once the batch's log records are durable: one write per log file, both fdatasync'ed
- * concurrently (plus both directories when files were created). It also writes the batch's node and position
- * records at their exact offsets, without syncing them: those files and the KV index are derived from the log and
- * made durable behind it by one index writer, which fdatasyncs the node and position files written since its last
- * run and then commits, in one KV atomic (split in order past the KV limits), the entry rows, the heads and
- * `["meta","indexed"]` that declare them complete. Batches not yet indexed wait in an in-memory overlay (heads, last
- * client_seq, accepted entries) that every lookup consults first. So a returned receipt survives kill -9 and power
- * loss through its log records alone; a crash loses only derived bytes past `["meta","indexed"]`, which the start-up
- * tail replay rewrites. The overlay is bounded (`maxIndexLag` entries): past it, commit() waits for the index.
- * After any failure past validation the store refuses writes (E.UNAVAILABLE) until reopened; the reopen repairs
- * from the log, and the failed batches are present iff their log records were completely written.
- *
- * Per-entry `["pos", label, seq]` KV rows were measured against the fixed-width `pos/` files: on this 2-core VM a
- * 64-entry atomic costs ~6.6 ms with leaf + client rows and ~7.9-8.6 ms with pos rows as well, while the pos file
- * write rides along with the node file write; reads become one 24·n-byte positional read instead of a KV range.
- *
- * ## Recovery (docs/durability.md "Recovery")
- * `openDiskStore` reads the heads from KV (O(labels)), indexes the checkpoint file's unindexed tail, judges the log
- * after `["meta","indexed"]` in a read-only pass (a refusal comes before any repair), truncates node and position
- * files longer than their head (one stat per file, no reads: bytes past the index were never declared), then
- * replays that log tail (re-deriving node hashes from each head's peaks, rewriting nodes and positions,
- * re-indexing) and the admission file's tail. Damage is judged by hub/log_tail.ts: a
- * torn end of the newest segment or of a record file is moved to `quarantine/` and cut, unless it holds an entry the
- * index or a CHECKPOINT covers (#beforeCut); anything else refuses the open with StorageDamage and changes nothing.
- * Restart cost is O(labels + tail), independent of history length. A missing or empty index is rebuilt: by a full
- * replay, or, once retention has dropped segments, from the dropped segments' tombstones and the node files up to
- * the first segment with both families present, then by replaying the rest (index_seed.ts).
+ * `commit(batch)` resolves once the batch's log records are durable; node and position records are written without
+ * a sync and made durable behind the log by one index writer, and batches not yet indexed wait in an in-memory
+ * overlay (heads, last client_seq, accepted entries) that every lookup consults first, bounded by `maxIndexLag`.
+ * After any failure past validation the store refuses writes (E.UNAVAILABLE) until reopened; the reopen repairs from
+ * the log. Per-entry `["pos", label, seq]` KV rows were measured against the fixed-width `pos/` files: on this 2-core
+ * VM a 64-entry atomic costs ~6.6 ms with leaf + client rows and ~7.9-8.6 ms with pos rows as well, while the pos
+ * file write rides along with the node file write; reads become one 24·n-byte positional read instead of a KV range.
  */
 import {
   bytesEqual,
-  capRoot,
-  type CborValue,
-  decodeCapToken,
-  decodeCbor,
-  DEFAULT_PROFILE,
-  encodeCbor,
-  epochOf,
-  expectArray,
-  expectBytes,
-  expectIntMap,
-  expectUint,
   type HashReader,
   MmrAccumulator,
   mmrRoot,
@@ -104,19 +34,13 @@ import {
 } from "./attachment_ledger.ts";
 import { AttachmentStore } from "./attachment_store.ts";
 import { type AdmissionRow, clientKey, type IndexItem, KvIndex, type KvLimits, Lru } from "./kv_index.ts";
-import {
-  fileSize,
-  Lock,
-  type LogPosition,
-  type LogRecord,
-  mkdir700,
-  readSidecar,
-  type ReceiptRecord,
-  RecordFile,
-  type RecordLocation,
-  SegmentLog,
-  type Syncer,
-} from "./log_segments.ts";
+import { fileSize, Lock, mkdir700, type Syncer } from "./files.ts";
+import { checkpointCutoffEpoch, checkpointsToKeep, expiredSegments } from "./retention.ts";
+import { admissionBody, decodeAdmission, decodeCheckpointRecord, encodeCheckpointRecord } from "./records.ts";
+import type { ReceiptRecord } from "./receipt_record.ts";
+import { RecordFile } from "./record_file.ts";
+import type { LogPosition, RecordLocation } from "./segment_index.ts";
+import { type LogRecord, SegmentLog } from "./segment_log.ts";
 import { planIndexSeed } from "./index_seed.ts";
 import { firstSeqAtOrAfter, NodeStore, PosStore } from "./node_store.ts";
 import type {
@@ -184,13 +108,6 @@ export interface DiskStoreStats extends StoreStats {
   kvAtomics: number;
 }
 
-const ADM_KEYS = [1, 2, 3, 4, 5, 6, 7, 8, 9] as const;
-/**
- * Offline readers (fsck, decoding old records) check integrity, not policy: a hub may have been configured with a
- * longer chain than the default.
- */
-export const ANY_CAP_CHAIN = 1 << 16;
-
 const admissionRow = (r: AdmissionRecord, off: number, len: number): AdmissionRow => ({
   authRef: r.authRef,
   off,
@@ -198,80 +115,6 @@ const admissionRow = (r: AdmissionRecord, off: number, len: number): AdmissionRo
   capRoot: r.capRoot,
   issuedAt: r.issuedAt,
 });
-const ADM_KEYS_ALLOWED = [...ADM_KEYS, 10] as const;
-
-function encodeAdmission(r: AdmissionRecord): Uint8Array {
-  return encodeCbor(
-    new Map<number, CborValue>([
-      [1, r.authRef],
-      [2, r.capToken],
-      [3, r.subjectPk],
-      [4, r.streamIds.slice()],
-      [5, r.ttl],
-      [6, r.perSec],
-      [7, r.burst],
-      [8, r.issuedAt],
-      [9, r.expiresAt],
-      [10, r.capRoot],
-    ]),
-  );
-}
-
-/**
- * Decodes an admissions.cborseq record body (the map written by `putAdmission`). Records written before cap roots
- * were recorded have no key 10: their root is derived from their cap_token.
- */
-export function decodeAdmission(body: Uint8Array): AdmissionRecord {
-  const m = expectIntMap(
-    decodeCbor(body, "admission record"),
-    ADM_KEYS_ALLOWED,
-    ADM_KEYS,
-    "admission record",
-  );
-  const opt = (k: number, what: string) => (m.get(k) === null ? null : expectUint(m.get(k), what));
-  const ids = m.get(4);
-  if (!Array.isArray(ids)) throw new VeenError("E.SIZE", "admission record stream_ids must be an array");
-  const capToken = expectBytes(m.get(2), undefined, "cap_token");
-  return {
-    authRef: expectBytes(m.get(1), undefined, "auth_ref"),
-    capToken,
-    subjectPk: expectBytes(m.get(3), undefined, "subject_pk"),
-    streamIds: ids.map((x, i) => expectBytes(x, undefined, `stream_ids[${i}]`)),
-    ttl: expectUint(m.get(5), "ttl"),
-    perSec: opt(6, "per_sec"),
-    burst: opt(7, "burst"),
-    issuedAt: expectUint(m.get(8), "issued_at"),
-    expiresAt: expectUint(m.get(9), "expires_at"),
-    capRoot: m.has(10)
-      ? expectBytes(m.get(10), 32, "cap_root")
-      : capRoot(decodeCapToken(capToken, ANY_CAP_CHAIN)),
-  };
-}
-
-/**
- * The bytes `putAdmission` writes, checked by decoding them with the same codec that start-up, the index rebuild
- * and fsck use: a record that would not read back (E.SIZE) is refused before anything is written.
- */
-export function admissionBody(rec: AdmissionRecord): Uint8Array {
-  const body = encodeAdmission(rec);
-  if (!bytesEqual(encodeAdmission(decodeAdmission(body)), body)) {
-    throw new VeenError("E.SIZE", "Admission record does not read back as written");
-  }
-  return body;
-}
-
-/** Decodes a checkpoints.cborseq record body `[label, upto_seq, epoch, CHECKPOINT bytes]`. */
-export function decodeCheckpointRecord(
-  body: Uint8Array,
-): { label: Uint8Array; upto: number; epoch: number; cp: Uint8Array } {
-  const a = expectArray(decodeCbor(body, "checkpoint record"), 4, "checkpoint record");
-  return {
-    label: expectBytes(a[0], undefined, "label"),
-    upto: expectUint(a[1], "upto_seq"),
-    epoch: expectUint(a[2], "epoch"),
-    cp: expectBytes(a[3], undefined, "checkpoint"),
-  };
-}
 
 const checkInt = (n: number, what: string, min = 0) => {
   if (!Number.isSafeInteger(n) || n < min) {
@@ -892,17 +735,7 @@ export class DiskStore implements HubStore {
     const nowSec = Math.floor(nowMs / 1000);
     const out: RetentionDropped = { receipts: [], payloads: [], checkpoints: 0 };
     // Expired segments (one sidecar read each, no lock); usually none, and then the index is left alone.
-    const expired: ["receipts" | "payloads", number][] = [];
-    for (const fam of ["receipts", "payloads"] as const) {
-      const days = fam === "receipts" ? policy.receiptsDays : policy.payloadsDays;
-      if (days === null) continue;
-      const cutoff = nowSec - days * 86400;
-      for (let seg = this.#log.firstSegment(fam); seg < this.#log.activeSegment; seg++) {
-        const age = await this.#segmentAge(fam, seg);
-        if (age === undefined || age >= cutoff) break; // expired: strictly older than `days`
-        expired.push([fam, seg]);
-      }
-    }
+    const expired = await expiredSegments(this.dir, policy, nowSec, this.#log);
     if (expired.length > 0) {
       await this.#logLock.run(async () => {
         // Nothing can be written while the log lock is held; after the flush every record is indexed, so no
@@ -915,21 +748,9 @@ export class DiskStore implements HubStore {
         }
       });
     }
-    if (policy.checkpointsDays !== null) {
-      const cutoffEpoch = epochOf(nowSec - policy.checkpointsDays * 86400, DEFAULT_PROFILE.epochSec);
-      out.checkpoints = await this.#compactCheckpoints(cutoffEpoch, nowMs);
-    }
+    const cutoffEpoch = checkpointCutoffEpoch(policy, nowSec);
+    if (cutoffEpoch !== undefined) out.checkpoints = await this.#compactCheckpoints(cutoffEpoch, nowMs);
     return out;
-  }
-
-  /** Newest hub_ts of a rotated segment from its sidecar (mtime of the file for old sidecars); undefined without one. */
-  async #segmentAge(fam: "receipts" | "payloads", seg: number): Promise<number | undefined> {
-    // Either copy of the sidecar; with both damaged (StorageDamage) the pass fails and retention stops there.
-    const idx = (await readSidecar(this.dir, seg))?.index;
-    if (idx === undefined) return undefined; // not written yet (rebuilt in the background after a crash)
-    if (idx.lastHubTs !== undefined) return idx.lastHubTs;
-    const mtime = (await Deno.stat(this.#log.segmentPath(fam, seg))).mtime;
-    return mtime === null ? undefined : Math.floor(mtime.getTime() / 1000);
   }
 
   /**
@@ -951,12 +772,7 @@ export class DiskStore implements HubStore {
         ...decodeCheckpointRecord(r.body),
         body: r.body,
       }));
-      const latest = new Map<string, number>();
-      for (const r of all) {
-        const k = toHex(r.label);
-        if ((latest.get(k) ?? -1) < r.upto) latest.set(k, r.upto);
-      }
-      const keep = all.filter((r) => r.epoch >= beforeEpoch || latest.get(toHex(r.label)) === r.upto);
+      const keep = checkpointsToKeep(all, beforeEpoch);
       this.#ckptMinEpoch = keep.reduce((m, r) => Math.min(m, r.epoch), Infinity);
       if (keep.length === all.length) return 0;
       try {
@@ -1026,7 +842,7 @@ export class DiskStore implements HubStore {
     this.#checkWritable();
     checkInt(uptoSeq, "upto_seq", 1);
     checkInt(epoch, "epoch");
-    const body = encodeCbor([label, uptoSeq, epoch, checkpoint]);
+    const body = encodeCheckpointRecord(label, uptoSeq, epoch, checkpoint);
     await this.#ckpt.writeLock.run(async () => {
       this.#checkWritable();
       try {

@@ -9,10 +9,11 @@ import {
   verifyInclusion,
 } from "../core/mod.ts";
 import { prng, rejectsCode, snapshotDir } from "../tests/util.ts";
-import { StorageDamage } from "./log_tail.ts";
+import { StorageDamage } from "./storage_damage.ts";
 import { fill, Gen, labelN } from "../tests/store_gen.ts";
 import { type DiskStore, type DiskStoreOptions, openDiskStore } from "./disk_store.ts";
-import { readSegmentIndex, scanLog } from "./log_segments.ts";
+import { readSegmentIndex } from "./segment_index.ts";
+import { scanLog } from "./segment_reader.ts";
 import type { AdmissionRecord } from "./store.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {

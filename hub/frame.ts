@@ -1,10 +1,10 @@
 /**
- * The log frame (see hub/log_segments.ts for where frames are used): one CBOR item `[body: bstr, check: bstr .size 8]`
- * with `check = SHA-256(body)[0..8]`, so every framed file is an RFC 8742 CBOR sequence. Bytes: `0x82`, the
- * canonical bstr head of `body`, `body`, `0x48`, `check` (11 to 19 bytes of overhead). A length+CRC32 frame was
- * measured at about 3 µs less per record, under 5% of a 64-entry commit, so the CBOR frame wins.
+ * The log frame (format and where frames are used: docs/durability.md "Data directory"): one CBOR item
+ * `[body: bstr, check: bstr .size 8]` with `check = SHA-256(body)[0..8]`. A length+CRC32 frame was measured at about
+ * 3 µs less per record, under 5% of a 64-entry commit, so the CBOR frame wins.
  */
-import { cborHeadLen, H, VeenError, writeCborHead } from "../core/mod.ts";
+import { cborHeadLen, H, writeCborHead } from "../core/mod.ts";
+import { StorageDamage } from "./storage_damage.ts";
 
 // ---------------------------------------------------------------- minimal canonical CBOR heads
 
@@ -96,14 +96,14 @@ export function parseFrame(buf: Uint8Array, off: number): FrameResult {
   return { kind: "ok", length: end + 1 + CHECK_LEN - off, bodyOffset, bodyLength: h.n };
 }
 
-/** Parses the single frame that must fill `buf` exactly and returns its body (E.UNAVAILABLE when corrupt). */
-export function frameBody(buf: Uint8Array, what: string): Uint8Array {
+/**
+ * Parses the single frame that must fill `buf` exactly, read from `file` (relative to the data dir) at `offset`, and
+ * returns its body; a corrupt or short frame is {@link StorageDamage} naming that place.
+ */
+export function frameBody(buf: Uint8Array, file: string, offset = 0): Uint8Array {
   const f = parseFrame(buf, 0);
   if (f.kind !== "ok" || f.length !== buf.length) {
-    throw new VeenError(
-      "E.UNAVAILABLE",
-      `Corrupt record in ${what}: ${f.kind === "bad" ? f.why : "short read"}`,
-    );
+    throw new StorageDamage(file, offset, f.kind === "bad" ? f.why : "short read", "read");
   }
   return buf.subarray(f.bodyOffset, f.bodyOffset + f.bodyLength);
 }

@@ -1,6 +1,6 @@
 /**
  * `veen hub fsck --data-dir DIR [--json] [--force]`: offline consistency check of a hub data dir (layout in
- * disk_store.ts). Offline tooling may read everything, so this is O(entries + checkpoints + admissions +
+ * docs/durability.md). Offline tooling may read everything, so this is O(entries + checkpoints + admissions +
  * attachment bytes) and reads the whole log.
  *
  * For every label it re-derives the MMR from the log: receipts records are replayed in log order into an
@@ -54,25 +54,18 @@ import {
 } from "../core/mod.ts";
 import { parseDataDirFlags } from "./command_args.ts";
 import { type DataDirLock, lockDataDir } from "./data_dir_lock.ts";
-import { ANY_CAP_CHAIN, decodeAdmission, decodeCheckpointRecord } from "./disk_store.ts";
+import { ANY_CAP_CHAIN, decodeAdmission, decodeCheckpointRecord } from "./records.ts";
 import { attachmentCost, type AttachmentRow, decodeAttachmentRow } from "./attachment_ledger.ts";
 import { HUB_KEY_FILE, parseHubKey } from "./hub_key.ts";
 import { planIndexSeed } from "./index_seed.ts";
 import { KV_FORMAT } from "./kv_index.ts";
-import {
-  dirEntries,
-  frameLength,
-  FrameReader,
-  listSegments,
-  readSidecar,
-  receiptBodyLength,
-  scanLog,
-  type ScannedRecord,
-  segmentName,
-  SyncReaders,
-  type TornTail,
-} from "./log_segments.ts";
-import { scanFileTail, StorageDamage } from "./log_tail.ts";
+import { dirEntries, SyncReaders } from "./files.ts";
+import { frameLength, FrameReader } from "./frame.ts";
+import { listSegments, readSidecar, segmentName } from "./segment_index.ts";
+import { receiptBodyLength } from "./receipt_record.ts";
+import { scanLog, type ScannedRecord, type TornTail } from "./segment_reader.ts";
+import { scanFileTail } from "./log_tail.ts";
+import { StorageDamage } from "./storage_damage.ts";
 import { NODE_BYTES, POS_BYTES, PosStore } from "./node_store.ts";
 
 /** One finding: the file, and where known the label (hex) and stream_seq. */
@@ -171,10 +164,8 @@ export async function fsck(dataDir: string): Promise<FsckReport> {
           `damaged record (${e.why}): the hub refuses to start; restore the file from a backup or a replica`,
       };
     } else if (e instanceof VeenError) {
-      // Another unreadable structure.
-      const what = e.detail.replaceAll(`${dataDir}/`, "");
-      const m = /((?:receipts|payloads)\/\d{8,}\.cborseq)(?: at (\d+))?/.exec(what);
-      c.error = { file: m ? `${m[1]}${m[2] === undefined ? "" : `@${m[2]}`}` : c.currentFile, what };
+      // Another unreadable structure, in the file being checked (damage with a known offset is StorageDamage).
+      c.error = { file: c.currentFile, what: e.detail.replaceAll(`${dataDir}/`, "") };
     } else throw e;
   } finally {
     c.close();

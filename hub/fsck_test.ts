@@ -16,14 +16,10 @@ import {
 } from "../core/mod.ts";
 import { http, postCbor, startTestHub, submit, Writer } from "../tests/fixture.ts";
 import { fsck, fsckMain } from "./fsck.ts";
-import {
-  encodeFrame,
-  frameLength,
-  FrameReader,
-  receiptBodyLength,
-  scanLog,
-  segmentName,
-} from "./log_segments.ts";
+import { encodeFrame, frameLength, FrameReader } from "./frame.ts";
+import { receiptBodyLength } from "./receipt_record.ts";
+import { scanLog } from "./segment_reader.ts";
+import { segmentName } from "./segment_index.ts";
 import { lockDataDir } from "./data_dir_lock.ts";
 import { NODE_BYTES, POS_BYTES } from "./node_store.ts";
 

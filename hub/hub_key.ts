@@ -13,7 +13,7 @@ import {
   VeenError,
 } from "../core/mod.ts";
 import { type DataDirLock, lockDataDir } from "./data_dir_lock.ts";
-import { syncDir } from "./log_segments.ts";
+import { syncDir } from "./files.ts";
 
 export const HUB_KEY_FILE = "hub_key";
 

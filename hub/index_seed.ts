@@ -1,7 +1,7 @@
 /**
- * Rebuilding the KV index after retention (disk_store.ts "Recovery"). A fresh index normally means a full replay of
+ * Rebuilding the KV index after retention (docs/durability.md "Retention"). A fresh index normally means a full replay of
  * the log. Once retention has dropped segments, the entries they held live on only in the MMR node and position
- * files, and what the index needs of them is in the dropped segments' tombstone sidecars (log_segments.ts): per
+ * files, and what the index needs of them is in the dropped segments' tombstone sidecars (hub/segment_index.ts): per
  * label the last stream_seq, per client its last (client_seq, stream_seq). {@link planIndexSeed} turns those into
  * the index state at the first segment that still has both families: each such label's head at its last dropped
  * seq (peaks read from its node file) and each client's row (leaf read from the node file). Committing that state
@@ -20,8 +20,8 @@ import {
   readSidecar,
   type SegmentIndex,
   segmentName,
-} from "./log_segments.ts";
-import { StorageDamage } from "./log_tail.ts";
+} from "./segment_index.ts";
+import { StorageDamage } from "./storage_damage.ts";
 import { NodeStore, PosStore } from "./node_store.ts";
 import type { LabelHead } from "./store.ts";
 

@@ -5,7 +5,8 @@ import { rejectsCode } from "../tests/util.ts";
 import { openDiskStore } from "./disk_store.ts";
 import { planIndexSeed } from "./index_seed.ts";
 import { frameBody } from "./frame.ts";
-import { scanLog, segmentName } from "./log_segments.ts";
+import { scanLog } from "./segment_reader.ts";
+import { segmentName } from "./segment_index.ts";
 
 const DROP_ALL = { receiptsDays: 0, payloadsDays: 0, checkpointsDays: null };
 

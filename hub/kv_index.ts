@@ -1,5 +1,5 @@
 /**
- * The Deno KV index of the hub (derivable from the log; see disk_store.ts for the whole layout).
+ * The Deno KV index of the hub (derivable from the log; the data dir: docs/durability.md).
  *
  * | key | value |
  * |---|---|
@@ -26,7 +26,7 @@
  */
 import { toHex, VeenError } from "../core/mod.ts";
 import type { AcceptedEntry, LabelHead } from "./store.ts";
-import type { LogPosition } from "./log_segments.ts";
+import type { LogPosition } from "./segment_index.ts";
 
 /**
  * Version of the KV layout; a different value in `["meta","format"]` refuses to open. Format 3 keeps one row per

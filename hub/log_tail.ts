@@ -1,7 +1,7 @@
 /**
  * How a framed file ends: the one rule that start-up recovery ({@link SegmentLog.replay}, `RecordFile.open`) and
  * `veen hub fsck` share, so that the hub repairs exactly what fsck calls a crash leftover and refuses exactly what
- * fsck calls corruption (docs/durability.md "Torn tails and corruption").
+ * fsck calls corruption (docs/durability.md "Recovery: torn tails and corruption").
  *
  * A crash can only tear what was never fdatasync'ed, and nothing unsynced was ever acknowledged: the end of the
  * newest log segment (rotation waits for the previous segment to be durable) and the end of a single record file.
@@ -11,8 +11,9 @@
  * damaged frame followed by a valid one, a final frame that is complete under another length (its length field was
  * altered), or any damage in a rotated segment.
  */
-import { cborHeadLen, H, VeenError } from "../core/mod.ts";
+import { cborHeadLen, H } from "../core/mod.ts";
 import { CHECK_LEN, parseFrame } from "./frame.ts";
+import { StorageDamage } from "./storage_damage.ts";
 
 /** A complete, valid frame found while scanning a tail. */
 export interface TailFrame {
@@ -106,27 +107,6 @@ function completeUnderOtherLength(buf: Uint8Array, off: number): boolean {
     if (same) return true;
   }
   return false;
-}
-
-/**
- * Damage recovery must not repair: E.UNAVAILABLE naming the file (relative to the data dir) and the offset, so
- * the hub refuses to start and fsck reports the same place.
- */
-export class StorageDamage extends VeenError {
-  readonly file: string;
-  readonly offset: number;
-  readonly why: string;
-
-  constructor(file: string, offset: number, why: string) {
-    super(
-      "E.UNAVAILABLE",
-      `Damaged record in ${file} at offset ${offset} (${why}): it may have been acknowledged, so it is not ` +
-        `truncated and nothing was changed; run "veen hub fsck" and restore the file from a backup or a replica`,
-    );
-    this.file = file;
-    this.offset = offset;
-    this.why = why;
-  }
 }
 
 /** Reads a file from `offset` to its end ([] when it is absent or not longer). */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { encodeFrame } from "./frame.ts";
-import { pairVerdict, scanTail, StorageDamage } from "./log_tail.ts";
+import { pairVerdict, scanTail } from "./log_tail.ts";
+import { StorageDamage } from "./storage_damage.ts";
 
 const frames = (n: number, size = 40) =>
   Array.from({ length: n }, (_, i) => encodeFrame(new Uint8Array(size + i).fill(i + 1)));

@@ -1,12 +1,7 @@
 /**
- * Fixed-width per-label files, derivable from the log, that make proofs and range reads O(1) per item:
- *
- * - `mmr/<label hex>.nodes`: MMR node hashes, 32 bytes each in postorder position order (core/mmr.ts numbering), so
- *   node p is bytes `[32p, 32p + 32)`. After n leaves the file holds `nodeCountForLeaves(n) = 2n - popcount(n)` nodes.
- * - `pos/<label hex>.pos`: the log position of each entry, 24 bytes per stream_seq s at byte `24(s - 1)`:
- *   `u32 segment, u48 receipts frame offset, u32 receipts frame length, u48 payloads frame offset,
- *   u32 payloads frame length` (big-endian). This replaces per-entry `["pos", label, seq]` KV rows (see
- *   disk_store.ts for the measurement).
+ * Fixed-width per-label files, derivable from the log, that make proofs and range reads O(1) per item: `mmr/` node
+ * files and `pos/` position files (formats in docs/durability.md "Data directory"; node numbering core/mmr.ts, so
+ * after n leaves a node file holds `nodeCountForLeaves(n) = 2n - popcount(n)` nodes).
  *
  * Writes go to an explicit record index (the committed count), never "the end", so bytes a crash left past the
  * indexed size are overwritten; {@link LabelFiles.reconcile} truncates them at start-up anyway. Records written
@@ -16,8 +11,8 @@
  * handle with synchronous seek + read (2 µs from the page cache against 70 µs for the async pair).
  */
 import { toHex, VeenError } from "../core/mod.ts";
-import type { RecordLocation } from "./log_segments.ts";
-import { fileSize, HandleCache, mkdir700, syncDir, SyncReaders, writeAllSync } from "./log_segments.ts";
+import type { RecordLocation } from "./segment_index.ts";
+import { fileSize, HandleCache, mkdir700, syncDir, SyncReaders, writeAllSync } from "./files.ts";
 
 /** One directory of `<label hex><ext>` files of `width`-byte records. */
 export class LabelFiles {

@@ -2,23 +2,15 @@
  * COMP0.1 retention: per-family policy in `DIR/retention.json`, enforced by the running hub ({@link
  * RetentionEnforcer}: at start-up and then periodically), and `veen retention show|set` ({@link retentionMain}).
  *
- * `retention.json` (written tmp + fdatasync + rename, mode 0600; absent = keep everything):
- * ```json
- * {"v": 1, "receipts_days": 30, "payloads_days": 7, "checkpoints_days": null}
- * ```
- * A number is the retention in days (0 drops a segment as soon as it is rotated); `null` keeps forever.
- * Checkpoints are kept forever by default; with `checkpoints_days` set, expired checkpoints are dropped except the
- * latest of each label.
- *
- * The hub drops whole rotated segments (never the active one) whose newest hub_ts, recorded in the segment's `.idx`
- * sidecar, is older than the family's retention, oldest first; the sidecar stays as a tombstone. MMR node files,
- * position files and the index are never dropped, so /proof and /consistency work for every seq, while /stream and
- * /receipt of a dropped entry answer E.NOT_FOUND "not retained" (/receipt still works when only the payload was
- * dropped). A pass reads one sidecar per examined segment: O(segments), never a scan of entries.
+ * The policy file, what expires and what a drop keeps are described in docs/durability.md "Retention". This module
+ * holds the rules (the policy codec, which segments and checkpoints have expired); the store executes a pass under
+ * its locks (`DiskStore.enforceRetention`: flush the index, drop segments through `SegmentLog.dropSegment`, rewrite
+ * checkpoints.cborseq). A pass reads one sidecar per examined segment: O(segments), never a scan of entries.
  */
-import { EXIT, VeenError } from "../core/mod.ts";
+import { DEFAULT_PROFILE, epochOf, EXIT, toHex, VeenError } from "../core/mod.ts";
 import { parseDataDirFlags } from "./command_args.ts";
-import { dirEntries, listSegments, segmentName, writeFileAtomic } from "./log_segments.ts";
+import { dirEntries, writeFileAtomic } from "./files.ts";
+import { type Family, listSegments, readSidecar, segmentName } from "./segment_index.ts";
 import { firstSeqAtOrAfter, POS_BYTES } from "./node_store.ts";
 import type { Logger } from "./logger.ts";
 import type { HubStore, RetentionPolicy, RetentionStatus } from "./store.ts";
@@ -97,6 +89,65 @@ export async function readRetentionPolicy(dataDir: string): Promise<RetentionPol
 /** Writes DIR/retention.json atomically (tmp, fdatasync, rename, directory fsync), mode 0600. */
 export async function writeRetentionPolicy(dataDir: string, p: RetentionPolicy): Promise<void> {
   await writeFileAtomic(dataDir, RETENTION_FILE, new TextEncoder().encode(encodeRetentionPolicy(p)));
+}
+
+// ---------------------------------------------------------------- what expired (the store drops it)
+
+/**
+ * Newest hub_ts (seconds) of rotated segment `seg` from its sidecar, either copy (the file mtime of `fam`'s segment
+ * for sidecars written before `last_hub_ts`); undefined without a sidecar (not written yet: rebuilt in the
+ * background after a crash). Both copies damaged raise StorageDamage: the pass fails and retention stops there.
+ */
+export async function segmentAge(dataDir: string, fam: Family, seg: number): Promise<number | undefined> {
+  const idx = (await readSidecar(dataDir, seg))?.index;
+  if (idx === undefined) return undefined;
+  if (idx.lastHubTs !== undefined) return idx.lastHubTs;
+  const mtime = (await Deno.stat(`${dataDir}/${fam}/${segmentName(seg)}.cborseq`)).mtime;
+  return mtime === null ? undefined : Math.floor(mtime.getTime() / 1000);
+}
+
+/**
+ * The segments `policy` says have expired at `nowSec`: per family, the oldest rotated segments (never the active
+ * one) while their newest hub_ts is strictly older than the retention, a prefix so boundaries stay simple. Reads one
+ * sidecar per examined segment; never reads entries.
+ */
+export async function expiredSegments(
+  dataDir: string,
+  policy: RetentionPolicy,
+  nowSec: number,
+  log: { firstSegment(fam: Family): number; readonly activeSegment: number },
+): Promise<[Family, number][]> {
+  const expired: [Family, number][] = [];
+  for (const fam of ["receipts", "payloads"] as const) {
+    const days = fam === "receipts" ? policy.receiptsDays : policy.payloadsDays;
+    if (days === null) continue;
+    const cutoff = nowSec - days * 86400;
+    for (let seg = log.firstSegment(fam); seg < log.activeSegment; seg++) {
+      const age = await segmentAge(dataDir, fam, seg);
+      if (age === undefined || age >= cutoff) break;
+      expired.push([fam, seg]);
+    }
+  }
+  return expired;
+}
+
+/** The first epoch whose checkpoints `policy` keeps at `nowSec`; undefined when checkpoints are kept forever. */
+export function checkpointCutoffEpoch(policy: RetentionPolicy, nowSec: number): number | undefined {
+  if (policy.checkpointsDays === null) return undefined;
+  return epochOf(nowSec - policy.checkpointsDays * 86400, DEFAULT_PROFILE.epochSec);
+}
+
+/** The checkpoint records to keep (in order): those of epoch `beforeEpoch` or later, and each label's latest. */
+export function checkpointsToKeep<T extends { label: Uint8Array; upto: number; epoch: number }>(
+  all: readonly T[],
+  beforeEpoch: number,
+): T[] {
+  const latest = new Map<string, number>();
+  for (const r of all) {
+    const k = toHex(r.label);
+    if ((latest.get(k) ?? -1) < r.upto) latest.set(k, r.upto);
+  }
+  return all.filter((r) => r.epoch >= beforeEpoch || latest.get(toHex(r.label)) === r.upto);
 }
 
 /**

@@ -25,6 +25,8 @@ import { Logger } from "./logger.ts";
 import { frameBody } from "./frame.ts";
 import { NODE_BYTES } from "./node_store.ts";
 import {
+  checkpointCutoffEpoch,
+  checkpointsToKeep,
   offlineRetentionStatus,
   parseRetentionPolicy,
   readRetentionPolicy,
@@ -448,3 +450,27 @@ Deno.test("retention: a crash after the checkpoint rows were reset re-indexes th
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("checkpoint retention keeps the unexpired checkpoints and each label's latest, in order", () => {
+  const a = new Uint8Array([1]);
+  const b = new Uint8Array([2]);
+  const cps = [
+    { label: a, upto: 10, epoch: 1 },
+    { label: b, upto: 5, epoch: 1 },
+    { label: a, upto: 20, epoch: 2 },
+    { label: a, upto: 30, epoch: 5 },
+  ];
+  assert.deepEqual(checkpointsToKeep(cps, 3), [cps[1], cps[3]]);
+  assert.deepEqual(checkpointsToKeep(cps, 1), cps);
+  assert.equal(
+    checkpointCutoffEpoch({ receiptsDays: 1, payloadsDays: 1, checkpointsDays: null }, 1e9),
+    undefined,
+  );
+  const e = checkpointCutoffEpoch(
+    { receiptsDays: null, payloadsDays: null, checkpointsDays: 1 },
+    1_700_000_000,
+  );
+  assert.ok(e !== undefined && e < checkpointCutoffEpoch(KEEP_DAYS_0, 1_700_000_000)!);
+});
+
+const KEEP_DAYS_0 = { receiptsDays: null, payloadsDays: null, checkpointsDays: 0 };

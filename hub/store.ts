@@ -1,21 +1,14 @@
 /**
  * The hub's storage contract. The sequencer (hub/sequencer.ts) decides order and signs; a HubStore makes a batch of
  * entries durable (log append + fdatasync) before it returns, then indexes them. Everything but the log is
- * derivable from it. Implemented on disk by hub/disk_store.ts.
+ * derivable from it. Implemented on disk by hub/disk_store.ts (docs/durability.md).
  */
 import type { HashReader } from "../core/mod.ts";
 import type { AttachmentLedgerStatus, AttachmentsCollected } from "./attachment_ledger.ts";
+import type { ReceiptRecord } from "./receipt_record.ts";
 
-/** One accepted message, ready to persist. `receipt` and `msg` are the exact wire bytes. */
-export interface CommitEntry {
-  label: Uint8Array;
-  streamSeq: number;
-  leafHash: Uint8Array;
-  clientId: Uint8Array;
-  clientSeq: number;
-  authRef: Uint8Array | null;
-  hubTs: number;
-  receipt: Uint8Array;
+/** One accepted message, ready to persist: its receipts record plus the MSG (`receipt` and `msg` exact wire bytes). */
+export interface CommitEntry extends ReceiptRecord {
   msg: Uint8Array;
   /** MMR node hashes this append adds, in postorder position order (MmrAccumulator.append().newNodes). */
   newNodes: Uint8Array[];

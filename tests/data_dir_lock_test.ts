@@ -5,19 +5,7 @@
 import assert from "node:assert/strict";
 import { decodeReceipt } from "../core/mod.ts";
 import { selfCommand } from "../hub/mod.ts";
-import { submit, Writer } from "./fixture.ts";
-
-async function veen(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const self = selfCommand();
-  const r = await new Deno.Command(self.cmd, {
-    args: [...self.args, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  })
-    .output();
-  const dec = new TextDecoder();
-  return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
-}
+import { submit, veen, Writer } from "./fixture.ts";
 
 interface Foreground {
   child: Deno.ChildProcess;

@@ -1,13 +1,13 @@
 /**
  * Durability barrier tests: the hub's fdatasync/fsync calls are gated or logged through the store's `sync` hook
- * (hub/log_segments.ts Syncer), so these fail if a RECEIPT, an /authorize answer or a CHECKPOINT leaves before the
+ * (hub/files.ts Syncer), so these fail if a RECEIPT, an /authorize answer or a CHECKPOINT leaves before the
  * bytes it vouches for are synced (kill -9 cannot show it: the page cache survives a process kill).
  */
 import assert from "node:assert/strict";
 import { encodeCapToken, issueCapToken, streamIdFor, toHex } from "../core/mod.ts";
 import type { RunningHub } from "../hub/mod.ts";
 import { openDiskStore } from "../hub/disk_store.ts";
-import { OS_SYNC, type Syncer } from "../hub/log_segments.ts";
+import { OS_SYNC, type Syncer } from "../hub/files.ts";
 import { http, postCbor, startTestHub, submit, Writer } from "./fixture.ts";
 
 /** A Syncer that logs every call and completion and, while held, delays every sync until released. */

@@ -1,5 +1,5 @@
 /**
- * Fault suite for start-up recovery (docs/durability.md "Torn tails and corruption"): a store of three labels of
+ * Fault suite for start-up recovery (docs/durability.md "Recovery: torn tails and corruption"): a store of three labels of
  * 100 entries over several log segments is damaged in one place at a time, with and without its index, and every
  * case ends either in a clean refusal that changed no stored byte (and that `veen hub fsck` names at the same
  * file and offset), or in a recovery that kept every acknowledged entry (each RECEIPT the test holds is served
@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { bytesEqual, decodeCbor, decodeReceipt, expectArray, expectBytes, toHex } from "../core/mod.ts";
 import { fsck, type RunningHub } from "../hub/mod.ts";
-import { StorageDamage } from "../hub/log_tail.ts";
+import { StorageDamage } from "../hub/storage_damage.ts";
 import { http, startTestHub, submit, Writer } from "./fixture.ts";
 import { snapshotDir } from "./util.ts";
 

@@ -18,6 +18,7 @@ import {
   type HubConfig,
   Logger,
   type RunningHub,
+  selfCommand,
   startHub,
   type StartOptions,
 } from "../hub/mod.ts";
@@ -124,4 +125,17 @@ export function errorCode(r: HttpResult): string {
 export function cbor(r: HttpResult): ReturnType<typeof decodeCbor> {
   if (r.status !== 200) throw new VeenError("E.UNAVAILABLE", `HTTP ${r.status}: ${errorCode(r)}`);
   return decodeCbor(r.body);
+}
+
+/** Runs `veen ARGS` as a subprocess (this checkout's entry point) and collects its exit code and output. */
+export async function veen(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const self = selfCommand();
+  const r = await new Deno.Command(self.cmd, {
+    args: [...self.args, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  const dec = new TextDecoder();
+  return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
 }

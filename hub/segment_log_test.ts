@@ -1,101 +1,10 @@
 import assert from "node:assert/strict";
-import { decodeCborSeq, toHex } from "../core/mod.ts";
-import { prng } from "../tests/util.ts";
-import { StorageDamage } from "./log_tail.ts";
-import {
-  type AppendEntry,
-  decodeReceiptBody,
-  encodeFrame,
-  FrameReader,
-  type LogPosition,
-  type LogRecord,
-  parseFrame,
-  readSegmentIndex,
-  receiptBodyLength,
-  RecordFile,
-  scanLog,
-  type SegmentClient,
-  SegmentLog,
-  type TornTail,
-  writeFileAtomic,
-  writeReceiptBody,
-} from "./log_segments.ts";
-
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "veen-log-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-function entries(seed: number, n: number, labels = 2, startSeq = new Map<number, number>()): AppendEntry[] {
-  const r = prng(seed);
-  const out: AppendEntry[] = [];
-  for (let i = 0; i < n; i++) {
-    const li = i % labels;
-    const seq = (startSeq.get(li) ?? 0) + 1;
-    startSeq.set(li, seq);
-    out.push({
-      label: new Uint8Array(32).fill(li + 1),
-      streamSeq: seq,
-      leafHash: r.bytes(32),
-      clientId: r.bytes(32),
-      clientSeq: seq,
-      authRef: i % 3 === 0 ? null : r.bytes(32),
-      hubTs: 1_700_000_000 + i,
-      receipt: r.bytes(100 + r.int(50)),
-      msg: r.bytes(200 + r.int(600)),
-    });
-  }
-  return out;
-}
-
-async function replayAll(log: SegmentLog, from: LogPosition): Promise<LogRecord[]> {
-  const out: LogRecord[] = [];
-  for await (const c of log.replay(from, { chunkSize: 7 })) out.push(...c);
-  return out;
-}
-
-async function openFresh(dir: string, segmentBytes = 1 << 20, repairs: string[] = []) {
-  const log = await SegmentLog.open(dir, { segmentBytes, onRepair: (w) => repairs.push(w) });
-  const recs = await replayAll(log, await log.start());
-  return { log, recs };
-}
-
-Deno.test("frames are CBOR [bstr, bstr8] items and detect torn and flipped bytes", () => {
-  const f = encodeFrame(new Uint8Array([1, 2, 3]));
-  const items = decodeCborSeq(f);
-  assert.equal(items.length, 1);
-  const [body, check] = items[0] as [Uint8Array, Uint8Array];
-  assert.deepEqual([...body], [1, 2, 3]);
-  assert.equal(check.length, 8);
-  const ok = parseFrame(f, 0);
-  assert.equal(ok.kind, "ok");
-  for (let cut = 0; cut < f.length; cut++) {
-    assert.equal(parseFrame(f.subarray(0, cut), 0).kind, "torn", `cut ${cut}`);
-  }
-  for (let i = 0; i < f.length; i++) {
-    const g = f.slice();
-    g[i]! ^= 0x01;
-    assert.notEqual(parseFrame(g, 0).kind, "ok", `flip at ${i}`);
-  }
-  const big = encodeFrame(new Uint8Array(70000));
-  assert.deepEqual(parseFrame(big, 0), { kind: "ok", length: big.length, bodyOffset: 6, bodyLength: 70000 });
-});
-
-Deno.test("receipts record bodies are canonical CBOR and round-trip", () => {
-  for (const e of entries(1, 20)) {
-    const buf = new Uint8Array(receiptBodyLength(e));
-    assert.equal(writeReceiptBody(buf, 0, e), buf.length);
-    const items = decodeCborSeq(buf); // canonical check by core
-    assert.equal((items[0] as unknown[]).length, 8);
-    const d = decodeReceiptBody(buf);
-    const { msg: _msg, ...rest } = e;
-    assert.deepEqual(d, rest);
-  }
-});
+import { toHex } from "../core/mod.ts";
+import { entries, openFresh, replayAll, withDir } from "../tests/log_util.ts";
+import { StorageDamage } from "./storage_damage.ts";
+import { type AppendEntry, SegmentLog } from "./segment_log.ts";
+import { type LogPosition, readSegmentIndex, type SegmentClient } from "./segment_index.ts";
+import { scanLog } from "./segment_reader.ts";
 
 Deno.test("SegmentLog appends, rotates, reads back and replays from an indexed position", async () => {
   await withDir(async (dir) => {
@@ -255,58 +164,6 @@ Deno.test("a segment whose first batch is torn is emptied and rewritten with its
   });
 });
 
-Deno.test("FrameReader reads frames larger than its chunk", async () => {
-  await withDir(async (dir) => {
-    const frames = [
-      encodeFrame(new Uint8Array(10)),
-      encodeFrame(new Uint8Array(50000)),
-      encodeFrame(new Uint8Array(3)),
-    ];
-    const all = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
-    let o = 0;
-    for (const f of frames) {
-      all.set(f, o);
-      o += f.length;
-    }
-    await Deno.writeFile(`${dir}/f`, all);
-    let read = 0;
-    const r = await FrameReader.open(`${dir}/f`, 0, (n) => (read += n), 1024);
-    const lens = [];
-    for (;;) {
-      const f = await r.next();
-      if (f.kind !== "ok") {
-        assert.equal(f.kind, "end");
-        break;
-      }
-      lens.push(f.body.length);
-    }
-    r.close();
-    assert.deepEqual(lens, [10, 50000, 3]);
-    assert.equal(read, all.length);
-  });
-});
-
-Deno.test("RecordFile appends, reads and repairs its tail after the indexed offset", async () => {
-  await withDir(async (dir) => {
-    const path = `${dir}/checkpoints.cborseq`;
-    let { file, tail } = await RecordFile.open(path, 0);
-    assert.equal(tail.length, 0);
-    const locs = await file.append([new Uint8Array([1]), new Uint8Array([2, 2])]);
-    const locs2 = await file.append([new Uint8Array([3, 3, 3])]);
-    assert.deepEqual([...(await file.read(...locs[1]!))], [2, 2]);
-    const size = file.size;
-    await file.close();
-    await Deno.writeFile(path, new Uint8Array([0x82, 0x44, 1]), { append: true }); // torn record
-    const repairs: string[] = [];
-    ({ file, tail } = await RecordFile.open(path, locs2[0]![0], { onRepair: (w) => repairs.push(w) }));
-    assert.deepEqual(tail.map((t) => [...t.body]), [[3, 3, 3]]);
-    assert.equal(file.size, size);
-    assert.equal((await Deno.stat(path)).size, size);
-    assert.equal(repairs.length, 1);
-    await file.close();
-  });
-});
-
 Deno.test("a rotated segment missing its sidecar gets one rebuilt by scanning after open", async () => {
   await withDir(async (dir) => {
     const all = entries(7, 60, 3);
@@ -325,41 +182,32 @@ Deno.test("a rotated segment missing its sidecar gets one rebuilt by scanning af
   });
 });
 
-Deno.test("scanLog reports a torn tail of the newest segment and refuses damage in older ones", async () => {
+Deno.test("a read of a corrupt record is StorageDamage naming the segment file and the record's offset", async () => {
   await withDir(async (dir) => {
-    const all = entries(8, 40);
-    const { log } = await openFresh(dir, 4096);
-    for (let i = 0; i < 40; i += 10) await Promise.all((await log.append(all.slice(i, i + 10))).durable);
+    const all = entries(11, 10);
+    const { log } = await openFresh(dir);
+    const { locs, durable } = await log.append(all);
+    await Promise.all(durable);
+    const loc = locs[4]!;
+    const path = `${dir}/payloads/00000000.cborseq`;
+    const bytes = await Deno.readFile(path);
+    bytes[loc.pOff + loc.pLen - 1]! ^= 1;
+    await Deno.writeFile(path, bytes);
+    assert.deepEqual(log.read([locs[3]!]).map((r) => r.msg), [all[3]!.msg]);
+    const e = (() => {
+      try {
+        log.read([loc]);
+      } catch (e) {
+        return e;
+      }
+    })();
+    assert.ok(e instanceof StorageDamage, String(e));
+    assert.equal(e.code, "E.UNAVAILABLE");
+    assert.deepEqual([e.file, e.offset, e.why], ["payloads/00000000.cborseq", loc.pOff, "checksum mismatch"]);
+    assert.match(
+      e.detail,
+      /^Corrupt record in payloads\/00000000\.cborseq at offset \d+: checksum mismatch$/,
+    );
     await log.close();
-    const newest = `${dir}/receipts/${String(log.end.seg).padStart(8, "0")}.cborseq`;
-    await Deno.truncate(newest, Deno.statSync(newest).size - 3);
-    const torn: TornTail[] = [];
-    let n = 0;
-    for await (const _ of scanLog(dir, { onTornTail: (w) => torn.push(w) })) n++;
-    assert.equal(n, 39);
-    assert.equal(torn.length, 1);
-    assert.equal(torn[0]!.file, newest.slice(dir.length + 1));
-    assert.equal(torn[0]!.how, "short");
-    assert.equal(torn[0]!.dropped.length, 0);
-    const old = `${dir}/payloads/00000000.cborseq`;
-    const bytes = Deno.readFileSync(old);
-    bytes[bytes.length - 2]! ^= 1;
-    Deno.writeFileSync(old, bytes);
-    await assert.rejects(async () => {
-      for await (const _ of scanLog(dir)) { /* drain */ }
-    }, /checksum/);
-  });
-});
-
-Deno.test("writeFileAtomic replaces a file and removes its temporary file when the rename fails", async () => {
-  await withDir(async (dir) => {
-    await writeFileAtomic(dir, "a.idx", new Uint8Array([1, 2]));
-    await writeFileAtomic(dir, "a.idx", new Uint8Array([3]));
-    assert.deepEqual(await Deno.readFile(`${dir}/a.idx`), new Uint8Array([3]));
-    await Deno.mkdir(`${dir}/taken/inner`, { recursive: true });
-    await assert.rejects(() => writeFileAtomic(dir, "taken", new Uint8Array([4])));
-    const names = [];
-    for await (const e of Deno.readDir(dir)) names.push(e.name);
-    assert.deepEqual(names.sort(), ["a.idx", "taken"]);
   });
 });
