@@ -25,6 +25,7 @@ import { RetentionEnforcer } from "./retention.ts";
 import { Routes } from "./routes.ts";
 import { Sequencer } from "./sequencer.ts";
 import type { HubStore } from "./store.ts";
+import { SubmitPipeline } from "./submit_pipeline.ts";
 
 export interface RunningHub {
   url: string;
@@ -115,7 +116,7 @@ async function startLocked(
     break;
   }
   let fatal: (e: unknown) => void = () => {};
-  const sequencer = new Sequencer(store, crypto, admission, metrics, {
+  const sequencer = new Sequencer(store, crypto, metrics, {
     batchMax: cfg.batchMax,
     batchWaitMs: cfg.batchWaitMs,
     queueMax: cfg.queueMax,
@@ -139,10 +140,23 @@ async function startLocked(
     maxReadsPerPeer: cfg.maxBodyReadsPerPeer,
     maxBufferBytes: cfg.maxBodyBufferBytes,
   }, metrics);
+  const isReady = () => ready && sequencer.healthy;
+  const submit = new SubmitPipeline({
+    limits: cfg.limits,
+    profileId: profileId(DEFAULT_PROFILE),
+    unsafeDisableSizeBounds: cfg.unsafeDisableSizeBounds,
+    bodies,
+    crypto,
+    admission,
+    sequencer,
+    metrics,
+    log,
+    isReady,
+    now,
+  });
   const routes = new Routes({
     store,
-    crypto,
-    sequencer,
+    submit,
     admission,
     metrics,
     log,
@@ -153,10 +167,9 @@ async function startLocked(
     profileId: profileId(DEFAULT_PROFILE),
     profileCbor: encodeProfile(DEFAULT_PROFILE),
     routingKey,
-    unsafeDisableSizeBounds: cfg.unsafeDisableSizeBounds,
     version: VERSION,
     dataDir: cfg.dataDir,
-    isReady: () => ready && sequencer.healthy,
+    isReady,
     lastLabel: () => lastLabel,
     now,
   });
