@@ -39,6 +39,11 @@ export interface RunningHub {
   close(): Promise<void>;
   /** Runs one retention and attachment collection pass now (as the periodic timer does). */
   retentionPass(): Promise<void>;
+  /**
+   * Resolves when the background work of what was accepted so far has drained: every submission durable, the
+   * checkpoints it made due written, the store's index writer idle. Tests await this instead of sleeping.
+   */
+  settled(): Promise<void>;
 }
 
 export interface StartOptions {
@@ -272,6 +277,11 @@ async function startLocked(
     finished,
     close,
     retentionPass: () => retention.run(),
+    settled: async () => {
+      await sequencer.drain();
+      await checkpointer.settled();
+      await store.settled?.();
+    },
   };
 }
 

@@ -28,8 +28,11 @@ Deno.test("receipts are released only after the store's commit resolves", async 
   const store = new MemoryStore();
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
+  let entered!: () => void;
+  const committing = new Promise<void>((r) => (entered = r));
   const orig = store.commit.bind(store);
   store.commit = async (b) => {
+    entered();
     await gate;
     return orig(b);
   };
@@ -37,12 +40,15 @@ Deno.test("receipts are released only after the store's commit resolves", async 
   try {
     let answered = false;
     const p = submit(hub.url, new Writer("t/gate").msg()).then((r) => ((answered = true), r));
-    await new Promise((r) => setTimeout(r, 100));
+    await committing;
+    // A whole request and answer on the same hub after the commit began: a released receipt would be out by now.
+    assert.equal((await http(hub.url + "/readyz")).status, 200);
     assert.equal(answered, false, "no receipt before the commit is durable");
     release();
     assert.equal((await p).status, 200);
     assert.equal((await http(hub.url + "/readyz")).status, 200);
   } finally {
+    release();
     await hub.close();
     await Deno.remove(dir, { recursive: true });
   }

@@ -115,9 +115,15 @@ Deno.test("submit pipeline: each stage refuses with its spec code before any lat
     const huge = badSig({ ...seq5({ authRef: null, bodyLen: MAX_MSG }), profileId: new Uint8Array(32) });
     assert.equal(await t.codeOf(huge), "E.SIZE");
     // 2. structure: wrong profile_id (and a bad signature, no auth_ref, wrong client_seq).
-    assert.equal(await t.codeOf(badSig({ ...seq5({ authRef: null }), profileId: new Uint8Array(32) })), "E.PROFILE");
+    assert.equal(
+      await t.codeOf(badSig({ ...seq5({ authRef: null }), profileId: new Uint8Array(32) })),
+      "E.PROFILE",
+    );
     //    ... and ct_hash not H(ciphertext) (I1), signature over the wrong ct_hash.
-    assert.equal(await t.codeOf(badSig({ ...seq5({ authRef: null }), ctHash: new Uint8Array(32) })), "E.SIZE");
+    assert.equal(
+      await t.codeOf(badSig({ ...seq5({ authRef: null }), ctHash: new Uint8Array(32) })),
+      "E.SIZE",
+    );
     // 3. signature: a bad signature (and no auth_ref, wrong client_seq).
     assert.equal(await t.codeOf(badSig(seq5({ authRef: null }))), "E.SIG");
     // 4. capability: no auth_ref; a label the capability does not allow (both with a wrong client_seq).
@@ -150,7 +156,11 @@ Deno.test("submit pipeline: each stage refuses with its spec code before any lat
       ["E.SEQ", null],
       ["E.RATE", null],
     ]);
-    assert.equal(t.metrics.verifyLatency.counts.reduce((a, b) => a + b), 8, "verify latency for each MSG past the signature stage");
+    assert.equal(
+      t.metrics.verifyLatency.counts.reduce((a, b) => a + b),
+      8,
+      "verify latency for each MSG past the signature stage",
+    );
     assert.equal(t.metrics.endToEndLatency.counts.reduce((a, b) => a + b), 2);
   } finally {
     t.close();
@@ -188,7 +198,8 @@ Deno.test("submit pipeline: an oversized body is refused by the bounds stage, be
     });
     await assert.rejects(
       t.p.submit(req, "peer"),
-      (e: unknown) => e instanceof VeenError && e.code === "E.SIZE" && /^Body .*4096-byte limit/.test(e.detail),
+      (e: unknown) =>
+        e instanceof VeenError && e.code === "E.SIZE" && /^Body .*4096-byte limit/.test(e.detail),
     );
   } finally {
     t.close();
