@@ -67,7 +67,9 @@ class CapRootGate implements RateGate {
 
   take(label: Uint8Array, nowMs: number): void {
     const wait = this.limiter.tryTake(this.root + toHex(label), this.perSec, this.burst, nowMs);
-    if (wait > 0) throw new VeenError("E.RATE", `Rate limit of ${this.perSec}/s exceeded`, { retryAfter: wait });
+    if (wait > 0) {
+      throw new VeenError("E.RATE", `Rate limit of ${this.perSec}/s exceeded`, { retryAfter: wait });
+    }
   }
 }
 
