@@ -153,14 +153,15 @@ export class Routes {
 
   // ---- submit: hub/submit_pipeline.ts ----
 
-  private async submit(req: Request, peer: string): Promise<Response> {
-    try {
-      return cborResponse(await this.c.submit.submit(req, peer));
-    } catch (e) {
-      if (e instanceof ClientGoneError) return this.clientGone("/submit", e);
-      return errorResponse(asVeenError(e, "E.UNAVAILABLE", "Internal error"));
-    }
+  /** The RECEIPT, or the refusal of the first stage that refused (no async frame of its own: the hot path). */
+  private submit(req: Request, peer: string): Promise<Response> {
+    return this.c.submit.submit(req, peer).then(receiptResponse, this.submitRefused);
   }
+
+  private readonly submitRefused = (e: unknown): Response =>
+    e instanceof ClientGoneError
+      ? this.clientGone("/submit", e)
+      : errorResponse(asVeenError(e, "E.UNAVAILABLE", "Internal error"));
 
   // ---- reads ----
 
@@ -449,5 +450,6 @@ class StreamPage {
   }
 }
 
+const receiptResponse = (receipt: Uint8Array): Response => cborResponse(receipt);
 const ARRAY2 = new Uint8Array([0x82]);
 const ARRAY3 = new Uint8Array([0x83]);
