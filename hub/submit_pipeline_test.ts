@@ -81,7 +81,20 @@ async function pipeline() {
     bodies.close();
     crypto.close();
   };
-  return { p, store, metrics, lines, admission, codeOf, close, fatal: () => fatal };
+  /** Installs a capability of the hub for `w` on `stream` and returns its auth_ref. */
+  const authorized = async (w: Writer, stream: string, rate?: { perSec: number; burst: number }) => {
+    const tok = issueCapToken({
+      issuerSecret: HUB.secret,
+      issuerPk: HUB.public,
+      subjectPk: w.key.public,
+      streamIds: [streamIdFor(stream)],
+      ttl: 600,
+      ...(rate === undefined ? {} : { rate }),
+    });
+    await admission.authorize(encodeCapToken(tok), 1_700_000_000);
+    return authRef(tok);
+  };
+  return { p, store, metrics, lines, authorized, codeOf, close, fatal: () => fatal };
 }
 
 /** `m` with its signature broken (the last byte flipped). */
@@ -95,16 +108,8 @@ Deno.test("submit pipeline: each stage refuses with its spec code before any lat
   const t = await pipeline();
   try {
     const w = new Writer("pipe/order", 3);
-    const tok = issueCapToken({
-      issuerSecret: HUB.secret,
-      issuerPk: HUB.public,
-      subjectPk: w.key.public,
-      streamIds: [streamIdFor("pipe/order")],
-      ttl: 600,
-      rate: { perSec: 1, burst: 2 }, // the clock stands still: no token comes back
-    });
-    await t.admission.authorize(encodeCapToken(tok), 1_700_000_000);
-    const ref = authRef(tok);
+    // The clock stands still: no token comes back.
+    const ref = await t.authorized(w, "pipe/order", { perSec: 1, burst: 2 });
     const other = new Writer("pipe/other", 3); // same client, a label the capability does not allow
 
     // Each message fails its stage and every later one (client_seq 5 where 1 is next).
@@ -172,15 +177,7 @@ Deno.test("submit pipeline: commit is the last stage: a failed commit is E.UNAVA
   try {
     t.store.commit = () => Promise.reject(new Error("disk gone"));
     const w = new Writer("pipe/commit", 4);
-    const tok = issueCapToken({
-      issuerSecret: HUB.secret,
-      issuerPk: HUB.public,
-      subjectPk: w.key.public,
-      streamIds: [streamIdFor("pipe/commit")],
-      ttl: 600,
-    });
-    await t.admission.authorize(encodeCapToken(tok), 1_700_000_000);
-    assert.equal(await t.codeOf(w.msg({ authRef: authRef(tok) })), "E.UNAVAILABLE");
+    assert.equal(await t.codeOf(w.msg({ authRef: await t.authorized(w, "pipe/commit") })), "E.UNAVAILABLE");
     assert.match(String((t.fatal() as Error).message), /disk gone/);
     // Not ready comes before the bounds: even an oversized MSG is E.UNAVAILABLE now.
     assert.equal(await t.codeOf(new Uint8Array(MAX_MSG + 1)), "E.UNAVAILABLE");
