@@ -10,7 +10,8 @@
  *    record's bucket (E.RATE), then the MMR append; a MSG refused for its sequence takes no token;
  * 6. commit: the RECEIPT once the entry is durable (E.UNAVAILABLE when storage fails).
  *
- * Every stage refuses with its spec code before a later (costlier) one runs. routes.ts keeps only HTTP.
+ * Every stage refuses with its spec code before a later (costlier) one runs; a new stage (such as an admin-record
+ * stage) is one more named call in `submit`. routes.ts keeps only HTTP; docs/protocol.md lists the checks.
  */
 import {
   asVeenError,
