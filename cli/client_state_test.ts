@@ -78,22 +78,24 @@ Deno.test("labelStateFor() restarts client_seq when client_id has rotated", () =
   assert.equal(again.last_stream_seq, 2);
 });
 
-Deno.test("withStateLock() serializes writers", async () => {
+Deno.test("withStateLock() serializes writers: concurrent read-modify-writes lose no update", async () => {
   const t = await tempDir();
   try {
-    const order: string[] = [];
-    await Promise.all([
+    const file = `${t.path}/counter`;
+    await Deno.writeTextFile(file, "0");
+    let inside = 0;
+    let most = 0;
+    // All start at once; each reads, writes back one more, and re-reads (file I/O, so the others get to run).
+    await Promise.all(Array.from({ length: 8 }, () =>
       withStateLock(t.path, async () => {
-        order.push("a1");
-        await new Promise((r) => setTimeout(r, 30));
-        order.push("a2");
-      }),
-      (async () => {
-        await new Promise((r) => setTimeout(r, 5));
-        await withStateLock(t.path, () => Promise.resolve(void order.push("b")));
-      })(),
-    ]);
-    assert.deepEqual(order, ["a1", "a2", "b"]);
+        most = Math.max(most, ++inside);
+        const n = Number(await Deno.readTextFile(file));
+        await Deno.writeTextFile(file, String(n + 1));
+        assert.equal(Number(await Deno.readTextFile(file)), n + 1);
+        inside--;
+      })));
+    assert.equal(most, 1, "one writer at a time");
+    assert.equal(await Deno.readTextFile(file), "8");
   } finally {
     await t.cleanup();
   }

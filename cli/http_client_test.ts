@@ -98,14 +98,21 @@ Deno.test("HubHttp reports refused connections and timeouts as transport failure
   const port = (server.addr as Deno.NetAddr).port;
   await server.shutdown();
   await assert.rejects(() => new HubHttp(`http://127.0.0.1:${port}`, 2000).info(), kind("transport"));
+  // The server answers only once the client has given up.
+  let gaveUp!: () => void;
+  const late = new Promise<void>((r) => (gaveUp = r));
   await withServer(async () => {
-    await new Promise((r) => setTimeout(r, 300));
+    await late;
     return new Response("late");
   }, async (url) => {
-    await assert.rejects(
-      () => new HubHttp(url, 50).info(),
-      (e: unknown) => kind("transport")(e) && /within 50 ms/.test((e as CliError).detail),
-    );
+    try {
+      await assert.rejects(
+        () => new HubHttp(url, 50).info(),
+        (e: unknown) => kind("transport")(e) && /within 50 ms/.test((e as CliError).detail),
+      );
+    } finally {
+      gaveUp();
+    }
   });
 });
 

@@ -2,11 +2,14 @@
  * The client side of the `veen` CLI (CLI-GOALS-1): command table, dispatch, help and the single error handler.
  * `mod.ts` at the repository root sends every command other than hub, bridge and selftest here.
  *
- * @example
+ * @example Run a command with captured output
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cliMain } from "./mod.ts";
- * const code = await cliMain(["schema-id", "wallet.transfer.v1"]);
- * console.assert(code === 0);
+ * import { captureIo } from "./output.ts";
+ * const io = captureIo();
+ * assert.equal(await cliMain(["schema-id", "wallet.transfer.v1"], io), 0);
+ * assert.match(io.stdout(), /^[0-9a-f]{64}\n$/);
  * ```
  * @module
  */

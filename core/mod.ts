@@ -5,9 +5,9 @@
  * @example Derive a stream's label and check the default profile id
  * ```ts
  * import { DEFAULT_PROFILE_ID_HEX, labelFor, streamIdFor, toHex } from "./mod.ts";
- * const label = labelFor(streamIdFor("core/main"));
- * console.assert(toHex(label).startsWith("96908081"));
- * console.assert(DEFAULT_PROFILE_ID_HEX.startsWith("1db91032"));
+ * const label = toHex(labelFor(streamIdFor("core/main")));
+ * if (!/^96908081[0-9a-f]{56}$/.test(label)) throw new Error(`label ${label}`);
+ * if (!DEFAULT_PROFILE_ID_HEX.startsWith("1db91032")) throw new Error(`profile_id ${DEFAULT_PROFILE_ID_HEX}`);
  * ```
  * @module
  */

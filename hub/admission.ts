@@ -25,7 +25,7 @@ import {
 } from "../core/mod.ts";
 import type { AdmissionRecord, HubStore } from "./store.ts";
 import { Lock } from "./files.ts";
-import { RateLimiter } from "./rate_limit.ts";
+import { type RateGate, RateLimiter } from "./rate_limit.ts";
 
 export interface AdmissionOptions {
   required: boolean;
@@ -45,6 +45,32 @@ interface LiveRecord {
   rec: AdmissionRecord;
   labels: Set<string>;
   labelsEpoch: number;
+  /** The record's MSG buckets; undefined when the capability sets no rate. */
+  gate: RateGate | undefined;
+}
+
+/**
+ * The MSG buckets of one admission record: one per (cap root, label) (OP0.3, keyed by the root rather than auth_ref
+ * so that the tokens of one chain share it).
+ */
+class CapRootGate implements RateGate {
+  private readonly root: string;
+
+  constructor(
+    private readonly limiter: RateLimiter,
+    capRoot: Uint8Array,
+    private readonly perSec: number,
+    private readonly burst: number,
+  ) {
+    this.root = toHex(capRoot);
+  }
+
+  take(label: Uint8Array, nowMs: number): void {
+    const wait = this.limiter.tryTake(this.root + toHex(label), this.perSec, this.burst, nowMs);
+    if (wait > 0) {
+      throw new VeenError("E.RATE", `Rate limit of ${this.perSec}/s exceeded`, { retryAfter: wait });
+    }
+  }
 }
 
 export class Admission {
@@ -78,10 +104,13 @@ export class Admission {
   }
 
   private live(rec: AdmissionRecord): LiveRecord {
-    const l = {
+    const l: LiveRecord = {
       rec,
       labels: this.opts.labelEpochs ? new Set<string>() : this.labelsFor(rec, [0]),
       labelsEpoch: -1,
+      gate: rec.perSec === null
+        ? undefined
+        : new CapRootGate(this.limiter, rec.capRoot, rec.perSec, rec.burst ?? rec.perSec),
     };
     if (this.cache.size > 50_000) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(toHex(rec.authRef), l);
@@ -142,10 +171,12 @@ export class Admission {
   }
 
   /**
-   * Admission checks that need storage (E.AUTH, E.CAP); returns the record for `take`, or
-   * undefined when admission is not required.
+   * The capability stage of /submit (OP0.1 step 4, OP0.2): MSG.auth_ref must name an installed record (E.AUTH) whose
+   * subject is client_id, that has not expired and that allows the label (E.CAP; E.TIME for a label epoch outside
+   * the skew window). Resolves with the record's rate gate for the sequencer (undefined when the capability sets no
+   * rate or admission is not required); `now` is hub time in seconds.
    */
-  async check(msg: Msg, now: number): Promise<LiveRecord | undefined> {
+  async check(msg: Msg, now: number): Promise<RateGate | undefined> {
     if (!this.opts.required) return undefined;
     if (msg.authRef === null) {
       throw new VeenError("E.AUTH", "This hub requires admission: MSG.auth_ref is missing");
@@ -176,7 +207,7 @@ export class Admission {
       }
     }
     if (!live.labels.has(label)) throw new VeenError("E.CAP", "Label is not allowed by the capability");
-    return live;
+    return live.gate;
   }
 
   /**
@@ -208,24 +239,4 @@ export class Admission {
       throw new VeenError("E.RATE", `Rate limit of ${rec.perSec}/s exceeded`, { retryAfter: wait });
     }
   }
-
-  /**
-   * Each accepted MSG takes one token from its (cap root, label) bucket (OP0.3, keyed by the root rather than
-   * auth_ref so that the tokens of one chain share it); E.RATE with Retry-After when the bucket is empty.
-   */
-  take(live: LiveRecord | undefined, label: Uint8Array, nowMs: number): void {
-    const rec = live?.rec;
-    if (rec === undefined || rec.perSec === null) return;
-    const wait = this.limiter.tryTake(
-      toHex(rec.capRoot) + toHex(label),
-      rec.perSec,
-      rec.burst ?? rec.perSec,
-      nowMs,
-    );
-    if (wait > 0) {
-      throw new VeenError("E.RATE", `Rate limit of ${rec.perSec}/s exceeded`, { retryAfter: wait });
-    }
-  }
 }
-
-export type { LiveRecord };

@@ -102,6 +102,11 @@ export class Checkpointer {
     this.log.debug("checkpoint", { label: toHex(s.label).slice(0, 8), upto_seq: seq, epoch });
   }
 
+  /** Resolves when every checkpoint due so far is written (or its failure logged). */
+  settled(): Promise<void> {
+    return this.chain;
+  }
+
   /** Final checkpoints for every label with new entries (graceful shutdown). */
   async stop(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);

@@ -85,9 +85,12 @@ Deno.test("crypto pool: close refuses pending work with E.UNAVAILABLE and later 
 Deno.test("crypto pool: a process exits by itself once its pool is closed (the idle worker leaves Atomics.wait)", async () => {
   const script = `
     import { CryptoPool } from ${JSON.stringify(new URL("./crypto_pool.ts", import.meta.url).href)};
+    import { SLEEPING } from ${JSON.stringify(new URL("./crypto_ring.ts", import.meta.url).href)};
     const pool = await CryptoPool.start(new Uint8Array(32).fill(1), 1);
     await pool.signOne(new Uint8Array(32));
-    await new Promise((r) => setTimeout(r, 50));
+    // Close only once the idle worker has gone to sleep in Atomics.wait (it sets SLEEPING just before).
+    const control = pool.ring.control;
+    while (Atomics.load(control, SLEEPING) !== 1);
     pool.close();
     console.log("closed");
   `;

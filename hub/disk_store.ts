@@ -498,6 +498,14 @@ export class DiskStore implements HubStore {
     this.#checkWritable();
   }
 
+  /** HubStore.settled: resolves when the index writer is idle (every durable batch indexed, or the store failed). */
+  async settled(): Promise<void> {
+    while (this.#failed === undefined && (this.#unindexed.length > 0 || this.#indexScheduled !== undefined)) {
+      this.#scheduleIndex();
+      await this.#indexScheduled;
+    }
+  }
+
   /** Starts the index writer unless it is running; it takes every waiting batch in one KV commit. */
   #scheduleIndex(): void {
     if (this.#indexScheduled !== undefined || this.#unindexed.length === 0 || this.#failed !== undefined) {

@@ -25,6 +25,7 @@ import { RetentionEnforcer } from "./retention.ts";
 import { Routes } from "./routes.ts";
 import { Sequencer } from "./sequencer.ts";
 import type { HubStore, LabelHead } from "./store.ts";
+import { SubmitPipeline } from "./submit_pipeline.ts";
 
 export interface RunningHub {
   url: string;
@@ -38,6 +39,11 @@ export interface RunningHub {
   close(): Promise<void>;
   /** Runs one retention and attachment collection pass now (as the periodic timer does). */
   retentionPass(): Promise<void>;
+  /**
+   * Resolves when the background work of what was accepted so far has drained: every submission durable, the
+   * checkpoints it made due written, the store's index writer idle. Tests await this instead of sleeping.
+   */
+  settled(): Promise<void>;
 }
 
 export interface StartOptions {
@@ -122,7 +128,7 @@ async function startLocked(
   let ready = false;
   let lastLabel = lastWrittenLabel(store.heads());
   let fatal: (e: unknown) => void = () => {};
-  const sequencer = new Sequencer(store, crypto, admission, metrics, {
+  const sequencer = new Sequencer(store, crypto, metrics, {
     batchMax: cfg.batchMax,
     batchWaitMs: cfg.batchWaitMs,
     queueMax: cfg.queueMax,
@@ -146,10 +152,23 @@ async function startLocked(
     maxReadsPerPeer: cfg.maxBodyReadsPerPeer,
     maxBufferBytes: cfg.maxBodyBufferBytes,
   }, metrics);
+  const isReady = () => ready && sequencer.healthy;
+  const submit = new SubmitPipeline({
+    limits: cfg.limits,
+    profileId: profileId(DEFAULT_PROFILE),
+    unsafeDisableSizeBounds: cfg.unsafeDisableSizeBounds,
+    bodies,
+    crypto,
+    admission,
+    sequencer,
+    metrics,
+    log,
+    isReady,
+    now,
+  });
   const routes = new Routes({
     store,
-    crypto,
-    sequencer,
+    submit,
     admission,
     metrics,
     log,
@@ -160,10 +179,9 @@ async function startLocked(
     profileId: profileId(DEFAULT_PROFILE),
     profileCbor: encodeProfile(DEFAULT_PROFILE),
     routingKey,
-    unsafeDisableSizeBounds: cfg.unsafeDisableSizeBounds,
     version: VERSION,
     dataDir: cfg.dataDir,
-    isReady: () => ready && sequencer.healthy,
+    isReady,
     lastLabel: () => lastLabel,
     now,
   });
@@ -266,6 +284,11 @@ async function startLocked(
     finished,
     close,
     retentionPass: () => retention.run(),
+    settled: async () => {
+      await sequencer.drain();
+      await checkpointer.settled();
+      await store.settled?.();
+    },
   };
 }
 

@@ -1,5 +1,13 @@
 /** RL0 token buckets per (auth_ref, label) (OP0.3): capacity `burst`, refilled continuously at `per_sec`. */
 
+/**
+ * The rate stage as the sequencer sees it (OP0.1 step 4, OP0.3): takes one token for a MSG on `label` that is about
+ * to be appended, or throws E.RATE with Retry-After and takes nothing. Admission hands one out per admission record.
+ */
+export interface RateGate {
+  take(label: Uint8Array, nowMs: number): void;
+}
+
 interface Bucket {
   tokens: number;
   at: number;

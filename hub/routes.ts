@@ -1,17 +1,14 @@
 /**
- * The hub's HTTP routes (spec 004 §16, DR0, wire decisions "Error codes and HTTP", docs/protocol.md). Admission runs
- * in spec order: bounds → structure → signature → capability → commit (OP0.1, SH0.4).
+ * The hub's HTTP routes (spec 004 §16, DR0, wire decisions "Error codes and HTTP", docs/protocol.md). /submit's
+ * stages, in spec order, are hub/submit_pipeline.ts.
  */
 import {
   asVeenError,
-  bytesEqual,
   type CborValue,
   concat,
   consistencyProof,
-  ctHashMatches,
   decodeCbor,
   decodeEquivocationReport,
-  decodeMsg,
   encodeCbor,
   encodeConsistencyProof,
   encodeMmrProof,
@@ -21,20 +18,16 @@ import {
   inclusionProof,
   type Limits,
   mmrRoot,
-  type Msg,
-  msgSigningDigest,
   peaksAt,
-  readU32be,
   toHex,
   VeenError,
 } from "../core/mod.ts";
 import type { Admission } from "./admission.ts";
 import type { BodyLimits } from "./body_limits.ts";
-import type { CryptoPool } from "./crypto_pool.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
-import type { Sequencer } from "./sequencer.ts";
 import type { HubStore } from "./store.ts";
+import type { SubmitPipeline } from "./submit_pipeline.ts";
 import {
   CBOR_SEQ,
   cborResponse,
@@ -52,15 +45,11 @@ const STREAM_BATCH_MAX = 64;
 /** Request header naming the auth_ref (64 hex) an attachment upload is charged to (docs/protocol.md). */
 export const AUTH_REF_HEADER = "veen-auth-ref";
 const CHECKPOINT_RANGE_MAX = 1024;
-const HPKE_ENC_LEN = 32;
-const AEAD_TAG_LEN = 16;
-/** Body cap of /submit when the test-only `unsafe_disable_size_bounds` key is on (max_msg_bytes is skipped). */
-const UNSAFE_SUBMIT_CAP = 64 * 1024 * 1024;
 
 export interface RoutesContext {
   store: HubStore;
-  crypto: CryptoPool;
-  sequencer: Sequencer;
+  /** POST /submit's stages. */
+  submit: SubmitPipeline;
   admission: Admission;
   metrics: Metrics;
   log: Logger;
@@ -73,8 +62,6 @@ export interface RoutesContext {
   profileId: Uint8Array;
   profileCbor: Uint8Array;
   routingKey: Uint8Array;
-  /** TEST-ONLY config key `unsafe_disable_size_bounds`: /submit does not enforce max_msg_bytes. */
-  unsafeDisableSizeBounds?: boolean;
   version: string;
   dataDir: string;
   isReady: () => boolean;
@@ -164,90 +151,17 @@ export class Routes {
     throw new VeenError("E.NOT_FOUND", `No route ${m} ${p}`);
   }
 
-  // ---- submit: the admission pipeline ----
+  // ---- submit: hub/submit_pipeline.ts ----
 
-  private async submit(req: Request, peer: string): Promise<Response> {
-    const t0 = performance.now();
-    let bytesIn = 0;
-    let msg: Msg | undefined;
-    try {
-      if (!this.c.isReady()) throw new VeenError("E.UNAVAILABLE", "Hub is not ready", { retryAfter: 1 });
-      const body = await this.body(req, this.maxMsgBytes(), peer);
-      bytesIn = body.length;
-      msg = this.structure(body);
-      if (!(await this.c.crypto.verify(msg.clientId, msgSigningDigest(msg), msg.sig))) {
-        throw new VeenError("E.SIG", "MSG.sig does not verify under client_id");
-      }
-      const t1 = performance.now();
-      this.c.metrics.verifyLatency.observe(t1 - t0);
-      const live = await this.c.admission.check(msg, Math.floor(this.c.now() / 1000));
-      const { receipt, streamSeq } = await this.c.sequencer.submit(msg, body, live, this.c.now());
-      const t2 = performance.now();
-      this.c.metrics.submitOk++;
-      this.c.metrics.endToEndLatency.observe(t2 - t0);
-      this.logSubmit(msg, streamSeq, undefined, bytesIn, receipt.length, t1 - t0, t2 - t1);
-      return cborResponse(receipt);
-    } catch (e) {
-      if (e instanceof ClientGoneError) return this.clientGone("/submit", e);
-      const err = asVeenError(e, "E.UNAVAILABLE", "Internal error");
-      if (!(e instanceof VeenError)) this.c.log.error("submit failed", { error: String(e) });
-      this.c.metrics.countError(err.code);
-      this.logSubmit(msg, null, err.code, bytesIn, 0, performance.now() - t0, 0);
-      return errorResponse(err);
-    }
+  /** The RECEIPT, or the refusal of the first stage that refused (no async frame of its own: the hot path). */
+  private submit(req: Request, peer: string): Promise<Response> {
+    return this.c.submit.submit(req, peer).then(receiptResponse, this.submitRefused);
   }
 
-  /** max_msg_bytes, unless the test-only `unsafe_disable_size_bounds` key switched the bound off. */
-  private maxMsgBytes(): number {
-    return this.c.unsafeDisableSizeBounds === true ? UNSAFE_SUBMIT_CAP : this.c.limits.maxMsgBytes;
-  }
-
-  /** Bounds and structure (E.SIZE, E.PROFILE): canonical MSG, exact sizes, ciphertext framing within limits, I1. */
-  private structure(body: Uint8Array): Msg {
-    const msg = decodeMsg(body, this.maxMsgBytes());
-    if (!bytesEqual(msg.profileId, this.c.profileId)) {
-      throw new VeenError("E.PROFILE", `Unsupported profile_id ${toHex(msg.profileId)}`);
-    }
-    const ct = msg.ciphertext;
-    if (ct.length < HPKE_ENC_LEN + 8) throw new VeenError("E.SIZE", "Ciphertext is shorter than its framing");
-    const hdrLen = readU32be(ct, HPKE_ENC_LEN);
-    const bodyLen = readU32be(ct, HPKE_ENC_LEN + 4);
-    if (hdrLen > this.c.limits.maxHdrBytes + AEAD_TAG_LEN) {
-      throw new VeenError("E.SIZE", `Header ciphertext of ${hdrLen} bytes exceeds MAX_HDR_BYTES`);
-    }
-    if (bodyLen > this.c.limits.maxBodyBytes + AEAD_TAG_LEN) {
-      throw new VeenError("E.SIZE", `Body ciphertext of ${bodyLen} bytes exceeds MAX_BODY_BYTES`);
-    }
-    if (HPKE_ENC_LEN + 8 + hdrLen + bodyLen > ct.length) {
-      throw new VeenError("E.SIZE", "Ciphertext is shorter than its encoded lengths");
-    }
-    if (!ctHashMatches(msg)) throw new VeenError("E.SIZE", "ct_hash does not match H(ciphertext) (I1)");
-    return msg;
-  }
-
-  /** One line per submission; `streamSeq` is the one the sequencer assigned (null when refused). */
-  private logSubmit(
-    msg: Msg | undefined,
-    streamSeq: number | null,
-    code: string | undefined,
-    bytesIn: number,
-    bytesOut: number,
-    verifyMs: number,
-    commitMs: number,
-  ): void {
-    const level = code === undefined ? "info" : "warn";
-    if (!this.c.log.enabled(level)) return;
-    this.c.log.log(level, "submit", {
-      label: msg ? toHex(msg.label).slice(0, 8) : null,
-      client_id: msg ? toHex(msg.clientId).slice(0, 8) : null,
-      stream_seq: streamSeq,
-      code: code ?? null,
-      bytes_in: bytesIn,
-      bytes_out: bytesOut,
-      verify_ms: round(verifyMs),
-      commit_ms: round(commitMs),
-    });
-  }
+  private readonly submitRefused = (e: unknown): Response =>
+    e instanceof ClientGoneError
+      ? this.clientGone("/submit", e)
+      : errorResponse(asVeenError(e, "E.UNAVAILABLE", "Internal error"));
 
   // ---- reads ----
 
@@ -536,6 +450,6 @@ class StreamPage {
   }
 }
 
+const receiptResponse = (receipt: Uint8Array): Response => cborResponse(receipt);
 const ARRAY2 = new Uint8Array([0x82]);
 const ARRAY3 = new Uint8Array([0x83]);
-const round = (v: number) => Math.round(v * 1000) / 1000;

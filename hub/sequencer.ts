@@ -18,8 +18,8 @@ import {
   type UnsignedReceipt,
   VeenError,
 } from "../core/mod.ts";
-import type { Admission, LiveRecord } from "./admission.ts";
 import type { CryptoPool } from "./crypto_pool.ts";
+import type { RateGate } from "./rate_limit.ts";
 import type { AcceptedEntry, CommitEntry, HubStore } from "./store.ts";
 import type { Metrics } from "./metrics.ts";
 
@@ -30,7 +30,8 @@ interface Pending {
   unsigned: UnsignedReceipt;
   /** The RECEIPT signature, requested from the crypto worker as soon as the entry is sequenced. */
   sig: Promise<Uint8Array>;
-  resolve: () => void;
+  /** Releases the entry's RECEIPT once its batch is durable. */
+  resolve: (receipt: Uint8Array) => void;
   reject: (e: unknown) => void;
 }
 
@@ -52,6 +53,12 @@ export interface SequencerOptions {
   onCommitted?: (entries: CommitEntry[]) => void;
 }
 
+/** A MSG the sequencer has appended: its stream_seq, and its RECEIPT once the entry is durable (the commit). */
+export interface Sequenced {
+  streamSeq: number;
+  receipt: Promise<Uint8Array>;
+}
+
 const CLIENT_CACHE_MAX = 200_000;
 const EMPTY = new Uint8Array(0);
 const MAX_BATCHES_IN_FLIGHT = 2;
@@ -70,7 +77,6 @@ export class Sequencer {
   constructor(
     private readonly store: HubStore,
     private readonly crypto: CryptoPool,
-    private readonly admission: Admission,
     private readonly metrics: Metrics,
     private readonly opts: SequencerOptions,
   ) {
@@ -95,16 +101,29 @@ export class Sequencer {
     return a;
   }
 
-  /**
-   * Sequences one verified, admitted MSG and resolves, once durable, with its RECEIPT bytes and the stream_seq it
-   * was assigned. Errors: E.DUP, E.SEQ, E.RATE, E.UNAVAILABLE.
-   */
+  /** sequence() and its commit: resolves, once durable, with the RECEIPT bytes and the stream_seq assigned. */
   async submit(
     msg: Msg,
     msgBytes: Uint8Array,
-    live: LiveRecord | undefined,
+    gate: RateGate | undefined,
     nowMs: number,
   ): Promise<{ receipt: Uint8Array; streamSeq: number }> {
+    const s = await this.sequence(msg, msgBytes, gate, nowMs);
+    return { receipt: await s.receipt, streamSeq: s.streamSeq };
+  }
+
+  /**
+   * The sequence and rate stage (OP0.1 steps 4-5): checks client_seq and prev_ack against the cursors (E.DUP,
+   * E.SEQ), then takes the rate token from `gate` (E.RATE; a refused MSG takes none), then appends. Resolves with
+   * the stream_seq assigned; its `receipt` resolves once the entry's batch is durable (E.UNAVAILABLE if the commit
+   * fails). E.UNAVAILABLE also for a full commit queue or a poisoned sequencer.
+   */
+  async sequence(
+    msg: Msg,
+    msgBytes: Uint8Array,
+    gate: RateGate | undefined,
+    nowMs: number,
+  ): Promise<Sequenced> {
     this.checkHealthy();
     if (this.pending.length >= this.opts.queueMax) {
       throw new VeenError("E.UNAVAILABLE", "Commit queue is full", { retryAfter: 1 });
@@ -143,7 +162,7 @@ export class Sequencer {
     if (msg.prevAck > acc.size) {
       throw new VeenError("E.SEQ", `prev_ack ${msg.prevAck} is ahead of the label's stream_seq ${acc.size}`);
     }
-    this.admission.take(live, msg.label, nowMs);
+    gate?.take(msg.label, nowMs);
     const appended = acc.append(leaf);
     const hubTs = Math.floor(nowMs / 1000);
     const unsigned: UnsignedReceipt = {
@@ -171,13 +190,12 @@ export class Sequencer {
     this.pendingEntries.set(ckey + msg.clientSeq, { streamSeq: appended.seq, leafHash: leaf });
     const sig = this.crypto.signOne(receiptSigningDigest(unsigned));
     sig.catch(() => {}); // a failure is handled by the batch that awaits it
-    const done = new Promise<void>((resolve, reject) =>
+    const receipt = new Promise<Uint8Array>((resolve, reject) =>
       this.pending.push({ entry, ckey, unsigned, sig, resolve, reject })
     );
     this.metrics.queueDepth = this.pending.length;
     if (!this.committing) this.startCommitLoop();
-    await done;
-    return { receipt: entry.receipt, streamSeq: entry.streamSeq };
+    return { streamSeq: appended.seq, receipt };
   }
 
   /** E.UNAVAILABLE once a commit has failed: the in-memory view is ahead of disk until a restart. */
@@ -261,7 +279,7 @@ export class Sequencer {
       this.pendingEntries.delete(p.ckey + p.entry.clientSeq);
       const cursor = this.clients.get(p.ckey);
       if (cursor !== undefined && cursor.seq === p.entry.clientSeq) cursor.durable = true;
-      p.resolve();
+      p.resolve(p.entry.receipt);
     }
     this.opts.onCommitted?.(entries);
   }

@@ -2,20 +2,6 @@ import assert from "node:assert/strict";
 import { MemoryStore } from "./memory_store.ts";
 import { errorCode, http, quietLogger, submit, testConfig, Writer } from "../tests/fixture.ts";
 import { startHub } from "./hub.ts";
-import { Admission } from "./admission.ts";
-
-/** Admission without capabilities (the sequencer tests drive it directly). */
-function openAdmission(store: MemoryStore): Admission {
-  return new Admission(store, {
-    required: false,
-    trustedIssuers: [],
-    routingKey: new Uint8Array(0),
-    maxCapChain: 8,
-    labelEpochs: false,
-    epochSec: 60,
-    clockSkewEpochs: 1,
-  });
-}
 
 Deno.test("a failed commit refuses the batch with E.UNAVAILABLE, poisons the hub and stops it", async () => {
   const dir = await Deno.makeTempDir();
@@ -42,8 +28,11 @@ Deno.test("receipts are released only after the store's commit resolves", async 
   const store = new MemoryStore();
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
+  let entered!: () => void;
+  const committing = new Promise<void>((r) => (entered = r));
   const orig = store.commit.bind(store);
   store.commit = async (b) => {
+    entered();
     await gate;
     return orig(b);
   };
@@ -51,12 +40,15 @@ Deno.test("receipts are released only after the store's commit resolves", async 
   try {
     let answered = false;
     const p = submit(hub.url, new Writer("t/gate").msg()).then((r) => ((answered = true), r));
-    await new Promise((r) => setTimeout(r, 100));
+    await committing;
+    // A whole request and answer on the same hub after the commit began: a released receipt would be out by now.
+    assert.equal((await http(hub.url + "/readyz")).status, 200);
     assert.equal(answered, false, "no receipt before the commit is durable");
     release();
     assert.equal((await p).status, 200);
     assert.equal((await http(hub.url + "/readyz")).status, 200);
   } finally {
+    release();
     await hub.close();
     await Deno.remove(dir, { recursive: true });
   }
@@ -71,8 +63,7 @@ Deno.test("evicted client cursors are reloaded from the store: sequence rules ho
   const store = new MemoryStore();
   const hub = signingKeyFromSeed(new Uint8Array(32).fill(1));
   const crypto = await CryptoPool.start(hub.secret, 0);
-  const admission = openAdmission(store);
-  const seq = new Sequencer(store, crypto, admission, new Metrics(), {
+  const seq = new Sequencer(store, crypto, new Metrics(), {
     batchMax: 4,
     batchWaitMs: 0,
     queueMax: 1000,
@@ -127,9 +118,8 @@ Deno.test("a RECEIPT signature that fails refuses its batch with E.UNAVAILABLE a
   const store = new MemoryStore();
   const crypto = await CryptoPool.start(signingKeyFromSeed(new Uint8Array(32).fill(2)).secret, 0);
   crypto.signOne = () => Promise.reject(new Error("signer gone"));
-  const admission = openAdmission(store);
   let fatal: unknown;
-  const seq = new Sequencer(store, crypto, admission, new Metrics(), {
+  const seq = new Sequencer(store, crypto, new Metrics(), {
     batchMax: 8,
     batchWaitMs: 0,
     queueMax: 100,

@@ -156,6 +156,11 @@ export interface HubStore {
   enforceRetention?(policy: RetentionPolicy, nowMs: number): Promise<RetentionDropped>;
   /** Retention boundaries, O(labels · log n) (a binary search over each label's positions). */
   retentionStatus?(maxLabels?: number): RetentionStatus;
+  /**
+   * Resolves when the store's background work (the disk store's index writer) has nothing left to do, at its own
+   * pace (it is not hurried). Stores without background work may omit it.
+   */
+  settled?(): Promise<void>;
   /** Flushes, fsyncs and closes files and the KV database. */
   close(): Promise<void>;
 }

@@ -12,7 +12,8 @@
  *   const body = encodeLwwOp({ key, ts, value: new TextEncoder().encode(v) });
  *   lwwFold.apply(s, { seq, msgId: new Uint8Array(32), clientId: new Uint8Array(32), hubTs: 0, hdr: { schema: LWW_SCHEMA }, body });
  * }
- * console.assert(new TextDecoder().decode(lwwGet(s, key)!.value) === "B");
+ * const v = new TextDecoder().decode(lwwGet(s, key)!.value);
+ * if (v !== "B") throw new Error(`the later ts must win, not the later seq: got ${v}`);
  * ```
  * @module
  */

@@ -23,7 +23,7 @@ import {
 } from "../core/mod.ts";
 import { fsck, readState, selfCommand, STATE_FILE } from "../hub/mod.ts";
 import { Writer } from "./fixture.ts";
-import { prng } from "./util.ts";
+import { fileAppears, prng, within } from "./util.ts";
 
 const KILLS = 4;
 const CLIENTS = 4;
@@ -63,27 +63,22 @@ async function startHub(dir: string): Promise<HubProc> {
     stderr: "piped",
   }).spawn();
   const stderr = drain(child.stderr);
-  const deadline = Date.now() + 30_000;
-  let exited = false;
-  child.status.then(() => (exited = true));
-  while (Date.now() < deadline && !exited) {
-    try {
-      const st = await readState(dir);
-      if (st?.pid === child.pid) {
-        const r = await fetch(`${st.url}/readyz`);
-        await r.body?.cancel();
-        if (r.ok) return { child, url: st.url, hubPk: fromHex(st.hub_pk!, 32, "hub_pk"), stderr };
-      }
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
   try {
-    child.kill("SIGKILL");
-  } catch { /* gone */ }
-  await child.status;
-  throw new Error(`hub did not start:\n${await stderr}`);
+    // The state file is written once the hub serves and is ready.
+    await within(fileAppears(`${dir}/${STATE_FILE}`, child.status), 30_000, "the hub's state file");
+    const st = await readState(dir);
+    assert.equal(st?.pid, child.pid);
+    const r = await fetch(`${st!.url}/readyz`);
+    await r.body?.cancel();
+    assert.equal(r.status, 200);
+    return { child, url: st!.url, hubPk: fromHex(st!.hub_pk!, 32, "hub_pk"), stderr };
+  } catch (e) {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+    await child.status;
+    throw new Error(`hub did not start (${e}):\n${await stderr}`);
+  }
 }
 
 async function kill9(h: HubProc): Promise<void> {
@@ -105,8 +100,8 @@ class Client {
     this.label = toHex(this.w.label);
   }
 
-  /** Submits until `stop()` or a transport error (the hub died); every receipt goes to `got`. */
-  async run(url: string, stop: () => boolean, got: Got[], max: number): Promise<void> {
+  /** Submits until `stop()` or a transport error (the hub died); every receipt goes to `got`, then `onReceipt`. */
+  async run(url: string, stop: () => boolean, got: Got[], max: number, onReceipt: () => void): Promise<void> {
     for (let n = 0; n < max && !stop(); n++) {
       const resubmit = this.pending !== undefined;
       const body = this.pending ?? encodeMsg(this.w.msg());
@@ -128,6 +123,7 @@ class Client {
         const rc = decodeReceipt(bytes);
         got.push({ label: this.label, seq: rc.streamSeq, bytes, leaf: rc.leafHash });
         this.accepted++;
+        onReceipt();
       } else if (status === 409 && resubmit) {
         this.dups++; // it was durable before the kill; the receipt was lost with the connection
       } else {
@@ -192,10 +188,19 @@ Deno.test({
         await verifyAll(hub.url, hubPk, got);
         let stop = false;
         const before = got.length;
-        const loads = clients.map((c) => c.run(hub.url, () => stop, got, PER_PHASE_MAX));
+        // The kill (or the stop) comes once the clients hold a seeded random number of this phase's receipts,
+        // while the others' requests are in flight.
+        const target = before + (phase < KILLS ? 20 + rnd.int(300) : 100);
+        let reached!: () => void;
+        const atTarget = new Promise<void>((r) => (reached = r));
+        const onReceipt = () => got.length >= target && reached();
+        const loads = clients.map((c) => c.run(hub.url, () => stop, got, PER_PHASE_MAX, onReceipt));
+        const ended = Promise.all(loads).then(() => {
+          throw new Error(`phase ${phase}: the clients stopped at ${got.length} receipts, before ${target}`);
+        });
+        ended.catch(() => {}); // after the target it rejects by design (the clients end when the hub is gone)
+        await within(Promise.race([atTarget, ended]), 30_000, `phase ${phase}: ${target} receipts`);
         if (phase < KILLS) {
-          // kill at a random moment while the clients are submitting
-          await new Promise((r) => setTimeout(r, 80 + rnd.int(400)));
           await kill9(hub);
           stop = true;
           await Promise.all(loads);
@@ -204,7 +209,6 @@ Deno.test({
           assert.ok(rep.ok, `fsck after kill ${phase}: ${JSON.stringify(rep.error)}`);
           crashLeftovers += rep.summary.unindexed_records + rep.warnings.length;
         } else {
-          await new Promise((r) => setTimeout(r, 200));
           stop = true;
           await Promise.all(loads);
           assert.ok(clients.every((c) => c.pending === undefined), "every lost answer was resolved");

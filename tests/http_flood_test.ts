@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { decodeErrorBody } from "../core/mod.ts";
 import { selfCommand, STATE_FILE } from "../hub/mod.ts";
 import { submit, Writer } from "./fixture.ts";
+import { fileAppears, within } from "./util.ts";
 
 const enc = new TextEncoder();
 const MiB = 1024 * 1024;
@@ -114,27 +115,6 @@ async function readResponse(c: Deno.TcpConn): Promise<{ status: number; body: Ui
     next.set(buf);
     next.set(chunk.subarray(0, n), buf.length);
     buf = next;
-  }
-}
-
-/** Fails (instead of hanging) when `p` does not settle within `ms`. */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let t: ReturnType<typeof setTimeout> | undefined;
-  const guard = new Promise<never>((_, reject) => {
-    t = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, guard]).finally(() => clearTimeout(t));
-}
-
-/** Resolves once `path` exists (watching its directory for the rename that creates it). */
-async function fileAppears(path: string): Promise<void> {
-  const exists = () => Deno.stat(path).then(() => true, () => false);
-  const watcher = Deno.watchFs(path.slice(0, path.lastIndexOf("/")));
-  try {
-    if (await exists()) return;
-    for await (const _ of watcher) if (await exists()) return;
-  } finally {
-    watcher.close();
   }
 }
 

@@ -1,6 +1,7 @@
 /** The hub as users run it: `veen hub start` (detached and foreground), `veen hub stop`, files and modes. */
 import assert from "node:assert/strict";
-import { readState, selfCommand } from "../hub/mod.ts";
+import { readState, selfCommand, STATE_FILE } from "../hub/mod.ts";
+import { fileAppears, within } from "./util.ts";
 
 async function veen(
   args: string[],
@@ -93,11 +94,9 @@ Deno.test("veen hub start --foreground exits 0 on SIGTERM after a final checkpoi
     stderr: "piped",
   }).spawn();
   try {
-    let url = "";
-    for (let i = 0; i < 200 && url === ""; i++) {
-      url = (await readState(dir))?.url ?? "";
-      if (url === "") await new Promise((r) => setTimeout(r, 50));
-    }
+    // The state file is written once the hub serves.
+    await within(fileAppears(`${dir}/${STATE_FILE}`, child.status), 30_000, "the hub's state file");
+    const url = (await readState(dir))?.url ?? "";
     assert.notEqual(url, "");
     child.kill("SIGTERM");
     const st = await child.status;

@@ -56,3 +56,35 @@ export async function snapshotDir(dir: string, derived = false): Promise<Record<
   await walk("");
   return out;
 }
+
+/** Fails (instead of hanging) when `p` does not settle within `ms`: an upper bound on waiting for an event. */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: ReturnType<typeof setTimeout> | undefined;
+  const guard = new Promise<never>((_, reject) => {
+    t = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, guard]).finally(() => clearTimeout(t));
+}
+
+/**
+ * Resolves once `path` exists, watching its directory for the rename that creates it (an event, not a poll).
+ * Rejects when `gone` settles first (e.g. the child process that was to create it exited).
+ */
+export async function fileAppears(path: string, gone?: Promise<unknown>): Promise<void> {
+  const exists = () => Deno.stat(path).then(() => true, () => false);
+  const watcher = Deno.watchFs(path.slice(0, path.lastIndexOf("/")));
+  let over = false;
+  const close = () => {
+    if (over) return;
+    over = true;
+    watcher.close();
+  };
+  gone?.finally(close).catch(() => {});
+  try {
+    if (await exists()) return;
+    for await (const _ of watcher) if (await exists()) return;
+    throw new Error(`${path} did not appear before its creator went away`);
+  } finally {
+    close();
+  }
+}

@@ -94,8 +94,11 @@ Deno.test("send maps failures to exit codes: malformed 3, unreachable 2, usage 1
 });
 
 Deno.test("send --timeout-ms bounds each request (transport failure, exit 2)", async () => {
+  // The server answers only once the client has given up.
+  let gaveUp!: () => void;
+  const late = new Promise<void>((r) => (gaveUp = r));
   const slow = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async () => {
-    await new Promise((r) => setTimeout(r, 300));
+    await late;
     return new Response("{}");
   });
   try {
@@ -118,6 +121,7 @@ Deno.test("send --timeout-ms bounds each request (transport failure, exit 2)", a
       assert.match(r.stderr, /within 50 ms/);
     });
   } finally {
+    gaveUp();
     await slow.shutdown();
   }
 });

@@ -12,6 +12,8 @@ export interface RealHub {
   close(): Promise<void>;
   /** One retention and attachment collection pass at the hub's clock. */
   retentionPass(): Promise<void>;
+  /** Resolves when the hub's background work has drained (checkpoints written, index writer idle). */
+  settled(): Promise<void>;
 }
 
 export async function startRealHub(
@@ -49,6 +51,7 @@ export async function startRealHub(
     hubPk: hub.hubKey.public,
     dataDir,
     retentionPass: () => hub.retentionPass(),
+    settled: () => hub.settled(),
     close: async () => {
       await hub.close();
       await Deno.remove(`${dataDir}/hub.state.json`).catch(() => {});

@@ -1,0 +1,204 @@
+import assert from "node:assert/strict";
+import {
+  authRef,
+  DEFAULT_LIMITS,
+  encodeCapToken,
+  encodeMsg,
+  issueCapToken,
+  type Msg,
+  signingKeyFromSeed,
+  streamIdFor,
+  VeenError,
+} from "../core/mod.ts";
+import { Writer } from "../tests/fixture.ts";
+import { Admission } from "./admission.ts";
+import { BodyLimits } from "./body_limits.ts";
+import { CryptoPool } from "./crypto_pool.ts";
+import { Logger } from "./logger.ts";
+import { MemoryStore } from "./memory_store.ts";
+import { Metrics } from "./metrics.ts";
+import { Sequencer } from "./sequencer.ts";
+import { SubmitPipeline } from "./submit_pipeline.ts";
+
+const HUB = signingKeyFromSeed(new Uint8Array(32).fill(7));
+const MAX_MSG = 4096;
+
+/** A pipeline with admission on over an in-memory store, and the submit log lines it wrote. */
+async function pipeline() {
+  const store = new MemoryStore();
+  const metrics = new Metrics();
+  const crypto = await CryptoPool.start(HUB.secret, 0);
+  const lines: Record<string, unknown>[] = [];
+  const log = new Logger("info", "hub", "standalone", (l) => void lines.push(JSON.parse(l)));
+  const limits = { ...DEFAULT_LIMITS, maxMsgBytes: MAX_MSG };
+  const admission = new Admission(store, {
+    required: true,
+    trustedIssuers: [HUB.public],
+    routingKey: new Uint8Array(0),
+    maxCapChain: limits.maxCapChain,
+    labelEpochs: false,
+    epochSec: 60,
+    clockSkewEpochs: 1,
+  });
+  let fatal: unknown;
+  const sequencer = new Sequencer(store, crypto, metrics, {
+    batchMax: 8,
+    batchWaitMs: 0,
+    queueMax: 100,
+    onFatal: (e) => (fatal = e),
+  });
+  const bodies = new BodyLimits({
+    idleTimeoutMs: 5000,
+    totalTimeoutMs: 5000,
+    maxReads: 16,
+    maxReadsPerPeer: 16,
+    maxBufferBytes: 1 << 20,
+  });
+  const p = new SubmitPipeline({
+    limits,
+    profileId: new Writer("x").msg().profileId,
+    bodies,
+    crypto,
+    admission,
+    sequencer,
+    metrics,
+    log,
+    isReady: () => sequencer.healthy,
+    now: () => 1_700_000_000_000,
+  });
+  /** The code the pipeline refuses `m` with, or "ok". */
+  const codeOf = async (m: Msg | Uint8Array): Promise<string> => {
+    const body = m instanceof Uint8Array ? m : encodeMsg(m);
+    try {
+      await p.submit(new Request("http://hub/submit", { method: "POST", body: body as BodyInit }), "peer");
+      return "ok";
+    } catch (e) {
+      assert.ok(e instanceof VeenError, String(e));
+      return e.code;
+    }
+  };
+  const close = () => {
+    bodies.close();
+    crypto.close();
+  };
+  /** Installs a capability of the hub for `w` on `stream` and returns its auth_ref. */
+  const authorized = async (w: Writer, stream: string, rate?: { perSec: number; burst: number }) => {
+    const tok = issueCapToken({
+      issuerSecret: HUB.secret,
+      issuerPk: HUB.public,
+      subjectPk: w.key.public,
+      streamIds: [streamIdFor(stream)],
+      ttl: 600,
+      ...(rate === undefined ? {} : { rate }),
+    });
+    await admission.authorize(encodeCapToken(tok), 1_700_000_000);
+    return authRef(tok);
+  };
+  return { p, store, metrics, lines, authorized, codeOf, close, fatal: () => fatal };
+}
+
+/** `m` with its signature broken (the last byte flipped). */
+function badSig(m: Msg): Msg {
+  const sig = m.sig.slice();
+  sig[63]! ^= 1;
+  return { ...m, sig };
+}
+
+Deno.test("submit pipeline: each stage refuses with its spec code before any later stage runs (OP0.1, SH0.4)", async () => {
+  const t = await pipeline();
+  try {
+    const w = new Writer("pipe/order", 3);
+    // The clock stands still: no token comes back.
+    const ref = await t.authorized(w, "pipe/order", { perSec: 1, burst: 2 });
+    const other = new Writer("pipe/other", 3); // same client, a label the capability does not allow
+
+    // Each message fails its stage and every later one (client_seq 5 where 1 is next).
+    const seq5 = (o: { authRef?: Uint8Array | null; bodyLen?: number } = {}) =>
+      w.msg({ clientSeq: 5, authRef: ref, ...o });
+
+    // 1. bounds: oversized, and also wrong profile, bad signature, no auth_ref, wrong client_seq.
+    const huge = badSig({ ...seq5({ authRef: null, bodyLen: MAX_MSG }), profileId: new Uint8Array(32) });
+    assert.equal(await t.codeOf(huge), "E.SIZE");
+    // 2. structure: wrong profile_id (and a bad signature, no auth_ref, wrong client_seq).
+    assert.equal(
+      await t.codeOf(badSig({ ...seq5({ authRef: null }), profileId: new Uint8Array(32) })),
+      "E.PROFILE",
+    );
+    //    ... and ct_hash not H(ciphertext) (I1), signature over the wrong ct_hash.
+    assert.equal(
+      await t.codeOf(badSig({ ...seq5({ authRef: null }), ctHash: new Uint8Array(32) })),
+      "E.SIZE",
+    );
+    // 3. signature: a bad signature (and no auth_ref, wrong client_seq).
+    assert.equal(await t.codeOf(badSig(seq5({ authRef: null }))), "E.SIG");
+    // 4. capability: no auth_ref; a label the capability does not allow (both with a wrong client_seq).
+    assert.equal(await t.codeOf(seq5({ authRef: null })), "E.AUTH");
+    assert.equal(await t.codeOf(other.msg({ clientSeq: 5, authRef: ref })), "E.CAP");
+    // 5. sequence before rate: a refused MSG takes no token, so both tokens are left for 1 and 2.
+    assert.equal(await t.codeOf(seq5()), "E.SEQ");
+    assert.equal(await t.codeOf(w.msg({ clientSeq: 1, authRef: ref })), "ok");
+    assert.equal(await t.codeOf(w.msg({ clientSeq: 1, authRef: ref })), "E.DUP");
+    assert.equal(await t.codeOf(w.msg({ clientSeq: 2, authRef: ref })), "ok");
+    assert.equal(await t.codeOf(seq5()), "E.SEQ", "a MSG out of sequence is E.SEQ even with no token left");
+    // ... rate: in sequence, no token left.
+    assert.equal(await t.codeOf(w.msg({ clientSeq: 3, authRef: ref })), "E.RATE");
+    assert.equal(t.store.stats().entries, 2, "refused submissions left no trace");
+
+    // Every outcome is counted and logged, the accepted ones with the stream_seq the sequencer assigned.
+    assert.equal(t.metrics.submitOk, 2);
+    const submits = t.lines.filter((l) => l.msg === "submit");
+    assert.deepEqual(submits.map((l) => [l.code, l.stream_seq]), [
+      ["E.SIZE", null],
+      ["E.PROFILE", null],
+      ["E.SIZE", null],
+      ["E.SIG", null],
+      ["E.AUTH", null],
+      ["E.CAP", null],
+      ["E.SEQ", null],
+      [null, 1],
+      ["E.DUP", null],
+      [null, 2],
+      ["E.SEQ", null],
+      ["E.RATE", null],
+    ]);
+    assert.equal(
+      t.metrics.verifyLatency.counts.reduce((a, b) => a + b),
+      8,
+      "verify latency for each MSG past the signature stage",
+    );
+    assert.equal(t.metrics.endToEndLatency.counts.reduce((a, b) => a + b), 2);
+  } finally {
+    t.close();
+  }
+});
+
+Deno.test("submit pipeline: commit is the last stage: a failed commit is E.UNAVAILABLE and later submits are refused at once", async () => {
+  const t = await pipeline();
+  try {
+    t.store.commit = () => Promise.reject(new Error("disk gone"));
+    const w = new Writer("pipe/commit", 4);
+    assert.equal(await t.codeOf(w.msg({ authRef: await t.authorized(w, "pipe/commit") })), "E.UNAVAILABLE");
+    assert.match(String((t.fatal() as Error).message), /disk gone/);
+    // Not ready comes before the bounds: even an oversized MSG is E.UNAVAILABLE now.
+    assert.equal(await t.codeOf(new Uint8Array(MAX_MSG + 1)), "E.UNAVAILABLE");
+  } finally {
+    t.close();
+  }
+});
+
+Deno.test("submit pipeline: an oversized body is refused by the bounds stage, before a byte of it is decoded", async () => {
+  const t = await pipeline();
+  try {
+    const req = new Request("http://hub/submit", {
+      method: "POST",
+      body: new Uint8Array(MAX_MSG + 1).fill(0xff) as BodyInit, // not even CBOR
+    });
+    await assert.rejects(
+      t.p.submit(req, "peer"),
+      (e: unknown) =>
+        e instanceof VeenError && e.code === "E.SIZE" && /^Body .*4096-byte limit/.test(e.detail),
+    );
+  } finally {
+    t.close();
+  }
+});
