@@ -35,7 +35,7 @@ import {
   expectBytes,
   expectUint,
 } from "../core/mod.ts";
-import { CliError, malformedError, transportError } from "./exit_codes.ts";
+import { CommandError, malformedError, transportError } from "../cmd/mod.ts";
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
@@ -150,7 +150,7 @@ export class HubHttp {
       retryAfter = res.headers.get("retry-after");
       bytes = await readAnswer(res, maxBytes, `${method} ${path}`);
     } catch (e) {
-      if (e instanceof CliError) throw e;
+      if (e instanceof CommandError) throw e;
       const name = e instanceof Error ? e.name : "";
       if (name === "TimeoutError" || name === "AbortError") {
         throw transportError(

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { prng, throwsCode } from "../tests/util.ts";
-import { CliError } from "./exit_codes.ts";
+import { CommandError } from "../cmd/mod.ts";
 import {
   checkPrekey,
   decodeIdentityCard,
@@ -34,8 +34,8 @@ Deno.test("readIdentityCard() accepts a card file or a client directory", async 
     const a = await readIdentityCard(t.path);
     const b = await readIdentityCard(`${t.path}/identity_card.json`);
     assert.deepEqual(a, b);
-    await assert.rejects(() => readIdentityCard(`${t.path}/missing`), CliError);
-    assert.throws(() => decodeIdentityCard('{"client_id":"zz"}', "x"), CliError);
+    await assert.rejects(() => readIdentityCard(`${t.path}/missing`), CommandError);
+    assert.throws(() => decodeIdentityCard('{"client_id":"zz"}', "x"), CommandError);
   } finally {
     await t.cleanup();
   }

@@ -18,6 +18,7 @@ import {
   result,
   str,
   type Subcommand,
+  type Tool,
   usage,
 } from "./io.ts";
 import {
@@ -723,11 +724,14 @@ const COMMANDS: Record<string, Subcommand> = {
   "job stream": { flags: STREAM_FLAGS, run: (io, f, m) => job("stream", io, f, m) },
 };
 
+/** `veen kube` as a tool of ops/io.ts (its subcommands, flags and help texts). */
+export const KUBE_TOOL: Tool = { name: "kube", help: KUBE_HELP, commands: COMMANDS, helps: HELP };
+
 /** `veen kube ...` with an injectable environment (tests). `args` starts after the word "kube". */
 export async function runKube(args: string[], io: OpsIo): Promise<number> {
   return await dispatch(
     io,
-    { name: "kube", help: KUBE_HELP, commands: COMMANDS, helps: HELP },
+    KUBE_TOOL,
     args,
     (sub, rest) => {
       if (sub === "job") {

@@ -1,7 +1,7 @@
 /** `veen schema-id NAME`: `H(utf8("veen/schema:" || NAME))` as hex (wire decisions "Hashing and identifiers"). */
 import { schemaIdFor, toHex } from "../../core/mod.ts";
 import type { Command } from "../context.ts";
-import { usageError } from "../exit_codes.ts";
+import { usageError } from "../../cmd/mod.ts";
 
 export const schemaId: Command = {
   path: ["schema-id"],
