@@ -135,11 +135,11 @@ function wrap(text: string, width: number): string[] {
 /** The listing of one group (`veen hub`): every subcommand with its summary. */
 export function groupHelp(p: Program, word: string): string {
   const group = groupOf(commandsOf(p), word);
-  const w = Math.max(...group.map((c) => c.path.join(" ").length)) + 2;
+  const w = Math.max(...group.map((c) => c.path.join(" ").length)) + p.name.length + 3;
   return [
     `usage: ${p.name} ${word} SUBCOMMAND [FLAGS]    (${p.name} ${word} SUBCOMMAND --help for one)`,
     "",
-    ...group.map((c) => `  ${c.path.join(" ").padEnd(w)}${c.summary}`),
+    ...group.map((c) => `  ${`${p.name} ${c.path.join(" ")}`.padEnd(w)}${c.summary}`),
   ].join("\n");
 }
 

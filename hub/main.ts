@@ -107,6 +107,11 @@ function checkListen(listen: string): void {
 export async function start(ctx: CommandContext, forceForeground: boolean): Promise<number> {
   const cfg = await buildConfig(configFlags(ctx), envObject(ctx));
   try {
+    // An existing data dir held by another hub is refused first (naming that hub); a new one is created only
+    // after the listen address proved usable.
+    if (await Deno.stat(cfg.dataDir).then((s) => s.isDirectory, () => false)) {
+      (await prepareDataDir(cfg.dataDir)).release();
+    }
     checkListen(cfg.listen);
     if (ctx.flags.bool("foreground") || forceForeground) return await runForeground(ctx, cfg);
     return await detach(ctx, cfg);

@@ -75,7 +75,9 @@ Deno.test("veen hub lists every hub subcommand; an unknown one is exit 1 even wi
   for (const args of [["hub"], ["hub", "--help"]]) {
     const r = await veen(args);
     assert.equal(r.code, args.length === 1 ? 1 : 0);
-    for (const c of hub) assert.match(r.out, new RegExp(`^  ${c.path.join(" ")} `, "m"), c.path.join(" "));
+    for (const c of hub) {
+      assert.match(r.out, new RegExp(`^  veen ${c.path.join(" ")} `, "m"), c.path.join(" "));
+    }
   }
   const p = await veen(["hub", "profile", "--help"]);
   assert.equal(p.code, 1);
