@@ -156,6 +156,7 @@ export function flagHelp(specs: readonly FlagSpec[]): string[] {
   const w = Math.max(...left.map((l) => l.length)) + 2;
   return specs.map((s, i) => {
     const tags = [s.required ? "required" : "", s.multiple ? "repeatable" : ""].filter((t) => t !== "");
-    return left[i]!.padEnd(w) + s.help + (tags.length > 0 ? ` (${tags.join(", ")})` : "");
+    const text = s.help + (tags.length > 0 ? `${s.help === "" ? "" : " "}(${tags.join(", ")})` : "");
+    return text === "" ? left[i]! : left[i]!.padEnd(w) + text;
   });
 }

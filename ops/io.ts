@@ -111,16 +111,19 @@ export function toolCommands(tool: Tool): Command[] {
   return Object.entries(tool.commands).map(([sub, c]) => {
     const { usage, details } = splitHelp(tool.helps[sub] ?? `veen ${tool.name} ${sub}`);
     const listed = new RegExp(`^  ${sub}\\s{2,}(.*)$`, "m").exec(tool.help)?.[1];
+    const first = /^[^.]*\.?/.exec(details.replaceAll("\n", " "))?.[0] ?? sub;
     return {
       path: [tool.name, ...sub.split(" ")],
-      summary: listed ?? details.split(/\.\s|\n/)[0] ?? sub,
+      summary: listed ?? first.replace(/\.$/, ""),
       usage,
-      details,
+      ...(listed === undefined && details.replaceAll("\n", " ").trim() === first.trim() ? {} : { details }),
       flags: Object.entries(c.flags).map(([name, s]) => ({
         name,
         arity: s.type === "boolean" ? 0 as const : 1 as const,
         ...(s.multiple ? { multiple: true } : {}),
         ...(s.short === undefined ? {} : { aliases: [s.short] }),
+        // The metavar as the usage text spells it (`--env FILE`); the details describe the flags.
+        metavar: new RegExp(`--${name} ([A-Za-z][A-Za-z0-9_.|,:-]*)`).exec(usage)?.[1] ?? "VALUE",
         help: "",
       })),
       run: (ctx) => c.run(ctx.io, flagRecord(ctx.flags, c.flags), ctx.out.mode),
