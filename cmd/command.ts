@@ -82,9 +82,16 @@ export function findCommand(
   return best;
 }
 
-/** The commands of group `word` (those spelled `word SUB ...`). */
-function groupOf(commands: readonly Command[], word: string): Command[] {
-  return commands.filter((c) => c.path.length > 1 && c.path[0] === word);
+/** The commands of group `prefix` (those spelled `PREFIX... SUB ...`, e.g. `hub` or `kube job`). */
+function groupOf(commands: readonly Command[], prefix: readonly string[]): Command[] {
+  return commands.filter((c) => c.path.length > prefix.length && prefix.every((w, i) => c.path[i] === w));
+}
+
+/** The longest group spelled by the first words of `words` (empty when the first word names none). */
+function longestGroup(commands: readonly Command[], words: readonly string[]): string[] {
+  let n = 0;
+  while (n < words.length && groupOf(commands, words.slice(0, n + 1)).length > 0) n++;
+  return words.slice(0, n) as string[];
 }
 
 const EXIT_LINE =
@@ -132,12 +139,13 @@ function wrap(text: string, width: number): string[] {
   return [...out, line];
 }
 
-/** The listing of one group (`veen hub`): every subcommand with its summary. */
-export function groupHelp(p: Program, word: string): string {
-  const group = groupOf(commandsOf(p), word);
+/** The listing of one group (`veen hub`, `veen kube job`): every subcommand with its summary. */
+export function groupHelp(p: Program, prefix: readonly string[]): string {
+  const group = groupOf(commandsOf(p), prefix);
   const w = Math.max(...group.map((c) => c.path.join(" ").length)) + p.name.length + 3;
+  const g = prefix.join(" ");
   return [
-    `usage: ${p.name} ${word} SUBCOMMAND [FLAGS]    (${p.name} ${word} SUBCOMMAND --help for one)`,
+    `usage: ${p.name} ${g} SUBCOMMAND [FLAGS]    (${p.name} ${g} SUBCOMMAND --help for one)`,
     "",
     ...group.map((c) => `  ${`${p.name} ${c.path.join(" ")}`.padEnd(w)}${c.summary}`),
   ].join("\n");
@@ -176,27 +184,26 @@ function helpFor(p: Program, words: readonly string[]): { text: string; exit: nu
     if (found !== undefined && found.used === rest.length) {
       return { text: commandHelp(found.cmd, p.name), exit: 0 };
     }
-    if (rest.length === 1 && groupOf(commands, rest[0]!).length > 0) {
-      return { text: groupHelp(p, rest[0]!), exit: 0 };
-    }
+    const group = longestGroup(commands, rest);
+    if (group.length > 0 && group.length === rest.length) return { text: groupHelp(p, group), exit: 0 };
     throw unknown(p, rest);
   }
   return undefined;
 }
 
 function unknown(p: Program, words: readonly string[]): Error {
-  const group = groupOf(commandsOf(p), words[0]!);
-  if (group.length === 0) {
+  const commands = commandsOf(p);
+  const prefix = longestGroup(commands, words);
+  if (prefix.length === 0) {
     return usageError(`Unknown command "${words[0]}" (${p.name} --help lists the commands)`);
   }
-  const sub = words[1];
-  const names = group.map((c) => c.path.slice(1).join(" ")).join(", ");
+  const g = `${p.name} ${prefix.join(" ")}`;
+  const sub = words[prefix.length];
+  const names = groupOf(commands, prefix).map((c) => c.path.slice(prefix.length).join(" ")).join(", ");
   if (sub === undefined || sub.startsWith("-")) {
-    return usageError(
-      `"${p.name} ${words[0]}" needs a subcommand (${names})${sub === undefined ? "" : `, got ${sub}`}`,
-    );
+    return usageError(`"${g}" needs a subcommand (${names})${sub === undefined ? "" : `, got ${sub}`}`);
   }
-  return usageError(`Unknown subcommand "${p.name} ${words[0]} ${sub}"; try: ${names}`);
+  return usageError(`Unknown subcommand "${g} ${sub}"; try: ${names}`);
 }
 
 /** Runs one invocation of `p` and returns its exit code; `io` is injectable for tests. */
@@ -226,10 +233,13 @@ export async function runProgram(p: Program, args: readonly string[], io: Io): P
     const found = findCommand(commands, words);
     if (found === undefined) {
       // `veen hub` and `veen hub --help` list the group; anything else not in the table is a usage error.
-      const group = groupOf(commands, words[0]!);
-      const next = words[1];
-      if (group.length > 0 && (next === undefined || (HELP_WORDS.has(next) && words.length === 2))) {
-        out.help(groupHelp(p, words[0]!));
+      const group = longestGroup(commands, words);
+      const next = words[group.length];
+      if (
+        group.length > 0 &&
+        (next === undefined || (HELP_WORDS.has(next) && words.length === group.length + 1))
+      ) {
+        out.help(groupHelp(p, group));
         return next === undefined ? 1 : 0;
       }
       throw unknown(p, words);

@@ -734,20 +734,6 @@ export async function runKube(args: string[], io: OpsIo): Promise<number> {
     KUBE_TOOL,
     args,
     (sub, rest) => {
-      if (sub === "job") {
-        const what = rest[0];
-        if (what === "--help" || what === "-h") {
-          io.writeOut(`${HELP["job send"]}\n\n${HELP["job stream"]}\n`);
-          return EXIT.OK;
-        }
-        if (what !== "send" && what !== "stream") {
-          io.writeErr(
-            `E.USAGE: veen kube job needs send or stream\n${HELP["job send"]}\n\n${HELP["job stream"]}\n`,
-          );
-          return EXIT.USAGE;
-        }
-        return { sub: `job ${what}`, rest: rest.slice(1) };
-      }
       if (sub === "backup" || sub === "restore") {
         io.writeErr(
           `E.UNAVAILABLE: veen kube ${sub} needs the hub's /admin/backup route (CLI-GOALS-3 §2.7), which this hub does not serve\n`,
