@@ -71,10 +71,10 @@ Deno.test("runProgram() help: root, help CMD, CMD --help, group listing; no word
   assert.equal((await run(["echo", "--help"])).out, commandHelp(TABLE[0]!, "t") + "\n");
   const g = await run(["grp"]);
   assert.equal(g.code, 1);
-  assert.match(g.out, /^  t grp rate +fail like/m);
-  assert.match(g.out, /^  t grp lazy +a handler/m);
+  assert.match(g.out, /^ {2}t grp rate +fail like/m);
+  assert.match(g.out, /^ {2}t grp lazy +a handler/m);
   assert.equal((await run(["grp", "--help"])).code, 0);
-  assert.match(rootHelp(PROGRAM), /^  grp +rate, lazy$/m);
+  assert.match(rootHelp(PROGRAM), /^ {2}grp +rate, lazy$/m);
 });
 
 Deno.test("runProgram() refuses unknown commands and subcommands with exit 1, also with --help", async () => {

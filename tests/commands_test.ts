@@ -86,8 +86,8 @@ Deno.test("veen hub lists every hub subcommand; an unknown one is exit 1 even wi
   // Groups nest: `kube job` lists its two subcommands.
   const job = await veen(["kube", "job"]);
   assert.equal(job.code, 1);
-  assert.match(job.out, /^  veen kube job send +/m);
-  assert.match(job.out, /^  veen kube job stream +/m);
+  assert.match(job.out, /^ {2}veen kube job send +/m);
+  assert.match(job.out, /^ {2}veen kube job stream +/m);
   const nope = await veen(["kube", "job", "nope", "--help"]);
   assert.equal(nope.code, 1);
   assert.match(nope.err, /^E\.USAGE: Unknown subcommand "veen kube job nope"; try: send, stream/);
