@@ -6,11 +6,10 @@
  * (compiled binary or launcher symlink, or VEEN_ARGV0) or by the first word.
  */
 import process from "node:process";
-import { type Command, type Io, processIo, type Program, runProgram } from "./cmd/mod.ts";
+import { type Command, findCommand, type Io, processIo, type Program, runProgram } from "./cmd/mod.ts";
 import { COMMANDS as CLIENT_COMMANDS } from "./cli/mod.ts";
 import { bridgeCommand } from "./bridge/mod.ts";
 import { HUB_COMMANDS, RETENTION_COMMANDS } from "./hub/commands.ts";
-import { OPS_COMMANDS } from "./ops/mod.ts";
 import { BENCH_COMMAND, SELFTEST_COMMANDS } from "./selftest/commands.ts";
 import { versionLine } from "./version.ts";
 
@@ -37,28 +36,35 @@ const isHubCommand = (c: Command) => c.path[0] === "hub";
 const isBench = (c: Command) => c.path[0] === "bench";
 const OPS_WORDS = new Set(["env", "kube"]);
 
-/** Every command of every role, by section of the root help. */
-export const PROGRAM: Program = {
-  name: "veen",
-  sections: [
-    { title: "hub operator", commands: [...HUB_COMMANDS, ...CLIENT_COMMANDS.filter(isHubCommand)] },
-    { title: "client", commands: CLIENT_COMMANDS.filter((c) => !isHubCommand(c) && !isBench(c)) },
-    { title: "data dir", commands: RETENTION_COMMANDS },
-    { title: "operations", commands: OPS_COMMANDS },
-    {
-      title: "tools",
-      commands: [
-        ...SELFTEST_COMMANDS,
-        BENCH_COMMAND,
-        ...CLIENT_COMMANDS.filter(isBench),
-        bridgeCommand,
-        VERSION_COMMAND,
-      ],
-    },
-  ],
-  defaultTimeoutMs: 10_000,
-  prepare: (cmd, argv) => CLIENT_COMMANDS.includes(cmd) ? resolveEnvHub(argv) : Promise.resolve(argv),
-};
+/** Every command of every role, by section of the root help; `ops` is the env/kube table (loaded on demand). */
+function program(ops: readonly Command[]): Program {
+  return {
+    name: "veen",
+    sections: [
+      { title: "hub operator", commands: [...HUB_COMMANDS, ...CLIENT_COMMANDS.filter(isHubCommand)] },
+      { title: "client", commands: CLIENT_COMMANDS.filter((c) => !isHubCommand(c) && !isBench(c)) },
+      { title: "data dir", commands: RETENTION_COMMANDS },
+      { title: "operations", commands: ops },
+      {
+        title: "tools",
+        commands: [
+          ...SELFTEST_COMMANDS,
+          BENCH_COMMAND,
+          ...CLIENT_COMMANDS.filter(isBench),
+          bridgeCommand,
+          VERSION_COMMAND,
+        ],
+      },
+    ],
+    defaultTimeoutMs: 10_000,
+    prepare: (cmd, argv) => CLIENT_COMMANDS.includes(cmd) ? resolveEnvHub(argv) : Promise.resolve(argv),
+  };
+}
+
+/** Every command of every role, env and kube included (what help and unknown names are checked against). */
+export async function fullProgram(): Promise<Program> {
+  return program((await import("./ops/mod.ts")).OPS_COMMANDS);
+}
 
 /**
  * `--env FILE --hub-name NAME` works wherever `--hub` does (CLI-GOALS-3): it becomes `--hub URL` from the
@@ -105,7 +111,10 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     const ops = await import("./ops/mod.ts");
     return args[0] === "env" ? await ops.envMain(args.slice(1), io) : await ops.kubeMain(args.slice(1), io);
   }
-  return await runProgram(PROGRAM, args, io);
+  // A command of the other roles runs without loading ops/; help and unknown names need every table.
+  const lean = program([]);
+  const named = findCommand(lean.sections.flatMap((s) => s.commands), args.filter((a) => !a.startsWith("-")));
+  return await runProgram(named === undefined ? await fullProgram() : lean, args, io);
 }
 
 if (import.meta.main) {

@@ -4,7 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { captureIo, commandHelp, findCommand } from "../cmd/mod.ts";
-import { main, PROGRAM } from "../mod.ts";
+import { fullProgram, main } from "../mod.ts";
+
+const PROGRAM = await fullProgram();
 
 async function veen(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const io = captureIo();
