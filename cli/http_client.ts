@@ -1,7 +1,7 @@
 /**
  * HTTP client for the hub routes of docs/protocol.md. Every request runs under `--timeout-ms`.
  *
- * Failure mapping (exit_codes.ts): a network failure or timeout is a transport error (exit 2); a non-2xx answer
+ * Failure mapping (cmd/errors.ts): a network failure or timeout is a transport error (exit 2); a non-2xx answer
  * with a valid CBOR error body becomes that VeenError (exit 4); a non-2xx answer without one, or a 2xx answer
  * that does not decode as the object asked for, is a malformed-response error (exit 3).
  */
