@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { captureIo, commandHelp, findCommand } from "../cmd/mod.ts";
-import { fullProgram, main } from "../mod.ts";
+import { fullProgram, main, withRole } from "../mod.ts";
 
 const PROGRAM = await fullProgram();
 
@@ -181,4 +181,14 @@ Deno.test("a hub start on a busy port fails (exit 2) before it creates the data 
     busy.close();
     await Deno.remove(root, { recursive: true });
   }
+});
+
+Deno.test("argv[0] aliases: veen-hub, veen-bridge, veen-selftest and veen-cli", () => {
+  assert.deepEqual(withRole(["start", "--data-dir", "d"], "veen-hub"), ["hub", "start", "--data-dir", "d"]);
+  assert.deepEqual(withRole(["hub", "start"], "veen-hub"), ["hub", "start"]);
+  assert.deepEqual(withRole(["--from", "u"], "veen-bridge"), ["bridge", "--from", "u"]);
+  assert.deepEqual(withRole(["core"], "veen-selftest"), ["selftest", "core"]);
+  assert.deepEqual(withRole(["send", "--hub", "h"], "veen-cli"), ["send", "--hub", "h"]);
+  assert.deepEqual(withRole(["veen-cli", "keygen"], undefined), ["keygen"]);
+  assert.deepEqual(withRole(["veen-hub", "stop"], "veen"), ["hub", "stop"]);
 });
