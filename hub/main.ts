@@ -33,7 +33,7 @@ import {
   parseListen,
   validateConfig,
 } from "./config.ts";
-import { startHub } from "./hub.ts";
+import { type RunningHub, startHub } from "./hub.ts";
 import { prepareDataDir } from "./hub_key.ts";
 import { Logger } from "./logger.ts";
 
@@ -137,32 +137,44 @@ function envObject(ctx: CommandContext): Record<string, string> {
 async function runForeground(ctx: CommandContext, cfg: HubConfig): Promise<number> {
   const log = new Logger(cfg.logLevel);
   let exitCode: number = EXIT.OK;
-  let hub;
-  try {
-    hub = await startHub(cfg, {
-      logger: log,
-      onFatal: () => (exitCode = EXIT.CHECK),
-      // Removed while the data dir lock is still held, so they never remove a next hub's files.
-      onClosed: () => removeHubState(cfg.dataDir),
-    });
-  } catch (e) {
-    throw e instanceof VeenError ? e : transportError(`Cannot start hub: ${(e as Error).message}`, e);
-  }
-  await writeHubState(cfg.dataDir, {
-    listen: cfg.listen,
-    url: hub.url,
-    pid: Deno.pid,
-    hub_pk: toHex(hub.hubKey.public),
-    started_at: new Date().toISOString(),
-    version: versionLine(),
-  });
-  ctx.out.debug(`hub serving ${hub.url} (pid ${Deno.pid})`);
-  const onSignal = () => void hub.close();
+  // Signals are handled from before the hub is started: a SIGTERM right after "hub listening" stops it
+  // gracefully (exit 0) instead of killing the process.
+  let hub: RunningHub | undefined;
+  let stopRequested = false;
+  const onSignal = () => {
+    stopRequested = true;
+    void hub?.close();
+  };
   Deno.addSignalListener("SIGTERM", onSignal);
   Deno.addSignalListener("SIGINT", onSignal);
-  await hub.finished;
-  Deno.removeSignalListener("SIGTERM", onSignal);
-  Deno.removeSignalListener("SIGINT", onSignal);
+  try {
+    try {
+      hub = await startHub(cfg, {
+        logger: log,
+        onFatal: () => (exitCode = EXIT.CHECK),
+        // Removed while the data dir lock is still held, so they never remove a next hub's files.
+        onClosed: () => removeHubState(cfg.dataDir),
+      });
+    } catch (e) {
+      throw e instanceof VeenError ? e : transportError(`Cannot start hub: ${(e as Error).message}`, e);
+    }
+    if (stopRequested) void hub.close();
+    else {
+      await writeHubState(cfg.dataDir, {
+        listen: cfg.listen,
+        url: hub.url,
+        pid: Deno.pid,
+        hub_pk: toHex(hub.hubKey.public),
+        started_at: new Date().toISOString(),
+        version: versionLine(),
+      });
+      ctx.out.debug(`hub serving ${hub.url} (pid ${Deno.pid})`);
+    }
+    await hub.finished;
+  } finally {
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    Deno.removeSignalListener("SIGINT", onSignal);
+  }
   return exitCode;
 }
 
