@@ -1,32 +1,70 @@
 /**
- * `veen`: one program for every role. This file only dispatches: `veen hub start|stop` to hub/, `veen bridge` to
- * bridge/, `veen selftest` to selftest/, `veen bench` to selftest/bench, everything else to cli/. `veen-hub`,
- * `veen-bridge` and `veen-selftest` are aliases, chosen by argv[0] (compiled binary or launcher symlink) or by the
- * first word.
+ * `veen`: one program for every role. This file only assembles the roles' command tables (client commands from
+ * cli/, hub and retention from hub/, env and kube from ops/, bridge, selftest and bench) into one program and runs
+ * it through the command framework (cmd/): help, flag parsing, `--json` failures and exit codes are the same for
+ * every command. `veen-hub`, `veen-bridge`, `veen-selftest` and `veen-cli` are aliases, chosen by argv[0]
+ * (compiled binary or launcher symlink, or VEEN_ARGV0) or by the first word.
  */
 import process from "node:process";
-import { EXIT } from "./core/mod.ts";
+import { type Command, findCommand, type Io, processIo, type Program, runProgram } from "./cmd/mod.ts";
+import { COMMANDS as CLIENT_COMMANDS } from "./cli/mod.ts";
+import { bridgeCommand } from "./bridge/mod.ts";
+import { HUB_COMMANDS, RETENTION_COMMANDS } from "./hub/commands.ts";
+import { BENCH_COMMAND, SELFTEST_COMMANDS } from "./selftest/commands.ts";
 import { versionLine } from "./version.ts";
 
-const HELP = `veen — Verifiable End-to-End Network
-
-Usage: veen <command> [flags]      (veen <command> --help for details)
-
-Hub operator:  hub start|stop|status|key|health|metrics|checkpoint|fsck|verify-rotation, hub-id, retention
-Client:        keygen, id show|rotate|usage, send, stream, attachment verify, verify-receipt,
-               cap issue|authorize|status, resync, verify-state, explain-error, schema-id
-Overlays:      rpc call|serve, crdt lww|orset|counter, anchor publish|verify
-Tools:         selftest core|props|fuzz|all, bench, bridge, env, kube, version
-
-Global flags: --json --quiet --verbose --timeout-ms N --help
-Exit codes: 0 ok, 1 usage, 2 transport, 3 malformed hub response, 4 E.* error or failed check, 5 selftest failure`;
-
+/** Binary names and the role word they stand for ("" for the client CLI itself). */
 const ALIASES: Record<string, string> = {
   "veen-hub": "hub",
   "veen-bridge": "bridge",
   "veen-selftest": "selftest",
+  "veen-cli": "",
 };
-const HUB_PROCESS = new Set(["start", "run", "stop", "fsck"]);
+
+const VERSION_COMMAND: Command = {
+  path: ["version"],
+  summary: "print the version",
+  usage: "veen version",
+  flags: [],
+  run: (ctx) => {
+    ctx.out.result({ version: versionLine() }, [versionLine()]);
+    return Promise.resolve(0);
+  },
+};
+
+const isHubCommand = (c: Command) => c.path[0] === "hub";
+const isBench = (c: Command) => c.path[0] === "bench";
+const OPS_WORDS = new Set(["env", "kube"]);
+
+/** Every command of every role, by section of the root help; `ops` is the env/kube table (loaded on demand). */
+function program(ops: readonly Command[]): Program {
+  return {
+    name: "veen",
+    sections: [
+      { title: "hub operator", commands: [...HUB_COMMANDS, ...CLIENT_COMMANDS.filter(isHubCommand)] },
+      { title: "client", commands: CLIENT_COMMANDS.filter((c) => !isHubCommand(c) && !isBench(c)) },
+      { title: "data dir", commands: RETENTION_COMMANDS },
+      { title: "operations", commands: ops },
+      {
+        title: "tools",
+        commands: [
+          ...SELFTEST_COMMANDS,
+          BENCH_COMMAND,
+          ...CLIENT_COMMANDS.filter(isBench),
+          bridgeCommand,
+          VERSION_COMMAND,
+        ],
+      },
+    ],
+    defaultTimeoutMs: 10_000,
+    prepare: (cmd, argv) => CLIENT_COMMANDS.includes(cmd) ? resolveEnvHub(argv) : Promise.resolve(argv),
+  };
+}
+
+/** Every command of every role, env and kube included (what help and unknown names are checked against). */
+export async function fullProgram(): Promise<Program> {
+  return program((await import("./ops/mod.ts")).OPS_COMMANDS);
+}
 
 /**
  * `--env FILE --hub-name NAME` works wherever `--hub` does (CLI-GOALS-3): it becomes `--hub URL` from the
@@ -50,63 +88,33 @@ async function resolveEnvHub(args: string[]): Promise<string[]> {
   return [...rest, "--hub", resolveHubFromEnv(envFile, hubName)];
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** The arguments as the program reads them: the alias's role word first (`veen-hub start` = `veen hub start`). */
+export function withRole(argv: readonly string[], invokedAs: string | undefined): string[] {
+  const args = [...argv];
+  const alias = invokedAs === undefined ? undefined : ALIASES[invokedAs];
+  // `veen-hub start` and `veen-hub hub start` mean the same (a detached child re-runs itself with the role word).
+  if (alias !== undefined && alias !== "" && args[0] !== alias) return [alias, ...args];
+  if (args[0] !== undefined && ALIASES[args[0]] !== undefined) {
+    const role = ALIASES[args[0]]!;
+    return role === "" ? args.slice(1) : [role, ...args.slice(1)];
+  }
+  return args;
+}
+
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   // argv[0], not Deno.execPath(): the latter resolves symlinks, so a `veen-hub` link would look like `veen`.
   const invokedAs = Deno.env.get("VEEN_ARGV0") ??
     (Deno.build.standalone ? process.argv0.split("/").pop() : undefined);
-  let args = [...argv];
-  const alias = invokedAs === undefined ? undefined : ALIASES[invokedAs];
-  // `veen-hub start` and `veen-hub hub start` mean the same (a detached child re-runs itself with the role word).
-  if (alias !== undefined && args[0] !== alias) args = [alias, ...args];
-  else if (args[0] !== undefined && ALIASES[args[0]] !== undefined) args[0] = ALIASES[args[0]]!;
-
-  const [cmd, ...rest] = args;
-  try {
-    return await dispatch(cmd, rest, args);
-  } catch (e) {
-    // Errors that escape a role's own handling (for example --env resolution) still get a code and an exit code.
-    const code = (e as { code?: string }).code ?? "E.UNAVAILABLE";
-    const msg = e instanceof Error ? e.message : String(e);
-    console.error(msg.startsWith(code) ? msg : `${code}: ${msg}`);
-    return (e as { exitCode?: number }).exitCode ?? EXIT.USAGE;
+  const args = withRole(argv[0] === "--version" ? ["version", ...argv.slice(1)] : argv, invokedAs);
+  // env and kube route a few words themselves (kube job, kube backup); the rest is the shared runner.
+  if (args[0] !== undefined && OPS_WORDS.has(args[0])) {
+    const ops = await import("./ops/mod.ts");
+    return args[0] === "env" ? await ops.envMain(args.slice(1), io) : await ops.kubeMain(args.slice(1), io);
   }
-}
-
-async function dispatch(cmd: string | undefined, rest: string[], args: string[]): Promise<number> {
-  switch (cmd) {
-    case undefined:
-      console.log(HELP);
-      return EXIT.USAGE;
-    case "--help":
-    case "-h":
-    case "help":
-      console.log(HELP);
-      return EXIT.OK;
-    case "version":
-    case "--version":
-      console.log(versionLine());
-      return EXIT.OK;
-    case "hub":
-      if (rest[0] === undefined || HUB_PROCESS.has(rest[0]) || rest[0] === "--help") {
-        return await (await import("./hub/mod.ts")).hubMain(rest);
-      }
-      return await (await import("./cli/mod.ts")).cliMain(await resolveEnvHub(args));
-    case "selftest":
-      return await (await import("./selftest/mod.ts")).selftestMain(rest);
-    case "bench":
-      if (rest[0] === "send") return await (await import("./cli/mod.ts")).cliMain(await resolveEnvHub(args));
-      return await (await import("./selftest/mod.ts")).benchMain(rest);
-    case "bridge":
-      return await (await import("./bridge/mod.ts")).bridgeMain(rest);
-    case "retention":
-      return await (await import("./hub/mod.ts")).retentionMain(rest);
-    case "env":
-      return await (await import("./ops/mod.ts")).envMain(rest);
-    case "kube":
-      return await (await import("./ops/mod.ts")).kubeMain(rest);
-    default:
-      return await (await import("./cli/mod.ts")).cliMain(await resolveEnvHub(args));
-  }
+  // A command of the other roles runs without loading ops/; help and unknown names need every table.
+  const lean = program([]);
+  const named = findCommand(lean.sections.flatMap((s) => s.commands), args.filter((a) => !a.startsWith("-")));
+  return await runProgram(named === undefined ? await fullProgram() : lean, args, io);
 }
 
 if (import.meta.main) {

@@ -16,7 +16,7 @@ import {
   expectUint,
   toHex,
 } from "../core/mod.ts";
-import { usageError } from "./exit_codes.ts";
+import { usageError } from "../cmd/mod.ts";
 
 export interface AttachmentEntry {
   coid: Uint8Array;

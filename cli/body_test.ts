@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CliError } from "./exit_codes.ts";
+import { CommandError } from "../cmd/mod.ts";
 import { decodeBody, encodeBody, jsonToCbor, parseJsonFlag } from "./body.ts";
 
 Deno.test("encodeBody() is deterministic CBOR of the JSON value and decodes back", () => {
@@ -12,9 +12,9 @@ Deno.test("encodeBody() is deterministic CBOR of the JSON value and decodes back
 Deno.test("jsonToCbor() rejects floats (VEEN CBOR has no floats)", () => {
   assert.throws(
     () => jsonToCbor({ x: 1.5 }),
-    (e: unknown) => e instanceof CliError && /body\.x: 1\.5/.test(e.detail),
+    (e: unknown) => e instanceof CommandError && /body\.x: 1\.5/.test(e.detail),
   );
-  assert.throws(() => parseJsonFlag("{nope", "--body"), CliError);
+  assert.throws(() => parseJsonFlag("{nope", "--body"), CommandError);
 });
 
 Deno.test("the attachment envelope carries coids in index order", () => {

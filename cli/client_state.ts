@@ -18,7 +18,7 @@
  */
 import { fromHex, MmrAccumulator, popcount, toHex, VeenError } from "../core/mod.ts";
 import { storedRootMatches } from "./client_view.ts";
-import { usageError } from "./exit_codes.ts";
+import { usageError } from "../cmd/mod.ts";
 import { writeFileAtomic } from "./files.ts";
 
 export const STATE_FILE = "state.json";

@@ -13,7 +13,7 @@ import {
   withStateLock,
   writeState,
 } from "./client_state.ts";
-import { CliError } from "./exit_codes.ts";
+import { CommandError } from "../cmd/mod.ts";
 import { tempDir } from "./testing/run.ts";
 
 const hubId = new Uint8Array(32).fill(1);
@@ -54,8 +54,8 @@ Deno.test("state.json round-trips, keeps its view, and is written with mode 0600
 Deno.test("decodeState() rejects damaged files as usage errors", () => {
   const { s } = stateWithView(3);
   const text = encodeState(s);
-  assert.throws(() => decodeState("{"), CliError);
-  assert.throws(() => decodeState(text.replace('"version": 1', '"version": 2')), CliError);
+  assert.throws(() => decodeState("{"), CommandError);
+  assert.throws(() => decodeState(text.replace('"version": 1', '"version": 2')), CommandError);
   const o = JSON.parse(text);
   o.hubs[toHex(hubId)].labels[toHex(target.label)].mmr_peaks.pop();
   assert.throws(() => decodeState(JSON.stringify(o)), /mmr_peaks count/);

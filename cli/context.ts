@@ -1,35 +1,13 @@
 /**
- * What every command receives: the parsed flags, the output writer, the environment and the global settings,
- * plus small helpers shared by commands (client directory, passphrase, hub connection).
+ * Small helpers shared by client commands (client directory, passphrase, hub connection) and their common flags.
+ * The command shape itself (`Command`, `CommandContext`) is the framework's (cmd/).
  */
-import type { Flags, FlagSpec } from "./args.ts";
-import { usageError } from "./exit_codes.ts";
+import { type CommandContext, type FlagSpec, usageError } from "../cmd/mod.ts";
 import { checkPrekey, readIdentityCard } from "./identity_card.ts";
 import { type ClientKeys, passphraseFrom, readKeystore } from "./keystore.ts";
 import { type ClientState, type LabelState, labelStateFor, readState } from "./client_state.ts";
+export type { Command, CommandContext } from "../cmd/mod.ts";
 import { connectHub, type HubSession, type StreamTarget, streamTarget } from "./hub_session.ts";
-import type { Io, Output } from "./output.ts";
-
-export interface CommandContext {
-  flags: Flags;
-  out: Output;
-  io: Io;
-  timeoutMs: number;
-}
-
-/** A command: its spelling(s), help and implementation. Returns the exit code (0) or throws. */
-export interface Command {
-  /** Primary spelling, e.g. ["cap", "issue"]. */
-  path: string[];
-  /** Other spellings (CORE-GOALS names), e.g. [["verify-attachment"]]. */
-  aliases?: string[][];
-  summary: string;
-  usage: string;
-  flags: FlagSpec[];
-  /** Largest number of positional arguments accepted. */
-  positionals?: number;
-  run(ctx: CommandContext): Promise<number>;
-}
 
 /** Flags shared by commands that use a client directory. */
 export const CLIENT_FLAG: FlagSpec = {
@@ -46,6 +24,12 @@ export const HUB_FLAG: FlagSpec = {
   name: "hub",
   metavar: "URL|DIR",
   help: "hub URL, hub data directory or file:// URI (default: $VEEN_HUB)",
+};
+/** `--data-dir DIR` of the hub inspection commands: the data dir of a hub running on this machine (= `--hub DIR`). */
+export const HUB_DATA_DIR_FLAG: FlagSpec = {
+  name: "data-dir",
+  metavar: "DIR",
+  help: "data directory of a hub running here (same as --hub DIR)",
 };
 export const HUB_KEY_FLAG: FlagSpec = {
   name: "hub-key",
@@ -100,10 +84,12 @@ export function nowSec(ctx: CommandContext): number {
   return Math.floor(ctx.io.now() / 1000);
 }
 
-/** Connects to the hub named by `--hub` (or $VEEN_HUB), checking `--hub-key` and, with `state`, the stored pin. */
+/** Connects to the hub named by `--hub` (or `--data-dir`, or $VEEN_HUB), checking `--hub-key` and, with `state`, the stored pin. */
 export function connectFromFlags(ctx: CommandContext, state?: ClientState): Promise<HubSession> {
+  const dataDir = ctx.flags.str("data-dir");
+  if (dataDir !== undefined && ctx.flags.bool("hub")) throw usageError("Give --hub or --data-dir, not both");
   return connectHub({
-    hub: ctx.flags.str("hub"),
+    hub: ctx.flags.str("hub") ?? dataDir,
     env: ctx.io.env,
     timeoutMs: ctx.timeoutMs,
     hubKey: ctx.flags.str("hub-key"),

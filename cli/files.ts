@@ -3,7 +3,7 @@
  * permissions (files 0600, directories 0700) and reads of user-named input files as usage errors when missing.
  */
 import { dirname } from "node:path";
-import { usageError } from "./exit_codes.ts";
+import { usageError } from "../cmd/mod.ts";
 
 /** Writes `data` to `path` atomically with `mode`: a reader sees the old file or the new one, never a mix. */
 export async function writeFileAtomic(path: string, data: Uint8Array | string, mode = 0o600): Promise<void> {

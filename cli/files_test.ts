@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CliError } from "./exit_codes.ts";
+import { CommandError } from "../cmd/mod.ts";
 import { ensurePrivateDir, exists, readInputFile, writeFileAtomic } from "./files.ts";
 import { tempDir } from "./testing/run.ts";
 
@@ -40,7 +40,7 @@ Deno.test("ensurePrivateDir() makes 0700 directories; readInputFile() fails as a
     assert.equal(await exists(`${t.path}/nope`), false);
     await assert.rejects(
       () => readInputFile(`${t.path}/nope`, "MSG"),
-      (e: unknown) => e instanceof CliError && e.kind === "usage",
+      (e: unknown) => e instanceof CommandError && e.kind === "usage",
     );
   } finally {
     await t.cleanup();

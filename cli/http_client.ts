@@ -1,7 +1,7 @@
 /**
  * HTTP client for the hub routes of docs/protocol.md. Every request runs under `--timeout-ms`.
  *
- * Failure mapping (exit_codes.ts): a network failure or timeout is a transport error (exit 2); a non-2xx answer
+ * Failure mapping (cmd/errors.ts): a network failure or timeout is a transport error (exit 2); a non-2xx answer
  * with a valid CBOR error body becomes that VeenError (exit 4); a non-2xx answer without one, or a 2xx answer
  * that does not decode as the object asked for, is a malformed-response error (exit 3).
  */
@@ -35,7 +35,7 @@ import {
   expectBytes,
   expectUint,
 } from "../core/mod.ts";
-import { CliError, malformedError, transportError } from "./exit_codes.ts";
+import { CommandError, malformedError, transportError } from "../cmd/mod.ts";
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
@@ -150,7 +150,7 @@ export class HubHttp {
       retryAfter = res.headers.get("retry-after");
       bytes = await readAnswer(res, maxBytes, `${method} ${path}`);
     } catch (e) {
-      if (e instanceof CliError) throw e;
+      if (e instanceof CommandError) throw e;
       const name = e instanceof Error ? e.name : "";
       if (name === "TimeoutError" || name === "AbortError") {
         throw transportError(

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { rejectsCode } from "../tests/util.ts";
 import { DEFAULT_PROFILE_ID_HEX, encodeErrorBody, hubIdFor, toHex, VeenError } from "../core/mod.ts";
-import { CliError } from "./exit_codes.ts";
+import { CommandError } from "../cmd/mod.ts";
 import { HubHttp } from "./http_client.ts";
 
 async function withServer(
@@ -16,7 +16,7 @@ async function withServer(
   }
 }
 
-const kind = (k: string) => (e: unknown) => e instanceof CliError && e.kind === k;
+const kind = (k: string) => (e: unknown) => e instanceof CommandError && e.kind === k;
 
 Deno.test("HubHttp turns a CBOR error body into that VeenError (with Retry-After)", async () => {
   await withServer(
@@ -73,8 +73,8 @@ Deno.test("HubHttp reads answers with a size cap suited to the route (malformed 
     });
   };
   const tooBig = (max: number) => (e: unknown) =>
-    kind("malformed")(e) && (e as CliError).code === "E.SIZE" &&
-    (e as CliError).detail.includes(`with more than ${max} bytes`);
+    kind("malformed")(e) && (e as CommandError).code === "E.SIZE" &&
+    (e as CommandError).detail.includes(`with more than ${max} bytes`);
   await withServer(
     (req) => new Response(body(new URL(req.url).pathname === "/stream" ? 5 * MiB : 40 * MiB)),
     async (url) => {
@@ -108,7 +108,7 @@ Deno.test("HubHttp reports refused connections and timeouts as transport failure
     try {
       await assert.rejects(
         () => new HubHttp(url, 50).info(),
-        (e: unknown) => kind("transport")(e) && /within 50 ms/.test((e as CliError).detail),
+        (e: unknown) => kind("transport")(e) && /within 50 ms/.test((e as CommandError).detail),
       );
     } finally {
       gaveUp();

@@ -1,14 +1,13 @@
 /**
  * Resolves `--hub` (normalization rules of spec 001: an HTTP(S) URL or a local hub data directory). A directory or
- * `file://` URI names a running hub through `<dir>/hub.state.json`, which the hub writes as
- * `{"listen":"127.0.0.1:PORT","url":"http://127.0.0.1:PORT","pid":N}`. `VEEN_HUB` is the default.
+ * `file://` URI names a running hub through `<dir>/hub.state.json` (cmd/hub_state.ts). `VEEN_HUB` is the default.
  *
  * `key` identifies the address for the hub-key pin (TOFU): the normalized URL, or `file://` + absolute directory,
  * which stays the same when a hub restarts on another port.
  */
 import { resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { transportError, usageError } from "./exit_codes.ts";
+import { STATE_FILE, stateUrl, transportError, usageError } from "../cmd/mod.ts";
 
 export interface HubAddress {
   /** Base URL without a trailing slash. */
@@ -18,8 +17,6 @@ export interface HubAddress {
   /** The data directory, when `--hub` named one. */
   dataDir?: string;
 }
-
-export const HUB_STATE_FILE = "hub.state.json";
 
 function normalizeUrl(s: string): string {
   let u: URL;
@@ -39,22 +36,19 @@ function normalizeUrl(s: string): string {
 export async function readHubStateUrl(dir: string): Promise<string> {
   let text: string;
   try {
-    text = await Deno.readTextFile(`${dir}/${HUB_STATE_FILE}`);
+    text = await Deno.readTextFile(`${dir}/${STATE_FILE}`);
   } catch (e) {
-    throw transportError(`No running hub at ${dir} (cannot read ${HUB_STATE_FILE})`, e);
+    throw transportError(`No running hub at ${dir} (cannot read ${STATE_FILE})`, e);
   }
   let v: unknown;
   try {
     v = JSON.parse(text);
   } catch (e) {
-    throw transportError(`${dir}/${HUB_STATE_FILE} is not valid JSON`, e);
+    throw transportError(`${dir}/${STATE_FILE} is not valid JSON`, e);
   }
-  const o = (typeof v === "object" && v !== null ? v : {}) as Record<string, unknown>;
-  if (typeof o.url === "string") return normalizeUrl(o.url);
-  if (typeof o.listen === "string") {
-    return normalizeUrl(`http://${o.listen.replace(/^0\.0\.0\.0:/, "127.0.0.1:")}`);
-  }
-  throw transportError(`${dir}/${HUB_STATE_FILE} names no url or listen address`);
+  const url = stateUrl(v);
+  if (url === undefined) throw transportError(`${dir}/${STATE_FILE} names no url or listen address`);
+  return normalizeUrl(url);
 }
 
 /** Resolves a `--hub` value (or `VEEN_HUB` when absent). */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CliError } from "./exit_codes.ts";
+import { CommandError } from "../cmd/mod.ts";
 import { hubAddressKey, resolveHub } from "./hub_address.ts";
 import { tempDir } from "./testing/run.ts";
 
@@ -14,11 +14,11 @@ Deno.test("resolveHub() normalizes http(s) URLs and uses VEEN_HUB by default", a
   assert.equal((await resolveHub(undefined, env)).url, "https://hub.example/base");
   await assert.rejects(
     () => resolveHub(undefined, noEnv),
-    (e: unknown) => e instanceof CliError && e.kind === "usage",
+    (e: unknown) => e instanceof CommandError && e.kind === "usage",
   );
   await assert.rejects(
     () => resolveHub("http://h/?x=1", noEnv),
-    (e: unknown) => e instanceof CliError && e.kind === "usage",
+    (e: unknown) => e instanceof CommandError && e.kind === "usage",
   );
 });
 
@@ -27,7 +27,7 @@ Deno.test("resolveHub() reads hub.state.json of a data directory or file:// URI;
   try {
     await assert.rejects(
       () => resolveHub(t.path, noEnv),
-      (e: unknown) => e instanceof CliError && e.kind === "transport",
+      (e: unknown) => e instanceof CommandError && e.kind === "transport",
     );
     await Deno.writeTextFile(
       `${t.path}/hub.state.json`,

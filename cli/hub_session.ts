@@ -14,9 +14,8 @@ import {
   toHex,
   VeenError,
 } from "../core/mod.ts";
-import { parseHex32 } from "./args.ts";
+import { malformedError, parseHex32, usageError } from "../cmd/mod.ts";
 import type { ClientState } from "./client_state.ts";
-import { malformedError, usageError } from "./exit_codes.ts";
 import { type HubAddress, resolveHub } from "./hub_address.ts";
 import { HubHttp, type HubInfo } from "./http_client.ts";
 

@@ -10,7 +10,7 @@
  * over `Ht("veen/prekey", hpke_pk || u64be(prekey_expires_at))` (KEX0.2: prekeys signed by id_sign with expiry).
  */
 import { ed25519Sign, ed25519Verify, fromHex, Ht, toHex, u64be, VeenError } from "../core/mod.ts";
-import { usageError } from "./exit_codes.ts";
+import { usageError } from "../cmd/mod.ts";
 import { exists, writeFileAtomic } from "./files.ts";
 import type { ClientKeys } from "./keystore.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { prng, throwsCode } from "../tests/util.ts";
-import { CliError } from "./exit_codes.ts";
+import { CommandError } from "../cmd/mod.ts";
 import {
   checkPrekey,
   decodeIdentityCard,
@@ -36,8 +36,8 @@ Deno.test("readIdentityCard() accepts a card file or a client directory", async 
     assert.deepEqual(a, b);
     await Deno.rename(`${t.path}/identity_card.pub`, `${t.path}/identity_card.json`);
     assert.deepEqual(await readIdentityCard(t.path), a, "the old name is still read");
-    await assert.rejects(() => readIdentityCard(`${t.path}/missing`), CliError);
-    assert.throws(() => decodeIdentityCard('{"client_id":"zz"}', "x"), CliError);
+    await assert.rejects(() => readIdentityCard(`${t.path}/missing`), CommandError);
+    assert.throws(() => decodeIdentityCard('{"client_id":"zz"}', "x"), CommandError);
   } finally {
     await t.cleanup();
   }

@@ -28,7 +28,7 @@ import {
   utf8,
   VeenError,
 } from "../core/mod.ts";
-import { type CliError, usageError } from "./exit_codes.ts";
+import { type CommandError, usageError } from "../cmd/mod.ts";
 import { writeFileAtomic } from "./files.ts";
 
 export const KEYSTORE_FILE = "keystore.enc";
@@ -110,7 +110,7 @@ function keysToJson(k: ClientKeys): Record<string, unknown> {
   };
 }
 
-function bad(detail: string): CliError {
+function bad(detail: string): CommandError {
   return usageError(`Keystore is damaged: ${detail}`);
 }
 

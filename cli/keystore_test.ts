@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { throwsCode } from "../tests/util.ts";
 import { prng } from "../tests/util.ts";
 import { bytesEqual } from "../core/mod.ts";
-import { CliError } from "./exit_codes.ts";
+import { CommandError } from "../cmd/mod.ts";
 import {
   decodeKeystore,
   decryptionSecrets,
@@ -36,7 +36,7 @@ Deno.test("an encrypted keystore needs its passphrase: usage error without, E.AU
   const enc = encodeKeystore(generateClientKeys(1, rnd.bytes), "right", rnd.bytes);
   assert.throws(
     () => decodeKeystore(enc, undefined),
-    (e: unknown) => e instanceof CliError && e.kind === "usage",
+    (e: unknown) => e instanceof CommandError && e.kind === "usage",
   );
   throwsCode(() => decodeKeystore(enc, "wrong"), "E.AUTH");
   const o = JSON.parse(enc);
@@ -66,7 +66,7 @@ Deno.test("writeKeystore() writes mode 0600; readKeystore() of a non-client dir 
     assert.deepEqual((await readKeystore(t.path, undefined)).keys, keys);
     await assert.rejects(
       () => readKeystore(`${t.path}/nope`, undefined),
-      (e: unknown) => e instanceof CliError && e.kind === "usage",
+      (e: unknown) => e instanceof CommandError && e.kind === "usage",
     );
   } finally {
     await t.cleanup();
@@ -78,5 +78,5 @@ Deno.test("passphraseFrom() prefers --passphrase-env, which must be set, then VE
   assert.equal(passphraseFrom("PW", env({ PW: "a", VEEN_PASSPHRASE: "b" })), "a");
   assert.equal(passphraseFrom(undefined, env({ VEEN_PASSPHRASE: "b" })), "b");
   assert.equal(passphraseFrom(undefined, env({})), undefined);
-  assert.throws(() => passphraseFrom("PW", env({})), CliError);
+  assert.throws(() => passphraseFrom("PW", env({})), CommandError);
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { captureIo, cliMain, COMMANDS, findCommand } from "./mod.ts";
+import { captureIo, cliMain, COMMANDS, findClientCommand as findCommand } from "./mod.ts";
 import { runCli } from "./testing/run.ts";
 
 Deno.test("--help prints one screen and exits 0, globally and per command", async () => {

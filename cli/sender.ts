@@ -30,7 +30,7 @@ import { type AttachmentEntry, encodeBody } from "./body.ts";
 import { checkedViewOf, type LabelState, setView, withStateLock, writeState } from "./client_state.ts";
 import { appendChecked, checkReceipt, type ItemContext } from "./client_view.ts";
 import { type CommandContext, openLabel } from "./context.ts";
-import { malformedError } from "./exit_codes.ts";
+import { malformedError } from "../cmd/mod.ts";
 import type { HubSession, StreamTarget } from "./hub_session.ts";
 import type { ClientKeys } from "./keystore.ts";
 import { extendView } from "./view_sync.ts";

@@ -3,6 +3,7 @@
  * later sources overriding earlier ones. Every key is listed in docs/hub-config.md.
  */
 import { parse as parseToml } from "smol-toml";
+import { type CommandError, usageError } from "../cmd/mod.ts";
 import { DEFAULT_LIMITS, DEFAULT_PROFILE_ID_HEX, fromHex, type Limits, VeenError } from "../core/mod.ts";
 import { DEFAULT_ATTACHMENT_POLICY } from "./attachment_ledger.ts";
 
@@ -147,18 +148,18 @@ export const envNameOf = (key: string): string => "VEEN_" + key.toUpperCase();
 
 function setKey(cfg: HubConfig, key: string, raw: unknown, source: string): void {
   const spec = KEYS[key];
-  if (spec === undefined) throw new VeenError("E.SIZE", `Unknown config key "${key}" in ${source}`);
+  if (spec === undefined) throw configError(`Unknown config key "${key}" in ${source}`);
   const [path, kind] = spec;
   let v: unknown;
   if (kind === "int") {
     v = typeof raw === "string" ? (/^[0-9]+$/.test(raw) ? Number(raw) : NaN) : raw;
     if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
-      throw new VeenError("E.SIZE", `Config key "${key}" in ${source} must be a non-negative integer`);
+      throw configError(`Config key "${key}" in ${source} must be a non-negative integer`);
     }
   } else if (kind === "list") {
     v = typeof raw === "string" ? raw.split(",").map((s) => s.trim()).filter((s) => s !== "") : raw;
     if (!Array.isArray(v) || !v.every((x) => typeof x === "string")) {
-      throw new VeenError("E.SIZE", `Config key "${key}" in ${source} must be a list of strings`);
+      throw configError(`Config key "${key}" in ${source} must be a list of strings`);
     }
   } else if (kind === "bool") {
     v = raw === true || raw === "true" || raw === "1"
@@ -167,11 +168,11 @@ function setKey(cfg: HubConfig, key: string, raw: unknown, source: string): void
       ? false
       : raw;
     if (typeof v !== "boolean") {
-      throw new VeenError("E.SIZE", `Config key "${key}" in ${source} must be true or false`);
+      throw configError(`Config key "${key}" in ${source} must be true or false`);
     }
   } else {
     if (typeof raw !== "string") {
-      throw new VeenError("E.SIZE", `Config key "${key}" in ${source} must be a string`);
+      throw configError(`Config key "${key}" in ${source} must be a string`);
     }
     v = raw;
   }
@@ -184,25 +185,40 @@ function setKey(cfg: HubConfig, key: string, raw: unknown, source: string): void
 
 /**
  * Applies a TOML document: flat keys, or one `[hub]` table and nothing else. Unknown keys, and keys beside a
- * `[hub]` table, are errors (E.SIZE).
+ * `[hub]` table, are config errors.
  */
+/**
+ * A bad config key, value, file or flag: a usage-class failure (`E.CONFIG`, exit 1) raised before the hub binds or
+ * touches its data dir. Config problems are the operator's, never a wire code.
+ */
+export function configError(detail: string): CommandError {
+  return usageError(detail, "E.CONFIG");
+}
+
+function hexOrConfigError(f: () => void): void {
+  try {
+    f();
+  } catch (e) {
+    throw e instanceof VeenError ? configError(e.detail) : e;
+  }
+}
+
 export function applyToml(cfg: HubConfig, text: string, source: string): void {
   let doc: Record<string, unknown>;
   try {
     doc = parseToml(text) as Record<string, unknown>;
   } catch (e) {
-    throw new VeenError("E.SIZE", `Cannot parse config ${source}: ${e instanceof Error ? e.message : e}`);
+    throw configError(`Cannot parse config ${source}: ${e instanceof Error ? e.message : e}`);
   }
   let table = doc;
   if ("hub" in doc) {
     const hub = doc.hub;
     if (typeof hub !== "object" || hub === null || Array.isArray(hub) || hub instanceof Date) {
-      throw new VeenError("E.SIZE", `"hub" in ${source} must be a table ([hub])`);
+      throw configError(`"hub" in ${source} must be a table ([hub])`);
     }
     const outside = Object.keys(doc).find((k) => k !== "hub");
     if (outside !== undefined) {
-      throw new VeenError(
-        "E.SIZE",
+      throw configError(
         `Config key "${outside}" in ${source} is outside the [hub] table; put every key under [hub]`,
       );
     }
@@ -218,30 +234,31 @@ export function applyEnv(cfg: HubConfig, env: Record<string, string>): void {
   }
 }
 
-/** Checks cross-field rules; throws E.SIZE / E.PROFILE with the offending key. */
+/** Checks cross-field rules; throws a config error naming the offending key. */
 export function validateConfig(cfg: HubConfig): void {
-  if (cfg.dataDir === "") throw new VeenError("E.SIZE", "--data-dir (or VEEN_DATA_DIR) is required");
+  if (cfg.dataDir === "") throw usageError("Missing required flag --data-dir (or set VEEN_DATA_DIR)");
   parseListen(cfg.listen);
   if (cfg.profileIdHex.toLowerCase() !== DEFAULT_PROFILE_ID_HEX) {
-    throw new VeenError(
-      "E.PROFILE",
+    throw configError(
       `Unsupported profile_id ${cfg.profileIdHex}; this hub supports ${DEFAULT_PROFILE_ID_HEX}`,
     );
   }
   if (!["debug", "info", "warn", "error"].includes(cfg.logLevel)) {
-    throw new VeenError("E.SIZE", `log_level must be debug, info, warn or error, not "${cfg.logLevel}"`);
+    throw configError(`log_level must be debug, info, warn or error, not "${cfg.logLevel}"`);
   }
   if (!["auto", "on", "off"].includes(cfg.admission)) {
-    throw new VeenError("E.SIZE", `admission must be auto, on or off, not "${cfg.admission}"`);
+    throw configError(`admission must be auto, on or off, not "${cfg.admission}"`);
   }
   checkOpenPublic(cfg);
-  for (const k of cfg.trustedIssuers) fromHex(k, 32, "trusted issuer key");
-  fromHex(cfg.routingKeyHex, undefined, "routing_key");
+  hexOrConfigError(() => {
+    for (const k of cfg.trustedIssuers) fromHex(k, 32, "trusted issuer key");
+    fromHex(cfg.routingKeyHex, undefined, "routing_key");
+  });
   if ((cfg.tlsCert === "") !== (cfg.tlsKey === "")) {
-    throw new VeenError("E.SIZE", "tls_cert and tls_key must be given together");
+    throw configError("tls_cert and tls_key must be given together");
   }
-  if (cfg.batchMax < 1) throw new VeenError("E.SIZE", "batch_max must be at least 1");
-  if (cfg.limits.maxMsgBytes < 256) throw new VeenError("E.SIZE", "max_msg_bytes must be at least 256");
+  if (cfg.batchMax < 1) throw configError("batch_max must be at least 1");
+  if (cfg.limits.maxMsgBytes < 256) throw configError("max_msg_bytes must be at least 256");
   validateHttpBounds(cfg);
 }
 
@@ -257,10 +274,10 @@ function validateHttpBounds(cfg: HubConfig): void {
   ] as const;
   for (const k of keys) {
     const v = (cfg as unknown as Record<string, number>)[KEYS[k]![0]];
-    if (v === undefined || v < 1) throw new VeenError("E.SIZE", `${k} must be at least 1`);
+    if (v === undefined || v < 1) throw configError(`${k} must be at least 1`);
   }
   if (cfg.streamPageBytes > STREAM_PAGE_BYTES_MAX) {
-    throw new VeenError("E.SIZE", `stream_page_bytes must be at most ${STREAM_PAGE_BYTES_MAX}`);
+    throw configError(`stream_page_bytes must be at most ${STREAM_PAGE_BYTES_MAX}`);
   }
 }
 
@@ -271,7 +288,7 @@ export function parseListen(listen: string): { hostname: string; port: number } 
   const m = /^(\[[0-9a-fA-F:]+\]|[^:]+):(\d{1,5})$/.exec(listen);
   const port = m ? Number(m[2]) : NaN;
   if (!m || port > 65535) {
-    throw new VeenError("E.SIZE", `Cannot parse listen address "${listen}" (want HOST:PORT)`);
+    throw configError(`Cannot parse listen address "${listen}" (want HOST:PORT)`);
   }
   return { hostname: m[1]!.replace(/^\[|\]$/g, ""), port };
 }
@@ -286,11 +303,10 @@ export function isOpenPublic(cfg: HubConfig): boolean {
   return !admissionRequired(cfg) && !isLoopback(parseListen(cfg.listen).hostname);
 }
 
-/** `admission = "off"` on a non-loopback address needs `allow_open_public` (E.SIZE otherwise). */
+/** `admission = "off"` on a non-loopback address needs `allow_open_public` (a config error otherwise). */
 export function checkOpenPublic(cfg: HubConfig): void {
   if (isOpenPublic(cfg) && !cfg.allowOpenPublic) {
-    throw new VeenError(
-      "E.SIZE",
+    throw configError(
       `admission = "off" on the non-loopback address "${cfg.listen}" lets anyone write; set allow_open_public ` +
         `(VEEN_ALLOW_OPEN_PUBLIC=1, --allow-open-public) to run an open public hub, or use admission = "on"`,
     );

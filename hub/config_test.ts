@@ -1,7 +1,28 @@
 import assert from "node:assert/strict";
 import { admissionRequired, applyEnv, applyToml, defaultConfig, validateConfig } from "./config.ts";
-import { buildConfig, hubMain } from "./main.ts";
-import { rejectsCode, throwsCode } from "../tests/util.ts";
+import { hubMain } from "./commands.ts";
+import { buildConfig } from "./main.ts";
+import { CommandError } from "../cmd/mod.ts";
+
+/** A config problem is a usage-class error (exit 1) with code E.CONFIG, never a wire code. */
+function throwsCode(fn: () => unknown, code: "E.CONFIG" | "E.USAGE"): CommandError {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof CommandError && e.kind === "usage", `expected a config error, got ${String(e)}`);
+    assert.equal(e.code, code, e.message);
+    return e;
+  }
+  assert.fail(`expected ${code}, nothing was thrown`);
+}
+
+async function rejectsCode(fn: () => Promise<unknown>, code: "E.CONFIG" | "E.USAGE"): Promise<CommandError> {
+  let thrown: unknown;
+  await fn().catch((e) => (thrown = e));
+  return throwsCode(() => {
+    if (thrown !== undefined) throw thrown;
+  }, code);
+}
 
 Deno.test("defaults listen on 127.0.0.1:37411 with admission open on loopback", () => {
   const c = defaultConfig("/d");
@@ -31,29 +52,29 @@ Deno.test("flags override env, which overrides the TOML file", async () => {
 
 Deno.test("bad config values are refused with a message naming the key", async () => {
   const c = defaultConfig("/d");
-  throwsCode(() => applyToml(c, "nope = 1", "f.toml"), "E.SIZE");
-  throwsCode(() => applyToml(c, "batch_max = -1", "f.toml"), "E.SIZE");
-  throwsCode(() => applyEnv(c, { VEEN_BATCH_MAX: "many" }), "E.SIZE");
+  throwsCode(() => applyToml(c, "nope = 1", "f.toml"), "E.CONFIG");
+  throwsCode(() => applyToml(c, "batch_max = -1", "f.toml"), "E.CONFIG");
+  throwsCode(() => applyEnv(c, { VEEN_BATCH_MAX: "many" }), "E.CONFIG");
   for (const v of ["0x10", "1e3", "1.5", " 5", "-1"]) {
-    throwsCode(() => applyEnv(c, { VEEN_QUEUE_MAX: v }), "E.SIZE");
+    throwsCode(() => applyEnv(c, { VEEN_QUEUE_MAX: v }), "E.CONFIG");
   }
-  throwsCode(() => validateConfig({ ...c, listen: "nowhere" }), "E.SIZE");
-  throwsCode(() => validateConfig({ ...c, profileIdHex: "00".repeat(32) }), "E.PROFILE");
-  throwsCode(() => validateConfig({ ...c, dataDir: "" }), "E.SIZE");
-  await rejectsCode(() => buildConfig({ config: "/nonexistent.toml", "data-dir": "/x" }, {}), "E.NOT_FOUND");
+  throwsCode(() => validateConfig({ ...c, listen: "nowhere" }), "E.CONFIG");
+  throwsCode(() => validateConfig({ ...c, profileIdHex: "00".repeat(32) }), "E.CONFIG");
+  throwsCode(() => validateConfig({ ...c, dataDir: "" }), "E.USAGE");
+  await rejectsCode(() => buildConfig({ config: "/nonexistent.toml", "data-dir": "/x" }, {}), "E.CONFIG");
 });
 
 Deno.test("admission off on a non-loopback address is refused unless allow_open_public is set", async () => {
   const c = defaultConfig("/d");
   for (const listen of ["0.0.0.0:37411", "[::]:37411", "192.0.2.1:1"]) {
-    const e = throwsCode(() => validateConfig({ ...c, listen, admission: "off" }), "E.SIZE");
+    const e = throwsCode(() => validateConfig({ ...c, listen, admission: "off" }), "E.CONFIG");
     assert.match(e.detail, /allow_open_public/);
     validateConfig({ ...c, listen, admission: "off", allowOpenPublic: true });
     validateConfig({ ...c, listen, admission: "auto" });
   }
   validateConfig({ ...c, listen: "127.0.0.1:1", admission: "off" });
   const flags = { "data-dir": "/x", listen: "0.0.0.0:1", admission: "off" };
-  await rejectsCode(() => buildConfig(flags, {}), "E.SIZE");
+  await rejectsCode(() => buildConfig(flags, {}), "E.CONFIG");
   assert.equal((await buildConfig({ ...flags, "allow-open-public": true }, {})).allowOpenPublic, true);
   assert.equal((await buildConfig(flags, { VEEN_ALLOW_OPEN_PUBLIC: "1" })).allowOpenPublic, true);
   // `veen hub start` exits 1 (usage) before it binds anything.
@@ -71,14 +92,14 @@ Deno.test("a [hub] table takes every key: keys beside it, bad values included, a
   for (
     const text of ['batch_max = -1\n[hub]\nlisten = "127.0.0.1:1"', "queue_max = 5\n[hub]\nbatch_max = 2"]
   ) {
-    const e = throwsCode(() => applyToml(c, text, "f.toml"), "E.SIZE");
+    const e = throwsCode(() => applyToml(c, text, "f.toml"), "E.CONFIG");
     assert.match(e.detail, /"(batch_max|queue_max)" in f\.toml is outside the \[hub\] table/);
   }
-  throwsCode(() => applyToml(c, "[hub]\nbatch_max = 2\n[other]\nx = 1", "f.toml"), "E.SIZE");
-  throwsCode(() => applyToml(c, 'hub = "yes"', "f.toml"), "E.SIZE");
-  throwsCode(() => applyToml(c, "[hub]\nnope = 1", "f.toml"), "E.SIZE");
-  throwsCode(() => applyToml(c, "[hub.inner]\nbatch_max = 1", "f.toml"), "E.SIZE");
-  throwsCode(() => applyToml(c, "[other]\nbatch_max = 1", "f.toml"), "E.SIZE");
+  throwsCode(() => applyToml(c, "[hub]\nbatch_max = 2\n[other]\nx = 1", "f.toml"), "E.CONFIG");
+  throwsCode(() => applyToml(c, 'hub = "yes"', "f.toml"), "E.CONFIG");
+  throwsCode(() => applyToml(c, "[hub]\nnope = 1", "f.toml"), "E.CONFIG");
+  throwsCode(() => applyToml(c, "[hub.inner]\nbatch_max = 1", "f.toml"), "E.CONFIG");
+  throwsCode(() => applyToml(c, "[other]\nbatch_max = 1", "f.toml"), "E.CONFIG");
   const ok = defaultConfig("/d");
   applyToml(ok, "[hub]\nbatch_max = 3", "f.toml");
   applyToml(ok, "queue_max = 4", "g.toml");
@@ -99,8 +120,8 @@ Deno.test("body-read and /stream page bounds: production defaults, set by env, 0
     VEEN_STREAM_PAGE_BYTES: "9",
   });
   assert.deepEqual([c.bodyIdleTimeoutMs, c.maxBodyReadsPerPeer, c.streamPageBytes], [500, 3, 9]);
-  const e = throwsCode(() => validateConfig({ ...c, maxBodyReads: 0 }), "E.SIZE");
+  const e = throwsCode(() => validateConfig({ ...c, maxBodyReads: 0 }), "E.CONFIG");
   assert.match(e.detail, /max_body_reads must be at least 1/);
-  throwsCode(() => validateConfig({ ...c, bodyTimeoutMs: 0 }), "E.SIZE");
-  throwsCode(() => validateConfig({ ...c, streamPageBytes: 64 * 1024 * 1024 }), "E.SIZE");
+  throwsCode(() => validateConfig({ ...c, bodyTimeoutMs: 0 }), "E.CONFIG");
+  throwsCode(() => validateConfig({ ...c, streamPageBytes: 64 * 1024 * 1024 }), "E.CONFIG");
 });

@@ -52,7 +52,8 @@ import {
   verifyCheckpointSig,
   verifyReceiptSig,
 } from "../core/mod.ts";
-import { parseDataDirFlags } from "./command_args.ts";
+import { checkFailure, type CommandContext } from "../cmd/mod.ts";
+import { dataDirOf } from "./commands.ts";
 import { type DataDirLock, lockDataDir } from "./data_dir_lock.ts";
 import { ANY_CAP_CHAIN, decodeAdmission, decodeCheckpointRecord } from "./records.ts";
 import { attachmentCost, type AttachmentRow, decodeAttachmentRow } from "./attachment_ledger.ts";
@@ -1155,36 +1156,19 @@ class Checker {
 
 // ---------------------------------------------------------------- veen hub fsck
 
-export const FSCK_HELP = `Usage: veen hub fsck --data-dir DIR [--json] [--force]
-Offline consistency check of a hub data dir: re-derives every label's MMR from the log, checks every RECEIPT
-(signature under DIR/hub_key, leaf against the stored MSG, contiguous stream_seq, mmr_root), the index heads, node
-and position files, every CHECKPOINT (signature, mmr_root at upto_seq), every admission record (cap_token chain,
-auth_ref, fields) and every attachment (bytes hash to the name). Entries in segments dropped by
-retention are checked through the node files. Exit 0 when consistent, 4 at the first inconsistency (file, label,
-seq, what). Holds DIR's lock while it runs, so it refuses (exit 4) while a hub runs on DIR; --force checks
-without the lock (results may then be inconsistent).`;
-
 function formatProblem(p: FsckProblem): string {
   return `${p.file}${p.label === undefined ? "" : `: label ${p.label}`}${
     p.seq === undefined ? "" : ` seq ${p.seq}`
   }: ${p.what}`;
 }
 
-/** `veen hub fsck` (exit 0 clean, 1 usage, 4 inconsistent or refused). */
-export async function fsckMain(args: string[]): Promise<number> {
-  const parsed = parseDataDirFlags(args, {
-    "data-dir": { type: "string" },
-    json: { type: "boolean" },
-    force: { type: "boolean" },
-    help: { type: "boolean", short: "h" },
-  }, FSCK_HELP);
-  if (typeof parsed === "number") return parsed;
-  const { flags, dir } = parsed;
+/** `veen hub fsck` (exit 0 clean, 1 usage, 4 inconsistent or refused; table in commands.ts). */
+export async function fsckCommand(ctx: CommandContext): Promise<number> {
+  const dir = dataDirOf(ctx);
   try {
     if (!(await Deno.stat(dir)).isDirectory) throw new Error("not a directory");
   } catch (e) {
-    console.error(`E.NOT_FOUND: data dir ${dir}: ${(e as Error).message}`);
-    return EXIT.CHECK;
+    throw new VeenError("E.NOT_FOUND", `Data dir ${dir}: ${(e as Error).message}`);
   }
   // The data dir lock (data_dir_lock.ts) keeps a hub from starting on DIR while fsck reads it; --force reads
   // without it, for a dir another process holds.
@@ -1193,15 +1177,13 @@ export async function fsckMain(args: string[]): Promise<number> {
     lock = await lockDataDir(dir);
   } catch (e) {
     const why = e instanceof VeenError ? e.detail : (e as Error).message;
-    if (!flags.force) {
+    if (!ctx.flags.bool("force")) {
       const msg = `${why}; stop the hub first or pass --force`;
-      if (flags.json) console.log(JSON.stringify({ ok: false, data_dir: dir, refused: msg }));
-      else console.error(`E.UNAVAILABLE: ${msg}`);
-      return EXIT.CHECK;
+      throw checkFailure(new VeenError("E.UNAVAILABLE", msg), { json: { data_dir: dir, refused: msg } });
     }
-    console.error(
-      `warning: --force: checking without the data dir lock (${why}); a hub writing meanwhile can ` +
-        `make the result inconsistent`,
+    ctx.out.warn(
+      `--force: checking without the data dir lock (${why}); a hub writing meanwhile can make the result ` +
+        `inconsistent`,
     );
   }
   const t0 = performance.now();
@@ -1211,24 +1193,21 @@ export async function fsckMain(args: string[]): Promise<number> {
   } finally {
     lock?.release();
   }
-  if (flags.json) {
-    console.log(JSON.stringify(rep));
+  const lines = rep.warnings.map((w) => `warning: ${formatProblem(w)}`);
+  const s = rep.summary;
+  if (rep.error !== undefined) {
+    lines.push(`fsck FAILED: ${dir}: ${formatProblem(rep.error)}`);
   } else {
-    for (const w of rep.warnings) console.log(`warning: ${formatProblem(w)}`);
-    const s = rep.summary;
-    if (rep.error !== undefined) {
-      console.log(`fsck FAILED: ${dir}: ${formatProblem(rep.error)}`);
-    } else {
-      console.log(
-        `fsck ok: ${dir}: ${s.labels} labels, ${s.entries} entries (${s.records} log records read, ` +
-          `${s.unindexed_records} unindexed, ${s.leaves_from_node_files} in dropped segments), ` +
-          `${s.segments.receipts}+${s.dropped_segments.receipts} receipts and ${s.segments.payloads}+` +
-          `${s.dropped_segments.payloads} payloads segments (present+dropped), ${s.checkpoints} checkpoints, ` +
-          `${s.admissions} admissions, ${s.attachments} attachments, index ${s.index} (${
-            Math.round(performance.now() - t0)
-          } ms)`,
-      );
-    }
+    lines.push(
+      `fsck ok: ${dir}: ${s.labels} labels, ${s.entries} entries (${s.records} log records read, ` +
+        `${s.unindexed_records} unindexed, ${s.leaves_from_node_files} in dropped segments), ` +
+        `${s.segments.receipts}+${s.dropped_segments.receipts} receipts and ${s.segments.payloads}+` +
+        `${s.dropped_segments.payloads} payloads segments (present+dropped), ${s.checkpoints} checkpoints, ` +
+        `${s.admissions} admissions, ${s.attachments} attachments, index ${s.index} (${
+          Math.round(performance.now() - t0)
+        } ms)`,
+    );
   }
+  ctx.out.document(rep, lines);
   return rep.ok ? EXIT.OK : EXIT.CHECK;
 }

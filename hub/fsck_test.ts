@@ -15,7 +15,8 @@ import {
   toHex,
 } from "../core/mod.ts";
 import { http, postCbor, startTestHub, submit, Writer } from "../tests/fixture.ts";
-import { fsck, fsckMain } from "./fsck.ts";
+import { fsckMain } from "./commands.ts";
+import { fsck } from "./fsck.ts";
 import { encodeFrame, frameLength, FrameReader } from "./frame.ts";
 import { receiptBodyLength } from "./receipt_record.ts";
 import { scanLog } from "./segment_reader.ts";

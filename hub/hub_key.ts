@@ -76,8 +76,12 @@ export async function prepareDataDir(dataDir: string): Promise<DataDirLock> {
     if (!(e instanceof Deno.errors.NotFound)) {
       throw new VeenError("E.UNAVAILABLE", `Cannot use data dir ${dataDir}: ${(e as Error).message}`);
     }
-    await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
-    await Deno.chmod(dataDir, 0o700);
+    try {
+      await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
+      await Deno.chmod(dataDir, 0o700);
+    } catch (e) {
+      throw new VeenError("E.UNAVAILABLE", `Cannot use data dir ${dataDir}: ${(e as Error).message}`);
+    }
   }
   const lock = await lockDataDir(dataDir);
   const probe = `${dataDir}/.write-probe`;

@@ -1,46 +1,41 @@
 /**
- * `veen hub start|stop|fsck` (CLI-GOALS-1 §2.1-2.2; fsck in fsck.ts): the hub process itself. Without `--foreground` the command starts a
- * detached copy of itself, waits until it serves, and returns; the running hub holds the data dir lock
- * (data_dir_lock.ts: one hub per dir), keeps `DIR/hub.pid` and `DIR/hub.state.json` (`{listen, url, pid, hub_pk,
- * started_at}`) and removes them when it stops.
+ * `veen hub start|run|stop` (CLI-GOALS-1 §2.1-2.2; table in commands.ts): the hub process itself. Without
+ * `--foreground` `start` starts a detached copy of itself, waits until it serves, and returns; the running hub holds
+ * the data dir lock (data_dir_lock.ts: one hub per dir) and keeps `DIR/hub.pid` and `DIR/hub.state.json`
+ * (cmd/hub_state.ts), removing them when it stops.
  */
+import {
+  type CommandContext,
+  CommandError,
+  LOG_FILE,
+  processAlive,
+  readState,
+  removeHubState,
+  runningPid,
+  STATE_FILE,
+  transportError,
+  writeHubState,
+} from "../cmd/mod.ts";
 import { EXIT, toHex, VeenError } from "../core/mod.ts";
 import { GLIBC_TUNABLES } from "../runtime.ts";
 import { versionLine } from "../version.ts";
+import { dataDirOf } from "./commands.ts";
 import {
   type AdmissionMode,
   applyEnv,
   applyToml,
+  CONFIG_KEYS,
+  configError,
   defaultConfig,
+  envNameOf,
   type HubConfig,
   type LogLevel,
+  parseListen,
   validateConfig,
 } from "./config.ts";
-import { parseDataDirFlags, parseFlags } from "./command_args.ts";
-import { startHub } from "./hub.ts";
+import { type RunningHub, startHub } from "./hub.ts";
 import { prepareDataDir } from "./hub_key.ts";
 import { Logger } from "./logger.ts";
-
-export const PID_FILE = "hub.pid";
-export const STATE_FILE = "hub.state.json";
-export const LOG_FILE = "hub.log";
-
-const START_HELP =
-  `Usage: veen hub start --data-dir DIR [--listen HOST:PORT] [--config FILE] [--profile-id HEX]
-                      [--foreground] [--log-level debug|info|warn|error] [--admission auto|on|off]
-                      [--allow-open-public] [--trusted-issuer HEX]... [--tls-cert PEM --tls-key PEM]
-Starts a hub. --listen defaults to 127.0.0.1:37411 (VEEN_LISTEN). Without --foreground it detaches, writes
-DIR/hub.pid and DIR/hub.state.json, logs to DIR/hub.log, and returns once the hub serves.
-Admission (cap tokens via /authorize) is required by default on non-loopback addresses; --admission off there
-is refused unless --allow-open-public (allow_open_public) is given. One hub per data dir: while a process holds
-DIR/lock, a start exits 2 naming the dir and that process.`;
-
-const STOP_HELP = `Usage: veen hub stop --data-dir DIR [--timeout-ms N]
-Gracefully stops the hub running on DIR (flush, fsync, final checkpoints). Exits 0 when no hub is running.`;
-
-function err(s: string): void {
-  console.error(s);
-}
 
 /** Builds the effective config: defaults, then --config TOML, then VEEN_* env, then flags. */
 export async function buildConfig(
@@ -54,7 +49,7 @@ export async function buildConfig(
     try {
       text = await Deno.readTextFile(file);
     } catch (e) {
-      throw new VeenError("E.NOT_FOUND", `Cannot read config file ${file}: ${(e as Error).message}`);
+      throw configError(`Cannot read config file ${file}: ${(e as Error).message}`);
     }
     applyToml(cfg, text, file);
   }
@@ -74,95 +69,112 @@ export async function buildConfig(
   return cfg;
 }
 
-export async function hubMain(args: string[]): Promise<number> {
-  const [sub, ...rest] = args;
-  switch (sub) {
-    case "start":
-    case "run":
-      return await start(rest, sub === "run");
-    case "stop":
-      return await stop(rest);
-    case "fsck":
-      return await (await import("./fsck.ts")).fsckMain(rest);
-    case undefined:
-    case "--help":
-    case "-h":
-      console.log(
-        `${START_HELP}\n\n${STOP_HELP}\n\nUsage: veen hub fsck --data-dir DIR [--json] [--force]   (see veen hub fsck --help)`,
-      );
-      return sub === undefined ? EXIT.USAGE : EXIT.OK;
-    default:
-      err(`veen hub: unknown subcommand "${sub}" (try veen hub --help)`);
-      return EXIT.USAGE;
+/** The flags of a `hub start` invocation as buildConfig takes them. */
+function configFlags(ctx: CommandContext): Record<string, unknown> {
+  const f = ctx.flags;
+  const out: Record<string, unknown> = {};
+  for (const k of ["listen", "config", "profile-id", "log-level", "admission", "tls-cert", "tls-key"]) {
+    const v = f.str(k);
+    if (v !== undefined) out[k] = v;
   }
+  const dir = f.str("data-dir");
+  if (dir !== undefined) out["data-dir"] = dir;
+  if (f.bool("allow-open-public")) out["allow-open-public"] = true;
+  const issuers = f.list("trusted-issuer");
+  if (issuers.length > 0) out["trusted-issuer"] = issuers;
+  return out;
 }
 
-async function start(rest: string[], forceForeground: boolean): Promise<number> {
-  const flags = parseFlags(rest, {
-    listen: { type: "string" },
-    "data-dir": { type: "string" },
-    config: { type: "string" },
-    "profile-id": { type: "string" },
-    foreground: { type: "boolean" },
-    "log-level": { type: "string" },
-    admission: { type: "string" },
-    "allow-open-public": { type: "boolean" },
-    "trusted-issuer": { type: "string", multiple: true },
-    "tls-cert": { type: "string" },
-    "tls-key": { type: "string" },
-    help: { type: "boolean", short: "h" },
-  }, START_HELP);
-  if (typeof flags === "number") return flags;
-  let cfg: HubConfig;
+/**
+ * Refuses a listen address this process cannot bind, before anything in the data dir is created (a failed start
+ * leaves no data dir and no hub key behind). Port 0 always binds.
+ */
+function checkListen(listen: string): void {
+  const { hostname, port } = parseListen(listen);
+  if (port === 0) return;
   try {
-    cfg = await buildConfig(flags, Deno.env.toObject());
+    Deno.listen({ hostname, port }).close();
   } catch (e) {
-    err(e instanceof VeenError ? `${e.code}: ${e.detail}` : String(e));
-    return EXIT.USAGE;
+    throw new VeenError("E.UNAVAILABLE", `Cannot listen on ${listen}: ${(e as Error).message}`);
   }
-  if (flags.foreground || forceForeground) return await runForeground(cfg);
-  return await detach(cfg, rest);
 }
 
-async function runForeground(cfg: HubConfig): Promise<number> {
+/**
+ * `veen hub start` (and `hub run`, always in the foreground): builds the config (a bad one is a usage error,
+ * exit 1), checks the listen address, then runs the hub here or detaches. An unusable data dir or listen address
+ * is E.UNAVAILABLE (exit 2) in both modes.
+ */
+export async function start(ctx: CommandContext, forceForeground: boolean): Promise<number> {
+  const cfg = await buildConfig(configFlags(ctx), envObject(ctx));
+  try {
+    // An existing data dir held by another hub is refused first (naming that hub); a new one is created only
+    // after the listen address proved usable.
+    if (await Deno.stat(cfg.dataDir).then((s) => s.isDirectory, () => false)) {
+      (await prepareDataDir(cfg.dataDir)).release();
+    }
+    checkListen(cfg.listen);
+    if (ctx.flags.bool("foreground") || forceForeground) return await runForeground(ctx, cfg);
+    return await detach(ctx, cfg);
+  } catch (e) {
+    // A hub that cannot start here (data dir, lock, address) is unavailable: exit 2, as for an unreachable hub.
+    if (e instanceof VeenError && e.code === "E.UNAVAILABLE") {
+      throw new CommandError("transport", e.detail, { code: e.code, cause: e });
+    }
+    throw e;
+  }
+}
+
+/** The VEEN_* config variables as the command's environment gives them. */
+function envObject(ctx: CommandContext): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of CONFIG_KEYS) {
+    const v = ctx.io.env(envNameOf(key));
+    if (v !== undefined) out[envNameOf(key)] = v;
+  }
+  return out;
+}
+
+async function runForeground(ctx: CommandContext, cfg: HubConfig): Promise<number> {
   const log = new Logger(cfg.logLevel);
   let exitCode: number = EXIT.OK;
-  let hub;
-  try {
-    hub = await startHub(cfg, {
-      logger: log,
-      onFatal: () => (exitCode = EXIT.CHECK),
-      // Removed while the data dir lock is still held, so they never remove a next hub's files.
-      onClosed: async () => {
-        for (const f of [PID_FILE, STATE_FILE]) await Deno.remove(`${cfg.dataDir}/${f}`).catch(() => {});
-      },
-    });
-  } catch (e) {
-    err(
-      e instanceof VeenError
-        ? `${e.code}: ${e.detail}`
-        : `E.UNAVAILABLE: cannot start hub: ${(e as Error).message}`,
-    );
-    return EXIT.TRANSPORT;
-  }
-  await Deno.writeTextFile(`${cfg.dataDir}/${PID_FILE}`, `${Deno.pid}\n`, { mode: 0o600 });
-  const state = {
-    listen: cfg.listen,
-    url: hub.url,
-    pid: Deno.pid,
-    hub_pk: toHex(hub.hubKey.public),
-    started_at: new Date().toISOString(),
-    version: versionLine(),
+  // Signals are handled from before the hub is started: a SIGTERM right after "hub listening" stops it
+  // gracefully (exit 0) instead of killing the process.
+  let hub: RunningHub | undefined;
+  let stopRequested = false;
+  const onSignal = () => {
+    stopRequested = true;
+    void hub?.close();
   };
-  const tmp = `${cfg.dataDir}/${STATE_FILE}.tmp`;
-  await Deno.writeTextFile(tmp, JSON.stringify(state) + "\n", { mode: 0o600 });
-  await Deno.rename(tmp, `${cfg.dataDir}/${STATE_FILE}`);
-  const onSignal = () => void hub.close();
   Deno.addSignalListener("SIGTERM", onSignal);
   Deno.addSignalListener("SIGINT", onSignal);
-  await hub.finished;
-  Deno.removeSignalListener("SIGTERM", onSignal);
-  Deno.removeSignalListener("SIGINT", onSignal);
+  try {
+    try {
+      hub = await startHub(cfg, {
+        logger: log,
+        onFatal: () => (exitCode = EXIT.CHECK),
+        // Removed while the data dir lock is still held, so they never remove a next hub's files.
+        onClosed: () => removeHubState(cfg.dataDir),
+      });
+    } catch (e) {
+      throw e instanceof VeenError ? e : transportError(`Cannot start hub: ${(e as Error).message}`, e);
+    }
+    if (stopRequested) void hub.close();
+    else {
+      await writeHubState(cfg.dataDir, {
+        listen: cfg.listen,
+        url: hub.url,
+        pid: Deno.pid,
+        hub_pk: toHex(hub.hubKey.public),
+        started_at: new Date().toISOString(),
+        version: versionLine(),
+      });
+      ctx.out.debug(`hub serving ${hub.url} (pid ${Deno.pid})`);
+    }
+    await hub.finished;
+  } finally {
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    Deno.removeSignalListener("SIGINT", onSignal);
+  }
   return exitCode;
 }
 
@@ -183,14 +195,9 @@ export function selfCommand(): { cmd: string; args: string[] } {
  * only a state file naming the child's pid counts as started, so a child that lost the lock to another hub exits
  * and is reported as failed.
  */
-async function detach(cfg: HubConfig, rest: string[]): Promise<number> {
-  let lock;
-  try {
-    lock = await prepareDataDir(cfg.dataDir);
-  } catch (e) {
-    err(e instanceof VeenError ? `${e.code}: ${e.detail}` : `E.UNAVAILABLE: ${(e as Error).message}`);
-    return EXIT.TRANSPORT;
-  }
+async function detach(ctx: CommandContext, cfg: HubConfig): Promise<number> {
+  const rest = ctx.argv;
+  const lock = await prepareDataDir(cfg.dataDir);
   const logPath = `${cfg.dataDir}/${LOG_FILE}`;
   try {
     (await Deno.open(logPath, { create: true, append: true, mode: 0o600 })).close();
@@ -236,7 +243,9 @@ async function detach(cfg: HubConfig, rest: string[]): Promise<number> {
           ok = r.ok;
         }
         if (ok) {
-          console.log(`hub started: ${st.url} (pid ${st.pid}, data dir ${cfg.dataDir})`);
+          ctx.out.result({ url: st.url, pid: st.pid, data_dir: cfg.dataDir }, [
+            `hub started: ${st.url} (pid ${st.pid}, data dir ${cfg.dataDir})`,
+          ]);
           child.unref();
           return EXIT.OK;
         }
@@ -250,78 +259,28 @@ async function detach(cfg: HubConfig, rest: string[]): Promise<number> {
   const tail = await Deno.readTextFile(logPath).then((t) => t.split("\n").slice(-10).join("\n")).catch(() =>
     ""
   );
-  err(`E.UNAVAILABLE: hub did not start (see ${logPath})\n${tail}`);
   try {
     child.kill("SIGTERM");
   } catch {
     // already gone
   }
-  return EXIT.TRANSPORT;
+  throw transportError(`Hub did not start (see ${logPath})\n${tail}`);
 }
 
-export interface HubState {
-  listen: string;
-  url: string;
-  pid: number;
-  hub_pk?: string;
-}
-
-export async function readState(dataDir: string): Promise<HubState | undefined> {
-  try {
-    return JSON.parse(await Deno.readTextFile(`${dataDir}/${STATE_FILE}`)) as HubState;
-  } catch {
-    return undefined;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    return Deno.statSync(`/proc/${pid}`).isDirectory &&
-      !Deno.readTextFileSync(`/proc/${pid}/stat`).split(" ")[2]?.startsWith("Z");
-  } catch {
-    return false;
-  }
-}
-
-/** The pid of a live hub on `dataDir`, if any (a stale pid file is ignored). */
-export async function runningPid(dataDir: string): Promise<number | undefined> {
-  try {
-    const pid = Number((await Deno.readTextFile(`${dataDir}/${PID_FILE}`)).trim());
-    return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const STOP_INTS = { "timeout-ms": { min: 1, max: 3_600_000 } };
-
-async function stop(rest: string[]): Promise<number> {
-  const parsed = parseDataDirFlags(
-    rest,
-    {
-      "data-dir": { type: "string" },
-      "timeout-ms": { type: "string" },
-      help: { type: "boolean" },
-    },
-    STOP_HELP,
-    STOP_INTS,
-  );
-  if (typeof parsed === "number") return parsed;
-  const { flags, dir } = parsed;
+/** `veen hub stop`: SIGTERM to the hub on the data dir, then waits until it exits (`--timeout-ms`, 30 s). */
+export async function stop(ctx: CommandContext): Promise<number> {
+  const dir = dataDirOf(ctx);
   const pid = await runningPid(dir);
   if (pid === undefined) {
-    console.log(`no hub running on ${dir}`);
+    ctx.out.result({ data_dir: dir, stopped: null }, [`no hub running on ${dir}`]);
     return EXIT.OK;
   }
   Deno.kill(pid, "SIGTERM");
-  const deadline = Date.now() + Number(flags["timeout-ms"] ?? 30_000);
-  while (alive(pid)) {
-    if (Date.now() > deadline) {
-      err(`E.UNAVAILABLE: hub pid ${pid} did not stop in time`);
-      return EXIT.TRANSPORT;
-    }
+  const deadline = Date.now() + (ctx.flags.int("timeout-ms", { min: 1, max: 3_600_000 }) ?? 30_000);
+  while (processAlive(pid)) {
+    if (Date.now() > deadline) throw transportError(`Hub pid ${pid} did not stop in time`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  console.log(`hub stopped (pid ${pid})`);
+  ctx.out.result({ data_dir: dir, stopped: pid }, [`hub stopped (pid ${pid})`]);
   return EXIT.OK;
 }

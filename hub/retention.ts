@@ -1,6 +1,6 @@
 /**
  * COMP0.1 retention: per-family policy in `DIR/retention.json`, enforced by the running hub ({@link
- * RetentionEnforcer}: at start-up and then periodically), and `veen retention show|set` ({@link retentionMain}).
+ * RetentionEnforcer}: at start-up and then periodically), and `veen retention show|set` (`retentionShow`, `retentionSet`; table in commands.ts).
  *
  * The policy file, what expires and what a drop keeps are described in docs/durability.md "Retention". This module
  * holds the rules (the policy codec, which segments and checkpoints have expired); the store executes a pass under
@@ -8,7 +8,8 @@
  * checkpoints.cborseq). A pass reads one sidecar per examined segment: O(segments), never a scan of entries.
  */
 import { DEFAULT_PROFILE, epochOf, EXIT, toHex, VeenError } from "../core/mod.ts";
-import { parseDataDirFlags } from "./command_args.ts";
+import { type CommandContext, usageError } from "../cmd/mod.ts";
+import { dataDirOf } from "./commands.ts";
 import { dirEntries, writeFileAtomic } from "./files.ts";
 import { type Family, listSegments, readSidecar, segmentName } from "./segment_index.ts";
 import { firstSeqAtOrAfter, POS_BYTES } from "./node_store.ts";
@@ -293,114 +294,72 @@ export async function offlineRetentionStatus(
 
 // ---------------------------------------------------------------- veen retention show|set
 
-const HELP = `Usage: veen retention show --data-dir DIR [--json]
-       veen retention set --data-dir DIR [--receipts-days N|forever] [--payloads-days N|forever]
-                          [--checkpoints-days N|forever] [--json]
-Per-family log retention (COMP0.1), stored in DIR/retention.json. The hub drops whole rotated log segments whose
-newest entry is older than the retention, at start-up and every ${RETENTION_INTERVAL_MS / 1000} s; MMR nodes,
-positions and each label's latest checkpoint are kept, so proofs keep working for every entry. Checkpoints are
-kept forever unless --checkpoints-days is set. 'show' prints the policy and the retention boundaries (dropped
-segments, first retained stream_seq per label).`;
-
-function daysFlag(v: unknown, name: string): number | null | undefined {
-  if (v === undefined) return undefined;
-  if (v === "forever" || v === "never") return null;
-  const s = String(v);
-  if (!/^\d+$/.test(s)) throw new VeenError("E.SIZE", `--${name} must be a number of days or "forever"`);
-  return checkDays(Number(s), `--${name}`);
+/** `--NAME-days N|forever`: days, null for forever, undefined when absent; a usage error otherwise. */
+function daysFlag(ctx: CommandContext, name: string): number | null | undefined {
+  const s = ctx.flags.str(name);
+  if (s === undefined) return undefined;
+  if (s === "forever" || s === "never") return null;
+  if (!/^\d+$/.test(s)) throw usageError(`--${name} must be a number of days or "forever", not "${s}"`);
+  try {
+    return checkDays(Number(s), `--${name}`);
+  } catch (e) {
+    throw e instanceof VeenError ? usageError(e.detail) : e;
+  }
 }
 
 const showDays = (d: number | null) => (d === null ? "forever" : `${d} day${d === 1 ? "" : "s"}`);
 
-/** `veen retention show|set` (exit 0, 1 usage, 4 on an E.* error). */
-export async function retentionMain(args: string[]): Promise<number> {
-  const [sub, ...rest] = args;
-  if (sub === undefined || sub === "--help" || sub === "-h" || sub === "help") {
-    console.log(HELP);
-    return sub === undefined ? EXIT.USAGE : EXIT.OK;
+/** `veen retention set` (exit 0, 1 usage, 4 on an E.* error; table in commands.ts). */
+export async function retentionSet(ctx: CommandContext): Promise<number> {
+  const dir = dataDirOf(ctx);
+  const r = daysFlag(ctx, "receipts-days");
+  const p = daysFlag(ctx, "payloads-days");
+  const c = daysFlag(ctx, "checkpoints-days");
+  if (r === undefined && p === undefined && c === undefined) {
+    throw usageError("retention set needs at least one --*-days flag");
   }
-  if (sub !== "show" && sub !== "set") {
-    console.error(`veen retention: unknown subcommand "${sub}"\n${HELP}`);
-    return EXIT.USAGE;
-  }
-  const parsed = parseDataDirFlags(rest, {
-    "data-dir": { type: "string" },
-    "receipts-days": { type: "string" },
-    "payloads-days": { type: "string" },
-    "checkpoints-days": { type: "string" },
-    json: { type: "boolean" },
-    help: { type: "boolean", short: "h" },
-  }, HELP);
-  if (typeof parsed === "number") return parsed;
-  const { flags, dir } = parsed;
-  const json = flags.json === true;
   try {
-    if (sub === "set") {
-      let r, p, c;
-      try {
-        r = daysFlag(flags["receipts-days"], "receipts-days");
-        p = daysFlag(flags["payloads-days"], "payloads-days");
-        c = daysFlag(flags["checkpoints-days"], "checkpoints-days");
-      } catch (e) {
-        console.error(`usage: ${(e as VeenError).detail ?? (e as Error).message}`);
-        return EXIT.USAGE;
-      }
-      if (r === undefined && p === undefined && c === undefined) {
-        console.error(`usage: retention set needs at least one --*-days flag\n${HELP}`);
-        return EXIT.USAGE;
-      }
-      try {
-        if (!(await Deno.stat(dir)).isDirectory) throw new Error("not a directory");
-      } catch (e) {
-        throw new VeenError("E.NOT_FOUND", `Data dir ${dir} does not exist: ${(e as Error).message}`);
-      }
-      const cur = await readRetentionPolicy(dir);
-      const next: RetentionPolicy = {
-        receiptsDays: r === undefined ? cur.receiptsDays : r,
-        payloadsDays: p === undefined ? cur.payloadsDays : p,
-        checkpointsDays: c === undefined ? cur.checkpointsDays : c,
-      };
-      await writeRetentionPolicy(dir, next);
-      if (json) console.log(encodeRetentionPolicy(next).trim());
-      else {
-        console.log(
-          `retention set in ${dir}/${RETENTION_FILE}: receipts ${showDays(next.receiptsDays)}, payloads ${
-            showDays(next.payloadsDays)
-          }, checkpoints ${showDays(next.checkpointsDays)} (a running hub applies it within ${
-            RETENTION_INTERVAL_MS / 1000
-          } s)`,
-        );
-      }
-      return EXIT.OK;
-    }
-    const st = await offlineRetentionStatus(dir);
-    if (json) {
-      console.log(JSON.stringify({ data_dir: dir, ...st }));
-      return EXIT.OK;
-    }
-    const fam = (name: string, f: RetentionStatus["receipts"]) =>
-      `  ${name.padEnd(12)} ${showDays(f.days).padEnd(10)} dropped segments: ${f.dropped_segments}` +
-      (f.dropped_segments > 0 ? ` (first retained ${segmentName(f.first_segment)})` : "");
-    const lines = [
-      `retention of ${dir} (${RETENTION_FILE}):`,
-      fam("receipts", st.receipts),
-      fam("payloads", st.payloads),
-      `  ${"checkpoints".padEnd(12)} ${showDays(st.checkpoints.days)}` +
-      (st.checkpoints.days === null ? "" : " (each label's latest is always kept)"),
-    ];
-    if (st.labels.length > 0) {
-      lines.push(`first retained stream_seq per label (receipts / payloads, of last_seq):`);
-      for (const l of st.labels) {
-        lines.push(`  ${l.label}  ${l.first_receipt_seq} / ${l.first_payload_seq} of ${l.last_seq}`);
-      }
-    }
-    console.log(lines.join("\n"));
-    return EXIT.OK;
+    if (!(await Deno.stat(dir)).isDirectory) throw new Error("not a directory");
   } catch (e) {
-    if (e instanceof VeenError) {
-      console.error(`${e.code}: ${e.detail}`);
-      return EXIT.CHECK;
-    }
-    throw e;
+    throw new VeenError("E.NOT_FOUND", `Data dir ${dir} does not exist: ${(e as Error).message}`);
   }
+  const cur = await readRetentionPolicy(dir);
+  const next: RetentionPolicy = {
+    receiptsDays: r === undefined ? cur.receiptsDays : r,
+    payloadsDays: p === undefined ? cur.payloadsDays : p,
+    checkpointsDays: c === undefined ? cur.checkpointsDays : c,
+  };
+  await writeRetentionPolicy(dir, next);
+  ctx.out.document(JSON.parse(encodeRetentionPolicy(next)), [
+    `retention set in ${dir}/${RETENTION_FILE}: receipts ${showDays(next.receiptsDays)}, payloads ${
+      showDays(next.payloadsDays)
+    }, checkpoints ${showDays(next.checkpointsDays)} (a running hub applies it within ${
+      RETENTION_INTERVAL_MS / 1000
+    } s)`,
+  ]);
+  return EXIT.OK;
+}
+
+/** `veen retention show`: the policy and the retention boundaries of a data dir. */
+export async function retentionShow(ctx: CommandContext): Promise<number> {
+  const dir = dataDirOf(ctx);
+  const st = await offlineRetentionStatus(dir);
+  const fam = (name: string, f: RetentionStatus["receipts"]) =>
+    `  ${name.padEnd(12)} ${showDays(f.days).padEnd(10)} dropped segments: ${f.dropped_segments}` +
+    (f.dropped_segments > 0 ? ` (first retained ${segmentName(f.first_segment)})` : "");
+  const lines = [
+    `retention of ${dir} (${RETENTION_FILE}):`,
+    fam("receipts", st.receipts),
+    fam("payloads", st.payloads),
+    `  ${"checkpoints".padEnd(12)} ${showDays(st.checkpoints.days)}` +
+    (st.checkpoints.days === null ? "" : " (each label's latest is always kept)"),
+  ];
+  if (st.labels.length > 0) {
+    lines.push(`first retained stream_seq per label (receipts / payloads, of last_seq):`);
+    for (const l of st.labels) {
+      lines.push(`  ${l.label}  ${l.first_receipt_seq} / ${l.first_payload_seq} of ${l.last_seq}`);
+    }
+  }
+  ctx.out.document({ data_dir: dir, ...st }, lines);
+  return EXIT.OK;
 }

@@ -31,9 +31,9 @@ import {
   parseRetentionPolicy,
   readRetentionPolicy,
   RETENTION_FILE,
-  retentionMain,
   writeRetentionPolicy,
 } from "./retention.ts";
+import { retentionMain } from "./commands.ts";
 import type { RetentionStatus } from "./store.ts";
 
 const DAY = 86_400_000;

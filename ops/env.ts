@@ -13,18 +13,20 @@
  * Saves are atomic: a temporary file in the same directory, fsync, rename, fsync of the directory.
  */
 import { dirname, join } from "node:path";
+import type { CommandError } from "../cmd/mod.ts";
 import { EXIT } from "../core/mod.ts";
 import {
+  check,
   dispatch,
   type Flags,
   type Mode,
-  OpsError,
   type OpsIo,
   readUserFile,
   req,
   result,
   str,
   type Subcommand,
+  type Tool,
   usage,
 } from "./io.ts";
 
@@ -82,7 +84,7 @@ Inserts or updates tenants[ID] = {stream_prefix, label_class (default user)} and
 Prints a summary of the descriptor's hubs and tenants; --json reprints the file verbatim.`,
 };
 
-function fail(path: string, detail: string): OpsError {
+function fail(path: string, detail: string): CommandError {
   return usage(`Environment file ${path}: ${detail}`);
 }
 
@@ -191,7 +193,7 @@ async function writeAtomic(path: string, text: string): Promise<void> {
     await Deno.rename(tmp, path);
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
-    throw new OpsError("E.UNAVAILABLE", `Cannot write ${path}: ${(e as Error).message}`, EXIT.CHECK);
+    throw check("E.UNAVAILABLE", `Cannot write ${path}: ${(e as Error).message}`);
   }
   try {
     const d = await Deno.open(dir, { read: true });
@@ -378,8 +380,11 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
 
 /** `veen env ...` with an injectable environment (tests). `args` starts after the word "env". */
 export async function runEnv(args: string[], io: OpsIo): Promise<number> {
-  return await dispatch(io, { name: "env", help: ENV_HELP, commands: SUBCOMMANDS, helps: HELP }, args);
+  return await dispatch(io, ENV_TOOL, args);
 }
+
+/** `veen env` as a tool of ops/io.ts (its subcommands, flags and help texts). */
+export const ENV_TOOL: Tool = { name: "env", help: ENV_HELP, commands: SUBCOMMANDS, helps: HELP };
 
 /** A hub of a descriptor, as `--env FILE --hub-name NAME` resolves it. */
 export interface ResolvedHub {
@@ -390,7 +395,7 @@ export interface ResolvedHub {
 
 /**
  * Resolves `--env FILE --hub-name NAME` to the hub's entry (synchronous, for flag resolution before a command runs).
- * Throws OpsError (code E.USAGE, exitCode 1) when the file is missing or malformed or has no such hub.
+ * Throws a CommandError (code E.USAGE, exit code 1) when the file is missing or malformed or has no such hub.
  */
 export function resolveHubEntryFromEnv(envFile: string, hubName: string): ResolvedHub {
   let text: string;

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { captureIo } from "./io.ts";
 import { runEnv } from "./env.ts";
-import { OpsError, resolveHubEntryFromEnv, resolveHubFromEnv } from "./mod.ts";
+import { CommandError } from "../cmd/mod.ts";
+import { resolveHubEntryFromEnv, resolveHubFromEnv } from "./mod.ts";
 
 const P1 = "1db91032b4bf4cd8b9f56a782b299458e6f782d3a1276f04c50c7b02651038ca";
 const R1 = "aa".repeat(32);
@@ -290,7 +291,7 @@ Deno.test("env errors are usage errors (exit 1, E.USAGE), JSON under --json", as
         /--label-class must be one of/,
       ],
       [["show", "--env", `${dir}/missing.env.json`], /Cannot read environment file/],
-      [["show", "--env", f, "--bogus"], /Unknown option '--bogus'/],
+      [["show", "--env", f, "--bogus"], /Unknown flag --bogus/],
     ];
     for (const [args, re] of cases) {
       const r = await env(args);
@@ -319,12 +320,12 @@ Deno.test("resolveHubFromEnv names the known hubs when the name is wrong", async
     await env(["add-hub", "--env", f, "--hub-name", "a", "--service-url", "http://a", "--profile-id", P1]);
     await env(["add-hub", "--env", f, "--hub-name", "b", "--service-url", "http://b", "--profile-id", P1]);
     assert.throws(() => resolveHubFromEnv(f, "c"), (e: unknown) => {
-      assert.ok(e instanceof OpsError);
+      assert.ok(e instanceof CommandError);
       assert.equal(e.code, "E.USAGE");
       assert.equal(e.exitCode, 1);
       assert.match(e.detail, /No hub named "c" .* \(known: a, b\)/);
       return true;
     });
-    assert.throws(() => resolveHubFromEnv(`${dir}/none.json`, "a"), OpsError);
+    assert.throws(() => resolveHubFromEnv(`${dir}/none.json`, "a"), CommandError);
   });
 });

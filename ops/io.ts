@@ -1,123 +1,48 @@
 /**
- * Shared plumbing of `veen env` and `veen kube`: an injectable process environment (tests capture output and put a
- * fake `kubectl` first on PATH), the one error type with its exit code, flag parsing and the output rules.
+ * The argument and output layer of `veen env` and `veen kube` on top of the command framework (cmd/): each tool's
+ * subcommands (flags as a record, a body, a help text) become framework commands, so parsing, `--help`, `--json`
+ * failures and exit codes are the same as every other role's. Tests capture output and put a fake `kubectl` first
+ * on PATH through an injectable Io.
  *
- * Output rules (same as cli/): errors print `E.CODE: detail` on stderr and exit 1 (usage), 2 (transport: kubectl
- * missing or the cluster unreachable), 3 (malformed answer), 4 (E.* error or failed check). Under `--json` stdout
- * carries only JSON: `{"ok":true,...}` for answers, `{"ok":false,"code","detail"}` for failures (the `E.CODE`
- * line still goes to stderr). `kube render --json` (a JSON array) and `env show --json` (the file verbatim) are the
- * two documents the spec fixes otherwise.
+ * Exit codes: 1 usage, 2 transport (kubectl missing or the cluster unreachable), 3 malformed answer, 4 E.* error or
+ * failed check. `kube render --json` (a JSON array) and `env show --json` (the file verbatim) are the two documents
+ * the spec fixes otherwise.
  */
-import { parseArgs } from "node:util";
-import { concat, EXIT } from "../core/mod.ts";
+import {
+  type CapturedIo,
+  captureIo as captureCmdIo,
+  type Command,
+  CommandError,
+  type Flags as CmdFlags,
+  type Io,
+  Output,
+  type OutputMode,
+  parseUint,
+  processIo,
+  runRole,
+  transportError,
+  usageError,
+} from "../cmd/mod.ts";
 
-export interface OpsIo {
-  writeOut(s: string | Uint8Array): void;
-  writeErr(s: string | Uint8Array): void;
-  env(name: string): string | undefined;
-  /** Extra environment for child processes (kubectl); the rest is inherited. */
-  childEnv: Record<string, string>;
-  /** Unix time in milliseconds. */
-  now(): number;
-  sleep(ms: number): Promise<void>;
-}
+export type OpsIo = Io;
+export type { CapturedIo };
+export { processIo };
 
-function writeAll(f: { writeSync(p: Uint8Array): number }, s: string | Uint8Array): void {
-  let b = typeof s === "string" ? new TextEncoder().encode(s) : s;
-  while (b.length > 0) b = b.subarray(f.writeSync(b));
-}
-
-export function processIo(): OpsIo {
-  return {
-    writeOut: (s) => writeAll(Deno.stdout, s),
-    writeErr: (s) => writeAll(Deno.stderr, s),
-    env: (name) => Deno.env.get(name),
-    childEnv: {},
-    now: () => Date.now(),
-    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-  };
-}
-
-export interface CapturedIo extends OpsIo {
-  stdout(): string;
-  stderr(): string;
-}
-
-/**
- * An OpsIo that records output; `env` is both what the commands read and what child processes get. Its clock is
- * virtual: `sleep(ms)` returns at once and advances `now()` by ms.
- */
+/** A captured Io with a virtual clock: `sleep(ms)` returns at once and advances `now()` by ms. */
 export function captureIo(env: Record<string, string> = {}, opts: { now?: number } = {}): CapturedIo {
-  const out: Uint8Array[] = [];
-  const err: Uint8Array[] = [];
-  const enc = (s: string | Uint8Array) => (typeof s === "string" ? new TextEncoder().encode(s) : s.slice());
-  const join = (parts: Uint8Array[]) => new TextDecoder().decode(concat(...parts));
-  let clock = opts.now ?? 1_700_000_000_000;
-  return {
-    writeOut: (s) => void out.push(enc(s)),
-    writeErr: (s) => void err.push(enc(s)),
-    env: (name) => env[name] ?? (name === "PATH" ? Deno.env.get("PATH") : undefined),
-    childEnv: env,
-    now: () => clock,
-    sleep: (ms) => {
-      clock += ms;
-      return Promise.resolve();
-    },
-    stdout: () => join(out),
-    stderr: () => join(err),
-  };
+  return captureCmdIo(env, { virtualClock: opts.now ?? 1_700_000_000_000 });
 }
 
-/** The one failure type of ops/: a printed code, a detail and the exit code. */
-export class OpsError extends Error {
-  readonly code: string;
-  readonly detail: string;
-  readonly exitCode: number;
-  /** Text printed on stdout (text mode) before the error line, e.g. a failed Job's output. */
-  readonly lines: string[];
-
-  constructor(code: string, detail: string, exitCode: number, lines: string[] = []) {
-    super(`${code}: ${detail}`);
-    this.name = "OpsError";
-    this.code = code;
-    this.detail = detail;
-    this.exitCode = exitCode;
-    this.lines = lines;
-  }
-}
-
-export const usage = (detail: string): OpsError => new OpsError("E.USAGE", detail, EXIT.USAGE);
-export const transport = (detail: string): OpsError => new OpsError("E.UNAVAILABLE", detail, EXIT.TRANSPORT);
-export const malformed = (detail: string): OpsError => new OpsError("E.SIZE", detail, EXIT.MALFORMED);
-export const check = (code: string, detail: string, lines: string[] = []): OpsError =>
-  new OpsError(code, detail, EXIT.CHECK, lines);
+export const usage = (detail: string): CommandError => usageError(detail);
+export const transport = (detail: string): CommandError => transportError(detail);
+export const malformed = (detail: string): CommandError => new CommandError("malformed", detail);
+/** A failed check (exit 4) with `code`; `lines` (e.g. a failed Job's output) print on stdout before the error. */
+export const check = (code: string, detail: string, lines: string[] = []): CommandError =>
+  new CommandError("check", detail, { code, report: { lines } });
 
 export type FlagSpec = Record<string, { type: "string" | "boolean"; multiple?: boolean; short?: string }>;
 
-/** Flags every env/kube subcommand accepts. */
-const COMMON_FLAGS: FlagSpec = {
-  json: { type: "boolean" },
-  quiet: { type: "boolean", short: "q" },
-  verbose: { type: "boolean", short: "v" },
-  help: { type: "boolean", short: "h" },
-};
-
 export type Flags = Record<string, string | boolean | string[] | undefined>;
-
-/** Strict flag parsing: unknown flags, stray positionals and missing values are usage errors. */
-function parseFlags(args: string[], spec: FlagSpec): Flags {
-  try {
-    const { values } = parseArgs({
-      args,
-      options: { ...COMMON_FLAGS, ...spec },
-      strict: true,
-      allowPositionals: false,
-    });
-    return values as Flags;
-  } catch (e) {
-    throw usage((e as Error).message);
-  }
-}
 
 export function str(f: Flags, name: string): string | undefined {
   const v = f[name];
@@ -137,50 +62,14 @@ export function list(f: Flags, name: string): string[] {
 
 export function int(f: Flags, name: string, min: number, max: number): number | undefined {
   const v = str(f, name);
-  if (v === undefined) return undefined;
-  if (!/^[0-9]+$/.test(v) || Number(v) < min || Number(v) > max) {
-    throw usage(`--${name} must be an integer from ${min} to ${max}, not "${v}"`);
-  }
-  return Number(v);
+  return v === undefined ? undefined : parseUint(v, `--${name}`, { min, max });
 }
 
-export interface Mode {
-  json: boolean;
-  quiet: boolean;
-  verbose: boolean;
-}
-
-function modeOf(f: Flags): Mode {
-  return { json: f.json === true, quiet: f.quiet === true && f.json !== true, verbose: f.verbose === true };
-}
+export type Mode = OutputMode;
 
 /** Prints a command's answer: `{"ok":true,...}` under --json, else the text lines unless --quiet. */
 export function result(io: OpsIo, mode: Mode, json: Record<string, unknown>, lines: readonly string[]): void {
-  if (mode.json) io.writeOut(JSON.stringify({ ok: true, ...json }) + "\n");
-  else if (!mode.quiet && lines.length > 0) io.writeOut(lines.map((l) => l + "\n").join(""));
-}
-
-/** Runs one subcommand body and turns any failure into its printed form and exit code. */
-async function runCommand(
-  io: OpsIo,
-  args: string[],
-  body: (mode: Mode) => Promise<number>,
-): Promise<number> {
-  const mode: Mode = { json: args.includes("--json"), quiet: false, verbose: false };
-  try {
-    return await body(mode);
-  } catch (e) {
-    const err = e instanceof OpsError
-      ? e
-      : new OpsError("E.INTERNAL", e instanceof Error ? e.message : String(e), EXIT.USAGE);
-    if (mode.json) {
-      io.writeOut(JSON.stringify({ ok: false, code: err.code, detail: err.detail }) + "\n");
-    } else if (err.lines.length > 0) {
-      io.writeOut(err.lines.map((l) => l + "\n").join(""));
-    }
-    io.writeErr(`${err.code}: ${err.detail}\n`);
-    return err.exitCode;
-  }
+  new Output(io, mode).result(json, lines);
 }
 
 /** One subcommand of `veen env` or `veen kube`: its flags and its body. */
@@ -190,7 +79,7 @@ export interface Subcommand {
 }
 
 /** `veen env` or `veen kube`: its word, top help, subcommands and each subcommand's --help text. */
-interface Tool {
+export interface Tool {
   name: string;
   help: string;
   commands: Record<string, Subcommand>;
@@ -200,10 +89,51 @@ interface Tool {
 /** Answers a subcommand word itself (an exit code) or names the subcommand to run and its arguments. */
 type Route = (sub: string, rest: string[]) => number | { sub: string; rest: string[] };
 
+function flagRecord(f: CmdFlags, spec: FlagSpec): Flags {
+  const out: Flags = {};
+  for (const [name, s] of Object.entries(spec)) {
+    if (s.type === "boolean") out[name] = f.bool(name) ? true : undefined;
+    else out[name] = s.multiple ? f.list(name) : f.str(name);
+  }
+  return out;
+}
+
+/** A subcommand's help text split into its usage lines (the first and its indented continuations) and the rest. */
+function splitHelp(text: string): { usage: string; details: string } {
+  const lines = text.split("\n");
+  let n = 1;
+  while (n < lines.length && /^\s/.test(lines[n]!)) n++;
+  return { usage: lines.slice(0, n).join("\n").replace(/^Usage: /, ""), details: lines.slice(n).join("\n") };
+}
+
+/** The subcommands of `tool` as framework commands (`veen TOOL SUB...`). */
+export function toolCommands(tool: Tool): Command[] {
+  return Object.entries(tool.commands).map(([sub, c]) => {
+    const { usage, details } = splitHelp(tool.helps[sub] ?? `veen ${tool.name} ${sub}`);
+    const listed = new RegExp(`^  ${sub}\\s{2,}(.*)$`, "m").exec(tool.help)?.[1];
+    const first = /^[^.]*\.?/.exec(details.replaceAll("\n", " "))?.[0] ?? sub;
+    return {
+      path: [tool.name, ...sub.split(" ")],
+      summary: listed ?? first.replace(/\.$/, ""),
+      usage,
+      ...(listed === undefined && details.replaceAll("\n", " ").trim() === first.trim() ? {} : { details }),
+      flags: Object.entries(c.flags).map(([name, s]) => ({
+        name,
+        arity: s.type === "boolean" ? 0 as const : 1 as const,
+        ...(s.multiple ? { multiple: true } : {}),
+        ...(s.short === undefined ? {} : { aliases: [s.short] }),
+        // The metavar as the usage text spells it (`--env FILE`); the details describe the flags.
+        metavar: new RegExp(`--${name} ([A-Za-z][A-Za-z0-9_.|,:-]*)`).exec(usage)?.[1] ?? "VALUE",
+        help: "",
+      })),
+      run: (ctx) => c.run(ctx.io, flagRecord(ctx.flags, c.flags), ctx.out.mode),
+    };
+  });
+}
+
 /**
- * `veen TOOL SUB [flags]` (`args` follow the word TOOL; a leading TOOL word is skipped): no SUB prints the top
- * help and exits 1, `--help`, `-h` or `help` prints it and exits 0; then `route` answers SUB or names the
- * subcommand. An unknown subcommand is a usage error followed by the top help; `SUB --help` prints its own help.
+ * `veen TOOL SUB [flags]` (`args` follow the word TOOL; a leading TOOL word is skipped): `route` may answer SUB
+ * itself or rename it; the rest is the framework's (help, parsing, errors, exit codes).
  */
 export async function dispatch(
   io: OpsIo,
@@ -211,27 +141,14 @@ export async function dispatch(
   args: string[],
   route: Route = (sub, rest) => ({ sub, rest }),
 ): Promise<number> {
-  const [word, ...words] = args[0] === tool.name ? args.slice(1) : args;
-  if (word === undefined || word === "--help" || word === "-h" || word === "help") {
-    io.writeOut(tool.help + "\n");
-    return word === undefined ? EXIT.USAGE : EXIT.OK;
+  let words = args[0] === tool.name ? args.slice(1) : args;
+  const [word, ...rest] = words;
+  if (word !== undefined && !word.startsWith("-") && word !== "help") {
+    const routed = route(word, rest);
+    if (typeof routed === "number") return routed;
+    words = [...routed.sub.split(" "), ...routed.rest];
   }
-  const routed = route(word, words);
-  if (typeof routed === "number") return routed;
-  const { sub, rest } = routed;
-  const cmd = tool.commands[sub];
-  if (cmd === undefined) {
-    io.writeErr(`E.USAGE: unknown subcommand "veen ${tool.name} ${sub}"\n${tool.help}\n`);
-    return EXIT.USAGE;
-  }
-  return await runCommand(io, rest, async () => {
-    const f = parseFlags(rest, cmd.flags);
-    if (f.help === true) {
-      io.writeOut(tool.helps[sub] + "\n");
-      return EXIT.OK;
-    }
-    return await cmd.run(io, f, modeOf(f));
-  });
+  return await runRole(tool.name, toolCommands(tool), words, io);
 }
 
 /** Reads a file the user named; a missing or unreadable file is a usage error. */

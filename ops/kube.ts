@@ -18,6 +18,7 @@ import {
   result,
   str,
   type Subcommand,
+  type Tool,
   usage,
 } from "./io.ts";
 import {
@@ -723,27 +724,16 @@ const COMMANDS: Record<string, Subcommand> = {
   "job stream": { flags: STREAM_FLAGS, run: (io, f, m) => job("stream", io, f, m) },
 };
 
+/** `veen kube` as a tool of ops/io.ts (its subcommands, flags and help texts). */
+export const KUBE_TOOL: Tool = { name: "kube", help: KUBE_HELP, commands: COMMANDS, helps: HELP };
+
 /** `veen kube ...` with an injectable environment (tests). `args` starts after the word "kube". */
 export async function runKube(args: string[], io: OpsIo): Promise<number> {
   return await dispatch(
     io,
-    { name: "kube", help: KUBE_HELP, commands: COMMANDS, helps: HELP },
+    KUBE_TOOL,
     args,
     (sub, rest) => {
-      if (sub === "job") {
-        const what = rest[0];
-        if (what === "--help" || what === "-h") {
-          io.writeOut(`${HELP["job send"]}\n\n${HELP["job stream"]}\n`);
-          return EXIT.OK;
-        }
-        if (what !== "send" && what !== "stream") {
-          io.writeErr(
-            `E.USAGE: veen kube job needs send or stream\n${HELP["job send"]}\n\n${HELP["job stream"]}\n`,
-          );
-          return EXIT.USAGE;
-        }
-        return { sub: `job ${what}`, rest: rest.slice(1) };
-      }
       if (sub === "backup" || sub === "restore") {
         io.writeErr(
           `E.UNAVAILABLE: veen kube ${sub} needs the hub's /admin/backup route (CLI-GOALS-3 §2.7), which this hub does not serve\n`,

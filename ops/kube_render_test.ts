@@ -490,7 +490,7 @@ Deno.test("kube render output is byte-identical across runs and processes; YAML 
 
     const run = async (extra: string[]) => {
       const out = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", "--unstable-kv", "ops/mod.ts", "kube", ...args, ...extra],
+        args: ["run", "-A", "--unstable-kv", "mod.ts", "kube", ...args, ...extra],
         cwd: new URL("../", import.meta.url).pathname,
         stdout: "piped",
         stderr: "piped",
@@ -569,7 +569,7 @@ Deno.test("kube render: bad input is a usage error (exit 1), JSON under --json",
     [["render", "--profile", "mesh", "--image", "i"], /--profile must be authority or tenant/],
     [[...base, "--storage", "1Gi"], /--storage applies to --profile/],
     [[...base, "--log-level", "loud"], /--log-level/],
-    [[...base, "--whatever"], /Unknown option/],
+    [[...base, "--whatever"], /Unknown flag --whatever/],
   ];
   for (const [args, re] of cases) {
     const r = await kube(args);

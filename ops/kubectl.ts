@@ -1,10 +1,11 @@
 /**
  * The one way ops/ talks to a cluster: the `kubectl` found on PATH (or `$VEEN_KUBECTL`), always with
- * `--context CONTEXT` first. kubectl failures become OpsErrors: unreachable cluster or missing kubectl → exit 2
+ * `--context CONTEXT` first. kubectl failures become CommandErrors: unreachable cluster or missing kubectl → exit 2
  * (E.UNAVAILABLE); NotFound → E.NOT_FOUND, Forbidden/Unauthorized → E.AUTH, AlreadyExists → E.DUP, other API
  * errors → E.CHECK (exit 4); an unknown context → usage (exit 1).
  */
-import { check, malformed, type OpsError, type OpsIo, transport, usage } from "./io.ts";
+import type { CommandError } from "../cmd/mod.ts";
+import { check, malformed, type OpsIo, transport, usage } from "./io.ts";
 
 export interface KubectlResult {
   code: number;
@@ -41,8 +42,8 @@ const TRANSPORT_PATTERNS = [
   /net\/http: TLS handshake timeout/i,
 ];
 
-/** The OpsError for a failed kubectl call. */
-export function kubectlError(res: KubectlResult, what: string): OpsError {
+/** The CommandError for a failed kubectl call. */
+export function kubectlError(res: KubectlResult, what: string): CommandError {
   const text = res.stderr.trim() || res.stdout.trim() || `exit status ${res.code}`;
   const first = text.split("\n").find((l) => /error/i.test(l)) ?? text.split("\n")[0]!;
   const detail = `${what}: ${first.trim()}`;
@@ -104,7 +105,7 @@ export class Kubectl {
     return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
   }
 
-  /** Runs kubectl and returns stdout, or throws the mapped OpsError. */
+  /** Runs kubectl and returns stdout, or throws the mapped CommandError. */
   async ok(args: string[], what: string, opts: { namespace?: string; stdin?: string } = {}): Promise<string> {
     const res = await this.run(args, opts);
     if (res.code !== 0) throw kubectlError(res, what);

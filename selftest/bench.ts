@@ -15,24 +15,11 @@ import {
   streamIdFor,
   toHex,
 } from "../core/mod.ts";
-import {
-  defaultConfig,
-  intFlagProblem,
-  Logger,
-  parseFlags,
-  readState,
-  selfCommand,
-  startHub,
-} from "../hub/mod.ts";
+import { type CommandContext, parseUint, readState } from "../cmd/mod.ts";
+import { defaultConfig, Logger, selfCommand, startHub } from "../hub/mod.ts";
 import { pct, presign, runLoad } from "./load.ts";
 import { cpuPerOp, readThreadCpu, totalPerOp } from "./thread_cpu.ts";
 import { GLIBC_TUNABLES } from "../runtime.ts";
-
-const HELP = `Usage: veen bench [--clients 32] [--labels 4] [--count 20000] [--seconds 60]
-                  [--sizes 1000,10000,100000] [--proofs 300] [--skip-history] [--json] [--write FILE]
-Measures the crypto ceiling, durable submits/s with p50/p95/p99 time-to-receipt and the CPU per submit of each hub
-thread and of the load generator, and proof latency, cold start and stream read throughput per history size.
-Figures only; nothing here passes or fails on timing.`;
 
 interface Machine {
   cpu: string;
@@ -213,40 +200,22 @@ async function historyFigures(size: number, proofs: number): Promise<HistoryFigu
   }
 }
 
-const BENCH_INTS = {
-  clients: { min: 1, max: 10_000 },
-  labels: { min: 1, max: 10_000 },
-  count: { min: 1, max: 10_000_000 },
-  seconds: { min: 1, max: 86_400 },
-  proofs: { min: 1, max: 1_000_000 },
-};
-
-export async function benchMain(args: string[]): Promise<number> {
-  const f = parseFlags(
-    args,
-    {
-      clients: { type: "string", default: "32" },
-      labels: { type: "string", default: "4" },
-      count: { type: "string", default: "20000" },
-      seconds: { type: "string", default: "60" },
-      sizes: { type: "string", default: "1000,10000,100000" },
-      proofs: { type: "string", default: "300" },
-      "skip-history": { type: "boolean" },
-      json: { type: "boolean" },
-      write: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-    HELP,
-    BENCH_INTS,
-  );
-  if (typeof f === "number") return f;
-  const sizes = f.sizes.split(",");
-  const badSize = sizes.map((s) => intFlagProblem(s, "sizes", { min: 1, max: 100_000_000 })).find((p) => p);
-  if (badSize !== undefined) {
-    console.error(`usage: ${badSize}\n${HELP}`);
-    return EXIT.USAGE;
-  }
-  const log = (s: string) => f.json ? undefined : console.log(s);
+/** `veen bench` (table in commands.ts): figures as text lines, or one JSON document with --json. */
+export async function bench(ctx: CommandContext): Promise<number> {
+  const int = (name: string, dflt: number, max: number) => ctx.flags.int(name, { min: 1, max }) ?? dflt;
+  const f = {
+    clients: int("clients", 32, 10_000),
+    labels: int("labels", 4, 10_000),
+    count: int("count", 20_000, 10_000_000),
+    seconds: int("seconds", 60, 86_400),
+    proofs: int("proofs", 300, 1_000_000),
+    json: ctx.out.mode.json,
+    write: ctx.flags.str("write"),
+    "skip-history": ctx.flags.bool("skip-history"),
+  };
+  const sizes = (ctx.flags.str("sizes") ?? "1000,10000,100000").split(",")
+    .map((s) => parseUint(s, "--sizes", { min: 1, max: 100_000_000 }));
+  const log = (s: string) => f.json ? undefined : ctx.out.result({}, [s]);
   const m = machine();
   log(`machine: ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB, ${m.os}, deno ${m.deno}`);
   log(`hub GLIBC_TUNABLES: ${hubMallocTunables()}`);
@@ -256,10 +225,10 @@ export async function benchMain(args: string[]): Promise<number> {
   const dir = await Deno.makeTempDir({ prefix: "veen-bench-" });
   const load = {
     url: "",
-    clients: Number(f.clients),
-    labels: Number(f.labels),
-    count: Number(f.count),
-    maxSeconds: Number(f.seconds),
+    clients: f.clients,
+    labels: f.labels,
+    count: f.count,
+    maxSeconds: f.seconds,
   };
   let submit;
   let cpu: ReturnType<typeof cpuShares> | undefined;
@@ -315,8 +284,8 @@ export async function benchMain(args: string[]): Promise<number> {
   }
   const history: HistoryFigures[] = [];
   if (!f["skip-history"]) {
-    for (const size of sizes.map(Number)) {
-      const h = await historyFigures(size, Number(f.proofs));
+    for (const size of sizes) {
+      const h = await historyFigures(size, f.proofs);
       history.push(h);
       log(
         `history ${size}: cold start ${r1(h.coldStartMs)} ms, proof p50 ${r2(h.proofP50Ms)} ms p99 ${
@@ -333,7 +302,7 @@ export async function benchMain(args: string[]): Promise<number> {
     submit: { ...submit, ratio: submit.perSec / ceiling, ...load, cpu, cpuPerSubmitUs: perSubmit },
     history,
   };
-  if (f.json) console.log(JSON.stringify(result));
+  if (f.json) ctx.out.document(result, []);
   if (f.write) await Deno.writeTextFile(f.write, JSON.stringify(result, null, 2) + "\n");
   return EXIT.OK;
 }

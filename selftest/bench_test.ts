@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { benchMain } from "./bench.ts";
+import { captureIo } from "../cmd/mod.ts";
+import { benchMain } from "./commands.ts";
 
 Deno.test("veen bench runs a small submit phase against its own hub and writes figures with CPU per submit", async () => {
   const dir = await Deno.makeTempDir({ prefix: "veen-bench-test-" });
@@ -44,30 +45,16 @@ Deno.test("veen bench runs a small submit phase against its own hub and writes f
 
 Deno.test("veen bench and veen selftest refuse numeric flags that are not integers in range, naming the flag", async () => {
   const { selftestMain } = await import("./mod.ts");
-  const err = console.error;
-  let printed = "";
-  console.error = (s: string) => (printed += s + "\n");
-  try {
-    for (
-      const flag of [
-        "--clients=x",
-        "--labels=0",
-        "--count=1.5",
-        "--seconds=-1",
-        "--proofs=1e3",
-        "--sizes=10,x",
-      ]
-    ) {
-      printed = "";
-      assert.equal(await benchMain([flag]), 1, flag);
-      assert.match(printed, new RegExp(`^usage: ${flag.split("=")[0]} must be an integer`), flag);
-    }
-    for (const v of ["0", "x", "1000000"]) {
-      printed = "";
-      assert.equal(await selftestMain(["fuzz", `--iterations=${v}`]), 1, v);
-      assert.match(printed, /^usage: --iterations must be an integer from 1 to 999999/);
-    }
-  } finally {
-    console.error = err;
+  for (
+    const flag of ["--clients=x", "--labels=0", "--count=1.5", "--seconds=-1", "--proofs=1e3", "--sizes=10,x"]
+  ) {
+    const io = captureIo();
+    assert.equal(await benchMain([flag], io), 1, flag);
+    assert.match(io.stderr(), new RegExp(`^E\\.USAGE: ${flag.split("=")[0]} must be an integer`), flag);
+  }
+  for (const v of ["0", "x", "1000000"]) {
+    const io = captureIo();
+    assert.equal(await selftestMain(["fuzz", `--iterations=${v}`], io), 1, v);
+    assert.match(io.stderr(), /^E\.USAGE: --iterations must be an integer from 1 to 999999/);
   }
 });

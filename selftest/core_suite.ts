@@ -836,7 +836,7 @@ export async function coreSuite(h: Harness): Promise<void> {
     "hub health, hub metrics (OBS0); JSON submit logs without plaintext (1.1, 1.8)",
     async (ev) => {
       const hh = await h.ok(["hub", "health", "--hub", url]);
-      const health = hh.health as Record<string, unknown>;
+      const health = hh as Record<string, unknown>;
       check(health.ok === true, `hub health: ok ${health.ok}`);
       for (const k of ["ok", "profile_id", "peaks_count", "last_stream_seq", "last_mmr_root"]) {
         check(k in health, `/healthz lacks ${k}`);
@@ -847,7 +847,7 @@ export async function coreSuite(h: Harness): Promise<void> {
       if (open) {
         const stream = S("core/resync");
         const hs = await h.ok(["hub", "health", "--hub", url, "--stream", stream]);
-        const lh = hs.health as Record<string, unknown>;
+        const lh = hs as Record<string, unknown>;
         const n = num(lh.last_stream_seq, "last_stream_seq");
         check(lh.peaks_count === popcount(n), `peaks_count ${lh.peaks_count} is not popcount(${n})`);
         ev.push(

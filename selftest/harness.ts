@@ -10,7 +10,8 @@
  * whose command line still names the temp directory (by pid; they can only be ours), and removes the directory.
  */
 import { decodeErrorBody, HTTP_STATUS, isErrorCode, toHex } from "../core/mod.ts";
-import { PID_FILE, readState, selfCommand } from "../hub/mod.ts";
+import { PID_FILE, readState } from "../cmd/mod.ts";
+import { selfCommand } from "../hub/mod.ts";
 import type { Report, StepRecord } from "./report.ts";
 import type { Rng } from "./rng.ts";
 

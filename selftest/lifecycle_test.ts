@@ -1,6 +1,7 @@
 /** Interruption cleans up; `--hub URL` runs against a hub the selftest did not start and leaves it running. */
 import assert from "node:assert/strict";
-import { readState, selfCommand } from "../hub/mod.ts";
+import { readState } from "../cmd/mod.ts";
+import { selfCommand } from "../hub/mod.ts";
 import { processAlive } from "./harness.ts";
 import { assertIncludes, assertNothingLeft, runVeen } from "./testing/run_veen.ts";
 

@@ -7,9 +7,8 @@
  * the failing step. Hubs, background commands and the temp directory are removed on every path: success, failure,
  * exceptions and SIGINT/SIGTERM (exit 130/143 after cleanup).
  */
-import { parseArgs } from "node:util";
+import { type CommandContext, type Io, processIo, runRole, usageError } from "../cmd/mod.ts";
 import { EXIT } from "../core/mod.ts";
-import { intFlagProblem } from "../hub/mod.ts";
 import { versionLine } from "../version.ts";
 import { CORE_GOAL, coreSuite } from "./core_suite.ts";
 import { FUZZ_GOAL, fuzzSuite } from "./fuzz_suite.ts";
@@ -17,91 +16,35 @@ import { Harness, Interrupted, SuiteAborted } from "./harness.ts";
 import { PROPS_GOAL, propsSuite } from "./props_suite.ts";
 import { Report } from "./report.ts";
 import { parseSeed, Rng } from "./rng.ts";
+import { SELFTEST_COMMANDS } from "./commands.ts";
 
-export { benchMain } from "./bench.ts";
+export { BENCH_COMMAND, benchMain, SELFTEST_COMMANDS } from "./commands.ts";
 
-const HELP =
-  `Usage: veen selftest core|props|fuzz|all [--seed N] [--hub URL] [--iterations N] [--json] [--keep]
-       (also: veen-selftest core|props|fuzz|all ...)
-
-  core    send/stream with decryption, attachments, cap issue/authorize/use, E.SEQ, E.PROFILE, E.TIME, E.DUP,
-          E.SIZE bounds, resync/verify-state, rpc, crdt, anchor, hub health/metrics/logs, retention
-  props   MMR proofs and consistency (random sizes), duplicate rejection, CBOR determinism, fold determinism
-  fuzz    malformed and truncated MSG, RECEIPT, CHECKPOINT, proofs and HTTP bodies/queries; the hub must answer
-          documented E.* errors (never 5xx other than 503) and stay healthy
-  all     core + props + fuzz
-
-Each suite starts its own hubs (veen hub start --listen 127.0.0.1:0, data under $TMPDIR) and removes them and
-their data afterwards, also when interrupted.
-  --seed N        seed for every random choice (printed in the report; default: random)
-  --hub URL       run the subset that works against an already deployed hub (no restarts, no config changes)
-  --iterations N  fuzz cases per target (default 200)
-  --json          one JSON document instead of the text report
-  --keep          keep the temp directory (hubs are still stopped)
-Exit: 0 every step passed, 5 a step failed (the report names it), 1 usage, 130/143 interrupted.`;
-
-type SuiteName = "core" | "props" | "fuzz";
+export type SuiteName = "core" | "props" | "fuzz";
 const SUITES: Record<SuiteName, { goal: string; run: (h: Harness) => Promise<void> }> = {
   core: { goal: CORE_GOAL, run: coreSuite },
   props: { goal: PROPS_GOAL, run: propsSuite },
   fuzz: { goal: FUZZ_GOAL, run: fuzzSuite },
 };
 
-function writeAll(s: string): void {
-  let b = new TextEncoder().encode(s);
-  while (b.length > 0) b = b.subarray(Deno.stdout.writeSync(b));
+/** `veen selftest SUITE ...` in-process (`args` follow the word "selftest"); returns the exit code. */
+export async function selftestMain(args: string[], io: Io = processIo()): Promise<number> {
+  return await runRole("selftest", SELFTEST_COMMANDS, args, io);
 }
 
-export async function selftestMain(args: string[]): Promise<number> {
-  let flags;
-  let positionals: string[];
-  try {
-    const parsed = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        seed: { type: "string" },
-        hub: { type: "string" },
-        iterations: { type: "string" },
-        json: { type: "boolean" },
-        keep: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-    flags = parsed.values;
-    positionals = parsed.positionals;
-  } catch (e) {
-    console.error(`usage: ${(e as Error).message}\n${HELP}`);
-    return EXIT.USAGE;
+/** `veen selftest core|props|fuzz|all` (table in commands.ts). */
+export async function selftest(ctx: CommandContext, which: SuiteName | "all"): Promise<number> {
+  const seed = ctx.flags.int("seed", { max: 0xffff_ffff }) ?? parseSeed(undefined);
+  const iterations = ctx.flags.int("iterations", { min: 1, max: 999_999 });
+  const hubUrl = ctx.flags.str("hub");
+  if (hubUrl !== undefined && !/^https?:\/\/[^/\s]+/.test(hubUrl)) {
+    throw usageError(`--hub must be an http(s) URL, got "${hubUrl}"`);
   }
-  if (flags.help) {
-    console.log(HELP);
-    return EXIT.OK;
-  }
-  const which = positionals[0];
-  if (positionals.length !== 1 || (which !== "all" && !(which! in SUITES))) {
-    console.error(`usage: name one suite: core, props, fuzz or all\n${HELP}`);
-    return EXIT.USAGE;
-  }
-  let seed: number;
-  try {
-    seed = parseSeed(flags.seed);
-    const badIterations = flags.iterations === undefined
-      ? undefined
-      : intFlagProblem(flags.iterations, "iterations", { min: 1, max: 999_999 });
-    if (badIterations !== undefined) throw new Error(badIterations);
-    if (flags.hub !== undefined && !/^https?:\/\/[^/\s]+/.test(flags.hub)) {
-      throw new Error(`--hub must be an http(s) URL, got "${flags.hub}"`);
-    }
-  } catch (e) {
-    console.error(`usage: ${(e as Error).message}`);
-    return EXIT.USAGE;
-  }
-  if (flags.iterations !== undefined) Deno.env.set("VEEN_SELFTEST_ITERATIONS", flags.iterations);
+  const flags = { hub: hubUrl, keep: ctx.flags.bool("keep"), json: ctx.out.mode.json };
+  if (iterations !== undefined) Deno.env.set("VEEN_SELFTEST_ITERATIONS", String(iterations));
   const suites: SuiteName[] = which === "all" ? ["core", "props", "fuzz"] : [which as SuiteName];
 
-  const report = new Report(writeAll, flags.json === true);
+  const report = new Report((t) => ctx.io.writeOut(t), flags.json);
   report.title(`veen selftest ${which}`);
   report.title(`goal: ${suites.map((s) => `${s}: ${SUITES[s].goal}`).join("; ")}`);
   report.title("environment:");

@@ -10,6 +10,7 @@ import { runKube } from "../ops/kube.ts";
 import { GLIBC_TUNABLES } from "../runtime.ts";
 import { anchorPublish } from "../cli/commands/anchor.ts";
 import { DEFAULT_LISTEN } from "../hub/config.ts";
+import { HUB_COMMANDS } from "../hub/commands.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const read = (p: string) => Deno.readTextFileSync(`${ROOT}${p}`);
@@ -74,14 +75,10 @@ const KNOWN_OPS = new Set([
   "ONBUILD",
 ]);
 
-/** The option names `veen hub start` accepts, read from hub/main.ts. */
-const HUB_START_FLAGS: Set<string> = (() => {
-  const src = read("hub/main.ts");
-  const block = src.slice(src.indexOf("async function start("));
-  const from = block.indexOf("(rest, {");
-  const opts = block.slice(from, block.indexOf("\n  }", from));
-  return new Set([...opts.matchAll(/^\s+"?([a-z-]+)"?: \{ type:/gm)].map((m) => `--${m[1]}`));
-})();
+/** The option names `veen hub start` accepts, from its command table entry. */
+const HUB_START_FLAGS: Set<string> = new Set(
+  HUB_COMMANDS.find((c) => c.path.join(" ") === "hub start")!.flags.map((f) => `--${f.name}`),
+);
 
 function assertHubArgs(args: string[], where: string): void {
   assert.deepEqual(args.slice(0, 2), ["hub", "start"], where);

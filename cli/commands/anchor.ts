@@ -19,7 +19,7 @@ import {
   verifyCheckpointSig,
 } from "../../core/mod.ts";
 import { ANCHOR_NONCE_MAX, ANCHOR_REF_LEN, parseAnchorRef } from "../../overlays/mod.ts";
-import { type FlagSpec, parseHex32 } from "../args.ts";
+import { checkFailure, type FlagSpec, parseHex32, usageError } from "../../cmd/mod.ts";
 import { checkCheckpoint } from "../client_view.ts";
 import {
   CLIENT_FLAG,
@@ -30,7 +30,6 @@ import {
   HUB_KEY_FLAG,
   nowSec,
 } from "../context.ts";
-import { checkFailure, usageError } from "../exit_codes.ts";
 import { readInputFile, writeOutputFile } from "../files.ts";
 import { type HubSession, streamTarget } from "../hub_session.ts";
 import { FileAnchorBackend } from "../anchor_file_backend.ts";

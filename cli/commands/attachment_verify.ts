@@ -17,11 +17,10 @@ import {
   VeenError,
   verifyAttachment,
 } from "../../core/mod.ts";
-import { parseUint } from "../args.ts";
+import { parseUint, usageError } from "../../cmd/mod.ts";
 import { decodeBody } from "../body.ts";
 import { CLIENT_FLAG, clientDir, type Command, loadKeys, PASSPHRASE_FLAG } from "../context.ts";
 import { openForClient } from "../decrypt.ts";
-import { usageError } from "../exit_codes.ts";
 import { readInputFile } from "../files.ts";
 import { decryptionSecrets } from "../keystore.ts";
 

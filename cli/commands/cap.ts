@@ -14,7 +14,7 @@ import {
   issueCapToken,
   verifyCapChain,
 } from "../../core/mod.ts";
-import { parseHex32, parseUint } from "../args.ts";
+import { malformedError, parseHex32, parseUint, usageError } from "../../cmd/mod.ts";
 import { cborToJson } from "../body.ts";
 import { readState, withStateLock, writeState } from "../client_state.ts";
 import {
@@ -29,7 +29,6 @@ import {
   nowSec,
   PASSPHRASE_FLAG,
 } from "../context.ts";
-import { malformedError, usageError } from "../exit_codes.ts";
 import { readInputFile, writeOutputFile } from "../files.ts";
 import { readIdentityCard } from "../identity_card.ts";
 

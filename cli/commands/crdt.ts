@@ -25,7 +25,7 @@ import {
   orsetFold,
   orsetObservedIds,
 } from "../../overlays/mod.ts";
-import { type FlagSpec, parseHex32 } from "../args.ts";
+import { type FlagSpec, parseHex32 } from "../../cmd/mod.ts";
 import {
   CLIENT_FLAG,
   clientDir,

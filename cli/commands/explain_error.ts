@@ -1,7 +1,7 @@
 /** `veen explain-error E.CODE` (CLI-GOALS-1 §8.2): one line per code from core ERROR_EXPLANATIONS; unknown codes exit 1. */
 import { ERROR_CODES, ERROR_EXPLANATIONS, isErrorCode } from "../../core/mod.ts";
 import type { Command } from "../context.ts";
-import { usageError } from "../exit_codes.ts";
+import { usageError } from "../../cmd/mod.ts";
 
 export const explainError: Command = {
   path: ["explain-error"],

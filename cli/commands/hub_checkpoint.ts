@@ -23,7 +23,7 @@ import {
   HUB_KEY_FLAG,
   STREAM_FLAG,
 } from "../context.ts";
-import { checkFailure, usageError } from "../exit_codes.ts";
+import { checkFailure, usageError } from "../../cmd/mod.ts";
 import { readInputFile, writeOutputFile } from "../files.ts";
 import { type HubSession, streamTarget } from "../hub_session.ts";
 

@@ -3,9 +3,8 @@
  * With --hub, the key comes from GET /info and the hub's own hub_id is checked against it.
  */
 import { hubIdFor, toHex } from "../../core/mod.ts";
-import { parseHex32 } from "../args.ts";
+import { parseHex32, usageError } from "../../cmd/mod.ts";
 import { type Command, connectFromFlags, HUB_FLAG, hubGiven } from "../context.ts";
-import { usageError } from "../exit_codes.ts";
 
 export const hubId: Command = {
   path: ["hub-id"],

@@ -2,7 +2,7 @@
  * `veen hub metrics --hub H [--raw]` (CLI-GOALS-1 §13.2): GET /metrics; `--raw` prints the Prometheus text,
  * otherwise a summary of the OBS0 counters and, per histogram, its count and mean.
  */
-import { type Command, connectFromFlags, HUB_FLAG } from "../context.ts";
+import { type Command, connectFromFlags, HUB_DATA_DIR_FLAG, HUB_FLAG } from "../context.ts";
 
 export interface MetricsSummary {
   counters: Record<string, number>;
@@ -40,8 +40,8 @@ export function summarizeMetrics(text: string): MetricsSummary {
 export const hubMetrics: Command = {
   path: ["hub", "metrics"],
   summary: "show a hub's metrics (summary, or --raw Prometheus text)",
-  usage: "veen hub metrics --hub H [--raw]",
-  flags: [HUB_FLAG, { name: "raw", arity: 0, help: "print the raw Prometheus text" }],
+  usage: "veen hub metrics (--hub H | --data-dir DIR) [--raw]",
+  flags: [HUB_FLAG, HUB_DATA_DIR_FLAG, { name: "raw", arity: 0, help: "print the raw Prometheus text" }],
   async run(ctx) {
     const s = await connectFromFlags(ctx);
     const text = await s.http.metrics();

@@ -1,10 +1,16 @@
 /**
  * Hub inspection from the client side (CLI-GOALS-1 §2.3, §3.1, §13.1): `hub status`, `hub key`, `hub health`.
- * They read GET /info and GET /healthz; `hub health` exits 4 (E.UNAVAILABLE) when the hub reports ok: false.
+ * They read GET /info and GET /healthz and take the hub as `--hub` or, for a hub running here, `--data-dir`;
+ * `hub health` exits 4 (E.UNAVAILABLE) when the hub reports ok: false.
  */
-import { toHex, VeenError } from "../../core/mod.ts";
-import { type Command, type CommandContext, connectFromFlags, HUB_FLAG } from "../context.ts";
-import { checkFailure } from "../exit_codes.ts";
+import { EXIT, toHex } from "../../core/mod.ts";
+import {
+  type Command,
+  type CommandContext,
+  connectFromFlags,
+  HUB_DATA_DIR_FLAG,
+  HUB_FLAG,
+} from "../context.ts";
 import { type HubSession, streamTarget } from "../hub_session.ts";
 
 const LABEL_STREAM_FLAG = {
@@ -21,8 +27,8 @@ function labelOf(ctx: CommandContext, s: HubSession): Uint8Array | undefined {
 export const hubStatus: Command = {
   path: ["hub", "status"],
   summary: "show a hub's role, profile and log head",
-  usage: "veen hub status --hub H [--stream NAME]",
-  flags: [HUB_FLAG, LABEL_STREAM_FLAG],
+  usage: "veen hub status (--hub H | --data-dir DIR) [--stream NAME]",
+  flags: [HUB_FLAG, HUB_DATA_DIR_FLAG, LABEL_STREAM_FLAG],
   async run(ctx) {
     const s = await connectFromFlags(ctx);
     const { health } = await s.http.healthzRaw(labelOf(ctx, s));
@@ -49,8 +55,8 @@ export const hubStatus: Command = {
 export const hubKey: Command = {
   path: ["hub", "key"],
   summary: "show a hub's public key, hub id and profile id",
-  usage: "veen hub key --hub H",
-  flags: [HUB_FLAG],
+  usage: "veen hub key (--hub H | --data-dir DIR)",
+  flags: [HUB_FLAG, HUB_DATA_DIR_FLAG],
   async run(ctx) {
     const s = await connectFromFlags(ctx);
     const json = { hub_pk: toHex(s.hubPk), hub_id: toHex(s.hubId), profile_id: toHex(s.profileId) };
@@ -61,20 +67,19 @@ export const hubKey: Command = {
 
 export const hubHealth: Command = {
   path: ["hub", "health"],
-  summary: "print GET /healthz as JSON (exit 4 when the hub is not ok)",
-  usage: "veen hub health --hub H [--stream NAME]",
-  flags: [HUB_FLAG, LABEL_STREAM_FLAG],
+  summary: "print GET /healthz (OBS0.3; exit 4 when the hub is not ok)",
+  usage: "veen hub health (--hub H | --data-dir DIR) [--stream NAME]",
+  details:
+    "Text mode prints one `key: value` line per /healthz field; --json prints the /healthz object itself, " +
+    "exactly its OBS0.3 keys.",
+  flags: [HUB_FLAG, HUB_DATA_DIR_FLAG, LABEL_STREAM_FLAG],
   async run(ctx) {
     const s = await connectFromFlags(ctx);
     const { health } = await s.http.healthzRaw(labelOf(ctx, s));
-    const line = JSON.stringify(health);
-    if (health.ok !== true) {
-      throw checkFailure(new VeenError("E.UNAVAILABLE", "The hub reports ok: false"), {
-        lines: [line],
-        json: { health },
-      });
-    }
-    ctx.out.result({ health }, [line]);
-    return 0;
+    ctx.out.document(health, Object.entries(health).map(([k, v]) => `${k}: ${String(v)}`));
+    if (health.ok === true) return 0;
+    // The answer above is the whole report (also under --json); the failure adds only its stderr line.
+    ctx.io.writeErr("E.UNAVAILABLE: The hub reports ok: false\n");
+    return EXIT.CHECK;
   },
 };

@@ -5,7 +5,7 @@
  * rustls: TLS 1.2 and 1.3 with AEAD suites only, and no compression in any version.
  */
 import { type Command, HUB_FLAG } from "../context.ts";
-import { transportError, usageError } from "../exit_codes.ts";
+import { transportError, usageError } from "../../cmd/mod.ts";
 import { resolveHub } from "../hub_address.ts";
 
 const AEAD = /GCM|CHACHA20[-_]POLY1305|CCM/i;

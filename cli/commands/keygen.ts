@@ -5,7 +5,7 @@
 import { toHex } from "../../core/mod.ts";
 import { emptyState, writeState } from "../client_state.ts";
 import { type Command, nowSec, PASSPHRASE_FLAG } from "../context.ts";
-import { usageError } from "../exit_codes.ts";
+import { usageError } from "../../cmd/mod.ts";
 import { ensurePrivateDir } from "../files.ts";
 import { identityCardOf, writeIdentityCard } from "../identity_card.ts";
 import { generateClientKeys, passphraseFrom, writeKeystore } from "../keystore.ts";

@@ -39,7 +39,7 @@ import {
   TO_FLAG,
 } from "../context.ts";
 import { openForClient } from "../decrypt.ts";
-import { checkFailure, CliError } from "../exit_codes.ts";
+import { checkFailure, CommandError } from "../../cmd/mod.ts";
 import { streamTarget } from "../hub_session.ts";
 import { decryptionSecrets } from "../keystore.ts";
 import { OverlayCursor } from "../overlay_cursor.ts";
@@ -62,7 +62,7 @@ function printReply(
     return 0;
   }
   const { code, detail } = reply.error;
-  throw new CliError("check", `${code}${detail === undefined ? "" : `: ${detail}`}`, {
+  throw new CommandError("check", `${code}${detail === undefined ? "" : `: ${detail}`}`, {
     code: "E.RPC",
     report: {
       lines: [`error.code: ${code}`, ...(detail === undefined ? [] : [`error.detail: ${detail}`])],

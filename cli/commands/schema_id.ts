@@ -1,7 +1,7 @@
 /** `veen schema-id NAME`: the schema id of NAME as hex, from the one table in core `schemaIdFor` (overlay decisions). */
 import { schemaIdFor, toHex } from "../../core/mod.ts";
 import type { Command } from "../context.ts";
-import { usageError } from "../exit_codes.ts";
+import { usageError } from "../../cmd/mod.ts";
 
 export const schemaId: Command = {
   path: ["schema-id"],

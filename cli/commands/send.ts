@@ -5,7 +5,7 @@
  */
 import { basename } from "node:path";
 import { authRef, decodeCapToken, fromHex, type PayloadHdr, schemaIdFor, toHex } from "../../core/mod.ts";
-import { parseHex32, parseUint } from "../args.ts";
+import { parseHex32, parseUint, usageError } from "../../cmd/mod.ts";
 import { describeAttachments, parseJsonFlag } from "../body.ts";
 import {
   CLIENT_FLAG,
@@ -20,7 +20,6 @@ import {
   STREAM_FLAG,
   TO_FLAG,
 } from "../context.ts";
-import { usageError } from "../exit_codes.ts";
 import { readInputFile, writeOutputFile } from "../files.ts";
 import { type OutgoingAttachment, sendAndSave } from "../sender.ts";
 

@@ -19,11 +19,10 @@ import {
   VeenError,
   verifyReceiptSig,
 } from "../../core/mod.ts";
-import { parseHex32 } from "../args.ts";
+import { checkFailure, parseHex32, usageError } from "../../cmd/mod.ts";
 import { type ClientState, readState } from "../client_state.ts";
 import { checkMsg } from "../client_view.ts";
 import { CLIENT_FLAG, type Command, type CommandContext, HUB_FLAG } from "../context.ts";
-import { checkFailure, usageError } from "../exit_codes.ts";
 import { readInputFile } from "../files.ts";
 import { hubAddressKey } from "../hub_address.ts";
 

@@ -24,7 +24,7 @@ import {
   HUB_KEY_FLAG,
   STREAM_FLAG,
 } from "../context.ts";
-import { checkFailure } from "../exit_codes.ts";
+import { checkFailure } from "../../cmd/mod.ts";
 import { streamTarget } from "../hub_session.ts";
 import { provesPrefix, viewAgrees } from "../view_sync.ts";
 

@@ -1,6 +1,6 @@
 /** Test helpers: run the CLI in-process with captured output, and make temporary directories. */
 import { cliMain } from "../mod.ts";
-import { captureIo } from "../output.ts";
+import { captureIo } from "../../cmd/mod.ts";
 
 export interface CliRun {
   code: number;

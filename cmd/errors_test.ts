@@ -2,13 +2,13 @@ import assert from "node:assert/strict";
 import { EXIT, VeenError } from "../core/mod.ts";
 import {
   checkFailure,
-  CliError,
+  CommandError,
   describeFailure,
   exitCodeOf,
   malformedError,
   transportError,
   usageError,
-} from "./exit_codes.ts";
+} from "./errors.ts";
 
 Deno.test("exitCodeOf() maps every failure kind to the CLI-GOALS exit code", () => {
   assert.equal(exitCodeOf(usageError("x")), EXIT.USAGE);
@@ -16,7 +16,7 @@ Deno.test("exitCodeOf() maps every failure kind to the CLI-GOALS exit code", () 
   assert.equal(exitCodeOf(malformedError("x")), EXIT.MALFORMED);
   assert.equal(exitCodeOf(new VeenError("E.RATE", "x")), EXIT.CHECK);
   assert.equal(exitCodeOf(checkFailure(new VeenError("E.SEQ", "x"), {})), EXIT.CHECK);
-  assert.equal(exitCodeOf(new CliError("selftest", "x")), EXIT.SELFTEST);
+  assert.equal(exitCodeOf(new CommandError("selftest", "x")), EXIT.SELFTEST);
   assert.equal(exitCodeOf(new TypeError("bug")), EXIT.USAGE);
 });
 

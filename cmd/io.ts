@@ -1,26 +1,28 @@
 /**
- * Output of the CLI: injectable writers (tests capture them), text versus `--json`, `--quiet` and `--verbose`.
+ * Output of every command: injectable writers (tests capture them), text versus `--json`, `--quiet` and `--verbose`.
  *
  * Rules (USAGE "Output precedence"): under `--json` stdout carries only JSON (one document per command, or one
  * line per item for `stream --follow`); `--json` overrides `--quiet`; `--quiet` suppresses successful text output;
  * diagnostics, warnings and progress go to stderr.
  */
 
-/** The process environment as the CLI sees it; tests pass their own. */
+/** The process environment as a command sees it; tests pass their own. */
 export interface Io {
-  writeOut(s: string): void;
-  writeErr(s: string): void;
+  writeOut(s: string | Uint8Array): void;
+  writeErr(s: string | Uint8Array): void;
   env(name: string): string | undefined;
+  /** Extra environment for child processes (kubectl); the rest is inherited. */
+  childEnv: Record<string, string>;
   /** True when stderr is a terminal (progress bars). */
   isTty: boolean;
   /** Unix time in milliseconds. */
   now(): number;
-  /** Waits `ms` milliseconds (polling in `stream --follow`). */
+  /** Waits `ms` milliseconds (polling in `stream --follow`, `kube apply --wait-seconds`). */
   sleep(ms: number): Promise<void>;
 }
 
-function writeAll(f: { writeSync(p: Uint8Array): number }, s: string): void {
-  let b = new TextEncoder().encode(s);
+function writeAll(f: { writeSync(p: Uint8Array): number }, s: string | Uint8Array): void {
+  let b = typeof s === "string" ? new TextEncoder().encode(s) : s;
   while (b.length > 0) b = b.subarray(f.writeSync(b));
 }
 
@@ -30,6 +32,7 @@ export function processIo(): Io {
     writeOut: (s) => writeAll(Deno.stdout, s),
     writeErr: (s) => writeAll(Deno.stderr, s),
     env: (name) => Deno.env.get(name),
+    childEnv: {},
     isTty: Deno.stderr.isTerminal(),
     now: () => Date.now(),
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
@@ -44,21 +47,32 @@ export interface CapturedIo extends Io {
   stderr(): string;
 }
 
+/**
+ * An Io recording output; `env` is what commands read and what child processes get. With `virtualClock` (a start
+ * time in ms) `sleep(ms)` returns at once and advances `now()` by ms, and PATH falls back to the process's.
+ */
 export function captureIo(
   env: Record<string, string> = {},
-  opts: { isTty?: boolean; now?: () => number } = {},
+  opts: { isTty?: boolean; now?: () => number; virtualClock?: number } = {},
 ): CapturedIo {
   const out: string[] = [];
   const err: string[] = [];
+  const text = (s: string | Uint8Array) => (typeof s === "string" ? s : new TextDecoder().decode(s));
+  let clock = opts.virtualClock;
   return {
     out,
     err,
-    writeOut: (s) => void out.push(s),
-    writeErr: (s) => void err.push(s),
-    env: (name) => env[name],
+    writeOut: (s) => void out.push(text(s)),
+    writeErr: (s) => void err.push(text(s)),
+    env: (name) => env[name] ?? (clock !== undefined && name === "PATH" ? Deno.env.get("PATH") : undefined),
+    childEnv: env,
     isTty: opts.isTty ?? false,
-    now: opts.now ?? (() => Date.now()),
-    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    now: opts.now ?? (() => clock ?? Date.now()),
+    sleep: (ms) => {
+      if (clock === undefined) return new Promise((r) => setTimeout(r, ms));
+      clock += ms;
+      return Promise.resolve();
+    },
     stdout: () => out.join(""),
     stderr: () => err.join(""),
   };
@@ -90,6 +104,15 @@ export class Output {
     }
   }
 
+  /**
+   * An answer whose JSON form the spec fixes (OBS0.3 `/healthz`, fsck reports, retention policies): `json`
+   * verbatim under --json, else the text lines (unless --quiet).
+   */
+  document(json: unknown, lines: readonly string[]): void {
+    if (this.mode.json) this.io.writeOut(JSON.stringify(json) + "\n");
+    else if (!this.mode.quiet && lines.length > 0) this.io.writeOut(lines.map((l) => l + "\n").join(""));
+  }
+
   /** {@link result} with one `key: value` text line per field. */
   fields(json: Record<string, unknown>): void {
     this.result(json, Object.entries(json).map(([k, v]) => `${k}: ${v}`));
@@ -100,11 +123,20 @@ export class Output {
     this.result(json, lines);
   }
 
-  /** A failure: `{"ok":false,code,detail,...}` on stdout under --json, else report lines on stdout and `CODE: detail` on stderr. */
-  failure(code: string, detail: string, report?: { lines?: string[]; json?: Record<string, unknown> }): void {
+  /**
+   * A failure: `{"ok":false,code,detail[,retry_after],...}` on stdout under --json, else report lines on stdout
+   * and `CODE: detail` on stderr.
+   */
+  failure(
+    code: string,
+    detail: string,
+    report?: { lines?: string[]; json?: Record<string, unknown> },
+    retryAfter?: number,
+  ): void {
     this.clearProgress();
     if (this.mode.json) {
-      this.io.writeOut(JSON.stringify({ ok: false, code, detail, ...(report?.json ?? {}) }) + "\n");
+      const retry = retryAfter === undefined ? {} : { retry_after: retryAfter };
+      this.io.writeOut(JSON.stringify({ ok: false, code, detail, ...retry, ...(report?.json ?? {}) }) + "\n");
       return;
     }
     if (report?.lines !== undefined && report.lines.length > 0) {

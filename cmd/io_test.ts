@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { captureIo, Output } from "./output.ts";
+import { captureIo, Output } from "./io.ts";
 
 Deno.test("Output.result() prints text lines, or one JSON document with ok:true under --json", () => {
   const io = captureIo();

@@ -1,10 +1,10 @@
 /**
- * A small strict argument parser. `node:util` parseArgs cannot express `--dump-raw MSG RECEIPT` (two values), so
+ * The strict flag parser of every command. `node:util` parseArgs cannot express `--dump-raw MSG RECEIPT` (two values), so
  * each flag declares its arity here. Flags are `--name value`, `--name=value` (arity 1) or `--name` (arity 0);
  * repeated flags are errors unless declared `multiple`; unknown flags and missing values are usage errors.
  */
 import { fromHex } from "../core/mod.ts";
-import { usageError } from "./exit_codes.ts";
+import { usageError } from "./errors.ts";
 
 export interface FlagSpec {
   /** Name without the leading dashes. */
@@ -23,8 +23,8 @@ export interface FlagSpec {
 /** Flags every command accepts (CLI-GOALS-1 conventions). */
 export const GLOBAL_FLAGS: readonly FlagSpec[] = [
   { name: "json", arity: 0, help: "print only JSON on stdout" },
-  { name: "quiet", arity: 0, help: "suppress successful output" },
-  { name: "verbose", arity: 0, help: "print diagnostics on stderr" },
+  { name: "quiet", arity: 0, aliases: ["q"], help: "suppress successful output" },
+  { name: "verbose", arity: 0, aliases: ["v"], help: "print diagnostics on stderr" },
   { name: "timeout-ms", metavar: "N", help: "HTTP timeout per request (default 10000)" },
   { name: "help", arity: 0, aliases: ["h"], help: "show help" },
 ];
@@ -74,14 +74,16 @@ export class Flags {
   }
 }
 
-/** Parses a decimal non-negative safe integer within bounds; usage error otherwise. */
+/**
+ * Parses a decimal integer within bounds for `what` (e.g. "--poll-ms"); a usage error otherwise. Signs,
+ * fractions, exponents and values outside `min..max` (default 0..2^53-1) are all refused.
+ */
 export function parseUint(s: string, what: string, opts: { min?: number; max?: number } = {}): number {
-  if (!/^[0-9]+$/.test(s)) throw usageError(`${what} must be a non-negative integer, got "${s}"`);
-  const n = Number(s);
   const min = opts.min ?? 0;
   const max = opts.max ?? Number.MAX_SAFE_INTEGER;
+  const n = /^[0-9]+$/.test(s) ? Number(s) : NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw usageError(`${what} must be in ${min}..${max}, got ${s}`);
+    throw usageError(`${what} must be an integer from ${min} to ${max}, not "${s}"`);
   }
   return n;
 }
@@ -154,6 +156,7 @@ export function flagHelp(specs: readonly FlagSpec[]): string[] {
   const w = Math.max(...left.map((l) => l.length)) + 2;
   return specs.map((s, i) => {
     const tags = [s.required ? "required" : "", s.multiple ? "repeatable" : ""].filter((t) => t !== "");
-    return left[i]!.padEnd(w) + s.help + (tags.length > 0 ? ` (${tags.join(", ")})` : "");
+    const text = s.help + (tags.length > 0 ? `${s.help === "" ? "" : " "}(${tags.join(", ")})` : "");
+    return text === "" ? left[i]! : left[i]!.padEnd(w) + text;
   });
 }

@@ -1,0 +1,46 @@
+/**
+ * The command framework every role uses (client, hub, fsck, retention, ops, bridge, selftest, bench and the root
+ * `mod.ts`): the strict flag parser, one Io/Output, one command error with its exit code, the runner with
+ * generated help, and the hub's on-disk state file. It imports only core/. See docs/architecture.md "Adding a
+ * command".
+ * @module
+ */
+export {
+  checkFailure,
+  CommandError,
+  describeFailure,
+  exitCodeOf,
+  type FailureDescription,
+  type FailureKind,
+  type FailureReport,
+  malformedError,
+  transportError,
+  usageError,
+} from "./errors.ts";
+export { flagHelp, Flags, type FlagSpec, GLOBAL_FLAGS, parseFlags, parseHex32, parseUint } from "./flags.ts";
+export { type CapturedIo, captureIo, type Io, Output, type OutputMode, processIo } from "./io.ts";
+export {
+  type Command,
+  type CommandContext,
+  commandHelp,
+  findCommand,
+  groupHelp,
+  lazy,
+  type Program,
+  rootHelp,
+  runProgram,
+  runRole,
+  type Section,
+} from "./command.ts";
+export {
+  type HubState,
+  LOG_FILE,
+  PID_FILE,
+  processAlive,
+  readState,
+  removeHubState,
+  runningPid,
+  STATE_FILE,
+  stateUrl,
+  writeHubState,
+} from "./hub_state.ts";

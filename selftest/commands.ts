@@ -1,0 +1,75 @@
+/**
+ * The command table of `veen selftest core|props|fuzz|all` (also `veen-selftest ...`) and `veen bench`. Handlers
+ * live in mod.ts and bench.ts and load only when they run.
+ */
+import { type Command, type FlagSpec, type Io, lazy, processIo, runRole } from "../cmd/mod.ts";
+import type { SuiteName } from "./mod.ts";
+
+const SELFTEST_FLAGS: FlagSpec[] = [
+  {
+    name: "seed",
+    metavar: "N",
+    help: "seed for every random choice (printed in the report; default: random)",
+  },
+  {
+    name: "hub",
+    metavar: "URL",
+    help: "run the subset that works against an already deployed hub (no restarts, no config changes)",
+  },
+  { name: "iterations", metavar: "N", help: "fuzz cases per target (default 200)" },
+  { name: "keep", arity: 0, help: "keep the temp directory (hubs are still stopped)" },
+];
+
+const DETAILS =
+  `Each suite starts its own hubs (veen hub start --listen 127.0.0.1:0, data under $TMPDIR) and removes them and
+their data afterwards, also when interrupted. --json prints one JSON document instead of the text report.
+Exit: 0 every step passed, 5 a step failed (the report names it), 1 usage, 130/143 interrupted.`;
+
+const SUITES: [SuiteName | "all", string][] = [
+  [
+    "core",
+    "send/stream, attachments, caps, E.* errors, bounds, resync, rpc, crdt, anchor, health/metrics, retention",
+  ],
+  ["props", "MMR proofs and consistency, duplicate rejection, CBOR and fold determinism"],
+  ["fuzz", "malformed MSG, RECEIPT, CHECKPOINT, proofs and HTTP input get documented E.* errors"],
+  ["all", "core + props + fuzz"],
+];
+
+/** `veen selftest core|props|fuzz|all`. */
+export const SELFTEST_COMMANDS: readonly Command[] = SUITES.map(([which, summary]) => ({
+  path: ["selftest", which],
+  summary,
+  usage: `veen selftest ${which} [--seed N] [--hub URL] [--iterations N] [--json] [--keep]`,
+  details: DETAILS,
+  flags: SELFTEST_FLAGS,
+  run: lazy(() => import("./mod.ts"), (m) => (ctx) => m.selftest(ctx, which)),
+}));
+
+/** `veen bench`. */
+export const BENCH_COMMAND: Command = {
+  path: ["bench"],
+  summary: "measure crypto ceiling, durable submits/s, proof latency and stream throughput (figures only)",
+  usage:
+    "veen bench [--clients 32] [--labels 4] [--count 20000] [--seconds 60] [--sizes 1000,10000,100000] " +
+    "[--proofs 300] [--skip-history] [--json] [--write FILE]",
+  details:
+    `Measures the crypto ceiling, durable submits/s with p50/p95/p99 time-to-receipt and the CPU per submit
+of each hub thread and of the load generator, and proof latency, cold start and stream read throughput per history
+size. Figures only; nothing here passes or fails on timing.`,
+  flags: [
+    { name: "clients", metavar: "N", help: "concurrent submitting clients (1..10000, default 32)" },
+    { name: "labels", metavar: "N", help: "labels written (1..10000, default 4)" },
+    { name: "count", metavar: "N", help: "submits measured (default 20000)" },
+    { name: "seconds", metavar: "N", help: "longest submit phase (default 60)" },
+    { name: "sizes", metavar: "N,N,...", help: "history sizes (default 1000,10000,100000)" },
+    { name: "proofs", metavar: "N", help: "proofs per history size (default 300)" },
+    { name: "skip-history", arity: 0, help: "skip the history figures" },
+    { name: "write", metavar: "FILE", help: "also write the JSON figures to FILE" },
+  ],
+  run: lazy(() => import("./bench.ts"), (m) => m.bench),
+};
+
+/** `veen bench ...` in-process (`args` follow the word "bench"). */
+export async function benchMain(args: string[], io: Io = processIo()): Promise<number> {
+  return await runRole("bench", [BENCH_COMMAND], args, io);
+}

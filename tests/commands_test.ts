@@ -1,0 +1,194 @@
+/**
+ * Every role runs on the one command framework (cmd/): the same usage errors, `--json` failures, generated help
+ * and exit codes, whatever the command.
+ */
+import assert from "node:assert/strict";
+import { captureIo, commandHelp, findCommand } from "../cmd/mod.ts";
+import { fullProgram, main, withRole } from "../mod.ts";
+
+const PROGRAM = await fullProgram();
+
+async function veen(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const io = captureIo();
+  const code = await main(args, io);
+  return { code, out: io.stdout(), err: io.stderr() };
+}
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.lstat(path).then(() => true, () => false);
+}
+
+/** One command of each role, with whatever it needs to reach flag parsing. */
+const ROLES: string[][] = [
+  ["send"],
+  ["hub", "status"],
+  ["hub", "start"],
+  ["hub", "run"],
+  ["hub", "stop"],
+  ["hub", "fsck"],
+  ["retention", "show"],
+  ["env", "show"],
+  ["kube", "render"],
+  ["bridge"],
+  ["selftest", "core"],
+  ["bench"],
+  ["version"],
+];
+
+Deno.test("a usage error reads the same from every role: E.USAGE: detail on stderr, exit 1", async () => {
+  for (const words of ROLES) {
+    const r = await veen([...words, "--bogus"]);
+    assert.equal(r.code, 1, words.join(" "));
+    assert.equal(r.err, "E.USAGE: Unknown flag --bogus\n", words.join(" "));
+    assert.equal(r.out, "", words.join(" "));
+  }
+});
+
+Deno.test("every role reports failures as one JSON document under --json", async () => {
+  for (const words of ROLES) {
+    const r = await veen([...words, "--bogus", "--json"]);
+    assert.equal(r.code, 1, words.join(" "));
+    assert.deepEqual(JSON.parse(r.out), { ok: false, code: "E.USAGE", detail: "Unknown flag --bogus" });
+  }
+});
+
+Deno.test("help is generated from the tables: veen help CMD, the root help lists every command", async () => {
+  const send = await veen(["help", "send"]);
+  assert.equal(send.code, 0);
+  assert.match(send.out, /^usage: veen send /);
+  const root = await veen(["--help"]);
+  assert.equal(root.code, 0);
+  for (const s of PROGRAM.sections) {
+    for (const c of s.commands) {
+      const word = c.path[c.path.length - 1]!;
+      assert.ok(root.out.includes(word), `root help lacks ${c.path.join(" ")}`);
+      const h = await veen(["help", ...c.path]);
+      assert.equal(h.code, 0, c.path.join(" "));
+      assert.equal(h.out, commandHelp(c) + "\n", c.path.join(" "));
+    }
+  }
+  assert.match(root.out, /tls-info/);
+  assert.equal((await veen(["help", "nope"])).code, 1);
+});
+
+Deno.test("veen hub lists every hub subcommand; an unknown one is exit 1 even with --help", async () => {
+  const hub = PROGRAM.sections.flatMap((s) => s.commands).filter((c) => c.path[0] === "hub");
+  assert.ok(hub.length >= 10);
+  for (const args of [["hub"], ["hub", "--help"]]) {
+    const r = await veen(args);
+    assert.equal(r.code, args.length === 1 ? 1 : 0);
+    for (const c of hub) {
+      assert.match(r.out, new RegExp(`^  veen ${c.path.join(" ")} `, "m"), c.path.join(" "));
+    }
+  }
+  const p = await veen(["hub", "profile", "--help"]);
+  assert.equal(p.code, 1);
+  assert.match(p.err, /^E\.USAGE: Unknown subcommand "veen hub profile"/);
+  assert.equal(p.out, "");
+  // Groups nest: `kube job` lists its two subcommands.
+  const job = await veen(["kube", "job"]);
+  assert.equal(job.code, 1);
+  assert.match(job.out, /^ {2}veen kube job send +/m);
+  assert.match(job.out, /^ {2}veen kube job stream +/m);
+  const nope = await veen(["kube", "job", "nope", "--help"]);
+  assert.equal(nope.code, 1);
+  assert.match(nope.err, /^E\.USAGE: Unknown subcommand "veen kube job nope"; try: send, stream/);
+  const run = await veen(["hub", "run", "--help"]);
+  assert.match(run.out, /foreground/);
+});
+
+Deno.test("veen-hub with flags and no subcommand is refused before anything is created", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const r = await veen(["veen-hub", "--listen=127.0.0.1:0", `--data-dir=${root}/d`]);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /^E\.USAGE: "veen hub" needs a subcommand \(start, run, stop, /);
+    assert.equal(await exists(`${root}/d`), false);
+    assert.deepEqual(findCommand(PROGRAM.sections.flatMap((s) => s.commands), ["hub", "run"])?.cmd.path, [
+      "hub",
+      "run",
+    ]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("a config typo is a config error (E.CONFIG, exit 1), not a wire code, and touches nothing", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${root}/bad.toml`, "nope = 1\n");
+    for (const fg of [[], ["--foreground"]]) {
+      const typo = await veen([
+        "hub",
+        "start",
+        ...fg,
+        "--data-dir",
+        `${root}/d`,
+        "--config",
+        `${root}/bad.toml`,
+      ]);
+      assert.equal(typo.code, 1);
+      assert.match(typo.err, /^E\.CONFIG: Unknown config key "nope"/);
+      const listen = await veen(["hub", "start", ...fg, "--data-dir", `${root}/d`, "--listen", "nowhere"]);
+      assert.equal(listen.code, 1);
+      assert.match(listen.err, /^E\.CONFIG: Cannot parse listen address "nowhere"/);
+      const j = await veen([
+        "hub",
+        "start",
+        ...fg,
+        "--data-dir",
+        `${root}/d`,
+        "--listen",
+        "nowhere",
+        "--json",
+      ]);
+      assert.equal(JSON.parse(j.out).code, "E.CONFIG");
+      assert.equal(await exists(`${root}/d`), false);
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("detached and foreground hub start report an unusable data dir the same way (E.UNAVAILABLE, exit 2)", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.symlink(`${root}/nowhere`, `${root}/dangling`);
+    const args = ["hub", "start", "--data-dir", `${root}/dangling`, "--listen", "127.0.0.1:0"];
+    const detached = await veen(args);
+    const foreground = await veen([...args, "--foreground"]);
+    assert.equal(detached.code, 2);
+    assert.equal(foreground.code, 2);
+    assert.match(detached.err, /^E\.UNAVAILABLE: Cannot use data dir /);
+    assert.equal(foreground.err, detached.err);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("a hub start on a busy port fails (exit 2) before it creates the data dir or a hub key", async () => {
+  const root = await Deno.makeTempDir();
+  const busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const listen = `127.0.0.1:${(busy.addr as Deno.NetAddr).port}`;
+    for (const fg of [[], ["--foreground"]]) {
+      const r = await veen(["hub", "start", ...fg, "--data-dir", `${root}/d`, "--listen", listen]);
+      assert.equal(r.code, 2, r.err);
+      assert.match(r.err, new RegExp(`^E\\.UNAVAILABLE: Cannot listen on ${listen}`));
+      assert.equal(await exists(`${root}/d`), false, "data dir created");
+    }
+  } finally {
+    busy.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("argv[0] aliases: veen-hub, veen-bridge, veen-selftest and veen-cli", () => {
+  assert.deepEqual(withRole(["start", "--data-dir", "d"], "veen-hub"), ["hub", "start", "--data-dir", "d"]);
+  assert.deepEqual(withRole(["hub", "start"], "veen-hub"), ["hub", "start"]);
+  assert.deepEqual(withRole(["--from", "u"], "veen-bridge"), ["bridge", "--from", "u"]);
+  assert.deepEqual(withRole(["core"], "veen-selftest"), ["selftest", "core"]);
+  assert.deepEqual(withRole(["send", "--hub", "h"], "veen-cli"), ["send", "--hub", "h"]);
+  assert.deepEqual(withRole(["veen-cli", "keygen"], undefined), ["keygen"]);
+  assert.deepEqual(withRole(["veen-hub", "stop"], "veen"), ["hub", "stop"]);
+});
