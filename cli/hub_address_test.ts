@@ -51,13 +51,13 @@ Deno.test("resolveHub() refuses a URL scheme other than http, https or file as a
     const scheme = v.slice(0, v.indexOf(":"));
     await assert.rejects(
       () => resolveHub(v, noEnv),
-      (e: unknown) => e instanceof CliError && e.kind === "usage" && e.message.includes(`"${scheme}"`),
+      (e: unknown) => e instanceof CommandError && e.kind === "usage" && e.message.includes(`"${scheme}"`),
     );
-    assert.throws(() => hubAddressKey(v), (e: unknown) => e instanceof CliError && e.kind === "usage");
+    assert.throws(() => hubAddressKey(v), (e: unknown) => e instanceof CommandError && e.kind === "usage");
   }
   // A bare relative path still names a data directory (no running hub there: a transport error).
   await assert.rejects(
     () => resolveHub("no-such-hub-dir", noEnv),
-    (e: unknown) => e instanceof CliError && e.kind === "transport",
+    (e: unknown) => e instanceof CommandError && e.kind === "transport",
   );
 });

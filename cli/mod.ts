@@ -6,7 +6,7 @@
  * ```ts
  * import assert from "node:assert/strict";
  * import { cliMain } from "./mod.ts";
- * import { captureIo } from "./output.ts";
+ * import { captureIo } from "../cmd/mod.ts";
  * const io = captureIo();
  * assert.equal(await cliMain(["schema-id", "wallet.transfer.v1"], io), 0);
  * assert.match(io.stdout(), /^[0-9a-f]{64}\n$/);
