@@ -135,7 +135,7 @@ export class Output {
   ): void {
     this.clearProgress();
     if (this.mode.json) {
-      const retry = retryAfter === undefined ? {} : { retry_after: retryAfter };
+      const retry = retryAfter === undefined ? {} : { retry_after: Math.ceil(retryAfter) };
       this.io.writeOut(JSON.stringify({ ok: false, code, detail, ...retry, ...(report?.json ?? {}) }) + "\n");
       return;
     }

@@ -6,8 +6,8 @@
  * hub/node_store.ts (`mmr/`, `pos/`), hub/kv_index.ts (`index.kv`, its keys), hub/index_seed.ts (index rebuild after
  * retention) and hub/retention.ts (what expired).
  *
- * `commit(batch)` resolves once the batch's log records are durable; node and position records are written without
- * a sync and made durable behind the log by one index writer, and batches not yet indexed wait in an in-memory
+ * `commit(batch)` resolves once the batch's log records are durable; node and position records are buffered per
+ * label and written and synced behind the log by one index writer, and batches not yet indexed wait in an in-memory
  * overlay (heads, last client_seq, accepted entries) that every lookup consults first, bounded by `maxIndexLag`.
  * After any failure past validation the store refuses writes (E.UNAVAILABLE) until reopened; the reopen repairs from
  * the log. Per-entry `["pos", label, seq]` KV rows were measured against the fixed-width `pos/` files: on this 2-core
