@@ -36,6 +36,8 @@ export interface AdmissionOptions {
   labelEpochs: boolean;
   epochSec: number;
   clockSkewEpochs: number;
+  /** TEST-ONLY config key `unsafe_cap_ttl_millis`: ttl read as milliseconds (hub/config.ts). */
+  unsafeCapTtlMillis?: boolean;
 }
 
 /** How far outside the skew window a label is still recognised (to answer E.TIME rather than E.CAP). */
@@ -104,7 +106,10 @@ export class Admission {
       const existing = await this.liveRecord(ref);
       if (existing !== undefined) return existing.rec;
       const issuedAt = Math.min(now, (await this.store.capRootIssuedAt(root)) ?? now);
-      const expiresAt = capExpiresAt(issuedAt, token.allow.ttl);
+      const ttl = this.opts.unsafeCapTtlMillis === true
+        ? Math.floor(token.allow.ttl / 1000)
+        : token.allow.ttl;
+      const expiresAt = capExpiresAt(issuedAt, ttl);
       if (now > expiresAt) {
         throw new VeenError("E.CAP", `Capability expired at ${expiresAt} (hub time ${now})`);
       }
