@@ -18,6 +18,7 @@ import {
   decodeCapToken,
   epochOf,
   labelFor,
+  Lru,
   type Msg,
   toHex,
   VeenError,
@@ -50,7 +51,7 @@ interface LiveRecord {
 }
 
 export class Admission {
-  private readonly cache = new Map<string, LiveRecord>();
+  private readonly cache = new Lru<LiveRecord>(50_000);
   private readonly limiter = new RateLimiter();
   /** Installs run one at a time, so concurrent tokens of one cap root get one issued_at. */
   private readonly installs = new Lock();
@@ -85,7 +86,6 @@ export class Admission {
       labels: this.opts.labelEpochs ? new Set<string>() : this.labelsFor(rec, [0]),
       labelsEpoch: -1,
     };
-    if (this.cache.size > 50_000) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(toHex(rec.authRef), l);
     return l;
   }

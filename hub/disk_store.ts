@@ -86,6 +86,7 @@ import {
   expectIntMap,
   expectUint,
   type HashReader,
+  Lru,
   MmrAccumulator,
   mmrRoot,
   nodeCountForLeaves,
@@ -102,7 +103,7 @@ import {
   KvLedgerBackend,
 } from "./attachment_ledger.ts";
 import { AttachmentStore } from "./attachment_store.ts";
-import { type AdmissionRow, clientKey, type IndexItem, KvIndex, type KvLimits, Lru } from "./kv_index.ts";
+import { type AdmissionRow, clientKey, type IndexItem, KvIndex, type KvLimits } from "./kv_index.ts";
 import {
   fileSize,
   Lock,
