@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { VERSION } from "../version.ts";
 import { jobObject } from "./kube_job.ts";
 import { renderObjects } from "./kube_render.ts";
-import { type RenderFlags, renderInput } from "./kube_render.ts";
+import { type RenderFlags, renderInput } from "./kube_render_input.ts";
 import { toJson, toYaml } from "./manifest.ts";
 
 const P1 = "1db91032b4bf4cd8b9f56a782b299458e6f782d3a1276f04c50c7b02651038ca";
