@@ -3,7 +3,7 @@
  * capability steps use; a send without a cap is 403 E.AUTH. Against a deployed hub that requires admission, only the E.AUTH check.
  */
 import { short, StepSkipped } from "../harness.ts";
-import type { CoreStep } from "./context.ts";
+import { type CoreStep, sendArgs } from "./context.ts";
 
 export const admission: CoreStep = {
   name: "admission",
@@ -14,7 +14,7 @@ export const admission: CoreStep = {
     if (h.deployed) {
       if (ctx.open) throw new StepSkipped("the deployed hub does not require admission");
       const r = await h.refused(
-        ["send", "--hub", url, "--client", ctx.alice.dir, "--stream", ctx.S("core/capped"), "--body", "{}"],
+        [...sendArgs(url, ctx.alice.dir, ctx.S("core/capped")), "--body", "{}"],
         "E.AUTH",
       );
       ev.push(`send without --cap: ${r.code}`);
@@ -26,13 +26,7 @@ export const admission: CoreStep = {
     }, `admission on, trusted issuer admin ${short(ctx.admin.idSignPublic)}`);
     const r = await h.refused(
       [
-        "send",
-        "--hub",
-        ctx.admission.url,
-        "--client",
-        ctx.alice.dir,
-        "--stream",
-        "core/capped",
+        ...sendArgs(ctx.admission.url, ctx.alice.dir, "core/capped"),
         "--body",
         "{}",
       ],

@@ -44,47 +44,28 @@ export const anchor: CoreStep = {
         short(j.mmr_root)
       } (upto_seq ${j.upto_seq}, epoch ${j.epoch})`,
     );
-    const v = await h.ok([
+    const verify = (checkpoint: string) => [
       "anchor",
       "verify",
       "--checkpoint",
-      `${files}/anchored.cbor`,
+      checkpoint,
       "--backend-dir",
       backend,
       "--hub",
       ctx.url,
-    ]);
+    ];
+    const v = await h.ok(verify(`${files}/anchored.cbor`));
     check(v.valid === true && v.hub_sig === "ok" && v.anchor === "ok", `anchor verify: ${summarize(v)}`);
     ev.push(`anchor verify: hub_sig ok, anchor ok`);
     const cp = await Deno.readFile(`${files}/anchored.cbor`);
     const bad = new Uint8Array(cp);
     bad[bad.length - 10] = bad[bad.length - 10]! ^ 0x01; // one bit of hub_sig (the last field)
     await Deno.writeFile(`${files}/anchored_bad.cbor`, bad);
-    const r1 = await h.cli([
-      "anchor",
-      "verify",
-      "--checkpoint",
-      `${files}/anchored_bad.cbor`,
-      "--backend-dir",
-      backend,
-      "--hub",
-      ctx.url,
-    ]);
+    const r1 = await h.cli(verify(`${files}/anchored_bad.cbor`));
     check(r1.code === 4, `anchor verify of a tampered CHECKPOINT exited ${r1.code}`);
     const wrongRef = String(j.anchor_ref).slice(0, -2) +
       (String(j.anchor_ref).endsWith("00") ? "01" : "00");
-    const r2 = await h.cli([
-      "anchor",
-      "verify",
-      "--checkpoint",
-      `${files}/anchored.cbor`,
-      "--backend-dir",
-      backend,
-      "--hub",
-      ctx.url,
-      "--anchor-ref",
-      wrongRef,
-    ]);
+    const r2 = await h.cli([...verify(`${files}/anchored.cbor`), "--anchor-ref", wrongRef]);
     check(r2.code === 4, `anchor verify with a wrong anchor_ref exited ${r2.code}`);
     ev.push(`tampered CHECKPOINT: exit 4 ${r1.json?.code}; wrong anchor_ref: exit 4 ${r2.json?.code}`);
   },

@@ -4,7 +4,7 @@
  */
 import { bytesEqual } from "../../core/mod.ts";
 import { check, short } from "../harness.ts";
-import { arr, type CoreStep } from "./context.ts";
+import { arr, type CoreStep, sendArgs, streamArgs } from "./context.ts";
 
 export const attachments: CoreStep = {
   name: "attachments",
@@ -18,13 +18,7 @@ export const attachments: CoreStep = {
     const data = ctx.rng.bytes(ctx.rng.range(20_000, 60_000));
     await Deno.writeFile(`${files}/big.bin`, data);
     const s = await h.ok([
-      "send",
-      "--hub",
-      url,
-      "--client",
-      ctx.alice.dir,
-      "--stream",
-      stream,
+      ...sendArgs(url, ctx.alice.dir, stream),
       "--attach",
       `${files}/big.bin`,
       "--dump-raw",
@@ -64,13 +58,7 @@ export const attachments: CoreStep = {
     ev.push(`one flipped bit at byte ${pos}: attachment verify exit 4 (${r.json?.code})`);
     const out = `${files}/saved`;
     const st = await h.ok([
-      "stream",
-      "--hub",
-      url,
-      "--client",
-      ctx.alice.dir,
-      "--stream",
-      stream,
+      ...streamArgs(url, ctx.alice.dir, stream),
       "--save-attachments",
       out,
     ]);

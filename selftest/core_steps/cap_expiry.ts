@@ -1,7 +1,7 @@
 /**
  * Cap expiry (CORE-GOALS 1.3 test 4): a cap with ttl 0 is E.CAP once its expires_at second has passed.
  */
-import { admissionHub, type CoreStep, num, untilSecond } from "./context.ts";
+import { admissionHub, capIssueArgs, type CoreStep, num, sendArgs, untilSecond } from "./context.ts";
 
 export const capExpiry: CoreStep = {
   name: "cap-expiry",
@@ -11,16 +11,7 @@ export const capExpiry: CoreStep = {
     const hub = admissionHub(ctx).url;
     const cap = `${h.root}/files/cap_expiry.cbor`;
     await h.ok([
-      "cap",
-      "issue",
-      "--issuer",
-      ctx.admin.dir,
-      "--subject",
-      ctx.alice.dir,
-      "--stream",
-      "core/expiry",
-      "--ttl",
-      "0",
+      ...capIssueArgs(ctx.admin.dir, ctx.alice.dir, "core/expiry", "0"),
       "--out",
       cap,
     ]);
@@ -29,13 +20,7 @@ export const capExpiry: CoreStep = {
     await untilSecond(exp + 1);
     const r = await h.refused(
       [
-        "send",
-        "--hub",
-        hub,
-        "--client",
-        ctx.alice.dir,
-        "--stream",
-        "core/expiry",
+        ...sendArgs(hub, ctx.alice.dir, "core/expiry"),
         "--cap",
         cap,
         "--body",

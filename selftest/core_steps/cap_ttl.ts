@@ -4,7 +4,7 @@
  * expires_at is E.CAP. `cap-expiry` (ttl 0) cannot tell seconds from milliseconds; this step can.
  */
 import { check } from "../harness.ts";
-import { admissionHub, type CoreStep, num, untilSecond } from "./context.ts";
+import { admissionHub, capIssueArgs, type CoreStep, num, sendArgs, untilSecond } from "./context.ts";
 
 /** Long enough that a send one second after authorize is well inside it, even with a slow CLI start. */
 const TTL_SEC = 3;
@@ -19,16 +19,7 @@ export const capTtl: CoreStep = {
     const cap = `${ctx.files}/cap_ttl.cbor`;
     const stream = "core/ttl";
     await h.ok([
-      "cap",
-      "issue",
-      "--issuer",
-      ctx.admin.dir,
-      "--subject",
-      ctx.alice.dir,
-      "--stream",
-      stream,
-      "--ttl",
-      String(TTL_SEC),
+      ...capIssueArgs(ctx.admin.dir, ctx.alice.dir, stream, String(TTL_SEC)),
       "--out",
       cap,
     ]);
@@ -42,13 +33,7 @@ export const capTtl: CoreStep = {
     );
     ev.push(`ttl ${TTL_SEC}, authorized at ${before}: expires_at ${exp}`);
     const send = [
-      "send",
-      "--hub",
-      hub,
-      "--client",
-      ctx.alice.dir,
-      "--stream",
-      stream,
+      ...sendArgs(hub, ctx.alice.dir, stream),
       "--cap",
       cap,
       "--body",

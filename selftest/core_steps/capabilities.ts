@@ -3,7 +3,7 @@
  * another stream, another subject and an untrusted issuer are E.CAP.
  */
 import { check, short } from "../harness.ts";
-import { admissionHub, arr, type CoreStep, str } from "./context.ts";
+import { admissionHub, arr, capIssueArgs, type CoreStep, sendArgs, str, streamArgs } from "./context.ts";
 
 export const capabilities: CoreStep = {
   name: "capabilities",
@@ -13,16 +13,7 @@ export const capabilities: CoreStep = {
     const hub = admissionHub(ctx).url;
     const files = `${h.root}/files`;
     const issued = await h.ok([
-      "cap",
-      "issue",
-      "--issuer",
-      ctx.admin.dir,
-      "--subject",
-      ctx.alice.dir,
-      "--stream",
-      "core/capped",
-      "--ttl",
-      "600",
+      ...capIssueArgs(ctx.admin.dir, ctx.alice.dir, "core/capped", "600"),
       "--rate",
       "5/s,10",
       "--out",
@@ -43,32 +34,20 @@ export const capabilities: CoreStep = {
     check(auth.auth_ref === ref, `hub answered auth_ref ${auth.auth_ref}, token has ${ref}`);
     ev.push(`cap authorize: auth_ref ${short(auth.auth_ref)} expires_at ${auth.expires_at}`);
     const s = await h.ok([
-      "send",
-      "--hub",
-      hub,
-      "--client",
-      ctx.alice.dir,
-      "--stream",
-      "core/capped",
+      ...sendArgs(hub, ctx.alice.dir, "core/capped"),
       "--cap",
       `${files}/cap_alice.cbor`,
       "--body",
       '{"capped":true}',
     ]);
-    const st = await h.ok(["stream", "--hub", hub, "--client", ctx.alice.dir, "--stream", "core/capped"]);
+    const st = await h.ok([...streamArgs(hub, ctx.alice.dir, "core/capped")]);
     const item = arr(st.items, "items").find((i) => i.msg_id === s.msg_id);
     check(item?.auth_ref === ref, `the stored MSG carries auth_ref ${item?.auth_ref}, expected ${ref}`);
     ev.push(
       `send --cap: stream_seq ${s.stream_seq} msg_id ${short(s.msg_id)}; stream shows auth_ref ${short(ref)}`,
     );
     const other = await h.refused([
-      "send",
-      "--hub",
-      hub,
-      "--client",
-      ctx.alice.dir,
-      "--stream",
-      "core/other",
+      ...sendArgs(hub, ctx.alice.dir, "core/other"),
       "--cap",
       `${files}/cap_alice.cbor`,
       "--body",
@@ -76,13 +55,7 @@ export const capabilities: CoreStep = {
     ], "E.CAP");
     ev.push(`send --cap on a stream the cap does not allow: ${other.code}`);
     const notSubject = await h.refused([
-      "send",
-      "--hub",
-      hub,
-      "--client",
-      ctx.bob.dir,
-      "--stream",
-      "core/capped",
+      ...sendArgs(hub, ctx.bob.dir, "core/capped"),
       "--cap",
       `${files}/cap_alice.cbor`,
       "--body",
@@ -90,16 +63,7 @@ export const capabilities: CoreStep = {
     ], "E.CAP");
     ev.push(`bob using alice's cap: ${notSubject.code}`);
     await h.ok([
-      "cap",
-      "issue",
-      "--issuer",
-      ctx.bob.dir,
-      "--subject",
-      ctx.bob.dir,
-      "--stream",
-      "core/capped",
-      "--ttl",
-      "600",
+      ...capIssueArgs(ctx.bob.dir, ctx.bob.dir, "core/capped", "600"),
       "--out",
       `${files}/cap_bob_self.cbor`,
     ]);

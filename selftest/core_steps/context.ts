@@ -125,3 +125,18 @@ export async function untilSecond(unixSec: number): Promise<void> {
   const wait = unixSec * 1000 - Date.now() + 100;
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
 }
+
+/** `veen send --hub HUB --client DIR --stream STREAM` (the caller adds --body, --cap, ...). */
+export function sendArgs(hub: string, clientDir: string, stream: string): string[] {
+  return ["send", "--hub", hub, "--client", clientDir, "--stream", stream];
+}
+
+/** `veen stream --hub HUB --client DIR --stream STREAM`. */
+export function streamArgs(hub: string, clientDir: string, stream: string): string[] {
+  return ["stream", "--hub", hub, "--client", clientDir, "--stream", stream];
+}
+
+/** `veen cap issue --issuer DIR --subject SUBJECT --stream STREAM --ttl TTL` (the caller adds --rate, --out). */
+export function capIssueArgs(issuerDir: string, subject: string, stream: string, ttl: string): string[] {
+  return ["cap", "issue", "--issuer", issuerDir, "--subject", subject, "--stream", stream, "--ttl", ttl];
+}

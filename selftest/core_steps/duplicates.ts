@@ -3,7 +3,7 @@
  */
 import { fromHex, labelFor, streamIdFor, toHex } from "../../core/mod.ts";
 import { check, expectError, short } from "../harness.ts";
-import type { CoreStep } from "./context.ts";
+import { type CoreStep, sendArgs } from "./context.ts";
 
 export const duplicates: CoreStep = {
   name: "duplicates",
@@ -15,13 +15,7 @@ export const duplicates: CoreStep = {
     const stream = ctx.S("core/dup");
     const files = `${h.root}/files`;
     const s = await h.ok([
-      "send",
-      "--hub",
-      url,
-      "--client",
-      ctx.alice.dir,
-      "--stream",
-      stream,
+      ...sendArgs(url, ctx.alice.dir, stream),
       "--body",
       '{"dup":1}',
       "--dump-raw",

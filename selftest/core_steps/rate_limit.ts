@@ -2,7 +2,7 @@
  * Rate limit (CORE-GOALS 1.3 test 3): a cap with rate 0/s burst 2 lets two sends through; the third is E.RATE.
  */
 import { short } from "../harness.ts";
-import { admissionHub, type CoreStep } from "./context.ts";
+import { admissionHub, capIssueArgs, type CoreStep, sendArgs } from "./context.ts";
 
 export const rateLimit: CoreStep = {
   name: "rate-limit",
@@ -12,16 +12,7 @@ export const rateLimit: CoreStep = {
     const hub = admissionHub(ctx).url;
     const cap = `${h.root}/files/cap_rate.cbor`;
     const issued = await h.ok([
-      "cap",
-      "issue",
-      "--issuer",
-      ctx.admin.dir,
-      "--subject",
-      ctx.alice.dir,
-      "--stream",
-      "core/rate",
-      "--ttl",
-      "600",
+      ...capIssueArgs(ctx.admin.dir, ctx.alice.dir, "core/rate", "600"),
       "--rate",
       "0,2",
       "--out",
@@ -29,13 +20,7 @@ export const rateLimit: CoreStep = {
     ]);
     await h.ok(["cap", "authorize", "--hub", hub, "--cap", cap]);
     const send = [
-      "send",
-      "--hub",
-      hub,
-      "--client",
-      ctx.alice.dir,
-      "--stream",
-      "core/rate",
+      ...sendArgs(hub, ctx.alice.dir, "core/rate"),
       "--cap",
       cap,
       "--body",

@@ -4,7 +4,7 @@
  */
 import { mmrRoot, toHex } from "../../core/mod.ts";
 import { check, short } from "../harness.ts";
-import { type CoreStep, keygen, num, str } from "./context.ts";
+import { type CoreStep, keygen, num, sendArgs, str } from "./context.ts";
 
 const RESYNC_COUNT = 20;
 
@@ -19,13 +19,7 @@ export const resync: CoreStep = {
     const carol = await keygen(h, "carol");
     const b = await h.ok([
       "bench",
-      "send",
-      "--hub",
-      url,
-      "--client",
-      carol.dir,
-      "--stream",
-      stream,
+      ...sendArgs(url, carol.dir, stream),
       "--count",
       String(RESYNC_COUNT),
     ]);
@@ -74,13 +68,7 @@ export const resync: CoreStep = {
     );
     await h.ok(["verify-state", "--hub", url, "--client", carol.dir, "--stream", stream]);
     const next = await h.ok([
-      "send",
-      "--hub",
-      url,
-      "--client",
-      carol.dir,
-      "--stream",
-      stream,
+      ...sendArgs(url, carol.dir, stream),
       "--body",
       "{}",
     ]);

@@ -3,9 +3,8 @@
  * H("rpc.res.v1") and parent_id = request msg_id, a repeated idem is answered from the idempotency table.
  */
 import { overlaySchemaId, toHex } from "../../core/mod.ts";
-import { check, short } from "../harness.ts";
-import type { Harness } from "../harness.ts";
-import { arr, type CoreStep, requireCommand } from "./context.ts";
+import { check, type Harness, short } from "../harness.ts";
+import { arr, type CoreStep, requireCommand, streamArgs } from "./context.ts";
 
 export const rpc: CoreStep = {
   name: "rpc",
@@ -63,7 +62,7 @@ export const rpc: CoreStep = {
       const err = c.error as Record<string, unknown> | undefined;
       ev.push(`unknown method: exit 4 E.RPC, error.code ${err?.code}`);
       // The reply as the caller sees it on the stream: schema rpc.res.v1 and parent_id = the request's msg_id.
-      const st = await h.ok(["stream", "--hub", url, "--client", ctx.alice.dir, "--stream", stream]);
+      const st = await h.ok([...streamArgs(url, ctx.alice.dir, stream)]);
       const reply = arr(st.items, "items").find((i) => i.msg_id === a.reply_msg_id);
       const hdr = reply?.payload_hdr as Record<string, unknown> | undefined;
       check(hdr !== undefined, "the reply is not on the stream or not decryptable by the caller");

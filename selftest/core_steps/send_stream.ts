@@ -4,7 +4,7 @@
  */
 import { bytesEqual, decodeMsg, decodeReceipt, encodeMsg, encodeReceipt } from "../../core/mod.ts";
 import { check, short } from "../harness.ts";
-import { arr, type CoreStep, num } from "./context.ts";
+import { arr, type CoreStep, num, sendArgs, streamArgs } from "./context.ts";
 
 export const sendStream: CoreStep = {
   name: "send-stream",
@@ -18,13 +18,7 @@ export const sendStream: CoreStep = {
     const sent: Record<string, unknown>[] = [];
     for (let i = 1; i <= 3; i++) {
       const args = [
-        "send",
-        "--hub",
-        url,
-        "--client",
-        ctx.alice.dir,
-        "--stream",
-        stream,
+        ...sendArgs(url, ctx.alice.dir, stream),
         "--body",
         JSON.stringify({ text: `hello-veens ${ctx.marker} #${i}` }),
       ];
@@ -35,13 +29,7 @@ export const sendStream: CoreStep = {
     check(seqs[1] === seqs[0]! + 1 && seqs[2] === seqs[0]! + 2, `stream_seq not consecutive: ${seqs}`);
     ev.push(`veen send ×3: stream_seq ${seqs.join(",")}, msg_id ${short(sent[0]!.msg_id)} …`);
     const st = await h.ok([
-      "stream",
-      "--hub",
-      url,
-      "--client",
-      ctx.alice.dir,
-      "--stream",
-      stream,
+      ...streamArgs(url, ctx.alice.dir, stream),
       "--with-proof",
     ]);
     const items = arr(st.items, "stream items");

@@ -4,7 +4,7 @@
  */
 import { Crafter } from "../craft.ts";
 import { check, expectError } from "../harness.ts";
-import type { CoreStep } from "./context.ts";
+import { type CoreStep, sendArgs } from "./context.ts";
 
 export const seqErrors: CoreStep = {
   name: "seq-errors",
@@ -15,7 +15,7 @@ export const seqErrors: CoreStep = {
     ctx.needOpen();
     const stream = ctx.S("core/seq");
     const state = `${ctx.alice.dir}/state.json`;
-    const send = ["send", "--hub", url, "--client", ctx.alice.dir, "--stream", stream, "--body"];
+    const send = [...sendArgs(url, ctx.alice.dir, stream), "--body"];
     const first = await h.ok([...send, '{"n":1}']);
     const backup = await Deno.readFile(state);
     const second = await h.ok([...send, '{"n":2}']);

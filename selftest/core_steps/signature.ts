@@ -1,6 +1,6 @@
 /**
  * Signature (OP0.1, SH0.4: bounds → structure → signature → capability): a MSG whose sig does not verify under its
- * client_id is 400 E.SIG and takes no stream_seq; one flipped bit of sig, and a sig made by another key. Runs
+ * client_id is 409 E.SIG and takes no stream_seq; one flipped bit of sig, and a sig made by another key. Runs
  * against any hub: the signature stage comes before admission, so a hub that requires it must still answer E.SIG.
  */
 import { decodeReceipt, encodeMsg, signMsg } from "../../core/mod.ts";
@@ -10,7 +10,7 @@ import type { CoreStep } from "./context.ts";
 
 export const signature: CoreStep = {
   name: "signature",
-  goal: "a MSG with a flipped sig bit or signed by another key → 400 E.SIG, no stream_seq (OP0.1)",
+  goal: "a MSG with a flipped sig bit or signed by another key → 409 E.SIG, no stream_seq (OP0.1)",
   async run(ctx, ev) {
     const { h } = ctx;
     const w = new Crafter(`${h.opts.seed}/${h.runId}/sig`, ctx.S("core/sig"));

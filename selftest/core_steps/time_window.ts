@@ -12,7 +12,7 @@ import {
 } from "../../core/mod.ts";
 import { Crafter } from "../craft.ts";
 import { describeAnswer, expectError, fail, short } from "../harness.ts";
-import { type CoreStep, needOwnHub, stopAfterStep, str } from "./context.ts";
+import { capIssueArgs, type CoreStep, needOwnHub, stopAfterStep, str } from "./context.ts";
 
 export const timeWindow: CoreStep = {
   name: "time-window",
@@ -29,16 +29,7 @@ export const timeWindow: CoreStep = {
       const w = new Crafter(`${h.opts.seed}/epoch`, "core/epoch");
       const cap = `${h.root}/files/cap_epoch.cbor`;
       const issued = await h.ok([
-        "cap",
-        "issue",
-        "--issuer",
-        ctx.admin.dir,
-        "--subject",
-        toHex(w.key.public),
-        "--stream",
-        "core/epoch",
-        "--ttl",
-        "600",
+        ...capIssueArgs(ctx.admin.dir, toHex(w.key.public), "core/epoch", "600"),
         "--out",
         cap,
       ]);
