@@ -2,14 +2,14 @@
  * Micro-benchmark (not a test) of SHA-256 at the sizes and part counts `H` sees on the hub's submit path, where
  * `core/hash.ts` uses the hand-written `sha256Parts` below 256 bytes and `node:crypto` above:
  *
- *   deno run core/sha256_bench.ts [batches=40]
+ *   deno run tests/sha256_bench.ts [batches=40]
  *
  * Each batch times 5000 calls of each implementation in turn; prints the median and the fastest batch per call
  * (the median is what a loaded machine gives, the minimum what the code costs). Figures and the comparison with
  * `@noble/hashes` in docs/performance.md.
  */
 import { createHash } from "node:crypto";
-import { sha256Parts } from "./sha256.ts";
+import { sha256Parts } from "../core/sha256.ts";
 
 /** Input sizes split into the parts the hub hashes them in. */
 const CASES: [string, number[]][] = [
