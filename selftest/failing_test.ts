@@ -69,7 +69,7 @@ Deno.test("selftest core --hub URL exits 5 at core/bounds against a deployed hub
     const run = await runVeen(["selftest", "core", "--hub", st.url, "--seed", "7"]);
     assertFailsAt(run, "bounds", [
       "GET /info: max_msg_bytes 8192",
-      "a MSG of 8193 bytes (max_msg_bytes 8192) was ACCEPTED",
+      "MSG of 8193 bytes: expected E.SIZE, got HTTP 409 E.SIG",
       "1 failed: core/bounds;",
     ]);
     await assertNothingLeft(run);

@@ -57,7 +57,7 @@ Deno.test("selftest core --hub URL runs the deployable subset and leaves the hub
       `deployed hub ${st.url} (no hub is started or stopped by this run)`,
       "[ok  ] core/bounds",
       /GET \/info: max_msg_bytes 1048576\n/,
-      "MSG of 1048576 bytes: 200 RECEIPT",
+      "MSG of 1048576 bytes with a broken sig: 409 E.SIG (past the bound; nothing stored)",
       "MSG of 1048577 bytes: 413 E.SIZE",
       "[ok  ] core/signature",
       "[skip] core/time-window",
