@@ -5,19 +5,19 @@
 import { createPrivateKey, createPublicKey, type KeyObject, sign, verify } from "node:crypto";
 import { concat, fromHex } from "./bytes.ts";
 import { VeenError } from "./errors.ts";
+import { Lru } from "./lru.ts";
 
 const SPKI_PREFIX = fromHex("302a300506032b6570032100");
 const PKCS8_PREFIX = fromHex("302e020100300506032b657004220420");
 const CACHE_MAX = 4096;
-const pubCache = new Map<string, KeyObject>();
-const privCache = new Map<string, KeyObject>();
+const pubCache = new Lru<KeyObject>(CACHE_MAX);
+const privCache = new Lru<KeyObject>(CACHE_MAX);
 
-function cached(cache: Map<string, KeyObject>, raw: Uint8Array, make: () => KeyObject): KeyObject {
+function cached(cache: Lru<KeyObject>, raw: Uint8Array, make: () => KeyObject): KeyObject {
   const k = String.fromCharCode(...raw);
   let o = cache.get(k);
   if (o === undefined) {
     o = make();
-    if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value!);
     cache.set(k, o);
   }
   return o;

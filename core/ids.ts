@@ -46,9 +46,6 @@ export function schemaIdFor(name: string): Uint8Array {
   return H(utf8("veen/schema:" + name));
 }
 
-/** @deprecated The same table as {@link schemaIdFor}; kept until every caller names schemaIdFor. */
-export const overlaySchemaId: (name: string) => Uint8Array = schemaIdFor;
-
 /** `realm_id = Ht("id/realm", utf8(name))`. */
 export function realmIdFor(name: string): Uint8Array {
   return Ht("id/realm", utf8(name));

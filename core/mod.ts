@@ -33,3 +33,4 @@ export * from "./x25519.ts";
 export * from "./attachments.ts";
 export * from "./payload.ts";
 export * from "./verify.ts";
+export * from "./lru.ts";

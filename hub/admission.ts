@@ -18,6 +18,7 @@ import {
   decodeCapToken,
   epochOf,
   labelFor,
+  Lru,
   type Msg,
   toHex,
   VeenError,
@@ -36,6 +37,8 @@ export interface AdmissionOptions {
   labelEpochs: boolean;
   epochSec: number;
   clockSkewEpochs: number;
+  /** TEST-ONLY config key `unsafe_cap_ttl_millis`: ttl read as milliseconds (hub/config.ts). */
+  unsafeCapTtlMillis?: boolean;
 }
 
 /** How far outside the skew window a label is still recognised (to answer E.TIME rather than E.CAP). */
@@ -74,7 +77,7 @@ class CapRootGate implements RateGate {
 }
 
 export class Admission {
-  private readonly cache = new Map<string, LiveRecord>();
+  private readonly cache = new Lru<LiveRecord>(50_000);
   private readonly limiter = new RateLimiter();
   /** Installs run one at a time, so concurrent tokens of one cap root get one issued_at. */
   private readonly installs = new Lock();
@@ -112,7 +115,6 @@ export class Admission {
         ? undefined
         : new CapRootGate(this.limiter, rec.capRoot, rec.perSec, rec.burst ?? rec.perSec),
     };
-    if (this.cache.size > 50_000) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(toHex(rec.authRef), l);
     return l;
   }
@@ -133,7 +135,10 @@ export class Admission {
       const existing = await this.liveRecord(ref);
       if (existing !== undefined) return existing.rec;
       const issuedAt = Math.min(now, (await this.store.capRootIssuedAt(root)) ?? now);
-      const expiresAt = capExpiresAt(issuedAt, token.allow.ttl);
+      const ttl = this.opts.unsafeCapTtlMillis === true
+        ? Math.floor(token.allow.ttl / 1000)
+        : token.allow.ttl;
+      const expiresAt = capExpiresAt(issuedAt, ttl);
       if (now > expiresAt) {
         throw new VeenError("E.CAP", `Capability expired at ${expiresAt} (hub time ${now})`);
       }

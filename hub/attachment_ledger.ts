@@ -36,8 +36,7 @@
  * Memory: the waits and their rows (bounded by the pending cap and the grace period), loaded at open; the owners'
  * charges through a bounded cache. No pass lists the attachment directory.
  */
-import { H, toHex, VeenError } from "../core/mod.ts";
-import { Lru } from "./kv_index.ts";
+import { H, Lru, toHex, VeenError } from "../core/mod.ts";
 import { Lock } from "./files.ts";
 
 export interface AttachmentPolicy {

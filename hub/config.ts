@@ -63,6 +63,10 @@ export interface HubConfig {
    * disabled. Never set it on a real hub; the hub logs a loud warning at start-up when it is on.
    */
   unsafeDisableSizeBounds: boolean;
+  /** TEST-ONLY (`unsafe_skip_sig_check`): /submit does not verify MSG.sig (see `unsafeDisableSizeBounds`). */
+  unsafeSkipSigCheck: boolean;
+  /** TEST-ONLY (`unsafe_cap_ttl_millis`): /authorize reads cap_token ttl as milliseconds, not seconds. */
+  unsafeCapTtlMillis: boolean;
 }
 
 export const DEFAULT_LISTEN = "127.0.0.1:37411";
@@ -98,6 +102,8 @@ export function defaultConfig(dataDir = ""): HubConfig {
     attachmentPendingBytes: DEFAULT_ATTACHMENT_POLICY.pendingMaxBytes,
     attachmentGraceSec: DEFAULT_ATTACHMENT_POLICY.graceSec,
     unsafeDisableSizeBounds: false,
+    unsafeSkipSigCheck: false,
+    unsafeCapTtlMillis: false,
   };
 }
 
@@ -140,7 +146,22 @@ const KEYS: Record<string, [string, Kind]> = {
   attachment_grace_sec: ["attachmentGraceSec", "int"],
   // TEST-ONLY: lets the selftest prove it can fail (see HubConfig.unsafeDisableSizeBounds).
   unsafe_disable_size_bounds: ["unsafeDisableSizeBounds", "bool"],
+  unsafe_skip_sig_check: ["unsafeSkipSigCheck", "bool"],
+  unsafe_cap_ttl_millis: ["unsafeCapTtlMillis", "bool"],
 };
+
+/**
+ * The TEST-ONLY keys that are on in `cfg`, each with the check it breaks. They exist only so the selftest can prove
+ * each of its checks able to fail; the hub logs a loud warning for each at start-up.
+ */
+export function unsafeKeysOn(cfg: HubConfig): { key: string; effect: string }[] {
+  const all: [boolean, string, string][] = [
+    [cfg.unsafeDisableSizeBounds, "unsafe_disable_size_bounds", "max_msg_bytes is NOT enforced on /submit"],
+    [cfg.unsafeSkipSigCheck, "unsafe_skip_sig_check", "MSG.sig is NOT verified on /submit"],
+    [cfg.unsafeCapTtlMillis, "unsafe_cap_ttl_millis", "cap_token ttl is read as MILLISECONDS"],
+  ];
+  return all.filter(([on]) => on).map(([, key, effect]) => ({ key, effect }));
+}
 
 /** The documented config keys and their environment variables. */
 export const CONFIG_KEYS: readonly string[] = Object.keys(KEYS);

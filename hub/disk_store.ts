@@ -17,6 +17,7 @@
 import {
   bytesEqual,
   type HashReader,
+  Lru,
   MmrAccumulator,
   mmrRoot,
   nodeCountForLeaves,
@@ -33,7 +34,7 @@ import {
   KvLedgerBackend,
 } from "./attachment_ledger.ts";
 import { AttachmentStore } from "./attachment_store.ts";
-import { type AdmissionRow, clientKey, type IndexItem, KvIndex, type KvLimits, Lru } from "./kv_index.ts";
+import { type AdmissionRow, clientKey, type IndexItem, KvIndex, type KvLimits } from "./kv_index.ts";
 import { fileSize, Lock, mkdir700, type Syncer } from "./files.ts";
 import { checkpointCutoffEpoch, checkpointsToKeep, expiredSegments } from "./retention.ts";
 import { admissionBody, decodeAdmission, decodeCheckpointRecord, encodeCheckpointRecord } from "./records.ts";

@@ -4,6 +4,8 @@
  * "Data directory".
  */
 
+import { Lru } from "../core/mod.ts";
+
 // ---------------------------------------------------------------- small concurrency helpers
 
 /** A FIFO mutex: `run` calls never overlap. */
@@ -34,13 +36,12 @@ interface CachedHandle {
  * reopens it.
  */
 export class HandleCache {
-  readonly #max: number;
   readonly #open: (key: string) => Promise<Deno.FsFile>;
-  readonly #map = new Map<string, Promise<CachedHandle>>();
+  readonly #map: Lru<Promise<CachedHandle>>;
 
   constructor(max: number, open: (key: string) => Promise<Deno.FsFile>) {
-    this.#max = Math.max(1, max);
     this.#open = open;
+    this.#map = new Lru(max, (_, p) => void this.#closeLater(p));
   }
 
   /** Runs `fn` with exclusive use of the file for `key`. */
@@ -61,19 +62,10 @@ export class HandleCache {
 
   #get(key: string): Promise<CachedHandle> {
     let p = this.#map.get(key);
-    if (p !== undefined) {
-      this.#map.delete(key);
-      this.#map.set(key, p);
-      return p;
-    }
+    if (p !== undefined) return p;
     p = this.#open(key).then((file) => ({ file, lock: new Lock(), closed: false }));
     p.catch(() => this.#map.delete(key));
     this.#map.set(key, p);
-    while (this.#map.size > this.#max) {
-      const [oldKey, oldP] = this.#map.entries().next().value!;
-      this.#map.delete(oldKey);
-      void this.#closeLater(oldP);
-    }
     return p;
   }
 
@@ -94,10 +86,8 @@ export class HandleCache {
 
   /** Closes the handle for `key` if open (e.g. before the file is truncated or deleted). */
   async drop(key: string): Promise<void> {
-    const p = this.#map.get(key);
-    if (p === undefined) return;
-    this.#map.delete(key);
-    await this.#closeLater(p);
+    const p = this.#map.delete(key);
+    if (p !== undefined) await this.#closeLater(p);
   }
 
   async closeAll(): Promise<void> {
@@ -112,11 +102,10 @@ export class HandleCache {
  * ~70 µs for the async pair, and synchronous calls cannot interleave, so no lock is needed.
  */
 export class SyncReaders {
-  readonly #max: number;
-  readonly #map = new Map<string, Deno.FsFile>();
+  readonly #map: Lru<Deno.FsFile>;
 
   constructor(max: number) {
-    this.#max = Math.max(1, max);
+    this.#map = new Lru(max, (_, f) => f.close());
   }
 
   /** Up to `len` bytes of `path` at `offset` (fewer at end of file). */
@@ -124,14 +113,6 @@ export class SyncReaders {
     let f = this.#map.get(path);
     if (f === undefined) {
       f = Deno.openSync(path, { read: true });
-      this.#map.set(path, f);
-      if (this.#map.size > this.#max) {
-        const [k, old] = this.#map.entries().next().value!;
-        this.#map.delete(k);
-        old.close();
-      }
-    } else {
-      this.#map.delete(path);
       this.#map.set(path, f);
     }
     f.seekSync(offset, Deno.SeekMode.Start);
@@ -147,11 +128,7 @@ export class SyncReaders {
 
   /** Closes the handle of `path` (before it is truncated, replaced or removed). */
   drop(path: string): void {
-    const f = this.#map.get(path);
-    if (f !== undefined) {
-      this.#map.delete(path);
-      f.close();
-    }
+    this.#map.delete(path)?.close();
   }
 
   closeAll(): void {

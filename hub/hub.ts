@@ -16,7 +16,14 @@ import { Admission } from "./admission.ts";
 import { BodyLimits } from "./body_limits.ts";
 import { Checkpointer } from "./checkpointer.ts";
 import { CryptoPool } from "./crypto_pool.ts";
-import { admissionRequired, checkOpenPublic, type HubConfig, isOpenPublic, parseListen } from "./config.ts";
+import {
+  admissionRequired,
+  checkOpenPublic,
+  type HubConfig,
+  isOpenPublic,
+  parseListen,
+  unsafeKeysOn,
+} from "./config.ts";
 import type { DataDirLock } from "./data_dir_lock.ts";
 import { loadOrCreateHubKey, prepareDataDir } from "./hub_key.ts";
 import { Logger } from "./logger.ts";
@@ -118,6 +125,7 @@ async function startLocked(
     labelEpochs: cfg.labelEpochs,
     epochSec: DEFAULT_PROFILE.epochSec,
     clockSkewEpochs: cfg.limits.clockSkewEpochs,
+    unsafeCapTtlMillis: cfg.unsafeCapTtlMillis,
   });
   const checkpointer = new Checkpointer(store, hubKey, metrics, log.child("checkpoint"), {
     every: cfg.checkpointEvery,
@@ -157,6 +165,7 @@ async function startLocked(
     limits: cfg.limits,
     profileId: profileId(DEFAULT_PROFILE),
     unsafeDisableSizeBounds: cfg.unsafeDisableSizeBounds,
+    unsafeSkipSigCheck: cfg.unsafeSkipSigCheck,
     bodies,
     crypto,
     admission,
@@ -207,12 +216,12 @@ async function startLocked(
     host === "0.0.0.0" ? "127.0.0.1" : host === "[::]" ? "[::1]" : host
   }:${addr.port}`;
   ready = true;
-  if (cfg.unsafeDisableSizeBounds) {
-    log.warn(
-      "UNSAFE TEST-ONLY CONFIG: unsafe_disable_size_bounds is on, max_msg_bytes is NOT enforced on /submit; " +
-        "never run a real hub like this",
-      { key: "unsafe_disable_size_bounds", max_msg_bytes: cfg.limits.maxMsgBytes },
-    );
+  for (const { key, effect } of unsafeKeysOn(cfg)) {
+    log.warn(`UNSAFE TEST-ONLY CONFIG: ${key} is on, ${effect}; never run a real hub like this`, {
+      key,
+      effect,
+      max_msg_bytes: cfg.limits.maxMsgBytes,
+    });
   }
   if (isOpenPublic(cfg)) {
     log.warn(

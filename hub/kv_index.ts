@@ -24,7 +24,7 @@
  * last chunk — so a crash between chunks leaves only rows that the log-tail replay rewrites identically, and every
  * head that is committed has all its rows.
  */
-import { toHex, VeenError } from "../core/mod.ts";
+import { Lru, toHex, VeenError } from "../core/mod.ts";
 import type { AcceptedEntry, LabelHead } from "./store.ts";
 import type { LogPosition } from "./segment_index.ts";
 
@@ -108,35 +108,6 @@ function keyBytes(key: Deno.KvKey): number {
     else n += 10;
   }
   return n;
-}
-
-/** A bounded map that forgets the least recently used keys. */
-export class Lru<V> {
-  readonly #max: number;
-  readonly #m = new Map<string, V>();
-
-  constructor(max: number) {
-    this.#max = Math.max(1, max);
-  }
-
-  get(k: string): V | undefined {
-    const v = this.#m.get(k);
-    if (v !== undefined) {
-      this.#m.delete(k);
-      this.#m.set(k, v);
-    }
-    return v;
-  }
-
-  set(k: string, v: V): void {
-    this.#m.delete(k);
-    this.#m.set(k, v);
-    if (this.#m.size > this.#max) this.#m.delete(this.#m.keys().next().value!);
-  }
-
-  get size(): number {
-    return this.#m.size;
-  }
 }
 
 function toHead(label: Uint8Array, v: unknown): LabelHead {

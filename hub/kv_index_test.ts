@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { prng } from "../tests/util.ts";
-import { clientKey, type IndexItem, KvIndex, Lru } from "./kv_index.ts";
+import { clientKey, type IndexItem, KvIndex } from "./kv_index.ts";
 
 async function withKv(fn: (path: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "veen-kv-" });
@@ -102,15 +102,4 @@ Deno.test("KvIndex indexes checkpoints by upto_seq and epoch, and admissions by 
     assert.equal(await kv.capRootIssuedAt(new Uint8Array(32)), undefined);
     kv.close();
   });
-});
-
-Deno.test("Lru forgets the least recently used key", () => {
-  const l = new Lru<number>(2);
-  l.set("a", 1);
-  l.set("b", 2);
-  assert.equal(l.get("a"), 1);
-  l.set("c", 3);
-  assert.equal(l.get("b"), undefined);
-  assert.equal(l.get("a"), 1);
-  assert.equal(l.size, 2);
 });

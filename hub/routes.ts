@@ -372,6 +372,7 @@ export class Routes {
       profile_id: toHex(this.c.profileId),
       version: this.c.version,
       role: "standalone",
+      max_msg_bytes: this.c.limits.maxMsgBytes,
       admission: this.c.admission.required,
       routing_key_hex: toHex(this.c.routingKey),
       uptime_sec: Math.floor((Date.now() - this.c.metrics.startedAt) / 1000),

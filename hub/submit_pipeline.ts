@@ -44,6 +44,8 @@ export interface SubmitPipelineContext {
   profileId: Uint8Array;
   /** TEST-ONLY config key `unsafe_disable_size_bounds`: the bounds stage does not enforce max_msg_bytes. */
   unsafeDisableSizeBounds?: boolean;
+  /** TEST-ONLY config key `unsafe_skip_sig_check`: the signature stage does not verify MSG.sig. */
+  unsafeSkipSigCheck?: boolean;
   bodies: BodyLimits;
   crypto: CryptoPool;
   admission: Admission;
@@ -134,6 +136,7 @@ export class SubmitPipeline {
 
   /** Stage 3, signature (E.SIG): MSG.sig verifies under client_id (on the crypto worker). */
   private async signature(msg: Msg): Promise<void> {
+    if (this.c.unsafeSkipSigCheck === true) return;
     if (!(await this.c.crypto.verify(msg.clientId, msgSigningDigest(msg), msg.sig))) {
       throw new VeenError("E.SIG", "MSG.sig does not verify under client_id");
     }

@@ -10,13 +10,16 @@
  * /var/lib/veen-cap (key cap.cbor). The keystore passphrase comes from the client Secret's optional `passphrase` key
  * as $VEEN_PASSPHRASE. --env-file entries become container environment variables.
  */
+import type { IJob } from "kubernetes-models/batch/v1/Job";
+import type { IEnvVar } from "kubernetes-models/v1/EnvVar";
+import type { IVolume } from "kubernetes-models/v1/Volume";
+import type { IVolumeMount } from "kubernetes-models/v1/VolumeMount";
 import { createHash } from "node:crypto";
 import { VERSION } from "../version.ts";
 import {
   annotations,
   containerSecurityContext,
   INIT_RESOURCES,
-  type K8sObject,
   podSecurityContext,
   runtimeEnv,
 } from "./kube_render.ts";
@@ -85,7 +88,7 @@ const COPY_CLIENT = [
   'chmod 0600 "$dst"/*',
 ].join("\n");
 
-export function jobObject(inp: JobInput): K8sObject {
+export function jobObject(inp: JobInput): IJob {
   const labels: Record<string, string> = {
     "app.kubernetes.io/name": "veen-job",
     "app.kubernetes.io/instance": inp.name,
@@ -99,7 +102,7 @@ export function jobObject(inp: JobInput): K8sObject {
   if (inp.tenantId !== undefined) labels["veen.io/tenant-id"] = inp.tenantId;
   labels["veen.io/job"] = inp.action;
 
-  const env: K8sObject[] = [
+  const env: IEnvVar[] = [
     {
       name: "VEEN_PASSPHRASE",
       valueFrom: { secretKeyRef: { name: inp.clientSecret, key: "passphrase", optional: true } },
@@ -107,13 +110,13 @@ export function jobObject(inp: JobInput): K8sObject {
     ...runtimeEnv(),
     ...inp.env.map(([name, value]) => ({ name, value })),
   ];
-  const mounts: K8sObject[] = [{ name: "client", mountPath: CLIENT_DIR }];
+  const mounts: IVolumeMount[] = [{ name: "client", mountPath: CLIENT_DIR }];
   if (inp.capSecret !== undefined && inp.action === "send") {
     mounts.push({ name: "cap", mountPath: CAP_DIR, readOnly: true });
   }
   mounts.push({ name: "tmp", mountPath: "/tmp" });
 
-  const volumes: K8sObject[] = [
+  const volumes: IVolume[] = [
     { name: "client-secret", secret: { secretName: inp.clientSecret, defaultMode: 0o440 } },
     inp.statePvc === undefined
       ? { name: "client", emptyDir: { sizeLimit: "64Mi" } }

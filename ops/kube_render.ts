@@ -1,7 +1,8 @@
 /**
- * `veen kube render` (CLI-GOALS-3 §2.2, spec 000): Kubernetes manifests for a hub, without contacting a cluster.
- * The same inputs (flags and the bytes of the files they name) always give byte-identical output: objects in a fixed
- * order, keys in a fixed order, file-derived maps sorted, no timestamps and no randomness.
+ * `veen kube render` (CLI-GOALS-3 §2.2, spec 000): the object builders that turn a {@link RenderInput} (parsed and
+ * checked by ops/kube_render_input.ts) into Kubernetes manifests, typed by their kind's schema through type-only
+ * imports from `kubernetes-models`. The same input always gives byte-identical output (ops/testdata/*.golden):
+ * objects in a fixed order, keys in a fixed order, file-derived maps sorted, no timestamps and no randomness.
  *
  * Object order:
  *   Namespace (unless --no-namespace), ServiceAccount, Role, RoleBinding, [ClusterRole veen-operator: authority],
@@ -14,39 +15,67 @@
  * system, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp), resources from
  * --resources-cpu/--resources-mem ("request,limit"; a missing limit equals the request).
  */
+import type { IDeployment } from "kubernetes-models/apps/v1/Deployment";
+import type { IStatefulSet } from "kubernetes-models/apps/v1/StatefulSet";
+import type { ICronJob } from "kubernetes-models/batch/v1/CronJob";
+import type { IJob } from "kubernetes-models/batch/v1/Job";
+import type { IJobSpec } from "kubernetes-models/batch/v1/JobSpec";
+import type { INetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
+import type { INetworkPolicyPeer } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicyPeer";
+import type { IClusterRole } from "kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole";
+import type { IRole } from "kubernetes-models/rbac.authorization.k8s.io/v1/Role";
+import type { IRoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding";
+import type { IConfigMap } from "kubernetes-models/v1/ConfigMap";
+import type { IContainer } from "kubernetes-models/v1/Container";
+import type { IEnvVar } from "kubernetes-models/v1/EnvVar";
+import type { INamespace } from "kubernetes-models/v1/Namespace";
+import type { IPersistentVolumeClaim } from "kubernetes-models/v1/PersistentVolumeClaim";
+import type { IPodSecurityContext } from "kubernetes-models/v1/PodSecurityContext";
+import type { IPodTemplateSpec } from "kubernetes-models/v1/PodTemplateSpec";
+import type { IResourceRequirements } from "kubernetes-models/v1/ResourceRequirements";
+import type { ISecret } from "kubernetes-models/v1/Secret";
+import type { ISecurityContext } from "kubernetes-models/v1/SecurityContext";
+import type { IService } from "kubernetes-models/v1/Service";
+import type { IServiceAccount } from "kubernetes-models/v1/ServiceAccount";
+import type { IVolume } from "kubernetes-models/v1/Volume";
 import { createHash } from "node:crypto";
-import { parse as parseToml } from "smol-toml";
-import { DEFAULT_PROFILE_ID_HEX } from "../core/mod.ts";
 import { GLIBC_TUNABLES } from "../runtime.ts";
 import { VERSION } from "../version.ts";
-import { readUserFile, usage } from "./io.ts";
-import {
-  AUTHORITY_NAMESPACE,
-  AUTHORITY_URL,
-  authorityNames,
-  checkDnsLabel,
-  HUB_PORT,
-  hubLayoutNames,
-  type HubNames,
-  hubSelector,
-  tenantNames,
-} from "./kube_names.ts";
+import { AUTHORITY_NAMESPACE, AUTHORITY_URL, HUB_PORT, type HubNames, hubSelector } from "./kube_names.ts";
 
-// deno-lint-ignore no-explicit-any
-export type K8sObject = Record<string, any>;
+/** One rendered manifest, typed by the Kubernetes schema of its kind (kubernetes-models, types only). */
+export type Manifest =
+  | INamespace
+  | IServiceAccount
+  | IRole
+  | IRoleBinding
+  | IClusterRole
+  | IConfigMap
+  | ISecret
+  | IPersistentVolumeClaim
+  | IDeployment
+  | IStatefulSet
+  | IService
+  | INetworkPolicy
+  | IJob
+  | ICronJob;
 
-const DATA_DIR = "/var/lib/veen";
+/** Object metadata with the labels and annotations every VEEN object carries. */
+export type Meta = NonNullable<IService["metadata"]> & {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+};
+
+/** Where the hub keeps its data in the pod (`--data-dir`). */
+export const DATA_DIR = "/var/lib/veen";
 const CONFIG_DIR = "/etc/veen";
 const CONFIG_FILE = `${CONFIG_DIR}/hub-config.toml`;
 const KEYS_DIR = `${CONFIG_DIR}/keys`;
 /** The uid/gid of the `veen` user in the container image (compile/Dockerfile). */
 const RUN_AS = 65532;
-const DEFAULT_CPU = "250m,1";
-const DEFAULT_MEM = "256Mi,512Mi";
-const DEFAULT_SELFTEST_SCHEDULE = "17 * * * *";
 const DEFAULT_STORAGE = "1Gi";
 /** Requests and limits of the init containers that copy key files into place. */
-export const INIT_RESOURCES = {
+export const INIT_RESOURCES: IResourceRequirements = {
   requests: { cpu: "10m", memory: "16Mi" },
   limits: { cpu: "100m", memory: "32Mi" },
 };
@@ -76,148 +105,6 @@ export interface RenderInput {
   selftestSchedule: string;
   /** Profiles: extra `matchLabels` allowed through the NetworkPolicy. */
   allowFrom: Record<string, string>[];
-}
-
-const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
-const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-const QUALIFIED_NAME =
-  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-/** "request,limit" (a missing limit means request,request). */
-function parseResources(v: string, flag: string): [string, string] {
-  const parts = v.split(",").map((s) => s.trim());
-  if (parts.length > 2 || parts.some((p) => !QUANTITY.test(p))) {
-    throw usage(
-      `--${flag} must be "REQUEST,LIMIT" with Kubernetes quantities (for example 500m,1 or 512Mi,1Gi), not "${v}"`,
-    );
-  }
-  return [parts[0]!, parts[1] ?? parts[0]!];
-}
-
-function checkQuantity(v: string, flag: string): string {
-  if (!QUANTITY.test(v)) throw usage(`--${flag} must be a Kubernetes quantity such as 1Gi, not "${v}"`);
-  return v;
-}
-
-export function checkLabelValue(v: string, flag: string): string {
-  if (!LABEL_VALUE.test(v) || v.length > 63) {
-    throw usage(`--${flag} must be a Kubernetes label value, not "${v}"`);
-  }
-  return v;
-}
-
-export function checkSubdomain(v: string, flag: string): string {
-  if (!DNS_SUBDOMAIN.test(v) || v.length > 253) {
-    throw usage(`--${flag} must be a Kubernetes object name, not "${v}"`);
-  }
-  return v;
-}
-
-export function checkImage(v: string, flag = "image"): string {
-  if (v === "" || /\s/.test(v)) throw usage(`--${flag} must be a container image reference, not "${v}"`);
-  return v;
-}
-
-export function checkProfileId(v: string): string {
-  if (!/^[0-9a-fA-F]{64}$/.test(v)) throw usage(`--profile-id must be 64 hex digits, not "${v}"`);
-  return v.toLowerCase();
-}
-
-/** `KEY=VALUE` lines: blank lines and `#` comments skipped, optional `export `, optional '...' or "..." quoting. */
-export function parseEnvFile(text: string, path: string): [string, string][] {
-  const out = new Map<string, string>();
-  text.split(/\r?\n/).forEach((raw, i) => {
-    const line = raw.trim();
-    if (line === "" || line.startsWith("#")) return;
-    const body = line.startsWith("export ") ? line.slice(7).trimStart() : line;
-    const eq = body.indexOf("=");
-    const key = eq < 0 ? "" : body.slice(0, eq).trim();
-    if (!ENV_NAME.test(key)) {
-      throw usage(`--env-file ${path} line ${i + 1}: expected KEY=VALUE with a variable name`);
-    }
-    let value = body.slice(eq + 1).trim();
-    if (value.length >= 2 && value.startsWith("'") && value.endsWith("'")) {
-      value = value.slice(1, -1);
-    } else if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) {
-      value = value.slice(1, -1).replace(/\\(["\\n])/g, (_m, c: string) => (c === "n" ? "\n" : c));
-    }
-    out.set(key, value);
-  });
-  return [...out.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
-/** A JSON object of string annotations. */
-function parseAnnotations(text: string, path: string): [string, string][] {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    throw usage(`--pod-annotations ${path} is not valid JSON (${(e as Error).message})`);
-  }
-  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
-    throw usage(`--pod-annotations ${path} must be a JSON object of strings`);
-  }
-  const out: [string, string][] = [];
-  for (const [k, v] of Object.entries(doc)) {
-    if (typeof v !== "string") throw usage(`--pod-annotations ${path}: the value of "${k}" must be a string`);
-    if (!QUALIFIED_NAME.test(k) || k.split("/").pop()!.length > 63) {
-      throw usage(`--pod-annotations ${path}: "${k}" is not a valid annotation key`);
-    }
-    out.push([k, v]);
-  }
-  return out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
-/** `key=value[,key=value]` for --allow-from-label. */
-function parseLabelSelector(v: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of v.split(",")) {
-    const eq = part.indexOf("=");
-    const k = part.slice(0, eq).trim();
-    const val = part.slice(eq + 1).trim();
-    if (eq < 0 || !QUALIFIED_NAME.test(k) || !LABEL_VALUE.test(val) || val.length > 63) {
-      throw usage(`--allow-from-label must be key=value[,key=value], not "${v}"`);
-    }
-    out[k] = val;
-  }
-  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
-}
-
-/** profile_id and log_level of a hub config TOML (flat, or under a [hub] table with nothing beside it), if set. */
-function configSettings(
-  text: string,
-  path: string,
-): { profileId: string | undefined; logLevel: string | undefined } {
-  let doc: Record<string, unknown>;
-  try {
-    doc = parseToml(text) as Record<string, unknown>;
-  } catch (e) {
-    throw usage(`--config ${path} is not valid TOML: ${(e as Error).message}`);
-  }
-  const table = typeof doc.hub === "object" && doc.hub !== null ? doc.hub as Record<string, unknown> : doc;
-  const outside = table === doc ? undefined : Object.keys(doc).find((k) => k !== "hub");
-  if (outside !== undefined) {
-    throw usage(`--config ${path}: key "${outside}" is outside the [hub] table (the hub refuses it)`);
-  }
-  const profileId = table.profile_id;
-  if (profileId !== undefined && typeof profileId !== "string") {
-    throw usage(`--config ${path}: profile_id must be a string`);
-  }
-  return { profileId, logLevel: typeof table.log_level === "string" ? table.log_level : undefined };
-}
-
-function generatedConfig(profileId: string): string {
-  return [
-    "# VEEN hub configuration rendered by `veen kube render` (keys: docs/hub-config.md).",
-    "# The container command passes --listen, --data-dir and --profile-id, which take precedence.",
-    "[hub]",
-    `listen = "0.0.0.0:${HUB_PORT}"`,
-    `data_dir = "${DATA_DIR}"`,
-    `profile_id = "${profileId}"`,
-    "",
-  ].join("\n");
 }
 
 /** spec 000 §4.3/§5.3 deployment facts, read by operators and bridges (the hub refuses unknown config keys). */
@@ -284,7 +171,7 @@ export function annotations(profile: string, extra: Record<string, string> = {})
   return { "veen.io/profile": profile, "veen.io/version": VERSION, ...extra };
 }
 
-function meta(inp: RenderInput, name: string, component: "hub" | "selftest", profile?: string): K8sObject {
+function meta(inp: RenderInput, name: string, component: "hub" | "selftest", profile?: string): Meta {
   return {
     name,
     namespace: inp.names.namespace,
@@ -294,7 +181,7 @@ function meta(inp: RenderInput, name: string, component: "hub" | "selftest", pro
 }
 
 /** The restricted pod security context shared by every VEEN pod. */
-export function podSecurityContext(): K8sObject {
+export function podSecurityContext(): IPodSecurityContext {
   return {
     runAsNonRoot: true,
     runAsUser: RUN_AS,
@@ -305,7 +192,7 @@ export function podSecurityContext(): K8sObject {
   };
 }
 
-export function containerSecurityContext(): K8sObject {
+export function containerSecurityContext(): ISecurityContext {
   return {
     allowPrivilegeEscalation: false,
     readOnlyRootFilesystem: true,
@@ -315,7 +202,7 @@ export function containerSecurityContext(): K8sObject {
 }
 
 /** Environment every VEEN container gets: a writable HOME and Deno cache on the /tmp emptyDir. */
-export function runtimeEnv(): K8sObject[] {
+export function runtimeEnv(): IEnvVar[] {
   return [
     { name: "HOME", value: "/tmp" },
     { name: "DENO_DIR", value: "/tmp/deno" },
@@ -327,10 +214,10 @@ export function runtimeEnv(): K8sObject[] {
 const HUB_KEY_SEED = `if [ -f ${KEYS_DIR}/hub_key ] && [ ! -e ${DATA_DIR}/hub_key ]; then ` +
   `cp ${KEYS_DIR}/hub_key ${DATA_DIR}/hub_key && chmod 0600 ${DATA_DIR}/hub_key; fi`;
 
-function hubPodTemplate(inp: RenderInput): K8sObject {
+function hubPodTemplate(inp: RenderInput): IPodTemplateSpec {
   const n = inp.names;
   const role = roleOf(n);
-  const env: K8sObject[] = [
+  const env: IEnvVar[] = [
     { name: "VEEN_ROLE", value: role },
     { name: "VEEN_UNIVERSE_ID", value: inp.universeId },
   ];
@@ -338,7 +225,7 @@ function hubPodTemplate(inp: RenderInput): K8sObject {
   if (n.layout === "tenant") env.push({ name: "VEEN_AUTHORITY_URL", value: AUTHORITY_URL });
   env.push({ name: "VEEN_LOG_LEVEL", value: inp.logLevel }, ...runtimeEnv());
 
-  const container: K8sObject = {
+  const container: IContainer = {
     name: "hub",
     image: inp.image,
     imagePullPolicy: "IfNotPresent",
@@ -392,8 +279,8 @@ function hubPodTemplate(inp: RenderInput): K8sObject {
     ],
   });
 
-  const dataVolume: K8sObject = n.layout === "hub"
-    ? { name: "veen-data", persistentVolumeClaim: { claimName: inp.dataPvc } }
+  const dataVolume: IVolume = n.layout === "hub"
+    ? { name: "veen-data", persistentVolumeClaim: { claimName: inp.dataPvc! } } // the hub layout requires it
     : n.layout === "authority" || inp.storage !== undefined
     ? { name: "veen-data", persistentVolumeClaim: { claimName: n.pvc } }
     : { name: "veen-data", emptyDir: {} };
@@ -447,7 +334,7 @@ function hubPodTemplate(inp: RenderInput): K8sObject {
   };
 }
 
-function namespaceObject(inp: RenderInput): K8sObject {
+function namespaceObject(inp: RenderInput): INamespace {
   const n = inp.names;
   const l: Record<string, string> = {
     "app.kubernetes.io/part-of": "veen",
@@ -466,7 +353,7 @@ function namespaceObject(inp: RenderInput): K8sObject {
   };
 }
 
-function rbac(inp: RenderInput): K8sObject[] {
+function rbac(inp: RenderInput): [IServiceAccount, IRole, IRoleBinding] {
   const n = inp.names;
   const configMaps = inp.envFile.length > 0 ? [n.configMap, n.envConfigMap] : [n.configMap];
   return [
@@ -496,7 +383,7 @@ function rbac(inp: RenderInput): K8sObject[] {
 }
 
 /** spec 000 §9.1: the cluster-wide operator role (bind it to the people or CI accounts that run `veen kube`). */
-function operatorClusterRole(inp: RenderInput): K8sObject {
+function operatorClusterRole(inp: RenderInput): IClusterRole {
   const all = ["get", "list", "watch", "create", "update", "patch", "delete"];
   return {
     apiVersion: "rbac.authorization.k8s.io/v1",
@@ -526,9 +413,9 @@ function operatorClusterRole(inp: RenderInput): K8sObject {
   };
 }
 
-function configMaps(inp: RenderInput): K8sObject[] {
+function configMaps(inp: RenderInput): IConfigMap[] {
   const n = inp.names;
-  const out: K8sObject[] = [
+  const out: IConfigMap[] = [
     { apiVersion: "v1", kind: "ConfigMap", metadata: meta(inp, n.configMap, "hub"), data: configData(inp) },
   ];
   if (inp.envFile.length > 0) {
@@ -543,7 +430,7 @@ function configMaps(inp: RenderInput): K8sObject[] {
 }
 
 /** A Secret with no data: applying it never overwrites keys added with `kubectl create secret`. */
-function secretTemplate(inp: RenderInput): K8sObject {
+function secretTemplate(inp: RenderInput): ISecret {
   const n = inp.names;
   const m = meta(inp, n.secret, "hub");
   m.annotations["veen.io/secret-template"] = "true";
@@ -551,9 +438,9 @@ function secretTemplate(inp: RenderInput): K8sObject {
   return { apiVersion: "v1", kind: "Secret", metadata: m, type: "Opaque" };
 }
 
-function pvc(inp: RenderInput): K8sObject {
+function pvc(inp: RenderInput): IPersistentVolumeClaim {
   const n = inp.names;
-  const spec: K8sObject = {
+  const spec: NonNullable<IPersistentVolumeClaim["spec"]> = {
     accessModes: ["ReadWriteOnce"],
     resources: { requests: { storage: inp.storage ?? DEFAULT_STORAGE } },
   };
@@ -561,32 +448,41 @@ function pvc(inp: RenderInput): K8sObject {
   return { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: meta(inp, n.pvc, "hub"), spec };
 }
 
-function workload(inp: RenderInput): K8sObject {
+function workload(inp: RenderInput): IDeployment | IStatefulSet {
   const n = inp.names;
-  const m = meta(inp, n.workload, "hub");
-  m.annotations["veen.io/config-hash"] = configHash(inp);
-  if (n.layout === "hub") m.annotations["veen.io/data-pvc"] = inp.dataPvc;
-  const spec: K8sObject = {
+  const metadata = meta(inp, n.workload, "hub");
+  metadata.annotations["veen.io/config-hash"] = configHash(inp);
+  if (n.layout === "hub" && inp.dataPvc !== undefined) metadata.annotations["veen.io/data-pvc"] = inp.dataPvc;
+  const common = {
     replicas: inp.replicas,
     revisionHistoryLimit: 3,
     selector: { matchLabels: hubSelector(n) },
   };
   if (n.workloadKind === "StatefulSet") {
-    Object.assign(spec, {
-      serviceName: n.service,
-      podManagementPolicy: "OrderedReady",
-      updateStrategy: { type: "RollingUpdate" },
-      persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
-    });
-  } else {
-    // One writer per data directory: never run the old and the new pod side by side.
-    spec.strategy = { type: "Recreate" };
+    return {
+      apiVersion: "apps/v1",
+      kind: "StatefulSet",
+      metadata,
+      spec: {
+        ...common,
+        serviceName: n.service,
+        podManagementPolicy: "OrderedReady",
+        updateStrategy: { type: "RollingUpdate" },
+        persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+        template: hubPodTemplate(inp),
+      },
+    };
   }
-  spec.template = hubPodTemplate(inp);
-  return { apiVersion: "apps/v1", kind: n.workloadKind, metadata: m, spec };
+  // One writer per data directory: never run the old and the new pod side by side.
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata,
+    spec: { ...common, strategy: { type: "Recreate" }, template: hubPodTemplate(inp) },
+  };
 }
 
-function service(inp: RenderInput): K8sObject {
+function service(inp: RenderInput): IService {
   const n = inp.names;
   return {
     apiVersion: "v1",
@@ -601,9 +497,9 @@ function service(inp: RenderInput): K8sObject {
 }
 
 /** spec 000 §9.2: only bridges, selftests, CLI Jobs (and for the authority, tenant hubs) reach the hub. */
-function networkPolicy(inp: RenderInput): K8sObject {
+function networkPolicy(inp: RenderInput): INetworkPolicy {
   const n = inp.names;
-  const from: K8sObject[] = n.layout === "authority"
+  const from: INetworkPolicyPeer[] = n.layout === "authority"
     ? [{
       namespaceSelector: {},
       podSelector: {
@@ -639,9 +535,9 @@ function networkPolicy(inp: RenderInput): K8sObject {
 }
 
 /** spec 000 §8: `veen selftest core --hub URL` against the deployed hub. */
-function selftestJobSpec(inp: RenderInput): K8sObject {
+function selftestJobSpec(inp: RenderInput): IJobSpec {
   const n = inp.names;
-  const env: K8sObject[] = [
+  const env: IEnvVar[] = [
     { name: "VEEN_ROLE", value: "selftest" },
     { name: "VEEN_UNIVERSE_ID", value: inp.universeId },
   ];
@@ -687,7 +583,7 @@ function selftestJobSpec(inp: RenderInput): K8sObject {
   };
 }
 
-function selftestJob(inp: RenderInput): K8sObject {
+function selftestJob(inp: RenderInput): IJob {
   return {
     apiVersion: "batch/v1",
     kind: "Job",
@@ -696,7 +592,7 @@ function selftestJob(inp: RenderInput): K8sObject {
   };
 }
 
-function selftestCronJob(inp: RenderInput): K8sObject {
+function selftestCronJob(inp: RenderInput): ICronJob {
   const jobMeta = { labels: labels(inp, "selftest"), annotations: annotations("selftest") };
   return {
     apiVersion: "batch/v1",
@@ -714,10 +610,10 @@ function selftestCronJob(inp: RenderInput): K8sObject {
 }
 
 /** The manifests, in the fixed order. */
-export function renderObjects(inp: RenderInput): K8sObject[] {
+export function renderObjects(inp: RenderInput): Manifest[] {
   const n = inp.names;
   const profile = n.layout !== "hub";
-  const out: K8sObject[] = [];
+  const out: Manifest[] = [];
   if (inp.includeNamespace) out.push(namespaceObject(inp));
   out.push(...rbac(inp));
   if (n.layout === "authority") out.push(operatorClusterRole(inp));
@@ -726,131 +622,4 @@ export function renderObjects(inp: RenderInput): K8sObject[] {
   out.push(workload(inp), service(inp));
   if (profile) out.push(networkPolicy(inp), selftestJob(inp), selftestCronJob(inp));
   return out;
-}
-
-export interface RenderFlags {
-  profile?: string | undefined;
-  clusterContext?: string | undefined;
-  namespace?: string | undefined;
-  name?: string | undefined;
-  image?: string | undefined;
-  dataPvc?: string | undefined;
-  replicas?: number | undefined;
-  resourcesCpu?: string | undefined;
-  resourcesMem?: string | undefined;
-  profileId?: string | undefined;
-  config?: string | undefined;
-  envFile?: string | undefined;
-  podAnnotations?: string | undefined;
-  universeId?: string | undefined;
-  tenantId?: string | undefined;
-  keysSecret?: string | undefined;
-  logLevel?: string | undefined;
-  noNamespace?: boolean | undefined;
-  storage?: string | undefined;
-  storageClass?: string | undefined;
-  selftestSchedule?: string | undefined;
-  allowFromLabel?: string[] | undefined;
-}
-
-/** Validates flags, reads the files they name and builds the RenderInput. */
-export async function renderInput(f: RenderFlags): Promise<RenderInput> {
-  if (f.image === undefined) throw usage("Missing required flag --image");
-  const image = checkImage(f.image);
-  const keysSecret = f.keysSecret === undefined ? undefined : checkSubdomain(f.keysSecret, "keys-secret");
-  let names: HubNames;
-  let dataPvc: string | undefined;
-  let tenantId: string | undefined;
-  if (f.profile === undefined) {
-    if (f.namespace === undefined) throw usage("Missing required flag --namespace");
-    if (f.name === undefined) throw usage("Missing required flag --name (or --profile authority|tenant)");
-    if (f.dataPvc === undefined) throw usage("Missing required flag --data-pvc");
-    names = hubLayoutNames(f.namespace, f.name, keysSecret);
-    dataPvc = checkSubdomain(f.dataPvc, "data-pvc");
-    if (f.tenantId !== undefined) tenantId = checkDnsLabel(f.tenantId, "tenant-id");
-    for (
-      const [flag, v] of [["storage", f.storage], ["storage-class", f.storageClass], [
-        "selftest-schedule",
-        f.selftestSchedule,
-      ]]
-    ) {
-      if (v !== undefined) throw usage(`--${flag} applies to --profile authority|tenant only`);
-    }
-    if ((f.allowFromLabel ?? []).length > 0) {
-      throw usage("--allow-from-label applies to --profile authority|tenant only");
-    }
-  } else {
-    if (f.name !== undefined) throw usage("--name and --profile are exclusive: the profile fixes the names");
-    if (f.dataPvc !== undefined) {
-      throw usage("--data-pvc applies without --profile; profiles name their PVC (use --storage)");
-    }
-    if (f.profile === "authority") {
-      if (f.tenantId !== undefined) throw usage("--tenant-id applies to --profile tenant only");
-      names = authorityNames(keysSecret);
-    } else if (f.profile === "tenant") {
-      if (f.tenantId === undefined) throw usage("--profile tenant needs --tenant-id");
-      names = tenantNames(f.tenantId, keysSecret);
-      tenantId = f.tenantId;
-    } else {
-      throw usage(`--profile must be authority or tenant, not "${f.profile}"`);
-    }
-    if (f.namespace !== undefined && f.namespace !== names.namespace) {
-      throw usage(`--profile ${f.profile} lives in namespace ${names.namespace}, not "${f.namespace}"`);
-    }
-  }
-  const replicas = f.replicas ?? 1;
-  if (replicas > 1) {
-    throw usage(
-      "--replicas must be 0 or 1: a hub is the single writer of its data directory (spec 000 §5.2)",
-    );
-  }
-  const cpu = parseResources(f.resourcesCpu ?? DEFAULT_CPU, "resources-cpu");
-  const mem = parseResources(f.resourcesMem ?? DEFAULT_MEM, "resources-mem");
-
-  let configText: string | undefined;
-  let config: ReturnType<typeof configSettings> = { profileId: undefined, logLevel: undefined };
-  if (f.config !== undefined) {
-    configText = await readUserFile(f.config, "--config file");
-    config = configSettings(configText, f.config);
-  }
-  const profileId = checkProfileId(f.profileId ?? config.profileId ?? DEFAULT_PROFILE_ID_HEX);
-  configText ??= generatedConfig(profileId);
-  const logLevel = f.logLevel ?? config.logLevel ?? "info";
-  if (!["debug", "info", "warn", "error"].includes(logLevel)) {
-    throw usage(`--log-level must be debug, info, warn or error, not "${logLevel}"`);
-  }
-  const envFile = f.envFile === undefined
-    ? []
-    : parseEnvFile(await readUserFile(f.envFile, "--env-file"), f.envFile);
-  const podAnnotations = f.podAnnotations === undefined
-    ? []
-    : parseAnnotations(await readUserFile(f.podAnnotations, "--pod-annotations file"), f.podAnnotations);
-  const universeId = checkLabelValue(f.universeId ?? "default", "universe-id");
-  if (universeId === "") throw usage("--universe-id must not be empty");
-  const schedule = f.selftestSchedule ?? DEFAULT_SELFTEST_SCHEDULE;
-  if (schedule.trim().split(/\s+/).length !== 5) {
-    throw usage(`--selftest-schedule must be a 5-field cron expression, not "${schedule}"`);
-  }
-
-  const inp: RenderInput = {
-    names,
-    image,
-    replicas,
-    cpu,
-    mem,
-    profileId,
-    logLevel,
-    configText,
-    envFile,
-    podAnnotations,
-    universeId,
-    includeNamespace: f.noNamespace !== true,
-    selftestSchedule: schedule,
-    allowFrom: (f.allowFromLabel ?? []).map(parseLabelSelector),
-  };
-  if (dataPvc !== undefined) inp.dataPvc = dataPvc;
-  if (tenantId !== undefined) inp.tenantId = tenantId;
-  if (f.storage !== undefined) inp.storage = checkQuantity(f.storage, "storage");
-  if (f.storageClass !== undefined) inp.storageClass = checkSubdomain(f.storageClass, "storage-class");
-  return inp;
 }

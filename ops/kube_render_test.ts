@@ -23,7 +23,7 @@ import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
 import { captureIo } from "./io.ts";
 import { runKube } from "./kube.ts";
 import { jobObject } from "./kube_job.ts";
-import type { K8sObject } from "./kube_render.ts";
+import type { K8sObject } from "./manifest.ts";
 
 const P1 = "1db91032b4bf4cd8b9f56a782b299458e6f782d3a1276f04c50c7b02651038ca";
 const P2 = "ab".repeat(32);

@@ -5,9 +5,12 @@
  */
 import { parseAllDocuments, stringify } from "yaml";
 import { usage } from "./io.ts";
-import type { K8sObject } from "./kube_render.ts";
 
-export function toYaml(objects: K8sObject[]): string {
+/** A manifest object as read from a file (`kube apply`) or a kubectl answer: only its shape is known. */
+// deno-lint-ignore no-explicit-any
+export type K8sObject = Record<string, any>;
+
+export function toYaml(objects: readonly object[]): string {
   return objects
     .map((o) =>
       stringify(o, { lineWidth: 0, minContentWidth: 0, indentSeq: true, aliasDuplicateObjects: false })
@@ -16,7 +19,7 @@ export function toYaml(objects: K8sObject[]): string {
     .join("");
 }
 
-export function toJson(objects: K8sObject[]): string {
+export function toJson(objects: readonly object[]): string {
   return JSON.stringify(objects, null, 2) + "\n";
 }
 

@@ -337,11 +337,12 @@ export class Harness {
       `${h.url} (pid ${h.pid}, data dir ${dir}${describe === "" ? "" : `; ${describe}`})`,
     );
     const log = await Deno.readTextFile(`${dir}/hub.log`).catch(() => "");
-    if (log.includes("UNSAFE TEST-ONLY CONFIG")) {
-      this.report.setEnv(
-        `WARNING hub ${name}`,
-        "started with the test-only unsafe_disable_size_bounds key (max_msg_bytes not enforced)",
-      );
+    const unsafe = log.split("\n").filter((l) => l.includes("UNSAFE TEST-ONLY CONFIG")).map((l) => {
+      const w = JSON.parse(l) as { key?: string; effect?: string };
+      return `${w.key} key (${w.effect})`;
+    });
+    if (unsafe.length > 0) {
+      this.report.setEnv(`WARNING hub ${name}`, `started with the test-only ${unsafe.join(", ")}`);
     }
     return h;
   }

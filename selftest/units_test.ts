@@ -70,15 +70,23 @@ Deno.test("Crafter builds MSGs of an exact size; mutate never alters its input",
   assert.equal(toHex(base), before);
 });
 
-Deno.test("the test-only hub key unsafe_disable_size_bounds is off by default, set by env, and documented", async () => {
-  const { applyEnv, CONFIG_KEYS, defaultConfig } = await import("../hub/config.ts");
-  assert.equal(defaultConfig("/d").unsafeDisableSizeBounds, false);
-  const c = defaultConfig("/d");
-  applyEnv(c, { VEEN_UNSAFE_DISABLE_SIZE_BOUNDS: "1" });
-  assert.equal(c.unsafeDisableSizeBounds, true);
+Deno.test("the test-only hub keys are off by default, set by env, warned about and documented", async () => {
+  const { applyEnv, CONFIG_KEYS, defaultConfig, unsafeKeysOn } = await import("../hub/config.ts");
+  assert.deepEqual(unsafeKeysOn(defaultConfig("/d")), []);
   const doc = await Deno.readTextFile(new URL("../docs/hub-config.md", import.meta.url));
   for (const k of CONFIG_KEYS) assert.ok(doc.includes(`\`${k}\``), `docs/hub-config.md does not list ${k}`);
-  assert.match(doc, /`unsafe_disable_size_bounds`.*TEST-ONLY/);
+  const unsafe = CONFIG_KEYS.filter((k) => k.startsWith("unsafe_"));
+  assert.deepEqual(unsafe, [
+    "unsafe_disable_size_bounds",
+    "unsafe_skip_sig_check",
+    "unsafe_cap_ttl_millis",
+  ]);
+  for (const key of unsafe) {
+    const c = defaultConfig("/d");
+    applyEnv(c, { [`VEEN_${key.toUpperCase()}`]: "1" });
+    assert.deepEqual(unsafeKeysOn(c).map((u) => u.key), [key]);
+    assert.match(doc, new RegExp(`\`${key}\`.*TEST-ONLY`));
+  }
 });
 
 Deno.test("bench: /proc/stat's cpu line gives busy, idle and stolen time, and their shares between readings", () => {

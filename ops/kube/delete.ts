@@ -1,0 +1,102 @@
+/** `veen kube delete` (CLI-GOALS-3 §2.5): the hub's objects, idempotently; `--purge-pvcs` for its data. */
+import { EXIT } from "../../core/mod.ts";
+import { type Flags, malformed, type Mode, type OpsIo, req, result, str, usage } from "../io.ts";
+import type { HubNames } from "../kube_names.ts";
+import { checkSubdomain } from "../kube_render_input.ts";
+import { Kubectl, kubectlError } from "../kubectl.ts";
+import type { K8sObject } from "../manifest.ts";
+import { addressNames, nonEmptyLines } from "./cluster.ts";
+
+async function claimNames(k: Kubectl, n: HubNames): Promise<string[]> {
+  const res = await k.run(["get", `${n.workloadKind.toLowerCase()}/${n.workload}`, "-o", "json"], {
+    namespace: n.namespace,
+  });
+  if (res.code !== 0) {
+    const e = kubectlError(res, `kubectl get ${n.workloadKind.toLowerCase()}/${n.workload}`);
+    if (e.code === "E.NOT_FOUND") return [];
+    throw e;
+  }
+  let o: K8sObject;
+  try {
+    o = JSON.parse(res.stdout);
+  } catch {
+    throw malformed(`kubectl get ${n.workloadKind.toLowerCase()}/${n.workload}: not JSON`);
+  }
+  const names = new Set<string>();
+  const ann = o?.metadata?.annotations?.["veen.io/data-pvc"];
+  if (typeof ann === "string" && ann !== "") names.add(ann);
+  for (const v of o?.spec?.template?.spec?.volumes ?? []) {
+    const c = v?.persistentVolumeClaim?.claimName;
+    if (typeof c === "string") names.add(c);
+  }
+  return [...names].sort();
+}
+
+export async function del(io: OpsIo, f: Flags, mode: Mode): Promise<number> {
+  const context = req(f, "cluster-context");
+  const n = addressNames(f);
+  const purge = f["purge-pvcs"] === true;
+  const explicitPvc = str(f, "data-pvc");
+  if (explicitPvc !== undefined && !purge) throw usage("--data-pvc only says which PVC --purge-pvcs deletes");
+  const k = new Kubectl(io, context, mode.verbose);
+
+  let pvcs: string[] = [];
+  if (purge) {
+    const found = new Set(await claimNames(k, n));
+    if (explicitPvc !== undefined) found.add(checkSubdomain(explicitPvc, "data-pvc"));
+    if (n.layout !== "hub") found.add(n.pvc);
+    pvcs = [...found].sort();
+  }
+  const targets = [
+    `${n.workloadKind.toLowerCase()}/${n.workload}`,
+    `service/${n.service}`,
+    `rolebinding/${n.role}`,
+    `role/${n.role}`,
+    `serviceaccount/${n.serviceAccount}`,
+    `configmap/${n.configMap}`,
+    `configmap/${n.envConfigMap}`,
+  ];
+  if (n.layout !== "hub") {
+    targets.push(`networkpolicy/${n.networkPolicy}`, `cronjob/${n.selftestCronJob}`, `job/${n.selftestJob}`);
+  }
+  const out = await k.ok(["delete", ...targets, "--ignore-not-found"], "kubectl delete", {
+    namespace: n.namespace,
+  });
+  const deleted = nonEmptyLines(out);
+  const purged: string[] = [];
+  if (pvcs.length > 0) {
+    const pout = await k.ok(
+      [
+        "delete",
+        ...pvcs.map((p) => `persistentvolumeclaim/${p}`),
+        "--ignore-not-found",
+      ],
+      "kubectl delete pvc",
+      {
+        namespace: n.namespace,
+      },
+    );
+    for (const l of nonEmptyLines(pout)) {
+      deleted.push(l);
+      const m = /"([^"]+)" deleted/.exec(l);
+      if (m) purged.push(m[1]!);
+    }
+  }
+  const already = deleted.length === 0;
+  const lines = already
+    ? [`already deleted: ${n.workload} in ${n.namespace}`]
+    : [...deleted, `deleted ${n.workload} in ${n.namespace}`];
+  result(
+    io,
+    mode,
+    {
+      namespace: n.namespace,
+      name: n.workload,
+      already_deleted: already,
+      deleted,
+      purged_pvcs: purged.sort(),
+    },
+    lines,
+  );
+  return EXIT.OK;
+}
