@@ -648,15 +648,22 @@ export class DiskStore implements HubStore {
   }
 
   /** Positions come from `pos/` (one read), records from the segments (coalesced synchronous reads). */
-  readRange(label: Uint8Array, from: number, to: number, limit: number): Promise<StoredItem[]> {
+  readRange(
+    label: Uint8Array,
+    from: number,
+    to: number,
+    limit: number,
+    maxBytes = Infinity,
+  ): Promise<StoredItem[]> {
     try {
-      return Promise.resolve(this.#readRange(label, from, to, limit));
+      return Promise.resolve(this.#readRange(label, from, to, limit, maxBytes));
     } catch (e) {
       return Promise.reject(e);
     }
   }
 
-  #readRange(label: Uint8Array, from: number, to: number, limit: number): StoredItem[] {
+  /** `maxBytes` is judged on the frame lengths in pos/ (a little above receipt + MSG), before any record is read. */
+  #readRange(label: Uint8Array, from: number, to: number, limit: number, maxBytes: number): StoredItem[] {
     this.#checkOpen();
     checkInt(from, "from");
     checkInt(to, "to");
@@ -668,6 +675,14 @@ export class DiskStore implements HubStore {
     if (lo > hi || limit === 0) return [];
     const n = Math.min(hi - lo + 1, limit);
     const locs = this.#pos.read(label, lo, n);
+    let bytes = 0;
+    for (let i = 0; i < locs.length; i++) {
+      bytes += locs[i]!.rLen + locs[i]!.pLen;
+      if (i > 0 && bytes > maxBytes) {
+        locs.length = i;
+        break;
+      }
+    }
     for (let i = 0; i < locs.length; i++) this.#checkRetained(label, lo + i, locs[i]!.seg, PAYLOADS_TOO);
     const recs = this.#log.read(locs);
     return recs.map((r, i) => {

@@ -28,6 +28,7 @@ import {
   verifyReceiptSig,
 } from "../core/mod.ts";
 import { cbor, errorCode, http, postCbor, startTestHub, submit, withHub, Writer } from "../tests/fixture.ts";
+import { openDiskStore } from "./disk_store.ts";
 import { Logger } from "./logger.ts";
 
 Deno.test("submit returns a receipt signed by the hub key that binds the leaf", async () => {
@@ -339,6 +340,41 @@ Deno.test("stream pages stop at stream_page_bytes, always hold one item, and are
       "one item even when it alone exceeds the bound",
     );
   });
+});
+
+Deno.test("a stream page never reads more than stream_page_bytes from the store at once, even when items grow", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "veen-test-" });
+  const disk = await openDiskStore(dir);
+  // The largest batch (receipt + MSG bytes of one readRange) the page reads.
+  let largestBatch = 0;
+  const store = new Proxy(disk, {
+    get(t, k) {
+      if (k !== "readRange") {
+        const v = Reflect.get(t, k, t);
+        return typeof v === "function" ? v.bind(t) : v;
+      }
+      return async (...a: Parameters<typeof disk.readRange>) => {
+        const items = await t.readRange(...a);
+        largestBatch = Math.max(largestBatch, items.reduce((n, i) => n + i.receipt.length + i.msg.length, 0));
+        return items;
+      };
+    },
+  });
+  const hub = await startTestHub(dir, { streamPageBytes: 50_000 }, { store });
+  try {
+    const w = new Writer("t/page-grow", 33);
+    for (let i = 0; i < 4; i++) assert.equal((await submit(hub.url, w.msg({ bodyLen: 32 }))).status, 200);
+    for (let i = 0; i < 30; i++) {
+      assert.equal((await submit(hub.url, w.msg({ bodyLen: 20_000 }))).status, 200);
+    }
+    const label = toHex(labelFor(streamIdFor("t/page-grow")));
+    const items = streamItems((await http(`${hub.url}/stream?label=${label}&from=1`)).body);
+    assert.deepEqual(items.map((it) => it.receipt.streamSeq), [1, 2, 3, 4, 5, 6]);
+    assert.ok(largestBatch <= 50_000, `one store read of ${largestBatch} bytes for a 50000-byte page`);
+  } finally {
+    await hub.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("proofs of every leaf verify against the latest root and against old checkpoints; consistency holds", async () => {

@@ -127,10 +127,24 @@ export class MemoryStore implements HubStore {
     return Promise.resolve();
   }
 
-  readRange(label: Uint8Array, from: number, to: number, limit: number): Promise<StoredItem[]> {
+  readRange(
+    label: Uint8Array,
+    from: number,
+    to: number,
+    limit: number,
+    maxBytes = Infinity,
+  ): Promise<StoredItem[]> {
     const d = this.labels.get(toHex(label));
     if (d === undefined) return Promise.resolve([]);
-    return Promise.resolve(d.items.slice(from - 1, Math.min(to, from - 1 + limit)));
+    const items = d.items.slice(from - 1, Math.min(to, from - 1 + limit));
+    let n = 0;
+    let bytes = 0;
+    for (const it of items) {
+      bytes += it.receipt.length + it.msg.length;
+      if (n > 0 && bytes > maxBytes) break;
+      n++;
+    }
+    return Promise.resolve(items.slice(0, n));
   }
 
   nodeReader(label: Uint8Array): HashReader {

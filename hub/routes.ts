@@ -403,7 +403,6 @@ class StreamPage {
   done = false;
   #next: number;
   #bytes = 0;
-  #largest = 0;
   readonly #reader;
 
   constructor(
@@ -419,17 +418,10 @@ class StreamPage {
 
   /** The next batch's bytes; sets `done` when the page is complete. */
   async next(): Promise<Uint8Array> {
-    const left = this.o.maxBytes - this.#bytes;
-    // As many items as fit in the bytes left at the largest size seen so far (4 before any is seen).
-    const n = Math.max(
-      1,
-      Math.min(
-        this.to - this.#next + 1,
-        STREAM_BATCH_MAX,
-        this.#largest === 0 ? 4 : Math.floor(left / this.#largest),
-      ),
-    );
-    const items = await this.store.readRange(this.label, this.#next, this.#next + n - 1, n);
+    // The store stops the batch at the bytes left (judged before reading), so a batch never holds more than that.
+    const left = Math.max(1, this.o.maxBytes - this.#bytes);
+    const n = Math.min(this.to - this.#next + 1, STREAM_BATCH_MAX);
+    const items = await this.store.readRange(this.label, this.#next, this.#next + n - 1, n, left);
     const parts: Uint8Array[] = [];
     for (const it of items) {
       const proof = this.o.withProof
@@ -443,7 +435,6 @@ class StreamPage {
       if (proof === undefined) parts.push(ARRAY2, it.receipt, it.msg);
       else parts.push(ARRAY3, it.receipt, it.msg, proof);
       this.#bytes += size;
-      this.#largest = Math.max(this.#largest, size);
       this.#next++;
     }
     if (items.length === 0 || this.#next > this.to || this.#bytes >= this.o.maxBytes) this.done = true;

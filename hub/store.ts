@@ -115,8 +115,18 @@ export interface HubStore {
    * their stream_seq values are contiguous and continue the head.
    */
   commit(batch: CommitEntry[]): Promise<void>;
-  /** Items with from <= seq <= to (bounded by `limit`), in seq order, each O(1) to locate. */
-  readRange(label: Uint8Array, from: number, to: number, limit: number): Promise<StoredItem[]>;
+  /**
+   * Items with from <= seq <= to (bounded by `limit`), in seq order, each O(1) to locate. With `maxBytes`, the items
+   * stop before the one that would take their stored size beyond it (always at least one), judged before reading
+   * them, so a reader's memory follows its byte budget and not `limit` times the largest item.
+   */
+  readRange(
+    label: Uint8Array,
+    from: number,
+    to: number,
+    limit: number,
+    maxBytes?: number,
+  ): Promise<StoredItem[]>;
   /** Node hashes of a label's MMR by postorder position, O(1) per node. */
   nodeReader(label: Uint8Array): HashReader;
   /** Signed CHECKPOINT bytes, durably appended and indexed by (label, upto_seq) and (label, epoch). */
