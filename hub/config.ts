@@ -280,6 +280,12 @@ export function validateConfig(cfg: HubConfig): void {
   }
   if (cfg.batchMax < 1) throw configError("batch_max must be at least 1");
   if (cfg.limits.maxMsgBytes < 256) throw configError("max_msg_bytes must be at least 256");
+  if (cfg.limits.maxMsgBytes > MAX_MSG_BYTES_MAX) {
+    throw configError(`max_msg_bytes must be at most ${MAX_MSG_BYTES_MAX}`);
+  }
+  if (cfg.limits.maxAttachmentBytes > MAX_ATTACHMENT_BYTES_MAX) {
+    throw configError(`max_attachment_bytes must be at most ${MAX_ATTACHMENT_BYTES_MAX}`);
+  }
   validateHttpBounds(cfg);
 }
 
@@ -304,6 +310,14 @@ function validateHttpBounds(cfg: HubConfig): void {
 
 /** Largest stream_page_bytes: clients read a /stream page with a 64 MiB cap (cli/http_client.ts). */
 export const STREAM_PAGE_BYTES_MAX = 32 * 1024 * 1024;
+/**
+ * Largest max_msg_bytes: a /stream page always holds one item (its RECEIPT, the MSG and a proof), which must stay
+ * within the clients' 64 MiB page cap, and a stored MSG must stay within a log frame (hub/frame.ts MAX_FRAME_BODY),
+ * or the hub would accept entries that no client can read and that recovery calls corrupt.
+ */
+export const MAX_MSG_BYTES_MAX = 32 * 1024 * 1024;
+/** Largest max_attachment_bytes: clients read an attachment with a 64 MiB cap (cli/http_client.ts). */
+export const MAX_ATTACHMENT_BYTES_MAX = 64 * 1024 * 1024;
 
 export function parseListen(listen: string): { hostname: string; port: number } {
   const m = /^(\[[0-9a-fA-F:]+\]|[^:]+):(\d{1,5})$/.exec(listen);

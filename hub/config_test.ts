@@ -125,3 +125,19 @@ Deno.test("body-read and /stream page bounds: production defaults, set by env, 0
   throwsCode(() => validateConfig({ ...c, bodyTimeoutMs: 0 }), "E.CONFIG");
   throwsCode(() => validateConfig({ ...c, streamPageBytes: 64 * 1024 * 1024 }), "E.CONFIG");
 });
+
+Deno.test("max_msg_bytes and max_attachment_bytes stay within what a client and a log frame can hold", () => {
+  const c = defaultConfig("/d");
+  validateConfig({ ...c, limits: { ...c.limits, maxMsgBytes: 32 * 1024 * 1024 } });
+  // A 300 MiB MSG would be a frame recovery refuses (hub/frame.ts MAX_FRAME_BODY) and a page no client reads.
+  const e = throwsCode(
+    () => validateConfig({ ...c, limits: { ...c.limits, maxMsgBytes: 300 * 1024 * 1024 } }),
+    "E.CONFIG",
+  );
+  assert.match(e.detail, /max_msg_bytes must be at most 33554432/);
+  validateConfig({ ...c, limits: { ...c.limits, maxAttachmentBytes: 64 * 1024 * 1024 } });
+  throwsCode(
+    () => validateConfig({ ...c, limits: { ...c.limits, maxAttachmentBytes: 64 * 1024 * 1024 + 1 } }),
+    "E.CONFIG",
+  );
+});
