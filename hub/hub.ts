@@ -114,6 +114,25 @@ async function startLocked(
     },
     onRepair: (what) => log.warn("storage repair", { what }),
   });
+  try {
+    return await startWithStore(cfg, opts, tls, lock, log, now, hubKey, store);
+  } catch (e) {
+    await store.close().catch(() => {});
+    throw e;
+  }
+}
+
+/** The rest of a start once the store is open; the caller closes the store when this throws. */
+async function startWithStore(
+  cfg: HubConfig,
+  opts: StartOptions,
+  tls: { cert?: string; key?: string },
+  lock: DataDirLock,
+  log: Logger,
+  now: () => number,
+  hubKey: Awaited<ReturnType<typeof loadOrCreateHubKey>>["key"],
+  store: HubStore,
+): Promise<RunningHub> {
   const metrics = new Metrics();
   const crypto = await CryptoPool.start(hubKey.secret, cfg.cryptoWorkers);
   const routingKey = fromHex(cfg.routingKeyHex, undefined, "routing_key");
@@ -150,9 +169,16 @@ async function startLocked(
     now,
     ...(opts.retentionIntervalMs === undefined ? {} : { intervalMs: opts.retentionIntervalMs }),
   });
-  await retention.run();
-  retention.start();
-  await checkpointer.start();
+  try {
+    await retention.run();
+    retention.start();
+    await checkpointer.start();
+  } catch (e) {
+    await retention.stop();
+    await checkpointer.stop().catch(() => {});
+    crypto.close();
+    throw e;
+  }
   const bodies = new BodyLimits({
     idleTimeoutMs: cfg.bodyIdleTimeoutMs,
     totalTimeoutMs: cfg.bodyTimeoutMs,
@@ -205,7 +231,6 @@ async function startLocked(
   } catch (e) {
     await retention.stop();
     await checkpointer.stop().catch(() => {});
-    await store.close();
     crypto.close();
     throw e;
   }

@@ -594,3 +594,29 @@ Deno.test("attachments are content addressed and size capped", async () => {
     void fromHex;
   });
 });
+
+Deno.test("a start that fails after the store opened closes the store before releasing the data dir lock", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "veen-test-" });
+  try {
+    const first = await startTestHub(dir);
+    assert.equal((await submit(first.url, new Writer("t/start-fails", 34).msg())).status, 200);
+    await first.close();
+    const disk = await openDiskStore(dir);
+    let closed = false;
+    // The checkpointer's start-up read of each label's latest CHECKPOINT fails (as on a damaged checkpoint file).
+    const store = new Proxy(disk, {
+      get(t, k) {
+        if (k === "latestCheckpoint") return () => Promise.reject(new Error("checkpoint read failed"));
+        if (k === "close") return () => (closed = true, t.close());
+        const v = Reflect.get(t, k, t);
+        return typeof v === "function" ? v.bind(t) : v;
+      },
+    });
+    await assert.rejects(() => startTestHub(dir, {}, { store }), /checkpoint read failed/);
+    assert.ok(closed, "the store is closed, not left open (with its retention timer) behind a released lock");
+    const again = await startTestHub(dir);
+    await again.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
