@@ -16,7 +16,7 @@ export interface DataDirLock {
 
 /**
  * Takes the exclusive lock on `DIR/lock` without waiting. A dir another process holds is E.UNAVAILABLE
- * `Data dir DIR is in use by another process (pid N)`; a dir where the lock file cannot be created or opened is
+ * `Data dir DIR is in use by another process (pid N)`; a dir where the lock file cannot be created, opened or written is
  * E.UNAVAILABLE naming the path. The dir must exist.
  */
 export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
@@ -55,8 +55,13 @@ export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
     );
   }
   if (writable) {
-    await f.truncate(0);
-    await f.write(new TextEncoder().encode(`${Deno.pid}\n`));
+    try {
+      await f.truncate(0);
+      await f.write(new TextEncoder().encode(`${Deno.pid}\n`));
+    } catch (e) {
+      f.close(); // gives the lock back
+      throw new VeenError("E.UNAVAILABLE", `Cannot write lock file ${path}: ${(e as Error).message}`);
+    }
   }
   let held = true;
   return {

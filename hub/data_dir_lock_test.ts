@@ -52,3 +52,23 @@ Deno.test("startHub() holds the data dir lock until close(): a second hub on the
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("lockDataDir() that cannot write its pid gives the lock back (no descriptor left holding it)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // A lock file whose pid cannot be written: every write to /dev/full fails (ENOSPC), truncate too.
+    await Deno.symlink("/dev/full", `${dir}/${LOCK_FILE}`);
+    const e = await rejectsCode(() => lockDataDir(dir), "E.UNAVAILABLE");
+    assert.match(e.detail, /Cannot write lock file/);
+    // Nothing in this process may still hold the lock it took before the write failed.
+    const f = await Deno.open("/dev/full", { read: true });
+    try {
+      assert.equal(await f.tryLock(true), true, "the failed lockDataDir() left the lock held");
+      await f.unlock();
+    } finally {
+      f.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
