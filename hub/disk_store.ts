@@ -245,6 +245,7 @@ export class DiskStore implements HubStore {
         onRead,
         onRepair: s.#onRepair,
         relPath: "checkpoints.cborseq",
+        deferCut: true,
         ...(opts.sync ? { sync: opts.sync } : {}),
       });
       s.#ckpt = ck.file;
@@ -262,6 +263,7 @@ export class DiskStore implements HubStore {
       const beforeCut = (dropped: ReceiptRecord[]) => s.#beforeCut(dropped);
       // A read-only pass first, so that damage refuses the open before any repair below (docs/durability.md).
       for await (const _ of s.#log.replay(from, { beforeCut, dryRun: true })) { /* judged, not indexed */ }
+      await s.#ckpt.cutTornTail();
       s.#nodes = await NodeStore.open(`${dir}/mmr`);
       cleanup.push(() => s.#nodes.close());
       const { short } = await s.#nodes.reconcile(

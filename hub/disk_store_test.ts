@@ -207,6 +207,10 @@ Deno.test("DiskStore: a flipped byte in the last record past the index is refuse
     const bytes = good.slice();
     bytes[bytes.length - 20]! ^= 0x40;
     await Deno.writeFile(pPath, bytes);
+    // A torn checkpoint tail as well: the refusal must not cut it either (a refused start changes no byte).
+    const ckPath = `${dir}/checkpoints.cborseq`;
+    const ckGood = await Deno.readFile(ckPath).catch(() => new Uint8Array(0));
+    await Deno.writeFile(ckPath, new Uint8Array([0x82, 0x58, 0x40, 1, 2]), { append: true });
     const before = await snapshotDir(dir);
     const repairs: string[] = [];
     const err = await openDiskStore(dir, { onRepair: (w) => repairs.push(w) }).then(
@@ -218,6 +222,7 @@ Deno.test("DiskStore: a flipped byte in the last record past the index is refuse
     assert.match(err.why, /checksum/);
     assert.equal(repairs.length, 0);
     assert.deepEqual(await snapshotDir(dir), before);
+    await Deno.writeFile(ckPath, ckGood);
     // The same record cut short (a write the crash interrupted): the unsynced end is cut, kept in quarantine/.
     await Deno.writeFile(pPath, good.subarray(0, good.length - 20));
     gen.dropLast(lost.at(-1)!.label);

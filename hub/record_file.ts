@@ -51,6 +51,8 @@ export class RecordFile {
   readonly #readers = new SyncReaders(1);
   readonly writeLock = new Lock();
   #created = false;
+  /** The repair of a torn tail `open` found and deferred. */
+  #torn: (() => Promise<void>) | undefined;
 
   private constructor(path: string, relPath: string, onRead: (n: number) => void, sync: Syncer) {
     this.#sync = sync;
@@ -79,6 +81,11 @@ export class RecordFile {
       quarantineDir?: string;
       /** The durability barrier of appends (default {@link OS_SYNC}). */
       sync?: Syncer;
+      /**
+       * Judge the tail but leave a torn end in place until {@link cutTornTail} (the store first checks the log, so
+       * that a refused start changes no byte); nothing may be appended before that.
+       */
+      deferCut?: boolean;
     } = {},
   ): Promise<{ file: RecordFile; tail: { off: number; len: number; body: Uint8Array }[] }> {
     const rf = new RecordFile(path, opts.relPath ?? path, opts.onRead ?? (() => {}), opts.sync ?? OS_SYNC);
@@ -100,18 +107,29 @@ export class RecordFile {
       good = size;
       if (scan.end.kind === "torn") {
         good = scan.end.offset;
-        const rest = await readRest(path, good);
-        const q = opts.quarantineDir ?? `${rf.#dir}/quarantine`;
-        await mkdir700(q);
-        await writeFileAtomic(q, `${rf.#name}-${good}-${Date.now()}.bin`, rest);
-        opts.onRepair?.(`${path}: torn record at ${good} (${scan.end.how}); moved to quarantine/ and cut`);
-        await Deno.truncate(path, good);
+        const how = scan.end.how;
+        rf.#torn = async () => {
+          const rest = await readRest(path, good);
+          const q = opts.quarantineDir ?? `${rf.#dir}/quarantine`;
+          await mkdir700(q);
+          await writeFileAtomic(q, `${rf.#name}-${good}-${Date.now()}.bin`, rest);
+          opts.onRepair?.(`${path}: torn record at ${good} (${how}); moved to quarantine/ and cut`);
+          await Deno.truncate(path, good);
+          await rf.#w!.syncData();
+        };
       }
     }
     rf.#w = await Deno.open(path, { append: true, create: true, mode: 0o600 });
-    if (good < size) await rf.#w.syncData();
     rf.#size = Math.max(0, good);
+    if (!opts.deferCut) await rf.cutTornTail();
     return { file: rf, tail };
+  }
+
+  /** Moves a torn tail found by `open` to quarantine/ and cuts it (fdatasync'ed); a no-op when there is none. */
+  async cutTornTail(): Promise<void> {
+    const cut = this.#torn;
+    this.#torn = undefined;
+    await cut?.();
   }
 
   get size(): number {
