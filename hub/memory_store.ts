@@ -127,21 +127,15 @@ export class MemoryStore implements HubStore {
     return Promise.resolve();
   }
 
-  readRange(
-    label: Uint8Array,
-    from: number,
-    to: number,
-    limit: number,
-    maxBytes = Infinity,
-  ): Promise<StoredItem[]> {
+  readRange(label: Uint8Array, from: number, to: number, limit: number, max = Infinity) {
     const d = this.labels.get(toHex(label));
-    if (d === undefined) return Promise.resolve([]);
+    if (d === undefined) return Promise.resolve<StoredItem[]>([]);
     const items = d.items.slice(from - 1, Math.min(to, from - 1 + limit));
     let n = 0;
     let bytes = 0;
     for (const it of items) {
       bytes += it.receipt.length + it.msg.length;
-      if (n > 0 && bytes > maxBytes) break;
+      if (n > 0 && bytes > max) break;
       n++;
     }
     return Promise.resolve(items.slice(0, n));
