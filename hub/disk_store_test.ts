@@ -10,6 +10,8 @@ import {
 } from "../core/mod.ts";
 import { prng, rejectsCode, snapshotDir } from "../tests/util.ts";
 import { StorageDamage } from "./storage_damage.ts";
+import { encodeFrame } from "./frame.ts";
+import { scanTail } from "./log_tail.ts";
 import { fill, Gen, labelN } from "../tests/store_gen.ts";
 import { type DiskStore, type DiskStoreOptions, openDiskStore } from "./disk_store.ts";
 import { readSegmentIndex } from "./segment_index.ts";
@@ -233,6 +235,42 @@ Deno.test("DiskStore: a flipped byte in the last record past the index is refuse
       Deno.readFileSync(`${dir}/quarantine/${q!.name}`),
       good.subarray(Number(/-(\d+)-\d+\.bin$/.exec(q!.name)![1]), good.length - 20),
     );
+    await checkAgainst(store, gen, "all");
+    await store.close();
+  });
+});
+
+Deno.test("DiskStore: a torn write of a MSG that embeds valid frames and records is cut, not refused", async () => {
+  await withDir(async (dir) => {
+    const labels = [0, 1].map(labelN);
+    const gen = new Gen(11);
+    const hooks: NonNullable<DiskStoreOptions["testHooks"]> = {};
+    let store = await openDiskStore(dir, { testHooks: hooks });
+    await fill(store, gen, labels, 40);
+    // A client's MSG bytes holding whole frames: an empty one, and a copy of a real receipts record frame.
+    const rPath = `${dir}/receipts/00000000.cborseq`;
+    const receipts = await Deno.readFile(rPath);
+    const last = scanTail(receipts, 0).frames.at(-1)!;
+    const lastRecord = receipts.subarray(last.offset, last.offset + last.length);
+    const lost = gen.batch(labels, 1);
+    lost[0]!.msg = new Uint8Array([
+      ...new Uint8Array(64).fill(5),
+      ...encodeFrame(new Uint8Array(0)),
+      ...lastRecord,
+      1,
+      2,
+    ]);
+    hooks.crashBeforeIndex = true;
+    await rejectsCode(() => store.commit(lost), "E.UNAVAILABLE");
+    await store.close();
+    // The crash tore the payload write inside the embedded frames.
+    const pPath = `${dir}/payloads/00000000.cborseq`;
+    const size = (await Deno.stat(pPath)).size;
+    await Deno.truncate(pPath, size - 40);
+    gen.dropLast(lost[0]!.label);
+    const repairs: string[] = [];
+    store = await openDiskStore(dir, { onRepair: (w) => repairs.push(w) });
+    assert.ok(repairs.some((r) => /torn log tail/.test(r)), repairs.join("\n"));
     await checkAgainst(store, gen, "all");
     await store.close();
   });

@@ -55,7 +55,7 @@ import {
 import { checkFailure, type CommandContext } from "../cmd/mod.ts";
 import { dataDirOf } from "./commands.ts";
 import { type DataDirLock, lockDataDir } from "./data_dir_lock.ts";
-import { ANY_CAP_CHAIN, decodeAdmission, decodeCheckpointRecord } from "./records.ts";
+import { ANY_CAP_CHAIN, decodeAdmission, decodeCheckpointRecord, tailKindOf } from "./records.ts";
 import { attachmentCost, type AttachmentRow, decodeAttachmentRow } from "./attachment_ledger.ts";
 import { HUB_KEY_FILE, parseHubKey } from "./hub_key.ts";
 import { planIndexSeed } from "./index_seed.ts";
@@ -417,7 +417,7 @@ class Checker {
         if (f.kind === "end") break;
         if (f.kind !== "ok") {
           // The start-up rule (RecordFile.open, hub/log_tail.ts): only a torn end past the index is cut.
-          const { end } = await scanFileTail(`${this.dir}/${file}`, off);
+          const { end } = await scanFileTail(`${this.dir}/${file}`, off, tailKindOf(file));
           const why = end.kind === "clean"
             ? "unreadable record"
             : end.kind === "torn"

@@ -8,11 +8,17 @@
  * A killed process leaves a prefix of its last write, so the final frame ends early ("short"); a power loss may also
  * leave the unsynced end zero-filled ("zeros"). Everything else is corruption of bytes that may have been
  * acknowledged, and recovery must refuse rather than truncate it: a frame whose check fails over non-zero bytes, a
- * damaged frame followed by a valid one, a final frame that is complete under another length (its length field was
- * altered), or any damage in a rotated segment.
+ * frame that is valid under a length head one byte away from its own (its length field was altered), a damaged frame
+ * followed by a valid record of the file's kind, or any damage in a rotated segment.
+ *
+ * "A valid record of the file's kind" and not "any valid frame": a frame's body can hold client bytes (a MSG is all
+ * client bytes, a receipts record holds 32-byte client fields), so a client could embed valid frames that a crash
+ * tearing its write would expose; a whole record of the file's kind (a receipts record with its RECEIPT, a
+ * checkpoint or admission record) cannot be embedded that way. The payloads family has no such test (a MSG frame
+ * can be embedded in a MSG): there a torn frame is judged by its length head alone.
  */
 import { cborHeadLen, H } from "../core/mod.ts";
-import { CHECK_LEN, parseFrame } from "./frame.ts";
+import { CHECK_LEN, MAX_FRAME_BODY, parseFrame, readCborHead } from "./frame.ts";
 import { StorageDamage } from "./storage_damage.ts";
 
 /** A complete, valid frame found while scanning a tail. */
@@ -34,11 +40,16 @@ export interface TailScan {
   end: TailEnd;
 }
 
+/** What a scan knows of the file's kind: whether a frame body is a record of it (absent for payloads). */
+export interface TailKind {
+  isRecord?: (body: Uint8Array) => boolean;
+}
+
 /**
  * Scans `buf`, the bytes of a file from the frame boundary `base` to its end: every valid frame, then the first
- * damaged one classified as torn or corrupt by the rule above (pure; O(bytes), one hash per candidate frame start).
+ * damaged one classified as torn or corrupt by the rule above (pure; O(bytes) plus a bounded number of hashes).
  */
-export function scanTail(buf: Uint8Array, base: number): TailScan {
+export function scanTail(buf: Uint8Array, base: number, kind: TailKind = {}): TailScan {
   const frames: TailFrame[] = [];
   let off = 0;
   for (;;) {
@@ -62,10 +73,10 @@ export function scanTail(buf: Uint8Array, base: number): TailScan {
           : { kind: "corrupt", offset: at, why: f.why },
       };
     }
-    if (completeUnderOtherLength(buf, off)) {
+    if (completeUnderOtherLength(buf, off) || validUnderNearbyHead(buf, off)) {
       return { frames, end: { kind: "corrupt", offset: at, why: "length field altered" } };
     }
-    const next = nextValidFrame(buf, off + 1);
+    const next = kind.isRecord === undefined ? -1 : nextRecord(buf, off + 1, kind.isRecord);
     if (next >= 0) {
       return {
         frames,
@@ -85,12 +96,44 @@ function allZero(buf: Uint8Array, from: number): boolean {
   return true;
 }
 
-/** Offset of the first valid frame at or after `from`, or -1. */
-function nextValidFrame(buf: Uint8Array, from: number): number {
+/** Offset of the first valid frame at or after `from` whose body is a record of the file's kind, or -1. */
+function nextRecord(buf: Uint8Array, from: number, isRecord: (body: Uint8Array) => boolean): number {
   for (let i = from; i < buf.length; i++) {
-    if (buf[i] === 0x82 && parseFrame(buf, i).kind === "ok") return i;
+    if (buf[i] !== 0x82) continue;
+    const f = parseFrame(buf, i);
+    if (f.kind === "ok" && isRecord(buf.subarray(f.bodyOffset, f.bodyOffset + f.bodyLength))) return i;
   }
   return -1;
+}
+
+/**
+ * Whether changing one byte of the frame's length head (the up to 9 bytes after `0x82`) makes the frame at `off`
+ * valid: then the head was altered, not torn. A torn write cannot pass (its check would have to match by chance,
+ * 2^-64), and neither can client bytes (the check covers bytes that depend on it: ct_hash, the signatures).
+ */
+function validUnderNearbyHead(buf: Uint8Array, off: number): boolean {
+  const head = buf.slice(off + 1, Math.min(buf.length, off + 10));
+  for (let i = 0; i < head.length; i++) {
+    const orig = head[i]!;
+    for (let v = 0; v < 256; v++) {
+      if (v === orig) continue;
+      head[i] = v;
+      const h = readCborHead(head, 0);
+      if (h === undefined || h.major !== 2 || !h.canonical || h.n > MAX_FRAME_BODY || i >= h.next) continue;
+      const bodyOff = off + 1 + h.next;
+      const end = bodyOff + h.n;
+      if (end + 1 + CHECK_LEN > buf.length || buf[end] !== 0x48) continue;
+      const d = H(buf.subarray(bodyOff, end));
+      let same = true;
+      for (let k = 0; k < CHECK_LEN && same; k++) same = d[k] === buf[end + 1 + k];
+      if (same) {
+        head[i] = orig;
+        return true;
+      }
+    }
+    head[i] = orig;
+  }
+  return false;
 }
 
 /** Whether the bytes from `off` to the end are one complete frame whose length head says otherwise. */
@@ -136,8 +179,8 @@ export async function readRest(path: string, offset: number): Promise<Uint8Array
 }
 
 /** Scans the rest of `path` from the frame boundary `offset`. */
-export async function scanFileTail(path: string, offset: number): Promise<TailScan> {
-  return scanTail(await readRest(path, offset), offset);
+export async function scanFileTail(path: string, offset: number, kind: TailKind = {}): Promise<TailScan> {
+  return scanTail(await readRest(path, offset), offset, kind);
 }
 
 /**

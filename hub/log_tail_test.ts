@@ -78,3 +78,48 @@ Deno.test("pairVerdict: the newest segment drops complete receipts past a torn p
   const corrupt = { file: "payloads/00000001.cborseq", scan: scanTail(new Uint8Array([1, 2, 3]), 20) };
   assert.throws(() => pairVerdict(receipts, corrupt, true), StorageDamage);
 });
+
+Deno.test("scanTail: client bytes that hold valid frames do not turn a torn write into corruption", () => {
+  // A MSG is all client bytes: it can embed frames (even a whole MSG frame). A crash that tears its write leaves
+  // those embedded frames after the torn head; that must still read as torn, or any client could make a crash fatal.
+  // Frames of any kind but whole records (which no client field can hold, docs/durability.md).
+  const embedded = cat([
+    encodeFrame(new Uint8Array(0)),
+    encodeFrame(new TextEncoder().encode("not a record")),
+    frames(2)[1]!,
+  ]);
+  const body = cat([new Uint8Array(100).fill(7), embedded, embedded, new Uint8Array(50).fill(9)]);
+  const victim = encodeFrame(body);
+  const before = frames(2);
+  const at = ends(before).at(-1)!;
+  const isRecord = (b: Uint8Array) => new TextDecoder().decode(b.subarray(0, 3)) === "REC";
+  for (let cut = 3; cut < victim.length; cut += 17) {
+    const buf = cat([...before, victim.subarray(0, cut)]);
+    for (const kind of [{}, { isRecord }]) {
+      assert.deepEqual(scanTail(buf, 0, kind).end, { kind: "torn", offset: at, how: "short" }, `cut ${cut}`);
+    }
+  }
+});
+
+Deno.test("scanTail: a length head altered in one byte is corrupt anywhere; a torn frame before a valid record too", () => {
+  const fs = frames(4, 300);
+  const all = cat(fs);
+  const starts = [0, ...ends(fs).slice(0, 3)];
+  for (const s of starts) {
+    for (const i of [1, 2]) {
+      const b = all.slice();
+      b[s + i]! ^= 0x01;
+      const end = scanTail(b, 0).end;
+      assert.equal(end.kind, "corrupt", `frame at ${s}, head byte ${i}: ${JSON.stringify(end)}`);
+    }
+  }
+  // Two head bytes altered (no one-byte repair): judged by what follows. A valid record of the file's kind after
+  // it is corruption; for payloads, whose records cannot be told from client bytes, it reads as torn.
+  const rec = encodeFrame(new TextEncoder().encode("REC real"));
+  const b = cat([fs[0]!, fs[1]!, rec]);
+  b[fs[0]!.length + 2] = 0x7f; // 0x59 0x01 0x2d (301) becomes 0x59 0x7f 0x7f: past the end, no one-byte fix
+  b[fs[0]!.length + 3] = 0x7f;
+  const isRecord = (x: Uint8Array) => new TextDecoder().decode(x.subarray(0, 3)) === "REC";
+  assert.equal(scanTail(b, 0, { isRecord }).end.kind, "corrupt");
+  assert.equal(scanTail(b, 0).end.kind, "torn");
+});

@@ -16,6 +16,7 @@ import {
 import { encodeFrame, frameBody, FrameReader } from "./frame.ts";
 import { readRest, scanFileTail } from "./log_tail.ts";
 import { StorageDamage } from "./storage_damage.ts";
+import { tailKindOf } from "./records.ts";
 
 /** Frames `bodies` into one buffer; each record's `[offset, length]` counts from `base`. */
 function framed(bodies: readonly Uint8Array[], base: number): { buf: Uint8Array; locs: [number, number][] } {
@@ -98,7 +99,7 @@ export class RecordFile {
     let good = Math.max(0, indexedOffset);
     if (size > indexedOffset) {
       // The records past the index, read whole: this tail is what a crash left unindexed (small).
-      const scan = await scanFileTail(path, indexedOffset);
+      const scan = await scanFileTail(path, indexedOffset, tailKindOf(rf.#relPath));
       rf.#onRead(size - indexedOffset);
       for (const f of scan.frames) tail.push({ off: f.offset, len: f.length, body: f.body.slice() });
       if (scan.end.kind === "corrupt") {

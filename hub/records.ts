@@ -16,6 +16,8 @@ import {
   expectUint,
   VeenError,
 } from "../core/mod.ts";
+import type { TailKind } from "./log_tail.ts";
+import { decodeReceiptBody } from "./receipt_record.ts";
 import type { AdmissionRecord } from "./store.ts";
 
 const ADM_KEYS = [1, 2, 3, 4, 5, 6, 7, 8, 9] as const;
@@ -108,4 +110,27 @@ export function decodeCheckpointRecord(
     epoch: expectUint(a[2], "epoch"),
     cp: expectBytes(a[3], undefined, "checkpoint"),
   };
+}
+
+/** Whether `body` decodes as a record of its kind, or throws. */
+function decodes(decode: (body: Uint8Array) => unknown): (body: Uint8Array) => boolean {
+  return (body) => {
+    try {
+      decode(body);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+}
+
+/**
+ * What the recovery rule (hub/log_tail.ts) knows of a framed file's records, by its path relative to the data dir:
+ * receipts, checkpoint and admission records can be recognised; payloads (client bytes) cannot.
+ */
+export function tailKindOf(file: string): TailKind {
+  if (file.startsWith("receipts/")) return { isRecord: decodes(decodeReceiptBody) };
+  if (file.endsWith("checkpoints.cborseq")) return { isRecord: decodes(decodeCheckpointRecord) };
+  if (file.endsWith("admissions.cborseq")) return { isRecord: decodes(decodeAdmission) };
+  return {};
 }

@@ -20,6 +20,7 @@ import {
 } from "./segment_index.ts";
 import { VeenError } from "../core/mod.ts";
 import { StorageDamage } from "./storage_damage.ts";
+import { tailKindOf } from "./records.ts";
 
 /** A complete record pair. `msg` is a view valid until the next pair, null when the payloads family is dropped. */
 export interface RecordPair {
@@ -193,7 +194,7 @@ export class SegmentReader {
   async #verdict(at: LogPosition, header: boolean): Promise<SegmentEnd> {
     const rFile = this.file("receipts");
     const pFile = this.file("payloads");
-    const rs = { file: rFile, scan: await scanFileTail(`${this.#dir}/${rFile}`, at.rOff) };
+    const rs = { file: rFile, scan: await scanFileTail(`${this.#dir}/${rFile}`, at.rOff, tailKindOf(rFile)) };
     const ps = this.#opts.payloads
       ? { file: pFile, scan: await scanFileTail(`${this.#dir}/${pFile}`, at.pOff) }
       : null;
