@@ -393,7 +393,7 @@ Deno.test("real hub: attachments under admission: send --cap uploads with the au
       assert.equal(refused.code, 4, refused.stderr);
       assert.match(refused.stdout, /"code":"E\.CAP"/);
       assert.equal(await files(hub.dataDir), 2);
-      clock.now += 601_000;
+      clock.now += 901_000; // the grace (600 s) and the claim margin (300 s)
       await hub.retentionPass();
       assert.equal(await files(hub.dataDir), 1, "the unclaimed upload is collected after the grace period");
       assert.equal(await fetched(hub.url, coid), 200, "the claimed attachment stays");

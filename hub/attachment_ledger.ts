@@ -11,7 +11,8 @@
  *   defined at the level it sees: an upload waits for its owner's next committed MSG (MSG.auth_ref = the owner;
  *   auth_ref null for the empty owner). That MSG claims every attachment its owner uploaded at or before its hub_ts
  *   and records the MSG's payload segment.
- * - A wait older than `graceSec` lapses; an attachment with no wait left that was never claimed is collected
+ * - A wait older than `graceSec` (plus `claimMarginSec`, so that a MSG sequenced inside the grace whose commit ends
+ *   after it still claims) lapses; an attachment with no wait left that was never claimed is collected
  *   (`collect`, run by the retention pass). When retention has dropped a payload segment, the attachments claimed
  *   by MSGs in it are collected too, unless an upload since then waits to claim them again.
  * - The same bytes uploaded twice are one file, charged to the first uploader. A re-upload only adds a wait, so
@@ -46,6 +47,11 @@ export interface AttachmentPolicy {
   pendingMaxBytes: number;
   /** Seconds an upload waits for its owner's next MSG before it lapses, `attachment_grace_sec`. */
   graceSec: number;
+  /**
+   * Seconds collection waits past the grace before it deletes: a MSG sequenced just inside the grace claims only
+   * once its commit is durable, so this must exceed any commit's duration (300 s; tests use 0).
+   */
+  claimMarginSec: number;
   /** Quota and pending bytes count whole blocks of this size (4096; tests use 1). */
   blockBytes: number;
 }
@@ -62,6 +68,7 @@ export const DEFAULT_ATTACHMENT_POLICY: Readonly<AttachmentPolicy> = Object.free
   quotaBytes: 1024 * 1024 * 1024,
   pendingMaxBytes: 1024 * 1024 * 1024,
   graceSec: 3600,
+  claimMarginSec: 300,
   blockBytes: 4096,
 });
 
@@ -248,7 +255,8 @@ export class AttachmentLedger {
   #retryAfter(nowSec: number): number {
     let oldest = Infinity;
     for (const w of this.#waits.values()) for (const at of w.at.values()) oldest = Math.min(oldest, at);
-    return Math.max(1, oldest === Infinity ? 1 : oldest + this.#policy.graceSec - nowSec);
+    const lapseAt = oldest + this.#policy.graceSec + this.#policy.claimMarginSec;
+    return Math.max(1, oldest === Infinity ? 1 : lapseAt - nowSec);
   }
 
   /**
@@ -417,7 +425,8 @@ export class AttachmentLedger {
     const lapsed: [string, string][] = [];
     outer: for (const [ownerHex, w] of this.#waits) {
       for (const [coidHex, at] of w.at) {
-        if (nowSec - at < this.#policy.graceSec || this.#writing.has(coidHex)) continue;
+        const lapses = nowSec - at >= this.#policy.graceSec + this.#policy.claimMarginSec;
+        if (!lapses || this.#writing.has(coidHex)) continue;
         lapsed.push([ownerHex, coidHex]);
         if (lapsed.length >= CHUNK) break outer;
       }

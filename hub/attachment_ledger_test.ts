@@ -28,7 +28,13 @@ import { writeRetentionPolicy } from "./retention.ts";
 const T = 1_700_000_000;
 const A = new Uint8Array(32).fill(0xaa);
 const B = new Uint8Array(32).fill(0xbb);
-const POLICY: AttachmentPolicy = { quotaBytes: 1000, pendingMaxBytes: 1500, graceSec: 100, blockBytes: 1 };
+const POLICY: AttachmentPolicy = {
+  quotaBytes: 1000,
+  pendingMaxBytes: 1500,
+  graceSec: 100,
+  claimMarginSec: 0,
+  blockBytes: 1,
+};
 
 /** Files in a map, with the count of removals. */
 class Files {
@@ -136,6 +142,22 @@ Deno.test("attachment ledger: a MSG of the owner claims its earlier uploads; unc
     // B's charge was returned: B can store a full quota again.
     await l.put(blob(15, 800), B, T + 200);
     await rejectsCode(() => l.put(blob(16, 201), B, T + 200), "E.RATE");
+  });
+});
+
+Deno.test("attachment ledger: collection waits the claim margin past the grace, so a MSG sequenced inside the grace still claims after a slow commit", async () => {
+  await eachBackend(async (open, name) => {
+    const files = new Files();
+    const l = await AttachmentLedger.open(await open(), files, { ...POLICY, claimMarginSec: 30 });
+    const a = blob(21, 100), b = blob(22, 100);
+    await l.put(a, A, T);
+    await l.put(b, B, T);
+    // A's MSG is sequenced at T + 99 (inside the grace); its commit is durable only after a pass at T + 120 ran.
+    assert.deepEqual(await l.collect(T + 120), { lapsed: 0, collected: 0, bytes: 0 }, name);
+    await l.claim([{ owner: A, seg: 1, hubTs: T + 99 }]);
+    assert.deepEqual(await l.collect(T + 130), { lapsed: 1, collected: 1, bytes: 100 }, name);
+    assert.equal(files.has(a), true, "claimed in time");
+    assert.equal(files.has(b), false, "unclaimed: collected at grace + margin");
   });
 });
 
@@ -287,7 +309,7 @@ Deno.test("POST /attachments with admission: the auth_ref header is required, it
     assert.equal(await fetched(hub.url, z), 200);
     // Across a restart: the waits are in the index.
     await hub.close();
-    clock.now += 1000;
+    clock.now += 301_000; // past the grace and the 300 s claim margin
     hub = await start(); // the start-up pass collects z
     assert.equal(await fetched(hub.url, z), 404);
     assert.equal(await fetched(hub.url, x), 200, "claimed attachments stay");
@@ -327,7 +349,7 @@ Deno.test("POST /attachments without admission: anonymous uploads are bounded by
     assert.equal((await upload(hub.url, a)).status, 200);
     let r = await upload(hub.url, b);
     assert.deepEqual([r.status, errorCode(r)], [503, "E.UNAVAILABLE"]);
-    assert.equal(r.headers.get("retry-after"), "3600");
+    assert.equal(r.headers.get("retry-after"), "3900", "grace (3600 s) and claim margin (300 s)");
     r = await upload(hub.url, new Uint8Array(0));
     assert.deepEqual([r.status, errorCode(r)], [413, "E.SIZE"]);
     // A MSG without auth_ref claims the anonymous upload: it is no longer pending, so b fits.
@@ -335,7 +357,7 @@ Deno.test("POST /attachments without admission: anonymous uploads are bounded by
     assert.equal((await upload(hub.url, b)).status, 200);
     const info = JSON.parse(new TextDecoder().decode((await http(`${hub.url}/info`)).body));
     assert.deepEqual(info.attachments, { pending: 1, pending_bytes: 8192, waits: 1 });
-    clock.now += 3600_000;
+    clock.now += 3900_000; // the grace and the claim margin
     await hub.retentionPass();
     assert.equal(await fetched(hub.url, a), 200);
     assert.equal(await fetched(hub.url, b), 404);
