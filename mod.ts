@@ -6,7 +6,15 @@
  * (compiled binary or launcher symlink, or VEEN_ARGV0) or by the first word.
  */
 import process from "node:process";
-import { type Command, findCommand, type Io, processIo, type Program, runProgram } from "./cmd/mod.ts";
+import {
+  type Command,
+  findCommand,
+  firstWord,
+  type Io,
+  processIo,
+  type Program,
+  runProgram,
+} from "./cmd/mod.ts";
 import { COMMANDS as CLIENT_COMMANDS } from "./cli/mod.ts";
 import { bridgeCommand } from "./bridge/mod.ts";
 import { HUB_COMMANDS, RETENTION_COMMANDS } from "./hub/commands.ts";
@@ -88,12 +96,20 @@ async function resolveEnvHub(args: string[]): Promise<string[]> {
   return [...rest, "--hub", resolveHubFromEnv(envFile, hubName)];
 }
 
-/** The arguments as the program reads them: the alias's role word first (`veen-hub start` = `veen hub start`). */
+/**
+ * The arguments as the program reads them: the alias's role word before the command words (`veen-hub start` =
+ * `veen hub start`, `veen-hub --json status` = `veen --json hub status`, `veen-hub help status` =
+ * `veen help hub status`); `version` stays a word of its own.
+ */
 export function withRole(argv: readonly string[], invokedAs: string | undefined): string[] {
   const args = [...argv];
   const alias = invokedAs === undefined ? undefined : ALIASES[invokedAs];
+  let i = firstWord(args, true);
+  if (args[i] === "help" || args[i] === "version") i++;
   // `veen-hub start` and `veen-hub hub start` mean the same (a detached child re-runs itself with the role word).
-  if (alias !== undefined && alias !== "" && args[0] !== alias) return [alias, ...args];
+  if (alias !== undefined && alias !== "" && args[i] !== alias && args[i - 1] !== "version") {
+    return [...args.slice(0, i), alias, ...args.slice(i)];
+  }
   if (args[0] !== undefined && ALIASES[args[0]] !== undefined) {
     const role = ALIASES[args[0]]!;
     return role === "" ? args.slice(1) : [role, ...args.slice(1)];

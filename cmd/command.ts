@@ -169,6 +169,22 @@ export function commandHelp(cmd: Command, name = "veen"): string {
 /** The global flags that take one value (`--timeout-ms N`), as spelled before the command words. */
 const GLOBAL_WITH_VALUE = new Set(GLOBAL_FLAGS.filter((f) => (f.arity ?? 1) === 1).map((f) => `--${f.name}`));
 const HELP_WORDS = new Set(["--help", "-h"]);
+const GLOBAL_SPELLINGS = new Set(
+  GLOBAL_FLAGS.flatMap((f) => [f.name, ...(f.aliases ?? [])]).flatMap((n) => [`--${n}`, `-${n}`]),
+);
+
+/**
+ * The index of the first command word of `args`: flags (a global one with its value) may come before it. With
+ * `globalOnly` the scan also stops at a flag that is not global (`veen-bridge --from U`: the role's own flags).
+ */
+export function firstWord(args: readonly string[], globalOnly = false): number {
+  let i = 0;
+  while (i < args.length && args[i]!.startsWith("-")) {
+    if (globalOnly && !GLOBAL_SPELLINGS.has(args[i]!.split("=")[0]!)) break;
+    i += GLOBAL_WITH_VALUE.has(args[i]!) ? 2 : 1;
+  }
+  return Math.min(i, args.length);
+}
 
 /**
  * The help screen `words` ask for (`help`, `help CMD...`, a group word alone), or undefined when they name a
@@ -215,13 +231,8 @@ export async function runProgram(p: Program, args: readonly string[], io: Io): P
   });
   try {
     // Global flags may come before the command words.
-    const before: string[] = [];
-    let i = 0;
-    while (i < args.length && args[i]!.startsWith("-")) {
-      const t = args[i++]!;
-      before.push(t);
-      if (GLOBAL_WITH_VALUE.has(t) && i < args.length) before.push(args[i++]!);
-    }
+    const i = firstWord(args);
+    const before = args.slice(0, i);
     const words = args.slice(i);
     const wantsHelp = args.some((a) => HELP_WORDS.has(a));
     const help = helpFor(p, words);
@@ -240,7 +251,7 @@ export async function runProgram(p: Program, args: readonly string[], io: Io): P
         (next === undefined || (HELP_WORDS.has(next) && words.length === group.length + 1))
       ) {
         out.help(groupHelp(p, group));
-        return next === undefined ? 1 : 0;
+        return next === undefined && !wantsHelp ? 1 : 0;
       }
       throw unknown(p, words);
     }

@@ -24,6 +24,7 @@ export {
   type CommandContext,
   commandHelp,
   findCommand,
+  firstWord,
   groupHelp,
   lazy,
   type Program,

@@ -191,4 +191,41 @@ Deno.test("argv[0] aliases: veen-hub, veen-bridge, veen-selftest and veen-cli", 
   assert.deepEqual(withRole(["send", "--hub", "h"], "veen-cli"), ["send", "--hub", "h"]);
   assert.deepEqual(withRole(["veen-cli", "keygen"], undefined), ["keygen"]);
   assert.deepEqual(withRole(["veen-hub", "stop"], "veen"), ["hub", "stop"]);
+  // Global flags before the command words, help and version read as they do for `veen`.
+  assert.deepEqual(withRole(["--json", "status"], "veen-hub"), ["--json", "hub", "status"]);
+  assert.deepEqual(withRole(["--timeout-ms", "5", "status"], "veen-hub"), [
+    "--timeout-ms",
+    "5",
+    "hub",
+    "status",
+  ]);
+  assert.deepEqual(withRole(["help", "status"], "veen-hub"), ["help", "hub", "status"]);
+  assert.deepEqual(withRole(["--help"], "veen-hub"), ["--help", "hub"]);
+  assert.deepEqual(withRole(["version"], "veen-selftest"), ["version"]);
+});
+
+Deno.test("an alias answers help, version and leading global flags as veen does", async () => {
+  const prev = Deno.env.get("VEEN_ARGV0");
+  Deno.env.set("VEEN_ARGV0", "veen-hub");
+  try {
+    const help = await veen(["help", "status"]);
+    assert.equal(help.code, 0, help.err);
+    assert.match(help.out, /^usage: veen hub status /);
+    const group = await veen(["--help"]);
+    assert.equal(group.code, 0, group.err);
+    assert.match(group.out, /^ {2}veen hub status /m);
+    assert.equal((await veen(["--version"])).code, 0);
+    const j = await veen(["--json", "status"]);
+    assert.equal(j.code, 1);
+    assert.deepEqual(JSON.parse(j.out), {
+      ok: false,
+      code: "E.USAGE",
+      detail: "Missing required flag --hub (or set VEEN_HUB)",
+    });
+  } finally {
+    if (prev === undefined) Deno.env.delete("VEEN_ARGV0");
+    else Deno.env.set("VEEN_ARGV0", prev);
+  }
+  // `veen --help GROUP` is help, exit 0, like `veen GROUP --help`.
+  assert.equal((await veen(["--help", "hub"])).code, 0);
 });
