@@ -42,7 +42,6 @@ const VERSION_COMMAND: Command = {
 
 const isHubCommand = (c: Command) => c.path[0] === "hub";
 const isBench = (c: Command) => c.path[0] === "bench";
-const OPS_WORDS = new Set(["env", "kube"]);
 
 /** Every command of every role, by section of the root help; `ops` is the env/kube table (loaded on demand). */
 function program(ops: readonly Command[]): Program {
@@ -122,11 +121,6 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   const invokedAs = Deno.env.get("VEEN_ARGV0") ??
     (Deno.build.standalone ? process.argv0.split("/").pop() : undefined);
   const args = withRole(argv[0] === "--version" ? ["version", ...argv.slice(1)] : argv, invokedAs);
-  // env and kube route a few words themselves (kube job, kube backup); the rest is the shared runner.
-  if (args[0] !== undefined && OPS_WORDS.has(args[0])) {
-    const ops = await import("./ops/mod.ts");
-    return args[0] === "env" ? await ops.envMain(args.slice(1), io) : await ops.kubeMain(args.slice(1), io);
-  }
   // A command of the other roles runs without loading ops/; help and unknown names need every table.
   const lean = program([]);
   const named = findCommand(lean.sections.flatMap((s) => s.commands), args.filter((a) => !a.startsWith("-")));

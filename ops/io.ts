@@ -86,9 +86,6 @@ export interface Tool {
   helps: Record<string, string>;
 }
 
-/** Answers a subcommand word itself (an exit code) or names the subcommand to run and its arguments. */
-type Route = (sub: string, rest: string[]) => number | { sub: string; rest: string[] };
-
 function flagRecord(f: CmdFlags, spec: FlagSpec): Flags {
   const out: Flags = {};
   for (const [name, s] of Object.entries(spec)) {
@@ -131,24 +128,9 @@ export function toolCommands(tool: Tool): Command[] {
   });
 }
 
-/**
- * `veen TOOL SUB [flags]` (`args` follow the word TOOL; a leading TOOL word is skipped): `route` may answer SUB
- * itself or rename it; the rest is the framework's (help, parsing, errors, exit codes).
- */
-export async function dispatch(
-  io: OpsIo,
-  tool: Tool,
-  args: string[],
-  route: Route = (sub, rest) => ({ sub, rest }),
-): Promise<number> {
-  let words = args[0] === tool.name ? args.slice(1) : args;
-  const [word, ...rest] = words;
-  if (word !== undefined && !word.startsWith("-") && word !== "help") {
-    const routed = route(word, rest);
-    if (typeof routed === "number") return routed;
-    words = [...routed.sub.split(" "), ...routed.rest];
-  }
-  return await runRole(tool.name, toolCommands(tool), words, io);
+/** `veen TOOL SUB [flags]` (`args` follow the word TOOL; a leading TOOL word is skipped) through the framework. */
+export async function dispatch(io: OpsIo, tool: Tool, args: string[]): Promise<number> {
+  return await runRole(tool.name, toolCommands(tool), args[0] === tool.name ? args.slice(1) : args, io);
 }
 
 /** Reads a file the user named; a missing or unreadable file is a usage error. */

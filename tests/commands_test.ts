@@ -229,3 +229,20 @@ Deno.test("an alias answers help, version and leading global flags as veen does"
   // `veen --help GROUP` is help, exit 0, like `veen GROUP --help`.
   assert.equal((await veen(["--help", "hub"])).code, 0);
 });
+
+Deno.test("kube backup and restore fail like every command: E.UNAVAILABLE exit 4, JSON under --json, help", async () => {
+  for (const sub of ["backup", "restore"]) {
+    for (const args of [["kube", sub, "--json"], ["--json", "kube", sub, "--name", "a"]]) {
+      const r = await veen(args);
+      assert.equal(r.code, 4, args.join(" "));
+      assert.equal(r.err, "");
+      const j = JSON.parse(r.out);
+      assert.equal(j.ok, false);
+      assert.equal(j.code, "E.UNAVAILABLE");
+      assert.match(j.detail, /\/admin\/backup/);
+    }
+    const h = await veen(["kube", sub, "--help"]);
+    assert.equal(h.code, 0, h.err);
+    assert.match(h.out, new RegExp(`^usage: veen kube ${sub} --cluster-context CTX`));
+  }
+});
