@@ -246,3 +246,25 @@ Deno.test("kube backup and restore fail like every command: E.UNAVAILABLE exit 4
     assert.match(h.out, new RegExp(`^usage: veen kube ${sub} --cluster-context CTX`));
   }
 });
+
+Deno.test("a failed selftest is a failure like every command's: code and detail under --json, stderr under --quiet", async () => {
+  const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const hub = `http://127.0.0.1:${(closed.addr as Deno.NetAddr).port}`;
+  closed.close();
+  const args = ["selftest", "core", "--seed", "1", "--hub", hub];
+  const j = await veen([...args, "--json"]);
+  assert.equal(j.code, 5);
+  const doc = JSON.parse(j.out);
+  assert.equal(doc.ok, false);
+  assert.equal(doc.code, "E.SELFTEST");
+  assert.match(doc.detail, /^core\/setup: /);
+  assert.deepEqual(doc.failed_steps, ["core/setup"]);
+  const q = await veen([...args, "--quiet"]);
+  assert.equal(q.code, 5);
+  assert.equal(q.out, "");
+  assert.match(q.err, /^E\.SELFTEST: core\/setup: /);
+  const t = await veen(args);
+  assert.equal(t.code, 5);
+  assert.match(t.out, /^result: FAIL at step core\/setup: /m);
+  assert.equal(t.err, q.err);
+});
