@@ -103,7 +103,7 @@ async function resolveEnvHub(args: string[]): Promise<string[]> {
 export function withRole(argv: readonly string[], invokedAs: string | undefined): string[] {
   const args = [...argv];
   const alias = invokedAs === undefined ? undefined : ALIASES[invokedAs];
-  let i = firstWord(args, true);
+  let i = firstWord(args);
   if (args[i] === "help" || args[i] === "version") i++;
   // `veen-hub start` and `veen-hub hub start` mean the same (a detached child re-runs itself with the role word).
   if (alias !== undefined && alias !== "" && args[i] !== alias && args[i - 1] !== "version") {

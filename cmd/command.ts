@@ -173,14 +173,10 @@ const GLOBAL_SPELLINGS = new Set(
   GLOBAL_FLAGS.flatMap((f) => [f.name, ...(f.aliases ?? [])]).flatMap((n) => [`--${n}`, `-${n}`]),
 );
 
-/**
- * The index of the first command word of `args`: flags (a global one with its value) may come before it. With
- * `globalOnly` the scan also stops at a flag that is not global (`veen-bridge --from U`: the role's own flags).
- */
-export function firstWord(args: readonly string[], globalOnly = false): number {
+/** The index of the first command word of `args` after any global flags (with their values). */
+export function firstWord(args: readonly string[]): number {
   let i = 0;
-  while (i < args.length && args[i]!.startsWith("-")) {
-    if (globalOnly && !GLOBAL_SPELLINGS.has(args[i]!.split("=")[0]!)) break;
+  while (i < args.length && GLOBAL_SPELLINGS.has(args[i]!.split("=")[0]!)) {
     i += GLOBAL_WITH_VALUE.has(args[i]!) ? 2 : 1;
   }
   return Math.min(i, args.length);
@@ -222,6 +218,27 @@ function unknown(p: Program, words: readonly string[]): Error {
   return usageError(`Unknown subcommand "${g} ${sub}"; try: ${names}`);
 }
 
+/**
+ * Flags may come before the command words, and global flags also between them (`veen --json hub status`,
+ * `veen hub --json status`, which an alias wrapper produces from `veen-hub --json status`): up to the first other
+ * flag after a word they are lifted out, so `words` starts with the command words and `before` holds the flags.
+ */
+function liftGlobals(args: readonly string[]): { before: string[]; words: string[] } {
+  const before: string[] = [];
+  const words: string[] = [];
+  let i = 0;
+  for (; i < args.length; i++) {
+    const t = args[i]!;
+    if (!t.startsWith("-")) words.push(t);
+    else if (t === "--" || (words.length > 0 && !GLOBAL_SPELLINGS.has(t.split("=")[0]!))) break;
+    else {
+      before.push(t);
+      if (GLOBAL_WITH_VALUE.has(t) && i + 1 < args.length) before.push(args[++i]!);
+    }
+  }
+  return { before, words: [...words, ...args.slice(i)] };
+}
+
 /** Runs one invocation of `p` and returns its exit code; `io` is injectable for tests. */
 export async function runProgram(p: Program, args: readonly string[], io: Io): Promise<number> {
   const out = new Output(io, {
@@ -230,10 +247,7 @@ export async function runProgram(p: Program, args: readonly string[], io: Io): P
     verbose: args.includes("--verbose"),
   });
   try {
-    // Global flags may come before the command words.
-    const i = firstWord(args);
-    const before = args.slice(0, i);
-    const words = args.slice(i);
+    const { before, words } = liftGlobals(args);
     const wantsHelp = args.some((a) => HELP_WORDS.has(a));
     const help = helpFor(p, words);
     if (help !== undefined) {

@@ -226,6 +226,15 @@ Deno.test("an alias answers help, version and leading global flags as veen does"
     if (prev === undefined) Deno.env.delete("VEEN_ARGV0");
     else Deno.env.set("VEEN_ARGV0", prev);
   }
+  // Global flags between the command words (what the installed veen-hub wrapper passes on: `hub --json status`).
+  for (const args of [["hub", "--json", "status"], ["hub", "--timeout-ms", "5", "--json", "status"]]) {
+    const r = await veen(args);
+    assert.equal(r.code, 1, args.join(" "));
+    assert.equal(JSON.parse(r.out).detail, "Missing required flag --hub (or set VEEN_HUB)", args.join(" "));
+  }
+  const code = await veen(["explain-error", "--json", "E.SIG"]);
+  assert.equal(code.code, 0, code.err);
+  assert.equal(JSON.parse(code.out).code, "E.SIG");
   // `veen --help GROUP` is help, exit 0, like `veen GROUP --help`.
   assert.equal((await veen(["--help", "hub"])).code, 0);
 });
