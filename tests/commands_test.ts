@@ -3,7 +3,7 @@
  * and exit codes, whatever the command.
  */
 import assert from "node:assert/strict";
-import { captureIo, commandHelp, findCommand } from "../cmd/mod.ts";
+import { captureIo, commandHelp, findCommand, GLOBAL_FLAGS, parseFlags } from "../cmd/mod.ts";
 import { fullProgram, main, withRole } from "../mod.ts";
 
 const PROGRAM = await fullProgram();
@@ -276,4 +276,37 @@ Deno.test("a failed selftest is a failure like every command's: code and detail 
   assert.equal(t.code, 5);
   assert.match(t.out, /^result: FAIL at step core\/setup: /m);
   assert.equal(t.err, q.err);
+});
+
+Deno.test("the veen commands a kube Job runs parse as veen commands (every flag kube job passes on exists)", async () => {
+  const pid = "1db91032b4bf4cd8b9f56a782b299458e6f782d3a1276f04c50c7b02651038ca";
+  const common = ["--cluster-context", "c", "--namespace", "n", "--hub-service", "h", "--client-secret", "s"];
+  const jobs = [
+    [
+      "send",
+      ...common,
+      "--stream",
+      "st",
+      "--body",
+      "{}",
+      "--cap-secret",
+      "cs",
+      "--profile-id",
+      pid,
+      "--timeout-ms",
+      "5",
+    ],
+    ["stream", ...common, "--stream", "st", "--from", "2", "--with-proof"],
+  ];
+  const commands = PROGRAM.sections.flatMap((s) => s.commands);
+  for (const job of jobs) {
+    const r = await veen(["kube", "job", ...job, "--dry-run", "--json"]);
+    assert.equal(r.code, 0, r.err);
+    const container = JSON.parse(r.out).spec.template.spec.containers[0];
+    assert.deepEqual(container.command, ["veen"]);
+    const args = container.args as string[];
+    const found = findCommand(commands, args);
+    assert.ok(found !== undefined, args.join(" "));
+    parseFlags(args.slice(found.used), [...found.cmd.flags, ...GLOBAL_FLAGS], found.cmd.positionals ?? 0);
+  }
 });
