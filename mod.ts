@@ -64,7 +64,7 @@ function program(ops: readonly Command[]): Program {
       },
     ],
     defaultTimeoutMs: 10_000,
-    prepare: (cmd, argv) => CLIENT_COMMANDS.includes(cmd) ? resolveEnvHub(argv) : Promise.resolve(argv),
+    prepare: (cmd, argv) => CLIENT_COMMANDS.includes(cmd) ? resolveEnvHub(cmd, argv) : Promise.resolve(argv),
   };
 }
 
@@ -74,10 +74,11 @@ export async function fullProgram(): Promise<Program> {
 }
 
 /**
- * `--env FILE --hub-name NAME` works wherever `--hub` does (CLI-GOALS-3): it becomes `--hub URL` from the
- * environment descriptor, unless `--hub` is given explicitly (which wins).
+ * `--env FILE --hub-name NAME` works wherever `--hub` does (CLI-GOALS-3 §4): it becomes `--hub URL` from the
+ * environment descriptor, unless `--hub` is given explicitly (which wins), and `--profile-id` from it for a command
+ * that takes one (`send`) and was not given one.
  */
-async function resolveEnvHub(args: string[]): Promise<string[]> {
+async function resolveEnvHub(cmd: Command, args: string[]): Promise<string[]> {
   const at = (flag: string) => args.findIndex((a) => a === flag || a.startsWith(flag + "="));
   const value = (i: number) =>
     args[i]!.includes("=") ? args[i]!.slice(args[i]!.indexOf("=") + 1) : args[i + 1];
@@ -91,8 +92,12 @@ async function resolveEnvHub(args: string[]): Promise<string[]> {
   if (!args[n]!.includes("=")) drop.add(n + 1);
   const rest = args.filter((_, i) => !drop.has(i));
   if (at("--hub") >= 0 || envFile === undefined || hubName === undefined) return rest;
-  const { resolveHubFromEnv } = await import("./ops/mod.ts");
-  return [...rest, "--hub", resolveHubFromEnv(envFile, hubName)];
+  const { resolveHubEntryFromEnv } = await import("./ops/mod.ts");
+  const hub = resolveHubEntryFromEnv(envFile, hubName);
+  const profile = cmd.flags.some((f) => f.name === "profile-id") && at("--profile-id") < 0
+    ? ["--profile-id", hub.profileId]
+    : [];
+  return [...rest, "--hub", hub.serviceUrl, ...profile];
 }
 
 /**
