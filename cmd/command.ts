@@ -241,11 +241,14 @@ function liftGlobals(args: readonly string[]): { before: string[]; words: string
 
 /** Runs one invocation of `p` and returns its exit code; `io` is injectable for tests. */
 export async function runProgram(p: Program, args: readonly string[], io: Io): Promise<number> {
-  const out = new Output(io, {
-    json: args.includes("--json"),
-    quiet: args.includes("--quiet") || args.includes("-q"),
-    verbose: args.includes("--verbose"),
-  });
+  // The output mode comes before parsing (a parse error is printed in it), in every spelling the parser accepts.
+  const end = args.indexOf("--");
+  const given = (name: string) => {
+    const f = GLOBAL_FLAGS.find((g) => g.name === name)!;
+    const spellings = [f.name, ...(f.aliases ?? [])].flatMap((n) => [`--${n}`, `-${n}`]);
+    return (end < 0 ? args : args.slice(0, end)).some((a) => spellings.includes(a));
+  };
+  const out = new Output(io, { json: given("json"), quiet: given("quiet"), verbose: given("verbose") });
   try {
     const { before, words } = liftGlobals(args);
     const wantsHelp = args.some((a) => HELP_WORDS.has(a));
