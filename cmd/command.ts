@@ -162,7 +162,8 @@ export function commandHelp(cmd: Command, name = "veen"): string {
     "",
     ...(cmd.flags.length > 0 ? ["flags:", ...flagHelp(cmd.flags), ""] : []),
     "global flags:",
-    ...flagHelp(GLOBAL_FLAGS),
+    // A global flag the command declares itself (kube job send --timeout-ms) is listed once, with its own text.
+    ...flagHelp(GLOBAL_FLAGS.filter((g) => !cmd.flags.some((f) => f.name === g.name))),
   ].join("\n");
 }
 

@@ -68,6 +68,11 @@ Deno.test("help is generated from the tables: veen help CMD, the root help lists
     }
   }
   assert.match(root.out, /tls-info/);
+  // Each flag is listed once in a command's help (its own flags, then the global ones it does not declare).
+  for (const c of PROGRAM.sections.flatMap((s) => s.commands)) {
+    const listed = commandHelp(c).split("\n").flatMap((l) => /^ {2}--([a-z0-9-]+)/.exec(l)?.[1] ?? []);
+    assert.deepEqual(listed, [...new Set(listed)], c.path.join(" "));
+  }
   assert.equal((await veen(["help", "nope"])).code, 1);
 });
 
