@@ -23,6 +23,7 @@ import {
   transportError,
   usageError,
 } from "../cmd/mod.ts";
+import { flagHelpText } from "./flag_help.ts";
 
 export type OpsIo = Io;
 export type { CapturedIo };
@@ -119,9 +120,9 @@ export function toolCommands(tool: Tool): Command[] {
         arity: s.type === "boolean" ? 0 as const : 1 as const,
         ...(s.multiple ? { multiple: true } : {}),
         ...(s.short === undefined ? {} : { aliases: [s.short] }),
-        // The metavar as the usage text spells it (`--env FILE`); the details describe the flags.
+        // The metavar as the usage text spells it (`--env FILE`).
         metavar: new RegExp(`--${name} ([A-Za-z][A-Za-z0-9_.|,:-]*)`).exec(usage)?.[1] ?? "VALUE",
-        help: "",
+        help: flagHelpText(tool.name, sub, name),
       })),
       run: (ctx) => c.run(ctx.io, flagRecord(ctx.flags, c.flags), ctx.out.mode),
     };
