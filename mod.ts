@@ -6,7 +6,15 @@
  * (compiled binary or launcher symlink, or VEEN_ARGV0) or by the first word.
  */
 import process from "node:process";
-import { type Command, findCommand, type Io, processIo, type Program, runProgram } from "./cmd/mod.ts";
+import {
+  type Command,
+  findCommand,
+  firstWord,
+  type Io,
+  processIo,
+  type Program,
+  runProgram,
+} from "./cmd/mod.ts";
 import { COMMANDS as CLIENT_COMMANDS } from "./cli/mod.ts";
 import { bridgeCommand } from "./bridge/mod.ts";
 import { HUB_COMMANDS, RETENTION_COMMANDS } from "./hub/commands.ts";
@@ -34,7 +42,6 @@ const VERSION_COMMAND: Command = {
 
 const isHubCommand = (c: Command) => c.path[0] === "hub";
 const isBench = (c: Command) => c.path[0] === "bench";
-const OPS_WORDS = new Set(["env", "kube"]);
 
 /** Every command of every role, by section of the root help; `ops` is the env/kube table (loaded on demand). */
 function program(ops: readonly Command[]): Program {
@@ -57,7 +64,7 @@ function program(ops: readonly Command[]): Program {
       },
     ],
     defaultTimeoutMs: 10_000,
-    prepare: (cmd, argv) => CLIENT_COMMANDS.includes(cmd) ? resolveEnvHub(argv) : Promise.resolve(argv),
+    prepare: (cmd, argv) => CLIENT_COMMANDS.includes(cmd) ? resolveEnvHub(cmd, argv) : Promise.resolve(argv),
   };
 }
 
@@ -67,10 +74,11 @@ export async function fullProgram(): Promise<Program> {
 }
 
 /**
- * `--env FILE --hub-name NAME` works wherever `--hub` does (CLI-GOALS-3): it becomes `--hub URL` from the
- * environment descriptor, unless `--hub` is given explicitly (which wins).
+ * `--env FILE --hub-name NAME` works wherever `--hub` does (CLI-GOALS-3 §4): it becomes `--hub URL` from the
+ * environment descriptor, unless `--hub` is given explicitly (which wins), and `--profile-id` from it for a command
+ * that takes one (`send`) and was not given one.
  */
-async function resolveEnvHub(args: string[]): Promise<string[]> {
+async function resolveEnvHub(cmd: Command, args: string[]): Promise<string[]> {
   const at = (flag: string) => args.findIndex((a) => a === flag || a.startsWith(flag + "="));
   const value = (i: number) =>
     args[i]!.includes("=") ? args[i]!.slice(args[i]!.indexOf("=") + 1) : args[i + 1];
@@ -84,16 +92,28 @@ async function resolveEnvHub(args: string[]): Promise<string[]> {
   if (!args[n]!.includes("=")) drop.add(n + 1);
   const rest = args.filter((_, i) => !drop.has(i));
   if (at("--hub") >= 0 || envFile === undefined || hubName === undefined) return rest;
-  const { resolveHubFromEnv } = await import("./ops/mod.ts");
-  return [...rest, "--hub", resolveHubFromEnv(envFile, hubName)];
+  const { resolveHubEntryFromEnv } = await import("./ops/mod.ts");
+  const hub = resolveHubEntryFromEnv(envFile, hubName);
+  const profile = cmd.flags.some((f) => f.name === "profile-id") && at("--profile-id") < 0
+    ? ["--profile-id", hub.profileId]
+    : [];
+  return [...rest, "--hub", hub.serviceUrl, ...profile];
 }
 
-/** The arguments as the program reads them: the alias's role word first (`veen-hub start` = `veen hub start`). */
+/**
+ * The arguments as the program reads them: the alias's role word before the command words (`veen-hub start` =
+ * `veen hub start`, `veen-hub --json status` = `veen --json hub status`, `veen-hub help status` =
+ * `veen help hub status`); `version` stays a word of its own.
+ */
 export function withRole(argv: readonly string[], invokedAs: string | undefined): string[] {
   const args = [...argv];
   const alias = invokedAs === undefined ? undefined : ALIASES[invokedAs];
+  let i = firstWord(args);
+  if (args[i] === "help" || args[i] === "version") i++;
   // `veen-hub start` and `veen-hub hub start` mean the same (a detached child re-runs itself with the role word).
-  if (alias !== undefined && alias !== "" && args[0] !== alias) return [alias, ...args];
+  if (alias !== undefined && alias !== "" && args[i] !== alias && args[i - 1] !== "version") {
+    return [...args.slice(0, i), alias, ...args.slice(i)];
+  }
   if (args[0] !== undefined && ALIASES[args[0]] !== undefined) {
     const role = ALIASES[args[0]]!;
     return role === "" ? args.slice(1) : [role, ...args.slice(1)];
@@ -106,11 +126,6 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   const invokedAs = Deno.env.get("VEEN_ARGV0") ??
     (Deno.build.standalone ? process.argv0.split("/").pop() : undefined);
   const args = withRole(argv[0] === "--version" ? ["version", ...argv.slice(1)] : argv, invokedAs);
-  // env and kube route a few words themselves (kube job, kube backup); the rest is the shared runner.
-  if (args[0] !== undefined && OPS_WORDS.has(args[0])) {
-    const ops = await import("./ops/mod.ts");
-    return args[0] === "env" ? await ops.envMain(args.slice(1), io) : await ops.kubeMain(args.slice(1), io);
-  }
   // A command of the other roles runs without loading ops/; help and unknown names need every table.
   const lean = program([]);
   const named = findCommand(lean.sections.flatMap((s) => s.commands), args.filter((a) => !a.startsWith("-")));

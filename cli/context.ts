@@ -93,6 +93,7 @@ export function connectFromFlags(ctx: CommandContext, state?: ClientState): Prom
     env: ctx.io.env,
     timeoutMs: ctx.timeoutMs,
     hubKey: ctx.flags.str("hub-key"),
+    profileId: ctx.flags.str("profile-id"),
     ...(state === undefined ? {} : { state }),
   });
 }

@@ -44,9 +44,9 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
  * /stream page is bounded by the hub's stream_page_bytes (at most 32 MiB) plus one item; an attachment by its
  * max_attachment_bytes; every other answer is small.
  */
-export const RESPONSE_MAX_BYTES = 4 * 1024 * 1024;
-export const STREAM_PAGE_RESPONSE_MAX_BYTES = 64 * 1024 * 1024;
-export const ATTACHMENT_RESPONSE_MAX_BYTES = 64 * 1024 * 1024;
+const RESPONSE_MAX_BYTES = 4 * 1024 * 1024;
+const STREAM_PAGE_RESPONSE_MAX_BYTES = 64 * 1024 * 1024;
+const ATTACHMENT_RESPONSE_MAX_BYTES = 64 * 1024 * 1024;
 
 /** `GET /info`. */
 export interface HubInfo {

@@ -33,7 +33,7 @@ function normalizeUrl(s: string): string {
 }
 
 /** Reads `<dir>/hub.state.json`; a missing or unreadable file is a transport failure (no running hub). */
-export async function readHubStateUrl(dir: string): Promise<string> {
+async function readHubStateUrl(dir: string): Promise<string> {
   let text: string;
   try {
     text = await Deno.readTextFile(`${dir}/${STATE_FILE}`);

@@ -44,8 +44,11 @@ export async function connectHub(opts: {
   env: (k: string) => string | undefined;
   timeoutMs: number;
   hubKey?: string | undefined;
+  /** `--profile-id`: the profile_id the hub must serve (E.PROFILE otherwise, before anything is sent). */
+  profileId?: string | undefined;
   state?: ClientState;
 }): Promise<HubSession> {
+  const wantProfile = opts.profileId === undefined ? undefined : parseHex32(opts.profileId, "--profile-id");
   const address = await resolveHub(opts.hub, opts.env);
   const http = new HubHttp(address.url, opts.timeoutMs);
   const info = await http.info();
@@ -57,6 +60,12 @@ export async function connectHub(opts: {
         `Hub at ${address.url} presents key ${toHex(info.hubPk)}, not the --hub-key given`,
       );
     }
+  }
+  if (wantProfile !== undefined && !bytesEqual(wantProfile, info.profileId)) {
+    throw new VeenError(
+      "E.PROFILE",
+      `Hub at ${address.url} serves profile_id ${toHex(info.profileId)}, not the --profile-id given`,
+    );
   }
   const pin = opts.state?.pins[address.key];
   if (pin !== undefined && pin.hub_pk !== toHex(info.hubPk) && opts.hubKey === undefined) {

@@ -16,7 +16,7 @@ import type { ClientKeys } from "./keystore.ts";
 
 export const IDENTITY_CARD_FILE = "identity_card.pub";
 /** The card's name before it followed the spec; read when a client directory has no `identity_card.pub`. */
-export const LEGACY_IDENTITY_CARD_FILE = "identity_card.json";
+const LEGACY_IDENTITY_CARD_FILE = "identity_card.json";
 
 export interface IdentityCard {
   clientId: Uint8Array;

@@ -74,7 +74,7 @@ export const COMMANDS: readonly Command[] = [
 ];
 
 /** The client commands as a program of their own (in-process tests; `mod.ts` runs every role's table). */
-export const CLIENT_PROGRAM: Program = {
+const CLIENT_PROGRAM: Program = {
   name: "veen",
   sections: [{ title: "client commands", commands: COMMANDS }],
   defaultTimeoutMs: DEFAULT_TIMEOUT_MS,

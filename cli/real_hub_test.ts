@@ -408,3 +408,29 @@ Deno.test("real hub: attachments under admission: send --cap uploads with the au
     trustAdmin((dir) => (admin = dir)),
   );
 });
+
+Deno.test("real hub: send --profile-id (what kube job send passes on) checks the hub's profile_id before sending", async () => {
+  await withRealHub({}, async (hub, root) => {
+    ok(await runCli(["keygen", "--out", `${root}/c`]));
+    const profile = (await runCli(["hub", "key", "--hub", hub.url, "--json"])).json().profile_id as string;
+    const args = [
+      "send",
+      "--hub",
+      hub.url,
+      "--client",
+      `${root}/c`,
+      "--stream",
+      "p",
+      "--body",
+      "{}",
+      "--json",
+    ];
+    const other = await runCli([...args, "--profile-id", "ab".repeat(32)]);
+    assert.equal(other.code, 4, other.stderr);
+    assert.equal(other.json().code, "E.PROFILE");
+    const same = await runCli([...args, "--profile-id", profile]);
+    ok(same);
+    assert.equal(same.json().stream_seq, 1, "the refused send stored nothing");
+    assert.equal((await runCli([...args, "--profile-id", "xyz"])).code, 1);
+  });
+});

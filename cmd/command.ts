@@ -162,13 +162,26 @@ export function commandHelp(cmd: Command, name = "veen"): string {
     "",
     ...(cmd.flags.length > 0 ? ["flags:", ...flagHelp(cmd.flags), ""] : []),
     "global flags:",
-    ...flagHelp(GLOBAL_FLAGS),
+    // A global flag the command declares itself (kube job send --timeout-ms) is listed once, with its own text.
+    ...flagHelp(GLOBAL_FLAGS.filter((g) => !cmd.flags.some((f) => f.name === g.name))),
   ].join("\n");
 }
 
 /** The global flags that take one value (`--timeout-ms N`), as spelled before the command words. */
 const GLOBAL_WITH_VALUE = new Set(GLOBAL_FLAGS.filter((f) => (f.arity ?? 1) === 1).map((f) => `--${f.name}`));
 const HELP_WORDS = new Set(["--help", "-h"]);
+const GLOBAL_SPELLINGS = new Set(
+  GLOBAL_FLAGS.flatMap((f) => [f.name, ...(f.aliases ?? [])]).flatMap((n) => [`--${n}`, `-${n}`]),
+);
+
+/** The index of the first command word of `args` after any global flags (with their values). */
+export function firstWord(args: readonly string[]): number {
+  let i = 0;
+  while (i < args.length && GLOBAL_SPELLINGS.has(args[i]!.split("=")[0]!)) {
+    i += GLOBAL_WITH_VALUE.has(args[i]!) ? 2 : 1;
+  }
+  return Math.min(i, args.length);
+}
 
 /**
  * The help screen `words` ask for (`help`, `help CMD...`, a group word alone), or undefined when they name a
@@ -206,23 +219,39 @@ function unknown(p: Program, words: readonly string[]): Error {
   return usageError(`Unknown subcommand "${g} ${sub}"; try: ${names}`);
 }
 
+/**
+ * Flags may come before the command words, and global flags also between them (`veen --json hub status`,
+ * `veen hub --json status`, which an alias wrapper produces from `veen-hub --json status`): up to the first other
+ * flag after a word they are lifted out, so `words` starts with the command words and `before` holds the flags.
+ */
+function liftGlobals(args: readonly string[]): { before: string[]; words: string[] } {
+  const before: string[] = [];
+  const words: string[] = [];
+  let i = 0;
+  for (; i < args.length; i++) {
+    const t = args[i]!;
+    if (!t.startsWith("-")) words.push(t);
+    else if (t === "--" || (words.length > 0 && !GLOBAL_SPELLINGS.has(t.split("=")[0]!))) break;
+    else {
+      before.push(t);
+      if (GLOBAL_WITH_VALUE.has(t) && i + 1 < args.length) before.push(args[++i]!);
+    }
+  }
+  return { before, words: [...words, ...args.slice(i)] };
+}
+
 /** Runs one invocation of `p` and returns its exit code; `io` is injectable for tests. */
 export async function runProgram(p: Program, args: readonly string[], io: Io): Promise<number> {
-  const out = new Output(io, {
-    json: args.includes("--json"),
-    quiet: args.includes("--quiet") || args.includes("-q"),
-    verbose: args.includes("--verbose"),
-  });
+  // The output mode comes before parsing (a parse error is printed in it), in every spelling the parser accepts.
+  const end = args.indexOf("--");
+  const given = (name: string) => {
+    const f = GLOBAL_FLAGS.find((g) => g.name === name)!;
+    const spellings = [f.name, ...(f.aliases ?? [])].flatMap((n) => [`--${n}`, `-${n}`]);
+    return (end < 0 ? args : args.slice(0, end)).some((a) => spellings.includes(a));
+  };
+  const out = new Output(io, { json: given("json"), quiet: given("quiet"), verbose: given("verbose") });
   try {
-    // Global flags may come before the command words.
-    const before: string[] = [];
-    let i = 0;
-    while (i < args.length && args[i]!.startsWith("-")) {
-      const t = args[i++]!;
-      before.push(t);
-      if (GLOBAL_WITH_VALUE.has(t) && i < args.length) before.push(args[i++]!);
-    }
-    const words = args.slice(i);
+    const { before, words } = liftGlobals(args);
     const wantsHelp = args.some((a) => HELP_WORDS.has(a));
     const help = helpFor(p, words);
     if (help !== undefined) {
@@ -240,7 +269,7 @@ export async function runProgram(p: Program, args: readonly string[], io: Io): P
         (next === undefined || (HELP_WORDS.has(next) && words.length === group.length + 1))
       ) {
         out.help(groupHelp(p, group));
-        return next === undefined ? 1 : 0;
+        return next === undefined && !wantsHelp ? 1 : 0;
       }
       throw unknown(p, words);
     }

@@ -28,6 +28,13 @@ const TABLE: Command[] = [
     run: () => Promise.reject(new VeenError("E.RATE", "slow down", { retryAfter: 7 })),
   },
   {
+    path: ["boom"],
+    summary: "a bug",
+    usage: "t boom",
+    flags: [],
+    run: () => Promise.reject(new Error("boom")),
+  },
+  {
     path: ["grp", "lazy"],
     summary: "a handler loaded on first use",
     usage: "t grp lazy",
@@ -58,6 +65,11 @@ Deno.test("runProgram() finds the command, parses its flags after prepare(), and
   assert.deepEqual(ran.at(-1), ["a", "--upper", "b"]);
   assert.deepEqual(JSON.parse((await run(["--json", "echo", "x"])).out), { ok: true, words: ["x"] });
   assert.equal((await run(["--quiet", "echo", "x"])).out, "");
+  // Every spelling the parser accepts sets the mode: -q, -v (an internal error's stack only with verbose).
+  assert.equal((await run(["echo", "x", "-q"])).out, "");
+  assert.deepEqual(JSON.parse((await run(["echo", "-json", "x"])).out), { ok: true, words: ["x"] });
+  assert.match((await run(["boom", "-v"])).err, /^E\.INTERNAL: boom\n.*Error: boom/s);
+  assert.equal((await run(["boom"])).err, "E.INTERNAL: boom\n");
 });
 
 Deno.test("runProgram() help: root, help CMD, CMD --help, group listing; no words is exit 1", async () => {

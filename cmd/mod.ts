@@ -5,29 +5,17 @@
  * command".
  * @module
  */
-export {
-  checkFailure,
-  CommandError,
-  describeFailure,
-  exitCodeOf,
-  type FailureDescription,
-  type FailureKind,
-  type FailureReport,
-  malformedError,
-  transportError,
-  usageError,
-} from "./errors.ts";
-export { flagHelp, Flags, type FlagSpec, GLOBAL_FLAGS, parseFlags, parseHex32, parseUint } from "./flags.ts";
+export { checkFailure, CommandError, malformedError, transportError, usageError } from "./errors.ts";
+export { Flags, type FlagSpec, GLOBAL_FLAGS, parseFlags, parseHex32, parseUint } from "./flags.ts";
 export { type CapturedIo, captureIo, type Io, Output, type OutputMode, processIo } from "./io.ts";
 export {
   type Command,
   type CommandContext,
   commandHelp,
   findCommand,
-  groupHelp,
+  firstWord,
   lazy,
   type Program,
-  rootHelp,
   runProgram,
   runRole,
   type Section,

@@ -23,6 +23,7 @@ import {
   transportError,
   usageError,
 } from "../cmd/mod.ts";
+import { flagHelpText } from "./flag_help.ts";
 
 export type OpsIo = Io;
 export type { CapturedIo };
@@ -86,9 +87,6 @@ export interface Tool {
   helps: Record<string, string>;
 }
 
-/** Answers a subcommand word itself (an exit code) or names the subcommand to run and its arguments. */
-type Route = (sub: string, rest: string[]) => number | { sub: string; rest: string[] };
-
 function flagRecord(f: CmdFlags, spec: FlagSpec): Flags {
   const out: Flags = {};
   for (const [name, s] of Object.entries(spec)) {
@@ -122,33 +120,18 @@ export function toolCommands(tool: Tool): Command[] {
         arity: s.type === "boolean" ? 0 as const : 1 as const,
         ...(s.multiple ? { multiple: true } : {}),
         ...(s.short === undefined ? {} : { aliases: [s.short] }),
-        // The metavar as the usage text spells it (`--env FILE`); the details describe the flags.
+        // The metavar as the usage text spells it (`--env FILE`).
         metavar: new RegExp(`--${name} ([A-Za-z][A-Za-z0-9_.|,:-]*)`).exec(usage)?.[1] ?? "VALUE",
-        help: "",
+        help: flagHelpText(tool.name, sub, name),
       })),
       run: (ctx) => c.run(ctx.io, flagRecord(ctx.flags, c.flags), ctx.out.mode),
     };
   });
 }
 
-/**
- * `veen TOOL SUB [flags]` (`args` follow the word TOOL; a leading TOOL word is skipped): `route` may answer SUB
- * itself or rename it; the rest is the framework's (help, parsing, errors, exit codes).
- */
-export async function dispatch(
-  io: OpsIo,
-  tool: Tool,
-  args: string[],
-  route: Route = (sub, rest) => ({ sub, rest }),
-): Promise<number> {
-  let words = args[0] === tool.name ? args.slice(1) : args;
-  const [word, ...rest] = words;
-  if (word !== undefined && !word.startsWith("-") && word !== "help") {
-    const routed = route(word, rest);
-    if (typeof routed === "number") return routed;
-    words = [...routed.sub.split(" "), ...routed.rest];
-  }
-  return await runRole(tool.name, toolCommands(tool), words, io);
+/** `veen TOOL SUB [flags]` (`args` follow the word TOOL; a leading TOOL word is skipped) through the framework. */
+export async function dispatch(io: OpsIo, tool: Tool, args: string[]): Promise<number> {
+  return await runRole(tool.name, toolCommands(tool), args[0] === tool.name ? args.slice(1) : args, io);
 }
 
 /** Reads a file the user named; a missing or unreadable file is a usage error. */

@@ -3,8 +3,7 @@
  * cluster; the others drive `kubectl --context CONTEXT` (ops/kubectl.ts). This file is the command table (flags
  * and help); each subcommand's handler is one file in ops/kube/.
  */
-import { EXIT } from "../core/mod.ts";
-import { dispatch, type FlagSpec, type OpsIo, type Subcommand, type Tool } from "./io.ts";
+import { check, dispatch, type FlagSpec, type OpsIo, type Subcommand, type Tool } from "./io.ts";
 import { apply } from "./kube/apply.ts";
 import { del } from "./kube/delete.ts";
 import { job } from "./kube/job.ts";
@@ -20,6 +19,8 @@ const KUBE_HELP = `Usage: veen kube <command> [flags]      (veen kube <command> 
   logs        pass hub pod logs through unchanged
   job send    run "veen send" once in a Kubernetes Job and print the receipt
   job stream  run "veen stream" once in a Kubernetes Job and print its output
+  backup      not available: needs the hub's /admin/backup route (exit 4)
+  restore     not available: needs the hub's /admin/backup route (exit 4)
 Hubs are named by --namespace NS --name NAME (veen-hub-NAME), or by --profile authority (veen-system) or
 --profile tenant --tenant-id ID (veen-tenant-ID) for the spec 000 layout. Exit codes: 0 ok, 1 usage,
 2 kubectl missing or cluster unreachable, 3 malformed kubectl answer, 4 E.* error or failed check.`;
@@ -90,6 +91,14 @@ from the workload, or named by --data-pvc). Deleting what is already gone exits 
          [--tenant-id ID]) [--pod POD] [--follow] [--since DURATION]
 Passes the hub container's logs through unchanged. Without --pod: every hub pod, one after the other (with
 --follow: all of them at once through one label selector). --since defaults to 1h.`,
+  backup:
+    `Usage: veen kube backup --cluster-context CTX --namespace NS --name NAME --snapshot-name SNAP --target-uri URI
+Not available: a backup needs the hub's /admin/backup route (CLI-GOALS-3 §2.7), which this hub does not serve;
+exits 4 with E.UNAVAILABLE.`,
+  restore:
+    `Usage: veen kube restore --cluster-context CTX --namespace NS --name NAME --snapshot-name SNAP --source-uri URI
+Not available: a restore needs the hub's /admin/backup route (CLI-GOALS-3 §2.7), which this hub does not serve;
+exits 4 with E.UNAVAILABLE.`,
   "job send":
     `Usage: veen kube job send --cluster-context CTX --namespace NS --hub-service DNS[:PORT] --client-secret SECRET
          --stream STREAM --body JSON [--cap-secret SECRET] [--profile-id HEX32] [--timeout-ms N] [--image IMAGE]
@@ -130,6 +139,21 @@ const SEND_FLAGS: FlagSpec = {
 };
 const STREAM_FLAGS: FlagSpec = { ...JOB_FLAGS, from: { type: "string" }, "with-proof": { type: "boolean" } };
 
+/** `kube backup|restore` (CLI-GOALS-3 §2.7) take these flags but need a hub route that does not exist yet. */
+const SNAPSHOT_FLAGS: FlagSpec = {
+  "cluster-context": { type: "string" },
+  namespace: { type: "string" },
+  name: { type: "string" },
+  "snapshot-name": { type: "string" },
+};
+
+function noBackupRoute(sub: string): Promise<number> {
+  throw check(
+    "E.UNAVAILABLE",
+    `veen kube ${sub} needs the hub's /admin/backup route (CLI-GOALS-3 §2.7), which this hub does not serve`,
+  );
+}
+
 const COMMANDS: Record<string, Subcommand> = {
   render: { flags: RENDER_FLAGS, run: render },
   apply: {
@@ -155,27 +179,22 @@ const COMMANDS: Record<string, Subcommand> = {
     },
     run: logs,
   },
+  backup: {
+    flags: { ...SNAPSHOT_FLAGS, "target-uri": { type: "string" } },
+    run: () => noBackupRoute("backup"),
+  },
+  restore: {
+    flags: { ...SNAPSHOT_FLAGS, "source-uri": { type: "string" } },
+    run: () => noBackupRoute("restore"),
+  },
   "job send": { flags: SEND_FLAGS, run: (io, f, m) => job("send", io, f, m) },
   "job stream": { flags: STREAM_FLAGS, run: (io, f, m) => job("stream", io, f, m) },
 };
 
-/** `veen kube ...` with an injectable environment (tests). `args` starts after the word "kube". */
 /** `veen kube` as a tool of ops/io.ts (its subcommands, flags and help texts). */
 export const KUBE_TOOL: Tool = { name: "kube", help: KUBE_HELP, commands: COMMANDS, helps: HELP };
 
+/** `veen kube ...` with an injectable environment (tests). `args` starts after the word "kube". */
 export async function runKube(args: string[], io: OpsIo): Promise<number> {
-  return await dispatch(
-    io,
-    KUBE_TOOL,
-    args,
-    (sub, rest) => {
-      if (sub === "backup" || sub === "restore") {
-        io.writeErr(
-          `E.UNAVAILABLE: veen kube ${sub} needs the hub's /admin/backup route (CLI-GOALS-3 §2.7), which this hub does not serve\n`,
-        );
-        return EXIT.CHECK;
-      }
-      return { sub, rest };
-    },
-  );
+  return await dispatch(io, KUBE_TOOL, args);
 }

@@ -200,7 +200,7 @@ async function historyFigures(size: number, proofs: number): Promise<HistoryFigu
   }
 }
 
-/** `veen bench` (table in commands.ts): figures as text lines, or one JSON document with --json. */
+/** `veen bench` (table in commands.ts): figures as text lines, or `{"ok":true,...figures}` with --json. */
 export async function bench(ctx: CommandContext): Promise<number> {
   const int = (name: string, dflt: number, max: number) => ctx.flags.int(name, { min: 1, max }) ?? dflt;
   const f = {
@@ -302,7 +302,7 @@ export async function bench(ctx: CommandContext): Promise<number> {
     submit: { ...submit, ratio: submit.perSec / ceiling, ...load, cpu, cpuPerSubmitUs: perSubmit },
     history,
   };
-  if (f.json) ctx.out.document(result, []);
+  if (f.json) ctx.out.result(result, []);
   if (f.write) await Deno.writeTextFile(f.write, JSON.stringify(result, null, 2) + "\n");
   return EXIT.OK;
 }

@@ -18,16 +18,12 @@ Deno.test("veen bench runs a small submit phase against its own hub and writes f
       "--write",
       out,
     ];
-    const log = console.log;
-    console.log = () => {};
-    let code: number;
-    try {
-      code = await benchMain(args);
-    } finally {
-      console.log = log;
-    }
-    assert.equal(code, 0);
+    const io = captureIo();
+    const code = await benchMain(args, io);
+    assert.equal(code, 0, io.stderr());
     const r = JSON.parse(await Deno.readTextFile(out));
+    // --json on stdout: the same figures as every command's answer, {"ok":true,...}.
+    assert.deepEqual(JSON.parse(io.stdout()), { ok: true, ...r });
     assert.ok(r.cryptoCeiling > 0);
     assert.equal(r.submit.ok, 300);
     assert.deepEqual(r.submit.errors, {});

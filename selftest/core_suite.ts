@@ -41,7 +41,7 @@ export const CORE_GOAL =
   "RESYNC0, RPC0, CRDT0, ANCHOR0, health/metrics/logs, retention (CORE-GOALS 1.1-1.8, CLI-GOALS-1 §15.1)";
 
 /** The steps of the core suite, in the order they run; later steps use what earlier ones set up. */
-export const CORE_STEPS: readonly CoreStep[] = [
+const CORE_STEPS: readonly CoreStep[] = [
   setup,
   bounds,
   signature,

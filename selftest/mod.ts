@@ -44,7 +44,9 @@ export async function selftest(ctx: CommandContext, which: SuiteName | "all"): P
   if (iterations !== undefined) Deno.env.set("VEEN_SELFTEST_ITERATIONS", String(iterations));
   const suites: SuiteName[] = which === "all" ? ["core", "props", "fuzz"] : [which as SuiteName];
 
-  const report = new Report((t) => ctx.io.writeOut(t), flags.json);
+  // --quiet: no report, only the failure line on stderr (as for every command).
+  const quiet = ctx.out.mode.quiet && !flags.json;
+  const report = new Report((t) => quiet ? undefined : ctx.io.writeOut(t), flags.json);
   report.title(`veen selftest ${which}`);
   report.title(`goal: ${suites.map((s) => `${s}: ${SUITES[s].goal}`).join("; ")}`);
   report.title("environment:");
@@ -135,5 +137,7 @@ export async function selftest(ctx: CommandContext, which: SuiteName | "all"): P
       flags.keep ? "kept" : "removed"
     }`,
   );
-  return report.finish({ seed, which }) ? EXIT.OK : EXIT.SELFTEST;
+  if (report.finish({ seed, which })) return EXIT.OK;
+  if (!flags.json) ctx.io.writeErr(`E.SELFTEST: ${report.failureDetail()}\n`);
+  return EXIT.SELFTEST;
 }

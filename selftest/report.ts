@@ -1,7 +1,7 @@
 /**
  * The selftest report: goal, environment, one record per step with its evidence (stream_seq, msg_id, auth_ref,
  * codes, ...), and the result. Text mode prints as it goes (an interrupted run still shows how far it got);
- * `--json` prints one document at the end.
+ * `--json` prints one document at the end, with `code` E.SELFTEST and `detail` when the run failed.
  */
 
 export type StepStatus = "ok" | "fail" | "skip";
@@ -90,6 +90,8 @@ export class Report {
       this.write(
         JSON.stringify({
           ok: passed,
+          // A failed run is a failure document like every command's: code and detail first (CLI-GOALS-1).
+          ...(passed ? {} : { code: "E.SELFTEST", detail: this.failureDetail(interrupted) }),
           ...(interrupted === undefined ? {} : { interrupted }),
           env: Object.fromEntries(this.env),
           suites: this.suites,
@@ -110,15 +112,19 @@ export class Report {
     } else if (passed) {
       this.line(`result: PASS (${ok} ok, ${skipped} skipped) in ${secs} s`);
     } else {
-      const first = fails[0]!;
       this.line(
-        `result: FAIL at step ${first.suite}/${first.name}: ${first.detail ?? ""} ` +
-          `(${fails.length} failed: ${
-            fails.map((f) => `${f.suite}/${f.name}`).join(", ")
-          }; ${ok} ok, ${skipped} ` +
-          `skipped) in ${secs} s`,
+        `result: FAIL at step ${this.failureDetail()} (${fails.length} failed: ${
+          fails.map((f) => `${f.suite}/${f.name}`).join(", ")
+        }; ${ok} ok, ${skipped} skipped) in ${secs} s`,
       );
     }
     return passed;
+  }
+
+  /** What failed, in one line: the first failing step and its detail, or the signal that ended the run. */
+  failureDetail(interrupted?: string): string {
+    const first = this.failures[0];
+    if (first !== undefined) return `${first.suite}/${first.name}: ${first.detail ?? ""}`;
+    return interrupted === undefined ? "no step failed" : `interrupted by ${interrupted}`;
   }
 }

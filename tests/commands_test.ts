@@ -3,7 +3,7 @@
  * and exit codes, whatever the command.
  */
 import assert from "node:assert/strict";
-import { captureIo, commandHelp, findCommand } from "../cmd/mod.ts";
+import { captureIo, commandHelp, findCommand, GLOBAL_FLAGS, parseFlags } from "../cmd/mod.ts";
 import { fullProgram, main, withRole } from "../mod.ts";
 
 const PROGRAM = await fullProgram();
@@ -68,6 +68,11 @@ Deno.test("help is generated from the tables: veen help CMD, the root help lists
     }
   }
   assert.match(root.out, /tls-info/);
+  // Each flag is listed once in a command's help (its own flags, then the global ones it does not declare).
+  for (const c of PROGRAM.sections.flatMap((s) => s.commands)) {
+    const listed = commandHelp(c).split("\n").flatMap((l) => /^ {2}--([a-z0-9-]+)/.exec(l)?.[1] ?? []);
+    assert.deepEqual(listed, [...new Set(listed)], c.path.join(" "));
+  }
   assert.equal((await veen(["help", "nope"])).code, 1);
 });
 
@@ -191,4 +196,122 @@ Deno.test("argv[0] aliases: veen-hub, veen-bridge, veen-selftest and veen-cli", 
   assert.deepEqual(withRole(["send", "--hub", "h"], "veen-cli"), ["send", "--hub", "h"]);
   assert.deepEqual(withRole(["veen-cli", "keygen"], undefined), ["keygen"]);
   assert.deepEqual(withRole(["veen-hub", "stop"], "veen"), ["hub", "stop"]);
+  // Global flags before the command words, help and version read as they do for `veen`.
+  assert.deepEqual(withRole(["--json", "status"], "veen-hub"), ["--json", "hub", "status"]);
+  assert.deepEqual(withRole(["--timeout-ms", "5", "status"], "veen-hub"), [
+    "--timeout-ms",
+    "5",
+    "hub",
+    "status",
+  ]);
+  assert.deepEqual(withRole(["help", "status"], "veen-hub"), ["help", "hub", "status"]);
+  assert.deepEqual(withRole(["--help"], "veen-hub"), ["--help", "hub"]);
+  assert.deepEqual(withRole(["version"], "veen-selftest"), ["version"]);
+});
+
+Deno.test("an alias answers help, version and leading global flags as veen does", async () => {
+  const prev = Deno.env.get("VEEN_ARGV0");
+  Deno.env.set("VEEN_ARGV0", "veen-hub");
+  try {
+    const help = await veen(["help", "status"]);
+    assert.equal(help.code, 0, help.err);
+    assert.match(help.out, /^usage: veen hub status /);
+    const group = await veen(["--help"]);
+    assert.equal(group.code, 0, group.err);
+    assert.match(group.out, /^ {2}veen hub status /m);
+    assert.equal((await veen(["--version"])).code, 0);
+    const j = await veen(["--json", "status"]);
+    assert.equal(j.code, 1);
+    assert.deepEqual(JSON.parse(j.out), {
+      ok: false,
+      code: "E.USAGE",
+      detail: "Missing required flag --hub (or set VEEN_HUB)",
+    });
+  } finally {
+    if (prev === undefined) Deno.env.delete("VEEN_ARGV0");
+    else Deno.env.set("VEEN_ARGV0", prev);
+  }
+  // Global flags between the command words (what the installed veen-hub wrapper passes on: `hub --json status`).
+  for (const args of [["hub", "--json", "status"], ["hub", "--timeout-ms", "5", "--json", "status"]]) {
+    const r = await veen(args);
+    assert.equal(r.code, 1, args.join(" "));
+    assert.equal(JSON.parse(r.out).detail, "Missing required flag --hub (or set VEEN_HUB)", args.join(" "));
+  }
+  const code = await veen(["explain-error", "--json", "E.SIG"]);
+  assert.equal(code.code, 0, code.err);
+  assert.equal(JSON.parse(code.out).code, "E.SIG");
+  // `veen --help GROUP` is help, exit 0, like `veen GROUP --help`.
+  assert.equal((await veen(["--help", "hub"])).code, 0);
+});
+
+Deno.test("kube backup and restore fail like every command: E.UNAVAILABLE exit 4, JSON under --json, help", async () => {
+  for (const sub of ["backup", "restore"]) {
+    for (const args of [["kube", sub, "--json"], ["--json", "kube", sub, "--name", "a"]]) {
+      const r = await veen(args);
+      assert.equal(r.code, 4, args.join(" "));
+      assert.equal(r.err, "");
+      const j = JSON.parse(r.out);
+      assert.equal(j.ok, false);
+      assert.equal(j.code, "E.UNAVAILABLE");
+      assert.match(j.detail, /\/admin\/backup/);
+    }
+    const h = await veen(["kube", sub, "--help"]);
+    assert.equal(h.code, 0, h.err);
+    assert.match(h.out, new RegExp(`^usage: veen kube ${sub} --cluster-context CTX`));
+  }
+});
+
+Deno.test("a failed selftest is a failure like every command's: code and detail under --json, stderr under --quiet", async () => {
+  const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const hub = `http://127.0.0.1:${(closed.addr as Deno.NetAddr).port}`;
+  closed.close();
+  const args = ["selftest", "core", "--seed", "1", "--hub", hub];
+  const j = await veen([...args, "--json"]);
+  assert.equal(j.code, 5);
+  const doc = JSON.parse(j.out);
+  assert.equal(doc.ok, false);
+  assert.equal(doc.code, "E.SELFTEST");
+  assert.match(doc.detail, /^core\/setup: /);
+  assert.deepEqual(doc.failed_steps, ["core/setup"]);
+  const q = await veen([...args, "--quiet"]);
+  assert.equal(q.code, 5);
+  assert.equal(q.out, "");
+  assert.match(q.err, /^E\.SELFTEST: core\/setup: /);
+  const t = await veen(args);
+  assert.equal(t.code, 5);
+  assert.match(t.out, /^result: FAIL at step core\/setup: /m);
+  assert.equal(t.err, q.err);
+});
+
+Deno.test("the veen commands a kube Job runs parse as veen commands (every flag kube job passes on exists)", async () => {
+  const pid = "1db91032b4bf4cd8b9f56a782b299458e6f782d3a1276f04c50c7b02651038ca";
+  const common = ["--cluster-context", "c", "--namespace", "n", "--hub-service", "h", "--client-secret", "s"];
+  const jobs = [
+    [
+      "send",
+      ...common,
+      "--stream",
+      "st",
+      "--body",
+      "{}",
+      "--cap-secret",
+      "cs",
+      "--profile-id",
+      pid,
+      "--timeout-ms",
+      "5",
+    ],
+    ["stream", ...common, "--stream", "st", "--from", "2", "--with-proof"],
+  ];
+  const commands = PROGRAM.sections.flatMap((s) => s.commands);
+  for (const job of jobs) {
+    const r = await veen(["kube", "job", ...job, "--dry-run", "--json"]);
+    assert.equal(r.code, 0, r.err);
+    const container = JSON.parse(r.out).spec.template.spec.containers[0];
+    assert.deepEqual(container.command, ["veen"]);
+    const args = container.args as string[];
+    const found = findCommand(commands, args);
+    assert.ok(found !== undefined, args.join(" "));
+    parseFlags(args.slice(found.used), [...found.cmd.flags, ...GLOBAL_FLAGS], found.cmd.positionals ?? 0);
+  }
 });

@@ -57,6 +57,14 @@ Deno.test("--env FILE --hub-name NAME stands in for --hub; an unknown hub name i
         0,
         "an explicit --hub wins",
       );
+      // The descriptor's profile_id comes along for send (CLI-GOALS-3 §4): a hub serving another one is refused.
+      const other = "ab".repeat(32);
+      const addOther = ["env", "add-hub", "--env", env, "--hub-name", "other", "--service-url", hub.url];
+      assert.equal(await quietly(() => main([...addOther, "--profile-id", other])), 0);
+      assert.equal(await quietly(() => main(["keygen", "--out", `${dir}/c`])), 0);
+      const send = ["send", "--client", `${dir}/c`, "--stream", "s", "--body", "{}", "--env", env];
+      assert.equal(await quietly(() => main([...send, "--hub-name", "other"])), 4, "E.PROFILE");
+      assert.equal(await quietly(() => main([...send, "--hub-name", "primary"])), 0);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -54,7 +54,7 @@ export const send: Command = {
   aliases: [["send-with-attachment"]],
   summary: "seal, sign and submit a message; verify its RECEIPT",
   usage:
-    "veen send --hub H --client DIR --stream NAME --body JSON [--attach FILE]... [--cap FILE] [--to CARD] [--dump-raw MSG RECEIPT]",
+    "veen send --hub H --client DIR --stream NAME --body JSON [--attach FILE]... [--cap FILE] [--to CARD] [--dump-raw MSG RECEIPT] [--profile-id HEX32]",
   flags: [
     HUB_FLAG,
     CLIENT_FLAG,
@@ -82,6 +82,11 @@ export const send: Command = {
       help: "accepted for CLI-GOALS compatibility: the client never stores bodies",
     },
     HUB_KEY_FLAG,
+    {
+      name: "profile-id",
+      metavar: "HEX32",
+      help: "refuse (E.PROFILE) unless the hub serves this profile_id (CLI-GOALS-3 §3.2, kube job send)",
+    },
     PASSPHRASE_FLAG,
   ],
   async run(ctx) {
