@@ -1196,7 +1196,10 @@ export async function fsckCommand(ctx: CommandContext): Promise<number> {
   const lines = rep.warnings.map((w) => `warning: ${formatProblem(w)}`);
   const s = rep.summary;
   if (rep.error !== undefined) {
-    lines.push(`fsck FAILED: ${dir}: ${formatProblem(rep.error)}`);
+    // A failed check like every command's: `CODE: detail` (exit 4), and under --json the report with code and
+    // detail. E.UNAVAILABLE: what the hub says when it refuses such a store.
+    const failed = `fsck FAILED: ${dir}: ${formatProblem(rep.error)}`;
+    throw checkFailure(new VeenError("E.UNAVAILABLE", failed), { json: { ...rep }, lines });
   } else {
     lines.push(
       `fsck ok: ${dir}: ${s.labels} labels, ${s.entries} entries (${s.records} log records read, ` +

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { bytesEqual, decodeCbor, decodeReceipt, expectArray, expectBytes, toHex } from "../core/mod.ts";
 import { fsck, type RunningHub } from "../hub/mod.ts";
 import { StorageDamage } from "../hub/storage_damage.ts";
-import { http, startTestHub, submit, Writer } from "./fixture.ts";
+import { http, startTestHub, submit, veen, Writer } from "./fixture.ts";
 import { snapshotDir } from "./util.ts";
 
 const LABELS = 3;
@@ -102,6 +102,15 @@ async function refused(s: Store, file: string): Promise<void> {
   const rep = await fsck(s.dir);
   assert.equal(rep.ok, false);
   assert.equal(rep.error?.file, `${err.file}@${err.offset}`);
+  // Through the CLI: a failed check like every command's (exit 4; --json with code and detail; --quiet one line).
+  const j = await veen(["hub", "fsck", "--data-dir", s.dir, "--json"]);
+  assert.equal(j.code, 4, j.err);
+  const doc = JSON.parse(j.out);
+  assert.deepEqual([doc.ok, doc.code, doc.error.file], [false, "E.UNAVAILABLE", `${err.file}@${err.offset}`]);
+  assert.match(doc.detail, new RegExp(`fsck FAILED: .*${err.file}@${err.offset}`));
+  const q = await veen(["hub", "fsck", "--data-dir", s.dir, "--quiet"]);
+  assert.deepEqual([q.code, q.out], [4, ""]);
+  assert.match(q.err, /^E\.UNAVAILABLE: fsck FAILED: /);
 }
 
 /** The hub starts, serves every acknowledged RECEIPT byte-identical under the same roots, continues at 101. */
