@@ -253,6 +253,30 @@ function upload(url: string, body: Uint8Array, ref?: Uint8Array | string): Promi
 const fetched = async (url: string, bytes: Uint8Array) =>
   (await http(`${url}/attachments/${toHex(H(bytes))}`)).status;
 
+Deno.test("attachment ledger: puts write through attachments/tmp, which a start empties (interrupted uploads); fsck warns of leftovers", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "veen-ledger-" });
+  try {
+    let hub = await startTestHub(dir);
+    const bytes = blob(42, 10);
+    assert.equal((await upload(hub.url, bytes)).status, 200);
+    await hub.close();
+    assert.deepEqual([...Deno.readDirSync(`${dir}/attachments/tmp`)], [], "a put leaves nothing in tmp/");
+    Deno.writeFileSync(`${dir}/attachments/tmp/${toHex(H(bytes))}.left`, new Uint8Array(5));
+    const rep = await fsck(dir);
+    assert.ok(rep.ok, JSON.stringify(rep.error));
+    assert.match(
+      rep.warnings.map((w) => `${w.file}: ${w.what}`).join("\n"),
+      /attachments\/tmp\/.*interrupted upload/,
+    );
+    hub = await startTestHub(dir);
+    assert.deepEqual([...Deno.readDirSync(`${dir}/attachments/tmp`)], []);
+    assert.equal(await fetched(hub.url, bytes), 200);
+    await hub.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("POST /attachments with admission: the auth_ref header is required, its rate and byte quota apply, unclaimed uploads are collected after the grace period, claimed ones with their payload segment", async () => {
   const dir = await Deno.makeTempDir({ prefix: "veen-att-hub-" });
   const clock = { now: 1_700_000_000_000 };

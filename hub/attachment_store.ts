@@ -1,11 +1,16 @@
 /**
  * Content-addressed attachment ciphertexts: `attachments/<first 2 hex of coid>/<coid hex>`, where `coid = H(bytes)`
- * (spec 004 §6). A put writes a temporary file in the same directory, fdatasyncs it, renames it into place and
- * fsyncs the directory, so a file under its final name is always complete. Putting an existing coid is a no-op.
+ * (spec 004 §6). A put writes a temporary file in `attachments/tmp/`, fdatasyncs it, renames it into place and
+ * fsyncs the directory, so a file under its final name is always complete; open empties `tmp/` (what an
+ * interrupted upload left), which costs O(interrupted uploads), never a listing of the attachments. Putting an
+ * existing coid is a no-op.
  * Which attachments are kept, and for how long, is decided by hub/attachment_ledger.ts.
  */
 import { bytesEqual, H, toHex, VeenError } from "../core/mod.ts";
-import { mkdir700, syncDir, writeFileAtomic } from "./files.ts";
+import { dirEntries, mkdir700, syncDir, writeAll } from "./files.ts";
+
+/** Where puts write before the rename: `attachments/tmp/`, emptied at open. */
+export const TMP_DIR = "tmp";
 
 /** Default largest attachment accepted (matches no particular profile; the hub passes its configured limit). */
 export const DEFAULT_MAX_ATTACHMENT_BYTES = 16 * 1024 * 1024;
@@ -20,9 +25,10 @@ export class AttachmentStore {
     this.maxBytes = maxBytes;
   }
 
-  /** Opens (creating, mode 0700) the attachment directory. */
+  /** Opens (creating, mode 0700) the attachment directory and removes the temporary files of interrupted puts. */
   static async open(dir: string, opts: { maxBytes?: number } = {}): Promise<AttachmentStore> {
-    await mkdir700(dir);
+    await mkdir700(`${dir}/${TMP_DIR}`);
+    for (const e of await dirEntries(`${dir}/${TMP_DIR}`)) await Deno.remove(`${dir}/${TMP_DIR}/${e.name}`);
     return new AttachmentStore(dir, opts.maxBytes ?? DEFAULT_MAX_ATTACHMENT_BYTES);
   }
 
@@ -56,7 +62,21 @@ export class AttachmentStore {
       await syncDir(this.dir);
       this.#madeDirs.add(sub);
     }
-    await writeFileAtomic(sub, hex, bytes);
+    const tmp = `${this.dir}/${TMP_DIR}/${hex}.${crypto.randomUUID()}`;
+    try {
+      const f = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
+      try {
+        await writeAll(f, bytes);
+        await f.syncData();
+      } finally {
+        f.close();
+      }
+      await Deno.rename(tmp, path);
+    } catch (e) {
+      await Deno.remove(tmp).catch(() => {});
+      throw e;
+    }
+    await syncDir(sub);
     return coid;
   }
 

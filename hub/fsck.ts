@@ -57,6 +57,7 @@ import { dataDirOf } from "./commands.ts";
 import { type DataDirLock, lockDataDir } from "./data_dir_lock.ts";
 import { ANY_CAP_CHAIN, decodeAdmission, decodeCheckpointRecord, tailKindOf } from "./records.ts";
 import { attachmentCost, type AttachmentRow, decodeAttachmentRow } from "./attachment_ledger.ts";
+import { TMP_DIR as ATTACHMENT_TMP_DIR } from "./attachment_store.ts";
 import { HUB_KEY_FILE, parseHubKey } from "./hub_key.ts";
 import { planIndexSeed } from "./index_seed.ts";
 import { KV_FORMAT } from "./kv_index.ts";
@@ -1048,6 +1049,15 @@ class Checker {
     for (const d of subs) {
       const sub = `attachments/${d.name}`;
       this.currentFile = sub;
+      if (d.isDirectory && d.name === ATTACHMENT_TMP_DIR) {
+        for (const f of await dirEntries(`${root}/${d.name}`)) {
+          this.warn({
+            file: `${sub}/${f.name}`,
+            what: "left by an interrupted upload; removed at the next start",
+          });
+        }
+        continue;
+      }
       if (!d.isDirectory || !/^[0-9a-f]{2}$/.test(d.name)) {
         this.warn({ file: sub, what: "unexpected entry in the attachment directory" });
         continue;
