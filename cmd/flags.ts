@@ -2,6 +2,11 @@
  * The strict flag parser of every command. `node:util` parseArgs cannot express `--dump-raw MSG RECEIPT` (two values), so
  * each flag declares its arity here. Flags are `--name value`, `--name=value` (arity 1) or `--name` (arity 0);
  * repeated flags are errors unless declared `multiple`; unknown flags and missing values are usage errors.
+ *
+ * Empty values: `--name ""` and `--name=` give the flag the value "". `bool`, `str`, `list` and `pair` report it as
+ * given; `req` treats it as missing (`Missing required flag --name`), because no required flag names a file, hub,
+ * stream or Kubernetes object by the empty string. A flag whose empty value is data (a CRDT key, value or element) is
+ * read with `req(name, { allowEmpty: true })`.
  */
 import { fromHex } from "../core/mod.ts";
 import { usageError } from "./errors.ts";
@@ -49,9 +54,12 @@ export class Flags {
     return this.#values.get(name)?.[0]?.[0];
   }
 
-  req(name: string): string {
+  /** The single value of a required flag; absent or "" is a usage error unless `allowEmpty` (see above). */
+  req(name: string, opts: { allowEmpty?: boolean } = {}): string {
     const v = this.str(name);
-    if (v === undefined) throw usageError(`Missing required flag --${name}`);
+    if (v === undefined || (v === "" && opts.allowEmpty !== true)) {
+      throw usageError(`Missing required flag --${name}`);
+    }
     return v;
   }
 

@@ -78,3 +78,18 @@ Deno.test("Flags.int() validates and Flags.req() reports the missing flag", () =
   usage(() => f.int("timeout-ms"), /--timeout-ms must be an integer from 0 to/);
   usage(() => f.req("hub"), /Missing required flag --hub/);
 });
+
+Deno.test("an empty value is given but Flags.req() treats it as missing unless allowEmpty", () => {
+  for (const argv of [["--hub", "", "--stream="], ["--hub=", "--stream", ""]]) {
+    const f = parseFlags(argv, SPECS);
+    assert.equal(f.str("hub"), "");
+    assert.equal(f.bool("hub"), true);
+    usage(() => f.req("hub"), /^Missing required flag --hub$/);
+    usage(() => f.req("stream"), /^Missing required flag --stream$/);
+    assert.equal(f.req("stream", { allowEmpty: true }), "");
+  }
+  const f = parseFlags(["--attach", "", "--attach=x", "--stream", "s"], SPECS);
+  assert.deepEqual(f.list("attach"), ["", "x"]);
+  assert.equal(f.req("stream"), "s");
+  usage(() => f.req("hub", { allowEmpty: true }), /^Missing required flag --hub$/);
+});

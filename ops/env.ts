@@ -13,18 +13,15 @@
  * Saves are atomic: a temporary file in the same directory, fsync, rename, fsync of the directory.
  */
 import { dirname, join } from "node:path";
-import type { CommandError } from "../cmd/mod.ts";
+import type { CommandError, Flags } from "../cmd/mod.ts";
 import { EXIT } from "../core/mod.ts";
 import {
   check,
   dispatch,
-  type Flags,
   type Mode,
   type OpsIo,
   readUserFile,
-  req,
   result,
-  str,
   type Subcommand,
   type Tool,
   usage,
@@ -235,11 +232,11 @@ function checkUrl(v: string): string {
 }
 
 async function init(io: OpsIo, f: Flags, mode: Mode): Promise<number> {
-  const root = req(f, "root");
-  const name = checkName(req(f, "name"), "name");
-  const context = req(f, "cluster-context");
-  const namespace = req(f, "namespace");
-  const description = str(f, "description") ?? "";
+  const root = f.req("root");
+  const name = checkName(f.req("name"), "name");
+  const context = f.req("cluster-context");
+  const namespace = f.req("namespace");
+  const description = f.str("description") ?? "";
   const path = join(root, `${name}.env.json`);
   try {
     await Deno.mkdir(root, { recursive: true });
@@ -276,12 +273,12 @@ async function init(io: OpsIo, f: Flags, mode: Mode): Promise<number> {
 }
 
 async function addHub(io: OpsIo, f: Flags, mode: Mode): Promise<number> {
-  const path = req(f, "env");
-  const hubName = checkName(req(f, "hub-name"), "hub-name");
+  const path = f.req("env");
+  const hubName = checkName(f.req("hub-name"), "hub-name");
   const entry: HubEntry = {
-    service_url: checkUrl(req(f, "service-url")),
-    profile_id: checkHex32(req(f, "profile-id"), "profile-id"),
-    realm_id: str(f, "realm") === undefined ? null : checkHex32(str(f, "realm")!, "realm"),
+    service_url: checkUrl(f.req("service-url")),
+    profile_id: checkHex32(f.req("profile-id"), "profile-id"),
+    realm_id: f.str("realm") === undefined ? null : checkHex32(f.str("realm")!, "realm"),
   };
   const { env } = await loadEnv(path);
   const existed = env.hubs[hubName] !== undefined;
@@ -295,10 +292,10 @@ async function addHub(io: OpsIo, f: Flags, mode: Mode): Promise<number> {
 }
 
 async function addTenant(io: OpsIo, f: Flags, mode: Mode): Promise<number> {
-  const path = req(f, "env");
-  const tenantId = checkName(req(f, "tenant-id"), "tenant-id");
-  const prefix = req(f, "stream-prefix");
-  const cls = str(f, "label-class") ?? "user";
+  const path = f.req("env");
+  const tenantId = checkName(f.req("tenant-id"), "tenant-id");
+  const prefix = f.req("stream-prefix");
+  const cls = f.str("label-class") ?? "user";
   if (!(LABEL_CLASSES as readonly string[]).includes(cls)) {
     throw usage(`--label-class must be one of ${LABEL_CLASSES.join(", ")}, not "${cls}"`);
   }
@@ -338,7 +335,7 @@ function summarize(env: EnvDescriptor, path: string): string[] {
 }
 
 async function show(io: OpsIo, f: Flags, mode: Mode): Promise<number> {
-  const path = req(f, "env");
+  const path = f.req("env");
   const { env, text } = await loadEnv(path);
   if (mode.json) io.writeOut(text.endsWith("\n") ? text : text + "\n");
   else if (!mode.quiet) io.writeOut(summarize(env, path).map((l) => l + "\n").join(""));

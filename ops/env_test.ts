@@ -262,6 +262,10 @@ Deno.test("env errors are usage errors (exit 1, E.USAGE), JSON under --json", as
     const cases: [string[], RegExp][] = [
       [["init", "--root", dir, "--name", "e"], /Missing required flag --cluster-context/],
       [
+        ["init", "--root", dir, "--name", "e", "--cluster-context", "", "--namespace", "n"],
+        /Missing required flag --cluster-context/,
+      ],
+      [
         ["init", "--root", dir, "--name", "../evil", "--cluster-context", "c", "--namespace", "n"],
         /--name must be/,
       ],

@@ -13,11 +13,10 @@ import {
   captureIo as captureCmdIo,
   type Command,
   CommandError,
-  type Flags as CmdFlags,
+  type Flags,
   type Io,
   Output,
   type OutputMode,
-  parseUint,
   processIo,
   runRole,
   transportError,
@@ -43,29 +42,6 @@ export const check = (code: string, detail: string, lines: string[] = []): Comma
 
 export type FlagSpec = Record<string, { type: "string" | "boolean"; multiple?: boolean; short?: string }>;
 
-export type Flags = Record<string, string | boolean | string[] | undefined>;
-
-export function str(f: Flags, name: string): string | undefined {
-  const v = f[name];
-  return typeof v === "string" ? v : undefined;
-}
-
-export function req(f: Flags, name: string): string {
-  const v = str(f, name);
-  if (v === undefined || v === "") throw usage(`Missing required flag --${name}`);
-  return v;
-}
-
-export function list(f: Flags, name: string): string[] {
-  const v = f[name];
-  return Array.isArray(v) ? v : typeof v === "string" ? [v] : [];
-}
-
-export function int(f: Flags, name: string, min: number, max: number): number | undefined {
-  const v = str(f, name);
-  return v === undefined ? undefined : parseUint(v, `--${name}`, { min, max });
-}
-
 export type Mode = OutputMode;
 
 /** Prints a command's answer: `{"ok":true,...}` under --json, else the text lines unless --quiet. */
@@ -85,15 +61,6 @@ export interface Tool {
   help: string;
   commands: Record<string, Subcommand>;
   helps: Record<string, string>;
-}
-
-function flagRecord(f: CmdFlags, spec: FlagSpec): Flags {
-  const out: Flags = {};
-  for (const [name, s] of Object.entries(spec)) {
-    if (s.type === "boolean") out[name] = f.bool(name) ? true : undefined;
-    else out[name] = s.multiple ? f.list(name) : f.str(name);
-  }
-  return out;
 }
 
 /** A subcommand's help text split into its usage lines (the first and its indented continuations) and the rest. */
@@ -124,7 +91,7 @@ export function toolCommands(tool: Tool): Command[] {
         metavar: new RegExp(`--${name} ([A-Za-z][A-Za-z0-9_.|,:-]*)`).exec(usage)?.[1] ?? "VALUE",
         help: flagHelpText(tool.name, sub, name),
       })),
-      run: (ctx) => c.run(ctx.io, flagRecord(ctx.flags, c.flags), ctx.out.mode),
+      run: (ctx) => c.run(ctx.io, ctx.flags, ctx.out.mode),
     };
   });
 }

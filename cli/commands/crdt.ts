@@ -137,8 +137,8 @@ export const crdtLwwSet: Command = {
     ...WRITE_TAIL,
   ],
   async run(ctx) {
-    const key = ctx.flags.req("key");
-    const value = ctx.flags.req("value");
+    const key = ctx.flags.req("key", { allowEmpty: true });
+    const value = ctx.flags.req("value", { allowEmpty: true });
     const ts = ctx.flags.int("ts") ?? ctx.io.now();
     return await writeOp(
       ctx,
@@ -161,7 +161,7 @@ export const crdtLwwGet: Command = {
     ...READ_TAIL,
   ],
   async run(ctx) {
-    const key = ctx.flags.req("key");
+    const key = ctx.flags.req("key", { allowEmpty: true });
     const { cursor } = await readFold(ctx, lwwFold);
     const cell = lwwGet(cursor.state, utf8(key));
     if (cell === undefined) {
@@ -189,7 +189,7 @@ export const crdtOrsetAdd: Command = {
     ...WRITE_TAIL,
   ],
   async run(ctx) {
-    const elem = ctx.flags.req("elem");
+    const elem = ctx.flags.req("elem", { allowEmpty: true });
     const idFlag = ctx.flags.str("id");
     const id = idFlag === undefined ? defaultRandom(32) : parseHex32(idFlag, "--id");
     return await writeOp(ctx, ORSET_SCHEMA, encodeOrSetAdd(id, utf8(elem)), { elem, id: toHex(id) }, [
@@ -210,7 +210,7 @@ export const crdtOrsetRemove: Command = {
     ...WRITE_TAIL,
   ],
   async run(ctx) {
-    const elem = ctx.flags.req("elem");
+    const elem = ctx.flags.req("elem", { allowEmpty: true });
     const { cursor, keys } = await readFold(ctx, orsetFold);
     const ids = orsetObservedIds(cursor.state, utf8(elem));
     if (ids.length === 0) {

@@ -26,6 +26,11 @@ Deno.test("crdt lww: A@1, B@2 → B; a late C@1 loses; a missing key is unset", 
     assert.equal(g.json().ts, 2);
     assert.equal(g.json().stream_seq, 2);
     assert.equal(ok(await runCli(["crdt", "lww", "get", ...base, "--key", "bar"])).stdout, "unset\n");
+    // An empty key and value are data (cmd/flags.ts: req allowEmpty), not a missing flag.
+    ok(await runCli(["crdt", "lww", "set", ...base, "--key", "", "--value", "", "--ts", "3"]));
+    const e = ok(await runCli(["crdt", "lww", "get", ...base, "--key=", "--json"]));
+    assert.equal(e.json().set, true);
+    assert.equal(e.json().value, "");
   });
 });
 

@@ -1,17 +1,7 @@
 /** `veen kube apply` (CLI-GOALS-3 §2.3): applies a manifest file, optionally waits until the hub is ready. */
 import { EXIT } from "../../core/mod.ts";
-import {
-  check,
-  type Flags,
-  int,
-  type Mode,
-  type OpsIo,
-  readUserFile,
-  req,
-  result,
-  str,
-  usage,
-} from "../io.ts";
+import type { Flags } from "../../cmd/mod.ts";
+import { check, type Mode, type OpsIo, readUserFile, result, usage } from "../io.ts";
 import { checkDnsLabel, HUB_PORT, serviceDns } from "../kube_names.ts";
 import { Kubectl, kubectlError } from "../kubectl.ts";
 import { type K8sObject, parseManifests } from "../manifest.ts";
@@ -42,10 +32,10 @@ interface WorkloadState {
 }
 
 export async function apply(io: OpsIo, f: Flags, mode: Mode): Promise<number> {
-  const context = req(f, "cluster-context");
-  const file = req(f, "file");
-  const wait = int(f, "wait-seconds", 0, 86_400);
-  const defaultNs = str(f, "namespace");
+  const context = f.req("cluster-context");
+  const file = f.req("file");
+  const wait = f.int("wait-seconds", { min: 0, max: 86_400 });
+  const defaultNs = f.str("namespace");
   if (defaultNs !== undefined) checkDnsLabel(defaultNs, "namespace");
   const objects = parseManifests(await readUserFile(file, "--file manifest"), file);
   if (objects.length === 0) throw usage(`${file} holds no Kubernetes objects`);

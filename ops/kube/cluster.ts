@@ -1,15 +1,16 @@
 /** What several `veen kube` subcommands read from the cluster through kubectl, and the hub address flags. */
-import { type Flags, malformed, str } from "../io.ts";
+import type { Flags } from "../../cmd/mod.ts";
+import { malformed } from "../io.ts";
 import { type HubNames, namesFromFlags } from "../kube_names.ts";
 import type { Kubectl } from "../kubectl.ts";
 
 /** The hub named by --namespace/--name or --profile/--tenant-id. */
 export function addressNames(f: Flags): HubNames {
   return namesFromFlags({
-    profile: str(f, "profile"),
-    namespace: str(f, "namespace"),
-    name: str(f, "name"),
-    tenantId: str(f, "tenant-id"),
+    profile: f.str("profile"),
+    namespace: f.str("namespace"),
+    name: f.str("name"),
+    tenantId: f.str("tenant-id"),
   });
 }
 

@@ -1,6 +1,7 @@
 /** `veen kube delete` (CLI-GOALS-3 §2.5): the hub's objects, idempotently; `--purge-pvcs` for its data. */
 import { EXIT } from "../../core/mod.ts";
-import { type Flags, malformed, type Mode, type OpsIo, req, result, str, usage } from "../io.ts";
+import type { Flags } from "../../cmd/mod.ts";
+import { malformed, type Mode, type OpsIo, result, usage } from "../io.ts";
 import type { HubNames } from "../kube_names.ts";
 import { checkSubdomain } from "../kube_render_input.ts";
 import { Kubectl, kubectlError } from "../kubectl.ts";
@@ -33,10 +34,10 @@ async function claimNames(k: Kubectl, n: HubNames): Promise<string[]> {
 }
 
 export async function del(io: OpsIo, f: Flags, mode: Mode): Promise<number> {
-  const context = req(f, "cluster-context");
+  const context = f.req("cluster-context");
   const n = addressNames(f);
-  const purge = f["purge-pvcs"] === true;
-  const explicitPvc = str(f, "data-pvc");
+  const purge = f.bool("purge-pvcs");
+  const explicitPvc = f.str("data-pvc");
   if (explicitPvc !== undefined && !purge) throw usage("--data-pvc only says which PVC --purge-pvcs deletes");
   const k = new Kubectl(io, context, mode.verbose);
 

@@ -1,18 +1,7 @@
 /** `veen kube job send|stream` (CLI-GOALS-3 §3): one CLI command in a Kubernetes Job, its result printed. */
 import { EXIT } from "../../core/mod.ts";
-import {
-  check,
-  type Flags,
-  int,
-  malformed,
-  type Mode,
-  type OpsIo,
-  readUserFile,
-  req,
-  result,
-  str,
-  usage,
-} from "../io.ts";
+import type { Flags } from "../../cmd/mod.ts";
+import { check, malformed, type Mode, type OpsIo, readUserFile, result, usage } from "../io.ts";
 import {
   DEFAULT_JOB_IMAGE,
   hubUrlOf,
@@ -33,50 +22,50 @@ import { Kubectl, kubectlError } from "../kubectl.ts";
 import { toYaml } from "../manifest.ts";
 
 export async function job(action: "send" | "stream", io: OpsIo, f: Flags, mode: Mode): Promise<number> {
-  const dryRun = f["dry-run"] === true;
-  const context = dryRun ? str(f, "cluster-context") ?? "" : req(f, "cluster-context");
-  const namespace = checkDnsLabel(req(f, "namespace"), "namespace");
-  const hubService = req(f, "hub-service");
+  const dryRun = f.bool("dry-run");
+  const context = dryRun ? f.str("cluster-context") ?? "" : f.req("cluster-context");
+  const namespace = checkDnsLabel(f.req("namespace"), "namespace");
+  const hubService = f.req("hub-service");
   if (/\s/.test(hubService)) throw usage(`--hub-service must be a DNS name[:port], not "${hubService}"`);
-  const clientSecret = checkSubdomain(req(f, "client-secret"), "client-secret");
-  const stream = req(f, "stream");
-  const wait = int(f, "wait-seconds", 1, 86_400) ?? 300;
-  const env = str(f, "env-file") === undefined
+  const clientSecret = checkSubdomain(f.req("client-secret"), "client-secret");
+  const stream = f.req("stream");
+  const wait = f.int("wait-seconds", { min: 1, max: 86_400 }) ?? 300;
+  const env = f.str("env-file") === undefined
     ? []
-    : parseEnvFile(await readUserFile(str(f, "env-file")!, "--env-file"), str(f, "env-file")!);
+    : parseEnvFile(await readUserFile(f.str("env-file")!, "--env-file"), f.str("env-file")!);
   const inp: JobInput = {
     action,
     name: "",
     namespace,
-    image: checkImage(str(f, "image") ?? DEFAULT_JOB_IMAGE),
+    image: checkImage(f.str("image") ?? DEFAULT_JOB_IMAGE),
     hubUrl: hubUrlOf(hubService),
     clientSecret,
     stream,
     env,
-    universeId: checkLabelValue(str(f, "universe-id") ?? "default", "universe-id"),
+    universeId: checkLabelValue(f.str("universe-id") ?? "default", "universe-id"),
     deadlineSeconds: wait,
   };
-  if (str(f, "tenant-id") !== undefined) inp.tenantId = checkDnsLabel(str(f, "tenant-id")!, "tenant-id");
-  if (str(f, "state-pvc") !== undefined) inp.statePvc = checkSubdomain(str(f, "state-pvc")!, "state-pvc");
+  if (f.str("tenant-id") !== undefined) inp.tenantId = checkDnsLabel(f.str("tenant-id")!, "tenant-id");
+  if (f.str("state-pvc") !== undefined) inp.statePvc = checkSubdomain(f.str("state-pvc")!, "state-pvc");
   if (action === "send") {
-    inp.body = req(f, "body");
+    inp.body = f.req("body");
     try {
       JSON.parse(inp.body);
     } catch {
       throw usage("--body must be JSON");
     }
-    if (str(f, "cap-secret") !== undefined) {
-      inp.capSecret = checkSubdomain(str(f, "cap-secret")!, "cap-secret");
+    if (f.str("cap-secret") !== undefined) {
+      inp.capSecret = checkSubdomain(f.str("cap-secret")!, "cap-secret");
     }
-    if (str(f, "profile-id") !== undefined) inp.profileId = checkProfileId(str(f, "profile-id")!);
-    const t = int(f, "timeout-ms", 1, 3_600_000);
+    if (f.str("profile-id") !== undefined) inp.profileId = checkProfileId(f.str("profile-id")!);
+    const t = f.int("timeout-ms", { min: 1, max: 3_600_000 });
     if (t !== undefined) inp.timeoutMs = t;
   } else {
-    const from = int(f, "from", 0, Number.MAX_SAFE_INTEGER);
+    const from = f.int("from", { min: 0, max: Number.MAX_SAFE_INTEGER });
     if (from !== undefined) inp.from = from;
-    if (f["with-proof"] === true) inp.withProof = true;
+    if (f.bool("with-proof")) inp.withProof = true;
   }
-  const explicitName = str(f, "job-name");
+  const explicitName = f.str("job-name");
   inp.name = explicitName !== undefined
     ? checkDnsLabel(explicitName, "job-name")
     : jobName(action, { ...inp, name: undefined }, io.now());

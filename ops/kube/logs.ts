@@ -1,6 +1,7 @@
 /** `veen kube logs` (CLI-GOALS-3 §2.6): the hub containers' logs, passed through unchanged. */
 import { EXIT } from "../../core/mod.ts";
-import { check, type Flags, type Mode, type OpsIo, req, str, usage } from "../io.ts";
+import type { Flags } from "../../cmd/mod.ts";
+import { check, type Mode, type OpsIo, usage } from "../io.ts";
 import { hubSelector, selectorString } from "../kube_names.ts";
 import { checkSubdomain } from "../kube_render_input.ts";
 import { Kubectl, kubectlError } from "../kubectl.ts";
@@ -9,12 +10,12 @@ import { addressNames, podsOf } from "./cluster.ts";
 const DURATION = /^(?=\d)(\d+h)?(\d+m)?(\d+s)?$/;
 
 export async function logs(io: OpsIo, f: Flags, mode: Mode): Promise<number> {
-  const context = req(f, "cluster-context");
+  const context = f.req("cluster-context");
   const n = addressNames(f);
-  const since = str(f, "since") ?? "1h";
+  const since = f.str("since") ?? "1h";
   if (!DURATION.test(since)) throw usage(`--since must be a duration such as 1h, 10m or 30s, not "${since}"`);
-  const follow = f.follow === true;
-  const pod = str(f, "pod");
+  const follow = f.bool("follow");
+  const pod = f.str("pod");
   const k = new Kubectl(io, context, mode.verbose);
   const tail = [`--since=${since}`, ...(follow ? ["--follow"] : [])];
   const run = async (args: string[], what: string) => {

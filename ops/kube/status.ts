@@ -1,6 +1,7 @@
 /** `veen kube status` (CLI-GOALS-3 §2.4): workload replicas, pods and each running pod's /healthz. */
 import { EXIT } from "../../core/mod.ts";
-import { type Flags, type Mode, type OpsIo, req, result } from "../io.ts";
+import type { Flags } from "../../cmd/mod.ts";
+import { type Mode, type OpsIo, result } from "../io.ts";
 import { HUB_PORT, hubSelector, selectorString } from "../kube_names.ts";
 import { Kubectl, kubectlError } from "../kubectl.ts";
 import { addressNames, podsOf, readWorkload } from "./cluster.ts";
@@ -14,7 +15,7 @@ interface PodStatus {
 }
 
 export async function status(io: OpsIo, f: Flags, mode: Mode): Promise<number> {
-  const context = req(f, "cluster-context");
+  const context = f.req("cluster-context");
   const n = addressNames(f);
   const k = new Kubectl(io, context, mode.verbose);
   const w = await readWorkload(k, n.workloadKind, n.workload, n.namespace);
