@@ -11,6 +11,8 @@ export interface RateGate {
 interface Bucket {
   tokens: number;
   at: number;
+  perSec: number;
+  burst: number;
 }
 
 export class RateLimiter {
@@ -20,13 +22,16 @@ export class RateLimiter {
   private bucket(key: string, burst: number, nowMs: number, perSec: number): Bucket {
     let b = this.buckets.get(key);
     if (b === undefined) {
-      if (this.buckets.size >= this.maxBuckets) this.evictOldest();
-      b = { tokens: burst, at: nowMs };
-      this.buckets.set(key, b);
+      if (this.buckets.size >= this.maxBuckets) this.evict(nowMs);
+      b = { tokens: burst, at: nowMs, perSec, burst };
     } else {
+      this.buckets.delete(key); // re-inserted below: the map's order is least recently used first
       b.tokens = Math.min(burst, b.tokens + ((nowMs - b.at) / 1000) * perSec);
       b.at = nowMs;
+      b.perSec = perSec;
+      b.burst = burst;
     }
+    this.buckets.set(key, b);
     return b;
   }
 
@@ -41,13 +46,23 @@ export class RateLimiter {
     return Math.max(1, Math.ceil((1 - b.tokens) / perSec));
   }
 
-  /** Drops the oldest buckets; a dropped bucket restarts full, which only ever errs towards admitting. */
-  private evictOldest(): void {
+  /**
+   * Makes room for a tenth of the buckets: first those that would be full by now (dropping one loses nothing: it
+   * would restart full), then the least recently used. So filling the table with new buckets cannot reset the
+   * buckets of clients that are being limited while they keep submitting.
+   */
+  private evict(nowMs: number): void {
     const n = Math.ceil(this.maxBuckets / 10);
-    let i = 0;
+    let dropped = 0;
+    for (const [k, b] of this.buckets) {
+      if (b.tokens + ((nowMs - b.at) / 1000) * b.perSec >= b.burst) {
+        this.buckets.delete(k);
+        if (++dropped >= n) return;
+      }
+    }
     for (const k of this.buckets.keys()) {
-      if (i++ >= n) break;
       this.buckets.delete(k);
+      if (++dropped >= n) return;
     }
   }
 }
