@@ -40,8 +40,14 @@ export interface TailScan {
   end: TailEnd;
 }
 
-/** What a scan knows of the file's kind: whether a frame body is a record of it (absent for payloads). */
+/**
+ * What a scan knows of the file's kind. `isBody`: whether bytes decode as one of its frame bodies (a MSG, a receipts,
+ * checkpoint or admission record); a frame repaired by another length counts only then, since a torn MSG's prefix
+ * could otherwise be made to look like a complete frame (a client picks its label's bytes). `isRecord`: the same
+ * test where a whole body cannot be client bytes (absent for payloads: a MSG could hold a MSG frame).
+ */
 export interface TailKind {
+  isBody?: (body: Uint8Array) => boolean;
   isRecord?: (body: Uint8Array) => boolean;
 }
 
@@ -73,7 +79,8 @@ export function scanTail(buf: Uint8Array, base: number, kind: TailKind = {}): Ta
           : { kind: "corrupt", offset: at, why: f.why },
       };
     }
-    if (completeUnderOtherLength(buf, off) || validUnderNearbyHead(buf, off)) {
+    const isBody = kind.isBody ?? (() => true);
+    if (completeUnderOtherLength(buf, off, isBody) || validUnderNearbyHead(buf, off, isBody)) {
       return { frames, end: { kind: "corrupt", offset: at, why: "length field altered" } };
     }
     const next = kind.isRecord === undefined ? -1 : nextRecord(buf, off + 1, kind.isRecord);
@@ -111,7 +118,7 @@ function nextRecord(buf: Uint8Array, from: number, isRecord: (body: Uint8Array) 
  * valid: then the head was altered, not torn. A torn write cannot pass (its check would have to match by chance,
  * 2^-64), and neither can client bytes (the check covers bytes that depend on it: ct_hash, the signatures).
  */
-function validUnderNearbyHead(buf: Uint8Array, off: number): boolean {
+function validUnderNearbyHead(buf: Uint8Array, off: number, isBody: (body: Uint8Array) => boolean): boolean {
   const head = buf.slice(off + 1, Math.min(buf.length, off + 10));
   for (let i = 0; i < head.length; i++) {
     const orig = head[i]!;
@@ -123,10 +130,11 @@ function validUnderNearbyHead(buf: Uint8Array, off: number): boolean {
       const bodyOff = off + 1 + h.next;
       const end = bodyOff + h.n;
       if (end + 1 + CHECK_LEN > buf.length || buf[end] !== 0x48) continue;
-      const d = H(buf.subarray(bodyOff, end));
+      const body = buf.subarray(bodyOff, end);
+      const d = H(body);
       let same = true;
       for (let k = 0; k < CHECK_LEN && same; k++) same = d[k] === buf[end + 1 + k];
-      if (same) {
+      if (same && isBody(body)) {
         head[i] = orig;
         return true;
       }
@@ -137,17 +145,22 @@ function validUnderNearbyHead(buf: Uint8Array, off: number): boolean {
 }
 
 /** Whether the bytes from `off` to the end are one complete frame whose length head says otherwise. */
-function completeUnderOtherLength(buf: Uint8Array, off: number): boolean {
+function completeUnderOtherLength(
+  buf: Uint8Array,
+  off: number,
+  isBody: (body: Uint8Array) => boolean,
+): boolean {
   const total = buf.length - off;
   const checkAt = buf.length - CHECK_LEN;
   if (buf[checkAt - 1] !== 0x48) return false;
   for (const headLen of [1, 2, 3, 5, 9]) {
     const bodyLen = total - 1 - headLen - 1 - CHECK_LEN;
     if (bodyLen < 0 || cborHeadLen(bodyLen) !== headLen) continue;
-    const d = H(buf.subarray(off + 1 + headLen, checkAt - 1));
+    const body = buf.subarray(off + 1 + headLen, checkAt - 1);
+    const d = H(body);
     let same = true;
     for (let i = 0; i < CHECK_LEN && same; i++) same = d[i] === buf[checkAt + i];
-    if (same) return true;
+    if (same && isBody(body)) return true;
   }
   return false;
 }

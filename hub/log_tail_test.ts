@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { H } from "../core/mod.ts";
 import { encodeFrame } from "./frame.ts";
+import { tailKindOf } from "./records.ts";
 import { pairVerdict, scanTail } from "./log_tail.ts";
 import { StorageDamage } from "./storage_damage.ts";
 
@@ -122,4 +124,23 @@ Deno.test("scanTail: a length head altered in one byte is corrupt anywhere; a to
   const isRecord = (x: Uint8Array) => new TextDecoder().decode(x.subarray(0, 3)) === "REC";
   assert.equal(scanTail(b, 0, { isRecord }).end.kind, "corrupt");
   assert.equal(scanTail(b, 0).end.kind, "torn");
+});
+
+Deno.test("scanTail: a torn frame whose prefix a client shaped into a complete frame stays torn unless the body decodes", () => {
+  // The bytes a crash left end exactly after [prefix, 0x48, H(prefix)[0..8]]: complete under a shorter length head.
+  // A client can shape such a prefix in its own bytes (its label), so it counts as damage only when the repaired
+  // body is a whole body of the file's kind (tailKindOf: a MSG for payloads).
+  const prefix = new Uint8Array(300).fill(0x33);
+  const check = H(prefix).subarray(0, 8);
+  const body = cat([prefix, new Uint8Array([0x48]), check, new Uint8Array(91).fill(0x44)]);
+  const victim = encodeFrame(body);
+  const before = frames(2);
+  const at = ends(before).at(-1)!;
+  const torn = cat([...before, victim.subarray(0, 1 + 3 + 300 + 9)]);
+  assert.equal(scanTail(torn, 0).end.kind, "corrupt", "without a body test it reads as an altered length");
+  assert.deepEqual(scanTail(torn, 0, tailKindOf("payloads/00000001.cborseq")).end, {
+    kind: "torn",
+    offset: at,
+    how: "short",
+  });
 });

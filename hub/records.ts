@@ -9,6 +9,7 @@ import {
   type CborValue,
   decodeCapToken,
   decodeCbor,
+  decodeMsg,
   encodeCbor,
   expectArray,
   expectBytes,
@@ -16,6 +17,7 @@ import {
   expectUint,
   VeenError,
 } from "../core/mod.ts";
+import { MAX_FRAME_BODY } from "./frame.ts";
 import type { TailKind } from "./log_tail.ts";
 import { decodeReceiptBody } from "./receipt_record.ts";
 import type { AdmissionRecord } from "./store.ts";
@@ -126,11 +128,16 @@ function decodes(decode: (body: Uint8Array) => unknown): (body: Uint8Array) => b
 
 /**
  * What the recovery rule (hub/log_tail.ts) knows of a framed file's records, by its path relative to the data dir:
- * receipts, checkpoint and admission records can be recognised; payloads (client bytes) cannot.
+ * receipts, checkpoint and admission records can be recognised anywhere; a MSG only as a whole frame body.
  */
 export function tailKindOf(file: string): TailKind {
-  if (file.startsWith("receipts/")) return { isRecord: decodes(decodeReceiptBody) };
-  if (file.endsWith("checkpoints.cborseq")) return { isRecord: decodes(decodeCheckpointRecord) };
-  if (file.endsWith("admissions.cborseq")) return { isRecord: decodes(decodeAdmission) };
+  const record = (decode: (body: Uint8Array) => unknown) => {
+    const is = decodes(decode);
+    return { isBody: is, isRecord: is };
+  };
+  if (file.startsWith("receipts/")) return record(decodeReceiptBody);
+  if (file.endsWith("checkpoints.cborseq")) return record(decodeCheckpointRecord);
+  if (file.endsWith("admissions.cborseq")) return record(decodeAdmission);
+  if (file.startsWith("payloads/")) return { isBody: decodes((b) => decodeMsg(b, MAX_FRAME_BODY)) };
   return {};
 }
