@@ -89,11 +89,15 @@ export function parseFrame(buf: Uint8Array, off: number): FrameResult {
   const end = bodyOffset + h.n;
   if (end + 1 + CHECK_LEN > buf.length) return { kind: "torn" };
   if (buf[end] !== 0x48) return { kind: "bad", why: "bad check head" };
-  const d = H(buf.subarray(bodyOffset, end));
-  for (let i = 0; i < CHECK_LEN; i++) {
-    if (buf[end + 1 + i] !== d[i]) return { kind: "bad", why: "checksum mismatch" };
-  }
+  if (!checkMatches(buf, bodyOffset, end)) return { kind: "bad", why: "checksum mismatch" };
   return { kind: "ok", length: end + 1 + CHECK_LEN - off, bodyOffset, bodyLength: h.n };
+}
+
+/** Whether the check after the `0x48` at `end` is SHA-256(buf[bodyOffset, end))[0..8]. */
+export function checkMatches(buf: Uint8Array, bodyOffset: number, end: number): boolean {
+  const d = H(buf.subarray(bodyOffset, end));
+  for (let i = 0; i < CHECK_LEN; i++) if (buf[end + 1 + i] !== d[i]) return false;
+  return true;
 }
 
 /**

@@ -17,8 +17,9 @@
  * checkpoint or admission record) cannot be embedded that way. The payloads family has no such test (a MSG frame
  * can be embedded in a MSG): there a torn frame is judged by its length head alone.
  */
-import { cborHeadLen, H } from "../core/mod.ts";
-import { CHECK_LEN, MAX_FRAME_BODY, parseFrame, readCborHead } from "./frame.ts";
+import { cborHeadLen } from "../core/mod.ts";
+import { mkdir700, writeFileAtomic } from "./files.ts";
+import { CHECK_LEN, checkMatches, MAX_FRAME_BODY, parseFrame, readCborHead } from "./frame.ts";
 import { StorageDamage } from "./storage_damage.ts";
 
 /** A complete, valid frame found while scanning a tail. */
@@ -130,11 +131,7 @@ function validUnderNearbyHead(buf: Uint8Array, off: number, isBody: (body: Uint8
       const bodyOff = off + 1 + h.next;
       const end = bodyOff + h.n;
       if (end + 1 + CHECK_LEN > buf.length || buf[end] !== 0x48) continue;
-      const body = buf.subarray(bodyOff, end);
-      const d = H(body);
-      let same = true;
-      for (let k = 0; k < CHECK_LEN && same; k++) same = d[k] === buf[end + 1 + k];
-      if (same && isBody(body)) {
+      if (checkMatches(buf, bodyOff, end) && isBody(buf.subarray(bodyOff, end))) {
         head[i] = orig;
         return true;
       }
@@ -156,11 +153,8 @@ function completeUnderOtherLength(
   for (const headLen of [1, 2, 3, 5, 9]) {
     const bodyLen = total - 1 - headLen - 1 - CHECK_LEN;
     if (bodyLen < 0 || cborHeadLen(bodyLen) !== headLen) continue;
-    const body = buf.subarray(off + 1 + headLen, checkAt - 1);
-    const d = H(body);
-    let same = true;
-    for (let i = 0; i < CHECK_LEN && same; i++) same = d[i] === buf[checkAt + i];
-    if (same && isBody(body)) return true;
+    const bodyOff = off + 1 + headLen;
+    if (checkMatches(buf, bodyOff, checkAt - 1) && isBody(buf.subarray(bodyOff, checkAt - 1))) return true;
   }
   return false;
 }
@@ -189,6 +183,30 @@ export async function readRest(path: string, offset: number): Promise<Uint8Array
   } finally {
     f.close();
   }
+}
+
+/**
+ * The repair of a torn end: copies the bytes of `path` from `cut` to `quarantineDir/<name>-<cut>-<ms>.bin` (never
+ * read by the hub, kept for an operator), then truncates `path` at `cut` and fdatasyncs it. Returns the bytes moved.
+ */
+export async function quarantineTail(
+  path: string,
+  cut: number,
+  quarantineDir: string,
+  name: string,
+): Promise<number> {
+  const rest = await readRest(path, cut);
+  if (rest.length === 0) return 0;
+  await mkdir700(quarantineDir);
+  await writeFileAtomic(quarantineDir, `${name}-${cut}-${Date.now()}.bin`, rest);
+  await Deno.truncate(path, cut);
+  const f = await Deno.open(path, { write: true });
+  try {
+    await f.syncData();
+  } finally {
+    f.close();
+  }
+  return rest.length;
 }
 
 /** Scans the rest of `path` from the frame boundary `offset`. */

@@ -3,18 +3,9 @@
  * docs/durability.md "Data directory" and "Commit protocol").
  */
 import { VeenError } from "../core/mod.ts";
-import {
-  fileSize,
-  Lock,
-  mkdir700,
-  OS_SYNC,
-  type Syncer,
-  SyncReaders,
-  writeAll,
-  writeFileAtomic,
-} from "./files.ts";
+import { fileSize, Lock, OS_SYNC, type Syncer, SyncReaders, writeAll, writeFileAtomic } from "./files.ts";
 import { encodeFrame, frameBody, FrameReader } from "./frame.ts";
-import { readRest, scanFileTail } from "./log_tail.ts";
+import { quarantineTail, scanFileTail } from "./log_tail.ts";
 import { StorageDamage } from "./storage_damage.ts";
 import { tailKindOf } from "./records.ts";
 
@@ -110,13 +101,8 @@ export class RecordFile {
         good = scan.end.offset;
         const how = scan.end.how;
         rf.#torn = async () => {
-          const rest = await readRest(path, good);
-          const q = opts.quarantineDir ?? `${rf.#dir}/quarantine`;
-          await mkdir700(q);
-          await writeFileAtomic(q, `${rf.#name}-${good}-${Date.now()}.bin`, rest);
           opts.onRepair?.(`${path}: torn record at ${good} (${how}); moved to quarantine/ and cut`);
-          await Deno.truncate(path, good);
-          await rf.#w!.syncData();
+          await quarantineTail(path, good, opts.quarantineDir ?? `${rf.#dir}/quarantine`, rf.#name);
         };
       }
     }

@@ -18,7 +18,7 @@ import {
   writeFileAtomic,
 } from "./files.ts";
 import { encodeFrame, frameBody, frameLength, FrameReader, sealFrame, writeFramePrefix } from "./frame.ts";
-import { readRest } from "./log_tail.ts";
+import { quarantineTail } from "./log_tail.ts";
 import {
   decodeReceiptBody,
   receiptBodyLength,
@@ -274,18 +274,8 @@ export class SegmentLog {
   async #cut(seg: number, rCut: number, pCut: number): Promise<void> {
     for (const [f, cut] of [["receipts", rCut], ["payloads", pCut]] as const) {
       const path = this.#path(f, seg);
-      const rest = await readRest(path, cut);
-      if (rest.length === 0) continue;
       this.#readers.drop(path);
-      await mkdir700(this.#quarantineDir);
-      await writeFileAtomic(this.#quarantineDir, `${f}-${segmentName(seg)}-${cut}-${Date.now()}.bin`, rest);
-      await Deno.truncate(path, cut);
-      const fh = await Deno.open(path, { write: true });
-      try {
-        await fh.syncData();
-      } finally {
-        fh.close();
-      }
+      await quarantineTail(path, cut, this.#quarantineDir, `${f}-${segmentName(seg)}`);
     }
   }
 
