@@ -7,7 +7,7 @@
  * Which attachments are kept, and for how long, is decided by hub/attachment_ledger.ts.
  */
 import { bytesEqual, H, toHex, VeenError } from "../core/mod.ts";
-import { dirEntries, mkdir700, syncDir, writeAll } from "./files.ts";
+import { dirEntries, mkdir700, syncDir, writeFileAtomic } from "./files.ts";
 
 /** Where puts write before the rename: `attachments/tmp/`, emptied at open. */
 export const TMP_DIR = "tmp";
@@ -62,21 +62,7 @@ export class AttachmentStore {
       await syncDir(this.dir);
       this.#madeDirs.add(sub);
     }
-    const tmp = `${this.dir}/${TMP_DIR}/${hex}.${crypto.randomUUID()}`;
-    try {
-      const f = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
-      try {
-        await writeAll(f, bytes);
-        await f.syncData();
-      } finally {
-        f.close();
-      }
-      await Deno.rename(tmp, path);
-    } catch (e) {
-      await Deno.remove(tmp).catch(() => {});
-      throw e;
-    }
-    await syncDir(sub);
+    await writeFileAtomic(sub, hex, bytes, `${this.dir}/${TMP_DIR}`);
     return coid;
   }
 

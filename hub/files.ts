@@ -192,11 +192,17 @@ export async function fileSize(path: string): Promise<number> {
 }
 
 /**
- * Writes `bytes` to `dir/name` atomically: tmp file, fdatasync, rename, fsync of the directory. The tmp file is
- * removed when any step before the rename's completion fails.
+ * Writes `bytes` to `dir/name` atomically: tmp file (in `tmpDir`, on the same file system; default `dir`),
+ * fdatasync, rename, fsync of the directory. The tmp file is removed when any step before the rename's completion
+ * fails.
  */
-export async function writeFileAtomic(dir: string, name: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${dir}/.${name}.${crypto.randomUUID()}.tmp`;
+export async function writeFileAtomic(
+  dir: string,
+  name: string,
+  bytes: Uint8Array,
+  tmpDir: string = dir,
+): Promise<void> {
+  const tmp = `${tmpDir}/.${name}.${crypto.randomUUID()}.tmp`;
   const f = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o600 });
   try {
     try {
