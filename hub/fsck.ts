@@ -620,10 +620,15 @@ class Checker {
     }
     if (t === undefined) return;
     // The hub's rule (DiskStore #beforeCut): a cut never drops an entry the index or a CHECKPOINT covers.
+    const covered = new Map<string, number>(); // label hex → highest CHECKPOINT upto_seq
+    for (const c of this.#checkpoints) {
+      const hex = toHex(c.label);
+      covered.set(hex, Math.max(covered.get(hex) ?? 0, c.upto));
+    }
     for (const d of t.dropped) {
       const hex = toHex(d.label);
       const indexed = this.#labels.get(hex)?.headSeq ?? 0;
-      const upto = Math.max(0, ...this.#checkpoints.filter((c) => toHex(c.label) === hex).map((c) => c.upto));
+      const upto = covered.get(hex) ?? 0;
       if (d.streamSeq <= Math.max(indexed, upto)) {
         this.fail({
           file: where,
