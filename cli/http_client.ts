@@ -334,6 +334,20 @@ export class HubHttp {
     }
   }
 
+  /** `GET path` answered with a JSON object (the admin-plane and policy routes, docs/admin.md). */
+  async json(
+    path: string,
+    query: Record<string, string | number | undefined> = {},
+  ): Promise<Record<string, unknown>> {
+    const { bytes } = await this.request("GET", path, query);
+    return decodeAnswer(`${path} JSON`, () => jsonObject(bytes));
+  }
+
+  /** `GET /realm`: the signed realm descriptor's bytes (the caller checks them against the pinned hub key). */
+  async realm(): Promise<Uint8Array> {
+    return (await this.request("GET", "/realm")).bytes;
+  }
+
   /** `GET /metrics` (Prometheus text). */
   async metrics(): Promise<string> {
     return new TextDecoder().decode((await this.request("GET", "/metrics")).bytes);

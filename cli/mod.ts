@@ -28,6 +28,7 @@ import { hubHealth, hubKey, hubStatus } from "./commands/hub_status.ts";
 import { idRotate, idShow, idUsage } from "./commands/id.ts";
 import { keygen } from "./commands/keygen.ts";
 import { resync } from "./commands/resync.ts";
+import { capRevocations, capRevoke } from "./commands/revoke.ts";
 import { rpcCall, rpcServe } from "./commands/rpc.ts";
 import { schemaId } from "./commands/schema_id.ts";
 import { send } from "./commands/send.ts";
@@ -53,6 +54,8 @@ export const COMMANDS: readonly Command[] = [
   capIssue,
   capAuthorize,
   capStatus,
+  capRevoke,
+  capRevocations,
   resync,
   verifyState,
   benchSend,

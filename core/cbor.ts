@@ -78,6 +78,22 @@ export function decodeCbor(bytes: Uint8Array, what = "CBOR item"): CborValue {
   return canonicalOrThrow(bytes, v, what);
 }
 
+/**
+ * Decodes exactly one CBOR item with the value rules of {@link decodeCbor} (no floats, tags, undefined, duplicate
+ * keys or indefinite lengths) but keeps maps in the order they were written, for formats whose key order is not
+ * RFC 8949's (overlay bodies list keys in the spec's order); the caller re-encodes and compares.
+ */
+export function decodeCborInOrder(bytes: Uint8Array, what = "CBOR item"): CborValue {
+  let v: unknown;
+  try {
+    v = cborgDecode(bytes, DECODE_OPTIONS);
+  } catch (e) {
+    throw new VeenError("E.SIZE", `Cannot decode ${what}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  checkValue(v, 0);
+  return v as CborValue;
+}
+
 /** Decodes an RFC 8742 CBOR sequence of canonical items. */
 export function decodeCborSeq(bytes: Uint8Array, what = "CBOR sequence"): CborValue[] {
   const out: CborValue[] = [];

@@ -22,6 +22,12 @@ export interface HubConfig {
   /** Hex Ed25519 keys whose cap tokens the hub accepts; the hub's own key is always trusted. */
   trustedIssuers: string[];
   routingKeyHex: string;
+  /** The hub's realm name (`realm_id = Ht("id/realm", utf8(name))`, overlay decisions "Realm and admin records"). */
+  realm: string;
+  /** Hex Ed25519 client ids that may write admin records (or root the caps of those who may). */
+  adminKeys: string[];
+  /** A realm admin key file shared by the hubs of the realm; empty: `DIR/realm_admin_key`, created at first start. */
+  realmAdminKey: string;
   /** Rotate labels per profile epoch (E.TIME outside the skew window); off by default. */
   labelEpochs: boolean;
   /** Largest batch written and fsynced as one group commit. */
@@ -81,6 +87,9 @@ export function defaultConfig(dataDir = ""): HubConfig {
     allowOpenPublic: false,
     trustedIssuers: [],
     routingKeyHex: "",
+    realm: "default",
+    adminKeys: [],
+    realmAdminKey: "",
     labelEpochs: false,
     batchMax: 256,
     batchWaitMs: 0,
@@ -119,6 +128,9 @@ const KEYS: Record<string, [string, Kind]> = {
   allow_open_public: ["allowOpenPublic", "bool"],
   trusted_issuers: ["trustedIssuers", "list"],
   routing_key: ["routingKeyHex", "string"],
+  realm: ["realm", "string"],
+  admin_keys: ["adminKeys", "list"],
+  realm_admin_key: ["realmAdminKey", "string"],
   label_epochs: ["labelEpochs", "bool"],
   batch_max: ["batchMax", "int"],
   batch_wait_ms: ["batchWaitMs", "int"],
@@ -273,8 +285,10 @@ export function validateConfig(cfg: HubConfig): void {
   checkOpenPublic(cfg);
   hexOrConfigError(() => {
     for (const k of cfg.trustedIssuers) fromHex(k, 32, "trusted issuer key");
+    for (const k of cfg.adminKeys) fromHex(k, 32, "admin key");
     fromHex(cfg.routingKeyHex, undefined, "routing_key");
   });
+  if (cfg.realm === "") throw configError("realm must not be empty");
   if ((cfg.tlsCert === "") !== (cfg.tlsKey === "")) {
     throw configError("tls_cert and tls_key must be given together");
   }

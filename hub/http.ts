@@ -121,6 +121,12 @@ export class Query {
     return Number(v);
   }
 
+  /** A text parameter; undefined when absent or empty. */
+  text(name: string): string | undefined {
+    const v = this.params.get(name);
+    return v === null || v === "" ? undefined : v;
+  }
+
   flag(name: string): boolean {
     const v = this.params.get(name);
     return v === "1" || v === "true";

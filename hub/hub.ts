@@ -13,6 +13,7 @@ import {
 } from "../core/mod.ts";
 import { VERSION } from "../version.ts";
 import { Admission } from "./admission.ts";
+import { AdminPlane } from "./admin_plane.ts";
 import { BodyLimits } from "./body_limits.ts";
 import { Checkpointer } from "./checkpointer.ts";
 import { CryptoPool } from "./crypto_pool.ts";
@@ -20,12 +21,15 @@ import {
   admissionRequired,
   checkOpenPublic,
   type HubConfig,
+  isLoopback,
   isOpenPublic,
   parseListen,
   unsafeKeysOn,
 } from "./config.ts";
 import type { DataDirLock } from "./data_dir_lock.ts";
 import { loadOrCreateHubKey, prepareDataDir } from "./hub_key.ts";
+import { loadOrCreateRealmAdminKey, realmOf } from "./realm.ts";
+import { openViewStore, VIEWS_FILE } from "./view_store.ts";
 import { Logger } from "./logger.ts";
 import { Metrics } from "./metrics.ts";
 import { RetentionEnforcer } from "./retention.ts";
@@ -146,6 +150,35 @@ async function startWithStore(
     clockSkewEpochs: cfg.limits.clockSkewEpochs,
     unsafeCapTtlMillis: cfg.unsafeCapTtlMillis,
   });
+  const { key: realmKey, created: realmKeyCreated } = await loadOrCreateRealmAdminKey(
+    cfg.dataDir,
+    cfg.realmAdminKey,
+  );
+  if (realmKeyCreated) {
+    log.info("created realm admin key", { realm: cfg.realm, admin_pk: toHex(realmKey.public) });
+  }
+  const realm = realmOf(cfg.realm, hubKey, routingKey, realmKey);
+  const adminKeys = cfg.adminKeys.map((k) => fromHex(k, 32, "admin key"));
+  const viewStore = await openViewStore(`${cfg.dataDir}/${VIEWS_FILE}`);
+  let admin: AdminPlane;
+  try {
+    admin = await AdminPlane.open({
+      realm,
+      adminKeys,
+      hubPk: hubKey.public,
+      openHub: !admission.required && adminKeys.length === 0 && isLoopback(parseListen(cfg.listen).hostname),
+      padBlock: DEFAULT_PROFILE.padBlock,
+      limits: cfg.limits,
+      store,
+      views: viewStore,
+      admission,
+      log: log.child("admin"),
+    });
+  } catch (e) {
+    viewStore.close();
+    crypto.close();
+    throw e;
+  }
   const checkpointer = new Checkpointer(store, hubKey, metrics, log.child("checkpoint"), {
     every: cfg.checkpointEvery,
     intervalSec: cfg.checkpointIntervalSec,
@@ -176,6 +209,7 @@ async function startWithStore(
   } catch (e) {
     await retention.stop();
     await checkpointer.stop().catch(() => {});
+    viewStore.close();
     crypto.close();
     throw e;
   }
@@ -195,6 +229,7 @@ async function startWithStore(
     bodies,
     crypto,
     admission,
+    admin,
     sequencer,
     metrics,
     log,
@@ -205,6 +240,8 @@ async function startWithStore(
     store,
     submit,
     admission,
+    admin,
+    realm,
     metrics,
     log,
     limits: cfg.limits,
@@ -231,6 +268,7 @@ async function startWithStore(
   } catch (e) {
     await retention.stop();
     await checkpointer.stop().catch(() => {});
+    viewStore.close();
     crypto.close();
     throw e;
   }
@@ -277,6 +315,7 @@ async function startWithStore(
       await retention.stop();
       if (sequencer.healthy) await checkpointer.stop();
       await store.close();
+      viewStore.close();
       crypto.close();
       try {
         await opts.onClosed?.();

@@ -23,6 +23,9 @@ import {
   VeenError,
 } from "../core/mod.ts";
 import type { Admission } from "./admission.ts";
+import type { AdminPlane } from "./admin_plane.ts";
+import { adminRoute, revocationJson } from "./admin_routes.ts";
+import type { Realm } from "./realm.ts";
 import type { BodyLimits } from "./body_limits.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
@@ -51,6 +54,8 @@ export interface RoutesContext {
   /** POST /submit's stages. */
   submit: SubmitPipeline;
   admission: Admission;
+  admin: AdminPlane;
+  realm: Realm;
   metrics: Metrics;
   log: Logger;
   limits: Limits;
@@ -147,6 +152,8 @@ export class Routes {
           return cborResponse(this.c.profileCbor);
       }
       if (p.startsWith("/attachments/")) return this.getAttachment(p.slice("/attachments/".length));
+      const admin = adminRoute(this.c, p, q);
+      if (admin !== undefined) return admin;
     }
     throw new VeenError("E.NOT_FOUND", `No route ${m} ${p}`);
   }
@@ -273,14 +280,22 @@ export class Routes {
 
   private async authorize(req: Request, peer: string): Promise<Response> {
     const body = await this.body(req, 64 * 1024, peer);
-    const rec = await this.c.admission.authorize(body, Math.floor(this.c.now() / 1000));
+    const now = Math.floor(this.c.now() / 1000);
+    const revoked = this.c.admin.tokenRevoked(body, now);
+    if (revoked !== undefined) {
+      throw new VeenError("E.AUTH", `Capability is revoked (${revoked.kind}, stream_seq ${revoked.seq})`);
+    }
+    const rec = await this.c.admission.authorize(body, now);
     this.c.log.info("authorize", { auth_ref: toHex(rec.authRef).slice(0, 8), expires_at: rec.expiresAt });
     return cborResponse(
       encodeCbor(new Map<string, CborValue>([["auth_ref", rec.authRef], ["expires_at", rec.expiresAt]])),
     );
   }
 
-  /** GET /authorize?auth_ref=HEX: the hub's view of an admission record (for `veen cap status`). */
+  /**
+   * GET /authorize?auth_ref=HEX: the hub's view of an admission record (for `veen cap status`): known, currently
+   * valid (unexpired and not revoked), and the revocation in force (of the auth_ref, its token or its subject).
+   */
   private async authorizationStatus(q: Query): Promise<Response> {
     const ref = q.label("auth_ref");
     const rec = await this.c.admission.record(ref);
@@ -288,13 +303,18 @@ export class Routes {
       throw new VeenError("E.NOT_FOUND", `No admission record for auth_ref ${toHex(ref)}`);
     }
     const now = Math.floor(this.c.now() / 1000);
+    const r = await this.c.admin.revocationFor(rec.subjectPk, ref, now);
+    const rj = r === undefined ? undefined : revocationJson(r, now);
     return cborResponse(encodeCbor(
       new Map<string, CborValue>([
         ["known", true],
-        ["currently_valid", now <= rec.expiresAt],
-        ["revoked", false],
+        ["currently_valid", now <= rec.expiresAt && r === undefined],
+        ["revoked", r !== undefined],
         ["issued_at", rec.issuedAt],
         ["expires_at", rec.expiresAt],
+        ["revocation_kind", r?.kind ?? null],
+        ["revocation_ts", r?.ts ?? null],
+        ["reason", (rj?.reason as string | null | undefined) ?? null],
       ]),
     ));
   }

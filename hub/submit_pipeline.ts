@@ -5,10 +5,14 @@
  * 2. structure: canonical MSG, profile_id, ciphertext framing within MAX_HDR_BYTES and MAX_BODY_BYTES, I1 (E.SIZE,
  *    E.PROFILE);
  * 3. signature: MSG.sig under client_id (E.SIG);
- * 4. capability: the admission record named by auth_ref, when admission is on (E.AUTH, E.CAP, E.TIME);
+ * 4. capability: the admission record named by auth_ref, when admission is on (E.AUTH, E.CAP, E.TIME), and the
+ *    revocations in force (KEX1+ §4.3: client_id, auth_ref, cap token; E.AUTH);
+ * 4a. admin records, for a MSG on one of the realm's admin streams (hub/admin_plane.ts): author, open with the realm
+ *    admin key, schema admitted on the stream, body, realm (E.AUTH, E.SIZE);
  * 5. sequence and rate: client_seq and prev_ack against the cursors (E.DUP, E.SEQ), then one token from the
  *    record's bucket (E.RATE), then the MMR append; a MSG refused for its sequence takes no token;
- * 6. commit: the RECEIPT once the entry is durable (E.UNAVAILABLE when storage fails).
+ * 6. commit: the RECEIPT once the entry is durable (E.UNAVAILABLE when storage fails); an admin record is folded
+ *    into the admin views before its RECEIPT leaves.
  *
  * Every stage refuses with its spec code before a later (costlier) one runs; a new stage (such as an admin-record
  * stage) is one more named call in `submit`. routes.ts keeps only HTTP; docs/protocol.md lists the checks.
@@ -26,6 +30,7 @@ import {
   VeenError,
 } from "../core/mod.ts";
 import type { Admission } from "./admission.ts";
+import type { AdminPlane, AdmittedRecord } from "./admin_plane.ts";
 import type { BodyLimits } from "./body_limits.ts";
 import type { CryptoPool } from "./crypto_pool.ts";
 import { ClientGoneError } from "./http.ts";
@@ -49,6 +54,7 @@ export interface SubmitPipelineContext {
   bodies: BodyLimits;
   crypto: CryptoPool;
   admission: Admission;
+  admin: AdminPlane;
   sequencer: Sequencer;
   metrics: Metrics;
   log: Logger;
@@ -84,8 +90,14 @@ export class SubmitPipeline {
       const t1 = performance.now();
       this.c.metrics.verifyLatency.observe(t1 - t0);
       const gate = this.c.admission.required ? await this.capability(msg) : undefined;
+      if (this.c.admin.revocations.size > 0) await this.revocation(msg);
+      const adminStream = this.c.admin.adminStreamOf(msg.label);
+      const adminRecord = adminStream === undefined ? undefined : await this.adminRecord(msg, adminStream);
       const sequenced = await this.sequenceAndRate(msg, body, gate);
       const receipt = await sequenced.receipt; // the commit
+      if (adminRecord !== undefined) {
+        await this.c.admin.applyCommitted(adminStream!, sequenced.streamSeq, adminRecord);
+      }
       const t2 = performance.now();
       this.c.metrics.submitOk++;
       this.c.metrics.endToEndLatency.observe(t2 - t0);
@@ -145,6 +157,22 @@ export class SubmitPipeline {
   /** Stage 4, capability (E.AUTH, E.CAP, E.TIME): hub/admission.ts; resolves with the record's rate gate. */
   private capability(msg: Msg): Promise<RateGate | undefined> {
     return this.c.admission.check(msg, Math.floor(this.c.now() / 1000));
+  }
+
+  /** Stage 4, revocations (KEX1+ §4.3, E.AUTH): of client_id, of auth_ref, of the capability token. */
+  private async revocation(msg: Msg): Promise<void> {
+    const r = await this.c.admin.revocationFor(msg.clientId, msg.authRef, Math.floor(this.c.now() / 1000));
+    if (r !== undefined) {
+      throw new VeenError("E.AUTH", `Revoked (${r.kind}${r.reason === undefined ? "" : `: ${r.reason}`})`);
+    }
+  }
+
+  /** Stage 4a, admin records (E.AUTH, E.SIZE): hub/admin_plane.ts, for a MSG on an admin stream. */
+  private adminRecord(
+    msg: Msg,
+    s: NonNullable<ReturnType<AdminPlane["adminStreamOf"]>>,
+  ): Promise<AdmittedRecord> {
+    return this.c.admin.admit(msg, s, Math.floor(this.c.now() / 1000));
   }
 
   /** Stage 5, sequence and rate (E.DUP, E.SEQ, E.RATE): hub/sequencer.ts; the entry's commit is stage 6. */

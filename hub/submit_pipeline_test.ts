@@ -2,8 +2,10 @@ import assert from "node:assert/strict";
 import {
   authRef,
   DEFAULT_LIMITS,
+  DEFAULT_PROFILE,
   encodeCapToken,
   encodeMsg,
+  generateHpkeKeyPair,
   issueCapToken,
   type Msg,
   signingKeyFromSeed,
@@ -12,6 +14,9 @@ import {
 } from "../core/mod.ts";
 import { Writer } from "../tests/fixture.ts";
 import { Admission } from "./admission.ts";
+import { AdminPlane } from "./admin_plane.ts";
+import { realmOf } from "./realm.ts";
+import { memoryViewStore } from "./view_store.ts";
 import { BodyLimits } from "./body_limits.ts";
 import { CryptoPool } from "./crypto_pool.ts";
 import { Logger } from "./logger.ts";
@@ -22,6 +27,7 @@ import { SubmitPipeline } from "./submit_pipeline.ts";
 
 const HUB = signingKeyFromSeed(new Uint8Array(32).fill(7));
 const MAX_MSG = 4096;
+const REALM_KEY = generateHpkeKeyPair(() => new Uint8Array(32).fill(9));
 
 /** A pipeline with admission on over an in-memory store, and the submit log lines it wrote. */
 async function pipeline() {
@@ -54,12 +60,27 @@ async function pipeline() {
     maxReadsPerPeer: 16,
     maxBufferBytes: 1 << 20,
   });
+  const admin = await AdminPlane.open({
+    realm: realmOf("default", HUB, new Uint8Array(0), {
+      public: REALM_KEY.public,
+      secrets: [REALM_KEY.secret],
+    }),
+    adminKeys: [],
+    hubPk: HUB.public,
+    openHub: false,
+    padBlock: DEFAULT_PROFILE.padBlock,
+    store,
+    views: memoryViewStore(),
+    admission,
+    log,
+  });
   const p = new SubmitPipeline({
     limits,
     profileId: new Writer("x").msg().profileId,
     bodies,
     crypto,
     admission,
+    admin,
     sequencer,
     metrics,
     log,

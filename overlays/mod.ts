@@ -26,3 +26,6 @@ export * from "./rpc.ts";
 export * from "./rpc_serve.ts";
 export * from "./anchor_log.ts";
 export * from "./anchor_backend.ts";
+export * from "./body_codec.ts";
+export * from "./admin_records.ts";
+export * from "./admin_views.ts";

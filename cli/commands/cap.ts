@@ -206,6 +206,7 @@ export const capStatus: Command = {
       json.hub_currently_valid = get("currently_valid") === true;
       json.revoked = get("revoked") === true;
       json.revocation_kind = get("revocation_kind") ?? null;
+      json.revocation_ts = get("revocation_ts") ?? null;
       json.reason = get("reason") ?? null;
       if (typeof get("expires_at") === "number") json.expires_at = get("expires_at");
       json.hub_view = view === undefined ? null : cborToJson(view);
@@ -215,6 +216,9 @@ export const capStatus: Command = {
         `revoked: ${json.revoked}`,
         `revocation_kind: ${json.revocation_kind ?? "none"}`,
       );
+      if (json.revoked === true) {
+        lines.push(`revocation_ts: ${json.revocation_ts}`, `reason: ${json.reason ?? "none"}`);
+      }
       if (typeof json.expires_at === "number") lines[6] = `expires_at: ${json.expires_at}`;
     }
     ctx.out.result(json, lines);

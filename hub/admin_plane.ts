@@ -1,0 +1,320 @@
+/**
+ * The admin plane (overlay decisions, "Realm and admin records"): admin records are MSGs on the realm's admin
+ * streams, sealed to the realm admin key. At admission, after the signature and capability stages, the hub checks
+ * the author, opens the payload, checks that the stream admits the schema, decodes the body and checks its realm
+ * (`admit`); once the entry is durable its record is folded into the views before the RECEIPT leaves
+ * (`applyCommitted`). Views are persisted in `DIR/views.kv` (hub/view_store.ts); a start reads them and folds only
+ * the admin entries after them, and rebuilds them from the admin streams when they are missing or ahead of the log.
+ */
+import {
+  bytesEqual,
+  capRoot,
+  decodeCapToken,
+  decodeMsg,
+  DEFAULT_LIMITS,
+  encodeCapToken,
+  H,
+  type Limits,
+  Lru,
+  type Msg,
+  openPayload,
+  toHex,
+  VeenError,
+} from "../core/mod.ts";
+import {
+  ADMIN_SCHEMAS,
+  type AdminRecordEntry,
+  type AdminStreamIds,
+  type AdminView,
+  type BodyCodec,
+  LabelClassView,
+  type Revocation,
+  RevocationView,
+  SchemaView,
+  type ViewRow,
+} from "../overlays/mod.ts";
+import type { Admission } from "./admission.ts";
+import { Lock } from "./files.ts";
+import type { Logger } from "./logger.ts";
+import type { Realm } from "./realm.ts";
+import type { HubStore } from "./store.ts";
+import type { ViewStore } from "./view_store.ts";
+
+export interface AdminPlaneOptions {
+  realm: Realm;
+  /** `admin_keys`: client ids (Ed25519) that may write admin records. */
+  adminKeys: Uint8Array[];
+  hubPk: Uint8Array;
+  /** Admission off, no admin keys, loopback listen: any signed admin record is accepted (and logged). */
+  openHub: boolean;
+  padBlock: number;
+  limits?: Limits;
+  store: HubStore;
+  views: ViewStore;
+  admission: Admission;
+  log: Logger;
+}
+
+/** An admin record that passed admission, before it has a stream_seq. */
+export type AdmittedRecord = Omit<AdminRecordEntry, "seq">;
+
+/** Items read per store call while folding an admin stream. */
+const FOLD_BATCH = 256;
+
+export class AdminPlane {
+  readonly revocations = new RevocationView();
+  readonly labelClasses = new LabelClassView();
+  readonly schemas = new SchemaView();
+  readonly #views: AdminView[] = [this.revocations, this.labelClasses, this.schemas];
+  readonly #upto = new Map<string, number>();
+  readonly #lock = new Lock();
+  /** H(CBOR(token)) of a token and of each prefix of its chain, per auth_ref (for cap-token revocations). */
+  readonly #tokenHashes = new Lru<Uint8Array[]>(4096);
+
+  private constructor(private readonly o: AdminPlaneOptions) {}
+
+  /** Loads the persisted views and folds the admin entries committed after them (or all, to rebuild them). */
+  static async open(o: AdminPlaneOptions): Promise<AdminPlane> {
+    const p = new AdminPlane(o);
+    const stored = await o.views.load();
+    const ahead = o.realm.streams.some((s) =>
+      (stored.upto.get(s.name) ?? 0) > (o.store.head(s.label)?.seq ?? 0)
+    );
+    if (ahead) {
+      o.log.warn("admin views are ahead of the log; rebuilding them from the admin streams", {});
+      await o.views.clear();
+    } else {
+      for (const v of p.#views) for (const row of stored.rows.get(v.name) ?? []) v.load(row);
+      for (const [s, n] of stored.upto) p.#upto.set(s, n);
+    }
+    for (const s of o.realm.streams) {
+      const head = o.store.head(s.label)?.seq ?? 0;
+      if (head > p.upto(s)) await p.#lock.run(() => p.#catchUp(s, head));
+    }
+    return p;
+  }
+
+  /** The admin stream of `label`, if it is one of this realm's. */
+  adminStreamOf(label: Uint8Array): AdminStreamIds | undefined {
+    return this.o.realm.adminStreamOf(label);
+  }
+
+  private upto(s: AdminStreamIds): number {
+    return this.#upto.get(s.name) ?? 0;
+  }
+
+  /**
+   * The admin-record stages of /submit for a MSG on admin stream `s` (after its signature and capability were
+   * checked): author (E.AUTH), open with the realm admin key (E.AUTH `not sealed to this realm`), schema admitted on
+   * this stream (E.SIZE), body decode (E.SIZE), realm_id of the body (E.AUTH), then the record's own rule.
+   */
+  async admit(msg: Msg, s: AdminStreamIds, now: number): Promise<AdmittedRecord> {
+    await this.#checkAuthor(msg);
+    const rec = await this.#open(msg, s);
+    if (rec === undefined) throw new VeenError("E.AUTH", "Admin record is not sealed to this realm");
+    if (typeof rec === "string") throw new VeenError("E.SIZE", rec);
+    const realmId = rec.body.realm_id;
+    if (realmId instanceof Uint8Array && !bytesEqual(realmId, this.o.realm.realmId)) {
+      throw new VeenError("E.AUTH", `Admin record names realm ${toHex(realmId)}, not this hub's realm`);
+    }
+    this.#checkRevocation(rec, now);
+    if (this.o.openHub && this.o.adminKeys.length === 0) {
+      this.o.log.warn("admin record accepted from any signer (open hub)", {
+        stream: s.name,
+        client_id: toHex(msg.clientId),
+        schema: rec.codec.name,
+      });
+    }
+    return rec;
+  }
+
+  /** Authors: a client id in `admin_keys`, or an admitted cap whose root issuer is an admin key or the hub key. */
+  async #checkAuthor(msg: Msg): Promise<void> {
+    const admins = this.o.adminKeys;
+    if (admins.some((k) => bytesEqual(k, msg.clientId))) return;
+    if (msg.authRef !== null) {
+      const rec = await this.o.admission.record(msg.authRef);
+      if (rec !== undefined && bytesEqual(rec.subjectPk, msg.clientId)) {
+        const issuer = decodeCapToken(rec.capToken, Number.MAX_SAFE_INTEGER).issuerPk;
+        if (bytesEqual(issuer, this.o.hubPk) || admins.some((k) => bytesEqual(k, issuer))) return;
+      }
+    }
+    if (this.o.openHub && admins.length === 0) return;
+    throw new VeenError("E.AUTH", "Admin records need an admin key or a capability rooted in one");
+  }
+
+  /**
+   * Opens an admin MSG with the realm admin secrets: the decoded record; a string naming what is wrong with a
+   * payload that opened (E.SIZE); undefined when no secret opens it.
+   */
+  async #open(msg: Msg, s: AdminStreamIds): Promise<AdmittedRecord | string | undefined> {
+    const ctx = {
+      profileId: msg.profileId,
+      label: msg.label,
+      clientId: msg.clientId,
+      clientSeq: msg.clientSeq,
+      prevAck: msg.prevAck,
+      authRef: msg.authRef,
+      padBlock: this.o.padBlock,
+    };
+    for (const recipientSk of this.o.realm.adminKey.secrets) {
+      let opened;
+      try {
+        opened = await openPayload({
+          ctx,
+          recipientSk,
+          ciphertext: msg.ciphertext,
+          limits: this.o.limits ?? DEFAULT_LIMITS,
+        });
+      } catch (e) {
+        if (!(e instanceof VeenError)) throw e;
+        if (e.code === "E.AUTH") continue;
+        return `Admin record payload is malformed: ${e.detail}`;
+      }
+      const codec: BodyCodec | undefined = ADMIN_SCHEMAS[s.name].find((c) =>
+        bytesEqual(c.schemaId, opened.hdr.schema)
+      );
+      if (codec === undefined) {
+        return `Schema ${toHex(opened.hdr.schema)} is not admitted on admin stream ${s.name}`;
+      }
+      try {
+        return { stream: s.name, codec, body: codec.decode(opened.body) };
+      } catch (e) {
+        if (e instanceof VeenError) return e.detail;
+        throw e;
+      }
+    }
+    return undefined;
+  }
+
+  /** A client-id revocation that would leave no admin key usable is refused (E.AUTH). */
+  #checkRevocation(rec: AdmittedRecord, now: number): void {
+    if (rec.codec.name !== "veen.revocation.v1" || rec.body.kind !== "client-id") return;
+    const admins = this.o.adminKeys;
+    const target = rec.body.target as Uint8Array;
+    if (!admins.some((k) => bytesEqual(k, target))) return;
+    const usable = admins.filter((k) =>
+      !bytesEqual(k, target) && !this.revocations.active("client-id", k, now)
+    );
+    if (usable.length === 0) throw new VeenError("E.AUTH", "Revocation would leave no admin key usable");
+  }
+
+  /**
+   * Folds a committed admin entry into the views and persists them, in stream order: entries before it that are
+   * not folded yet (another submission's, still on its way) are read from the store and folded first.
+   */
+  applyCommitted(s: AdminStreamIds, seq: number, rec: AdmittedRecord): Promise<void> {
+    return this.#lock.run(async () => {
+      if (seq <= this.upto(s)) return;
+      if (seq > this.upto(s) + 1) await this.#catchUp(s, seq - 1);
+      await this.#fold(s, { ...rec, seq });
+    });
+  }
+
+  async #fold(s: AdminStreamIds, e: AdminRecordEntry): Promise<void> {
+    const rows: { view: string; row: ViewRow }[] = [];
+    for (const v of this.#views) for (const row of v.apply(e)) rows.push({ view: v.name, row });
+    await this.o.views.write(rows, s.name, e.seq);
+    this.#upto.set(s.name, e.seq);
+  }
+
+  /** Folds the entries of `s` after the persisted ones up to `to` (reading only those). */
+  async #catchUp(s: AdminStreamIds, to: number): Promise<void> {
+    while (this.upto(s) < to) {
+      const from = this.upto(s) + 1;
+      const items = await this.o.store.readRange(s.label, from, to, FOLD_BATCH);
+      if (items.length === 0 || items[0]!.streamSeq !== from) {
+        throw new VeenError(
+          "E.UNAVAILABLE",
+          `Admin stream ${s.name} entry ${from} is not retained, so its views cannot be rebuilt; restore ` +
+            `views.kv from a backup`,
+        );
+      }
+      for (const it of items) {
+        const msg = decodeMsg(it.msg, Number.MAX_SAFE_INTEGER);
+        const rec = await this.#open(msg, s);
+        if (rec === undefined || typeof rec === "string") {
+          this.o.log.warn("admin entry skipped while folding", {
+            stream: s.name,
+            stream_seq: it.streamSeq,
+            reason: rec ?? "not sealed to this realm",
+          });
+          await this.o.views.write([], s.name, it.streamSeq);
+          this.#upto.set(s.name, it.streamSeq);
+          continue;
+        }
+        await this.#fold(s, { ...rec, seq: it.streamSeq });
+      }
+    }
+  }
+
+  /**
+   * The revocation in force for a submission at `now` (KEX1+ §4.3): of its client_id, of its auth_ref, or of its
+   * capability token (`H(CBOR(cap_token))` of the token or of a prefix of its chain, or its cap root). A token found
+   * revoked also revokes its cap root from then on (persisted), which covers the chain's other prefixes.
+   */
+  async revocationFor(
+    clientId: Uint8Array,
+    authRef: Uint8Array | null,
+    now: number,
+  ): Promise<Revocation | undefined> {
+    const v = this.revocations;
+    if (v.size === 0) return undefined;
+    const byClient = v.active("client-id", clientId, now);
+    if (byClient !== undefined || authRef === null) return byClient;
+    return v.active("auth-ref", authRef, now) ?? await this.#tokenRevocation(authRef, now);
+  }
+
+  async #tokenRevocation(authRef: Uint8Array, now: number): Promise<Revocation | undefined> {
+    const rec = await this.o.admission.record(authRef);
+    if (rec === undefined) return undefined;
+    const byRoot = this.revocations.active("cap-root", rec.capRoot, now);
+    if (byRoot !== undefined) return byRoot;
+    for (const h of this.#hashesOf(toHex(authRef), rec.capToken)) {
+      const r = this.revocations.active("cap-token", h, now);
+      if (r === undefined) continue;
+      await this.#lock.run(async () => {
+        const rows = this.revocations.revokeRoot(rec.capRoot, r).map((row) => ({
+          view: this.revocations.name,
+          row,
+        }));
+        const s = this.o.realm.streams.find((x) => x.name === "revocation")!;
+        if (rows.length > 0) await this.o.views.write(rows, s.name, this.upto(s));
+      });
+      return r;
+    }
+    return undefined;
+  }
+
+  /** The revocation of a cap token about to be authorized (by its hash, a prefix's, or its root), if any. */
+  tokenRevoked(tokenBytes: Uint8Array, now: number): Revocation | undefined {
+    if (this.revocations.size === 0) return undefined;
+    const t = decodeCapToken(tokenBytes, Number.MAX_SAFE_INTEGER);
+    const byRoot = this.revocations.active("cap-root", capRoot(t), now);
+    if (byRoot !== undefined) return byRoot;
+    for (const h of prefixHashes(tokenBytes)) {
+      const r = this.revocations.active("cap-token", h, now);
+      if (r !== undefined) return r;
+    }
+    return undefined;
+  }
+
+  #hashesOf(key: string, tokenBytes: Uint8Array): Uint8Array[] {
+    let hs = this.#tokenHashes.get(key);
+    if (hs === undefined) {
+      hs = prefixHashes(tokenBytes);
+      this.#tokenHashes.set(key, hs);
+    }
+    return hs;
+  }
+}
+
+/** `H(CBOR(token))` of a cap token and of each shorter prefix of its sig_chain. */
+export function prefixHashes(tokenBytes: Uint8Array): Uint8Array[] {
+  const t = decodeCapToken(tokenBytes, Number.MAX_SAFE_INTEGER);
+  const out: Uint8Array[] = [H(tokenBytes)];
+  for (let n = t.sigChain.length - 1; n >= 1; n--) {
+    out.push(H(encodeCapToken({ ...t, sigChain: t.sigChain.slice(0, n) })));
+  }
+  return out;
+}

@@ -1,0 +1,265 @@
+/**
+ * The folds of the admin streams that a hub enforces (overlay decisions, "Realm and admin records"): revocations
+ * (KEX1+ §4.3), label classes (LCLASS0) and the schema registry (META0+). Each view is a map of rows; applying a
+ * record in stream order returns the rows it changed, which the hub persists, and `load` puts a persisted row back,
+ * so a restart reads the rows and only the admin entries after them. Lookups are O(1).
+ */
+import { type CborValue, fromHex, toHex } from "../core/mod.ts";
+import {
+  type AdminStreamName,
+  LABEL_CLASS,
+  META_SCHEMA,
+  REVOCATION,
+  type RevocationKind,
+} from "./admin_records.ts";
+import type { BodyCodec, BodyRecord } from "./body_codec.ts";
+
+/** An admin record as a view sees it: the body decoded by `codec`, at `seq` of its admin stream. */
+export interface AdminRecordEntry {
+  stream: AdminStreamName;
+  seq: number;
+  codec: BodyCodec;
+  body: BodyRecord;
+}
+
+/** A persisted row: its key within the view and its CBOR value. */
+export type ViewRow = [key: string, value: CborValue];
+
+export interface AdminView {
+  /** The view's name in the view store and on routes. */
+  readonly name: string;
+  readonly stream: AdminStreamName;
+  /** Folds one record (in stream order); returns the rows it changed. */
+  apply(e: AdminRecordEntry): ViewRow[];
+  /** Puts back a row `apply` returned earlier. */
+  load(row: ViewRow): void;
+  /** Forgets every row (the view is then rebuilt from its stream). */
+  clear(): void;
+}
+
+// ---- revocations ----
+
+export interface Revocation {
+  kind: RevocationKind;
+  target: Uint8Array;
+  reason?: string;
+  ts: number;
+  ttl?: number;
+  /** stream_seq of the record on stream_revocation. */
+  seq: number;
+}
+
+/** `[ts, ttl)` or from ts on without ttl (KEX1+ §4.3). */
+export function revocationActive(r: Pick<Revocation, "ts" | "ttl">, now: number): boolean {
+  return now >= r.ts && (r.ttl === undefined || now < r.ts + r.ttl);
+}
+
+const revocationRow = (r: Revocation): CborValue => [r.ts, r.ttl ?? null, r.reason ?? null, r.seq];
+
+/**
+ * Revocations by (kind, target). Records are never removed: a target revoked twice keeps both intervals, and it is
+ * revoked at `now` while any of them is active. `cap-token` revocations name `H(CBOR(cap_token))`; the hub also
+ * keeps the cap roots (core capRoot) it has seen under a revoked token, so that a token sharing the root (a prefix
+ * or an extension of the chain) is revoked with it (rows of kind `cap-root`).
+ */
+export class RevocationView implements AdminView {
+  readonly name = "revocations";
+  readonly stream = "revocation";
+  #rows = new Map<string, Revocation[]>();
+
+  get size(): number {
+    return this.#rows.size;
+  }
+
+  apply(e: AdminRecordEntry): ViewRow[] {
+    if (e.codec !== REVOCATION) return [];
+    const b = e.body;
+    const r: Revocation = {
+      kind: b.kind as RevocationKind,
+      target: b.target as Uint8Array,
+      ts: b.ts as number,
+      seq: e.seq,
+      ...(b.reason === undefined ? {} : { reason: b.reason as string }),
+      ...(b.ttl === undefined ? {} : { ttl: b.ttl as number }),
+    };
+    return [this.#add(`${r.kind}/${toHex(r.target)}`, r)];
+  }
+
+  #add(key: string, r: Revocation): ViewRow {
+    const list = this.#rows.get(key) ?? [];
+    list.push(r);
+    this.#rows.set(key, list);
+    return [key, list.map(revocationRow)];
+  }
+
+  load([key, value]: ViewRow): void {
+    const [kind, hex] = key.split("/") as [RevocationKind, string];
+    const target = fromHex(hex, 32, "revocation target");
+    this.#rows.set(
+      key,
+      (value as CborValue[][]).map(([ts, ttl, reason, seq]) => ({
+        kind,
+        target,
+        ts: ts as number,
+        seq: seq as number,
+        ...(ttl === null ? {} : { ttl: ttl as number }),
+        ...(reason === null ? {} : { reason: reason as string }),
+      })),
+    );
+  }
+
+  clear(): void {
+    this.#rows.clear();
+  }
+
+  /** The active revocation of (kind, target) at `now` (the latest-starting one), if any. O(records of target). */
+  active(kind: RevocationKind | "cap-root", target: Uint8Array, now: number): Revocation | undefined {
+    if (this.#rows.size === 0) return undefined;
+    let best: Revocation | undefined;
+    for (const r of this.#rows.get(`${kind}/${toHex(target)}`) ?? []) {
+      if (revocationActive(r, now) && (best === undefined || r.ts > best.ts)) best = r;
+    }
+    return best;
+  }
+
+  /**
+   * Records that the cap root `root` is revoked by revocation `r` (a token of that root was found revoked); returns
+   * the row to persist, or nothing when that is known already.
+   */
+  revokeRoot(root: Uint8Array, r: Revocation): ViewRow[] {
+    const key = `cap-root/${toHex(root)}`;
+    if ((this.#rows.get(key) ?? []).some((x) => x.seq === r.seq)) return [];
+    return [this.#add(key, { ...r, kind: "cap-token" })];
+  }
+
+  /** Every revocation record (not the derived cap roots), in stream order. O(records). */
+  list(): Revocation[] {
+    const out: Revocation[] = [];
+    for (const [k, rs] of this.#rows) if (!k.startsWith("cap-root/")) out.push(...rs);
+    return out.sort((a, b) => a.seq - b.seq);
+  }
+}
+
+// ---- label classes ----
+
+export interface LabelClass {
+  label: Uint8Array;
+  class: string;
+  sensitivity?: string;
+  retentionHint?: number;
+  seq: number;
+}
+
+/** Label classes by label (LCLASS0): the last record in stream order wins. */
+export class LabelClassView implements AdminView {
+  readonly name = "label_classes";
+  readonly stream = "label_class";
+  #rows = new Map<string, LabelClass>();
+
+  apply(e: AdminRecordEntry): ViewRow[] {
+    if (e.codec !== LABEL_CLASS) return [];
+    const b = e.body;
+    const c: LabelClass = {
+      label: b.label as Uint8Array,
+      class: b.class as string,
+      seq: e.seq,
+      ...(b.sensitivity === undefined ? {} : { sensitivity: b.sensitivity as string }),
+      ...(b.retention_hint === undefined ? {} : { retentionHint: b.retention_hint as number }),
+    };
+    const key = toHex(c.label);
+    this.#rows.set(key, c);
+    return [[key, [c.label, c.class, c.sensitivity ?? null, c.retentionHint ?? null, c.seq]]];
+  }
+
+  load([key, v]: ViewRow): void {
+    const [label, cls, sens, hint, seq] = v as [Uint8Array, string, string | null, number | null, number];
+    this.#rows.set(key, {
+      label,
+      class: cls,
+      seq,
+      ...(sens === null ? {} : { sensitivity: sens }),
+      ...(hint === null ? {} : { retentionHint: hint }),
+    });
+  }
+
+  clear(): void {
+    this.#rows.clear();
+  }
+
+  get(label: Uint8Array): LabelClass | undefined {
+    return this.#rows.get(toHex(label));
+  }
+
+  list(): LabelClass[] {
+    return [...this.#rows.values()].sort((a, b) => a.seq - b.seq);
+  }
+}
+
+// ---- schema registry ----
+
+export interface SchemaDescriptor {
+  schemaId: Uint8Array;
+  name: string;
+  version: string;
+  docUrl?: string;
+  owner?: Uint8Array;
+  ts: number;
+  seq: number;
+}
+
+/** Schema descriptors by schema_id (META0+): the last record in stream order wins. */
+export class SchemaView implements AdminView {
+  readonly name = "schemas";
+  readonly stream = "schema_meta";
+  #rows = new Map<string, SchemaDescriptor>();
+
+  apply(e: AdminRecordEntry): ViewRow[] {
+    if (e.codec !== META_SCHEMA) return [];
+    const b = e.body;
+    const d: SchemaDescriptor = {
+      schemaId: b.schema_id as Uint8Array,
+      name: b.name as string,
+      version: b.version as string,
+      ts: b.ts as number,
+      seq: e.seq,
+      ...(b.doc_url === undefined ? {} : { docUrl: b.doc_url as string }),
+      ...(b.owner === undefined ? {} : { owner: b.owner as Uint8Array }),
+    };
+    const key = toHex(d.schemaId);
+    this.#rows.set(key, d);
+    return [[key, [d.schemaId, d.name, d.version, d.docUrl ?? null, d.owner ?? null, d.ts, d.seq]]];
+  }
+
+  load([key, v]: ViewRow): void {
+    const [schemaId, name, version, docUrl, owner, ts, seq] = v as [
+      Uint8Array,
+      string,
+      string,
+      string | null,
+      Uint8Array | null,
+      number,
+      number,
+    ];
+    this.#rows.set(key, {
+      schemaId,
+      name,
+      version,
+      ts,
+      seq,
+      ...(docUrl === null ? {} : { docUrl }),
+      ...(owner === null ? {} : { owner }),
+    });
+  }
+
+  clear(): void {
+    this.#rows.clear();
+  }
+
+  get(schemaId: Uint8Array): SchemaDescriptor | undefined {
+    return this.#rows.get(toHex(schemaId));
+  }
+
+  list(): SchemaDescriptor[] {
+    return [...this.#rows.values()].sort((a, b) => a.seq - b.seq);
+  }
+}
