@@ -36,6 +36,7 @@ import {
 import type { Admission } from "./admission.ts";
 import { Lock } from "./files.ts";
 import type { Logger } from "./logger.ts";
+import type { Metrics } from "./metrics.ts";
 import type { Realm } from "./realm.ts";
 import type { HubStore } from "./store.ts";
 import type { ViewStore } from "./view_store.ts";
@@ -53,6 +54,7 @@ export interface AdminPlaneOptions {
   views: ViewStore;
   admission: Admission;
   log: Logger;
+  metrics?: Metrics;
 }
 
 /** An admin record that passed admission, before it has a stream_seq. */
@@ -99,6 +101,11 @@ export class AdminPlane {
     return this.o.realm.adminStreamOf(label);
   }
 
+  /** Whether `clientId` is in `admin_keys`. */
+  isAdminKey(clientId: Uint8Array): boolean {
+    return this.o.adminKeys.some((k) => bytesEqual(k, clientId));
+  }
+
   private upto(s: AdminStreamIds): number {
     return this.#upto.get(s.name) ?? 0;
   }
@@ -110,6 +117,7 @@ export class AdminPlane {
    */
   async admit(msg: Msg, s: AdminStreamIds, now: number): Promise<AdmittedRecord> {
     await this.#checkAuthor(msg);
+    if (this.o.metrics !== undefined) this.o.metrics.adminRecordOpens++;
     const rec = await this.#open(msg, s);
     if (rec === undefined) throw new VeenError("E.AUTH", "Admin record is not sealed to this realm");
     if (typeof rec === "string") throw new VeenError("E.SIZE", rec);
@@ -131,7 +139,7 @@ export class AdminPlane {
   /** Authors: a client id in `admin_keys`, or an admitted cap whose root issuer is an admin key or the hub key. */
   async #checkAuthor(msg: Msg): Promise<void> {
     const admins = this.o.adminKeys;
-    if (admins.some((k) => bytesEqual(k, msg.clientId))) return;
+    if (this.isAdminKey(msg.clientId)) return;
     if (msg.authRef !== null) {
       const rec = await this.o.admission.record(msg.authRef);
       if (rec !== undefined && bytesEqual(rec.subjectPk, msg.clientId)) {

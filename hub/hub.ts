@@ -173,6 +173,7 @@ async function startWithStore(
       views: viewStore,
       admission,
       log: log.child("admin"),
+      metrics,
     });
   } catch (e) {
     viewStore.close();

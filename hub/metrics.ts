@@ -30,6 +30,8 @@ export class Metrics {
   bodyTimeouts = 0;
   /** Clients that went away before their request body was complete (not a hub failure). */
   clientGone = 0;
+  /** Admin-record payloads the hub tried to open (only ever for authors: hub/admin_plane.ts). */
+  adminRecordOpens = 0;
   readonly verifyLatency = new Histogram();
   readonly commitLatency = new Histogram();
   readonly endToEndLatency = new Histogram();
@@ -100,6 +102,11 @@ export class Metrics {
       "veen_http_client_gone_total",
       "Clients that went away before their request body was complete.",
       this.clientGone,
+    );
+    counter(
+      "veen_admin_record_opens_total",
+      "Admin-record payloads opened with the realm admin key (authors only; never before the author check).",
+      this.adminRecordOpens,
     );
     for (const [name, v] of Object.entries(extra)) gauge(name, name.replaceAll("_", " ") + ".", v);
     return out.join("\n") + "\n";

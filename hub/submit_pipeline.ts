@@ -89,9 +89,11 @@ export class SubmitPipeline {
       await this.signature(msg);
       const t1 = performance.now();
       this.c.metrics.verifyLatency.observe(t1 - t0);
-      const gate = this.c.admission.required ? await this.capability(msg) : undefined;
-      if (this.c.admin.revocations.size > 0) await this.revocation(msg);
       const adminStream = this.c.admin.adminStreamOf(msg.label);
+      const gate = this.c.admission.required && !this.adminKeyRecord(msg, adminStream)
+        ? await this.capability(msg)
+        : undefined;
+      if (this.c.admin.revocations.size > 0) await this.revocation(msg);
       const adminRecord = adminStream === undefined ? undefined : await this.adminRecord(msg, adminStream);
       const sequenced = await this.sequenceAndRate(msg, body, gate);
       const receipt = await sequenced.receipt; // the commit
@@ -157,6 +159,14 @@ export class SubmitPipeline {
   /** Stage 4, capability (E.AUTH, E.CAP, E.TIME): hub/admission.ts; resolves with the record's rate gate. */
   private capability(msg: Msg): Promise<RateGate | undefined> {
     return this.c.admission.check(msg, Math.floor(this.c.now() / 1000));
+  }
+
+  /**
+   * An admin key's own record on an admin stream, without auth_ref, needs no capability: `admin_keys` is the
+   * operator's grant (docs/admin.md). With an auth_ref the capability is checked as for any MSG.
+   */
+  private adminKeyRecord(msg: Msg, adminStream: unknown): boolean {
+    return adminStream !== undefined && msg.authRef === null && this.c.admin.isAdminKey(msg.clientId);
   }
 
   /** Stage 4, revocations (KEX1+ §4.3, E.AUTH): of client_id, of auth_ref, of the capability token. */

@@ -1,0 +1,357 @@
+/**
+ * The admin-record stages of /submit against an in-process hub, with crafted records: the stage order of the
+ * overlay decisions (author before any decryption, then open, schema, body, realm), that a refused record is never
+ * appended, the open-hub rule, authors by capability, and the restart paths of the views (caught up, rebuilt when
+ * ahead of the log).
+ */
+import assert from "node:assert/strict";
+import {
+  authRef,
+  decodeCapToken,
+  decodeCbor,
+  decodeErrorBody,
+  decodeRealmDescriptor,
+  DEFAULT_PROFILE,
+  DEFAULT_PROFILE_ID,
+  encodeCapToken,
+  extendCapChain,
+  generateHpkeKeyPair,
+  H,
+  issueCapToken,
+  type Msg,
+  realmIdFor,
+  sealPayload,
+  signingKeyFromSeed,
+  signMsg,
+  streamIdFor,
+  toHex,
+  utf8,
+} from "../core/mod.ts";
+import { adminStreamsOf, type BodyCodec, FED_AUTHORITY, LABEL_CLASS, REVOCATION } from "../overlays/mod.ts";
+import { errorCode, http, postCbor, startTestHub, submit, Writer } from "../tests/fixture.ts";
+import { MemoryStore } from "./memory_store.ts";
+import type { RunningHub } from "./hub.ts";
+
+const ADMIN = signingKeyFromSeed(new Uint8Array(32).fill(41));
+const OTHER = signingKeyFromSeed(new Uint8Array(32).fill(42));
+const [, REVOKE_S, CLASS_S] = adminStreamsOf(realmIdFor("default"), new Uint8Array(0));
+
+/** The hub's realm admin public key, from its signed descriptor. */
+async function adminPk(hub: RunningHub): Promise<Uint8Array> {
+  const r = await http(hub.url + "/realm");
+  return decodeRealmDescriptor(r.body, hub.hubKey.public).adminPk;
+}
+
+/** An admin MSG on `label` by `key`, sealed to `recipientPk` with `schema` and `body`. */
+async function adminMsg(o: {
+  key: typeof ADMIN;
+  label: Uint8Array;
+  seq: number;
+  recipientPk: Uint8Array;
+  codec?: BodyCodec;
+  schema?: Uint8Array;
+  body: Uint8Array;
+  authRef?: Uint8Array;
+}): Promise<Msg> {
+  const ctx = {
+    profileId: DEFAULT_PROFILE_ID,
+    label: o.label,
+    clientId: o.key.public,
+    clientSeq: o.seq,
+    prevAck: 0,
+    authRef: o.authRef ?? null,
+    padBlock: DEFAULT_PROFILE.padBlock,
+  };
+  const sealed = await sealPayload({
+    ctx,
+    recipientPk: o.recipientPk,
+    hdr: { schema: o.schema ?? o.codec!.schemaId },
+    body: o.body,
+  });
+  return signMsg({
+    ver: 1,
+    ...ctx,
+    ctHash: sealed.ctHash,
+    ciphertext: sealed.ciphertext,
+  }, o.key.secret);
+}
+
+const revocationBody = (target: Uint8Array, ts = 0) => REVOCATION.encode({ kind: "client-id", target, ts });
+
+async function headSeq(hub: RunningHub, label: Uint8Array): Promise<number> {
+  const r = await http(`${hub.url}/healthz?label=${toHex(label)}`);
+  return (JSON.parse(new TextDecoder().decode(r.body)) as { last_stream_seq: number }).last_stream_seq;
+}
+
+async function withDir(f: (dir: string) => Promise<void>) {
+  const dir = await Deno.makeTempDir({ prefix: "veen-admin-" });
+  try {
+    await f(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("admin records: author before decryption, then open, schema, body, realm; refusals are not appended", async () => {
+  await withDir(async (dir) => {
+    const hub = await startTestHub(dir, { adminKeys: [toHex(ADMIN.public)] });
+    try {
+      const pk = await adminPk(hub);
+      const code = async (m: Msg) => {
+        const r = await submit(hub.url, m);
+        return r.status === 200 ? "ok" : `${errorCode(r)} ${decodeErrorBody(r.body)?.detail}`;
+      };
+      // A non-admin with garbage ciphertext: refused as an author, never decrypted (not "not sealed").
+      const junk = new Writer("x", 42);
+      const notAdmin = { ...junk.msg(), label: REVOKE_S!.label };
+      const opens = async () =>
+        Number(
+          /veen_admin_record_opens_total (\d+)/.exec(await (await fetch(hub.url + "/metrics")).text())![1],
+        );
+      assert.match(await code(signMsg(notAdmin, OTHER.secret)), /^E\.AUTH .*need an admin key/);
+      assert.equal(await opens(), 0);
+      // An admin's record sealed to another key: E.AUTH not sealed to this realm.
+      const elsewhere = generateHpkeKeyPair().public;
+      assert.match(
+        await code(
+          await adminMsg({
+            key: ADMIN,
+            label: REVOKE_S!.label,
+            seq: 1,
+            recipientPk: elsewhere,
+            codec: REVOCATION,
+            body: revocationBody(OTHER.public),
+          }),
+        ),
+        /^E\.AUTH .*not sealed to this realm/,
+      );
+      // A schema the stream does not admit: E.SIZE.
+      assert.match(
+        await code(
+          await adminMsg({
+            key: ADMIN,
+            label: REVOKE_S!.label,
+            seq: 1,
+            recipientPk: pk,
+            codec: LABEL_CLASS,
+            body: LABEL_CLASS.encode({ label: new Uint8Array(32), class: "user" }),
+          }),
+        ),
+        /^E\.SIZE .*not admitted on admin stream revocation/,
+      );
+      // A body that does not decode: E.SIZE naming the field.
+      assert.match(
+        await code(
+          await adminMsg({
+            key: ADMIN,
+            label: REVOKE_S!.label,
+            seq: 1,
+            recipientPk: pk,
+            codec: REVOCATION,
+            body: utf8("{}"),
+          }),
+        ),
+        /^E\.SIZE /,
+      );
+      // An authority record naming another realm: E.AUTH.
+      const fed = adminStreamsOf(realmIdFor("default"), new Uint8Array(0))[0]!;
+      const authority = FED_AUTHORITY.encode({
+        realm_id: realmIdFor("other"),
+        stream_id: streamIdFor("s"),
+        primary_hub: new Uint8Array(32),
+        replica_hubs: [],
+        policy: "single-primary",
+        ts: 1,
+        ttl: 10,
+      });
+      assert.match(
+        await code(
+          await adminMsg({
+            key: ADMIN,
+            label: fed.label,
+            seq: 1,
+            recipientPk: pk,
+            codec: FED_AUTHORITY,
+            body: authority,
+          }),
+        ),
+        /^E\.AUTH .*not this hub's realm/,
+      );
+      assert.equal(await headSeq(hub, REVOKE_S!.label), 0);
+      assert.equal(await headSeq(hub, fed.label), 0);
+      // The well-formed record is accepted and in force before its RECEIPT reached us.
+      assert.equal(
+        await code(
+          await adminMsg({
+            key: ADMIN,
+            label: REVOKE_S!.label,
+            seq: 1,
+            recipientPk: pk,
+            codec: REVOCATION,
+            body: revocationBody(OTHER.public),
+          }),
+        ),
+        "ok",
+      );
+      assert.match(await code(new Writer("y", 42).msg()), /^E\.AUTH .*Revoked \(client-id\)/);
+    } finally {
+      await hub.close();
+    }
+  });
+});
+
+Deno.test("admin records: an open hub accepts any signer; a loopback hub with admin keys does not", async () => {
+  await withDir(async (dir) => {
+    const hub = await startTestHub(dir, { admission: "off" });
+    try {
+      const pk = await adminPk(hub);
+      const m = await adminMsg({
+        key: OTHER,
+        label: CLASS_S!.label,
+        seq: 1,
+        recipientPk: pk,
+        codec: LABEL_CLASS,
+        body: LABEL_CLASS.encode({ label: new Uint8Array(32), class: "log" }),
+      });
+      assert.equal((await submit(hub.url, m)).status, 200);
+    } finally {
+      await hub.close();
+    }
+  });
+});
+
+Deno.test("admin records: a cap rooted in an admin key authors; one rooted in another trusted issuer does not", async () => {
+  await withDir(async (dir) => {
+    const issuer = signingKeyFromSeed(new Uint8Array(32).fill(43));
+    const hub = await startTestHub(dir, {
+      admission: "on",
+      adminKeys: [toHex(ADMIN.public)],
+      trustedIssuers: [toHex(ADMIN.public), toHex(issuer.public)],
+    });
+    try {
+      const pk = await adminPk(hub);
+      const capBy = async (by: typeof ADMIN) => {
+        const bytes = encodeCapToken(issueCapToken({
+          issuerSecret: by.secret,
+          issuerPk: by.public,
+          subjectPk: OTHER.public,
+          streamIds: [REVOKE_S!.streamId],
+          ttl: 3600,
+        }));
+        assert.equal((await postCbor(hub.url, "/authorize", bytes)).status, 200);
+        return authRef(decodeCapToken(bytes));
+      };
+      const record = (seq: number, ref: Uint8Array) =>
+        adminMsg({
+          key: OTHER,
+          label: REVOKE_S!.label,
+          seq,
+          recipientPk: pk,
+          codec: REVOCATION,
+          body: revocationBody(new Uint8Array(32).fill(1)),
+          authRef: ref,
+        });
+      const refused = await submit(hub.url, await record(1, await capBy(issuer)));
+      assert.equal(errorCode(refused), "E.AUTH");
+      assert.equal(await headSeq(hub, REVOKE_S!.label), 0);
+      assert.equal((await submit(hub.url, await record(1, await capBy(ADMIN)))).status, 200);
+      assert.equal(await headSeq(hub, REVOKE_S!.label), 1);
+    } finally {
+      await hub.close();
+    }
+  });
+});
+
+Deno.test("admin views: a restart over a log that lost the admin entries rebuilds the views (ahead of the log)", async () => {
+  await withDir(async (dir) => {
+    const store = new MemoryStore();
+    const hub = await startTestHub(dir, { adminKeys: [toHex(ADMIN.public)] }, { store });
+    const pk = await adminPk(hub);
+    const m = await adminMsg({
+      key: ADMIN,
+      label: REVOKE_S!.label,
+      seq: 1,
+      recipientPk: pk,
+      codec: REVOCATION,
+      body: revocationBody(OTHER.public),
+    });
+    assert.equal((await submit(hub.url, m)).status, 200);
+    assert.equal((await submit(hub.url, new Writer("z", 42).msg())).status, 403);
+    await hub.close();
+    // Same data dir (views.kv says revocation upto 1), fresh store (head 0): the views are rebuilt, i.e. emptied.
+    const again = await startTestHub(dir, { adminKeys: [toHex(ADMIN.public)] }, { store: new MemoryStore() });
+    try {
+      assert.equal((await submit(again.url, new Writer("z", 42).msg())).status, 200);
+      const list = JSON.parse(new TextDecoder().decode((await http(again.url + "/admin/revocations")).body));
+      assert.deepEqual(list.revocations, []);
+    } finally {
+      await again.close();
+    }
+  });
+});
+
+Deno.test("revocations of auth-ref and cap-token: submits and /authorize refused, variants of the chain too", async () => {
+  await withDir(async (dir) => {
+    const hub = await startTestHub(dir, { admission: "on", adminKeys: [toHex(ADMIN.public)] });
+    try {
+      const pk = await adminPk(hub);
+      const writer = new Writer("w", 44);
+      const token = issueCapToken({
+        issuerSecret: hub.hubKey.secret,
+        issuerPk: hub.hubKey.public,
+        subjectPk: writer.key.public,
+        streamIds: [streamIdFor("w")],
+        ttl: 3600,
+      });
+      const longer = extendCapChain(token, hub.hubKey.secret);
+      const longest = extendCapChain(longer, hub.hubKey.secret);
+      const authorize = (t: typeof token) => postCbor(hub.url, "/authorize", encodeCapToken(t));
+      assert.equal((await authorize(longer)).status, 200);
+      const send = (t: typeof token) => submit(hub.url, writer.msg({ authRef: authRef(t) }));
+      assert.equal((await send(longer)).status, 200);
+      let seq = 0;
+      const revoke = async (kind: string, target: Uint8Array) => {
+        const body = REVOCATION.encode({ kind, target, ts: 0 });
+        const m = await adminMsg({
+          key: ADMIN,
+          label: REVOKE_S!.label,
+          seq: ++seq,
+          recipientPk: pk,
+          codec: REVOCATION,
+          body,
+        });
+        assert.equal((await submit(hub.url, m)).status, 200);
+      };
+      // cap-token names H(CBOR(longer)): longer is refused, its extension by prefix hash, its prefix by cap root.
+      await revoke("cap-token", H(encodeCapToken(longer)));
+      writer.seq--;
+      const r1 = await send(longer);
+      assert.equal(errorCode(r1), "E.AUTH");
+      assert.equal(errorCode(await authorize(longest)), "E.AUTH");
+      assert.equal(errorCode(await authorize(token)), "E.AUTH");
+      const status = decodeCbor(
+        (await http(`${hub.url}/authorize?auth_ref=${toHex(authRef(longer))}`)).body,
+      ) as Map<string, unknown>;
+      assert.equal(status.get("revoked"), true);
+      assert.equal(status.get("revocation_kind"), "cap-token");
+      assert.equal(status.get("currently_valid"), false);
+
+      // auth-ref names one token: another capability of the same subject still works until it is revoked.
+      const other = issueCapToken({
+        issuerSecret: hub.hubKey.secret,
+        issuerPk: hub.hubKey.public,
+        subjectPk: writer.key.public,
+        streamIds: [streamIdFor("w"), streamIdFor("v")],
+        ttl: 3600,
+      });
+      assert.equal((await authorize(other)).status, 200);
+      assert.equal((await send(other)).status, 200);
+      await revoke("auth-ref", authRef(other));
+      assert.equal(errorCode(await send(other)), "E.AUTH");
+      writer.seq--;
+      assert.equal(errorCode(await send(longer)), "E.AUTH");
+    } finally {
+      await hub.close();
+    }
+  });
+});
