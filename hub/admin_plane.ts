@@ -70,6 +70,7 @@ export class AdminPlane {
   readonly #views: AdminView[] = [this.revocations, this.labelClasses, this.schemas];
   readonly #upto = new Map<string, number>();
   readonly #lock = new Lock();
+  #persistFailed = false;
   /** H(CBOR(token)) of a token and of each prefix of its chain, per auth_ref (for cap-token revocations). */
   readonly #tokenHashes = new Lru<Uint8Array[]>(4096);
 
@@ -222,8 +223,25 @@ export class AdminPlane {
   async #fold(s: AdminStreamIds, e: AdminRecordEntry): Promise<void> {
     const rows: { view: string; row: ViewRow }[] = [];
     for (const v of this.#views) for (const row of v.apply(e)) rows.push({ view: v.name, row });
-    await this.o.views.write(rows, s.name, e.seq);
     this.#upto.set(s.name, e.seq);
+    await this.#persist(rows, s.name, e.seq);
+  }
+
+  /**
+   * Writes changed rows. The entry is durable in the log already, so a failed write does not fail the submission:
+   * the views in memory are right, and persisting stops so that `views.kv` stays a prefix of the log, which the
+   * next start folds forward from.
+   */
+  async #persist(rows: { view: string; row: ViewRow }[], stream: string, upto: number): Promise<void> {
+    if (this.#persistFailed) return;
+    try {
+      await this.o.views.write(rows, stream, upto);
+    } catch (e) {
+      this.#persistFailed = true;
+      this.o.log.error("admin views could not be persisted; the next start folds them again from the log", {
+        error: String(e),
+      });
+    }
   }
 
   /** Folds the entries of `s` after the persisted ones up to `to` (reading only those). */
@@ -247,8 +265,8 @@ export class AdminPlane {
             stream_seq: it.streamSeq,
             reason: rec ?? "not sealed to this realm",
           });
-          await this.o.views.write([], s.name, it.streamSeq);
           this.#upto.set(s.name, it.streamSeq);
+          await this.#persist([], s.name, it.streamSeq);
           continue;
         }
         await this.#fold(s, { ...rec, seq: it.streamSeq });
@@ -287,7 +305,7 @@ export class AdminPlane {
           row,
         }));
         const s = this.o.realm.streams.find((x) => x.name === "revocation")!;
-        if (rows.length > 0) await this.o.views.write(rows, s.name, this.upto(s));
+        if (rows.length > 0) await this.#persist(rows, s.name, this.upto(s));
       });
       return r;
     }

@@ -30,6 +30,7 @@ import {
 import { adminStreamsOf, type BodyCodec, FED_AUTHORITY, LABEL_CLASS, REVOCATION } from "../overlays/mod.ts";
 import { errorCode, http, postCbor, startTestHub, submit, Writer } from "../tests/fixture.ts";
 import { MemoryStore } from "./memory_store.ts";
+import { memoryViewStore, type ViewStore } from "./view_store.ts";
 import type { RunningHub } from "./hub.ts";
 
 const ADMIN = signingKeyFromSeed(new Uint8Array(32).fill(41));
@@ -352,6 +353,52 @@ Deno.test("revocations of auth-ref and cap-token: submits and /authorize refused
       assert.equal(errorCode(await send(longer)), "E.AUTH");
     } finally {
       await hub.close();
+    }
+  });
+});
+
+Deno.test("admin views: a failed view write keeps the submission and the view in memory; the next start folds it again", async () => {
+  await withDir(async (dir) => {
+    const store = new MemoryStore();
+    const inner = memoryViewStore();
+    let fail = false;
+    const views: ViewStore = {
+      ...inner,
+      write: (rows, stream, upto) =>
+        fail ? Promise.reject(new Error("disk full")) : inner.write(rows, stream, upto),
+    };
+    const hub = await startTestHub(dir, { adminKeys: [toHex(ADMIN.public)] }, { store, viewStore: views });
+    const pk = await adminPk(hub);
+    const victim = signingKeyFromSeed(new Uint8Array(32).fill(45));
+    const revokeMsg = (seq: number, target: Uint8Array) =>
+      adminMsg({
+        key: ADMIN,
+        label: REVOKE_S!.label,
+        seq,
+        recipientPk: pk,
+        codec: REVOCATION,
+        body: revocationBody(target),
+      });
+    try {
+      fail = true;
+      assert.equal((await submit(hub.url, await revokeMsg(1, OTHER.public))).status, 200);
+      fail = false;
+      // Persisting stopped at the failure, so the store stays a prefix of the log: this record is not written either.
+      assert.equal((await submit(hub.url, await revokeMsg(2, victim.public))).status, 200);
+      assert.equal(errorCode(await submit(hub.url, new Writer("a", 42).msg())), "E.AUTH");
+      assert.equal(errorCode(await submit(hub.url, new Writer("a", 45).msg())), "E.AUTH");
+      assert.equal((await inner.load()).upto.get("revocation") ?? 0, 0);
+    } finally {
+      await hub.close();
+    }
+    const again = await startTestHub(dir, { adminKeys: [toHex(ADMIN.public)] }, { store, viewStore: inner });
+    try {
+      assert.equal((await inner.load()).upto.get("revocation"), 2);
+      const w = new Writer("a", 42);
+      w.seq = 0;
+      assert.equal(errorCode(await submit(again.url, w.msg())), "E.AUTH");
+    } finally {
+      await again.close();
     }
   });
 });

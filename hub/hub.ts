@@ -29,7 +29,7 @@ import {
 import type { DataDirLock } from "./data_dir_lock.ts";
 import { loadOrCreateHubKey, prepareDataDir } from "./hub_key.ts";
 import { loadOrCreateRealmAdminKey, realmOf } from "./realm.ts";
-import { openViewStore, VIEWS_FILE } from "./view_store.ts";
+import { openViewStore, VIEWS_FILE, type ViewStore } from "./view_store.ts";
 import { Logger } from "./logger.ts";
 import { Metrics } from "./metrics.ts";
 import { RetentionEnforcer } from "./retention.ts";
@@ -65,6 +65,8 @@ export interface StartOptions {
   onFatal?: (e: unknown) => void;
   /** Storage to use instead of the disk store (tests: MemoryStore, fault injection). */
   store?: HubStore;
+  /** Admin view storage to use instead of `DIR/views.kv` (tests: fault injection). */
+  viewStore?: ViewStore;
   /** Period of retention passes (DIR/retention.json) after the one at start-up (default 60 s; 0: start-up only). */
   retentionIntervalMs?: number;
   /** Runs once the store is closed, before the data dir lock is released (the CLI removes hub.pid there). */
@@ -159,7 +161,7 @@ async function startWithStore(
   }
   const realm = realmOf(cfg.realm, hubKey, routingKey, realmKey);
   const adminKeys = cfg.adminKeys.map((k) => fromHex(k, 32, "admin key"));
-  const viewStore = await openViewStore(`${cfg.dataDir}/${VIEWS_FILE}`);
+  const viewStore = opts.viewStore ?? await openViewStore(`${cfg.dataDir}/${VIEWS_FILE}`);
   let admin: AdminPlane;
   try {
     admin = await AdminPlane.open({
