@@ -62,7 +62,7 @@ Deno.test("realm descriptor: signed by the hub key, names the realm's admin labe
       (e) => e instanceof VeenError && e.code === "E.SIG",
     );
     const tampered = realm.descriptor.slice();
-    tampered[tampered.length - 70] ^= 1;
+    tampered[tampered.length - 70]! ^= 1;
     assert.throws(() => decodeRealmDescriptor(tampered, HUB.public), (e) => e instanceof VeenError);
   });
 });
