@@ -34,6 +34,7 @@ import {
   type ViewRow,
 } from "../overlays/mod.ts";
 import type { Admission } from "./admission.ts";
+import { type Author, AuthorsView } from "./admin_authors.ts";
 import { Lock } from "./files.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
@@ -58,7 +59,7 @@ export interface AdminPlaneOptions {
 }
 
 /** An admin record that passed admission, before it has a stream_seq. */
-export type AdmittedRecord = Omit<AdminRecordEntry, "seq">;
+export type AdmittedRecord = Omit<AdminRecordEntry, "seq"> & { author?: Author };
 
 /** Items read per store call while folding an admin stream. */
 const FOLD_BATCH = 256;
@@ -67,7 +68,8 @@ export class AdminPlane {
   readonly revocations = new RevocationView();
   readonly labelClasses = new LabelClassView();
   readonly schemas = new SchemaView();
-  readonly #views: AdminView[] = [this.revocations, this.labelClasses, this.schemas];
+  readonly authors = new AuthorsView();
+  readonly #views: AdminView[] = [this.revocations, this.labelClasses, this.schemas, this.authors];
   readonly #upto = new Map<string, number>();
   readonly #lock = new Lock();
   #persistFailed = false;
@@ -94,6 +96,14 @@ export class AdminPlane {
       const head = o.store.head(s.label)?.seq ?? 0;
       if (head > p.upto(s)) await p.#lock.run(() => p.#catchUp(s, head));
     }
+    for (const a of p.authors.foreign(o.adminKeys, o.hubPk)) {
+      o.log.warn("folded admin records come from a key that is not an admin now", {
+        client_id: toHex(a.clientId),
+        via: a.via,
+        root_issuer: a.root === undefined ? null : toHex(a.root),
+        records: a.records,
+      });
+    }
     return p;
   }
 
@@ -117,7 +127,10 @@ export class AdminPlane {
    * this stream (E.SIZE), body decode (E.SIZE), realm_id of the body (E.AUTH), then the record's own rule.
    */
   async admit(msg: Msg, s: AdminStreamIds, now: number): Promise<AdmittedRecord> {
-    await this.#checkAuthor(msg);
+    const author = await this.#authorOf(msg);
+    if (author === undefined) {
+      throw new VeenError("E.AUTH", "Admin records need an admin key or a capability rooted in one");
+    }
     if (this.o.metrics !== undefined) this.o.metrics.adminRecordOpens++;
     const rec = await this.#open(msg, s);
     if (rec === undefined) throw new VeenError("E.AUTH", "Admin record is not sealed to this realm");
@@ -127,7 +140,8 @@ export class AdminPlane {
       throw new VeenError("E.AUTH", `Admin record names realm ${toHex(realmId)}, not this hub's realm`);
     }
     this.#checkRevocation(rec, now);
-    if (this.o.openHub && this.o.adminKeys.length === 0) {
+    rec.author = author;
+    if (author.via === "open") {
       this.o.log.warn("admin record accepted from any signer (open hub)", {
         stream: s.name,
         client_id: toHex(msg.clientId),
@@ -137,19 +151,24 @@ export class AdminPlane {
     return rec;
   }
 
-  /** Authors: a client id in `admin_keys`, or an admitted cap whose root issuer is an admin key or the hub key. */
-  async #checkAuthor(msg: Msg): Promise<void> {
+  /**
+   * Authors: a client id in `admin_keys`, or an admitted cap whose root issuer is an admin key or the hub key; on
+   * an open hub anyone. Undefined when `msg`'s signer may not write admin records.
+   */
+  async #authorOf(msg: Msg): Promise<Author | undefined> {
     const admins = this.o.adminKeys;
-    if (this.isAdminKey(msg.clientId)) return;
+    if (this.isAdminKey(msg.clientId)) return { clientId: msg.clientId, via: "admin_key" };
     if (msg.authRef !== null) {
       const rec = await this.o.admission.record(msg.authRef);
       if (rec !== undefined && bytesEqual(rec.subjectPk, msg.clientId)) {
-        const issuer = decodeCapToken(rec.capToken, Number.MAX_SAFE_INTEGER).issuerPk;
-        if (bytesEqual(issuer, this.o.hubPk) || admins.some((k) => bytesEqual(k, issuer))) return;
+        const root = decodeCapToken(rec.capToken, Number.MAX_SAFE_INTEGER).issuerPk;
+        if (bytesEqual(root, this.o.hubPk) || admins.some((k) => bytesEqual(k, root))) {
+          return { clientId: msg.clientId, via: "cap", root };
+        }
       }
     }
-    if (this.o.openHub && admins.length === 0) return;
-    throw new VeenError("E.AUTH", "Admin records need an admin key or a capability rooted in one");
+    if (this.o.openHub && admins.length === 0) return { clientId: msg.clientId, via: "open" };
+    return undefined;
   }
 
   /**
@@ -220,7 +239,7 @@ export class AdminPlane {
     });
   }
 
-  async #fold(s: AdminStreamIds, e: AdminRecordEntry): Promise<void> {
+  async #fold(s: AdminStreamIds, e: AdminRecordEntry & { author?: Author }): Promise<void> {
     const rows: { view: string; row: ViewRow }[] = [];
     for (const v of this.#views) for (const row of v.apply(e)) rows.push({ view: v.name, row });
     this.#upto.set(s.name, e.seq);
@@ -269,7 +288,8 @@ export class AdminPlane {
           await this.#persist([], s.name, it.streamSeq);
           continue;
         }
-        await this.#fold(s, { ...rec, seq: it.streamSeq });
+        const author = await this.#authorOf(msg) ?? { clientId: msg.clientId, via: "unknown" as const };
+        await this.#fold(s, { ...rec, author, seq: it.streamSeq });
       }
     }
   }

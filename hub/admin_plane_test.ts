@@ -29,6 +29,7 @@ import {
 } from "../core/mod.ts";
 import { adminStreamsOf, type BodyCodec, FED_AUTHORITY, LABEL_CLASS, REVOCATION } from "../overlays/mod.ts";
 import { errorCode, http, postCbor, startTestHub, submit, Writer } from "../tests/fixture.ts";
+import { Logger } from "./logger.ts";
 import { MemoryStore } from "./memory_store.ts";
 import { memoryViewStore, type ViewStore } from "./view_store.ts";
 import type { RunningHub } from "./hub.ts";
@@ -201,22 +202,47 @@ Deno.test("admin records: author before decryption, then open, schema, body, rea
   });
 });
 
-Deno.test("admin records: an open hub accepts any signer; a loopback hub with admin keys does not", async () => {
+Deno.test("admin records: an open hub accepts any signer; a later start with admin keys warns about them", async () => {
   await withDir(async (dir) => {
     const hub = await startTestHub(dir, { admission: "off" });
     try {
       const pk = await adminPk(hub);
+      const body = LABEL_CLASS.encode({ label: new Uint8Array(32), class: "log" });
       const m = await adminMsg({
         key: OTHER,
         label: CLASS_S!.label,
         seq: 1,
         recipientPk: pk,
         codec: LABEL_CLASS,
-        body: LABEL_CLASS.encode({ label: new Uint8Array(32), class: "log" }),
+        body,
       });
       assert.equal((await submit(hub.url, m)).status, 200);
     } finally {
       await hub.close();
+    }
+    const lines: Record<string, unknown>[] = [];
+    const logger = new Logger("warn", "hub", "standalone", (l) => void lines.push(JSON.parse(l)));
+    const again = await startTestHub(dir, { admission: "off", adminKeys: [toHex(ADMIN.public)] }, { logger });
+    try {
+      const warned = lines.filter((l) =>
+        l.msg === "folded admin records come from a key that is not an admin now"
+      );
+      assert.equal(warned.length, 1, JSON.stringify(lines));
+      assert.equal(warned[0]!.client_id, toHex(OTHER.public));
+      assert.equal(warned[0]!.via, "open");
+      // With admin keys set, the same signer is refused now.
+      const body = LABEL_CLASS.encode({ label: new Uint8Array(32), class: "log" });
+      const m = await adminMsg({
+        key: OTHER,
+        label: CLASS_S!.label,
+        seq: 2,
+        recipientPk: await adminPk(again),
+        codec: LABEL_CLASS,
+        body,
+      });
+      assert.equal(errorCode(await submit(again.url, m)), "E.AUTH");
+    } finally {
+      await again.close();
     }
   });
 });
