@@ -267,14 +267,16 @@ export class AdminPlane {
   async #catchUp(s: AdminStreamIds, to: number): Promise<void> {
     while (this.upto(s) < to) {
       const from = this.upto(s) + 1;
-      const items = await this.o.store.readRange(s.label, from, to, FOLD_BATCH);
-      if (items.length === 0 || items[0]!.streamSeq !== from) {
-        throw new VeenError(
+      const notRetained = () =>
+        new VeenError(
           "E.UNAVAILABLE",
           `Admin stream ${s.name} entry ${from} is not retained, so its views cannot be rebuilt; restore ` +
             `views.kv from a backup`,
         );
-      }
+      const items = await this.o.store.readRange(s.label, from, to, FOLD_BATCH).catch((e) => {
+        throw e instanceof VeenError && e.code === "E.NOT_FOUND" ? notRetained() : e;
+      });
+      if (items.length === 0 || items[0]!.streamSeq !== from) throw notRetained();
       for (const it of items) {
         const msg = decodeMsg(it.msg, Number.MAX_SAFE_INTEGER);
         const rec = await this.#open(msg, s);

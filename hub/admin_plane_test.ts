@@ -26,10 +26,12 @@ import {
   streamIdFor,
   toHex,
   utf8,
+  VeenError,
 } from "../core/mod.ts";
 import { adminStreamsOf, type BodyCodec, FED_AUTHORITY, LABEL_CLASS, REVOCATION } from "../overlays/mod.ts";
 import { errorCode, http, postCbor, startTestHub, submit, Writer } from "../tests/fixture.ts";
 import { Logger } from "./logger.ts";
+import { writeRetentionPolicy } from "./retention.ts";
 import { MemoryStore } from "./memory_store.ts";
 import { memoryViewStore, type ViewStore } from "./view_store.ts";
 import type { RunningHub } from "./hub.ts";
@@ -426,5 +428,54 @@ Deno.test("admin views: a failed view write keeps the submission and the view in
     } finally {
       await again.close();
     }
+  });
+});
+
+Deno.test("admin views: without views.kv, a start refuses when retention dropped admin entries (never a partial view)", async () => {
+  await withDir(async (dir) => {
+    const clock = { ms: Date.now() };
+    const cfg = { adminKeys: [toHex(ADMIN.public)], segmentBytes: 4096 };
+    const extra = { now: () => clock.ms, retentionIntervalMs: 0 };
+    const hub = await startTestHub(dir, cfg, extra);
+    try {
+      const pk = await adminPk(hub);
+      const m = await adminMsg({
+        key: ADMIN,
+        label: REVOKE_S!.label,
+        seq: 1,
+        recipientPk: pk,
+        codec: REVOCATION,
+        body: revocationBody(OTHER.public),
+      });
+      assert.equal((await submit(hub.url, m)).status, 200);
+      const filler = new Writer("filler", 46);
+      for (let i = 0; i < 40; i++) {
+        assert.equal((await submit(hub.url, filler.msg({ bodyLen: 600 }))).status, 200);
+      }
+      await writeRetentionPolicy(dir, { receiptsDays: null, payloadsDays: 1, checkpointsDays: null });
+      clock.ms += 2 * 86_400_000;
+      await hub.retentionPass();
+      // The views still hold the revocation (they were persisted before its RECEIPT).
+      assert.equal(errorCode(await submit(hub.url, new Writer("b", 42).msg())), "E.AUTH");
+    } finally {
+      await hub.close();
+    }
+    // views.kv survives a restart as is ...
+    const again = await startTestHub(dir, cfg, extra);
+    try {
+      assert.equal(errorCode(await submit(again.url, new Writer("b", 42).msg())), "E.AUTH");
+    } finally {
+      await again.close();
+    }
+    // ... but without it the dropped admin entry cannot be folded again: refused, naming the stream and entry.
+    for await (const e of Deno.readDir(dir)) {
+      if (e.name.startsWith("views.kv")) await Deno.remove(`${dir}/${e.name}`);
+    }
+    await assert.rejects(
+      startTestHub(dir, cfg, extra),
+      (e) =>
+        e instanceof VeenError && e.code === "E.UNAVAILABLE" &&
+        /revocation entry 1 is not retained/.test(e.detail),
+    );
   });
 });
