@@ -73,6 +73,8 @@ export interface HubConfig {
   unsafeSkipSigCheck: boolean;
   /** TEST-ONLY (`unsafe_cap_ttl_millis`): /authorize reads cap_token ttl as milliseconds, not seconds. */
   unsafeCapTtlMillis: boolean;
+  /** TEST-ONLY (`unsafe_skip_revocations`): /submit does not check revocations (the views are still folded). */
+  unsafeSkipRevocations: boolean;
 }
 
 export const DEFAULT_LISTEN = "127.0.0.1:37411";
@@ -113,6 +115,7 @@ export function defaultConfig(dataDir = ""): HubConfig {
     unsafeDisableSizeBounds: false,
     unsafeSkipSigCheck: false,
     unsafeCapTtlMillis: false,
+    unsafeSkipRevocations: false,
   };
 }
 
@@ -160,6 +163,7 @@ const KEYS: Record<string, [string, Kind]> = {
   unsafe_disable_size_bounds: ["unsafeDisableSizeBounds", "bool"],
   unsafe_skip_sig_check: ["unsafeSkipSigCheck", "bool"],
   unsafe_cap_ttl_millis: ["unsafeCapTtlMillis", "bool"],
+  unsafe_skip_revocations: ["unsafeSkipRevocations", "bool"],
 };
 
 /**
@@ -171,6 +175,7 @@ export function unsafeKeysOn(cfg: HubConfig): { key: string; effect: string }[] 
     [cfg.unsafeDisableSizeBounds, "unsafe_disable_size_bounds", "max_msg_bytes is NOT enforced on /submit"],
     [cfg.unsafeSkipSigCheck, "unsafe_skip_sig_check", "MSG.sig is NOT verified on /submit"],
     [cfg.unsafeCapTtlMillis, "unsafe_cap_ttl_millis", "cap_token ttl is read as MILLISECONDS"],
+    [cfg.unsafeSkipRevocations, "unsafe_skip_revocations", "revocations are NOT enforced on /submit"],
   ];
   return all.filter(([on]) => on).map(([, key, effect]) => ({ key, effect }));
 }

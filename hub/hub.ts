@@ -229,6 +229,7 @@ async function startWithStore(
     profileId: profileId(DEFAULT_PROFILE),
     unsafeDisableSizeBounds: cfg.unsafeDisableSizeBounds,
     unsafeSkipSigCheck: cfg.unsafeSkipSigCheck,
+    unsafeSkipRevocations: cfg.unsafeSkipRevocations,
     bodies,
     crypto,
     admission,

@@ -51,6 +51,8 @@ export interface SubmitPipelineContext {
   unsafeDisableSizeBounds?: boolean;
   /** TEST-ONLY config key `unsafe_skip_sig_check`: the signature stage does not verify MSG.sig. */
   unsafeSkipSigCheck?: boolean;
+  /** TEST-ONLY config key `unsafe_skip_revocations`: revocations are not checked. */
+  unsafeSkipRevocations?: boolean;
   bodies: BodyLimits;
   crypto: CryptoPool;
   admission: Admission;
@@ -93,7 +95,9 @@ export class SubmitPipeline {
       const gate = this.c.admission.required && !this.adminKeyRecord(msg, adminStream)
         ? await this.capability(msg)
         : undefined;
-      if (this.c.admin.revocations.size > 0) await this.revocation(msg);
+      if (this.c.admin.revocations.size > 0 && this.c.unsafeSkipRevocations !== true) {
+        await this.revocation(msg);
+      }
       const adminRecord = adminStream === undefined ? undefined : await this.adminRecord(msg, adminStream);
       const sequenced = await this.sequenceAndRate(msg, body, gate);
       const receipt = await sequenced.receipt; // the commit

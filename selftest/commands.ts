@@ -32,6 +32,7 @@ const SUITES: [SuiteName | "all", string][] = [
   ],
   ["props", "MMR proofs and consistency, duplicate rejection, CBOR and fold determinism"],
   ["fuzz", "malformed MSG, RECEIPT, CHECKPOINT, proofs and HTTP input get documented E.* errors"],
+  ["kex1", "KEX1+: client key bounds, cap ttl bound and expiry, revocations (also after a restart)"],
   ["all", "core + props + fuzz"],
 ];
 

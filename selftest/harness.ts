@@ -439,14 +439,13 @@ export class Harness {
     await Promise.race([Promise.allSettled([...this.#inflight].map((c) => c.done)), sleep(5_000)]);
     await Promise.all([...this.#background].map((child) => this.endBackground(child)));
     for (const dir of this.#hubDirs) {
-      const h = this.hubs.find((x) => x.dir === dir);
-      if (h !== undefined) {
-        if (!h.stopped) {
-          const line = await this.stopHub(h, true);
-          if (!line.startsWith("hub ")) problems.push(line);
-        }
-        continue;
+      // A step may restart a hub on its data dir: every handle of the dir is stopped, not only the first.
+      const started = this.hubs.filter((x) => x.dir === dir);
+      for (const h of started.filter((x) => !x.stopped)) {
+        const line = await this.stopHub(h, true);
+        if (!line.startsWith("hub ")) problems.push(line);
       }
+      if (started.length > 0) continue;
       // A start that was interrupted: the detached hub may still come up and write its pid file.
       const deadline = Date.now() + 3_000;
       while (
