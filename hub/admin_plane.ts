@@ -82,12 +82,20 @@ export class AdminPlane {
   static async open(o: AdminPlaneOptions): Promise<AdminPlane> {
     const p = new AdminPlane(o);
     const stored = await o.views.load();
+    const labels = o.realm.streams.map((s) => toHex(s.label));
     const ahead = o.realm.streams.some((s) =>
       (stored.upto.get(s.name) ?? 0) > (o.store.head(s.label)?.seq ?? 0)
     );
-    if (ahead) {
-      o.log.warn("admin views are ahead of the log; rebuilding them from the admin streams", {});
-      await o.views.clear();
+    const otherRealm = stored.labels === undefined || stored.labels.join() !== labels.join();
+    if (ahead || otherRealm) {
+      if (ahead || stored.upto.size > 0) {
+        o.log.warn("rebuilding the admin views from the admin streams", {
+          reason: ahead
+            ? "views.kv is ahead of the log"
+            : "views.kv was folded for another realm or routing key",
+        });
+      }
+      await o.views.clear(labels);
     } else {
       for (const v of p.#views) for (const row of stored.rows.get(v.name) ?? []) v.load(row);
       for (const [s, n] of stored.upto) p.#upto.set(s, n);

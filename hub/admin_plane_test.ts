@@ -479,3 +479,34 @@ Deno.test("admin views: without views.kv, a start refuses when retention dropped
     );
   });
 });
+
+Deno.test("admin views: a change of realm rebuilds the views from that realm's admin streams", async () => {
+  await withDir(async (dir) => {
+    const hub = await startTestHub(dir, { adminKeys: [toHex(ADMIN.public)] });
+    try {
+      const m = await adminMsg({
+        key: ADMIN,
+        label: REVOKE_S!.label,
+        seq: 1,
+        recipientPk: await adminPk(hub),
+        codec: REVOCATION,
+        body: revocationBody(OTHER.public),
+      });
+      assert.equal((await submit(hub.url, m)).status, 200);
+    } finally {
+      await hub.close();
+    }
+    const other = await startTestHub(dir, { adminKeys: [toHex(ADMIN.public)], realm: "other" });
+    try {
+      assert.equal((await submit(other.url, new Writer("c", 42).msg())).status, 200);
+    } finally {
+      await other.close();
+    }
+    const back = await startTestHub(dir, { adminKeys: [toHex(ADMIN.public)] });
+    try {
+      assert.equal(errorCode(await submit(back.url, new Writer("c", 42).msg({ clientSeq: 2 }))), "E.AUTH");
+    } finally {
+      await back.close();
+    }
+  });
+});

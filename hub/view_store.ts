@@ -1,7 +1,8 @@
 /**
  * Persisted admin views (overlay decisions, "Realm and admin records"): `DIR/views.kv`, a Deno KV database of the
- * rows each view changed, `["row", view, key] → CBOR(value)`, and per admin stream the last stream_seq folded in,
- * `["upto", stream] → seq`, written in one atomic commit per admin record. It is derived state: when it is missing
+ * rows each view changed, `["row", view, key] → CBOR(value)`, per admin stream the last stream_seq folded in,
+ * `["upto", stream] → seq`, written in one atomic commit per admin record, and `["labels"]`, the admin labels (hex)
+ * the views were folded from, so that a change of realm or routing key rebuilds them. It is derived state: when it is missing
  * or ahead of the log, the views are rebuilt from the admin streams (hub/admin_plane.ts).
  */
 import { type CborValue, decodeCbor, encodeCbor, VeenError } from "../core/mod.ts";
@@ -12,14 +13,16 @@ export const VIEWS_FILE = "views.kv";
 export interface StoredViews {
   rows: Map<string, ViewRow[]>;
   upto: Map<string, number>;
+  /** The admin labels (hex, in realm stream order) the views were folded from; undefined before the first write. */
+  labels?: string[];
 }
 
 export interface ViewStore {
   load(): Promise<StoredViews>;
   /** Writes changed rows of views and the new `upto` of `stream`, atomically and durably. */
   write(rows: { view: string; row: ViewRow }[], stream: string, upto: number): Promise<void>;
-  /** Deletes every row and upto (before a rebuild). */
-  clear(): Promise<void>;
+  /** Deletes every row and upto (before a rebuild), and records the admin labels the views are folded from. */
+  clear(labels: string[]): Promise<void>;
   close(): void;
 }
 
@@ -42,7 +45,8 @@ export async function openViewStore(path: string): Promise<ViewStore> {
         rows.set(view, list);
       }
       for await (const e of kv.list<number>({ prefix: ["upto"] })) upto.set(e.key[1] as string, e.value);
-      return { rows, upto };
+      const labels = (await kv.get<string[]>(["labels"])).value ?? undefined;
+      return { rows, upto, ...(labels === undefined ? {} : { labels }) };
     },
     async write(rows, stream, upto) {
       const op = kv.atomic();
@@ -53,10 +57,11 @@ export async function openViewStore(path: string): Promise<ViewStore> {
       const res = await op.commit();
       if (!res.ok) throw new VeenError("E.UNAVAILABLE", `Admin views commit failed for ${stream}`);
     },
-    async clear() {
+    async clear(labels) {
       for (const prefix of [["row"], ["upto"]]) {
         for await (const e of kv.list({ prefix })) await kv.delete(e.key);
       }
+      await kv.set(["labels"], labels);
     },
     close() {
       kv.close();
@@ -68,11 +73,13 @@ export async function openViewStore(path: string): Promise<ViewStore> {
 export function memoryViewStore(): ViewStore {
   const rows = new Map<string, Map<string, ViewRow>>();
   const upto = new Map<string, number>();
+  let labels: string[] | undefined;
   return {
     load() {
       return Promise.resolve({
         rows: new Map([...rows].map(([v, m]) => [v, [...m.values()]])),
         upto: new Map(upto),
+        ...(labels === undefined ? {} : { labels }),
       });
     },
     write(changed, stream, n) {
@@ -84,9 +91,10 @@ export function memoryViewStore(): ViewStore {
       upto.set(stream, n);
       return Promise.resolve();
     },
-    clear() {
+    clear(l) {
       rows.clear();
       upto.clear();
+      labels = l;
       return Promise.resolve();
     },
     close() {},
