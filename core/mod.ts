@@ -34,3 +34,4 @@ export * from "./attachments.ts";
 export * from "./payload.ts";
 export * from "./verify.ts";
 export * from "./lru.ts";
+export * from "./pow.ts";

@@ -30,6 +30,8 @@ export class Metrics {
   bodyTimeouts = 0;
   /** Clients that went away before their request body was complete (not a hub failure). */
   clientGone = 0;
+  /** MSG signature verifications started (SH1+ bounds first: input refused by stages 0-1 never moves it). */
+  sigVerifyAttempts = 0;
   readonly verifyLatency = new Histogram();
   readonly commitLatency = new Histogram();
   readonly endToEndLatency = new Histogram();
@@ -100,6 +102,11 @@ export class Metrics {
       "veen_http_client_gone_total",
       "Clients that went away before their request body was complete.",
       this.clientGone,
+    );
+    counter(
+      "veen_sig_verify_attempts_total",
+      "MSG signature verifications started (submissions that passed stages 0 and 1).",
+      this.sigVerifyAttempts,
     );
     for (const [name, v] of Object.entries(extra)) gauge(name, name.replaceAll("_", " ") + ".", v);
     return out.join("\n") + "\n";
