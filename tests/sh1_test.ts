@@ -5,6 +5,7 @@
  * report the stages and the refusals.
  */
 import assert from "node:assert/strict";
+import { STAGE_NAMES } from "../hub/admission_stages.ts";
 import { encodeMsg, formatPowCookie, fromHex, solvePow } from "../core/mod.ts";
 import type { RunningHub } from "../hub/mod.ts";
 import { errorCode, http, type HttpResult, submit, withHub, Writer } from "./fixture.ts";
@@ -143,12 +144,7 @@ Deno.test("SH1+: GET /admission lists the four stages with limits and recent err
     refusedWith(await submit(hub.url, bad), 409, "E.SIG");
     const a = await json(`${hub.url}/admission`);
     const stages = a.stages as Record<string, unknown>[];
-    assert.deepEqual(stages.map((s) => s.name), [
-      "stage0-prefilter",
-      "stage1-structure",
-      "stage2-crypto-auth",
-      "stage3-commit",
-    ]);
+    assert.deepEqual(stages.map((s) => s.name), [...STAGE_NAMES]);
     assert.deepEqual(stages.map((s) => s.max_queue_depth), [33, 0, 7, 99]);
     const s2 = stages[2]!;
     assert.equal(s2.enabled, true);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { STAGE_NAMES } from "../../hub/admission_stages.ts";
 import { ok, withRealHub } from "../testing/with_real_hub.ts";
 import { runCli } from "../testing/run.ts";
 
@@ -10,12 +11,7 @@ Deno.test("hub admission lists the four stages; hub admission-log lists refusals
     await post(new Uint8Array([0x8a, 0x00]));
     const a = ok(await runCli(["hub", "admission", "--hub", hub.url, "--json"])).json();
     const stages = a.stages as Record<string, unknown>[];
-    assert.deepEqual(stages.map((s) => s.name), [
-      "stage0-prefilter",
-      "stage1-structure",
-      "stage2-crypto-auth",
-      "stage3-commit",
-    ]);
+    assert.deepEqual(stages.map((s) => s.name), [...STAGE_NAMES]);
     for (const s of stages) {
       assert.deepEqual(Object.keys(s), [
         "name",

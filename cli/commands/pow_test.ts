@@ -5,6 +5,8 @@ import { ok, withRealHub } from "../testing/with_real_hub.ts";
 import { newClient, runCli } from "../testing/run.ts";
 
 const CHALLENGE = "ab".repeat(32);
+/** `veen WORDS` given as one line (no argument holds a space). */
+const cli = (line: string, ...extra: string[]) => runCli([...line.split(" "), ...extra]);
 
 Deno.test("pow solve prints the least nonce with exactly the CLI-GOALS-2 JSON; exit 4 when the bound is too small", async () => {
   const r = ok(await runCli(["pow", "solve", "--challenge", CHALLENGE, "--difficulty", "8", "--json"]));
@@ -21,32 +23,13 @@ Deno.test("pow solve prints the least nonce with exactly the CLI-GOALS-2 JSON; e
     new RegExp(`^nonce: ${nonce}\nnonce_hex: ${j.nonce_hex}\nhash: 00[0-9a-f]{62}\n$`),
   );
   // The bound admits nonces 0..N-1: exactly `nonce` iterations cannot find it, nonce+1 can.
-  const short = await runCli([
-    "pow",
-    "solve",
-    "--challenge",
-    CHALLENGE,
-    "--difficulty",
-    "8",
-    "--max-iterations",
-    String(nonce),
-    "--json",
-  ]);
+  const bounded = (n: number) =>
+    cli(`pow solve --challenge ${CHALLENGE} --difficulty 8 --max-iterations ${n} --json`);
+  const short = await bounded(nonce);
   assert.equal(short.code, 4);
   assert.equal(short.json().code, "E.POW_UNSOLVED");
   assert.match(short.json().detail as string, /No nonce below \d+ solves difficulty 8/);
-  ok(
-    await runCli([
-      "pow",
-      "solve",
-      "--challenge",
-      CHALLENGE,
-      "--difficulty",
-      "8",
-      "--max-iterations",
-      String(nonce + 1),
-    ]),
-  );
+  ok(await bounded(nonce + 1));
   assert.equal((await runCli(["pow", "solve", "--challenge", "ab", "--difficulty", "8"])).code, 1);
   assert.equal((await runCli(["pow", "solve", "--challenge", CHALLENGE, "--difficulty", "65"])).code, 1);
 });
@@ -98,20 +81,9 @@ Deno.test("pow request, hub status and send against a hub that requires proof of
     const other = ok(await runCli(["pow", "request", "--hub", hub.url, "--json"])).json();
     assert.equal(ok(await send("--pow-challenge", other.challenge as string)).json().stream_seq, 3);
     // rpc call takes the same flags (usage errors are checked before anything is sent).
-    const rpc = await runCli([
-      "rpc",
-      "call",
-      "--hub",
-      hub.url,
-      "--client",
-      c,
-      "--stream",
-      "pow/r",
-      "--method",
-      "echo",
-      "--pow-nonce",
-      "1",
-    ]);
+    const rpc = await cli(
+      `rpc call --hub ${hub.url} --client ${c} --stream pow/r --method echo --pow-nonce 1`,
+    );
     assert.equal(rpc.code, 1);
     assert.match(rpc.stderr, /--pow-nonce needs --pow-challenge/);
   });
@@ -128,20 +100,12 @@ Deno.test("HubHttp.submit retries once with a solved challenge when the hub refu
     });
     assert.equal(plain.pow.hubDifficulty, 0);
     const sent = ok(
-      await runCli([
-        "send",
-        "--hub",
-        hub.url,
-        "--client",
-        c,
-        "--stream",
-        "pow/retry",
-        "--body",
-        "{}",
+      await cli(
+        `send --hub ${hub.url} --client ${c} --stream pow/retry --body {}`,
         "--dump-raw",
         `${root}/m.cbor`,
         `${root}/r.cbor`,
-      ]),
+      ),
     );
     assert.match(sent.stdout, /stream_seq: 1/);
     const msg = await Deno.readFile(`${root}/m.cbor`);
