@@ -82,7 +82,7 @@ export class PowPolicy {
    * work and the cookie was not the user's own; undefined otherwise.
    */
   async retry(hub: PowSource, e: unknown): Promise<string | undefined> {
-    if (!(e instanceof VeenError) || e.code !== "E.AUTH" || !/proof of work|PoW/.test(e.detail)) {
+    if (!(e instanceof VeenError) || e.code !== "E.AUTH" || !/proof of work|PoW|veen-pow/i.test(e.detail)) {
       return undefined;
     }
     if (this.o.nonce !== undefined) return undefined;
