@@ -8,6 +8,21 @@ import { type ClientKeys, passphraseFrom, readKeystore } from "./keystore.ts";
 import { type ClientState, type LabelState, labelStateFor, readState } from "./client_state.ts";
 export type { Command, CommandContext } from "../cmd/mod.ts";
 import { connectHub, type HubSession, type StreamTarget, streamTarget } from "./hub_session.ts";
+import { PowPolicy } from "./pow_client.ts";
+
+/**
+ * The proof-of-work flags of every send-like command (CLI-GOALS-2 §5.3; cli/pow_client.ts). Without them a hub
+ * that requires proof of work still gets a solved cookie: the CLI fetches and solves a challenge per submit.
+ */
+export const POW_FLAGS: readonly FlagSpec[] = [
+  { name: "pow-challenge", metavar: "HEX32", help: "send this hub challenge as the Veen-PoW cookie" },
+  { name: "pow-nonce", metavar: "N", help: "the nonce solving --pow-challenge (solved here when omitted)" },
+  {
+    name: "pow-difficulty",
+    metavar: "D",
+    help: "solve at least this difficulty (default: the hub's pow_difficulty from /info)",
+  },
+];
 
 /** Flags shared by commands that use a client directory. */
 export const CLIENT_FLAG: FlagSpec = {
@@ -94,6 +109,7 @@ export function connectFromFlags(ctx: CommandContext, state?: ClientState): Prom
     timeoutMs: ctx.timeoutMs,
     hubKey: ctx.flags.str("hub-key"),
     profileId: ctx.flags.str("profile-id"),
+    pow: PowPolicy.fromFlags(ctx.flags),
     ...(state === undefined ? {} : { state }),
   });
 }

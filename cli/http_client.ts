@@ -20,6 +20,7 @@ import {
   hubIdFor,
   type MmrProof,
   type Msg,
+  POW_HEADER,
   type Profile,
   type Receipt,
   receiptFromCbor,
@@ -36,6 +37,7 @@ import {
   expectUint,
 } from "../core/mod.ts";
 import { CommandError, malformedError, transportError } from "../cmd/mod.ts";
+import { type PowChallenge, PowPolicy } from "./pow_client.ts";
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
@@ -113,6 +115,8 @@ export class HubHttp {
   readonly baseUrl: string;
   readonly timeoutMs: number;
   readonly #fetch: FetchFn;
+  /** Which Veen-PoW cookie `submit` sends (cli/pow_client.ts); connectHub sets the hub's difficulty. */
+  pow: PowPolicy = new PowPolicy();
 
   constructor(baseUrl: string, timeoutMs = DEFAULT_TIMEOUT_MS, fetchFn: FetchFn = fetch) {
     this.baseUrl = baseUrl.replace(/\/+$/, "");
@@ -203,13 +207,52 @@ export class HubHttp {
     return decodeAnswer("profile", () => decodeProfile(bytes));
   }
 
-  /** `POST /submit` → the RECEIPT and its exact bytes. */
+  /**
+   * `POST /submit` → the RECEIPT and its exact bytes. The `Veen-PoW` header is the policy's (`pow`); a refusal for
+   * proof of work is retried once with a freshly solved challenge (the hub refused at stage 0, before the MSG).
+   */
   async submit(msgBytes: Uint8Array): Promise<{ receipt: Receipt; bytes: Uint8Array }> {
-    const { bytes } = await this.request("POST", "/submit", {}, {
-      bytes: msgBytes,
-      type: "application/cbor",
+    const once = async (cookie: string | undefined) => {
+      const { bytes } = await this.request("POST", "/submit", {}, {
+        bytes: msgBytes,
+        type: "application/cbor",
+        ...(cookie === undefined ? {} : { headers: { [POW_HEADER]: cookie } }),
+      });
+      return { receipt: decodeAnswer("RECEIPT", () => decodeReceipt(bytes)), bytes };
+    };
+    try {
+      return await once(await this.pow.first(this));
+    } catch (e) {
+      const again = await this.pow.retry(this, e);
+      if (again === undefined) throw e;
+      return await once(again);
+    }
+  }
+
+  /** `GET /pow/challenge[?difficulty=D]` (docs/protocol.md "Proof of work"). */
+  async powChallenge(difficulty?: number): Promise<PowChallenge> {
+    const { bytes } = await this.request("GET", "/pow/challenge", { difficulty: difficulty || undefined });
+    return decodeAnswer("/pow/challenge JSON", () => {
+      const o = jsonObject(bytes);
+      const d = o.difficulty;
+      const exp = o.expires_at;
+      if (typeof d !== "number" || !Number.isInteger(d) || d < 0 || d > 255) {
+        throw new Error("difficulty is not a uint8");
+      }
+      if (typeof exp !== "number" || !Number.isSafeInteger(exp) || exp < 0) {
+        throw new Error("expires_at is not a uint");
+      }
+      return { challenge: hexField(o, "challenge", 32), difficulty: d, expiresAt: exp };
     });
-    return { receipt: decodeAnswer("RECEIPT", () => decodeReceipt(bytes)), bytes };
+  }
+
+  /** `GET /admission` (`{stages: [...]}`) or `GET /admission/log` (`{events: [...]}`): the JSON object as sent. */
+  async admissionJson(
+    path: "/admission" | "/admission/log",
+    query: Record<string, string | number | undefined> = {},
+  ) {
+    const { bytes } = await this.request("GET", path, query);
+    return decodeAnswer(`${path} JSON`, () => jsonObject(bytes));
   }
 
   /** One `GET /stream` page: items at or after `from` (an empty list means none). */

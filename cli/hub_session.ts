@@ -18,6 +18,7 @@ import { malformedError, parseHex32, usageError } from "../cmd/mod.ts";
 import type { ClientState } from "./client_state.ts";
 import { type HubAddress, resolveHub } from "./hub_address.ts";
 import { HubHttp, type HubInfo } from "./http_client.ts";
+import type { PowPolicy } from "./pow_client.ts";
 
 export interface HubSession {
   address: HubAddress;
@@ -47,11 +48,18 @@ export async function connectHub(opts: {
   /** `--profile-id`: the profile_id the hub must serve (E.PROFILE otherwise, before anything is sent). */
   profileId?: string | undefined;
   state?: ClientState;
+  /** The Veen-PoW policy of send-like commands (cli/pow_client.ts); the hub's difficulty is set from /info. */
+  pow?: PowPolicy;
 }): Promise<HubSession> {
   const wantProfile = opts.profileId === undefined ? undefined : parseHex32(opts.profileId, "--profile-id");
   const address = await resolveHub(opts.hub, opts.env);
   const http = new HubHttp(address.url, opts.timeoutMs);
   const info = await http.info();
+  if (opts.pow !== undefined) http.pow = opts.pow;
+  const powDifficulty = info.raw.pow_difficulty;
+  if (typeof powDifficulty === "number" && Number.isInteger(powDifficulty)) {
+    http.pow.hubDifficulty = powDifficulty;
+  }
   if (opts.hubKey !== undefined) {
     const want = parseHex32(opts.hubKey, "--hub-key");
     if (!bytesEqual(want, info.hubPk)) {

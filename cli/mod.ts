@@ -21,12 +21,14 @@ import { capAuthorize, capIssue, capStatus } from "./commands/cap.ts";
 import { CRDT_COMMANDS } from "./commands/crdt.ts";
 import { explainError } from "./commands/explain_error.ts";
 import { hubCheckpoint, hubVerifyRotation } from "./commands/hub_checkpoint.ts";
+import { hubAdmission, hubAdmissionLog } from "./commands/hub_admission.ts";
 import { hubId } from "./commands/hub_id.ts";
 import { hubTlsInfo } from "./commands/hub_tls_info.ts";
 import { hubMetrics } from "./commands/hub_metrics.ts";
 import { hubHealth, hubKey, hubStatus } from "./commands/hub_status.ts";
 import { idRotate, idShow, idUsage } from "./commands/id.ts";
 import { keygen } from "./commands/keygen.ts";
+import { powRequest, powSolve } from "./commands/pow.ts";
 import { resync } from "./commands/resync.ts";
 import { capRevocations, capRevoke } from "./commands/revoke.ts";
 import { rpcCall, rpcServe } from "./commands/rpc.ts";
@@ -74,6 +76,10 @@ export const COMMANDS: readonly Command[] = [
   ...CRDT_COMMANDS,
   anchorPublish,
   anchorVerify,
+  powRequest,
+  powSolve,
+  hubAdmission,
+  hubAdmissionLog,
 ];
 
 /** The client commands as a program of their own (in-process tests; `mod.ts` runs every role's table). */

@@ -35,3 +35,4 @@ export * from "./payload.ts";
 export * from "./verify.ts";
 export * from "./lru.ts";
 export * from "./realm_descriptor.ts";
+export * from "./pow.ts";

@@ -44,6 +44,11 @@ const START_FLAGS: FlagSpec[] = [
   { name: "trusted-issuer", metavar: "HEX32", multiple: true, help: "issuer key admitted by /authorize" },
   { name: "tls-cert", metavar: "PEM", help: "serve HTTPS with this certificate (with --tls-key)" },
   { name: "tls-key", metavar: "PEM", help: "private key of --tls-cert" },
+  {
+    name: "pow-difficulty",
+    metavar: "N",
+    help: "require a Veen-PoW cookie of N leading zero bits on /submit (0: off; pow_difficulty)",
+  },
 ];
 
 const START_DETAILS =

@@ -4,7 +4,15 @@
  */
 import { parse as parseToml } from "smol-toml";
 import { type CommandError, usageError } from "../cmd/mod.ts";
-import { DEFAULT_LIMITS, DEFAULT_PROFILE_ID_HEX, fromHex, type Limits, VeenError } from "../core/mod.ts";
+import {
+  DEFAULT_LIMITS,
+  DEFAULT_PROFILE_ID_HEX,
+  fromHex,
+  type Limits,
+  POW_DIFFICULTY_MAX,
+  VeenError,
+} from "../core/mod.ts";
+import { parseCidr } from "./peer_filter.ts";
 import { DEFAULT_ATTACHMENT_POLICY } from "./attachment_ledger.ts";
 
 export type AdmissionMode = "auto" | "on" | "off";
@@ -75,6 +83,16 @@ export interface HubConfig {
   unsafeCapTtlMillis: boolean;
   /** TEST-ONLY (`unsafe_skip_revocations`): /submit does not check revocations (the views are still folded). */
   unsafeSkipRevocations: boolean;
+  /** SH1+ proof of work: leading zero bits a `Veen-PoW` cookie must have on /submit (0: off). */
+  powDifficulty: number;
+  /** SH1+ stage 0: CIDR blocks allowed to submit (empty: everyone) ... */
+  ipAllow: string[];
+  /** ... and denied (deny wins). */
+  ipDeny: string[];
+  /** SH1+ stage 2: submissions in signature and capability checks at once (503 E.UNAVAILABLE beyond). */
+  stage2QueueMax: number;
+  /** TEST-ONLY (`unsafe_skip_pow_check`): /submit does not check Veen-PoW cookies (see `unsafeDisableSizeBounds`). */
+  unsafeSkipPowCheck: boolean;
 }
 
 export const DEFAULT_LISTEN = "127.0.0.1:37411";
@@ -116,6 +134,11 @@ export function defaultConfig(dataDir = ""): HubConfig {
     unsafeSkipSigCheck: false,
     unsafeCapTtlMillis: false,
     unsafeSkipRevocations: false,
+    powDifficulty: 0,
+    ipAllow: [],
+    ipDeny: [],
+    stage2QueueMax: 8192,
+    unsafeSkipPowCheck: false,
   };
 }
 
@@ -164,6 +187,11 @@ const KEYS: Record<string, [string, Kind]> = {
   unsafe_skip_sig_check: ["unsafeSkipSigCheck", "bool"],
   unsafe_cap_ttl_millis: ["unsafeCapTtlMillis", "bool"],
   unsafe_skip_revocations: ["unsafeSkipRevocations", "bool"],
+  unsafe_skip_pow_check: ["unsafeSkipPowCheck", "bool"],
+  pow_difficulty: ["powDifficulty", "int"],
+  ip_allow: ["ipAllow", "list"],
+  ip_deny: ["ipDeny", "list"],
+  stage2_queue_max: ["stage2QueueMax", "int"],
 };
 
 /**
@@ -176,6 +204,7 @@ export function unsafeKeysOn(cfg: HubConfig): { key: string; effect: string }[] 
     [cfg.unsafeSkipSigCheck, "unsafe_skip_sig_check", "MSG.sig is NOT verified on /submit"],
     [cfg.unsafeCapTtlMillis, "unsafe_cap_ttl_millis", "cap_token ttl is read as MILLISECONDS"],
     [cfg.unsafeSkipRevocations, "unsafe_skip_revocations", "revocations are NOT enforced on /submit"],
+    [cfg.unsafeSkipPowCheck, "unsafe_skip_pow_check", "Veen-PoW cookies are NOT checked on /submit"],
   ];
   return all.filter(([on]) => on).map(([, key, effect]) => ({ key, effect }));
 }
@@ -184,7 +213,8 @@ export function unsafeKeysOn(cfg: HubConfig): { key: string; effect: string }[] 
 export const CONFIG_KEYS: readonly string[] = Object.keys(KEYS);
 export const envNameOf = (key: string): string => "VEEN_" + key.toUpperCase();
 
-function setKey(cfg: HubConfig, key: string, raw: unknown, source: string): void {
+/** Sets one config key from `source` (a file, an environment variable or a flag), checking its kind. */
+export function setKey(cfg: HubConfig, key: string, raw: unknown, source: string): void {
   const spec = KEYS[key];
   if (spec === undefined) throw configError(`Unknown config key "${key}" in ${source}`);
   const [path, kind] = spec;
@@ -306,6 +336,24 @@ export function validateConfig(cfg: HubConfig): void {
     throw configError(`max_attachment_bytes must be at most ${MAX_ATTACHMENT_BYTES_MAX}`);
   }
   validateHttpBounds(cfg);
+  validateSh1(cfg);
+}
+
+/** pow_difficulty within what a client can solve; ip_allow / ip_deny are CIDR blocks; stage2_queue_max >= 1. */
+function validateSh1(cfg: HubConfig): void {
+  if (cfg.powDifficulty > POW_DIFFICULTY_MAX) {
+    throw configError(`pow_difficulty must be at most ${POW_DIFFICULTY_MAX}`);
+  }
+  for (const [key, list] of [["ip_allow", cfg.ipAllow], ["ip_deny", cfg.ipDeny]] as const) {
+    for (const c of list) {
+      try {
+        parseCidr(c);
+      } catch (e) {
+        throw configError(`${key}: ${(e as Error).message}`);
+      }
+    }
+  }
+  if (cfg.stage2QueueMax < 1) throw configError("stage2_queue_max must be at least 1");
 }
 
 /** The body-read and /stream page bounds must be positive: 0 would refuse or abandon every request. */

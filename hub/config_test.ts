@@ -141,3 +141,22 @@ Deno.test("max_msg_bytes and max_attachment_bytes stay within what a client and 
     "E.CONFIG",
   );
 });
+
+Deno.test("SH1+ keys: --pow-difficulty and pow_difficulty up to 64, CIDR lists, stage2_queue_max at least 1", async () => {
+  const base = { "data-dir": "/x" };
+  assert.equal(defaultConfig("/d").powDifficulty, 0);
+  assert.equal((await buildConfig({ ...base, "pow-difficulty": "12" }, {})).powDifficulty, 12);
+  assert.equal((await buildConfig(base, { VEEN_POW_DIFFICULTY: "64" })).powDifficulty, 64);
+  assert.equal(
+    (await buildConfig({ ...base, "pow-difficulty": "3" }, { VEEN_POW_DIFFICULTY: "9" })).powDifficulty,
+    3,
+  );
+  await rejectsCode(() => buildConfig({ ...base, "pow-difficulty": "65" }, {}), "E.CONFIG");
+  await rejectsCode(() => buildConfig({ ...base, "pow-difficulty": "-1" }, {}), "E.CONFIG");
+  const c = await buildConfig(base, { VEEN_IP_ALLOW: "10.0.0.0/8, ::1", VEEN_IP_DENY: "10.0.0.1" });
+  assert.deepEqual([c.ipAllow, c.ipDeny], [["10.0.0.0/8", "::1"], ["10.0.0.1"]]);
+  const e = await rejectsCode(() => buildConfig(base, { VEEN_IP_DENY: "10.0.0.0/33" }), "E.CONFIG");
+  assert.match(e.detail, /ip_deny: "10\.0\.0\.0\/33" is not an IPv4 or IPv6 CIDR block/);
+  await rejectsCode(() => buildConfig(base, { VEEN_STAGE2_QUEUE_MAX: "0" }), "E.CONFIG");
+  assert.equal((await buildConfig(base, { VEEN_STAGE2_QUEUE_MAX: "1" })).stage2QueueMax, 1);
+});

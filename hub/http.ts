@@ -132,6 +132,11 @@ export class Query {
     return v === "1" || v === "true";
   }
 
+  /** The raw value of an optional parameter. */
+  str(name: string): string | undefined {
+    return this.params.get(name) ?? undefined;
+  }
+
   has(name: string): boolean {
     return this.params.has(name);
   }

@@ -32,6 +32,8 @@ import { loadOrCreateRealmAdminKey, realmOf } from "./realm.ts";
 import { openViewStore, VIEWS_FILE, type ViewStore } from "./view_store.ts";
 import { Logger } from "./logger.ts";
 import { Metrics } from "./metrics.ts";
+import { PeerFilter } from "./peer_filter.ts";
+import { PowGate } from "./pow_gate.ts";
 import { RetentionEnforcer } from "./retention.ts";
 import { Routes } from "./routes.ts";
 import { Sequencer } from "./sequencer.ts";
@@ -224,6 +226,7 @@ async function startWithStore(
     maxBufferBytes: cfg.maxBodyBufferBytes,
   }, metrics);
   const isReady = () => ready && sequencer.healthy;
+  const pow = new PowGate(cfg.powDifficulty, now);
   const submit = new SubmitPipeline({
     limits: cfg.limits,
     profileId: profileId(DEFAULT_PROFILE),
@@ -239,6 +242,12 @@ async function startWithStore(
     log,
     isReady,
     now,
+    pow,
+    unsafeSkipPowCheck: cfg.unsafeSkipPowCheck,
+    peers: new PeerFilter(cfg.ipAllow, cfg.ipDeny),
+    stage2QueueMax: cfg.stage2QueueMax,
+    stageQueueMax: { stage0: cfg.maxBodyReads, stage3: cfg.queueMax },
+    bodyReads: () => bodies.active,
   });
   const routes = new Routes({
     store,
@@ -260,6 +269,7 @@ async function startWithStore(
     isReady,
     lastLabel: () => lastLabel,
     now,
+    pow,
   });
   const { hostname, port } = parseListen(cfg.listen);
   const abort = new AbortController();
@@ -302,6 +312,7 @@ async function startWithStore(
     url,
     hub_pk: toHex(hubKey.public),
     admission: admission.required,
+    pow_difficulty: cfg.powDifficulty,
     labels,
     entries,
   });

@@ -31,6 +31,7 @@ import {
   type HubConfig,
   type LogLevel,
   parseListen,
+  setKey,
   validateConfig,
 } from "./config.ts";
 import { type RunningHub, startHub } from "./hub.ts";
@@ -65,6 +66,9 @@ export async function buildConfig(
   }
   if (typeof flags["tls-cert"] === "string") cfg.tlsCert = flags["tls-cert"];
   if (typeof flags["tls-key"] === "string") cfg.tlsKey = flags["tls-key"];
+  if (typeof flags["pow-difficulty"] === "string") {
+    setKey(cfg, "pow_difficulty", flags["pow-difficulty"], "flag --pow-difficulty");
+  }
   validateConfig(cfg);
   return cfg;
 }
@@ -73,7 +77,17 @@ export async function buildConfig(
 function configFlags(ctx: CommandContext): Record<string, unknown> {
   const f = ctx.flags;
   const out: Record<string, unknown> = {};
-  for (const k of ["listen", "config", "profile-id", "log-level", "admission", "tls-cert", "tls-key"]) {
+  const valued = [
+    "listen",
+    "config",
+    "profile-id",
+    "log-level",
+    "admission",
+    "tls-cert",
+    "tls-key",
+    "pow-difficulty",
+  ];
+  for (const k of valued) {
     const v = f.str(k);
     if (v !== undefined) out[k] = v;
   }

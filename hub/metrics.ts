@@ -32,6 +32,8 @@ export class Metrics {
   clientGone = 0;
   /** Admin-record payloads the hub tried to open (only ever for authors: hub/admin_plane.ts). */
   adminRecordOpens = 0;
+  /** MSG signature verifications started (SH1+ bounds first: input refused by stages 0-1 never moves it). */
+  sigVerifyAttempts = 0;
   readonly verifyLatency = new Histogram();
   readonly commitLatency = new Histogram();
   readonly endToEndLatency = new Histogram();
@@ -107,6 +109,11 @@ export class Metrics {
       "veen_admin_record_opens_total",
       "Admin-record payloads opened with the realm admin key (authors only; never before the author check).",
       this.adminRecordOpens,
+    );
+    counter(
+      "veen_sig_verify_attempts_total",
+      "MSG signature verifications started (submissions that passed stages 0 and 1).",
+      this.sigVerifyAttempts,
     );
     for (const [name, v] of Object.entries(extra)) gauge(name, name.replaceAll("_", " ") + ".", v);
     return out.join("\n") + "\n";

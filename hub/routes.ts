@@ -28,7 +28,9 @@ import { adminRoute, revocationJson } from "./admin_routes.ts";
 import type { Realm } from "./realm.ts";
 import type { BodyLimits } from "./body_limits.ts";
 import type { Logger } from "./logger.ts";
+import { ADMISSION_LOG_MAX } from "./admission_stages.ts";
 import type { Metrics } from "./metrics.ts";
+import { challengeJson, PowGate } from "./pow_gate.ts";
 import type { HubStore } from "./store.ts";
 import type { SubmitPipeline } from "./submit_pipeline.ts";
 import {
@@ -72,6 +74,8 @@ export interface RoutesContext {
   isReady: () => boolean;
   lastLabel: () => Uint8Array | undefined;
   now: () => number;
+  /** The proof-of-work gate of /submit (GET /pow/challenge issues its challenges). */
+  pow?: PowGate;
 }
 
 export class Routes {
@@ -150,6 +154,12 @@ export class Routes {
           return this.info();
         case "/profile":
           return cborResponse(this.c.profileCbor);
+        case "/pow/challenge":
+          return this.powChallenge(q);
+        case "/admission":
+          return jsonResponse({ stages: this.c.submit.stageReports() });
+        case "/admission/log":
+          return this.admissionLog(q);
       }
       if (p.startsWith("/attachments/")) return this.getAttachment(p.slice("/attachments/".length));
       const admin = adminRoute(this.c, p, q);
@@ -394,6 +404,7 @@ export class Routes {
       role: "standalone",
       max_msg_bytes: this.c.limits.maxMsgBytes,
       admission: this.c.admission.required,
+      pow_difficulty: this.c.pow?.difficulty ?? 0,
       routing_key_hex: toHex(this.c.routingKey),
       uptime_sec: Math.floor((Date.now() - this.c.metrics.startedAt) / 1000),
       data_dir: this.c.dataDir,
@@ -402,6 +413,24 @@ export class Routes {
       ...(this.c.store.retentionStatus ? { retention: this.c.store.retentionStatus() } : {}),
       ...(this.c.store.attachmentStatus ? { attachments: this.c.store.attachmentStatus() } : {}),
     });
+  }
+
+  // ---- SH1+ (docs/protocol.md "Admission stages", "Proof of work") ----
+
+  /** GET /pow/challenge[?difficulty=D]: `{challenge, difficulty, expires_at}` (hub/pow_gate.ts). */
+  private powChallenge(q: Query): Response {
+    const pow = this.c.pow ?? new PowGate(0, this.c.now);
+    return jsonResponse(challengeJson(pow.issue(q.uint("difficulty", 0))));
+  }
+
+  /** GET /admission/log[?limit=N][&codes=E.X,E.Y]: `{events: [...]}`, the most recent refusals, oldest first. */
+  private admissionLog(q: Query): Response {
+    const limit = Math.min(Math.max(1, q.uint("limit", 100)), ADMISSION_LOG_MAX);
+    const codes = q.str("codes");
+    const set = codes === undefined || codes === ""
+      ? undefined
+      : new Set(codes.split(",").map((c) => c.trim()));
+    return jsonResponse({ events: this.c.submit.stats.log(limit, set) });
   }
 
   private metricsText(): Response {

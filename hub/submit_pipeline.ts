@@ -1,6 +1,8 @@
 /**
  * POST /submit, stage by stage in the spec's processing order (OP0.1, SH0.4 bounds first):
  *
+ * 0. prefilter (SH1+ stage 0, before any CBOR decoding): declared Content-Length within max_msg_bytes (E.SIZE), the
+ *    peer address against ip_allow / ip_deny (E.AUTH), the `Veen-PoW` cookie when pow_difficulty > 0 (E.AUTH);
  * 1. bounds: the body is read only up to max_msg_bytes (E.SIZE);
  * 2. structure: canonical MSG, profile_id, ciphertext framing within MAX_HDR_BYTES and MAX_BODY_BYTES, I1 (E.SIZE,
  *    E.PROFILE);
@@ -16,6 +18,12 @@
  *
  * Every stage refuses with its spec code before a later (costlier) one runs; a new stage (such as an admin-record
  * stage) is one more named call in `submit`. routes.ts keeps only HTTP; docs/protocol.md lists the checks.
+ *
+ * SH1+ groups these into four reported stages (hub/admission_stages.ts): stage0-prefilter (0-1), stage1-structure
+ * (2), stage2-crypto-auth (3-4, and the rate token of 5), stage3-commit (5-6). Stage 2 admits at most
+ * `stage2_queue_max` submissions at once (503 E.UNAVAILABLE beyond), stage 3 `queue_max` (the sequencer). Every
+ * refusal is counted per stage and code and kept in the admission log; `veen_sig_verify_attempts_total` counts the
+ * Ed25519 verifications started, so bounds-first is observable: garbage never moves it.
  */
 import {
   asVeenError,
@@ -25,17 +33,21 @@ import {
   type Limits,
   type Msg,
   msgSigningDigest,
+  POW_HEADER,
   readU32be,
   toHex,
   VeenError,
 } from "../core/mod.ts";
 import type { Admission } from "./admission.ts";
 import type { AdminPlane, AdmittedRecord } from "./admin_plane.ts";
+import { AdmissionStats, STAGE_NAMES, STAGE_RESPONSIBILITIES, type StageName } from "./admission_stages.ts";
 import type { BodyLimits } from "./body_limits.ts";
 import type { CryptoPool } from "./crypto_pool.ts";
 import { ClientGoneError } from "./http.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
+import type { PeerFilter } from "./peer_filter.ts";
+import type { PowGate } from "./pow_gate.ts";
 import type { RateGate } from "./rate_limit.ts";
 import type { Sequenced, Sequencer } from "./sequencer.ts";
 
@@ -63,14 +75,41 @@ export interface SubmitPipelineContext {
   isReady: () => boolean;
   /** Hub clock in milliseconds. */
   now: () => number;
+  /** Stage 0: the proof-of-work gate (absent or difficulty 0: no cookie needed). */
+  pow?: PowGate;
+  /** TEST-ONLY config key `unsafe_skip_pow_check`: stage 0 does not check Veen-PoW cookies. */
+  unsafeSkipPowCheck?: boolean;
+  /** Stage 0: the ip_allow / ip_deny lists. */
+  peers?: PeerFilter;
+  /** Submissions in stage 2 at once, at most (default: unbounded). */
+  stage2QueueMax?: number;
+  /** The bounds of stages 0 and 3 as configured (max_body_reads, queue_max), for the admission report. */
+  stageQueueMax?: { stage0: number; stage3: number };
+  /** Body reads in progress (stage 0's queue), for the admission report. */
+  bodyReads?: () => number;
+}
+
+/** One stage of `GET /admission`. */
+export interface StageReport {
+  name: StageName;
+  enabled: boolean;
+  responsibilities: readonly string[];
+  queue_depth: number;
+  max_queue_depth: number;
+  recent_err_rates: Record<string, number | null>;
 }
 
 export class SubmitPipeline {
   /** max_msg_bytes, unless the test-only `unsafe_disable_size_bounds` key switched the bound off. */
   readonly maxMsgBytes: number;
+  /** Refusals per stage and code, and the admission log (GET /admission, GET /admission/log). */
+  readonly stats: AdmissionStats;
+  /** Submissions between the start of stage 2 and its end. */
+  #inStage2 = 0;
 
   constructor(private readonly c: SubmitPipelineContext) {
     this.maxMsgBytes = c.unsafeDisableSizeBounds === true ? UNSAFE_SUBMIT_CAP : c.limits.maxMsgBytes;
+    this.stats = new AdmissionStats(c.now);
   }
 
   /**
@@ -83,11 +122,18 @@ export class SubmitPipeline {
     const t0 = performance.now();
     let bytesIn = 0;
     let msg: Msg | undefined;
+    let stage: StageName = "stage0-prefilter";
+    let inStage2 = false;
+    this.stats.received();
     try {
       this.ready();
+      this.prefilter(req, peer);
       const body = await this.bounds(req, peer);
       bytesIn = body.length;
+      stage = "stage1-structure";
       msg = this.structure(body);
+      stage = "stage2-crypto-auth";
+      inStage2 = this.enterStage2();
       await this.signature(msg);
       const t1 = performance.now();
       this.c.metrics.verifyLatency.observe(t1 - t0);
@@ -99,6 +145,8 @@ export class SubmitPipeline {
         await this.revocation(msg);
       }
       const adminRecord = adminStream === undefined ? undefined : await this.adminRecord(msg, adminStream);
+      inStage2 = this.leaveStage2(inStage2);
+      stage = "stage3-commit";
       const sequenced = await this.sequenceAndRate(msg, body, gate);
       const receipt = await sequenced.receipt; // the commit
       if (adminRecord !== undefined) {
@@ -110,10 +158,14 @@ export class SubmitPipeline {
       this.logSubmit(msg, sequenced.streamSeq, undefined, bytesIn, receipt.length, t1 - t0, t2 - t1);
       return receipt;
     } catch (e) {
+      inStage2 = this.leaveStage2(inStage2);
+      if (!req.bodyUsed) void req.body?.cancel().catch(() => {});
       if (e instanceof ClientGoneError) throw e;
       const err = asVeenError(e, "E.UNAVAILABLE", "Internal error");
       if (!(e instanceof VeenError)) this.c.log.error("submit failed", { error: String(e) });
       this.c.metrics.countError(err.code);
+      // The rate token is taken when the entry is sequenced, but rate limiting is stage 2's check (SH1+ §5.1).
+      this.stats.refused(err.code === "E.RATE" ? "stage2-crypto-auth" : stage, err.code, err.detail, msg);
       this.logSubmit(msg, null, err.code, bytesIn, 0, performance.now() - t0, 0);
       throw err;
     }
@@ -122,6 +174,66 @@ export class SubmitPipeline {
   /** E.UNAVAILABLE (Retry-After 1) while the hub is starting, stopping or poisoned. */
   private ready(): void {
     if (!this.c.isReady()) throw new VeenError("E.UNAVAILABLE", "Hub is not ready", { retryAfter: 1 });
+  }
+
+  /**
+   * Stage 0, prefilter (SH1+ §5.1): from the request line and headers only, before a body byte is decoded: the
+   * declared size (E.SIZE), the peer's address (E.AUTH), the proof-of-work cookie (E.AUTH, hub/pow_gate.ts).
+   */
+  private prefilter(req: Request, peer: string): void {
+    const declared = req.headers.get("content-length");
+    if (declared !== null && Number(declared) > this.maxMsgBytes) {
+      throw new VeenError("E.SIZE", `Body of ${declared} bytes exceeds the ${this.maxMsgBytes}-byte limit`);
+    }
+    this.c.peers?.check(peer);
+    const pow = this.c.pow;
+    if (pow !== undefined && pow.required && this.c.unsafeSkipPowCheck !== true) {
+      pow.check(req.headers.get(POW_HEADER));
+    }
+  }
+
+  /** Admits one more submission into stage 2, or 503 E.UNAVAILABLE when stage2_queue_max are in it. */
+  private enterStage2(): true {
+    if (this.#inStage2 >= (this.c.stage2QueueMax ?? Infinity)) {
+      throw new VeenError(
+        "E.UNAVAILABLE",
+        `Stage 2 is full: ${this.#inStage2} submissions in signature and capability checks`,
+        { retryAfter: 1 },
+      );
+    }
+    this.#inStage2++;
+    return true;
+  }
+
+  /** Leaves stage 2 when `held`; returns false (the caller no longer holds a place). */
+  private leaveStage2(held: boolean): false {
+    if (held) this.#inStage2--;
+    return false;
+  }
+
+  /** The stages as `GET /admission` reports them (hub/admission_stages.ts). */
+  stageReports(): StageReport[] {
+    const depth: Record<StageName, number> = {
+      "stage0-prefilter": this.c.bodyReads?.() ?? 0,
+      "stage1-structure": 0,
+      "stage2-crypto-auth": this.#inStage2,
+      "stage3-commit": this.c.metrics.queueDepth,
+    };
+    const max: Record<StageName, number> = {
+      "stage0-prefilter": this.c.stageQueueMax?.stage0 ?? 0,
+      // Structure checks run inline on the body just read: stage 1 never queues.
+      "stage1-structure": 0,
+      "stage2-crypto-auth": Number.isFinite(this.c.stage2QueueMax ?? Infinity) ? this.c.stage2QueueMax! : 0,
+      "stage3-commit": this.c.stageQueueMax?.stage3 ?? 0,
+    };
+    return STAGE_NAMES.map((name) => ({
+      name,
+      enabled: true,
+      responsibilities: STAGE_RESPONSIBILITIES[name],
+      queue_depth: depth[name],
+      max_queue_depth: max[name],
+      recent_err_rates: this.stats.errRates(name),
+    }));
   }
 
   /** Stage 1, bounds (SH0.4): the body, read only up to max_msg_bytes (E.SIZE beyond it). */
@@ -155,6 +267,7 @@ export class SubmitPipeline {
   /** Stage 3, signature (E.SIG): MSG.sig verifies under client_id (on the crypto worker). */
   private async signature(msg: Msg): Promise<void> {
     if (this.c.unsafeSkipSigCheck === true) return;
+    this.c.metrics.sigVerifyAttempts++;
     if (!(await this.c.crypto.verify(msg.clientId, msgSigningDigest(msg), msg.sig))) {
       throw new VeenError("E.SIG", "MSG.sig does not verify under client_id");
     }

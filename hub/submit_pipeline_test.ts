@@ -29,8 +29,13 @@ const HUB = signingKeyFromSeed(new Uint8Array(32).fill(7));
 const MAX_MSG = 4096;
 const REALM_KEY = generateHpkeKeyPair(() => new Uint8Array(32).fill(9));
 
-/** A pipeline with admission on over an in-memory store, and the submit log lines it wrote. */
-async function pipeline() {
+/**
+ * A pipeline with admission on over an in-memory store, and the submit log lines it wrote; `o.verify` wraps the
+ * signature verification of stage 2 (the receipts are still signed by the real pool).
+ */
+async function pipeline(
+  o: { verify?: (real: CryptoPool) => CryptoPool["verify"]; stage2QueueMax?: number } = {},
+) {
   const store = new MemoryStore();
   const metrics = new Metrics();
   const crypto = await CryptoPool.start(HUB.secret, 0);
@@ -78,7 +83,10 @@ async function pipeline() {
     limits,
     profileId: new Writer("x").msg().profileId,
     bodies,
-    crypto,
+    crypto: o.verify === undefined
+      ? crypto
+      : { verify: o.verify(crypto), signOne: (d: Uint8Array) => crypto.signOne(d) } as unknown as CryptoPool,
+    ...(o.stage2QueueMax === undefined ? {} : { stage2QueueMax: o.stage2QueueMax }),
     admission,
     admin,
     sequencer,
@@ -115,7 +123,7 @@ async function pipeline() {
     await admission.authorize(encodeCapToken(tok), 1_700_000_000);
     return authRef(tok);
   };
-  return { p, store, metrics, lines, authorized, codeOf, close, fatal: () => fatal };
+  return { p, store, metrics, lines, authorized, codeOf, close, fatal: () => fatal, sequencer };
 }
 
 /** `m` with its signature broken (the last byte flipped). */
@@ -220,6 +228,46 @@ Deno.test("submit pipeline: an oversized body is refused by the bounds stage, be
         e instanceof VeenError && e.code === "E.SIZE" && /^Body .*4096-byte limit/.test(e.detail),
     );
   } finally {
+    t.close();
+  }
+});
+
+Deno.test("submit pipeline: stage 2 full (stage2_queue_max) is 503 E.UNAVAILABLE with Retry-After, then frees", async () => {
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  let entered!: () => void;
+  const inVerify = new Promise<void>((r) => (entered = r));
+  // The first verification waits until the test releases it: that submission holds stage 2's only place.
+  const t = await pipeline({
+    stage2QueueMax: 1,
+    verify: (real) => async (pk, d, sig) => {
+      entered();
+      await held;
+      return real.verify(pk, d, sig);
+    },
+  });
+  const req = (m: Msg) =>
+    new Request("http://hub/submit", { method: "POST", body: encodeMsg(m) as BodyInit });
+  try {
+    const w = new Writer("stage2/full", 4);
+    const ref = await t.authorized(w, "stage2/full");
+    const first = t.p.submit(req(w.msg({ authRef: ref })), "peer");
+    await inVerify;
+    assert.equal(t.p.stageReports()[2]!.queue_depth, 1);
+    await assert.rejects(
+      t.p.submit(req(w.msg({ authRef: ref })), "peer"),
+      (e) =>
+        e instanceof VeenError && e.code === "E.UNAVAILABLE" && e.retryAfter === 1 &&
+        /Stage 2 is full/.test(e.detail),
+    );
+    assert.equal(t.p.stats.log(1)[0]!.stage, "stage2-crypto-auth");
+    release();
+    await first;
+    assert.equal(t.p.stageReports()[2]!.queue_depth, 0);
+    w.seq = 1;
+    await t.p.submit(req(w.msg({ authRef: ref })), "peer");
+  } finally {
+    await t.sequencer.drain();
     t.close();
   }
 });

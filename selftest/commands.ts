@@ -33,6 +33,10 @@ const SUITES: [SuiteName | "all", string][] = [
   ["props", "MMR proofs and consistency, duplicate rejection, CBOR and fold determinism"],
   ["fuzz", "malformed MSG, RECEIPT, CHECKPOINT, proofs and HTTP input get documented E.* errors"],
   ["kex1", "KEX1+: client key bounds, cap ttl bound and expiry, revocations (also after a restart)"],
+  [
+    "hardened",
+    "SH1+: oversized and malformed input is E.SIZE before signature work, proof of work (own hub)",
+  ],
   ["all", "core + props + fuzz"],
 ];
 

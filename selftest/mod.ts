@@ -13,6 +13,7 @@ import { versionLine } from "../version.ts";
 import { CORE_GOAL, coreSuite } from "./core_suite.ts";
 import { FUZZ_GOAL, fuzzSuite } from "./fuzz_suite.ts";
 import { KEX1_GOAL, kex1Suite } from "./kex1_suite.ts";
+import { HARDENED_GOAL, hardenedSuite } from "./hardened_suite.ts";
 import { Harness, Interrupted, SuiteAborted } from "./harness.ts";
 import { PROPS_GOAL, propsSuite } from "./props_suite.ts";
 import { Report } from "./report.ts";
@@ -21,12 +22,13 @@ import { SELFTEST_COMMANDS } from "./commands.ts";
 
 export { BENCH_COMMAND, benchMain, SELFTEST_COMMANDS } from "./commands.ts";
 
-export type SuiteName = "core" | "props" | "fuzz" | "kex1";
+export type SuiteName = "core" | "props" | "fuzz" | "kex1" | "hardened";
 const SUITES: Record<SuiteName, { goal: string; run: (h: Harness) => Promise<void> }> = {
   core: { goal: CORE_GOAL, run: coreSuite },
   props: { goal: PROPS_GOAL, run: propsSuite },
   fuzz: { goal: FUZZ_GOAL, run: fuzzSuite },
   kex1: { goal: KEX1_GOAL, run: kex1Suite },
+  hardened: { goal: HARDENED_GOAL, run: hardenedSuite },
 };
 
 /** `veen selftest SUITE ...` in-process (`args` follow the word "selftest"); returns the exit code. */

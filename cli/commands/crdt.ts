@@ -35,6 +35,7 @@ import {
   HUB_KEY_FLAG,
   loadKeys,
   PASSPHRASE_FLAG,
+  POW_FLAGS,
   recipientOf,
   REFOLD_FLAG,
   STREAM_FLAG,
@@ -48,7 +49,7 @@ import { sendAndSave } from "../sender.ts";
 
 const COMMON: FlagSpec[] = [HUB_FLAG, CLIENT_FLAG, STREAM_FLAG];
 const TAIL: FlagSpec[] = [HUB_KEY_FLAG, PASSPHRASE_FLAG];
-const WRITE_TAIL: FlagSpec[] = [TO_FLAG, ...TAIL];
+const WRITE_TAIL: FlagSpec[] = [TO_FLAG, ...TAIL, ...POW_FLAGS];
 const READ_TAIL: FlagSpec[] = [REFOLD_FLAG, ...TAIL];
 
 /** Bytes for display: the UTF-8 text, or `0x<hex>` when they are not UTF-8. */

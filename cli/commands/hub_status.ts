@@ -40,6 +40,8 @@ export const hubStatus: Command = {
       profile_id: toHex(s.profileId),
       version: s.info.version,
       admission: s.info.admission,
+      pow: typeof raw.pow_difficulty === "number" && raw.pow_difficulty > 0,
+      pow_difficulty: typeof raw.pow_difficulty === "number" ? raw.pow_difficulty : 0,
       hub_ok: health.ok === true,
       peaks_count: health.peaks_count ?? null,
       last_stream_seq: health.last_stream_seq ?? null,

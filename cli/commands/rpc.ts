@@ -33,6 +33,7 @@ import {
   HUB_KEY_FLAG,
   loadKeys,
   PASSPHRASE_FLAG,
+  POW_FLAGS,
   recipientOf,
   REFOLD_FLAG,
   STREAM_FLAG,
@@ -75,7 +76,7 @@ export const rpcCall: Command = {
   path: ["rpc", "call"],
   summary: "send an RPC request (rpc.v1), wait for its verified reply (--timeout-ms: deadline, default 5000)",
   usage:
-    "veen rpc call --hub H --client DIR --stream NAME --method M [--args JSON] [--timeout-ms N] [--idem N] [--to CARD]",
+    "veen rpc call --hub H --client DIR --stream NAME --method M [--args JSON] [--timeout-ms N] [--idem N] [--to CARD] [--pow-challenge HEX32 [--pow-nonce N]] [--pow-difficulty D]",
   flags: [
     HUB_FLAG,
     CLIENT_FLAG,
@@ -91,6 +92,7 @@ export const rpcCall: Command = {
     { ...TO_FLAG, help: "the server's identity card (file or client dir); default: this client" },
     HUB_KEY_FLAG,
     PASSPHRASE_FLAG,
+    ...POW_FLAGS,
   ],
   async run(ctx) {
     const started = ctx.io.now();
@@ -190,6 +192,7 @@ export const rpcServe: Command = {
     REFOLD_FLAG,
     HUB_KEY_FLAG,
     PASSPHRASE_FLAG,
+    ...POW_FLAGS,
   ],
   async run(ctx) {
     const dir = clientDir(ctx);

@@ -16,6 +16,7 @@ import {
   HUB_KEY_FLAG,
   loadKeys,
   PASSPHRASE_FLAG,
+  POW_FLAGS,
   recipientOf,
   STREAM_FLAG,
   TO_FLAG,
@@ -54,7 +55,7 @@ export const send: Command = {
   aliases: [["send-with-attachment"]],
   summary: "seal, sign and submit a message; verify its RECEIPT",
   usage:
-    "veen send --hub H --client DIR --stream NAME --body JSON [--attach FILE]... [--cap FILE] [--to CARD] [--dump-raw MSG RECEIPT] [--profile-id HEX32]",
+    "veen send --hub H --client DIR --stream NAME --body JSON [--attach FILE]... [--cap FILE] [--to CARD] [--dump-raw MSG RECEIPT] [--profile-id HEX32] [--pow-challenge HEX32 [--pow-nonce N]] [--pow-difficulty D]",
   flags: [
     HUB_FLAG,
     CLIENT_FLAG,
@@ -88,6 +89,7 @@ export const send: Command = {
       help: "refuse (E.PROFILE) unless the hub serves this profile_id (CLI-GOALS-3 §3.2, kube job send)",
     },
     PASSPHRASE_FLAG,
+    ...POW_FLAGS,
   ],
   async run(ctx) {
     const dir = clientDir(ctx);
