@@ -15,6 +15,7 @@ import { VERSION } from "../version.ts";
 import { Admission } from "./admission.ts";
 import { BodyLimits } from "./body_limits.ts";
 import { Checkpointer } from "./checkpointer.ts";
+import { ClientIdDenyList } from "./client_deny.ts";
 import { CryptoPool } from "./crypto_pool.ts";
 import {
   admissionRequired,
@@ -145,6 +146,7 @@ async function startWithStore(
     epochSec: DEFAULT_PROFILE.epochSec,
     clockSkewEpochs: cfg.limits.clockSkewEpochs,
     unsafeCapTtlMillis: cfg.unsafeCapTtlMillis,
+    maxCapTtlSec: cfg.maxCapTtlSec,
   });
   const checkpointer = new Checkpointer(store, hubKey, metrics, log.child("checkpoint"), {
     every: cfg.checkpointEvery,
@@ -164,6 +166,7 @@ async function startWithStore(
       lastLabel = entries[entries.length - 1]?.label ?? lastLabel;
       checkpointer.noteCommitted(entries.map((e) => e.label));
     },
+    clientKeyBounds: { maxLifetimeSec: cfg.maxClientIdLifetimeSec, maxMsgs: cfg.maxMsgsPerClientIdPerLabel },
   });
   const retention = new RetentionEnforcer(cfg.dataDir, store, log.child("retention"), {
     now,
@@ -195,6 +198,7 @@ async function startWithStore(
     bodies,
     crypto,
     admission,
+    denied: new ClientIdDenyList(cfg.clientIdDeny),
     sequencer,
     metrics,
     log,
@@ -214,6 +218,7 @@ async function startWithStore(
     profileId: profileId(DEFAULT_PROFILE),
     profileCbor: encodeProfile(DEFAULT_PROFILE),
     routingKey,
+    kexPolicy: cfg,
     version: VERSION,
     dataDir: cfg.dataDir,
     isReady,

@@ -24,6 +24,7 @@ import {
 } from "../core/mod.ts";
 import type { Admission } from "./admission.ts";
 import type { BodyLimits } from "./body_limits.ts";
+import { type KexPolicy, kexPolicyJson } from "./kex_policy.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
 import type { HubStore } from "./store.ts";
@@ -62,6 +63,8 @@ export interface RoutesContext {
   profileId: Uint8Array;
   profileCbor: Uint8Array;
   routingKey: Uint8Array;
+  /** GET /kex-policy (hub/kex_policy.ts). */
+  kexPolicy: KexPolicy;
   version: string;
   dataDir: string;
   isReady: () => boolean;
@@ -145,6 +148,10 @@ export class Routes {
           return this.info();
         case "/profile":
           return cborResponse(this.c.profileCbor);
+        case "/kex-policy":
+          return jsonResponse(kexPolicyJson(this.c.kexPolicy));
+        case "/cap":
+          return this.capToken(q);
       }
       if (p.startsWith("/attachments/")) return this.getAttachment(p.slice("/attachments/".length));
     }
@@ -297,6 +304,14 @@ export class Routes {
         ["expires_at", rec.expiresAt],
       ]),
     ));
+  }
+
+  /** GET /cap?auth_ref=HEX: the stored CBOR(cap_token) of an authorized cap (OVERLAY-DECISIONS, S:558). */
+  private async capToken(q: Query): Promise<Response> {
+    const ref = q.label("auth_ref");
+    const rec = await this.c.admission.record(ref);
+    if (rec === undefined) throw new VeenError("E.NOT_FOUND", `No authorized cap for auth_ref ${toHex(ref)}`);
+    return cborResponse(rec.capToken);
   }
 
   /**
