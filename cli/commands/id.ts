@@ -5,9 +5,10 @@
  * - usage: per-label send counts of the current client_id, informational (exit 0); with --hub, only that hub's
  *   labels, judged against its KEX1+ bounds (GET /kex-policy) as 002 §4.1 tells a client to: rotate when
  *   `msgs_sent >= max_msgs_per_client_id_per_label` or `now - created_at >= max_client_id_lifetime_sec` (an unset
- *   bound is never exceeded). Without --hub the bounds are unknown: the exceeds_* fields are null.
+ *   bound is never exceeded). Without --hub, or from a hub without GET /kex-policy, the bounds are unknown: the
+ *   exceeds_* fields are null.
  */
-import { toHex } from "../../core/mod.ts";
+import { toHex, VeenError } from "../../core/mod.ts";
 import { readState, withStateLock, writeState } from "../client_state.ts";
 import {
   CLIENT_FLAG,
@@ -137,7 +138,11 @@ export const idUsage: Command = {
     if (ctx.flags.str("hub") !== undefined) {
       const session = await connectFromFlags(ctx, state);
       onlyHub = toHex(session.hubId);
-      policy = await session.http.kexPolicy();
+      // A hub without GET /kex-policy (older than KEX1+) leaves the bounds unknown.
+      policy = await session.http.kexPolicy().catch((e) => {
+        if (e instanceof VeenError && e.code === "E.NOT_FOUND") return undefined;
+        throw e;
+      });
     }
     const maxMsgs = policy?.max_msgs_per_client_id_per_label ?? null;
     const maxLife = policy?.max_client_id_lifetime_sec ?? null;
