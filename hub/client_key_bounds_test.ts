@@ -108,17 +108,21 @@ Deno.test("client key bounds: the log-tail replay after a crash and a lost index
     let hub = await boundedHub(dir, clock, { maxLife: 100, maxMsgs: 3, hooks });
     const w = new Writer("t/kex-crash", 1);
     try {
-      hooks.crashBeforeIndex = true; // the first MSG is durable in the log, never indexed
+      assert.equal((await submit(hub.url, w.msg())).status, 200);
+      await hub.settled(); // client_seq 1 is in the index row
+      clock.sec = T + 10;
+      hooks.crashBeforeIndex = true; // client_seq 2 is durable in the log, never indexed
       assert.equal((await submit(hub.url, w.msg())).status, 503);
     } finally {
       await hub.close();
     }
     clock.sec = T + 50;
-    hub = await boundedHub(dir, clock, { maxLife: 100, maxMsgs: 3 });
+    hub = await boundedHub(dir, clock, { maxLife: 100, maxMsgs: 4 });
     try {
-      assert.equal(seqOf(await submit(hub.url, w.msg())), 2, "client_seq 1 was replayed");
+      // The replay of client_seq 2 keeps the row's first_seen T (not its own hub_ts T + 10).
+      assert.equal(seqOf(await submit(hub.url, w.msg())), 3, "client_seq 2 was replayed");
       clock.sec = T + 101;
-      refusedRotate(await submit(hub.url, w.msg({ clientSeq: 3 })));
+      refusedRotate(await submit(hub.url, w.msg({ clientSeq: 4 })));
     } finally {
       await hub.close();
     }
@@ -126,15 +130,15 @@ Deno.test("client key bounds: the log-tail replay after a crash and a lost index
       if (e.name.startsWith("index.kv")) await Deno.remove(`${dir}/${e.name}`);
     }
     clock.sec = T + 100;
-    hub = await boundedHub(dir, clock, { maxLife: 100, maxMsgs: 4 });
+    hub = await boundedHub(dir, clock, { maxLife: 100, maxMsgs: 5 });
     try {
       assert.equal(
-        seqOf(await submit(hub.url, w.msg({ clientSeq: 3 }))),
-        3,
+        seqOf(await submit(hub.url, w.msg({ clientSeq: 4 }))),
+        4,
         "at the limit after the rebuild",
       );
       clock.sec = T + 101;
-      const r = await submit(hub.url, w.msg({ clientSeq: 4 }));
+      const r = await submit(hub.url, w.msg({ clientSeq: 5 }));
       refusedRotate(r);
       assert.match(decodeErrorBody(r.body)!.detail, /max_client_id_lifetime_sec is 100/);
     } finally {
