@@ -1,14 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  authRef,
-  decodeErrorBody,
-  encodeCapToken,
-  issueCapToken,
-  streamIdFor,
-  toHex,
-  VeenError,
-} from "../core/mod.ts";
-import { errorCode, postCbor, submit, withHub, Writer } from "../tests/fixture.ts";
+import { authRef, decodeErrorBody, encodeCapToken, toHex, VeenError } from "../core/mod.ts";
+import { errorCode, hubCap, postCbor, submit, withHub, Writer } from "../tests/fixture.ts";
 import { ClientIdDenyList } from "./client_deny.ts";
 
 Deno.test("ClientIdDenyList: listed keys (any case) are E.AUTH naming the list, others pass", () => {
@@ -33,13 +25,7 @@ Deno.test("client_id_deny: a listed client_id is refused 403 E.AUTH at the capab
     assert.equal((await submit(hub.url, allowed.msg())).status, 200);
   });
   await withHub({ admission: "on", clientIdDeny: [toHex(denied.key.public)] }, async (hub) => {
-    const tok = issueCapToken({
-      issuerSecret: hub.hubKey.secret,
-      issuerPk: hub.hubKey.public,
-      subjectPk: denied.key.public,
-      streamIds: [streamIdFor("t/deny")],
-      ttl: 600,
-    });
+    const tok = hubCap(hub, denied.key.public, "t/deny", 600);
     assert.equal((await postCbor(hub.url, "/authorize", encodeCapToken(tok))).status, 200);
     // A valid capability does not lift the deny list, and the list is checked before the admission record.
     const r = await submit(hub.url, denied.msg({ clientSeq: 1, authRef: authRef(tok) }));

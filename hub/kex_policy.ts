@@ -4,15 +4,18 @@
  * `Ht("veen/revocation", realm_id)` with `realm_id = Ht("id/realm", utf8(realm))` (002 §1, OVERLAY-DECISIONS).
  */
 import { adminStreamId, realmIdFor, toHex } from "../core/mod.ts";
+import type { HubConfig } from "./config.ts";
 
-export interface KexPolicy {
-  realm: string;
-  maxClientIdLifetimeSec: number | null;
-  maxMsgsPerClientIdPerLabel: number | null;
-  defaultCapTtlSec: number | null;
-  maxCapTtlSec: number | null;
-  rotationWindowSec: number | null;
-}
+/** The settings GET /kex-policy publishes (hub/config.ts). */
+export type KexPolicy = Pick<
+  HubConfig,
+  | "realm"
+  | "maxClientIdLifetimeSec"
+  | "maxMsgsPerClientIdPerLabel"
+  | "defaultCapTtlSec"
+  | "maxCapTtlSec"
+  | "rotationWindowSec"
+>;
 
 /** The JSON answer of GET /kex-policy, keys in the CLI goals' order. */
 export function kexPolicyJson(p: KexPolicy): Record<string, number | string | null> {

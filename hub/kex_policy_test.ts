@@ -5,12 +5,19 @@ import {
   bytesEqual,
   decodeErrorBody,
   encodeCapToken,
-  issueCapToken,
   realmIdFor,
-  streamIdFor,
   toHex,
 } from "../core/mod.ts";
-import { errorCode, http, postCbor, startTestHub, submit, withHub, Writer } from "../tests/fixture.ts";
+import {
+  errorCode,
+  http,
+  hubCap,
+  postCbor,
+  startTestHub,
+  submit,
+  withHub,
+  Writer,
+} from "../tests/fixture.ts";
 
 const json = async (url: string) => {
   const r = await http(url);
@@ -52,14 +59,7 @@ Deno.test("GET /kex-policy: the KEX1+ settings, null when unset, and the realm's
 Deno.test("max_cap_ttl_sec: /authorize installs a cap at exactly the bound and refuses one second more with E.CAP", async () => {
   await withHub({ admission: "on", maxCapTtlSec: 600 }, async (hub) => {
     const w = new Writer("t/kex-ttl", 5);
-    const cap = (ttl: number) =>
-      issueCapToken({
-        issuerSecret: hub.hubKey.secret,
-        issuerPk: hub.hubKey.public,
-        subjectPk: w.key.public,
-        streamIds: [streamIdFor("t/kex-ttl")],
-        ttl,
-      });
+    const cap = (ttl: number) => hubCap(hub, w.key.public, "t/kex-ttl", ttl);
     assert.equal((await postCbor(hub.url, "/authorize", encodeCapToken(cap(600)))).status, 200);
     const r = await postCbor(hub.url, "/authorize", encodeCapToken(cap(601)));
     assert.deepEqual([r.status, errorCode(r)], [403, "E.CAP"]);
@@ -75,13 +75,7 @@ Deno.test("cap expiry: a MSG at exactly issued_at + ttl is admitted, one second 
   const hub = await startTestHub(dir, { admission: "on" }, { now: () => nowMs });
   try {
     const w = new Writer("t/kex-exp", 6);
-    const tok = issueCapToken({
-      issuerSecret: hub.hubKey.secret,
-      issuerPk: hub.hubKey.public,
-      subjectPk: w.key.public,
-      streamIds: [streamIdFor("t/kex-exp")],
-      ttl: 60,
-    });
+    const tok = hubCap(hub, w.key.public, "t/kex-exp", 60);
     assert.equal((await postCbor(hub.url, "/authorize", encodeCapToken(tok))).status, 200);
     nowMs += 60_999; // hub time issued_at + 60
     assert.equal((await submit(hub.url, w.msg({ authRef: authRef(tok) }))).status, 200);
@@ -97,13 +91,7 @@ Deno.test("cap expiry: a MSG at exactly issued_at + ttl is admitted, one second 
 Deno.test("GET /cap?auth_ref=HEX: the stored cap_token bytes of an authorized cap, 404 E.NOT_FOUND otherwise", async () => {
   await withHub({}, async (hub) => {
     const w = new Writer("t/kex-cap", 7);
-    const tok = issueCapToken({
-      issuerSecret: hub.hubKey.secret,
-      issuerPk: hub.hubKey.public,
-      subjectPk: w.key.public,
-      streamIds: [streamIdFor("t/kex-cap")],
-      ttl: 60,
-    });
+    const tok = hubCap(hub, w.key.public, "t/kex-cap", 60);
     const bytes = encodeCapToken(tok);
     const ref = authRef(tok);
     let r = await http(`${hub.url}/cap?auth_ref=${toHex(ref)}`);
