@@ -62,6 +62,24 @@ export interface HubInfo {
   raw: Record<string, unknown>;
 }
 
+/** `GET /kex-policy` (docs/protocol.md "KEX1+"): each bound null when the hub leaves it unset. */
+export interface KexPolicy {
+  max_client_id_lifetime_sec: number | null;
+  max_msgs_per_client_id_per_label: number | null;
+  default_cap_ttl_sec: number | null;
+  max_cap_ttl_sec: number | null;
+  revocation_stream: string | null;
+  rotation_window_sec: number | null;
+}
+
+const KEX_POLICY_UINTS = [
+  "max_client_id_lifetime_sec",
+  "max_msgs_per_client_id_per_label",
+  "default_cap_ttl_sec",
+  "max_cap_ttl_sec",
+  "rotation_window_sec",
+] as const;
+
 /** One `/stream` item with its exact wire bytes. */
 export interface StreamItem {
   receipt: Receipt;
@@ -389,6 +407,39 @@ export class HubHttp {
   /** `GET /realm`: the signed realm descriptor's bytes (the caller checks them against the pinned hub key). */
   async realm(): Promise<Uint8Array> {
     return (await this.request("GET", "/realm")).bytes;
+  }
+
+  /** `GET /kex-policy`: the KEX1+ bounds (uint or null each) and the revocation stream id (hex or null). */
+  async kexPolicy(): Promise<KexPolicy> {
+    const { bytes } = await this.request("GET", "/kex-policy");
+    return decodeAnswer("/kex-policy JSON", () => {
+      const o = jsonObject(bytes);
+      const uint = (k: string): number | null => {
+        const v = o[k] ?? null;
+        if (v !== null && !(typeof v === "number" && Number.isSafeInteger(v) && v >= 0)) {
+          throw new Error(`${k} is neither a uint nor null`);
+        }
+        return v as number | null;
+      };
+      const [lifetime, msgs, defTtl, maxTtl, window] = KEX_POLICY_UINTS.map(uint);
+      const rs = o.revocation_stream ?? null;
+      if (rs !== null && !(typeof rs === "string" && /^[0-9a-f]{64}$/.test(rs))) {
+        throw new Error("revocation_stream is not 64 hex digits");
+      }
+      return {
+        max_client_id_lifetime_sec: lifetime!,
+        max_msgs_per_client_id_per_label: msgs!,
+        default_cap_ttl_sec: defTtl!,
+        max_cap_ttl_sec: maxTtl!,
+        revocation_stream: rs,
+        rotation_window_sec: window!,
+      };
+    });
+  }
+
+  /** `GET /cap?auth_ref=HEX`: the stored CBOR(cap_token) of an authorized cap (E.NOT_FOUND otherwise). */
+  async capToken(authRef: Uint8Array): Promise<Uint8Array> {
+    return (await this.request("GET", "/cap", { auth_ref: toHex(authRef) })).bytes;
   }
 
   /** `GET /metrics` (Prometheus text). */

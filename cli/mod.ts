@@ -17,12 +17,13 @@ import { findCommand, type Io, processIo, type Program, runProgram } from "../cm
 import { anchorPublish, anchorVerify } from "./commands/anchor.ts";
 import { attachmentVerify } from "./commands/attachment_verify.ts";
 import { benchSend } from "./commands/bench.ts";
-import { capAuthorize, capIssue, capStatus } from "./commands/cap.ts";
+import { capAuthorize, capFetch, capIssue, capStatus } from "./commands/cap.ts";
 import { CRDT_COMMANDS } from "./commands/crdt.ts";
 import { explainError } from "./commands/explain_error.ts";
 import { hubCheckpoint, hubVerifyRotation } from "./commands/hub_checkpoint.ts";
 import { hubAdmission, hubAdmissionLog } from "./commands/hub_admission.ts";
 import { hubId } from "./commands/hub_id.ts";
+import { hubKexPolicy } from "./commands/hub_kex_policy.ts";
 import { hubTlsInfo } from "./commands/hub_tls_info.ts";
 import { hubMetrics } from "./commands/hub_metrics.ts";
 import { hubHealth, hubKey, hubStatus } from "./commands/hub_status.ts";
@@ -58,6 +59,7 @@ export const COMMANDS: readonly Command[] = [
   capStatus,
   capRevoke,
   capRevocations,
+  capFetch,
   resync,
   verifyState,
   benchSend,
@@ -69,6 +71,7 @@ export const COMMANDS: readonly Command[] = [
   hubKey,
   hubHealth,
   hubMetrics,
+  hubKexPolicy,
   hubCheckpoint,
   hubVerifyRotation,
   rpcCall,

@@ -39,6 +39,8 @@ export interface AdmissionOptions {
   clockSkewEpochs: number;
   /** TEST-ONLY config key `unsafe_cap_ttl_millis`: ttl read as milliseconds (hub/config.ts). */
   unsafeCapTtlMillis?: boolean;
+  /** KEX1+ `max_cap_ttl_sec`: /authorize refuses a cap_token with a longer ttl (E.CAP); null: no bound. */
+  maxCapTtlSec?: number | null;
 }
 
 /** How far outside the skew window a label is still recognised (to answer E.TIME rather than E.CAP). */
@@ -129,15 +131,17 @@ export class Admission {
         `cap_token issuer ${toHex(token.issuerPk).slice(0, 16)}… is not trusted by this hub`,
       );
     }
+    const ttl = this.opts.unsafeCapTtlMillis === true ? Math.floor(token.allow.ttl / 1000) : token.allow.ttl;
+    const maxTtl = this.opts.maxCapTtlSec ?? null;
+    if (maxTtl !== null && ttl > maxTtl) {
+      throw new VeenError("E.CAP", `cap_token ttl ${ttl} exceeds this hub's max_cap_ttl_sec ${maxTtl}`);
+    }
     const ref = authRefOf(token);
     const root = capRoot(token);
     return await this.installs.run(async () => {
       const existing = await this.liveRecord(ref);
       if (existing !== undefined) return existing.rec;
       const issuedAt = Math.min(now, (await this.store.capRootIssuedAt(root)) ?? now);
-      const ttl = this.opts.unsafeCapTtlMillis === true
-        ? Math.floor(token.allow.ttl / 1000)
-        : token.allow.ttl;
       const expiresAt = capExpiresAt(issuedAt, ttl);
       if (now > expiresAt) {
         throw new VeenError("E.CAP", `Capability expired at ${expiresAt} (hub time ${now})`);

@@ -93,6 +93,18 @@ export interface HubConfig {
   stage2QueueMax: number;
   /** TEST-ONLY (`unsafe_skip_pow_check`): /submit does not check Veen-PoW cookies (see `unsafeDisableSizeBounds`). */
   unsafeSkipPowCheck: boolean;
+  /** KEX1+ §4.1 (hub/client_key_bounds.ts): seconds a client_id may write a label after its first message there. */
+  maxClientIdLifetimeSec: number | null;
+  /** KEX1+ §4.1: MSGs a client_id may write per label. */
+  maxMsgsPerClientIdPerLabel: number | null;
+  /** KEX1+ §4.2: the ttl `veen cap issue --hub` uses without --ttl (published by GET /kex-policy). */
+  defaultCapTtlSec: number | null;
+  /** KEX1+ §4.2: /authorize refuses a cap_token whose ttl is longer (E.CAP). */
+  maxCapTtlSec: number | null;
+  /** KEX1+: the hub-key rotation window, published by GET /kex-policy (informational). */
+  rotationWindowSec: number | null;
+  /** KEX0.3: hex client_ids refused at the capability stage (E.AUTH). */
+  clientIdDeny: string[];
 }
 
 export const DEFAULT_LISTEN = "127.0.0.1:37411";
@@ -139,10 +151,17 @@ export function defaultConfig(dataDir = ""): HubConfig {
     ipDeny: [],
     stage2QueueMax: 8192,
     unsafeSkipPowCheck: false,
+    maxClientIdLifetimeSec: null,
+    maxMsgsPerClientIdPerLabel: null,
+    defaultCapTtlSec: null,
+    maxCapTtlSec: null,
+    rotationWindowSec: null,
+    clientIdDeny: [],
   };
 }
 
-type Kind = "string" | "int" | "list" | "bool";
+/** "optint": a non-negative integer or unset (null); an empty environment variable leaves it unset. */
+type Kind = "string" | "int" | "optint" | "list" | "bool";
 
 /** config key → [field path, kind, env var] */
 const KEYS: Record<string, [string, Kind]> = {
@@ -192,6 +211,12 @@ const KEYS: Record<string, [string, Kind]> = {
   ip_allow: ["ipAllow", "list"],
   ip_deny: ["ipDeny", "list"],
   stage2_queue_max: ["stage2QueueMax", "int"],
+  max_client_id_lifetime_sec: ["maxClientIdLifetimeSec", "optint"],
+  max_msgs_per_client_id_per_label: ["maxMsgsPerClientIdPerLabel", "optint"],
+  default_cap_ttl_sec: ["defaultCapTtlSec", "optint"],
+  max_cap_ttl_sec: ["maxCapTtlSec", "optint"],
+  rotation_window_sec: ["rotationWindowSec", "optint"],
+  client_id_deny: ["clientIdDeny", "list"],
 };
 
 /**
@@ -219,7 +244,7 @@ export function setKey(cfg: HubConfig, key: string, raw: unknown, source: string
   if (spec === undefined) throw configError(`Unknown config key "${key}" in ${source}`);
   const [path, kind] = spec;
   let v: unknown;
-  if (kind === "int") {
+  if (kind === "int" || kind === "optint") {
     v = typeof raw === "string" ? (/^[0-9]+$/.test(raw) ? Number(raw) : NaN) : raw;
     if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
       throw configError(`Config key "${key}" in ${source} must be a non-negative integer`);
@@ -321,6 +346,7 @@ export function validateConfig(cfg: HubConfig): void {
   hexOrConfigError(() => {
     for (const k of cfg.trustedIssuers) fromHex(k, 32, "trusted issuer key");
     for (const k of cfg.adminKeys) fromHex(k, 32, "admin key");
+    for (const k of cfg.clientIdDeny) fromHex(k, 32, "client_id_deny key");
     fromHex(cfg.routingKeyHex, undefined, "routing_key");
   });
   if (cfg.realm === "") throw configError("realm must not be empty");
@@ -354,6 +380,23 @@ function validateSh1(cfg: HubConfig): void {
     }
   }
   if (cfg.stage2QueueMax < 1) throw configError("stage2_queue_max must be at least 1");
+  validateKexPolicy(cfg);
+}
+
+/** KEX1+ bounds: unset or at least 1 (0 would refuse every MSG or cap); the default cap ttl within the maximum. */
+function validateKexPolicy(cfg: HubConfig): void {
+  const bounds = [
+    ["max_client_id_lifetime_sec", cfg.maxClientIdLifetimeSec],
+    ["max_msgs_per_client_id_per_label", cfg.maxMsgsPerClientIdPerLabel],
+    ["default_cap_ttl_sec", cfg.defaultCapTtlSec],
+    ["max_cap_ttl_sec", cfg.maxCapTtlSec],
+  ] as const;
+  for (const [k, v] of bounds) if (v !== null && v < 1) throw configError(`${k} must be at least 1 when set`);
+  if (cfg.defaultCapTtlSec !== null && cfg.maxCapTtlSec !== null && cfg.defaultCapTtlSec > cfg.maxCapTtlSec) {
+    throw configError(
+      `default_cap_ttl_sec ${cfg.defaultCapTtlSec} exceeds max_cap_ttl_sec ${cfg.maxCapTtlSec}`,
+    );
+  }
 }
 
 /** The body-read and /stream page bounds must be positive: 0 would refuse or abandon every request. */

@@ -159,4 +159,56 @@ Deno.test("SH1+ keys: --pow-difficulty and pow_difficulty up to 64, CIDR lists, 
   assert.match(e.detail, /ip_deny: "10\.0\.0\.0\/33" is not an IPv4 or IPv6 CIDR block/);
   await rejectsCode(() => buildConfig(base, { VEEN_STAGE2_QUEUE_MAX: "0" }), "E.CONFIG");
   assert.equal((await buildConfig(base, { VEEN_STAGE2_QUEUE_MAX: "1" })).stage2QueueMax, 1);
+Deno.test("KEX1+ settings and client_id_deny: unset by default, from TOML and env, 0 or default > max refused", () => {
+  const c = defaultConfig("/d");
+  const bounds = () => [
+    c.maxClientIdLifetimeSec,
+    c.maxMsgsPerClientIdPerLabel,
+    c.defaultCapTtlSec,
+    c.maxCapTtlSec,
+    c.rotationWindowSec,
+  ];
+  assert.deepEqual(bounds(), [null, null, null, null, null]);
+  assert.deepEqual([c.realm, c.clientIdDeny], ["default", []]);
+  const key = "ab".repeat(32);
+  applyToml(
+    c,
+    `max_client_id_lifetime_sec = 86400\nmax_msgs_per_client_id_per_label = 65536\nclient_id_deny = ["${key}"]\n` +
+      `realm = "acme"`,
+    "t.toml",
+  );
+  applyEnv(c, {
+    VEEN_DEFAULT_CAP_TTL_SEC: "3600",
+    VEEN_MAX_CAP_TTL_SEC: "7200",
+    VEEN_ROTATION_WINDOW_SEC: "0",
+    VEEN_MAX_MSGS_PER_CLIENT_ID_PER_LABEL: "",
+  });
+  validateConfig(c);
+  assert.deepEqual(
+    bounds(),
+    [86400, 65536, 3600, 7200, 0],
+  );
+  assert.deepEqual([c.realm, c.clientIdDeny], ["acme", [key]]);
+  const env = (e: Record<string, string>) => {
+    const d = defaultConfig("/d");
+    applyEnv(d, e);
+    validateConfig(d);
+  };
+  env({ VEEN_CLIENT_ID_DENY: `${key},${"cd".repeat(32)}` });
+  assert.match(
+    throwsCode(() => env({ VEEN_MAX_MSGS_PER_CLIENT_ID_PER_LABEL: "0" }), "E.CONFIG").message,
+    /at least 1/,
+  );
+  assert.match(throwsCode(() => env({ VEEN_MAX_CAP_TTL_SEC: "-1" }), "E.CONFIG").message, /max_cap_ttl_sec/);
+  assert.match(
+    throwsCode(() => env({ VEEN_DEFAULT_CAP_TTL_SEC: "10", VEEN_MAX_CAP_TTL_SEC: "9" }), "E.CONFIG").message,
+    /default_cap_ttl_sec 10 exceeds max_cap_ttl_sec 9/,
+  );
+  assert.match(throwsCode(() => env({ VEEN_CLIENT_ID_DENY: "abcd" }), "E.CONFIG").message, /client_id_deny/);
+  const emptyRealm = () => {
+    const d = defaultConfig("/d");
+    applyToml(d, `realm = ""`, "t.toml");
+    validateConfig(d);
+  };
+  assert.match(throwsCode(emptyRealm, "E.CONFIG").message, /realm/);
 });

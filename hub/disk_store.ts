@@ -34,6 +34,7 @@ import {
   KvLedgerBackend,
 } from "./attachment_ledger.ts";
 import { AttachmentStore } from "./attachment_store.ts";
+import type { ClientUsage } from "./client_key_bounds.ts";
 import { type AdmissionRow, clientKey, type IndexItem, KvIndex, type KvLimits } from "./kv_index.ts";
 import { fileSize, Lock, mkdir700, type Syncer } from "./files.ts";
 import { checkpointCutoffEpoch, checkpointsToKeep, expiredSegments } from "./retention.ts";
@@ -177,7 +178,7 @@ export class DiskStore implements HubStore {
   /** Durable but not yet indexed: batches in commit order, and lookups over them. */
   #unindexed: { items: IndexItem[]; heads: LabelHead[]; end: LogPosition }[] = [];
   #unindexedCount = 0;
-  readonly #overlayClients = new Map<string, number>();
+  readonly #overlayClients = new Map<string, ClientUsage>();
   readonly #overlayEntries = new Map<string, AcceptedEntry>();
   #indexScheduled: Promise<void> | undefined;
   readonly #maxIndexLag: number;
@@ -377,6 +378,7 @@ export class DiskStore implements HubStore {
         clientId: r.clientId,
         clientSeq: r.clientSeq,
         clientKey: clientKey(r.label, r.clientId),
+        hubTs: r.hubTs,
       });
     }
     const heads: LabelHead[] = [];
@@ -456,10 +458,14 @@ export class DiskStore implements HubStore {
     return this.#heads.get(toHex(label));
   }
 
-  lastClientSeq(label: Uint8Array, clientId: Uint8Array): Promise<number> {
+  clientUsage(label: Uint8Array, clientId: Uint8Array): Promise<ClientUsage> {
     this.#checkOpen();
     const o = this.#overlayClients.get(clientKey(label, clientId));
-    return o !== undefined ? Promise.resolve(o) : this.#kv.lastClientSeq(label, clientId);
+    return o !== undefined ? Promise.resolve(o) : this.#kv.clientUsage(label, clientId);
+  }
+
+  async lastClientSeq(label: Uint8Array, clientId: Uint8Array): Promise<number> {
+    return (await this.clientUsage(label, clientId)).seq;
   }
 
   async accepted(
@@ -536,7 +542,9 @@ export class DiskStore implements HubStore {
           }
           this.#unindexedCount -= items.length;
           for (const { clientKey, clientSeq } of items) {
-            if (this.#overlayClients.get(clientKey) === clientSeq) this.#overlayClients.delete(clientKey);
+            if (this.#overlayClients.get(clientKey)?.seq === clientSeq) {
+              this.#overlayClients.delete(clientKey);
+            }
             this.#overlayEntries.delete(clientKey + clientSeq);
           }
           this.#onTiming?.({
@@ -636,11 +644,20 @@ export class DiskStore implements HubStore {
     // Only the index fields wait for the index writer; the entry objects (receipt, node and peak arrays) do not.
     const items: IndexItem[] = new Array(batch.length);
     for (let i = 0; i < batch.length; i++) {
-      const { label, clientId, clientSeq, streamSeq, leafHash } = batch[i]!;
+      const { label, clientId, clientSeq, streamSeq, leafHash, hubTs, firstSeen } = batch[i]!;
       const ck = clientKey(label, clientId);
-      this.#overlayClients.set(ck, clientSeq);
+      this.#overlayClients.set(ck, { seq: clientSeq, firstSeen: firstSeen ?? null });
       this.#overlayEntries.set(ck + clientSeq, { streamSeq, leafHash });
-      items[i] = { label, clientId, clientSeq, streamSeq, leafHash, clientKey: ck };
+      items[i] = {
+        label,
+        clientId,
+        clientSeq,
+        streamSeq,
+        leafHash,
+        clientKey: ck,
+        hubTs,
+        ...(firstSeen === undefined ? {} : { firstSeen }),
+      };
     }
     this.#entries += batch.length;
     this.#unindexed.push({ items, heads, end });

@@ -16,7 +16,8 @@
  *   entry's segment, offsets and frame lengths;
  * - the KV index: each head (seq, root, peaks) equals the re-derived state at that seq, `["meta","indexed"]` is
  *   within the log, and each client's `["client", label, client_id]` row names its last indexed entry (for a client
- *   whose entries were all dropped, the last one its tombstones name, with the leaf from the node file);
+ *   whose entries were all dropped, the last one its tombstones name, with the leaf from the node file) and holds
+ *   a KEX1+ first_seen no later than that entry's hub_ts (rows written before first_seen existed have none);
  *   checkpoint rows point at matching checkpoint records;
  * - checkpoints.cborseq: every CHECKPOINT decodes, its hub_sig verifies, its label/upto_seq/epoch match the record
  *   and its mmr_root equals the re-derived root at upto_seq.
@@ -719,7 +720,7 @@ class Checker {
       c = { label: r.label, clientId: r.clientId, hex, last: undefined, unindexed: new Map() };
       this.#clients.set(ck, c);
     }
-    const e = { clientSeq: r.clientSeq, streamSeq: r.streamSeq, leafHash: r.leafHash };
+    const e = { clientSeq: r.clientSeq, streamSeq: r.streamSeq, leafHash: r.leafHash, hubTs: r.hubTs };
     if (indexed) c.last = e;
     else c.unindexed.set(r.streamSeq, e);
   }
@@ -729,15 +730,18 @@ class Checker {
     label: Uint8Array;
     clientId: Uint8Array;
     hex: string;
-    /** `leafHash` is undefined for an entry known from a tombstone: it is read from the node file. */
-    last: { clientSeq: number; streamSeq: number; leafHash: Uint8Array | undefined } | undefined;
-    unindexed: Map<number, { clientSeq: number; streamSeq: number; leafHash: Uint8Array }>;
+    /** `leafHash` and `hubTs` are undefined for an entry known from a tombstone (the leaf is in the node file). */
+    last:
+      | { clientSeq: number; streamSeq: number; leafHash: Uint8Array | undefined; hubTs?: number }
+      | undefined;
+    unindexed: Map<number, { clientSeq: number; streamSeq: number; leafHash: Uint8Array; hubTs: number }>;
   }>();
 
   /**
-   * Checks the `["client", label, client_id] = [client_seq, stream_seq, leaf_hash]` row (KV format 3: the client's
-   * last accepted entry) of every client with an indexed entry: it names that entry, or (after a crash
-   * between the chunks of a split index commit) one of the client's entries past the indexed position.
+   * Checks the `["client", label, client_id] = [client_seq, stream_seq, leaf_hash, first_seen?]` row (KV format 3:
+   * the client's last accepted entry) of every client with an indexed entry: it names that entry, or (after a crash
+   * between the chunks of a split index commit) one of the client's entries past the indexed position; first_seen,
+   * when present, is a uint no later than that entry's hub_ts (when known).
    */
   async #checkClientRows(): Promise<void> {
     if (this.#kv === undefined) return;
@@ -746,14 +750,18 @@ class Checker {
       const batch = all.slice(i, i + 10);
       const vals = await this.#kv.getMany(batch.map((c) => ["client", c.label, c.clientId]));
       for (const [j, c] of batch.entries()) {
-        const v = vals[j]!.value as [number, number, Uint8Array] | null;
+        const v = vals[j]!.value as [number, number, Uint8Array, unknown?] | null;
         const want = v === null ? undefined : v[1] === c.last!.streamSeq ? c.last : c.unindexed.get(v[1]);
         const leaf = want?.leafHash ??
           (want && this.#read(this.#nodesPath(c.hex), leafPosition(want.streamSeq) * NODE_BYTES, NODE_BYTES));
-        if (
-          v === null || want === undefined || v[0] !== want.clientSeq || !(v[2] instanceof Uint8Array) ||
-          !bytesEqual(v[2], leaf!)
-        ) {
+        const firstSeen = v?.[3];
+        const rowOk = v !== null && want !== undefined && v[0] === want.clientSeq &&
+          v[2] instanceof Uint8Array &&
+          bytesEqual(v[2], leaf!);
+        const firstSeenOk = firstSeen === undefined ||
+          (Number.isSafeInteger(firstSeen) && (firstSeen as number) >= 0 &&
+            (want?.hubTs === undefined || (firstSeen as number) <= want.hubTs));
+        if (!rowOk || !firstSeenOk) {
           this.fail({
             file: "index.kv",
             label: c.hex,
@@ -761,6 +769,10 @@ class Checker {
             what: `the row of client ${toHex(c.clientId).slice(0, 16)}… is ${
               v === null
                 ? "missing"
+                : rowOk
+                ? `[${v[0]}, ${v[1]}, …, ${
+                  String(firstSeen)
+                }], first_seen is not a uint at or before its hub_ts`
                 : `[${v[0]}, ${v[1]}, …], not its last entry (client_seq ${c.last!.clientSeq})`
             }`,
           });

@@ -16,6 +16,7 @@ import { Admission } from "./admission.ts";
 import { AdminPlane } from "./admin_plane.ts";
 import { BodyLimits } from "./body_limits.ts";
 import { Checkpointer } from "./checkpointer.ts";
+import { ClientIdDenyList } from "./client_deny.ts";
 import { CryptoPool } from "./crypto_pool.ts";
 import {
   admissionRequired,
@@ -153,6 +154,7 @@ async function startWithStore(
     epochSec: DEFAULT_PROFILE.epochSec,
     clockSkewEpochs: cfg.limits.clockSkewEpochs,
     unsafeCapTtlMillis: cfg.unsafeCapTtlMillis,
+    maxCapTtlSec: cfg.maxCapTtlSec,
   });
   const { key: realmKey, created: realmKeyCreated } = await loadOrCreateRealmAdminKey(
     cfg.dataDir,
@@ -202,6 +204,7 @@ async function startWithStore(
       lastLabel = entries[entries.length - 1]?.label ?? lastLabel;
       checkpointer.noteCommitted(entries.map((e) => e.label));
     },
+    clientKeyBounds: { maxLifetimeSec: cfg.maxClientIdLifetimeSec, maxMsgs: cfg.maxMsgsPerClientIdPerLabel },
   });
   const retention = new RetentionEnforcer(cfg.dataDir, store, log.child("retention"), {
     now,
@@ -237,6 +240,7 @@ async function startWithStore(
     crypto,
     admission,
     admin,
+    denied: new ClientIdDenyList(cfg.clientIdDeny),
     sequencer,
     metrics,
     log,
@@ -264,6 +268,7 @@ async function startWithStore(
     profileId: profileId(DEFAULT_PROFILE),
     profileCbor: encodeProfile(DEFAULT_PROFILE),
     routingKey,
+    kexPolicy: cfg,
     version: VERSION,
     dataDir: cfg.dataDir,
     isReady,

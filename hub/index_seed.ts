@@ -8,6 +8,11 @@
  * with `["meta","indexed"]` at the start of that segment lets the ordinary replay index the retained log on top,
  * after the node and position files were truncated to the seeded heads.
  *
+ * A seeded client row's KEX1+ first_seen (hub/client_key_bounds.ts) is a lower bound of the hub_ts of the client's
+ * first entry, which lies in the first dropped segment that names the client: the greatest `last_hub_ts` of the
+ * segments before that one, or 0 when there is none (the client is named by segment 0, or older sidecars lack
+ * last_hub_ts). A rebuild may so shorten a client key's remaining lifetime on a label, never lengthen it.
+ *
  * Reads one sidecar per dropped segment and O(log n) nodes per label plus one leaf per client: O(dropped segments +
  * labels + clients), never the dropped entries. The node files of the dropped range are trusted as stored;
  * `veen hub fsck` re-hashes them.
@@ -73,9 +78,11 @@ export async function planIndexSeed(dir: string): Promise<IndexSeed | undefined>
   const labels = new Map<string, { label: Uint8Array; seq: number; hubTs: number }>();
   const clients = new Map<
     string,
-    { label: Uint8Array; clientId: Uint8Array; clientSeq: number; streamSeq: number }
+    { label: Uint8Array; clientId: Uint8Array; clientSeq: number; streamSeq: number; firstSeen: number }
   >();
   let rec = 0;
+  /** The greatest last_hub_ts of the segments read so far: a lower bound of every later entry's hub_ts. */
+  let hubTsBefore = 0;
   for (let seg = 0; seg < first; seg++) {
     const idx = await tombstone(dir, seg);
     if (idx.firstRec !== rec) {
@@ -92,9 +99,12 @@ export async function planIndexSeed(dir: string): Promise<IndexSeed | undefined>
     }
     for (const l of idx.clients!) {
       for (const c of l.clients) {
-        clients.set(clientKey(l.label, c.clientId), { label: l.label, ...c });
+        const k = clientKey(l.label, c.clientId);
+        const firstSeen = clients.get(k)?.firstSeen ?? hubTsBefore;
+        clients.set(k, { label: l.label, ...c, firstSeen });
       }
     }
+    hubTsBefore = Math.max(hubTsBefore, idx.lastHubTs ?? 0);
   }
 
   const nodes = await NodeStore.open(`${dir}/mmr`);
@@ -132,7 +142,7 @@ export async function planIndexSeed(dir: string): Promise<IndexSeed | undefined>
         );
       }
       const [leafHash] = nodes.readHashes(c.label, [leafPosition(c.streamSeq)], nodeCountForLeaves(head.seq));
-      items.push({ ...c, leafHash: leafHash!, clientKey: k });
+      items.push({ ...c, leafHash: leafHash!, clientKey: k, hubTs: c.firstSeen });
     }
     return { from: { seg: first, rOff: 0, pOff: 0, rec }, segments: first, heads, items };
   } finally {

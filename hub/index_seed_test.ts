@@ -59,6 +59,25 @@ Deno.test("planIndexSeed: heads and client rows as of the first retained segment
       assert.equal(it.clientKey, toHex(it.label) + toHex(it.clientId));
       assert.deepEqual([it.clientSeq, it.streamSeq, it.leafHash], wantRows.get(it.clientKey));
     }
+
+    // KEX1+ first_seen: the greatest hub_ts of the segments before the client's first one (0 for segment 0), a
+    // lower bound of its first entry's hub_ts.
+    const segLastTs = new Map<number, number>();
+    const firstOf = new Map<string, { seg: number; hubTs: number }>();
+    for (const r of before) {
+      segLastTs.set(r.segment, Math.max(segLastTs.get(r.segment) ?? 0, r.hubTs));
+      const k = toHex(r.label) + toHex(r.clientId);
+      if (!firstOf.has(k)) firstOf.set(k, { seg: r.segment, hubTs: r.hubTs });
+    }
+    let fromSegment0 = 0;
+    for (const it of seed.items) {
+      const f = firstOf.get(it.clientKey)!;
+      const want = Math.max(0, ...[...segLastTs].filter(([seg]) => seg < f.seg).map(([, ts]) => ts));
+      assert.equal(it.firstSeen, want);
+      assert.ok(it.firstSeen! <= f.hubTs);
+      if (f.seg === 0) fromSegment0++;
+    }
+    assert.ok(fromSegment0 < seed.items.length, "some clients start after segment 0");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -6,7 +6,7 @@
  * | `["meta", "format"]` | `1` |
  * | `["meta", "indexed"]` | `[seg, receipts_offset, payloads_offset, rec]`: the log position up to which everything is indexed |
  * | `["meta", "checkpoints"]`, `["meta", "admissions"]` | byte offset up to which that file is indexed |
- * | `["client", label, client_id]` | `[client_seq, stream_seq, leaf_hash]` of the client's last accepted entry |
+ * | `["client", label, client_id]` | `[client_seq, stream_seq, leaf_hash, first_seen]`: the client's last accepted entry and its KEX1+ first_seen (rows written before first_seen existed have 3 elements: unknown) |
  * | `["head", label]` | `{seq, peaks, root, lastHubTs}` |
  * | `["ckpt", label, upto_seq]` | `[offset, len, epoch]` in checkpoints.cborseq |
  * | `["ckpt_epoch", label, epoch, upto_seq]` | `[offset, len]` |
@@ -25,6 +25,7 @@
  * head that is committed has all its rows.
  */
 import { Lru, toHex, VeenError } from "../core/mod.ts";
+import { type ClientUsage, nextFirstSeen } from "./client_key_bounds.ts";
 import type { AcceptedEntry, LabelHead } from "./store.ts";
 import type { LogPosition } from "./segment_index.ts";
 
@@ -42,6 +43,8 @@ interface ClientRow {
   clientSeq: number;
   streamSeq: number;
   leafHash: Uint8Array;
+  /** KEX1+ first_seen (hub/client_key_bounds.ts); null in a row written before it existed. */
+  firstSeen: number | null;
 }
 
 /** Per-atomic limits used for chunking (below Deno KV's: 1000 mutations, 819200 bytes, 81920 key bytes). */
@@ -66,6 +69,9 @@ export interface IndexItem {
   clientSeq: number;
   /** {@link clientKey} of (label, client_id). */
   clientKey: string;
+  hubTs: number;
+  /** first_seen after this entry; when absent, derived from the prior row (nextFirstSeen), as the replay does. */
+  firstSeen?: number;
 }
 
 /** The cache key of a (label, client_id) pair: label hex || client_id hex. */
@@ -241,22 +247,31 @@ export class KvIndex {
   }
 
   /**
-   * Indexes entries: one `["client", label, client_id]` row per client (its last entry), then the touched `heads`,
-   * then `["meta","indexed"] = end`. Updates the caches once committed.
+   * Indexes entries: one `["client", label, client_id]` row per client (its last entry and first_seen), then the
+   * touched `heads`, then `["meta","indexed"] = end`. Updates the caches once committed. An item without
+   * firstSeen (the log replay) takes it from the client's prior row: one cached read for a client_seq above 1.
    */
   async commitEntries(
     items: readonly IndexItem[],
     heads: readonly LabelHead[],
     end: LogPosition,
   ): Promise<void> {
-    const last = new Map<string, IndexItem>();
-    for (const it of items) last.set(it.clientKey, it);
+    const last = new Map<string, IndexItem & { firstSeen: number }>();
+    for (const it of items) {
+      let firstSeen = it.firstSeen;
+      if (firstSeen === undefined) {
+        const prior = last.get(it.clientKey)?.firstSeen ??
+          (it.clientSeq === 1 ? null : (await this.#client(it.label, it.clientId))?.firstSeen ?? null);
+        firstSeen = nextFirstSeen(it.clientSeq, prior, it.hubTs);
+      }
+      last.set(it.clientKey, { ...it, firstSeen });
+    }
     const muts: Mutation[] = [];
     for (const it of last.values()) {
       muts.push({
         key: ["client", it.label, it.clientId],
-        value: [it.clientSeq, it.streamSeq, it.leafHash],
-        vBytes: 64,
+        value: [it.clientSeq, it.streamSeq, it.leafHash, it.firstSeen],
+        vBytes: 72,
       });
     }
     for (const h of heads) {
@@ -271,7 +286,12 @@ export class KvIndex {
     await this.#commitInOrder(muts);
     this.#gen++;
     for (const [k, it] of last) {
-      this.#clients.set(k, { clientSeq: it.clientSeq, streamSeq: it.streamSeq, leafHash: it.leafHash });
+      this.#clients.set(k, {
+        clientSeq: it.clientSeq,
+        streamSeq: it.streamSeq,
+        leafHash: it.leafHash,
+        firstSeen: it.firstSeen,
+      });
     }
     for (const it of items) {
       this.#entries.set(it.clientKey + it.clientSeq, {
@@ -288,8 +308,13 @@ export class KvIndex {
       const c = this.#clients.get(k);
       if (c !== undefined) return c;
       const gen = this.#gen;
-      const v = (await this.kv.get<[number, number, Uint8Array]>(["client", label, clientId])).value;
-      const row = v === null ? null : { clientSeq: v[0], streamSeq: v[1], leafHash: v[2] };
+      const v = (await this.kv.get<[number, number, Uint8Array, number?]>(["client", label, clientId])).value;
+      const row = v === null ? null : {
+        clientSeq: v[0],
+        streamSeq: v[1],
+        leafHash: v[2],
+        firstSeen: typeof v[3] === "number" ? v[3] : null,
+      };
       if (gen === this.#gen) {
         this.#clients.set(k, row);
         return row;
@@ -299,7 +324,13 @@ export class KvIndex {
 
   /** Last accepted client_seq for (label, client_id), 0 when none. */
   async lastClientSeq(label: Uint8Array, clientId: Uint8Array): Promise<number> {
-    return (await this.#client(label, clientId))?.clientSeq ?? 0;
+    return (await this.clientUsage(label, clientId)).seq;
+  }
+
+  /** HubStore.clientUsage from the row: last client_seq (0 when none) and first_seen (null when none or unknown). */
+  async clientUsage(label: Uint8Array, clientId: Uint8Array): Promise<ClientUsage> {
+    const row = await this.#client(label, clientId);
+    return { seq: row?.clientSeq ?? 0, firstSeen: row?.firstSeen ?? null };
   }
 
   /**

@@ -22,6 +22,7 @@ function items(label: Uint8Array, from: number, n: number, seed: number): IndexI
       clientId,
       clientSeq: 100 + from + i,
       clientKey: clientKey(label, clientId),
+      hubTs: 1000 + from + i,
     };
   });
 }

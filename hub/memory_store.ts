@@ -9,6 +9,7 @@ import {
   type AttachmentsCollected,
   MemoryLedgerBackend,
 } from "./attachment_ledger.ts";
+import { type ClientUsage, nextFirstSeen } from "./client_key_bounds.ts";
 import type {
   AcceptedEntry,
   AdmissionRecord,
@@ -25,7 +26,7 @@ interface LabelData {
   items: StoredItem[];
   nodes: MemoryHashStore;
   entries: Map<string, AcceptedEntry>;
-  clients: Map<string, number>;
+  clients: Map<string, ClientUsage>;
   checkpoints: { upto: number; epoch: number; bytes: Uint8Array }[];
 }
 
@@ -82,8 +83,10 @@ export class MemoryStore implements HubStore {
     return d === undefined || d.head.seq === 0 ? undefined : d.head;
   }
 
-  lastClientSeq(label: Uint8Array, clientId: Uint8Array): Promise<number> {
-    return Promise.resolve(this.labels.get(toHex(label))?.clients.get(toHex(clientId)) ?? 0);
+  clientUsage(label: Uint8Array, clientId: Uint8Array): Promise<ClientUsage> {
+    return Promise.resolve(
+      this.labels.get(toHex(label))?.clients.get(toHex(clientId)) ?? { seq: 0, firstSeen: null },
+    );
   }
 
   accepted(label: Uint8Array, clientId: Uint8Array, clientSeq: number): Promise<AcceptedEntry | undefined> {
@@ -113,7 +116,11 @@ export class MemoryStore implements HubStore {
       d.items.push({ streamSeq: e.streamSeq, receipt: e.receipt, msg: e.msg });
       d.nodes.append(e.newNodes);
       d.entries.set(toHex(e.clientId) + e.clientSeq, { streamSeq: e.streamSeq, leafHash: e.leafHash });
-      d.clients.set(toHex(e.clientId), e.clientSeq);
+      const prior = d.clients.get(toHex(e.clientId))?.firstSeen ?? null;
+      d.clients.set(toHex(e.clientId), {
+        seq: e.clientSeq,
+        firstSeen: e.firstSeen ?? nextFirstSeen(e.clientSeq, prior, e.hubTs),
+      });
       d.head = {
         label: e.label,
         seq: e.streamSeq,

@@ -27,6 +27,7 @@ import type { AdminPlane } from "./admin_plane.ts";
 import { adminRoute, revocationJson } from "./admin_routes.ts";
 import type { Realm } from "./realm.ts";
 import type { BodyLimits } from "./body_limits.ts";
+import { type KexPolicy, kexPolicyJson } from "./kex_policy.ts";
 import type { Logger } from "./logger.ts";
 import { ADMISSION_LOG_MAX } from "./admission_stages.ts";
 import type { Metrics } from "./metrics.ts";
@@ -69,6 +70,8 @@ export interface RoutesContext {
   profileId: Uint8Array;
   profileCbor: Uint8Array;
   routingKey: Uint8Array;
+  /** GET /kex-policy (hub/kex_policy.ts). */
+  kexPolicy: KexPolicy;
   version: string;
   dataDir: string;
   isReady: () => boolean;
@@ -160,6 +163,10 @@ export class Routes {
           return jsonResponse({ stages: this.c.submit.stageReports() });
         case "/admission/log":
           return this.admissionLog(q);
+        case "/kex-policy":
+          return jsonResponse(kexPolicyJson(this.c.kexPolicy));
+        case "/cap":
+          return this.capToken(q);
       }
       if (p.startsWith("/attachments/")) return this.getAttachment(p.slice("/attachments/".length));
       const admin = adminRoute(this.c, p, q);
@@ -327,6 +334,14 @@ export class Routes {
         ["reason", (rj?.reason as string | null | undefined) ?? null],
       ]),
     ));
+  }
+
+  /** GET /cap?auth_ref=HEX: the stored CBOR(cap_token) of an authorized cap (OVERLAY-DECISIONS, S:558). */
+  private async capToken(q: Query): Promise<Response> {
+    const ref = q.label("auth_ref");
+    const rec = await this.c.admission.record(ref);
+    if (rec === undefined) throw new VeenError("E.NOT_FOUND", `No authorized cap for auth_ref ${toHex(ref)}`);
+    return cborResponse(rec.capToken);
   }
 
   /**

@@ -18,6 +18,7 @@ import {
   type UnsignedReceipt,
   VeenError,
 } from "../core/mod.ts";
+import { checkClientKeyBounds, type ClientKeyBounds, nextFirstSeen } from "./client_key_bounds.ts";
 import type { CryptoPool } from "./crypto_pool.ts";
 import type { RateGate } from "./rate_limit.ts";
 import type { AcceptedEntry, CommitEntry, HubStore } from "./store.ts";
@@ -37,6 +38,8 @@ interface Pending {
 
 interface ClientCursor {
   seq: number;
+  /** KEX1+ first_seen on the label (null: no MSG yet, or unknown for an old index row). */
+  firstSeen: number | null;
   /** False while the cursor's last entry is not yet durable (the index may not know it); never evicted then. */
   durable: boolean;
 }
@@ -51,6 +54,8 @@ export interface SequencerOptions {
   clientCacheMax?: number;
   /** Called after each durable batch with the labels it touched. */
   onCommitted?: (entries: CommitEntry[]) => void;
+  /** KEX1+ client key usage bounds, checked against the cursor after the sequence checks (unset: none). */
+  clientKeyBounds?: ClientKeyBounds;
 }
 
 /** A MSG the sequencer has appended: its stream_seq, and its RECEIPT once the entry is durable (the commit). */
@@ -114,7 +119,8 @@ export class Sequencer {
 
   /**
    * The sequence and rate stage (OP0.1 steps 4-5): checks client_seq and prev_ack against the cursors (E.DUP,
-   * E.SEQ), then takes the rate token from `gate` (E.RATE; a refused MSG takes none), then appends. Resolves with
+   * E.SEQ), then the KEX1+ client key bounds against the cursor (E.AUTH, hub/client_key_bounds.ts), then takes the
+   * rate token from `gate` (E.RATE; a refused MSG takes none and no seq), then appends. Resolves with
    * the stream_seq assigned; its `receipt` resolves once the entry's batch is durable (E.UNAVAILABLE if the commit
    * fails). E.UNAVAILABLE also for a full commit queue or a poisoned sequencer.
    */
@@ -133,8 +139,10 @@ export class Sequencer {
     const leaf = leafHashOf(msg);
     // Warm the client cursor from the index before the synchronous critical section.
     if (!this.clients.has(ckey)) {
-      const last = await this.store.lastClientSeq(msg.label, msg.clientId);
-      if (!this.clients.has(ckey)) this.setClient(ckey, { seq: last, durable: true });
+      const u = await this.store.clientUsage(msg.label, msg.clientId);
+      if (!this.clients.has(ckey)) {
+        this.setClient(ckey, { seq: u.seq, firstSeen: u.firstSeen, durable: true });
+      }
     }
     let prior: AcceptedEntry | undefined;
     if (msg.clientSeq <= this.clients.get(ckey)!.seq) {
@@ -144,7 +152,7 @@ export class Sequencer {
     this.checkHealthy();
 
     // ---- synchronous critical section: checks and append are atomic per label ----
-    const cursor = this.clients.get(ckey) ?? { seq: 0, durable: true };
+    const cursor = this.clients.get(ckey) ?? { seq: 0, firstSeen: null, durable: true };
     if (msg.clientSeq <= cursor.seq) {
       prior ??= this.pendingEntries.get(ckey + msg.clientSeq);
       if (prior !== undefined && bytesEqual(prior.leafHash, leaf)) {
@@ -162,9 +170,12 @@ export class Sequencer {
     if (msg.prevAck > acc.size) {
       throw new VeenError("E.SEQ", `prev_ack ${msg.prevAck} is ahead of the label's stream_seq ${acc.size}`);
     }
+    const hubTs = Math.floor(nowMs / 1000);
+    if (this.opts.clientKeyBounds !== undefined) {
+      checkClientKeyBounds(this.opts.clientKeyBounds, cursor, hubTs);
+    }
     gate?.take(msg.label, nowMs);
     const appended = acc.append(leaf);
-    const hubTs = Math.floor(nowMs / 1000);
     const unsigned: UnsignedReceipt = {
       ver: 1,
       label: msg.label,
@@ -173,7 +184,8 @@ export class Sequencer {
       mmrRoot: appended.root,
       hubTs,
     };
-    this.setClient(ckey, { seq: msg.clientSeq, durable: false });
+    const firstSeen = nextFirstSeen(msg.clientSeq, cursor.firstSeen, hubTs);
+    this.setClient(ckey, { seq: msg.clientSeq, firstSeen, durable: false });
     const entry: CommitEntry = {
       label: msg.label,
       streamSeq: appended.seq,
@@ -186,6 +198,7 @@ export class Sequencer {
       msg: msgBytes,
       newNodes: appended.newNodes,
       peaks: acc.peaks(),
+      firstSeen,
     };
     this.pendingEntries.set(ckey + msg.clientSeq, { streamSeq: appended.seq, leafHash: leaf });
     const sig = this.crypto.signOne(receiptSigningDigest(unsigned));

@@ -5,6 +5,7 @@
  */
 import type { HashReader } from "../core/mod.ts";
 import type { AttachmentLedgerStatus, AttachmentsCollected } from "./attachment_ledger.ts";
+import type { ClientUsage } from "./client_key_bounds.ts";
 import type { ReceiptRecord } from "./receipt_record.ts";
 
 /** One accepted message, ready to persist: its receipts record plus the MSG (`receipt` and `msg` exact wire bytes). */
@@ -14,6 +15,11 @@ export interface CommitEntry extends ReceiptRecord {
   newNodes: Uint8Array[];
   /** Peaks after this append (ascending height), for the label head. */
   peaks: Uint8Array[];
+  /**
+   * KEX1+ first_seen of (label, client_id) after this entry (hub/client_key_bounds.ts nextFirstSeen), from the
+   * sequencer's cursor; not logged. When absent the index derives it from the prior row, as the log replay does.
+   */
+  firstSeen?: number;
 }
 
 /** An accepted entry found by (label, client_id, client_seq). */
@@ -101,8 +107,11 @@ export interface HubStore {
   /** All label heads, loaded at open in O(labels) from the index (never from the log). */
   heads(): Iterable<LabelHead>;
   head(label: Uint8Array): LabelHead | undefined;
-  /** Last accepted client_seq for (label, client_id), 0 when none. */
-  lastClientSeq(label: Uint8Array, clientId: Uint8Array): Promise<number>;
+  /**
+   * The last accepted client_seq of (label, client_id) (0 when none; also its MSG count there) and its KEX1+
+   * first_seen (null when none or unknown).
+   */
+  clientUsage(label: Uint8Array, clientId: Uint8Array): Promise<ClientUsage>;
   /**
    * The entry accepted for (label, client_id, client_seq) when it is the client's last one or among recent entries
    * (RESYNC0.1's duplicate window). A leaf binds client_id and client_seq (I2), so this answers the duplicate check:

@@ -7,12 +7,14 @@
  * 2. structure: canonical MSG, profile_id, ciphertext framing within MAX_HDR_BYTES and MAX_BODY_BYTES, I1 (E.SIZE,
  *    E.PROFILE);
  * 3. signature: MSG.sig under client_id (E.SIG);
- * 4. capability: the admission record named by auth_ref, when admission is on (E.AUTH, E.CAP, E.TIME), and the
- *    revocations in force (KEX1+ §4.3: client_id, auth_ref, cap token; E.AUTH);
+ * 4. capability: the KEX0.3 client_id deny list (E.AUTH), then the admission record named by auth_ref, when
+ *    admission is on (E.AUTH, E.CAP, E.TIME), then the revocations in force (KEX1+ §4.3: client_id, auth_ref,
+ *    cap token; E.AUTH);
  * 4a. admin records, for a MSG on one of the realm's admin streams (hub/admin_plane.ts): author, open with the realm
  *    admin key, schema admitted on the stream, body, realm (E.AUTH, E.SIZE);
- * 5. sequence and rate: client_seq and prev_ack against the cursors (E.DUP, E.SEQ), then one token from the
- *    record's bucket (E.RATE), then the MMR append; a MSG refused for its sequence takes no token;
+ * 5. sequence and rate: client_seq and prev_ack against the cursors (E.DUP, E.SEQ), then the KEX1+ client key
+ *    bounds against the client's cursor (E.AUTH `rotate client key`, hub/client_key_bounds.ts), then one token from
+ *    the record's bucket (E.RATE), then the MMR append; a MSG refused before the append takes no token and no seq;
  * 6. commit: the RECEIPT once the entry is durable (E.UNAVAILABLE when storage fails); an admin record is folded
  *    into the admin views before its RECEIPT leaves.
  *
@@ -42,6 +44,7 @@ import type { Admission } from "./admission.ts";
 import type { AdminPlane, AdmittedRecord } from "./admin_plane.ts";
 import { AdmissionStats, STAGE_NAMES, STAGE_RESPONSIBILITIES, type StageName } from "./admission_stages.ts";
 import type { BodyLimits } from "./body_limits.ts";
+import type { ClientIdDenyList } from "./client_deny.ts";
 import type { CryptoPool } from "./crypto_pool.ts";
 import { ClientGoneError } from "./http.ts";
 import type { Logger } from "./logger.ts";
@@ -69,6 +72,8 @@ export interface SubmitPipelineContext {
   crypto: CryptoPool;
   admission: Admission;
   admin: AdminPlane;
+  /** KEX0.3 `client_id_deny`, checked first in the capability stage. */
+  denied?: ClientIdDenyList;
   sequencer: Sequencer;
   metrics: Metrics;
   log: Logger;
@@ -137,6 +142,7 @@ export class SubmitPipeline {
       await this.signature(msg);
       const t1 = performance.now();
       this.c.metrics.verifyLatency.observe(t1 - t0);
+      this.c.denied?.check(msg.clientId); // stage 4 starts with the KEX0.3 deny list, admission on or off
       const adminStream = this.c.admin.adminStreamOf(msg.label);
       const gate = this.c.admission.required && !this.adminKeyRecord(msg, adminStream)
         ? await this.capability(msg)
@@ -273,7 +279,10 @@ export class SubmitPipeline {
     }
   }
 
-  /** Stage 4, capability (E.AUTH, E.CAP, E.TIME): hub/admission.ts; resolves with the record's rate gate. */
+  /**
+   * Stage 4, capability (E.AUTH, E.CAP, E.TIME): after the client_id deny list (hub/client_deny.ts, in `submit`),
+   * hub/admission.ts; resolves with the record's rate gate.
+   */
   private capability(msg: Msg): Promise<RateGate | undefined> {
     return this.c.admission.check(msg, Math.floor(this.c.now() / 1000));
   }

@@ -1,10 +1,12 @@
 /** Shared fixtures for tests that run a real hub on a random loopback port. */
 import {
+  type CapToken,
   decodeCbor,
   decodeErrorBody,
   DEFAULT_PROFILE_ID,
   encodeMsg,
   H,
+  issueCapToken,
   labelFor,
   type Msg,
   type SigningKey,
@@ -138,4 +140,15 @@ export async function veen(args: string[]): Promise<{ code: number; out: string;
     .output();
   const dec = new TextDecoder();
   return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
+}
+
+/** A cap_token issued with the hub's own key (always trusted) for `subjectPk` on `stream`. */
+export function hubCap(hub: RunningHub, subjectPk: Uint8Array, stream: string, ttl: number): CapToken {
+  return issueCapToken({
+    issuerSecret: hub.hubKey.secret,
+    issuerPk: hub.hubKey.public,
+    subjectPk,
+    streamIds: [streamIdFor(stream)],
+    ttl,
+  });
 }

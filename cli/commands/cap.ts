@@ -1,8 +1,11 @@
 /**
  * Capability tokens (CLI-GOALS-1 §7, CLI-GOALS-2 §4.3):
- * - `cap issue`: a single-link cap_token signed by the issuer's id_sign key for a subject's client_id;
+ * - `cap issue`: a single-link cap_token signed by the issuer's id_sign key for a subject's client_id; without
+ *   --ttl the ttl is the default_cap_ttl_sec of the hub named by --hub (GET /kex-policy, KEX1+ §4.2), and with --hub
+ *   a ttl beyond its max_cap_ttl_sec is refused before anything is written (the hub's /authorize would refuse it);
  * - `cap authorize`: POST /authorize; prints auth_ref (checked against the local Ht("veen/cap", CBOR(token)));
- * - `cap status`: the local view of a token and, with --hub, the hub's view (GET /authorize?auth_ref=HEX).
+ * - `cap status`: the local view of a token and, with --hub, the hub's view (GET /authorize?auth_ref=HEX);
+ * - `cap fetch`: the stored token of an authorized cap (GET /cap?auth_ref=HEX), checked against its auth_ref.
  */
 import { type CborValue, streamIdFor, toHex, VeenError } from "../../core/mod.ts";
 import {
@@ -30,6 +33,7 @@ import {
   PASSPHRASE_FLAG,
 } from "../context.ts";
 import { readInputFile, writeOutputFile } from "../files.ts";
+import { decodeAnswer } from "../http_client.ts";
 import { readIdentityCard } from "../identity_card.ts";
 
 /** `--rate PER_SEC,BURST` (also the CORE-GOALS spelling `5/s,10`). */
@@ -76,7 +80,7 @@ export const capIssue: Command = {
   path: ["cap", "issue"],
   summary: "issue a cap_token",
   usage:
-    "veen cap issue --issuer DIR --subject HEX32|CARD --stream NAME... --ttl SECS [--rate PER_SEC,BURST] --out FILE",
+    "veen cap issue --issuer DIR --subject HEX32|CARD --stream NAME... (--ttl SECS | --hub H) [--rate PER_SEC,BURST] --out FILE",
   flags: [
     {
       name: "issuer",
@@ -91,7 +95,9 @@ export const capIssue: Command = {
       help: "subject client_id, identity card or client directory",
     },
     { name: "stream", metavar: "NAME", required: true, multiple: true, help: "allowed stream" },
-    { name: "ttl", metavar: "SECS", required: true, help: "lifetime in seconds" },
+    { name: "ttl", metavar: "SECS", help: "lifetime in seconds (default: the --hub's default_cap_ttl_sec)" },
+    { ...HUB_FLAG, help: "hub whose KEX1+ policy gives the default ttl and bounds it" },
+    HUB_KEY_FLAG,
     { name: "rate", metavar: "PER_SEC,BURST", help: "rate limit" },
     { name: "out", metavar: "FILE", required: true, help: "where to write CBOR(cap_token)" },
     PASSPHRASE_FLAG,
@@ -100,8 +106,7 @@ export const capIssue: Command = {
     const keys = await loadKeys(ctx, ctx.flags.req("issuer"));
     const subjectPk = await parseSubject(ctx.flags.req("subject"));
     const streams = ctx.flags.list("stream");
-    // A hub refuses a token whose issued_at + ttl is not a safe integer (E.CAP); so does issuing one.
-    const ttl = parseUint(ctx.flags.req("ttl"), "--ttl", { max: Number.MAX_SAFE_INTEGER - nowSec(ctx) });
+    const ttl = await issueTtl(ctx);
     const rateFlag = ctx.flags.str("rate");
     const token = issueCapToken({
       issuerSecret: keys.idSign.secret,
@@ -118,6 +123,30 @@ export const capIssue: Command = {
     return 0;
   },
 };
+
+/** The ttl of `cap issue`: --ttl, else the default_cap_ttl_sec of --hub; within --hub's max_cap_ttl_sec. */
+async function issueTtl(ctx: CommandContext): Promise<number> {
+  const flag = ctx.flags.str("ttl");
+  if (flag === undefined && !ctx.flags.bool("hub")) {
+    throw usageError("Give --ttl SECS, or --hub H for its default");
+  }
+  // A hub refuses a token whose issued_at + ttl is not a safe integer (E.CAP); so does issuing one.
+  const max = Number.MAX_SAFE_INTEGER - nowSec(ctx);
+  let ttl = flag === undefined ? undefined : parseUint(flag, "--ttl", { max });
+  if (ctx.flags.bool("hub")) {
+    const policy = await (await connectFromFlags(ctx)).http.kexPolicy();
+    if (ttl === undefined) {
+      if (policy.default_cap_ttl_sec === null) {
+        throw usageError("The hub sets no default_cap_ttl_sec; give --ttl SECS");
+      }
+      ttl = Math.min(policy.default_cap_ttl_sec, max);
+    }
+    if (policy.max_cap_ttl_sec !== null && ttl > policy.max_cap_ttl_sec) {
+      throw usageError(`--ttl ${ttl} exceeds the hub's max_cap_ttl_sec ${policy.max_cap_ttl_sec}`);
+    }
+  }
+  return ttl!;
+}
 
 export const capAuthorize: Command = {
   path: ["cap", "authorize"],
@@ -222,6 +251,34 @@ export const capStatus: Command = {
       if (typeof json.expires_at === "number") lines[6] = `expires_at: ${json.expires_at}`;
     }
     ctx.out.result(json, lines);
+    return 0;
+  },
+};
+
+export const capFetch: Command = {
+  path: ["cap", "fetch"],
+  summary: "fetch the stored cap_token of an authorized cap (GET /cap)",
+  usage: "veen cap fetch --hub H --auth-ref HEX32 --out FILE",
+  flags: [
+    HUB_FLAG,
+    { name: "auth-ref", metavar: "HEX32", required: true, help: "auth_ref of the authorized cap" },
+    { name: "out", metavar: "FILE", required: true, help: "where to write CBOR(cap_token)" },
+    HUB_KEY_FLAG,
+  ],
+  async run(ctx) {
+    const ref = parseHex32(ctx.flags.req("auth-ref"), "--auth-ref");
+    const session = await connectFromFlags(ctx);
+    const bytes = await session.http.capToken(ref);
+    const token = decodeAnswer("cap_token", () => decodeCapToken(bytes));
+    if (toHex(authRef(token)) !== toHex(ref)) {
+      throw malformedError(
+        `Hub answered a cap_token whose auth_ref is ${toHex(authRef(token))}, not ${toHex(ref)}`,
+      );
+    }
+    const out = ctx.flags.req("out");
+    await writeOutputFile(out, bytes, "cap_token");
+    const { json, lines } = describeToken(token, ref);
+    ctx.out.result({ ...json, out }, [...lines, `out: ${out}`]);
     return 0;
   },
 };

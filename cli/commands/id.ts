@@ -2,12 +2,25 @@
  * `veen id show|rotate|usage` (CLI-GOALS-1 §4.2-4.3, CLI-GOALS-2 §4.2).
  * - show: the public identity (from identity_card.pub, no passphrase needed) and the local state per hub and label;
  * - rotate: a new client_id key and prekey (KEX0.2); the link old → new is kept in state.json only;
- * - usage: per-label send counts of the current client_id, informational (exit 0).
+ * - usage: per-label send counts of the current client_id, informational (exit 0); with --hub, only that hub's
+ *   labels, judged against its KEX1+ bounds (GET /kex-policy) as 002 §4.1 tells a client to: rotate when
+ *   `msgs_sent >= max_msgs_per_client_id_per_label` or `now - created_at >= max_client_id_lifetime_sec` (an unset
+ *   bound is never exceeded). Without --hub, or from a hub without GET /kex-policy, the bounds are unknown: the
+ *   exceeds_* fields are null.
  */
-import { toHex } from "../../core/mod.ts";
+import { toHex, VeenError } from "../../core/mod.ts";
 import { readState, withStateLock, writeState } from "../client_state.ts";
-import { CLIENT_FLAG, clientDir, type Command, HUB_FLAG, nowSec, PASSPHRASE_FLAG } from "../context.ts";
-import { hubAddressKey } from "../hub_address.ts";
+import {
+  CLIENT_FLAG,
+  clientDir,
+  type Command,
+  connectFromFlags,
+  HUB_FLAG,
+  HUB_KEY_FLAG,
+  nowSec,
+  PASSPHRASE_FLAG,
+} from "../context.ts";
+import type { KexPolicy } from "../http_client.ts";
 import { identityCardOf, readIdentityCard, writeIdentityCard } from "../identity_card.ts";
 import { KEYSTORE_FILE, passphraseFrom, readKeystore, rotateClientKeys, writeKeystore } from "../keystore.ts";
 
@@ -110,14 +123,29 @@ export const idUsage: Command = {
   path: ["id", "usage"],
   summary: "per-label message counts of the current client_id",
   usage: "veen id usage --client DIR [--hub URL|DIR]",
-  flags: [CLIENT_FLAG, { ...HUB_FLAG, help: "only labels of the hub pinned for this address" }],
+  flags: [
+    CLIENT_FLAG,
+    { ...HUB_FLAG, help: "only this hub's labels, judged against its KEX1+ bounds (GET /kex-policy)" },
+    HUB_KEY_FLAG,
+  ],
   async run(ctx) {
     const dir = clientDir(ctx);
     const card = await readIdentityCard(dir);
     const state = await readState(dir);
     const me = toHex(card.clientId);
-    const hubFlag = ctx.flags.str("hub");
-    const onlyHub = hubFlag === undefined ? undefined : state.pins[hubAddressKey(hubFlag)]?.hub_id ?? "";
+    let onlyHub: string | undefined;
+    let policy: KexPolicy | undefined;
+    if (ctx.flags.str("hub") !== undefined) {
+      const session = await connectFromFlags(ctx, state);
+      onlyHub = toHex(session.hubId);
+      // A hub without GET /kex-policy (older than KEX1+) leaves the bounds unknown.
+      policy = await session.http.kexPolicy().catch((e) => {
+        if (e instanceof VeenError && e.code === "E.NOT_FOUND") return undefined;
+        throw e;
+      });
+    }
+    const maxMsgs = policy?.max_msgs_per_client_id_per_label ?? null;
+    const maxLife = policy?.max_client_id_lifetime_sec ?? null;
     const now = nowSec(ctx);
     const rows: Record<string, unknown>[] = [];
     const lines: string[] = [];
@@ -128,6 +156,9 @@ export const idUsage: Command = {
         const l = h.labels[label]!;
         const sent = l.client_id === me ? l.client_seq : 0;
         const lifetime = l.client_id === me ? Math.max(0, now - l.client_id_since) : 0;
+        const overMsgs = policy === undefined ? null : maxMsgs !== null && sent >= maxMsgs;
+        const overLife = policy === undefined ? null : maxLife !== null && lifetime >= maxLife;
+        const rotate = overMsgs === true || overLife === true;
         rows.push({
           hub_id: hubId,
           label,
@@ -136,14 +167,16 @@ export const idUsage: Command = {
           created_at: l.client_id === me ? l.client_id_since : 0,
           msgs_sent: sent,
           approx_lifetime_sec: lifetime,
-          exceeds_msg_bound: null,
-          exceeds_lifetime_bound: null,
-          rotation_recommended: false,
+          exceeds_msg_bound: overMsgs,
+          exceeds_lifetime_bound: overLife,
+          rotation_recommended: rotate,
         });
         lines.push(
           `label ${label}: stream ${
             l.stream || "-"
-          } client_id ${me} msgs_sent ${sent} approx_lifetime_sec ${lifetime} rotation_recommended false`,
+          } client_id ${me} msgs_sent ${sent} approx_lifetime_sec ${lifetime}` +
+            ` exceeds_msg_bound ${overMsgs ?? "unknown"} exceeds_lifetime_bound ${overLife ?? "unknown"}` +
+            ` rotation_recommended ${rotate}`,
         );
       }
     }
