@@ -79,18 +79,3 @@ Deno.test("selftest core --hub URL exits 5 at core/bounds against a deployed hub
     await Deno.remove(hubTmp, { recursive: true });
   }
 });
-
-Deno.test("selftest kex1 exits 5 at kex1/revoke-client-id against a hub that does not enforce revocations", async () => {
-  const run = await runVeen(["selftest", "kex1", "--seed", "8"], {
-    env: { VEEN_UNSAFE_SKIP_REVOCATIONS: "1" },
-  });
-  assert.equal(run.code, 5, `exit ${run.code}\n${run.stdout}\n${run.stderr}`);
-  assertIncludes(run.stdout, [
-    "WARNING hub kex1: started with the test-only unsafe_skip_revocations key",
-    "[FAIL] kex1/revoke-client-id",
-    "[FAIL] kex1/revoke-auth-ref",
-    "[FAIL] kex1/restart",
-  ]);
-  assert.match(run.stdout, /\[ok {2}\] kex1\/cap-expiry/);
-  await assertNothingLeft(run);
-});

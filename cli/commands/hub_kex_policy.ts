@@ -1,6 +1,7 @@
 /**
- * `veen hub kex-policy --hub H [--json]` (CLI-GOALS-2 §4.1): the hub's KEX1+ policy from GET /kex-policy. JSON has
- * exactly the goals' fields, null for what the hub leaves unset; text prints `unspecified` for those.
+ * `veen hub kex-policy --hub H [--json]` (CLI-GOALS-2 §4.1): the hub's KEX1+ policy from GET /kex-policy. JSON is
+ * `ok: true` (as every command's) and exactly the goals' fields, null for what the hub leaves unset; text prints
+ * `unspecified` for those.
  */
 import { type Command, connectFromFlags, HUB_DATA_DIR_FLAG, HUB_FLAG } from "../context.ts";
 
@@ -12,8 +13,8 @@ export const hubKexPolicy: Command = {
   async run(ctx) {
     const s = await connectFromFlags(ctx);
     const policy = await s.http.kexPolicy();
-    ctx.out.document(
-      policy,
+    ctx.out.result(
+      { ...policy },
       Object.entries(policy).map(([k, v]) => `${k}: ${v === null ? "unspecified" : String(v)}`),
     );
     return 0;

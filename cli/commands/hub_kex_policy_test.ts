@@ -29,6 +29,7 @@ Deno.test("real hub KEX1+: kex-policy, cap issue with the hub's default ttl, cap
       const policy = await runCli(["hub", "kex-policy", "--hub", hub.url, "--json"]);
       ok(policy);
       assert.deepEqual(Object.keys(policy.json()), [
+        "ok",
         "max_client_id_lifetime_sec",
         "max_msgs_per_client_id_per_label",
         "default_cap_ttl_sec",
