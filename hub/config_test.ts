@@ -159,6 +159,8 @@ Deno.test("SH1+ keys: --pow-difficulty and pow_difficulty up to 64, CIDR lists, 
   assert.match(e.detail, /ip_deny: "10\.0\.0\.0\/33" is not an IPv4 or IPv6 CIDR block/);
   await rejectsCode(() => buildConfig(base, { VEEN_STAGE2_QUEUE_MAX: "0" }), "E.CONFIG");
   assert.equal((await buildConfig(base, { VEEN_STAGE2_QUEUE_MAX: "1" })).stage2QueueMax, 1);
+});
+
 Deno.test("KEX1+ settings and client_id_deny: unset by default, from TOML and env, 0 or default > max refused", () => {
   const c = defaultConfig("/d");
   const bounds = () => [
