@@ -47,16 +47,17 @@ async function adminPk(hub: RunningHub): Promise<Uint8Array> {
 }
 
 /** An admin MSG on `label` by `key`, sealed to `recipientPk` with `schema` and `body`. */
-async function adminMsg(o: {
-  key: typeof ADMIN;
-  label: Uint8Array;
-  seq: number;
+async function adminMsg(p: {
+  key?: typeof ADMIN;
+  label?: Uint8Array;
+  seq?: number;
   recipientPk: Uint8Array;
   codec?: BodyCodec;
   schema?: Uint8Array;
   body: Uint8Array;
   authRef?: Uint8Array;
 }): Promise<Msg> {
+  const o = { key: ADMIN, label: REVOKE_S!.label, seq: 1, codec: REVOCATION, ...p };
   const ctx = {
     profileId: DEFAULT_PROFILE_ID,
     label: o.label,
@@ -69,7 +70,7 @@ async function adminMsg(o: {
   const sealed = await sealPayload({
     ctx,
     recipientPk: o.recipientPk,
-    hdr: { schema: o.schema ?? o.codec!.schemaId },
+    hdr: { schema: o.schema ?? o.codec.schemaId },
     body: o.body,
   });
   return signMsg({
@@ -81,6 +82,16 @@ async function adminMsg(o: {
 }
 
 const revocationBody = (target: Uint8Array, ts = 0) => REVOCATION.encode({ kind: "client-id", target, ts });
+
+/** ADMIN's revocation of client `target`, as admin record `seq` of the revocation stream, submitted to `hub`. */
+async function revokeClient(hub: RunningHub, seq: number, target: Uint8Array) {
+  const recipientPk = await adminPk(hub);
+  const body = revocationBody(target);
+  return submit(
+    hub.url,
+    await adminMsg({ key: ADMIN, label: REVOKE_S!.label, seq, recipientPk, codec: REVOCATION, body }),
+  );
+}
 
 async function headSeq(hub: RunningHub, label: Uint8Array): Promise<number> {
   const r = await http(`${hub.url}/healthz?label=${toHex(label)}`);
@@ -119,11 +130,7 @@ Deno.test("admin records: author before decryption, then open, schema, body, rea
       assert.match(
         await code(
           await adminMsg({
-            key: ADMIN,
-            label: REVOKE_S!.label,
-            seq: 1,
             recipientPk: elsewhere,
-            codec: REVOCATION,
             body: revocationBody(OTHER.public),
           }),
         ),
@@ -133,9 +140,6 @@ Deno.test("admin records: author before decryption, then open, schema, body, rea
       assert.match(
         await code(
           await adminMsg({
-            key: ADMIN,
-            label: REVOKE_S!.label,
-            seq: 1,
             recipientPk: pk,
             codec: LABEL_CLASS,
             body: LABEL_CLASS.encode({ label: new Uint8Array(32), class: "user" }),
@@ -147,11 +151,7 @@ Deno.test("admin records: author before decryption, then open, schema, body, rea
       assert.match(
         await code(
           await adminMsg({
-            key: ADMIN,
-            label: REVOKE_S!.label,
-            seq: 1,
             recipientPk: pk,
-            codec: REVOCATION,
             body: utf8("{}"),
           }),
         ),
@@ -171,9 +171,7 @@ Deno.test("admin records: author before decryption, then open, schema, body, rea
       assert.match(
         await code(
           await adminMsg({
-            key: ADMIN,
             label: fed.label,
-            seq: 1,
             recipientPk: pk,
             codec: FED_AUTHORITY,
             body: authority,
@@ -187,11 +185,7 @@ Deno.test("admin records: author before decryption, then open, schema, body, rea
       assert.equal(
         await code(
           await adminMsg({
-            key: ADMIN,
-            label: REVOKE_S!.label,
-            seq: 1,
             recipientPk: pk,
-            codec: REVOCATION,
             body: revocationBody(OTHER.public),
           }),
         ),
@@ -213,7 +207,6 @@ Deno.test("admin records: an open hub accepts any signer; a later start with adm
       const m = await adminMsg({
         key: OTHER,
         label: CLASS_S!.label,
-        seq: 1,
         recipientPk: pk,
         codec: LABEL_CLASS,
         body,
@@ -273,10 +266,8 @@ Deno.test("admin records: a cap rooted in an admin key authors; one rooted in an
       const record = (seq: number, ref: Uint8Array) =>
         adminMsg({
           key: OTHER,
-          label: REVOKE_S!.label,
           seq,
           recipientPk: pk,
-          codec: REVOCATION,
           body: revocationBody(new Uint8Array(32).fill(1)),
           authRef: ref,
         });
@@ -296,15 +287,7 @@ Deno.test("admin views: a restart over a log that lost the admin entries rebuild
     const store = new MemoryStore();
     const hub = await startTestHub(dir, { adminKeys: [toHex(ADMIN.public)] }, { store });
     const pk = await adminPk(hub);
-    const m = await adminMsg({
-      key: ADMIN,
-      label: REVOKE_S!.label,
-      seq: 1,
-      recipientPk: pk,
-      codec: REVOCATION,
-      body: revocationBody(OTHER.public),
-    });
-    assert.equal((await submit(hub.url, m)).status, 200);
+    assert.equal((await revokeClient(hub, 1, OTHER.public)).status, 200);
     assert.equal((await submit(hub.url, new Writer("z", 42).msg())).status, 403);
     await hub.close();
     // Same data dir (views.kv says revocation upto 1), fresh store (head 0): the views are rebuilt, i.e. emptied.
@@ -342,11 +325,8 @@ Deno.test("revocations of auth-ref and cap-token: submits and /authorize refused
       const revoke = async (kind: string, target: Uint8Array) => {
         const body = REVOCATION.encode({ kind, target, ts: 0 });
         const m = await adminMsg({
-          key: ADMIN,
-          label: REVOKE_S!.label,
           seq: ++seq,
           recipientPk: pk,
-          codec: REVOCATION,
           body,
         });
         assert.equal((await submit(hub.url, m)).status, 200);
@@ -400,11 +380,8 @@ Deno.test("admin views: a failed view write keeps the submission and the view in
     const victim = signingKeyFromSeed(new Uint8Array(32).fill(45));
     const revokeMsg = (seq: number, target: Uint8Array) =>
       adminMsg({
-        key: ADMIN,
-        label: REVOKE_S!.label,
         seq,
         recipientPk: pk,
-        codec: REVOCATION,
         body: revocationBody(target),
       });
     try {
@@ -439,15 +416,7 @@ Deno.test("admin views: without views.kv, a start refuses when retention dropped
     const hub = await startTestHub(dir, cfg, extra);
     try {
       const pk = await adminPk(hub);
-      const m = await adminMsg({
-        key: ADMIN,
-        label: REVOKE_S!.label,
-        seq: 1,
-        recipientPk: pk,
-        codec: REVOCATION,
-        body: revocationBody(OTHER.public),
-      });
-      assert.equal((await submit(hub.url, m)).status, 200);
+      assert.equal((await revokeClient(hub, 1, OTHER.public)).status, 200);
       const filler = new Writer("filler", 46);
       for (let i = 0; i < 40; i++) {
         assert.equal((await submit(hub.url, filler.msg({ bodyLen: 600 }))).status, 200);
@@ -484,15 +453,7 @@ Deno.test("admin views: a change of realm rebuilds the views from that realm's a
   await withDir(async (dir) => {
     const hub = await startTestHub(dir, { adminKeys: [toHex(ADMIN.public)] });
     try {
-      const m = await adminMsg({
-        key: ADMIN,
-        label: REVOKE_S!.label,
-        seq: 1,
-        recipientPk: await adminPk(hub),
-        codec: REVOCATION,
-        body: revocationBody(OTHER.public),
-      });
-      assert.equal((await submit(hub.url, m)).status, 200);
+      assert.equal((await revokeClient(hub, 1, OTHER.public)).status, 200);
     } finally {
       await hub.close();
     }

@@ -6,6 +6,26 @@ import { runCli, tempDir } from "../testing/run.ts";
 const ok = (r: { code: number; stdout: string; stderr: string }) =>
   assert.equal(r.code, 0, r.stdout + r.stderr);
 
+/** `veen cap revoke --kind client-id` of `target` by admin client `admin`, with more flags after. */
+const revokeClient = (hub: string, admin: string, target: string, ...more: string[]) =>
+  runCli([
+    "cap",
+    "revoke",
+    "--hub",
+    hub,
+    "--admin",
+    admin,
+    "--kind",
+    "client-id",
+    "--target",
+    target,
+    ...more,
+  ]);
+
+/** `veen send` of `{}` on stream s. */
+const sendAs = (hub: string, dir: string) =>
+  runCli(["send", "--hub", hub, "--client", dir, "--stream", "s", "--body", "{}"]);
+
 /** A keygen'd client in `dir`; returns its client_id. */
 async function client(dir: string): Promise<string> {
   ok(await runCli(["keygen", "--out", dir]));
@@ -44,16 +64,9 @@ Deno.test("cap revoke: a revoked client_id is refused from the next submit on, a
     const send = (body: string) =>
       runCli(["send", "--hub", hub, "--client", victim, "--stream", "s", "--body", body, "--json"]);
     ok(await send('{"n":1}'));
-    const rv = await runCli([
-      "cap",
-      "revoke",
-      "--hub",
+    const rv = await revokeClient(
       hub,
-      "--admin",
       admin,
-      "--kind",
-      "client-id",
-      "--target",
       victimId,
       "--reason",
       "lost laptop",
@@ -62,7 +75,7 @@ Deno.test("cap revoke: a revoked client_id is refused from the next submit on, a
       "--ts",
       String(clock.t),
       "--json",
-    ]);
+    );
     ok(rv);
     assert.equal(rv.json().active_now, true);
     assert.equal(rv.json().ts, clock.t);
@@ -89,17 +102,7 @@ Deno.test("cap revoke: a revoked client_id is refused from the next submit on, a
     // A restart reads the persisted view: still revoked.
     const hub = await startRealHub(dataDir, { now: () => clock.t * 1000 });
     try {
-      const r = await runCli([
-        "send",
-        "--hub",
-        dataDir,
-        "--client",
-        victimDir,
-        "--stream",
-        "s",
-        "--body",
-        "{}",
-      ]);
+      const r = await sendAs(dataDir, victimDir);
       assert.equal(r.code, 4, r.stdout + r.stderr);
       assert.match(r.stderr, /E\.AUTH: Revoked/);
     } finally {
@@ -109,17 +112,7 @@ Deno.test("cap revoke: a revoked client_id is refused from the next submit on, a
     await Deno.remove(`${dataDir}/views.kv`);
     const again = await startRealHub(dataDir, { now: () => clock.t * 1000 });
     try {
-      const r = await runCli([
-        "send",
-        "--hub",
-        dataDir,
-        "--client",
-        victimDir,
-        "--stream",
-        "s",
-        "--body",
-        "{}",
-      ]);
+      const r = await sendAs(dataDir, victimDir);
       assert.equal(r.code, 4, r.stdout + r.stderr);
       const l = await runCli(["cap", "revocations", "--hub", dataDir, "--json"]);
       assert.equal((l.json().revocations as unknown[]).length, 1);
@@ -133,54 +126,16 @@ Deno.test("cap revoke: non-admins are refused before anything is appended; an ad
   await withAdminHub(async ({ hub, root, admin }) => {
     const other = `${root}/other`;
     const otherId = await client(other);
-    const r = await runCli([
-      "cap",
-      "revoke",
-      "--hub",
-      hub,
-      "--admin",
-      other,
-      "--kind",
-      "client-id",
-      "--target",
-      otherId,
-      "--json",
-    ]);
+    const r = await revokeClient(hub, other, otherId, "--json");
     assert.equal(r.code, 4);
     assert.equal(r.json().code, "E.AUTH");
     const list = await runCli(["cap", "revocations", "--hub", hub, "--json"]);
     assert.deepEqual(list.json().revocations, []);
     const adminId = (await runCli(["id", "show", "--client", admin, "--json"])).json().client_id as string;
-    const last = await runCli([
-      "cap",
-      "revoke",
-      "--hub",
-      hub,
-      "--admin",
-      admin,
-      "--kind",
-      "client-id",
-      "--target",
-      adminId,
-      "--json",
-    ]);
+    const last = await revokeClient(hub, admin, adminId, "--json");
     assert.equal(last.code, 4);
     assert.match(last.json().detail as string, /no admin key usable/);
-    const wrongRealm = await runCli([
-      "cap",
-      "revoke",
-      "--hub",
-      hub,
-      "--admin",
-      admin,
-      "--realm",
-      "elsewhere",
-      "--kind",
-      "client-id",
-      "--target",
-      otherId,
-      "--json",
-    ]);
+    const wrongRealm = await revokeClient(hub, admin, otherId, "--realm", "elsewhere", "--json");
     assert.equal(wrongRealm.code, 4);
     assert.match(wrongRealm.json().detail as string, /not elsewhere/);
   });
