@@ -25,11 +25,14 @@ import { hubId } from "./commands/hub_id.ts";
 import { hubTlsInfo } from "./commands/hub_tls_info.ts";
 import { hubMetrics } from "./commands/hub_metrics.ts";
 import { hubHealth, hubKey, hubStatus } from "./commands/hub_status.ts";
+import { hubProfile } from "./commands/hub_profile.ts";
 import { idRotate, idShow, idUsage } from "./commands/id.ts";
+import { LABEL_CLASS_COMMANDS } from "./commands/label_class.ts";
 import { keygen } from "./commands/keygen.ts";
 import { resync } from "./commands/resync.ts";
 import { capRevocations, capRevoke } from "./commands/revoke.ts";
 import { rpcCall, rpcServe } from "./commands/rpc.ts";
+import { SCHEMA_COMMANDS } from "./commands/schema.ts";
 import { schemaId } from "./commands/schema_id.ts";
 import { send } from "./commands/send.ts";
 import { stream } from "./commands/stream.ts";
@@ -61,12 +64,15 @@ export const COMMANDS: readonly Command[] = [
   benchSend,
   explainError,
   schemaId,
+  ...SCHEMA_COMMANDS,
+  ...LABEL_CLASS_COMMANDS,
   hubId,
   hubTlsInfo,
   hubStatus,
   hubKey,
   hubHealth,
   hubMetrics,
+  hubProfile,
   hubCheckpoint,
   hubVerifyRotation,
   rpcCall,

@@ -53,6 +53,8 @@ export interface AdminPlaneOptions {
   views: ViewStore;
   admission: Admission;
   log: Logger;
+  /** TEST-ONLY config key `unsafe_ignore_admin_records`: label classes and schema records are not folded. */
+  unsafeIgnoreAdminRecords?: boolean;
 }
 
 /** An admin record that passed admission, before it has a stream_seq. */
@@ -65,13 +67,17 @@ export class AdminPlane {
   readonly revocations = new RevocationView();
   readonly labelClasses = new LabelClassView();
   readonly schemas = new SchemaView();
-  readonly #views: AdminView[] = [this.revocations, this.labelClasses, this.schemas];
+  readonly #views: AdminView[];
   readonly #upto = new Map<string, number>();
   readonly #lock = new Lock();
   /** H(CBOR(token)) of a token and of each prefix of its chain, per auth_ref (for cap-token revocations). */
   readonly #tokenHashes = new Lru<Uint8Array[]>(4096);
 
-  private constructor(private readonly o: AdminPlaneOptions) {}
+  private constructor(private readonly o: AdminPlaneOptions) {
+    this.#views = o.unsafeIgnoreAdminRecords === true
+      ? [this.revocations]
+      : [this.revocations, this.labelClasses, this.schemas];
+  }
 
   /** Loads the persisted views and folds the admin entries committed after them (or all, to rebuild them). */
   static async open(o: AdminPlaneOptions): Promise<AdminPlane> {

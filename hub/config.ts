@@ -6,6 +6,7 @@ import { parse as parseToml } from "smol-toml";
 import { type CommandError, usageError } from "../cmd/mod.ts";
 import { DEFAULT_LIMITS, DEFAULT_PROFILE_ID_HEX, fromHex, type Limits, VeenError } from "../core/mod.ts";
 import { DEFAULT_ATTACHMENT_POLICY } from "./attachment_ledger.ts";
+import { parseClassRates } from "./label_policy.ts";
 
 export type AdmissionMode = "auto" | "on" | "off";
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -28,6 +29,8 @@ export interface HubConfig {
   adminKeys: string[];
   /** A realm admin key file shared by the hubs of the realm; empty: `DIR/realm_admin_key`, created at first start. */
   realmAdminKey: string;
+  /** `CLASS=RATE/BURST` entries: the rate per label of each label class (LCLASS0, hub/label_policy.ts). */
+  classRates: string[];
   /** Rotate labels per profile epoch (E.TIME outside the skew window); off by default. */
   labelEpochs: boolean;
   /** Largest batch written and fsynced as one group commit. */
@@ -73,6 +76,11 @@ export interface HubConfig {
   unsafeSkipSigCheck: boolean;
   /** TEST-ONLY (`unsafe_cap_ttl_millis`): /authorize reads cap_token ttl as milliseconds, not seconds. */
   unsafeCapTtlMillis: boolean;
+  /**
+   * TEST-ONLY (`unsafe_ignore_admin_records`): label classes and schema records are admitted but not folded (their
+   * views stay empty; views.kv is left untouched, in memory only), so `veen selftest meta` can prove it fails.
+   */
+  unsafeIgnoreAdminRecords: boolean;
 }
 
 export const DEFAULT_LISTEN = "127.0.0.1:37411";
@@ -90,6 +98,7 @@ export function defaultConfig(dataDir = ""): HubConfig {
     realm: "default",
     adminKeys: [],
     realmAdminKey: "",
+    classRates: [],
     labelEpochs: false,
     batchMax: 256,
     batchWaitMs: 0,
@@ -113,6 +122,7 @@ export function defaultConfig(dataDir = ""): HubConfig {
     unsafeDisableSizeBounds: false,
     unsafeSkipSigCheck: false,
     unsafeCapTtlMillis: false,
+    unsafeIgnoreAdminRecords: false,
   };
 }
 
@@ -131,6 +141,7 @@ const KEYS: Record<string, [string, Kind]> = {
   realm: ["realm", "string"],
   admin_keys: ["adminKeys", "list"],
   realm_admin_key: ["realmAdminKey", "string"],
+  class_rates: ["classRates", "list"],
   label_epochs: ["labelEpochs", "bool"],
   batch_max: ["batchMax", "int"],
   batch_wait_ms: ["batchWaitMs", "int"],
@@ -160,6 +171,7 @@ const KEYS: Record<string, [string, Kind]> = {
   unsafe_disable_size_bounds: ["unsafeDisableSizeBounds", "bool"],
   unsafe_skip_sig_check: ["unsafeSkipSigCheck", "bool"],
   unsafe_cap_ttl_millis: ["unsafeCapTtlMillis", "bool"],
+  unsafe_ignore_admin_records: ["unsafeIgnoreAdminRecords", "bool"],
 };
 
 /**
@@ -171,6 +183,11 @@ export function unsafeKeysOn(cfg: HubConfig): { key: string; effect: string }[] 
     [cfg.unsafeDisableSizeBounds, "unsafe_disable_size_bounds", "max_msg_bytes is NOT enforced on /submit"],
     [cfg.unsafeSkipSigCheck, "unsafe_skip_sig_check", "MSG.sig is NOT verified on /submit"],
     [cfg.unsafeCapTtlMillis, "unsafe_cap_ttl_millis", "cap_token ttl is read as MILLISECONDS"],
+    [
+      cfg.unsafeIgnoreAdminRecords,
+      "unsafe_ignore_admin_records",
+      "label classes and schema records are NOT folded",
+    ],
   ];
   return all.filter(([on]) => on).map(([, key, effect]) => ({ key, effect }));
 }
@@ -287,6 +304,7 @@ export function validateConfig(cfg: HubConfig): void {
     for (const k of cfg.trustedIssuers) fromHex(k, 32, "trusted issuer key");
     for (const k of cfg.adminKeys) fromHex(k, 32, "admin key");
     fromHex(cfg.routingKeyHex, undefined, "routing_key");
+    parseClassRates(cfg.classRates);
   });
   if (cfg.realm === "") throw configError("realm must not be empty");
   if ((cfg.tlsCert === "") !== (cfg.tlsKey === "")) {

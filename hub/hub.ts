@@ -29,7 +29,9 @@ import {
 import type { DataDirLock } from "./data_dir_lock.ts";
 import { loadOrCreateHubKey, prepareDataDir } from "./hub_key.ts";
 import { loadOrCreateRealmAdminKey, realmOf } from "./realm.ts";
-import { openViewStore, VIEWS_FILE } from "./view_store.ts";
+import { memoryViewStore, openViewStore, VIEWS_FILE } from "./view_store.ts";
+import { hubFeatures } from "./features.ts";
+import { LabelPolicy, parseClassRates } from "./label_policy.ts";
 import { Logger } from "./logger.ts";
 import { Metrics } from "./metrics.ts";
 import { RetentionEnforcer } from "./retention.ts";
@@ -159,7 +161,10 @@ async function startWithStore(
   }
   const realm = realmOf(cfg.realm, hubKey, routingKey, realmKey);
   const adminKeys = cfg.adminKeys.map((k) => fromHex(k, 32, "admin key"));
-  const viewStore = await openViewStore(`${cfg.dataDir}/${VIEWS_FILE}`);
+  // The test-only unsafe_ignore_admin_records keeps views in memory: views.kv stays right for a later normal start.
+  const viewStore = cfg.unsafeIgnoreAdminRecords
+    ? memoryViewStore()
+    : await openViewStore(`${cfg.dataDir}/${VIEWS_FILE}`);
   let admin: AdminPlane;
   try {
     admin = await AdminPlane.open({
@@ -173,12 +178,18 @@ async function startWithStore(
       views: viewStore,
       admission,
       log: log.child("admin"),
+      unsafeIgnoreAdminRecords: cfg.unsafeIgnoreAdminRecords,
     });
   } catch (e) {
     viewStore.close();
     crypto.close();
     throw e;
   }
+  const labelPolicy = new LabelPolicy({
+    classes: admin.labelClasses,
+    rates: parseClassRates(cfg.classRates),
+    padBlock: DEFAULT_PROFILE.padBlock,
+  });
   const checkpointer = new Checkpointer(store, hubKey, metrics, log.child("checkpoint"), {
     every: cfg.checkpointEvery,
     intervalSec: cfg.checkpointIntervalSec,
@@ -200,6 +211,7 @@ async function startWithStore(
   });
   const retention = new RetentionEnforcer(cfg.dataDir, store, log.child("retention"), {
     now,
+    hold: (ls, lastHubTs, nowSec) => labelPolicy.holds(ls, lastHubTs, nowSec),
     ...(opts.retentionIntervalMs === undefined ? {} : { intervalMs: opts.retentionIntervalMs }),
   });
   try {
@@ -230,6 +242,7 @@ async function startWithStore(
     crypto,
     admission,
     admin,
+    labels: labelPolicy,
     sequencer,
     metrics,
     log,
@@ -242,6 +255,8 @@ async function startWithStore(
     admission,
     admin,
     realm,
+    labels: labelPolicy,
+    features: hubFeatures(cfg),
     metrics,
     log,
     limits: cfg.limits,

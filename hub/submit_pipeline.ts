@@ -10,7 +10,8 @@
  * 4a. admin records, for a MSG on one of the realm's admin streams (hub/admin_plane.ts): author, open with the realm
  *    admin key, schema admitted on the stream, body, realm (E.AUTH, E.SIZE);
  * 5. sequence and rate: client_seq and prev_ack against the cursors (E.DUP, E.SEQ), then one token from the
- *    record's bucket (E.RATE), then the MMR append; a MSG refused for its sequence takes no token;
+ *    label's class bucket when `class_rates` names its class (hub/label_policy.ts) and one from the record's bucket
+ *    (E.RATE), then the MMR append; a MSG refused for its sequence takes no token;
  * 6. commit: the RECEIPT once the entry is durable (E.UNAVAILABLE when storage fails); an admin record is folded
  *    into the admin views before its RECEIPT leaves.
  *
@@ -34,6 +35,7 @@ import type { AdminPlane, AdmittedRecord } from "./admin_plane.ts";
 import type { BodyLimits } from "./body_limits.ts";
 import type { CryptoPool } from "./crypto_pool.ts";
 import { ClientGoneError } from "./http.ts";
+import type { LabelPolicy } from "./label_policy.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
 import type { RateGate } from "./rate_limit.ts";
@@ -55,6 +57,8 @@ export interface SubmitPipelineContext {
   crypto: CryptoPool;
   admission: Admission;
   admin: AdminPlane;
+  /** Label classes (LCLASS0): the class rate gate and the per-class submit counts. */
+  labels?: LabelPolicy;
   sequencer: Sequencer;
   metrics: Metrics;
   log: Logger;
@@ -89,10 +93,12 @@ export class SubmitPipeline {
       await this.signature(msg);
       const t1 = performance.now();
       this.c.metrics.verifyLatency.observe(t1 - t0);
-      const gate = this.c.admission.required ? await this.capability(msg) : undefined;
+      const capGate = this.c.admission.required ? await this.capability(msg) : undefined;
       if (this.c.admin.revocations.size > 0) await this.revocation(msg);
       const adminStream = this.c.admin.adminStreamOf(msg.label);
       const adminRecord = adminStream === undefined ? undefined : await this.adminRecord(msg, adminStream);
+      const cls = this.c.labels?.classOf(msg.label);
+      const gate = this.c.labels === undefined ? capGate : this.c.labels.gate(cls, capGate);
       const sequenced = await this.sequenceAndRate(msg, body, gate);
       const receipt = await sequenced.receipt; // the commit
       if (adminRecord !== undefined) {
@@ -100,6 +106,7 @@ export class SubmitPipeline {
       }
       const t2 = performance.now();
       this.c.metrics.submitOk++;
+      this.c.metrics.countClass(cls?.class);
       this.c.metrics.endToEndLatency.observe(t2 - t0);
       this.logSubmit(msg, sequenced.streamSeq, undefined, bytesIn, receipt.length, t1 - t0, t2 - t1);
       return receipt;
