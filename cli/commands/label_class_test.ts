@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { type AdminHub, removeViews, withAdminHub } from "../testing/admin_hub.ts";
 import { runCli } from "../testing/run.ts";
+import { writeRetentionPolicy } from "../../hub/mod.ts";
 
 type Run = Awaited<ReturnType<typeof runCli>>;
 const ok = (r: Run) => {
@@ -135,4 +136,53 @@ Deno.test("class_rates: a label of a rated class takes exactly burst MSGs, then 
     ]);
     ok(other);
   }, { classRates: ["bulk=1/3"] });
+});
+
+Deno.test("retention_hint is a retention minimum: a segment holding entries of such a label stays until every entry is that old", async () => {
+  await withAdminHub(async (h) => {
+    const alice = await h.client("alice");
+    const sendTo = (stream: string) =>
+      runCli(["send", "--hub", h.hub, "--client", alice, "--stream", stream, "--body", "{}", "--json"]);
+    for (let i = 0; i < 12; i++) ok(await sendTo("other"));
+    for (let i = 0; i < 4; i++) ok(await sendTo("keep"));
+    const keep = ok(
+      await runCli([
+        "label-class",
+        "set",
+        "--hub",
+        h.hub,
+        "--stream",
+        "keep",
+        "--class",
+        "audit",
+        "--retention-hint",
+        "3600",
+        "--signer",
+        h.admin,
+        "--json",
+      ]),
+    );
+    for (let i = 0; i < 6; i++) ok(await sendTo("other"));
+    const firstPayload = async (label: unknown) => {
+      const info = await (await fetch(`${h.url()}/info`)).json();
+      const l = (info.retention.labels as { label: string; first_payload_seq: number }[]).find((x) =>
+        x.label === label
+      );
+      return l!.first_payload_seq;
+    };
+    const otherLabel =
+      ok(await runCli(["label-class", "show", "--hub", h.hub, "--stream", "other", "--json"])).label;
+    await writeRetentionPolicy(h.hub, { receiptsDays: null, payloadsDays: 0, checkpointsDays: null });
+    h.clock.t += 10;
+    await h.retentionPass();
+    assert.ok((await firstPayload(otherLabel)) > 1, "segments holding only unclassified entries are dropped");
+    assert.equal(await firstPayload(keep.label), 1, "the segment with the classified label's entries stays");
+    assert.match(
+      keep.retention_policy as string,
+      /^at least 3600 s \(hub: receipts forever, payloads forever\)$/,
+    );
+    h.clock.t += 3600;
+    await h.retentionPass();
+    assert.ok((await firstPayload(keep.label)) > 1, "once its entries are 3600 s old the segment goes");
+  }, { segmentBytes: 1024 });
 });

@@ -13,6 +13,8 @@ export interface AdminHub {
   /** Hub time in seconds. */
   clock: { t: number };
   url(): string;
+  /** One retention pass at the hub's clock. */
+  retentionPass(): Promise<void>;
   /** A keygen'd client `ROOT/name`; returns its directory. */
   client(name: string): Promise<string>;
   /** Stops the hub and starts it again on the same data dir (after `between`, e.g. deleting views.kv). */
@@ -47,6 +49,7 @@ export async function withAdminHub(
       adminId,
       clock,
       url: () => hub!.url,
+      retentionPass: () => hub!.retentionPass(),
       client: newClient,
       restart: async (between) => {
         await hub!.close();
