@@ -1,5 +1,5 @@
 /**
- * The command table of `veen selftest core|props|fuzz|all` (also `veen-selftest ...`) and `veen bench`. Handlers
+ * The command table of `veen selftest core|props|fuzz|meta|all` (also `veen-selftest ...`) and `veen bench`. Handlers
  * live in mod.ts and bench.ts and load only when they run.
  */
 import { type Command, type FlagSpec, type Io, lazy, processIo, runRole } from "../cmd/mod.ts";
@@ -32,10 +32,11 @@ const SUITES: [SuiteName | "all", string][] = [
   ],
   ["props", "MMR proofs and consistency, duplicate rejection, CBOR and fold determinism"],
   ["fuzz", "malformed MSG, RECEIPT, CHECKPOINT, proofs and HTTP input get documented E.* errors"],
+  ["meta", "label classes (LCLASS0) and the schema registry (META0+) on a hub with admin_keys"],
   ["all", "core + props + fuzz"],
 ];
 
-/** `veen selftest core|props|fuzz|all`. */
+/** `veen selftest core|props|fuzz|meta|all`. */
 export const SELFTEST_COMMANDS: readonly Command[] = SUITES.map(([which, summary]) => ({
   path: ["selftest", which],
   summary,
