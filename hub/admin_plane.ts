@@ -53,8 +53,8 @@ export interface AdminPlaneOptions {
   views: ViewStore;
   admission: Admission;
   log: Logger;
-  /** TEST-ONLY config key `unsafe_ignore_admin_records`: label classes and schema records are not folded. */
-  unsafeIgnoreAdminRecords?: boolean;
+  /** TEST-ONLY config key `unsafe_skip_admin_fold`: label classes and schema records are not folded. */
+  unsafeSkipAdminFold?: boolean;
 }
 
 /** An admin record that passed admission, before it has a stream_seq. */
@@ -74,7 +74,7 @@ export class AdminPlane {
   readonly #tokenHashes = new Lru<Uint8Array[]>(4096);
 
   private constructor(private readonly o: AdminPlaneOptions) {
-    this.#views = o.unsafeIgnoreAdminRecords === true
+    this.#views = o.unsafeSkipAdminFold === true
       ? [this.revocations]
       : [this.revocations, this.labelClasses, this.schemas];
   }

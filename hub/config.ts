@@ -77,10 +77,10 @@ export interface HubConfig {
   /** TEST-ONLY (`unsafe_cap_ttl_millis`): /authorize reads cap_token ttl as milliseconds, not seconds. */
   unsafeCapTtlMillis: boolean;
   /**
-   * TEST-ONLY (`unsafe_ignore_admin_records`): label classes and schema records are admitted but not folded (their
+   * TEST-ONLY (`unsafe_skip_admin_fold`): label classes and schema records are admitted but not folded (their
    * views stay empty; views.kv is left untouched, in memory only), so `veen selftest meta` can prove it fails.
    */
-  unsafeIgnoreAdminRecords: boolean;
+  unsafeSkipAdminFold: boolean;
 }
 
 export const DEFAULT_LISTEN = "127.0.0.1:37411";
@@ -122,7 +122,7 @@ export function defaultConfig(dataDir = ""): HubConfig {
     unsafeDisableSizeBounds: false,
     unsafeSkipSigCheck: false,
     unsafeCapTtlMillis: false,
-    unsafeIgnoreAdminRecords: false,
+    unsafeSkipAdminFold: false,
   };
 }
 
@@ -171,7 +171,7 @@ const KEYS: Record<string, [string, Kind]> = {
   unsafe_disable_size_bounds: ["unsafeDisableSizeBounds", "bool"],
   unsafe_skip_sig_check: ["unsafeSkipSigCheck", "bool"],
   unsafe_cap_ttl_millis: ["unsafeCapTtlMillis", "bool"],
-  unsafe_ignore_admin_records: ["unsafeIgnoreAdminRecords", "bool"],
+  unsafe_skip_admin_fold: ["unsafeSkipAdminFold", "bool"],
 };
 
 /**
@@ -184,8 +184,8 @@ export function unsafeKeysOn(cfg: HubConfig): { key: string; effect: string }[] 
     [cfg.unsafeSkipSigCheck, "unsafe_skip_sig_check", "MSG.sig is NOT verified on /submit"],
     [cfg.unsafeCapTtlMillis, "unsafe_cap_ttl_millis", "cap_token ttl is read as MILLISECONDS"],
     [
-      cfg.unsafeIgnoreAdminRecords,
-      "unsafe_ignore_admin_records",
+      cfg.unsafeSkipAdminFold,
+      "unsafe_skip_admin_fold",
       "label classes and schema records are NOT folded",
     ],
   ];

@@ -32,10 +32,10 @@ export function sh1Claimed(_cfg: HubConfig): boolean {
 
 /**
  * The features of a hub started with `cfg`. Federation (FED1, AUTH1) is not implemented (issue 20); label classes
- * and the schema registry are folded and enforced, unless the test-only `unsafe_ignore_admin_records` is on.
+ * and the schema registry are folded and enforced, unless the test-only `unsafe_skip_admin_fold` is on.
  */
 export function hubFeatures(cfg: HubConfig): HubFeatures {
-  const folded = !cfg.unsafeIgnoreAdminRecords;
+  const folded = !cfg.unsafeSkipAdminFold;
   return {
     core: true,
     fed1: false,

@@ -161,8 +161,8 @@ async function startWithStore(
   }
   const realm = realmOf(cfg.realm, hubKey, routingKey, realmKey);
   const adminKeys = cfg.adminKeys.map((k) => fromHex(k, 32, "admin key"));
-  // The test-only unsafe_ignore_admin_records keeps views in memory: views.kv stays right for a later normal start.
-  const viewStore = cfg.unsafeIgnoreAdminRecords
+  // The test-only unsafe_skip_admin_fold keeps views in memory: views.kv stays right for a later normal start.
+  const viewStore = cfg.unsafeSkipAdminFold
     ? memoryViewStore()
     : await openViewStore(`${cfg.dataDir}/${VIEWS_FILE}`);
   let admin: AdminPlane;
@@ -178,7 +178,7 @@ async function startWithStore(
       views: viewStore,
       admission,
       log: log.child("admin"),
-      unsafeIgnoreAdminRecords: cfg.unsafeIgnoreAdminRecords,
+      unsafeSkipAdminFold: cfg.unsafeSkipAdminFold,
     });
   } catch (e) {
     viewStore.close();

@@ -1,5 +1,5 @@
 /**
- * `veen selftest meta` passes against the hub it starts, and can fail: with the test-only `unsafe_ignore_admin_records`
+ * `veen selftest meta` passes against the hub it starts, and can fail: with the test-only `unsafe_skip_admin_fold`
  * (inherited by the hub it starts) label classes and schemas are not folded, and the suite exits 5 naming the steps
  * that check them, still cleaning up after itself.
  */
@@ -19,11 +19,11 @@ Deno.test("selftest meta passes against its own hub with admin_keys", async () =
 
 Deno.test("selftest meta exits 5 at meta/hub-profile and meta/label-class against a hub that does not fold admin records", async () => {
   const run = await runVeen(["selftest", "meta", "--seed", "4"], {
-    env: { VEEN_UNSAFE_IGNORE_ADMIN_RECORDS: "1" },
+    env: { VEEN_UNSAFE_SKIP_ADMIN_FOLD: "1" },
   });
   assert.equal(run.code, 5, `exit ${run.code}\n${run.stdout}\n${run.stderr}`);
   assertIncludes(run.stdout, [
-    "WARNING hub meta: started with the test-only unsafe_ignore_admin_records key",
+    "WARNING hub meta: started with the test-only unsafe_skip_admin_fold key",
     "[FAIL] meta/hub-profile",
     "result: FAIL at step meta/hub-profile:",
     "hub profile: lclass0 is not claimed",

@@ -229,5 +229,5 @@ Deno.test("hub profile: the v0.0.1+ feature descriptor is true to what the hub e
       (p.features as Record<string, boolean>).lclass0,
       (p.features as Record<string, boolean>).meta0_plus,
     ], [false, false]);
-  }, { unsafeIgnoreAdminRecords: true });
+  }, { unsafeSkipAdminFold: true });
 });
