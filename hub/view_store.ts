@@ -6,6 +6,7 @@
  */
 import { type CborValue, decodeCbor, encodeCbor, VeenError } from "../core/mod.ts";
 import type { ViewRow } from "../overlays/mod.ts";
+import { restrictKvFiles } from "./kv_index.ts";
 
 export const VIEWS_FILE = "views.kv";
 
@@ -28,6 +29,7 @@ export async function openViewStore(path: string): Promise<ViewStore> {
   let kv: Deno.Kv;
   try {
     kv = await Deno.openKv(path);
+    await restrictKvFiles(path);
   } catch (e) {
     throw new VeenError("E.UNAVAILABLE", `Cannot open admin views ${path}: ${(e as Error).message}`);
   }
