@@ -13,8 +13,7 @@ const ok = (r: Run) => {
 const setClass = (h: AdminHub, signer: string, ...more: string[]) =>
   runCli(["label-class", "set", "--hub", h.hub, "--stream", "s", "--signer", signer, "--json", ...more]);
 const show = (h: AdminHub) => runCli(["label-class", "show", "--hub", h.hub, "--stream", "s", "--json"]);
-const send = (h: AdminHub, dir: string, n: number) =>
-  runCli(["send", "--hub", h.hub, "--client", dir, "--stream", "s", "--body", `{"n":${n}}`, "--json"]);
+const send = (h: AdminHub, dir: string, n: number) => h.send(dir, "s", `{"n":${n}}`);
 
 async function classMetric(h: AdminHub, cls: string): Promise<number> {
   const text = await (await fetch(`${h.url()}/metrics`)).text();
@@ -122,27 +121,14 @@ Deno.test("class_rates: a label of a rated class takes exactly burst MSGs, then 
     h.clock.t += 1; // one token back
     assert.equal(ok(await send(h, alice, 4)).stream_seq, 4);
     // Another label of no rated class is not limited.
-    const other = await runCli([
-      "send",
-      "--hub",
-      h.hub,
-      "--client",
-      alice,
-      "--stream",
-      "t",
-      "--body",
-      "{}",
-      "--json",
-    ]);
-    ok(other);
+    ok(await h.send(alice, "t"));
   }, { classRates: ["bulk=1/3"] });
 });
 
 Deno.test("retention_hint is a retention minimum: a segment holding entries of such a label stays until every entry is that old", async () => {
   await withAdminHub(async (h) => {
     const alice = await h.client("alice");
-    const sendTo = (stream: string) =>
-      runCli(["send", "--hub", h.hub, "--client", alice, "--stream", stream, "--body", "{}", "--json"]);
+    const sendTo = (stream: string) => h.send(alice, stream);
     for (let i = 0; i < 12; i++) ok(await sendTo("other"));
     for (let i = 0; i < 4; i++) ok(await sendTo("keep"));
     const keep = ok(

@@ -85,62 +85,20 @@ Deno.test("schema register/show/list/usage: registered descriptors, unknown ids 
     assert.equal(wrongRealm.code, 4);
 
     // Two MSGs with the registered schema, one with a schema nobody registered (delivered, reported unknown).
-    const send = (stream: string, schema: string) =>
-      runCli([
-        "send",
-        "--hub",
-        h.hub,
-        "--client",
-        alice,
-        "--stream",
-        stream,
-        "--schema",
-        schema,
-        "--body",
-        "{}",
-        "--json",
-      ]);
+    const send = (stream: string, schema: string) => h.send(alice, stream, "{}", "--schema", schema);
     ok(await send("ops", "test.operation.v1"));
     ok(await send("ops2", "test.operation.v1"));
     ok(await send("ops", "nobody.registered.v1"));
-    const usage = ok(
-      await runCli([
-        "schema",
-        "usage",
-        "--hub",
-        h.hub,
-        "--client",
-        alice,
-        "--stream",
-        "ops",
-        "--stream",
-        "ops2",
-        "--json",
-      ]),
-    );
+    const usageOf = async (...more: string[]) =>
+      ok(await runCli(["schema", "usage", "--hub", h.hub, "--client", alice, "--json", ...more]));
+    const usage = await usageOf("--stream", "ops", "--stream", "ops2");
     const byName = Object.fromEntries(
       (usage.schemas as Record<string, unknown>[]).map((s) => [s.name, [s.count, (s.labels as []).length]]),
     );
     assert.deepEqual(byName, { "test.operation.v1": [2, 2], unknown: [1, 1] });
     assert.equal(usage.items, 3);
     // --limit reads the last N items of each stream.
-    const last = ok(
-      await runCli([
-        "schema",
-        "usage",
-        "--hub",
-        h.hub,
-        "--client",
-        alice,
-        "--stream",
-        "ops",
-        "--limit",
-        "1",
-        "--schema-id",
-        id,
-        "--json",
-      ]),
-    );
+    const last = await usageOf("--stream", "ops", "--limit", "1", "--schema-id", id);
     assert.deepEqual((last.schemas as Record<string, unknown>[]).map((s) => s.count), [0]);
     // Someone who cannot open the payloads counts them apart.
     const bob = await h.client("bob");

@@ -15,6 +15,8 @@ export interface AdminHub {
   url(): string;
   /** One retention pass at the hub's clock. */
   retentionPass(): Promise<void>;
+  /** `veen send --json` as client `dir` on `stream` with `body` (and further flags). */
+  send(dir: string, stream: string, body?: string, ...more: string[]): ReturnType<typeof runCli>;
   /** A keygen'd client `ROOT/name`; returns its directory. */
   client(name: string): Promise<string>;
   /** Stops the hub and starts it again on the same data dir (after `between`, e.g. deleting views.kv). */
@@ -51,6 +53,20 @@ export async function withAdminHub(
       url: () => hub!.url,
       retentionPass: () => hub!.retentionPass(),
       client: newClient,
+      send: (dir, stream, body = "{}", ...more) =>
+        runCli([
+          "send",
+          "--hub",
+          dataDir,
+          "--client",
+          dir,
+          "--stream",
+          stream,
+          "--body",
+          body,
+          "--json",
+          ...more,
+        ]),
       restart: async (between) => {
         await hub!.close();
         hub = undefined;
