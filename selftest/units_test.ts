@@ -80,6 +80,7 @@ Deno.test("the test-only hub keys are off by default, set by env, warned about a
     "unsafe_disable_size_bounds",
     "unsafe_skip_sig_check",
     "unsafe_cap_ttl_millis",
+    "unsafe_skip_admin_fold",
   ]);
   for (const key of unsafe) {
     const c = defaultConfig("/d");
