@@ -27,12 +27,15 @@ import { hubKexPolicy } from "./commands/hub_kex_policy.ts";
 import { hubTlsInfo } from "./commands/hub_tls_info.ts";
 import { hubMetrics } from "./commands/hub_metrics.ts";
 import { hubHealth, hubKey, hubStatus } from "./commands/hub_status.ts";
+import { hubProfile } from "./commands/hub_profile.ts";
 import { idRotate, idShow, idUsage } from "./commands/id.ts";
+import { LABEL_CLASS_COMMANDS } from "./commands/label_class.ts";
 import { keygen } from "./commands/keygen.ts";
 import { powRequest, powSolve } from "./commands/pow.ts";
 import { resync } from "./commands/resync.ts";
 import { capRevocations, capRevoke } from "./commands/revoke.ts";
 import { rpcCall, rpcServe } from "./commands/rpc.ts";
+import { SCHEMA_COMMANDS } from "./commands/schema.ts";
 import { schemaId } from "./commands/schema_id.ts";
 import { send } from "./commands/send.ts";
 import { stream } from "./commands/stream.ts";
@@ -65,6 +68,8 @@ export const COMMANDS: readonly Command[] = [
   benchSend,
   explainError,
   schemaId,
+  ...SCHEMA_COMMANDS,
+  ...LABEL_CLASS_COMMANDS,
   hubId,
   hubTlsInfo,
   hubStatus,
@@ -72,6 +77,7 @@ export const COMMANDS: readonly Command[] = [
   hubHealth,
   hubMetrics,
   hubKexPolicy,
+  hubProfile,
   hubCheckpoint,
   hubVerifyRotation,
   rpcCall,

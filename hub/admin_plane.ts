@@ -56,6 +56,8 @@ export interface AdminPlaneOptions {
   admission: Admission;
   log: Logger;
   metrics?: Metrics;
+  /** TEST-ONLY config key `unsafe_skip_admin_fold`: label classes and schema records are not folded. */
+  unsafeSkipAdminFold?: boolean;
 }
 
 /** An admin record that passed admission, before it has a stream_seq. */
@@ -69,14 +71,18 @@ export class AdminPlane {
   readonly labelClasses = new LabelClassView();
   readonly schemas = new SchemaView();
   readonly authors = new AuthorsView();
-  readonly #views: AdminView[] = [this.revocations, this.labelClasses, this.schemas, this.authors];
+  readonly #views: AdminView[];
   readonly #upto = new Map<string, number>();
   readonly #lock = new Lock();
   #persistFailed = false;
   /** H(CBOR(token)) of a token and of each prefix of its chain, per auth_ref (for cap-token revocations). */
   readonly #tokenHashes = new Lru<Uint8Array[]>(4096);
 
-  private constructor(private readonly o: AdminPlaneOptions) {}
+  private constructor(private readonly o: AdminPlaneOptions) {
+    this.#views = o.unsafeSkipAdminFold === true
+      ? [this.revocations, this.authors]
+      : [this.revocations, this.labelClasses, this.schemas, this.authors];
+  }
 
   /** Loads the persisted views and folds the admin entries committed after them (or all, to rebuild them). */
   static async open(o: AdminPlaneOptions): Promise<AdminPlane> {

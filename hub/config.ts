@@ -14,6 +14,7 @@ import {
 } from "../core/mod.ts";
 import { parseCidr } from "./peer_filter.ts";
 import { DEFAULT_ATTACHMENT_POLICY } from "./attachment_ledger.ts";
+import { parseClassRates } from "./label_policy.ts";
 
 export type AdmissionMode = "auto" | "on" | "off";
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -36,6 +37,8 @@ export interface HubConfig {
   adminKeys: string[];
   /** A realm admin key file shared by the hubs of the realm; empty: `DIR/realm_admin_key`, created at first start. */
   realmAdminKey: string;
+  /** `CLASS=RATE/BURST` entries: the rate per label of each label class (LCLASS0, hub/label_policy.ts). */
+  classRates: string[];
   /** Rotate labels per profile epoch (E.TIME outside the skew window); off by default. */
   labelEpochs: boolean;
   /** Largest batch written and fsynced as one group commit. */
@@ -105,6 +108,11 @@ export interface HubConfig {
   rotationWindowSec: number | null;
   /** KEX0.3: hex client_ids refused at the capability stage (E.AUTH). */
   clientIdDeny: string[];
+  /**
+   * TEST-ONLY (`unsafe_skip_admin_fold`): label classes and schema records are admitted but not folded (their
+   * views stay empty; views.kv is left untouched, in memory only), so `veen selftest meta` can prove it fails.
+   */
+  unsafeSkipAdminFold: boolean;
 }
 
 export const DEFAULT_LISTEN = "127.0.0.1:37411";
@@ -122,6 +130,7 @@ export function defaultConfig(dataDir = ""): HubConfig {
     realm: "default",
     adminKeys: [],
     realmAdminKey: "",
+    classRates: [],
     labelEpochs: false,
     batchMax: 256,
     batchWaitMs: 0,
@@ -157,6 +166,7 @@ export function defaultConfig(dataDir = ""): HubConfig {
     maxCapTtlSec: null,
     rotationWindowSec: null,
     clientIdDeny: [],
+    unsafeSkipAdminFold: false,
   };
 }
 
@@ -176,6 +186,7 @@ const KEYS: Record<string, [string, Kind]> = {
   realm: ["realm", "string"],
   admin_keys: ["adminKeys", "list"],
   realm_admin_key: ["realmAdminKey", "string"],
+  class_rates: ["classRates", "list"],
   label_epochs: ["labelEpochs", "bool"],
   batch_max: ["batchMax", "int"],
   batch_wait_ms: ["batchWaitMs", "int"],
@@ -217,6 +228,7 @@ const KEYS: Record<string, [string, Kind]> = {
   max_cap_ttl_sec: ["maxCapTtlSec", "optint"],
   rotation_window_sec: ["rotationWindowSec", "optint"],
   client_id_deny: ["clientIdDeny", "list"],
+  unsafe_skip_admin_fold: ["unsafeSkipAdminFold", "bool"],
 };
 
 /**
@@ -230,6 +242,11 @@ export function unsafeKeysOn(cfg: HubConfig): { key: string; effect: string }[] 
     [cfg.unsafeCapTtlMillis, "unsafe_cap_ttl_millis", "cap_token ttl is read as MILLISECONDS"],
     [cfg.unsafeSkipRevocations, "unsafe_skip_revocations", "revocations are NOT enforced on /submit"],
     [cfg.unsafeSkipPowCheck, "unsafe_skip_pow_check", "Veen-PoW cookies are NOT checked on /submit"],
+    [
+      cfg.unsafeSkipAdminFold,
+      "unsafe_skip_admin_fold",
+      "label classes and schema records are NOT folded",
+    ],
   ];
   return all.filter(([on]) => on).map(([, key, effect]) => ({ key, effect }));
 }
@@ -348,6 +365,7 @@ export function validateConfig(cfg: HubConfig): void {
     for (const k of cfg.adminKeys) fromHex(k, 32, "admin key");
     for (const k of cfg.clientIdDeny) fromHex(k, 32, "client_id_deny key");
     fromHex(cfg.routingKeyHex, undefined, "routing_key");
+    parseClassRates(cfg.classRates);
   });
   if (cfg.realm === "") throw configError("realm must not be empty");
   if ((cfg.tlsCert === "") !== (cfg.tlsKey === "")) {

@@ -53,6 +53,7 @@ import type {
   HubStore,
   LabelHead,
   RetentionDropped,
+  RetentionHold,
   RetentionPolicy,
   RetentionStatus,
   StoredItem,
@@ -772,13 +773,17 @@ export class DiskStore implements HubStore {
    * while their newest hub_ts is older than the retention (a prefix, so boundaries stay simple), then expired
    * checkpoints. Reads one sidecar per examined segment; never reads entries.
    */
-  async enforceRetention(policy: RetentionPolicy, nowMs: number): Promise<RetentionDropped> {
+  async enforceRetention(
+    policy: RetentionPolicy,
+    nowMs: number,
+    hold?: RetentionHold,
+  ): Promise<RetentionDropped> {
     this.#checkWritable();
     this.#policy = { ...policy };
     const nowSec = Math.floor(nowMs / 1000);
     const out: RetentionDropped = { receipts: [], payloads: [], checkpoints: 0 };
     // Expired segments (one sidecar read each, no lock); usually none, and then the index is left alone.
-    const expired = await expiredSegments(this.dir, policy, nowSec, this.#log);
+    const expired = await expiredSegments(this.dir, policy, nowSec, this.#log, hold);
     if (expired.length > 0) {
       await this.#logLock.run(async () => {
         // Nothing can be written while the log lock is held; after the flush every record is indexed, so no

@@ -30,7 +30,9 @@ import {
 import type { DataDirLock } from "./data_dir_lock.ts";
 import { loadOrCreateHubKey, prepareDataDir } from "./hub_key.ts";
 import { loadOrCreateRealmAdminKey, realmOf } from "./realm.ts";
-import { openViewStore, VIEWS_FILE, type ViewStore } from "./view_store.ts";
+import { memoryViewStore, openViewStore, VIEWS_FILE, type ViewStore } from "./view_store.ts";
+import { hubFeatures } from "./features.ts";
+import { LabelPolicy, parseClassRates } from "./label_policy.ts";
 import { Logger } from "./logger.ts";
 import { Metrics } from "./metrics.ts";
 import { PeerFilter } from "./peer_filter.ts";
@@ -165,7 +167,9 @@ async function startWithStore(
   }
   const realm = realmOf(cfg.realm, hubKey, routingKey, realmKey);
   const adminKeys = cfg.adminKeys.map((k) => fromHex(k, 32, "admin key"));
-  const viewStore = opts.viewStore ?? await openViewStore(`${cfg.dataDir}/${VIEWS_FILE}`);
+  // The test-only unsafe_skip_admin_fold keeps views in memory: views.kv stays right for a later normal start.
+  const viewStore = opts.viewStore ??
+    (cfg.unsafeSkipAdminFold ? memoryViewStore() : await openViewStore(`${cfg.dataDir}/${VIEWS_FILE}`));
   let admin: AdminPlane;
   try {
     admin = await AdminPlane.open({
@@ -180,12 +184,18 @@ async function startWithStore(
       admission,
       log: log.child("admin"),
       metrics,
+      unsafeSkipAdminFold: cfg.unsafeSkipAdminFold,
     });
   } catch (e) {
     viewStore.close();
     crypto.close();
     throw e;
   }
+  const labelPolicy = new LabelPolicy({
+    classes: admin.labelClasses,
+    rates: parseClassRates(cfg.classRates),
+    padBlock: DEFAULT_PROFILE.padBlock,
+  });
   const checkpointer = new Checkpointer(store, hubKey, metrics, log.child("checkpoint"), {
     every: cfg.checkpointEvery,
     intervalSec: cfg.checkpointIntervalSec,
@@ -208,6 +218,7 @@ async function startWithStore(
   });
   const retention = new RetentionEnforcer(cfg.dataDir, store, log.child("retention"), {
     now,
+    hold: (ls, lastHubTs, nowSec) => labelPolicy.holds(ls, lastHubTs, nowSec),
     ...(opts.retentionIntervalMs === undefined ? {} : { intervalMs: opts.retentionIntervalMs }),
   });
   try {
@@ -241,6 +252,7 @@ async function startWithStore(
     admission,
     admin,
     denied: new ClientIdDenyList(cfg.clientIdDeny),
+    labels: labelPolicy,
     sequencer,
     metrics,
     log,
@@ -259,6 +271,8 @@ async function startWithStore(
     admission,
     admin,
     realm,
+    labels: labelPolicy,
+    features: hubFeatures(cfg),
     metrics,
     log,
     limits: cfg.limits,

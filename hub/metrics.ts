@@ -40,6 +40,21 @@ export class Metrics {
   readonly checkpointInterval = new Histogram();
   readonly startedAt = Date.now();
 
+  /** Accepted submissions per label class (LCLASS0), at most {@link MAX_CLASS_SERIES} series. */
+  readonly submitClass = new Map<string, number>();
+
+  /**
+   * Counts an accepted submission of a label of class `cls` (`unset` when unclassified). Class names are admin text:
+   * one that is not a short plain name, or beyond the first {@link MAX_CLASS_SERIES}, is counted as `other`.
+   */
+  countClass(cls: string | undefined): void {
+    let k = cls ?? "unset";
+    if (!this.submitClass.has(k) && (!CLASS_NAME_RE.test(k) || this.submitClass.size >= MAX_CLASS_SERIES)) {
+      k = "other";
+    }
+    this.submitClass.set(k, (this.submitClass.get(k) ?? 0) + 1);
+  }
+
   countError(code: string): void {
     this.submitErr.set(code, (this.submitErr.get(code) ?? 0) + 1);
     if (code === "E.RATE") this.rateLimited++;
@@ -68,6 +83,13 @@ export class Metrics {
     );
     for (const [code, v] of [...this.submitErr].sort(([a], [b]) => a.localeCompare(b))) {
       out.push(`veen_submit_err_total{code="${code}"} ${v}`);
+    }
+    out.push(
+      "# HELP veen_submit_class_total Accepted submissions by label class (unset: unclassified).",
+      "# TYPE veen_submit_class_total counter",
+    );
+    for (const [cls, v] of [...this.submitClass].sort(([a], [b]) => a.localeCompare(b))) {
+      out.push(`veen_submit_class_total{class="${cls}"} ${v}`);
     }
     hist(
       "veen_verify_latency_ms",
@@ -121,3 +143,7 @@ export class Metrics {
 }
 
 const round = (v: number) => Math.round(v * 1000) / 1000;
+
+/** Series of veen_submit_class_total before every further class is counted as `other`. */
+export const MAX_CLASS_SERIES = 64;
+const CLASS_NAME_RE = /^[A-Za-z0-9_.:-]{1,64}$/;

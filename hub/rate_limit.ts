@@ -46,6 +46,14 @@ export class RateLimiter {
     return Math.max(1, Math.ceil((1 - b.tokens) / perSec));
   }
 
+  /** Gives back a token `tryTake` took (another gate of the same MSG refused it). */
+  refund(key: string, nowMs: number): void {
+    const b = this.buckets.get(key);
+    if (b === undefined) return;
+    b.tokens = Math.min(b.burst, b.tokens + ((nowMs - b.at) / 1000) * b.perSec + 1);
+    b.at = nowMs;
+  }
+
   /**
    * Makes room for a tenth of the buckets: first those that would be full by now (dropping one loses nothing: it
    * would restart full), then the least recently used. So filling the table with new buckets cannot reset the

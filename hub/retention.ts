@@ -14,7 +14,7 @@ import { dirEntries, writeFileAtomic } from "./files.ts";
 import { type Family, listSegments, readSidecar, segmentName } from "./segment_index.ts";
 import { firstSeqAtOrAfter, POS_BYTES } from "./node_store.ts";
 import type { Logger } from "./logger.ts";
-import type { HubStore, RetentionPolicy, RetentionStatus } from "./store.ts";
+import type { HubStore, RetentionHold, RetentionPolicy, RetentionStatus } from "./store.ts";
 
 export type { RetentionPolicy, RetentionStatus } from "./store.ts";
 
@@ -100,23 +100,35 @@ export async function writeRetentionPolicy(dataDir: string, p: RetentionPolicy):
  * background after a crash). Both copies damaged raise StorageDamage: the pass fails and retention stops there.
  */
 export async function segmentAge(dataDir: string, fam: Family, seg: number): Promise<number | undefined> {
+  return (await segmentAgeAndLabels(dataDir, fam, seg))?.age;
+}
+
+/** {@link segmentAge} and the labels the segment holds entries of (the sidecar's `labels`). */
+async function segmentAgeAndLabels(
+  dataDir: string,
+  fam: Family,
+  seg: number,
+): Promise<{ age: number; labels: Uint8Array[] } | undefined> {
   const idx = (await readSidecar(dataDir, seg))?.index;
   if (idx === undefined) return undefined;
-  if (idx.lastHubTs !== undefined) return idx.lastHubTs;
+  const labels = idx.labels.map((l) => l.label);
+  if (idx.lastHubTs !== undefined) return { age: idx.lastHubTs, labels };
   const mtime = (await Deno.stat(`${dataDir}/${fam}/${segmentName(seg)}.cborseq`)).mtime;
-  return mtime === null ? undefined : Math.floor(mtime.getTime() / 1000);
+  return mtime === null ? undefined : { age: Math.floor(mtime.getTime() / 1000), labels };
 }
 
 /**
  * The segments `policy` says have expired at `nowSec`: per family, the oldest rotated segments (never the active
- * one) while their newest hub_ts is strictly older than the retention, a prefix so boundaries stay simple. Reads one
- * sidecar per examined segment; never reads entries.
+ * one) while their newest hub_ts is strictly older than the retention, a prefix so boundaries stay simple. A segment
+ * `hold` keeps (a label class's retention minimum) ends the prefix. Reads one sidecar per examined segment; never
+ * reads entries.
  */
 export async function expiredSegments(
   dataDir: string,
   policy: RetentionPolicy,
   nowSec: number,
   log: { firstSegment(fam: Family): number; readonly activeSegment: number },
+  hold?: RetentionHold,
 ): Promise<[Family, number][]> {
   const expired: [Family, number][] = [];
   for (const fam of ["receipts", "payloads"] as const) {
@@ -124,8 +136,9 @@ export async function expiredSegments(
     if (days === null) continue;
     const cutoff = nowSec - days * 86400;
     for (let seg = log.firstSegment(fam); seg < log.activeSegment; seg++) {
-      const age = await segmentAge(dataDir, fam, seg);
-      if (age === undefined || age >= cutoff) break;
+      const s = await segmentAgeAndLabels(dataDir, fam, seg);
+      if (s === undefined || s.age >= cutoff) break;
+      if (hold !== undefined && hold(s.labels, s.age, nowSec)) break;
       expired.push([fam, seg]);
     }
   }
@@ -165,7 +178,15 @@ export class RetentionEnforcer {
   #running: Promise<void> = Promise.resolve();
   #stopped = false;
 
-  constructor(dir: string, store: HubStore, log: Logger, opts: { now: () => number; intervalMs?: number }) {
+  readonly #hold: RetentionHold | undefined;
+
+  constructor(
+    dir: string,
+    store: HubStore,
+    log: Logger,
+    opts: { now: () => number; intervalMs?: number; hold?: RetentionHold },
+  ) {
+    this.#hold = opts.hold;
     this.#dir = dir;
     this.#store = store;
     this.#log = log;
@@ -206,7 +227,7 @@ export class RetentionEnforcer {
       return;
     }
     try {
-      const d = await this.#store.enforceRetention(policy, this.#now());
+      const d = await this.#store.enforceRetention(policy, this.#now(), this.#hold);
       if (d.receipts.length + d.payloads.length + d.checkpoints > 0) {
         this.#log.info("retention dropped expired data", {
           receipts_segments: d.receipts,

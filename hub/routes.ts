@@ -26,6 +26,8 @@ import type { Admission } from "./admission.ts";
 import type { AdminPlane } from "./admin_plane.ts";
 import { adminRoute, revocationJson } from "./admin_routes.ts";
 import type { Realm } from "./realm.ts";
+import type { HubFeatures } from "./features.ts";
+import type { LabelPolicy } from "./label_policy.ts";
 import type { BodyLimits } from "./body_limits.ts";
 import { type KexPolicy, kexPolicyJson } from "./kex_policy.ts";
 import type { Logger } from "./logger.ts";
@@ -59,6 +61,10 @@ export interface RoutesContext {
   admission: Admission;
   admin: AdminPlane;
   realm: Realm;
+  /** Label classes in effect (GET /admin/label-class). */
+  labels?: LabelPolicy;
+  /** GET /profile/features (hub/features.ts). */
+  features?: HubFeatures;
   metrics: Metrics;
   log: Logger;
   limits: Limits;

@@ -76,6 +76,12 @@ export interface RetentionPolicy {
   checkpointsDays: number | null;
 }
 
+/**
+ * A retention minimum beyond the policy (LCLASS0 retention_hint, hub/label_policy.ts): true when a segment holding
+ * entries of `labels`, the newest at `lastHubTs`, must stay at `nowSec` although the policy would drop it.
+ */
+export type RetentionHold = (labels: readonly Uint8Array[], lastHubTs: number, nowSec: number) => boolean;
+
 /** What one retention pass dropped. */
 export interface RetentionDropped {
   receipts: number[];
@@ -171,8 +177,9 @@ export interface HubStore {
   /**
    * Retention (COMP0.1): drops whole expired rotated log segments (never the active one, node files, position files
    * or a label's latest checkpoint) and, when `checkpointsDays` is set, expired checkpoints. O(segments dropped).
+   * A segment `hold` keeps is not dropped, nor any after it (drops are a prefix).
    */
-  enforceRetention?(policy: RetentionPolicy, nowMs: number): Promise<RetentionDropped>;
+  enforceRetention?(policy: RetentionPolicy, nowMs: number, hold?: RetentionHold): Promise<RetentionDropped>;
   /** Retention boundaries, O(labels · log n) (a binary search over each label's positions). */
   retentionStatus?(maxLabels?: number): RetentionStatus;
   /**

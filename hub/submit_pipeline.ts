@@ -14,7 +14,8 @@
  *    admin key, schema admitted on the stream, body, realm (E.AUTH, E.SIZE);
  * 5. sequence and rate: client_seq and prev_ack against the cursors (E.DUP, E.SEQ), then the KEX1+ client key
  *    bounds against the client's cursor (E.AUTH `rotate client key`, hub/client_key_bounds.ts), then one token from
- *    the record's bucket (E.RATE), then the MMR append; a MSG refused before the append takes no token and no seq;
+ *    the label's class bucket when `class_rates` names its class (hub/label_policy.ts) and one from the record's
+ *    bucket (E.RATE), then the MMR append; a MSG refused before the append takes no token and no seq;
  * 6. commit: the RECEIPT once the entry is durable (E.UNAVAILABLE when storage fails); an admin record is folded
  *    into the admin views before its RECEIPT leaves.
  *
@@ -47,6 +48,7 @@ import type { BodyLimits } from "./body_limits.ts";
 import type { ClientIdDenyList } from "./client_deny.ts";
 import type { CryptoPool } from "./crypto_pool.ts";
 import { ClientGoneError } from "./http.ts";
+import type { LabelPolicy } from "./label_policy.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
 import type { PeerFilter } from "./peer_filter.ts";
@@ -74,6 +76,8 @@ export interface SubmitPipelineContext {
   admin: AdminPlane;
   /** KEX0.3 `client_id_deny`, checked first in the capability stage. */
   denied?: ClientIdDenyList;
+  /** Label classes (LCLASS0): the class rate gate and the per-class submit counts. */
+  labels?: LabelPolicy;
   sequencer: Sequencer;
   metrics: Metrics;
   log: Logger;
@@ -151,15 +155,18 @@ export class SubmitPipeline {
         await this.revocation(msg);
       }
       const adminRecord = adminStream === undefined ? undefined : await this.adminRecord(msg, adminStream);
+      const cls = this.c.labels?.classOf(msg.label);
+      const classGate = this.c.labels === undefined ? gate : this.c.labels.gate(cls, gate);
       inStage2 = this.leaveStage2(inStage2);
       stage = "stage3-commit";
-      const sequenced = await this.sequenceAndRate(msg, body, gate);
+      const sequenced = await this.sequenceAndRate(msg, body, classGate);
       const receipt = await sequenced.receipt; // the commit
       if (adminRecord !== undefined) {
         await this.c.admin.applyCommitted(adminStream!, sequenced.streamSeq, adminRecord);
       }
       const t2 = performance.now();
       this.c.metrics.submitOk++;
+      this.c.metrics.countClass(cls?.class);
       this.c.metrics.endToEndLatency.observe(t2 - t0);
       this.logSubmit(msg, sequenced.streamSeq, undefined, bytesIn, receipt.length, t1 - t0, t2 - t1);
       return receipt;

@@ -156,6 +156,10 @@ export class LabelClassView implements AdminView {
   readonly stream = "label_class";
   #rows = new Map<string, LabelClass>();
 
+  get size(): number {
+    return this.#rows.size;
+  }
+
   apply(e: AdminRecordEntry): ViewRow[] {
     if (e.codec !== LABEL_CLASS) return [];
     const b = e.body;

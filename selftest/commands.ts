@@ -1,5 +1,5 @@
 /**
- * The command table of `veen selftest core|props|fuzz|all` (also `veen-selftest ...`) and `veen bench`. Handlers
+ * The command table of `veen selftest core|props|fuzz|meta|all` (also `veen-selftest ...`) and `veen bench`. Handlers
  * live in mod.ts and bench.ts and load only when they run.
  */
 import { type Command, type FlagSpec, type Io, lazy, processIo, runRole } from "../cmd/mod.ts";
@@ -37,10 +37,11 @@ const SUITES: [SuiteName | "all", string][] = [
     "hardened",
     "SH1+: oversized and malformed input is E.SIZE before signature work, proof of work (own hub)",
   ],
+  ["meta", "label classes (LCLASS0) and the schema registry (META0+) on a hub with admin_keys"],
   ["all", "core + props + fuzz"],
 ];
 
-/** `veen selftest core|props|fuzz|all`. */
+/** `veen selftest core|props|fuzz|meta|all`. */
 export const SELFTEST_COMMANDS: readonly Command[] = SUITES.map(([which, summary]) => ({
   path: ["selftest", which],
   summary,

@@ -1,5 +1,5 @@
 /**
- * `veen selftest core|props|fuzz|all` (also `veen-selftest ...`; CLI-GOALS-1 §15, CORE-GOALS) and `veen bench`.
+ * `veen selftest core|props|fuzz|meta|all` (also `veen-selftest ...`; CLI-GOALS-1 §15, CORE-GOALS) and `veen bench`.
  *
  * Each suite starts its own hubs on random loopback ports with data directories under $TMPDIR (or, with
  * `--hub URL`, runs the subset that works against an already deployed hub), drives the real CLI as subprocesses,
@@ -15,6 +15,7 @@ import { FUZZ_GOAL, fuzzSuite } from "./fuzz_suite.ts";
 import { KEX1_GOAL, kex1Suite } from "./kex1_suite.ts";
 import { HARDENED_GOAL, hardenedSuite } from "./hardened_suite.ts";
 import { Harness, Interrupted, SuiteAborted } from "./harness.ts";
+import { META_GOAL, metaSuite } from "./meta_suite.ts";
 import { PROPS_GOAL, propsSuite } from "./props_suite.ts";
 import { Report } from "./report.ts";
 import { parseSeed, Rng } from "./rng.ts";
@@ -22,13 +23,14 @@ import { SELFTEST_COMMANDS } from "./commands.ts";
 
 export { BENCH_COMMAND, benchMain, SELFTEST_COMMANDS } from "./commands.ts";
 
-export type SuiteName = "core" | "props" | "fuzz" | "kex1" | "hardened";
+export type SuiteName = "core" | "props" | "fuzz" | "kex1" | "hardened" | "meta";
 const SUITES: Record<SuiteName, { goal: string; run: (h: Harness) => Promise<void> }> = {
   core: { goal: CORE_GOAL, run: coreSuite },
   props: { goal: PROPS_GOAL, run: propsSuite },
   fuzz: { goal: FUZZ_GOAL, run: fuzzSuite },
   kex1: { goal: KEX1_GOAL, run: kex1Suite },
   hardened: { goal: HARDENED_GOAL, run: hardenedSuite },
+  meta: { goal: META_GOAL, run: metaSuite },
 };
 
 /** `veen selftest SUITE ...` in-process (`args` follow the word "selftest"); returns the exit code. */
@@ -36,7 +38,7 @@ export async function selftestMain(args: string[], io: Io = processIo()): Promis
   return await runRole("selftest", SELFTEST_COMMANDS, args, io);
 }
 
-/** `veen selftest core|props|fuzz|all` (table in commands.ts). */
+/** `veen selftest core|props|fuzz|meta|all` (table in commands.ts). */
 export async function selftest(ctx: CommandContext, which: SuiteName | "all"): Promise<number> {
   const seed = ctx.flags.int("seed", { max: 0xffff_ffff }) ?? parseSeed(undefined);
   const iterations = ctx.flags.int("iterations", { min: 1, max: 999_999 });

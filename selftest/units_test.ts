@@ -82,6 +82,7 @@ Deno.test("the test-only hub keys are off by default, set by env, warned about a
     "unsafe_cap_ttl_millis",
     "unsafe_skip_revocations",
     "unsafe_skip_pow_check",
+    "unsafe_skip_admin_fold",
   ]);
   for (const key of unsafe) {
     const c = defaultConfig("/d");

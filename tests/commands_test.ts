@@ -86,9 +86,9 @@ Deno.test("veen hub lists every hub subcommand; an unknown one is exit 1 even wi
       assert.match(r.out, new RegExp(`^  veen ${c.path.join(" ")} `, "m"), c.path.join(" "));
     }
   }
-  const p = await veen(["hub", "profile", "--help"]);
+  const p = await veen(["hub", "nope", "--help"]);
   assert.equal(p.code, 1);
-  assert.match(p.err, /^E\.USAGE: Unknown subcommand "veen hub profile"/);
+  assert.match(p.err, /^E\.USAGE: Unknown subcommand "veen hub nope"/);
   assert.equal(p.out, "");
   // Groups nest: `kube job` lists its two subcommands.
   const job = await veen(["kube", "job"]);

@@ -1,0 +1,20 @@
+/** veen_submit_class_total: one series per label class, `unset` for unclassified labels, bounded cardinality. */
+import assert from "node:assert/strict";
+import { MAX_CLASS_SERIES, Metrics } from "./metrics.ts";
+
+Deno.test("veen_submit_class_total counts per class; odd names and classes past the bound are counted as other", () => {
+  const m = new Metrics();
+  m.countClass(undefined);
+  m.countClass("bulk");
+  m.countClass("bulk");
+  m.countClass('x"} 1\nveen_fake 2');
+  const text = m.render();
+  assert.match(text, /^veen_submit_class_total\{class="unset"\} 1$/m);
+  assert.match(text, /^veen_submit_class_total\{class="bulk"\} 2$/m);
+  assert.match(text, /^veen_submit_class_total\{class="other"\} 1$/m);
+  assert.doesNotMatch(text, /veen_fake/);
+  for (let i = 0; i < 2 * MAX_CLASS_SERIES; i++) m.countClass(`c${i}`);
+  assert.ok(m.submitClass.size <= MAX_CLASS_SERIES + 1, `${m.submitClass.size} series`);
+  m.countClass("bulk");
+  assert.equal(m.submitClass.get("bulk"), 3, "a class counted before the bound keeps its series");
+});
