@@ -286,7 +286,6 @@ Deno.test("admin views: a restart over a log that lost the admin entries rebuild
   await withDir(async (dir) => {
     const store = new MemoryStore();
     const hub = await startTestHub(dir, { adminKeys: [toHex(ADMIN.public)] }, { store });
-    const pk = await adminPk(hub);
     assert.equal((await revokeClient(hub, 1, OTHER.public)).status, 200);
     assert.equal((await submit(hub.url, new Writer("z", 42).msg())).status, 403);
     await hub.close();
@@ -415,7 +414,6 @@ Deno.test("admin views: without views.kv, a start refuses when retention dropped
     const extra = { now: () => clock.ms, retentionIntervalMs: 0 };
     const hub = await startTestHub(dir, cfg, extra);
     try {
-      const pk = await adminPk(hub);
       assert.equal((await revokeClient(hub, 1, OTHER.public)).status, 200);
       const filler = new Writer("filler", 46);
       for (let i = 0; i < 40; i++) {
