@@ -64,7 +64,7 @@ Deno.test("selftest refuses bad arguments with exit 1", async () => {
   }
   const help = await runVeen(["selftest", "--help"], { timeoutMs: 30_000 });
   assert.equal(help.code, 0);
-  for (const suite of ["core", "props", "fuzz", "all"]) {
+  for (const suite of ["core", "props", "fuzz", "kex1", "hardened", "meta", "overlays", "plus", "all"]) {
     assert.match(help.stdout, new RegExp(`veen selftest ${suite} `));
   }
   await assertNothingLeft(help);
