@@ -29,7 +29,8 @@ import { readCapAuthRef } from "./commands/send.ts";
 export const ADMIN_FLAG: FlagSpec = {
   name: "admin",
   metavar: "DIR",
-  help: "admin client directory: its client_id is in the hub's admin_keys, or --cap roots in one",
+  help:
+    "admin client directory (default $VEEN_ADMIN): its client_id is in the hub's admin_keys, or --cap roots in one",
 };
 export const SIGNER_FLAG: FlagSpec = { ...ADMIN_FLAG, name: "signer" };
 export const REALM_FLAG: FlagSpec = {
@@ -75,10 +76,14 @@ export function adminStreamOf(d: RealmDescriptor, name: AdminStreamName, routing
   return streamId;
 }
 
-/** The admin client directory from `--admin` (or `--signer`); usage error when neither is given. */
+/**
+ * The admin client directory: `--admin` (or `--signer`), else `$VEEN_ADMIN`, so that the CORE-GOALS spellings
+ * (`veen revoke --hub H --kind K --target T`, `veen label-class set --stream S --class C`) work with the hub from
+ * `$VEEN_HUB` or `--env FILE --hub-name NAME` and the admin from the environment. Usage error when neither is set.
+ */
 export function adminDir(ctx: CommandContext, flag: "admin" | "signer" = "admin"): string {
-  const d = ctx.flags.str(flag);
-  if (d === undefined || d === "") throw usageError(`Missing required flag --${flag}`);
+  const d = ctx.flags.str(flag) ?? ctx.io.env("VEEN_ADMIN");
+  if (d === undefined || d === "") throw usageError(`Missing required flag --${flag} (or set VEEN_ADMIN)`);
   return d;
 }
 

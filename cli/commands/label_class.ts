@@ -86,7 +86,7 @@ export const labelClassSet: Command = {
     },
     { name: "sensitivity", metavar: "low|medium|high", help: "sensitivity hint" },
     { name: "retention-hint", metavar: "SEC", help: "keep the label's entries at least this long" },
-    { ...SIGNER_FLAG, required: true },
+    SIGNER_FLAG,
     REALM_FLAG,
     ADMIN_CAP_FLAG,
     HUB_KEY_FLAG,

@@ -140,3 +140,18 @@ Deno.test("cap revoke: non-admins are refused before anything is appended; an ad
     assert.match(wrongRealm.json().detail as string, /not elsewhere/);
   });
 });
+
+Deno.test("CORE-GOALS spellings: veen revoke and label-class set take the hub and the admin from the environment", async () => {
+  await withAdminHub(async ({ hub, root, admin }) => {
+    const victimId = await client(`${root}/v2`);
+    const env = { VEEN_HUB: hub, VEEN_ADMIN: admin };
+    const r = await runCli(["revoke", "--kind", "client-id", "--target", victimId, "--json"], env);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(r.json().kind, "client-id");
+    const c = await runCli(["label-class", "set", "--stream", "chat/user", "--class", "user", "--json"], env);
+    assert.equal(c.code, 0, c.stdout + c.stderr);
+    const missing = await runCli(["revoke", "--hub", hub, "--kind", "client-id", "--target", victimId]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /Missing required flag --admin \(or set VEEN_ADMIN\)/);
+  });
+});

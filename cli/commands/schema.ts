@@ -35,6 +35,7 @@ import {
   nowSec,
   PASSPHRASE_FLAG,
 } from "../context.ts";
+import { parseSubject } from "./cap.ts";
 import { openForClient } from "../decrypt.ts";
 import { type HubSession, streamTarget } from "../hub_session.ts";
 import { decryptionSecrets } from "../keystore.ts";
@@ -122,7 +123,7 @@ export const schemaRegister: Command = {
   path: ["schema", "register"],
   summary: "register a schema descriptor (veen.meta.schema.v1)",
   usage:
-    "veen schema register --hub H [--realm R] --name TEXT --version TEXT [--doc-url TEXT] [--owner HEX32] " +
+    "veen schema register --hub H [--realm R] --name TEXT --version TEXT [--doc-url TEXT] [--owner HEX32|CARD] " +
     "[--schema-id HEX32] --admin DIR [--cap FILE]",
   flags: [
     HUB_FLAG,
@@ -130,9 +131,14 @@ export const schemaRegister: Command = {
     { name: "name", metavar: "TEXT", required: true, help: "schema name, e.g. wallet.transfer.v1" },
     { name: "version", metavar: "TEXT", required: true, help: "schema version, e.g. v1" },
     { name: "doc-url", metavar: "TEXT", help: "documentation URL or identifier" },
-    { name: "owner", metavar: "HEX32", help: "controlling principal or org public key" },
+    {
+      name: "owner",
+      metavar: "HEX32|CARD",
+      help:
+        "controlling principal: a public key, or an identity card file or client directory (its client_id)",
+    },
     { ...SCHEMA_ID_FLAG, help: "the schema id (default: schema-id NAME, the one table)" },
-    { ...ADMIN_FLAG, required: true },
+    ADMIN_FLAG,
     ADMIN_CAP_FLAG,
     HUB_KEY_FLAG,
     PASSPHRASE_FLAG,
@@ -147,7 +153,7 @@ export const schemaRegister: Command = {
       name,
       version: ctx.flags.req("version"),
       doc_url: ctx.flags.str("doc-url"),
-      owner: ownerFlag === undefined ? undefined : parseHex32(ownerFlag, "--owner"),
+      owner: ownerFlag === undefined ? undefined : await parseSubject(ownerFlag),
       ts: nowSec(ctx),
     };
     const { res, session } = await publishAdminRecord(ctx, adminDir(ctx), "schema_meta", META_SCHEMA, body);
