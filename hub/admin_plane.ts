@@ -185,48 +185,8 @@ export class AdminPlane {
     return undefined;
   }
 
-  /**
-   * Opens an admin MSG with the realm admin secrets: the decoded record; a string naming what is wrong with a
-   * payload that opened (E.SIZE); undefined when no secret opens it.
-   */
-  async #open(msg: Msg, s: AdminStreamIds): Promise<AdmittedRecord | string | undefined> {
-    const ctx = {
-      profileId: msg.profileId,
-      label: msg.label,
-      clientId: msg.clientId,
-      clientSeq: msg.clientSeq,
-      prevAck: msg.prevAck,
-      authRef: msg.authRef,
-      padBlock: this.o.padBlock,
-    };
-    for (const recipientSk of this.o.realm.adminKey.secrets) {
-      let opened;
-      try {
-        opened = await openPayload({
-          ctx,
-          recipientSk,
-          ciphertext: msg.ciphertext,
-          limits: this.o.limits ?? DEFAULT_LIMITS,
-        });
-      } catch (e) {
-        if (!(e instanceof VeenError)) throw e;
-        if (e.code === "E.AUTH") continue;
-        return `Admin record payload is malformed: ${e.detail}`;
-      }
-      const codec: BodyCodec | undefined = ADMIN_SCHEMAS[s.name].find((c) =>
-        bytesEqual(c.schemaId, opened.hdr.schema)
-      );
-      if (codec === undefined) {
-        return `Schema ${toHex(opened.hdr.schema)} is not admitted on admin stream ${s.name}`;
-      }
-      try {
-        return { stream: s.name, codec, body: codec.decode(opened.body) };
-      } catch (e) {
-        if (e instanceof VeenError) return e.detail;
-        throw e;
-      }
-    }
-    return undefined;
+  #open(msg: Msg, s: AdminStreamIds): Promise<AdmittedRecord | string | undefined> {
+    return openAdminRecord(msg, s, this.o.realm.adminKey.secrets, this.o.padBlock, this.o.limits);
   }
 
   /** A client-id revocation that would leave no admin key usable is refused (E.AUTH). */
@@ -379,4 +339,50 @@ export function prefixHashes(tokenBytes: Uint8Array): Uint8Array[] {
     out.push(H(encodeCapToken({ ...t, sigChain: t.sigChain.slice(0, n) })));
   }
   return out;
+}
+
+/**
+ * Opens an admin MSG of admin stream `s` with the realm admin secrets: the decoded record; a string naming what is
+ * wrong with a payload that opened (the stream does not admit its schema, or its body does not decode: E.SIZE at
+ * admission); undefined when no secret opens it. Shared by admission, the start-up fold and fsck.
+ */
+export async function openAdminRecord(
+  msg: Msg,
+  s: Pick<AdminStreamIds, "name">,
+  secrets: readonly Uint8Array[],
+  padBlock: number,
+  limits: Limits = DEFAULT_LIMITS,
+): Promise<AdmittedRecord | string | undefined> {
+  const ctx = {
+    profileId: msg.profileId,
+    label: msg.label,
+    clientId: msg.clientId,
+    clientSeq: msg.clientSeq,
+    prevAck: msg.prevAck,
+    authRef: msg.authRef,
+    padBlock,
+  };
+  for (const recipientSk of secrets) {
+    let opened;
+    try {
+      opened = await openPayload({ ctx, recipientSk, ciphertext: msg.ciphertext, limits });
+    } catch (e) {
+      if (!(e instanceof VeenError)) throw e;
+      if (e.code === "E.AUTH") continue;
+      return `Admin record payload is malformed: ${e.detail}`;
+    }
+    const codec: BodyCodec | undefined = ADMIN_SCHEMAS[s.name].find((c) =>
+      bytesEqual(c.schemaId, opened.hdr.schema)
+    );
+    if (codec === undefined) {
+      return `Schema ${toHex(opened.hdr.schema)} is not admitted on admin stream ${s.name}`;
+    }
+    try {
+      return { stream: s.name, codec, body: codec.decode(opened.body) };
+    } catch (e) {
+      if (e instanceof VeenError) return e.detail;
+      throw e;
+    }
+  }
+  return undefined;
 }

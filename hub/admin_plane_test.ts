@@ -14,6 +14,7 @@ import {
   DEFAULT_PROFILE,
   DEFAULT_PROFILE_ID,
   encodeCapToken,
+  encodeCbor,
   extendCapChain,
   generateHpkeKeyPair,
   H,
@@ -30,6 +31,7 @@ import {
 } from "../core/mod.ts";
 import { adminStreamsOf, type BodyCodec, FED_AUTHORITY, LABEL_CLASS, REVOCATION } from "../overlays/mod.ts";
 import { errorCode, http, postCbor, startTestHub, submit, Writer } from "../tests/fixture.ts";
+import { fsck } from "./fsck.ts";
 import { Logger } from "./logger.ts";
 import { writeRetentionPolicy } from "./retention.ts";
 import { MemoryStore } from "./memory_store.ts";
@@ -467,5 +469,55 @@ Deno.test("admin views: a change of realm rebuilds the views from that realm's a
     } finally {
       await back.close();
     }
+  });
+});
+
+Deno.test("fsck checks views.kv against a fold of the admin streams: a changed or extra row is an inconsistency", async () => {
+  await withDir(async (dir) => {
+    const hub = await startTestHub(dir, { adminKeys: [toHex(ADMIN.public)] });
+    try {
+      assert.equal((await revokeClient(hub, 1, OTHER.public)).status, 200);
+      const body = LABEL_CLASS.encode({ label: new Uint8Array(32).fill(7), class: "log" });
+      const m = await adminMsg({
+        label: CLASS_S!.label,
+        recipientPk: await adminPk(hub),
+        codec: LABEL_CLASS,
+        body,
+      });
+      assert.equal((await submit(hub.url, m)).status, 200);
+    } finally {
+      await hub.close();
+    }
+    const clean = await fsck(dir);
+    assert.ok(clean.ok, JSON.stringify(clean.error));
+    assert.deepEqual(clean.warnings.filter((w) => w.file === "views.kv"), []);
+    const kv = await Deno.openKv(`${dir}/views.kv`);
+    const key = ["row", "label_classes", "07".repeat(32)];
+    const row = (await kv.get<Uint8Array>(key)).value!;
+    const changed = row.slice();
+    changed[changed.length - 1]! ^= 1; // the stream_seq of the record
+    await kv.set(key, changed);
+    kv.close();
+    const bad = await fsck(dir);
+    assert.equal(bad.ok, false);
+    assert.equal(bad.error?.file, "views.kv");
+    assert.match(
+      bad.error!.what,
+      /view label_classes row 0707.* differs from the fold of stream label_class/,
+    );
+    const kv2 = await Deno.openKv(`${dir}/views.kv`);
+    await kv2.set(key, row);
+    await kv2.set(["row", "schemas", "ab".repeat(32)], encodeCbor([1]));
+    kv2.close();
+    const extra = await fsck(dir);
+    assert.match(extra.error!.what, /view schemas row abab.* is not in the fold of stream schema_meta/);
+    for await (const e of Deno.readDir(dir)) {
+      if (e.name.startsWith("views.kv")) await Deno.remove(`${dir}/${e.name}`);
+    }
+    const missing = await fsck(dir);
+    assert.ok(missing.ok);
+    assert.deepEqual(missing.warnings.map((w) => w.what), [
+      "views.kv is missing: the next start rebuilds the views",
+    ]);
   });
 });

@@ -59,6 +59,8 @@ import { type DataDirLock, lockDataDir } from "./data_dir_lock.ts";
 import { ANY_CAP_CHAIN, decodeAdmission, decodeCheckpointRecord, tailKindOf } from "./records.ts";
 import { attachmentCost, type AttachmentRow, decodeAttachmentRow } from "./attachment_ledger.ts";
 import { TMP_DIR as ATTACHMENT_TMP_DIR } from "./attachment_store.ts";
+import { type AdminEntries, openViewsCheck, type ViewsCheck } from "./views_check.ts";
+import { VIEWS_FILE } from "./view_store.ts";
 import { HUB_KEY_FILE, parseHubKey } from "./hub_key.ts";
 import { planIndexSeed } from "./index_seed.ts";
 import { KV_FORMAT } from "./kv_index.ts";
@@ -205,6 +207,9 @@ class Checker {
   #hubPk!: Uint8Array;
   #index: IndexState | undefined;
   readonly #labels = new Map<string, LabelState>();
+  #views: ViewsCheck | undefined;
+  /** Admin entries met in the log, per admin label named by views.kv (for the views check). */
+  readonly #adminEntries: AdminEntries = new Map();
   #firstReceiptsSeg = 0;
   #firstPayloadsSeg = 0;
   /** Largest seq per label recorded by the tombstone sidecars of dropped receipts segments. */
@@ -227,6 +232,7 @@ class Checker {
   }
 
   close(): void {
+    this.#views?.close();
     this.#readers.closeAll();
     this.#kv?.close();
     this.#kv = undefined;
@@ -235,6 +241,8 @@ class Checker {
   async run(): Promise<void> {
     await this.#loadHubKey();
     await this.#loadIndex();
+    this.#views = await openViewsCheck(this.dir);
+    for (const l of this.#views.labels) this.#adminEntries.set(l, []);
     await this.#loadSegmentsAndTombstones();
     await this.#loadCheckpoints();
     await this.#labelsFromFiles();
@@ -245,6 +253,7 @@ class Checker {
     await this.#loadAdmissions();
     await this.#checkAdmissionRows();
     await this.#checkAttachments();
+    await this.#checkViews();
     this.summary.labels = this.#labels.size;
     for (const s of this.#labels.values()) this.summary.entries += s.acc.size;
   }
@@ -659,6 +668,7 @@ class Checker {
     const file = `${this.currentFile}@${r.receiptOffset}`;
     const s = this.#state(r.label);
     const hex = s.hex;
+    this.#adminEntries.get(hex)?.push({ seq: r.streamSeq, msg: r.msg });
     const at = (what: string, f = file): FsckProblem => ({ file: f, label: hex, seq: r.streamSeq, what });
     if (r.streamSeq > s.acc.size + 1) this.#fillFromNodes(s, r.streamSeq - 1, file);
     if (r.streamSeq !== s.acc.size + 1) {
@@ -1056,6 +1066,14 @@ class Checker {
     for (const hex of indexed.keys()) {
       if (!seen.has(hex)) this.fail({ file: "index.kv", what: `no cap root row for ${hex}` });
     }
+  }
+
+  /** views.kv against a fold of the admin entries (hub/views_check.ts). */
+  async #checkViews(): Promise<void> {
+    this.currentFile = VIEWS_FILE;
+    const r = await this.#views!.check(this.#adminEntries);
+    for (const w of r.warnings) this.warn({ file: VIEWS_FILE, what: w });
+    if (r.problem !== undefined) this.fail({ file: VIEWS_FILE, what: r.problem });
   }
 
   /** Every attachment hashes to its name and sits under its coid's two-hex prefix; temp files are warnings. */
