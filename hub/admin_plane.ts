@@ -26,6 +26,7 @@ import {
   type AdminRecordEntry,
   type AdminStreamIds,
   type AdminView,
+  AuthorityView,
   type BodyCodec,
   LabelClassView,
   type Revocation,
@@ -71,6 +72,7 @@ export class AdminPlane {
   readonly labelClasses = new LabelClassView();
   readonly schemas = new SchemaView();
   readonly authors = new AuthorsView();
+  readonly authority = new AuthorityView();
   readonly #views: AdminView[];
   readonly #upto = new Map<string, number>();
   readonly #lock = new Lock();
@@ -80,8 +82,8 @@ export class AdminPlane {
 
   private constructor(private readonly o: AdminPlaneOptions) {
     this.#views = o.unsafeSkipAdminFold === true
-      ? [this.revocations, this.authors]
-      : [this.revocations, this.labelClasses, this.schemas, this.authors];
+      ? [this.revocations, this.authority, this.authors]
+      : [this.revocations, this.authority, this.labelClasses, this.schemas, this.authors];
   }
 
   /** Loads the persisted views and folds the admin entries committed after them (or all, to rebuild them). */
@@ -154,6 +156,7 @@ export class AdminPlane {
       throw new VeenError("E.AUTH", `Admin record names realm ${toHex(realmId)}, not this hub's realm`);
     }
     this.#checkRevocation(rec, now);
+    this.#checkAuthority(rec);
     rec.author = author;
     if (author.via === "open") {
       this.o.log.warn("admin record accepted from any signer (open hub)", {
@@ -187,6 +190,16 @@ export class AdminPlane {
 
   #open(msg: Msg, s: AdminStreamIds): Promise<AdmittedRecord | string | undefined> {
     return openAdminRecord(msg, s, this.o.realm.adminKey.secrets, this.o.padBlock, this.o.limits);
+  }
+
+  /** An authority record naming one of the realm's admin streams is refused (AUTH1 never applies to them; E.AUTH). */
+  #checkAuthority(rec: AdmittedRecord): void {
+    const streamId = rec.body.stream_id;
+    if (rec.codec.name !== "veen.fed.authority.v1" || !(streamId instanceof Uint8Array)) return;
+    const s = this.o.realm.streams.find((x) => bytesEqual(x.streamId, streamId));
+    if (s !== undefined) {
+      throw new VeenError("E.AUTH", `Authority records cannot name admin stream ${s.name}`);
+    }
   }
 
   /** A client-id revocation that would leave no admin key usable is refused (E.AUTH). */

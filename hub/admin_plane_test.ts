@@ -521,3 +521,37 @@ Deno.test("fsck checks views.kv against a fold of the admin streams: a changed o
     ]);
   });
 });
+
+Deno.test("authority records: folded by stream; one naming an admin stream is refused and not appended", async () => {
+  await withDir(async (dir) => {
+    const hub = await startTestHub(dir, { adminKeys: [toHex(ADMIN.public)] });
+    try {
+      const fed = adminStreamsOf(realmIdFor("default"), new Uint8Array(0))[0]!;
+      const pk = await adminPk(hub);
+      const authority = (seq: number, streamId: Uint8Array) =>
+        adminMsg({
+          label: fed.label,
+          seq,
+          recipientPk: pk,
+          codec: FED_AUTHORITY,
+          body: FED_AUTHORITY.encode({
+            realm_id: realmIdFor("default"),
+            stream_id: streamId,
+            primary_hub: new Uint8Array(32).fill(3),
+            replica_hubs: [],
+            policy: "single-primary",
+            ts: 1,
+            ttl: 4_000_000_000,
+          }),
+        });
+      const refused = await submit(hub.url, await authority(1, REVOKE_S!.streamId));
+      assert.equal(errorCode(refused), "E.AUTH");
+      assert.match(decodeErrorBody(refused.body)!.detail!, /cannot name admin stream revocation/);
+      assert.equal(await headSeq(hub, fed.label), 0);
+      assert.equal((await submit(hub.url, await authority(1, streamIdFor("chat")))).status, 200);
+      assert.equal(await headSeq(hub, fed.label), 1);
+    } finally {
+      await hub.close();
+    }
+  });
+});

@@ -11,6 +11,7 @@ import {
   ADMIN_STREAM_NAMES,
   type AdminStreamName,
   type AdminView,
+  AuthorityView,
   LabelClassView,
   RevocationView,
   SchemaView,
@@ -73,7 +74,12 @@ export async function openViewsCheck(dir: string): Promise<ViewsCheck> {
           : String(e);
         return { warnings: [`admin views not checked: ${REALM_ADMIN_KEY_FILE} ${why}`] };
       }
-      const views: AdminView[] = [new RevocationView(), new LabelClassView(), new SchemaView()];
+      const views: AdminView[] = [
+        new RevocationView(),
+        new AuthorityView(),
+        new LabelClassView(),
+        new SchemaView(),
+      ];
       const fresh = new Map<string, Map<string, string>>(views.map((v) => [v.name, new Map()]));
       const unchecked = new Set<AdminStreamName>();
       for (const [i, name] of ADMIN_STREAM_NAMES.entries()) {

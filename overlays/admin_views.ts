@@ -7,6 +7,7 @@
 import { type CborValue, fromHex, toHex } from "../core/mod.ts";
 import {
   type AdminStreamName,
+  FED_AUTHORITY,
   LABEL_CLASS,
   META_SCHEMA,
   REVOCATION,
@@ -265,5 +266,117 @@ export class SchemaView implements AdminView {
 
   list(): SchemaDescriptor[] {
     return [...this.#rows.values()].sort((a, b) => a.seq - b.seq);
+  }
+}
+
+// ---- federation authority ----
+
+export type AuthorityPolicy = "single-primary" | "multi-primary";
+
+export interface AuthorityRecord {
+  realmId: Uint8Array;
+  streamId: Uint8Array;
+  primaryHub: Uint8Array;
+  replicaHubs: Uint8Array[];
+  policy: AuthorityPolicy;
+  ts: number;
+  ttl: number;
+  /** stream_seq of the record on stream_fed_admin. */
+  seq: number;
+}
+
+/** `ts <= now < ts + ttl` (FED1 §2.2). */
+export function authorityActive(r: Pick<AuthorityRecord, "ts" | "ttl">, now: number): boolean {
+  return r.ts <= now && now < r.ts + r.ttl;
+}
+
+/** Precedence among active records (overlay decisions "FED1 / AUTH1"): ts descending, then primary_hub ascending. */
+function decidesBefore(a: AuthorityRecord, b: AuthorityRecord): boolean {
+  if (a.ts !== b.ts) return a.ts > b.ts;
+  for (let i = 0; i < 32; i++) {
+    if (a.primaryHub[i] !== b.primaryHub[i]) return a.primaryHub[i]! < b.primaryHub[i]!;
+  }
+  return a.seq > b.seq;
+}
+
+const authorityRow = (r: AuthorityRecord): CborValue => [
+  r.realmId,
+  r.streamId,
+  r.primaryHub,
+  r.replicaHubs,
+  r.policy,
+  r.ts,
+  r.ttl,
+  r.seq,
+];
+
+/**
+ * `veen.fed.authority.v1` records by stream_id (FED1 §2.4; the realm is the hub's, checked at admission). Every
+ * record is kept: at any time the newest active one decides (`deciding`), and when it expires the next newest
+ * active one does, so the view also answers which record decided at a past time (replication checks the record
+ * deciding at a RECEIPT's hub_ts).
+ */
+export class AuthorityView implements AdminView {
+  readonly name = "authority";
+  readonly stream = "fed_admin";
+  #rows = new Map<string, AuthorityRecord[]>();
+
+  get size(): number {
+    return this.#rows.size;
+  }
+
+  apply(e: AdminRecordEntry): ViewRow[] {
+    if (e.codec !== FED_AUTHORITY) return [];
+    const b = e.body;
+    const r: AuthorityRecord = {
+      realmId: b.realm_id as Uint8Array,
+      streamId: b.stream_id as Uint8Array,
+      primaryHub: b.primary_hub as Uint8Array,
+      replicaHubs: b.replica_hubs as Uint8Array[],
+      policy: b.policy as AuthorityPolicy,
+      ts: b.ts as number,
+      ttl: b.ttl as number,
+      seq: e.seq,
+    };
+    const key = toHex(r.streamId);
+    const list = this.#rows.get(key) ?? [];
+    list.push(r);
+    this.#rows.set(key, list);
+    return [[key, list.map(authorityRow)]];
+  }
+
+  load([key, v]: ViewRow): void {
+    this.#rows.set(
+      key,
+      (v as CborValue[][]).map(([realmId, streamId, primaryHub, replicaHubs, policy, ts, ttl, seq]) => ({
+        realmId: realmId as Uint8Array,
+        streamId: streamId as Uint8Array,
+        primaryHub: primaryHub as Uint8Array,
+        replicaHubs: replicaHubs as Uint8Array[],
+        policy: policy as AuthorityPolicy,
+        ts: ts as number,
+        ttl: ttl as number,
+        seq: seq as number,
+      })),
+    );
+  }
+
+  clear(): void {
+    this.#rows.clear();
+  }
+
+  /** The record deciding the authority of `streamId` at `now`, if any. O(records of the stream). */
+  deciding(streamId: Uint8Array, now: number): AuthorityRecord | undefined {
+    if (this.#rows.size === 0) return undefined;
+    let best: AuthorityRecord | undefined;
+    for (const r of this.#rows.get(toHex(streamId)) ?? []) {
+      if (authorityActive(r, now) && (best === undefined || decidesBefore(r, best))) best = r;
+    }
+    return best;
+  }
+
+  /** Every record, in stream order. */
+  list(): AuthorityRecord[] {
+    return [...this.#rows.values()].flat().sort((a, b) => a.seq - b.seq);
   }
 }
