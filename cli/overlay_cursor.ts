@@ -7,13 +7,15 @@
  * Summary file `DIR/overlays/<hub_id>-<label>-<kind>.json` (0600, atomic tmp+fsync+rename), one per (hub, label,
  * fold):
  * ```
- * {"format":"veen-overlay-summary","version":1,"kind":"crdt.lww.v1","hub_id":HEX32,"label":HEX32,
+ * {"format":"veen-overlay-summary","version":2,"kind":"crdt.lww.v1","hub_id":HEX32,"label":HEX32,
  *  "stream":NAME,"upto_seq":N,"mmr_root":HEX32|null,"mmr_peaks":[HEX32,...],"state":<fold JSON>}
  * ```
  * `state` is the fold's summary of stream items 1..upto_seq and `mmr_root`/`mmr_peaks` the verified MMR of that
  * prefix. On open, the hub's signed RECEIPT at upto_seq must carry the same root; otherwise (the hub's history no
  * longer extends the summary, or the file is damaged) the summary is discarded with a warning and the fold starts
- * again from stream_seq 1. Summaries hold decrypted data: they stay in the private client directory.
+ * again from stream_seq 1. Version 1 summaries (earlier builds) are discarded the same way: they were folded when
+ * bodies in RFC 8949 key order still parsed, which the spec order of overlay bodies now rejects (docs/overlays.md).
+ * Summaries hold decrypted data: they stay in the private client directory.
  */
 import { bytesEqual, fromHex, MmrAccumulator, popcount, toHex, VeenError } from "../core/mod.ts";
 import type { Fold, OverlayEntry } from "../overlays/mod.ts";
@@ -25,6 +27,8 @@ import { applyItem, fetchItems } from "./view_sync.ts";
 
 export const OVERLAY_DIR = "overlays";
 const FORMAT = "veen-overlay-summary";
+/** 2 since overlay bodies are read in the spec's key order; a version 1 summary may count bodies that now fail. */
+const VERSION = 2;
 
 /** Path of the summary of `kind` for (hub, label) in client directory `dir`. */
 export function summaryPath(dir: string, hubId: Uint8Array, label: Uint8Array, kind: string): string {
@@ -54,7 +58,10 @@ async function readSummary<S>(
   }
   try {
     const o = JSON.parse(text) as Record<string, unknown>;
-    if (o.format !== FORMAT || o.version !== 1 || o.kind !== fold.kind) return "wrong format or kind";
+    if (o.format === FORMAT && o.version === 1) {
+      return "version 1, folded before bodies were read in spec key order";
+    }
+    if (o.format !== FORMAT || o.version !== VERSION || o.kind !== fold.kind) return "wrong format or kind";
     if (o.hub_id !== toHex(hubId) || o.label !== toHex(label)) return "for another hub or label";
     const upto = o.upto_seq;
     if (typeof upto !== "number" || !Number.isSafeInteger(upto) || upto < 0) return "bad upto_seq";
@@ -204,7 +211,7 @@ export class OverlayCursor<S> {
     const root = this.view.root();
     const doc = {
       format: FORMAT,
-      version: 1,
+      version: VERSION,
       kind: fold.kind,
       hub_id: toHex(session.hubId),
       label: toHex(target.label),

@@ -21,7 +21,7 @@ import {
 /** Largest byte or text string of an overlay body, except `bytes32` fields. */
 export const MAX_BODY_STRING = 4096;
 
-export type BodyFieldType = "bytes32" | "bytes" | "text" | "uint" | "bytes32[]" | "text[]" | "any";
+export type BodyFieldType = "bytes32" | "bytes" | "text" | "uint" | "bool" | "bytes32[]" | "text[]" | "any";
 
 export interface BodyField {
   name: string;
@@ -80,6 +80,9 @@ function checkField(f: BodyField, v: unknown, what: string): CborValue {
       if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
         bad(`${name} must be an unsigned integer`);
       }
+      break;
+    case "bool":
+      if (typeof v !== "boolean") bad(`${name} must be a boolean`);
       break;
     case "bytes32[]":
       if (!Array.isArray(v)) bad(`${name} must be an array`);

@@ -1,5 +1,6 @@
 /**
- * CRDT0.3 G-Counter: payload_hdr.schema = H("crdt.gcnt.v1"), body `{shard: bstr(32), delta: uint}`.
+ * CRDT0.3 G-Counter: payload_hdr.schema = H("crdt.gcnt.v1"), body `{shard: bstr(32), delta: uint}`, keys in that
+ * order ({@link BodyCodec}).
  *
  * The shard is the writer's client_id: an entry whose shard is not its MSG.client_id is rejected, so a writer can
  * only grow its own shard (CRDT0.4 provenance: the MSG signature names the writer). The value is the sum of all
@@ -8,7 +9,8 @@
  * Summary S: shard (hex) → sum of its deltas in the range. merge(L, R) adds pointwise. Ranges must not overlap
  * (RangeSummary enforces adjacency): unlike the state-based G-counter's max, this op-based sum is not idempotent.
  */
-import { bytesEqual, expectBytes, expectUint, schemaIdFor, toHex } from "../core/mod.ts";
+import { bytesEqual, toHex } from "../core/mod.ts";
+import { BodyCodec } from "./body_codec.ts";
 import {
   type ApplyResult,
   damaged,
@@ -19,10 +21,15 @@ import {
   type OverlayEntry,
   sortedEntries,
 } from "./fold.ts";
-import { decodeTextMap, encodeTextMap } from "./text_map.ts";
 
 export const GCNT_KIND = "crdt.gcnt.v1";
-export const GCNT_SCHEMA: Uint8Array = schemaIdFor(GCNT_KIND);
+
+/** crdt.gcnt.v1 body in CRDT0.3's order. */
+export const GCNT_BODY = new BodyCodec(GCNT_KIND, [
+  { name: "shard", type: "bytes32" },
+  { name: "delta", type: "uint" },
+]);
+export const GCNT_SCHEMA: Uint8Array = GCNT_BODY.schemaId;
 
 export interface CounterOp {
   shard: Uint8Array;
@@ -30,16 +37,13 @@ export interface CounterOp {
 }
 
 export function encodeCounterOp(op: CounterOp): Uint8Array {
-  return encodeTextMap({ shard: op.shard, delta: op.delta });
+  return GCNT_BODY.encode({ shard: op.shard, delta: op.delta });
 }
 
-/** Strict decoder (E.SIZE on anything but `{shard: bstr32, delta: uint}`). */
+/** Strict decoder (E.SIZE on anything but `{shard: bstr32, delta: uint}` in that order). */
 export function decodeCounterOp(bytes: Uint8Array): CounterOp {
-  const m = decodeTextMap(bytes, ["shard", "delta"], ["shard", "delta"], "crdt.gcnt.v1 body");
-  return {
-    shard: expectBytes(m.get("shard"), 32, "crdt.gcnt.v1 shard"),
-    delta: expectUint(m.get("delta"), "crdt.gcnt.v1 delta"),
-  };
+  const b = GCNT_BODY.decode(bytes);
+  return { shard: b.shard as Uint8Array, delta: b.delta as number };
 }
 
 /** Summary: shard (hex) → sum of deltas. */

@@ -1,5 +1,6 @@
 /**
- * CRDT0.1 LWW-Register: payload_hdr.schema = H("crdt.lww.v1"), body `{key: bytes, ts: uint, value: bytes}`.
+ * CRDT0.1 LWW-Register: payload_hdr.schema = H("crdt.lww.v1"), body `{key: bytes, ts: uint, value: bytes}`, keys in
+ * that order ({@link BodyCodec}); key and value at most 4096 bytes.
  *
  * The register of a key holds the value of the write that is greatest in the total order `(ts, stream_seq)`:
  * application clocks order writes, stream_seq breaks ties (spec 001 "fold ordering with timestamps").
@@ -7,7 +8,8 @@
  * Summary S: per key, the winning `(ts, seq, value)`. merge(L, R) keeps, per key, the greater cell; it is
  * associative, commutative and idempotent, and `apply(s, e)` = merge(s, {key: cell of e}).
  */
-import { expectBytes, expectUint, fromHex, schemaIdFor, toHex } from "../core/mod.ts";
+import { fromHex, toHex } from "../core/mod.ts";
+import { BodyCodec } from "./body_codec.ts";
 import {
   type ApplyResult,
   damaged,
@@ -19,10 +21,16 @@ import {
   type OverlayEntry,
   sortedEntries,
 } from "./fold.ts";
-import { decodeTextMap, encodeTextMap } from "./text_map.ts";
 
 export const LWW_KIND = "crdt.lww.v1";
-export const LWW_SCHEMA: Uint8Array = schemaIdFor(LWW_KIND);
+
+/** crdt.lww.v1 body in CRDT0.1's order. */
+export const LWW_BODY = new BodyCodec(LWW_KIND, [
+  { name: "key", type: "bytes" },
+  { name: "ts", type: "uint" },
+  { name: "value", type: "bytes" },
+]);
+export const LWW_SCHEMA: Uint8Array = LWW_BODY.schemaId;
 
 export interface LwwOp {
   key: Uint8Array;
@@ -31,17 +39,13 @@ export interface LwwOp {
 }
 
 export function encodeLwwOp(op: LwwOp): Uint8Array {
-  return encodeTextMap({ key: op.key, ts: op.ts, value: op.value });
+  return LWW_BODY.encode({ key: op.key, ts: op.ts, value: op.value });
 }
 
-/** Strict decoder (E.SIZE on anything but `{key, ts, value}`). */
+/** Strict decoder (E.SIZE on anything but `{key, ts, value}` in that order). */
 export function decodeLwwOp(bytes: Uint8Array): LwwOp {
-  const m = decodeTextMap(bytes, ["key", "ts", "value"], ["key", "ts", "value"], "crdt.lww.v1 body");
-  return {
-    key: expectBytes(m.get("key"), undefined, "crdt.lww.v1 key"),
-    ts: expectUint(m.get("ts"), "crdt.lww.v1 ts"),
-    value: expectBytes(m.get("value"), undefined, "crdt.lww.v1 value"),
-  };
+  const b = LWW_BODY.decode(bytes);
+  return { key: b.key as Uint8Array, ts: b.ts as number, value: b.value as Uint8Array };
 }
 
 /** The winning write of one key. */

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { encodeCbor, schemaIdFor, toHex, utf8 } from "../core/mod.ts";
 import { prng, throwsCode } from "../tests/util.ts";
 import { decodeLwwOp, encodeLwwOp, LWW_SCHEMA, lwwFold, lwwGet } from "./lww.ts";
+import { assertSpecOrder, mapInOrder, throwsSize } from "./testing/bodies.ts";
 import { checkMergeLaws, entry, sequence } from "./testing/laws.ts";
 
 const set = (key: string, ts: number, value: string) => (seq: number) =>
@@ -36,23 +37,37 @@ Deno.test("lww: other schemas are ignored, malformed bodies rejected without cha
   assert.equal(s.size, 0);
 });
 
-Deno.test("lww body codec is strict: unknown keys and wrong types are E.SIZE", () => {
+Deno.test("lww body is {key, ts, value} in CRDT0.1's order; the RFC 8949 order {ts, key, value} is refused", () => {
+  const op = { key: utf8("k"), ts: 7, value: utf8("v") };
+  const bytes = encodeLwwOp(op);
+  // a3, "key" h'6b', "ts" 7, "value" h'76'
+  assert.equal(toHex(bytes), "a3636b6579416b627473076576616c75654176");
+  assertSpecOrder(bytes, ["key", "ts", "value"], decodeLwwOp);
+  // What earlier builds wrote is rejected by the fold, not applied.
+  const s = lwwFold.empty();
+  const sorted = mapInOrder([["ts", 7], ["key", op.key], ["value", op.value]]);
+  assert.equal(lwwFold.apply(s, entry(1, LWW_SCHEMA, sorted)), "rejected");
+  assert.equal(s.size, 0);
+});
+
+Deno.test("lww body codec is strict: unknown keys, wrong types and over-long values are E.SIZE", () => {
   const op = { key: utf8("k"), ts: 7, value: utf8("v") };
   assert.deepEqual(decodeLwwOp(encodeLwwOp(op)), op);
-  throwsCode(
-    () =>
-      decodeLwwOp(
-        encodeCbor(
-          new Map<string, Uint8Array | number>([["key", op.key], ["ts", 1], ["value", op.value], ["x", 1]]),
-        ),
-      ),
-    "E.SIZE",
+  throwsSize(
+    () => decodeLwwOp(mapInOrder([["key", op.key], ["ts", 1], ["value", op.value], ["x", 1]])),
+    /unknown key "x"/,
   );
-  throwsCode(
-    () =>
-      decodeLwwOp(encodeCbor(new Map<string, string | number>([["key", "k"], ["ts", 1], ["value", "v"]]))),
-    "E.SIZE",
+  throwsSize(
+    () => decodeLwwOp(mapInOrder([["key", "k"], ["ts", 1], ["value", op.value]])),
+    /key must be a byte/,
   );
+  throwsSize(
+    () => decodeLwwOp(mapInOrder([["key", op.key], ["ts", -1], ["value", op.value]])),
+    /ts must be an/,
+  );
+  throwsSize(() => decodeLwwOp(mapInOrder([["key", op.key], ["ts", 1]])), /missing "value"/);
+  throwsSize(() => encodeLwwOp({ ...op, value: new Uint8Array(4097) }), /value holds a byte string longer/);
+  throwsCode(() => decodeLwwOp(encodeCbor(new Map([["key", "text"]]))), "E.SIZE");
 });
 
 Deno.test("lww merge is associative with an identity and equals the sequential fold (property)", () => {

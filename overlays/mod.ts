@@ -18,7 +18,6 @@
  * @module
  */
 export * from "./fold.ts";
-export * from "./text_map.ts";
 export * from "./lww.ts";
 export * from "./orset.ts";
 export * from "./counter.ts";

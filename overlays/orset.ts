@@ -1,6 +1,6 @@
 /**
  * CRDT0.2 OR-Set: payload_hdr.schema = H("crdt.orset.v1"); an add is `{id: bstr(32), elem: bytes}`, a remove is
- * `{tomb: [bstr(32), ...]}` (non-empty). An element is present when some add id of it is in no tomb set of the
+ * `{tomb: [bstr(32), ...]}` (non-empty), keys in that order ({@link BodyCodec}). An element is present when some add id of it is in no tomb set of the
  * prefix considered. A remove tombstones the add ids of the element that its writer observed, so an add that the
  * remover had not seen (concurrent, or later) survives: add wins over a concurrent remove.
  *
@@ -9,15 +9,8 @@
  * was added twice. Tombs are kept even when their add is gone, so a tomb in an earlier range still removes an
  * add that appears (for example through a mirror) in a later one. merge is associative, commutative and idempotent.
  */
-import {
-  bytesEqual,
-  compareBytes,
-  expectBytes,
-  fromHex,
-  schemaIdFor,
-  toHex,
-  VeenError,
-} from "../core/mod.ts";
+import { bytesEqual, compareBytes, fromHex, toHex, VeenError } from "../core/mod.ts";
+import { BodyCodec } from "./body_codec.ts";
 import {
   type ApplyResult,
   damaged,
@@ -30,10 +23,19 @@ import {
   type OverlayEntry,
   sortedEntries,
 } from "./fold.ts";
-import { decodeTextMap, encodeTextMap } from "./text_map.ts";
 
 export const ORSET_KIND = "crdt.orset.v1";
-export const ORSET_SCHEMA: Uint8Array = schemaIdFor(ORSET_KIND);
+
+/**
+ * crdt.orset.v1 body: CRDT0.2's add keys `id, elem`, then the remove key `tomb`, all optional here; decoding then
+ * requires exactly one of the two shapes.
+ */
+export const ORSET_BODY = new BodyCodec(ORSET_KIND, [
+  { name: "id", type: "bytes32", optional: true },
+  { name: "elem", type: "bytes", optional: true },
+  { name: "tomb", type: "bytes32[]", optional: true },
+]);
+export const ORSET_SCHEMA: Uint8Array = ORSET_BODY.schemaId;
 
 export type OrSetOp =
   | { op: "add"; id: Uint8Array; elem: Uint8Array }
@@ -41,39 +43,31 @@ export type OrSetOp =
 
 /** `{id, elem}`. */
 export function encodeOrSetAdd(id: Uint8Array, elem: Uint8Array): Uint8Array {
-  if (id.length !== 32) throw new VeenError("E.SIZE", "crdt.orset.v1 id must be 32 bytes");
-  return encodeTextMap({ id, elem });
+  return ORSET_BODY.encode({ id, elem });
 }
 
 /** `{tomb: ids}`, ids sorted ascending and deduplicated (a canonical form for the same set). */
 export function encodeOrSetRemove(tomb: readonly Uint8Array[]): Uint8Array {
-  if (tomb.length === 0) throw new VeenError("E.SIZE", "crdt.orset.v1 tomb must not be empty");
+  if (tomb.length === 0) throw new VeenError("E.SIZE", "crdt.orset.v1.tomb must not be empty");
   const byHex = new Map(tomb.map((t) => [toHex(t), t]));
-  for (const t of byHex.values()) {
-    if (t.length !== 32) throw new VeenError("E.SIZE", "crdt.orset.v1 tomb ids must be 32 bytes");
-  }
-  return encodeTextMap({ tomb: [...byHex.values()].sort(compareBytes) });
+  return ORSET_BODY.encode({ tomb: [...byHex.values()].sort(compareBytes) });
 }
 
-/** Strict decoder: exactly `{id, elem}` or `{tomb}` (E.SIZE otherwise). */
+/** Strict decoder: exactly `{id, elem}` or `{tomb}` with a non-empty tomb (E.SIZE otherwise). */
 export function decodeOrSetOp(bytes: Uint8Array): OrSetOp {
-  const m = decodeTextMap(bytes, ["id", "elem", "tomb"], [], "crdt.orset.v1 body");
-  if (m.has("tomb")) {
-    if (m.size !== 1) throw new VeenError("E.SIZE", "crdt.orset.v1 remove must hold only tomb");
-    const t = m.get("tomb");
-    if (!Array.isArray(t) || t.length === 0) {
-      throw new VeenError("E.SIZE", "crdt.orset.v1 tomb must be a non-empty array");
+  const b = ORSET_BODY.decode(bytes);
+  if (b.tomb !== undefined) {
+    if (b.id !== undefined || b.elem !== undefined) {
+      throw new VeenError("E.SIZE", "crdt.orset.v1 remove must hold only tomb");
     }
-    return { op: "remove", tomb: t.map((x, i) => expectBytes(x, 32, `crdt.orset.v1 tomb[${i}]`)) };
+    const tomb = b.tomb as Uint8Array[];
+    if (tomb.length === 0) throw new VeenError("E.SIZE", "crdt.orset.v1.tomb must not be empty");
+    return { op: "remove", tomb };
   }
-  if (m.size !== 2 || !m.has("id") || !m.has("elem")) {
+  if (b.id === undefined || b.elem === undefined) {
     throw new VeenError("E.SIZE", "crdt.orset.v1 add must hold id and elem");
   }
-  return {
-    op: "add",
-    id: expectBytes(m.get("id"), 32, "crdt.orset.v1 id"),
-    elem: expectBytes(m.get("elem"), undefined, "crdt.orset.v1 elem"),
-  };
+  return { op: "add", id: b.id as Uint8Array, elem: b.elem as Uint8Array };
 }
 
 export interface OrSetAdd {

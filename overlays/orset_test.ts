@@ -10,6 +10,7 @@ import {
   orsetFold,
   orsetObservedIds,
 } from "./orset.ts";
+import { assertSpecOrder, mapInOrder, throwsSize } from "./testing/bodies.ts";
 import { checkMergeLaws, entry, sequence } from "./testing/laws.ts";
 
 const id = (n: number) => new Uint8Array(32).fill(n);
@@ -48,25 +49,39 @@ Deno.test("orset body codec: add or remove only, ids of 32 bytes, tomb non-empty
     tomb: [id(1), id(2)],
   });
   throwsCode(() => encodeOrSetRemove([]), "E.SIZE");
-  throwsCode(() => decodeOrSetOp(encodeCbor(new Map([["tomb", []]]))), "E.SIZE");
-  throwsCode(
-    () => decodeOrSetOp(encodeCbor(new Map([["id", new Uint8Array(31)], ["elem", utf8("x")]]))),
-    "E.SIZE",
+  throwsSize(() => decodeOrSetOp(mapInOrder([["tomb", []]])), /tomb must not be empty/);
+  throwsSize(
+    () => decodeOrSetOp(mapInOrder([["tomb", [id(1), new Uint8Array(3)]]])),
+    /tomb\[1\] must be a 32/,
   );
-  throwsCode(
-    () =>
-      decodeOrSetOp(
-        encodeCbor(
-          new Map<string, Uint8Array | Uint8Array[]>([["id", id(1)], ["elem", utf8("x")], ["tomb", [id(1)]]]),
-        ),
-      ),
-    "E.SIZE",
+  throwsSize(
+    () => decodeOrSetOp(mapInOrder([["id", new Uint8Array(31)], ["elem", utf8("x")]])),
+    /id must be a 32-byte/,
   );
+  throwsSize(
+    () => decodeOrSetOp(mapInOrder([["id", id(1)], ["elem", utf8("x")], ["tomb", [id(1)]]])),
+    /remove must hold only tomb/,
+  );
+  throwsSize(() => decodeOrSetOp(mapInOrder([["id", id(1)]])), /add must hold id and elem/);
+  throwsSize(() => decodeOrSetOp(mapInOrder([["id", id(1)], ["elem", "x"]])), /elem must be a byte/);
+  throwsSize(() => decodeOrSetOp(mapInOrder([["id", id(1)], ["elem", utf8("x")], ["x", 1]])), /unknown key/);
   const s = orsetFold.empty();
   assert.equal(
     orsetFold.apply(s, entry(1, ORSET_SCHEMA, encodeCbor(new Map([["elem", utf8("x")]])))),
     "rejected",
   );
+});
+
+Deno.test("orset bodies are {id, elem} and {tomb} in CRDT0.2's order; {elem, id} is refused as out of order", () => {
+  const add = encodeOrSetAdd(id(1), utf8("x"));
+  assert.equal(toHex(add), `a26269645820${"01".repeat(32)}64656c656d4178`);
+  // "id" sorts before "elem" in RFC 8949 order too, so earlier builds wrote these same bytes.
+  assertSpecOrder(add, ["id", "elem"], decodeOrSetOp, true);
+  const rm = encodeOrSetRemove([id(2)]);
+  assert.equal(toHex(rm), `a164746f6d6281${"5820" + "02".repeat(32)}`);
+  assertSpecOrder(rm, ["tomb"], decodeOrSetOp, true);
+  throwsSize(() => decodeOrSetOp(mapInOrder([["elem", utf8("x")], ["id", id(1)]])), /"id" out of order/);
+  throwsSize(() => decodeOrSetOp(mapInOrder([["tomb", [id(1)]], ["id", id(1)]])), /"id" out of order/);
 });
 
 Deno.test("orset merge is associative with an identity and equals the sequential fold (property)", () => {

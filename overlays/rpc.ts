@@ -10,15 +10,37 @@
  * reply is sealed to. It sits inside the requester's sealed and signed payload, so MSG.sig binds it to the
  * requester's client_id and the hub never sees it. A request without reply_to cannot be answered end to end.
  *
- * VEEN CBOR has no integers above 2^53-1, so `idem` and `timeout_ms` are at most 2^53-1.
+ * Both bodies go through {@link BodyCodec} (overlay decisions, "Bodies and identifiers"): keys in the order RPC0.1
+ * and RPC0.2 list them, `idem` (RPC0.3, given in prose only) last; optional keys omitted. VEEN CBOR has no integers
+ * above 2^53-1, so `idem` and `timeout_ms` are at most 2^53-1.
  */
-import { type CborValue, expectBytes, expectText, expectUint, schemaIdFor, VeenError } from "../core/mod.ts";
-import { decodeTextMap, encodeTextMap } from "./text_map.ts";
+import { type CborValue, expectText, expectTextMap, VeenError } from "../core/mod.ts";
+import { BodyCodec } from "./body_codec.ts";
 
 export const RPC_KIND = "rpc.v1";
 export const RPC_RES_KIND = "rpc.res.v1";
-export const RPC_SCHEMA: Uint8Array = schemaIdFor(RPC_KIND);
-export const RPC_RES_SCHEMA: Uint8Array = schemaIdFor(RPC_RES_KIND);
+
+/** rpc.v1 body in RPC0.1's order, then RPC0.3's `idem`. */
+export const RPC_REQUEST_BODY = new BodyCodec(RPC_KIND, [
+  { name: "method", type: "text" },
+  { name: "args", type: "any" },
+  { name: "timeout_ms", type: "uint", optional: true },
+  { name: "reply_to", type: "bytes32", optional: true },
+  { name: "idem", type: "uint", optional: true },
+]);
+
+/**
+ * rpc.res.v1 body in RPC0.2's order. The two shapes (ok with result, not ok with error) are checked after
+ * decoding; `error` is `{code, detail?}`, whose RFC 8949 order (what `any` values use) is also the spec's.
+ */
+export const RPC_REPLY_BODY = new BodyCodec(RPC_RES_KIND, [
+  { name: "ok", type: "bool" },
+  { name: "result", type: "any", optional: true },
+  { name: "error", type: "any", optional: true },
+]);
+
+export const RPC_SCHEMA: Uint8Array = RPC_REQUEST_BODY.schemaId;
+export const RPC_RES_SCHEMA: Uint8Array = RPC_REPLY_BODY.schemaId;
 
 /** Longest method name accepted. */
 export const MAX_METHOD_LEN = 256;
@@ -41,17 +63,14 @@ export type RpcReply = { ok: true; result: CborValue } | { ok: false; error: Rpc
 
 function checkMethod(m: string): string {
   if (m.length === 0 || m.length > MAX_METHOD_LEN) {
-    throw new VeenError("E.SIZE", `rpc.v1 method must be 1..${MAX_METHOD_LEN} characters`);
+    throw new VeenError("E.SIZE", `rpc.v1.method must be 1..${MAX_METHOD_LEN} characters`);
   }
   return m;
 }
 
 export function encodeRpcRequest(r: RpcRequest): Uint8Array {
   checkMethod(r.method);
-  if (r.replyTo !== undefined && r.replyTo.length !== 32) {
-    throw new VeenError("E.SIZE", "rpc.v1 reply_to must be 32 bytes");
-  }
-  return encodeTextMap({
+  return RPC_REQUEST_BODY.encode({
     method: r.method,
     args: r.args,
     timeout_ms: r.timeoutMs,
@@ -60,27 +79,19 @@ export function encodeRpcRequest(r: RpcRequest): Uint8Array {
   });
 }
 
-/** Strict decoder: E.SIZE on unknown keys, missing method/args or wrong types. */
+/** Strict decoder: E.SIZE on unknown, missing or misordered keys and wrong types. */
 export function decodeRpcRequest(bytes: Uint8Array): RpcRequest {
-  const m = decodeTextMap(
-    bytes,
-    ["method", "args", "timeout_ms", "reply_to", "idem"],
-    ["method", "args"],
-    "rpc.v1 body",
-  );
-  const r: RpcRequest = {
-    method: checkMethod(expectText(m.get("method"), "rpc.v1 method")),
-    args: m.get("args")!,
-  };
-  if (m.has("timeout_ms")) r.timeoutMs = expectUint(m.get("timeout_ms"), "rpc.v1 timeout_ms");
-  if (m.has("reply_to")) r.replyTo = expectBytes(m.get("reply_to"), 32, "rpc.v1 reply_to");
-  if (m.has("idem")) r.idem = expectUint(m.get("idem"), "rpc.v1 idem");
+  const b = RPC_REQUEST_BODY.decode(bytes);
+  const r: RpcRequest = { method: checkMethod(b.method as string), args: b.args! };
+  if (b.timeout_ms !== undefined) r.timeoutMs = b.timeout_ms as number;
+  if (b.reply_to !== undefined) r.replyTo = b.reply_to as Uint8Array;
+  if (b.idem !== undefined) r.idem = b.idem as number;
   return r;
 }
 
 export function encodeRpcReply(r: RpcReply): Uint8Array {
-  if (r.ok) return encodeTextMap({ ok: true, result: r.result });
-  return encodeTextMap({
+  if (r.ok) return RPC_REPLY_BODY.encode({ ok: true, result: r.result });
+  return RPC_REPLY_BODY.encode({
     ok: false,
     error: new Map<string, CborValue>([
       ["code", r.error.code],
@@ -89,27 +100,20 @@ export function encodeRpcReply(r: RpcReply): Uint8Array {
   });
 }
 
-/** Strict decoder; enforces "ok = true ⇒ result present, error absent; ok = false ⇒ error present". */
+/** Strict decoder; enforces "ok = true ⇒ result present, error absent; ok = false ⇒ error present, no result". */
 export function decodeRpcReply(bytes: Uint8Array): RpcReply {
-  const m = decodeTextMap(bytes, ["ok", "result", "error"], ["ok"], "rpc.res.v1 body");
-  const ok = m.get("ok");
-  if (ok === true) {
-    if (!m.has("result") || m.has("error")) {
+  const b = RPC_REPLY_BODY.decode(bytes);
+  if (b.ok === true) {
+    if (b.result === undefined || b.error !== undefined) {
       throw new VeenError("E.SIZE", "rpc.res.v1 with ok = true must carry result and no error");
     }
-    return { ok: true, result: m.get("result")! };
+    return { ok: true, result: b.result };
   }
-  if (ok !== false) throw new VeenError("E.SIZE", "rpc.res.v1 ok must be a boolean");
-  const e = m.get("error");
-  if (m.has("result") || !(e instanceof Map)) {
+  if (b.result !== undefined || b.error === undefined) {
     throw new VeenError("E.SIZE", "rpc.res.v1 with ok = false must carry error and no result");
   }
-  for (const k of e.keys()) {
-    if (k !== "code" && k !== "detail") {
-      throw new VeenError("E.SIZE", `rpc.res.v1 error has key ${String(k)}`);
-    }
-  }
-  const error: RpcError = { code: expectText(e.get("code"), "rpc.res.v1 error.code") };
-  if (e.has("detail")) error.detail = expectText(e.get("detail"), "rpc.res.v1 error.detail");
+  const e = expectTextMap(b.error, ["code", "detail"], ["code"], "rpc.res.v1.error");
+  const error: RpcError = { code: expectText(e.get("code"), "rpc.res.v1.error.code") };
+  if (e.has("detail")) error.detail = expectText(e.get("detail"), "rpc.res.v1.error.detail");
   return { ok: false, error };
 }

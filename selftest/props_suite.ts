@@ -14,10 +14,12 @@
  *   (either association), gives identical summaries; summaries survive their JSON form.
  */
 import {
+  bytesEqual,
   type CborValue,
   consistencyProof,
   decodeCapToken,
   decodeCbor,
+  decodeCborInOrder,
   decodeCheckpoint,
   decodeConsistencyProof,
   decodeErrorBody,
@@ -453,7 +455,26 @@ export async function propsSuite(h: Harness): Promise<void> {
         );
         lines.push(`${f.kind} ${once.length} B`);
       }
+      // Bodies are read in the spec's key order: the RFC 8949 order of the same map (what earlier builds wrote) is
+      // a rejected entry wherever the two orders differ (lww, gcnt; OR-set keys sort in spec order anyway).
+      let misordered = 0;
+      for (const e of entries) {
+        const f = folds.find((x) => bytesEqual(x.schema, e.hdr.schema));
+        let body: CborValue;
+        try {
+          body = decodeCborInOrder(e.body);
+        } catch {
+          continue;
+        }
+        const sorted = encodeCbor(body);
+        if (f === undefined || !(body instanceof Map) || bytesEqual(sorted, e.body)) continue;
+        const got = f.apply(f.empty(), { ...e, body: sorted });
+        check(got === "rejected", `${f.kind}: the RFC 8949-ordered body at seq ${e.seq} was ${got}`);
+        misordered++;
+      }
+      check(misordered > 0, "the random stream held no body whose spec order differs from RFC 8949 order");
       ev.push(`${n} entries (lww, orset, gcnt, malformed and foreign): ${lines.join(", ")}`);
+      ev.push(`${misordered} bodies re-encoded in RFC 8949 key order: each a rejected entry`);
       ev.push(
         "each fold: twice identical; 5 random splits merged left- and right-associated identical; JSON round trip",
       );

@@ -128,6 +128,18 @@ Deno.test("crdt folds resume from the summary (only new items are fetched) and r
     const warned = await runCli(["crdt", "counter", "get", ...base]);
     assert.equal(warned.stderr, ""); // the rebuilt summary is in use again
 
+    // A summary of an earlier build (version 1, folded when RFC 8949-ordered bodies still parsed) is refolded.
+    const rebuilt = JSON.parse(await Deno.readTextFile(path));
+    assert.equal(rebuilt.version, 2);
+    await Deno.writeTextFile(
+      path,
+      JSON.stringify({ ...rebuilt, version: 1, state: [[rebuilt.state[0][0], "999"]] }),
+    );
+    const v1 = ok(await runCli(["crdt", "counter", "get", ...base, "--json"]));
+    assert.equal(v1.json().value, "25");
+    assert.equal(foldOf(v1).refolded, true);
+    assert.match(v1.stderr, /discarding the crdt\.gcnt\.v1 summary .*version 1/);
+
     // A damaged file is discarded too, with a warning.
     await Deno.writeTextFile(path, "{not json");
     const dmg = ok(await runCli(["crdt", "counter", "get", ...base]));
