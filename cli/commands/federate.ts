@@ -165,8 +165,10 @@ async function scan(
   };
   const ictx: ItemContext = { label: from.label, hubPk: src.hubPk, profileId: src.profileId };
   // The whole label is read: a federation.mirror.v1 record anywhere in it makes it a mirror target.
+  let seen = 0;
   for await (const item of fetchItems(src.http, from.label, 1, { to: srcSize, withProof: true })) {
     const r = item.receipt;
+    seen = r.streamSeq;
     try {
       checkItemProof(item.proof!, checkItem(r, item.msg, ictx), r);
     } catch (e) {
@@ -200,6 +202,12 @@ async function scan(
     if (!inRange) continue;
     if (hdr.attRoot !== undefined) pass.withAttachments++;
     else pass.candidates.push({ receipt: r, hdr, body, size: item.msgBytes.length });
+  }
+  if (seen < srcSize) {
+    throw new VeenError(
+      "E.SEQ",
+      `Source hub served items only up to stream_seq ${seen} of the ${srcSize} its signed RECEIPT covers (withheld items)`,
+    );
   }
   return pass;
 }

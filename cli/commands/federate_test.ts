@@ -195,6 +195,22 @@ Deno.test("federate: a tampered source item is counted as a verification failure
   });
 });
 
+Deno.test("federate: a source hub withholding items is refused before anything is sent", async () => {
+  await withTwoHubs(async (a, b, c) => {
+    await sendOrders(a, c, ['{"n":1}', '{"n":2}']);
+    const evil = await startMaliciousHub({ upstream: a.url, hubSeed: await hubSeedOf(a.dataDir) });
+    try {
+      evil.tamper.stream = (page) => page.filter((it) => it.receipt.streamSeq !== 2);
+      const r = await mirror("mirror-run", evil.url, b.url, c);
+      assert.equal(r.code, 4, r.stdout + r.stderr);
+      assert.equal(r.json().code, "E.SEQ");
+      assert.deepEqual(await items(b, c), []);
+    } finally {
+      await evil.close();
+    }
+  });
+});
+
 Deno.test("federate: a label that is a mirror target is refused as a source", async () => {
   await withTwoHubs(async (a, b, c) => {
     await sendOrders(a, c, ['{"n":1}']);
