@@ -45,7 +45,7 @@ import {
 import { openForClient } from "../decrypt.ts";
 import { readInputFile } from "../files.ts";
 import { connectHub, type HubSession, type StreamTarget, streamTarget } from "../hub_session.ts";
-import { decryptionSecrets } from "../keystore.ts";
+import { type ClientKeys, decryptionSecrets } from "../keystore.ts";
 import { OverlayCursor } from "../overlay_cursor.ts";
 import { sendMessage } from "../sender.ts";
 import { fetchItems } from "../view_sync.ts";
@@ -260,6 +260,21 @@ function finish(ctx: CommandContext, p: Pass, json: Record<string, unknown>): nu
 
 const hexOf = (r: Receipt) => toHex(r.leafHash);
 
+/** Under the client directory's state lock: loads keys and state, scans (hub pins saved), then runs `then`. */
+async function withScan(
+  ctx: CommandContext,
+  then: (s: { p: Pass; keys: ClientKeys; state: ClientState; dir: string }) => Promise<number>,
+): Promise<number> {
+  const dir = clientDir(ctx);
+  const keys = await loadKeys(ctx, dir);
+  return await withStateLock(dir, async () => {
+    const state = await readState(dir);
+    const p = await scan(ctx, dir, decryptionSecrets(keys), state);
+    await writeState(dir, state);
+    return await then({ p, keys, state, dir });
+  });
+}
+
 export const federateMirrorPlan: Command = {
   path: ["federate", "mirror-plan"],
   summary: "show what mirror-run would copy from a source stream to a target hub",
@@ -267,12 +282,7 @@ export const federateMirrorPlan: Command = {
     "veen federate mirror-plan --source-hub URL --target-hub URL --stream NAME --client DIR [--label-map-file F] [--from-stream-seq M] [--to-stream-seq N]",
   flags: FLAGS,
   async run(ctx) {
-    const dir = clientDir(ctx);
-    const keys = await loadKeys(ctx, dir);
-    return await withStateLock(dir, async () => {
-      const state = await readState(dir);
-      const p = await scan(ctx, dir, decryptionSecrets(keys), state);
-      await writeState(dir, state);
+    return await withScan(ctx, async ({ p }) => {
       const todo = p.candidates.filter((c) => !p.index.copies.has(hexOf(c.receipt)));
       return finish(ctx, p, {
         ...describePass(p),
@@ -294,14 +304,9 @@ export const federateMirrorRun: Command = {
     "veen federate mirror-run --source-hub URL --target-hub URL --stream NAME --client DIR [--label-map-file F] [--from-stream-seq M] [--to-stream-seq N] [--cap FILE]",
   flags: [...FLAGS, { name: "cap", metavar: "FILE", help: "cap_token admitted on the target hub" }],
   async run(ctx) {
-    const dir = clientDir(ctx);
-    const keys = await loadKeys(ctx, dir);
     const capPath = ctx.flags.str("cap");
     const authRef = capPath === undefined ? undefined : await readCapAuthRef(capPath);
-    return await withStateLock(dir, async () => {
-      const state = await readState(dir);
-      const p = await scan(ctx, dir, decryptionSecrets(keys), state);
-      await writeState(dir, state);
+    return await withScan(ctx, async ({ p, keys, state, dir }) => {
       const ls = labelStateFor(state, p.dst.hubId, p.to, keys.client.public, nowSec(ctx));
       let view = checkedViewOf(ls);
       const counts = { mirrored_count: 0, attested_count: 0, already_mirrored: 0 };
