@@ -20,6 +20,7 @@ import { benchSend } from "./commands/bench.ts";
 import { capAuthorize, capFetch, capIssue, capStatus } from "./commands/cap.ts";
 import { CRDT_COMMANDS } from "./commands/crdt.ts";
 import { explainError } from "./commands/explain_error.ts";
+import { FEDERATE_COMMANDS } from "./commands/federate.ts";
 import { hubCheckpoint, hubVerifyRotation } from "./commands/hub_checkpoint.ts";
 import { hubAdmission, hubAdmissionLog } from "./commands/hub_admission.ts";
 import { hubId } from "./commands/hub_id.ts";
@@ -85,6 +86,7 @@ export const COMMANDS: readonly Command[] = [
   ...CRDT_COMMANDS,
   anchorPublish,
   anchorVerify,
+  ...FEDERATE_COMMANDS,
   powRequest,
   powSolve,
   hubAdmission,

@@ -27,4 +27,5 @@ export * from "./anchor_log.ts";
 export * from "./anchor_backend.ts";
 export * from "./body_codec.ts";
 export * from "./admin_records.ts";
+export * from "./federation_mirror.ts";
 export * from "./admin_views.ts";
