@@ -5,6 +5,7 @@
  * unspecified labels).
  */
 import assert from "node:assert/strict";
+import { encodeErrorBody, VeenError } from "../../core/mod.ts";
 import { removeViews, withAdminHub } from "../testing/admin_hub.ts";
 import { runCli } from "../testing/run.ts";
 
@@ -215,5 +216,37 @@ Deno.test("fed authority publish: a bad --policy or --primary-hub is a usage err
       assert.equal(bad.code, 1, bad.stdout + bad.stderr);
     }
     assert.equal((await show(h.hub, "s", "--json")).json().policy, "unspecified");
+  });
+});
+
+Deno.test("hub role, fed authority show and label authority: E.PROFILE (exit 4) from a hub without AUTH1", async () => {
+  await withAdminHub(async (h) => {
+    // A hub as it was before AUTH1: every route but GET /authority.
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+      const u = new URL(req.url);
+      if (u.pathname === "/authority") {
+        const body = encodeErrorBody(new VeenError("E.NOT_FOUND", "No route"));
+        return new Response(body.slice().buffer, { status: 404 });
+      }
+      const r = await fetch(h.url() + u.pathname + u.search, { method: req.method, body: req.body });
+      return new Response(await r.arrayBuffer(), { status: r.status, headers: r.headers });
+    });
+    try {
+      const old = `http://127.0.0.1:${server.addr.port}`;
+      for (
+        const args of [
+          ["hub", "role", "--hub", old],
+          ["hub", "role", "--hub", old, "--stream", "s"],
+          ["fed", "authority", "show", "--hub", old, "--stream", "s"],
+          ["label", "authority", "--hub", old, "--label", OTHER],
+        ]
+      ) {
+        const r = await runCli([...args, "--json"]);
+        assert.equal(r.code, 4, `${args.join(" ")}: ${r.stdout}${r.stderr}`);
+        assert.equal(r.json().code, "E.PROFILE");
+      }
+    } finally {
+      await server.shutdown();
+    }
   });
 });
