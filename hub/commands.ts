@@ -52,7 +52,8 @@ const START_FLAGS: FlagSpec[] = [
   {
     name: "role",
     metavar: "ROLE",
-    help: "standalone (default), primary or replica: what /info and hub role report (role; docs/federation.md)",
+    help:
+      "standalone (default), primary or replica: what /info and hub role report (role; docs/federation.md)",
   },
 ];
 

@@ -15,6 +15,7 @@ import {
 import { parseCidr } from "./peer_filter.ts";
 import { DEFAULT_ATTACHMENT_POLICY } from "./attachment_ledger.ts";
 import { parseClassRates } from "./label_policy.ts";
+import { HUB_ROLES } from "./label_authority.ts";
 
 export type AdmissionMode = "auto" | "on" | "off";
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -402,17 +403,18 @@ export function validateConfig(cfg: HubConfig): void {
 }
 
 /**
- * `role` is standalone, primary or replica; `unspecified_policy` accept or reject (or unset); AUTH1 derives labels
- * at epoch 0, so `label_epochs` cannot be on with role primary or replica (overlay decisions "FED1 / AUTH1").
+ * `role` is standalone, primary or replica (or authority, tenant: the spec 000 deployment roles `veen kube render`
+ * sets); `unspecified_policy` accept or reject (or unset); AUTH1 derives labels at epoch 0, so `label_epochs`
+ * cannot be on with role primary or replica (overlay decisions "FED1 / AUTH1").
  */
 function validateFederation(cfg: HubConfig): void {
-  if (!["standalone", "primary", "replica"].includes(cfg.role)) {
-    throw configError(`role must be standalone, primary or replica, not "${cfg.role}"`);
+  if (!(HUB_ROLES as readonly string[]).includes(cfg.role)) {
+    throw configError(`role must be one of ${HUB_ROLES.join(", ")}, not "${cfg.role}"`);
   }
   if (!["", "accept", "reject"].includes(cfg.unspecifiedPolicy)) {
     throw configError(`unspecified_policy must be accept or reject, not "${cfg.unspecifiedPolicy}"`);
   }
-  if (cfg.labelEpochs && cfg.role !== "standalone") {
+  if (cfg.labelEpochs && (cfg.role === "primary" || cfg.role === "replica")) {
     throw configError(`label_epochs cannot be on with role ${cfg.role}: AUTH1 needs labels at epoch 0`);
   }
 }

@@ -223,6 +223,7 @@ Deno.test("role and unspecified_policy: --role over VEEN_ROLE; bad values and la
   const d = defaultConfig("/d");
   validateConfig({ ...d, unspecifiedPolicy: "reject" });
   validateConfig({ ...d, labelEpochs: true });
+  for (const role of ["authority", "tenant"]) validateConfig({ ...d, role, labelEpochs: true }); // veen kube render
   throwsCode(() => validateConfig({ ...d, role: "observer" }), "E.CONFIG");
   throwsCode(() => validateConfig({ ...d, unspecifiedPolicy: "maybe" }), "E.CONFIG");
   for (const role of ["primary", "replica"]) {

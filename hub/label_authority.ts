@@ -17,14 +17,20 @@ import { bytesEqual, labelFor, toHex, VeenError } from "../core/mod.ts";
 import type { AuthorityRecord, AuthorityView } from "../overlays/mod.ts";
 import type { Metrics } from "./metrics.ts";
 
-/** `--role`: what the hub is in a federated set; `hub role` prints it as the spec's role names. */
-export type HubRole = "standalone" | "primary" | "replica";
-export const HUB_ROLES: readonly HubRole[] = ["standalone", "primary", "replica"];
+/**
+ * `--role`: what the hub is in a federated set; `hub role` prints it as the spec's role names. `authority` and
+ * `tenant` are the deployment roles `veen kube render` puts in `VEEN_ROLE` (spec 000 §3.2): accepted, and
+ * standalone as far as AUTH1 goes (tenant admin replication is not built).
+ */
+export type HubRole = "standalone" | "primary" | "replica" | "authority" | "tenant";
+export const HUB_ROLES: readonly HubRole[] = ["standalone", "primary", "replica", "authority", "tenant"];
 /** The coarse role `veen hub role` prints (CLI-GOALS-2 §2.2). */
 export const SPEC_ROLE: Record<HubRole, string> = {
   standalone: "standalone",
   primary: "federated-primary",
   replica: "federated-replica",
+  authority: "standalone",
+  tenant: "standalone",
 };
 
 /** `unspecified_policy`: what a label without an active authority record gets; "" follows the role. */
