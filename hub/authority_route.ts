@@ -2,7 +2,7 @@
  * `GET /authority` (docs/federation.md): the hub's role and AUTH1 label authority, what `veen hub role`, `veen fed
  * authority show|publish` and `veen label authority` print. Public like the other views.
  *
- * - no parameter: `{ok, hub_id, role, configured_role, realm_id, auth1}`;
+ * - no parameter: `{ok, hub_id, role, configured_role, realm_id, auth1, now}` (`now`: hub time, seconds);
  * - `?stream_id=HEX32` or `?label=HEX32`: the same plus `stream_id` (null when no authority record names a stream
  *   with that label), `label`, `policy` (single-primary | multi-primary | unspecified), the deciding record's
  *   `primary_hub`, `replica_hubs`, `ts`, `ttl`, `expires_at` and `stream_seq` (null, [] when unspecified),
@@ -43,6 +43,7 @@ export function authorityRoute(a: LabelAuthority, realmId: Uint8Array, q: Query,
     configured_role: a.role,
     realm_id: toHex(realmId),
     auth1: a.enforced,
+    now,
   };
   const streamId = q.text("stream_id");
   if (streamId !== undefined) {

@@ -66,6 +66,10 @@ async function realmSession(ctx: CommandContext): Promise<{ session: HubSession;
   return { session, realmId: d.realmId };
 }
 
+/** The hub's time from a GET /authority answer, else this machine's. */
+const hubTime = (ctx: CommandContext, a: Record<string, unknown>) =>
+  typeof a.now === "number" ? a.now : nowSec(ctx);
+
 const hexOrNone = (v: unknown) => typeof v === "string" ? v : "none";
 
 /** The JSON fields of `fed authority show` (CLI-GOALS-2 §3.2): nulls when unspecified. */
@@ -177,7 +181,7 @@ with an older ts than the one in force does not change it.`,
       help: `single-primary or multi-primary (default ${DEFAULT_POLICY})`,
     },
     { name: "ttl", metavar: "SEC", help: `validity in seconds (default ${DEFAULT_TTL})` },
-    { name: "ts", metavar: "UNIX_SEC", help: "issued_at (default: now)" },
+    { name: "ts", metavar: "UNIX_SEC", help: "issued_at (default: the hub's time now)" },
     ADMIN_FLAG,
     ADMIN_CAP_FLAG,
     HUB_KEY_FLAG,
@@ -191,13 +195,16 @@ with an older ts than the one in force does not change it.`,
     const ttlFlag = ctx.flags.str("ttl");
     const tsFlag = ctx.flags.str("ts");
     const streamId = streamIdFor(ctx.flags.req("stream"));
+    const { session: s0, realmId } = await realmSession(ctx);
+    // Without --ts the record starts at the hub's time, so a client clock ahead of the hub's cannot postpone it.
+    const hubNow = tsFlag === undefined ? await authority(s0) : undefined;
     const body = {
-      realm_id: (await realmSession(ctx)).realmId,
+      realm_id: realmId,
       stream_id: streamId,
       primary_hub: parseHex32(ctx.flags.req("primary-hub"), "--primary-hub"),
       replica_hubs: ctx.flags.list("replica-hub").map((h) => parseHex32(h, "--replica-hub")),
       policy,
-      ts: tsFlag === undefined ? nowSec(ctx) : parseUint(tsFlag, "--ts"),
+      ts: tsFlag === undefined ? hubTime(ctx, hubNow!) : parseUint(tsFlag, "--ts"),
       ttl: ttlFlag === undefined ? DEFAULT_TTL : parseUint(ttlFlag, "--ttl"),
     };
     const { res, descriptor, session } = await publishAdminRecord(

@@ -250,3 +250,28 @@ Deno.test("hub role, fed authority show and label authority: E.PROFILE (exit 4) 
     }
   });
 });
+
+Deno.test("authority set (CORE-GOALS): hub and admin from the environment, single-primary for 86400 s by default", async () => {
+  await withAdminHub(async (h) => {
+    const env = { VEEN_HUB: h.hub, VEEN_ADMIN: h.admin };
+    const r = await runCli(
+      ["authority", "set", "--realm", "default", "--stream", "fed/chat", "--primary-hub", OTHER, "--json"],
+      env,
+    );
+    ok(r);
+    assert.equal(r.json().policy, "single-primary");
+    assert.equal(r.json().ttl, 86400);
+    assert.equal(r.json().primary_hub, OTHER);
+    const wrong = await runCli([
+      "authority",
+      "set",
+      "--realm",
+      "other",
+      "--stream",
+      "s",
+      "--primary-hub",
+      OTHER,
+    ], env);
+    assert.equal(wrong.code, 4, wrong.stderr);
+  });
+});
