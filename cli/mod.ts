@@ -21,6 +21,7 @@ import { capAuthorize, capFetch, capIssue, capStatus } from "./commands/cap.ts";
 import { CRDT_COMMANDS } from "./commands/crdt.ts";
 import { explainError } from "./commands/explain_error.ts";
 import { FEDERATE_COMMANDS } from "./commands/federate.ts";
+import { FED_AUTHORITY_COMMANDS } from "./commands/fed_authority.ts";
 import { hubCheckpoint, hubVerifyRotation } from "./commands/hub_checkpoint.ts";
 import { hubAdmission, hubAdmissionLog } from "./commands/hub_admission.ts";
 import { hubId } from "./commands/hub_id.ts";
@@ -91,6 +92,7 @@ export const COMMANDS: readonly Command[] = [
   powSolve,
   hubAdmission,
   hubAdmissionLog,
+  ...FED_AUTHORITY_COMMANDS,
 ];
 
 /** The client commands as a program of their own (in-process tests; `mod.ts` runs every role's table). */

@@ -12,6 +12,7 @@
  * - `GET /admin/schema?schema_id=HEX`: one schema descriptor (404 E.NOT_FOUND when none is registered).
  * - `GET /admin/schemas?name_prefix=&owner=&limit=`: `{ok, schemas: [descriptor]}` in stream order.
  * - `GET /profile/features`: the v0.0.1+ feature descriptor (hub/features.ts).
+ * - `GET /authority?stream_id=|label=`: role and AUTH1 label authority (hub/authority_route.ts).
  */
 import { fromHex, hubIdFor, toHex, VeenError } from "../core/mod.ts";
 import {
@@ -22,6 +23,8 @@ import {
   type SchemaDescriptor,
 } from "../overlays/mod.ts";
 import type { AdminPlane } from "./admin_plane.ts";
+import { authorityRoute } from "./authority_route.ts";
+import type { LabelAuthority } from "./label_authority.ts";
 import { FEATURES_VERSION, type HubFeatures } from "./features.ts";
 import { cborResponse, jsonResponse, type Query } from "./http.ts";
 import type { LabelPolicy } from "./label_policy.ts";
@@ -36,6 +39,8 @@ export interface AdminRoutesContext {
   now: () => number;
   /** Label classes in effect (LCLASS0); the label-class routes are 404 without it. */
   labels?: LabelPolicy;
+  /** AUTH1 label authority (GET /authority); 404 without it. */
+  authority?: LabelAuthority;
   /** The feature descriptor of GET /profile/features; 404 without it. */
   features?: HubFeatures;
   hubPk: Uint8Array;
@@ -78,6 +83,9 @@ export function adminRoute(
       return schemas(c, q);
     case "/profile/features":
       return features(c);
+    case "/authority":
+      if (c.authority === undefined) return undefined;
+      return authorityRoute(c.authority, c.realm.realmId, q, Math.floor(c.now() / 1000));
   }
   return undefined;
 }

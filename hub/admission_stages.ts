@@ -35,6 +35,7 @@ export const STAGE_RESPONSIBILITIES: Readonly<Record<StageName, readonly string[
   "stage2-crypto-auth": [
     "MSG.sig under client_id (E.SIG)",
     "capability via auth_ref when admission is on (E.AUTH, E.CAP, E.TIME)",
+    "label authority, AUTH1: not primary for label (E.AUTH)",
     "rate limit of the capability (E.RATE, taken at sequencing)",
   ],
   "stage3-commit": [

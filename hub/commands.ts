@@ -49,6 +49,12 @@ const START_FLAGS: FlagSpec[] = [
     metavar: "N",
     help: "require a Veen-PoW cookie of N leading zero bits on /submit (0: off; pow_difficulty)",
   },
+  {
+    name: "role",
+    metavar: "ROLE",
+    help:
+      "standalone (default), primary or replica: what /info and hub role report (role; docs/federation.md)",
+  },
 ];
 
 const START_DETAILS =

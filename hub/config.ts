@@ -15,6 +15,7 @@ import {
 import { parseCidr } from "./peer_filter.ts";
 import { DEFAULT_ATTACHMENT_POLICY } from "./attachment_ledger.ts";
 import { parseClassRates } from "./label_policy.ts";
+import { HUB_ROLES } from "./label_authority.ts";
 
 export type AdmissionMode = "auto" | "on" | "off";
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -113,6 +114,12 @@ export interface HubConfig {
    * views stay empty; views.kv is left untouched, in memory only), so `veen selftest meta` can prove it fails.
    */
   unsafeSkipAdminFold: boolean;
+  /** FED1/AUTH1 (docs/federation.md): standalone, primary or replica; `/info` and `hub role` report it. */
+  role: string;
+  /** AUTH1: labels without an active authority record: accept, reject, or "" (reject on a replica, else accept). */
+  unspecifiedPolicy: string;
+  /** TEST-ONLY (`unsafe_skip_authority`): /submit does not apply AUTH1, so `veen selftest federated` can fail. */
+  unsafeSkipAuthority: boolean;
 }
 
 export const DEFAULT_LISTEN = "127.0.0.1:37411";
@@ -167,6 +174,9 @@ export function defaultConfig(dataDir = ""): HubConfig {
     rotationWindowSec: null,
     clientIdDeny: [],
     unsafeSkipAdminFold: false,
+    role: "standalone",
+    unspecifiedPolicy: "",
+    unsafeSkipAuthority: false,
   };
 }
 
@@ -229,6 +239,9 @@ const KEYS: Record<string, [string, Kind]> = {
   rotation_window_sec: ["rotationWindowSec", "optint"],
   client_id_deny: ["clientIdDeny", "list"],
   unsafe_skip_admin_fold: ["unsafeSkipAdminFold", "bool"],
+  role: ["role", "string"],
+  unspecified_policy: ["unspecifiedPolicy", "string"],
+  unsafe_skip_authority: ["unsafeSkipAuthority", "bool"],
 };
 
 /**
@@ -246,6 +259,11 @@ export function unsafeKeysOn(cfg: HubConfig): { key: string; effect: string }[] 
       cfg.unsafeSkipAdminFold,
       "unsafe_skip_admin_fold",
       "label classes and schema records are NOT folded",
+    ],
+    [
+      cfg.unsafeSkipAuthority,
+      "unsafe_skip_authority",
+      "AUTH1 (not primary for label) is NOT enforced on /submit",
     ],
   ];
   return all.filter(([on]) => on).map(([, key, effect]) => ({ key, effect }));
@@ -381,6 +399,24 @@ export function validateConfig(cfg: HubConfig): void {
   }
   validateHttpBounds(cfg);
   validateSh1(cfg);
+  validateFederation(cfg);
+}
+
+/**
+ * `role` is standalone, primary or replica (or authority, tenant: the spec 000 deployment roles `veen kube render`
+ * sets); `unspecified_policy` accept or reject (or unset); AUTH1 derives labels at epoch 0, so `label_epochs`
+ * cannot be on with role primary or replica (overlay decisions "FED1 / AUTH1").
+ */
+function validateFederation(cfg: HubConfig): void {
+  if (!(HUB_ROLES as readonly string[]).includes(cfg.role)) {
+    throw configError(`role must be one of ${HUB_ROLES.join(", ")}, not "${cfg.role}"`);
+  }
+  if (!["", "accept", "reject"].includes(cfg.unspecifiedPolicy)) {
+    throw configError(`unspecified_policy must be accept or reject, not "${cfg.unspecifiedPolicy}"`);
+  }
+  if (cfg.labelEpochs && (cfg.role === "primary" || cfg.role === "replica")) {
+    throw configError(`label_epochs cannot be on with role ${cfg.role}: AUTH1 needs labels at epoch 0`);
+  }
 }
 
 /** pow_difficulty within what a client can solve; ip_allow / ip_deny are CIDR blocks; stage2_queue_max >= 1. */

@@ -214,3 +214,21 @@ Deno.test("KEX1+ settings and client_id_deny: unset by default, from TOML and en
   };
   assert.match(throwsCode(emptyRealm, "E.CONFIG").message, /realm/);
 });
+
+Deno.test("role and unspecified_policy: --role over VEEN_ROLE; bad values and label_epochs with a federated role are refused", async () => {
+  const c = await buildConfig({ role: "replica", "data-dir": "/x" }, { VEEN_ROLE: "primary" });
+  assert.equal(c.role, "replica");
+  assert.equal((await buildConfig({ "data-dir": "/x" }, { VEEN_ROLE: "primary" })).role, "primary");
+  assert.equal(defaultConfig("/d").role, "standalone");
+  const d = defaultConfig("/d");
+  validateConfig({ ...d, unspecifiedPolicy: "reject" });
+  validateConfig({ ...d, labelEpochs: true });
+  for (const role of ["authority", "tenant"]) validateConfig({ ...d, role, labelEpochs: true }); // veen kube render
+  throwsCode(() => validateConfig({ ...d, role: "observer" }), "E.CONFIG");
+  throwsCode(() => validateConfig({ ...d, unspecifiedPolicy: "maybe" }), "E.CONFIG");
+  for (const role of ["primary", "replica"]) {
+    const e = throwsCode(() => validateConfig({ ...d, role, labelEpochs: true }), "E.CONFIG");
+    assert.match(e.message, /label_epochs cannot be on with role/);
+  }
+  await rejectsCode(() => buildConfig({ role: "boss", "data-dir": "/x" }, {}), "E.CONFIG");
+});

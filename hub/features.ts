@@ -36,15 +36,16 @@ export function sh1Claimed(cfg: HubConfig): boolean {
 }
 
 /**
- * The features of a hub started with `cfg`. Federation (FED1, AUTH1) is not implemented (issue 20); label classes
- * and the schema registry are folded and enforced, unless the test-only `unsafe_skip_admin_fold` is on.
+ * The features of a hub started with `cfg`. Authority records (FED1) are folded and AUTH1 is enforced on every hub
+ * (hub/label_authority.ts), unless the test-only `unsafe_skip_authority` is on; label classes and the schema
+ * registry are folded and enforced, unless the test-only `unsafe_skip_admin_fold` is on.
  */
 export function hubFeatures(cfg: HubConfig): HubFeatures {
   const folded = !cfg.unsafeSkipAdminFold;
   return {
     core: true,
-    fed1: false,
-    auth1: false,
+    fed1: !cfg.unsafeSkipAuthority,
+    auth1: !cfg.unsafeSkipAuthority,
     kex1_plus: kex1Claimed(cfg),
     sh1_plus: sh1Claimed(cfg),
     lclass0: folded,

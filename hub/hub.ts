@@ -6,6 +6,7 @@ import {
   DEFAULT_PROFILE,
   encodeProfile,
   fromHex,
+  hubIdFor,
   profileId,
   type SigningKey,
   toHex,
@@ -32,6 +33,7 @@ import { loadOrCreateHubKey, prepareDataDir } from "./hub_key.ts";
 import { loadOrCreateRealmAdminKey, realmOf } from "./realm.ts";
 import { memoryViewStore, openViewStore, VIEWS_FILE, type ViewStore } from "./view_store.ts";
 import { hubFeatures } from "./features.ts";
+import { type HubRole, LabelAuthority, type UnspecifiedPolicy } from "./label_authority.ts";
 import { LabelPolicy, parseClassRates } from "./label_policy.ts";
 import { Logger } from "./logger.ts";
 import { Metrics } from "./metrics.ts";
@@ -110,7 +112,7 @@ async function startLocked(
   tls: { cert?: string; key?: string },
   lock: DataDirLock,
 ): Promise<RunningHub> {
-  const log = opts.logger ?? new Logger(cfg.logLevel);
+  const log = opts.logger ?? new Logger(cfg.logLevel, "hub", cfg.role);
   checkOpenPublic(cfg);
   const now = opts.now ?? Date.now;
   const { key: hubKey, created } = await loadOrCreateHubKey(cfg.dataDir);
@@ -241,6 +243,16 @@ async function startWithStore(
   }, metrics);
   const isReady = () => ready && sequencer.healthy;
   const pow = new PowGate(cfg.powDifficulty, now);
+  const authority = new LabelAuthority({
+    view: admin.authority,
+    realmId: realm.realmId,
+    routingKey,
+    hubId: hubIdFor(hubKey.public),
+    role: cfg.role as HubRole,
+    unspecifiedPolicy: cfg.unspecifiedPolicy as UnspecifiedPolicy,
+    metrics,
+    unsafeSkip: cfg.unsafeSkipAuthority,
+  });
   const submit = new SubmitPipeline({
     limits: cfg.limits,
     profileId: profileId(DEFAULT_PROFILE),
@@ -251,6 +263,7 @@ async function startWithStore(
     crypto,
     admission,
     admin,
+    authority,
     denied: new ClientIdDenyList(cfg.clientIdDeny),
     labels: labelPolicy,
     sequencer,
@@ -271,6 +284,7 @@ async function startWithStore(
     admission,
     admin,
     realm,
+    authority,
     labels: labelPolicy,
     features: hubFeatures(cfg),
     metrics,

@@ -69,6 +69,7 @@ export async function buildConfig(
   if (typeof flags["pow-difficulty"] === "string") {
     setKey(cfg, "pow_difficulty", flags["pow-difficulty"], "flag --pow-difficulty");
   }
+  if (typeof flags.role === "string") setKey(cfg, "role", flags.role, "flag --role");
   validateConfig(cfg);
   return cfg;
 }
@@ -86,6 +87,7 @@ function configFlags(ctx: CommandContext): Record<string, unknown> {
     "tls-cert",
     "tls-key",
     "pow-difficulty",
+    "role",
   ];
   for (const k of valued) {
     const v = f.str(k);

@@ -32,6 +32,10 @@ export class Metrics {
   clientGone = 0;
   /** Admin-record payloads the hub tried to open (only ever for authors: hub/admin_plane.ts). */
   adminRecordOpens = 0;
+  /** AUTH1: submissions refused because this hub may not order the label (hub/label_authority.ts). */
+  authorityRefused = 0;
+  /** AUTH1: submissions accepted on a multi-primary label (spec 002 §3.3: recorded for monitoring). */
+  multiPrimaryAccepted = 0;
   /** MSG signature verifications started (SH1+ bounds first: input refused by stages 0-1 never moves it). */
   sigVerifyAttempts = 0;
   readonly verifyLatency = new Histogram();
@@ -131,6 +135,16 @@ export class Metrics {
       "veen_admin_record_opens_total",
       "Admin-record payloads opened with the realm admin key (authors only; never before the author check).",
       this.adminRecordOpens,
+    );
+    counter(
+      "veen_authority_refused_total",
+      "Submissions refused by AUTH1 (not primary for label, or no authority record on a replica).",
+      this.authorityRefused,
+    );
+    counter(
+      "veen_multi_primary_accepted_total",
+      "Submissions accepted on labels whose authority policy is multi-primary (AUTH1).",
+      this.multiPrimaryAccepted,
     );
     counter(
       "veen_sig_verify_attempts_total",

@@ -27,6 +27,7 @@ import type { AdminPlane } from "./admin_plane.ts";
 import { adminRoute, revocationJson } from "./admin_routes.ts";
 import type { Realm } from "./realm.ts";
 import type { HubFeatures } from "./features.ts";
+import type { LabelAuthority } from "./label_authority.ts";
 import type { LabelPolicy } from "./label_policy.ts";
 import type { BodyLimits } from "./body_limits.ts";
 import { type KexPolicy, kexPolicyJson } from "./kex_policy.ts";
@@ -65,6 +66,8 @@ export interface RoutesContext {
   labels?: LabelPolicy;
   /** GET /profile/features (hub/features.ts). */
   features?: HubFeatures;
+  /** AUTH1 label authority (GET /authority) and the role /info reports. */
+  authority?: LabelAuthority;
   metrics: Metrics;
   log: Logger;
   limits: Limits;
@@ -422,7 +425,7 @@ export class Routes {
       hub_id: this.hubIdHex,
       profile_id: toHex(this.c.profileId),
       version: this.c.version,
-      role: "standalone",
+      role: this.c.authority?.role ?? "standalone",
       max_msg_bytes: this.c.limits.maxMsgBytes,
       admission: this.c.admission.required,
       pow_difficulty: this.c.pow?.difficulty ?? 0,

@@ -12,6 +12,8 @@
  *    cap token; E.AUTH);
  * 4a. admin records, for a MSG on one of the realm's admin streams (hub/admin_plane.ts): author, open with the realm
  *    admin key, schema admitted on the stream, body, realm (E.AUTH, E.SIZE);
+ * 4b. label authority (AUTH1, spec 002 §3.3; hub/label_authority.ts), for every other MSG: single-primary and this
+ *    hub not primary, or no record on a hub that rejects unspecified labels (E.AUTH); never for admin labels;
  * 5. sequence and rate: client_seq and prev_ack against the cursors (E.DUP, E.SEQ), then the KEX1+ client key
  *    bounds against the client's cursor (E.AUTH `rotate client key`, hub/client_key_bounds.ts), then one token from
  *    the label's class bucket when `class_rates` names its class (hub/label_policy.ts) and one from the record's
@@ -48,6 +50,7 @@ import type { BodyLimits } from "./body_limits.ts";
 import type { ClientIdDenyList } from "./client_deny.ts";
 import type { CryptoPool } from "./crypto_pool.ts";
 import { ClientGoneError } from "./http.ts";
+import type { LabelAuthority } from "./label_authority.ts";
 import type { LabelPolicy } from "./label_policy.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
@@ -76,6 +79,8 @@ export interface SubmitPipelineContext {
   admin: AdminPlane;
   /** KEX0.3 `client_id_deny`, checked first in the capability stage. */
   denied?: ClientIdDenyList;
+  /** AUTH1: who may order each label (absent: every label is accepted). */
+  authority?: LabelAuthority;
   /** Label classes (LCLASS0): the class rate gate and the per-class submit counts. */
   labels?: LabelPolicy;
   sequencer: Sequencer;
@@ -155,6 +160,7 @@ export class SubmitPipeline {
         await this.revocation(msg);
       }
       const adminRecord = adminStream === undefined ? undefined : await this.adminRecord(msg, adminStream);
+      if (adminStream === undefined) this.labelAuthority(msg);
       const cls = this.c.labels?.classOf(msg.label);
       const classGate = this.c.labels === undefined ? gate : this.c.labels.gate(cls, gate);
       inStage2 = this.leaveStage2(inStage2);
@@ -316,6 +322,11 @@ export class SubmitPipeline {
     s: NonNullable<ReturnType<AdminPlane["adminStreamOf"]>>,
   ): Promise<AdmittedRecord> {
     return this.c.admin.admit(msg, s, Math.floor(this.c.now() / 1000));
+  }
+
+  /** Stage 4b, label authority (AUTH1, E.AUTH `not primary for label`): hub/label_authority.ts. */
+  private labelAuthority(msg: Msg): void {
+    this.c.authority?.check(msg.label, Math.floor(this.c.now() / 1000));
   }
 
   /** Stage 5, sequence and rate (E.DUP, E.SEQ, E.RATE): hub/sequencer.ts; the entry's commit is stage 6. */

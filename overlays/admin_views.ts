@@ -320,9 +320,20 @@ export class AuthorityView implements AdminView {
   readonly name = "authority";
   readonly stream = "fed_admin";
   #rows = new Map<string, AuthorityRecord[]>();
+  #streamsVersion = 0;
 
   get size(): number {
     return this.#rows.size;
+  }
+
+  /** Moves whenever the set of streams changes (a first record for a stream, a load, a clear): label indexes follow it. */
+  get streamsVersion(): number {
+    return this.#streamsVersion;
+  }
+
+  /** The stream ids that have at least one record. */
+  streamIds(): Uint8Array[] {
+    return [...this.#rows.values()].map((l) => l[0]!.streamId);
   }
 
   apply(e: AdminRecordEntry): ViewRow[] {
@@ -340,12 +351,14 @@ export class AuthorityView implements AdminView {
     };
     const key = toHex(r.streamId);
     const list = this.#rows.get(key) ?? [];
+    if (list.length === 0) this.#streamsVersion++;
     list.push(r);
     this.#rows.set(key, list);
     return [[key, list.map(authorityRow)]];
   }
 
   load([key, v]: ViewRow): void {
+    this.#streamsVersion++;
     this.#rows.set(
       key,
       (v as CborValue[][]).map(([realmId, streamId, primaryHub, replicaHubs, policy, ts, ttl, seq]) => ({
@@ -362,6 +375,7 @@ export class AuthorityView implements AdminView {
   }
 
   clear(): void {
+    this.#streamsVersion++;
     this.#rows.clear();
   }
 

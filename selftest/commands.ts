@@ -21,7 +21,7 @@ const SELFTEST_FLAGS: FlagSpec[] = [
   {
     name: "subset",
     metavar: "NAME,...",
-    help: "overlays only: kex1, sh1 (hardened), meta (lclass), fed-auth (federation: not built yet)",
+    help: "overlays only: kex1, sh1 (hardened), meta (lclass), fed-auth (federated)",
   },
 ];
 
@@ -43,9 +43,16 @@ const SUITES: [SuiteGroup, string][] = [
     "SH1+: oversized and malformed input is E.SIZE before signature work, proof of work (own hub)",
   ],
   ["meta", "label classes (LCLASS0) and the schema registry (META0+) on a hub with admin_keys"],
-  ["overlays", "the v0.0.1+ overlay suites: kex1 + hardened + meta (CORE-GOALS 0; --subset picks some)"],
-  ["plus", "core + props + fuzz + kex1 + hardened + meta (CLI-GOALS-2 §8.5; federated is not built yet)"],
-  ["all", "core + props + fuzz + the overlay suites (kex1, hardened, meta)"],
+  [
+    "federated",
+    "FED1/AUTH1: two hubs in one realm, authority records, sends to the primary only, flip (own hubs)",
+  ],
+  [
+    "overlays",
+    "the v0.0.1+ overlay suites: kex1 + hardened + meta + federated (CORE-GOALS 0; --subset picks some)",
+  ],
+  ["plus", "core + props + fuzz + kex1 + hardened + meta + federated (CLI-GOALS-2 §8.5)"],
+  ["all", "core + props + fuzz + the overlay suites (kex1, hardened, meta, federated)"],
 ];
 
 /** `veen selftest core|props|fuzz|meta|all`. */

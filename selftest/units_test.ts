@@ -83,6 +83,7 @@ Deno.test("the test-only hub keys are off by default, set by env, warned about a
     "unsafe_skip_revocations",
     "unsafe_skip_pow_check",
     "unsafe_skip_admin_fold",
+    "unsafe_skip_authority",
   ]);
   for (const key of unsafe) {
     const c = defaultConfig("/d");

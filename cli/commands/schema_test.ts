@@ -166,8 +166,8 @@ Deno.test("hub profile: the v0.0.1+ feature descriptor is true to what the hub e
     assert.equal(p.hub_id, id.hub_id);
     assert.deepEqual(p.features, {
       core: true,
-      fed1: false,
-      auth1: false,
+      fed1: true, // authority records are folded and AUTH1 enforced on every hub
+      auth1: true,
       kex1_plus: false, // the client key bounds are not configured
       sh1_plus: true,
       lclass0: true,
@@ -196,4 +196,12 @@ Deno.test("hub profile: the v0.0.1+ feature descriptor is true to what the hub e
     >;
     assert.deepEqual([f.kex1_plus, f.sh1_plus], [true, false]);
   }, { maxClientIdLifetimeSec: 86400, maxMsgsPerClientIdPerLabel: 1000, unsafeSkipPowCheck: true });
+  // With the test-only key that skips AUTH1, the hub claims neither FED1 nor AUTH1.
+  await withAdminHub(async (h) => {
+    const f = ok(await runCli(["hub", "profile", "--hub", h.hub, "--json"])).features as Record<
+      string,
+      boolean
+    >;
+    assert.deepEqual([f.fed1, f.auth1], [false, false]);
+  }, { unsafeSkipAuthority: true });
 });
