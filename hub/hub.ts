@@ -39,6 +39,7 @@ import { PeerFilter } from "./peer_filter.ts";
 import { PowGate } from "./pow_gate.ts";
 import { RetentionEnforcer } from "./retention.ts";
 import { Routes } from "./routes.ts";
+import { Replication } from "./replication.ts";
 import { Sequencer } from "./sequencer.ts";
 import type { HubStore, LabelHead } from "./store.ts";
 import { SubmitPipeline } from "./submit_pipeline.ts";
@@ -201,6 +202,7 @@ async function startWithStore(
     intervalSec: cfg.checkpointIntervalSec,
     epochSec: DEFAULT_PROFILE.epochSec,
     now,
+    signs: (label, nowSec) => replication.replicaOf(label, nowSec) === undefined,
   });
   let ready = false;
   let lastLabel = lastWrittenLabel(store.heads());
@@ -215,6 +217,16 @@ async function startWithStore(
       checkpointer.noteCommitted(entries.map((e) => e.label));
     },
     clientKeyBounds: { maxLifetimeSec: cfg.maxClientIdLifetimeSec, maxMsgs: cfg.maxMsgsPerClientIdPerLabel },
+  });
+  const replication = new Replication({
+    store,
+    sequencer,
+    authority: admin.authority,
+    hubPk: hubKey.public,
+    routingKey,
+    profileId: profileId(DEFAULT_PROFILE),
+    maxMsgBytes: cfg.limits.maxMsgBytes,
+    log: log.child("replication"),
   });
   const retention = new RetentionEnforcer(cfg.dataDir, store, log.child("retention"), {
     now,
@@ -254,6 +266,7 @@ async function startWithStore(
     denied: new ClientIdDenyList(cfg.clientIdDeny),
     labels: labelPolicy,
     sequencer,
+    replication,
     metrics,
     log,
     isReady,
@@ -289,6 +302,7 @@ async function startWithStore(
     lastLabel: () => lastLabel,
     now,
     pow,
+    replication,
   });
   const { hostname, port } = parseListen(cfg.listen);
   const abort = new AbortController();

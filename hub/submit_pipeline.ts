@@ -79,6 +79,8 @@ export interface SubmitPipelineContext {
   /** Label classes (LCLASS0): the class rate gate and the per-class submit counts. */
   labels?: LabelPolicy;
   sequencer: Sequencer;
+  /** AUTH1 for replicas (hub/replication.ts): a label this hub replicates refuses client submits (E.AUTH). */
+  replication?: { refuseClientSubmit(label: Uint8Array, nowSec: number): void };
   metrics: Metrics;
   log: Logger;
   isReady: () => boolean;
@@ -142,6 +144,7 @@ export class SubmitPipeline {
       stage = "stage1-structure";
       msg = this.structure(body);
       stage = "stage2-crypto-auth";
+      this.c.replication?.refuseClientSubmit(msg.label, Math.floor(this.c.now() / 1000));
       inStage2 = this.enterStage2();
       await this.signature(msg);
       const t1 = performance.now();
