@@ -193,7 +193,7 @@ Deno.test("veen bridge stops a label where the replica holds a different entry, 
       assert.equal(await bridgeMain(["--from", fork.url, "--to", x.r.url], io), 4);
       assert.match(
         io.stdout(),
-        /STOPPED at stream_seq 3: .*nothing overwritten\n  primary RECEIPT: [0-9a-f]+\n  replica RECEIPT: [0-9a-f]+/,
+        /STOPPED at stream_seq 3: .*nothing overwritten\n {2}primary RECEIPT: [0-9a-f]+\n {2}replica RECEIPT: [0-9a-f]+/,
       );
     } finally {
       await fork.close();

@@ -140,6 +140,12 @@ Deno.test("replication: tampered, non-contiguous and foreign items are refused a
     const m = msgBytes.slice();
     m[m.length - 70]! ^= 1;
     assert.match(await replicate(r, p.hubKey.public, item(encodeReceipt(rc), m)) as string, /^E\.SIG .*I1/);
+    // A RECEIPT the primary's key signed with a root that is not the root after its leaf: E.SEQ.
+    const wrongRoot = signReceipt({ ...rc, mmrRoot: new Uint8Array(32).fill(7) }, p.hubKey.secret);
+    assert.match(
+      await replicate(r, p.hubKey.public, item(encodeReceipt(wrongRoot), msgBytes)) as string,
+      /^E\.SEQ .*not the root/,
+    );
     // A MSG whose client signature was altered: E.SIG.
     const s2 = msgBytes.slice();
     s2[s2.length - 1]! ^= 1;
