@@ -10,6 +10,7 @@ import { toHex } from "../core/mod.ts";
 import type { RunningHub } from "../hub/mod.ts";
 import { http, submit, Writer } from "../tests/fixture.ts";
 import { publishAuthority, startRealmHub } from "../tests/federation.ts";
+import { newClient, runCli } from "../cli/testing/run.ts";
 import { bridgeMain } from "./mod.ts";
 
 const STREAMS = ["fed/chat", "fed/news"];
@@ -199,5 +200,47 @@ Deno.test("veen bridge stops a label where the replica holds a different entry, 
       await fork.close();
       await Deno.remove(forkDir, { recursive: true });
     }
+  });
+});
+
+Deno.test("veen stream reads a replica under the primary's key (--hub-key PRIMARY_PK); veen send to it is refused", async () => {
+  await withPair(async (x) => {
+    const c = await newClient(x.pDir, "client");
+    const sent = await runCli([
+      "send",
+      "--hub",
+      x.p.url,
+      "--client",
+      c,
+      "--stream",
+      STREAMS[0]!,
+      "--body",
+      '{"n":1}',
+    ]);
+    assert.equal(sent.code, 0, sent.stderr);
+    assert.equal((await bridge(x.p, x.r)).code, 0);
+    const pk = toHex(x.p.hubKey.public);
+    const read = ["stream", "--hub", x.r.url, "--client", c, "--stream", STREAMS[0]!, "--with-proof"];
+    const r = await runCli([...read, "--hub-key", pk]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /stream_seq: 1\n[^]*proof: verified\n[^]*body: \{"n":1\}/);
+    // The replica's own key verifies none of the primary's receipts.
+    const own = await runCli([...read, "--hub-key", toHex(x.r.hubKey.public)]);
+    assert.notEqual(own.code, 0);
+    const refused = await runCli([
+      "send",
+      "--hub",
+      x.r.url,
+      "--client",
+      c,
+      "--hub-key",
+      pk,
+      "--stream",
+      STREAMS[0]!,
+      "--body",
+      '{"n":2}',
+    ]);
+    assert.equal(refused.code, 4);
+    assert.match(refused.stderr, /E\.AUTH: not primary for label: this hub is a replica/);
   });
 });
