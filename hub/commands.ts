@@ -106,6 +106,22 @@ export const HUB_COMMANDS: readonly Command[] = [
     flags: [DATA_DIR_FLAG, { name: "force", arity: 0, help: "check without the data dir lock" }],
     run: lazy(() => import("./fsck.ts"), (m) => m.fsckCommand),
   },
+  {
+    path: ["hub", "promote"],
+    summary: "force the cutover of a stream to this hub after a flip (disaster recovery)",
+    usage: "veen hub promote --stream NAME --hub DIR [--old-primary URL]",
+    details:
+      "After an authority record made the hub on DIR primary of the stream, it answers 503 `catching " +
+      "up` until it\nholds the old primary's entries. promote ends that now (DIR/promotions.json) and prints " +
+      "what may be lost:\nthe old primary's last seq (asked at --old-primary) against the local head " +
+      "(docs/replication.md).",
+    flags: [
+      { name: "stream", metavar: "NAME", required: true, help: "the stream to take over" },
+      { name: "hub", metavar: "DIR", required: true, help: "data directory of the hub running here" },
+      { name: "old-primary", metavar: "URL", help: "the old primary, asked for its last seq" },
+    ],
+    run: lazy(() => import("./promote.ts"), (m) => m.promoteCommand),
+  },
 ];
 
 const DAYS = (what: string): FlagSpec => ({

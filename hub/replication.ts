@@ -30,6 +30,7 @@ import {
   verifyReceiptForMsg,
 } from "../core/mod.ts";
 import type { AuthorityRecord, AuthorityView } from "../overlays/mod.ts";
+import { CatchUp } from "./catch_up.ts";
 import { Lock } from "./files.ts";
 import type { Logger } from "./logger.ts";
 import type { Sequencer } from "./sequencer.ts";
@@ -45,6 +46,8 @@ export interface ReplicationContext {
   profileId: Uint8Array;
   maxMsgBytes: number;
   log: Logger;
+  /** Catch-up after a flip (hub/catch_up.ts): the data dir (DIR/promotions.json), `peer_hubs` and the clock. */
+  catchUp?: { dataDir: string; peers: readonly string[]; now: () => number };
 }
 
 /** What one `POST /replicate` did: items appended, items already held (no-ops), and the label's head after. */
@@ -77,9 +80,17 @@ export class Replication {
   #streams = new Map<string, Uint8Array>();
   #streamsKnown = -1;
   readonly #lock = new Lock();
+  readonly #catchUp: CatchUp | undefined;
 
   constructor(private readonly c: ReplicationContext) {
     this.hubId = hubIdFor(c.hubPk);
+    this.#catchUp = c.catchUp === undefined ? undefined : new CatchUp({
+      ...c.catchUp,
+      authority: c.authority,
+      hubId: this.hubId,
+      store: c.store,
+      streamIdOf: (label) => this.streamIdOf(label),
+    });
   }
 
   /** stream_id_for_label (AUTH1 §3.1): the stream of an authority record whose label (epoch 0) is `label`. */
@@ -103,8 +114,17 @@ export class Replication {
     return r.replicaHubs.some((h) => bytesEqual(h, this.hubId)) ? r : undefined;
   }
 
-  /** Client submits on a label replicated here are refused: 403 E.AUTH naming the primary. */
-  refuseClientSubmit(label: Uint8Array, nowSec: number): void {
+  /**
+   * Client submits on a label replicated here are refused: 403 E.AUTH naming the primary. On a label this hub
+   * became primary of by a flip, the returned promise rejects with 503 `catching up` until it holds the old
+   * primary's entries (hub/catch_up.ts); undefined when the submit may go on at once.
+   */
+  checkClientSubmit(label: Uint8Array, nowSec: number): Promise<void> | undefined {
+    this.refuseReplicated(label, nowSec);
+    return this.#catchUp?.check(label, nowSec);
+  }
+
+  private refuseReplicated(label: Uint8Array, nowSec: number): void {
     const r = this.replicaOf(label, nowSec);
     if (r !== undefined) {
       throw new VeenError(

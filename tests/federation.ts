@@ -15,7 +15,7 @@ import {
   toHex,
 } from "../core/mod.ts";
 import { adminStreamsOf, FED_AUTHORITY } from "../overlays/mod.ts";
-import type { RunningHub } from "../hub/mod.ts";
+import type { RunningHub, StartOptions } from "../hub/mod.ts";
 import { type ConfigOverrides, errorCode, http, startTestHub, submit } from "./fixture.ts";
 
 /** The realm admin of the test hubs (its key is in every hub's admin_keys). */
@@ -34,8 +34,9 @@ export function startRealmHub(
   dir: string,
   realmKeyOf?: string,
   o: ConfigOverrides = {},
+  extra: StartOptions = {},
 ): Promise<RunningHub> {
-  return startTestHub(dir, { ...realmConfig(realmKeyOf), ...o });
+  return startTestHub(dir, { ...realmConfig(realmKeyOf), ...o }, extra);
 }
 
 export interface AuthorityOpts {
