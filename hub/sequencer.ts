@@ -134,20 +134,9 @@ export class Sequencer {
     gate: RateGate | undefined,
     nowMs: number,
   ): Promise<Sequenced> {
-    this.checkHealthy();
-    if (this.pending.length >= this.opts.queueMax) {
-      throw new VeenError("E.UNAVAILABLE", "Commit queue is full", { retryAfter: 1 });
-    }
-    const labelHex = toHex(msg.label);
-    const ckey = labelHex + toHex(msg.clientId);
+    const ckey = await this.admitAndWarm(msg);
+    const labelHex = ckey.slice(0, 64);
     const leaf = leafHashOf(msg);
-    // Warm the client cursor from the index before the synchronous critical section.
-    if (!this.clients.has(ckey)) {
-      const u = await this.store.clientUsage(msg.label, msg.clientId);
-      if (!this.clients.has(ckey)) {
-        this.setClient(ckey, { seq: u.seq, firstSeen: u.firstSeen, durable: true });
-      }
-    }
     let prior: AcceptedEntry | undefined;
     if (msg.clientSeq <= this.clients.get(ckey)!.seq) {
       prior = this.pendingEntries.get(ckey + msg.clientSeq) ??
@@ -228,18 +217,8 @@ export class Sequencer {
     msg: Msg,
     msgBytes: Uint8Array,
   ): Promise<void> {
-    this.checkHealthy();
-    if (this.pending.length >= this.opts.queueMax) {
-      throw new VeenError("E.UNAVAILABLE", "Commit queue is full", { retryAfter: 1 });
-    }
-    const labelHex = toHex(msg.label);
-    const ckey = labelHex + toHex(msg.clientId);
-    if (!this.clients.has(ckey)) {
-      const u = await this.store.clientUsage(msg.label, msg.clientId);
-      if (!this.clients.has(ckey)) {
-        this.setClient(ckey, { seq: u.seq, firstSeen: u.firstSeen, durable: true });
-      }
-    }
+    const ckey = await this.admitAndWarm(msg);
+    const labelHex = ckey.slice(0, 64);
     this.checkHealthy();
     // ---- synchronous critical section ----
     const current = this.acc(labelHex);
@@ -283,6 +262,25 @@ export class Sequencer {
     this.metrics.queueDepth = this.pending.length;
     if (!this.committing) this.startCommitLoop();
     await durable;
+  }
+
+  /**
+   * E.UNAVAILABLE for a poisoned sequencer or a full commit queue; then warms the client cursor of (label,
+   * client_id) from the index before the caller's synchronous critical section. Returns its key.
+   */
+  private async admitAndWarm(msg: Msg): Promise<string> {
+    this.checkHealthy();
+    if (this.pending.length >= this.opts.queueMax) {
+      throw new VeenError("E.UNAVAILABLE", "Commit queue is full", { retryAfter: 1 });
+    }
+    const ckey = toHex(msg.label) + toHex(msg.clientId);
+    if (!this.clients.has(ckey)) {
+      const u = await this.store.clientUsage(msg.label, msg.clientId);
+      if (!this.clients.has(ckey)) {
+        this.setClient(ckey, { seq: u.seq, firstSeen: u.firstSeen, durable: true });
+      }
+    }
+    return ckey;
   }
 
   /** E.UNAVAILABLE once a commit has failed: the in-memory view is ahead of disk until a restart. */
