@@ -63,9 +63,9 @@ const startCommand: (foreground: boolean) => Command["run"] = (foreground) =>
 
 const FSCK_DETAILS =
   `Offline consistency check of a hub data dir: re-derives every label's MMR from the log, checks every RECEIPT
-(signature under DIR/hub_key, leaf against the stored MSG, contiguous stream_seq, mmr_root), the index heads, node
-and position files, every CHECKPOINT (signature, mmr_root at upto_seq), every admission record (cap_token chain,
-auth_ref, fields) and every attachment (bytes hash to the name). Entries in segments dropped by
+(signature under DIR/hub_key or a key of DIR/primaries.json, leaf against the stored MSG, contiguous stream_seq,
+mmr_root), the index heads, node and position files, every CHECKPOINT (signature, mmr_root at upto_seq), every
+admission record (cap_token chain, auth_ref, fields) and every attachment (bytes hash to the name). Entries in segments dropped by
 retention are checked through the node files. Exit 0 when consistent, 4 at the first inconsistency (file, label,
 seq, what). Holds DIR's lock while it runs, so it refuses (exit 4) while a hub runs on DIR; --force checks
 without the lock (results may then be inconsistent).`;

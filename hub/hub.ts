@@ -227,6 +227,7 @@ async function startWithStore(
     profileId: profileId(DEFAULT_PROFILE),
     maxMsgBytes: cfg.limits.maxMsgBytes,
     log: log.child("replication"),
+    dataDir: cfg.dataDir,
     catchUp: { dataDir: cfg.dataDir, peers: cfg.peerHubs, now },
   });
   const retention = new RetentionEnforcer(cfg.dataDir, store, log.child("retention"), {

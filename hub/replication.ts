@@ -32,6 +32,7 @@ import {
 import type { AuthorityRecord, AuthorityView } from "../overlays/mod.ts";
 import { CatchUp } from "./catch_up.ts";
 import { Lock } from "./files.ts";
+import { addPrimary } from "./primaries.ts";
 import type { Logger } from "./logger.ts";
 import type { Sequencer } from "./sequencer.ts";
 import type { HubStore } from "./store.ts";
@@ -46,6 +47,8 @@ export interface ReplicationContext {
   profileId: Uint8Array;
   maxMsgBytes: number;
   log: Logger;
+  /** The data dir: primary keys are recorded in DIR/primaries.json before their first entry (hub/primaries.ts). */
+  dataDir?: string;
   /** Catch-up after a flip (hub/catch_up.ts): the data dir (DIR/promotions.json), `peer_hubs` and the clock. */
   catchUp?: { dataDir: string; peers: readonly string[]; now: () => number };
 }
@@ -80,6 +83,8 @@ export class Replication {
   #streams = new Map<string, Uint8Array>();
   #streamsKnown = -1;
   readonly #lock = new Lock();
+  /** Primary keys known to be in DIR/primaries.json. */
+  readonly #recorded = new Set<string>();
   readonly #catchUp: CatchUp | undefined;
 
   constructor(private readonly c: ReplicationContext) {
@@ -211,12 +216,21 @@ export class Replication {
           held++;
           continue;
         }
+        await this.recordPrimary(primaryPk);
         await this.c.sequencer.appendReplicated(it.receipt, it.receiptBytes, it.msg, it.msgBytes);
         appended++;
       }
       const h = this.c.store.head(label);
       return { label, appended, held, seq: h?.seq ?? 0, root: h?.root ?? new Uint8Array(32) };
     });
+  }
+
+  /** Lists `pk` in DIR/primaries.json before anything it signed is stored (so fsck can verify it offline). */
+  private async recordPrimary(pk: Uint8Array): Promise<void> {
+    const hex = toHex(pk);
+    if (this.c.dataDir === undefined || this.#recorded.has(hex)) return;
+    await addPrimary(this.c.dataDir, pk);
+    this.#recorded.add(hex);
   }
 
   /** An item at a seq this hub holds: the same leaf and root is a no-op; anything else is equivocation (E.SEQ). */
@@ -292,6 +306,7 @@ export class Replication {
           held++;
           continue;
         }
+        await this.recordPrimary(primaryPk);
         await this.c.store.putCheckpoint(label, cp.uptoSeq, cp.epoch, bytes);
         stored++;
       }

@@ -23,6 +23,7 @@ import {
 } from "../core/mod.ts";
 import { errorCode, http, postCbor, submit, Writer } from "../tests/fixture.ts";
 import { publishAuthority, startRealmHub } from "../tests/federation.ts";
+import { fsck } from "./fsck.ts";
 import type { RunningHub } from "./hub.ts";
 
 const STREAM = "fed/chat";
@@ -239,6 +240,11 @@ Deno.test("replication: the primary's checkpoints are stored byte-identical; the
     assert.deepEqual((await http(r2.url + q)).body, cp);
     assert.equal((await replicate(r2, p.hubKey.public, await page(p, w.label, 5)) as { seq: number }).seq, 6);
     assert.deepEqual(await health(r2, w.label), await health(p, w.label));
-    return r2;
+    // Offline, fsck verifies the primary's RECEIPTs and CHECKPOINT under the key in primaries.json.
+    await r2.close();
+    const report = await fsck(dirs.r);
+    assert.ok(report.ok, JSON.stringify(report.error));
+    assert.equal(report.summary.entries, 6 + 1); // and the authority record on stream_fed_admin
+    return await startRealmHub(dirs.r, dirs.p);
   }, { checkpointEvery: 4 });
 });
