@@ -62,7 +62,7 @@ export class CatchUp {
   readonly #settled = new Map<string, number>();
   /** hub_id hex → URL, learnt from the peers' /info. */
   readonly #peerUrls = new Map<string, string>();
-  readonly #asked = new Map<string, { at: number; seq: number | undefined }>();
+  readonly #asked = new Map<string, { at: number; seq: Promise<number | undefined> }>();
 
   constructor(private readonly c: CatchUpContext) {}
 
@@ -119,14 +119,13 @@ export class CatchUp {
     );
   }
 
-  /** The old primary's last seq of `label`, asked at most once per second. */
-  private async ask(oldId: Uint8Array, label: Uint8Array): Promise<number | undefined> {
+  /** The old primary's last seq of `label`, asked at most once per second (concurrent callers share one ask). */
+  private ask(oldId: Uint8Array, label: Uint8Array): Promise<number | undefined> {
     const key = toHex(oldId) + toHex(label);
     const prior = this.#asked.get(key);
     const now = this.c.now();
     if (prior !== undefined && now - prior.at < ASK_EVERY_MS) return prior.seq;
-    const url = await this.urlOf(oldId);
-    const seq = url === undefined ? undefined : await lastSeqAt(url, label);
+    const seq = this.urlOf(oldId).then((url) => url === undefined ? undefined : lastSeqAt(url, label));
     this.#asked.set(key, { at: now, seq });
     return seq;
   }
