@@ -19,6 +19,7 @@ import type { ClientState } from "./client_state.ts";
 import { type HubAddress, resolveHub } from "./hub_address.ts";
 import { HubHttp, type HubInfo } from "./http_client.ts";
 import type { PowPolicy } from "./pow_client.ts";
+import { replicaReadInfo } from "./replica_read.ts";
 
 export interface HubSession {
   address: HubAddress;
@@ -54,7 +55,13 @@ export async function connectHub(opts: {
   const wantProfile = opts.profileId === undefined ? undefined : parseHex32(opts.profileId, "--profile-id");
   const address = await resolveHub(opts.hub, opts.env);
   const http = new HubHttp(address.url, opts.timeoutMs);
-  const info = await http.info();
+  const pinned = opts.state?.pins[address.key]?.hub_pk;
+  const expected = opts.hubKey ?? pinned;
+  const info = await replicaReadInfo(
+    http,
+    await http.info(),
+    expected === undefined ? undefined : parseHex32(expected, "--hub-key"),
+  );
   if (opts.pow !== undefined) http.pow = opts.pow;
   const powDifficulty = info.raw.pow_difficulty;
   if (typeof powDifficulty === "number" && Number.isInteger(powDifficulty)) {

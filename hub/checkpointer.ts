@@ -31,7 +31,14 @@ export class Checkpointer {
     private readonly hubKey: SigningKey,
     private readonly metrics: Metrics,
     private readonly log: Logger,
-    private readonly opts: { every: number; intervalSec: number; epochSec: number; now: () => number },
+    private readonly opts: {
+      every: number;
+      intervalSec: number;
+      epochSec: number;
+      now: () => number;
+      /** False for a label whose checkpoints come from its primary (a replicated label, hub/replication.ts). */
+      signs?: (label: Uint8Array, nowSec: number) => boolean;
+    },
   ) {}
 
   /** Reads each label's latest checkpoint (O(labels), no history) and starts the interval timer. */
@@ -85,6 +92,7 @@ export class Checkpointer {
       const byCount = this.opts.every > 0 && h.seq - s.lastSeq >= this.opts.every;
       const byTime = this.opts.intervalSec > 0 && now - s.lastAt >= this.opts.intervalSec * 1000;
       if (!all && !byCount && !byTime) continue;
+      if (this.opts.signs?.(s.label, Math.floor(now / 1000)) === false) continue;
       await this.write(s, h.seq, h.root, now);
     }
   }

@@ -69,9 +69,9 @@ const startCommand: (foreground: boolean) => Command["run"] = (foreground) =>
 
 const FSCK_DETAILS =
   `Offline consistency check of a hub data dir: re-derives every label's MMR from the log, checks every RECEIPT
-(signature under DIR/hub_key, leaf against the stored MSG, contiguous stream_seq, mmr_root), the index heads, node
-and position files, every CHECKPOINT (signature, mmr_root at upto_seq), every admission record (cap_token chain,
-auth_ref, fields) and every attachment (bytes hash to the name). Entries in segments dropped by
+(signature under DIR/hub_key or a key of DIR/primaries.json, leaf against the stored MSG, contiguous stream_seq,
+mmr_root), the index heads, node and position files, every CHECKPOINT (signature, mmr_root at upto_seq), every
+admission record (cap_token chain, auth_ref, fields) and every attachment (bytes hash to the name). Entries in segments dropped by
 retention are checked through the node files. Exit 0 when consistent, 4 at the first inconsistency (file, label,
 seq, what). Holds DIR's lock while it runs, so it refuses (exit 4) while a hub runs on DIR; --force checks
 without the lock (results may then be inconsistent).`;
@@ -111,6 +111,22 @@ export const HUB_COMMANDS: readonly Command[] = [
     details: FSCK_DETAILS,
     flags: [DATA_DIR_FLAG, { name: "force", arity: 0, help: "check without the data dir lock" }],
     run: lazy(() => import("./fsck.ts"), (m) => m.fsckCommand),
+  },
+  {
+    path: ["hub", "promote"],
+    summary: "force the cutover of a stream to this hub after a flip (disaster recovery)",
+    usage: "veen hub promote --stream NAME --hub DIR [--old-primary URL]",
+    details:
+      "After an authority record made the hub on DIR primary of the stream, it answers 503 `catching " +
+      "up` until it\nholds the old primary's entries. promote ends that now (DIR/promotions.json) and prints " +
+      "what may be lost:\nthe old primary's last seq (asked at --old-primary) against the local head " +
+      "(docs/replication.md).",
+    flags: [
+      { name: "stream", metavar: "NAME", required: true, help: "the stream to take over" },
+      { name: "hub", metavar: "DIR", required: true, help: "data directory of the hub running here" },
+      { name: "old-primary", metavar: "URL", help: "the old primary, asked for its last seq" },
+    ],
+    run: lazy(() => import("./promote.ts"), (m) => m.promoteCommand),
   },
 ];
 

@@ -38,6 +38,8 @@ export interface HubConfig {
   adminKeys: string[];
   /** A realm admin key file shared by the hubs of the realm; empty: `DIR/realm_admin_key`, created at first start. */
   realmAdminKey: string;
+  /** URLs of the other hubs of the federated set, asked for an old primary's last seq after a flip (catch-up). */
+  peerHubs: string[];
   /** `CLASS=RATE/BURST` entries: the rate per label of each label class (LCLASS0, hub/label_policy.ts). */
   classRates: string[];
   /** Rotate labels per profile epoch (E.TIME outside the skew window); off by default. */
@@ -137,6 +139,7 @@ export function defaultConfig(dataDir = ""): HubConfig {
     realm: "default",
     adminKeys: [],
     realmAdminKey: "",
+    peerHubs: [],
     classRates: [],
     labelEpochs: false,
     batchMax: 256,
@@ -196,6 +199,7 @@ const KEYS: Record<string, [string, Kind]> = {
   realm: ["realm", "string"],
   admin_keys: ["adminKeys", "list"],
   realm_admin_key: ["realmAdminKey", "string"],
+  peer_hubs: ["peerHubs", "list"],
   class_rates: ["classRates", "list"],
   label_epochs: ["labelEpochs", "bool"],
   batch_max: ["batchMax", "int"],

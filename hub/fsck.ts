@@ -5,9 +5,9 @@
  *
  * For every label it re-derives the MMR from the log: receipts records are replayed in log order into an
  * `MmrAccumulator`, and each record's RECEIPT must decode, match the record (label, stream_seq, leaf_hash, hub_ts),
- * carry a hub_sig valid under `DIR/hub_key`'s public key and an mmr_root equal to the re-derived root; its MSG (when
- * the payload is retained) must decode to the same label, client_id, client_seq, auth_ref and leaf hash
- * (`leafHash(MSG)`); stream_seqs are contiguous. Entries whose receipts segment was dropped by retention cannot be
+ * carry a hub_sig valid under `DIR/hub_key`'s public key (or a replicated primary's, `DIR/primaries.json`) and an
+ * mmr_root equal to the re-derived root; its MSG (when the payload is retained) must decode to the same label,
+ * client_id, client_seq, auth_ref and leaf hash (`leafHash(MSG)`); stream_seqs are contiguous. Entries whose receipts segment was dropped by retention cannot be
  * replayed: their leaves are taken from the node file (their positions must point into dropped segments), and every
  * parent node is still re-hashed from its children, so the node file is verified structurally and against every
  * retained leaf. Then:
@@ -71,6 +71,7 @@ import { receiptBodyLength } from "./receipt_record.ts";
 import { scanLog, type ScannedRecord, type TornTail } from "./segment_reader.ts";
 import { scanFileTail } from "./log_tail.ts";
 import { StorageDamage } from "./storage_damage.ts";
+import { PRIMARIES_FILE, readPrimaries } from "./primaries.ts";
 import { NODE_BYTES, POS_BYTES, PosStore } from "./node_store.ts";
 
 /** One finding: the file, and where known the label (hex) and stream_seq. */
@@ -205,6 +206,8 @@ class Checker {
   readonly #readers = new SyncReaders(64);
   #kv: Deno.Kv | undefined;
   #hubPk!: Uint8Array;
+  /** Keys of the primaries whose entries this hub replicates (DIR/primaries.json, hub/primaries.ts). */
+  #primaries: Uint8Array[] = [];
   #index: IndexState | undefined;
   readonly #labels = new Map<string, LabelState>();
   #views: ViewsCheck | undefined;
@@ -277,6 +280,11 @@ class Checker {
     } catch (e) {
       if (e instanceof Inconsistent) throw e;
       this.fail({ file: HUB_KEY_FILE, what: `malformed hub key: ${(e as Error).message}` });
+    }
+    try {
+      this.#primaries = await readPrimaries(this.dir);
+    } catch (e) {
+      this.fail({ file: PRIMARIES_FILE, what: (e as Error).message });
     }
   }
 
@@ -478,12 +486,12 @@ class Checker {
           what: `CHECKPOINT does not decode: ${(e as Error).message}`,
         });
       }
-      if (!verifyCheckpointSig(cp, this.#hubPk)) {
+      if (![this.#hubPk, ...this.#primaries].some((k) => verifyCheckpointSig(cp, k))) {
         this.fail({
           file: at,
           label: hex,
           seq: upto,
-          what: "CHECKPOINT hub_sig does not verify under hub_key",
+          what: "CHECKPOINT hub_sig does not verify under hub_key (or a key in primaries.json)",
         });
       }
       if (!bytesEqual(cp.labelCurr, label) || cp.uptoSeq !== upto || cp.epoch !== epoch) {
@@ -689,8 +697,8 @@ class Checker {
     ) {
       this.fail(at("RECEIPT label, stream_seq, leaf_hash or hub_ts differs from its log record"));
     }
-    if (!verifyReceiptSig(receipt, this.#hubPk)) {
-      this.fail(at("RECEIPT hub_sig does not verify under hub_key"));
+    if (![this.#hubPk, ...this.#primaries].some((k) => verifyReceiptSig(receipt, k))) {
+      this.fail(at("RECEIPT hub_sig does not verify under hub_key (or a key in primaries.json)"));
     }
     let pLen = 0;
     if (r.msg !== null) {

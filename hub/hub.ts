@@ -39,6 +39,7 @@ import { Logger } from "./logger.ts";
 import { Metrics } from "./metrics.ts";
 import { PeerFilter } from "./peer_filter.ts";
 import { PowGate } from "./pow_gate.ts";
+import { Replication } from "./replication.ts";
 import { RetentionEnforcer } from "./retention.ts";
 import { Routes } from "./routes.ts";
 import { Sequencer } from "./sequencer.ts";
@@ -203,6 +204,7 @@ async function startWithStore(
     intervalSec: cfg.checkpointIntervalSec,
     epochSec: DEFAULT_PROFILE.epochSec,
     now,
+    signs: (label, nowSec) => replication.replicaOf(label, nowSec) === undefined,
   });
   let ready = false;
   let lastLabel = lastWrittenLabel(store.heads());
@@ -217,6 +219,18 @@ async function startWithStore(
       checkpointer.noteCommitted(entries.map((e) => e.label));
     },
     clientKeyBounds: { maxLifetimeSec: cfg.maxClientIdLifetimeSec, maxMsgs: cfg.maxMsgsPerClientIdPerLabel },
+  });
+  const replication = new Replication({
+    store,
+    sequencer,
+    authority: admin.authority,
+    hubPk: hubKey.public,
+    routingKey,
+    profileId: profileId(DEFAULT_PROFILE),
+    maxMsgBytes: cfg.limits.maxMsgBytes,
+    log: log.child("replication"),
+    dataDir: cfg.dataDir,
+    catchUp: { dataDir: cfg.dataDir, peers: cfg.peerHubs, now },
   });
   const retention = new RetentionEnforcer(cfg.dataDir, store, log.child("retention"), {
     now,
@@ -267,6 +281,7 @@ async function startWithStore(
     denied: new ClientIdDenyList(cfg.clientIdDeny),
     labels: labelPolicy,
     sequencer,
+    replication,
     metrics,
     log,
     isReady,
@@ -303,6 +318,7 @@ async function startWithStore(
     lastLabel: () => lastLabel,
     now,
     pow,
+    replication,
   });
   const { hostname, port } = parseListen(cfg.listen);
   const abort = new AbortController();

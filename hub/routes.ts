@@ -35,6 +35,8 @@ import type { Logger } from "./logger.ts";
 import { ADMISSION_LOG_MAX } from "./admission_stages.ts";
 import type { Metrics } from "./metrics.ts";
 import { challengeJson, PowGate } from "./pow_gate.ts";
+import type { Replication } from "./replication.ts";
+import { replicationRoute, type ReplicationRoutesContext } from "./replication_routes.ts";
 import type { HubStore } from "./store.ts";
 import type { SubmitPipeline } from "./submit_pipeline.ts";
 import {
@@ -88,13 +90,23 @@ export interface RoutesContext {
   now: () => number;
   /** The proof-of-work gate of /submit (GET /pow/challenge issues its challenges). */
   pow?: PowGate;
+  /** The replication intake (hub/replication_routes.ts: /replicate, /replicate/checkpoint, /replication). */
+  replication?: Replication;
 }
 
 export class Routes {
   private readonly hubIdHex: string;
+  private readonly replication: ReplicationRoutesContext;
 
   constructor(private readonly c: RoutesContext) {
     this.hubIdHex = toHex(hubIdFor(c.hubPk));
+    this.replication = {
+      replication: c.replication,
+      store: c.store,
+      now: c.now,
+      maxMsgBytes: c.limits.maxMsgBytes,
+      body: (req, max, peer) => c.bodies.read(req, max, peer),
+    };
   }
 
   /** Entry point for Deno.serve; `peer` is the client's address (body-read bounds per peer). Never throws. */
@@ -126,6 +138,10 @@ export class Routes {
 
   private route(req: Request, p: string, query: string, peer: string): Promise<Response> | Response {
     const m = req.method;
+    if (p.startsWith("/replicat")) {
+      const r = replicationRoute(this.replication, req, p, new Query(new URLSearchParams(query)), peer);
+      if (r !== undefined) return r;
+    }
     if (m === "POST") {
       switch (p) {
         case "/submit":

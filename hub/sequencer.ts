@@ -13,6 +13,7 @@ import {
   leafHash as leafHashOf,
   MmrAccumulator,
   type Msg,
+  type Receipt,
   receiptSigningDigest,
   toHex,
   type UnsignedReceipt,
@@ -29,8 +30,11 @@ interface Pending {
   /** label hex || client_id hex: the key of the entry's client cursor. */
   ckey: string;
   unsigned: UnsignedReceipt;
-  /** The RECEIPT signature, requested from the crypto worker as soon as the entry is sequenced. */
-  sig: Promise<Uint8Array>;
+  /**
+   * The RECEIPT signature, requested from the crypto worker as soon as the entry is sequenced; undefined for a
+   * replicated entry, whose `entry.receipt` is already the primary's RECEIPT bytes.
+   */
+  sig: Promise<Uint8Array> | undefined;
   /** Releases the entry's RECEIPT once its batch is durable. */
   resolve: (receipt: Uint8Array) => void;
   reject: (e: unknown) => void;
@@ -130,20 +134,9 @@ export class Sequencer {
     gate: RateGate | undefined,
     nowMs: number,
   ): Promise<Sequenced> {
-    this.checkHealthy();
-    if (this.pending.length >= this.opts.queueMax) {
-      throw new VeenError("E.UNAVAILABLE", "Commit queue is full", { retryAfter: 1 });
-    }
-    const labelHex = toHex(msg.label);
-    const ckey = labelHex + toHex(msg.clientId);
+    const ckey = await this.admitAndWarm(msg);
+    const labelHex = ckey.slice(0, 64);
     const leaf = leafHashOf(msg);
-    // Warm the client cursor from the index before the synchronous critical section.
-    if (!this.clients.has(ckey)) {
-      const u = await this.store.clientUsage(msg.label, msg.clientId);
-      if (!this.clients.has(ckey)) {
-        this.setClient(ckey, { seq: u.seq, firstSeen: u.firstSeen, durable: true });
-      }
-    }
     let prior: AcceptedEntry | undefined;
     if (msg.clientSeq <= this.clients.get(ckey)!.seq) {
       prior = this.pendingEntries.get(ckey + msg.clientSeq) ??
@@ -211,6 +204,85 @@ export class Sequencer {
     return { streamSeq: appended.seq, receipt };
   }
 
+  /**
+   * The replication commit path (spec 002 §3, overlay decisions "FED1 / AUTH1", docs/replication.md): appends a
+   * primary's entry whose RECEIPT was checked by the caller (hub/replication.ts: hub_sig, I1, I2, authority), with
+   * the primary's RECEIPT bytes and without signing one of its own. Atomic with `sequence` on the same label: the
+   * entry must continue the label's head (`stream_seq` = size + 1, E.SEQ otherwise) and the root after the append
+   * must equal the RECEIPT's mmr_root (E.SEQ otherwise; nothing is appended then). Resolves once durable.
+   */
+  async appendReplicated(
+    receipt: Receipt,
+    receiptBytes: Uint8Array,
+    msg: Msg,
+    msgBytes: Uint8Array,
+  ): Promise<void> {
+    const ckey = await this.admitAndWarm(msg);
+    const labelHex = ckey.slice(0, 64);
+    this.checkHealthy();
+    // ---- synchronous critical section ----
+    const current = this.acc(labelHex);
+    if (receipt.streamSeq !== current.size + 1) {
+      throw new VeenError(
+        "E.SEQ",
+        `stream_seq ${receipt.streamSeq} does not continue the label's head (${current.size})`,
+      );
+    }
+    const acc = current.clone();
+    const appended = acc.append(receipt.leafHash);
+    if (!bytesEqual(appended.root, receipt.mmrRoot)) {
+      throw new VeenError(
+        "E.SEQ",
+        `RECEIPT.mmr_root at stream_seq ${receipt.streamSeq} is not the root after appending its leaf here`,
+      );
+    }
+    this.accs.set(labelHex, acc);
+    const cursor = this.clients.get(ckey)!;
+    const firstSeen = nextFirstSeen(msg.clientSeq, cursor.firstSeen, receipt.hubTs);
+    this.setClient(ckey, { seq: Math.max(cursor.seq, msg.clientSeq), firstSeen, durable: false });
+    const entry: CommitEntry = {
+      label: msg.label,
+      streamSeq: appended.seq,
+      leafHash: receipt.leafHash,
+      clientId: msg.clientId,
+      clientSeq: msg.clientSeq,
+      authRef: msg.authRef,
+      hubTs: receipt.hubTs,
+      receipt: receiptBytes,
+      msg: msgBytes,
+      newNodes: appended.newNodes,
+      peaks: acc.peaks(),
+      firstSeen,
+    };
+    this.pendingEntries.set(ckey + msg.clientSeq, { streamSeq: appended.seq, leafHash: receipt.leafHash });
+    const unsigned: UnsignedReceipt = { ...receipt };
+    const durable = new Promise<Uint8Array>((resolve, reject) =>
+      this.pending.push({ entry, ckey, unsigned, sig: undefined, resolve, reject })
+    );
+    this.metrics.queueDepth = this.pending.length;
+    if (!this.committing) this.startCommitLoop();
+    await durable;
+  }
+
+  /**
+   * E.UNAVAILABLE for a poisoned sequencer or a full commit queue; then warms the client cursor of (label,
+   * client_id) from the index before the caller's synchronous critical section. Returns its key.
+   */
+  private async admitAndWarm(msg: Msg): Promise<string> {
+    this.checkHealthy();
+    if (this.pending.length >= this.opts.queueMax) {
+      throw new VeenError("E.UNAVAILABLE", "Commit queue is full", { retryAfter: 1 });
+    }
+    const ckey = toHex(msg.label) + toHex(msg.clientId);
+    if (!this.clients.has(ckey)) {
+      const u = await this.store.clientUsage(msg.label, msg.clientId);
+      if (!this.clients.has(ckey)) {
+        this.setClient(ckey, { seq: u.seq, firstSeen: u.firstSeen, durable: true });
+      }
+    }
+    return ckey;
+  }
+
   /** E.UNAVAILABLE once a commit has failed: the in-memory view is ahead of disk until a restart. */
   private checkHealthy(): void {
     if (this.failed !== undefined) {
@@ -275,7 +347,9 @@ export class Sequencer {
     const entries = batch.map((p) => p.entry);
     try {
       const sigs = await Promise.all(batch.map((p) => p.sig));
-      batch.forEach((p, i) => (p.entry.receipt = encodeReceipt({ ...p.unsigned, hubSig: sigs[i]! })));
+      batch.forEach((p, i) => {
+        if (p.sig !== undefined) p.entry.receipt = encodeReceipt({ ...p.unsigned, hubSig: sigs[i]! });
+      });
       await prevCalled;
       if (this.failed !== undefined) throw this.failed;
       const committed = this.store.commit(entries);

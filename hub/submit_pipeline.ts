@@ -84,6 +84,11 @@ export interface SubmitPipelineContext {
   /** Label classes (LCLASS0): the class rate gate and the per-class submit counts. */
   labels?: LabelPolicy;
   sequencer: Sequencer;
+  /**
+   * AUTH1 for replicas (hub/replication.ts): a label this hub replicates refuses client submits (E.AUTH); one it
+   * became primary of by a flip answers 503 `catching up` until it holds the old primary's entries.
+   */
+  replication?: { checkClientSubmit(label: Uint8Array, nowSec: number): Promise<void> | undefined };
   metrics: Metrics;
   log: Logger;
   isReady: () => boolean;
@@ -147,6 +152,8 @@ export class SubmitPipeline {
       stage = "stage1-structure";
       msg = this.structure(body);
       stage = "stage2-crypto-auth";
+      const catchingUp = this.c.replication?.checkClientSubmit(msg.label, Math.floor(this.c.now() / 1000));
+      if (catchingUp !== undefined) await catchingUp;
       inStage2 = this.enterStage2();
       await this.signature(msg);
       const t1 = performance.now();
