@@ -82,13 +82,13 @@ export class CatchUp {
     return this.catchingUp(label, hex, rec, old);
   }
 
-  /** The primary_hub of the newest record of the stream older than `rec`, when it is another hub. */
+  /**
+   * The primary the flip took the label from: the primary_hub of the record that decided the stream just before
+   * `rec` took effect (same precedence rule, AuthorityView.deciding), when that is another hub. None when the
+   * stream was unspecified then (nothing to catch up with).
+   */
   private previousPrimary(rec: AuthorityRecord): Uint8Array | undefined {
-    let prev: AuthorityRecord | undefined;
-    for (const r of this.c.authority.list()) {
-      if (!bytesEqual(r.streamId, rec.streamId) || r.ts >= rec.ts) continue;
-      if (prev === undefined || r.ts > prev.ts || (r.ts === prev.ts && r.seq > prev.seq)) prev = r;
-    }
+    const prev = this.c.authority.deciding(rec.streamId, rec.ts - 1);
     return prev === undefined || bytesEqual(prev.primaryHub, this.c.hubId) ? undefined : prev.primaryHub;
   }
 

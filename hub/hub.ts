@@ -220,10 +220,21 @@ async function startWithStore(
     },
     clientKeyBounds: { maxLifetimeSec: cfg.maxClientIdLifetimeSec, maxMsgs: cfg.maxMsgsPerClientIdPerLabel },
   });
+  const authority = new LabelAuthority({
+    view: admin.authority,
+    realmId: realm.realmId,
+    routingKey,
+    hubId: hubIdFor(hubKey.public),
+    role: cfg.role as HubRole,
+    unspecifiedPolicy: cfg.unspecifiedPolicy as UnspecifiedPolicy,
+    metrics,
+    unsafeSkip: cfg.unsafeSkipAuthority,
+  });
   const replication = new Replication({
     store,
     sequencer,
     authority: admin.authority,
+    labels: authority,
     hubPk: hubKey.public,
     routingKey,
     profileId: profileId(DEFAULT_PROFILE),
@@ -257,16 +268,6 @@ async function startWithStore(
   }, metrics);
   const isReady = () => ready && sequencer.healthy;
   const pow = new PowGate(cfg.powDifficulty, now);
-  const authority = new LabelAuthority({
-    view: admin.authority,
-    realmId: realm.realmId,
-    routingKey,
-    hubId: hubIdFor(hubKey.public),
-    role: cfg.role as HubRole,
-    unspecifiedPolicy: cfg.unspecifiedPolicy as UnspecifiedPolicy,
-    metrics,
-    unsafeSkip: cfg.unsafeSkipAuthority,
-  });
   const submit = new SubmitPipeline({
     limits: cfg.limits,
     profileId: profileId(DEFAULT_PROFILE),

@@ -29,8 +29,10 @@ export async function promoteCommand(ctx: CommandContext): Promise<number> {
   const oldUrl = f.str("old-primary");
   const old = oldUrl === undefined ? undefined : await lastSeqAt(oldUrl, label);
   const promotions = await readPromotions(dir);
+  // The hub's own clock decides whether the promotion covers the deciding record (hub/catch_up.ts).
+  const hubNow = (await getJson(url, "/authority")).now;
   const p: Promotion = {
-    promoted_at: Math.floor(ctx.io.now() / 1000),
+    promoted_at: typeof hubNow === "number" ? hubNow : Math.floor(ctx.io.now() / 1000),
     label: toHex(label),
     local_seq: local,
     old_primary_seq: old ?? null,

@@ -17,7 +17,6 @@ import {
   decodeReceipt,
   encodeCbor,
   expectArray,
-  fromHex,
   hubIdFor,
   labelFor,
   mmrRoot,
@@ -33,6 +32,7 @@ import type { AuthorityRecord, AuthorityView } from "../overlays/mod.ts";
 import { CatchUp } from "./catch_up.ts";
 import { Lock } from "./files.ts";
 import { addPrimary } from "./primaries.ts";
+import type { LabelAuthority } from "./label_authority.ts";
 import type { Logger } from "./logger.ts";
 import type { Sequencer } from "./sequencer.ts";
 import type { HubStore } from "./store.ts";
@@ -42,6 +42,8 @@ export interface ReplicationContext {
   sequencer: Sequencer;
   /** The admin plane's authority view (veen.fed.authority.v1 records of this hub's realm). */
   authority: AuthorityView;
+  /** stream_id_for_label and the label of a stream (hub/label_authority.ts): one index for AUTH1 and replication. */
+  labels: Pick<LabelAuthority, "streamIdFor" | "labelOf">;
   hubPk: Uint8Array;
   routingKey: Uint8Array;
   profileId: Uint8Array;
@@ -79,9 +81,6 @@ interface Item {
 
 export class Replication {
   readonly hubId: Uint8Array;
-  /** label hex → stream_id, for every stream an authority record names (stream_id_for_label, AUTH1 §3.1). */
-  #streams = new Map<string, Uint8Array>();
-  #streamsKnown = -1;
   readonly #lock = new Lock();
   /** Primary keys known to be in DIR/primaries.json. */
   readonly #recorded = new Set<string>();
@@ -100,14 +99,7 @@ export class Replication {
 
   /** stream_id_for_label (AUTH1 §3.1): the stream of an authority record whose label (epoch 0) is `label`. */
   streamIdOf(label: Uint8Array): Uint8Array | undefined {
-    if (this.c.authority.size !== this.#streamsKnown) {
-      this.#streams.clear();
-      for (const r of this.c.authority.list()) {
-        this.#streams.set(toHex(labelFor(r.streamId, this.c.routingKey, 0)), r.streamId);
-      }
-      this.#streamsKnown = this.c.authority.size;
-    }
-    return this.#streams.get(toHex(label));
+    return this.c.labels.streamIdFor(label);
   }
 
   /** The record deciding `label` at `nowSec` when it makes this hub a replica of another primary. */
@@ -141,10 +133,9 @@ export class Replication {
 
   /** Every label this hub replicates at `nowSec` (GET /replication). */
   replicatedLabels(nowSec: number): ReplicatedLabel[] {
-    this.streamIdOf(new Uint8Array(32)); // refresh
     const out: ReplicatedLabel[] = [];
-    for (const [hex, streamId] of this.#streams) {
-      const label = fromHex(hex, 32, "label");
+    for (const streamId of this.c.authority.streamIds()) {
+      const label = this.c.labels.labelOf(streamId);
       const record = this.replicaOf(label, nowSec);
       if (record !== undefined) out.push({ label, streamId, record });
     }

@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import { encodeErrorBody, VeenError } from "../../core/mod.ts";
 import { removeViews, withAdminHub } from "../testing/admin_hub.ts";
 import { runCli } from "../testing/run.ts";
+import { hubMain } from "../../hub/mod.ts";
+import { captureIo } from "../../cmd/mod.ts";
 
 const ok = (r: { code: number; stdout: string; stderr: string }) =>
   assert.equal(r.code, 0, r.stdout + r.stderr);
@@ -131,6 +133,12 @@ Deno.test("fed authority: newest ts decides, equal ts by primary_hub ascending; 
     const newer = await publish(h.hub, h.admin, "s", self, ts + 1, 1000, "--replica-hub", OTHER);
     assert.equal(newer.json().primary_hub, OTHER, "a record from the future does not decide yet");
     h.clock.t = ts + 1;
+    // The flip made this hub primary after OTHER, which it cannot ask for its last seq (no peer_hubs): it answers
+    // 503 catching up (docs/replication.md) until `hub promote` forces the cutover.
+    const waiting = await h.send(client, "s");
+    assert.equal(waiting.code, 4, waiting.stdout + waiting.stderr);
+    assert.match(waiting.stdout + waiting.stderr, new RegExp(`catching up: the old primary ${OTHER}`));
+    assert.equal(await hubMain(["promote", "--stream", "s", "--hub", h.hub], captureIo()), 0);
     ok(await h.send(client, "s"));
     const role = await runCli(["hub", "role", "--hub", h.hub, "--stream", "s", "--json"]);
     ok(role);
