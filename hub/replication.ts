@@ -18,7 +18,6 @@ import {
   encodeCbor,
   expectArray,
   hubIdFor,
-  labelFor,
   mmrRoot,
   peaksAt,
   receiptFromCbor,
