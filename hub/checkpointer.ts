@@ -1,9 +1,11 @@
 /**
  * Emits signed CHECKPOINTs per label (spec 004 §5, OP0.5): every `every` entries, every `intervalSec` seconds for
  * labels with new entries, and on shutdown. A checkpoint covers only durable entries (the store's committed head).
- * label_prev = label_curr because label epochs are off; `epoch` is the profile time epoch at signing.
+ * label_prev = label_curr because label epochs are off; `epoch` is the profile time epoch at signing. With
+ * `witnesses` configured, each CHECKPOINT carries the witness_sigs collected before it is stored (spec 002 §3.4).
  */
 import {
+  type Checkpoint,
   decodeCheckpoint,
   encodeCheckpoint,
   epochOf,
@@ -31,7 +33,14 @@ export class Checkpointer {
     private readonly hubKey: SigningKey,
     private readonly metrics: Metrics,
     private readonly log: Logger,
-    private readonly opts: { every: number; intervalSec: number; epochSec: number; now: () => number },
+    private readonly opts: {
+      every: number;
+      intervalSec: number;
+      epochSec: number;
+      now: () => number;
+      /** The witness signatures over a new CHECKPOINT (hub/witness_client.ts), stored as its witness_sigs. */
+      cosign?: (c: Checkpoint) => Promise<Uint8Array[]>;
+    },
   ) {}
 
   /** Reads each label's latest checkpoint (O(labels), no history) and starts the interval timer. */
@@ -95,6 +104,8 @@ export class Checkpointer {
       { ver: 1, labelPrev: s.label, labelCurr: s.label, uptoSeq: seq, mmrRoot: root, epoch },
       this.hubKey.secret,
     );
+    const sigs = this.opts.cosign === undefined ? [] : await this.opts.cosign(cp);
+    if (sigs.length > 0) cp.witnessSigs = sigs;
     await this.store.putCheckpoint(s.label, seq, epoch, encodeCheckpoint(cp));
     this.metrics.checkpointInterval.observe(nowMs - s.lastAt);
     s.lastSeq = seq;

@@ -106,6 +106,10 @@ export interface HubConfig {
   maxCapTtlSec: number | null;
   /** KEX1+: the hub-key rotation window, published by GET /kex-policy (informational). */
   rotationWindowSec: number | null;
+  /** Hex Ed25519 hub keys whose CHECKPOINTs this hub cosigns as a witness (POST /witness/cosign). */
+  witnessFor: string[];
+  /** Base URLs of the witnesses asked to cosign each CHECKPOINT of this hub (at most 16). */
+  witnesses: string[];
   /** KEX0.3: hex client_ids refused at the capability stage (E.AUTH). */
   clientIdDeny: string[];
   /**
@@ -165,6 +169,8 @@ export function defaultConfig(dataDir = ""): HubConfig {
     defaultCapTtlSec: null,
     maxCapTtlSec: null,
     rotationWindowSec: null,
+    witnessFor: [],
+    witnesses: [],
     clientIdDeny: [],
     unsafeSkipAdminFold: false,
   };
@@ -228,6 +234,8 @@ const KEYS: Record<string, [string, Kind]> = {
   max_cap_ttl_sec: ["maxCapTtlSec", "optint"],
   rotation_window_sec: ["rotationWindowSec", "optint"],
   client_id_deny: ["clientIdDeny", "list"],
+  witness_for: ["witnessFor", "list"],
+  witnesses: ["witnesses", "list"],
   unsafe_skip_admin_fold: ["unsafeSkipAdminFold", "bool"],
 };
 
@@ -364,6 +372,7 @@ export function validateConfig(cfg: HubConfig): void {
     for (const k of cfg.trustedIssuers) fromHex(k, 32, "trusted issuer key");
     for (const k of cfg.adminKeys) fromHex(k, 32, "admin key");
     for (const k of cfg.clientIdDeny) fromHex(k, 32, "client_id_deny key");
+    for (const k of cfg.witnessFor) fromHex(k, 32, "witness_for key");
     fromHex(cfg.routingKeyHex, undefined, "routing_key");
     parseClassRates(cfg.classRates);
   });
@@ -381,6 +390,10 @@ export function validateConfig(cfg: HubConfig): void {
   }
   validateHttpBounds(cfg);
   validateSh1(cfg);
+  if (cfg.witnesses.length > 16) throw configError("witnesses must list at most 16 URLs");
+  for (const u of cfg.witnesses) {
+    if (!/^https?:\/\/[^\s]+$/.test(u)) throw configError(`witnesses entry "${u}" must be an http(s) URL`);
+  }
 }
 
 /** pow_difficulty within what a client can solve; ip_allow / ip_deny are CIDR blocks; stage2_queue_max >= 1. */

@@ -40,6 +40,9 @@ import { PowGate } from "./pow_gate.ts";
 import { RetentionEnforcer } from "./retention.ts";
 import { Routes } from "./routes.ts";
 import { Sequencer } from "./sequencer.ts";
+import { EquivocationLog } from "./equivocation_log.ts";
+import { Witness } from "./witness.ts";
+import { collectWitnessSigs, witnessKeys } from "./witness_client.ts";
 import type { HubStore, LabelHead } from "./store.ts";
 import { SubmitPipeline } from "./submit_pipeline.ts";
 
@@ -125,9 +128,12 @@ async function startLocked(
     },
     onRepair: (what) => log.warn("storage repair", { what }),
   });
+  let files: WitnessFiles | undefined;
   try {
-    return await startWithStore(cfg, opts, tls, lock, log, now, hubKey, store);
+    files = await openWitnessFiles(cfg, hubKey, log);
+    return await startWithStore(cfg, opts, tls, lock, log, now, hubKey, store, files);
   } catch (e) {
+    await files?.close().catch(() => {});
     await store.close().catch(() => {});
     throw e;
   }
@@ -143,6 +149,7 @@ async function startWithStore(
   now: () => number,
   hubKey: Awaited<ReturnType<typeof loadOrCreateHubKey>>["key"],
   store: HubStore,
+  files: WitnessFiles,
 ): Promise<RunningHub> {
   const metrics = new Metrics();
   const crypto = await CryptoPool.start(hubKey.secret, cfg.cryptoWorkers);
@@ -201,6 +208,10 @@ async function startWithStore(
     intervalSec: cfg.checkpointIntervalSec,
     epochSec: DEFAULT_PROFILE.epochSec,
     now,
+    ...(cfg.witnesses.length === 0 ? {} : {
+      cosign: (c) =>
+        collectWitnessSigs(cfg.witnesses, c, hubKey.public, store.nodeReader(c.labelCurr), log, metrics),
+    }),
   });
   let ready = false;
   let lastLabel = lastWrittenLabel(store.heads());
@@ -289,6 +300,8 @@ async function startWithStore(
     lastLabel: () => lastLabel,
     now,
     pow,
+    equivocations: files.equivocations,
+    witness: files.witness,
   });
   const { hostname, port } = parseListen(cfg.listen);
   const abort = new AbortController();
@@ -349,6 +362,7 @@ async function startWithStore(
       await retention.stop();
       if (sequencer.healthy) await checkpointer.stop();
       await store.close();
+      await files.close();
       viewStore.close();
       crypto.close();
       try {
@@ -397,6 +411,32 @@ async function startWithStore(
       await store.settled?.();
     },
   };
+}
+
+/** The proven equivocations and the witness state (`DIR/equivocations.cborseq`, `DIR/witness.cborseq`). */
+interface WitnessFiles {
+  equivocations: EquivocationLog;
+  witness: Witness;
+  close(): Promise<void>;
+}
+
+async function openWitnessFiles(cfg: HubConfig, hubKey: SigningKey, log: Logger): Promise<WitnessFiles> {
+  const onRepair = (what: string) => log.warn("storage repair", { what });
+  const equivocations = await EquivocationLog.open(cfg.dataDir, onRepair);
+  try {
+    const witness = await Witness.open(cfg.dataDir, hubKey, witnessKeys(cfg.witnessFor), onRepair);
+    return {
+      equivocations,
+      witness,
+      close: async () => {
+        await equivocations.close();
+        await witness.close();
+      },
+    };
+  } catch (e) {
+    await equivocations.close();
+    throw e;
+  }
 }
 
 /** Reads the PEM certificate chain and key; a missing or unreadable file is E.UNAVAILABLE naming the path. */
