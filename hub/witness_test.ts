@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import {
-  type CborValue,
   type Checkpoint,
   checkpointToCbor,
   decodeCheckpoint,
@@ -8,25 +7,21 @@ import {
   encodeCbor,
   hasWitness,
   signCheckpoint,
-  type SigningKey,
   signingKeyFromSeed,
   toHex,
   verifyCheckpointSig,
 } from "../core/mod.ts";
-import { http, postCbor, startTestHub as start, submit, Writer } from "../tests/fixture.ts";
-import { HUB_KEY_FILE } from "./hub_key.ts";
+import {
+  dirWithHubKey as dirWithKey,
+  http,
+  postCbor,
+  startTestHub as start,
+  submit,
+  Writer,
+} from "../tests/fixture.ts";
 import { WITNESS_FILE } from "./witness.ts";
 
 type Hub = Awaited<ReturnType<typeof start>>;
-
-/** A data dir whose hub key is `key` (so a witness can be configured with it before the hub first starts). */
-async function dirWithKey(root: string, name: string, key: SigningKey): Promise<string> {
-  const dir = `${root}/${name}`;
-  await Deno.mkdir(dir, { recursive: true });
-  const file = encodeCbor(new Map<number, CborValue>([[1, 1], [2, key.secret], [3, key.public]]));
-  await Deno.writeFile(`${dir}/${HUB_KEY_FILE}`, file, { mode: 0o600 });
-  return dir;
-}
 
 const A = signingKeyFromSeed(new Uint8Array(32).fill(41));
 const OTHER = signingKeyFromSeed(new Uint8Array(32).fill(42));
