@@ -35,7 +35,10 @@ Deno.test("a client holding a signed CHECKPOINT that the hub's RECEIPT contradic
     const statePath = `${c}/state.json`;
     const state = JSON.parse(await Deno.readTextFile(statePath));
     const ls = Object.values(
-      state.hubs as Record<string, { labels: Record<string, { checkpoint: { cbor: string } }> }>,
+      state.hubs as Record<
+        string,
+        { labels: Record<string, { checkpoint: { cbor: string; mmr_root: string } }> }
+      >,
     )[0]!;
     const rec = Object.values(ls.labels)[0]!.checkpoint;
     const cp = decodeCheckpoint(fromHex(rec.cbor));
@@ -44,13 +47,21 @@ Deno.test("a client holding a signed CHECKPOINT that the hub's RECEIPT contradic
       await hubSecret(hub.dataDir),
     );
     rec.cbor = toHex(encodeCheckpoint(forged));
+    rec.mmr_root = toHex(forged.mmrRoot);
     await Deno.writeTextFile(statePath, JSON.stringify(state));
 
-    for (const cmd of ["verify-state", "resync"]) {
-      const r = await runCli([cmd, ...base]);
-      assert.equal(r.code, 4, r.stderr);
-      assert.match(r.stderr, /E\.SEQ: The hub equivocated: .* at stream_seq 2 \(reported to the hub\)/);
-    }
+    const vs = await runCli(["verify-state", ...base]);
+    assert.equal(vs.code, 4, vs.stderr);
+    assert.match(
+      vs.stderr,
+      /E\.SEQ: State is inconsistent: the hub equivocated: .* at stream_seq 2 \(reported to the hub\)/,
+    );
+    const rs = await runCli(["resync", ...base]);
+    assert.equal(rs.code, 4, rs.stderr);
+    assert.match(
+      rs.stderr,
+      /E\.SEQ: .*verified earlier.*; the hub equivocated: .* at stream_seq 2 \(reported to the hub\)/,
+    );
     const got = await info();
     assert.equal(got.count, 1);
     assert.equal(got.equivocations[0].a, rec.cbor);

@@ -21,7 +21,7 @@ import {
 } from "../context.ts";
 import type { StreamItem } from "../http_client.ts";
 import { readIdentityCard } from "../identity_card.ts";
-import { checkHeldCheckpoint } from "../equivocation_report.ts";
+import { heldCheckpointEquivocation } from "../equivocation_report.ts";
 import { checkWitnesses, WITNESS_FLAGS, witnessRequirement } from "../witness_requirement.ts";
 import { applyItem, extendView, fetchItems, rebuildFromCheckpoint, viewAgrees } from "../view_sync.ts";
 
@@ -111,14 +111,16 @@ export const resync: Command = {
       let view = result.view;
       // The CHECKPOINT verified by an earlier resync binds the hub whatever view was replayed or rebuilt.
       const earlier = ls.checkpoint;
-      if (earlier !== null) await checkHeldCheckpoint(http, session.hubPk, target.label, earlier, latest);
       if (
         earlier !== null &&
         !(await viewAgrees(http, target.label, earlier.upto_seq, fromHex(earlier.mmr_root, 32), view))
       ) {
+        const eq = await heldCheckpointEquivocation(http, session.hubPk, target.label, earlier, latest);
         throw new VeenError(
           "E.SEQ",
-          `The hub's log of ${view.size} items does not extend the CHECKPOINT upto_seq ${earlier.upto_seq} verified earlier: the hub rewrote signed history`,
+          `The hub's log of ${view.size} items does not extend the CHECKPOINT upto_seq ${earlier.upto_seq} verified earlier: the hub rewrote signed history${
+            eq === undefined ? "" : `; ${eq}`
+          }`,
         );
       }
       let cpLine = "checkpoint: none";

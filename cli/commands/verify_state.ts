@@ -27,7 +27,7 @@ import {
 import { checkFailure } from "../../cmd/mod.ts";
 import { streamTarget } from "../hub_session.ts";
 import { provesPrefix, viewAgrees } from "../view_sync.ts";
-import { checkHeldCheckpoint } from "../equivocation_report.ts";
+import { heldCheckpointEquivocation } from "../equivocation_report.ts";
 import { checkWitnesses, WITNESS_FLAGS, witnessRequirement } from "../witness_requirement.ts";
 
 export const verifyState: Command = {
@@ -86,7 +86,11 @@ export const verifyState: Command = {
       }
     }
     const latest = await http.checkpointLatest(target.label);
-    if (ls?.checkpoint) await checkHeldCheckpoint(http, session.hubPk, target.label, ls.checkpoint, latest);
+    const held = ls?.checkpoint ?? null;
+    const eq = held === null
+      ? undefined
+      : await heldCheckpointEquivocation(http, session.hubPk, target.label, held, latest);
+    if (eq !== undefined) mismatch(held!.upto_seq, eq);
     let cpLine = "checkpoint: none";
     if (latest !== undefined) {
       const cp = latest.checkpoint;
