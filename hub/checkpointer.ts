@@ -40,6 +40,8 @@ export class Checkpointer {
       now: () => number;
       /** The witness signatures over a new CHECKPOINT (hub/witness_client.ts), stored as its witness_sigs. */
       cosign?: (c: Checkpoint) => Promise<Uint8Array[]>;
+      /** True for a stored CHECKPOINT to write again at its label's head (one signed by a rotated-away key). */
+      stale?: (c: Checkpoint) => boolean;
     },
   ) {}
 
@@ -47,7 +49,8 @@ export class Checkpointer {
   async start(): Promise<void> {
     for (const h of this.store.heads()) {
       const cp = await this.store.latestCheckpoint(h.label);
-      const lastSeq = cp === undefined ? 0 : decodeCheckpoint(cp).uptoSeq;
+      const c = cp === undefined ? undefined : decodeCheckpoint(cp);
+      const lastSeq = c === undefined || this.opts.stale?.(c) ? 0 : c.uptoSeq;
       this.state.set(toHex(h.label), { label: h.label, lastSeq, lastAt: this.opts.now() });
     }
     if (this.opts.intervalSec > 0) {

@@ -108,7 +108,7 @@ export interface HubConfig {
   rotationWindowSec: number | null;
   /** Hex Ed25519 hub keys whose CHECKPOINTs this hub cosigns as a witness (POST /witness/cosign). */
   witnessFor: string[];
-  /** Base URLs of the witnesses asked to cosign each CHECKPOINT of this hub (at most 16). */
+  /** Base URLs of the witnesses asked to cosign each CHECKPOINT of this hub (at most 14: witness_sigs holds 16). */
   witnesses: string[];
   /** KEX0.3: hex client_ids refused at the capability stage (E.AUTH). */
   clientIdDeny: string[];
@@ -390,7 +390,7 @@ export function validateConfig(cfg: HubConfig): void {
   }
   validateHttpBounds(cfg);
   validateSh1(cfg);
-  if (cfg.witnesses.length > 16) throw configError("witnesses must list at most 16 URLs");
+  if (cfg.witnesses.length > 14) throw configError("witnesses must list at most 14 URLs");
   for (const u of cfg.witnesses) {
     if (!/^https?:\/\/[^\s]+$/.test(u)) throw configError(`witnesses entry "${u}" must be an http(s) URL`);
   }

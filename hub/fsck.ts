@@ -32,6 +32,7 @@
  * unchecksummed tail past the indexed position, log records not yet indexed, node or position bytes past the index.
  * The first inconsistency stops the check; it is reported as `{file, label?, seq?, what}` and the exit code is 4.
  */
+import { readPreviousKeys } from "./hub_key_rotation.ts";
 import {
   authRef,
   bytesEqual,
@@ -204,7 +205,8 @@ class Checker {
   currentFile = "";
   readonly #readers = new SyncReaders(64);
   #kv: Deno.Kv | undefined;
-  #hubPk!: Uint8Array;
+  /** The hub key and the keys it rotated away from (hub/hub_key_rotation.ts): older entries are signed by those. */
+  #hubPks: Uint8Array[] = [];
   #index: IndexState | undefined;
   readonly #labels = new Map<string, LabelState>();
   #views: ViewsCheck | undefined;
@@ -273,7 +275,7 @@ class Checker {
       if (key === undefined) {
         this.fail({ file: HUB_KEY_FILE, what: "the public key does not match the secret seed" });
       }
-      this.#hubPk = key.public;
+      this.#hubPks = [key.public, ...(await readPreviousKeys(this.dir)).map((p) => p.key.public)];
     } catch (e) {
       if (e instanceof Inconsistent) throw e;
       this.fail({ file: HUB_KEY_FILE, what: `malformed hub key: ${(e as Error).message}` });
@@ -478,7 +480,7 @@ class Checker {
           what: `CHECKPOINT does not decode: ${(e as Error).message}`,
         });
       }
-      if (!verifyCheckpointSig(cp, this.#hubPk)) {
+      if (!this.#hubPks.some((k) => verifyCheckpointSig(cp, k))) {
         this.fail({
           file: at,
           label: hex,
@@ -689,7 +691,7 @@ class Checker {
     ) {
       this.fail(at("RECEIPT label, stream_seq, leaf_hash or hub_ts differs from its log record"));
     }
-    if (!verifyReceiptSig(receipt, this.#hubPk)) {
+    if (!this.#hubPks.some((k) => verifyReceiptSig(receipt, k))) {
       this.fail(at("RECEIPT hub_sig does not verify under hub_key"));
     }
     let pLen = 0;

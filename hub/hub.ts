@@ -6,10 +6,12 @@ import {
   DEFAULT_PROFILE,
   encodeProfile,
   fromHex,
+  hasWitness,
   profileId,
   type SigningKey,
   toHex,
   VeenError,
+  verifyCheckpointSig,
 } from "../core/mod.ts";
 import { VERSION } from "../version.ts";
 import { Admission } from "./admission.ts";
@@ -43,6 +45,7 @@ import { Sequencer } from "./sequencer.ts";
 import { EquivocationLog } from "./equivocation_log.ts";
 import { Witness } from "./witness.ts";
 import { collectWitnessSigs, witnessKeys } from "./witness_client.ts";
+import { openRotation, readPreviousKeys, rotationSigs } from "./hub_key_rotation.ts";
 import type { HubStore, LabelHead } from "./store.ts";
 import { SubmitPipeline } from "./submit_pipeline.ts";
 
@@ -152,11 +155,16 @@ async function startWithStore(
   files: WitnessFiles,
 ): Promise<RunningHub> {
   const metrics = new Metrics();
+  const previousKeys = await readPreviousKeys(cfg.dataDir);
   const crypto = await CryptoPool.start(hubKey.secret, cfg.cryptoWorkers);
   const routingKey = fromHex(cfg.routingKeyHex, undefined, "routing_key");
   const admission = new Admission(store, {
     required: admissionRequired(cfg),
-    trustedIssuers: [hubKey.public, ...cfg.trustedIssuers.map((k) => fromHex(k, 32, "trusted issuer"))],
+    trustedIssuers: [
+      hubKey.public,
+      ...previousKeys.map((p) => p.key.public),
+      ...cfg.trustedIssuers.map((k) => fromHex(k, 32, "trusted issuer")),
+    ],
     routingKey,
     maxCapChain: cfg.limits.maxCapChain,
     labelEpochs: cfg.labelEpochs,
@@ -208,10 +216,23 @@ async function startWithStore(
     intervalSec: cfg.checkpointIntervalSec,
     epochSec: DEFAULT_PROFILE.epochSec,
     now,
-    ...(cfg.witnesses.length === 0 ? {} : {
-      cosign: (c) =>
-        collectWitnessSigs(cfg.witnesses, c, hubKey.public, store.nodeReader(c.labelCurr), log, metrics),
-    }),
+    cosign: async (c) => {
+      const open = openRotation(previousKeys, hubKey, Math.floor(now() / 1000));
+      const witnessed = cfg.witnesses.length === 0 ? [] : await collectWitnessSigs(
+        cfg.witnesses,
+        c,
+        hubKey.public,
+        store.nodeReader(c.labelCurr),
+        log,
+        metrics,
+      );
+      return [...(open === undefined ? [] : rotationSigs(c, open.key, hubKey)), ...witnessed];
+    },
+    stale: (c) => {
+      const open = openRotation(previousKeys, hubKey, Math.floor(now() / 1000));
+      return !verifyCheckpointSig(c, hubKey.public) ||
+        (open !== undefined && !hasWitness(c, open.key.public));
+    },
   });
   let ready = false;
   let lastLabel = lastWrittenLabel(store.heads());
@@ -236,6 +257,9 @@ async function startWithStore(
     await retention.run();
     retention.start();
     await checkpointer.start();
+    // After a key rotation (KEX0.1) every label's head gets a CHECKPOINT under the new key (and, in the window,
+    // the old one) at once.
+    if (previousKeys.length > 0) await checkpointer.tick(true);
   } catch (e) {
     await retention.stop();
     await checkpointer.stop().catch(() => {});
