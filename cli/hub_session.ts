@@ -1,6 +1,7 @@
 /**
  * A connection to one hub for one command: the resolved address, `GET /info`, the hub-key pin (TOFU: pinned in
- * state.json on first contact; a different key later is E.SIG, exit 4; `--hub-key` pins explicitly, KEX0.1), the
+ * state.json on first contact; a different key later is E.SIG, exit 4, unless a CHECKPOINT signed by both keys
+ * moves the pin (cli/hub_rotation.ts); `--hub-key` pins explicitly, KEX0.1), the
  * profile, and the stream-name → stream_id → label mapping (empty routing key and epoch 0 unless /info names one).
  */
 import {
@@ -20,6 +21,7 @@ import { type HubAddress, resolveHub } from "./hub_address.ts";
 import { HubHttp, type HubInfo } from "./http_client.ts";
 import type { PowPolicy } from "./pow_client.ts";
 import { replicaReadInfo } from "./replica_read.ts";
+import { acceptRotation } from "./hub_rotation.ts";
 
 export interface HubSession {
   address: HubAddress;
@@ -83,12 +85,15 @@ export async function connectHub(opts: {
     );
   }
   const pin = opts.state?.pins[address.key];
-  if (pin !== undefined && pin.hub_pk !== toHex(info.hubPk) && opts.hubKey === undefined) {
+  if (
+    pin !== undefined && pin.hub_pk !== toHex(info.hubPk) && opts.hubKey === undefined &&
+    (await acceptRotation(http, opts.state!, address.key, info.hubPk)) === undefined
+  ) {
     throw new VeenError(
       "E.SIG",
       `Hub key changed for ${address.key}: pinned ${pin.hub_pk}, hub presents ${
         toHex(info.hubPk)
-      } (pass --hub-key to re-pin)`,
+      } and no CHECKPOINT signed by both keys (KEX0.1) (pass --hub-key to re-pin)`,
     );
   }
   let profile: Profile = DEFAULT_PROFILE;

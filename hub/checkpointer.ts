@@ -1,9 +1,11 @@
 /**
  * Emits signed CHECKPOINTs per label (spec 004 §5, OP0.5): every `every` entries, every `intervalSec` seconds for
  * labels with new entries, and on shutdown. A checkpoint covers only durable entries (the store's committed head).
- * label_prev = label_curr because label epochs are off; `epoch` is the profile time epoch at signing.
+ * label_prev = label_curr because label epochs are off; `epoch` is the profile time epoch at signing. With
+ * `witnesses` configured, each CHECKPOINT carries the witness_sigs collected before it is stored (spec 002 §3.4).
  */
 import {
+  type Checkpoint,
   decodeCheckpoint,
   encodeCheckpoint,
   epochOf,
@@ -38,6 +40,10 @@ export class Checkpointer {
       now: () => number;
       /** False for a label whose checkpoints come from its primary (a replicated label, hub/replication.ts). */
       signs?: (label: Uint8Array, nowSec: number) => boolean;
+      /** The witness signatures over a new CHECKPOINT (hub/witness_client.ts), stored as its witness_sigs. */
+      cosign?: (c: Checkpoint) => Promise<Uint8Array[]>;
+      /** True for a stored CHECKPOINT to write again at its label's head (one signed by a rotated-away key). */
+      stale?: (c: Checkpoint) => boolean;
     },
   ) {}
 
@@ -45,7 +51,8 @@ export class Checkpointer {
   async start(): Promise<void> {
     for (const h of this.store.heads()) {
       const cp = await this.store.latestCheckpoint(h.label);
-      const lastSeq = cp === undefined ? 0 : decodeCheckpoint(cp).uptoSeq;
+      const c = cp === undefined ? undefined : decodeCheckpoint(cp);
+      const lastSeq = c === undefined || this.opts.stale?.(c) ? 0 : c.uptoSeq;
       this.state.set(toHex(h.label), { label: h.label, lastSeq, lastAt: this.opts.now() });
     }
     if (this.opts.intervalSec > 0) {
@@ -103,6 +110,8 @@ export class Checkpointer {
       { ver: 1, labelPrev: s.label, labelCurr: s.label, uptoSeq: seq, mmrRoot: root, epoch },
       this.hubKey.secret,
     );
+    const sigs = this.opts.cosign === undefined ? [] : await this.opts.cosign(cp);
+    if (sigs.length > 0) cp.witnessSigs = sigs;
     await this.store.putCheckpoint(s.label, seq, epoch, encodeCheckpoint(cp));
     this.metrics.checkpointInterval.observe(nowMs - s.lastAt);
     s.lastSeq = seq;

@@ -1,5 +1,5 @@
 /**
- * The hub's command table (CLI-GOALS-1 §2.1-2.2, §13.3): `veen hub start|run|stop|fsck` and
+ * The hub's command table (CLI-GOALS-1 §2.1-2.2, §13.3): `veen hub start|run|stop|fsck|rotate-key` and
  * `veen retention show|set`. Handlers live in main.ts, fsck.ts and retention.ts and load only when they run.
  */
 import {
@@ -76,7 +76,7 @@ retention are checked through the node files. Exit 0 when consistent, 4 at the f
 seq, what). Holds DIR's lock while it runs, so it refuses (exit 4) while a hub runs on DIR; --force checks
 without the lock (results may then be inconsistent).`;
 
-/** `veen hub start|run|stop|fsck`. */
+/** `veen hub start|run|stop|fsck|rotate-key`. */
 export const HUB_COMMANDS: readonly Command[] = [
   {
     path: ["hub", "start"],
@@ -127,6 +127,22 @@ export const HUB_COMMANDS: readonly Command[] = [
       { name: "old-primary", metavar: "URL", help: "the old primary, asked for its last seq" },
     ],
     run: lazy(() => import("./promote.ts"), (m) => m.promoteCommand),
+  },
+  {
+    path: ["hub", "rotate-key"],
+    summary: "replace a stopped hub's key, keeping the old one for a rotation window (KEX0.1)",
+    usage: "veen hub rotate-key --data-dir DIR [--window-sec N]",
+    details:
+      "Offline (holds DIR's lock): the current key is kept in DIR/hub_key.previous, then DIR/hub_key is " +
+      "replaced by a new key. Until the window ends (default 86400 s) every CHECKPOINT the hub writes carries " +
+      "witness signatures of the old and the new key; clients that pinned the old key move to the new one only " +
+      'through such a CHECKPOINT (docs/protocol.md "Hub key rotation"). Refused while a window is open.',
+    flags: [DATA_DIR_FLAG, {
+      name: "window-sec",
+      metavar: "N",
+      help: "rotation window in seconds (default 86400)",
+    }],
+    run: lazy(() => import("./hub_key_rotation.ts"), (m) => (ctx) => m.rotateKeyCommand(ctx, dataDirOf(ctx))),
   },
 ];
 

@@ -109,6 +109,10 @@ export interface HubConfig {
   maxCapTtlSec: number | null;
   /** KEX1+: the hub-key rotation window, published by GET /kex-policy (informational). */
   rotationWindowSec: number | null;
+  /** Hex Ed25519 hub keys whose CHECKPOINTs this hub cosigns as a witness (POST /witness/cosign). */
+  witnessFor: string[];
+  /** Base URLs of the witnesses asked to cosign each CHECKPOINT of this hub (at most 14: witness_sigs holds 16). */
+  witnesses: string[];
   /** KEX0.3: hex client_ids refused at the capability stage (E.AUTH). */
   clientIdDeny: string[];
   /**
@@ -175,6 +179,8 @@ export function defaultConfig(dataDir = ""): HubConfig {
     defaultCapTtlSec: null,
     maxCapTtlSec: null,
     rotationWindowSec: null,
+    witnessFor: [],
+    witnesses: [],
     clientIdDeny: [],
     unsafeSkipAdminFold: false,
     role: "standalone",
@@ -242,6 +248,8 @@ const KEYS: Record<string, [string, Kind]> = {
   max_cap_ttl_sec: ["maxCapTtlSec", "optint"],
   rotation_window_sec: ["rotationWindowSec", "optint"],
   client_id_deny: ["clientIdDeny", "list"],
+  witness_for: ["witnessFor", "list"],
+  witnesses: ["witnesses", "list"],
   unsafe_skip_admin_fold: ["unsafeSkipAdminFold", "bool"],
   role: ["role", "string"],
   unspecified_policy: ["unspecifiedPolicy", "string"],
@@ -386,6 +394,7 @@ export function validateConfig(cfg: HubConfig): void {
     for (const k of cfg.trustedIssuers) fromHex(k, 32, "trusted issuer key");
     for (const k of cfg.adminKeys) fromHex(k, 32, "admin key");
     for (const k of cfg.clientIdDeny) fromHex(k, 32, "client_id_deny key");
+    for (const k of cfg.witnessFor) fromHex(k, 32, "witness_for key");
     fromHex(cfg.routingKeyHex, undefined, "routing_key");
     parseClassRates(cfg.classRates);
   });
@@ -404,6 +413,7 @@ export function validateConfig(cfg: HubConfig): void {
   validateHttpBounds(cfg);
   validateSh1(cfg);
   validateFederation(cfg);
+  validateWitnesses(cfg);
 }
 
 /**
@@ -420,6 +430,14 @@ function validateFederation(cfg: HubConfig): void {
   }
   if (cfg.labelEpochs && (cfg.role === "primary" || cfg.role === "replica")) {
     throw configError(`label_epochs cannot be on with role ${cfg.role}: AUTH1 needs labels at epoch 0`);
+  }
+}
+
+/** At most 14 witnesses (witness_sigs holds 16 and a rotation window takes two), each an http(s) URL. */
+function validateWitnesses(cfg: HubConfig): void {
+  if (cfg.witnesses.length > 14) throw configError("witnesses must list at most 14 URLs");
+  for (const u of cfg.witnesses) {
+    if (!/^https?:\/\/[^\s]+$/.test(u)) throw configError(`witnesses entry "${u}" must be an http(s) URL`);
   }
 }
 

@@ -32,6 +32,7 @@
  * unchecksummed tail past the indexed position, log records not yet indexed, node or position bytes past the index.
  * The first inconsistency stops the check; it is reported as `{file, label?, seq?, what}` and the exit code is 4.
  */
+import { readPreviousKeys } from "./hub_key_rotation.ts";
 import {
   authRef,
   bytesEqual,
@@ -205,7 +206,8 @@ class Checker {
   currentFile = "";
   readonly #readers = new SyncReaders(64);
   #kv: Deno.Kv | undefined;
-  #hubPk!: Uint8Array;
+  /** The hub key and the keys it rotated away from (hub/hub_key_rotation.ts): older entries are signed by those. */
+  #hubPks: Uint8Array[] = [];
   /** Keys of the primaries whose entries this hub replicates (DIR/primaries.json, hub/primaries.ts). */
   #primaries: Uint8Array[] = [];
   #index: IndexState | undefined;
@@ -276,7 +278,7 @@ class Checker {
       if (key === undefined) {
         this.fail({ file: HUB_KEY_FILE, what: "the public key does not match the secret seed" });
       }
-      this.#hubPk = key.public;
+      this.#hubPks = [key.public, ...(await readPreviousKeys(this.dir)).map((p) => p.key.public)];
     } catch (e) {
       if (e instanceof Inconsistent) throw e;
       this.fail({ file: HUB_KEY_FILE, what: `malformed hub key: ${(e as Error).message}` });
@@ -486,7 +488,7 @@ class Checker {
           what: `CHECKPOINT does not decode: ${(e as Error).message}`,
         });
       }
-      if (![this.#hubPk, ...this.#primaries].some((k) => verifyCheckpointSig(cp, k))) {
+      if (![...this.#hubPks, ...this.#primaries].some((k) => verifyCheckpointSig(cp, k))) {
         this.fail({
           file: at,
           label: hex,
@@ -697,8 +699,10 @@ class Checker {
     ) {
       this.fail(at("RECEIPT label, stream_seq, leaf_hash or hub_ts differs from its log record"));
     }
-    if (![this.#hubPk, ...this.#primaries].some((k) => verifyReceiptSig(receipt, k))) {
-      this.fail(at("RECEIPT hub_sig does not verify under hub_key (or a key in primaries.json)"));
+    if (![...this.#hubPks, ...this.#primaries].some((k) => verifyReceiptSig(receipt, k))) {
+      this.fail(
+        at("RECEIPT hub_sig does not verify under hub_key (or an earlier key, or a key in primaries.json)"),
+      );
     }
     let pLen = 0;
     if (r.msg !== null) {

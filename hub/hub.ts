@@ -6,11 +6,13 @@ import {
   DEFAULT_PROFILE,
   encodeProfile,
   fromHex,
+  hasWitness,
   hubIdFor,
   profileId,
   type SigningKey,
   toHex,
   VeenError,
+  verifyCheckpointSig,
 } from "../core/mod.ts";
 import { VERSION } from "../version.ts";
 import { Admission } from "./admission.ts";
@@ -43,6 +45,10 @@ import { Replication } from "./replication.ts";
 import { RetentionEnforcer } from "./retention.ts";
 import { Routes } from "./routes.ts";
 import { Sequencer } from "./sequencer.ts";
+import { EquivocationLog } from "./equivocation_log.ts";
+import { Witness } from "./witness.ts";
+import { collectWitnessSigs, witnessKeys } from "./witness_client.ts";
+import { openRotation, readPreviousKeys, rotationSigs } from "./hub_key_rotation.ts";
 import type { HubStore, LabelHead } from "./store.ts";
 import { SubmitPipeline } from "./submit_pipeline.ts";
 
@@ -128,9 +134,12 @@ async function startLocked(
     },
     onRepair: (what) => log.warn("storage repair", { what }),
   });
+  let files: WitnessFiles | undefined;
   try {
-    return await startWithStore(cfg, opts, tls, lock, log, now, hubKey, store);
+    files = await openWitnessFiles(cfg, hubKey, log);
+    return await startWithStore(cfg, opts, tls, lock, log, now, hubKey, store, files);
   } catch (e) {
+    await files?.close().catch(() => {});
     await store.close().catch(() => {});
     throw e;
   }
@@ -146,13 +155,19 @@ async function startWithStore(
   now: () => number,
   hubKey: Awaited<ReturnType<typeof loadOrCreateHubKey>>["key"],
   store: HubStore,
+  files: WitnessFiles,
 ): Promise<RunningHub> {
   const metrics = new Metrics();
+  const previousKeys = await readPreviousKeys(cfg.dataDir);
   const crypto = await CryptoPool.start(hubKey.secret, cfg.cryptoWorkers);
   const routingKey = fromHex(cfg.routingKeyHex, undefined, "routing_key");
   const admission = new Admission(store, {
     required: admissionRequired(cfg),
-    trustedIssuers: [hubKey.public, ...cfg.trustedIssuers.map((k) => fromHex(k, 32, "trusted issuer"))],
+    trustedIssuers: [
+      hubKey.public,
+      ...previousKeys.map((p) => p.key.public),
+      ...cfg.trustedIssuers.map((k) => fromHex(k, 32, "trusted issuer")),
+    ],
     routingKey,
     maxCapChain: cfg.limits.maxCapChain,
     labelEpochs: cfg.labelEpochs,
@@ -205,6 +220,23 @@ async function startWithStore(
     epochSec: DEFAULT_PROFILE.epochSec,
     now,
     signs: (label, nowSec) => replication.replicaOf(label, nowSec) === undefined,
+    cosign: async (c) => {
+      const open = openRotation(previousKeys, hubKey, Math.floor(now() / 1000));
+      const witnessed = cfg.witnesses.length === 0 ? [] : await collectWitnessSigs(
+        cfg.witnesses,
+        c,
+        hubKey.public,
+        store.nodeReader(c.labelCurr),
+        log,
+        metrics,
+      );
+      return [...(open === undefined ? [] : rotationSigs(c, open.key, hubKey)), ...witnessed];
+    },
+    stale: (c) => {
+      const open = openRotation(previousKeys, hubKey, Math.floor(now() / 1000));
+      return !verifyCheckpointSig(c, hubKey.public) ||
+        (open !== undefined && !hasWitness(c, open.key.public));
+    },
   });
   let ready = false;
   let lastLabel = lastWrittenLabel(store.heads());
@@ -252,6 +284,9 @@ async function startWithStore(
     await retention.run();
     retention.start();
     await checkpointer.start();
+    // After a key rotation (KEX0.1) every label's head gets a CHECKPOINT under the new key (and, in the window,
+    // the old one) at once.
+    if (previousKeys.length > 0) await checkpointer.tick(true);
   } catch (e) {
     await retention.stop();
     await checkpointer.stop().catch(() => {});
@@ -320,6 +355,8 @@ async function startWithStore(
     now,
     pow,
     replication,
+    equivocations: files.equivocations,
+    witness: files.witness,
   });
   const { hostname, port } = parseListen(cfg.listen);
   const abort = new AbortController();
@@ -380,6 +417,7 @@ async function startWithStore(
       await retention.stop();
       if (sequencer.healthy) await checkpointer.stop();
       await store.close();
+      await files.close();
       viewStore.close();
       crypto.close();
       try {
@@ -428,6 +466,32 @@ async function startWithStore(
       await store.settled?.();
     },
   };
+}
+
+/** The proven equivocations and the witness state (`DIR/equivocations.cborseq`, `DIR/witness.cborseq`). */
+interface WitnessFiles {
+  equivocations: EquivocationLog;
+  witness: Witness;
+  close(): Promise<void>;
+}
+
+async function openWitnessFiles(cfg: HubConfig, hubKey: SigningKey, log: Logger): Promise<WitnessFiles> {
+  const onRepair = (what: string) => log.warn("storage repair", { what });
+  const equivocations = await EquivocationLog.open(cfg.dataDir, onRepair);
+  try {
+    const witness = await Witness.open(cfg.dataDir, hubKey, witnessKeys(cfg.witnessFor), onRepair);
+    return {
+      equivocations,
+      witness,
+      close: async () => {
+        await equivocations.close();
+        await witness.close();
+      },
+    };
+  } catch (e) {
+    await equivocations.close();
+    throw e;
+  }
 }
 
 /** Reads the PEM certificate chain and key; a missing or unreadable file is E.UNAVAILABLE naming the path. */

@@ -23,6 +23,8 @@ export class Metrics {
   /** POST /report_equivocation bodies received, and those that proved equivocation. */
   equivocationReports = 0;
   equivocationProven = 0;
+  /** Witnesses that did not cosign a CHECKPOINT of this hub (hub/witness_client.ts). */
+  witnessFail = 0;
   queueDepth = 0;
   /** Request bodies refused unread because the body-read bounds were reached (hub/body_limits.ts). */
   bodyBusy = 0;
@@ -116,6 +118,7 @@ export class Metrics {
       "Equivocation reports that proved this hub signed two views of one position.",
       this.equivocationProven,
     );
+    counter("veen_witness_fail_total", "Witness cosignatures asked for and not obtained.", this.witnessFail);
     counter(
       "veen_http_body_busy_total",
       "Request bodies refused unread (503) because the body-read bounds were reached.",

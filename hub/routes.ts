@@ -39,6 +39,9 @@ import type { Replication } from "./replication.ts";
 import { replicationRoute, type ReplicationRoutesContext } from "./replication_routes.ts";
 import type { HubStore } from "./store.ts";
 import type { SubmitPipeline } from "./submit_pipeline.ts";
+import type { EquivocationLog } from "./equivocation_log.ts";
+import type { Witness } from "./witness.ts";
+import { COSIGN_BODY_MAX, equivocationsPage, witnessCosign, witnessLast } from "./witness_routes.ts";
 import {
   CBOR_SEQ,
   cborResponse,
@@ -92,6 +95,10 @@ export interface RoutesContext {
   pow?: PowGate;
   /** The replication intake (hub/replication_routes.ts: /replicate, /replicate/checkpoint, /replication). */
   replication?: Replication;
+  /** Proven equivocation, kept (hub/equivocation_log.ts); without it proofs are only logged and counted. */
+  equivocations?: EquivocationLog;
+  /** The witness role (hub/witness.ts, POST /witness/cosign). */
+  witness?: Witness;
 }
 
 export class Routes {
@@ -152,6 +159,8 @@ export class Routes {
           return this.reportEquivocation(req, peer);
         case "/attachments":
           return this.putAttachment(req, peer);
+        case "/witness/cosign":
+          return this.cosign(req, peer);
       }
     } else if (m === "GET" || m === "HEAD") {
       const q = new Query(new URLSearchParams(query));
@@ -192,6 +201,10 @@ export class Routes {
           return jsonResponse(kexPolicyJson(this.c.kexPolicy));
         case "/cap":
           return this.capToken(q);
+        case "/equivocations":
+          return equivocationsPage(this.need(this.c.equivocations, "equivocation log"), q);
+        case "/witness/last":
+          return witnessLast(this.need(this.c.witness, "witness role"), q);
       }
       if (p.startsWith("/attachments/")) return this.getAttachment(p.slice("/attachments/".length));
       const admin = adminRoute(this.c, p, q);
@@ -371,12 +384,14 @@ export class Routes {
 
   /**
    * POST /report_equivocation `[statement, statement]` (RECEIPTs or CHECKPOINTs, core/equivocation.ts): answers
-   * `{"ok": true, "equivocation": true, "label", "stream_seq"}` when they prove this hub forked a label (logged at
-   * error level and counted in veen_equivocation_proven_total), else `{"ok": false, "equivocation": false}`.
+   * `{"ok": true, "equivocation": true, "label", "stream_seq", "stored"}` when they prove this hub forked a label
+   * (logged at error level, counted in veen_equivocation_proven_total and, the first time for its position, stored
+   * durably before the answer: `stored` is true then), else `{"ok": false, "equivocation": false}`.
    */
   private async reportEquivocation(req: Request, peer: string): Promise<Response> {
     const body = await this.body(req, 4096, peer);
-    const [a, b] = decodeEquivocationReport(decodeCbor(body, "equivocation report"));
+    const report = decodeCbor(body, "equivocation report");
+    const [a, b] = decodeEquivocationReport(report);
     this.c.metrics.equivocationReports++;
     const proven = equivocation(a, b, this.c.hubPk);
     const answer = new Map<string, CborValue>([["ok", proven !== undefined], [
@@ -388,8 +403,28 @@ export class Routes {
       this.c.log.error("equivocation proven", { label: toHex(proven.label), stream_seq: proven.seq });
       answer.set("label", proven.label);
       answer.set("stream_seq", proven.seq);
+      const [ra, rb] = report as CborValue[];
+      const stored = await this.c.equivocations?.record({
+        label: proven.label,
+        seq: proven.seq,
+        a: encodeCbor(ra!),
+        b: encodeCbor(rb!),
+        reportedAt: Math.floor(this.c.now() / 1000),
+      });
+      answer.set("stored", stored === true);
     }
     return cborResponse(encodeCbor(answer));
+  }
+
+  /** POST /witness/cosign (hub/witness_routes.ts). */
+  private async cosign(req: Request, peer: string): Promise<Response> {
+    const w = this.need(this.c.witness, "witness role");
+    return witnessCosign(w, await this.body(req, COSIGN_BODY_MAX, peer));
+  }
+
+  private need<T>(v: T | undefined, what: string): T {
+    if (v === undefined) throw new VeenError("E.NOT_FOUND", `This hub has no ${what}`);
+    return v;
   }
 
   /**
@@ -450,6 +485,7 @@ export class Routes {
       data_dir: this.c.dataDir,
       labels: st.labels,
       entries: st.entries,
+      equivocations: this.c.equivocations?.count ?? 0,
       ...(this.c.store.retentionStatus ? { retention: this.c.store.retentionStatus() } : {}),
       ...(this.c.store.attachmentStatus ? { attachments: this.c.store.attachmentStatus() } : {}),
     });
@@ -480,6 +516,7 @@ export class Routes {
         veen_labels: st.labels,
         veen_log_entries: st.entries,
         veen_log_bytes: st.logBytes,
+        veen_equivocation_stored: this.c.equivocations?.count ?? 0,
       }),
       200,
       "text/plain; version=0.0.4",

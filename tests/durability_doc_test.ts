@@ -1,7 +1,7 @@
 /**
  * docs/durability.md "Data directory" is the one description of the data dir: every file and directory a hub run
  * creates must be in its table, and every row of the table must be created by the run. The run covers every writer:
- * `veen hub start` and `veen hub stop` (pid, state, log, lock, key), commits over rotated segments (sidecars,
+ * `veen hub start` and `veen hub stop` (pid, state, log, lock, key), `veen hub rotate-key`, commits over rotated segments (sidecars,
  * node and position files, the KV index), a checkpoint, an admission, an attachment, retention (policy file,
  * tombstones) and a torn tail cut at the next open (quarantine).
  */
@@ -64,6 +64,9 @@ Deno.test("docs/durability.md lists exactly the files and directories a hub run 
     assert.equal(r.code, 0, r.err);
     await look();
     r = await veen(["hub", "stop", "--data-dir", dir]);
+    assert.equal(r.code, 0, r.err);
+    // A key rotation keeps the old key beside the new one.
+    r = await veen(["hub", "rotate-key", "--data-dir", dir]);
     assert.equal(r.code, 0, r.err);
 
     // The store's writers: rotated segments, a checkpoint, an admission, an attachment.

@@ -1,9 +1,11 @@
 /** Shared fixtures for tests that run a real hub on a random loopback port. */
 import {
   type CapToken,
+  type CborValue,
   decodeCbor,
   decodeErrorBody,
   DEFAULT_PROFILE_ID,
+  encodeCbor,
   encodeMsg,
   H,
   issueCapToken,
@@ -140,6 +142,15 @@ export async function veen(args: string[]): Promise<{ code: number; out: string;
     .output();
   const dec = new TextDecoder();
   return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
+}
+
+/** `root/name` holding `key` as its hub key, so that other hubs can be configured with it before it first starts. */
+export async function dirWithHubKey(root: string, name: string, key: SigningKey): Promise<string> {
+  const dir = `${root}/${name}`;
+  await Deno.mkdir(dir, { recursive: true });
+  const file = encodeCbor(new Map<number, CborValue>([[1, 1], [2, key.secret], [3, key.public]]));
+  await Deno.writeFile(`${dir}/hub_key`, file, { mode: 0o600 });
+  return dir;
 }
 
 /** A cap_token issued with the hub's own key (always trusted) for `subjectPk` on `stream`. */

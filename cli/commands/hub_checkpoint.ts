@@ -1,7 +1,8 @@
 /**
  * CHECKPOINT commands (CLI-GOALS-1 §3.2, RESYNC0):
  * - `hub checkpoint --hub H --stream NAME [--out FILE]`: the latest CHECKPOINT of a stream's label, its hub_sig
- *   verified under the hub key (pinned in --client state when given), optionally written to FILE;
+ *   verified under the hub key (pinned in --client state when given) and, with --require-witnesses, its witness_sigs
+ *   (cli/witness_requirement.ts), optionally written to FILE;
  * - `hub verify-rotation --checkpoint F --old-key K --new-key K`: offline, both keys' witness signatures must be
  *   present and valid (KEX0.1 rotation window). Exit 4 otherwise.
  */
@@ -25,6 +26,7 @@ import {
 } from "../context.ts";
 import { checkFailure, usageError } from "../../cmd/mod.ts";
 import { readInputFile, writeOutputFile } from "../files.ts";
+import { checkWitnesses, WITNESS_FLAGS, witnessRequirement } from "../witness_requirement.ts";
 import { type HubSession, streamTarget } from "../hub_session.ts";
 
 /** A key given as 64 hex characters or as a file holding them. */
@@ -54,17 +56,21 @@ export async function latestCheckpoint(
 export const hubCheckpoint: Command = {
   path: ["hub", "checkpoint"],
   summary: "fetch and verify a stream's latest CHECKPOINT",
-  usage: "veen hub checkpoint --hub H --stream NAME [--out FILE] [--client DIR]",
+  usage:
+    "veen hub checkpoint --hub H --stream NAME [--out FILE] [--client DIR] [--witness-key HEX32... --require-witnesses K]",
   flags: [
     HUB_FLAG,
     STREAM_FLAG,
     { name: "out", metavar: "FILE", help: "write CBOR(CHECKPOINT) here" },
     CLIENT_FLAG,
     HUB_KEY_FLAG,
+    ...WITNESS_FLAGS,
   ],
   async run(ctx) {
+    const witnesses = witnessRequirement(ctx);
     const got = await latestCheckpoint(await connectWithClientPin(ctx), ctx.flags.req("stream"));
     const c = got.checkpoint;
+    const trusted = checkWitnesses(c, witnesses);
     const out = ctx.flags.str("out");
     if (out !== undefined) await writeOutputFile(out, got.bytes, "CHECKPOINT");
     const json = {
@@ -74,6 +80,7 @@ export const hubCheckpoint: Command = {
       epoch: c.epoch,
       mmr_root: toHex(c.mmrRoot),
       witness_sigs: c.witnessSigs?.length ?? 0,
+      ...(witnesses === undefined ? {} : { trusted_witnesses: trusted }),
       hub_sig: "ok",
     };
     ctx.out.fields(json);

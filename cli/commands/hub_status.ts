@@ -47,6 +47,7 @@ export const hubStatus: Command = {
       last_stream_seq: health.last_stream_seq ?? null,
       last_mmr_root: health.last_mmr_root ?? null,
       uptime_sec: raw.uptime_sec ?? null,
+      equivocations_proven: typeof raw.equivocations === "number" ? raw.equivocations : null,
       data_dir: raw.data_dir ?? s.address.dataDir ?? null,
     };
     ctx.out.result(json, Object.entries(json).map(([k, v]) => `${k}: ${v === null ? "unknown" : String(v)}`));

@@ -21,18 +21,29 @@ import {
 } from "../context.ts";
 import type { StreamItem } from "../http_client.ts";
 import { readIdentityCard } from "../identity_card.ts";
+import { heldCheckpointEquivocation } from "../equivocation_report.ts";
+import { checkWitnesses, WITNESS_FLAGS, witnessRequirement } from "../witness_requirement.ts";
 import { applyItem, extendView, fetchItems, rebuildFromCheckpoint, viewAgrees } from "../view_sync.ts";
 
 export const resync: Command = {
   path: ["resync"],
   summary: "rebuild and verify the local view of a stream from the hub",
-  usage: "veen resync --hub H --client DIR --stream NAME [--from-scratch]",
-  flags: [HUB_FLAG, CLIENT_FLAG, STREAM_FLAG, {
-    name: "from-scratch",
-    arity: 0,
-    help: "ignore the stored view and replay from 1",
-  }, HUB_KEY_FLAG],
+  usage:
+    "veen resync --hub H --client DIR --stream NAME [--from-scratch] [--witness-key HEX32... --require-witnesses K]",
+  flags: [
+    HUB_FLAG,
+    CLIENT_FLAG,
+    STREAM_FLAG,
+    {
+      name: "from-scratch",
+      arity: 0,
+      help: "ignore the stored view and replay from 1",
+    },
+    HUB_KEY_FLAG,
+    ...WITNESS_FLAGS,
+  ],
   async run(ctx) {
+    const witnesses = witnessRequirement(ctx);
     const dir = clientDir(ctx);
     const me = (await readIdentityCard(dir)).clientId;
     return await withStateLock(dir, async () => {
@@ -104,9 +115,12 @@ export const resync: Command = {
         earlier !== null &&
         !(await viewAgrees(http, target.label, earlier.upto_seq, fromHex(earlier.mmr_root, 32), view))
       ) {
+        const eq = await heldCheckpointEquivocation(http, session.hubPk, target.label, earlier, latest);
         throw new VeenError(
           "E.SEQ",
-          `The hub's log of ${view.size} items does not extend the CHECKPOINT upto_seq ${earlier.upto_seq} verified earlier: the hub rewrote signed history`,
+          `The hub's log of ${view.size} items does not extend the CHECKPOINT upto_seq ${earlier.upto_seq} verified earlier: the hub rewrote signed history${
+            eq === undefined ? "" : `; ${eq}`
+          }`,
         );
       }
       let cpLine = "checkpoint: none";
@@ -115,6 +129,7 @@ export const resync: Command = {
         // A CHECKPOINT is stored only inside the verified view: verify the items up to a signed one first
         // (a view rebuilt from it had its signature checked by rebuildFromCheckpoint).
         if (rebuiltFrom === undefined) checkCheckpoint(cp, ictx.hubPk, ictx.label);
+        checkWitnesses(cp, witnesses);
         if (cp.uptoSeq > view.size) {
           view = await extendView(http, ictx, view, cp.uptoSeq, {
             onItem: (item) => {

@@ -27,13 +27,17 @@ import {
 import { checkFailure } from "../../cmd/mod.ts";
 import { streamTarget } from "../hub_session.ts";
 import { provesPrefix, viewAgrees } from "../view_sync.ts";
+import { heldCheckpointEquivocation } from "../equivocation_report.ts";
+import { checkWitnesses, WITNESS_FLAGS, witnessRequirement } from "../witness_requirement.ts";
 
 export const verifyState: Command = {
   path: ["verify-state"],
   summary: "check the client's stored view against the hub",
-  usage: "veen verify-state --hub H --client DIR --stream NAME",
-  flags: [HUB_FLAG, CLIENT_FLAG, STREAM_FLAG, HUB_KEY_FLAG],
+  usage:
+    "veen verify-state --hub H --client DIR --stream NAME [--witness-key HEX32... --require-witnesses K]",
+  flags: [HUB_FLAG, CLIENT_FLAG, STREAM_FLAG, HUB_KEY_FLAG, ...WITNESS_FLAGS],
   async run(ctx) {
+    const witnesses = witnessRequirement(ctx);
     const dir = clientDir(ctx);
     const state = await readState(dir);
     const session = await connectFromFlags(ctx, state);
@@ -82,10 +86,16 @@ export const verifyState: Command = {
       }
     }
     const latest = await http.checkpointLatest(target.label);
+    const held = ls?.checkpoint ?? null;
+    const eq = held === null
+      ? undefined
+      : await heldCheckpointEquivocation(http, session.hubPk, target.label, held, latest);
+    if (eq !== undefined) mismatch(held!.upto_seq, eq);
     let cpLine = "checkpoint: none";
     if (latest !== undefined) {
       const cp = latest.checkpoint;
       cpLine = `checkpoint: upto_seq ${cp.uptoSeq} epoch ${cp.epoch}`;
+      checkWitnesses(cp, witnesses);
       if (localOk && problems.length === 0) {
         checkCheckpoint(cp, ictx.hubPk, ictx.label);
         if (!(await viewAgrees(http, target.label, cp.uptoSeq, cp.mmrRoot, view))) {
