@@ -33,6 +33,21 @@ export interface ItemContext {
   label: Uint8Array;
   hubPk: Uint8Array;
   profileId: Uint8Array;
+  /**
+   * Other hub keys this client trusts (the hubs it has pinned): an item whose RECEIPT does not verify under
+   * `hubPk` is accepted under one of them. After an authority flip the new primary's label starts with the old
+   * primary's RECEIPTs, which it holds byte-identical (docs/replication.md "Clients after a flip"); a hub cannot
+   * forge such a RECEIPT, and the MMR checks still bind it to the label's history.
+   */
+  peerKeys?: readonly Uint8Array[];
+}
+
+/** The key `r` verifies under: the hub's, else a trusted peer's that does; the hub's when none does. */
+export function receiptKey(r: Receipt, ctx: Pick<ItemContext, "hubPk" | "peerKeys">): Uint8Array {
+  if (ctx.peerKeys === undefined || ctx.peerKeys.length === 0 || verifyReceiptSig(r, ctx.hubPk)) {
+    return ctx.hubPk;
+  }
+  return ctx.peerKeys.find((k) => verifyReceiptSig(r, k)) ?? ctx.hubPk;
 }
 
 const short = (b: Uint8Array) => toHex(b).slice(0, 16);
@@ -81,7 +96,7 @@ export function checkItem(r: Receipt, m: Msg, ctx: ItemContext): Uint8Array {
       `RECEIPT label ${short(r.label)} is not the requested label ${short(ctx.label)}`,
     );
   }
-  verifyReceiptForMsg(r, m, ctx.hubPk, [ctx.profileId]);
+  verifyReceiptForMsg(r, m, receiptKey(r, ctx), [ctx.profileId]);
   if (!verifyMsgSig(m)) {
     throw new VeenError("E.SIG", `MSG.sig does not verify under client_id ${short(m.clientId)}`);
   }

@@ -6,6 +6,7 @@ import {
   inclusionProof,
   MmrAccumulator,
   signCheckpoint,
+  signingKeyFromSeed,
   toHex,
 } from "../core/mod.ts";
 import {
@@ -95,4 +96,15 @@ Deno.test("checkCheckpoint() verifies hub_sig and label", () => {
   checkCheckpoint(c, HUB.public, LABEL);
   throwsCode(() => checkCheckpoint(c, log.msgs[0]!.clientId, LABEL), "E.SIG");
   throwsCode(() => checkCheckpoint(c, HUB.public, new Uint8Array(32)), "E.SIG");
+});
+
+Deno.test("checkItem() accepts a RECEIPT signed by a trusted peer hub (a label after a flip), no other key", () => {
+  const r = log.receipts[0]!;
+  const m = log.msgs[0]!;
+  const newPrimary = signingKeyFromSeed(new Uint8Array(32).fill(77)).public;
+  // The session's hub is the new primary; the item is the old primary's (HUB), which the client has pinned.
+  const leaf = checkItem(r, m, { ...ctx, hubPk: newPrimary, peerKeys: [HUB.public] });
+  assert.ok(bytesEqual(leaf, r.leafHash));
+  throwsCode(() => checkItem(r, m, { ...ctx, hubPk: newPrimary }), "E.SIG");
+  throwsCode(() => checkItem(r, m, { ...ctx, hubPk: newPrimary, peerKeys: [m.clientId] }), "E.SIG");
 });

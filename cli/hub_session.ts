@@ -8,6 +8,7 @@ import {
   bytesEqual,
   DEFAULT_PROFILE,
   DEFAULT_PROFILE_ID,
+  fromHex,
   labelFor,
   type Profile,
   profileId,
@@ -22,6 +23,7 @@ import { HubHttp, type HubInfo } from "./http_client.ts";
 import type { PowPolicy } from "./pow_client.ts";
 import { replicaReadInfo } from "./replica_read.ts";
 import { acceptRotation } from "./hub_rotation.ts";
+import type { ItemContext } from "./client_view.ts";
 
 export interface HubSession {
   address: HubAddress;
@@ -31,6 +33,11 @@ export interface HubSession {
   hubId: Uint8Array;
   profile: Profile;
   profileId: Uint8Array;
+  /**
+   * The keys of the other hubs this client has pinned (state.json): a label whose authority moved from one of
+   * them to this hub holds RECEIPTs signed by it (docs/replication.md "Clients after a flip").
+   */
+  peerKeys: Uint8Array[];
 }
 
 export interface StreamTarget {
@@ -120,7 +127,25 @@ export async function connectHub(opts: {
       h.routing_key_hex = toHex(info.routingKey);
     }
   }
-  return { address, http, info, hubPk: info.hubPk, hubId: info.hubId, profile, profileId: info.profileId };
+  const peerKeys = Object.values(opts.state?.hubs ?? {})
+    .map((h) => h.hub_pk)
+    .filter((k) => /^[0-9a-f]{64}$/.test(k) && k !== toHex(info.hubPk))
+    .map((k) => fromHex(k, 32, "pinned hub key"));
+  return {
+    address,
+    http,
+    info,
+    hubPk: info.hubPk,
+    hubId: info.hubId,
+    profile,
+    profileId: info.profileId,
+    peerKeys,
+  };
+}
+
+/** How items of `label` read from `session` are checked: its hub key, and the keys of the other pinned hubs. */
+export function itemContext(session: HubSession, label: Uint8Array): ItemContext {
+  return { label, hubPk: session.hubPk, profileId: session.profileId, peerKeys: session.peerKeys };
 }
 
 /** Maps a stream name to its stream_id and label for this hub (routing key from /info, epoch 0). */

@@ -22,7 +22,7 @@ import type { Fold, OverlayEntry } from "../overlays/mod.ts";
 import { checkReceipt, type ItemContext, storedRootMatches } from "./client_view.ts";
 import { openForClient } from "./decrypt.ts";
 import { ensurePrivateDir, writeFileAtomic } from "./files.ts";
-import type { HubSession, StreamTarget } from "./hub_session.ts";
+import { type HubSession, itemContext, type StreamTarget } from "./hub_session.ts";
 import { applyItem, fetchItems } from "./view_sync.ts";
 
 export const OVERLAY_DIR = "overlays";
@@ -166,7 +166,7 @@ export class OverlayCursor<S> {
    */
   async *entries(): AsyncGenerator<OverlayEntry> {
     const { session, target, secrets } = this.#o;
-    const ictx: ItemContext = { label: target.label, hubPk: session.hubPk, profileId: session.profileId };
+    const ictx: ItemContext = itemContext(session, target.label);
     for await (
       const item of fetchItems(session.http, target.label, this.view.size + 1, { withProof: true })
     ) {

@@ -31,7 +31,7 @@ import { checkedViewOf, type LabelState, setView, withStateLock, writeState } fr
 import { appendChecked, checkReceipt, type ItemContext } from "./client_view.ts";
 import { type CommandContext, openLabel } from "./context.ts";
 import { malformedError } from "../cmd/mod.ts";
-import type { HubSession, StreamTarget } from "./hub_session.ts";
+import { type HubSession, itemContext, type StreamTarget } from "./hub_session.ts";
 import type { ClientKeys } from "./keystore.ts";
 import { extendView } from "./view_sync.ts";
 
@@ -146,7 +146,7 @@ export async function sendMessage(
   const { receipt, bytes: receiptBytes } = await session.http.submit(msgBytes);
   ls.client_seq = clientSeq;
 
-  const ctx: ItemContext = { label: target.label, hubPk: session.hubPk, profileId: session.profileId };
+  const ctx: ItemContext = itemContext(session, target.label);
   checkReceipt(receipt, session.hubPk, target.label);
   const msgId = leafHash(msg);
   if (!bytesEqual(receipt.leafHash, msgId)) {

@@ -42,7 +42,7 @@ export interface ReplicationContext {
   /** The admin plane's authority view (veen.fed.authority.v1 records of this hub's realm). */
   authority: AuthorityView;
   /** stream_id_for_label and the label of a stream (hub/label_authority.ts): one index for AUTH1 and replication. */
-  labels: Pick<LabelAuthority, "streamIdFor" | "labelOf">;
+  labels: Pick<LabelAuthority, "streamIdFor" | "labelOf" | "enforced">;
   hubPk: Uint8Array;
   routingKey: Uint8Array;
   profileId: Uint8Array;
@@ -121,6 +121,7 @@ export class Replication {
   }
 
   private refuseReplicated(label: Uint8Array, nowSec: number): void {
+    if (!this.c.labels.enforced) return; // the test-only unsafe_skip_authority
     const r = this.replicaOf(label, nowSec);
     if (r !== undefined) {
       throw new VeenError(

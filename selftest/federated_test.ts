@@ -13,11 +13,14 @@ Deno.test("selftest federated passes against its own two hubs and leaves nothing
     "[ok  ] federated/publish-a",
     "[ok  ] federated/confirm-a",
     "[ok  ] federated/send-a",
-    "send to hubb: E.AUTH (not primary for label)",
+    "send to hubb: E.AUTH (not primary for label",
     "[ok  ] federated/flip",
+    "[ok  ] federated/cutover",
+    "veen hub promote: local_seq 1, old primary's 1, may_lose 0",
     "[ok  ] federated/send-b",
-    "send to huba: E.AUTH (not primary for label)",
-    "result: PASS (6 ok, 0 skipped)",
+    "send to hubb: stream_seq 2",
+    "send to huba: E.AUTH (not primary for label",
+    "result: PASS (7 ok, 0 skipped)",
   ]);
   await assertNothingLeft(run);
 });

@@ -24,6 +24,7 @@ import { readIdentityCard } from "../identity_card.ts";
 import { heldCheckpointEquivocation } from "../equivocation_report.ts";
 import { checkWitnesses, WITNESS_FLAGS, witnessRequirement } from "../witness_requirement.ts";
 import { applyItem, extendView, fetchItems, rebuildFromCheckpoint, viewAgrees } from "../view_sync.ts";
+import { itemContext } from "../hub_session.ts";
 
 export const resync: Command = {
   path: ["resync"],
@@ -48,7 +49,7 @@ export const resync: Command = {
     const me = (await readIdentityCard(dir)).clientId;
     return await withStateLock(dir, async () => {
       const { state, session, target, ls } = await openLabel(ctx, dir, ctx.flags.req("stream"), me);
-      const ictx: ItemContext = { label: target.label, hubPk: session.hubPk, profileId: session.profileId };
+      const ictx: ItemContext = itemContext(session, target.label);
       const http = session.http;
       let own = ls.client_seq;
 

@@ -41,7 +41,7 @@ import {
 } from "../context.ts";
 import { openForClient } from "../decrypt.ts";
 import { checkFailure, CommandError } from "../../cmd/mod.ts";
-import { streamTarget } from "../hub_session.ts";
+import { itemContext, streamTarget } from "../hub_session.ts";
 import { decryptionSecrets } from "../keystore.ts";
 import { OverlayCursor } from "../overlay_cursor.ts";
 import { pinnedSession, saveView } from "../overlay_io.ts";
@@ -129,7 +129,7 @@ export const rpcCall: Command = {
     ctx.out.debug(`request stream_seq ${res.receipt.streamSeq} msg_id ${toHex(msgId)}`);
 
     const view = res.view;
-    const ictx: ItemContext = { label: target.label, hubPk: session.hubPk, profileId: session.profileId };
+    const ictx: ItemContext = itemContext(session, target.label);
     const secrets = decryptionSecrets(keys);
     let found: { reply: RpcReply; seq: number; msgId: Uint8Array } | undefined;
     let poisoned = false; // a failed check leaves the rejected leaf in the view: never save it then

@@ -37,7 +37,7 @@ import {
 } from "../context.ts";
 import { parseSubject } from "./cap.ts";
 import { openForClient } from "../decrypt.ts";
-import { type HubSession, streamTarget } from "../hub_session.ts";
+import { type HubSession, itemContext, streamTarget } from "../hub_session.ts";
 import { decryptionSecrets } from "../keystore.ts";
 import { pinnedSession } from "../overlay_io.ts";
 import { fetchItems } from "../view_sync.ts";
@@ -99,7 +99,7 @@ export async function scanUsage(ctx: CommandContext, session: HubSession): Promi
     const target = streamTarget(session, name);
     const size = await session.http.labelSize(target.label);
     const from = limit === undefined ? 1 : Math.max(1, size - limit + 1);
-    const ictx = { label: target.label, hubPk: session.hubPk, profileId: session.profileId };
+    const ictx = itemContext(session, target.label);
     for await (const item of fetchItems(session.http, target.label, from, { to: size })) {
       checkItem(item.receipt, item.msg, ictx);
       if (item.receipt.hubTs < since) continue;

@@ -42,7 +42,7 @@ import {
 } from "../context.ts";
 import { openForClient, type OpenResult } from "../decrypt.ts";
 import { ensurePrivateDir, writeFileAtomic } from "../files.ts";
-import type { HubSession, StreamTarget } from "../hub_session.ts";
+import { type HubSession, itemContext, type StreamTarget } from "../hub_session.ts";
 import type { StreamItem } from "../http_client.ts";
 import { decryptionSecrets } from "../keystore.ts";
 import { extendView, fetchItems, jumpView, provesPrefix } from "../view_sync.ts";
@@ -212,7 +212,7 @@ export const stream: Command = {
     const secrets = decryptionSecrets(keys);
     const { state, session, target, ls } = await openLabel(ctx, dir, name, keys.client.public);
     let view = checkedViewOf(ls);
-    const ictx: ItemContext = { label: target.label, hubPk: session.hubPk, profileId: session.profileId };
+    const ictx: ItemContext = itemContext(session, target.label);
     const me = keys.client.public;
     let ownSeq = ls.client_seq;
     const trackOwn = (it: StreamItem) => {

@@ -25,7 +25,7 @@ import {
   STREAM_FLAG,
 } from "../context.ts";
 import { checkFailure } from "../../cmd/mod.ts";
-import { streamTarget } from "../hub_session.ts";
+import { itemContext, streamTarget } from "../hub_session.ts";
 import { provesPrefix, viewAgrees } from "../view_sync.ts";
 import { heldCheckpointEquivocation } from "../equivocation_report.ts";
 import { checkWitnesses, WITNESS_FLAGS, witnessRequirement } from "../witness_requirement.ts";
@@ -43,7 +43,7 @@ export const verifyState: Command = {
     const session = await connectFromFlags(ctx, state);
     const target = streamTarget(session, ctx.flags.req("stream"));
     const http = session.http;
-    const ictx: ItemContext = { label: target.label, hubPk: session.hubPk, profileId: session.profileId };
+    const ictx: ItemContext = itemContext(session, target.label);
     const ls = findLabel(state, session.hubId, target.label);
     const view = viewOf(ls);
     const s = view.size;
