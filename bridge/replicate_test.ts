@@ -224,9 +224,17 @@ Deno.test("veen stream reads a replica under the primary's key (--hub-key PRIMAR
     const r = await runCli([...read, "--hub-key", pk]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /stream_seq: 1\n[^]*proof: verified\n[^]*body: \{"n":1\}/);
-    // The replica's own key verifies none of the primary's receipts.
-    const own = await runCli([...read, "--hub-key", toHex(x.r.hubKey.public)]);
+    // The replica's own key verifies none of the primary's receipts: a client that has not pinned the primary
+    // (it trusts only the replica's key) refuses them. (A client that pinned both accepts them under the
+    // primary's key: docs/replication.md "Clients after a flip".)
+    const stranger = await newClient(x.pDir, "stranger");
+    const own = await runCli([
+      ...read.map((a) => a === c ? stranger : a),
+      "--hub-key",
+      toHex(x.r.hubKey.public),
+    ]);
     assert.notEqual(own.code, 0);
+    assert.match(own.stderr, /E\.SIG/);
     const refused = await runCli([
       "send",
       "--hub",
