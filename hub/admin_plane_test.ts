@@ -11,8 +11,6 @@ import {
   decodeCbor,
   decodeErrorBody,
   decodeRealmDescriptor,
-  DEFAULT_PROFILE,
-  DEFAULT_PROFILE_ID,
   encodeCapToken,
   encodeCbor,
   extendCapChain,
@@ -21,7 +19,6 @@ import {
   issueCapToken,
   type Msg,
   realmIdFor,
-  sealPayload,
   signingKeyFromSeed,
   signMsg,
   streamIdFor,
@@ -30,6 +27,7 @@ import {
   VeenError,
 } from "../core/mod.ts";
 import { adminStreamsOf, type BodyCodec, FED_AUTHORITY, LABEL_CLASS, REVOCATION } from "../overlays/mod.ts";
+import { adminRecordMsg } from "../tests/federation.ts";
 import { errorCode, http, postCbor, startTestHub, submit, Writer } from "../tests/fixture.ts";
 import { fsck } from "./fsck.ts";
 import { Logger } from "./logger.ts";
@@ -60,27 +58,7 @@ async function adminMsg(p: {
   authRef?: Uint8Array;
 }): Promise<Msg> {
   const o = { key: ADMIN, label: REVOKE_S!.label, seq: 1, codec: REVOCATION, ...p };
-  const ctx = {
-    profileId: DEFAULT_PROFILE_ID,
-    label: o.label,
-    clientId: o.key.public,
-    clientSeq: o.seq,
-    prevAck: 0,
-    authRef: o.authRef ?? null,
-    padBlock: DEFAULT_PROFILE.padBlock,
-  };
-  const sealed = await sealPayload({
-    ctx,
-    recipientPk: o.recipientPk,
-    hdr: { schema: o.schema ?? o.codec.schemaId },
-    body: o.body,
-  });
-  return signMsg({
-    ver: 1,
-    ...ctx,
-    ctHash: sealed.ctHash,
-    ciphertext: sealed.ciphertext,
-  }, o.key.secret);
+  return await adminRecordMsg({ ...o, schema: o.schema ?? o.codec.schemaId });
 }
 
 const revocationBody = (target: Uint8Array, ts = 0) => REVOCATION.encode({ kind: "client-id", target, ts });

@@ -7,8 +7,10 @@ import {
   DEFAULT_PROFILE,
   DEFAULT_PROFILE_ID,
   hubIdFor,
+  type Msg,
   realmIdFor,
   sealPayload,
+  type SigningKey,
   signingKeyFromSeed,
   signMsg,
   streamIdFor,
@@ -55,15 +57,6 @@ export async function publishAuthority(hub: RunningHub, seq: number, o: Authorit
   const realmId = realmIdFor(hub.config.realm);
   const fed = adminStreamsOf(realmId, new Uint8Array(0))[0]!;
   const adminPk = decodeRealmDescriptor((await http(hub.url + "/realm")).body, hub.hubKey.public).adminPk;
-  const ctx = {
-    profileId: DEFAULT_PROFILE_ID,
-    label: fed.label,
-    clientId: FED_ADMIN.public,
-    clientSeq: seq,
-    prevAck: 0,
-    authRef: null,
-    padBlock: DEFAULT_PROFILE.padBlock,
-  };
   const now = Math.floor(Date.now() / 1000);
   const body = FED_AUTHORITY.encode({
     realm_id: realmId,
@@ -74,16 +67,42 @@ export async function publishAuthority(hub: RunningHub, seq: number, o: Authorit
     ts: o.ts ?? now - 3600,
     ttl: o.ttl ?? 86_400,
   });
-  const sealed = await sealPayload({
-    ctx,
+  const m = await adminRecordMsg({
+    key: FED_ADMIN,
+    label: fed.label,
+    seq,
     recipientPk: adminPk,
-    hdr: { schema: FED_AUTHORITY.schemaId },
+    schema: FED_AUTHORITY.schemaId,
     body,
   });
-  const m = signMsg(
-    { ver: 1, ...ctx, ctHash: sealed.ctHash, ciphertext: sealed.ciphertext },
-    FED_ADMIN.secret,
-  );
   const r = await submit(hub.url, m);
   if (r.status !== 200) throw new Error(`authority record refused by ${hub.url}: ${errorCode(r)}`);
+}
+
+/** An admin record: `body` under `schema`, sealed to the realm admin key `recipientPk`, signed by `key`. */
+export async function adminRecordMsg(o: {
+  key: SigningKey;
+  label: Uint8Array;
+  seq: number;
+  recipientPk: Uint8Array;
+  schema: Uint8Array;
+  body: Uint8Array;
+  authRef?: Uint8Array;
+}): Promise<Msg> {
+  const ctx = {
+    profileId: DEFAULT_PROFILE_ID,
+    label: o.label,
+    clientId: o.key.public,
+    clientSeq: o.seq,
+    prevAck: 0,
+    authRef: o.authRef ?? null,
+    padBlock: DEFAULT_PROFILE.padBlock,
+  };
+  const sealed = await sealPayload({
+    ctx,
+    recipientPk: o.recipientPk,
+    hdr: { schema: o.schema },
+    body: o.body,
+  });
+  return signMsg({ ver: 1, ...ctx, ctHash: sealed.ctHash, ciphertext: sealed.ciphertext }, o.key.secret);
 }
