@@ -66,11 +66,11 @@ Deno.test("a client moves its hub-key pin only through a CHECKPOINT signed by th
 Deno.test("after a rotation a client reads old-key items it had not fetched, up to the rotation CHECKPOINT only", async () => {
   const t = await tempDir();
   try {
+    const reader = await newClient(t.path, "reader");
+    const writer = await newClient(t.path, "writer");
     const dir = `${t.path}/hub`;
     let hub = await startRealHub(dir, { checkpointEvery: 2 });
     const oldPk = toHex(hub.hubPk);
-    const reader = await newClient(t.path, "reader");
-    const writer = await newClient(t.path, "writer");
     const send = (c: string, n: number) =>
       runCli(["bench", "send", "--hub", dir, "--client", c, "--stream", "rot", "--count", String(n)]);
     assert.equal((await send(reader, 1)).code, 0);

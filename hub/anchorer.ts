@@ -9,17 +9,8 @@
  * never anchored again (also across restarts). A failed publish or append counts in `veen_anchor_fail_total` and is
  * tried again at the next pass. Passes run after each CHECKPOINT the hub writes and on a timer.
  */
-import {
-  type CborValue,
-  decodeCbor,
-  decodeCheckpoint,
-  defaultRandom,
-  encodeCbor,
-  expectArray,
-  expectBytes,
-  expectUint,
-  toHex,
-} from "../core/mod.ts";
+import { decodeCheckpoint, defaultRandom, toHex } from "../core/mod.ts";
+import { type CborValue, decodeCbor, encodeCbor, expectArray, expectBytes, expectUint } from "../core/mod.ts";
 import { ANCHOR_REF_LEN, type AnchorBackend } from "../overlays/mod.ts";
 import { FileAnchorLog } from "../cmd/mod.ts";
 import { RecordFile } from "./record_file.ts";
