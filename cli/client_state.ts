@@ -9,7 +9,8 @@
  *     "labels":{LABEL:{"stream":NAME,"stream_id":HEX32,
  *        "client_id":HEX32,"client_id_since":UNIX_SEC,"client_seq":N,"prev_ack":N,
  *        "last_stream_seq":N,"last_mmr_root":HEX32|null,"mmr_peaks":[HEX32,...],   // peaks ascending height
- *        "checkpoint":null|{"upto_seq":N,"epoch":N,"mmr_root":HEX32,"cbor":HEX}}}}},
+ *        "checkpoint":null|{"upto_seq":N,"epoch":N,"mmr_root":HEX32,"cbor":HEX}}},
+ *     "previous_keys":[{"hub_pk":HEX32,"upto_seq":{LABEL:N}}]}},   // optional: keys rotated away from (KEX0.1)
  *  "rotations":[{"old_client_id":HEX32,"new_client_id":HEX32,"at":UNIX_SEC}],
  *  "caps":{AUTH_REF:{"hub_id":HEX32,"expires_at":UNIX_SEC}}}
  * ```
@@ -49,6 +50,18 @@ export interface HubState {
   profile_id: string;
   routing_key_hex: string;
   labels: Record<string, LabelState>;
+  /**
+   * KEX0.1: the keys this hub rotated away from, as accepted by cli/hub_rotation.ts, each trusted for a label's
+   * RECEIPTs and CHECKPOINTs up to the upto_seq of that label's CHECKPOINT signed by both keys. Absent in state
+   * files written before it existed.
+   */
+  previous_keys?: PreviousHubKey[];
+}
+
+export interface PreviousHubKey {
+  hub_pk: string;
+  /** Label hex → the highest stream_seq the key is trusted for. */
+  upto_seq: Record<string, number>;
 }
 
 export interface ClientState {
@@ -146,6 +159,17 @@ export function decodeState(text: string): ClientState {
       throw damaged(`hub ${hubId}`);
     }
     if (typeof h.labels !== "object" || h.labels === null) throw damaged(`hub ${hubId} labels`);
+    const prev = h.previous_keys;
+    if (
+      prev !== undefined &&
+      (!Array.isArray(prev) ||
+        !prev.every((p) =>
+          isHex(p?.hub_pk, 32) && typeof p.upto_seq === "object" && p.upto_seq !== null &&
+          Object.entries(p.upto_seq).every(([l, n]) => isHex(l, 32) && Number.isSafeInteger(n) && n >= 0)
+        ))
+    ) {
+      throw damaged(`hub ${hubId} previous_keys`);
+    }
     for (const [label, l] of Object.entries(h.labels)) {
       if (!isHex(label, 32)) throw damaged(`label ${label}`);
       checkLabel(`label ${label.slice(0, 16)}`, l);

@@ -100,3 +100,17 @@ Deno.test("withStateLock() serializes writers: concurrent read-modify-writes los
     await t.cleanup();
   }
 });
+
+Deno.test("previous_keys (KEX0.1) is optional and checked when present", () => {
+  const { s } = stateWithView(1);
+  const text = encodeState(s);
+  assert.equal(decodeState(text).hubs[toHex(hubId)]!.previous_keys, undefined); // older files load
+  const o = JSON.parse(text);
+  const entry = o.hubs[toHex(hubId)];
+  entry.previous_keys = [{ hub_pk: "ab".repeat(32), upto_seq: { [toHex(target.label)]: 4 } }];
+  assert.deepEqual(decodeState(JSON.stringify(o)).hubs[toHex(hubId)]!.previous_keys, entry.previous_keys);
+  entry.previous_keys[0].upto_seq[toHex(target.label)] = -1;
+  assert.throws(() => decodeState(JSON.stringify(o)), /previous_keys/);
+  entry.previous_keys = [{ hub_pk: "zz", upto_seq: {} }];
+  assert.throws(() => decodeState(JSON.stringify(o)), /previous_keys/);
+});

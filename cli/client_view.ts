@@ -21,6 +21,7 @@ import {
   toHex,
   VeenError,
   verifyCheckpoint,
+  verifyCheckpointSig,
   verifyInclusion,
   verifyItemProof,
   verifyMsgSig,
@@ -40,14 +41,44 @@ export interface ItemContext {
    * forge such a RECEIPT, and the MMR checks still bind it to the label's history.
    */
   peerKeys?: readonly Uint8Array[];
+  /**
+   * Keys this hub rotated away from (KEX0.1, cli/hub_rotation.ts), each trusted for this label's RECEIPTs and
+   * CHECKPOINTs up to `uptoSeq`: the upto_seq of the label's CHECKPOINT signed by the old and the new key.
+   */
+  previousKeys?: readonly { key: Uint8Array; uptoSeq: number }[];
 }
 
-/** The key `r` verifies under: the hub's, else a trusted peer's that does; the hub's when none does. */
-export function receiptKey(r: Receipt, ctx: Pick<ItemContext, "hubPk" | "peerKeys">): Uint8Array {
-  if (ctx.peerKeys === undefined || ctx.peerKeys.length === 0 || verifyReceiptSig(r, ctx.hubPk)) {
+/** The rotated-away key that signed a statement at `seq` and may have (seq within its bound), if any. */
+function previousKey(
+  ctx: Pick<ItemContext, "previousKeys">,
+  seq: number,
+  verifies: (k: Uint8Array) => boolean,
+): Uint8Array | undefined {
+  return ctx.previousKeys?.find((p) => seq <= p.uptoSeq && verifies(p.key))?.key;
+}
+
+/**
+ * The key `r` verifies under: the hub's, else a trusted peer's, else a rotated-away key within its bound; the
+ * hub's when none does.
+ */
+export function receiptKey(
+  r: Receipt,
+  ctx: Pick<ItemContext, "hubPk" | "peerKeys" | "previousKeys">,
+): Uint8Array {
+  if (
+    ((ctx.peerKeys?.length ?? 0) === 0 && (ctx.previousKeys?.length ?? 0) === 0) ||
+    verifyReceiptSig(r, ctx.hubPk)
+  ) {
     return ctx.hubPk;
   }
-  return ctx.peerKeys.find((k) => verifyReceiptSig(r, k)) ?? ctx.hubPk;
+  const verifies = (k: Uint8Array) => verifyReceiptSig(r, k);
+  return ctx.peerKeys?.find(verifies) ?? previousKey(ctx, r.streamSeq, verifies) ?? ctx.hubPk;
+}
+
+/** The key `c` verifies under: the hub's, else a rotated-away key within its bound; the hub's when none does. */
+export function checkpointKey(c: Checkpoint, ctx: Pick<ItemContext, "hubPk" | "previousKeys">): Uint8Array {
+  if ((ctx.previousKeys?.length ?? 0) === 0 || verifyCheckpointSig(c, ctx.hubPk)) return ctx.hubPk;
+  return previousKey(ctx, c.uptoSeq, (k) => verifyCheckpointSig(c, k)) ?? ctx.hubPk;
 }
 
 const short = (b: Uint8Array) => toHex(b).slice(0, 16);

@@ -38,6 +38,8 @@ export interface HubSession {
    * them to this hub holds RECEIPTs signed by it (docs/replication.md "Clients after a flip").
    */
   peerKeys: Uint8Array[];
+  /** Keys this hub rotated away from, with their per-label bounds (state.json `previous_keys`, KEX0.1). */
+  previousKeys: { key: Uint8Array; uptoSeq: Record<string, number> }[];
 }
 
 export interface StreamTarget {
@@ -131,6 +133,10 @@ export async function connectHub(opts: {
     .map((h) => h.hub_pk)
     .filter((k) => /^[0-9a-f]{64}$/.test(k) && k !== toHex(info.hubPk))
     .map((k) => fromHex(k, 32, "pinned hub key"));
+  const previousKeys = (opts.state?.hubs[toHex(info.hubId)]?.previous_keys ?? []).map((p) => ({
+    key: fromHex(p.hub_pk, 32, "previous hub key"),
+    uptoSeq: p.upto_seq,
+  }));
   return {
     address,
     http,
@@ -140,12 +146,27 @@ export async function connectHub(opts: {
     profile,
     profileId: info.profileId,
     peerKeys,
+    previousKeys,
   };
 }
 
-/** How items of `label` read from `session` are checked: its hub key, and the keys of the other pinned hubs. */
+/**
+ * How items of `label` read from `session` are checked: its hub key, the keys of the other pinned hubs, and the
+ * keys it rotated away from within their bounds for this label.
+ */
 export function itemContext(session: HubSession, label: Uint8Array): ItemContext {
-  return { label, hubPk: session.hubPk, profileId: session.profileId, peerKeys: session.peerKeys };
+  const hex = toHex(label);
+  const previousKeys = session.previousKeys.flatMap((p) => {
+    const uptoSeq = p.uptoSeq[hex];
+    return uptoSeq === undefined ? [] : [{ key: p.key, uptoSeq }];
+  });
+  return {
+    label,
+    hubPk: session.hubPk,
+    profileId: session.profileId,
+    peerKeys: session.peerKeys,
+    previousKeys,
+  };
 }
 
 /** Maps a stream name to its stream_id and label for this hub (routing key from /info, epoch 0). */

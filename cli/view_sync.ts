@@ -18,9 +18,11 @@ import {
   checkCheckpoint,
   checkItem,
   checkItemProof,
+  checkpointKey,
   checkReceipt,
   type ItemContext,
   peaksFromLastLeafProof,
+  receiptKey,
   viewFromPeaks,
 } from "./client_view.ts";
 import type { HubHttp, StreamItem } from "./http_client.ts";
@@ -112,7 +114,7 @@ export async function jumpView(
   target: number,
 ): Promise<MmrAccumulator> {
   const { receipt } = await http.receipt(ctx.label, target);
-  checkReceipt(receipt, ctx.hubPk, ctx.label);
+  checkReceipt(receipt, receiptKey(receipt, ctx), ctx.label);
   if (receipt.streamSeq !== target) {
     throw new VeenError("E.SEQ", `Hub /receipt for ${target} answered stream_seq ${receipt.streamSeq}`);
   }
@@ -167,7 +169,7 @@ export async function rebuildFromCheckpoint(
   ctx: ItemContext,
   cp: Checkpoint,
 ): Promise<MmrAccumulator> {
-  checkCheckpoint(cp, ctx.hubPk, ctx.label);
+  checkCheckpoint(cp, checkpointKey(cp, ctx), ctx.label);
   if (cp.uptoSeq === 0) return viewFromPeaks(0, []);
   const { proof } = await http.proof(ctx.label, cp.uptoSeq, cp.uptoSeq);
   return viewFromPeaks(cp.uptoSeq, peaksFromLastLeafProof(proof, cp.uptoSeq, cp.mmrRoot));

@@ -32,3 +32,4 @@ export {
   stateUrl,
   writeHubState,
 } from "./hub_state.ts";
+export { ANCHOR_LOG_FILE, FileAnchorLog } from "./anchor_file_log.ts";

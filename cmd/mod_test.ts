@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 
-/** The framework is neutral: every role imports it, it imports only core/ (and its own files). */
-Deno.test("cmd/ imports only its own files and core/mod.ts", async () => {
+/**
+ * The framework is neutral: every role imports it, it imports only the pure core/ and overlays/ (the anchor log's
+ * record format) and its own files.
+ */
+Deno.test("cmd/ imports only its own files, core/mod.ts and overlays/mod.ts", async () => {
   const dir = new URL("./", import.meta.url);
   const IMPORT = /(?:import|export)\s[^;]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
   for await (const e of Deno.readDir(dir)) {
@@ -10,7 +13,7 @@ Deno.test("cmd/ imports only its own files and core/mod.ts", async () => {
     for (const m of text.matchAll(IMPORT)) {
       const spec = m[1] ?? m[2]!;
       assert.ok(
-        spec === "../core/mod.ts" || /^\.\/[a-z_]+\.ts$/.test(spec),
+        spec === "../core/mod.ts" || spec === "../overlays/mod.ts" || /^\.\/[a-z_]+\.ts$/.test(spec),
         `cmd/${e.name} imports ${spec}`,
       );
     }

@@ -44,6 +44,8 @@ export class Checkpointer {
       cosign?: (c: Checkpoint) => Promise<Uint8Array[]>;
       /** True for a stored CHECKPOINT to write again at its label's head (one signed by a rotated-away key). */
       stale?: (c: Checkpoint) => boolean;
+      /** Called with each CHECKPOINT once stored (hub/anchorer.ts anchors it at its cadence). */
+      written?: (label: Uint8Array, checkpoint: Uint8Array) => void;
     },
   ) {}
 
@@ -112,7 +114,9 @@ export class Checkpointer {
     );
     const sigs = this.opts.cosign === undefined ? [] : await this.opts.cosign(cp);
     if (sigs.length > 0) cp.witnessSigs = sigs;
-    await this.store.putCheckpoint(s.label, seq, epoch, encodeCheckpoint(cp));
+    const bytes = encodeCheckpoint(cp);
+    await this.store.putCheckpoint(s.label, seq, epoch, bytes);
+    this.opts.written?.(s.label, bytes);
     this.metrics.checkpointInterval.observe(nowMs - s.lastAt);
     s.lastSeq = seq;
     s.lastAt = nowMs;

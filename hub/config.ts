@@ -111,6 +111,10 @@ export interface HubConfig {
   rotationWindowSec: number | null;
   /** Hex Ed25519 hub keys whose CHECKPOINTs this hub cosigns as a witness (POST /witness/cosign). */
   witnessFor: string[];
+  /** ANCHOR0.2 (hub/anchorer.ts): `file:DIR` anchors CHECKPOINT roots in DIR/anchors.log; "" anchors nothing. */
+  anchorBackend: string;
+  /** ANCHOR0.2: least seconds between two anchors of one label. */
+  anchorIntervalSec: number;
   /** Base URLs of the witnesses asked to cosign each CHECKPOINT of this hub (at most 14: witness_sigs holds 16). */
   witnesses: string[];
   /** KEX0.3: hex client_ids refused at the capability stage (E.AUTH). */
@@ -180,6 +184,8 @@ export function defaultConfig(dataDir = ""): HubConfig {
     maxCapTtlSec: null,
     rotationWindowSec: null,
     witnessFor: [],
+    anchorBackend: "",
+    anchorIntervalSec: 600,
     witnesses: [],
     clientIdDeny: [],
     unsafeSkipAdminFold: false,
@@ -249,6 +255,8 @@ const KEYS: Record<string, [string, Kind]> = {
   rotation_window_sec: ["rotationWindowSec", "optint"],
   client_id_deny: ["clientIdDeny", "list"],
   witness_for: ["witnessFor", "list"],
+  anchor_backend: ["anchorBackend", "string"],
+  anchor_interval_sec: ["anchorIntervalSec", "int"],
   witnesses: ["witnesses", "list"],
   unsafe_skip_admin_fold: ["unsafeSkipAdminFold", "bool"],
   role: ["role", "string"],
@@ -414,6 +422,9 @@ export function validateConfig(cfg: HubConfig): void {
   validateSh1(cfg);
   validateFederation(cfg);
   validateWitnesses(cfg);
+  if (cfg.anchorBackend !== "" && !/^file:./.test(cfg.anchorBackend)) {
+    throw configError(`anchor_backend must be "file:DIR" or empty, not "${cfg.anchorBackend}"`);
+  }
 }
 
 /**

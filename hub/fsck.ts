@@ -21,6 +21,8 @@
  *   checkpoint rows point at matching checkpoint records;
  * - checkpoints.cborseq: every CHECKPOINT decodes, its hub_sig verifies, its label/upto_seq/epoch match the record
  *   and its mmr_root equals the re-derived root at upto_seq.
+ * - anchors.cborseq: every record decodes, its CHECKPOINT's hub_sig verifies, its label/upto_seq match the record
+ *   and its mmr_root equals the re-derived root at upto_seq (the ledger itself is checked by `veen anchor verify`).
  * - admissions.cborseq: every record decodes, its cap_token's signature chain verifies, auth_ref is the token's
  *   auth_ref and the record's subject, stream_ids, ttl, rate and cap root are the token's (expires_at = issued_at +
  *   ttl); each `["adm", auth_ref]` row points at the newest indexed record for that auth_ref, and each
@@ -33,6 +35,7 @@
  * The first inconsistency stops the check; it is reported as `{file, label?, seq?, what}` and the exit code is 4.
  */
 import { readPreviousKeys } from "./hub_key_rotation.ts";
+import { ANCHORS_FILE, decodeAnchorEntry } from "./anchorer.ts";
 import {
   authRef,
   bytesEqual,
@@ -220,6 +223,8 @@ class Checker {
   /** Largest seq per label recorded by the tombstone sidecars of dropped receipts segments. */
   readonly #droppedUpto = new Map<string, { label: Uint8Array; seq: number }>();
   #checkpoints: { off: number; label: Uint8Array; upto: number; epoch: number; root: Uint8Array }[] = [];
+  /** The anchored CHECKPOINTs of anchors.cborseq (hub/anchorer.ts). */
+  #anchors: { off: number; label: Uint8Array; upto: number; root: Uint8Array }[] = [];
   /** Admission records: offset, frame length and auth_ref. */
   #admissions: { off: number; len: number; authRef: Uint8Array; capRoot: Uint8Array; issuedAt: number }[] =
     [];
@@ -250,6 +255,7 @@ class Checker {
     for (const l of this.#views.labels) this.#adminEntries.set(l, []);
     await this.#loadSegmentsAndTombstones();
     await this.#loadCheckpoints();
+    await this.#loadAnchors();
     await this.#labelsFromFiles();
     await this.#scanLog();
     await this.#finishLabels();
@@ -508,6 +514,33 @@ class Checker {
       this.#state(label).want.add(upto);
     });
     this.summary.checkpoints = this.#checkpoints.length;
+  }
+
+  /** Each anchors.cborseq record holds a CHECKPOINT of this hub (or a primary) for its label and upto_seq. */
+  async #loadAnchors(): Promise<void> {
+    await this.#readRecords(ANCHORS_FILE, 0, (at, off, body) => {
+      let a;
+      try {
+        a = decodeAnchorEntry(body);
+      } catch (e) {
+        this.fail({ file: at, what: `malformed anchor record: ${(e as Error).message}` });
+      }
+      const where = { file: at, label: toHex(a.label), seq: a.uptoSeq };
+      let cp;
+      try {
+        cp = decodeCheckpoint(a.checkpoint);
+      } catch (e) {
+        this.fail({ ...where, what: `anchored CHECKPOINT does not decode: ${(e as Error).message}` });
+      }
+      if (![...this.#hubPks, ...this.#primaries].some((k) => verifyCheckpointSig(cp, k))) {
+        this.fail({ ...where, what: "anchored CHECKPOINT hub_sig does not verify under hub_key" });
+      }
+      if (!bytesEqual(cp.labelCurr, a.label) || cp.uptoSeq !== a.uptoSeq) {
+        this.fail({ ...where, what: "anchored CHECKPOINT label_curr or upto_seq differs from its record" });
+      }
+      this.#anchors.push({ off, label: a.label, upto: a.uptoSeq, root: cp.mmrRoot });
+      this.#state(a.label).want.add(a.uptoSeq);
+    });
   }
 
   /** Each admission record is the faithful install of a cap_token whose signature chain verifies. */
@@ -975,9 +1008,13 @@ class Checker {
   }
 
   #checkCheckpointRoots(): void {
-    for (const cp of this.#checkpoints) {
+    const all = [
+      ...this.#checkpoints.map((c) => ({ ...c, file: "checkpoints.cborseq" })),
+      ...this.#anchors.map((c) => ({ ...c, file: ANCHORS_FILE })),
+    ];
+    for (const cp of all) {
       const s = this.#state(cp.label);
-      const at = { file: `checkpoints.cborseq@${cp.off}`, label: s.hex, seq: cp.upto };
+      const at = { file: `${cp.file}@${cp.off}`, label: s.hex, seq: cp.upto };
       if (cp.upto < 1 || cp.upto > s.acc.size) {
         this.fail({
           ...at,

@@ -16,6 +16,7 @@ import {
 } from "../core/mod.ts";
 import { VERSION } from "../version.ts";
 import { Admission } from "./admission.ts";
+import { anchorBackendOf, Anchorer } from "./anchorer.ts";
 import { AdminPlane } from "./admin_plane.ts";
 import { BodyLimits } from "./body_limits.ts";
 import { Checkpointer } from "./checkpointer.ts";
@@ -64,6 +65,8 @@ export interface RunningHub {
   close(): Promise<void>;
   /** Runs one retention and attachment collection pass now (as the periodic timer does). */
   retentionPass(): Promise<void>;
+  /** Runs one anchoring pass now (as the periodic timer does; a no-op without `anchor_backend`). */
+  anchorPass(): Promise<void>;
   /**
    * Resolves when the background work of what was accepted so far has drained: every submission durable, the
    * checkpoints it made due written, the store's index writer idle. Tests await this instead of sleeping.
@@ -214,6 +217,14 @@ async function startWithStore(
     rates: parseClassRates(cfg.classRates),
     padBlock: DEFAULT_PROFILE.padBlock,
   });
+  const anchorer = cfg.anchorBackend === "" ? undefined : await Anchorer.open(
+    cfg.dataDir,
+    anchorBackendOf(cfg.anchorBackend),
+    store,
+    metrics,
+    log.child("anchor"),
+    { intervalSec: cfg.anchorIntervalSec, now, onRepair: (what) => log.warn("storage repair", { what }) },
+  );
   const checkpointer = new Checkpointer(store, hubKey, metrics, log.child("checkpoint"), {
     every: cfg.checkpointEvery,
     intervalSec: cfg.checkpointIntervalSec,
@@ -237,6 +248,7 @@ async function startWithStore(
       return !verifyCheckpointSig(c, hubKey.public) ||
         (open !== undefined && !hasWitness(c, open.key.public));
     },
+    written: (label, bytes) => anchorer?.noteCheckpoint(label, bytes),
   });
   let ready = false;
   let lastLabel = lastWrittenLabel(store.heads());
@@ -287,9 +299,11 @@ async function startWithStore(
     // After a key rotation (KEX0.1) every label's head gets a CHECKPOINT under the new key (and, in the window,
     // the old one) at once.
     if (previousKeys.length > 0) await checkpointer.tick(true);
+    anchorer?.start();
   } catch (e) {
     await retention.stop();
     await checkpointer.stop().catch(() => {});
+    await anchorer?.close().catch(() => {});
     viewStore.close();
     crypto.close();
     throw e;
@@ -357,6 +371,7 @@ async function startWithStore(
     replication,
     equivocations: files.equivocations,
     witness: files.witness,
+    ...(anchorer === undefined ? {} : { anchors: anchorer }),
   });
   const { hostname, port } = parseListen(cfg.listen);
   const abort = new AbortController();
@@ -369,6 +384,7 @@ async function startWithStore(
   } catch (e) {
     await retention.stop();
     await checkpointer.stop().catch(() => {});
+    await anchorer?.close().catch(() => {});
     viewStore.close();
     crypto.close();
     throw e;
@@ -416,6 +432,7 @@ async function startWithStore(
       await sequencer.drain();
       await retention.stop();
       if (sequencer.healthy) await checkpointer.stop();
+      await anchorer?.close();
       await store.close();
       await files.close();
       viewStore.close();
@@ -460,9 +477,11 @@ async function startWithStore(
     finished,
     close,
     retentionPass: () => retention.run(),
+    anchorPass: () => anchorer?.pass() ?? Promise.resolve(),
     settled: async () => {
       await sequencer.drain();
       await checkpointer.settled();
+      await anchorer?.settled();
       await store.settled?.();
     },
   };

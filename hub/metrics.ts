@@ -20,6 +20,8 @@ export class Metrics {
   readonly submitErr = new Map<string, number>();
   rateLimited = 0;
   anchorFail = 0;
+  /** CHECKPOINT roots anchored by the hub (hub/anchorer.ts, ANCHOR0.2). */
+  anchored = 0;
   /** POST /report_equivocation bodies received, and those that proved equivocation. */
   equivocationReports = 0;
   equivocationProven = 0;
@@ -112,6 +114,7 @@ export class Metrics {
     counter("veen_rate_limited_total", "Submissions refused with E.RATE.", this.rateLimited);
     hist("veen_checkpoint_interval", "Milliseconds between checkpoints of a label.", this.checkpointInterval);
     counter("veen_anchor_fail_total", "Failed anchor publications.", this.anchorFail);
+    counter("veen_anchor_total", "CHECKPOINT roots anchored (ANCHOR0.2).", this.anchored);
     counter("veen_equivocation_reports_total", "Equivocation reports received.", this.equivocationReports);
     counter(
       "veen_equivocation_proven_total",

@@ -8,6 +8,7 @@ import {
   concat,
   consistencyProof,
   decodeCbor,
+  decodeCheckpoint,
   decodeEquivocationReport,
   encodeCbor,
   encodeConsistencyProof,
@@ -41,6 +42,7 @@ import type { HubStore } from "./store.ts";
 import type { SubmitPipeline } from "./submit_pipeline.ts";
 import type { EquivocationLog } from "./equivocation_log.ts";
 import type { Witness } from "./witness.ts";
+import type { Anchorer } from "./anchorer.ts";
 import { COSIGN_BODY_MAX, equivocationsPage, witnessCosign, witnessLast } from "./witness_routes.ts";
 import {
   CBOR_SEQ,
@@ -99,6 +101,8 @@ export interface RoutesContext {
   equivocations?: EquivocationLog;
   /** The witness role (hub/witness.ts, POST /witness/cosign). */
   witness?: Witness;
+  /** Hub-side anchoring (hub/anchorer.ts, GET /anchor); absent when `anchor_backend` is not set. */
+  anchors?: Anchorer;
 }
 
 export class Routes {
@@ -177,6 +181,8 @@ export class Routes {
           return this.checkpointLatest(q);
         case "/checkpoint_range":
           return this.checkpointRange(q);
+        case "/anchor":
+          return this.anchor(q);
         case "/healthz":
           return this.healthz(q);
         case "/readyz":
@@ -321,6 +327,23 @@ export class Routes {
     const cp = await this.c.store.latestCheckpoint(label);
     if (cp === undefined) throw new VeenError("E.NOT_FOUND", `No checkpoint for label ${toHex(label)}`);
     return cborResponse(cp);
+  }
+
+  /** ANCHOR0.2: the label's latest anchor_ref with the CHECKPOINT it anchors. */
+  private anchor(q: Query): Response {
+    const label = q.label();
+    const a = this.c.anchors?.latest(label);
+    if (a === undefined) throw new VeenError("E.NOT_FOUND", `No anchor for label ${toHex(label)}`);
+    const c = decodeCheckpoint(a.checkpoint);
+    return jsonResponse({
+      label: toHex(label),
+      upto_seq: a.uptoSeq,
+      epoch: c.epoch,
+      mmr_root: toHex(c.mmrRoot),
+      anchor_ref: toHex(a.anchorRef),
+      anchored_at: a.anchoredAt,
+      checkpoint: toHex(a.checkpoint),
+    });
   }
 
   private async checkpointRange(q: Query): Promise<Response> {

@@ -2,13 +2,16 @@
  * docs/durability.md "Data directory" is the one description of the data dir: every file and directory a hub run
  * creates must be in its table, and every row of the table must be created by the run. The run covers every writer:
  * `veen hub start` and `veen hub stop` (pid, state, log, lock, key), `veen hub rotate-key`, commits over rotated segments (sidecars,
- * node and position files, the KV index), a checkpoint, an admission, an attachment, retention (policy file,
+ * node and position files, the KV index), a checkpoint, an admission, an attachment, hub-side anchoring, retention (policy file,
  * tombstones) and a torn tail cut at the next open (quarantine).
  */
 import assert from "node:assert/strict";
 import { openDiskStore } from "../hub/disk_store.ts";
 import { writeRetentionPolicy } from "../hub/retention.ts";
-import { veen } from "./fixture.ts";
+import { Anchorer } from "../hub/anchorer.ts";
+import { Metrics } from "../hub/metrics.ts";
+import { MemoryAnchorBackend } from "../overlays/mod.ts";
+import { quietLogger, veen } from "./fixture.ts";
 import { Gen, labelN } from "./store_gen.ts";
 
 const DOC = new URL("../docs/durability.md", import.meta.url);
@@ -74,6 +77,19 @@ Deno.test("docs/durability.md lists exactly the files and directories a hub run 
     const labels = [labelN(1), labelN(2)];
     let store = await openDiskStore(dir, { segmentBytes: 4096 });
     for (let i = 0; i < 6; i++) await store.commit(gen.batch(labels, 10));
+    // Hub-side anchoring (anchor_backend) keeps each anchor_ref with its CHECKPOINT.
+    const anchorer = await Anchorer.open(
+      dir,
+      new MemoryAnchorBackend(),
+      store,
+      new Metrics(),
+      quietLogger(),
+      {
+        intervalSec: 0,
+        now: Date.now,
+      },
+    );
+    await anchorer.close();
     await store.putCheckpoint(labels[0]!, 5, 1, new Uint8Array([1, 2, 3]));
     await store.putAdmission({
       authRef: new Uint8Array(32).fill(7),

@@ -31,9 +31,9 @@ const ROOT_LEAVES = ["version.ts", "runtime.ts"];
 const rows: Record<string, Row> = {
   // Bytes and math; the npm crypto/CBOR packages and node:crypto (hashing, Ed25519) only.
   "core/": { imports: [], external: ["cborg", "@noble/", "@hpke/", "node:crypto"], pure: true },
-  // What every command shares: flags, output, command errors and exit codes, help, shared file contracts.
-  // (Not written yet; the row lets the folders that will use it do so.)
-  "cmd/": { imports: ["core/mod.ts"], external: NODE },
+  // What every command shares: flags, output, command errors and exit codes, help, shared file contracts (the
+  // hub state file, the file anchor log whose record format is overlays/anchor_log.ts).
+  "cmd/": { imports: ["core/mod.ts", "overlays/mod.ts"], external: NODE },
   // Pure folds and body codecs.
   "overlays/": { imports: ["core/mod.ts"], external: [], pure: true },
   "hub/": {

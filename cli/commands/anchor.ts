@@ -163,13 +163,34 @@ export const anchorPublish: Command = {
   },
 };
 
+/** ANCHOR0.2: the anchor_ref the hub stored with a CHECKPOINT of the label (`GET /anchor?label=`). */
+async function hubAnchorOf(
+  s: HubSession,
+  stream: string,
+): Promise<{ checkpoint: Checkpoint; anchorRef: Uint8Array }> {
+  const o = await s.http.json("/anchor", { label: toHex(streamTarget(s, stream).label) });
+  const hex = (k: string) => {
+    const v = o[k];
+    if (typeof v !== "string" || !/^([0-9a-f]{2})+$/.test(v)) {
+      throw new VeenError("E.SIZE", `GET /anchor field "${k}" is not hex`);
+    }
+    return fromHex(v);
+  };
+  return { checkpoint: decodeCheckpoint(hex("checkpoint")), anchorRef: hex("anchor_ref") };
+}
+
 export const anchorVerify: Command = {
   path: ["anchor", "verify"],
   aliases: [["verify-anchor"]],
   summary: "check a CHECKPOINT's hub_sig and that the anchor backend binds its mmr_root",
-  usage: "veen anchor verify --checkpoint F --backend-dir DIR [--anchor-ref HEX] (--hub-key HEX | --hub H)",
+  usage: "veen anchor verify (--checkpoint F | --stream S) --backend-dir DIR [--anchor-ref HEX] " +
+    "(--hub-key HEX | --hub H)",
   flags: [
-    { name: "checkpoint", metavar: "FILE", required: true, help: "CBOR(CHECKPOINT)" },
+    {
+      name: "checkpoint",
+      metavar: "FILE",
+      help: "CBOR(CHECKPOINT) (default: the one the hub anchored for --stream, GET /anchor)",
+    },
     BACKEND_DIR_FLAG,
     {
       name: "anchor-ref",
@@ -183,11 +204,24 @@ export const anchorVerify: Command = {
   ],
   async run(ctx) {
     const backend = backendOf(ctx);
-    const c = decodeCheckpoint(await readInputFile(ctx.flags.req("checkpoint"), "CHECKPOINT"));
-    const refHex = ctx.flags.str("anchor-ref");
-    const given = refHex === undefined ? undefined : hexArg(refHex, "--anchor-ref", ANCHOR_REF_LEN);
-    const { hubPk, s } = await hubKeyOf(ctx);
+    const file = ctx.flags.str("checkpoint");
     const stream = ctx.flags.str("stream");
+    if (file === undefined && stream === undefined) {
+      throw usageError("Missing required flag --checkpoint (or give --stream to check the hub's anchor)");
+    }
+    const refHex = ctx.flags.str("anchor-ref");
+    let given = refHex === undefined ? undefined : hexArg(refHex, "--anchor-ref", ANCHOR_REF_LEN);
+    const { hubPk, s } = await hubKeyOf(ctx);
+    let c: Checkpoint;
+    if (file !== undefined) c = decodeCheckpoint(await readInputFile(file, "CHECKPOINT"));
+    else {
+      if (s === undefined) {
+        throw usageError("Give --hub (or set VEEN_HUB) to check the hub's anchor of --stream");
+      }
+      const hubAnchor = await hubAnchorOf(s, stream!);
+      c = hubAnchor.checkpoint;
+      given ??= hubAnchor.anchorRef;
+    }
     let sigOk = verifyCheckpointSig(c, hubPk);
     if (sigOk && stream !== undefined && s !== undefined) {
       sigOk = toHex(c.labelCurr) === toHex(streamTarget(s, stream).label);

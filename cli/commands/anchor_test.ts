@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { decodeCheckpoint, encodeCheckpoint, toHex } from "../../core/mod.ts";
 import { ANCHOR_RECORD_LEN } from "../../overlays/mod.ts";
-import { newClient, runCli } from "../testing/run.ts";
+import { newClient, runCli, tempDir } from "../testing/run.ts";
 import { ok, withRealHub } from "../testing/with_real_hub.ts";
 
 Deno.test("anchor: publish the latest CHECKPOINT, verify it; tampered root, signature, log or no anchor fail", async () => {
@@ -161,4 +161,35 @@ Deno.test("anchor: usage errors for a missing backend dir or stream", async () =
   const r2 = await runCli(["anchor", "publish", "--backend-dir", "/tmp/x", "--hub", "http://127.0.0.1:1"]);
   assert.equal(r2.code, 1);
   assert.match(r2.stderr, /--stream/);
+});
+
+Deno.test("anchor verify --stream checks the anchor the hub stored (ANCHOR0.2, GET /anchor); a tampered ledger fails", async () => {
+  const t = await tempDir();
+  const root = t.path;
+  const ledger = `${root}/ledger`;
+  try {
+    await withRealHub({
+      checkpointEvery: 1,
+      config: { anchorBackend: `file:${ledger}`, anchorIntervalSec: 0 },
+    }, async (hub) => {
+      const c = await newClient(root, "c2");
+      ok(await runCli(["bench", "send", "--hub", hub.url, "--client", c, "--stream", "ops", "--count", "2"]));
+      await hub.settled();
+      const verify = (...extra: string[]) =>
+        runCli(["anchor", "verify", "--hub", hub.url, "--stream", "ops", "--backend-dir", ledger, ...extra]);
+      const good = ok(await verify("--json"));
+      assert.deepEqual([good.json().upto_seq, good.json().anchor, good.json().valid], [2, "ok", true]);
+      const log = await Deno.readFile(`${ledger}/anchors.log`);
+      assert.equal(log.length, 2 * ANCHOR_RECORD_LEN); // seq 1, then seq 2 (anchor_interval_sec 0)
+      log[log.length - ANCHOR_RECORD_LEN + 20]! ^= 1; // the root of the last record
+      await Deno.writeFile(`${ledger}/anchors.log`, log);
+      const bad = await verify();
+      assert.equal(bad.code, 4);
+      assert.match(bad.stdout, /anchor: FAILED\nvalid: no\n/);
+      // No --checkpoint and no --stream: a usage error.
+      assert.equal((await runCli(["anchor", "verify", "--hub", hub.url, "--backend-dir", ledger])).code, 1);
+    });
+  } finally {
+    await t.cleanup();
+  }
 });

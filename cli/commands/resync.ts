@@ -9,7 +9,14 @@
  */
 import { bytesEqual, fromHex, MmrAccumulator, toHex, VeenError } from "../../core/mod.ts";
 import { setView, viewOf, withStateLock, writeState } from "../client_state.ts";
-import { checkCheckpoint, checkReceipt, type ItemContext, storedRootMatches } from "../client_view.ts";
+import {
+  checkCheckpoint,
+  checkpointKey,
+  checkReceipt,
+  type ItemContext,
+  receiptKey,
+  storedRootMatches,
+} from "../client_view.ts";
 import {
   CLIENT_FLAG,
   clientDir,
@@ -75,7 +82,7 @@ export const resync: Command = {
         } else {
           try {
             const { receipt } = await http.receipt(target.label, start.size);
-            checkReceipt(receipt, session.hubPk, target.label);
+            checkReceipt(receipt, receiptKey(receipt, ictx), target.label);
             if (receipt.streamSeq !== start.size || toHex(receipt.mmrRoot) !== stored) {
               divergence = `the hub's RECEIPT root at stream_seq ${start.size} is not the stored root`;
             }
@@ -129,7 +136,7 @@ export const resync: Command = {
         const cp = latest.checkpoint;
         // A CHECKPOINT is stored only inside the verified view: verify the items up to a signed one first
         // (a view rebuilt from it had its signature checked by rebuildFromCheckpoint).
-        if (rebuiltFrom === undefined) checkCheckpoint(cp, ictx.hubPk, ictx.label);
+        if (rebuiltFrom === undefined) checkCheckpoint(cp, checkpointKey(cp, ictx), ictx.label);
         checkWitnesses(cp, witnesses);
         if (cp.uptoSeq > view.size) {
           view = await extendView(http, ictx, view, cp.uptoSeq, {

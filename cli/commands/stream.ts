@@ -172,8 +172,16 @@ async function saveProgress(
     const s = await readState(dir);
     const addr = session.address.key;
     const hubIdHex = toHex(session.hubId);
+    const before = s.pins[addr]?.hub_id;
     s.pins[addr] = mem.pins[addr]!;
-    s.hubs[hubIdHex] ??= { ...mem.hubs[hubIdHex]!, labels: {} };
+    if (s.hubs[hubIdHex] === undefined) {
+      // A new entry, or one a hub key rotation moved (cli/hub_rotation.ts): its labels and previous_keys go along,
+      // and the entry of the key rotated away from goes.
+      s.hubs[hubIdHex] = structuredClone(mem.hubs[hubIdHex]!);
+      if (before !== undefined && before !== hubIdHex && mem.hubs[before] === undefined) {
+        delete s.hubs[before];
+      }
+    }
     const ls = labelStateFor(s, session.hubId, target, clientId, now);
     if (view.size > ls.last_stream_seq) setView(ls, view);
     ls.client_seq = Math.max(ls.client_seq, ownSeq);

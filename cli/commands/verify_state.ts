@@ -9,10 +9,12 @@ import { toHex, VeenError } from "../../core/mod.ts";
 import { findLabel, readState, viewOf } from "../client_state.ts";
 import {
   checkCheckpoint,
+  checkpointKey,
   checkReceipt,
   firstDifferingPeak,
   type ItemContext,
   peaksFromLastLeafProof,
+  receiptKey,
   storedRootMatches,
 } from "../client_view.ts";
 import {
@@ -71,7 +73,7 @@ export const verifyState: Command = {
     if (s > n) mismatch(n + 1, `the hub has ${n} items but the client's view has ${s}`);
     if (s > 0 && s <= n) {
       const { receipt } = await http.receipt(target.label, s);
-      checkReceipt(receipt, session.hubPk, target.label);
+      checkReceipt(receipt, receiptKey(receipt, ictx), target.label);
       hubRootAtS = toHex(receipt.mmrRoot);
       if (hubRootAtS !== stored) {
         const { proof } = await http.proof(target.label, s, s);
@@ -79,7 +81,7 @@ export const verifyState: Command = {
         mismatch(diff?.from ?? s, `the hub's root at stream_seq ${s} is not the client's stored root`);
       } else if (s < n) {
         const { receipt: last } = await http.receipt(target.label, n);
-        checkReceipt(last, session.hubPk, target.label);
+        checkReceipt(last, receiptKey(last, ictx), target.label);
         if (!(await provesPrefix(http, target.label, s, receipt.mmrRoot, n, last.mmrRoot))) {
           mismatch(s + 1, `the hub cannot prove that its log at ${n} extends the client's view at ${s}`);
         }
@@ -97,7 +99,7 @@ export const verifyState: Command = {
       cpLine = `checkpoint: upto_seq ${cp.uptoSeq} epoch ${cp.epoch}`;
       checkWitnesses(cp, witnesses);
       if (localOk && problems.length === 0) {
-        checkCheckpoint(cp, ictx.hubPk, ictx.label);
+        checkCheckpoint(cp, checkpointKey(cp, ictx), ictx.label);
         if (!(await viewAgrees(http, target.label, cp.uptoSeq, cp.mmrRoot, view))) {
           mismatch(
             Math.min(cp.uptoSeq, s),
