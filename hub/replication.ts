@@ -27,7 +27,8 @@ import {
   verifyMsgSig,
   verifyReceiptForMsg,
 } from "../core/mod.ts";
-import type { AuthorityRecord, AuthorityView } from "../overlays/mod.ts";
+import type { AdminStreamIds, AuthorityRecord, AuthorityView } from "../overlays/mod.ts";
+import type { AdminSource } from "./admin_source.ts";
 import { CatchUp } from "./catch_up.ts";
 import { Lock } from "./files.ts";
 import { addPrimary } from "./primaries.ts";
@@ -52,6 +53,16 @@ export interface ReplicationContext {
   dataDir?: string;
   /** Catch-up after a flip (hub/catch_up.ts): the data dir (DIR/promotions.json), `peer_hubs` and the clock. */
   catchUp?: { dataDir: string; peers: readonly string[]; now: () => number };
+  /**
+   * A tenant hub (`admin_source`, hub/admin_source.ts): its admin labels are replicas of the source's; `adminStreamOf`
+   * names them and `foldAdmin` folds the entries appended to one into the views (hub/admin_plane.ts).
+   */
+  tenant?: {
+    source: AdminSource;
+    streams: readonly AdminStreamIds[];
+    adminStreamOf(label: Uint8Array): AdminStreamIds | undefined;
+    foldAdmin(s: AdminStreamIds): Promise<void>;
+  };
 }
 
 /** What one `POST /replicate` did: items appended, items already held (no-ops), and the label's head after. */
@@ -101,6 +112,33 @@ export class Replication {
     return this.c.labels.streamIdFor(label);
   }
 
+  /** Whether this hub is a tenant of an admin source (`admin_source`). */
+  get isTenant(): boolean {
+    return this.c.tenant !== undefined;
+  }
+
+  /** On a tenant hub, the admin stream of `label` (a label replicated from the admin source). */
+  adminStreamOf(label: Uint8Array): AdminStreamIds | undefined {
+    return this.c.tenant?.adminStreamOf(label);
+  }
+
+  /** Whether `label` is replicated here at `nowSec`: an admin label of a tenant, or a replica by authority record. */
+  replicated(label: Uint8Array, nowSec: number): boolean {
+    return this.adminStreamOf(label) !== undefined || this.replicaOf(label, nowSec) !== undefined;
+  }
+
+  /** A tenant's admin labels (GET /replication) and the admin source's URL and key (undefined until pinned). */
+  async tenantLabels(): Promise<
+    { url: string; key: Uint8Array | undefined; streams: readonly AdminStreamIds[] }
+  > {
+    const t = this.c.tenant!;
+    const key = await t.source.key().catch((e) => {
+      this.c.log.warn("the admin source's key is not known yet", { error: String(e) });
+      return undefined;
+    });
+    return { url: t.source.url, key, streams: t.streams };
+  }
+
   /** The record deciding `label` at `nowSec` when it makes this hub a replica of another primary. */
   replicaOf(label: Uint8Array, nowSec: number): AuthorityRecord | undefined {
     if (this.c.authority.size === 0) return undefined;
@@ -116,6 +154,7 @@ export class Replication {
    * primary's entries (hub/catch_up.ts); undefined when the submit may go on at once.
    */
   checkClientSubmit(label: Uint8Array, nowSec: number): Promise<void> | undefined {
+    if (this.adminStreamOf(label) !== undefined) this.c.tenant!.source.refuseSubmit();
     this.refuseReplicated(label, nowSec);
     return this.#catchUp?.check(label, nowSec);
   }
@@ -143,10 +182,13 @@ export class Replication {
   }
 
   /**
-   * The authority check of one item: the record deciding the RECEIPT's label at its hub_ts names `primaryId`.
-   * E.AUTH otherwise (also when no record decides: replication of an unspecified label is refused).
+   * The sender check of one item: the record deciding the RECEIPT's label at its hub_ts names hub_id(`primaryPk`);
+   * for a tenant's admin label, `primaryPk` is the admin source's key. E.AUTH otherwise (also when no record
+   * decides: replication of an unspecified label is refused).
    */
-  private checkAuthority(label: Uint8Array, hubTs: number, primaryId: Uint8Array): void {
+  private async checkSender(label: Uint8Array, hubTs: number, primaryPk: Uint8Array): Promise<void> {
+    if (this.adminStreamOf(label) !== undefined) return await this.c.tenant!.source.checkSender(primaryPk);
+    const primaryId = hubIdFor(primaryPk);
     const streamId = this.streamIdOf(label);
     const r = streamId === undefined ? undefined : this.c.authority.deciding(streamId, hubTs);
     if (r === undefined) {
@@ -192,28 +234,38 @@ export class Replication {
     return this.#lock.run(async () => {
       if (items.length === 0) throw new VeenError("E.SIZE", "A /replicate body holds at least one item");
       const label = items[0]!.receipt.label;
-      const primaryId = hubIdFor(primaryPk);
-      let appended = 0;
-      let held = 0;
-      for (const it of items) {
-        verifyReceiptForMsg(it.receipt, it.msg, primaryPk, [this.c.profileId]);
-        if (!verifyMsgSig(it.msg)) {
-          throw new VeenError("E.SIG", `MSG.sig at stream_seq ${it.receipt.streamSeq} does not verify`);
-        }
-        this.checkAuthority(label, it.receipt.hubTs, primaryId);
-        const head = this.c.store.head(label)?.seq ?? 0;
-        if (it.receipt.streamSeq <= head) {
-          await this.checkHeld(it);
-          held++;
-          continue;
-        }
-        await this.recordPrimary(primaryPk);
-        await this.c.sequencer.appendReplicated(it.receipt, it.receiptBytes, it.msg, it.msgBytes);
-        appended++;
+      const admin = this.adminStreamOf(label);
+      // A tenant folds the admin entries it appended before it answers (also those before a refused item).
+      if (admin !== undefined) {
+        return await this.appendItems(items, primaryPk).finally(() => this.c.tenant!.foldAdmin(admin));
       }
-      const h = this.c.store.head(label);
-      return { label, appended, held, seq: h?.seq ?? 0, root: h?.root ?? new Uint8Array(32) };
+      return await this.appendItems(items, primaryPk);
     });
+  }
+
+  /** Checks and appends `items` (of one label) in order: the body of `intake`, run under its lock. */
+  private async appendItems(items: Item[], primaryPk: Uint8Array): Promise<ReplicateResult> {
+    const label = items[0]!.receipt.label;
+    let appended = 0;
+    let held = 0;
+    for (const it of items) {
+      verifyReceiptForMsg(it.receipt, it.msg, primaryPk, [this.c.profileId]);
+      if (!verifyMsgSig(it.msg)) {
+        throw new VeenError("E.SIG", `MSG.sig at stream_seq ${it.receipt.streamSeq} does not verify`);
+      }
+      await this.checkSender(label, it.receipt.hubTs, primaryPk);
+      const head = this.c.store.head(label)?.seq ?? 0;
+      if (it.receipt.streamSeq <= head) {
+        await this.checkHeld(it);
+        held++;
+        continue;
+      }
+      await this.recordPrimary(primaryPk);
+      await this.c.sequencer.appendReplicated(it.receipt, it.receiptBytes, it.msg, it.msgBytes);
+      appended++;
+    }
+    const h = this.c.store.head(label);
+    return { label, appended, held, seq: h?.seq ?? 0, root: h?.root ?? new Uint8Array(32) };
   }
 
   /** Lists `pk` in DIR/primaries.json before anything it signed is stored (so fsck can verify it offline). */
@@ -260,7 +312,6 @@ export class Replication {
   intakeCheckpoints(primaryPk: Uint8Array, body: Uint8Array): Promise<{ stored: number; held: number }> {
     const cps = decodeCborSeq(body, "/replicate/checkpoint body").map((v) => encodeCbor(v));
     return this.#lock.run(async () => {
-      const primaryId = hubIdFor(primaryPk);
       let stored = 0;
       let held = 0;
       for (const bytes of cps) {
@@ -291,7 +342,7 @@ export class Replication {
             ? await this.c.store.readReceipt(label, cp.uptoSeq)
             : (await this.c.store.readRange(label, cp.uptoSeq, cp.uptoSeq, 1))[0]!.receipt,
         );
-        this.checkAuthority(label, r.hubTs, primaryId);
+        await this.checkSender(label, r.hubTs, primaryPk);
         const latest = await this.c.store.latestCheckpoint(label);
         if (latest !== undefined && decodeCheckpoint(latest).uptoSeq >= cp.uptoSeq) {
           held++;

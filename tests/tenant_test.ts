@@ -1,0 +1,266 @@
+/**
+ * Tenant hubs of an authority hub (`admin_source`, overlay decisions "Realm and admin records", docs/federation.md
+ * "Tenant hubs"), end to end on loopback through the CLI: records published once on the authority reach the tenant
+ * through `veen bridge --replicate` (byte-identical, folded before the bridge pass ends), local admin submits on
+ * the tenant are refused naming the source, the views survive restarts and a lost views.kv, and admin entries
+ * signed by another hub are refused.
+ */
+import assert from "node:assert/strict";
+import { captureIo } from "../cmd/mod.ts";
+import { realmIdFor, toHex } from "../core/mod.ts";
+import { adminStreamsOf } from "../overlays/mod.ts";
+import { HubHttp } from "../cli/mod.ts";
+import { type RealHub, startRealHub } from "../cli/testing/real_hub.ts";
+import { runCli, tempDir } from "../cli/testing/run.ts";
+import { bridgeMain } from "../bridge/mod.ts";
+import { replicateLabel } from "../bridge/replicate.ts";
+import { http } from "./fixture.ts";
+
+type Run = Awaited<ReturnType<typeof runCli>>;
+const ok = (r: Run) => {
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  return r.json();
+};
+
+const streams = adminStreamsOf(realmIdFor("default"), new Uint8Array(0));
+const labelOf = (name: string) => toHex(streams.find((s) => s.name === name)!.label);
+
+async function keygen(dir: string): Promise<string> {
+  ok(await runCli(["keygen", "--out", dir, "--json"]));
+  return (await runCli(["id", "show", "--client", dir, "--json"])).json().client_id as string;
+}
+
+async function bridge(from: RealHub, to: RealHub, ...extra: string[]) {
+  const io = captureIo();
+  const code = await bridgeMain(["--from", from.url, "--to", to.url, "--replicate", "--json", ...extra], io);
+  return { code, lines: io.stdout().trim().split("\n").map((l) => JSON.parse(l)), stderr: io.stderr() };
+}
+
+const get = async (h: RealHub, path: string) => (await http(h.url + path)).body;
+const headOf = async (h: RealHub, label: string) =>
+  JSON.parse(new TextDecoder().decode(await get(h, `/healthz?label=${label}`))).last_stream_seq as number;
+
+Deno.test("a tenant hub replicates the authority's admin labels: revocations and label classes reach it, local admin submits are refused, restarts keep the views", async () => {
+  const t = await tempDir("veen-tenant-");
+  const hubs: RealHub[] = [];
+  try {
+    const admin = `${t.path}/admin`;
+    const adminId = await keygen(admin);
+    const victim = `${t.path}/victim`;
+    const victimId = await keygen(victim);
+    const authDir = `${t.path}/auth`;
+    const auth = await startRealHub(authDir, { config: { adminKeys: [adminId] } });
+    hubs.push(auth);
+    const tenantDir = `${t.path}/tenant`;
+    const tenantConfig = {
+      adminKeys: [adminId],
+      realmAdminKey: `${authDir}/realm_admin_key`,
+      adminSource: auth.url,
+    };
+    let tenant = await startRealHub(tenantDir, { config: tenantConfig });
+    hubs.push(tenant);
+    const send = (n: number) =>
+      runCli([
+        "send",
+        "--hub",
+        tenantDir,
+        "--client",
+        victim,
+        "--stream",
+        "s",
+        "--body",
+        `{"n":${n}}`,
+        "--json",
+      ]);
+    ok(await send(1));
+
+    // Published once, on the authority, with the CLI.
+    ok(
+      await runCli([
+        "cap",
+        "revoke",
+        "--hub",
+        authDir,
+        "--admin",
+        admin,
+        "--kind",
+        "client-id",
+        "--target",
+        victimId,
+        "--reason",
+        "left",
+        "--json",
+      ]),
+    );
+    ok(
+      await runCli([
+        "label-class",
+        "set",
+        "--hub",
+        authDir,
+        "--stream",
+        "s",
+        "--class",
+        "bulk",
+        "--signer",
+        admin,
+        "--json",
+      ]),
+    );
+    const showClass = async () =>
+      ok(await runCli(["label-class", "show", "--hub", tenantDir, "--stream", "s", "--json"])).class;
+    assert.equal(await showClass(), "unset");
+
+    // A local admin submit on the tenant is refused naming the source, and nothing is appended.
+    const local = await runCli([
+      "label-class",
+      "set",
+      "--hub",
+      tenantDir,
+      "--stream",
+      "s",
+      "--class",
+      "x",
+      "--signer",
+      admin,
+      "--json",
+    ]);
+    assert.equal(local.code, 4, local.stdout + local.stderr);
+    assert.equal(local.json().code, "E.AUTH");
+    assert.match(
+      local.json().detail as string,
+      new RegExp(`^Admin records of this realm are written at "${auth.url}"`),
+    );
+    assert.equal(await headOf(tenant, labelOf("label_class")), 0);
+
+    // GET /replication lists the admin labels with the source as primary; one bridge pass copies them.
+    const list = JSON.parse(new TextDecoder().decode(await get(tenant, "/replication")));
+    assert.equal(list.admin_source, auth.url);
+    const adminRows = list.labels.filter((l: { policy: string }) => l.policy === "admin_source");
+    assert.deepEqual(
+      adminRows.map((l: { label: string }) => l.label).sort(),
+      streams.map((s) => toHex(s.label)).sort(),
+    );
+    const authInfo = JSON.parse(new TextDecoder().decode(await get(auth, "/info")));
+    assert.ok(adminRows.every((l: { primary_hub: string }) => l.primary_hub === authInfo.hub_id));
+    const pass = await bridge(auth, tenant);
+    assert.equal(pass.code, 0, pass.stderr);
+    assert.deepEqual(
+      pass.lines.filter((l) => l.appended > 0).map((l) => [l.label, l.appended]).sort(),
+      [[labelOf("revocation"), 1], [labelOf("label_class"), 1]].sort(),
+    );
+    // Enforced at once after the pass, byte-identical to the authority's.
+    const refused = await send(2);
+    assert.equal(refused.code, 4, refused.stdout);
+    assert.match(refused.json().detail as string, /^Revoked \(client-id: left\)/);
+    assert.equal(await showClass(), "bulk");
+    for (const name of ["revocation", "label_class"]) {
+      assert.deepEqual(
+        await get(tenant, `/stream?label=${labelOf(name)}`),
+        await get(auth, `/stream?label=${labelOf(name)}`),
+      );
+    }
+
+    // Restart, then restart with views.kv lost: the fold reads the replicated entries from the store.
+    for (const between of [async () => {}, () => Deno.remove(`${tenantDir}/views.kv`)]) {
+      await tenant.close();
+      hubs.pop();
+      await between();
+      tenant = await startRealHub(tenantDir, { config: tenantConfig });
+      hubs.push(tenant);
+      assert.match((await send(2)).json().detail as string, /^Revoked/);
+      assert.equal(await showClass(), "bulk");
+    }
+
+    // --follow keeps the tenant current: a class set on the authority while the bridge idles reaches the tenant.
+    const steps = [
+      async () => {
+        ok(
+          await runCli([
+            "label-class",
+            "set",
+            "--hub",
+            authDir,
+            "--stream",
+            "s",
+            "--class",
+            "log",
+            "--signer",
+            admin,
+            "--json",
+          ]),
+        );
+      },
+      async () => {
+        assert.equal(await showClass(), "log");
+        throw new Error("test done");
+      },
+    ];
+    const io = captureIo();
+    io.sleep = async () => await steps.shift()!();
+    await bridgeMain(["--from", auth.url, "--to", tenant.url, "--replicate", "--follow"], io);
+    assert.equal(steps.length, 0, io.stdout() + io.stderr());
+  } finally {
+    for (const h of hubs) await h.close();
+    await t.cleanup();
+  }
+});
+
+Deno.test("a tenant refuses admin entries signed by a hub other than its admin source", async () => {
+  const t = await tempDir("veen-tenant-");
+  const hubs: RealHub[] = [];
+  try {
+    const admin = `${t.path}/admin`;
+    const adminId = await keygen(admin);
+    const auth = await startRealHub(`${t.path}/auth`, { config: { adminKeys: [adminId] } });
+    hubs.push(auth);
+    const shared = { adminKeys: [adminId], realmAdminKey: `${t.path}/auth/realm_admin_key` };
+    const rogueDir = `${t.path}/rogue`;
+    const rogue = await startRealHub(rogueDir, { config: shared });
+    hubs.push(rogue);
+    const tenant = await startRealHub(`${t.path}/tenant`, {
+      config: { ...shared, adminSource: auth.url, adminSourceKey: toHex(auth.hubPk) },
+    });
+    hubs.push(tenant);
+    ok(
+      await runCli([
+        "label-class",
+        "set",
+        "--hub",
+        rogueDir,
+        "--stream",
+        "s",
+        "--class",
+        "rogue",
+        "--signer",
+        admin,
+        "--json",
+      ]),
+    );
+    const label = streams.find((s) => s.name === "label_class")!.label;
+    await assert.rejects(
+      replicateLabel({
+        from: new HubHttp(rogue.url),
+        to: new HubHttp(tenant.url),
+        primaryPk: rogue.hubPk,
+        label,
+        maxItems: 10,
+      }),
+      (e: Error & { code?: string; detail?: string }) =>
+        e.code === "E.AUTH" && /is not the admin source$/.test(e.detail ?? ""),
+    );
+    assert.equal(await headOf(tenant, toHex(label)), 0);
+    // The bridge from the rogue hub skips the admin labels: their primary is the authority.
+    const pass = await bridge(rogue, tenant);
+    assert.equal(pass.code, 0, pass.stderr);
+    assert.equal(pass.lines.filter((l) => l.event === "skipped").length, streams.length);
+    assert.equal(await headOf(tenant, toHex(label)), 0);
+    const cls = ok(
+      await runCli(["label-class", "show", "--hub", `${t.path}/tenant`, "--stream", "s", "--json"]),
+    );
+    assert.equal(cls.class, "unset");
+  } finally {
+    for (const h of hubs) await h.close();
+    await t.cleanup();
+  }
+});
