@@ -13,6 +13,7 @@ import { HubHttp } from "../cli/mod.ts";
 import { type RealHub, startRealHub } from "../cli/testing/real_hub.ts";
 import { runCli, tempDir } from "../cli/testing/run.ts";
 import { bridgeMain } from "../bridge/mod.ts";
+import { fsck } from "../hub/mod.ts";
 import { replicateLabel } from "../bridge/replicate.ts";
 import { http } from "./fixture.ts";
 
@@ -49,7 +50,7 @@ Deno.test("a tenant hub replicates the authority's admin labels: revocations and
     const victim = `${t.path}/victim`;
     const victimId = await keygen(victim);
     const authDir = `${t.path}/auth`;
-    const auth = await startRealHub(authDir, { config: { adminKeys: [adminId] } });
+    const auth = await startRealHub(authDir, { config: { adminKeys: [adminId] }, checkpointEvery: 1 });
     hubs.push(auth);
     const tenantDir = `${t.path}/tenant`;
     const tenantConfig = {
@@ -57,7 +58,7 @@ Deno.test("a tenant hub replicates the authority's admin labels: revocations and
       realmAdminKey: `${authDir}/realm_admin_key`,
       adminSource: auth.url,
     };
-    let tenant = await startRealHub(tenantDir, { config: tenantConfig });
+    let tenant = await startRealHub(tenantDir, { config: tenantConfig, checkpointEvery: 1 });
     hubs.push(tenant);
     const send = (n: number) =>
       runCli([
@@ -143,11 +144,12 @@ Deno.test("a tenant hub replicates the authority's admin labels: revocations and
     );
     const authInfo = JSON.parse(new TextDecoder().decode(await get(auth, "/info")));
     assert.ok(adminRows.every((l: { primary_hub: string }) => l.primary_hub === authInfo.hub_id));
+    await auth.settled();
     const pass = await bridge(auth, tenant);
     assert.equal(pass.code, 0, pass.stderr);
     assert.deepEqual(
-      pass.lines.filter((l) => l.appended > 0).map((l) => [l.label, l.appended]).sort(),
-      [[labelOf("revocation"), 1], [labelOf("label_class"), 1]].sort(),
+      pass.lines.filter((l) => l.appended > 0).map((l) => [l.label, l.appended, l.checkpoint]).sort(),
+      [[labelOf("revocation"), 1, 1], [labelOf("label_class"), 1, 1]].sort(),
     );
     // Enforced at once after the pass, byte-identical to the authority's.
     const refused = await send(2);
@@ -160,6 +162,12 @@ Deno.test("a tenant hub replicates the authority's admin labels: revocations and
         await get(auth, `/stream?label=${labelOf(name)}`),
       );
     }
+    // The tenant signs no CHECKPOINT of its own for an admin label: it serves the authority's.
+    await tenant.settled();
+    assert.deepEqual(
+      await get(tenant, `/checkpoint_latest?label=${labelOf("revocation")}`),
+      await get(auth, `/checkpoint_latest?label=${labelOf("revocation")}`),
+    );
 
     // Restart, then restart with views.kv lost: the fold reads the replicated entries from the store.
     for (const between of [async () => {}, () => Deno.remove(`${tenantDir}/views.kv`)]) {
@@ -200,6 +208,11 @@ Deno.test("a tenant hub replicates the authority's admin labels: revocations and
     io.sleep = async () => await steps.shift()!();
     await bridgeMain(["--from", auth.url, "--to", tenant.url, "--replicate", "--follow"], io);
     assert.equal(steps.length, 0, io.stdout() + io.stderr());
+    // Offline, fsck verifies the replicated admin entries under the authority's key (primaries.json).
+    await tenant.close();
+    hubs.pop();
+    const report = await fsck(tenantDir);
+    assert.ok(report.ok, JSON.stringify(report.error));
   } finally {
     for (const h of hubs) await h.close();
     await t.cleanup();
