@@ -42,6 +42,8 @@ export interface HubConfig {
   adminSource: string;
   /** The admin source's hub key (hex); "": pinned from its /info at first contact (DIR/admin_source.json). */
   adminSourceKey: string;
+  /** A tenant pulls its admin labels itself every this many ms (hub/admin_follower.ts); 0: a bridge does. */
+  adminSourcePollMs: number;
   /** URLs of the other hubs of the federated set, asked for an old primary's last seq after a flip (catch-up). */
   peerHubs: string[];
   /** `CLASS=RATE/BURST` entries: the rate per label of each label class (LCLASS0, hub/label_policy.ts). */
@@ -149,6 +151,7 @@ export function defaultConfig(dataDir = ""): HubConfig {
     realmAdminKey: "",
     adminSource: "",
     adminSourceKey: "",
+    adminSourcePollMs: 0,
     peerHubs: [],
     classRates: [],
     labelEpochs: false,
@@ -213,6 +216,7 @@ const KEYS: Record<string, [string, Kind]> = {
   realm_admin_key: ["realmAdminKey", "string"],
   admin_source: ["adminSource", "string"],
   admin_source_key: ["adminSourceKey", "string"],
+  admin_source_poll_ms: ["adminSourcePollMs", "int"],
   peer_hubs: ["peerHubs", "list"],
   class_rates: ["classRates", "list"],
   label_epochs: ["labelEpochs", "bool"],
@@ -446,6 +450,9 @@ function validateFederation(cfg: HubConfig): void {
   if (cfg.adminSourceKey !== "") {
     if (cfg.adminSource === "") throw configError("admin_source_key needs admin_source");
     hexOrConfigError(() => fromHex(cfg.adminSourceKey, 32, "admin_source_key"));
+  }
+  if (cfg.adminSourcePollMs > 0 && cfg.adminSource === "") {
+    throw configError("admin_source_poll_ms needs admin_source");
   }
 }
 

@@ -242,6 +242,7 @@ Deno.test("admin_source and admin_source_key: from VEEN_ADMIN_SOURCE; an http(s)
     [{ adminSource: "authority:37411" }, /admin_source "authority:37411" must be an http\(s\) URL/],
     [{ adminSourceKey: "ab".repeat(32) }, /admin_source_key needs admin_source/],
     [{ adminSource: "http://a", adminSourceKey: "ab" }, /admin_source_key/],
+    [{ adminSourcePollMs: 500 }, /admin_source_poll_ms needs admin_source/],
   ] as const;
   for (const [o, re] of bad) {
     assert.match(throwsCode(() => validateConfig({ ...d, ...o }), "E.CONFIG").message, re);

@@ -17,6 +17,7 @@ import {
 import { VERSION } from "../version.ts";
 import { Admission } from "./admission.ts";
 import { AdminPlane } from "./admin_plane.ts";
+import { AdminFollower } from "./admin_follower.ts";
 import { AdminSource } from "./admin_source.ts";
 import { BodyLimits } from "./body_limits.ts";
 import { Checkpointer } from "./checkpointer.ts";
@@ -393,6 +394,14 @@ async function startWithStore(
     host === "0.0.0.0" ? "127.0.0.1" : host === "[::]" ? "[::1]" : host
   }:${addr.port}`;
   ready = true;
+  const follower = tenant === undefined || cfg.adminSourcePollMs === 0 ? undefined : new AdminFollower({
+    ...tenant,
+    replication,
+    store,
+    pollMs: cfg.adminSourcePollMs,
+    log: log.child("replication"),
+  });
+  follower?.start();
   for (const { key, effect } of unsafeKeysOn(cfg)) {
     log.warn(`UNSAFE TEST-ONLY CONFIG: ${key} is on, ${effect}; never run a real hub like this`, {
       key,
@@ -426,6 +435,7 @@ async function startWithStore(
       abort.abort();
       await server.finished.catch(() => {});
       bodies.close();
+      await follower?.stop();
       await sequencer.drain();
       await retention.stop();
       if (sequencer.healthy) await checkpointer.stop();
