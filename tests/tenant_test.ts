@@ -26,6 +26,10 @@ const ok = (r: Run) => {
 const streams = adminStreamsOf(realmIdFor("default"), new Uint8Array(0));
 const labelOf = (name: string) => toHex(streams.find((s) => s.name === name)!.label);
 
+/** `veen label-class set` of stream "s" on `hub` as `signer`. */
+const setClass = (hub: string, cls: string, signer: string) =>
+  runCli(["label-class", "set", "--hub", hub, "--stream", "s", "--class", cls, "--signer", signer, "--json"]);
+
 async function keygen(dir: string): Promise<string> {
   ok(await runCli(["keygen", "--out", dir, "--json"]));
   return (await runCli(["id", "show", "--client", dir, "--json"])).json().client_id as string;
@@ -41,18 +45,29 @@ const get = async (h: RealHub, path: string) => (await http(h.url + path)).body;
 const headOf = async (h: RealHub, label: string) =>
   JSON.parse(new TextDecoder().decode(await get(h, `/healthz?label=${label}`))).last_stream_seq as number;
 
-Deno.test("a tenant hub replicates the authority's admin labels: revocations and label classes reach it, local admin submits are refused, restarts keep the views", async () => {
+/** Runs `f` in a temp dir with an admin client ROOT/admin; the hubs it pushes on `hubs` are closed afterwards. */
+async function withRealm(
+  f: (x: { root: string; hubs: RealHub[]; admin: string; adminId: string }) => Promise<void>,
+): Promise<void> {
   const t = await tempDir("veen-tenant-");
   const hubs: RealHub[] = [];
   try {
     const admin = `${t.path}/admin`;
-    const adminId = await keygen(admin);
-    const victim = `${t.path}/victim`;
+    await f({ root: t.path, hubs, admin, adminId: await keygen(admin) });
+  } finally {
+    for (const h of hubs) await h.close();
+    await t.cleanup();
+  }
+}
+
+Deno.test("a tenant hub replicates the authority's admin labels: revocations and label classes reach it, local admin submits are refused, restarts keep the views", async () => {
+  await withRealm(async ({ root, hubs, admin, adminId }) => {
+    const victim = `${root}/victim`;
     const victimId = await keygen(victim);
-    const authDir = `${t.path}/auth`;
+    const authDir = `${root}/auth`;
     const auth = await startRealHub(authDir, { config: { adminKeys: [adminId] }, checkpointEvery: 1 });
     hubs.push(auth);
-    const tenantDir = `${t.path}/tenant`;
+    const tenantDir = `${root}/tenant`;
     const tenantConfig = {
       adminKeys: [adminId],
       realmAdminKey: `${authDir}/realm_admin_key`,
@@ -94,38 +109,14 @@ Deno.test("a tenant hub replicates the authority's admin labels: revocations and
       ]),
     );
     ok(
-      await runCli([
-        "label-class",
-        "set",
-        "--hub",
-        authDir,
-        "--stream",
-        "s",
-        "--class",
-        "bulk",
-        "--signer",
-        admin,
-        "--json",
-      ]),
+      await setClass(authDir, "bulk", admin),
     );
     const showClass = async () =>
       ok(await runCli(["label-class", "show", "--hub", tenantDir, "--stream", "s", "--json"])).class;
     assert.equal(await showClass(), "unset");
 
     // A local admin submit on the tenant is refused naming the source, and nothing is appended.
-    const local = await runCli([
-      "label-class",
-      "set",
-      "--hub",
-      tenantDir,
-      "--stream",
-      "s",
-      "--class",
-      "x",
-      "--signer",
-      admin,
-      "--json",
-    ]);
+    const local = await setClass(tenantDir, "x", admin);
     assert.equal(local.code, 4, local.stdout + local.stderr);
     assert.equal(local.json().code, "E.AUTH");
     assert.match(
@@ -184,19 +175,7 @@ Deno.test("a tenant hub replicates the authority's admin labels: revocations and
     const steps = [
       async () => {
         ok(
-          await runCli([
-            "label-class",
-            "set",
-            "--hub",
-            authDir,
-            "--stream",
-            "s",
-            "--class",
-            "log",
-            "--signer",
-            admin,
-            "--json",
-          ]),
+          await setClass(authDir, "log", admin),
         );
       },
       async () => {
@@ -213,42 +192,23 @@ Deno.test("a tenant hub replicates the authority's admin labels: revocations and
     hubs.pop();
     const report = await fsck(tenantDir);
     assert.ok(report.ok, JSON.stringify(report.error));
-  } finally {
-    for (const h of hubs) await h.close();
-    await t.cleanup();
-  }
+  });
 });
 
 Deno.test("a tenant refuses admin entries signed by a hub other than its admin source", async () => {
-  const t = await tempDir("veen-tenant-");
-  const hubs: RealHub[] = [];
-  try {
-    const admin = `${t.path}/admin`;
-    const adminId = await keygen(admin);
-    const auth = await startRealHub(`${t.path}/auth`, { config: { adminKeys: [adminId] } });
+  await withRealm(async ({ root, hubs, admin, adminId }) => {
+    const auth = await startRealHub(`${root}/auth`, { config: { adminKeys: [adminId] } });
     hubs.push(auth);
-    const shared = { adminKeys: [adminId], realmAdminKey: `${t.path}/auth/realm_admin_key` };
-    const rogueDir = `${t.path}/rogue`;
+    const shared = { adminKeys: [adminId], realmAdminKey: `${root}/auth/realm_admin_key` };
+    const rogueDir = `${root}/rogue`;
     const rogue = await startRealHub(rogueDir, { config: shared });
     hubs.push(rogue);
-    const tenant = await startRealHub(`${t.path}/tenant`, {
+    const tenant = await startRealHub(`${root}/tenant`, {
       config: { ...shared, adminSource: auth.url, adminSourceKey: toHex(auth.hubPk) },
     });
     hubs.push(tenant);
     ok(
-      await runCli([
-        "label-class",
-        "set",
-        "--hub",
-        rogueDir,
-        "--stream",
-        "s",
-        "--class",
-        "rogue",
-        "--signer",
-        admin,
-        "--json",
-      ]),
+      await setClass(rogueDir, "rogue", admin),
     );
     const label = streams.find((s) => s.name === "label_class")!.label;
     await assert.rejects(
@@ -269,11 +229,8 @@ Deno.test("a tenant refuses admin entries signed by a hub other than its admin s
     assert.equal(pass.lines.filter((l) => l.event === "skipped").length, streams.length);
     assert.equal(await headOf(tenant, toHex(label)), 0);
     const cls = ok(
-      await runCli(["label-class", "show", "--hub", `${t.path}/tenant`, "--stream", "s", "--json"]),
+      await runCli(["label-class", "show", "--hub", `${root}/tenant`, "--stream", "s", "--json"]),
     );
     assert.equal(cls.class, "unset");
-  } finally {
-    for (const h of hubs) await h.close();
-    await t.cleanup();
-  }
+  });
 });
