@@ -91,14 +91,24 @@ export class AdminSource {
     return fromHex(String(pin.hub_pk), 32, `${ADMIN_SOURCE_FILE} hub_pk`);
   }
 
-  /** Replication of an admin label is taken only from the source's key (E.AUTH otherwise). */
-  async checkSender(primaryPk: Uint8Array): Promise<void> {
-    const key = await this.key();
-    if (bytesEqual(key, primaryPk)) return;
+  /**
+   * Replication of an admin label is taken only from the source (E.AUTH otherwise); E.UNAVAILABLE while its key is
+   * not known (call `key()` first).
+   */
+  checkSender(primaryId: Uint8Array): void {
+    const key = this.#key;
+    if (key === undefined) {
+      throw new VeenError(
+        "E.UNAVAILABLE",
+        `The admin source "${this.url}" has not been asked for its hub key yet`,
+      );
+    }
+    const sourceId = hubIdFor(key);
+    if (bytesEqual(sourceId, primaryId)) return;
     throw new VeenError(
       "E.AUTH",
-      `Admin records of this realm are written at "${this.url}" (hub ${toHex(hubIdFor(key))}); hub ${
-        toHex(hubIdFor(primaryPk))
+      `Admin records of this realm are written at "${this.url}" (hub ${toHex(sourceId)}); hub ${
+        toHex(primaryId)
       } is not the admin source`,
     );
   }

@@ -182,13 +182,12 @@ export class Replication {
   }
 
   /**
-   * The sender check of one item: the record deciding the RECEIPT's label at its hub_ts names hub_id(`primaryPk`);
-   * for a tenant's admin label, `primaryPk` is the admin source's key. E.AUTH otherwise (also when no record
-   * decides: replication of an unspecified label is refused).
+   * The authority check of one item: the record deciding the RECEIPT's label at its hub_ts names `primaryId`; for a
+   * tenant's admin label, `primaryId` is the admin source's hub_id. E.AUTH otherwise (also when no record decides:
+   * replication of an unspecified label is refused).
    */
-  private async checkSender(label: Uint8Array, hubTs: number, primaryPk: Uint8Array): Promise<void> {
-    if (this.adminStreamOf(label) !== undefined) return await this.c.tenant!.source.checkSender(primaryPk);
-    const primaryId = hubIdFor(primaryPk);
+  private checkAuthority(label: Uint8Array, hubTs: number, primaryId: Uint8Array): void {
+    if (this.adminStreamOf(label) !== undefined) return this.c.tenant!.source.checkSender(primaryId);
     const streamId = this.streamIdOf(label);
     const r = streamId === undefined ? undefined : this.c.authority.deciding(streamId, hubTs);
     if (r === undefined) {
@@ -231,41 +230,40 @@ export class Replication {
    */
   intake(primaryPk: Uint8Array, body: Uint8Array): Promise<ReplicateResult> {
     const items = this.items(body);
+    const admin = items.length === 0 ? undefined : this.adminStreamOf(items[0]!.receipt.label);
+    if (admin === undefined) return this.appendItems(primaryPk, items);
+    // A tenant knows its admin source's key first, and folds the admin entries appended (also those before a
+    // refused item) into the views before it answers.
+    const t = this.c.tenant!;
+    return t.source.key().then(() => this.appendItems(primaryPk, items)).finally(() => t.foldAdmin(admin));
+  }
+
+  private appendItems(primaryPk: Uint8Array, items: Item[]): Promise<ReplicateResult> {
     return this.#lock.run(async () => {
       if (items.length === 0) throw new VeenError("E.SIZE", "A /replicate body holds at least one item");
       const label = items[0]!.receipt.label;
-      const admin = this.adminStreamOf(label);
-      // A tenant folds the admin entries it appended before it answers (also those before a refused item).
-      if (admin !== undefined) {
-        return await this.appendItems(items, primaryPk).finally(() => this.c.tenant!.foldAdmin(admin));
+      const primaryId = hubIdFor(primaryPk);
+      let appended = 0;
+      let held = 0;
+      for (const it of items) {
+        verifyReceiptForMsg(it.receipt, it.msg, primaryPk, [this.c.profileId]);
+        if (!verifyMsgSig(it.msg)) {
+          throw new VeenError("E.SIG", `MSG.sig at stream_seq ${it.receipt.streamSeq} does not verify`);
+        }
+        this.checkAuthority(label, it.receipt.hubTs, primaryId);
+        const head = this.c.store.head(label)?.seq ?? 0;
+        if (it.receipt.streamSeq <= head) {
+          await this.checkHeld(it);
+          held++;
+          continue;
+        }
+        await this.recordPrimary(primaryPk);
+        await this.c.sequencer.appendReplicated(it.receipt, it.receiptBytes, it.msg, it.msgBytes);
+        appended++;
       }
-      return await this.appendItems(items, primaryPk);
+      const h = this.c.store.head(label);
+      return { label, appended, held, seq: h?.seq ?? 0, root: h?.root ?? new Uint8Array(32) };
     });
-  }
-
-  /** Checks and appends `items` (of one label) in order: the body of `intake`, run under its lock. */
-  private async appendItems(items: Item[], primaryPk: Uint8Array): Promise<ReplicateResult> {
-    const label = items[0]!.receipt.label;
-    let appended = 0;
-    let held = 0;
-    for (const it of items) {
-      verifyReceiptForMsg(it.receipt, it.msg, primaryPk, [this.c.profileId]);
-      if (!verifyMsgSig(it.msg)) {
-        throw new VeenError("E.SIG", `MSG.sig at stream_seq ${it.receipt.streamSeq} does not verify`);
-      }
-      await this.checkSender(label, it.receipt.hubTs, primaryPk);
-      const head = this.c.store.head(label)?.seq ?? 0;
-      if (it.receipt.streamSeq <= head) {
-        await this.checkHeld(it);
-        held++;
-        continue;
-      }
-      await this.recordPrimary(primaryPk);
-      await this.c.sequencer.appendReplicated(it.receipt, it.receiptBytes, it.msg, it.msgBytes);
-      appended++;
-    }
-    const h = this.c.store.head(label);
-    return { label, appended, held, seq: h?.seq ?? 0, root: h?.root ?? new Uint8Array(32) };
   }
 
   /** Lists `pk` in DIR/primaries.json before anything it signed is stored (so fsck can verify it offline). */
@@ -312,6 +310,11 @@ export class Replication {
   intakeCheckpoints(primaryPk: Uint8Array, body: Uint8Array): Promise<{ stored: number; held: number }> {
     const cps = decodeCborSeq(body, "/replicate/checkpoint body").map((v) => encodeCbor(v));
     return this.#lock.run(async () => {
+      // checkAuthority needs a tenant's admin source key for an admin label's CHECKPOINT.
+      if (cps.some((b) => this.adminStreamOf(decodeCheckpoint(b).labelCurr) !== undefined)) {
+        await this.c.tenant!.source.key().catch(() => undefined);
+      }
+      const primaryId = hubIdFor(primaryPk);
       let stored = 0;
       let held = 0;
       for (const bytes of cps) {
@@ -342,7 +345,7 @@ export class Replication {
             ? await this.c.store.readReceipt(label, cp.uptoSeq)
             : (await this.c.store.readRange(label, cp.uptoSeq, cp.uptoSeq, 1))[0]!.receipt,
         );
-        await this.checkSender(label, r.hubTs, primaryPk);
+        this.checkAuthority(label, r.hubTs, primaryId);
         const latest = await this.c.store.latestCheckpoint(label);
         if (latest !== undefined && decodeCheckpoint(latest).uptoSeq >= cp.uptoSeq) {
           held++;
