@@ -108,10 +108,7 @@ export class AdminPlane {
       for (const v of p.#views) for (const row of stored.rows.get(v.name) ?? []) v.load(row);
       for (const [s, n] of stored.upto) p.#upto.set(s, n);
     }
-    for (const s of o.realm.streams) {
-      const head = o.store.head(s.label)?.seq ?? 0;
-      if (head > p.upto(s)) await p.#lock.run(() => p.#catchUp(s, head));
-    }
+    for (const s of o.realm.streams) await p.foldStored(s);
     for (const a of p.authors.foreign(o.adminKeys, o.hubPk)) {
       o.log.warn("folded admin records come from a key that is not an admin now", {
         client_id: toHex(a.clientId),
@@ -223,6 +220,17 @@ export class AdminPlane {
       if (seq <= this.upto(s)) return;
       if (seq > this.upto(s) + 1) await this.#catchUp(s, seq - 1);
       await this.#fold(s, { ...rec, seq });
+    });
+  }
+
+  /**
+   * Folds the entries of admin stream `s` that the store holds beyond the views, reading them from the store: a
+   * tenant hub's admin entries arrive by replication (hub/replication.ts), not through `admit`.
+   */
+  foldStored(s: AdminStreamIds): Promise<void> {
+    return this.#lock.run(async () => {
+      const head = this.o.store.head(s.label)?.seq ?? 0;
+      if (head > this.upto(s)) await this.#catchUp(s, head);
     });
   }
 

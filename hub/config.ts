@@ -38,6 +38,12 @@ export interface HubConfig {
   adminKeys: string[];
   /** A realm admin key file shared by the hubs of the realm; empty: `DIR/realm_admin_key`, created at first start. */
   realmAdminKey: string;
+  /** A tenant's authority hub (URL): this hub's admin labels are replicas of its (hub/admin_source.ts); "": none. */
+  adminSource: string;
+  /** The admin source's hub key (hex); "": pinned from its /info at first contact (DIR/admin_source.json). */
+  adminSourceKey: string;
+  /** A tenant pulls its admin labels itself every this many ms (hub/admin_follower.ts); 0: a bridge does. */
+  adminSourcePollMs: number;
   /** URLs of the other hubs of the federated set, asked for an old primary's last seq after a flip (catch-up). */
   peerHubs: string[];
   /** `CLASS=RATE/BURST` entries: the rate per label of each label class (LCLASS0, hub/label_policy.ts). */
@@ -147,6 +153,9 @@ export function defaultConfig(dataDir = ""): HubConfig {
     realm: "default",
     adminKeys: [],
     realmAdminKey: "",
+    adminSource: "",
+    adminSourceKey: "",
+    adminSourcePollMs: 0,
     peerHubs: [],
     classRates: [],
     labelEpochs: false,
@@ -211,6 +220,9 @@ const KEYS: Record<string, [string, Kind]> = {
   realm: ["realm", "string"],
   admin_keys: ["adminKeys", "list"],
   realm_admin_key: ["realmAdminKey", "string"],
+  admin_source: ["adminSource", "string"],
+  admin_source_key: ["adminSourceKey", "string"],
+  admin_source_poll_ms: ["adminSourcePollMs", "int"],
   peer_hubs: ["peerHubs", "list"],
   class_rates: ["classRates", "list"],
   label_epochs: ["labelEpochs", "bool"],
@@ -430,7 +442,8 @@ export function validateConfig(cfg: HubConfig): void {
 /**
  * `role` is standalone, primary or replica (or authority, tenant: the spec 000 deployment roles `veen kube render`
  * sets); `unspecified_policy` accept or reject (or unset); AUTH1 derives labels at epoch 0, so `label_epochs`
- * cannot be on with role primary or replica (overlay decisions "FED1 / AUTH1").
+ * cannot be on with role primary or replica (overlay decisions "FED1 / AUTH1"); `admin_source` is an http(s) URL
+ * and `admin_source_key` (32 bytes hex) goes with it.
  */
 function validateFederation(cfg: HubConfig): void {
   if (!(HUB_ROLES as readonly string[]).includes(cfg.role)) {
@@ -441,6 +454,16 @@ function validateFederation(cfg: HubConfig): void {
   }
   if (cfg.labelEpochs && (cfg.role === "primary" || cfg.role === "replica")) {
     throw configError(`label_epochs cannot be on with role ${cfg.role}: AUTH1 needs labels at epoch 0`);
+  }
+  if (cfg.adminSource !== "" && !/^https?:\/\/[^\s]+$/.test(cfg.adminSource)) {
+    throw configError(`admin_source "${cfg.adminSource}" must be an http(s) URL`);
+  }
+  if (cfg.adminSourceKey !== "") {
+    if (cfg.adminSource === "") throw configError("admin_source_key needs admin_source");
+    hexOrConfigError(() => fromHex(cfg.adminSourceKey, 32, "admin_source_key"));
+  }
+  if (cfg.adminSourcePollMs > 0 && cfg.adminSource === "") {
+    throw configError("admin_source_poll_ms needs admin_source");
   }
 }
 

@@ -232,3 +232,19 @@ Deno.test("role and unspecified_policy: --role over VEEN_ROLE; bad values and la
   }
   await rejectsCode(() => buildConfig({ role: "boss", "data-dir": "/x" }, {}), "E.CONFIG");
 });
+
+Deno.test("admin_source and admin_source_key: from VEEN_ADMIN_SOURCE; an http(s) URL, a 32-byte key that needs the URL", async () => {
+  const c = await buildConfig({ "data-dir": "/x" }, { VEEN_ADMIN_SOURCE: "http://127.0.0.1:9" });
+  assert.equal(c.adminSource, "http://127.0.0.1:9");
+  const d = defaultConfig("/d");
+  validateConfig({ ...d, adminSource: "https://authority.example", adminSourceKey: "ab".repeat(32) });
+  const bad = [
+    [{ adminSource: "authority:37411" }, /admin_source "authority:37411" must be an http\(s\) URL/],
+    [{ adminSourceKey: "ab".repeat(32) }, /admin_source_key needs admin_source/],
+    [{ adminSource: "http://a", adminSourceKey: "ab" }, /admin_source_key/],
+    [{ adminSourcePollMs: 500 }, /admin_source_poll_ms needs admin_source/],
+  ] as const;
+  for (const [o, re] of bad) {
+    assert.match(throwsCode(() => validateConfig({ ...d, ...o }), "E.CONFIG").message, re);
+  }
+});

@@ -18,6 +18,8 @@ import { VERSION } from "../version.ts";
 import { Admission } from "./admission.ts";
 import { anchorBackendOf, Anchorer } from "./anchorer.ts";
 import { AdminPlane } from "./admin_plane.ts";
+import { AdminFollower } from "./admin_follower.ts";
+import { AdminSource } from "./admin_source.ts";
 import { BodyLimits } from "./body_limits.ts";
 import { Checkpointer } from "./checkpointer.ts";
 import { ClientIdDenyList } from "./client_deny.ts";
@@ -42,7 +44,7 @@ import { Logger } from "./logger.ts";
 import { Metrics } from "./metrics.ts";
 import { PeerFilter } from "./peer_filter.ts";
 import { PowGate } from "./pow_gate.ts";
-import { Replication } from "./replication.ts";
+import { Replication, type ReplicationContext } from "./replication.ts";
 import { RetentionEnforcer } from "./retention.ts";
 import { Routes } from "./routes.ts";
 import { Sequencer } from "./sequencer.ts";
@@ -230,7 +232,7 @@ async function startWithStore(
     intervalSec: cfg.checkpointIntervalSec,
     epochSec: DEFAULT_PROFILE.epochSec,
     now,
-    signs: (label, nowSec) => replication.replicaOf(label, nowSec) === undefined,
+    signs: (label, nowSec) => !replication.replicated(label, nowSec),
     cosign: async (c) => {
       const open = openRotation(previousKeys, hubKey, Math.floor(now() / 1000));
       const witnessed = cfg.witnesses.length === 0 ? [] : await collectWitnessSigs(
@@ -274,6 +276,17 @@ async function startWithStore(
     metrics,
     unsafeSkip: cfg.unsafeSkipAuthority,
   });
+  const tenant: ReplicationContext["tenant"] = cfg.adminSource === "" ? undefined : {
+    source: new AdminSource({
+      url: cfg.adminSource,
+      ...(cfg.adminSourceKey === "" ? {} : { key: fromHex(cfg.adminSourceKey, 32, "admin_source_key") }),
+      dataDir: cfg.dataDir,
+      log: log.child("replication"),
+    }),
+    streams: realm.streams,
+    adminStreamOf: (label) => realm.adminStreamOf(label),
+    foldAdmin: (s) => admin.foldStored(s),
+  };
   const replication = new Replication({
     store,
     sequencer,
@@ -286,6 +299,7 @@ async function startWithStore(
     log: log.child("replication"),
     dataDir: cfg.dataDir,
     catchUp: { dataDir: cfg.dataDir, peers: cfg.peerHubs, now },
+    ...(tenant === undefined ? {} : { tenant }),
   });
   const retention = new RetentionEnforcer(cfg.dataDir, store, log.child("retention"), {
     now,
@@ -396,6 +410,14 @@ async function startWithStore(
     host === "0.0.0.0" ? "127.0.0.1" : host === "[::]" ? "[::1]" : host
   }:${addr.port}`;
   ready = true;
+  const follower = tenant === undefined || cfg.adminSourcePollMs === 0 ? undefined : new AdminFollower({
+    ...tenant,
+    replication,
+    store,
+    pollMs: cfg.adminSourcePollMs,
+    log: log.child("replication"),
+  });
+  follower?.start();
   for (const { key, effect } of unsafeKeysOn(cfg)) {
     log.warn(`UNSAFE TEST-ONLY CONFIG: ${key} is on, ${effect}; never run a real hub like this`, {
       key,
@@ -429,6 +451,7 @@ async function startWithStore(
       abort.abort();
       await server.finished.catch(() => {});
       bodies.close();
+      await follower?.stop();
       await sequencer.drain();
       await retention.stop();
       if (sequencer.healthy) await checkpointer.stop();

@@ -20,7 +20,7 @@ import type { Metrics } from "./metrics.ts";
 /**
  * `--role`: what the hub is in a federated set; `hub role` prints it as the spec's role names. `authority` and
  * `tenant` are the deployment roles `veen kube render` puts in `VEEN_ROLE` (spec 000 §3.2): accepted, and
- * standalone as far as AUTH1 goes (tenant admin replication is not built).
+ * standalone as far as AUTH1 goes (a tenant's admin labels follow `admin_source`, hub/admin_source.ts).
  */
 export type HubRole = "standalone" | "primary" | "replica" | "authority" | "tenant";
 export const HUB_ROLES: readonly HubRole[] = ["standalone", "primary", "replica", "authority", "tenant"];

@@ -27,7 +27,8 @@ import {
   verifyMsgSig,
   verifyReceiptForMsg,
 } from "../core/mod.ts";
-import type { AuthorityRecord, AuthorityView } from "../overlays/mod.ts";
+import type { AdminStreamIds, AuthorityRecord, AuthorityView } from "../overlays/mod.ts";
+import type { AdminSource } from "./admin_source.ts";
 import { CatchUp } from "./catch_up.ts";
 import { Lock } from "./files.ts";
 import { addPrimary } from "./primaries.ts";
@@ -52,6 +53,16 @@ export interface ReplicationContext {
   dataDir?: string;
   /** Catch-up after a flip (hub/catch_up.ts): the data dir (DIR/promotions.json), `peer_hubs` and the clock. */
   catchUp?: { dataDir: string; peers: readonly string[]; now: () => number };
+  /**
+   * A tenant hub (`admin_source`, hub/admin_source.ts): its admin labels are replicas of the source's; `adminStreamOf`
+   * names them and `foldAdmin` folds the entries appended to one into the views (hub/admin_plane.ts).
+   */
+  tenant?: {
+    source: AdminSource;
+    streams: readonly AdminStreamIds[];
+    adminStreamOf(label: Uint8Array): AdminStreamIds | undefined;
+    foldAdmin(s: AdminStreamIds): Promise<void>;
+  };
 }
 
 /** What one `POST /replicate` did: items appended, items already held (no-ops), and the label's head after. */
@@ -101,6 +112,33 @@ export class Replication {
     return this.c.labels.streamIdFor(label);
   }
 
+  /** Whether this hub is a tenant of an admin source (`admin_source`). */
+  get isTenant(): boolean {
+    return this.c.tenant !== undefined;
+  }
+
+  /** On a tenant hub, the admin stream of `label` (a label replicated from the admin source). */
+  adminStreamOf(label: Uint8Array): AdminStreamIds | undefined {
+    return this.c.tenant?.adminStreamOf(label);
+  }
+
+  /** Whether `label` is replicated here at `nowSec`: an admin label of a tenant, or a replica by authority record. */
+  replicated(label: Uint8Array, nowSec: number): boolean {
+    return this.adminStreamOf(label) !== undefined || this.replicaOf(label, nowSec) !== undefined;
+  }
+
+  /** A tenant's admin labels (GET /replication) and the admin source's URL and key (undefined until pinned). */
+  async tenantLabels(): Promise<
+    { url: string; key: Uint8Array | undefined; streams: readonly AdminStreamIds[] }
+  > {
+    const t = this.c.tenant!;
+    const key = await t.source.key().catch((e) => {
+      this.c.log.warn("the admin source's key is not known yet", { error: String(e) });
+      return undefined;
+    });
+    return { url: t.source.url, key, streams: t.streams };
+  }
+
   /** The record deciding `label` at `nowSec` when it makes this hub a replica of another primary. */
   replicaOf(label: Uint8Array, nowSec: number): AuthorityRecord | undefined {
     if (this.c.authority.size === 0) return undefined;
@@ -116,6 +154,7 @@ export class Replication {
    * primary's entries (hub/catch_up.ts); undefined when the submit may go on at once.
    */
   checkClientSubmit(label: Uint8Array, nowSec: number): Promise<void> | undefined {
+    if (this.adminStreamOf(label) !== undefined) this.c.tenant!.source.refuseSubmit();
     this.refuseReplicated(label, nowSec);
     return this.#catchUp?.check(label, nowSec);
   }
@@ -143,10 +182,12 @@ export class Replication {
   }
 
   /**
-   * The authority check of one item: the record deciding the RECEIPT's label at its hub_ts names `primaryId`.
-   * E.AUTH otherwise (also when no record decides: replication of an unspecified label is refused).
+   * The authority check of one item: the record deciding the RECEIPT's label at its hub_ts names `primaryId`; for a
+   * tenant's admin label, `primaryId` is the admin source's hub_id. E.AUTH otherwise (also when no record decides:
+   * replication of an unspecified label is refused).
    */
   private checkAuthority(label: Uint8Array, hubTs: number, primaryId: Uint8Array): void {
+    if (this.adminStreamOf(label) !== undefined) return this.c.tenant!.source.checkSender(primaryId);
     const streamId = this.streamIdOf(label);
     const r = streamId === undefined ? undefined : this.c.authority.deciding(streamId, hubTs);
     if (r === undefined) {
@@ -189,6 +230,15 @@ export class Replication {
    */
   intake(primaryPk: Uint8Array, body: Uint8Array): Promise<ReplicateResult> {
     const items = this.items(body);
+    const admin = items.length === 0 ? undefined : this.adminStreamOf(items[0]!.receipt.label);
+    if (admin === undefined) return this.appendItems(primaryPk, items);
+    // A tenant knows its admin source's key first, and folds the admin entries appended (also those before a
+    // refused item) into the views before it answers.
+    const t = this.c.tenant!;
+    return t.source.key().then(() => this.appendItems(primaryPk, items)).finally(() => t.foldAdmin(admin));
+  }
+
+  private appendItems(primaryPk: Uint8Array, items: Item[]): Promise<ReplicateResult> {
     return this.#lock.run(async () => {
       if (items.length === 0) throw new VeenError("E.SIZE", "A /replicate body holds at least one item");
       const label = items[0]!.receipt.label;
@@ -260,6 +310,10 @@ export class Replication {
   intakeCheckpoints(primaryPk: Uint8Array, body: Uint8Array): Promise<{ stored: number; held: number }> {
     const cps = decodeCborSeq(body, "/replicate/checkpoint body").map((v) => encodeCbor(v));
     return this.#lock.run(async () => {
+      // checkAuthority needs a tenant's admin source key for an admin label's CHECKPOINT.
+      if (cps.some((b) => this.adminStreamOf(decodeCheckpoint(b).labelCurr) !== undefined)) {
+        await this.c.tenant!.source.key().catch(() => undefined);
+      }
       const primaryId = hubIdFor(primaryPk);
       let stored = 0;
       let held = 0;
