@@ -13,15 +13,22 @@ import {
   toHex,
   VeenError,
 } from "../core/mod.ts";
+import { cborToJson } from "./body.ts";
 import type { HubHttp } from "./http_client.ts";
+
+/** POSTs `[a, b]` to /report_equivocation and returns the hub's answer as JSON (hub and transport errors throw). */
+export async function postEquivocation(http: HubHttp, a: Uint8Array, b: Uint8Array): Promise<unknown> {
+  const { bytes } = await http.request("POST", "/report_equivocation", {}, {
+    bytes: concat(new Uint8Array([0x82]), a, b),
+    type: "application/cbor",
+  });
+  return cborToJson(decodeCbor(bytes, "/report_equivocation answer"));
+}
 
 /** POSTs `[held, seen]` to /report_equivocation; true when the hub answered. Never throws. */
 async function report(http: HubHttp, held: Uint8Array, seen: Uint8Array): Promise<boolean> {
   try {
-    await http.request("POST", "/report_equivocation", {}, {
-      bytes: concat(new Uint8Array([0x82]), held, seen),
-      type: "application/cbor",
-    });
+    await postEquivocation(http, held, seen);
     return true;
   } catch {
     return false;

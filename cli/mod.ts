@@ -34,6 +34,7 @@ import { idRotate, idShow, idUsage } from "./commands/id.ts";
 import { LABEL_CLASS_COMMANDS } from "./commands/label_class.ts";
 import { keygen } from "./commands/keygen.ts";
 import { powRequest, powSolve } from "./commands/pow.ts";
+import { reportEquivocation } from "./commands/report_equivocation.ts";
 import { resync } from "./commands/resync.ts";
 import { capRevocations, capRevoke } from "./commands/revoke.ts";
 import { rpcCall, rpcServe } from "./commands/rpc.ts";
@@ -67,6 +68,7 @@ export const COMMANDS: readonly Command[] = [
   capFetch,
   resync,
   verifyState,
+  reportEquivocation,
   benchSend,
   explainError,
   schemaId,
