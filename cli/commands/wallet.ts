@@ -138,6 +138,13 @@ async function sendEvent(
     string,
     CborValue
   >;
+  if (kind === "open" && state.exists) {
+    ctx.out.result({ wallet_id: toHex(walletId), ...extra, opened: false }, [
+      toHex(walletId),
+      "already open (nothing sent)",
+    ]);
+    return 0;
+  }
   refuseIfSkipped(walletId, state, kind, rec);
   const stream = walletStreamName(walletId);
   const { res } = await sendAndSave(ctx, clientDir(ctx), keys, stream, {
@@ -206,7 +213,7 @@ export const walletOpen: Command = {
       ctx_id: ctxId,
       currency,
       created_at: tsOf(ctx),
-    }, { currency });
+    }, { currency, opened: true });
   },
 };
 

@@ -37,6 +37,21 @@ Deno.test("wallet: open, deposit, a refused withdraw appends nothing, transfer c
       ]),
     );
     assert.equal(opened.json().wallet_id, id);
+    const again = ok(
+      await runCli([
+        "wallet",
+        "open",
+        ...base,
+        "--realm",
+        "default",
+        "--ctx",
+        CTX_A,
+        "--currency",
+        "USD",
+        "--json",
+      ]),
+    ).json();
+    assert.deepEqual([again.wallet_id, again.opened], [id, false]);
     const idB = ok(
       await runCli([
         "wallet",
