@@ -14,6 +14,24 @@ const CTX_A = "aa".repeat(32);
 const CTX_B = "bb".repeat(32);
 const DAY = 86400;
 
+/** `veen wallet open` in the hub's realm (`default`), --json; fails the test unless it exits 0. */
+async function openWallet(base: string[], ctxId: string, currency: string) {
+  return ok(
+    await runCli([
+      "wallet",
+      "open",
+      ...base,
+      "--realm",
+      "default",
+      "--ctx",
+      ctxId,
+      "--currency",
+      currency,
+      "--json",
+    ]),
+  );
+}
+
 Deno.test("wallet: open, deposit, a refused withdraw appends nothing, transfer credits the destination once", async () => {
   await withRealHub({}, async (hub, root) => {
     const c = await newClient(root, "c");
@@ -22,50 +40,11 @@ Deno.test("wallet: open, deposit, a refused withdraw appends nothing, transfer c
       .stdout
       .trim();
     assert.equal(id, toHex(walletIdFor(realmIdFor("default"), new Uint8Array(32).fill(0xaa), "USD")));
-    const opened = ok(
-      await runCli([
-        "wallet",
-        "open",
-        ...base,
-        "--realm",
-        "default",
-        "--ctx",
-        CTX_A,
-        "--currency",
-        "USD",
-        "--json",
-      ]),
-    );
+    const opened = await openWallet(base, CTX_A, "USD");
     assert.equal(opened.json().wallet_id, id);
-    const again = ok(
-      await runCli([
-        "wallet",
-        "open",
-        ...base,
-        "--realm",
-        "default",
-        "--ctx",
-        CTX_A,
-        "--currency",
-        "USD",
-        "--json",
-      ]),
-    ).json();
+    const again = (await openWallet(base, CTX_A, "USD")).json();
     assert.deepEqual([again.wallet_id, again.opened], [id, false]);
-    const idB = ok(
-      await runCli([
-        "wallet",
-        "open",
-        ...base,
-        "--realm",
-        "default",
-        "--ctx",
-        CTX_B,
-        "--currency",
-        "USD",
-        "--json",
-      ]),
-    ).json().wallet_id as string;
+    const idB = (await openWallet(base, CTX_B, "USD")).json().wallet_id as string;
     // A realm the hub does not serve is refused.
     const other = await runCli([
       "wallet",
@@ -138,20 +117,7 @@ Deno.test("wallet: frozen, daily limit with UTC rollover, close; a violating eve
   await withRealHub({}, async (hub, root) => {
     const c = await newClient(root, "c");
     const base = ["--hub", hub.url, "--client", c];
-    const id = ok(
-      await runCli([
-        "wallet",
-        "open",
-        ...base,
-        "--realm",
-        "default",
-        "--ctx",
-        CTX_A,
-        "--currency",
-        "JPY",
-        "--json",
-      ]),
-    ).json().wallet_id as string;
+    const id = (await openWallet(base, CTX_A, "JPY")).json().wallet_id as string;
     const w = [...base, "--wallet-id", id];
     const t0 = 20 * DAY + 10;
     ok(await runCli(["wallet", "deposit", ...w, "--amount", "1000", "--ts", String(t0)]));
