@@ -168,3 +168,39 @@ Deno.test("wallet: frozen, daily limit with UTC rollover, close; a violating eve
     );
   });
 });
+
+Deno.test("wallet transfer --to CARD: the copy is sealed to the destination owner, who reads the credit", async () => {
+  await withRealHub({}, async (hub, root) => {
+    const c = await newClient(root, "c");
+    const d = await newClient(root, "d");
+    const cBase = ["--hub", hub.url, "--client", c];
+    const dBase = ["--hub", hub.url, "--client", d];
+    const idC = (await openWallet(cBase, CTX_A, "EUR")).json().wallet_id as string;
+    const idD = (await openWallet(dBase, CTX_B, "EUR")).json().wallet_id as string;
+    ok(await runCli(["wallet", "deposit", ...cBase, "--wallet-id", idC, "--amount", "9"]));
+    ok(
+      await runCli([
+        "wallet",
+        "transfer",
+        ...cBase,
+        "--wallet-id",
+        idC,
+        "--to-wallet-id",
+        idD,
+        "--amount",
+        "4",
+        "--to",
+        d,
+      ]),
+    );
+    const seen = ok(await runCli(["wallet", "show", ...dBase, "--wallet-id", idD, "--json"])).json();
+    assert.deepEqual([seen.balance, (seen.fold as { opaque: number }).opaque], [4, 0]);
+    // The source's owner cannot open the copy sealed to d: for c, d's wallet shows no open and no credit.
+    const blind = ok(await runCli(["wallet", "show", ...cBase, "--wallet-id", idD, "--json"])).json();
+    assert.deepEqual([blind.exists, blind.balance, (blind.fold as { opaque: number }).opaque], [false, 0, 2]);
+    assert.equal(
+      ok(await runCli(["wallet", "show", ...cBase, "--wallet-id", idC, "--json"])).json().balance,
+      5,
+    );
+  });
+});
