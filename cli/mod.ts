@@ -44,6 +44,7 @@ import { send } from "./commands/send.ts";
 import { stream } from "./commands/stream.ts";
 import { verifyReceipt } from "./commands/verify_receipt.ts";
 import { verifyState } from "./commands/verify_state.ts";
+import { WALLET_COMMANDS } from "./commands/wallet.ts";
 import type { Command } from "./context.ts";
 import { DEFAULT_TIMEOUT_MS } from "./http_client.ts";
 
@@ -95,6 +96,7 @@ export const COMMANDS: readonly Command[] = [
   hubAdmission,
   hubAdmissionLog,
   ...FED_AUTHORITY_COMMANDS,
+  ...WALLET_COMMANDS,
 ];
 
 /** The client commands as a program of their own (in-process tests; `mod.ts` runs every role's table). */

@@ -136,7 +136,7 @@ export class OverlayCursor<S> {
   private constructor(o: CursorOptions<S>, path: string, loaded: Loaded<S> | undefined, discarded?: string) {
     this.#o = o;
     this.#path = path;
-    this.state = loaded?.state ?? o.fold.empty();
+    this.state = loaded?.state ?? o.fold.start?.() ?? o.fold.empty();
     this.view = loaded?.view ?? new MmrAccumulator();
     this.resumedFrom = loaded?.view.size ?? 0;
     this.discarded = discarded;

@@ -49,6 +49,8 @@ export interface SendParams {
   body?: unknown;
   /** Pre-encoded body bytes (overlay bodies with byte strings); not combinable with attachments. */
   bodyBytes?: Uint8Array;
+  /** Body bytes that depend on the client_seq the message gets (wallet transfer_id); wins over `bodyBytes`. */
+  bodyFor?: (clientSeq: number, label: Uint8Array) => Uint8Array;
   attachments?: readonly OutgoingAttachment[];
   /** auth_ref of the capability used (MSG.auth_ref and payload_hdr.cap_ref). */
   authRef?: Uint8Array;
@@ -100,7 +102,7 @@ export async function sendMessage(
   if (p.authRef !== undefined) hdr.capRef = p.authRef;
   const seed = random(32);
   const atts = p.attachments ?? [];
-  if (p.bodyBytes !== undefined && atts.length > 0) {
+  if ((p.bodyBytes !== undefined || p.bodyFor !== undefined) && atts.length > 0) {
     throw new RangeError("sendMessage: bodyBytes cannot be combined with attachments");
   }
   let ciphertexts: Uint8Array[] = [];
@@ -121,7 +123,7 @@ export async function sendMessage(
     },
     recipientPk: p.recipientPk,
     hdr,
-    body: p.bodyBytes ?? encodeBody(p.body, entries),
+    body: p.bodyFor?.(clientSeq, target.label) ?? p.bodyBytes ?? encodeBody(p.body, entries),
     ephemeralSeed: seed,
   });
   const msg = signMsg({

@@ -48,6 +48,11 @@ export interface Fold<S> extends Monoid<S> {
    * schema that do not parse are "rejected"; both leave `s` unchanged.
    */
   apply(s: S, e: OverlayEntry): ApplyResult;
+  /**
+   * The summary a fold of a whole stream starts from (default `empty()`). Sequential folds whose summaries are
+   * state transformers (the wallet fold) start from the constant "state before stream_seq 1".
+   */
+  start?(): S;
   /** Deterministic JSON form (for the client's summary file). */
   toJson(s: S): unknown;
   /** Inverse of toJson; throws an Error on any damage. */

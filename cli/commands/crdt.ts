@@ -94,15 +94,16 @@ async function writeOp(
   return 0;
 }
 
-/** Brings the fold of `fold` on `--stream` up to the hub's last item; returns the cursor and the client's keys. */
-async function readFold<S>(
+/** Brings the fold of `fold` on `stream` (default `--stream`) up to the hub's last item; returns the cursor and keys. */
+export async function readFold<S>(
   ctx: CommandContext,
   fold: Fold<S>,
+  stream: string = ctx.flags.req("stream"),
 ): Promise<{ cursor: OverlayCursor<S>; keys: ClientKeys }> {
   const dir = clientDir(ctx);
   const keys = await loadKeys(ctx, dir);
   const session = await pinnedSession(ctx, dir);
-  const target = streamTarget(session, ctx.flags.req("stream"));
+  const target = streamTarget(session, stream);
   const cursor = await OverlayCursor.open({
     session,
     target,

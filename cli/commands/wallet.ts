@@ -1,0 +1,422 @@
+/**
+ * `veen wallet ...` (issue 21; spec 001 WAL lines 4447-5072; overlay decisions "Identity, wallet and operations").
+ *
+ * A wallet's events are sealed messages on its stream `Ht("wallet/stream", wallet_id)`, sealed to the client
+ * itself. Every mutation first folds the wallet's stream (resumed from the client's summary, overlay_cursor.ts)
+ * and checks the new event with the fold: one the fold would skip is refused before sending, with its WAL.* code
+ * and exit 4, and nothing is appended. `transfer` appends the wallet.transfer.v1 to the source stream, then a copy
+ * of the same body to the destination wallet's stream with parent_id = the source msg_id (sealed to `--to CARD`,
+ * default the client); the destination fold credits it once per transfer_id.
+ */
+import {
+  bytesEqual,
+  type CborValue,
+  defaultRandom,
+  fromHex,
+  realmIdFor,
+  toHex,
+  utf8,
+} from "../../core/mod.ts";
+import {
+  encodeWalletBody,
+  isCurrencyCode,
+  transferIdFor,
+  WALLET_BODIES,
+  walletCheck,
+  type WalletEvent,
+  walletFold,
+  walletIdFor,
+  type WalletKind,
+  type WalletState,
+  walletStateOf,
+  walletStreamId,
+} from "../../overlays/mod.ts";
+import { CommandError, type FlagSpec, parseHex32, usageError } from "../../cmd/mod.ts";
+import { checkRealmFlag, realmDescriptor } from "../admin.ts";
+import {
+  CLIENT_FLAG,
+  clientDir,
+  type Command,
+  type CommandContext,
+  HUB_FLAG,
+  HUB_KEY_FLAG,
+  nowSec,
+  PASSPHRASE_FLAG,
+  POW_FLAGS,
+  recipientOf,
+  REFOLD_FLAG,
+  TO_FLAG,
+} from "../context.ts";
+import type { ClientKeys } from "../keystore.ts";
+import { pinnedSession } from "../overlay_io.ts";
+import { sendAndSave } from "../sender.ts";
+import { readFold } from "./crdt.ts";
+
+const WALLET_ID_FLAG: FlagSpec = { name: "wallet-id", metavar: "HEX32", required: true, help: "wallet_id" };
+const AMOUNT_FLAG: FlagSpec = {
+  name: "amount",
+  metavar: "N",
+  required: true,
+  help: "amount in the smallest unit",
+};
+const TS_FLAG: FlagSpec = { name: "ts", metavar: "N", help: "event time, Unix seconds (default: now)" };
+const REALM_FLAG: FlagSpec = {
+  name: "realm",
+  metavar: "NAME|HEX32",
+  required: true,
+  help: "realm name or realm_id",
+};
+const CTX_FLAG: FlagSpec = { name: "ctx", metavar: "HEX32", required: true, help: "owner ctx_id" };
+const CURRENCY_FLAG: FlagSpec = {
+  name: "currency",
+  metavar: "CODE",
+  required: true,
+  help: "currency code (ASCII)",
+};
+const TAIL: FlagSpec[] = [HUB_KEY_FLAG, PASSPHRASE_FLAG, REFOLD_FLAG];
+const WRITE: FlagSpec[] = [HUB_FLAG, CLIENT_FLAG, WALLET_ID_FLAG, TS_FLAG, ...TAIL, ...POW_FLAGS];
+
+/** The stream name of a wallet: the hex of stream_id_wallet (core streamIdFor takes 64 hex as the bytes). */
+export function walletStreamName(walletId: Uint8Array): string {
+  return toHex(walletStreamId(walletId));
+}
+
+function realmIdOf(r: string): Uint8Array {
+  return /^[0-9a-fA-F]{64}$/.test(r) ? fromHex(r, 32, "--realm") : realmIdFor(r);
+}
+
+function currencyOf(ctx: CommandContext): string {
+  const c = ctx.flags.req("currency");
+  if (!isCurrencyCode(c)) {
+    throw usageError(
+      `--currency must be 1 to 32 printable ASCII characters, got "${c}"`,
+      "WAL.INVALID_CURRENCY",
+    );
+  }
+  return c;
+}
+
+/** The wallet's folded state (verified stream, summary resumed) and the client's keys. */
+async function walletState(
+  ctx: CommandContext,
+  walletId: Uint8Array,
+): Promise<{ state: WalletState; keys: ClientKeys; fold: Record<string, unknown> }> {
+  const { cursor, keys } = await readFold(ctx, walletFold(walletId), walletStreamName(walletId));
+  return { state: walletStateOf(walletId, cursor.state), keys, fold: cursor.stats() };
+}
+
+/** The fold's verdict on `rec` as the next event; a WAL.* code is a refusal (exit 4), nothing sent. */
+function refuseIfSkipped(
+  walletId: Uint8Array,
+  state: WalletState,
+  kind: WalletKind,
+  rec: Record<string, CborValue>,
+) {
+  const ev: WalletEvent = { seq: 0, kind, rec };
+  const code = walletCheck(walletId, state, ev);
+  if (code !== undefined) {
+    throw new CommandError(
+      "check",
+      `The wallet fold would skip this ${WALLET_BODIES[kind].name} (nothing sent)`,
+      {
+        code,
+      },
+    );
+  }
+}
+
+/** Checks and sends one event of `kind` on the wallet's own stream; prints where it landed. */
+async function sendEvent(
+  ctx: CommandContext,
+  walletId: Uint8Array,
+  kind: WalletKind,
+  fields: Record<string, CborValue | undefined>,
+  extra: Record<string, unknown> = {},
+): Promise<number> {
+  const { state, keys } = await walletState(ctx, walletId);
+  const rec = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as Record<
+    string,
+    CborValue
+  >;
+  if (kind === "open" && state.exists) {
+    ctx.out.result({ wallet_id: toHex(walletId), ...extra, opened: false }, [
+      toHex(walletId),
+      "already open (nothing sent)",
+    ]);
+    return 0;
+  }
+  refuseIfSkipped(walletId, state, kind, rec);
+  const stream = walletStreamName(walletId);
+  const { res } = await sendAndSave(ctx, clientDir(ctx), keys, stream, {
+    hdr: { schema: WALLET_BODIES[kind].schemaId },
+    bodyBytes: encodeWalletBody(kind, rec),
+    recipientPk: keys.prekey.public,
+  });
+  ctx.out.result(
+    {
+      wallet_id: toHex(walletId),
+      event: WALLET_BODIES[kind].name,
+      stream_seq: res.receipt.streamSeq,
+      msg_id: toHex(res.msgId),
+      ...extra,
+    },
+    [`${WALLET_BODIES[kind].name}: stream_seq ${res.receipt.streamSeq}`, `msg_id: ${toHex(res.msgId)}`],
+  );
+  return 0;
+}
+
+const walletIdOf = (ctx: CommandContext, flag = "wallet-id") => parseHex32(ctx.flags.req(flag), `--${flag}`);
+const tsOf = (ctx: CommandContext) => ctx.flags.int("ts") ?? nowSec(ctx);
+const refOf = (ctx: CommandContext) => {
+  const r = ctx.flags.str("ref");
+  return r === undefined ? undefined : utf8(r);
+};
+const REF_FLAG: FlagSpec = {
+  name: "ref",
+  metavar: "TEXT",
+  help: "external reference (stored as its UTF-8 bytes)",
+};
+const REASON_FLAG: FlagSpec = { name: "reason", metavar: "TEXT", help: "reason" };
+
+export const walletId: Command = {
+  path: ["wallet", "id"],
+  summary: "print the wallet_id of (realm, ctx, currency) and its stream",
+  usage: "veen wallet id --realm NAME|HEX32 --ctx HEX32 --currency CODE",
+  flags: [REALM_FLAG, CTX_FLAG, CURRENCY_FLAG],
+  run(ctx) {
+    const id = walletIdFor(
+      realmIdOf(ctx.flags.req("realm")),
+      parseHex32(ctx.flags.req("ctx"), "--ctx"),
+      currencyOf(ctx),
+    );
+    ctx.out.result({ wallet_id: toHex(id), stream_id: walletStreamName(id) }, [toHex(id)]);
+    return Promise.resolve(0);
+  },
+};
+
+export const walletOpen: Command = {
+  path: ["wallet", "open"],
+  summary: "open the wallet of (realm, ctx, currency) on its stream (wallet.open.v1); prints wallet_id",
+  usage: "veen wallet open --hub H --client DIR --realm NAME|HEX32 --ctx HEX32 --currency CODE [--ts N]",
+  flags: [HUB_FLAG, CLIENT_FLAG, REALM_FLAG, CTX_FLAG, CURRENCY_FLAG, TS_FLAG, ...TAIL, ...POW_FLAGS],
+  async run(ctx) {
+    const session = await pinnedSession(ctx, clientDir(ctx));
+    const d = await realmDescriptor(session);
+    checkRealmFlag(ctx, d);
+    const realmId = realmIdOf(ctx.flags.req("realm"));
+    const ctxId = parseHex32(ctx.flags.req("ctx"), "--ctx");
+    const currency = currencyOf(ctx);
+    const id = walletIdFor(realmId, ctxId, currency);
+    return await sendEvent(ctx, id, "open", {
+      wallet_id: id,
+      realm_id: realmId,
+      ctx_id: ctxId,
+      currency,
+      created_at: tsOf(ctx),
+    }, { currency, opened: true });
+  },
+};
+
+function amountCommand(kind: "deposit" | "withdraw"): Command {
+  return {
+    path: ["wallet", kind],
+    summary: `${kind} an amount (wallet.${kind}.v1); refused with its WAL.* code when the fold would skip it`,
+    usage: `veen wallet ${kind} --hub H --client DIR --wallet-id HEX32 --amount N [--ref TEXT] [--ts N]`,
+    flags: [...WRITE, AMOUNT_FLAG, REF_FLAG],
+    async run(ctx) {
+      const id = walletIdOf(ctx);
+      const amount = ctx.flags.int("amount")!;
+      return await sendEvent(ctx, id, kind, { wallet_id: id, amount, ts: tsOf(ctx), ref: refOf(ctx) }, {
+        amount,
+      });
+    },
+  };
+}
+
+export const walletDeposit = amountCommand("deposit");
+export const walletWithdraw = amountCommand("withdraw");
+
+export const walletTransfer: Command = {
+  path: ["wallet", "transfer"],
+  summary:
+    "transfer to another wallet: wallet.transfer.v1 on the source stream, then its copy on the destination's",
+  usage:
+    "veen wallet transfer --hub H --client DIR --wallet-id HEX32 --to-wallet-id HEX32 --amount N [--to CARD] [--ts N]",
+  flags: [
+    ...WRITE,
+    { name: "to-wallet-id", metavar: "HEX32", required: true, help: "destination wallet_id" },
+    AMOUNT_FLAG,
+    { ...TO_FLAG, help: "identity card (or client dir) of the destination owner: the copy is sealed to it" },
+  ],
+  async run(ctx) {
+    const id = walletIdOf(ctx);
+    const to = walletIdOf(ctx, "to-wallet-id");
+    if (bytesEqual(id, to)) throw usageError("--to-wallet-id must be another wallet");
+    const amount = ctx.flags.int("amount")!;
+    const ts = tsOf(ctx);
+    const { state, keys } = await walletState(ctx, id);
+    const fields = (transferId: Uint8Array) => ({
+      wallet_id: id,
+      to_wallet_id: to,
+      amount,
+      ts,
+      transfer_id: transferId,
+    });
+    refuseIfSkipped(id, state, "transfer", fields(defaultRandom(32)));
+    const dir = clientDir(ctx);
+    const schema = WALLET_BODIES.transfer.schemaId;
+    let body: Uint8Array = new Uint8Array();
+    let transferId: Uint8Array = new Uint8Array();
+    const src = await sendAndSave(ctx, dir, keys, walletStreamName(id), {
+      hdr: { schema },
+      bodyFor: (clientSeq, label) => {
+        transferId = transferIdFor(label, keys.client.public, clientSeq);
+        body = encodeWalletBody("transfer", fields(transferId));
+        return body;
+      },
+      recipientPk: keys.prekey.public,
+    });
+    const copy = await sendAndSave(ctx, dir, keys, walletStreamName(to), {
+      hdr: { schema, parentId: src.res.msgId },
+      bodyBytes: body,
+      recipientPk: (await recipientOf(ctx, keys)).hpkePk,
+    });
+    ctx.out.result(
+      {
+        wallet_id: toHex(id),
+        to_wallet_id: toHex(to),
+        amount,
+        transfer_id: toHex(transferId),
+        stream_seq: src.res.receipt.streamSeq,
+        msg_id: toHex(src.res.msgId),
+        copy_stream_seq: copy.res.receipt.streamSeq,
+        copy_msg_id: toHex(copy.res.msgId),
+      },
+      [
+        `transfer_id: ${toHex(transferId)}`,
+        `source: stream_seq ${src.res.receipt.streamSeq}`,
+        `destination: stream_seq ${copy.res.receipt.streamSeq}`,
+      ],
+    );
+    return 0;
+  },
+};
+
+function flagCommand(kind: "freeze" | "unfreeze" | "close"): Command {
+  const withReason = kind !== "close";
+  return {
+    path: ["wallet", kind],
+    summary: `${kind} a wallet (wallet.${kind}.v1)`,
+    usage: `veen wallet ${kind} --hub H --client DIR --wallet-id HEX32${
+      withReason ? " [--reason TEXT]" : ""
+    } [--ts N]`,
+    flags: withReason ? [...WRITE, REASON_FLAG] : WRITE,
+    async run(ctx) {
+      const id = walletIdOf(ctx);
+      const reason = withReason ? ctx.flags.str("reason") : undefined;
+      return await sendEvent(ctx, id, kind, { wallet_id: id, ts: tsOf(ctx), reason });
+    },
+  };
+}
+
+export const walletFreeze = flagCommand("freeze");
+export const walletUnfreeze = flagCommand("unfreeze");
+export const walletClose = flagCommand("close");
+
+export const walletLimit: Command = {
+  path: ["wallet", "limit"],
+  summary: "set the daily outgoing limit (wallet.limit.v1); without --daily-limit the limit is cleared",
+  usage: "veen wallet limit --hub H --client DIR --wallet-id HEX32 [--daily-limit N] [--ts N]",
+  flags: [...WRITE, {
+    name: "daily-limit",
+    metavar: "N",
+    help: "per UTC day outgoing limit (absent: clear)",
+  }],
+  async run(ctx) {
+    const id = walletIdOf(ctx);
+    const limit = ctx.flags.int("daily-limit");
+    return await sendEvent(ctx, id, "limit", { wallet_id: id, daily_limit: limit, ts: tsOf(ctx) }, {
+      daily_limit: limit ?? null,
+    });
+  },
+};
+
+export const walletAdjust: Command = {
+  path: ["wallet", "adjust"],
+  summary: "administrative correction by a signed delta (wallet.adjust.v1)",
+  usage:
+    "veen wallet adjust --hub H --client DIR --wallet-id HEX32 --delta N --reason TEXT [--ref TEXT] [--ts N]",
+  flags: [
+    ...WRITE,
+    { name: "delta", metavar: "N", required: true, help: "signed integer added to the balance" },
+    { ...REASON_FLAG, required: true },
+    REF_FLAG,
+  ],
+  async run(ctx) {
+    const id = walletIdOf(ctx);
+    const text = ctx.flags.req("delta");
+    if (!/^-?[0-9]+$/.test(text) || !Number.isSafeInteger(Number(text))) {
+      throw usageError(`--delta must be an integer, got "${text}"`);
+    }
+    const delta = Number(text);
+    return await sendEvent(ctx, id, "adjust", {
+      wallet_id: id,
+      delta,
+      ts: tsOf(ctx),
+      reason: ctx.flags.req("reason", { allowEmpty: true }),
+      ref: refOf(ctx),
+    }, { delta });
+  },
+};
+
+export const walletShow: Command = {
+  path: ["wallet", "show"],
+  summary:
+    "fold a wallet's stream: balance, limit, frozen, closed and the skipped events with their WAL.* codes",
+  usage: "veen wallet show --hub H --client DIR --wallet-id HEX32 [--refold]",
+  flags: [HUB_FLAG, CLIENT_FLAG, WALLET_ID_FLAG, ...TAIL],
+  async run(ctx) {
+    const id = walletIdOf(ctx);
+    const { state: s, fold } = await walletState(ctx, id);
+    const violations = s.violations.map((v) => ({ stream_seq: v.seq, code: v.code }));
+    ctx.out.result(
+      {
+        wallet_id: toHex(id),
+        exists: s.exists,
+        balance: s.balance,
+        frozen: s.frozen,
+        closed: s.closed,
+        daily_limit: s.dailyLimit,
+        pending_daily_spent: s.pendingDailySpent,
+        last_limit_reset_ts: s.lastLimitResetTs,
+        violations,
+        fold,
+      },
+      [
+        `wallet_id: ${toHex(id)}`,
+        `state: ${!s.exists ? "not open" : s.closed ? "closed" : s.frozen ? "frozen" : "open"}`,
+        `balance: ${s.balance}`,
+        `daily_limit: ${s.dailyLimit ?? "none"}${
+          s.dailyLimit === null ? "" : ` (spent ${s.pendingDailySpent})`
+        }`,
+        ...violations.map((v) => `violation: stream_seq ${v.stream_seq} ${v.code}`),
+      ],
+    );
+    return 0;
+  },
+};
+
+/** Every wallet command, in help order. */
+export const WALLET_COMMANDS: readonly Command[] = [
+  walletId,
+  walletOpen,
+  walletDeposit,
+  walletWithdraw,
+  walletTransfer,
+  walletAdjust,
+  walletLimit,
+  walletFreeze,
+  walletUnfreeze,
+  walletClose,
+  walletShow,
+];
