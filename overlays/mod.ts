@@ -29,3 +29,4 @@ export * from "./body_codec.ts";
 export * from "./admin_records.ts";
 export * from "./federation_mirror.ts";
 export * from "./admin_views.ts";
+export * from "./identity.ts";
