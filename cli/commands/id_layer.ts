@@ -1,10 +1,42 @@
 /**
  * `veen id ...` commands of the ID layer (spec 001 ID, L229-738), beside `id show|rotate|usage`:
- * - derive: the identifiers of §3 from a realm and public keys, computed locally (no hub, no secrets).
+ * - derive: the identifiers of §3 from a realm and public keys, computed locally (no hub, no secrets);
+ * - device add|disable|expire: id.device.v1 records on stream_id_principal (§6.2), sealed like every overlay write
+ *   (to the client itself, or `--to CARD`); disable and expire re-send the device's current record from the fold;
+ * - status: the folded principal stream: each device with its ACTIVE state at `--now` (§6.2, §11.1);
+ * - handle set|resolve: id.handlemap.v1 on stream_id_handle_ns (§10.1), LWW per (realm, handle).
+ * Reads fold the verified stream (every item checked as `stream --with-proof` does) from the client's summary.
+ * Valid handles (§10.1 leaves the syntax to implementations): 1 to 64 bytes of UTF-8, no whitespace or control
+ * characters; a later write reassigns a handle (LWW).
  */
-import { fromHex, realmIdFor, toHex } from "../../core/mod.ts";
-import { ctxIdFor, deviceIdFor, orgIdFor, principalIdFor } from "../../overlays/mod.ts";
-import type { Command } from "../context.ts";
+import { fromHex, realmIdFor, toHex, utf8, VeenError } from "../../core/mod.ts";
+import {
+  ctxIdFor,
+  deviceActive,
+  type DeviceCell,
+  deviceIdFor,
+  encodeIdBody,
+  handleFold,
+  handleStreamId,
+  ID_DEVICE,
+  ID_HANDLEMAP,
+  orgIdFor,
+  principalFold,
+  principalIdFor,
+  principalStreamId,
+} from "../../overlays/mod.ts";
+import { type FlagSpec, usageError } from "../../cmd/mod.ts";
+import {
+  CLIENT_FLAG,
+  clientDir,
+  type Command,
+  type CommandContext,
+  HUB_FLAG,
+  loadKeys,
+  nowSec,
+} from "../context.ts";
+import type { ClientKeys } from "../keystore.ts";
+import { foldJson, READ_TAIL, readFold, WRITE_TAIL, writeOp } from "./crdt.ts";
 
 /** `--realm NAME|HEX32`: 64 hex characters are the realm_id, anything else a realm name (`Ht("id/realm", name)`). */
 export function realmIdArg(v: string): Uint8Array {
@@ -39,5 +71,269 @@ export const idDerive: Command = {
   },
 };
 
+const hex32 = (ctx: CommandContext, name: string): Uint8Array | undefined => {
+  const v = ctx.flags.str(name);
+  return v === undefined ? undefined : fromHex(v, 32, `--${name}`);
+};
+
+const PRINCIPAL_FLAG: FlagSpec = {
+  name: "principal-pk",
+  metavar: "HEX32",
+  help: "the principal's Ed25519 public key (default: the client's id_sign_public)",
+};
+const DEVICE_FLAG: FlagSpec = {
+  name: "device-pk",
+  metavar: "HEX32",
+  help: "the device's Ed25519 public key (default: the client's client_id)",
+};
+const COMMON: FlagSpec[] = [HUB_FLAG, CLIENT_FLAG];
+
+async function principalOf(ctx: CommandContext): Promise<{ pk: Uint8Array; keys: ClientKeys }> {
+  const keys = await loadKeys(ctx, clientDir(ctx));
+  return { pk: hex32(ctx, "principal-pk") ?? keys.idSign.public, keys };
+}
+
+function deviceBody(principalPk: Uint8Array, devicePk: Uint8Array, d: Omit<DeviceCell, "seq" | "device_pk">) {
+  return encodeIdBody(ID_DEVICE, {
+    principal_pk: principalPk,
+    device_id: deviceIdFor(devicePk),
+    device_pk: devicePk,
+    dh_pk: fromHex(d.dh_pk, 32),
+    label: d.label,
+    created_at: d.created_at,
+    expires_at: d.expires_at,
+    flags: d.disabled ? new Map([["disabled", true]]) : undefined,
+  });
+}
+
+export const idDeviceAdd: Command = {
+  path: ["id", "device", "add"],
+  summary: "attach a device to a principal (id.device.v1 on stream_id_principal)",
+  usage:
+    "veen id device add --hub H --client DIR [--principal-pk HEX32] [--device-pk HEX32] [--dh-pk HEX32] [--label L] [--expires-at N]",
+  flags: [
+    ...COMMON,
+    PRINCIPAL_FLAG,
+    DEVICE_FLAG,
+    { name: "dh-pk", metavar: "HEX32", help: "the device's X25519 key (default: the client's id_dh_public)" },
+    { name: "label", metavar: "TEXT", help: 'e.g. "phone"' },
+    { name: "created-at", metavar: "N", help: "Unix seconds (default: now)" },
+    { name: "expires-at", metavar: "N", help: "Unix seconds; the device is ACTIVE while now <= N" },
+    ...WRITE_TAIL,
+  ],
+  async run(ctx) {
+    const { pk, keys } = await principalOf(ctx);
+    const devicePk = hex32(ctx, "device-pk") ?? keys.client.public;
+    const cell = {
+      dh_pk: toHex(hex32(ctx, "dh-pk") ?? keys.idDh.public),
+      ...(ctx.flags.str("label") === undefined ? {} : { label: ctx.flags.str("label")! }),
+      created_at: ctx.flags.int("created-at") ?? nowSec(ctx),
+      ...(ctx.flags.str("expires-at") === undefined ? {} : { expires_at: ctx.flags.int("expires-at")! }),
+      disabled: false,
+    };
+    const deviceId = toHex(deviceIdFor(devicePk));
+    return await writeOp(
+      ctx,
+      ID_DEVICE.schemaId,
+      deviceBody(pk, devicePk, cell),
+      { principal_pk: toHex(pk), device_id: deviceId },
+      [`device_id: ${deviceId}`],
+      keys,
+      toHex(principalStreamId(pk)),
+    );
+  },
+};
+
+/** Re-sends a device's current record with `change` applied; E.NOT_FOUND when the principal has no such device. */
+async function changeDevice(ctx: CommandContext, change: (d: DeviceCell) => DeviceCell): Promise<number> {
+  const { pk, keys } = await principalOf(ctx);
+  const devicePk = hex32(ctx, "device-pk") ?? keys.client.public;
+  const stream = toHex(principalStreamId(pk));
+  const { cursor } = await readFold(ctx, principalFold(pk), stream);
+  await cursor.save();
+  const cur = cursor.state.devices.get(toHex(deviceIdFor(devicePk)));
+  if (cur === undefined) {
+    throw new VeenError("E.NOT_FOUND", `Principal ${toHex(pk)} has no device ${toHex(devicePk)}`);
+  }
+  const next = change(cur);
+  const deviceId = toHex(deviceIdFor(devicePk));
+  return await writeOp(
+    ctx,
+    ID_DEVICE.schemaId,
+    deviceBody(pk, devicePk, next),
+    {
+      principal_pk: toHex(pk),
+      device_id: deviceId,
+      disabled: next.disabled,
+      expires_at: next.expires_at ?? null,
+    },
+    [`device_id: ${deviceId}`],
+    keys,
+    stream,
+  );
+}
+
+export const idDeviceDisable: Command = {
+  path: ["id", "device", "disable"],
+  summary: "disable a device (its current id.device.v1 record with flags.disabled = true)",
+  usage: "veen id device disable --hub H --client DIR [--principal-pk HEX32] [--device-pk HEX32]",
+  flags: [...COMMON, PRINCIPAL_FLAG, DEVICE_FLAG, ...WRITE_TAIL],
+  run: (ctx) => changeDevice(ctx, (d) => ({ ...d, disabled: true })),
+};
+
+export const idDeviceExpire: Command = {
+  path: ["id", "device", "expire"],
+  summary: "set a device's expires_at (its current id.device.v1 record with a new expiry)",
+  usage:
+    "veen id device expire --hub H --client DIR --expires-at N [--principal-pk HEX32] [--device-pk HEX32]",
+  flags: [
+    ...COMMON,
+    PRINCIPAL_FLAG,
+    DEVICE_FLAG,
+    { name: "expires-at", metavar: "N", required: true, help: "Unix seconds (default: now)" },
+    ...WRITE_TAIL,
+  ],
+  run: (ctx) => changeDevice(ctx, (d) => ({ ...d, expires_at: ctx.flags.int("expires-at")! })),
+};
+
+export const idStatus: Command = {
+  path: ["id", "status"],
+  summary: "print the folded state of a principal: its devices and whether each is ACTIVE now",
+  usage: "veen id status --hub H --client DIR [--principal-pk HEX32] [--now N] [--refold]",
+  flags: [
+    ...COMMON,
+    PRINCIPAL_FLAG,
+    { name: "now", metavar: "N", help: "Unix seconds (default: now)" },
+    ...READ_TAIL,
+  ],
+  async run(ctx) {
+    const { pk } = await principalOf(ctx);
+    const now = ctx.flags.int("now") ?? nowSec(ctx);
+    const { cursor } = await readFold(ctx, principalFold(pk), toHex(principalStreamId(pk)));
+    const s = cursor.state;
+    const devices = [...s.devices].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, d]) => ({
+      device_id: id,
+      device_pk: d.device_pk,
+      label: d.label ?? null,
+      active: deviceActive(s, fromHex(id), now),
+      disabled: d.disabled,
+      expires_at: d.expires_at ?? null,
+      revoked: s.revoked.device.has(id),
+    }));
+    ctx.out.result(
+      {
+        principal_pk: toHex(pk),
+        principal_id: toHex(principalIdFor(pk)),
+        now,
+        devices,
+        revoked_auth_refs: [...s.revoked.auth_ref.keys()].sort(),
+        revoked_ctx_ids: [...s.revoked.ctx.keys()].sort(),
+        ...foldJson(cursor),
+      },
+      [
+        `principal_id: ${toHex(principalIdFor(pk))}`,
+        ...devices.map((d) => `device ${d.device_id}: ${d.active ? "ACTIVE" : "inactive"}`),
+      ],
+    );
+    return 0;
+  },
+};
+
+/** A valid handle: 1 to 64 bytes of UTF-8 without whitespace or control characters. */
+export function checkHandle(h: string): string {
+  const n = utf8(h).length;
+  if (n === 0 || n > 64 || /[\s\p{Cc}]/u.test(h)) {
+    throw usageError(`Handle "${h}" must be 1 to 64 bytes without whitespace or control characters`);
+  }
+  return h;
+}
+
+const REALM_FLAG: FlagSpec = {
+  name: "realm",
+  required: true,
+  metavar: "NAME|HEX32",
+  help: "realm name or realm_id",
+};
+const HANDLE_FLAG: FlagSpec = { name: "handle", required: true, metavar: "HANDLE", help: 'e.g. "@alice"' };
+
+export const idHandleSet: Command = {
+  path: ["id", "handle", "set"],
+  summary: "map a handle to a ctx_id or org_id in a realm (id.handlemap.v1, LWW per (realm, handle))",
+  usage:
+    "veen id handle set --hub H --client DIR --realm NAME|HEX32 --handle HANDLE --target-type ctx|org --target-id HEX32 [--ts N]",
+  flags: [
+    ...COMMON,
+    REALM_FLAG,
+    HANDLE_FLAG,
+    { name: "target-type", required: true, metavar: "ctx|org", help: "what the handle names" },
+    { name: "target-id", required: true, metavar: "HEX32", help: "the ctx_id or org_id" },
+    { name: "ts", metavar: "N", help: "Unix seconds of the mapping (default: now)" },
+    ...WRITE_TAIL,
+  ],
+  async run(ctx) {
+    const realmId = realmIdArg(ctx.flags.req("realm"));
+    const handle = checkHandle(ctx.flags.req("handle"));
+    const targetType = ctx.flags.req("target-type");
+    if (targetType !== "ctx" && targetType !== "org") throw usageError(`--target-type must be ctx or org`);
+    const targetId = fromHex(ctx.flags.req("target-id"), 32, "--target-id");
+    const ts = ctx.flags.int("ts") ?? nowSec(ctx);
+    const body = encodeIdBody(ID_HANDLEMAP, {
+      realm_id: realmId,
+      handle,
+      target_type: targetType,
+      target_id: targetId,
+      ts,
+    });
+    return await writeOp(
+      ctx,
+      ID_HANDLEMAP.schemaId,
+      body,
+      { realm_id: toHex(realmId), handle, target_type: targetType, target_id: toHex(targetId), ts },
+      [`handle: ${handle}`],
+      undefined,
+      toHex(handleStreamId(realmId)),
+    );
+  },
+};
+
+export const idHandleResolve: Command = {
+  path: ["id", "handle", "resolve"],
+  summary: "resolve a handle in a realm: the mapping greatest in (ts, stream_seq, leaf_hash), or unset",
+  usage: "veen id handle resolve --hub H --client DIR --realm NAME|HEX32 --handle HANDLE [--refold]",
+  flags: [...COMMON, REALM_FLAG, HANDLE_FLAG, ...READ_TAIL],
+  async run(ctx) {
+    const realmId = realmIdArg(ctx.flags.req("realm"));
+    const handle = checkHandle(ctx.flags.req("handle"));
+    const { cursor } = await readFold(ctx, handleFold(realmId), toHex(handleStreamId(realmId)));
+    const c = cursor.state.get(handle);
+    if (c === undefined) {
+      ctx.out.result({ realm_id: toHex(realmId), handle, set: false, ...foldJson(cursor) }, ["unset"]);
+      return 0;
+    }
+    ctx.out.result(
+      {
+        realm_id: toHex(realmId),
+        handle,
+        set: true,
+        target_type: c.target_type,
+        target_id: c.target_id,
+        ts: c.ts,
+        stream_seq: c.seq,
+        ...foldJson(cursor),
+      },
+      [`${c.target_type} ${c.target_id}`],
+    );
+    return 0;
+  },
+};
+
 /** Every ID-layer command, in help order. */
-export const ID_LAYER_COMMANDS: readonly Command[] = [idDerive];
+export const ID_LAYER_COMMANDS: readonly Command[] = [
+  idDerive,
+  idDeviceAdd,
+  idDeviceDisable,
+  idDeviceExpire,
+  idStatus,
+  idHandleSet,
+  idHandleResolve,
+];

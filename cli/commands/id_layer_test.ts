@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { runCli } from "../testing/run.ts";
+import { newClient, runCli } from "../testing/run.ts";
+import { ok, withRealHub } from "../testing/with_real_hub.ts";
 
 function ht(tag: string, ...parts: (string | Buffer)[]): string {
   const h = createHash("sha256").update(tag, "utf8").update(new Uint8Array([0]));
@@ -51,4 +52,84 @@ Deno.test("id derive refuses a missing or malformed key with a usage or size err
   const short = await runCli(["id", "derive", "--realm", "x", "--principal-pk", "01".repeat(31)]);
   assert.notEqual(short.code, 0);
   assert.match(short.stderr, /--principal-pk/);
+});
+
+Deno.test("id device add|disable|expire and id status against a real hub: ACTIVE at now == expires_at, then not", async () => {
+  await withRealHub({}, async (hub, root) => {
+    const c = await newClient(root, "c");
+    const base = ["--hub", hub.url, "--client", c];
+    const show = ok(await runCli(["id", "show", "--client", c, "--json"])).json();
+    const add = ok(
+      await runCli(["id", "device", "add", ...base, "--label", "laptop", "--expires-at", "2000", "--json"]),
+    );
+    const deviceId = add.json().device_id as string;
+    assert.equal(deviceId, ht("id/device", Buffer.from(show.client_id as string, "hex")));
+    assert.equal(
+      add.json().principal_pk,
+      show.id_sign_public,
+      "the principal defaults to the client's id key",
+    );
+    const other = "05".repeat(32);
+    ok(await runCli(["id", "device", "add", ...base, "--device-pk", other, "--dh-pk", "06".repeat(32)]));
+    const st = async (now: number) =>
+      ok(await runCli(["id", "status", ...base, "--now", String(now), "--json"])).json() as {
+        devices: { device_id: string; active: boolean; label: string | null }[];
+        fold: { upto_seq: number };
+      };
+    const at = await st(2000);
+    assert.equal(at.devices.length, 2);
+    assert.equal(
+      at.devices.find((d) => d.device_id === deviceId)!.active,
+      true,
+      "now == expires_at is active",
+    );
+    assert.equal(at.devices.find((d) => d.device_id === deviceId)!.label, "laptop");
+    assert.equal((await st(2001)).devices.find((d) => d.device_id === deviceId)!.active, false);
+    ok(await runCli(["id", "device", "expire", ...base, "--expires-at", "3000"]));
+    assert.equal(
+      (await st(2001)).devices.find((d) => d.device_id === deviceId)!.active,
+      true,
+      "expiry moved",
+    );
+    ok(await runCli(["id", "device", "disable", ...base, "--device-pk", other]));
+    const after = await st(1);
+    assert.equal(after.fold.upto_seq, 4);
+    const o = after.devices.find((d) => d.device_id === ht("id/device", Buffer.from(other, "hex")))!;
+    assert.equal(o.active, false);
+    const missing = await runCli(["id", "device", "disable", ...base, "--device-pk", "07".repeat(32)]);
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /^E\.NOT_FOUND: Principal [0-9a-f]{64} has no device/);
+    assert.equal((await st(1)).fold.upto_seq, 4, "nothing was sent for an unknown device");
+  });
+});
+
+Deno.test("id handle set|resolve against a real hub: LWW per (realm, handle) by ts, not arrival", async () => {
+  await withRealHub({}, async (hub, root) => {
+    const c = await newClient(root, "c");
+    const base = ["--hub", hub.url, "--client", c, "--realm", "example-app", "--handle", "@alice"];
+    assert.equal(ok(await runCli(["id", "handle", "resolve", ...base])).stdout, "unset\n");
+    const set = (id: string, ts: number) =>
+      runCli(["id", "handle", "set", ...base, "--target-type", "ctx", "--target-id", id, "--ts", String(ts)]);
+    ok(await set("0a".repeat(32), 5));
+    ok(await set("0b".repeat(32), 9));
+    ok(await set("0c".repeat(32), 7));
+    const r = ok(await runCli(["id", "handle", "resolve", ...base, "--json"])).json();
+    assert.equal(r.target_id, "0b".repeat(32));
+    assert.equal(r.stream_seq, 2);
+    assert.equal(ok(await runCli(["id", "handle", "resolve", ...base])).stdout, `ctx ${"0b".repeat(32)}\n`);
+    const other = ["--hub", hub.url, "--client", c, "--realm", "other", "--handle", "@alice"];
+    assert.equal(ok(await runCli(["id", "handle", "resolve", ...other])).stdout, "unset\n", "per realm");
+    const bad = await runCli([
+      "id",
+      "handle",
+      "set",
+      ...base.slice(0, -1),
+      "a b",
+      "--target-type",
+      "ctx",
+      "--target-id",
+      "0a".repeat(32),
+    ]);
+    assert.equal(bad.code, 1);
+  });
 });
