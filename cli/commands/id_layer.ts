@@ -4,7 +4,10 @@
  * - device add|disable|expire: id.device.v1 records on stream_id_principal (§6.2), sealed like every overlay write
  *   (to the client itself, or `--to CARD`); disable and expire re-send the device's current record from the fold;
  * - status: the folded principal stream: each device with its ACTIVE state at `--now` (§6.2, §11.1);
- * - handle set|resolve: id.handlemap.v1 on stream_id_handle_ns (§10.1), LWW per (realm, handle).
+ * - handle set|resolve: id.handlemap.v1 on stream_id_handle_ns (§10.1), LWW per (realm, handle);
+ * - revoke: id.revoke.v1 on stream_id_principal (§11.1) naming a device, an auth_ref and/or a ctx_id. A revoked
+ *   auth_ref is first published as `veen.revocation.v1` (kind auth-ref) by the admin client `--admin`, so that the
+ *   hub refuses it ("hubs SHOULD deny /submit for that auth_ref"); the ID record follows.
  * Reads fold the verified stream (every item checked as `stream --with-proof` does) from the client's summary.
  * Valid handles (§10.1 leaves the syntax to implementations): 1 to 64 bytes of UTF-8, no whitespace or control
  * characters; a later write reassigns a handle (LWW).
@@ -20,10 +23,12 @@ import {
   handleStreamId,
   ID_DEVICE,
   ID_HANDLEMAP,
+  ID_REVOKE,
   orgIdFor,
   principalFold,
   principalIdFor,
   principalStreamId,
+  REVOCATION,
 } from "../../overlays/mod.ts";
 import { type FlagSpec, usageError } from "../../cmd/mod.ts";
 import {
@@ -36,6 +41,7 @@ import {
   nowSec,
 } from "../context.ts";
 import type { ClientKeys } from "../keystore.ts";
+import { ADMIN_FLAG, adminDir, publishAdminRecord } from "../admin.ts";
 import { foldJson, READ_TAIL, readFold, WRITE_TAIL, writeOp } from "./crdt.ts";
 
 /** `--realm NAME|HEX32`: 64 hex characters are the realm_id, anything else a realm name (`Ht("id/realm", name)`). */
@@ -327,6 +333,64 @@ export const idHandleResolve: Command = {
   },
 };
 
+export const idRevoke: Command = {
+  path: ["id", "revoke"],
+  summary:
+    "revoke a device, auth_ref or ctx_id of a principal (id.revoke.v1; an auth_ref also as veen.revocation.v1)",
+  usage:
+    "veen id revoke --hub H --client DIR [--principal-pk HEX32] [--device-pk HEX32] [--auth-ref HEX32 --admin DIR] [--ctx-id HEX32 --realm NAME|HEX32] [--reason TEXT] [--ts N]",
+  flags: [
+    ...COMMON,
+    PRINCIPAL_FLAG,
+    { name: "device-pk", metavar: "HEX32", help: "revoke this device (its device_id)" },
+    { name: "auth-ref", metavar: "HEX32", help: "revoke this auth_ref; needs --admin" },
+    { name: "ctx-id", metavar: "HEX32", help: "revoke this ctx_id in --realm" },
+    { name: "realm", metavar: "NAME|HEX32", help: "realm of --ctx-id" },
+    { name: "reason", metavar: "TEXT", help: "why (stored in the record)" },
+    { name: "ts", metavar: "N", help: "Unix seconds (default: now)" },
+    ADMIN_FLAG,
+    ...WRITE_TAIL,
+  ],
+  async run(ctx) {
+    const devicePk = hex32(ctx, "device-pk");
+    const authRef = hex32(ctx, "auth-ref");
+    const ctxId = hex32(ctx, "ctx-id");
+    const realm = ctx.flags.str("realm");
+    if (devicePk === undefined && authRef === undefined && ctxId === undefined) {
+      throw usageError("Give --device-pk, --auth-ref or --ctx-id");
+    }
+    if (ctxId !== undefined && realm === undefined) throw usageError("--ctx-id needs --realm");
+    const { pk, keys } = await principalOf(ctx);
+    const ts = ctx.flags.int("ts") ?? nowSec(ctx);
+    const reason = ctx.flags.str("reason");
+    const body = encodeIdBody(ID_REVOKE, {
+      principal_pk: pk,
+      device_id: devicePk === undefined ? undefined : deviceIdFor(devicePk),
+      revoked_auth_ref: authRef,
+      realm_id: realm === undefined ? undefined : realmIdArg(realm),
+      ctx_id: ctxId,
+      reason,
+      ts,
+    });
+    let hubRevocation: number | null = null;
+    if (authRef !== undefined) {
+      const rec = { kind: "auth-ref", target: authRef, reason, ts, ttl: undefined };
+      hubRevocation =
+        (await publishAdminRecord(ctx, adminDir(ctx), "revocation", REVOCATION, rec)).res.receipt
+          .streamSeq;
+    }
+    return await writeOp(
+      ctx,
+      ID_REVOKE.schemaId,
+      body,
+      { principal_pk: toHex(pk), hub_revocation_stream_seq: hubRevocation },
+      hubRevocation === null ? [] : [`hub revocation stream_seq: ${hubRevocation}`],
+      keys,
+      toHex(principalStreamId(pk)),
+    );
+  },
+};
+
 /** Every ID-layer command, in help order. */
 export const ID_LAYER_COMMANDS: readonly Command[] = [
   idDerive,
@@ -336,4 +400,5 @@ export const ID_LAYER_COMMANDS: readonly Command[] = [
   idStatus,
   idHandleSet,
   idHandleResolve,
+  idRevoke,
 ];

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { newClient, runCli } from "../testing/run.ts";
+import { startRealHub } from "../testing/real_hub.ts";
+import { newClient, runCli, tempDir } from "../testing/run.ts";
 import { ok, withRealHub } from "../testing/with_real_hub.ts";
 
 function ht(tag: string, ...parts: (string | Buffer)[]): string {
@@ -132,4 +133,64 @@ Deno.test("id handle set|resolve against a real hub: LWW per (realm, handle) by 
     ]);
     assert.equal(bad.code, 1);
   });
+});
+
+Deno.test("id revoke --auth-ref: the hub refuses the auth_ref at once and id status lists it; a device revocation makes it inactive", async () => {
+  const t = await tempDir();
+  try {
+    const admin = `${t.path}/admin`;
+    ok(await runCli(["keygen", "--out", admin]));
+    const adminId = ok(await runCli(["id", "show", "--client", admin, "--json"])).json().client_id as string;
+    const hub = await startRealHub(`${t.path}/hub`, { config: { adminKeys: [adminId], trustedIssuers: [adminId] } });
+    try {
+      const c = await newClient(t.path, "c");
+      const cap = `${t.path}/cap.cbor`;
+      const issued = ok(
+        await runCli([
+          "cap",
+          "issue",
+          "--issuer",
+          admin,
+          "--subject",
+          `${c}/identity_card.pub`,
+          "--stream",
+          "app",
+          "--ttl",
+          "600",
+          "--out",
+          cap,
+          "--json",
+        ]),
+      );
+      const ref = issued.json().auth_ref as string;
+      ok(await runCli(["cap", "authorize", "--hub", hub.url, "--cap", cap, "--client", c]));
+      const send = () =>
+        runCli(["send", "--hub", hub.url, "--client", c, "--stream", "app", "--body", "{}", "--cap", cap]);
+      ok(await send());
+      const base = ["--hub", hub.url, "--client", c];
+      const noAdmin = await runCli(["id", "revoke", ...base, "--auth-ref", ref]);
+      assert.equal(noAdmin.code, 1, "an auth_ref revocation needs the admin client");
+      const rv = ok(await runCli(["id", "revoke", ...base, "--auth-ref", ref, "--admin", admin, "--json"]));
+      assert.equal(typeof rv.json().hub_revocation_stream_seq, "number");
+      const refused = await send();
+      assert.notEqual(refused.code, 0, "the hub refuses the revoked auth_ref");
+      assert.match(refused.stderr, /^E\.AUTH/);
+      const show = ok(await runCli(["id", "show", "--client", c, "--json"])).json();
+      ok(await runCli(["id", "device", "add", ...base]));
+      ok(
+        await runCli(["id", "revoke", ...base, "--device-pk", show.client_id as string, "--reason", "lost"]),
+      );
+      const st = ok(await runCli(["id", "status", ...base, "--json"])).json() as {
+        devices: { active: boolean; revoked: boolean }[];
+        revoked_auth_refs: string[];
+      };
+      assert.deepEqual(st.revoked_auth_refs, [ref]);
+      assert.deepEqual(st.devices.map((d) => [d.active, d.revoked]), [[false, true]]);
+      assert.equal((await runCli(["id", "revoke", ...base])).code, 1);
+    } finally {
+      await hub.close();
+    }
+  } finally {
+    await t.cleanup();
+  }
 });
