@@ -141,7 +141,9 @@ Deno.test("id revoke --auth-ref: the hub refuses the auth_ref at once and id sta
     const admin = `${t.path}/admin`;
     ok(await runCli(["keygen", "--out", admin]));
     const adminId = ok(await runCli(["id", "show", "--client", admin, "--json"])).json().client_id as string;
-    const hub = await startRealHub(`${t.path}/hub`, { config: { adminKeys: [adminId], trustedIssuers: [adminId] } });
+    const hub = await startRealHub(`${t.path}/hub`, {
+      config: { adminKeys: [adminId], trustedIssuers: [adminId] },
+    });
     try {
       const c = await newClient(t.path, "c");
       const cap = `${t.path}/cap.cbor`;
