@@ -5,6 +5,8 @@
  *   (to the client itself, or `--to CARD`); disable and expire re-send the device's current record from the fold;
  * - status: the folded principal stream: each device with its ACTIVE state at `--now` (§6.2, §11.1);
  * - handle set|resolve: id.handlemap.v1 on stream_id_handle_ns (§10.1), LWW per (realm, handle);
+ * - group add|remove|members: id.group.v1 on stream_id_org (§8.2): the members of (org_id, group_id) are an OR-set
+ *   of ctx_id with re-add, group_id = Ht("id/group", org_id || name);
  * - revoke: id.revoke.v1 on stream_id_principal (§11.1) naming a device, an auth_ref and/or a ctx_id. A revoked
  *   auth_ref is first published as `veen.revocation.v1` (kind auth-ref) by the admin client `--admin`, so that the
  *   hub refuses it ("hubs SHOULD deny /submit for that auth_ref"); the ID record follows.
@@ -19,12 +21,17 @@ import {
   type DeviceCell,
   deviceIdFor,
   encodeIdBody,
+  groupIdFor,
+  groupMembers,
   handleFold,
   handleStreamId,
   ID_DEVICE,
+  ID_GROUP,
   ID_HANDLEMAP,
   ID_REVOKE,
+  orgFold,
   orgIdFor,
+  orgStreamId,
   principalFold,
   principalIdFor,
   principalStreamId,
@@ -391,6 +398,86 @@ export const idRevoke: Command = {
   },
 };
 
+const ORG_FLAG: FlagSpec = {
+  name: "org-id",
+  required: true,
+  metavar: "HEX32",
+  help: "the org_id (id derive --org-pk)",
+};
+const GROUP_FLAG: FlagSpec = {
+  name: "group",
+  required: true,
+  metavar: "NAME",
+  help: "the group's local name",
+};
+
+function groupOf(ctx: CommandContext): { orgId: Uint8Array; name: string; groupId: Uint8Array } {
+  const orgId = fromHex(ctx.flags.req("org-id"), 32, "--org-id");
+  const name = ctx.flags.req("group");
+  return { orgId, name, groupId: groupIdFor(orgId, name) };
+}
+
+function groupChange(op: "add" | "remove"): Command {
+  return {
+    path: ["id", "group", op],
+    summary: `${op} ctx_ids ${
+      op === "add" ? "to" : "from"
+    } a group of an org (id.group.v1, OR-set with re-add)`,
+    usage: `veen id group ${op} --hub H --client DIR --org-id HEX32 --group NAME --ctx-id HEX32... [--ts N]`,
+    flags: [
+      ...COMMON,
+      ORG_FLAG,
+      GROUP_FLAG,
+      {
+        name: "ctx-id",
+        required: true,
+        multiple: true,
+        metavar: "HEX32",
+        help: "a member ctx_id (repeatable)",
+      },
+      { name: "ts", metavar: "N", help: "updated_at, Unix seconds (default: now)" },
+      ...WRITE_TAIL,
+    ],
+    async run(ctx) {
+      const { orgId, name, groupId } = groupOf(ctx);
+      const ctxIds = ctx.flags.list("ctx-id").map((v) => fromHex(v, 32, "--ctx-id"));
+      const body = encodeIdBody(ID_GROUP, {
+        org_id: orgId,
+        group_id: groupId,
+        name,
+        [op === "add" ? "members_add" : "members_remove"]: ctxIds,
+        updated_at: ctx.flags.int("ts") ?? nowSec(ctx),
+      });
+      return await writeOp(
+        ctx,
+        ID_GROUP.schemaId,
+        body,
+        { org_id: toHex(orgId), group_id: toHex(groupId) },
+        [`group_id: ${toHex(groupId)}`],
+        undefined,
+        toHex(orgStreamId(orgId)),
+      );
+    },
+  };
+}
+
+export const idGroupAdd: Command = groupChange("add");
+export const idGroupRemove: Command = groupChange("remove");
+
+export const idGroupMembers: Command = {
+  path: ["id", "group", "members"],
+  summary: "list the member ctx_ids of a group of an org (the folded OR-set)",
+  usage: "veen id group members --hub H --client DIR --org-id HEX32 --group NAME [--refold]",
+  flags: [...COMMON, ORG_FLAG, GROUP_FLAG, ...READ_TAIL],
+  async run(ctx) {
+    const { orgId, groupId } = groupOf(ctx);
+    const { cursor } = await readFold(ctx, orgFold(orgId), toHex(orgStreamId(orgId)));
+    const members = groupMembers(cursor.state, orgId, groupId);
+    ctx.out.result({ org_id: toHex(orgId), group_id: toHex(groupId), members, ...foldJson(cursor) }, members);
+    return 0;
+  },
+};
+
 /** Every ID-layer command, in help order. */
 export const ID_LAYER_COMMANDS: readonly Command[] = [
   idDerive,
@@ -400,5 +487,8 @@ export const ID_LAYER_COMMANDS: readonly Command[] = [
   idStatus,
   idHandleSet,
   idHandleResolve,
+  idGroupAdd,
+  idGroupRemove,
+  idGroupMembers,
   idRevoke,
 ];

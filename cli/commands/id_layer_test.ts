@@ -196,3 +196,23 @@ Deno.test("id revoke --auth-ref: the hub refuses the auth_ref at once and id sta
     await t.cleanup();
   }
 });
+
+Deno.test("id group add|remove|members against a real hub: an OR-set of ctx_id with re-add", async () => {
+  await withRealHub({}, async (hub, root) => {
+    const c = await newClient(root, "c");
+    const org = ok(
+      await runCli(["id", "derive", "--realm", "r", "--principal-pk", P, "--org-pk", ORG, "--json"]),
+    )
+      .json().org_id as string;
+    const base = ["--hub", hub.url, "--client", c, "--org-id", org, "--group", "editors"];
+    const a = "0a".repeat(32), b = "0b".repeat(32);
+    const add = ok(await runCli(["id", "group", "add", ...base, "--ctx-id", a, "--ctx-id", b, "--json"]));
+    assert.equal(add.json().group_id, ht("id/group", Buffer.from(org, "hex"), "editors"));
+    ok(await runCli(["id", "group", "remove", ...base, "--ctx-id", a]));
+    assert.equal(ok(await runCli(["id", "group", "members", ...base])).stdout, `${b}\n`);
+    ok(await runCli(["id", "group", "add", ...base, "--ctx-id", a]));
+    assert.deepEqual(ok(await runCli(["id", "group", "members", ...base, "--json"])).json().members, [a, b]);
+    const other = ["--hub", hub.url, "--client", c, "--org-id", org, "--group", "admins"];
+    assert.equal(ok(await runCli(["id", "group", "members", ...other])).stdout, "");
+  });
+});
