@@ -138,8 +138,7 @@ Deno.test("id handle set|resolve against a real hub: LWW per (realm, handle) by 
 Deno.test("id revoke --auth-ref: the hub refuses the auth_ref at once and id status lists it; a device revocation makes it inactive", async () => {
   const t = await tempDir();
   try {
-    const admin = `${t.path}/admin`;
-    ok(await runCli(["keygen", "--out", admin]));
+    const admin = await newClient(t.path, "admin");
     const adminId = ok(await runCli(["id", "show", "--client", admin, "--json"])).json().client_id as string;
     const hub = await startRealHub(`${t.path}/hub`, {
       config: { adminKeys: [adminId], trustedIssuers: [adminId] },
