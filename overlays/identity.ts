@@ -2,3 +2,4 @@
 export * from "./identity_ids.ts";
 export * from "./identity_bodies.ts";
 export * from "./identity_fold.ts";
+export * from "./identity_auth.ts";
