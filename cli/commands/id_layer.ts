@@ -7,6 +7,8 @@
  * - handle set|resolve: id.handlemap.v1 on stream_id_handle_ns (§10.1), LWW per (realm, handle);
  * - group add|remove|members: id.group.v1 on stream_id_org (§8.2): the members of (org_id, group_id) are an OR-set
  *   of ctx_id with re-add, group_id = Ht("id/group", org_id || name);
+ * - role add|list: id.role.v1 on stream_id_org (§8.3): roles are additive, given to ctx_ids directly or to groups;
+ *   `role list` prints a ctx_id's roles, its own and its groups';
  * - revoke: id.revoke.v1 on stream_id_principal (§11.1) naming a device, an auth_ref and/or a ctx_id. A revoked
  *   auth_ref is first published as `veen.revocation.v1` (kind auth-ref) by the admin client `--admin`, so that the
  *   hub refuses it ("hubs SHOULD deny /submit for that auth_ref"); the ID record follows.
@@ -17,6 +19,7 @@
 import { fromHex, realmIdFor, toHex, utf8, VeenError } from "../../core/mod.ts";
 import {
   ctxIdFor,
+  ctxRoles,
   deviceActive,
   type DeviceCell,
   deviceIdFor,
@@ -29,6 +32,7 @@ import {
   ID_GROUP,
   ID_HANDLEMAP,
   ID_REVOKE,
+  ID_ROLE,
   orgFold,
   orgIdFor,
   orgStreamId,
@@ -478,6 +482,70 @@ export const idGroupMembers: Command = {
   },
 };
 
+export const idRoleAdd: Command = {
+  path: ["id", "role", "add"],
+  summary: "give a role to ctx_ids and groups of an org (id.role.v1; roles are additive)",
+  usage:
+    "veen id role add --hub H --client DIR --org-id HEX32 --role ROLE [--ctx-id HEX32...] [--group NAME...]",
+  flags: [
+    ...COMMON,
+    ORG_FLAG,
+    { name: "role", required: true, metavar: "ROLE", help: 'e.g. "admin"' },
+    { name: "ctx-id", multiple: true, metavar: "HEX32", help: "a ctx_id given the role (repeatable)" },
+    {
+      name: "group",
+      multiple: true,
+      metavar: "NAME",
+      help: "a group whose members get the role (repeatable)",
+    },
+    { name: "ts", metavar: "N", help: "Unix seconds (default: now)" },
+    ...WRITE_TAIL,
+  ],
+  async run(ctx) {
+    const orgId = fromHex(ctx.flags.req("org-id"), 32, "--org-id");
+    const role = ctx.flags.req("role");
+    const ctxIds = ctx.flags.list("ctx-id").map((v) => fromHex(v, 32, "--ctx-id"));
+    const groups = ctx.flags.list("group").map((g) => groupIdFor(orgId, g));
+    if (ctxIds.length === 0 && groups.length === 0) throw usageError("Give --ctx-id or --group");
+    const body = encodeIdBody(ID_ROLE, {
+      org_id: orgId,
+      role,
+      targets_ctx: ctxIds.length === 0 ? undefined : ctxIds,
+      targets_group: groups.length === 0 ? undefined : groups,
+      ts: ctx.flags.int("ts") ?? nowSec(ctx),
+    });
+    return await writeOp(
+      ctx,
+      ID_ROLE.schemaId,
+      body,
+      { org_id: toHex(orgId), role },
+      [`role: ${role}`],
+      undefined,
+      toHex(orgStreamId(orgId)),
+    );
+  },
+};
+
+export const idRoleList: Command = {
+  path: ["id", "role", "list"],
+  summary: "list the roles of a ctx_id in an org: its own and those of its groups",
+  usage: "veen id role list --hub H --client DIR --org-id HEX32 --ctx-id HEX32 [--refold]",
+  flags: [
+    ...COMMON,
+    ORG_FLAG,
+    { name: "ctx-id", required: true, metavar: "HEX32", help: "the ctx_id" },
+    ...READ_TAIL,
+  ],
+  async run(ctx) {
+    const orgId = fromHex(ctx.flags.req("org-id"), 32, "--org-id");
+    const ctxId = fromHex(ctx.flags.req("ctx-id"), 32, "--ctx-id");
+    const { cursor } = await readFold(ctx, orgFold(orgId), toHex(orgStreamId(orgId)));
+    const roles = ctxRoles(cursor.state, orgId, ctxId);
+    ctx.out.result({ org_id: toHex(orgId), ctx_id: toHex(ctxId), roles, ...foldJson(cursor) }, roles);
+    return 0;
+  },
+};
+
 /** Every ID-layer command, in help order. */
 export const ID_LAYER_COMMANDS: readonly Command[] = [
   idDerive,
@@ -490,5 +558,7 @@ export const ID_LAYER_COMMANDS: readonly Command[] = [
   idGroupAdd,
   idGroupRemove,
   idGroupMembers,
+  idRoleAdd,
+  idRoleList,
   idRevoke,
 ];

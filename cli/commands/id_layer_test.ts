@@ -196,7 +196,7 @@ Deno.test("id revoke --auth-ref: the hub refuses the auth_ref at once and id sta
   }
 });
 
-Deno.test("id group add|remove|members against a real hub: an OR-set of ctx_id with re-add", async () => {
+Deno.test("id group add|remove|members and id role add|list against a real hub: OR-set with re-add, roles through groups", async () => {
   await withRealHub({}, async (hub, root) => {
     const c = await newClient(root, "c");
     const org = ok(
@@ -211,6 +211,16 @@ Deno.test("id group add|remove|members against a real hub: an OR-set of ctx_id w
     assert.equal(ok(await runCli(["id", "group", "members", ...base])).stdout, `${b}\n`);
     ok(await runCli(["id", "group", "add", ...base, "--ctx-id", a]));
     assert.deepEqual(ok(await runCli(["id", "group", "members", ...base, "--json"])).json().members, [a, b]);
+    const roles = ["--hub", hub.url, "--client", c, "--org-id", org];
+    ok(await runCli(["id", "role", "add", ...roles, "--role", "editor", "--group", "editors"]));
+    ok(await runCli(["id", "role", "add", ...roles, "--role", "admin", "--ctx-id", a]));
+    assert.equal(ok(await runCli(["id", "role", "list", ...roles, "--ctx-id", a])).stdout, "admin\neditor\n");
+    ok(await runCli(["id", "group", "remove", ...base, "--ctx-id", a]));
+    assert.deepEqual(
+      ok(await runCli(["id", "role", "list", ...roles, "--ctx-id", a, "--json"])).json().roles,
+      ["admin"],
+    );
+    assert.equal((await runCli(["id", "role", "add", ...roles, "--role", "x"])).code, 1);
     const other = ["--hub", hub.url, "--client", c, "--org-id", org, "--group", "admins"];
     assert.equal(ok(await runCli(["id", "group", "members", ...other])).stdout, "");
   });
