@@ -31,6 +31,7 @@ import { hubMetrics } from "./commands/hub_metrics.ts";
 import { hubHealth, hubKey, hubStatus } from "./commands/hub_status.ts";
 import { hubProfile } from "./commands/hub_profile.ts";
 import { idRotate, idShow, idUsage } from "./commands/id.ts";
+import { ID_LAYER_COMMANDS } from "./commands/id_layer.ts";
 import { LABEL_CLASS_COMMANDS } from "./commands/label_class.ts";
 import { keygen } from "./commands/keygen.ts";
 import { powRequest, powSolve } from "./commands/pow.ts";
@@ -57,6 +58,7 @@ export const COMMANDS: readonly Command[] = [
   idShow,
   idRotate,
   idUsage,
+  ...ID_LAYER_COMMANDS,
   send,
   stream,
   attachmentVerify,

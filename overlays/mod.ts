@@ -30,3 +30,4 @@ export * from "./admin_records.ts";
 export * from "./federation_mirror.ts";
 export * from "./admin_views.ts";
 export * from "./wallet.ts";
+export * from "./identity.ts";

@@ -49,8 +49,8 @@ import { sendAndSave } from "../sender.ts";
 
 const COMMON: FlagSpec[] = [HUB_FLAG, CLIENT_FLAG, STREAM_FLAG];
 const TAIL: FlagSpec[] = [HUB_KEY_FLAG, PASSPHRASE_FLAG];
-const WRITE_TAIL: FlagSpec[] = [TO_FLAG, ...TAIL, ...POW_FLAGS];
-const READ_TAIL: FlagSpec[] = [REFOLD_FLAG, ...TAIL];
+export const WRITE_TAIL: FlagSpec[] = [TO_FLAG, ...TAIL, ...POW_FLAGS];
+export const READ_TAIL: FlagSpec[] = [REFOLD_FLAG, ...TAIL];
 
 /** Bytes for display: the UTF-8 text, or `0x<hex>` when they are not UTF-8. */
 export function showBytes(b: Uint8Array): string {
@@ -61,21 +61,24 @@ export function showBytes(b: Uint8Array): string {
   }
 }
 
-/** Sends one CRDT operation and prints where it landed; `loaded` are the client's keys when already read. */
-async function writeOp(
+/**
+ * Sends one overlay operation on `stream` (default `--stream`) and prints where it landed; `loaded` are the client's
+ * keys when already read.
+ */
+export async function writeOp(
   ctx: CommandContext,
   schema: Uint8Array,
   body: Uint8Array | ((keys: ClientKeys) => Uint8Array),
   json: Record<string, unknown>,
   lines: string[],
   loaded?: ClientKeys,
+  stream: string = ctx.flags.req("stream"),
 ): Promise<number> {
   const dir = clientDir(ctx);
   const keys = loaded ?? await loadKeys(ctx, dir);
   const to = await recipientOf(ctx, keys);
   const bodyBytes = typeof body === "function" ? body(keys) : body;
   const hdr: PayloadHdr = { schema };
-  const stream = ctx.flags.req("stream");
   const { res, target } = await sendAndSave(ctx, dir, keys, stream, {
     hdr,
     bodyBytes,
@@ -94,7 +97,10 @@ async function writeOp(
   return 0;
 }
 
-/** Brings the fold of `fold` on `stream` (default `--stream`) up to the hub's last item; returns the cursor and keys. */
+/**
+ * Brings the fold of `fold` on `stream` (default `--stream`) up to the hub's last item, verifying every item as
+ * `stream --with-proof` does; returns the cursor and the client's keys.
+ */
 export async function readFold<S>(
   ctx: CommandContext,
   fold: Fold<S>,
@@ -122,7 +128,7 @@ export async function readFold<S>(
   return { cursor, keys };
 }
 
-function foldJson(c: OverlayCursor<unknown>): Record<string, unknown> {
+export function foldJson(c: OverlayCursor<unknown>): Record<string, unknown> {
   return { fold: c.stats() };
 }
 
