@@ -95,18 +95,24 @@ export class AdminPlane {
       (stored.upto.get(s.name) ?? 0) > (o.store.head(s.label)?.seq ?? 0)
     );
     const otherRealm = stored.labels === undefined || stored.labels.join() !== labels.join();
-    if (ahead || otherRealm) {
-      if (ahead || stored.upto.size > 0) {
-        o.log.warn("rebuilding the admin views from the admin streams", {
-          reason: ahead
-            ? "views.kv is ahead of the log"
-            : "views.kv was folded for another realm or routing key",
-        });
-      }
+    const rebuild = async (reason: string) => {
+      o.log.warn("rebuilding the admin views from the admin streams", { reason });
+      for (const v of p.#views) v.clear();
+      p.#upto.clear();
       await o.views.clear(labels);
-    } else {
-      for (const v of p.#views) for (const row of stored.rows.get(v.name) ?? []) v.load(row);
-      for (const [s, n] of stored.upto) p.#upto.set(s, n);
+    };
+    if (ahead) await rebuild("views.kv is ahead of the log");
+    else if (otherRealm && stored.upto.size > 0) {
+      await rebuild("views.kv was folded for another realm or routing key");
+    } else if (otherRealm) await o.views.clear(labels); // a first start: nothing stored yet
+    else {
+      try {
+        for (const v of p.#views) for (const row of stored.rows.get(v.name) ?? []) v.load(row);
+        for (const [s, n] of stored.upto) p.#upto.set(s, n);
+      } catch (e) {
+        if (!(e instanceof VeenError)) throw e;
+        await rebuild(`a views.kv row does not decode: ${e.detail}`); // derived state: fold it again
+      }
     }
     for (const s of o.realm.streams) await p.foldStored(s);
     for (const a of p.authors.foreign(o.adminKeys, o.hubPk)) {

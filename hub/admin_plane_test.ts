@@ -473,7 +473,7 @@ Deno.test("fsck checks views.kv against a fold of the admin streams: a changed o
     const key = ["row", "label_classes", "07".repeat(32)];
     const row = (await kv.get<Uint8Array>(key)).value!;
     const changed = row.slice();
-    changed[changed.length - 1]! ^= 1; // the stream_seq of the record
+    changed[changed.length - 1]! ^= 1; // the last byte of the stored record: another class name
     await kv.set(key, changed);
     kv.close();
     const bad = await fsck(dir);
@@ -530,6 +530,42 @@ Deno.test("authority records: folded by stream; one naming an admin stream is re
       assert.equal(await headSeq(hub, fed.label), 1);
     } finally {
       await hub.close();
+    }
+  });
+});
+
+Deno.test("admin views: a views.kv row that does not decode is derived state: the start rebuilds the views", async () => {
+  await withDir(async (dir) => {
+    const cfg = { adminKeys: [toHex(ADMIN.public)] };
+    const label = new Uint8Array(32).fill(8);
+    const hub = await startTestHub(dir, cfg);
+    try {
+      const body = LABEL_CLASS.encode({ label, class: "bulk" });
+      const m = await adminMsg({
+        label: CLASS_S!.label,
+        recipientPk: await adminPk(hub),
+        codec: LABEL_CLASS,
+        body,
+      });
+      assert.equal((await submit(hub.url, m)).status, 200);
+    } finally {
+      await hub.close();
+    }
+    const kv = await Deno.openKv(`${dir}/views.kv`);
+    await kv.set(["row", "label_classes", toHex(label)], encodeCbor([1, new Uint8Array([0xff, 0x00])]));
+    kv.close();
+    const lines: Record<string, unknown>[] = [];
+    const logger = new Logger("warn", "hub", "standalone", (l) => void lines.push(JSON.parse(l)));
+    const again = await startTestHub(dir, cfg, { logger });
+    try {
+      assert.ok(
+        lines.some((l) => String(l.reason).startsWith("a views.kv row does not decode")),
+        JSON.stringify(lines),
+      );
+      const r = await http(`${again.url}/admin/label-class?label=${toHex(label)}`);
+      assert.equal(JSON.parse(new TextDecoder().decode(r.body)).class, "bulk");
+    } finally {
+      await again.close();
     }
   });
 });

@@ -151,52 +151,63 @@ export interface LabelClass {
   seq: number;
 }
 
-/** Label classes by label (LCLASS0): the last record in stream order wins. */
-export class LabelClassView implements AdminView {
-  readonly name = "label_classes";
-  readonly stream = "label_class";
-  #rows = new Map<string, LabelClass>();
+/**
+ * A view keyed by one `bytes32` field of its records where the last record in stream order wins (label classes,
+ * the schema registry). A persisted row is `[stream_seq, body bytes]`: the record itself, read back through its
+ * codec, so the row format is the wire format.
+ */
+class LastRecordView<T extends { seq: number }> implements AdminView {
+  #rows = new Map<string, T>();
+
+  constructor(
+    readonly name: string,
+    readonly stream: AdminStreamName,
+    private readonly codec: BodyCodec,
+    private readonly keyField: string,
+    private readonly fromBody: (b: BodyRecord, seq: number) => T,
+  ) {}
 
   get size(): number {
     return this.#rows.size;
   }
 
   apply(e: AdminRecordEntry): ViewRow[] {
-    if (e.codec !== LABEL_CLASS) return [];
-    const b = e.body;
-    const c: LabelClass = {
-      label: b.label as Uint8Array,
-      class: b.class as string,
-      seq: e.seq,
-      ...(b.sensitivity === undefined ? {} : { sensitivity: b.sensitivity as string }),
-      ...(b.retention_hint === undefined ? {} : { retentionHint: b.retention_hint as number }),
-    };
-    const key = toHex(c.label);
-    this.#rows.set(key, c);
-    return [[key, [c.label, c.class, c.sensitivity ?? null, c.retentionHint ?? null, c.seq]]];
+    if (e.codec !== this.codec) return [];
+    const key = toHex(e.body[this.keyField] as Uint8Array);
+    this.#rows.set(key, this.fromBody(e.body, e.seq));
+    return [[key, [e.seq, this.codec.encode(e.body)]]];
   }
 
   load([key, v]: ViewRow): void {
-    const [label, cls, sens, hint, seq] = v as [Uint8Array, string, string | null, number | null, number];
-    this.#rows.set(key, {
-      label,
-      class: cls,
-      seq,
-      ...(sens === null ? {} : { sensitivity: sens }),
-      ...(hint === null ? {} : { retentionHint: hint }),
-    });
+    const [seq, body] = v as [number, Uint8Array];
+    this.#rows.set(key, this.fromBody(this.codec.decode(body), seq));
   }
 
   clear(): void {
     this.#rows.clear();
   }
 
-  get(label: Uint8Array): LabelClass | undefined {
-    return this.#rows.get(toHex(label));
+  /** The record keyed by `id`. O(1). */
+  get(id: Uint8Array): T | undefined {
+    return this.#rows.get(toHex(id));
   }
 
-  list(): LabelClass[] {
+  /** Every record, in stream order. */
+  list(): T[] {
     return [...this.#rows.values()].sort((a, b) => a.seq - b.seq);
+  }
+}
+
+/** Label classes by label (LCLASS0): the last record in stream order wins. */
+export class LabelClassView extends LastRecordView<LabelClass> {
+  constructor() {
+    super("label_classes", "label_class", LABEL_CLASS, "label", (b, seq) => ({
+      label: b.label as Uint8Array,
+      class: b.class as string,
+      seq,
+      ...(b.sensitivity === undefined ? {} : { sensitivity: b.sensitivity as string }),
+      ...(b.retention_hint === undefined ? {} : { retentionHint: b.retention_hint as number }),
+    }));
   }
 }
 
@@ -213,59 +224,17 @@ export interface SchemaDescriptor {
 }
 
 /** Schema descriptors by schema_id (META0+): the last record in stream order wins. */
-export class SchemaView implements AdminView {
-  readonly name = "schemas";
-  readonly stream = "schema_meta";
-  #rows = new Map<string, SchemaDescriptor>();
-
-  apply(e: AdminRecordEntry): ViewRow[] {
-    if (e.codec !== META_SCHEMA) return [];
-    const b = e.body;
-    const d: SchemaDescriptor = {
+export class SchemaView extends LastRecordView<SchemaDescriptor> {
+  constructor() {
+    super("schemas", "schema_meta", META_SCHEMA, "schema_id", (b, seq) => ({
       schemaId: b.schema_id as Uint8Array,
       name: b.name as string,
       version: b.version as string,
       ts: b.ts as number,
-      seq: e.seq,
+      seq,
       ...(b.doc_url === undefined ? {} : { docUrl: b.doc_url as string }),
       ...(b.owner === undefined ? {} : { owner: b.owner as Uint8Array }),
-    };
-    const key = toHex(d.schemaId);
-    this.#rows.set(key, d);
-    return [[key, [d.schemaId, d.name, d.version, d.docUrl ?? null, d.owner ?? null, d.ts, d.seq]]];
-  }
-
-  load([key, v]: ViewRow): void {
-    const [schemaId, name, version, docUrl, owner, ts, seq] = v as [
-      Uint8Array,
-      string,
-      string,
-      string | null,
-      Uint8Array | null,
-      number,
-      number,
-    ];
-    this.#rows.set(key, {
-      schemaId,
-      name,
-      version,
-      ts,
-      seq,
-      ...(docUrl === null ? {} : { docUrl }),
-      ...(owner === null ? {} : { owner }),
-    });
-  }
-
-  clear(): void {
-    this.#rows.clear();
-  }
-
-  get(schemaId: Uint8Array): SchemaDescriptor | undefined {
-    return this.#rows.get(toHex(schemaId));
-  }
-
-  list(): SchemaDescriptor[] {
-    return [...this.#rows.values()].sort((a, b) => a.seq - b.seq);
+    }));
   }
 }
 
