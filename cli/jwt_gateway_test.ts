@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import { VeenError } from "../core/mod.ts";
 import { parseJwks, verifyJwt } from "./jwt_gateway.ts";
-import { type TestAlg, testIssuer } from "./testing/jwt_issuer.ts";
+import { type TestAlg, testIssuer } from "../selftest/jwt_issuer.ts";
 
 const issuer = testIssuer();
 const NOW = 1_800_000_000;

@@ -21,7 +21,7 @@ const SELFTEST_FLAGS: FlagSpec[] = [
   {
     name: "subset",
     metavar: "NAME,...",
-    help: "overlays only: kex1, sh1 (hardened), meta (lclass), fed-auth (federated)",
+    help: "overlays only: kex1, sh1 (hardened), meta (lclass), fed-auth (federated), id",
   },
 ];
 
@@ -48,11 +48,15 @@ const SUITES: [SuiteGroup, string][] = [
     "FED1/AUTH1: two hubs in one realm, authority records, sends to the primary only, flip (own hubs)",
   ],
   [
-    "overlays",
-    "the v0.0.1+ overlay suites: kex1 + hardened + meta + federated (CORE-GOALS 0; --subset picks some)",
+    "id",
+    "ID layer: derivations, devices, profiles, orgs, handles, JWT gateway, revocation, bridge (own hubs)",
   ],
-  ["plus", "core + props + fuzz + kex1 + hardened + meta + federated (CLI-GOALS-2 §8.5)"],
-  ["all", "core + props + fuzz + the overlay suites (kex1, hardened, meta, federated)"],
+  [
+    "overlays",
+    "the v0.0.1+ overlay suites: kex1 + hardened + meta + federated + id (CORE-GOALS 0; --subset picks some)",
+  ],
+  ["plus", "core + props + fuzz + kex1 + hardened + meta + federated + id (CLI-GOALS-2 §8.5)"],
+  ["all", "core + props + fuzz + the overlay suites (kex1, hardened, meta, federated, id)"],
 ];
 
 /** `veen selftest core|props|fuzz|meta|all`. */

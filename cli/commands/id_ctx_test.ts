@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { runCli, tempDir } from "../testing/run.ts";
 import { newClient } from "../testing/run.ts";
-import { testIssuer } from "../testing/jwt_issuer.ts";
+import { testIssuer } from "../../selftest/jwt_issuer.ts";
 import { ok, withRealHub } from "../testing/with_real_hub.ts";
 
 const REALM = "example-app";

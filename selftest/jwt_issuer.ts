@@ -1,4 +1,4 @@
-/** Test helper: a JWT issuer with a fresh key of each trusted algorithm, its JWKS and a token minter. */
+/** A JWT issuer for `veen selftest id` and the gateway tests: a fresh key of each trusted algorithm, its JWKS and a minter. */
 import { generateKeyPairSync, type KeyObject, sign } from "node:crypto";
 
 export type TestAlg = "RS256" | "ES256" | "EdDSA";
