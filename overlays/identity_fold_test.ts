@@ -5,6 +5,7 @@ import type { Fold, OverlayEntry } from "./fold.ts";
 import {
   encodeIdBody,
   ID_DEVICE,
+  ID_EXTERNAL,
   ID_GROUP,
   ID_HANDLEMAP,
   ID_ORG_PROFILE,
@@ -232,4 +233,60 @@ Deno.test("group membership: OR-set per (org, group) with re-add; roles are addi
     f.apply(s, entry(7, ID_GROUP, { org_id: b(3), group_id: g, name: "x", updated_at: 1 })),
     "rejected",
   );
+});
+
+Deno.test("property: the org profile, group names, roles and org links are order-insensitive; expiry boundary at now", () => {
+  const orgId = orgIdFor(b(6)), g = groupIdFor(orgId, "eds");
+  for (let seed = 1; seed <= 25; seed++) {
+    const rnd = prng(seed);
+    const pick = (n: number) => Math.floor(rnd() * n);
+    const es = Array.from({ length: 12 }, (_, i) => {
+      const seq = i + 1;
+      return [
+        () =>
+          entry(seq, ID_ORG_PROFILE, {
+            org_id: orgId,
+            display_name: `d${pick(3)}`,
+            created_at: 1,
+            updated_at: pick(4),
+          }),
+        () => entry(seq, ID_GROUP, { org_id: orgId, group_id: g, name: `n${pick(3)}`, updated_at: pick(4) }),
+        () =>
+          entry(seq, ID_ROLE, {
+            org_id: orgId,
+            role: `r${pick(3)}`,
+            targets_ctx: [b(40 + pick(3))],
+            ts: pick(4),
+          }),
+        () =>
+          entry(seq, ID_EXTERNAL, {
+            realm_id: b(8),
+            org_id: orgId,
+            provider: "idp",
+            external_sub: `s${pick(2)}`,
+            ts: pick(4),
+          }),
+      ][pick(4)]!();
+    });
+    const f = orgFold(orgId);
+    const view = (xs: OverlayEntry[]) => {
+      const { s, results } = foldAll(f, xs);
+      assert.ok(results.every((r) => r === "applied"));
+      const j = f.toJson(s) as Record<string, unknown>;
+      // Members are an OR-set in stream order (§8.2: "later remove events"), so only the group names count here.
+      return JSON.stringify([
+        j.profile,
+        (j.groups as unknown[][]).map((x) => x.slice(0, 2)),
+        j.roles,
+        j.links,
+      ]);
+    };
+    const shuffled = [...es].sort(() => rnd() - 0.5);
+    assert.equal(view(shuffled), view(es), `seed ${seed}`);
+    checkSplits(f, es);
+  }
+  // A device whose expires_at is exactly now is ACTIVE; a JWT whose exp is exactly now is not (cli/jwt_gateway.ts).
+  const f = principalFold(P);
+  const { s } = foldAll(f, [device(1, b(2), { expires_at: 1_800_000_000 })]);
+  assert.equal(deviceActive(s, deviceIdFor(b(2)), 1_800_000_000), true);
 });
