@@ -1,27 +1,18 @@
 import assert from "node:assert/strict";
-import { Ht, toHex, u64be } from "../core/mod.ts";
-import type { BodyCodec } from "./body_codec.ts";
+import { b32, idEntry } from "./testing/id_entries.ts";
+import { toHex } from "../core/mod.ts";
 import type { OverlayEntry } from "./fold.ts";
-import { encodeIdBody, ID_CTX_PROFILE, ID_EXTERNAL } from "./identity_bodies.ts";
+import { ID_CTX_PROFILE, ID_EXTERNAL } from "./identity_bodies.ts";
 import { ctxFold } from "./identity_ctx.ts";
 import { activeLink, UNLINKED_ATTRIBUTE } from "./identity_external.ts";
 import { ctxIdFor } from "./identity_ids.ts";
 import { checkMergeLaws } from "./testing/laws.ts";
 import { prng } from "../tests/util.ts";
 
-const b = (x: number) => new Uint8Array(32).fill(x);
+const b = b32;
 const REALM = b(8), CTX = ctxIdFor(b(1), REALM);
 
-function entry(seq: number, codec: BodyCodec, rec: Record<string, unknown>): OverlayEntry {
-  return {
-    seq,
-    msgId: Ht("test/leaf", u64be(seq)),
-    clientId: b(9),
-    hubTs: 0,
-    hdr: { schema: codec.schemaId },
-    body: encodeIdBody(codec, rec as never),
-  };
-}
+const entry = idEntry;
 
 const profile = (seq: number, updated_at: number, extra: Record<string, unknown> = {}) =>
   entry(seq, ID_CTX_PROFILE, { ctx_id: CTX, realm_id: REALM, ...extra, updated_at });

@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
-import { Ht, toHex, u64be } from "../core/mod.ts";
-import type { BodyCodec } from "./body_codec.ts";
+import { b32, idEntry } from "./testing/id_entries.ts";
+import { toHex } from "../core/mod.ts";
 import type { Fold, OverlayEntry } from "./fold.ts";
 import {
-  encodeIdBody,
   ID_DEVICE,
   ID_EXTERNAL,
   ID_GROUP,
@@ -15,19 +14,10 @@ import {
 import { ctxRoles, deviceActive, groupMembers, handleFold, orgFold, principalFold } from "./identity_fold.ts";
 import { deviceIdFor, groupIdFor, orgIdFor } from "./identity_ids.ts";
 
-const b = (x: number) => new Uint8Array(32).fill(x);
+const b = b32;
 const P = b(1);
 
-function entry(seq: number, codec: BodyCodec, rec: Record<string, unknown>): OverlayEntry {
-  return {
-    seq,
-    msgId: Ht("test/leaf", u64be(seq)),
-    clientId: b(9),
-    hubTs: 0,
-    hdr: { schema: codec.schemaId },
-    body: encodeIdBody(codec, rec as never),
-  };
-}
+const entry = idEntry;
 
 function foldAll<S>(fold: Fold<S>, es: readonly OverlayEntry[]): { s: S; results: string[] } {
   const s = fold.empty();

@@ -57,6 +57,30 @@ async function writeIdentity(hub: RealHub, c: string, orgId: string, ctxId: stri
   );
 }
 
+/** alice's principal, ctx_id in REALM and the org's id, after writing her identity on `a`. */
+async function setup(a: RealHub, c: string) {
+  const me = ok(await runCli(["id", "principal", "--client", c, "--realm", REALM, "--json"])).json();
+  const ctxId = String((me.realms as Record<string, string>[])[0]!.ctx_id);
+  const orgId = String(
+    ok(
+      await runCli([
+        "id",
+        "derive",
+        "--realm",
+        REALM,
+        "--principal-pk",
+        ORG_PK,
+        "--org-pk",
+        ORG_PK,
+        "--json",
+      ]),
+    )
+      .json().org_id,
+  );
+  await writeIdentity(a, c, orgId, ctxId);
+  return { me, ctxId, orgId };
+}
+
 /** `id status` of everything bridged, without the fold statistics (which differ by hub). */
 async function status(hub: RealHub, c: string, orgId: string): Promise<Record<string, unknown>> {
   const j = ok(
@@ -109,25 +133,7 @@ async function items(hub: RealHub, c: string, stream: string) {
 
 Deno.test("id bridge copies identity streams with parent_id = origin, idempotently; state equal on both hubs", async () => {
   await withTwoHubs(async (a, b, c) => {
-    const me = ok(await runCli(["id", "principal", "--client", c, "--realm", REALM, "--json"])).json();
-    const ctxId = String((me.realms as Record<string, string>[])[0]!.ctx_id);
-    const orgId = String(
-      ok(
-        await runCli([
-          "id",
-          "derive",
-          "--realm",
-          REALM,
-          "--principal-pk",
-          ORG_PK,
-          "--org-pk",
-          ORG_PK,
-          "--json",
-        ]),
-      )
-        .json().org_id,
-    );
-    await writeIdentity(a, c, orgId, ctxId);
+    const { me, ctxId, orgId } = await setup(a, c);
     const onA = await status(a, c, orgId);
     assert.equal((onA.devices as unknown[]).length, 2);
 
@@ -172,25 +178,7 @@ Deno.test("id bridge copies identity streams with parent_id = origin, idempotent
 
 Deno.test("id bridge: a duplicate copy on the target (a second bridge's) leaves the folded identity unchanged", async () => {
   await withTwoHubs(async (a, b, c) => {
-    const me = ok(await runCli(["id", "principal", "--client", c, "--realm", REALM, "--json"])).json();
-    const ctxId = String((me.realms as Record<string, string>[])[0]!.ctx_id);
-    const orgId = String(
-      ok(
-        await runCli([
-          "id",
-          "derive",
-          "--realm",
-          REALM,
-          "--principal-pk",
-          ORG_PK,
-          "--org-pk",
-          ORG_PK,
-          "--json",
-        ]),
-      )
-        .json().org_id,
-    );
-    await writeIdentity(a, c, orgId, ctxId);
+    const { me, ctxId, orgId } = await setup(a, c);
     ok(await bridge(a, b, c, "--org-id", orgId));
     const before = await status(b, c, orgId);
     assert.equal(

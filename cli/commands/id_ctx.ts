@@ -300,6 +300,15 @@ const ORG_TARGET_FLAG: FlagSpec = {
   metavar: "HEX32",
   help: "link the org (on stream_id_org) instead of the ctx",
 };
+/** The flags naming a link's target and provider (link and unlink). */
+const LINK_FLAGS: FlagSpec[] = [
+  ...COMMON,
+  REALM_FLAG,
+  PRINCIPAL_FLAG,
+  CTX_FLAG,
+  ORG_TARGET_FLAG,
+  PROVIDER_FLAG,
+];
 
 /** The link's target and stream, and the link table folded there now. */
 async function linkTarget(ctx: CommandContext) {
@@ -325,12 +334,7 @@ export const idExternalLink: Command = {
     "(refused at exp), nbf reached. The link binds the token's sub; a later link of the same (provider, sub) to " +
     "another target replaces it (one LWW register per (provider, sub)).",
   flags: [
-    ...COMMON,
-    REALM_FLAG,
-    PRINCIPAL_FLAG,
-    CTX_FLAG,
-    ORG_TARGET_FLAG,
-    PROVIDER_FLAG,
+    ...LINK_FLAGS,
     {
       name: "token",
       required: true,
@@ -400,12 +404,7 @@ export const idExternalUnlink: Command = {
   usage:
     "veen id external unlink --hub H --client DIR --realm NAME|HEX32 --provider NAME --external-sub SUB [--org-id HEX32]",
   flags: [
-    ...COMMON,
-    REALM_FLAG,
-    PRINCIPAL_FLAG,
-    CTX_FLAG,
-    ORG_TARGET_FLAG,
-    PROVIDER_FLAG,
+    ...LINK_FLAGS,
     { name: "external-sub", required: true, metavar: "SUB", help: "the linked subject" },
     { name: "ts", metavar: "N", help: "Unix seconds (default: now)" },
     ...WRITE_TAIL,
