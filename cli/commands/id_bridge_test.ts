@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { readState } from "../client_state.ts";
-import { schemaIdFor, toHex } from "../../core/mod.ts";
+import { decodeMsg, encodeMsg, schemaIdFor, toHex } from "../../core/mod.ts";
+import { hubSeedOf, startMaliciousHub } from "../testing/malicious_hub.ts";
 import { connectHub, streamTarget } from "../hub_session.ts";
 import { decryptionSecrets, readKeystore } from "../keystore.ts";
 import { copyMirror, scanMirror } from "../stream_mirror.ts";
@@ -106,7 +107,7 @@ async function status(hub: RealHub, c: string, orgId: string): Promise<Record<st
   return j;
 }
 
-function bridge(a: RealHub, b: RealHub, c: string, ...more: string[]) {
+function bridge(a: { url: string }, b: { url: string }, c: string, ...more: string[]) {
   return runCli([
     "id",
     "bridge",
@@ -133,7 +134,7 @@ async function items(hub: RealHub, c: string, stream: string) {
 
 Deno.test("id bridge copies identity streams with parent_id = origin, idempotently; state equal on both hubs", async () => {
   await withTwoHubs(async (a, b, c) => {
-    const { me, ctxId, orgId } = await setup(a, c);
+    const { me, orgId } = await setup(a, c);
     const onA = await status(a, c, orgId);
     assert.equal((onA.devices as unknown[]).length, 2);
 
@@ -178,7 +179,7 @@ Deno.test("id bridge copies identity streams with parent_id = origin, idempotent
 
 Deno.test("id bridge: a duplicate copy on the target (a second bridge's) leaves the folded identity unchanged", async () => {
   await withTwoHubs(async (a, b, c) => {
-    const { me, ctxId, orgId } = await setup(a, c);
+    const { me, orgId } = await setup(a, c);
     ok(await bridge(a, b, c, "--org-id", orgId));
     const before = await status(b, c, orgId);
     assert.equal(
@@ -212,5 +213,39 @@ Deno.test("id bridge: a duplicate copy on the target (a second bridge's) leaves 
       await runCli(["id", "status", "--hub", b.url, "--client", c, "--now", "4000", "--refold", "--json"]),
     ).json();
     assert.deepEqual(refolded.devices, before.devices);
+  });
+});
+
+Deno.test("id bridge: a source item that fails verification is not copied and the run exits 4; the honest hub completes it", async () => {
+  await withTwoHubs(async (a, b, c) => {
+    const { orgId } = await setup(a, c);
+    const evil = await startMaliciousHub({ upstream: a.url, hubSeed: await hubSeedOf(a.dataDir) });
+    try {
+      // stream_seq 4 of the principal stream is the phone's disable (the other streams are shorter).
+      evil.tamper.stream = (page) =>
+        page.map((it) => {
+          if (it.receipt.streamSeq !== 4) return it;
+          const m = decodeMsg(it.msgBytes);
+          const ciphertext = m.ciphertext.slice();
+          ciphertext[0]! ^= 1;
+          return { ...it, msgBytes: encodeMsg({ ...m, ciphertext }) };
+        });
+      const r = await bridge(evil, b, c, "--org-id", orgId);
+      assert.equal(r.code, 4, r.stdout + r.stderr);
+      const j = r.json();
+      assert.equal(j.code, "E.SIG");
+      assert.equal(j.verification_failures, 1);
+      assert.equal(j.mirrored_count, 8, "every other record was copied");
+    } finally {
+      await evil.close();
+    }
+    const phone = async (hub: RealHub) =>
+      ((await status(hub, c, orgId)).devices as Record<string, unknown>[]).find((d) =>
+        d.device_pk === OTHER_DEVICE
+      )!;
+    assert.equal((await phone(b)).disabled, false, "the tampered disable did not reach B");
+    const honest = ok(await bridge(a, b, c, "--org-id", orgId)).json();
+    assert.equal(honest.mirrored_count, 1);
+    assert.deepEqual(await status(b, c, orgId), await status(a, c, orgId));
   });
 });
