@@ -196,9 +196,14 @@ function lines(json: Record<string, unknown>, meta: BackupMeta): string[] {
 export async function restoreCommand(ctx: CommandContext): Promise<number> {
   const backup = ctx.flags.str("backup");
   const dir = ctx.flags.str("data-dir") ?? ctx.io.env("VEEN_DATA_DIR");
-  if (backup === undefined || dir === undefined || dir === "") {
-    throw usageError("hub restore needs --backup FILE and --data-dir DIR");
+  if (backup === undefined) throw usageError("hub restore needs --backup FILE");
+  if (ctx.flags.bool("check")) {
+    const c = await verifyBackup(backup);
+    const json = { ok: true, backup, verified: true, files: c.files, bytes: c.bytes, ...summary(c.meta) };
+    ctx.out.result(json, lines(json, c.meta));
+    return 0;
   }
+  if (dir === undefined || dir === "") throw usageError("hub restore needs --data-dir DIR");
   const r = await restoreBackup(backup, dir);
   const json = {
     ok: true,

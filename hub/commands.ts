@@ -153,16 +153,18 @@ export const HUB_COMMANDS: readonly Command[] = [
   {
     path: ["hub", "restore"],
     summary: "restore a backup into an empty data dir and check it against the backup's metadata",
-    usage: "veen hub restore --backup FILE --data-dir DIR [--json]",
+    usage: "veen hub restore --backup FILE --data-dir DIR [--check] [--json]",
     details:
       "Checks the whole backup first (frames, sizes, checksum; a damaged or cut file exits 4 and writes " +
       "nothing), refuses a non-empty DIR (E.DUP) or one a hub holds (E.UNAVAILABLE), restores into a staging " +
       "dir inside DIR, opens the restored store there (only the log past the backed-up index is replayed) and " +
       "checks every label's last_stream_seq, mmr_root and head RECEIPT against the metadata before moving the " +
-      "files into place. Start the hub on DIR afterwards.",
+      "files into place. Start the hub on DIR afterwards. --check only checks the backup and prints its " +
+      "metadata.",
     flags: [
       { name: "backup", metavar: "FILE", required: true, help: "the backup file (veen hub backup --out)" },
       { ...DATA_DIR_FLAG, help: "the empty or new data dir to restore into (default: $VEEN_DATA_DIR)" },
+      { name: "check", arity: 0, help: "only check the backup (frames, sizes, checksum); write nothing" },
     ],
     run: lazy(() => import("./backup_command.ts"), (m) => m.restoreCommand),
   },
