@@ -190,6 +190,8 @@ export class DiskStore implements HubStore {
   #flushing = false;
   /** Retention, attachment collection and online backups exclude each other (a backup copies what they delete). */
   readonly #maintenance = new Lock();
+  /** Snapshots waiting for the index lock: the index writer stops after its current flush. */
+  #snapshotsWaiting = 0;
 
   private constructor(dir: string, opts: DiskStoreOptions) {
     this.dir = dir;
@@ -527,7 +529,8 @@ export class DiskStore implements HubStore {
     }
     this.#indexScheduled = this.#indexLock.run(async () => {
       try {
-        while (this.#unindexed.length > 0 && this.#failed === undefined) {
+        // A snapshot waiting for the lock gets it after this flush (the next commit schedules the writer again).
+        while (this.#unindexed.length > 0 && this.#failed === undefined && this.#snapshotsWaiting === 0) {
           // Let batches gather: the fixed cost of a flush (node/pos fdatasyncs, one KV commit) is shared by all.
           const wait = this.#lastIndexAt + this.#indexIntervalMs - performance.now();
           if (wait > 0 && !this.#flushing) await new Promise((r) => setTimeout(r, wait));
@@ -1008,8 +1011,10 @@ export class DiskStore implements HubStore {
   snapshot<T>(copy: (cut: StoreCut) => Promise<T>): Promise<T> {
     this.#checkWritable();
     return this.#maintenance.run(async () => {
-      const cut = await this.#indexLock.run(() =>
-        this.#ckpt.writeLock.run(() =>
+      this.#snapshotsWaiting++;
+      const cut = await this.#indexLock.run(() => {
+        this.#snapshotsWaiting--;
+        return this.#ckpt.writeLock.run(() =>
           this.#adm.writeLock.run(async () => {
             this.#checkWritable();
             const { log, heads } = await this.#logLock.run(() => ({
@@ -1029,8 +1034,8 @@ export class DiskStore implements HubStore {
               },
             };
           })
-        )
-      );
+        );
+      }).finally(() => this.#scheduleIndex());
       return await copy(cut);
     });
   }

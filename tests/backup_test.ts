@@ -19,6 +19,8 @@ import {
 } from "../core/mod.ts";
 import { captureIo, type HubState, writeHubState } from "../cmd/mod.ts";
 import { fsck, hubMain } from "../hub/mod.ts";
+import { writeBackup } from "../hub/backup.ts";
+import { openDiskStore } from "../hub/disk_store.ts";
 import { ADMIN_AUTH_HEADER, signAdminRequest } from "../hub/admin_auth.ts";
 import { errorCode, http, startTestHub, submit, Writer } from "./fixture.ts";
 import { snapshotDir } from "./util.ts";
@@ -78,12 +80,13 @@ Deno.test("an online backup under concurrent submits restores every acknowledged
     // What was acknowledged up to here was acknowledged before the backup started.
     const ackedBefore = acked.slice();
     const b = await veenHub(["backup", "--hub", hub.url, "--hub-key", `${src}/hub_key`, "--out", file]);
+    const ackedDuring = acked.length - ackedBefore.length;
     stop = true;
     await Promise.all(load);
     assert.equal(b.code, 0, b.err);
     assert.equal(b.json.taken, "online");
     assert.deepEqual(b.json.secrets, ["hub_key", "realm_admin_key"]);
-    assert.ok(acked.length > ackedBefore.length, "submits went on during the backup");
+    assert.ok(ackedDuring > 0, "submits went on during the backup");
 
     const r = await veenHub(["restore", "--backup", file, "--data-dir", dst]);
     assert.equal(r.code, 0, r.err);
@@ -121,6 +124,53 @@ Deno.test("an online backup under concurrent submits restores every acknowledged
     // The restored hub goes on from the backup's heads.
     const next = await send(restored.url, new Writer("backup/fresh", 9));
     assert.equal(next.seq, 1);
+  } finally {
+    await restored?.close();
+    await hub.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("entries acknowledged after the cut are not restored, and the restored heads are the cut's", async () => {
+  const root = await Deno.makeTempDir({ prefix: "veen-backup-" });
+  const src = `${root}/src`;
+  await Deno.mkdir(src);
+  const store = await openDiskStore(src, { segmentBytes: 8 * 1024 });
+  const hub = await startTestHub(src, {}, { store });
+  let restored: Awaited<ReturnType<typeof startTestHub>> | undefined;
+  try {
+    const w = new Writer("backup/cut", 10);
+    for (let i = 0; i < 30; i++) await send(hub.url, w);
+    const chunks: Uint8Array[] = [];
+    let after: Acked[] = [];
+    const meta = await writeBackup({
+      dataDir: src,
+      store: {
+        snapshot: (copy) =>
+          store.snapshot(async (cut) => {
+            // Durable and acknowledged after the cut, before the files are copied.
+            for (let i = 0; i < 10; i++) after.push(await send(hub.url, w));
+            return await copy(cut);
+          }),
+      },
+      hubPk: hub.hubKey.public,
+      taken: "online",
+      now: Date.now,
+    }, (c) => Promise.resolve(void chunks.push(c)));
+    assert.equal(meta.entries, 30);
+    await Deno.writeFile(`${root}/b`, new Uint8Array(await new Blob(chunks as BlobPart[]).arrayBuffer()));
+    const r = await veenHub(["restore", "--backup", `${root}/b`, "--data-dir", `${root}/dst`]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal((await fsck(`${root}/dst`)).error, undefined);
+    restored = await startTestHub(`${root}/dst`);
+    const label = toHex(w.label);
+    const h = JSON.parse(
+      new TextDecoder().decode((await http(`${restored.url}/healthz?label=${label}`)).body),
+    );
+    assert.equal(h.last_stream_seq, 30);
+    assert.equal(h.last_mmr_root, meta.labels[0]!.mmr_root);
+    assert.equal((await http(`${restored.url}/receipt?label=${label}&seq=${after[0]!.seq}`)).status, 404);
+    after = [];
   } finally {
     await restored?.close();
     await hub.close();
