@@ -72,8 +72,29 @@ async function sha256File(path: string): Promise<{ sha256: string; bytes: number
   return { sha256: toHex(new Uint8Array(h.digest())), bytes };
 }
 
-const labelLines = (labels: BackupLabel[]) =>
-  labels.map((l) => `  ${l.label}  last_stream_seq=${l.last_stream_seq}  mmr_root=${l.mmr_root}`);
+/** Prints `fields`, the backup metadata's identity fields and its labels (one line each in text mode). */
+function report(
+  io: OpsIo,
+  mode: Mode,
+  fields: Record<string, unknown>,
+  meta: Record<string, unknown>,
+  labelsTitle: string,
+): void {
+  const labels = (meta.labels ?? []) as BackupLabel[];
+  const json = {
+    ...fields,
+    created_at: meta.created_at,
+    hub_id: meta.hub_id,
+    profile_id: meta.profile_id,
+    entries: meta.entries,
+    labels,
+  };
+  result(io, mode, json, [
+    ...Object.entries(json).filter(([key]) => key !== "labels").map(([key, v]) => `${key}: ${v}`),
+    `labels: ${labels.length}${labelsTitle}`,
+    ...labels.map((l) => `  ${l.label}  last_stream_seq=${l.last_stream_seq}  mmr_root=${l.mmr_root}`),
+  ]);
+}
 
 export async function backup(io: OpsIo, f: Flags, mode: Mode): Promise<number> {
   const k = new Kubectl(io, f.req("cluster-context"), mode.verbose);
@@ -126,25 +147,20 @@ export async function backup(io: OpsIo, f: Flags, mode: Mode): Promise<number> {
     await Deno.remove(partial).catch(() => {});
     await k.run([...inPod, "rm", "-f", remote], ns);
   }
-  const labels = (meta.labels ?? []) as BackupLabel[];
-  const json = {
-    snapshot_name: snap,
-    target_uri: uri,
-    path: target,
-    pod,
-    bytes: meta.bytes,
-    sha256: meta.sha256,
-    created_at: meta.created_at,
-    hub_id: meta.hub_id,
-    profile_id: meta.profile_id,
-    entries: meta.entries,
-    labels,
-  };
-  result(io, mode, json, [
-    ...Object.entries(json).filter(([key]) => key !== "labels").map(([key, v]) => `${key}: ${v}`),
-    `labels: ${labels.length}`,
-    ...labelLines(labels),
-  ]);
+  report(
+    io,
+    mode,
+    {
+      snapshot_name: snap,
+      target_uri: uri,
+      path: target,
+      pod,
+      bytes: meta.bytes,
+      sha256: meta.sha256,
+    },
+    meta,
+    "",
+  );
   return EXIT.OK;
 }
 
@@ -263,25 +279,21 @@ export async function restore(io: OpsIo, f: Flags, mode: Mode): Promise<number> 
       mismatches,
     );
   }
-  const json = {
-    snapshot_name: snap,
-    source_uri: uri,
-    workload: ref,
-    namespace: n.namespace,
-    replicas,
-    data_pvc: pvc,
-    replaced_data: f.bool("replace-data"),
-    verified_pods: serving,
-    created_at: restored.created_at,
-    hub_id: restored.hub_id,
-    profile_id: restored.profile_id,
-    entries: restored.entries,
-    labels,
-  };
-  result(io, mode, json, [
-    ...Object.entries(json).filter(([key]) => key !== "labels").map(([key, v]) => `${key}: ${v}`),
-    `labels: ${labels.length} (verified)`,
-    ...labelLines(labels),
-  ]);
+  report(
+    io,
+    mode,
+    {
+      snapshot_name: snap,
+      source_uri: uri,
+      workload: ref,
+      namespace: n.namespace,
+      replicas,
+      data_pvc: pvc,
+      replaced_data: f.bool("replace-data"),
+      verified_pods: serving,
+    },
+    restored,
+    " (verified)",
+  );
   return EXIT.OK;
 }
