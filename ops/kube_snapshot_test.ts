@@ -31,7 +31,8 @@ const deployment = {
     template: {
       metadata: { labels: { app: "veen-hub", "veen.hub.name": "alpha" } },
       spec: {
-        containers: [{ name: "hub", image: "veen:0.1.0" }],
+        securityContext: { runAsUser: 10001, fsGroup: 10001 },
+        containers: [{ name: "hub", image: "veen:0.1.0", securityContext: { readOnlyRootFilesystem: true } }],
         volumes: [{ name: "veen-data", persistentVolumeClaim: { claimName: "veen-alpha-data" } }],
       },
     },
@@ -192,6 +193,12 @@ Deno.test("kube backup then kube restore: scale to zero, restore into the PVC, r
     );
     assert.equal(pod.spec.volumes[0].persistentVolumeClaim.claimName, "veen-alpha-data");
     assert.equal(pod.spec.containers[0].image, "veen:0.1.0");
+    assert.deepEqual(
+      pod.spec.securityContext,
+      { runAsUser: 10001, fsGroup: 10001 },
+      "files owned as the hub's",
+    );
+    assert.deepEqual(pod.spec.containers[0].securityContext, { readOnlyRootFilesystem: true });
     // The PVC holds the restored store: fsck passes, and it has the backup's entries.
     const rep = await fsck(`${root}/var/lib/veen`);
     assert.equal(rep.error, undefined, JSON.stringify(rep.error));

@@ -164,8 +164,12 @@ export async function backup(io: OpsIo, f: Flags, mode: Mode): Promise<number> {
   return EXIT.OK;
 }
 
-/** The restore pod: the hub's image with the data PVC mounted where the hub has it. */
-function restorePod(name: string, namespace: string, image: string, pvc: string) {
+/**
+ * The restore pod: the hub's image, pod and container security contexts (so the restored files belong to the user
+ * the hub runs as), with the data PVC mounted where the hub has it.
+ */
+// deno-lint-ignore no-explicit-any
+function restorePod(name: string, namespace: string, image: string, pvc: string, podSpec: any, hub: any) {
   return {
     apiVersion: "v1",
     kind: "Pod",
@@ -173,10 +177,12 @@ function restorePod(name: string, namespace: string, image: string, pvc: string)
     spec: {
       restartPolicy: "Never",
       automountServiceAccountToken: false,
+      ...(podSpec?.securityContext === undefined ? {} : { securityContext: podSpec.securityContext }),
       containers: [{
         name: "restore",
         image,
         command: ["sleep", "3600"],
+        ...(hub?.securityContext === undefined ? {} : { securityContext: hub.securityContext }),
         volumeMounts: [{ name: "veen-data", mountPath: DATA_DIR }, { name: "tmp", mountPath: "/tmp" }],
       }],
       volumes: [{ name: "veen-data", persistentVolumeClaim: { claimName: pvc } }, {
@@ -200,7 +206,8 @@ export async function restore(io: OpsIo, f: Flags, mode: Mode): Promise<number> 
   const replicas = typeof w?.spec?.replicas === "number" ? w.spec.replicas : 1;
   const podSpec = w?.spec?.template?.spec;
   // deno-lint-ignore no-explicit-any
-  const image = podSpec?.containers?.find((c: any) => c?.name === "hub")?.image;
+  const hub = podSpec?.containers?.find((c: any) => c?.name === "hub");
+  const image = hub?.image;
   // deno-lint-ignore no-explicit-any
   const pvc = podSpec?.volumes?.find((v: any) => v?.name === "veen-data")?.persistentVolumeClaim?.claimName;
   if (typeof image !== "string") throw malformed(`${ref} has no hub container`);
@@ -224,7 +231,7 @@ export async function restore(io: OpsIo, f: Flags, mode: Mode): Promise<number> 
     );
     await k.ok(["apply", "-f", "-"], "kubectl apply (restore pod)", {
       ...ns,
-      stdin: JSON.stringify(restorePod(pod, n.namespace, image, pvc)),
+      stdin: JSON.stringify(restorePod(pod, n.namespace, image, pvc, podSpec, hub)),
     });
     await k.ok(
       ["wait", "--for=condition=Ready", `pod/${pod}`, "--timeout=300s"],
