@@ -511,6 +511,11 @@ export class AttachmentLedger {
   }
 
   /** Resolves once every queued operation has settled. */
+  /** Runs `fn` with the ledger's rows unchanged meanwhile (an online backup reads them). */
+  hold<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#lock.run(fn);
+  }
+
   idle(): Promise<void> {
     return this.#lock.idle();
   }

@@ -1,5 +1,5 @@
 /**
- * The hub's command table (CLI-GOALS-1 §2.1-2.2, §13.3): `veen hub start|run|stop|fsck|rotate-key` and
+ * The hub's command table (CLI-GOALS-1 §2.1-2.2, §13.3): `veen hub start|run|stop|fsck|backup|restore|rotate-key` and
  * `veen retention show|set`. Handlers live in main.ts, fsck.ts and retention.ts and load only when they run.
  */
 import {
@@ -127,6 +127,46 @@ export const HUB_COMMANDS: readonly Command[] = [
       { name: "old-primary", metavar: "URL", help: "the old primary, asked for its last seq" },
     ],
     run: lazy(() => import("./promote.ts"), (m) => m.promoteCommand),
+  },
+  {
+    path: ["hub", "backup"],
+    summary: "back up a hub's data dir, online through the running hub or from a stopped data dir",
+    usage: "veen hub backup --hub URL|DIR --out FILE [--hub-key FILE] [--json]",
+    details:
+      "A consistent backup at one commit boundary: the log, node, position and index state, the admin views, " +
+      "attachments and the secret keys (hub_key, hub_key.previous, realm_admin_key), with metadata (profile_id, " +
+      "per-label last_stream_seq and mmr_root, time, format version) and a SHA-256 over everything. With a URL, " +
+      "or a DIR a hub holds, the running hub takes it (POST /admin/backup, signed with the hub key: --hub-key, " +
+      "default DIR/hub_key) while it keeps serving; a DIR no process holds is read under its lock. FILE is " +
+      'checked before it appears; an existing FILE is refused (docs/operations.md "Back up and restore").',
+    flags: [
+      { name: "hub", metavar: "URL|DIR", required: true, help: "the hub's URL, or its data dir" },
+      { name: "out", metavar: "FILE", required: true, help: "the backup file to write (must not exist)" },
+      {
+        name: "hub-key",
+        metavar: "FILE",
+        help: "the hub's key file, to sign the request (default DIR/hub_key)",
+      },
+    ],
+    run: lazy(() => import("./backup_command.ts"), (m) => m.backupCommand),
+  },
+  {
+    path: ["hub", "restore"],
+    summary: "restore a backup into an empty data dir and check it against the backup's metadata",
+    usage: "veen hub restore --backup FILE --data-dir DIR [--check] [--json]",
+    details:
+      "Checks the whole backup first (frames, sizes, checksum; a damaged or cut file exits 4 and writes " +
+      "nothing), refuses a non-empty DIR (E.DUP) or one a hub holds (E.UNAVAILABLE), restores into a staging " +
+      "dir inside DIR, opens the restored store there (only the log past the backed-up index is replayed) and " +
+      "checks every label's last_stream_seq, mmr_root and head RECEIPT against the metadata before moving the " +
+      "files into place. Start the hub on DIR afterwards. --check only checks the backup and prints its " +
+      "metadata.",
+    flags: [
+      { name: "backup", metavar: "FILE", required: true, help: "the backup file (veen hub backup --out)" },
+      { ...DATA_DIR_FLAG, help: "the empty or new data dir to restore into (default: $VEEN_DATA_DIR)" },
+      { name: "check", arity: 0, help: "only check the backup (frames, sizes, checksum); write nothing" },
+    ],
+    run: lazy(() => import("./backup_command.ts"), (m) => m.restoreCommand),
   },
   {
     path: ["hub", "rotate-key"],

@@ -7,6 +7,20 @@
 import { VeenError } from "../core/mod.ts";
 
 export const LOCK_FILE = "lock";
+/** The staging dir of a `veen hub restore` in progress (hub/restore.ts); its presence means the restore did not finish. */
+export const RESTORE_STAGING_PREFIX = ".restore-";
+
+/** E.UNAVAILABLE when `dataDir` holds the staging dir of an unfinished restore (O(top-level entries)). */
+export async function checkNoUnfinishedRestore(dataDir: string): Promise<void> {
+  for await (const e of Deno.readDir(dataDir)) {
+    if (e.isDirectory && e.name.startsWith(RESTORE_STAGING_PREFIX)) {
+      throw new VeenError(
+        "E.UNAVAILABLE",
+        `Data dir ${dataDir} holds an unfinished restore (${e.name}); empty the dir and run "veen hub restore" again`,
+      );
+    }
+  }
+}
 
 /** A held data dir lock; `release()` is idempotent (process exit releases it too). */
 export interface DataDirLock {

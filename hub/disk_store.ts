@@ -44,6 +44,7 @@ import { RecordFile } from "./record_file.ts";
 import type { LogPosition, RecordLocation } from "./segment_index.ts";
 import { type LogRecord, SegmentLog } from "./segment_log.ts";
 import { planIndexSeed } from "./index_seed.ts";
+import { dumpKv } from "./kv_rows.ts";
 import { firstSeqAtOrAfter, NodeStore, PosStore } from "./node_store.ts";
 import type {
   AcceptedEntry,
@@ -56,6 +57,7 @@ import type {
   RetentionHold,
   RetentionPolicy,
   RetentionStatus,
+  StoreCut,
   StoredItem,
   StoreStats,
 } from "./store.ts";
@@ -186,6 +188,10 @@ export class DiskStore implements HubStore {
   readonly #indexIntervalMs: number;
   #lastIndexAt = -Infinity;
   #flushing = false;
+  /** Retention, attachment collection and online backups exclude each other (a backup copies what they delete). */
+  readonly #maintenance = new Lock();
+  /** Snapshots waiting for the index lock: the index writer stops after its current flush. */
+  #snapshotsWaiting = 0;
 
   private constructor(dir: string, opts: DiskStoreOptions) {
     this.dir = dir;
@@ -523,7 +529,8 @@ export class DiskStore implements HubStore {
     }
     this.#indexScheduled = this.#indexLock.run(async () => {
       try {
-        while (this.#unindexed.length > 0 && this.#failed === undefined) {
+        // A snapshot waiting for the lock gets it after this flush (the next commit schedules the writer again).
+        while (this.#unindexed.length > 0 && this.#failed === undefined && this.#snapshotsWaiting === 0) {
           // Let batches gather: the fixed cost of a flush (node/pos fdatasyncs, one KV commit) is shared by all.
           const wait = this.#lastIndexAt + this.#indexIntervalMs - performance.now();
           if (wait > 0 && !this.#flushing) await new Promise((r) => setTimeout(r, wait));
@@ -773,7 +780,11 @@ export class DiskStore implements HubStore {
    * while their newest hub_ts is older than the retention (a prefix, so boundaries stay simple), then expired
    * checkpoints. Reads one sidecar per examined segment; never reads entries.
    */
-  async enforceRetention(
+  enforceRetention(policy: RetentionPolicy, nowMs: number, hold?: RetentionHold): Promise<RetentionDropped> {
+    return this.#maintenance.run(() => this.#enforceRetention(policy, nowMs, hold));
+  }
+
+  async #enforceRetention(
     policy: RetentionPolicy,
     nowMs: number,
     hold?: RetentionHold,
@@ -983,7 +994,50 @@ export class DiskStore implements HubStore {
   /** Attachment collection (attachment_ledger.ts): lapsed uploads, and those claimed in dropped payload segments. */
   collectAttachments(nowMs: number): Promise<AttachmentsCollected> {
     this.#checkWritable();
-    return this.#ledger.collect(Math.floor(nowMs / 1000), this.#log.firstSegment("payloads"));
+    return this.#maintenance.run(() =>
+      this.#ledger.collect(Math.floor(nowMs / 1000), this.#log.firstSegment("payloads"))
+    );
+  }
+
+  /**
+   * An online backup's consistent cut (hub/backup.ts, docs/durability.md "Backup and restore"): with the index
+   * writer, the checkpoint and admission writers paused, the log position of the last durable batch and its heads
+   * are taken under the log lock (O(labels); submits wait only for that), then every index.kv row is read (the
+   * index writer waits meanwhile, and submits only when the index lag bound is reached). `copy` then runs with
+   * retention and attachment collection held off, so every file the cut names stays as it was up to the cut: the
+   * log is append-only, and what the index declares (its log position, node and position bytes, checkpoint and
+   * admission offsets) is at or before the cut, so a start on the copy replays only the log past the index.
+   */
+  snapshot<T>(copy: (cut: StoreCut) => Promise<T>): Promise<T> {
+    this.#checkWritable();
+    return this.#maintenance.run(async () => {
+      this.#snapshotsWaiting++;
+      const cut = await this.#indexLock.run(() => {
+        this.#snapshotsWaiting--;
+        return this.#ckpt.writeLock.run(() =>
+          this.#adm.writeLock.run(async () => {
+            this.#checkWritable();
+            const { log, heads } = await this.#logLock.run(() => ({
+              log: this.#log.end,
+              heads: [...this.#heads.values()],
+            }));
+            const index = await this.#ledger.hold(() => dumpKv(this.#kv.kv));
+            return {
+              log,
+              heads,
+              index,
+              checkpointsSize: this.#ckpt.size,
+              admissionsSize: this.#adm.size,
+              firstSegment: {
+                receipts: this.#log.firstSegment("receipts"),
+                payloads: this.#log.firstSegment("payloads"),
+              },
+            };
+          })
+        );
+      }).finally(() => this.#scheduleIndex());
+      return await copy(cut);
+    });
   }
 
   attachmentStatus(): AttachmentLedgerStatus {

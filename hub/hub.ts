@@ -41,6 +41,8 @@ import { hubFeatures } from "./features.ts";
 import { type HubRole, LabelAuthority, type UnspecifiedPolicy } from "./label_authority.ts";
 import { LabelPolicy, parseClassRates } from "./label_policy.ts";
 import { Logger } from "./logger.ts";
+import { AdminAuth } from "./admin_auth.ts";
+import { BackupService } from "./backup_route.ts";
 import { Metrics } from "./metrics.ts";
 import { PeerFilter } from "./peer_filter.ts";
 import { PowGate } from "./pow_gate.ts";
@@ -105,6 +107,30 @@ export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise
     lock.release();
     throw e;
   }
+}
+
+/** POST /admin/backup for a store that can be backed up (hub/backup_route.ts). */
+function backupRoute(
+  dataDir: string,
+  store: HubStore,
+  views: ViewStore,
+  hubPk: Uint8Array,
+  now: () => number,
+  log: Logger,
+): { backup?: BackupService } {
+  const snapshot = store.snapshot?.bind(store);
+  if (snapshot === undefined) return {};
+  const dump = views.dump?.bind(views);
+  return {
+    backup: new BackupService(new AdminAuth(hubPk, now), {
+      dataDir,
+      store: { snapshot },
+      ...(dump === undefined ? {} : { views: dump }),
+      hubPk,
+      taken: "online",
+      now,
+    }, log.child("backup")),
+  };
 }
 
 /**
@@ -386,6 +412,7 @@ async function startWithStore(
     equivocations: files.equivocations,
     witness: files.witness,
     ...(anchorer === undefined ? {} : { anchors: anchorer }),
+    ...backupRoute(cfg.dataDir, store, viewStore, hubKey.public, now, log),
   });
   const { hostname, port } = parseListen(cfg.listen);
   const abort = new AbortController();

@@ -12,7 +12,7 @@ import {
   signingKeyFromSeed,
   VeenError,
 } from "../core/mod.ts";
-import { type DataDirLock, lockDataDir } from "./data_dir_lock.ts";
+import { checkNoUnfinishedRestore, type DataDirLock, lockDataDir } from "./data_dir_lock.ts";
 import { syncDir } from "./files.ts";
 
 export const HUB_KEY_FILE = "hub_key";
@@ -84,6 +84,12 @@ export async function prepareDataDir(dataDir: string): Promise<DataDirLock> {
     }
   }
   const lock = await lockDataDir(dataDir);
+  try {
+    await checkNoUnfinishedRestore(dataDir);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
   const probe = `${dataDir}/.write-probe`;
   try {
     await Deno.writeFile(probe, new Uint8Array(0), { mode: 0o600 });

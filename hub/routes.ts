@@ -43,6 +43,7 @@ import type { SubmitPipeline } from "./submit_pipeline.ts";
 import type { EquivocationLog } from "./equivocation_log.ts";
 import type { Witness } from "./witness.ts";
 import type { Anchorer } from "./anchorer.ts";
+import { BACKUP_PATH, type BackupService } from "./backup_route.ts";
 import { COSIGN_BODY_MAX, equivocationsPage, witnessCosign, witnessLast } from "./witness_routes.ts";
 import {
   CBOR_SEQ,
@@ -103,6 +104,8 @@ export interface RoutesContext {
   witness?: Witness;
   /** Hub-side anchoring (hub/anchorer.ts, GET /anchor); absent when `anchor_backend` is not set. */
   anchors?: Anchorer;
+  /** POST /admin/backup (hub/backup_route.ts); absent when the store cannot be backed up. */
+  backup?: BackupService;
 }
 
 export class Routes {
@@ -165,6 +168,8 @@ export class Routes {
           return this.putAttachment(req, peer);
         case "/witness/cosign":
           return this.cosign(req, peer);
+        case BACKUP_PATH:
+          return this.need(this.c.backup, "backup route").handle(req);
       }
     } else if (m === "GET" || m === "HEAD") {
       const q = new Query(new URLSearchParams(query));

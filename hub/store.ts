@@ -7,6 +7,7 @@ import type { HashReader } from "../core/mod.ts";
 import type { AttachmentLedgerStatus, AttachmentsCollected } from "./attachment_ledger.ts";
 import type { ClientUsage } from "./client_key_bounds.ts";
 import type { ReceiptRecord } from "./receipt_record.ts";
+import type { LogPosition } from "./segment_index.ts";
 
 /** One accepted message, ready to persist: its receipts record plus the MSG (`receipt` and `msg` exact wire bytes). */
 export interface CommitEntry extends ReceiptRecord {
@@ -102,6 +103,18 @@ export interface RetentionStatus {
   labels_truncated: boolean;
 }
 
+/** What HubStore.snapshot (hub/disk_store.ts) hands to the copy: the cut and the index rows as of it. */
+export interface StoreCut {
+  /** The end of the last durable batch: segment `log.seg` is copied up to these offsets, later ones not at all. */
+  log: LogPosition;
+  heads: LabelHead[];
+  /** Every index.kv row as of the cut (hub/kv_rows.ts lines). */
+  index: string[];
+  checkpointsSize: number;
+  admissionsSize: number;
+  firstSegment: { receipts: number; payloads: number };
+}
+
 export interface StoreStats {
   labels: number;
   entries: number;
@@ -187,6 +200,11 @@ export interface HubStore {
    * pace (it is not hurried). Stores without background work may omit it.
    */
   settled?(): Promise<void>;
+  /**
+   * An online backup's consistent cut (hub/backup.ts): runs `copy` with the cut, retention and attachment collection
+   * held off until it settles. Stores that cannot be backed up omit it.
+   */
+  snapshot?<T>(copy: (cut: StoreCut) => Promise<T>): Promise<T>;
   /** Flushes, fsyncs and closes files and the KV database. */
   close(): Promise<void>;
 }

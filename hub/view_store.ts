@@ -7,7 +7,9 @@
  */
 import { type CborValue, decodeCbor, encodeCbor, VeenError } from "../core/mod.ts";
 import type { ViewRow } from "../overlays/mod.ts";
+import { Lock } from "./files.ts";
 import { restrictKvFiles } from "./kv_index.ts";
+import { dumpKv } from "./kv_rows.ts";
 
 export const VIEWS_FILE = "views.kv";
 
@@ -24,6 +26,8 @@ export interface ViewStore {
   write(rows: { view: string; row: ViewRow }[], stream: string, upto: number): Promise<void>;
   /** Deletes every row and upto (before a rebuild), and records the admin labels the views are folded from. */
   clear(labels: string[]): Promise<void>;
+  /** Every row of `views.kv` as hub/kv_rows.ts lines, between two writes (an online backup); absent in memory. */
+  dump?(): Promise<string[]>;
   close(): void;
 }
 
@@ -36,6 +40,8 @@ export async function openViewStore(path: string): Promise<ViewStore> {
   } catch (e) {
     throw new VeenError("E.UNAVAILABLE", `Cannot open admin views ${path}: ${(e as Error).message}`);
   }
+  // Writes and dumps do not interleave, so a dump holds whole records.
+  const lock = new Lock();
   return {
     async load() {
       const rows = new Map<string, ViewRow[]>();
@@ -50,21 +56,26 @@ export async function openViewStore(path: string): Promise<ViewStore> {
       const labels = (await kv.get<string[]>(["labels"])).value ?? undefined;
       return { rows, upto, ...(labels === undefined ? {} : { labels }) };
     },
-    async write(rows, stream, upto) {
-      const op = kv.atomic();
-      for (const { view, row: [key, value] } of rows) {
-        op.set(["row", view, key], encodeCbor(value as CborValue));
-      }
-      op.set(["upto", stream], upto);
-      const res = await op.commit();
-      if (!res.ok) throw new VeenError("E.UNAVAILABLE", `Admin views commit failed for ${stream}`);
+    write(rows, stream, upto) {
+      return lock.run(async () => {
+        const op = kv.atomic();
+        for (const { view, row: [key, value] } of rows) {
+          op.set(["row", view, key], encodeCbor(value as CborValue));
+        }
+        op.set(["upto", stream], upto);
+        const res = await op.commit();
+        if (!res.ok) throw new VeenError("E.UNAVAILABLE", `Admin views commit failed for ${stream}`);
+      });
     },
-    async clear(labels) {
-      for (const prefix of [["row"], ["upto"]]) {
-        for await (const e of kv.list({ prefix })) await kv.delete(e.key);
-      }
-      await kv.set(["labels"], labels);
+    clear(labels) {
+      return lock.run(async () => {
+        for (const prefix of [["row"], ["upto"]]) {
+          for await (const e of kv.list({ prefix })) await kv.delete(e.key);
+        }
+        await kv.set(["labels"], labels);
+      });
     },
+    dump: () => lock.run(() => dumpKv(kv)),
     close() {
       kv.close();
     },

@@ -40,14 +40,14 @@ const FLAG_HELP: Readonly<Record<string, string>> = {
   "selftest-schedule": "cron schedule of the profile's selftest CronJob",
   "service-url": "hub URL clients use (http(s)://HOST:PORT)",
   since: "only logs newer than this duration (default 1h)",
-  "snapshot-name": "name of the snapshot",
-  "source-uri": "where the snapshot is read from",
+  "snapshot-name": "name of the snapshot (a DNS label; names its temporary files in the pods)",
+  "source-uri": "the backup file to restore: a path or file:// URI",
   "state-pvc": "PersistentVolumeClaim for the client dir, so state survives (default: an emptyDir)",
   storage: "size of the profile's data PVC",
   "storage-class": "StorageClass of the profile's data PVC",
   stream: "stream name",
   "stream-prefix": "stream name prefix of the tenant",
-  "target-uri": "where the snapshot is written",
+  "target-uri": "the backup file to write (must not exist): a path or file:// URI",
   "tenant-id": "tenant id (profile tenant: namespace veen-tenant-ID)",
   "job send timeout-ms": "HTTP timeout of the veen send in the Job",
   "universe-id": "universe_id in the hub config (default: default)",
@@ -55,6 +55,7 @@ const FLAG_HELP: Readonly<Record<string, string>> = {
   from: "first stream_seq to read",
   "with-proof": "fetch and verify an inclusion proof per item",
   "purge-pvcs": "also delete the data PVC",
+  "replace-data": "remove the data already in the PVC before restoring (without it such a PVC is refused)",
 };
 
 /** The help line of flag `flag` of `veen TOOL SUB` ("" when there is none). */

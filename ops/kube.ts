@@ -1,14 +1,15 @@
 /**
- * `veen kube render|apply|status|delete|logs|job send|job stream` (CLI-GOALS-3 §2-3). `render` never contacts a
+ * `veen kube render|apply|status|delete|logs|job send|job stream|backup|restore` (CLI-GOALS-3 §2-3). `render` never contacts a
  * cluster; the others drive `kubectl --context CONTEXT` (ops/kubectl.ts). This file is the command table (flags
  * and help); each subcommand's handler is one file in ops/kube/.
  */
-import { check, dispatch, type FlagSpec, type OpsIo, type Subcommand, type Tool } from "./io.ts";
+import { dispatch, type FlagSpec, type OpsIo, type Subcommand, type Tool } from "./io.ts";
 import { apply } from "./kube/apply.ts";
 import { del } from "./kube/delete.ts";
 import { job } from "./kube/job.ts";
 import { logs } from "./kube/logs.ts";
 import { render } from "./kube/render.ts";
+import { backup, restore } from "./kube/snapshot.ts";
 import { status } from "./kube/status.ts";
 
 const KUBE_HELP = `Usage: veen kube <command> [flags]      (veen kube <command> --help for details)
@@ -19,8 +20,8 @@ const KUBE_HELP = `Usage: veen kube <command> [flags]      (veen kube <command> 
   logs        pass hub pod logs through unchanged
   job send    run "veen send" once in a Kubernetes Job and print the receipt
   job stream  run "veen stream" once in a Kubernetes Job and print its output
-  backup      not available: needs the hub's /admin/backup route (exit 4)
-  restore     not available: needs the hub's /admin/backup route (exit 4)
+  backup      back up a running hub (POST /admin/backup in its pod) to a local file
+  restore     scale to zero, restore a backup into the hub's PVC, restart, verify against the backup
 Hubs are named by --namespace NS --name NAME (veen-hub-NAME), or by --profile authority (veen-system) or
 --profile tenant --tenant-id ID (veen-tenant-ID) for the spec 000 layout. Exit codes: 0 ok, 1 usage,
 2 kubectl missing or cluster unreachable, 3 malformed kubectl answer, 4 E.* error or failed check.`;
@@ -92,13 +93,19 @@ from the workload, or named by --data-pvc). Deleting what is already gone exits 
 Passes the hub container's logs through unchanged. Without --pod: every hub pod, one after the other (with
 --follow: all of them at once through one label selector). --since defaults to 1h.`,
   backup:
-    `Usage: veen kube backup --cluster-context CTX --namespace NS --name NAME --snapshot-name SNAP --target-uri URI
-Not available: a backup needs the hub's /admin/backup route (CLI-GOALS-3 §2.7), which this hub does not serve;
-exits 4 with E.UNAVAILABLE.`,
+    `Usage: veen kube backup --cluster-context CTX (--namespace NS --name NAME | --profile authority|tenant
+         [--tenant-id ID]) --snapshot-name SNAP --target-uri FILE|file://PATH [--json]
+Runs "veen hub backup" in a running hub pod (POST /admin/backup to the hub, signed with its key, while it serves),
+copies the file out to the target (which must not exist) and checks its SHA-256 and size against the pod's. The
+file holds the metadata: profile_id, per-label last_stream_seq and mmr_root, timestamps (docs/operations.md).`,
   restore:
-    `Usage: veen kube restore --cluster-context CTX --namespace NS --name NAME --snapshot-name SNAP --source-uri URI
-Not available: a restore needs the hub's /admin/backup route (CLI-GOALS-3 §2.7), which this hub does not serve;
-exits 4 with E.UNAVAILABLE.`,
+    `Usage: veen kube restore --cluster-context CTX (--namespace NS --name NAME | --profile authority|tenant
+         [--tenant-id ID]) --snapshot-name SNAP --source-uri FILE|file://PATH [--replace-data] [--json]
+Scales the hub workload to zero and waits for its pods to stop, runs a pod veen-restore-NAME with the hub's image
+on its data PVC, checks the backup there, removes the old data (only with --replace-data: without it a PVC that
+holds data is refused, exit 4), runs "veen hub restore", deletes the pod and scales the workload back (also after a
+failure), waits for the rollout and checks every label's last_stream_seq and mmr_root on /healthz (what
+"veen hub status" reports) against the backup's metadata: a mismatch exits 4.`,
   "job send":
     `Usage: veen kube job send --cluster-context CTX --namespace NS --hub-service DNS[:PORT] --client-secret SECRET
          --stream STREAM --body JSON [--cap-secret SECRET] [--profile-id HEX32] [--timeout-ms N] [--image IMAGE]
@@ -139,20 +146,8 @@ const SEND_FLAGS: FlagSpec = {
 };
 const STREAM_FLAGS: FlagSpec = { ...JOB_FLAGS, from: { type: "string" }, "with-proof": { type: "boolean" } };
 
-/** `kube backup|restore` (CLI-GOALS-3 §2.7) take these flags but need a hub route that does not exist yet. */
-const SNAPSHOT_FLAGS: FlagSpec = {
-  "cluster-context": { type: "string" },
-  namespace: { type: "string" },
-  name: { type: "string" },
-  "snapshot-name": { type: "string" },
-};
-
-function noBackupRoute(sub: string): Promise<number> {
-  throw check(
-    "E.UNAVAILABLE",
-    `veen kube ${sub} needs the hub's /admin/backup route (CLI-GOALS-3 §2.7), which this hub does not serve`,
-  );
-}
+/** `kube backup|restore` (CLI-GOALS-3 §2.7): the hub's address and the snapshot's name. */
+const SNAPSHOT_FLAGS: FlagSpec = { ...ADDRESS_FLAGS, "snapshot-name": { type: "string" } };
 
 const COMMANDS: Record<string, Subcommand> = {
   render: { flags: RENDER_FLAGS, run: render },
@@ -179,13 +174,10 @@ const COMMANDS: Record<string, Subcommand> = {
     },
     run: logs,
   },
-  backup: {
-    flags: { ...SNAPSHOT_FLAGS, "target-uri": { type: "string" } },
-    run: () => noBackupRoute("backup"),
-  },
+  backup: { flags: { ...SNAPSHOT_FLAGS, "target-uri": { type: "string" } }, run: backup },
   restore: {
-    flags: { ...SNAPSHOT_FLAGS, "source-uri": { type: "string" } },
-    run: () => noBackupRoute("restore"),
+    flags: { ...SNAPSHOT_FLAGS, "source-uri": { type: "string" }, "replace-data": { type: "boolean" } },
+    run: restore,
   },
   "job send": { flags: SEND_FLAGS, run: (io, f, m) => job("send", io, f, m) },
   "job stream": { flags: STREAM_FLAGS, run: (io, f, m) => job("stream", io, f, m) },

@@ -125,6 +125,28 @@ export class Kubectl {
   }
 
   /**
+   * Runs kubectl with binary stdin and stdout: stdin read from the file `stdinFile`, stdout written to the file
+   * `stdoutFile` (created 0600, must not exist), as they stream (backups of any size; `kube backup|restore`).
+   */
+  async files(
+    args: string[],
+    opts: { namespace?: string; stdinFile?: string; stdoutFile?: string },
+  ): Promise<KubectlResult> {
+    const child = this.#spawn(this.argv(args, opts.namespace), opts.stdinFile !== undefined);
+    const feed = opts.stdinFile === undefined
+      ? Promise.resolve()
+      // A kubectl that stops reading early reports why through its exit status and stderr.
+      : Deno.open(opts.stdinFile, { read: true }).then((f) => f.readable.pipeTo(child.stdin)).catch(() => {});
+    const drain = opts.stdoutFile === undefined
+      ? child.stdout.cancel()
+      : Deno.open(opts.stdoutFile, { write: true, createNew: true, mode: 0o600 }).then(async (f) => {
+        await child.stdout.pipeTo(f.writable);
+      });
+    const [, , err, st] = await Promise.all([feed, drain, new Response(child.stderr).text(), child.status]);
+    return { code: st.code, stdout: "", stderr: err };
+  }
+
+  /**
    * Runs kubectl passing its stdout and stderr through unchanged, byte for byte, as they arrive (logs).
    * Returns kubectl's exit code and the tail of its stderr.
    */

@@ -6,7 +6,13 @@
  *
  * State: {namespaces: [..], objects: {"ns/kind/name": obj}, pods: [pod], health: {pod: answer|"error text"},
  *         logs: {pod: text}, jobOutcome: "succeeded"|"failed"|"pending", jobLogs: text, readyAfterGets: n,
- *         unreachable: bool, stdin: [texts]}
+ *         unreachable: bool, stdin: [texts], exec: {root, hubUrl, veen: argv}}
+ *
+ * `exec POD [-c C] -- CMD...` runs CMD on this machine when `exec` is set: `veen` is `exec.veen`, and the pod's
+ * /var/lib/veen and /tmp and its hub's http://127.0.0.1:8080 are `exec.root`/var/lib/veen, `exec.root`/tmp and
+ * `exec.hubUrl` (in arguments and `sh -c` scripts); stdin, stdout and exit status pass through (binary).
+ * `scale` to 0 stops the workload's pods (to `stoppedPods`), back up restarts them; `wait --for=delete` succeeds
+ * when no pod matches; `/proxy/healthz?label=L` answers `health[pod].byLabel[L]` when present.
  */
 // deno-lint-ignore-file no-explicit-any
 
@@ -169,9 +175,11 @@ switch (verb) {
   }
   case "get": {
     if (flag("--raw")) {
-      const path = flagValue("--raw")!;
-      const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/:]+):(\d+)\/proxy\/healthz$/.exec(path);
-      const h = m === null ? undefined : state.health?.[m[2]!];
+      const [path, query] = flagValue("--raw")!.split("?");
+      const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/:]+):(\d+)\/proxy\/healthz$/.exec(path!);
+      let h = m === null ? undefined : state.health?.[m[2]!];
+      const label = new URLSearchParams(query ?? "").get("label");
+      if (label !== null && h?.byLabel !== undefined) h = h.byLabel[label];
       if (h === undefined) {
         fail(`Error from server (NotFound): the server could not find the requested resource`);
       }
@@ -239,7 +247,79 @@ switch (verb) {
     }
     break;
   }
+  case "exec":
+    execHere();
+    break;
+  case "scale": {
+    const [kind, name] = target(rest[1]!);
+    const o = state.objects[keyOf(kind, namespace, name)];
+    if (o === undefined) fail(`Error from server (NotFound): ${plural(kind)} "${name}" not found`);
+    o.spec.replicas = Number(
+      flagValue("--replicas") ?? rest.find((a) => a.startsWith("--replicas="))!.slice(11),
+    );
+    const tpl: Record<string, string> = o.spec.template?.metadata?.labels ?? {};
+    const mine = (p: any) =>
+      p.metadata.namespace === namespace &&
+      Object.entries(tpl).every(([k, v]) => p.metadata.labels?.[k] === v);
+    state.stoppedPods ??= [];
+    if (o.spec.replicas === 0) {
+      state.stoppedPods.push(...state.pods.filter(mine));
+      state.pods = state.pods.filter((p: any) => !mine(p));
+    } else {
+      state.pods.push(...state.stoppedPods.filter(mine));
+      state.stoppedPods = state.stoppedPods.filter((p: any) => !mine(p));
+    }
+    out(`${RES[kind]![0]}${RES[kind]![1]}/${name} scaled\n`);
+    break;
+  }
+  case "wait": {
+    if (flag("--for=delete")) {
+      const sel = flagValue("-l") ?? "";
+      if (
+        state.pods.some((p: any) => p.metadata.namespace === namespace && matches(p.metadata.labels, sel))
+      ) {
+        fail("error: timed out waiting for the condition on pods");
+      }
+      break;
+    }
+    const [kind, name] = target(rest.find((a) => a.includes("/") && !a.startsWith("-"))!);
+    if (state.objects[keyOf(kind, namespace, name)] === undefined) {
+      fail(`Error from server (NotFound): ${plural(kind)} "${name}" not found`);
+    }
+    out(`${RES[kind]![0]}/${name} condition met\n`);
+    break;
+  }
+  case "rollout": {
+    const [kind, name] = target(rest[2]!);
+    if (state.objects[keyOf(kind, namespace, name)] === undefined) {
+      fail(`Error from server (NotFound): ${plural(kind)} "${name}" not found`);
+    }
+    out(`${RES[kind]![0]} "${name}" successfully rolled out\n`);
+    break;
+  }
   default:
     fail(`error: unknown command "${verb}" for "kubectl"`);
 }
 save();
+
+/** `exec`: runs the command here with the pod's paths mapped (see the module doc); exits with its status. */
+function execHere(): void {
+  const x = state.exec;
+  if (x === undefined) fail("error: unable to upgrade connection: exec is not set up in this fake");
+  const cmd = rest.slice(rest.indexOf("--") + 1);
+  // One pass, so that a mapped path is not mapped again.
+  const map = (a: string) =>
+    a.replace(
+      /http:\/\/127\.0\.0\.1:8080|(?<![\w/.-])\/var\/lib\/veen|(?<![\w/.-])\/tmp\//g,
+      (m) => m.startsWith("http") ? x.hubUrl ?? "http://127.0.0.1:1" : `${x.root}${m}`,
+    );
+  const argv = cmd[0] === "veen" ? [...x.veen, ...cmd.slice(1).map(map)] : cmd.map(map);
+  save();
+  const st = new Deno.Command(argv[0]!, {
+    args: argv.slice(1),
+    stdin: flag("-i") ? "inherit" : "null",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).outputSync();
+  Deno.exit(st.code);
+}
