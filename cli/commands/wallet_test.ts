@@ -8,14 +8,15 @@ import { generateClientKeys, readKeystore } from "../keystore.ts";
 import { sendMessage } from "../sender.ts";
 import { walletStreamName } from "./wallet.ts";
 import { newClient, runCli } from "../testing/run.ts";
-import { ok, withRealHub } from "../testing/with_real_hub.ts";
+import { ok } from "../testing/with_real_hub.ts";
+import { walletCap, walletIdHex, withWalletHub } from "../testing/wallet.ts";
 
 const CTX_A = "aa".repeat(32);
 const CTX_B = "bb".repeat(32);
 const DAY = 86400;
 
-/** `veen wallet open` in the hub's realm (`default`), --json; fails the test unless it exits 0. */
-async function openWallet(base: string[], ctxId: string, currency: string) {
+/** `veen wallet open` in the hub's realm (`default`) under `cap`, --json; fails the test unless it exits 0. */
+async function openWallet(base: string[], ctxId: string, currency: string, cap: string) {
   return ok(
     await runCli([
       "wallet",
@@ -27,24 +28,27 @@ async function openWallet(base: string[], ctxId: string, currency: string) {
       ctxId,
       "--currency",
       currency,
+      "--cap",
+      cap,
       "--json",
     ]),
   );
 }
 
 Deno.test("wallet: open, deposit, a refused withdraw appends nothing, transfer credits the destination once", async () => {
-  await withRealHub({}, async (hub, root) => {
+  await withWalletHub(async (hub, root, inst) => {
     const c = await newClient(root, "c");
     const base = ["--hub", hub.url, "--client", c];
+    const cap = await walletCap(inst, c, [walletIdHex(CTX_A, "USD"), walletIdHex(CTX_B, "USD")]);
     const id = ok(await runCli(["wallet", "id", "--realm", "default", "--ctx", CTX_A, "--currency", "USD"]))
       .stdout
       .trim();
     assert.equal(id, toHex(walletIdFor(realmIdFor("default"), new Uint8Array(32).fill(0xaa), "USD")));
-    const opened = await openWallet(base, CTX_A, "USD");
+    const opened = await openWallet(base, CTX_A, "USD", cap);
     assert.equal(opened.json().wallet_id, id);
-    const again = (await openWallet(base, CTX_A, "USD")).json();
+    const again = (await openWallet(base, CTX_A, "USD", cap)).json();
     assert.deepEqual([again.wallet_id, again.opened], [id, false]);
-    const idB = (await openWallet(base, CTX_B, "USD")).json().wallet_id as string;
+    const idB = (await openWallet(base, CTX_B, "USD", cap)).json().wallet_id as string;
     // A realm the hub does not serve is refused.
     const other = await runCli([
       "wallet",
@@ -61,7 +65,7 @@ Deno.test("wallet: open, deposit, a refused withdraw appends nothing, transfer c
     assert.match(other.stderr, /^E\.AUTH: /);
 
     const w = ["--wallet-id", id];
-    ok(await runCli(["wallet", "deposit", ...base, ...w, "--amount", "100"]));
+    ok(await runCli(["wallet", "deposit", ...base, ...w, "--amount", "100", "--cap", cap]));
     const before = ok(await runCli(["wallet", "show", ...base, ...w, "--json"])).json();
     const upto = (before.fold as { upto_seq: number }).upto_seq;
     assert.equal(upto, 2);
@@ -114,28 +118,30 @@ Deno.test("wallet: open, deposit, a refused withdraw appends nothing, transfer c
 });
 
 Deno.test("wallet: frozen, daily limit with UTC rollover, close; a violating event sent by hand is recorded", async () => {
-  await withRealHub({}, async (hub, root) => {
+  await withWalletHub(async (hub, root, inst) => {
     const c = await newClient(root, "c");
     const base = ["--hub", hub.url, "--client", c];
-    const id = (await openWallet(base, CTX_A, "JPY")).json().wallet_id as string;
+    const cap = await walletCap(inst, c, [walletIdHex(CTX_A, "JPY")]);
+    const id = (await openWallet(base, CTX_A, "JPY", cap)).json().wallet_id as string;
     const w = [...base, "--wallet-id", id];
+    const wc = [...w, "--cap", cap];
     const t0 = 20 * DAY + 10;
-    ok(await runCli(["wallet", "deposit", ...w, "--amount", "1000", "--ts", String(t0)]));
-    ok(await runCli(["wallet", "limit", ...w, "--daily-limit", "100", "--ts", String(t0)]));
+    ok(await runCli(["wallet", "deposit", ...wc, "--amount", "1000", "--ts", String(t0)]));
+    ok(await runCli(["wallet", "limit", ...wc, "--daily-limit", "100", "--ts", String(t0)]));
     ok(await runCli(["wallet", "withdraw", ...w, "--amount", "100", "--ts", String(t0 + 1)])); // exactly the limit
     const lim = await runCli(["wallet", "withdraw", ...w, "--amount", "1", "--ts", String(21 * DAY - 1)]);
     assert.equal(lim.code, 4);
     assert.match(lim.stderr, /^WAL\.DAILY_LIMIT_EXCEEDED: /);
     ok(await runCli(["wallet", "withdraw", ...w, "--amount", "100", "--ts", String(21 * DAY)])); // next UTC day
-    ok(await runCli(["wallet", "freeze", ...w, "--reason", "review"]));
+    ok(await runCli(["wallet", "freeze", ...wc, "--reason", "review"]));
     const frozen = await runCli(["wallet", "withdraw", ...w, "--amount", "1", "--ts", String(21 * DAY)]);
     assert.equal(frozen.code, 4);
     assert.match(frozen.stderr, /^WAL\.FROZEN: /);
     const s = ok(await runCli(["wallet", "show", ...w, "--json"])).json();
     assert.deepEqual([s.balance, s.frozen, s.daily_limit, s.pending_daily_spent], [800, true, 100, 100]);
-    ok(await runCli(["wallet", "unfreeze", ...w]));
+    ok(await runCli(["wallet", "unfreeze", ...wc]));
     ok(await runCli(["wallet", "close", ...w]));
-    const closed = await runCli(["wallet", "deposit", ...w, "--amount", "1"]);
+    const closed = await runCli(["wallet", "deposit", ...wc, "--amount", "1"]);
     assert.equal(closed.code, 4);
     assert.match(closed.stderr, /^WAL\.CLOSED: /);
 
@@ -153,8 +159,8 @@ Deno.test("wallet: frozen, daily limit with UTC rollover, close; a violating eve
       new MmrAccumulator(),
       {
         recipientPk: cKeys.prekey.public,
-        hdr: { schema: WALLET_BODIES.deposit.schemaId },
-        bodyBytes: encodeWalletBody("deposit", { wallet_id: fromHex(id, 32), amount: 5, ts: 1 }),
+        hdr: { schema: WALLET_BODIES.withdraw.schemaId },
+        bodyBytes: encodeWalletBody("withdraw", { wallet_id: fromHex(id, 32), amount: 5, ts: 1 }),
       },
     );
     const v = ok(await runCli(["wallet", "show", ...w, "--json"])).json();
@@ -170,14 +176,16 @@ Deno.test("wallet: frozen, daily limit with UTC rollover, close; a violating eve
 });
 
 Deno.test("wallet transfer --to CARD: the copy is sealed to the destination owner, who reads the credit", async () => {
-  await withRealHub({}, async (hub, root) => {
+  await withWalletHub(async (hub, root, inst) => {
     const c = await newClient(root, "c");
     const d = await newClient(root, "d");
     const cBase = ["--hub", hub.url, "--client", c];
     const dBase = ["--hub", hub.url, "--client", d];
-    const idC = (await openWallet(cBase, CTX_A, "EUR")).json().wallet_id as string;
-    const idD = (await openWallet(dBase, CTX_B, "EUR")).json().wallet_id as string;
-    ok(await runCli(["wallet", "deposit", ...cBase, "--wallet-id", idC, "--amount", "9"]));
+    const cCap = await walletCap(inst, c, [walletIdHex(CTX_A, "EUR")]);
+    const dCap = await walletCap(inst, d, [walletIdHex(CTX_B, "EUR")]);
+    const idC = (await openWallet(cBase, CTX_A, "EUR", cCap)).json().wallet_id as string;
+    const idD = (await openWallet(dBase, CTX_B, "EUR", dCap)).json().wallet_id as string;
+    ok(await runCli(["wallet", "deposit", ...cBase, "--wallet-id", idC, "--amount", "9", "--cap", cCap]));
     ok(
       await runCli([
         "wallet",
