@@ -22,11 +22,15 @@ import {
   defaultRandom,
   fromHex,
   realmIdFor,
+  streamIdFor,
   toHex,
   utf8,
 } from "../../core/mod.ts";
 import {
+  type BodyRecord,
   capIssuerFor,
+  ctxIdFor,
+  decodeWalletBody,
   encodeWalletBody,
   isCurrencyCode,
   transferIdFor,
@@ -37,6 +41,7 @@ import {
   walletIdFor,
   type WalletKind,
   type WalletState,
+  walletStreamId,
 } from "../../overlays/mod.ts";
 import { CommandError, type FlagSpec, malformedError, parseHex32, usageError } from "../../cmd/mod.ts";
 import { checkRealmFlag, realmDescriptor } from "../admin.ts";
@@ -55,10 +60,12 @@ import {
   TO_FLAG,
 } from "../context.ts";
 import { readInputFile } from "../files.ts";
+import { checkPrekey, readIdentityCard } from "../identity_card.ts";
 import type { HubSession } from "../hub_session.ts";
 import type { ClientKeys } from "../keystore.ts";
 import { pinnedSession } from "../overlay_io.ts";
 import { sendAndSave } from "../sender.ts";
+import { verifyCredits } from "../wallet_verify.ts";
 import { readWallet, walletStreamName } from "../wallet_view.ts";
 
 export { walletStreamName };
@@ -296,22 +303,93 @@ function amountCommand(kind: "deposit" | "withdraw"): Command {
 export const walletDeposit = amountCommand("deposit");
 export const walletWithdraw = amountCommand("withdraw");
 
+/**
+ * The CORE-GOALS form `wallet transfer --stream NAME --to CARD|DIR|HEX32` (001 L5480; overlay decisions): the
+ * source is the client's wallet on stream NAME, the wallet whose (validly derived) wallet.open.v1 on NAME has
+ * stream_id_wallet = NAME's stream_id (one wallet per stream, so the first such open names it); the destination is
+ * `--to` as a wallet_id, or the wallet of the same realm and currency of `--to`'s owner, whose ctx_id is the ID
+ * layer's `Ht("id/ctx", principal_pk || realm_id)` of the card's id_sign key (the copy is then sealed to the card).
+ */
+async function coreGoalsEnds(
+  ctx: CommandContext,
+): Promise<{ id: Uint8Array; to: Uint8Array; sealTo?: Uint8Array }> {
+  const stream = ctx.flags.req("stream");
+  const sid = streamIdFor(stream);
+  let open: BodyRecord | undefined;
+  await readWallet(ctx, new Uint8Array(32), {
+    stream,
+    refold: true,
+    noSave: true,
+    observe: (e) => {
+      if (open !== undefined || !bytesEqual(e.hdr.schema, WALLET_BODIES.open.schemaId)) return;
+      try {
+        const r = decodeWalletBody("open", e.body);
+        const id = r.wallet_id as Uint8Array;
+        const derived = walletIdFor(r.realm_id as Uint8Array, r.ctx_id as Uint8Array, r.currency as string);
+        if (bytesEqual(walletStreamId(id), sid) && bytesEqual(derived, id)) open = r;
+      } catch {
+        // a malformed body names no wallet
+      }
+    },
+  });
+  if (open === undefined) {
+    throw new CommandError("check", `No wallet is open on stream "${stream}" (nothing sent)`, {
+      code: "WAL.NOT_OPEN",
+    });
+  }
+  const id = open.wallet_id as Uint8Array;
+  const toFlag = ctx.flags.req("to");
+  if (/^[0-9a-fA-F]{64}$/.test(toFlag)) return { id, to: parseHex32(toFlag, "--to") };
+  const card = await readIdentityCard(toFlag);
+  checkPrekey(card, nowSec(ctx));
+  const realmId = open.realm_id as Uint8Array;
+  const to = walletIdFor(realmId, ctxIdFor(card.idSignPublic, realmId), open.currency as string);
+  return { id, to, sealTo: card.hpkePk };
+}
+
+/** The source and destination of either form of `wallet transfer` (exactly one form must be given). */
+async function transferEnds(
+  ctx: CommandContext,
+): Promise<{ id: Uint8Array; to: Uint8Array; sealTo?: Uint8Array }> {
+  const has = (f: string) => ctx.flags.str(f) !== undefined;
+  if (has("stream")) {
+    if (has("wallet-id") || has("to-wallet-id") || !has("to")) {
+      throw usageError("Give --stream NAME --to CARD|HEX32, or --wallet-id HEX32 --to-wallet-id HEX32");
+    }
+    return await coreGoalsEnds(ctx);
+  }
+  if (!has("wallet-id") || !has("to-wallet-id")) {
+    throw usageError("Give --wallet-id HEX32 --to-wallet-id HEX32, or --stream NAME --to CARD|HEX32");
+  }
+  return { id: walletIdOf(ctx), to: walletIdOf(ctx, "to-wallet-id") };
+}
+
 export const walletTransfer: Command = {
   path: ["wallet", "transfer"],
   summary:
     "transfer to another wallet: wallet.transfer.v1 on the source stream, then its copy on the destination's",
   usage:
-    "veen wallet transfer --hub H --client DIR --wallet-id HEX32 --to-wallet-id HEX32 --amount N [--to CARD] [--ts N]",
+    "veen wallet transfer --hub H --client DIR (--wallet-id HEX32 --to-wallet-id HEX32 [--to CARD] | --stream NAME --to CARD|HEX32) --amount N [--cap FILE] [--ts N]",
   flags: [
-    ...WRITE,
-    { name: "to-wallet-id", metavar: "HEX32", required: true, help: "destination wallet_id" },
+    ...WRITE.map((f) => f === WALLET_ID_FLAG ? { ...f, required: false } : f),
+    { name: "to-wallet-id", metavar: "HEX32", help: "destination wallet_id" },
     AMOUNT_FLAG,
-    { ...TO_FLAG, help: "identity card (or client dir) of the destination owner: the copy is sealed to it" },
+    {
+      ...TO_FLAG,
+      metavar: "CARD|HEX32",
+      help:
+        "identity card (or client dir) of the destination owner: the copy is sealed to it; with --stream " +
+        "also the destination (that owner's wallet of the same realm and currency, or a wallet_id)",
+    },
+    {
+      name: "stream",
+      metavar: "NAME",
+      help: "CORE-GOALS form: the stream of the source wallet (the stream_id `wallet id` prints)",
+    },
   ],
   async run(ctx) {
-    const id = walletIdOf(ctx);
-    const to = walletIdOf(ctx, "to-wallet-id");
-    if (bytesEqual(id, to)) throw usageError("--to-wallet-id must be another wallet");
+    const { id, to, sealTo } = await transferEnds(ctx);
+    if (bytesEqual(id, to)) throw usageError("The destination must be another wallet");
     const amount = ctx.flags.int("amount")!;
     const ts = tsOf(ctx);
     const { state, keys, session } = await walletState(ctx, id);
@@ -342,7 +420,8 @@ export const walletTransfer: Command = {
     const copy = await sendAndSave(ctx, dir, keys, walletStreamName(to), {
       hdr: { schema, parentId: src.res.msgId },
       bodyBytes: body,
-      recipientPk: (await recipientOf(ctx, keys)).hpkePk,
+      recipientPk: sealTo ??
+        (ctx.flags.str("stream") === undefined ? (await recipientOf(ctx, keys)).hpkePk : keys.prekey.public),
       ...withCap,
     });
     ctx.out.result(
@@ -436,13 +515,20 @@ export const walletAdjust: Command = {
 export const walletShow: Command = {
   path: ["wallet", "show"],
   summary:
-    "fold a wallet's stream: balance, limit, frozen, closed and the skipped events with their WAL.* codes",
-  usage: "veen wallet show --hub H --client DIR --wallet-id HEX32 [--refold]",
-  flags: [HUB_FLAG, CLIENT_FLAG, WALLET_ID_FLAG, ...TAIL],
+    "fold a wallet's stream: balance, limit, frozen, closed and the skipped events with their WAL.* codes; " +
+    "--verify checks every incoming credit against its source stream",
+  usage: "veen wallet show --hub H --client DIR --wallet-id HEX32 [--verify] [--refold]",
+  flags: [HUB_FLAG, CLIENT_FLAG, WALLET_ID_FLAG, {
+    name: "verify",
+    arity: 0,
+    help:
+      "check every incoming credit against the source wallet's stream (proofs, same bytes, accepted there)",
+  }, ...TAIL],
   async run(ctx) {
     const id = walletIdOf(ctx);
     const { state: s, fold } = await walletState(ctx, id);
     const violations = s.violations.map((v) => ({ stream_seq: v.seq, code: v.code }));
+    const verify = ctx.flags.bool("verify") ? await verifyCredits(ctx, id) : undefined;
     ctx.out.result(
       {
         wallet_id: toHex(id),
@@ -453,7 +539,9 @@ export const walletShow: Command = {
         daily_limit: s.dailyLimit,
         pending_daily_spent: s.pendingDailySpent,
         last_limit_reset_ts: s.lastLimitResetTs,
+        institution_pk: s.institutionPk,
         violations,
+        ...(verify === undefined ? {} : { verify }),
         fold,
       },
       [
@@ -463,7 +551,12 @@ export const walletShow: Command = {
         `daily_limit: ${s.dailyLimit ?? "none"}${
           s.dailyLimit === null ? "" : ` (spent ${s.pendingDailySpent})`
         }`,
+        `institution_pk: ${s.institutionPk ?? "none"}`,
         ...violations.map((v) => `violation: stream_seq ${v.stream_seq} ${v.code}`),
+        ...(verify === undefined ? [] : [
+          `credits verified: ${verify.verified} of ${verify.credits}`,
+          ...verify.unverified.map((u) => `unverified credit: stream_seq ${u.stream_seq} ${u.reason}`),
+        ]),
       ],
     );
     return 0;
