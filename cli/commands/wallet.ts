@@ -37,7 +37,6 @@ import {
   WALLET_BODIES,
   walletCheck,
   type WalletEvent,
-  walletFold,
   walletIdFor,
   type WalletKind,
   type WalletState,
@@ -62,7 +61,6 @@ import {
 import { readInputFile } from "../files.ts";
 import { checkPrekey, readIdentityCard } from "../identity_card.ts";
 import type { HubSession } from "../hub_session.ts";
-import type { ClientKeys } from "../keystore.ts";
 import { pinnedSession } from "../overlay_io.ts";
 import { sendAndSave } from "../sender.ts";
 import { verifyCredits } from "../wallet_verify.ts";
