@@ -21,7 +21,7 @@ const SELFTEST_FLAGS: FlagSpec[] = [
   {
     name: "subset",
     metavar: "NAME,...",
-    help: "overlays only: kex1, sh1 (hardened), meta (lclass), fed-auth (federated)",
+    help: "overlays only: kex1, sh1 (hardened), meta (lclass), fed-auth (federated), wallet",
   },
 ];
 
@@ -47,12 +47,13 @@ const SUITES: [SuiteGroup, string][] = [
     "federated",
     "FED1/AUTH1: two hubs in one realm, authority records, sends to the primary only, flip (own hubs)",
   ],
+  ["wallet", "the wallet layer (WAL Core, Limits, Control, Bridge) through veen wallet on own hubs"],
   [
     "overlays",
-    "the v0.0.1+ overlay suites: kex1 + hardened + meta + federated (CORE-GOALS 0; --subset picks some)",
+    "the v0.0.1+ overlay suites: kex1 + hardened + meta + federated + wallet (CORE-GOALS 0; --subset picks some)",
   ],
-  ["plus", "core + props + fuzz + kex1 + hardened + meta + federated (CLI-GOALS-2 §8.5)"],
-  ["all", "core + props + fuzz + the overlay suites (kex1, hardened, meta, federated)"],
+  ["plus", "core + props + fuzz + kex1 + hardened + meta + federated + wallet (CLI-GOALS-2 §8.5)"],
+  ["all", "core + props + fuzz + the overlay suites (kex1, hardened, meta, federated, wallet)"],
 ];
 
 /** `veen selftest core|props|fuzz|meta|all`. */
