@@ -216,19 +216,20 @@ export const PRIVILEGED_KINDS: ReadonlySet<WalletKind> = new Set([
 
 /**
  * The issuer_pk a cap_token lends to a MSG on wallet `walletId`'s stream, or undefined when it lends none: every
- * link of its sig_chain verifies under issuer_pk (skipped when `chainVerified`), its subject_pk is the MSG's
- * client_id (the signer) and its allow.stream_ids hold `stream_id_wallet`. Expiry and revocation are the hub's
- * admission (003 §6): a hub that requires admission refuses the MSG itself.
+ * link of its sig_chain verifies under issuer_pk, its subject_pk is the MSG's client_id (the signer) and its
+ * allow.stream_ids hold `stream_id_wallet`. Expiry and revocation are the hub's admission (003 §6): a hub that
+ * requires admission refuses the MSG itself.
  */
 export function capIssuerFor(
   token: CapToken,
   clientId: Uint8Array,
   walletId: Uint8Array,
-  chainVerified = false,
 ): Uint8Array | undefined {
-  if (!chainVerified && !chainOk(token)) return undefined;
+  return chainOk(token) ? lends(token, clientId, walletStreamId(walletId)) : undefined;
+}
+
+function lends(token: CapToken, clientId: Uint8Array, stream: Uint8Array): Uint8Array | undefined {
   if (!bytesEqual(token.subjectPk, clientId)) return undefined;
-  const stream = walletStreamId(walletId);
   return token.allow.streamIds.some((s) => bytesEqual(s, stream)) ? token.issuerPk : undefined;
 }
 
@@ -241,20 +242,25 @@ function chainOk(token: CapToken): boolean {
   }
 }
 
-/** `caps` narrowed to tokens whose sig_chain verifies, each verified once (a stream reuses a few caps). */
-function verifiedCaps(caps: CapLookup): CapLookup {
-  const memo = new Map<string, CapToken | undefined>();
-  return (ref) => {
-    const k = toHex(ref);
+/** The cap_token an auth_ref names, as fetched (and checked against the auth_ref) by the reader; undefined if none. */
+export type CapLookup = (authRef: Uint8Array) => CapToken | undefined;
+
+/** Who authorized a MSG (its auth_ref and client_id) on one wallet's stream: the lending cap's issuer_pk. */
+export type Authorizer = (authRef: Uint8Array, clientId: Uint8Array) => Uint8Array | undefined;
+
+/** {@link capIssuerFor} over `caps` for wallet `walletId`, each (auth_ref, client_id) worked out once. */
+export function walletAuthorizer(walletId: Uint8Array, caps: CapLookup): Authorizer {
+  const stream = walletStreamId(walletId);
+  const memo = new Map<string, Uint8Array | undefined>();
+  return (ref, clientId) => {
+    const k = toHex(ref) + toHex(clientId);
     if (!memo.has(k)) {
       const t = caps(ref);
-      memo.set(k, t !== undefined && chainOk(t) ? t : undefined);
+      memo.set(k, t !== undefined && chainOk(t) ? lends(t, clientId, stream) : undefined);
     }
     return memo.get(k);
   };
 }
-
-export type CapLookup = (authRef: Uint8Array) => CapToken | undefined;
 
 /** 001 line 4790: needs_reset is true when the UTC days `floor(ts / 86400)` differ. */
 export function needsReset(lastLimitResetTs: number, ts: number): boolean {
@@ -416,13 +422,11 @@ export type WalletSummary = { state: WalletState } | { events: WalletEvent[] };
 
 /**
  * The wallet event of an entry, "ignored" for other schemas, "rejected" for a body that does not parse. For a
- * privileged kind, `authorizedBy` is the issuer of the cap MSG.auth_ref names (through `caps`, which answers only
- * tokens whose sig_chain verified) when that cap authorizes the MSG's client_id on `walletId`'s stream.
+ * privileged kind, `authorizedBy` is the issuer `authorize` answers for the MSG's auth_ref and client_id.
  */
 export function walletEventOf(
   e: OverlayEntry,
-  walletId?: Uint8Array,
-  caps?: CapLookup,
+  authorize?: Authorizer,
 ): WalletEvent | "ignored" | "rejected" {
   const kind = walletKindOf(e.hdr.schema);
   if (kind === undefined) return "ignored";
@@ -434,9 +438,8 @@ export function walletEventOf(
   }
   const ev: WalletEvent = { seq: e.seq, kind, rec };
   if (e.hdr.parentId !== undefined) ev.parentId = e.hdr.parentId;
-  if (PRIVILEGED_KINDS.has(kind) && e.authRef != null && walletId !== undefined && caps !== undefined) {
-    const token = caps(e.authRef);
-    const by = token === undefined ? undefined : capIssuerFor(token, e.clientId, walletId, true);
+  if (PRIVILEGED_KINDS.has(kind) && e.authRef != null && authorize !== undefined) {
+    const by = authorize(e.authRef, e.clientId);
     if (by !== undefined) ev.authorizedBy = by;
   }
   return ev;
@@ -520,7 +523,7 @@ export function walletFold(
   walletId: Uint8Array,
   caps?: CapLookup,
 ): Fold<WalletSummary> & { start(): WalletSummary } {
-  const verified = caps === undefined ? undefined : verifiedCaps(caps);
+  const authorize = caps === undefined ? undefined : walletAuthorizer(walletId, caps);
   return {
     kind: "wallet.v2",
     schema: WALLET_BODIES.open.schemaId,
@@ -532,7 +535,7 @@ export function walletFold(
       return { events: [...left.events, ...right.events] };
     },
     apply(s, e): ApplyResult {
-      const ev = walletEventOf(e, walletId, verified);
+      const ev = walletEventOf(e, authorize);
       if (typeof ev === "string") return ev;
       if ("events" in s) {
         s.events.push(ev);
