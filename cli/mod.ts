@@ -33,6 +33,10 @@ import { hubHealth, hubKey, hubStatus } from "./commands/hub_status.ts";
 import { hubProfile } from "./commands/hub_profile.ts";
 import { idRotate, idShow, idUsage } from "./commands/id.ts";
 import { ID_LAYER_COMMANDS } from "./commands/id_layer.ts";
+import { idBridge } from "./commands/id_bridge.ts";
+import { ID_CTX_COMMANDS } from "./commands/id_ctx.ts";
+import { ID_ORG_COMMANDS } from "./commands/id_org.ts";
+import { idStatus } from "./commands/id_status.ts";
 import { LABEL_CLASS_COMMANDS } from "./commands/label_class.ts";
 import { keygen } from "./commands/keygen.ts";
 import { powRequest, powSolve } from "./commands/pow.ts";
@@ -60,6 +64,10 @@ export const COMMANDS: readonly Command[] = [
   idRotate,
   idUsage,
   ...ID_LAYER_COMMANDS,
+  idStatus,
+  ...ID_CTX_COMMANDS,
+  ...ID_ORG_COMMANDS,
+  idBridge,
   send,
   stream,
   attachmentVerify,

@@ -6,10 +6,11 @@
  *   A revocation (id.revoke.v1) is permanent: a revoked device stays INACTIVE whatever its flags say.
  * - handles: per (realm_id, handle) an LWW register (§10.1).
  * - org: the org profile (LWW), groups per (org_id, group_id) with the name LWW and the members an OR-set of ctx_id
- *   with re-add, and additive roles (§8). A group or role record may name the org_id of the fold or, with realm_id,
- *   its scoped_org_id.
- * LWW fields are ordered by (time field, stream_seq, leaf_hash) (overlay decisions, "Bodies and identifiers");
- * every other field by stream_seq.
+ *   with re-add, additive roles (§8), and the org's external links (§10.2, overlays/identity_external.ts). A group
+ *   or role record may name the org_id of the fold or, with realm_id, its scoped_org_id.
+ * LWW fields are ordered by (time field, stream_seq, origin msg_id) (overlays/identity_lww.ts); every other field
+ * by stream_seq. The ctx stream's fold is in identity_ctx.ts; the CLI wraps every ID fold in `originDedup`
+ * (origin_dedup.ts) so that bridged copies count once.
  */
 import { bytesEqual, encodeCbor, toHex } from "../core/mod.ts";
 import type { BodyCodec, BodyRecord } from "./body_codec.ts";
@@ -28,6 +29,7 @@ import {
 import {
   decodeIdBody,
   ID_DEVICE,
+  ID_EXTERNAL,
   ID_GROUP,
   ID_HANDLEMAP,
   ID_ORG_PROFILE,
@@ -36,20 +38,16 @@ import {
   ID_ROLE,
 } from "./identity_bodies.ts";
 import { deviceIdFor, scopedOrgIdFor } from "./identity_ids.ts";
-
-/** Position of an LWW write: (time field, stream_seq, leaf_hash as hex). */
-export interface LwwPos {
-  ts: number;
-  seq: number;
-  leaf: string;
-}
-
-/** True when `a` comes after `b` in the (time field, stream_seq, leaf_hash) order. */
-export function idLater(a: LwwPos, b: LwwPos): boolean {
-  if (a.ts !== b.ts) return a.ts > b.ts;
-  if (a.seq !== b.seq) return a.seq > b.seq;
-  return a.leaf > b.leaf;
-}
+import { idLater, lwwFrom, type LwwPos, putLww } from "./identity_lww.ts";
+import {
+  type ExternalLinks,
+  linkCell,
+  linksFromJson,
+  linksToJson,
+  mergeLinks,
+  putLink,
+} from "./identity_external.ts";
+import { originOf } from "./origin_dedup.ts";
 
 const hex = (v: unknown) => toHex(v as Uint8Array);
 
@@ -233,19 +231,6 @@ export interface HandleCell extends LwwPos {
 /** handle → winning mapping. */
 export type HandleState = Map<string, HandleCell>;
 
-function putLww<C extends LwwPos>(m: Map<string, C>, k: string, c: C): void {
-  const cur = m.get(k);
-  if (cur === undefined || idLater(c, cur)) m.set(k, c);
-}
-
-function lwwFrom(v: unknown, what: string): LwwPos {
-  const o = jsonObject(v, what);
-  jsonUint(o.ts, `${what} ts`);
-  jsonUint(o.seq, `${what} seq`);
-  jsonHex(o.leaf, `${what} leaf`, 32);
-  return o as unknown as LwwPos;
-}
-
 /** The fold of stream_id_handle_ns of `realmId` (§10.1): records of another realm are rejected. */
 export function handleFold(realmId: Uint8Array): Fold<HandleState> {
   const realm = toHex(realmId);
@@ -265,7 +250,7 @@ export function handleFold(realmId: Uint8Array): Fold<HandleState> {
       putLww(s, r.op.handle as string, {
         ts: r.op.ts as number,
         seq: e.seq,
-        leaf: toHex(e.msgId),
+        leaf: toHex(originOf(e)),
         target_type: r.op.target_type as "ctx" | "org",
         target_id: hex(r.op.target_id),
       });
@@ -295,12 +280,17 @@ export interface GroupCell {
   members: Map<string, { add: number; remove: number }>;
 }
 
+/** The winning id.org.profile.v1 (§8.1); `metadata` is the CBOR of the map, in hex. */
+export type OrgProfileCell = LwwPos & { display_name?: string; metadata?: string; created_at: number };
+
 export interface OrgState {
-  profile?: LwwPos & { display_name?: string };
+  profile?: OrgProfileCell;
   /** `org_id/group_id` (hex, org_id as the record names it) → group. */
   groups: Map<string, GroupCell>;
   /** `org_id/ctx/ctx_id` or `org_id/group/group_id` → roles. */
   roles: Map<string, Set<string>>;
+  /** External links of the org (id.external.v1 naming this org_id, §10.2). */
+  links: ExternalLinks;
 }
 
 /** Members of a group: ctx_ids whose last add comes after their last remove (OR-set with re-add, §8.2). */
@@ -339,7 +329,7 @@ function mergeGroup(a: GroupCell, b: GroupCell): GroupCell {
 /** The fold of stream_id_org of `orgId` (§8): records of another org are rejected. */
 export function orgFold(orgId: Uint8Array): Fold<OrgState> {
   const org = toHex(orgId);
-  const empty = (): OrgState => ({ groups: new Map(), roles: new Map() });
+  const empty = (): OrgState => ({ groups: new Map(), roles: new Map(), links: new Map() });
   const ownOrg = (rec: BodyRecord): boolean =>
     hex(rec.org_id) === org ||
     (rec.realm_id !== undefined &&
@@ -360,6 +350,7 @@ export function orgFold(orgId: Uint8Array): Fold<OrgState> {
         ? right.profile
         : left.profile;
       if (prof !== undefined) out.profile = prof;
+      out.links = mergeLinks(left.links, right.links);
       for (const src of [left, right]) {
         for (const [k, g] of src.groups) {
           const cur = out.groups.get(k);
@@ -373,19 +364,26 @@ export function orgFold(orgId: Uint8Array): Fold<OrgState> {
       return out;
     },
     apply(s, e) {
-      const got = decodeAny(e, [ID_ORG_PROFILE, ID_GROUP, ID_ROLE]);
+      const got = decodeAny(e, [ID_ORG_PROFILE, ID_GROUP, ID_ROLE, ID_EXTERNAL]);
       if (typeof got === "string") return got;
       const { codec, rec } = got;
-      const leaf = toHex(e.msgId);
+      const leaf = toHex(originOf(e));
       if (codec === ID_ORG_PROFILE) {
         if (hex(rec.org_id) !== org) return "rejected";
-        const cell = {
+        const cell: OrgProfileCell = {
           ts: rec.updated_at as number,
           seq: e.seq,
           leaf,
           ...(rec.display_name === undefined ? {} : { display_name: rec.display_name as string }),
+          ...(rec.metadata === undefined ? {} : { metadata: toHex(encodeCbor(rec.metadata)) }),
+          created_at: rec.created_at as number,
         };
         if (s.profile === undefined || idLater(cell, s.profile)) s.profile = cell;
+        return "applied";
+      }
+      if (codec === ID_EXTERNAL) {
+        if (rec.ctx_id !== undefined || hex(rec.org_id) !== org) return "rejected";
+        putLink(s.links, linkCell(rec, { ts: rec.ts as number, seq: e.seq, leaf }));
         return "applied";
       }
       if (!ownOrg(rec)) return "rejected";
@@ -416,12 +414,19 @@ export function orgFold(orgId: Uint8Array): Fold<OrgState> {
         profile: s.profile ?? null,
         groups: sortedEntries(s.groups).map(([k, g]) => [k, g.name, sortedEntries(g.members)]),
         roles: sortedEntries(s.roles).map(([k, r]) => [k, [...r].sort()]),
+        links: linksToJson(s.links),
       };
     },
     fromJson(v) {
       const o = jsonObject(v, "org");
       const s = empty();
-      if (o.profile !== null) s.profile = lwwFrom(o.profile, "org profile");
+      if (o.profile !== null) {
+        const p = lwwFrom(o.profile, "org profile") as OrgProfileCell;
+        jsonUint(p.created_at, "org created_at");
+        if (p.metadata !== undefined) jsonHex(p.metadata, "org metadata");
+        s.profile = p;
+      }
+      s.links = linksFromJson(o.links);
       for (const row of jsonArray(o.groups, "groups")) {
         const r = jsonArray(row, "group");
         if (typeof r[0] !== "string") damaged("group key");

@@ -20,7 +20,6 @@ import { fromHex, realmIdFor, toHex, utf8, VeenError } from "../../core/mod.ts";
 import {
   ctxIdFor,
   ctxRoles,
-  deviceActive,
   type DeviceCell,
   deviceIdFor,
   encodeIdBody,
@@ -36,11 +35,14 @@ import {
   orgFold,
   orgIdFor,
   orgStreamId,
+  originDedup,
   principalFold,
   principalIdFor,
   principalStreamId,
   REVOCATION,
 } from "../../overlays/mod.ts";
+import type { Deduped, Fold } from "../../overlays/mod.ts";
+import type { OverlayCursor } from "../overlay_cursor.ts";
 import { type FlagSpec, usageError } from "../../cmd/mod.ts";
 import {
   CLIENT_FLAG,
@@ -88,12 +90,25 @@ export const idDerive: Command = {
   },
 };
 
-const hex32 = (ctx: CommandContext, name: string): Uint8Array | undefined => {
+/**
+ * Brings an ID fold of `stream` up to date as `readFold` does, wrapped in `originDedup` so that records bridged
+ * from another hub (parent_id = original msg_id) count once; `state` is the fold's own summary.
+ */
+export async function readIdFold<S>(
+  ctx: CommandContext,
+  fold: Fold<S>,
+  stream: string,
+): Promise<{ cursor: OverlayCursor<Deduped<S>>; state: S; keys: ClientKeys }> {
+  const { cursor, keys } = await readFold(ctx, originDedup(fold), stream);
+  return { cursor, state: cursor.state.state, keys };
+}
+
+export const hex32 = (ctx: CommandContext, name: string): Uint8Array | undefined => {
   const v = ctx.flags.str(name);
   return v === undefined ? undefined : fromHex(v, 32, `--${name}`);
 };
 
-const PRINCIPAL_FLAG: FlagSpec = {
+export const PRINCIPAL_FLAG: FlagSpec = {
   name: "principal-pk",
   metavar: "HEX32",
   help: "the principal's Ed25519 public key (default: the client's id_sign_public)",
@@ -103,9 +118,9 @@ const DEVICE_FLAG: FlagSpec = {
   metavar: "HEX32",
   help: "the device's Ed25519 public key (default: the client's client_id)",
 };
-const COMMON: FlagSpec[] = [HUB_FLAG, CLIENT_FLAG];
+export const COMMON: FlagSpec[] = [HUB_FLAG, CLIENT_FLAG];
 
-async function principalOf(ctx: CommandContext): Promise<{ pk: Uint8Array; keys: ClientKeys }> {
+export async function principalOf(ctx: CommandContext): Promise<{ pk: Uint8Array; keys: ClientKeys }> {
   const keys = await loadKeys(ctx, clientDir(ctx));
   return { pk: hex32(ctx, "principal-pk") ?? keys.idSign.public, keys };
 }
@@ -166,9 +181,9 @@ async function changeDevice(ctx: CommandContext, change: (d: DeviceCell) => Devi
   const { pk, keys } = await principalOf(ctx);
   const devicePk = hex32(ctx, "device-pk") ?? keys.client.public;
   const stream = toHex(principalStreamId(pk));
-  const { cursor } = await readFold(ctx, principalFold(pk), stream);
+  const { cursor, state } = await readIdFold(ctx, principalFold(pk), stream);
   await cursor.save();
-  const cur = cursor.state.devices.get(toHex(deviceIdFor(devicePk)));
+  const cur = state.devices.get(toHex(deviceIdFor(devicePk)));
   if (cur === undefined) {
     throw new VeenError("E.NOT_FOUND", `Principal ${toHex(pk)} has no device ${toHex(devicePk)}`);
   }
@@ -213,49 +228,6 @@ export const idDeviceExpire: Command = {
   run: (ctx) => changeDevice(ctx, (d) => ({ ...d, expires_at: ctx.flags.int("expires-at")! })),
 };
 
-export const idStatus: Command = {
-  path: ["id", "status"],
-  summary: "print the folded state of a principal: its devices and whether each is ACTIVE now",
-  usage: "veen id status --hub H --client DIR [--principal-pk HEX32] [--now N] [--refold]",
-  flags: [
-    ...COMMON,
-    PRINCIPAL_FLAG,
-    { name: "now", metavar: "N", help: "Unix seconds (default: now)" },
-    ...READ_TAIL,
-  ],
-  async run(ctx) {
-    const { pk } = await principalOf(ctx);
-    const now = ctx.flags.int("now") ?? nowSec(ctx);
-    const { cursor } = await readFold(ctx, principalFold(pk), toHex(principalStreamId(pk)));
-    const s = cursor.state;
-    const devices = [...s.devices].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, d]) => ({
-      device_id: id,
-      device_pk: d.device_pk,
-      label: d.label ?? null,
-      active: deviceActive(s, fromHex(id), now),
-      disabled: d.disabled,
-      expires_at: d.expires_at ?? null,
-      revoked: s.revoked.device.has(id),
-    }));
-    ctx.out.result(
-      {
-        principal_pk: toHex(pk),
-        principal_id: toHex(principalIdFor(pk)),
-        now,
-        devices,
-        revoked_auth_refs: [...s.revoked.auth_ref.keys()].sort(),
-        revoked_ctx_ids: [...s.revoked.ctx.keys()].sort(),
-        ...foldJson(cursor),
-      },
-      [
-        `principal_id: ${toHex(principalIdFor(pk))}`,
-        ...devices.map((d) => `device ${d.device_id}: ${d.active ? "ACTIVE" : "inactive"}`),
-      ],
-    );
-    return 0;
-  },
-};
-
 /** A valid handle: 1 to 64 bytes of UTF-8 without whitespace or control characters. */
 export function checkHandle(h: string): string {
   const n = utf8(h).length;
@@ -265,7 +237,7 @@ export function checkHandle(h: string): string {
   return h;
 }
 
-const REALM_FLAG: FlagSpec = {
+export const REALM_FLAG: FlagSpec = {
   name: "realm",
   required: true,
   metavar: "NAME|HEX32",
@@ -321,8 +293,8 @@ export const idHandleResolve: Command = {
   async run(ctx) {
     const realmId = realmIdArg(ctx.flags.req("realm"));
     const handle = checkHandle(ctx.flags.req("handle"));
-    const { cursor } = await readFold(ctx, handleFold(realmId), toHex(handleStreamId(realmId)));
-    const c = cursor.state.get(handle);
+    const { cursor, state } = await readIdFold(ctx, handleFold(realmId), toHex(handleStreamId(realmId)));
+    const c = state.get(handle);
     if (c === undefined) {
       ctx.out.result({ realm_id: toHex(realmId), handle, set: false, ...foldJson(cursor) }, ["unset"]);
       return 0;
@@ -402,7 +374,7 @@ export const idRevoke: Command = {
   },
 };
 
-const ORG_FLAG: FlagSpec = {
+export const ORG_FLAG: FlagSpec = {
   name: "org-id",
   required: true,
   metavar: "HEX32",
@@ -475,8 +447,8 @@ export const idGroupMembers: Command = {
   flags: [...COMMON, ORG_FLAG, GROUP_FLAG, ...READ_TAIL],
   async run(ctx) {
     const { orgId, groupId } = groupOf(ctx);
-    const { cursor } = await readFold(ctx, orgFold(orgId), toHex(orgStreamId(orgId)));
-    const members = groupMembers(cursor.state, orgId, groupId);
+    const { cursor, state } = await readIdFold(ctx, orgFold(orgId), toHex(orgStreamId(orgId)));
+    const members = groupMembers(state, orgId, groupId);
     ctx.out.result({ org_id: toHex(orgId), group_id: toHex(groupId), members, ...foldJson(cursor) }, members);
     return 0;
   },
@@ -539,8 +511,8 @@ export const idRoleList: Command = {
   async run(ctx) {
     const orgId = fromHex(ctx.flags.req("org-id"), 32, "--org-id");
     const ctxId = fromHex(ctx.flags.req("ctx-id"), 32, "--ctx-id");
-    const { cursor } = await readFold(ctx, orgFold(orgId), toHex(orgStreamId(orgId)));
-    const roles = ctxRoles(cursor.state, orgId, ctxId);
+    const { cursor, state } = await readIdFold(ctx, orgFold(orgId), toHex(orgStreamId(orgId)));
+    const roles = ctxRoles(state, orgId, ctxId);
     ctx.out.result({ org_id: toHex(orgId), ctx_id: toHex(ctxId), roles, ...foldJson(cursor) }, roles);
     return 0;
   },
@@ -552,7 +524,6 @@ export const ID_LAYER_COMMANDS: readonly Command[] = [
   idDeviceAdd,
   idDeviceDisable,
   idDeviceExpire,
-  idStatus,
   idHandleSet,
   idHandleResolve,
   idGroupAdd,
