@@ -1,11 +1,29 @@
 /**
- * Reading authorized caps back from a hub (`GET /cap?auth_ref=HEX`, overlay decisions; 001 §8): the answer must be
- * a cap_token whose auth_ref is the one asked for (a hub that answers another token is malformed, exit 3).
- * {@link CapCache} fetches each auth_ref once per command, for folds that check who was authorized.
+ * Caps a hub holds (overlay decisions; 001 §8): `installCap` authorizes a cap_token (POST /authorize answers
+ * the same auth_ref for a cap it already holds) so that the hub serves it to readers at `GET /cap?auth_ref=HEX`;
+ * `fetchCapToken` reads one back, and the answer must be a cap_token whose auth_ref is the one asked for (a hub that
+ * answers another token is malformed, exit 3). {@link CapCache} fetches each auth_ref once per command, for folds
+ * that check who was authorized.
  */
 import { authRef, bytesEqual, type CapToken, decodeCapToken, toHex, VeenError } from "../core/mod.ts";
 import { malformedError } from "../cmd/mod.ts";
 import { decodeAnswer, type HubHttp } from "./http_client.ts";
+
+/** Installs CBOR(cap_token) `bytes` on the hub; returns the token and its auth_ref (checked against the answer). */
+export async function installCap(
+  http: HubHttp,
+  bytes: Uint8Array,
+): Promise<{ token: CapToken; ref: Uint8Array }> {
+  const token = decodeCapToken(bytes);
+  const ref = authRef(token);
+  const res = await http.authorize(bytes);
+  if (!bytesEqual(res.authRef, ref)) {
+    throw malformedError(
+      `Hub answered auth_ref ${toHex(res.authRef)}, but the token's auth_ref is ${toHex(ref)}`,
+    );
+  }
+  return { token, ref };
+}
 
 /** The stored cap_token of `ref` and its bytes; E.NOT_FOUND when the hub has no authorized cap for it. */
 export async function fetchCapToken(

@@ -14,11 +14,9 @@
  * such an event only when the cap's issuer is the institution the wallet's open named (overlays/wallet.ts).
  */
 import {
-  authRef,
   bytesEqual,
   type CapToken,
   type CborValue,
-  decodeCapToken,
   defaultRandom,
   fromHex,
   realmIdFor,
@@ -42,7 +40,7 @@ import {
   type WalletState,
   walletStreamId,
 } from "../../overlays/mod.ts";
-import { CommandError, type FlagSpec, malformedError, parseHex32, usageError } from "../../cmd/mod.ts";
+import { CommandError, type FlagSpec, parseHex32, usageError } from "../../cmd/mod.ts";
 import { checkRealmFlag, realmDescriptor } from "../admin.ts";
 import {
   CLIENT_FLAG,
@@ -58,12 +56,14 @@ import {
   REFOLD_FLAG,
   TO_FLAG,
 } from "../context.ts";
+import { installCap } from "../cap_fetch.ts";
 import { readInputFile } from "../files.ts";
 import { checkPrekey, readIdentityCard } from "../identity_card.ts";
 import type { HubSession } from "../hub_session.ts";
 import { pinnedSession } from "../overlay_io.ts";
 import { sendAndSave } from "../sender.ts";
 import { verifyCredits } from "../wallet_verify.ts";
+import { walletBridge } from "./wallet_bridge.ts";
 import { readWallet, walletStreamName } from "../wallet_view.ts";
 
 export { walletStreamName };
@@ -107,16 +107,7 @@ interface SendCap {
 async function capOf(ctx: CommandContext, session: HubSession): Promise<SendCap | undefined> {
   const path = ctx.flags.str("cap");
   if (path === undefined) return undefined;
-  const bytes = await readInputFile(path, "cap_token");
-  const token = decodeCapToken(bytes);
-  const ref = authRef(token);
-  const res = await session.http.authorize(bytes);
-  if (!bytesEqual(res.authRef, ref)) {
-    throw malformedError(
-      `Hub answered auth_ref ${toHex(res.authRef)}, but the token's auth_ref is ${toHex(ref)}`,
-    );
-  }
-  return { token, ref };
+  return await installCap(session.http, await readInputFile(path, "cap_token"));
 }
 
 function realmIdOf(r: string): Uint8Array {
@@ -574,4 +565,5 @@ export const WALLET_COMMANDS: readonly Command[] = [
   walletUnfreeze,
   walletClose,
   walletShow,
+  walletBridge,
 ];
