@@ -239,6 +239,53 @@ function steps(h: Harness): WalletStep[] {
         );
       },
     },
+    {
+      name: "bridge",
+      goal:
+        "wallet bridge A → B: copies with parent_id, equal balances, a re-run copies nothing (Bridge, WALBR0)",
+      async run(c, ev) {
+        const b = await h.startHub(
+          "wallet-b",
+          { admission: "on", trustedIssuers: [c.inst.idSignPublic] },
+          "admission on, trusted_issuers: wallet-inst (bridge target)",
+        );
+        const bridge = [
+          "wallet",
+          "bridge",
+          "--from-hub",
+          c.url,
+          "--to-hub",
+          b.url,
+          "--client",
+          c.alice.dir,
+          "--wallet-id",
+          c.b,
+          "--cap",
+          c.cap,
+        ];
+        const r1 = await h.ok(bridge);
+        check(r1.balances_equal === true, `balances: A ${r1.source_balance}, B ${r1.target_balance}`);
+        check((r1.mirrored_count as number) > 0, "the bridge copied nothing");
+        const r2 = await h.ok(bridge);
+        check(r2.mirrored_count === 0, `a re-run copied ${r2.mirrored_count} events again`);
+        check(r2.balances_equal === true, `after a re-run: A ${r2.source_balance}, B ${r2.target_balance}`);
+        const onB = await h.ok([
+          "wallet",
+          "show",
+          "--hub",
+          b.url,
+          "--client",
+          c.alice.dir,
+          "--wallet-id",
+          c.b,
+        ]);
+        check(onB.balance === 20, `wallet show on B: balance ${onB.balance}, expected 20`);
+        ev.push(
+          `bridge ${short(c.b)} to ${b.url}: ${r1.mirrored_count} copied, balances ${r1.source_balance} = ` +
+            `${r1.target_balance}; re-run copied 0`,
+        );
+      },
+    },
   ];
 }
 

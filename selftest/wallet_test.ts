@@ -14,6 +14,7 @@ Deno.test("selftest wallet passes against its own hubs", async () => {
     "[ok  ] wallet/refusal",
     "[ok  ] wallet/limits",
     "[ok  ] wallet/transfer",
+    "[ok  ] wallet/bridge",
     "result: PASS",
   ]);
   await assertNothingLeft(run);
