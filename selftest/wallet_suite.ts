@@ -170,32 +170,19 @@ function steps(h: Harness): WalletStep[] {
       name: "transfer",
       goal: "transfer 15 and the CORE-GOALS form --stream --to 5; show --verify verifies both credits",
       async run(c, ev) {
-        await h.ok([
+        const transfer = (amount: string, ...from: string[]) => [
           "wallet",
           "transfer",
           ...at(c),
-          "--wallet-id",
-          c.a,
-          "--to-wallet-id",
-          c.b,
+          ...from,
           "--amount",
-          "15",
+          amount,
           "--cap",
           c.cap,
-        ]);
-        await h.ok([
-          "wallet",
-          "transfer",
-          ...at(c),
-          "--stream",
-          c.streamA,
-          "--to",
-          c.b,
-          "--amount",
-          "5",
-          "--cap",
-          c.cap,
-        ]);
+        ];
+        const coreForm = ["--stream", c.streamA, "--to", c.b];
+        await h.ok(transfer("15", "--wallet-id", c.a, "--to-wallet-id", c.b));
+        await h.ok(transfer("5", ...coreForm));
         await balanceIs(c, c.a, 0, "source after transfers of 15 and 5");
         const v = await show(c, c.b, ["--verify"]);
         check(v.balance === 20, `destination balance ${v.balance}, expected 20`);
@@ -204,22 +191,7 @@ function steps(h: Harness): WalletStep[] {
           r.credits === 2 && r.verified === 2,
           `show --verify: ${r.verified} of ${r.credits} credits verified`,
         );
-        await h.refused(
-          [
-            "wallet",
-            "transfer",
-            ...at(c),
-            "--stream",
-            c.streamA,
-            "--to",
-            c.b,
-            "--amount",
-            "1",
-            "--cap",
-            c.cap,
-          ],
-          "WAL.INSUFFICIENT_FUNDS",
-        );
+        await h.refused(transfer("1", ...coreForm), "WAL.INSUFFICIENT_FUNDS");
         const warm = await show(c, c.b);
         check((warm.fold as { fetched: number }).fetched === 0, "a warm show fetched items again");
         ev.push("a → b 15 and 5 (--stream form): a 0, b 20; --verify 2 of 2; a warm show fetched 0 items");

@@ -127,19 +127,6 @@ function measure(n: number, mix: Mix, fresh: number, runs: number): Figure {
   };
 }
 
-function machine(): Record<string, unknown> {
-  let cpu = "unknown";
-  try {
-    cpu = /model name\s*:\s*(.*)/.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1]?.trim() ?? cpu;
-  } catch { /* not linux */ }
-  return {
-    cpu,
-    cores: navigator.hardwareConcurrency,
-    os: `${Deno.build.os} ${Deno.build.arch}`,
-    deno: Deno.version.deno,
-  };
-}
-
 export const benchFold: Command = {
   path: ["bench", "fold"],
   summary: "time the wallet fold cold (whole stream) and warm (summary + new events) at several sizes",
@@ -173,7 +160,12 @@ fails on timing.`,
       }
     }
     ctx.out.clearProgress();
-    ctx.out.result({ new_events: fresh, runs, machine: machine(), figures }, [
+    const machine = {
+      cores: navigator.hardwareConcurrency,
+      os: `${Deno.build.os} ${Deno.build.arch}`,
+      deno: Deno.version.deno,
+    };
+    ctx.out.result({ new_events: fresh, runs, machine, figures }, [
       `wallet fold, warm = summary + ${fresh} new events (median of ${runs})`,
       ...figures.map((f) =>
         `${f.mix} ${f.events} events: cold ${f.cold_ms} ms, warm ${f.warm_ms} ms, summary ${f.summary_bytes} bytes`

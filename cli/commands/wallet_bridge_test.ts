@@ -1,47 +1,15 @@
 /** `veen wallet bridge` (WALBR0) between two real hubs: verified copies, equal folds, idempotent re-runs. */
 import assert from "node:assert/strict";
 import { fromHex } from "../../core/mod.ts";
-import { encodeWalletBody, WALLET_BODIES } from "../../overlays/mod.ts";
-import { emptyState, labelStateFor } from "../client_state.ts";
-import { connectHub, streamTarget } from "../hub_session.ts";
-import { generateClientKeys, readKeystore } from "../keystore.ts";
-import { MmrAccumulator } from "../../core/mod.ts";
-import { sendMessage } from "../sender.ts";
+import { readKeystore } from "../keystore.ts";
 import { startRealHub } from "../testing/real_hub.ts";
 import { newClient, runCli } from "../testing/run.ts";
-import { walletCap, walletIdHex, withWalletHub } from "../testing/wallet.ts";
+import { openArgs, sendRaw, walletCap, walletIdHex, withWalletHub } from "../testing/wallet.ts";
 import { ok } from "../testing/with_real_hub.ts";
 import { walletStreamName } from "./wallet.ts";
 
 const CTX_A = "aa".repeat(32);
 const CTX_B = "bb".repeat(32);
-
-/** Sends `kind` on `stream` of `hubUrl` as a fresh client, sealed to `sealTo`, with an optional parent_id. */
-async function sendRaw(
-  hubUrl: string,
-  sealTo: Uint8Array,
-  stream: string,
-  kind: "withdraw" | "deposit",
-  rec: Record<string, Uint8Array | number>,
-  parentId?: Uint8Array,
-) {
-  const state = emptyState();
-  const session = await connectHub({ hub: hubUrl, env: () => undefined, timeoutMs: 5000, state });
-  const target = streamTarget(session, stream);
-  const k = generateClientKeys(1);
-  await sendMessage(
-    session,
-    target,
-    k,
-    labelStateFor(state, session.hubId, target, k.client.public, 1),
-    new MmrAccumulator(),
-    {
-      recipientPk: sealTo,
-      hdr: { schema: WALLET_BODIES[kind].schemaId, ...(parentId === undefined ? {} : { parentId }) },
-      bodyBytes: encodeWalletBody(kind, rec),
-    },
-  );
-}
 
 Deno.test("wallet bridge: A's applied events copied to B with parent_id, equal folds, re-runs copy nothing twice", async () => {
   await withWalletHub(async (hubA, root, inst) => {
@@ -54,19 +22,7 @@ Deno.test("wallet bridge: A's applied events copied to B with parent_id, equal f
       const onB = ["--hub", hubB.url, "--client", c];
       for (const ctxId of [CTX_A, CTX_B]) {
         ok(
-          await runCli([
-            "wallet",
-            "open",
-            ...onA,
-            "--realm",
-            "default",
-            "--ctx",
-            ctxId,
-            "--currency",
-            "USD",
-            "--cap",
-            cap,
-          ]),
+          await runCli(openArgs(onA, ctxId, "USD", "--cap", cap)),
         );
       }
       const w = ["--wallet-id", a];
@@ -84,19 +40,8 @@ Deno.test("wallet bridge: A's applied events copied to B with parent_id, equal f
         amount: 1000,
         ts: 1,
       });
-      const bridge = [
-        "wallet",
-        "bridge",
-        "--from-hub",
-        hubA.url,
-        "--to-hub",
-        hubB.url,
-        "--client",
-        c,
-        ...w,
-        "--cap",
-        cap,
-      ];
+      const hubs = ["wallet", "bridge", "--from-hub", hubA.url, "--to-hub", hubB.url, "--client", c];
+      const bridge = [...hubs, ...w, "--cap", cap];
       const r1 = ok(await runCli([...bridge, "--json"])).json();
       assert.deepEqual(
         [r1.mirrored_count, r1.already_mirrored, r1.source_balance, r1.target_balance, r1.balances_equal],
@@ -121,24 +66,12 @@ Deno.test("wallet bridge: A's applied events copied to B with parent_id, equal f
         wallet_id: fromHex(a, 32),
         amount: 100,
         ts: 1,
-      }, fromHex(String(dep.msg_id), 32));
+      }, { parentId: fromHex(String(dep.msg_id), 32) });
       const dup = ok(await runCli(["wallet", "show", ...onB, ...w, "--json"])).json();
       assert.equal(dup.balance, 65);
       assert.equal((dup.violations as { code: string }[]).at(-1)!.code, "WAL.DUPLICATE");
       // Without the institution's cap on B the copies are not authorized there: the balances differ, with a warning.
-      const rb = await runCli([
-        "wallet",
-        "bridge",
-        "--from-hub",
-        hubA.url,
-        "--to-hub",
-        hubB.url,
-        "--client",
-        c,
-        "--wallet-id",
-        b,
-        "--json",
-      ]);
+      const rb = await runCli([...hubs, "--wallet-id", b, "--json"]);
       ok(rb);
       assert.deepEqual([rb.json().source_balance, rb.json().target_balance, rb.json().balances_equal], [
         10,

@@ -1,21 +1,12 @@
 /** `veen wallet` end to end through cliMain against the real hub: sealed events, verified folds, refusals. */
 import assert from "node:assert/strict";
-import { type CborValue, fromHex, MmrAccumulator, realmIdFor, toHex } from "../../core/mod.ts";
-import {
-  ctxIdFor,
-  encodeWalletBody,
-  WALLET_BODIES,
-  walletIdFor,
-  type WalletKind,
-} from "../../overlays/mod.ts";
-import { emptyState, labelStateFor } from "../client_state.ts";
-import { connectHub, streamTarget } from "../hub_session.ts";
-import { generateClientKeys, readKeystore } from "../keystore.ts";
-import { sendMessage } from "../sender.ts";
+import { fromHex, realmIdFor, toHex } from "../../core/mod.ts";
+import { ctxIdFor, walletIdFor } from "../../overlays/mod.ts";
+import { readKeystore } from "../keystore.ts";
 import { walletStreamName } from "./wallet.ts";
 import { newClient, runCli } from "../testing/run.ts";
 import { ok } from "../testing/with_real_hub.ts";
-import { walletCap, walletIdHex, withWalletHub } from "../testing/wallet.ts";
+import { openArgs, sendRaw, walletCap, walletIdHex, withWalletHub } from "../testing/wallet.ts";
 
 const CTX_A = "aa".repeat(32);
 const CTX_B = "bb".repeat(32);
@@ -23,22 +14,7 @@ const DAY = 86400;
 
 /** `veen wallet open` in the hub's realm (`default`) under `cap`, --json; fails the test unless it exits 0. */
 async function openWallet(base: string[], ctxId: string, currency: string, cap: string) {
-  return ok(
-    await runCli([
-      "wallet",
-      "open",
-      ...base,
-      "--realm",
-      "default",
-      "--ctx",
-      ctxId,
-      "--currency",
-      currency,
-      "--cap",
-      cap,
-      "--json",
-    ]),
-  );
+  return ok(await runCli(openArgs(base, ctxId, currency, "--cap", cap, "--json")));
 }
 
 Deno.test("wallet: open, deposit, a refused withdraw appends nothing, transfer credits the destination once", async () => {
@@ -56,17 +32,7 @@ Deno.test("wallet: open, deposit, a refused withdraw appends nothing, transfer c
     assert.deepEqual([again.wallet_id, again.opened], [id, false]);
     const idB = (await openWallet(base, CTX_B, "USD", cap)).json().wallet_id as string;
     // A realm the hub does not serve is refused.
-    const other = await runCli([
-      "wallet",
-      "open",
-      ...base,
-      "--realm",
-      "elsewhere",
-      "--ctx",
-      CTX_A,
-      "--currency",
-      "USD",
-    ]);
+    const other = await runCli(openArgs(base, CTX_A, "USD").map((x) => x === "default" ? "elsewhere" : x));
     assert.equal(other.code, 4);
     assert.match(other.stderr, /^E\.AUTH: /);
 
@@ -153,22 +119,12 @@ Deno.test("wallet: frozen, daily limit with UTC rollover, close; a violating eve
 
     // Another writer that does not check (sealed to c, so c reads it): the fold skips it and records it.
     const { keys: cKeys } = await readKeystore(c, undefined);
-    const state = emptyState();
-    const session = await connectHub({ hub: hub.url, env: () => undefined, timeoutMs: 5000, state });
-    const target = streamTarget(session, walletStreamName(fromHex(id, 32)));
-    const d = generateClientKeys(1);
-    await sendMessage(
-      session,
-      target,
-      d,
-      labelStateFor(state, session.hubId, target, d.client.public, 1),
-      new MmrAccumulator(),
-      {
-        recipientPk: cKeys.prekey.public,
-        hdr: { schema: WALLET_BODIES.withdraw.schemaId },
-        bodyBytes: encodeWalletBody("withdraw", { wallet_id: fromHex(id, 32), amount: 5, ts: 1 }),
-      },
-    );
+    const stream = walletStreamName(fromHex(id, 32));
+    await sendRaw(hub.url, cKeys.prekey.public, stream, "withdraw", {
+      wallet_id: fromHex(id, 32),
+      amount: 5,
+      ts: 1,
+    });
     const v = ok(await runCli(["wallet", "show", ...w, "--json"])).json();
     assert.equal(v.closed, true);
     assert.equal(v.balance, 800);
@@ -219,36 +175,6 @@ Deno.test("wallet transfer --to CARD: the copy is sealed to the destination owne
   });
 });
 
-/** Sends one wallet body on `stream` as a new client that checks nothing (sealed to `sealTo`); returns its msg_id. */
-async function sendRaw(
-  hubUrl: string,
-  sealTo: Uint8Array,
-  stream: string,
-  kind: WalletKind,
-  rec: Record<string, CborValue>,
-  hdr: { parentId?: Uint8Array } = {},
-  authRef?: Uint8Array,
-  sender = generateClientKeys(1),
-): Promise<Uint8Array> {
-  const state = emptyState();
-  const session = await connectHub({ hub: hubUrl, env: () => undefined, timeoutMs: 5000, state });
-  const target = streamTarget(session, stream);
-  const res = await sendMessage(
-    session,
-    target,
-    sender,
-    labelStateFor(state, session.hubId, target, sender.client.public, 1),
-    new MmrAccumulator(),
-    {
-      recipientPk: sealTo,
-      hdr: { schema: WALLET_BODIES[kind].schemaId, ...hdr },
-      bodyBytes: encodeWalletBody(kind, rec),
-      ...(authRef === undefined ? {} : { authRef }),
-    },
-  );
-  return res.msgId;
-}
-
 Deno.test("wallet authorization: without the institution's cap the CLI refuses (exit 4) and the fold records what others send", async () => {
   await withWalletHub(async (hub, root, inst) => {
     const c = await newClient(root, "c");
@@ -256,17 +182,7 @@ Deno.test("wallet authorization: without the institution's cap the CLI refuses (
     const base = ["--hub", hub.url, "--client", c];
     const id = walletIdHex(CTX_A, "USD");
     const cap = await walletCap(inst, c, [id]);
-    const noCap = await runCli([
-      "wallet",
-      "open",
-      ...base,
-      "--realm",
-      "default",
-      "--ctx",
-      CTX_A,
-      "--currency",
-      "USD",
-    ]);
+    const noCap = await runCli(openArgs(base, CTX_A, "USD"));
     assert.equal(noCap.code, 4);
     assert.match(noCap.stderr, /^WAL\.UNAUTHORIZED_OPERATION: /);
     await openWallet(base, CTX_A, "USD", cap);
@@ -438,25 +354,14 @@ Deno.test("wallet transfer --stream --to (CORE-GOALS form): from the wallet open
       ok(await runCli(["wallet", "id", "--realm", "default", "--ctx", CTX_A, "--currency", "USD", "--json"]))
         .json().stream_id,
     );
-    const t = ok(
-      await runCli([
-        "wallet",
-        "transfer",
-        ...cBase,
-        "--stream",
-        stream,
-        "--to",
-        d,
-        "--amount",
-        "40",
-        "--json",
-      ]),
-    ).json();
+    const coreForm = (to: string, amount: string, ...more: string[]) =>
+      runCli(["wallet", "transfer", ...cBase, "--stream", stream, "--to", to, "--amount", amount, ...more]);
+    const t = ok(await coreForm(d, "40", "--json")).json();
     assert.deepEqual([t.wallet_id, t.to_wallet_id, t.amount], [a, bd, 40]);
     const seen = ok(await runCli(["wallet", "show", ...dBase, "--wallet-id", bd, "--json"])).json();
     assert.equal(seen.balance, 40);
     // --to as a wallet_id; a stream with no wallet open; both forms at once.
-    ok(await runCli(["wallet", "transfer", ...cBase, "--stream", stream, "--to", bd, "--amount", "1"]));
+    ok(await coreForm(bd, "1"));
     assert.equal(
       ok(await runCli(["wallet", "show", ...cBase, "--wallet-id", a, "--json"])).json().balance,
       59,
@@ -474,31 +379,9 @@ Deno.test("wallet transfer --stream --to (CORE-GOALS form): from the wallet open
     ]);
     assert.equal(none.code, 4);
     assert.match(none.stderr, /^WAL\.NOT_OPEN: No wallet is open on stream "wallet\/main"/);
-    const both = await runCli([
-      "wallet",
-      "transfer",
-      ...cBase,
-      "--stream",
-      stream,
-      "--wallet-id",
-      a,
-      "--to",
-      d,
-      "--amount",
-      "1",
-    ]);
+    const both = await coreForm(d, "1", "--wallet-id", a);
     assert.equal(both.code, 1);
-    const over = await runCli([
-      "wallet",
-      "transfer",
-      ...cBase,
-      "--stream",
-      stream,
-      "--to",
-      d,
-      "--amount",
-      "60",
-    ]);
+    const over = await coreForm(d, "60");
     assert.equal(over.code, 4);
     assert.match(over.stderr, /^WAL\.INSUFFICIENT_FUNDS: /);
   });

@@ -1,10 +1,20 @@
 /**
  * Wallet test fixtures: a real hub that trusts an institution client's id_sign key (so `/authorize` installs its
- * caps and `GET /cap` serves them) and the institution's caps for a writer on wallet streams (001 §8).
+ * caps and `GET /cap` serves them), the institution's caps for a writer on wallet streams (001 §8), and a writer
+ * that checks nothing (`sendRaw`) for the events a careful CLI never sends.
  */
-import { fromHex, realmIdFor, toHex } from "../../core/mod.ts";
-import { walletIdFor, walletStreamId } from "../../overlays/mod.ts";
-import { readKeystore } from "../keystore.ts";
+import { type CborValue, fromHex, MmrAccumulator, realmIdFor, toHex } from "../../core/mod.ts";
+import {
+  encodeWalletBody,
+  WALLET_BODIES,
+  walletIdFor,
+  type WalletKind,
+  walletStreamId,
+} from "../../overlays/mod.ts";
+import { emptyState, labelStateFor } from "../client_state.ts";
+import { connectHub, streamTarget } from "../hub_session.ts";
+import { generateClientKeys, readKeystore } from "../keystore.ts";
+import { sendMessage } from "../sender.ts";
 import type { RealHub } from "./real_hub.ts";
 import { startRealHub } from "./real_hub.ts";
 import { newClient, runCli, tempDir } from "./run.ts";
@@ -48,6 +58,11 @@ export function walletIdHex(ctxHex: string, currency: string): string {
   return toHex(walletIdFor(realmIdFor("default"), fromHex(ctxHex, 32), currency));
 }
 
+/** `veen wallet open BASE --realm REALM --ctx CTX --currency CUR` and any further arguments. */
+export function openArgs(base: string[], ctxHex: string, currency: string, ...more: string[]): string[] {
+  return ["wallet", "open", ...base, "--realm", "default", "--ctx", ctxHex, "--currency", currency, ...more];
+}
+
 /** `veen cap issue` by `inst` for `subjectDir` on the streams of `walletIds` (hex); returns the cap file. */
 export async function walletCap(
   inst: Institution,
@@ -72,4 +87,34 @@ export async function walletCap(
     ]),
   );
   return out;
+}
+
+/** Sends one wallet body on `stream` as a new client that checks nothing (sealed to `sealTo`); returns its msg_id. */
+export async function sendRaw(
+  hubUrl: string,
+  sealTo: Uint8Array,
+  stream: string,
+  kind: WalletKind,
+  rec: Record<string, CborValue>,
+  hdr: { parentId?: Uint8Array } = {},
+  authRef?: Uint8Array,
+  sender = generateClientKeys(1),
+): Promise<Uint8Array> {
+  const state = emptyState();
+  const session = await connectHub({ hub: hubUrl, env: () => undefined, timeoutMs: 5000, state });
+  const target = streamTarget(session, stream);
+  const res = await sendMessage(
+    session,
+    target,
+    sender,
+    labelStateFor(state, session.hubId, target, sender.client.public, 1),
+    new MmrAccumulator(),
+    {
+      recipientPk: sealTo,
+      hdr: { schema: WALLET_BODIES[kind].schemaId, ...hdr },
+      bodyBytes: encodeWalletBody(kind, rec),
+      ...(authRef === undefined ? {} : { authRef }),
+    },
+  );
+  return res.msgId;
 }
