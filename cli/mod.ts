@@ -17,6 +17,7 @@ import { findCommand, type Io, processIo, type Program, runProgram } from "../cm
 import { anchorPublish, anchorVerify } from "./commands/anchor.ts";
 import { attachmentVerify } from "./commands/attachment_verify.ts";
 import { benchSend } from "./commands/bench.ts";
+import { benchFold } from "./commands/bench_fold.ts";
 import { capAuthorize, capFetch, capIssue, capStatus } from "./commands/cap.ts";
 import { CRDT_COMMANDS } from "./commands/crdt.ts";
 import { explainError } from "./commands/explain_error.ts";
@@ -81,6 +82,7 @@ export const COMMANDS: readonly Command[] = [
   verifyState,
   reportEquivocation,
   benchSend,
+  benchFold,
   explainError,
   schemaId,
   ...SCHEMA_COMMANDS,

@@ -306,17 +306,25 @@ export async function planMirror(
   return await withMirrorScan(ctx, dir, keys, spec, (scan) => Promise.resolve(scan));
 }
 
-/** Scans and copies what is not on the target yet (see `copyMirror`). */
+/**
+ * Scans and copies what is not on the target yet (see `copyMirror`); with `select`, only the candidates it keeps
+ * (the others are returned as `skipped`).
+ */
 export async function runMirror(
   ctx: CommandContext,
   dir: string,
   keys: ClientKeys,
   spec: MirrorSpec,
-  opts: Pick<CopyOptions, "authRef" | "attest" | "recipientPk"> = {},
-): Promise<{ scan: MirrorScan; counts: MirrorCounts }> {
+  opts: Pick<CopyOptions, "authRef" | "attest" | "recipientPk"> & {
+    select?: (c: MirrorCandidate) => boolean;
+  } = {},
+): Promise<{ scan: MirrorScan; counts: MirrorCounts; skipped: MirrorCandidate[] }> {
+  const { select, ...copy } = opts;
   return await withMirrorScan(ctx, dir, keys, spec, async (scan, state) => {
-    const counts = await copyMirror(scan, { keys, state, dir, now: nowSec(ctx), ...opts });
-    return { scan, counts };
+    const skipped = select === undefined ? [] : scan.candidates.filter((c) => !select(c));
+    if (select !== undefined) scan.candidates = scan.candidates.filter(select);
+    const counts = await copyMirror(scan, { keys, state, dir, now: nowSec(ctx), ...copy });
+    return { scan, counts, skipped };
   });
 }
 

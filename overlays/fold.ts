@@ -23,6 +23,8 @@ export interface OverlayEntry {
   clientId: Uint8Array;
   /** RECEIPT.hub_ts (Unix seconds). */
   hubTs: number;
+  /** MSG.auth_ref (the cap the sender was admitted under), when the reader supplies it. */
+  authRef?: Uint8Array | null;
   hdr: PayloadHdr;
   body: Uint8Array;
 }

@@ -19,7 +19,18 @@
  * composition: constant·events = constant replayed over the events, events·events = concatenation, anything·constant
  * = that constant. It is associative with identity `{events: []}`; `start()` is the constant of the empty stream.
  */
-import { bytesEqual, type CborValue, fromHex, Ht, toHex, u64be, utf8, VeenError } from "../core/mod.ts";
+import {
+  bytesEqual,
+  type CapToken,
+  type CborValue,
+  fromHex,
+  Ht,
+  toHex,
+  u64be,
+  utf8,
+  VeenError,
+  verifyCapChain,
+} from "../core/mod.ts";
 import { BodyCodec, type BodyRecord } from "./body_codec.ts";
 import {
   type ApplyResult,
@@ -131,6 +142,7 @@ export const WAL_CODES = [
   "WAL.INVALID_CURRENCY",
   "WAL.DUPLICATE",
   "WAL.OVERFLOW",
+  "WAL.UNAUTHORIZED_OPERATION",
 ] as const;
 export type WalCode = typeof WAL_CODES[number];
 
@@ -154,6 +166,8 @@ export interface WalletState {
   seenIn: Set<string>;
   /** parent_ids of applied copies (mirrored or bridged events), hex. */
   seenParents: Set<string>;
+  /** The institution key (hex): the issuer_pk of the cap on the applied wallet.open.v1 (001 §8). */
+  institutionPk: string | null;
   violations: Violation[];
 }
 
@@ -169,16 +183,83 @@ export function initialWalletState(): WalletState {
     seenOut: new Set(),
     seenIn: new Set(),
     seenParents: new Set(),
+    institutionPk: null,
     violations: [],
   };
 }
 
-/** One wallet event in stream order: the decoded body of `kind` and, for a copy, its parent_id. */
+/**
+ * One wallet event in stream order: the decoded body of `kind`, for a copy its parent_id, and `authorizedBy`, the
+ * issuer_pk of the cap its MSG carried when that cap authorizes the MSG for this wallet ({@link capIssuerFor}).
+ */
 export interface WalletEvent {
   seq: number;
   kind: WalletKind;
   rec: BodyRecord;
   parentId?: Uint8Array;
+  authorizedBy?: Uint8Array;
+}
+
+/**
+ * The events that need the wallet's institution key (001 §8, §5.6): deposit, adjust, limit, freeze and unfreeze
+ * are applied only when their MSG carries a cap issued by the institution key; the wallet.open.v1 names that key
+ * (the issuer of the cap on the open's MSG), so an open needs a cap too.
+ */
+export const PRIVILEGED_KINDS: ReadonlySet<WalletKind> = new Set([
+  "open",
+  "deposit",
+  "adjust",
+  "limit",
+  "freeze",
+  "unfreeze",
+]);
+
+/**
+ * The issuer_pk a cap_token lends to a MSG on wallet `walletId`'s stream, or undefined when it lends none: every
+ * link of its sig_chain verifies under issuer_pk, its subject_pk is the MSG's client_id (the signer) and its
+ * allow.stream_ids hold `stream_id_wallet`. Expiry and revocation are the hub's admission (003 §6): a hub that
+ * requires admission refuses the MSG itself.
+ */
+export function capIssuerFor(
+  token: CapToken,
+  clientId: Uint8Array,
+  walletId: Uint8Array,
+): Uint8Array | undefined {
+  return chainOk(token) ? lends(token, clientId, walletStreamId(walletId)) : undefined;
+}
+
+function lends(token: CapToken, clientId: Uint8Array, stream: Uint8Array): Uint8Array | undefined {
+  if (!bytesEqual(token.subjectPk, clientId)) return undefined;
+  return token.allow.streamIds.some((s) => bytesEqual(s, stream)) ? token.issuerPk : undefined;
+}
+
+function chainOk(token: CapToken): boolean {
+  try {
+    verifyCapChain(token);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The cap_token an auth_ref names, as fetched (and checked against the auth_ref) by the reader; undefined if none. */
+export type CapLookup = (authRef: Uint8Array) => CapToken | undefined;
+
+/** Who authorized a MSG (its auth_ref and client_id) on one wallet's stream: the lending cap's issuer_pk. */
+export type Authorizer = (authRef: Uint8Array, clientId: Uint8Array) => Uint8Array | undefined;
+
+/** {@link capIssuerFor} over `caps` for wallet `walletId`, each (auth_ref, client_id) worked out once. */
+export function walletAuthorizer(walletId: Uint8Array, caps: CapLookup): Authorizer {
+  const stream = walletStreamId(walletId);
+  const memo = new Map<string, Uint8Array | undefined>();
+  return (ref, clientId) => {
+    const k = toHex(ref) + toHex(clientId);
+    if (!memo.has(k)) {
+      const t = caps(ref);
+      memo.set(k, t !== undefined && chainOk(t) ? lends(t, clientId, stream) : undefined);
+    }
+    return memo.get(k);
+  };
 }
 
 /** 001 line 4790: needs_reset is true when the UTC days `floor(ts / 86400)` differ. */
@@ -221,9 +302,21 @@ function credit(s: WalletState, amount: number): WalCode | undefined {
 /** What one event did: applied, ignored (another wallet's, or a repeated open), or the code it was skipped with. */
 export type StepResult = "applied" | "ignored" | WalCode;
 
+/** WAL.UNAUTHORIZED_OPERATION unless a privileged event is authorized by the wallet's institution key. */
+function unauthorized(s: WalletState, ev: WalletEvent): WalCode | undefined {
+  if (!PRIVILEGED_KINDS.has(ev.kind) || ev.kind === "open") return undefined;
+  const by = ev.authorizedBy;
+  return by !== undefined && s.institutionPk === toHex(by) ? undefined : "WAL.UNAUTHORIZED_OPERATION";
+}
+
 function stepInner(walletId: Uint8Array, s: WalletState, ev: WalletEvent): StepResult {
   const r = ev.rec;
   const ts = r.ts as number;
+  if (ev.kind !== "open" && PRIVILEGED_KINDS.has(ev.kind)) {
+    if (!s.exists) return "WAL.NOT_OPEN";
+    const code = unauthorized(s, ev);
+    if (code !== undefined) return code;
+  }
   switch (ev.kind) {
     case "open": {
       const currency = r.currency as string;
@@ -232,7 +325,9 @@ function stepInner(walletId: Uint8Array, s: WalletState, ev: WalletEvent): StepR
         return "WAL.INVALID_WALLET_ID";
       }
       if (s.exists) return "ignored"; // 001 §5.1: a later open MAY be a no-op
+      if (ev.authorizedBy === undefined) return "WAL.UNAUTHORIZED_OPERATION";
       Object.assign(s, {
+        institutionPk: toHex(ev.authorizedBy),
         exists: true,
         closed: false,
         balance: 0,
@@ -256,7 +351,6 @@ function stepInner(walletId: Uint8Array, s: WalletState, ev: WalletEvent): StepR
       return "applied";
     case "freeze":
     case "unfreeze":
-      if (!s.exists) return "WAL.NOT_OPEN";
       s.frozen = ev.kind === "freeze";
       return "applied";
     case "deposit":
@@ -279,7 +373,6 @@ function stepInner(walletId: Uint8Array, s: WalletState, ev: WalletEvent): StepR
       return "applied";
     }
     case "adjust": {
-      if (!s.exists) return "WAL.NOT_OPEN";
       if (s.closed) return "WAL.CLOSED";
       const next = s.balance + (r.delta as number);
       if (next < 0) return "WAL.INSUFFICIENT_FUNDS";
@@ -327,16 +420,29 @@ export function cloneState(s: WalletState): WalletState {
 /** A range summary: the constant state from the stream start, or the events of a range that starts later. */
 export type WalletSummary = { state: WalletState } | { events: WalletEvent[] };
 
-/** The wallet event of an entry, "ignored" for other schemas, "rejected" for a body that does not parse. */
-export function walletEventOf(e: OverlayEntry): WalletEvent | "ignored" | "rejected" {
+/**
+ * The wallet event of an entry, "ignored" for other schemas, "rejected" for a body that does not parse. For a
+ * privileged kind, `authorizedBy` is the issuer `authorize` answers for the MSG's auth_ref and client_id.
+ */
+export function walletEventOf(
+  e: OverlayEntry,
+  authorize?: Authorizer,
+): WalletEvent | "ignored" | "rejected" {
   const kind = walletKindOf(e.hdr.schema);
   if (kind === undefined) return "ignored";
+  let rec: BodyRecord;
   try {
-    const rec = decodeWalletBody(kind, e.body);
-    return { seq: e.seq, kind, rec, ...(e.hdr.parentId === undefined ? {} : { parentId: e.hdr.parentId }) };
+    rec = decodeWalletBody(kind, e.body);
   } catch {
     return "rejected";
   }
+  const ev: WalletEvent = { seq: e.seq, kind, rec };
+  if (e.hdr.parentId !== undefined) ev.parentId = e.hdr.parentId;
+  if (PRIVILEGED_KINDS.has(kind) && e.authRef != null && authorize !== undefined) {
+    const by = authorize(e.authRef, e.clientId);
+    if (by !== undefined) ev.authorizedBy = by;
+  }
+  return ev;
 }
 
 function replay(walletId: Uint8Array, s: WalletState, events: readonly WalletEvent[]): WalletState {
@@ -358,6 +464,7 @@ function stateToJson(s: WalletState): unknown {
     seen_out: sorted(s.seenOut),
     seen_in: sorted(s.seenIn),
     seen_parents: sorted(s.seenParents),
+    institution_pk: s.institutionPk,
     violations: s.violations.map((v) => [v.seq, v.code]),
   };
 }
@@ -383,6 +490,7 @@ function stateFromJson(v: unknown): WalletState {
     seenOut: hexSet(o.seen_out, "seen_out"),
     seenIn: hexSet(o.seen_in, "seen_in"),
     seenParents: hexSet(o.seen_parents, "seen_parents"),
+    institutionPk: o.institution_pk === null ? null : jsonHex(o.institution_pk, "institution_pk", 32),
     violations: jsonArray(o.violations, "violations").map((row) => {
       const r = jsonArray(row, "violation");
       if (r.length !== 2 || !(WAL_CODES as readonly unknown[]).includes(r[1])) damaged("violation row");
@@ -393,7 +501,7 @@ function stateFromJson(v: unknown): WalletState {
 
 function eventFromJson(row: unknown): WalletEvent {
   const r = jsonArray(row, "wallet event");
-  if (r.length !== 4 || !KINDS.includes(r[1] as WalletKind)) damaged("wallet event row");
+  if (r.length !== 5 || !KINDS.includes(r[1] as WalletKind)) damaged("wallet event row");
   const kind = r[1] as WalletKind;
   let rec: BodyRecord;
   try {
@@ -403,13 +511,21 @@ function eventFromJson(row: unknown): WalletEvent {
   }
   const ev: WalletEvent = { seq: jsonUint(r[0], "wallet event seq"), kind, rec };
   if (r[3] !== null) ev.parentId = fromHex(jsonHex(r[3], "wallet event parent_id", 32));
+  if (r[4] !== null) ev.authorizedBy = fromHex(jsonHex(r[4], "wallet event authorized_by", 32));
   return ev;
 }
 
-/** The fold of wallet `walletId` over its stream (any number of wallet schemas; other schemas are ignored). */
-export function walletFold(walletId: Uint8Array): Fold<WalletSummary> & { start(): WalletSummary } {
+/**
+ * The fold of wallet `walletId` over its stream (any number of wallet schemas; other schemas are ignored). `caps`
+ * resolves the auth_refs of privileged events; without it no event is authorized (001 §8).
+ */
+export function walletFold(
+  walletId: Uint8Array,
+  caps?: CapLookup,
+): Fold<WalletSummary> & { start(): WalletSummary } {
+  const authorize = caps === undefined ? undefined : walletAuthorizer(walletId, caps);
   return {
-    kind: "wallet.v1",
+    kind: "wallet.v2",
     schema: WALLET_BODIES.open.schemaId,
     empty: () => ({ events: [] }),
     start: () => ({ state: initialWalletState() }),
@@ -419,7 +535,7 @@ export function walletFold(walletId: Uint8Array): Fold<WalletSummary> & { start(
       return { events: [...left.events, ...right.events] };
     },
     apply(s, e): ApplyResult {
-      const ev = walletEventOf(e);
+      const ev = walletEventOf(e, authorize);
       if (typeof ev === "string") return ev;
       if ("events" in s) {
         s.events.push(ev);
@@ -435,6 +551,7 @@ export function walletFold(walletId: Uint8Array): Fold<WalletSummary> & { start(
           ev.kind,
           toHex(WALLET_BODIES[ev.kind].encode(ev.rec)),
           ev.parentId === undefined ? null : toHex(ev.parentId),
+          ev.authorizedBy === undefined ? null : toHex(ev.authorizedBy),
         ]),
       };
     },

@@ -1,6 +1,16 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { type CborValue, H, toHex, u64be, utf8 } from "../core/mod.ts";
+import {
+  authRef,
+  type CapToken,
+  type CborValue,
+  H,
+  issueCapToken,
+  signingKeyFromSeed,
+  toHex,
+  u64be,
+  utf8,
+} from "../core/mod.ts";
 import { prng } from "../tests/util.ts";
 import { foldRange, type OverlayEntry, rangeMonoid } from "./fold.ts";
 import { assertSpecOrder, throwsSize } from "./testing/bodies.ts";
@@ -10,6 +20,7 @@ import {
   encodeWalletBody,
   initialWalletState,
   needsReset,
+  PRIVILEGED_KINDS,
   transferIdFor,
   WALLET_BODIES,
   walletCheck,
@@ -115,11 +126,14 @@ Deno.test("wallet bodies: the nine schemas in spec key order, strict decoding", 
 });
 
 let n = 0;
+/** The institution key every privileged test event is authorized by (the issuer of the open's cap). */
+const INST = new Uint8Array(32).fill(0x1e);
 const ev = (kind: WalletKind, rec: Record<string, CborValue>, parentId?: Uint8Array): WalletEvent => ({
   seq: ++n,
   kind,
   rec: { wallet_id: W, ...rec },
   ...(parentId === undefined ? {} : { parentId }),
+  ...(PRIVILEGED_KINDS.has(kind) ? { authorizedBy: INST } : {}),
 });
 const open = (t = 1) => ev("open", { realm_id: REALM, ctx_id: CTX, currency: "USD", created_at: t });
 const xfer = (amount: number, id: number, ts = 1, from = W, to = OTHER) =>
@@ -257,6 +271,76 @@ Deno.test("wallet fold: an open whose wallet_id is not derived from its fields i
   assert.equal(s.exists, false);
 });
 
+/** The institution's signing key, a writer client_id and caps for the fold tests (real signatures). */
+const INST_KEY = signingKeyFromSeed(new Uint8Array(32).fill(0x51));
+const ROGUE_KEY = signingKeyFromSeed(new Uint8Array(32).fill(0x52));
+const WRITER = new Uint8Array(32).fill(1); // the client_id of testing/laws.ts entry()
+const capOf = (key = INST_KEY, subjectPk = WRITER, streams = [walletStreamId(W)]): CapToken =>
+  issueCapToken({ issuerSecret: key.secret, issuerPk: key.public, subjectPk, streamIds: streams, ttl: 600 });
+const GOOD = capOf();
+const CAPS: CapToken[] = [
+  GOOD,
+  capOf(ROGUE_KEY), // another issuer
+  capOf(INST_KEY, new Uint8Array(32).fill(2)), // for another client
+  capOf(INST_KEY, WRITER, [walletStreamId(OTHER)]), // for another wallet's stream
+  { ...GOOD, sigChain: [new Uint8Array(64)] }, // a link that does not verify
+];
+const lookup = (ref: Uint8Array) => CAPS.find((c) => toHex(authRef(c)) === toHex(ref));
+const withCap = (e: OverlayEntry, cap: CapToken | null): OverlayEntry => ({
+  ...e,
+  authRef: cap === null ? null : authRef(cap),
+});
+
+Deno.test("wallet fold: open, deposit, adjust, limit, freeze and unfreeze need a cap of the institution the open named", () => {
+  const fold = walletFold(W, lookup);
+  const s = fold.start();
+  const body = (k: WalletKind, rec: Record<string, CborValue>) =>
+    encodeWalletBody(k, { wallet_id: W, ...rec });
+  const e = (seq: number, k: WalletKind, rec: Record<string, CborValue>, cap: CapToken | null = null) =>
+    withCap(entry(seq, WALLET_BODIES[k].schemaId, body(k, rec)), cap);
+  const open = BODIES.open[0];
+  const log = [
+    e(1, "open", open), // no cap: nobody is named
+    e(2, "open", open, CAPS[2]), // a cap for another client_id
+    e(3, "open", open, GOOD), // names INST_KEY
+    e(4, "open", open, CAPS[1]), // a later open is a no-op: it cannot rename the institution
+    e(5, "deposit", { amount: 10, ts: 1 }),
+    ...CAPS.slice(1).map((c, i) => e(6 + i, "deposit", { amount: 10, ts: 1 }, c)), // 6..9
+    e(10, "deposit", { amount: 10, ts: 1 }, GOOD),
+    e(11, "adjust", { delta: 5, ts: 1, reason: "r" }, CAPS[1]),
+    e(12, "limit", { daily_limit: 3, ts: 1 }, CAPS[1]),
+    e(13, "freeze", { ts: 1 }, CAPS[1]),
+    e(14, "freeze", { ts: 1 }, GOOD),
+    e(15, "unfreeze", { ts: 1 }, CAPS[1]),
+    e(16, "withdraw", { amount: 1, ts: 1 }), // an owner's event needs no institution cap
+  ];
+  const res = log.map((x) => fold.apply(s, x));
+  assert.ok(res.every((r) => r !== "rejected"));
+  const st = walletStateOf(W, s);
+  assert.equal(st.institutionPk, toHex(INST_KEY.public));
+  assert.deepEqual(st.violations.map((v) => [v.seq, v.code]), [
+    [1, "WAL.UNAUTHORIZED_OPERATION"],
+    [2, "WAL.UNAUTHORIZED_OPERATION"],
+    [5, "WAL.UNAUTHORIZED_OPERATION"],
+    [6, "WAL.UNAUTHORIZED_OPERATION"],
+    [7, "WAL.UNAUTHORIZED_OPERATION"],
+    [8, "WAL.UNAUTHORIZED_OPERATION"],
+    [9, "WAL.UNAUTHORIZED_OPERATION"],
+    [11, "WAL.UNAUTHORIZED_OPERATION"],
+    [12, "WAL.UNAUTHORIZED_OPERATION"],
+    [13, "WAL.UNAUTHORIZED_OPERATION"],
+    [15, "WAL.UNAUTHORIZED_OPERATION"],
+    [16, "WAL.FROZEN"],
+  ]);
+  assert.deepEqual([st.balance, st.frozen, st.dailyLimit], [10, true, null]);
+  // Without a cap lookup nothing is authorized; the JSON summary keeps the institution.
+  const blind = walletFold(W).start();
+  for (const x of log) walletFold(W).apply(blind, x);
+  assert.equal(walletStateOf(W, blind).exists, false);
+  const back = fold.fromJson(JSON.parse(JSON.stringify(fold.toJson(s))));
+  assert.equal(walletStateOf(W, back).institutionPk, toHex(INST_KEY.public));
+});
+
 /** A random wallet log as entries (other schemas and malformed bodies mixed in). */
 function randomLog(seed: number, len: number): OverlayEntry[] {
   const r = prng(seed);
@@ -275,7 +359,7 @@ function randomLog(seed: number, len: number): OverlayEntry[] {
     const ts = 5 * DAY + r.int(3 * DAY);
     if (seq === 1 || r.int(40) === 0) {
       const body = encodeWalletBody("open", BODIES.open[0]);
-      out.push(entry(seq, WALLET_BODIES.open.schemaId, body));
+      out.push(withCap(entry(seq, WALLET_BODIES.open.schemaId, body), seq === 1 ? GOOD : CAPS[r.int(5)]!));
       continue;
     }
     if (r.int(30) === 0) {
@@ -313,13 +397,15 @@ function randomLog(seed: number, len: number): OverlayEntry[] {
     }
     const hdr = r.int(10) === 0 ? { parentId: new Uint8Array(32).fill(r.int(4)) } : {};
     const body = r.int(50) === 0 ? new Uint8Array([0xa0]) : encodeWalletBody(k, rec);
-    out.push(entry(seq, WALLET_BODIES[k].schemaId, body, undefined, hdr));
+    // Mostly the institution's cap, sometimes none or one that does not authorize (only privileged kinds care).
+    const cap = r.int(8) === 0 ? null : r.int(6) === 0 ? CAPS[1 + r.int(4)]! : GOOD;
+    out.push(withCap(entry(seq, WALLET_BODIES[k].schemaId, body, undefined, hdr), cap));
   }
   return out;
 }
 
 Deno.test("wallet fold properties: deterministic, never negative, split and merge equal the whole", () => {
-  const fold = walletFold(W);
+  const fold = walletFold(W, lookup);
   const m = rangeMonoid(fold);
   const text = (s: WalletState) => JSON.stringify(fold.toJson({ state: s }));
   for (let seed = 1; seed <= 30; seed++) {
@@ -358,4 +444,44 @@ Deno.test("wallet fold properties: deterministic, never negative, split and merg
     }
     checkMergeLaws(fold, log, seed, 5);
   }
+});
+
+Deno.test("wallet fold property: bridged copies (parent_id = origin msg_id) fold to the origin's state, duplicates ignored", () => {
+  const fold = walletFold(W, lookup);
+  const text = (s: WalletState) =>
+    JSON.stringify({
+      ...(fold.toJson({ state: s }) as { state: object }).state,
+      violations: [],
+      seen_parents: [],
+    });
+  let applied = 0;
+  for (let seed = 1; seed <= 30; seed++) {
+    const log = randomLog(seed, 120).map((e) => ({ ...e, hdr: { schema: e.hdr.schema } }));
+    const origin = fold.start();
+    const accepted: OverlayEntry[] = [];
+    for (const e of log) {
+      const before = walletStateOf(W, origin).violations.length;
+      if (fold.apply(origin, e) === "applied" && walletStateOf(W, origin).violations.length === before) {
+        accepted.push(e);
+      }
+    }
+    applied += accepted.length;
+    // WALBR0: copies of the events the origin applied, each bridged once or several times, in origin order; the
+    // bridge signs under its own cap (the institution's, for itself).
+    const r = prng(500 + seed);
+    const copies: OverlayEntry[] = [];
+    for (const e of accepted) {
+      const copy = { ...e, hdr: { ...e.hdr, parentId: e.msgId } };
+      for (let k = 1 + (r.int(3) === 0 ? 1 + r.int(2) : 0); k > 0; k--) copies.push(copy);
+    }
+    const replica = fold.start();
+    copies.forEach((c, i) => fold.apply(replica, { ...c, seq: i + 1 }));
+    const o = walletStateOf(W, origin);
+    const b = walletStateOf(W, replica);
+    assert.equal(b.balance, o.balance, `seed ${seed}`);
+    assert.equal(text(b), text(o), `seed ${seed}`);
+    assert.ok(b.violations.every((v) => v.code === "WAL.DUPLICATE"), `seed ${seed}`);
+    assert.equal(b.violations.length, copies.length - accepted.length);
+  }
+  assert.ok(applied > 1000, `the random logs apply events (${applied})`);
 });

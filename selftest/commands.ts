@@ -21,7 +21,7 @@ const SELFTEST_FLAGS: FlagSpec[] = [
   {
     name: "subset",
     metavar: "NAME,...",
-    help: "overlays only: kex1, sh1 (hardened), meta (lclass), fed-auth (federated), id",
+    help: "overlays only: kex1, sh1 (hardened), meta (lclass), fed-auth (federated), id, wallet",
   },
 ];
 
@@ -47,16 +47,17 @@ const SUITES: [SuiteGroup, string][] = [
     "federated",
     "FED1/AUTH1: two hubs in one realm, authority records, sends to the primary only, flip (own hubs)",
   ],
+  ["wallet", "the wallet layer (WAL Core, Limits, Control, Bridge) through veen wallet on own hubs"],
   [
     "id",
     "ID layer: derivations, devices, profiles, orgs, handles, JWT gateway, revocation, bridge (own hubs)",
   ],
   [
     "overlays",
-    "the v0.0.1+ overlay suites: kex1 + hardened + meta + federated + id (CORE-GOALS 0; --subset picks some)",
+    "the v0.0.1+ overlay suites: kex1 + hardened + meta + federated + id + wallet (CORE-GOALS 0; --subset picks some)",
   ],
-  ["plus", "core + props + fuzz + kex1 + hardened + meta + federated + id (CLI-GOALS-2 §8.5)"],
-  ["all", "core + props + fuzz + the overlay suites (kex1, hardened, meta, federated, id)"],
+  ["plus", "core + props + fuzz + kex1 + hardened + meta + federated + id + wallet (CLI-GOALS-2 §8.5)"],
+  ["all", "core + props + fuzz + the overlay suites (kex1, hardened, meta, federated, id, wallet)"],
 ];
 
 /** `veen selftest core|props|fuzz|meta|all`. */

@@ -1,5 +1,5 @@
 /**
- * `veen selftest core|props|fuzz|kex1|hardened|meta|federated|id|overlays|plus|all` (also `veen-selftest ...`; CLI-GOALS-1 §15, CORE-GOALS) and `veen bench`.
+ * `veen selftest core|props|fuzz|kex1|hardened|meta|federated|id|wallet|overlays|plus|all` (also `veen-selftest ...`; CLI-GOALS-1 §15, CORE-GOALS) and `veen bench`.
  *
  * Each suite starts its own hubs on random loopback ports with data directories under $TMPDIR (or, with
  * `--hub URL`, runs the subset that works against an already deployed hub), drives the real CLI as subprocesses,
@@ -18,6 +18,7 @@ import { HARDENED_GOAL, hardenedSuite } from "./hardened_suite.ts";
 import { Harness, Interrupted, SuiteAborted } from "./harness.ts";
 import { META_GOAL, metaSuite } from "./meta_suite.ts";
 import { ID_GOAL, idSuite } from "./id_suite.ts";
+import { WALLET_GOAL, walletSuite } from "./wallet_suite.ts";
 import { PROPS_GOAL, propsSuite } from "./props_suite.ts";
 import { Report } from "./report.ts";
 import { parseSeed, Rng } from "./rng.ts";
@@ -25,7 +26,16 @@ import { SELFTEST_COMMANDS } from "./commands.ts";
 
 export { BENCH_COMMAND, benchMain, SELFTEST_COMMANDS } from "./commands.ts";
 
-export type SuiteName = "core" | "props" | "fuzz" | "kex1" | "hardened" | "meta" | "federated" | "id";
+export type SuiteName =
+  | "core"
+  | "props"
+  | "fuzz"
+  | "kex1"
+  | "hardened"
+  | "meta"
+  | "federated"
+  | "id"
+  | "wallet";
 /** A suite, or a group of suites run in one report. */
 export type SuiteGroup = SuiteName | "overlays" | "plus" | "all";
 
@@ -38,8 +48,9 @@ const OVERLAY_SUBSETS: Record<string, SuiteName> = {
   lclass: "meta",
   "fed-auth": "federated",
   id: "id",
+  wallet: "wallet",
 };
-const OVERLAYS: SuiteName[] = ["kex1", "hardened", "meta", "federated", "id"];
+const OVERLAYS: SuiteName[] = ["kex1", "hardened", "meta", "federated", "id", "wallet"];
 /** What the groups run. `plus` is CLI-GOALS-2 §8.5 and `all` CORE-GOALS 0 (core and the overlays). */
 const GROUPS: Record<"overlays" | "plus" | "all", SuiteName[]> = {
   overlays: OVERLAYS,
@@ -75,6 +86,7 @@ const SUITES: Record<SuiteName, { goal: string; run: (h: Harness) => Promise<voi
   meta: { goal: META_GOAL, run: metaSuite },
   federated: { goal: FEDERATED_GOAL, run: federatedSuite },
   id: { goal: ID_GOAL, run: idSuite },
+  wallet: { goal: WALLET_GOAL, run: walletSuite },
 };
 
 /** `veen selftest SUITE ...` in-process (`args` follow the word "selftest"); returns the exit code. */

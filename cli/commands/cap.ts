@@ -33,7 +33,7 @@ import {
   PASSPHRASE_FLAG,
 } from "../context.ts";
 import { readInputFile, writeOutputFile } from "../files.ts";
-import { decodeAnswer } from "../http_client.ts";
+import { fetchCapToken } from "../cap_fetch.ts";
 import { readIdentityCard } from "../identity_card.ts";
 
 /** `--rate PER_SEC,BURST` (also the CORE-GOALS spelling `5/s,10`). */
@@ -268,13 +268,7 @@ export const capFetch: Command = {
   async run(ctx) {
     const ref = parseHex32(ctx.flags.req("auth-ref"), "--auth-ref");
     const session = await connectFromFlags(ctx);
-    const bytes = await session.http.capToken(ref);
-    const token = decodeAnswer("cap_token", () => decodeCapToken(bytes));
-    if (toHex(authRef(token)) !== toHex(ref)) {
-      throw malformedError(
-        `Hub answered a cap_token whose auth_ref is ${toHex(authRef(token))}, not ${toHex(ref)}`,
-      );
-    }
+    const { bytes, token } = await fetchCapToken(session.http, ref);
     const out = ctx.flags.req("out");
     await writeOutputFile(out, bytes, "cap_token");
     const { json, lines } = describeToken(token, ref);

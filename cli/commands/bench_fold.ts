@@ -1,0 +1,176 @@
+/**
+ * `veen bench fold` (issue 21 "Complexity"; spec 001 L151-203): the wallet fold's time for a stream of N events,
+ * cold (from stream_seq 1) and warm (from the saved summary, only the new events read), as the CLI runs it: each
+ * event is a decoded wallet body with its MSG's auth_ref (the institution's cap, verified once), and the summary
+ * goes through its JSON form as `OverlayCursor` writes and reads it. In process, no hub: the figures isolate the
+ * fold from network and proof checks, which `veen bench` measures. Figures only; nothing passes or fails.
+ *
+ * Two mixes: `account` (deposits, withdrawals, limits, adjusts: the summary is the 001 §4 state, O(1)) and
+ * `transfers` (a third of the events are transfers: the summary also holds every transfer_id seen, 001 §5.5,
+ * so a warm start parses a set that grows with the transfers).
+ */
+import { authRef, issueCapToken, signingKeyFromSeed, toHex, u64be } from "../../core/mod.ts";
+import {
+  encodeWalletBody,
+  type OverlayEntry,
+  WALLET_BODIES,
+  walletFold,
+  walletIdFor,
+  type WalletKind,
+  walletStateOf,
+  walletStreamId,
+  type WalletSummary,
+} from "../../overlays/mod.ts";
+import { parseUint, usageError } from "../../cmd/mod.ts";
+import type { Command } from "../context.ts";
+
+const MIXES = ["account", "transfers"] as const;
+type Mix = typeof MIXES[number];
+
+/** A deterministic wallet stream of `n` events (an open, then the mix), every event under the institution's cap. */
+function walletStream(n: number, mix: Mix) {
+  const inst = signingKeyFromSeed(new Uint8Array(32).fill(7));
+  const clientId = new Uint8Array(32).fill(8);
+  const realm = new Uint8Array(32).fill(1);
+  const ctxId = new Uint8Array(32).fill(2);
+  const walletId = walletIdFor(realm, ctxId, "USD");
+  const other = walletIdFor(realm, new Uint8Array(32).fill(3), "USD");
+  const cap = issueCapToken({
+    issuerSecret: inst.secret,
+    issuerPk: inst.public,
+    subjectPk: clientId,
+    streamIds: [walletStreamId(walletId)],
+    ttl: 86400,
+  });
+  const ref = authRef(cap);
+  const entry = (seq: number, kind: WalletKind, rec: Record<string, unknown>): OverlayEntry => {
+    const msgId = new Uint8Array(32);
+    msgId.set(u64be(seq), 24);
+    return {
+      seq,
+      msgId,
+      clientId,
+      hubTs: seq,
+      authRef: ref,
+      hdr: { schema: WALLET_BODIES[kind].schemaId },
+      body: encodeWalletBody(kind, { wallet_id: walletId, ...rec } as Parameters<typeof encodeWalletBody>[1]),
+    };
+  };
+  const events: OverlayEntry[] = [
+    entry(1, "open", { realm_id: realm, ctx_id: ctxId, currency: "USD", created_at: 1 }),
+  ];
+  for (let seq = 2; seq <= n; seq++) {
+    const ts = 1_000_000 + seq * 60; // a day holds 1440 events: the daily window rolls over
+    const r = seq % 6;
+    if (mix === "transfers" && r % 3 === 0) {
+      const out = r === 0;
+      const id = new Uint8Array(32);
+      id.set(u64be(seq), 24);
+      events.push(entry(seq, "transfer", {
+        wallet_id: out ? walletId : other,
+        to_wallet_id: out ? other : walletId,
+        amount: 3,
+        ts,
+        transfer_id: id,
+      }));
+    } else if (r === 0 || r === 1 || r === 3) events.push(entry(seq, "deposit", { amount: 10, ts }));
+    else if (r === 2) events.push(entry(seq, "withdraw", { amount: 4, ts }));
+    else if (r === 4) events.push(entry(seq, "adjust", { delta: -1, ts, reason: "fee" }));
+    else events.push(entry(seq, "limit", { daily_limit: 1_000_000, ts }));
+  }
+  return { walletId, events, lookup: (x: Uint8Array) => toHex(x) === toHex(ref) ? cap : undefined };
+}
+
+interface Figure {
+  events: number;
+  mix: Mix;
+  cold_ms: number;
+  warm_ms: number;
+  summary_bytes: number;
+  balance: number;
+}
+
+const round = (x: number) => Math.round(x * 100) / 100;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Cold and warm fold times of one stream; warm is the median of `runs` resumptions. */
+function measure(n: number, mix: Mix, fresh: number, runs: number): Figure {
+  const { walletId, events, lookup } = walletStream(n + fresh, mix);
+  const old = events.slice(0, n);
+  const news = events.slice(n);
+  // Cold: a new fold over the N events, then the summary text a cursor saves.
+  const t0 = performance.now();
+  const fold = walletFold(walletId, lookup);
+  const s = fold.start();
+  for (const e of old) fold.apply(s, e);
+  const text = JSON.stringify(fold.toJson(s));
+  const cold = performance.now() - t0;
+  // Warm: parse the saved summary, fold only the new events, save again (a fresh fold: caps verified again).
+  const warm: number[] = [];
+  let last: WalletSummary = s;
+  for (let i = 0; i < runs; i++) {
+    const t1 = performance.now();
+    const f = walletFold(walletId, lookup);
+    const w = f.fromJson(JSON.parse(text));
+    for (const e of news) f.apply(w, e);
+    JSON.stringify(f.toJson(w));
+    warm.push(performance.now() - t1);
+    last = w;
+  }
+  return {
+    events: n,
+    mix,
+    cold_ms: round(cold),
+    warm_ms: round(median(warm)),
+    summary_bytes: text.length,
+    balance: walletStateOf(walletId, last).balance,
+  };
+}
+
+export const benchFold: Command = {
+  path: ["bench", "fold"],
+  summary: "time the wallet fold cold (whole stream) and warm (summary + new events) at several sizes",
+  usage: "veen bench fold [--sizes 1000,100000] [--new N] [--runs N] [--mix account,transfers] [--json]",
+  details: `In process, no hub: a deterministic wallet stream of each size is folded from stream_seq 1 (cold)
+and resumed from its JSON summary with --new events (warm, median of --runs). Figures only; nothing here passes or
+fails on timing.`,
+  flags: [
+    { name: "sizes", metavar: "N,N,...", help: "stream sizes (default 1000,100000; each 1..1000000)" },
+    { name: "new", metavar: "N", help: "events after the summary in a warm read (default 10)" },
+    { name: "runs", metavar: "N", help: "warm resumptions timed per size (default 5)" },
+    { name: "mix", metavar: "NAME,...", help: "event mixes: account, transfers (default both)" },
+  ],
+  run(ctx) {
+    const sizes = (ctx.flags.str("sizes") ?? "1000,100000").split(",").map((x) =>
+      parseUint(x.trim(), "--sizes", { min: 1, max: 1_000_000 })
+    );
+    const fresh = ctx.flags.int("new", { min: 1, max: 100_000 }) ?? 10;
+    const runs = ctx.flags.int("runs", { min: 1, max: 100 }) ?? 5;
+    const mixes = (ctx.flags.str("mix") ?? MIXES.join(",")).split(",").map((m) => m.trim());
+    for (const m of mixes) {
+      if (!(MIXES as readonly string[]).includes(m)) {
+        throw usageError(`--mix ${m}: not one of ${MIXES.join(", ")}`);
+      }
+    }
+    const figures: Figure[] = [];
+    for (const mix of mixes as Mix[]) {
+      for (const n of sizes) {
+        figures.push(measure(n, mix, fresh, runs));
+        ctx.out.progress(figures.length, sizes.length * mixes.length, "measured");
+      }
+    }
+    ctx.out.clearProgress();
+    const machine = {
+      cores: navigator.hardwareConcurrency,
+      os: `${Deno.build.os} ${Deno.build.arch}`,
+      deno: Deno.version.deno,
+    };
+    ctx.out.result({ new_events: fresh, runs, machine, figures }, [
+      `wallet fold, warm = summary + ${fresh} new events (median of ${runs})`,
+      ...figures.map((f) =>
+        `${f.mix} ${f.events} events: cold ${f.cold_ms} ms, warm ${f.warm_ms} ms, summary ${f.summary_bytes} bytes`
+      ),
+    ]);
+    return Promise.resolve(0);
+  },
+};
