@@ -22,6 +22,7 @@ import { AdminFollower } from "./admin_follower.ts";
 import { AdminSource } from "./admin_source.ts";
 import { BodyLimits } from "./body_limits.ts";
 import { Checkpointer } from "./checkpointer.ts";
+import { checkpointNow } from "./checkpoint_now.ts";
 import { ClientIdDenyList } from "./client_deny.ts";
 import { CryptoPool } from "./crypto_pool.ts";
 import {
@@ -386,6 +387,16 @@ async function startWithStore(
     equivocations: files.equivocations,
     witness: files.witness,
     ...(anchorer === undefined ? {} : { anchors: anchorer }),
+    checkpointNow: (body) =>
+      checkpointNow({
+        hubKey,
+        hubId: hubIdFor(hubKey.public),
+        profileId: profileId(DEFAULT_PROFILE),
+        admin,
+        checkpointer,
+        now,
+        log: log.child("checkpoint"),
+      }, body),
   });
   const { hostname, port } = parseListen(cfg.listen);
   const abort = new AbortController();
