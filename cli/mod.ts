@@ -33,6 +33,7 @@ import { hubProfile } from "./commands/hub_profile.ts";
 import { idRotate, idShow, idUsage } from "./commands/id.ts";
 import { ID_LAYER_COMMANDS } from "./commands/id_layer.ts";
 import { LABEL_CLASS_COMMANDS } from "./commands/label_class.ts";
+import { RECORD_COMMANDS } from "./commands/record.ts";
 import { keygen } from "./commands/keygen.ts";
 import { powRequest, powSolve } from "./commands/pow.ts";
 import { reportEquivocation } from "./commands/report_equivocation.ts";
@@ -99,6 +100,7 @@ export const COMMANDS: readonly Command[] = [
   hubAdmissionLog,
   ...FED_AUTHORITY_COMMANDS,
   ...WALLET_COMMANDS,
+  ...RECORD_COMMANDS,
 ];
 
 /** The client commands as a program of their own (in-process tests; `mod.ts` runs every role's table). */
