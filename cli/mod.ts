@@ -126,3 +126,26 @@ if (import.meta.main) {
 
 // Client pieces other roles reuse (bridge/, selftest/).
 export { HubHttp, type HubInfo, type StreamItem } from "./http_client.ts";
+
+/** What `veen bridge export|import|reconcile` (bridge/airgap.ts) builds on: connection, keys, sending, replay. */
+export {
+  CLIENT_FLAG,
+  clientDir,
+  HUB_FLAG,
+  HUB_KEY_FLAG,
+  loadKeys,
+  nowSec,
+  PASSPHRASE_FLAG,
+  recipientOf,
+  TO_FLAG,
+} from "./context.ts";
+export { pinnedSession } from "./overlay_io.ts";
+export { type HubSession, streamTarget } from "./hub_session.ts";
+export { sendAndSave } from "./sender.ts";
+export { replayRange } from "./replay.ts";
+export { openForClient } from "./decrypt.ts";
+export { decryptionSecrets } from "./keystore.ts";
+export { checkpointsNow } from "./checkpoint_now.ts";
+export { readInputFile, writeOutputFile } from "./files.ts";
+export { readCapAuthRef } from "./commands/send.ts";
+export { requestSignerDir } from "./commands/hub_checkpoint.ts";

@@ -2,7 +2,7 @@
  * AGB0 export bundles (001 L971-1235; overlay decisions "Products"): the bundle file, its id, its verification,
  * and the bodies the bridge writes (imported events, audit records) through the one body codec.
  *
- * Bundle = CBOR `[header, CBOR(export checkpoint) as bstr, events]`, events `[[CBOR(MSG), CBOR(RECEIPT),
+ * Bundle = CBOR `[CBOR(header) as bstr, CBOR(export checkpoint) as bstr, events]`, events `[[CBOR(MSG), CBOR(RECEIPT),
  * CBOR(mmr_proof)], ...]`: each MSG exactly as committed in the source zone (ciphertext untouched), its RECEIPT, and
  * an inclusion proof of its leaf in the label's MMR at the export checkpoint's last_seq. The header commits to the
  * events (`events_digest = H(CBOR(events))`) and to the export checkpoint (`export_checkpoint_id`), and
@@ -132,7 +132,7 @@ export function encodeBundle(p: BundleParts): { bytes: Uint8Array; bundleId: Uin
   };
   const bundleId = bundleIdOf(noId);
   const header = BUNDLE_HEADER.encode({ bundle_id: bundleId, ...noId });
-  return { bytes: encodeCbor([decodeCbor(header), p.exportCheckpoint, events]), bundleId };
+  return { bytes: encodeCbor([header, p.exportCheckpoint, events]), bundleId };
 }
 
 export interface VerifiedEvent {
@@ -170,11 +170,11 @@ function fail(code: ErrorCode, reason: string, position?: number): never {
 
 /**
  * Verifies a bundle completely before anything is imported (001 L1033-1039): the header decodes and its bundle_id
- * is recomputed, the events digest and export checkpoint id match, the export checkpoint's hub_sig verifies (under
+ * is recomputed, the export checkpoint id matches, the export checkpoint's hub_sig verifies (under
  * a trusted key when a list is given) and covers the export label at or beyond export_seq_to, and each event: MSG
  * and RECEIPT decode, the RECEIPT's hub_sig, label, leaf binding (I1, I2), the MSG's signature and profile, its
  * stream_seq is the next of the range (no gap, no repeat), its inclusion proof leads to the checkpoint's root, and
- * its hub_ts lies in the header's time range.
+ * its hub_ts lies in the header's time range (a failure names the event's position); last, the events digest.
  */
 export function verifyBundle(
   bytes: Uint8Array,
@@ -185,16 +185,14 @@ export function verifyBundle(
     const top = decodeCbor(bytes, "bundle");
     if (!Array.isArray(top) || top.length !== 3) fail("E.SIZE", "Bundle must be a CBOR array of 3");
     const [hv, cpv, evv] = top as CborValue[];
+    if (!(hv instanceof Uint8Array)) fail("E.SIZE", "Bundle header must be a byte string");
     if (!(cpv instanceof Uint8Array)) fail("E.SIZE", "Bundle export checkpoint must be a byte string");
     if (!Array.isArray(evv)) fail("E.SIZE", "Bundle events must be an array");
-    const header = BUNDLE_HEADER.decode(encodeCbor(hv!));
+    const header = BUNDLE_HEADER.decode(hv as Uint8Array);
     claimed = header.bundle_id as Uint8Array;
     const { bundle_id: _, ...noId } = header;
     const bundleId = bundleIdOf(noId);
     if (!bytesEqual(bundleId, claimed)) fail("E.SIG", "bundle_id does not match the bundle header");
-    if (!bytesEqual(H(encodeCbor(evv)), header.events_digest as Uint8Array)) {
-      fail("E.SIG", "The events do not match the header's events_digest");
-    }
     if (evv.length !== header.event_count) fail("E.SIZE", "event_count does not match the events");
     const cp = decodeExportCheckpoint(cpv as Uint8Array);
     if (!bytesEqual(exportCheckpointId(cp), header.export_checkpoint_id as Uint8Array)) {
@@ -257,6 +255,9 @@ export function verifyBundle(
         fail(e.code, `Event ${i} (stream_seq ${from + i}): ${e.detail}`, i);
       }
     });
+    if (!bytesEqual(H(encodeCbor(evv)), header.events_digest as Uint8Array)) {
+      fail("E.SIG", "The events do not match the header's events_digest");
+    }
     return { ok: true, bundle: { header, bundleId, exportCheckpoint: cp, events } };
   } catch (e) {
     if (!(e instanceof VeenError)) throw e;
