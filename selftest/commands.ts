@@ -47,12 +47,14 @@ const SUITES: [SuiteGroup, string][] = [
     "federated",
     "FED1/AUTH1: two hubs in one realm, authority records, sends to the primary only, flip (own hubs)",
   ],
+  ["recorder", "SDR0 recorder: record streams, on-demand checkpoints, verified replay (own hub)"],
+  ["bridge", "AGB0 air-gap bridge: export, import, re-import, tampered bundle, reconcile (two own hubs)"],
   [
     "overlays",
     "the v0.0.1+ overlay suites: kex1 + hardened + meta + federated (CORE-GOALS 0; --subset picks some)",
   ],
   ["plus", "core + props + fuzz + kex1 + hardened + meta + federated (CLI-GOALS-2 §8.5)"],
-  ["all", "core + props + fuzz + the overlay suites (kex1, hardened, meta, federated)"],
+  ["all", "core + props + fuzz + the overlay suites (kex1, hardened, meta, federated) + recorder + bridge"],
 ];
 
 /** `veen selftest core|props|fuzz|meta|all`. */

@@ -1,5 +1,5 @@
 /**
- * `veen selftest core|props|fuzz|kex1|hardened|meta|federated|overlays|plus|all` (also `veen-selftest ...`; CLI-GOALS-1 §15, CORE-GOALS) and `veen bench`.
+ * `veen selftest core|props|fuzz|kex1|hardened|meta|federated|recorder|bridge|overlays|plus|all` (also `veen-selftest ...`; CLI-GOALS-1 §15, CORE-GOALS) and `veen bench`.
  *
  * Each suite starts its own hubs on random loopback ports with data directories under $TMPDIR (or, with
  * `--hub URL`, runs the subset that works against an already deployed hub), drives the real CLI as subprocesses,
@@ -17,6 +17,8 @@ import { KEX1_GOAL, kex1Suite } from "./kex1_suite.ts";
 import { HARDENED_GOAL, hardenedSuite } from "./hardened_suite.ts";
 import { Harness, Interrupted, SuiteAborted } from "./harness.ts";
 import { META_GOAL, metaSuite } from "./meta_suite.ts";
+import { RECORDER_GOAL, recorderSuite } from "./recorder_suite.ts";
+import { BRIDGE_GOAL, bridgeSuite } from "./bridge_suite.ts";
 import { PROPS_GOAL, propsSuite } from "./props_suite.ts";
 import { Report } from "./report.ts";
 import { parseSeed, Rng } from "./rng.ts";
@@ -24,7 +26,16 @@ import { SELFTEST_COMMANDS } from "./commands.ts";
 
 export { BENCH_COMMAND, benchMain, SELFTEST_COMMANDS } from "./commands.ts";
 
-export type SuiteName = "core" | "props" | "fuzz" | "kex1" | "hardened" | "meta" | "federated";
+export type SuiteName =
+  | "core"
+  | "props"
+  | "fuzz"
+  | "kex1"
+  | "hardened"
+  | "meta"
+  | "federated"
+  | "recorder"
+  | "bridge";
 /** A suite, or a group of suites run in one report. */
 export type SuiteGroup = SuiteName | "overlays" | "plus" | "all";
 
@@ -38,11 +49,13 @@ const OVERLAY_SUBSETS: Record<string, SuiteName> = {
   "fed-auth": "federated",
 };
 const OVERLAYS: SuiteName[] = ["kex1", "hardened", "meta", "federated"];
+/** The product suites (001 SDR0, AGB0). */
+const PRODUCTS: SuiteName[] = ["recorder", "bridge"];
 /** What the groups run. `plus` is CLI-GOALS-2 §8.5 and `all` CORE-GOALS 0 (core and the overlays). */
 const GROUPS: Record<"overlays" | "plus" | "all", SuiteName[]> = {
   overlays: OVERLAYS,
   plus: ["core", "props", "fuzz", ...OVERLAYS],
-  all: ["core", "props", "fuzz", ...OVERLAYS],
+  all: ["core", "props", "fuzz", ...OVERLAYS, ...PRODUCTS],
 };
 
 /** The suites of `which`, narrowed by `--subset` (overlays only). */
@@ -72,6 +85,8 @@ const SUITES: Record<SuiteName, { goal: string; run: (h: Harness) => Promise<voi
   hardened: { goal: HARDENED_GOAL, run: hardenedSuite },
   meta: { goal: META_GOAL, run: metaSuite },
   federated: { goal: FEDERATED_GOAL, run: federatedSuite },
+  recorder: { goal: RECORDER_GOAL, run: recorderSuite },
+  bridge: { goal: BRIDGE_GOAL, run: bridgeSuite },
 };
 
 /** `veen selftest SUITE ...` in-process (`args` follow the word "selftest"); returns the exit code. */
