@@ -23,7 +23,6 @@ import {
   clientDir,
   type Command,
   type CommandContext,
-  connectFromFlags,
   HUB_FLAG,
   HUB_KEY_FLAG,
   loadKeys,
@@ -34,7 +33,7 @@ import {
   TO_FLAG,
 } from "../context.ts";
 import { openForClient } from "../decrypt.ts";
-import { streamTarget } from "../hub_session.ts";
+import { type HubSession, streamTarget } from "../hub_session.ts";
 import { decryptionSecrets } from "../keystore.ts";
 import { replayRange } from "../replay.ts";
 import { sendAndSave } from "../sender.ts";
@@ -179,7 +178,7 @@ export const recordEmit: Command = {
 
 /** The latest CHECKPOINT of a stream, or undefined when the hub has none yet. */
 async function checkpointOf(
-  s: Awaited<ReturnType<typeof connectFromFlags>>,
+  s: HubSession,
   stream: string,
 ): Promise<Checkpoint | undefined> {
   try {
@@ -200,7 +199,7 @@ interface ReplayedEvent {
 
 async function replayStream(
   ctx: CommandContext,
-  s: Awaited<ReturnType<typeof connectFromFlags>>,
+  s: HubSession,
   stream: string,
   order: number,
   secrets: Uint8Array[],
