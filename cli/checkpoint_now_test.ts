@@ -9,6 +9,21 @@ import { decodeExportCheckpoint, fromHex, verifyExportCheckpointSig } from "../c
 import { withAdminHub } from "./testing/admin_hub.ts";
 import { runCli } from "./testing/run.ts";
 
+/** `veen hub checkpoint --hub HUB --stream S... --now --admin SIGNER --json ...` (default stream record/app/a). */
+const checkpointNow = (hub: string, signer: string, streams = ["record/app/a"], ...more: string[]) =>
+  runCli([
+    "hub",
+    "checkpoint",
+    "--hub",
+    hub,
+    ...streams.flatMap((s) => ["--stream", s]),
+    "--now",
+    "--admin",
+    signer,
+    "--json",
+    ...more,
+  ]);
+
 Deno.test("hub checkpoint --now: a CHECKPOINT at the head at once, anchor publish right after, export checkpoint over two streams", async () => {
   await withAdminHub(async (h) => {
     const producer = await h.client("producer");
@@ -32,22 +47,13 @@ Deno.test("hub checkpoint --now: a CHECKPOINT at the head at once, anchor publis
     assert.equal(before.code, 4, before.stdout + before.stderr);
     assert.match(before.stdout, /E\.NOT_FOUND/);
 
-    const r = await runCli([
-      "hub",
-      "checkpoint",
-      "--hub",
+    const r = await checkpointNow(
       h.hub,
-      "--stream",
-      "record/app/a",
-      "--stream",
-      "record/app/b",
-      "--now",
-      "--admin",
       h.admin,
+      ["record/app/a", "record/app/b"],
       "--export-out",
       `${h.root}/export.cbor`,
-      "--json",
-    ]);
+    );
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const j = r.json();
     assert.equal(j.upto_seq, 3);
@@ -63,20 +69,7 @@ Deno.test("hub checkpoint --now: a CHECKPOINT at the head at once, anchor publis
     assert.equal(after.code, 0, after.stdout + after.stderr);
     assert.equal(after.json().upto_seq, 3);
     // A second request at the same head answers the same CHECKPOINT.
-    const again = await runCli(
-      [
-        "hub",
-        "checkpoint",
-        "--hub",
-        h.hub,
-        "--stream",
-        "record/app/a",
-        "--now",
-        "--admin",
-        h.admin,
-        "--json",
-      ],
-    );
+    const again = await checkpointNow(h.hub, h.admin);
     assert.equal(again.json().mmr_root, j.mmr_root);
     const latest = await runCli(["hub", "checkpoint", "--hub", h.hub, "--stream", "record/app/a", "--json"]);
     assert.equal(latest.json().upto_seq, 3);
@@ -87,36 +80,10 @@ Deno.test("hub checkpoint --now: a producer's request is E.AUTH, an empty stream
   await withAdminHub(async (h) => {
     const producer = await h.client("producer");
     await h.send(producer, "record/app/a", "{}");
-    const asProducer = await runCli(
-      [
-        "hub",
-        "checkpoint",
-        "--hub",
-        h.hub,
-        "--stream",
-        "record/app/a",
-        "--now",
-        "--admin",
-        producer,
-        "--json",
-      ],
-    );
+    const asProducer = await checkpointNow(h.hub, producer);
     assert.equal(asProducer.code, 4);
     assert.equal(asProducer.json().code, "E.AUTH");
-    const empty = await runCli(
-      [
-        "hub",
-        "checkpoint",
-        "--hub",
-        h.hub,
-        "--stream",
-        "record/app/none",
-        "--now",
-        "--admin",
-        h.admin,
-        "--json",
-      ],
-    );
+    const empty = await checkpointNow(h.hub, h.admin, ["record/app/none"]);
     assert.equal(empty.code, 4);
     assert.equal(empty.json().code, "E.NOT_FOUND");
     const usage = await runCli(["hub", "checkpoint", "--hub", h.hub, "--stream", "x", "--admin", h.admin]);

@@ -13,19 +13,14 @@ import {
   encodeMmrProof,
   encodeMsg,
   encodeReceipt,
-  H,
   hubIdFor,
   inclusionProof,
   labelFor,
-  leafHash,
-  MemoryHashStore,
-  MmrAccumulator,
   signExportCheckpoint,
   signingKeyFromSeed,
-  signMsg,
-  signReceipt,
   streamIdFor,
 } from "../core/mod.ts";
+import { signedHistory } from "../core/testing/history.ts";
 import { BUNDLE_HEADER, type BundleEvent, encodeBundle, verifyBundle } from "./airgap_bundle.ts";
 
 const hub = signingKeyFromSeed(new Uint8Array(32).fill(3));
@@ -35,36 +30,7 @@ const label = labelFor(streamId);
 
 async function bundle(o: { n?: number; cpSeq?: number; ownSize?: boolean } = {}) {
   const n = o.n ?? 3;
-  const acc = new MmrAccumulator();
-  const store = new MemoryHashStore();
-  const items = [];
-  for (let i = 1; i <= n; i++) {
-    const ciphertext = new Uint8Array(40).fill(i);
-    const msg = signMsg({
-      ver: 1,
-      profileId: DEFAULT_PROFILE_ID,
-      label,
-      clientId: client.public,
-      clientSeq: i,
-      prevAck: i - 1,
-      authRef: null,
-      ctHash: H(ciphertext),
-      ciphertext,
-    }, client.secret);
-    const a = acc.append(leafHash(msg));
-    store.append(a.newNodes);
-    items.push({
-      msg,
-      receipt: signReceipt({
-        ver: 1,
-        label,
-        streamSeq: i,
-        leafHash: leafHash(msg),
-        mmrRoot: a.root,
-        hubTs: 100 + i,
-      }, hub.secret),
-    });
-  }
+  const { items, store } = signedHistory(n, { hub, client, label, hubTs: (i) => 100 + i });
   const cpSeq = o.cpSeq ?? n;
   const cp = signExportCheckpoint({
     ver: 1,

@@ -40,10 +40,18 @@ function steps(h: Harness): BridgeStep[] {
     const r = await h.cli(streamArgs(hub.url, client.dir, stream));
     return r.code === 0 ? arr(r.json?.items, "items").length : 0;
   };
-  const importArgs = (
-    c: BridgeCtx,
-    bundle: string,
-  ) => ["bridge", "import", "--hub", c.z2.url, "--client", c.offline.dir, "--bundle", bundle];
+  /** `veen bridge WORD --hub ZONE2 --client OFFLINE --bundle FILE...`. */
+  const zone2 = (c: BridgeCtx, word: string, ...bundles: string[]) => [
+    "bridge",
+    word,
+    "--hub",
+    c.z2.url,
+    "--client",
+    c.offline.dir,
+    ...bundles.flatMap((b) => ["--bundle", b]),
+  ];
+  const importArgs = (c: BridgeCtx, bundle: string) => zone2(c, "import", bundle);
+  const reconcileArgs = (c: BridgeCtx, ...bundles: string[]) => zone2(c, "reconcile", ...bundles);
   return [
     {
       name: "source-integrity",
@@ -149,16 +157,7 @@ function steps(h: Harness): BridgeStep[] {
         "bridge reconcile: the imported bundle is complete (J1 one origin RECEIPT each, J2 nothing missing); " +
         "the bundle never imported is reported missing (exit 4)",
       async run(c, ev) {
-        const r = await h.ok([
-          "bridge",
-          "reconcile",
-          "--hub",
-          c.z2.url,
-          "--client",
-          c.offline.dir,
-          "--bundle",
-          c.b1,
-        ]);
+        const r = await h.ok(reconcileArgs(c, c.b1));
         check(
           r.matched === 3 && r.missing === 0 && r.duplicated === 0 && r.changed === 0,
           "reconcile of bundle 1",
@@ -167,21 +166,7 @@ function steps(h: Harness): BridgeStep[] {
           arr(r.unmatched, "unmatched").length === 0,
           "reconcile: imported events without an origin in the bundle",
         );
-        const both = await h.refused(
-          [
-            "bridge",
-            "reconcile",
-            "--hub",
-            c.z2.url,
-            "--client",
-            c.offline.dir,
-            "--bundle",
-            c.b1,
-            "--bundle",
-            c.b2,
-          ],
-          "E.SEQ",
-        );
+        const both = await h.refused(reconcileArgs(c, c.b1, c.b2), "E.SEQ");
         const b = arr(both.bundles, "bundles");
         check(
           b[1]!.status === "missing",

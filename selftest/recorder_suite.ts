@@ -28,8 +28,18 @@ interface RecCtx {
 type RecStep = { name: string; goal: string; run(c: RecCtx, ev: string[]): Promise<void> };
 
 function steps(h: Harness): RecStep[] {
-  const replay = (c: RecCtx, ...more: string[]) =>
-    h.ok(["record", "replay", "--hub", c.url, "--client", c.admin.dir, "--stream", SECURITY, ...more]);
+  /** `veen WORDS --hub URL --client ADMIN --stream record/security/auth ...` (record replay, stream). */
+  const asAdmin = (c: RecCtx, words: string[], ...more: string[]) => [
+    ...words,
+    "--hub",
+    c.url,
+    "--client",
+    c.admin.dir,
+    "--stream",
+    SECURITY,
+    ...more,
+  ];
+  const replay = (c: RecCtx, ...more: string[]) => h.ok(asAdmin(c, ["record", "replay"], ...more));
   return [
     {
       name: "init",
@@ -182,49 +192,10 @@ function steps(h: Harness): RecStep[] {
           events[0]!.subject_id === "user-2" && events[0]!.proof === "verified",
           "record replay: event 2",
         );
-        const s = await h.ok([
-          "stream",
-          "--hub",
-          c.url,
-          "--client",
-          c.admin.dir,
-          "--stream",
-          SECURITY,
-          "--from",
-          "2",
-          "--to",
-          "4",
-          "--with-proof",
-        ]);
+        const s = await h.ok(asAdmin(c, ["stream"], "--from", "2", "--to", "4", "--with-proof"));
         check(arr(s.items, "items").length === 3, "veen stream --from 2 --to 4 did not return 3 items");
-        await h.refused([
-          "record",
-          "replay",
-          "--hub",
-          c.url,
-          "--client",
-          c.admin.dir,
-          "--stream",
-          SECURITY,
-          "--to",
-          "99",
-        ], "E.NOT_FOUND");
-        await h.refused(
-          [
-            "stream",
-            "--hub",
-            c.url,
-            "--client",
-            c.admin.dir,
-            "--stream",
-            SECURITY,
-            "--from",
-            "4",
-            "--to",
-            "99",
-          ],
-          "E.NOT_FOUND",
-        );
+        await h.refused(asAdmin(c, ["record", "replay"], "--to", "99"), "E.NOT_FOUND");
+        await h.refused(asAdmin(c, ["stream"], "--from", "4", "--to", "99"), "E.NOT_FOUND");
         ev.push(
           "replay 2..4: 3 events decoded and proved; stream 2..4: 3 items; --to 99: exit 4 E.NOT_FOUND",
         );

@@ -147,18 +147,10 @@ Deno.test("bridge export, import, re-import and reconcile across two hubs; J1-J3
     assert.deepEqual([again.imported, again.duplicates], [0, 2]);
     assert.equal((await items(z2.url, offline, TARGET)).length, 2, "a re-import adds nothing");
 
+    const reconcile = () =>
+      runCli(["bridge", "reconcile", "--hub", z2.url, "--client", offline, "--bundle", bundle, "--json"]);
     const rec = ok(
-      await runCli([
-        "bridge",
-        "reconcile",
-        "--hub",
-        z2.url,
-        "--client",
-        offline,
-        "--bundle",
-        bundle,
-        "--json",
-      ]),
+      await reconcile(),
     );
     assert.deepEqual([rec.matched, rec.missing, rec.duplicated, rec.changed], [2, 0, 0, 0]);
     assert.equal((rec.bundles as Record<string, unknown>[])[0]!.status, "complete");
@@ -225,17 +217,7 @@ Deno.test("bridge export, import, re-import and reconcile across two hubs; J1-J3
         import_time: 1,
       }),
     );
-    const dup = await runCli([
-      "bridge",
-      "reconcile",
-      "--hub",
-      z2.url,
-      "--client",
-      offline,
-      "--bundle",
-      bundle,
-      "--json",
-    ]);
+    const dup = await reconcile();
     assert.equal(dup.code, 4);
     assert.deepEqual(dup.json().bundles, [{
       file: bundle,
