@@ -78,47 +78,19 @@ function steps(h: Harness): RecStep[] {
       name: "emit",
       goal: "record emit: five record.event.v1 by the producer, sealed to the admin, at stream_seq 1..5",
       async run(c, ev) {
-        for (let i = 1; i <= 5; i++) {
-          const e = await h.ok([
-            "record",
-            "emit",
-            "--hub",
-            c.url,
-            "--client",
-            c.producer.dir,
-            "--stream",
-            SECURITY,
-            "--subject-id",
-            `user-${i}`,
-            "--event-type",
-            i % 2 === 0 ? "logout" : "login",
-            "--origin",
-            "selftest",
-            "--payload",
-            `{"n":${i}}`,
-            "--to",
-            c.admin.dir,
+        const emit = (stream: string, subject: string, type: string, ...more: string[]) =>
+          h.ok([
+            ...["record", "emit", "--hub", c.url, "--client", c.producer.dir, "--stream", stream],
+            ...["--subject-id", subject, "--event-type", type, "--origin", "selftest", ...more],
           ]);
+        for (let i = 1; i <= 5; i++) {
+          const type = i % 2 === 0 ? "logout" : "login";
+          const e = await emit(SECURITY, `user-${i}`, type, "--payload", `{"n":${i}}`, "--to", c.admin.dir);
           check(e.stream_seq === i, `record emit ${i}: stream_seq ${e.stream_seq}`);
           check(e.principal_id === c.producer.clientId, `record emit: principal_id ${short(e.principal_id)}`);
           c.emitted.push({ seq: i, hubTs: num(e.hub_ts, "hub_ts"), mmrRoot: str(e.mmr_root, "mmr_root") });
         }
-        await h.ok([
-          "record",
-          "emit",
-          "--hub",
-          c.url,
-          "--client",
-          c.producer.dir,
-          "--stream",
-          CHANGES,
-          "--subject-id",
-          "ops",
-          "--event-type",
-          "migration",
-          "--origin",
-          "selftest",
-        ]);
+        await emit(CHANGES, "ops", "migration");
         ev.push(
           `5 events on ${SECURITY} (hub_ts ${c.emitted[0]!.hubTs}..${c.emitted[4]!.hubTs}), 1 on ${CHANGES}`,
         );
