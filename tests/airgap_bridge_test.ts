@@ -236,3 +236,48 @@ Deno.test("bridge export, import, re-import and reconcile across two hubs; J1-J3
     await t.cleanup();
   }
 });
+
+Deno.test("SDR0+AGB0: record events of zone 1 are replayed in zone 2 from import/* with their origin (K1)", async () => {
+  const t = await tempDir("veen-airgap-k1-");
+  const z1 = await startRealHub(`${t.path}/z1`);
+  const z2 = await startRealHub(`${t.path}/z2`);
+  try {
+    const producer = await newClient(t.path, "producer");
+    const online = await newClient(t.path, "online");
+    const offline = await newClient(t.path, "offline");
+    const stream = "record/security/auth";
+    for (let i = 1; i <= 2; i++) {
+      ok(
+        await runCli([
+          ...["record", "emit", "--hub", z1.url, "--client", producer, "--stream", stream],
+          ...["--subject-id", `u${i}`, "--event-type", "login", "--origin", "sso", "--to", offline, "--json"],
+        ]),
+      );
+    }
+    const bundle = `${t.path}/k1.cbor`;
+    const exp = ok(
+      await runCli([
+        ...["bridge", "export", "--hub", z1.url, "--client", online, "--stream", stream],
+        ...["--out", bundle, "--json"],
+      ]),
+    );
+    ok(
+      await runCli(["bridge", "import", "--hub", z2.url, "--client", offline, "--bundle", bundle, "--json"]),
+    );
+    const r = ok(
+      await runCli([
+        ...["record", "replay", "--hub", z2.url, "--client", offline, "--stream", `import/${stream}`],
+        ...["--with-proof", "--json"],
+      ]),
+    );
+    const origins = (r.events as Record<string, unknown>[]).map((e) => e.origin as Record<string, unknown>);
+    assert.deepEqual(
+      origins.map((o) => [o.origin_seq, o.subject_id, o.event_type, o.origin, o.bundle_id, o.bridge_id]),
+      [[1, "u1", "login", "sso", exp.bundle_id, "agb0"], [2, "u2", "login", "sso", exp.bundle_id, "agb0"]],
+    );
+  } finally {
+    await z1.close();
+    await z2.close();
+    await t.cleanup();
+  }
+});

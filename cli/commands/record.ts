@@ -6,11 +6,22 @@
  *   (I3: one principal per VEEN client);
  * - `record replay`: replays one or more recorder streams by seq range or hub_ts window, every item verified against
  *   its RECEIPT (and proof with --with-proof) and the stream's latest CHECKPOINT (I2), events decoded when the
- *   client can open them. Any gap, withheld item or failed check fails the whole replay (exit 4).
+ *   client can open them (also inside AGB0 imports: the origin event of a bridge.import.v1). Any gap, withheld
+ *   item or failed check fails the whole replay (exit 4).
  */
-import { bytesEqual, type CborValue, type Checkpoint, toHex, VeenError } from "../../core/mod.ts";
 import {
+  bytesEqual,
+  type CborValue,
+  type Checkpoint,
+  decodeMsg,
+  type Msg,
+  toHex,
+  VeenError,
+} from "../../core/mod.ts";
+import {
+  BRIDGE_IMPORT,
   LABEL_CLASS,
+  originMsgBytes,
   RECORD_CLASS,
   RECORD_EVENT,
   RECORD_NAMESPACES,
@@ -189,6 +200,50 @@ async function checkpointOf(
   }
 }
 
+/**
+ * The event fields of a MSG this client can open: a record.event.v1 (its principal_id must be the sending client,
+ * I3, else E.AUTH), or a bridge.import.v1 (AGB0) whose origin MSG is described the same way under `origin` — its
+ * RECEIPT was verified at import; `decrypted: false` when the client holds no key for it.
+ */
+async function describeRecord(
+  msg: Msg,
+  s: HubSession,
+  secrets: Uint8Array[],
+  where: string,
+): Promise<Record<string, unknown>> {
+  const opened = bytesEqual(msg.profileId, s.profileId)
+    ? await openForClient(msg, s.profile, secrets)
+    : { ok: false as const };
+  if (!opened.ok) return { decrypted: false };
+  const schema = opened.payload.hdr.schema;
+  if (bytesEqual(schema, BRIDGE_IMPORT.schemaId)) {
+    const imp = BRIDGE_IMPORT.decode(opened.payload.body);
+    const origin = decodeMsg(originMsgBytes(imp));
+    return {
+      decrypted: true,
+      origin: {
+        source_hub_id: toHex(imp.source_hub_id as Uint8Array),
+        origin_seq: imp.origin_seq,
+        bundle_id: toHex(imp.bundle_id as Uint8Array),
+        bridge_id: imp.bridge_id,
+        import_time: imp.import_time,
+        client_id: toHex(origin.clientId),
+        ...(await describeRecord(origin, s, secrets, `${where} (origin seq ${imp.origin_seq})`)),
+      },
+    };
+  }
+  if (!bytesEqual(schema, RECORD_EVENT.schemaId)) return { decrypted: true, schema: toHex(schema) };
+  const ev = RECORD_EVENT.decode(opened.payload.body);
+  if (!bytesEqual(ev.principal_id as Uint8Array, msg.clientId)) {
+    throw new VeenError(
+      "E.AUTH",
+      `${where}: principal_id ${toHex(ev.principal_id as Uint8Array)} is not the sending client ` +
+        `${toHex(msg.clientId)} (I3)`,
+    );
+  }
+  return { decrypted: true, ...RECORD_EVENT.toJson(ev as Record<string, CborValue>) };
+}
+
 /** One replayed event as printed: the RECEIPT's fields and, when the client can open it, the event's. */
 interface ReplayedEvent {
   json: Record<string, unknown>;
@@ -231,25 +286,7 @@ async function replayStream(
       mmr_root: toHex(r.mmrRoot),
       proof: withProof ? "verified" : "not requested",
     };
-    const opened = await openForClient(item.msg, s.profile, secrets);
-    if (!opened.ok) json.decrypted = false;
-    else if (!bytesEqual(opened.payload.hdr.schema, RECORD_EVENT.schemaId)) {
-      json.decrypted = true;
-      json.schema = toHex(opened.payload.hdr.schema);
-    } else {
-      const ev = RECORD_EVENT.decode(opened.payload.body);
-      if (!bytesEqual(ev.principal_id as Uint8Array, item.msg.clientId)) {
-        throw new VeenError(
-          "E.AUTH",
-          `${stream} stream_seq ${r.streamSeq}: principal_id ${
-            toHex(ev.principal_id as Uint8Array)
-          } is not ` +
-            `the sending client ${toHex(item.msg.clientId)} (I3)`,
-        );
-      }
-      json.decrypted = true;
-      Object.assign(json, RECORD_EVENT.toJson(ev as Record<string, CborValue>));
-    }
+    Object.assign(json, await describeRecord(item.msg, s, secrets, `${stream} stream_seq ${r.streamSeq}`));
     events.push({ json, hubTs: r.hubTs, order, seq: r.streamSeq });
   }
   return { events, verified, ...(checkpoint === undefined ? {} : { checkpoint }) };
