@@ -73,6 +73,13 @@ Deno.test("hub checkpoint --now: a CHECKPOINT at the head at once, anchor publis
     assert.equal(again.json().mmr_root, j.mmr_root);
     const latest = await runCli(["hub", "checkpoint", "--hub", h.hub, "--stream", "record/app/a", "--json"]);
     assert.equal(latest.json().upto_seq, 3);
+    // The hub restarts from a store with on-demand CHECKPOINTs and goes on checkpointing after them.
+    await h.restart();
+    const kept = await runCli(["hub", "checkpoint", "--hub", h.hub, "--stream", "record/app/a", "--json"]);
+    assert.equal(kept.json().mmr_root, j.mmr_root);
+    const fourth = (await h.send(producer, "record/app/a", "{}")).json();
+    const next = (await checkpointNow(h.hub, h.admin)).json();
+    assert.deepEqual([next.upto_seq, next.mmr_root], [4, fourth.mmr_root]);
   });
 });
 
