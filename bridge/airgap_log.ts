@@ -42,42 +42,52 @@ export function originKey(sourceHubId: Uint8Array, label: Uint8Array, seq: numbe
 }
 
 export interface ImportedEvent {
-  /** stream_seq in the target stream. */
+  /** stream_seq in the stream read. */
   seq: number;
   body: BodyRecord;
 }
 
 /**
- * The bridge.import.v1 events of `stream`, every item of the stream verified (a gap or bad item fails), keyed by
- * origin; items this client cannot open or of other schemas are counted in `unreadable`.
+ * The records of schema `codec` on `stream`, every item of the stream verified (a gap or bad item fails); items
+ * this client cannot open or of other schemas are counted in `unreadable`.
  */
+export async function readRecords(
+  ctx: CommandContext,
+  session: HubSession,
+  dir: string,
+  stream: string,
+  codec: BodyCodec,
+): Promise<{ records: ImportedEvent[]; unreadable: number }> {
+  const keys = await loadKeys(ctx, dir);
+  const secrets = decryptionSecrets(keys);
+  const label = streamTarget(session, stream).label;
+  const records: ImportedEvent[] = [];
+  let unreadable = 0;
+  if (await session.http.labelSize(label) === 0) return { records, unreadable };
+  for await (const item of replayRange(session, label, { from: 1, withProof: false })) {
+    const opened = await openForClient(item.msg, session.profile, secrets);
+    if (!opened.ok || !bytesEqual(opened.payload.hdr.schema, codec.schemaId)) {
+      unreadable++;
+      continue;
+    }
+    records.push({ seq: item.receipt.streamSeq, body: codec.decode(opened.payload.body) });
+  }
+  return { records, unreadable };
+}
+
+/** The bridge.import.v1 events of `stream` (see readRecords), keyed by origin. */
 export async function importedEvents(
   ctx: CommandContext,
   session: HubSession,
   dir: string,
   stream: string,
-): Promise<{ byOrigin: Map<string, ImportedEvent[]>; unreadable: number; size: number }> {
-  const keys = await loadKeys(ctx, dir);
-  const secrets = decryptionSecrets(keys);
-  const label = streamTarget(session, stream).label;
+): Promise<{ byOrigin: Map<string, ImportedEvent[]>; unreadable: number }> {
+  const { records, unreadable } = await readRecords(ctx, session, dir, stream, BRIDGE_IMPORT);
   const byOrigin = new Map<string, ImportedEvent[]>();
-  let unreadable = 0;
-  let size = 0;
-  if (await session.http.labelSize(label) === 0) return { byOrigin, unreadable, size };
-  for await (const item of replayRange(session, label, { from: 1, withProof: false })) {
-    size = item.receipt.streamSeq;
-    const opened = await openForClient(item.msg, session.profile, secrets);
-    if (!opened.ok || !bytesEqual(opened.payload.hdr.schema, BRIDGE_IMPORT.schemaId)) {
-      unreadable++;
-      continue;
-    }
-    const body = BRIDGE_IMPORT.decode(opened.payload.body);
-    const k = originKey(
-      body.source_hub_id as Uint8Array,
-      body.origin_label as Uint8Array,
-      body.origin_seq as number,
-    );
-    byOrigin.set(k, [...(byOrigin.get(k) ?? []), { seq: item.receipt.streamSeq, body }]);
+  for (const r of records) {
+    const b = r.body;
+    const k = originKey(b.source_hub_id as Uint8Array, b.origin_label as Uint8Array, b.origin_seq as number);
+    byOrigin.set(k, [...(byOrigin.get(k) ?? []), r]);
   }
-  return { byOrigin, unreadable, size };
+  return { byOrigin, unreadable };
 }

@@ -3,14 +3,15 @@
  * up every event among the imported events of its target stream (every item of that stream verified): matched
  * (imported exactly once, with the origin RECEIPT and MSG byte-identical to the bundle's), missing, duplicated
  * (imported more than once) or changed (imported with other bytes). Imported events of those streams that belong
- * to none of the bundles are listed as unmatched. Machine-readable with --json; exit 4 when any bundle is invalid
+ * to none of the bundles are listed as unmatched. Each bundle also lists the verification_result of its
+ * bridge/offline/log records (`import_log`), so a bundle logged `success` with events missing (J2) shows. Machine-readable with --json; exit 4 when any bundle is invalid
  * or any event missing, duplicated or changed.
  */
 import { bytesEqual, hubIdFor, toHex, VeenError } from "../core/mod.ts";
-import { originMsgBytes, verifyBundle } from "../overlays/mod.ts";
+import { BRIDGE_OFFLINE_LOG, originMsgBytes, verifyBundle } from "../overlays/mod.ts";
 import { clientDir, type HubSession, pinnedSession, readInputFile } from "../cli/mod.ts";
 import { checkFailure, type Command, type CommandContext } from "../cmd/mod.ts";
-import { importedEvents, originKey } from "./airgap_log.ts";
+import { importedEvents, OFFLINE_LOG, originKey, readRecords } from "./airgap_log.ts";
 import { AIRGAP_COMMON_FLAGS } from "./airgap_flags.ts";
 
 type Imports = Awaited<ReturnType<typeof importedEvents>>;
@@ -25,6 +26,8 @@ interface BundleReport {
   duplicated?: number[];
   changed?: number[];
   target_stream?: string;
+  /** The verification_result of each bridge/offline/log record of this bundle, in stream order. */
+  import_log?: string[];
   code?: string;
   reason?: string;
 }
@@ -36,6 +39,7 @@ async function reconcileOne(
   file: string,
   streams: Map<string, Imports>,
   seen: Set<string>,
+  log: Map<string, string[]>,
 ): Promise<BundleReport> {
   const v = verifyBundle(await readInputFile(file, "bundle"));
   if (!v.ok) {
@@ -74,6 +78,7 @@ async function reconcileOne(
     ) changed.push(seq);
     else if (found.length === 1) matched++;
   }
+  const importLog = log.get(toHex(b.bundleId)) ?? [];
   const status = changed.length > 0
     ? "changed"
     : duplicated.length > 0
@@ -93,6 +98,7 @@ async function reconcileOne(
     duplicated,
     changed,
     target_stream: target,
+    import_log: importLog, // J2: a bundle logged "success" must be "complete"
   };
 }
 
@@ -112,9 +118,15 @@ export const bridgeReconcile: Command = {
     const session = await pinnedSession(ctx, dir);
     const streams = new Map<string, Imports>();
     const seen = new Set<string>();
+    const log = new Map<string, string[]>();
+    for (const r of (await readRecords(ctx, session, dir, OFFLINE_LOG, BRIDGE_OFFLINE_LOG)).records) {
+      if (!(r.body.bundle_id instanceof Uint8Array)) continue;
+      const k = toHex(r.body.bundle_id);
+      log.set(k, [...(log.get(k) ?? []), r.body.verification_result as string]);
+    }
     const bundles: BundleReport[] = [];
     for (const f of ctx.flags.list("bundle")) {
-      bundles.push(await reconcileOne(ctx, session, dir, f, streams, seen));
+      bundles.push(await reconcileOne(ctx, session, dir, f, streams, seen, log));
     }
     const unmatched: { target_stream: string; stream_seq: number }[] = [];
     for (const [target, imports] of streams) {

@@ -166,6 +166,8 @@ function steps(h: Harness): BridgeStep[] {
           arr(r.unmatched, "unmatched").length === 0,
           "reconcile: imported events without an origin in the bundle",
         );
+        const log = arr(r.bundles, "bundles")[0]!.import_log as string[];
+        check(log.includes("success"), `reconcile: bridge/offline/log of bundle 1 is [${log.join(", ")}]`);
         const both = await h.refused(reconcileArgs(c, c.b1, c.b2), "E.SEQ");
         const b = arr(both.bundles, "bundles");
         check(

@@ -229,6 +229,7 @@ Deno.test("bridge export, import, re-import and reconcile across two hubs; J1-J3
       duplicated: [2],
       changed: [],
       target_stream: TARGET,
+      import_log: ["success", "success", "failure"],
     }]);
   } finally {
     if (z1Open) await z1.close();
