@@ -34,7 +34,7 @@ import {
 } from "../cli/mod.ts";
 import { type Command, type CommandContext, usageError } from "../cmd/mod.ts";
 import { appendRecord, ONLINE_LOG } from "./airgap_log.ts";
-import { AIRGAP_COMMON_FLAGS } from "./airgap_flags.ts";
+import { AIRGAP_COMMON_FLAGS, AIRGAP_WRITE_FLAGS } from "./airgap_flags.ts";
 
 async function exportCheckpointFor(
   ctx: CommandContext,
@@ -50,8 +50,9 @@ async function exportCheckpointFor(
     }
     return { cp, bytes };
   }
-  const keys = await loadKeys(ctx, requestSignerDir(ctx));
-  const capPath = ctx.flags.str("cap");
+  const signer = requestSignerDir(ctx);
+  const keys = await loadKeys(ctx, signer);
+  const capPath = ctx.flags.str(signer === clientDir(ctx) ? "cap" : "admin-cap");
   const ref = capPath === undefined ? undefined : await readCapAuthRef(capPath);
   const got = await checkpointsNow(session, keys, [label], nowSec(ctx), ref);
   return { cp: got.exportCheckpoint, bytes: got.exportBytes };
@@ -61,13 +62,14 @@ export const bridgeExport: Command = {
   path: ["bridge", "export"],
   summary: "AGB0: write a verified bundle of a stream's range (export checkpoint, receipts, proofs)",
   usage: "veen bridge export --hub H --client DIR --stream NAME [--from N] [--to N] --out FILE " +
-    "[--export-checkpoint FILE | --admin DIR [--cap FILE]] [--operator TEXT]",
+    "[--export-checkpoint FILE | --admin DIR [--admin-cap FILE]] [--cap FILE] [--operator TEXT]",
   details:
     "The export checkpoint is asked for now, signed by --admin (else $VEEN_ADMIN, else --client; see " +
     "`veen hub checkpoint --now`),\nunless --export-checkpoint gives one. --to defaults to its last_seq. Every " +
     "item is verified before it is written;\nthe bundle is recorded on bridge/online/log. Prints {bundle_id, events}.",
   flags: [
     ...AIRGAP_COMMON_FLAGS,
+    ...AIRGAP_WRITE_FLAGS,
     {
       name: "stream",
       metavar: "NAME",
@@ -83,7 +85,7 @@ export const bridgeExport: Command = {
       help: "use this CBOR(export checkpoint) (hub checkpoint --now --export-out)",
     },
     { name: "admin", metavar: "DIR", help: "the admin client that signs the checkpoint request" },
-    { name: "cap", metavar: "FILE", help: "the signer's cap_token, rooted in an admin key" },
+    { name: "admin-cap", metavar: "FILE", help: "the --admin client's cap_token, rooted in an admin key" },
   ],
   async run(ctx) {
     const dir = clientDir(ctx);

@@ -20,8 +20,8 @@ import {
 } from "../overlays/mod.ts";
 import { clientDir, loadKeys, nowSec, pinnedSession, readInputFile, sendAndSave } from "../cli/mod.ts";
 import { checkFailure, type Command, type CommandContext, parseHex32 } from "../cmd/mod.ts";
-import { appendRecord, importedEvents, OFFLINE_LOG, originKey } from "./airgap_log.ts";
-import { AIRGAP_COMMON_FLAGS } from "./airgap_flags.ts";
+import { appendRecord, bridgeAuthRef, importedEvents, OFFLINE_LOG, originKey } from "./airgap_log.ts";
+import { AIRGAP_COMMON_FLAGS, AIRGAP_WRITE_FLAGS } from "./airgap_flags.ts";
 
 /** Bytes a MSG adds around its body, at most (fields, signature, HPKE framing, header), before padding. */
 const MSG_OVERHEAD = 512;
@@ -77,12 +77,13 @@ export const bridgeImport: Command = {
   summary: "AGB0: verify a bundle, then re-commit its events in the target zone (nothing on any failure)",
   usage:
     "veen bridge import --hub H --client DIR --bundle FILE [--to-stream NAME] [--source-hub-key HEX32...] " +
-    "[--bridge-id TEXT] [--operator TEXT]",
+    "[--bridge-id TEXT] [--operator TEXT] [--cap FILE]",
   details:
     "Verifies everything first; any failure imports nothing, is recorded on bridge/offline/log and exits " +
     "4. Events already\nimported are duplicates, not written again. Prints {bundle_id, imported, duplicates}.",
   flags: [
     ...AIRGAP_COMMON_FLAGS,
+    ...AIRGAP_WRITE_FLAGS,
     { name: "bundle", metavar: "FILE", required: true, help: "the bundle file (bridge export --out)" },
     { name: "to-stream", metavar: "NAME", help: "target stream (default import/<source stream>)" },
     {
@@ -150,6 +151,7 @@ export const bridgeImport: Command = {
       todo.push({ i, body });
     }
     const keys = await loadKeys(ctx, dir);
+    const authRef = await bridgeAuthRef(ctx);
     const seqs: number[] = [];
     for (const t of todo) {
       try {
@@ -157,6 +159,7 @@ export const bridgeImport: Command = {
           recipientPk: keys.prekey.public,
           hdr: { schema: BRIDGE_IMPORT.schemaId },
           bodyBytes: t.body,
+          ...authRef,
         });
         seqs.push(res.receipt.streamSeq);
       } catch (e) {

@@ -10,6 +10,7 @@ import {
   type HubSession,
   loadKeys,
   openForClient,
+  readCapAuthRef,
   replayRange,
   sendAndSave,
   streamTarget,
@@ -19,7 +20,13 @@ import type { CommandContext } from "../cmd/mod.ts";
 export const ONLINE_LOG = "bridge/online/log";
 export const OFFLINE_LOG = "bridge/offline/log";
 
-/** Appends one record (schema `codec`) to `stream` as client `dir`; returns its stream_seq. */
+/** The auth_ref of `--cap FILE` (the bridge client's capability), if given. */
+export async function bridgeAuthRef(ctx: CommandContext): Promise<{ authRef?: Uint8Array }> {
+  const path = ctx.flags.str("cap");
+  return path === undefined ? {} : { authRef: await readCapAuthRef(path) };
+}
+
+/** Appends one record (schema `codec`) to `stream` as client `dir` (with `--cap`); returns its stream_seq. */
 export async function appendRecord(
   ctx: CommandContext,
   dir: string,
@@ -32,6 +39,7 @@ export async function appendRecord(
     recipientPk: keys.prekey.public,
     hdr: { schema: codec.schemaId },
     bodyBytes: codec.encode(rec),
+    ...(await bridgeAuthRef(ctx)),
   });
   return res.receipt.streamSeq;
 }

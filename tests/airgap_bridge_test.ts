@@ -282,3 +282,78 @@ Deno.test("SDR0+AGB0: record events of zone 1 are replayed in zone 2 from import
     await t.cleanup();
   }
 });
+
+Deno.test("bridge import under admission: refused without --cap (nothing imported), imports with a cap for import/* and bridge/offline/log", async () => {
+  const t = await tempDir("veen-airgap-cap-");
+  const issuer = await newClient(t.path, "issuer");
+  const issuerId = String(ok(await runCli(["id", "show", "--client", issuer, "--json"])).id_sign_public);
+  const z1 = await startRealHub(`${t.path}/z1`);
+  const z2 = await startRealHub(`${t.path}/z2`, { admission: true, trustedIssuers: [issuerId] });
+  try {
+    const producer = await newClient(t.path, "producer");
+    const online = await newClient(t.path, "online");
+    const offline = await newClient(t.path, "offline");
+    ok(
+      await runCli([
+        "send",
+        "--hub",
+        z1.url,
+        "--client",
+        producer,
+        "--stream",
+        SOURCE,
+        "--body",
+        "{}",
+        "--json",
+      ]),
+    );
+    const bundle = `${t.path}/b.cbor`;
+    ok(
+      await runCli(
+        [
+          "bridge",
+          "export",
+          "--hub",
+          z1.url,
+          "--client",
+          online,
+          "--stream",
+          SOURCE,
+          "--out",
+          bundle,
+          "--json",
+        ],
+      ),
+    );
+    const imp = (...more: string[]) =>
+      runCli([
+        "bridge",
+        "import",
+        "--hub",
+        z2.url,
+        "--client",
+        offline,
+        "--bundle",
+        bundle,
+        "--json",
+        ...more,
+      ]);
+    const denied = await imp();
+    assert.equal(denied.code, 4, denied.stdout + denied.stderr);
+    assert.deepEqual([denied.json().code, denied.json().imported], ["E.AUTH", 0]);
+    const cap = `${t.path}/cap.cbor`;
+    ok(
+      await runCli([
+        ...["cap", "issue", "--issuer", issuer, "--subject", offline, "--stream", TARGET],
+        ...["--stream", "bridge/offline/log", "--ttl", "600", "--out", cap, "--json"],
+      ]),
+    );
+    ok(await runCli(["cap", "authorize", "--hub", z2.url, "--cap", cap, "--client", offline, "--json"]));
+    const done = ok(await imp("--cap", cap));
+    assert.deepEqual([done.imported, done.duplicates], [1, 0]);
+  } finally {
+    await z1.close();
+    await z2.close();
+    await t.cleanup();
+  }
+});
