@@ -16,7 +16,7 @@ import {
   verifyReceiptSig,
 } from "../core/mod.ts";
 import { BRIDGE_IMPORT, BRIDGE_OFFLINE_LOG, chunkBytes, verifyBundle } from "../overlays/mod.ts";
-import { startRealHub } from "../cli/testing/real_hub.ts";
+import { type RealHub, startRealHub } from "../cli/testing/real_hub.ts";
 import { type CliRun, newClient, runCli as runClient, tempDir } from "../cli/testing/run.ts";
 import { captureIo } from "../cmd/mod.ts";
 import { main } from "../mod.ts";
@@ -63,15 +63,50 @@ async function writeImport(hub: string, dir: string, body: Uint8Array): Promise<
   await writeState(dir, state);
 }
 
-Deno.test("bridge export, import, re-import and reconcile across two hubs; J1-J3; tampered bundles import nothing", async () => {
-  const t = await tempDir("veen-airgap-");
+/** Two real hubs (zone 1, zone 2) and the clients of a producer and of the bridge's two sides. */
+interface Zones {
+  root: string;
+  z1: RealHub;
+  z2: RealHub;
+  producer: string;
+  online: string;
+  offline: string;
+  /** Stops zone 1 (once). */
+  stopZone1(): Promise<void>;
+}
+
+async function withZones(
+  prefix: string,
+  f: (z: Zones) => Promise<void>,
+  zone2: (root: string) => Promise<Parameters<typeof startRealHub>[1]> = () => Promise.resolve({}),
+): Promise<void> {
+  const t = await tempDir(prefix);
   const z1 = await startRealHub(`${t.path}/z1`);
   let z1Open = true;
-  const z2 = await startRealHub(`${t.path}/z2`);
+  const z2 = await startRealHub(`${t.path}/z2`, await zone2(t.path));
+  const stopZone1 = async () => {
+    if (z1Open) await z1.close();
+    z1Open = false;
+  };
   try {
-    const producer = await newClient(t.path, "producer");
-    const online = await newClient(t.path, "bridge-online");
-    const offline = await newClient(t.path, "bridge-offline");
+    await f({
+      root: t.path,
+      z1,
+      z2,
+      producer: await newClient(t.path, "producer"),
+      online: await newClient(t.path, "bridge-online"),
+      offline: await newClient(t.path, "bridge-offline"),
+      stopZone1,
+    });
+  } finally {
+    await stopZone1();
+    await z2.close();
+    await t.cleanup();
+  }
+}
+
+Deno.test("bridge export, import, re-import and reconcile across two hubs; J1-J3; tampered bundles import nothing", async () => {
+  await withZones("veen-airgap-", async ({ root, z1, z2, producer, online, offline, stopZone1 }) => {
     for (let i = 1; i <= 3; i++) {
       ok(
         await runCli([
@@ -88,7 +123,7 @@ Deno.test("bridge export, import, re-import and reconcile across two hubs; J1-J3
         ]),
       );
     }
-    const bundle = `${t.path}/b1.cbor`;
+    const bundle = `${root}/b1.cbor`;
     const exp = ok(
       await runCli([
         "bridge",
@@ -122,8 +157,7 @@ Deno.test("bridge export, import, re-import and reconcile across two hubs; J1-J3
 
     // J3: zone 2 imports with zone 1 gone; the bridge's offline client never contacts zone 1.
     const z1Heads = await (await fetch(`${z1.url}/info`)).json();
-    await z1.close();
-    z1Open = false;
+    await stopZone1();
     const imp = ok(
       await runCli(["bridge", "import", "--hub", z2.url, "--client", offline, "--bundle", bundle, "--json"]),
     );
@@ -156,7 +190,7 @@ Deno.test("bridge export, import, re-import and reconcile across two hubs; J1-J3
     assert.equal((rec.bundles as Record<string, unknown>[])[0]!.status, "complete");
 
     // A flipped byte in an event's MSG: exit 4, nothing imported, the failure logged with its position.
-    const tampered = `${t.path}/tampered.cbor`;
+    const tampered = `${root}/tampered.cbor`;
     const bad = bytes.slice();
     const at = bytes.length - 200;
     bad[at] = bad[at]! ^ 0x80;
@@ -231,21 +265,11 @@ Deno.test("bridge export, import, re-import and reconcile across two hubs; J1-J3
       target_stream: TARGET,
       import_log: ["success", "success", "failure"],
     }]);
-  } finally {
-    if (z1Open) await z1.close();
-    await z2.close();
-    await t.cleanup();
-  }
+  });
 });
 
 Deno.test("SDR0+AGB0: record events of zone 1 are replayed in zone 2 from import/* with their origin (K1)", async () => {
-  const t = await tempDir("veen-airgap-k1-");
-  const z1 = await startRealHub(`${t.path}/z1`);
-  const z2 = await startRealHub(`${t.path}/z2`);
-  try {
-    const producer = await newClient(t.path, "producer");
-    const online = await newClient(t.path, "online");
-    const offline = await newClient(t.path, "offline");
+  await withZones("veen-airgap-k1-", async ({ root, z1, z2, producer, online, offline }) => {
     const stream = "record/security/auth";
     for (let i = 1; i <= 2; i++) {
       ok(
@@ -255,7 +279,7 @@ Deno.test("SDR0+AGB0: record events of zone 1 are replayed in zone 2 from import
         ]),
       );
     }
-    const bundle = `${t.path}/k1.cbor`;
+    const bundle = `${root}/k1.cbor`;
     const exp = ok(
       await runCli([
         ...["bridge", "export", "--hub", z1.url, "--client", online, "--stream", stream],
@@ -276,23 +300,17 @@ Deno.test("SDR0+AGB0: record events of zone 1 are replayed in zone 2 from import
       origins.map((o) => [o.origin_seq, o.subject_id, o.event_type, o.origin, o.bundle_id, o.bridge_id]),
       [[1, "u1", "login", "sso", exp.bundle_id, "agb0"], [2, "u2", "login", "sso", exp.bundle_id, "agb0"]],
     );
-  } finally {
-    await z1.close();
-    await z2.close();
-    await t.cleanup();
-  }
+  });
 });
 
 Deno.test("bridge import under admission: refused without --cap (nothing imported), imports with a cap for import/* and bridge/offline/log", async () => {
-  const t = await tempDir("veen-airgap-cap-");
-  const issuer = await newClient(t.path, "issuer");
-  const issuerId = String(ok(await runCli(["id", "show", "--client", issuer, "--json"])).id_sign_public);
-  const z1 = await startRealHub(`${t.path}/z1`);
-  const z2 = await startRealHub(`${t.path}/z2`, { admission: true, trustedIssuers: [issuerId] });
-  try {
-    const producer = await newClient(t.path, "producer");
-    const online = await newClient(t.path, "online");
-    const offline = await newClient(t.path, "offline");
+  let issuer = "";
+  const admission = async (root: string) => {
+    issuer = await newClient(root, "issuer");
+    const id = String(ok(await runCli(["id", "show", "--client", issuer, "--json"])).id_sign_public);
+    return { admission: true, trustedIssuers: [id] };
+  };
+  await withZones("veen-airgap-cap-", async ({ root, z1, z2, producer, online, offline }) => {
     ok(
       await runCli([
         "send",
@@ -307,7 +325,7 @@ Deno.test("bridge import under admission: refused without --cap (nothing importe
         "--json",
       ]),
     );
-    const bundle = `${t.path}/b.cbor`;
+    const bundle = `${root}/b.cbor`;
     ok(
       await runCli(
         [
@@ -341,7 +359,7 @@ Deno.test("bridge import under admission: refused without --cap (nothing importe
     const denied = await imp();
     assert.equal(denied.code, 4, denied.stdout + denied.stderr);
     assert.deepEqual([denied.json().code, denied.json().imported], ["E.AUTH", 0]);
-    const cap = `${t.path}/cap.cbor`;
+    const cap = `${root}/cap.cbor`;
     ok(
       await runCli([
         ...["cap", "issue", "--issuer", issuer, "--subject", offline, "--stream", TARGET],
@@ -351,9 +369,5 @@ Deno.test("bridge import under admission: refused without --cap (nothing importe
     ok(await runCli(["cap", "authorize", "--hub", z2.url, "--cap", cap, "--client", offline, "--json"]));
     const done = ok(await imp("--cap", cap));
     assert.deepEqual([done.imported, done.duplicates], [1, 0]);
-  } finally {
-    await z1.close();
-    await z2.close();
-    await t.cleanup();
-  }
+  }, admission);
 });
