@@ -16,7 +16,7 @@ import {
   runProgram,
 } from "./cmd/mod.ts";
 import { COMMANDS as CLIENT_COMMANDS } from "./cli/mod.ts";
-import { bridgeCommand } from "./bridge/mod.ts";
+import { AIRGAP_COMMANDS, bridgeCommand } from "./bridge/mod.ts";
 import { HUB_COMMANDS, RETENTION_COMMANDS } from "./hub/commands.ts";
 import { BENCH_COMMAND, SELFTEST_COMMANDS } from "./selftest/commands.ts";
 import { versionLine } from "./version.ts";
@@ -59,6 +59,7 @@ function program(ops: readonly Command[]): Program {
           BENCH_COMMAND,
           ...CLIENT_COMMANDS.filter(isBench),
           bridgeCommand,
+          ...AIRGAP_COMMANDS,
           VERSION_COMMAND,
         ],
       },

@@ -17,6 +17,12 @@ import { HubHttp } from "../cli/mod.ts";
 import { type Command, type CommandContext, CommandError, type Io, processIo, runRole } from "../cmd/mod.ts";
 import { mirrorLabel } from "./mirror.ts";
 import { replicatedLabels, replicateLabel, type ReplicateResult } from "./replicate.ts";
+import { bridgeExport } from "./airgap_export.ts";
+import { bridgeImport } from "./airgap_import.ts";
+import { bridgeReconcile } from "./airgap_reconcile.ts";
+
+/** The AGB0 air-gap bridge (docs/airgap-bridge.md): `veen bridge export|import|reconcile`. */
+export const AIRGAP_COMMANDS: readonly Command[] = [bridgeExport, bridgeImport, bridgeReconcile];
 
 /** `veen bridge` (aliases `bridge mirror`, `bridge run`). */
 export const bridgeCommand: Command = {
@@ -58,7 +64,7 @@ export const bridgeCommand: Command = {
 
 /** `veen bridge ...` in-process (`args` follow the word "bridge"); returns the exit code. */
 export async function bridgeMain(args: string[], io: Io = processIo()): Promise<number> {
-  return await runRole("bridge", [bridgeCommand], args, io);
+  return await runRole("bridge", [bridgeCommand, ...AIRGAP_COMMANDS], args, io);
 }
 
 async function bridge(ctx: CommandContext): Promise<number> {

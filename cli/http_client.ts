@@ -342,6 +342,27 @@ export class HubHttp {
     };
   }
 
+  /**
+   * `POST /checkpoint/now` with a signed checkpoint request → the CHECKPOINTs' bytes (request order) and the export
+   * checkpoint's bytes, as sent (the caller checks them).
+   */
+  async checkpointNow(
+    request: Uint8Array,
+  ): Promise<{ checkpoints: Uint8Array[]; exportCheckpoint: Uint8Array }> {
+    const { bytes } = await this.request("POST", "/checkpoint/now", {}, {
+      bytes: request,
+      type: "application/cbor",
+    });
+    return decodeAnswer("/checkpoint/now answer", () => {
+      const a = expectArray(decodeCbor(bytes, "/checkpoint/now answer"), 2, "/checkpoint/now answer");
+      if (!Array.isArray(a[0])) throw new Error("checkpoints is not an array");
+      return {
+        checkpoints: a[0].map((c, i) => expectBytes(c, undefined, `checkpoints[${i}]`)),
+        exportCheckpoint: expectBytes(a[1], undefined, "export checkpoint"),
+      };
+    });
+  }
+
   /** `POST /authorize` → `{auth_ref, expires_at}`. */
   async authorize(capBytes: Uint8Array): Promise<{ authRef: Uint8Array; expiresAt: number }> {
     const { bytes } = await this.request("POST", "/authorize", {}, {

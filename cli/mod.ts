@@ -38,6 +38,7 @@ import { ID_CTX_COMMANDS } from "./commands/id_ctx.ts";
 import { ID_ORG_COMMANDS } from "./commands/id_org.ts";
 import { idStatus } from "./commands/id_status.ts";
 import { LABEL_CLASS_COMMANDS } from "./commands/label_class.ts";
+import { RECORD_COMMANDS } from "./commands/record.ts";
 import { keygen } from "./commands/keygen.ts";
 import { powRequest, powSolve } from "./commands/pow.ts";
 import { reportEquivocation } from "./commands/report_equivocation.ts";
@@ -109,6 +110,7 @@ export const COMMANDS: readonly Command[] = [
   hubAdmissionLog,
   ...FED_AUTHORITY_COMMANDS,
   ...WALLET_COMMANDS,
+  ...RECORD_COMMANDS,
 ];
 
 /** The client commands as a program of their own (in-process tests; `mod.ts` runs every role's table). */
@@ -134,3 +136,26 @@ if (import.meta.main) {
 
 // Client pieces other roles reuse (bridge/, selftest/).
 export { HubHttp, type HubInfo, type StreamItem } from "./http_client.ts";
+
+/** What `veen bridge export|import|reconcile` (bridge/airgap.ts) builds on: connection, keys, sending, replay. */
+export {
+  CLIENT_FLAG,
+  clientDir,
+  HUB_FLAG,
+  HUB_KEY_FLAG,
+  loadKeys,
+  nowSec,
+  PASSPHRASE_FLAG,
+  recipientOf,
+  TO_FLAG,
+} from "./context.ts";
+export { pinnedSession } from "./overlay_io.ts";
+export { type HubSession, streamTarget } from "./hub_session.ts";
+export { sendAndSave } from "./sender.ts";
+export { replayRange } from "./replay.ts";
+export { openForClient } from "./decrypt.ts";
+export { decryptionSecrets } from "./keystore.ts";
+export { checkpointsNow } from "./checkpoint_now.ts";
+export { readInputFile, writeOutputFile } from "./files.ts";
+export { readCapAuthRef } from "./commands/send.ts";
+export { requestSignerDir } from "./commands/hub_checkpoint.ts";

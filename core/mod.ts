@@ -36,3 +36,5 @@ export * from "./verify.ts";
 export * from "./lru.ts";
 export * from "./realm_descriptor.ts";
 export * from "./pow.ts";
+export * from "./export_checkpoint.ts";
+export * from "./checkpoint_request.ts";

@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
-import { H } from "./hash.ts";
 import { signingKeyFromSeed } from "./ed25519.ts";
 import { labelFor, streamIdFor } from "./ids.ts";
-import { inclusionProof, MemoryHashStore, MmrAccumulator } from "./mmr.ts";
-import { leafHash, signMsg } from "./msg.ts";
+import { inclusionProof } from "./mmr.ts";
 import { DEFAULT_PROFILE_ID } from "./profile.ts";
-import { type Receipt, signReceipt } from "./receipt.ts";
+import type { Receipt } from "./receipt.ts";
+import { signedHistory } from "./testing/history.ts";
 import { ClientMmrView, verifyItemProof, verifyReceiptForMsg } from "./verify.ts";
 import { throwsCode } from "../tests/util.ts";
 
@@ -14,37 +13,7 @@ const other = signingKeyFromSeed(new Uint8Array(32).fill(4));
 const client = signingKeyFromSeed(new Uint8Array(32).fill(5));
 const label = labelFor(streamIdFor("verify"));
 
-function history(n: number) {
-  const acc = new MmrAccumulator();
-  const store = new MemoryHashStore();
-  const out = [];
-  for (let i = 1; i <= n; i++) {
-    const ciphertext = new Uint8Array(64).fill(i);
-    const msg = signMsg({
-      ver: 1,
-      profileId: DEFAULT_PROFILE_ID,
-      label,
-      clientId: client.public,
-      clientSeq: i,
-      prevAck: i - 1,
-      authRef: null,
-      ctHash: H(ciphertext),
-      ciphertext,
-    }, client.secret);
-    const a = acc.append(leafHash(msg));
-    store.append(a.newNodes);
-    const receipt = signReceipt({
-      ver: 1,
-      label,
-      streamSeq: a.seq,
-      leafHash: leafHash(msg),
-      mmrRoot: a.root,
-      hubTs: 1,
-    }, hub.secret);
-    out.push({ msg, receipt });
-  }
-  return { items: out, store };
-}
+const history = (n: number) => signedHistory(n, { hub, client, label });
 
 Deno.test("a faithful history verifies receipt by receipt and proof by proof", async () => {
   const { items, store } = history(20);

@@ -146,7 +146,7 @@ export class AdminPlane {
    * this stream (E.SIZE), body decode (E.SIZE), realm_id of the body (E.AUTH), then the record's own rule.
    */
   async admit(msg: Msg, s: AdminStreamIds, now: number): Promise<AdmittedRecord> {
-    const author = await this.#authorOf(msg);
+    const author = await this.authorOf(msg.clientId, msg.authRef);
     if (author === undefined) {
       throw new VeenError("E.AUTH", "Admin records need an admin key or a capability rooted in one");
     }
@@ -173,21 +173,22 @@ export class AdminPlane {
 
   /**
    * Authors: a client id in `admin_keys`, or an admitted cap whose root issuer is an admin key or the hub key; on
-   * an open hub anyone. Undefined when `msg`'s signer may not write admin records.
+   * an open hub anyone. Undefined when `clientId` (signing with `authRef`) may not act as an admin: write admin
+   * records or ask for a checkpoint (hub/checkpoint_now.ts).
    */
-  async #authorOf(msg: Msg): Promise<Author | undefined> {
+  async authorOf(clientId: Uint8Array, authRef: Uint8Array | null): Promise<Author | undefined> {
     const admins = this.o.adminKeys;
-    if (this.isAdminKey(msg.clientId)) return { clientId: msg.clientId, via: "admin_key" };
-    if (msg.authRef !== null) {
-      const rec = await this.o.admission.record(msg.authRef);
-      if (rec !== undefined && bytesEqual(rec.subjectPk, msg.clientId)) {
+    if (this.isAdminKey(clientId)) return { clientId, via: "admin_key" };
+    if (authRef !== null) {
+      const rec = await this.o.admission.record(authRef);
+      if (rec !== undefined && bytesEqual(rec.subjectPk, clientId)) {
         const root = decodeCapToken(rec.capToken, Number.MAX_SAFE_INTEGER).issuerPk;
         if (bytesEqual(root, this.o.hubPk) || admins.some((k) => bytesEqual(k, root))) {
-          return { clientId: msg.clientId, via: "cap", root };
+          return { clientId, via: "cap", root };
         }
       }
     }
-    if (this.o.openHub && admins.length === 0) return { clientId: msg.clientId, via: "open" };
+    if (this.o.openHub && admins.length === 0) return { clientId, via: "open" };
     return undefined;
   }
 
@@ -291,7 +292,8 @@ export class AdminPlane {
           await this.#persist([], s.name, it.streamSeq);
           continue;
         }
-        const author = await this.#authorOf(msg) ?? { clientId: msg.clientId, via: "unknown" as const };
+        const author = await this.authorOf(msg.clientId, msg.authRef) ??
+          { clientId: msg.clientId, via: "unknown" as const };
         await this.#fold(s, { ...rec, author, seq: it.streamSeq });
       }
     }

@@ -85,6 +85,31 @@ export class Checkpointer {
     if (due) this.tick(false);
   }
 
+  /**
+   * A CHECKPOINT of `label` at its durable head now (SDR0 on-demand checkpoints): written unless the stored one is
+   * already at the head; a label whose checkpoints come from its primary gets its latest stored one. Serialized with
+   * the other writes; undefined when the label has no entries (or, replicated, no CHECKPOINT yet).
+   */
+  checkpointNow(label: Uint8Array): Promise<Uint8Array | undefined> {
+    const p = this.chain.then(async () => {
+      const h = this.store.head(label);
+      if (h === undefined || h.seq === 0) return undefined;
+      const nowMs = this.opts.now();
+      if (this.opts.signs?.(label, Math.floor(nowMs / 1000)) !== false) {
+        const k = toHex(label);
+        let s = this.state.get(k);
+        if (s === undefined) {
+          s = { label, lastSeq: 0, lastAt: nowMs };
+          this.state.set(k, s);
+        }
+        if (h.seq > s.lastSeq) await this.write(s, h.seq, h.root, nowMs);
+      }
+      return await this.store.latestCheckpoint(label);
+    });
+    this.chain = p.then(() => {}, () => {});
+    return p;
+  }
+
   /** Checkpoints due labels (all labels with new entries when `all`). Serialized; returns when written. */
   tick(all: boolean): Promise<void> {
     this.chain = this.chain.then(() => this.run(all)).catch((e) => {

@@ -22,6 +22,7 @@ import { AdminFollower } from "./admin_follower.ts";
 import { AdminSource } from "./admin_source.ts";
 import { BodyLimits } from "./body_limits.ts";
 import { Checkpointer } from "./checkpointer.ts";
+import { checkpointNow } from "./checkpoint_now.ts";
 import { ClientIdDenyList } from "./client_deny.ts";
 import { CryptoPool } from "./crypto_pool.ts";
 import {
@@ -413,6 +414,16 @@ async function startWithStore(
     witness: files.witness,
     ...(anchorer === undefined ? {} : { anchors: anchorer }),
     ...backupRoute(cfg.dataDir, store, viewStore, hubKey.public, now, log),
+    checkpointNow: (body) =>
+      checkpointNow({
+        hubKey,
+        hubId: hubIdFor(hubKey.public),
+        profileId: profileId(DEFAULT_PROFILE),
+        admin,
+        checkpointer,
+        now,
+        log: log.child("checkpoint"),
+      }, body),
   });
   const { hostname, port } = parseListen(cfg.listen);
   const abort = new AbortController();

@@ -106,7 +106,12 @@ export interface RoutesContext {
   anchors?: Anchorer;
   /** POST /admin/backup (hub/backup_route.ts); absent when the store cannot be backed up. */
   backup?: BackupService;
+  /** POST /checkpoint/now (hub/checkpoint_now.ts): the CBOR answer to an admin's checkpoint request. */
+  checkpointNow?: (body: Uint8Array) => Promise<Uint8Array>;
 }
+
+/** Largest checkpoint request body: 64 labels and the fixed fields fit well within it. */
+const CHECKPOINT_REQUEST_MAX = 4096;
 
 export class Routes {
   private readonly hubIdHex: string;
@@ -170,6 +175,8 @@ export class Routes {
           return this.cosign(req, peer);
         case BACKUP_PATH:
           return this.need(this.c.backup, "backup route").handle(req);
+        case "/checkpoint/now":
+          return this.checkpointNow(req, peer);
       }
     } else if (m === "GET" || m === "HEAD") {
       const q = new Query(new URLSearchParams(query));
@@ -442,6 +449,13 @@ export class Routes {
       answer.set("stored", stored === true);
     }
     return cborResponse(encodeCbor(answer));
+  }
+
+  /** POST /checkpoint/now (hub/checkpoint_now.ts). */
+  private async checkpointNow(req: Request, peer: string): Promise<Response> {
+    const f = this.c.checkpointNow;
+    if (f === undefined) throw new VeenError("E.NOT_FOUND", "No route POST /checkpoint/now");
+    return cborResponse(await f(await this.body(req, CHECKPOINT_REQUEST_MAX, peer)));
   }
 
   /** POST /witness/cosign (hub/witness_routes.ts). */

@@ -31,3 +31,5 @@ export * from "./federation_mirror.ts";
 export * from "./admin_views.ts";
 export * from "./wallet.ts";
 export * from "./identity.ts";
+export * from "./recorder.ts";
+export * from "./airgap_bundle.ts";

@@ -52,12 +52,14 @@ const SUITES: [SuiteGroup, string][] = [
     "id",
     "ID layer: derivations, devices, profiles, orgs, handles, JWT gateway, revocation, bridge (own hubs)",
   ],
+  ["recorder", "SDR0 recorder: record streams, on-demand checkpoints, verified replay (own hub)"],
+  ["bridge", "AGB0 air-gap bridge: export, import, re-import, tampered bundle, reconcile (two own hubs)"],
   [
     "overlays",
     "the v0.0.1+ overlay suites: kex1 + hardened + meta + federated + id + wallet (CORE-GOALS 0; --subset picks some)",
   ],
   ["plus", "core + props + fuzz + kex1 + hardened + meta + federated + id + wallet (CLI-GOALS-2 §8.5)"],
-  ["all", "core + props + fuzz + the overlay suites (kex1, hardened, meta, federated, id, wallet)"],
+  ["all", "core + props + fuzz + the overlay suites + the product suites (recorder, bridge)"],
 ];
 
 /** `veen selftest core|props|fuzz|meta|all`. */

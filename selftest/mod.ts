@@ -1,5 +1,6 @@
 /**
- * `veen selftest core|props|fuzz|kex1|hardened|meta|federated|id|wallet|overlays|plus|all` (also `veen-selftest ...`; CLI-GOALS-1 §15, CORE-GOALS) and `veen bench`.
+ * `veen selftest SUITE|overlays|plus|all` (also `veen-selftest ...`; CLI-GOALS-1 §15, CORE-GOALS; the suites are
+ * listed in commands.ts) and `veen bench`.
  *
  * Each suite starts its own hubs on random loopback ports with data directories under $TMPDIR (or, with
  * `--hub URL`, runs the subset that works against an already deployed hub), drives the real CLI as subprocesses,
@@ -19,6 +20,8 @@ import { Harness, Interrupted, SuiteAborted } from "./harness.ts";
 import { META_GOAL, metaSuite } from "./meta_suite.ts";
 import { ID_GOAL, idSuite } from "./id_suite.ts";
 import { WALLET_GOAL, walletSuite } from "./wallet_suite.ts";
+import { RECORDER_GOAL, recorderSuite } from "./recorder_suite.ts";
+import { BRIDGE_GOAL, bridgeSuite } from "./bridge_suite.ts";
 import { PROPS_GOAL, propsSuite } from "./props_suite.ts";
 import { Report } from "./report.ts";
 import { parseSeed, Rng } from "./rng.ts";
@@ -35,7 +38,9 @@ export type SuiteName =
   | "meta"
   | "federated"
   | "id"
-  | "wallet";
+  | "wallet"
+  | "recorder"
+  | "bridge";
 /** A suite, or a group of suites run in one report. */
 export type SuiteGroup = SuiteName | "overlays" | "plus" | "all";
 
@@ -51,11 +56,13 @@ const OVERLAY_SUBSETS: Record<string, SuiteName> = {
   wallet: "wallet",
 };
 const OVERLAYS: SuiteName[] = ["kex1", "hardened", "meta", "federated", "id", "wallet"];
+/** The product suites (001 SDR0, AGB0). */
+const PRODUCTS: SuiteName[] = ["recorder", "bridge"];
 /** What the groups run. `plus` is CLI-GOALS-2 §8.5 and `all` CORE-GOALS 0 (core and the overlays). */
 const GROUPS: Record<"overlays" | "plus" | "all", SuiteName[]> = {
   overlays: OVERLAYS,
   plus: ["core", "props", "fuzz", ...OVERLAYS],
-  all: ["core", "props", "fuzz", ...OVERLAYS],
+  all: ["core", "props", "fuzz", ...OVERLAYS, ...PRODUCTS],
 };
 
 /** The suites of `which`, narrowed by `--subset` (overlays only). */
@@ -87,6 +94,8 @@ const SUITES: Record<SuiteName, { goal: string; run: (h: Harness) => Promise<voi
   federated: { goal: FEDERATED_GOAL, run: federatedSuite },
   id: { goal: ID_GOAL, run: idSuite },
   wallet: { goal: WALLET_GOAL, run: walletSuite },
+  recorder: { goal: RECORDER_GOAL, run: recorderSuite },
+  bridge: { goal: BRIDGE_GOAL, run: bridgeSuite },
 };
 
 /** `veen selftest SUITE ...` in-process (`args` follow the word "selftest"); returns the exit code. */

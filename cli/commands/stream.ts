@@ -4,6 +4,9 @@
  * contiguity, and the MMR root by appending to the client's view; items the client has verified before are
  * replayed and must form a prefix of its stored view), decrypts what this client can open, and prints each item.
  * `--follow` keeps polling. The advanced view is merged into state.json after each polling pass.
+ * With `--to` the range is exact (SDR0 replay by range, 001 L905-909): a hub that serves less than `--from..--to` is
+ * an error (E.NOT_FOUND), never a shorter answer. `--start-time`/`--end-time` print only items whose hub_ts is in
+ * that window (SDR0 replay by time window); every item of the range is still verified.
  */
 import { basename } from "node:path";
 import {
@@ -42,6 +45,7 @@ import {
 } from "../context.ts";
 import { openForClient, type OpenResult } from "../decrypt.ts";
 import { ensurePrivateDir, writeFileAtomic } from "../files.ts";
+import { usageError } from "../../cmd/mod.ts";
 import { type HubSession, itemContext, type StreamTarget } from "../hub_session.ts";
 import type { StreamItem } from "../http_client.ts";
 import { decryptionSecrets } from "../keystore.ts";
@@ -192,13 +196,16 @@ async function saveProgress(
 export const stream: Command = {
   path: ["stream"],
   summary: "fetch, verify and decrypt a stream",
-  usage: "veen stream --hub H --client DIR --stream NAME [--from N] [--to N] [--with-proof] [--follow]",
+  usage:
+    "veen stream --hub H --client DIR --stream NAME [--from N] [--to N] [--start-time UNIX] [--end-time UNIX] [--with-proof] [--follow]",
   flags: [
     HUB_FLAG,
     CLIENT_FLAG,
     STREAM_FLAG,
     { name: "from", metavar: "N", help: "first stream_seq (default 1)" },
-    { name: "to", metavar: "N", help: "last stream_seq" },
+    { name: "to", metavar: "N", help: "last stream_seq (the range must be served in full)" },
+    { name: "start-time", metavar: "UNIX", help: "print only items with hub_ts at or after this" },
+    { name: "end-time", metavar: "UNIX", help: "print only items with hub_ts at or before this" },
     { name: "with-proof", arity: 0, help: "ask for and verify an mmr_proof per item" },
     { name: "follow", arity: 0, help: "keep polling for new items" },
     { name: "count", metavar: "N", help: "stop after N items" },
@@ -212,6 +219,10 @@ export const stream: Command = {
     const name = ctx.flags.req("stream");
     const from = Math.max(1, ctx.flags.int("from") ?? 1);
     const to = ctx.flags.int("to");
+    if (to !== undefined && to < from) throw usageError("--to must not be below --from");
+    const t0 = ctx.flags.int("start-time", { min: 0 }) ?? 0;
+    const t1 = ctx.flags.int("end-time", { min: 0 }) ?? Number.MAX_SAFE_INTEGER;
+    const inWindow = (ts: number) => ts >= t0 && ts <= t1;
     const withProof = ctx.flags.bool("with-proof");
     const follow = ctx.flags.bool("follow");
     const count = ctx.flags.int("count", { min: 1 });
@@ -282,6 +293,8 @@ export const stream: Command = {
           appendChecked(view, r.streamSeq, leaf, r.mmrRoot);
         }
         trackOwn(item);
+        next = r.streamSeq + 1;
+        if (!inWindow(r.hubTs)) continue;
         const shownItem = await renderItem(
           ctx,
           session,
@@ -295,7 +308,6 @@ export const stream: Command = {
           items.push(shownItem.json);
           lines.push(...shownItem.lines);
         }
-        next = r.streamSeq + 1;
         shown++;
         if (count !== undefined && shown >= count) break outer;
       }
@@ -305,6 +317,12 @@ export const stream: Command = {
     }
     await bindPast();
     await saveProgress(dir, state, session, target, me, view, ownSeq, nowSec(ctx));
+    if (!follow && to !== undefined && next <= to && (count === undefined || shown < count)) {
+      throw new VeenError(
+        "E.NOT_FOUND",
+        `The hub served stream_seq ${from}..${next - 1}, not the whole range ${from}..${to}`,
+      );
+    }
     if (!follow) {
       if (items.length === 0) lines.push(`no items from stream_seq ${from}`);
       ctx.out.result({ stream: name, label: toHex(target.label), items, last_stream_seq: view.size }, lines);
