@@ -36,7 +36,17 @@ const START_FLAGS: FlagSpec[] = [
     metavar: "HOST:PORT",
     help: "address to serve on (default 127.0.0.1:37411, VEEN_LISTEN)",
   },
-  { name: "config", metavar: "FILE", help: "TOML config file (docs/hub-config.md)" },
+  {
+    name: "config",
+    metavar: "FILE",
+    help: "config file: TOML, or YAML when it ends .yaml/.yml (docs/hub-config.md)",
+  },
+  {
+    name: "profile",
+    metavar: "PROFILE",
+    help: "spec 000 deployment profile: authority or tenant (profile; tenant needs --authority-url)",
+  },
+  { name: "authority-url", metavar: "URL", help: "profile tenant: the authority hub (authority_url)" },
   { name: "profile-id", metavar: "HEX32", help: "profile_id the hub serves (default: the v0.0.1 profile)" },
   { name: "log-level", metavar: "LEVEL", help: "debug, info, warn or error" },
   { name: "admission", metavar: "MODE", help: "auto, on or off (auto: on for non-loopback addresses)" },

@@ -20,12 +20,15 @@ import { anchorBackendOf, Anchorer } from "./anchorer.ts";
 import { AdminPlane } from "./admin_plane.ts";
 import { AdminFollower } from "./admin_follower.ts";
 import { AdminSource } from "./admin_source.ts";
+import { AuthorityProbe } from "./authority_probe.ts";
 import { BodyLimits } from "./body_limits.ts";
 import { Checkpointer } from "./checkpointer.ts";
+import { ReadLimit } from "./read_limit.ts";
 import { ClientIdDenyList } from "./client_deny.ts";
 import { CryptoPool } from "./crypto_pool.ts";
 import {
   admissionRequired,
+  applyProfile,
   checkOpenPublic,
   type HubConfig,
   isLoopback,
@@ -96,7 +99,8 @@ export interface StartOptions {
  * Starts a hub on `cfg.dataDir`, holding the data dir lock (data_dir_lock.ts) from before anything in the dir is
  * read until close() has closed the store: a second hub on the same dir fails with E.UNAVAILABLE naming it.
  */
-export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise<RunningHub> {
+export async function startHub(config: HubConfig, opts: StartOptions = {}): Promise<RunningHub> {
+  const cfg = applyProfile(config);
   const tls = cfg.tlsCert === "" ? {} : await readTls(cfg.tlsCert, cfg.tlsKey);
   const lock = await prepareDataDir(cfg.dataDir);
   try {
@@ -263,6 +267,7 @@ async function startWithStore(
     onCommitted: (entries) => {
       lastLabel = entries[entries.length - 1]?.label ?? lastLabel;
       checkpointer.noteCommitted(entries.map((e) => e.label));
+      for (const e of entries) metrics.countAppends(toHex(e.label));
     },
     clientKeyBounds: { maxLifetimeSec: cfg.maxClientIdLifetimeSec, maxMsgs: cfg.maxMsgsPerClientIdPerLabel },
   });
@@ -386,6 +391,10 @@ async function startWithStore(
     equivocations: files.equivocations,
     witness: files.witness,
     ...(anchorer === undefined ? {} : { anchors: anchorer }),
+    ...(cfg.readRatePerSec === 0
+      ? {}
+      : { reads: new ReadLimit(cfg.readRatePerSec, cfg.readRateBurst, metrics, now) }),
+    ...(cfg.authorityUrl === "" ? {} : { authorityProbe: new AuthorityProbe(cfg.authorityUrl, now) }),
   });
   const { hostname, port } = parseListen(cfg.listen);
   const abort = new AbortController();

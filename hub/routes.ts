@@ -43,6 +43,8 @@ import type { SubmitPipeline } from "./submit_pipeline.ts";
 import type { EquivocationLog } from "./equivocation_log.ts";
 import type { Witness } from "./witness.ts";
 import type { Anchorer } from "./anchorer.ts";
+import type { AuthorityProbe } from "./authority_probe.ts";
+import type { ReadLimit } from "./read_limit.ts";
 import { COSIGN_BODY_MAX, equivocationsPage, witnessCosign, witnessLast } from "./witness_routes.ts";
 import {
   CBOR_SEQ,
@@ -103,6 +105,10 @@ export interface RoutesContext {
   witness?: Witness;
   /** Hub-side anchoring (hub/anchorer.ts, GET /anchor); absent when `anchor_backend` is not set. */
   anchors?: Anchorer;
+  /** COMP0.3 read rate limit of the unauthenticated export reads (hub/read_limit.ts). */
+  reads?: ReadLimit;
+  /** A tenant's authority hub, which /readyz asks (hub/authority_probe.ts). */
+  authorityProbe?: AuthorityProbe;
 }
 
 export class Routes {
@@ -167,6 +173,7 @@ export class Routes {
           return this.cosign(req, peer);
       }
     } else if (m === "GET" || m === "HEAD") {
+      this.c.reads?.check(p, peer);
       const q = new Query(new URLSearchParams(query));
       switch (p) {
         case "/stream":
@@ -186,9 +193,7 @@ export class Routes {
         case "/healthz":
           return this.healthz(q);
         case "/readyz":
-          return this.c.isReady()
-            ? textResponse("ready\n")
-            : errorResponse(new VeenError("E.UNAVAILABLE", "Not ready"));
+          return this.readyz();
         case "/metrics":
           return this.metricsText();
         case "/authorize":
@@ -530,6 +535,16 @@ export class Routes {
       ? undefined
       : new Set(codes.split(",").map((c) => c.trim()));
     return jsonResponse({ events: this.c.submit.stats.log(limit, set) });
+  }
+
+  /** GET /readyz: 200 when this hub serves and, with `authority_url`, its authority answers (spec 000 §10.1). */
+  private async readyz(): Promise<Response> {
+    if (!this.c.isReady()) return errorResponse(new VeenError("E.UNAVAILABLE", "Not ready"));
+    const problem = await this.c.authorityProbe?.problem();
+    if (problem !== undefined) {
+      return errorResponse(new VeenError("E.UNAVAILABLE", problem, { retryAfter: 2 }));
+    }
+    return textResponse("ready\n");
   }
 
   private metricsText(): Response {
