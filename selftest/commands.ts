@@ -48,6 +48,10 @@ const SUITES: [SuiteGroup, string][] = [
     "FED1/AUTH1: two hubs in one realm, authority records, sends to the primary only, flip (own hubs)",
   ],
   [
+    "authority",
+    "spec 000 §8.2: the authority hub (--profile authority) serves, is ready, signs its realm and admin records",
+  ],
+  [
     "overlays",
     "the v0.0.1+ overlay suites: kex1 + hardened + meta + federated (CORE-GOALS 0; --subset picks some)",
   ],

@@ -1,5 +1,5 @@
 /**
- * `veen selftest core|props|fuzz|kex1|hardened|meta|federated|overlays|plus|all` (also `veen-selftest ...`; CLI-GOALS-1 §15, CORE-GOALS) and `veen bench`.
+ * `veen selftest core|props|fuzz|kex1|hardened|meta|federated|authority|overlays|plus|all` (also `veen-selftest ...`; CLI-GOALS-1 §15, CORE-GOALS) and `veen bench`.
  *
  * Each suite starts its own hubs on random loopback ports with data directories under $TMPDIR (or, with
  * `--hub URL`, runs the subset that works against an already deployed hub), drives the real CLI as subprocesses,
@@ -10,6 +10,7 @@
 import { type CommandContext, type Io, processIo, runRole, usageError } from "../cmd/mod.ts";
 import { EXIT } from "../core/mod.ts";
 import { versionLine } from "../version.ts";
+import { AUTHORITY_GOAL, authoritySuite } from "./authority_suite.ts";
 import { CORE_GOAL, coreSuite } from "./core_suite.ts";
 import { FEDERATED_GOAL, federatedSuite } from "./federated_suite.ts";
 import { FUZZ_GOAL, fuzzSuite } from "./fuzz_suite.ts";
@@ -24,7 +25,7 @@ import { SELFTEST_COMMANDS } from "./commands.ts";
 
 export { BENCH_COMMAND, benchMain, SELFTEST_COMMANDS } from "./commands.ts";
 
-export type SuiteName = "core" | "props" | "fuzz" | "kex1" | "hardened" | "meta" | "federated";
+export type SuiteName = "core" | "props" | "fuzz" | "kex1" | "hardened" | "meta" | "federated" | "authority";
 /** A suite, or a group of suites run in one report. */
 export type SuiteGroup = SuiteName | "overlays" | "plus" | "all";
 
@@ -72,6 +73,7 @@ const SUITES: Record<SuiteName, { goal: string; run: (h: Harness) => Promise<voi
   hardened: { goal: HARDENED_GOAL, run: hardenedSuite },
   meta: { goal: META_GOAL, run: metaSuite },
   federated: { goal: FEDERATED_GOAL, run: federatedSuite },
+  authority: { goal: AUTHORITY_GOAL, run: authoritySuite },
 };
 
 /** `veen selftest SUITE ...` in-process (`args` follow the word "selftest"); returns the exit code. */
