@@ -78,8 +78,9 @@ export async function buildConfig(
   if (typeof flags["authority-url"] === "string") {
     setKey(cfg, "authority_url", flags["authority-url"], "flag --authority-url");
   }
-  validateConfig(cfg);
-  return applyProfile(cfg);
+  const effective = applyProfile(cfg);
+  validateConfig(effective);
+  return effective;
 }
 
 /** The flags of a `hub start` invocation as buildConfig takes them. */

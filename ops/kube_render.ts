@@ -10,7 +10,8 @@
  *   profiles], Deployment or StatefulSet, Service, [NetworkPolicy, selftest Job, selftest CronJob: profiles].
  *
  * Pods: `veen hub start --foreground --listen 0.0.0.0:8080 --data-dir /var/lib/veen --config
- * /etc/veen/hub-config.toml --profile-id HEX32`, liveness GET /healthz (higher failure threshold), readiness GET
+ * /etc/veen/hub-config.toml --profile-id HEX32` (profiles: `--profile authority|tenant --config /etc/veen/hub.yaml`,
+ * spec 000 §4.2/§5.2), liveness GET /healthz (higher failure threshold), readiness GET
  * /readyz, a startup probe on /healthz, restricted security context (non-root uid 65532, read-only root file
  * system, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp), resources from
  * --resources-cpu/--resources-mem ("request,limit"; a missing limit equals the request).
@@ -69,7 +70,6 @@ export type Meta = NonNullable<IService["metadata"]> & {
 /** Where the hub keeps its data in the pod (`--data-dir`). */
 export const DATA_DIR = "/var/lib/veen";
 const CONFIG_DIR = "/etc/veen";
-const CONFIG_FILE = `${CONFIG_DIR}/hub-config.toml`;
 const KEYS_DIR = `${CONFIG_DIR}/keys`;
 /** The uid/gid of the `veen` user in the container image (compile/Dockerfile). */
 const RUN_AS = 65532;
@@ -90,8 +90,12 @@ export interface RenderInput {
   mem: [string, string];
   profileId: string;
   logLevel: string;
-  /** Text of hub-config.toml (the --config file verbatim, or a generated one). */
+  /** Text of the hub's config file (the --config file verbatim, or a generated one) ... */
   configText: string;
+  /** ... and its ConfigMap key: `hub.yaml` (profiles, spec 000 `/etc/veen/hub.yaml`) or `hub-config.toml`. */
+  configKey: "hub.yaml" | "hub-config.toml";
+  /** Profile tenant: a bridge Deployment `veen-bridge-admin` pulls the admin labels instead of the hub itself. */
+  adminBridge: boolean;
   /** Sorted KEY=VALUE pairs from --env-file. */
   envFile: [string, string][];
   /** Sorted pod annotations from --pod-annotations. */
@@ -132,7 +136,7 @@ function sha256Hex(s: string): string {
 }
 
 function configData(inp: RenderInput): Record<string, string> {
-  const data: Record<string, string> = { "hub-config.toml": inp.configText };
+  const data: Record<string, string> = { [inp.configKey]: inp.configText };
   if (inp.names.layout !== "hub") data["profile.toml"] = profileToml(inp);
   return data;
 }
@@ -211,8 +215,15 @@ export function runtimeEnv(): IEnvVar[] {
   ];
 }
 
-const HUB_KEY_SEED = `if [ -f ${KEYS_DIR}/hub_key ] && [ ! -e ${DATA_DIR}/hub_key ]; then ` +
-  `cp ${KEYS_DIR}/hub_key ${DATA_DIR}/hub_key && chmod 0600 ${DATA_DIR}/hub_key; fi`;
+/**
+ * The hub-key init container: the Secret's `hub_key` is copied into an empty data volume; a different one (spec 000
+ * §11.4: the workload now mounts `veen-hub-keys-next`) becomes the hub's key through `veen hub rotate-key
+ * --key-file`, with the window of VEEN_ROTATION_WINDOW_SEC (a previous key is refused: the pod does not start).
+ */
+const HUB_KEY_SEED = `if [ -f ${KEYS_DIR}/hub_key ]; then if [ ! -e ${DATA_DIR}/hub_key ]; then ` +
+  `cp ${KEYS_DIR}/hub_key ${DATA_DIR}/hub_key && chmod 0600 ${DATA_DIR}/hub_key; ` +
+  `elif ! cmp -s ${KEYS_DIR}/hub_key ${DATA_DIR}/hub_key; then ` +
+  `exec veen hub rotate-key --data-dir ${DATA_DIR} --key-file ${KEYS_DIR}/hub_key; fi; fi`;
 
 function hubPodTemplate(inp: RenderInput): IPodTemplateSpec {
   const n = inp.names;
@@ -238,14 +249,16 @@ function hubPodTemplate(inp: RenderInput): IPodTemplateSpec {
       `0.0.0.0:${HUB_PORT}`,
       "--data-dir",
       DATA_DIR,
+      ...(n.layout === "hub" ? [] : ["--profile", role]),
       "--config",
-      CONFIG_FILE,
+      `${CONFIG_DIR}/${inp.configKey}`,
       "--profile-id",
       inp.profileId,
     ],
     env,
   };
-  if (inp.envFile.length > 0) container.envFrom = [{ configMapRef: { name: n.envConfigMap } }];
+  const envFrom = inp.envFile.length > 0 ? [{ configMapRef: { name: n.envConfigMap } }] : undefined;
+  if (envFrom !== undefined) container.envFrom = envFrom;
   Object.assign(container, {
     ports: [{ name: "http", containerPort: HUB_PORT, protocol: "TCP" }],
     startupProbe: {
@@ -305,11 +318,15 @@ function hubPodTemplate(inp: RenderInput): IPodTemplateSpec {
           image: inp.image,
           imagePullPolicy: "IfNotPresent",
           command: ["sh", "-c", HUB_KEY_SEED],
-          resources: INIT_RESOURCES,
+          env: runtimeEnv(),
+          ...(envFrom === undefined ? {} : { envFrom }),
+          // A rotation runs `veen` itself: the hub container's resources.
+          resources: container.resources!,
           securityContext: containerSecurityContext(),
           volumeMounts: [
             { name: "veen-config", mountPath: CONFIG_DIR, readOnly: true },
             { name: "veen-data", mountPath: DATA_DIR },
+            { name: "tmp", mountPath: "/tmp" },
           ],
         },
       ],
@@ -534,7 +551,7 @@ function networkPolicy(inp: RenderInput): INetworkPolicy {
   };
 }
 
-/** spec 000 §8: `veen selftest core --hub URL` against the deployed hub. */
+/** spec 000 §8: `veen selftest core --hub URL` against the deployed hub (the authority: `selftest authority`). */
 function selftestJobSpec(inp: RenderInput): IJobSpec {
   const n = inp.names;
   const env: IEnvVar[] = [
@@ -569,7 +586,7 @@ function selftestJobSpec(inp: RenderInput): IJobSpec {
             image: inp.image,
             imagePullPolicy: "IfNotPresent",
             command: ["veen"],
-            args: ["selftest", "core", "--hub", n.localUrl],
+            args: ["selftest", n.layout === "authority" ? "authority" : "core", "--hub", n.localUrl],
             workingDir: "/work",
             env,
             resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "512Mi" } },
