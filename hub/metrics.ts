@@ -56,6 +56,11 @@ export class Metrics {
   readonly appends = new Map<string, number>();
   /** Spec 000 §10.2 revocation view update lag: from a revocation's `ts` to its fold into the view, in ms. */
   readonly revocationLag = new Histogram();
+  /** Commits that failed and stopped the hub (the sequencer's fatal path), and repairs made when opening storage. */
+  storageFailures = 0;
+  storageRepairs = 0;
+  /** Per label (hex): when its oldest entry without a CHECKPOINT was committed (ms); deleted by a CHECKPOINT. */
+  readonly #uncheckpointed = new Map<string, number>();
 
   /** Accepted submissions per label class (LCLASS0), at most {@link MAX_CLASS_SERIES} series. */
   readonly submitClass = new Map<string, number>();
@@ -77,6 +82,23 @@ export class Metrics {
     let k = labelHex.slice(0, 16);
     if (!this.appends.has(k) && this.appends.size >= MAX_CLASS_SERIES) k = "other";
     this.appends.set(k, (this.appends.get(k) ?? 0) + n);
+  }
+
+  /** An entry of `labelHex` committed at `atMs`: counted, and waiting for a CHECKPOINT. */
+  committed(labelHex: string, atMs: number): void {
+    this.countAppends(labelHex);
+    if (!this.#uncheckpointed.has(labelHex)) this.#uncheckpointed.set(labelHex, atMs);
+  }
+
+  checkpointWritten(labelHex: string): void {
+    this.#uncheckpointed.delete(labelHex);
+  }
+
+  /** Seconds the oldest committed entry without a CHECKPOINT has waited (0: every label is checkpointed). */
+  checkpointAgeSec(nowMs: number): number {
+    let oldest = nowMs;
+    for (const at of this.#uncheckpointed.values()) if (at < oldest) oldest = at;
+    return Math.max(0, Math.floor((nowMs - oldest) / 1000));
   }
 
   countError(code: string): void {
@@ -189,6 +211,16 @@ export class Metrics {
     for (const [label, v] of [...this.appends].sort(([a], [b]) => a.localeCompare(b))) {
       out.push(`veen_appends_total{label="${label}"} ${v}`);
     }
+    counter(
+      "veen_storage_failures_total",
+      "Commits that failed on storage and stopped the hub (a supervisor restarts it).",
+      this.storageFailures,
+    );
+    counter(
+      "veen_storage_repairs_total",
+      "Repairs made when opening storage (torn tails after an unclean stop).",
+      this.storageRepairs,
+    );
     hist(
       "veen_revocation_lag_ms",
       "Time from a revocation's ts to its fold into the revocation view (spec 000 §10.2).",

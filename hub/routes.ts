@@ -109,6 +109,8 @@ export interface RoutesContext {
   reads?: ReadLimit;
   /** A tenant's authority hub, which /readyz asks (hub/authority_probe.ts). */
   authorityProbe?: AuthorityProbe;
+  /** Gauges computed when /metrics is read (readiness, checkpoint age, replication lag). */
+  gauges?: () => Record<string, number>;
 }
 
 export class Routes {
@@ -555,6 +557,7 @@ export class Routes {
         veen_log_entries: st.entries,
         veen_log_bytes: st.logBytes,
         veen_equivocation_stored: this.c.equivocations?.count ?? 0,
+        ...this.c.gauges?.(),
       }),
       200,
       "text/plain; version=0.0.4",

@@ -7,7 +7,8 @@
  * Object order:
  *   Namespace (unless --no-namespace), ServiceAccount, Role, RoleBinding, [ClusterRole veen-operator: authority],
  *   ConfigMap (hub config), [ConfigMap (--env-file)], Secret template (no key material), [PersistentVolumeClaim:
- *   profiles], Deployment or StatefulSet, Service, [NetworkPolicy, selftest Job, selftest CronJob: profiles].
+ *   profiles], Deployment or StatefulSet, Service, [NetworkPolicy, selftest Job, selftest CronJob: profiles],
+ *   [ConfigMap veen-observability: authority].
  *
  * Pods: `veen hub start --foreground --listen 0.0.0.0:8080 --data-dir /var/lib/veen --config
  * /etc/veen/hub-config.toml --profile-id HEX32` (profiles: `--profile authority|tenant --config /etc/veen/hub.yaml`,
@@ -42,6 +43,7 @@ import type { IVolume } from "kubernetes-models/v1/Volume";
 import { createHash } from "node:crypto";
 import { GLIBC_TUNABLES } from "../runtime.ts";
 import { VERSION } from "../version.ts";
+import { alertRulesYaml, dashboardJson } from "./observability.ts";
 import { AUTHORITY_NAMESPACE, AUTHORITY_URL, HUB_PORT, type HubNames, hubSelector } from "./kube_names.ts";
 
 /** One rendered manifest, typed by the Kubernetes schema of its kind (kubernetes-models, types only). */
@@ -626,6 +628,28 @@ function selftestCronJob(inp: RenderInput): ICronJob {
   };
 }
 
+/**
+ * The hub's Prometheus alert rules and Grafana dashboard (ops/observability.ts, also in compile/), once per cluster
+ * in veen-system: `grafana_dashboard: "1"` lets a Grafana sidecar load the dashboard; the rule file goes to
+ * Prometheus (or into a PrometheusRule) as docs/operations.md shows.
+ */
+function observabilityConfigMap(inp: RenderInput): IConfigMap {
+  const m = meta(inp, "veen-observability", "hub");
+  const l: Record<string, string> = {
+    "app.kubernetes.io/part-of": "veen",
+    "app.kubernetes.io/managed-by": "veen",
+    "app.kubernetes.io/component": "observability",
+    "veen.io/universe-id": inp.universeId,
+    grafana_dashboard: "1",
+  };
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { ...m, labels: l },
+    data: { "veen-alerts.yaml": alertRulesYaml(), "veen-hub-dashboard.json": dashboardJson() },
+  };
+}
+
 /** The manifests, in the fixed order. */
 export function renderObjects(inp: RenderInput): Manifest[] {
   const n = inp.names;
@@ -638,5 +662,6 @@ export function renderObjects(inp: RenderInput): Manifest[] {
   if (n.layout === "authority" || (n.layout === "tenant" && inp.storage !== undefined)) out.push(pvc(inp));
   out.push(workload(inp), service(inp));
   if (profile) out.push(networkPolicy(inp), selftestJob(inp), selftestCronJob(inp));
+  if (n.layout === "authority") out.push(observabilityConfigMap(inp));
   return out;
 }

@@ -308,6 +308,7 @@ Deno.test("kube render --profile authority: veen-system StatefulSet + PVC, RBAC,
       "NetworkPolicy/veen-authority",
       "Job/veen-selftest-authority",
       "CronJob/veen-selftest-authority-periodic",
+      "ConfigMap/veen-observability",
     ],
   );
   for (const o of objs) validateStrict(o);

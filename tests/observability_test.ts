@@ -1,6 +1,7 @@
 /**
  * Observability on a real hub: the OBS0.2 submit log fields as named, and the spec 000 §10.2 metrics (appends per
- * label, capability checks ok and failed, revocation view update lag) in /metrics.
+ * label, capability checks ok and failed, revocation view update lag, checkpoint age) in /metrics, and every metric the
+ * shipped alert rules and Grafana dashboard (ops/observability.ts, compile/) use.
  */
 import assert from "node:assert/strict";
 import {
@@ -16,6 +17,7 @@ import {
 } from "../core/mod.ts";
 import { adminStreamsOf, REVOCATION } from "../overlays/mod.ts";
 import { Logger } from "../hub/mod.ts";
+import { observabilityExprs } from "../ops/observability.ts";
 import { adminRecordMsg, FED_ADMIN } from "./federation.ts";
 import { http, postCbor, startTestHub, submit, Writer } from "./fixture.ts";
 
@@ -85,6 +87,60 @@ Deno.test("veen_revocation_lag_ms observes a revocation folded while the hub ser
     assert.match(text, /^veen_revocation_lag_ms_count 1$/m);
     const sum = Number(/^veen_revocation_lag_ms_sum (\S+)$/m.exec(text)![1]);
     assert.ok(sum >= 4_000, `lag ${sum} ms for a revocation issued 5 s ago`);
+  } finally {
+    await hub.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("every metric the shipped alert rules and dashboard use is exported by a real hub's /metrics", async () => {
+  const used = new Set(observabilityExprs().flatMap((e) => e.match(/\bveen_[a-z0-9_]+/g) ?? []));
+  assert.ok(used.size >= 15, [...used].join(" "));
+  const dir = await Deno.makeTempDir({ prefix: "veen-obs-assets-" });
+  const hub = await startTestHub(dir, {});
+  try {
+    // One accepted and one refused submission, so that the labelled series have samples.
+    const w = new Writer("obs/assets", 15);
+    assert.equal((await submit(hub.url, w.msg())).status, 200);
+    assert.equal((await submit(hub.url, w.msg({ clientSeq: 1 }))).status, 409);
+    const text = await metricsOf(hub.url);
+    const exported = new Set(
+      text.split("\n").filter((l) => l !== "" && !l.startsWith("#")).map((l) => /^[a-z0-9_]+/.exec(l)![0]),
+    );
+    const missing = [...used].filter((m) => !exported.has(m)).sort();
+    assert.deepEqual(
+      missing,
+      [],
+      `used by compile/veen-alerts.yaml or veen-hub-dashboard.json, not in /metrics`,
+    );
+  } finally {
+    await hub.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("veen_checkpoint_age_seconds counts from the oldest entry without a CHECKPOINT; a CHECKPOINT resets it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "veen-obs-cp-" });
+  let t = 1_800_000_000_000;
+  let written!: () => void;
+  const checkpointed = new Promise<void>((r) => written = r);
+  const logger = new Logger("debug", "hub", "standalone", (l) => {
+    if (JSON.parse(l).msg === "checkpoint") written();
+  });
+  const hub = await startTestHub(dir, { checkpointEvery: 2, checkpointIntervalSec: 3600 }, {
+    now: () => t,
+    logger,
+  });
+  try {
+    const w = new Writer("obs/cp", 14);
+    assert.match(await metricsOf(hub.url), /^veen_checkpoint_age_seconds 0$/m);
+    assert.equal((await submit(hub.url, w.msg())).status, 200);
+    t += 90_000;
+    assert.match(await metricsOf(hub.url), /^veen_checkpoint_age_seconds 90$/m);
+    assert.equal((await submit(hub.url, w.msg())).status, 200); // the second entry makes a CHECKPOINT
+    await checkpointed;
+    assert.match(await metricsOf(hub.url), /^veen_checkpoint_age_seconds 0$/m);
+    assert.match(await metricsOf(hub.url), /^veen_ready 1$/m);
   } finally {
     await hub.close();
     await Deno.remove(dir, { recursive: true });
