@@ -10,6 +10,7 @@ import { errorCode, http } from "../tests/fixture.ts";
 import { publishAuthority, startRealmHub } from "../tests/federation.ts";
 import { AuthorityProbe } from "./authority_probe.ts";
 import { Logger } from "./logger.ts";
+import { within } from "../tests/util.ts";
 
 Deno.test("profile tenant: authority records reach the tenant, and /readyz follows the authority", async () => {
   const authDir = await Deno.makeTempDir({ prefix: "veen-profile-auth-" });
@@ -33,7 +34,7 @@ Deno.test("profile tenant: authority records reach the tenant, and /readyz follo
     assert.equal(info.role, "tenant");
     assert.equal((await http(tenant.url + "/readyz")).status, 200);
     await publishAuthority(auth, 1, { stream: "fed/chat", primary: auth, replicas: [tenant] });
-    await replicated;
+    await within(replicated, 30_000, "the tenant pulling the authority's admin records");
     const q = `/authority?stream_id=${toHex(streamIdFor("fed/chat"))}`;
     const shown = JSON.parse(new TextDecoder().decode((await http(tenant.url + q)).body));
     assert.equal(shown.primary_hub, toHex(hubIdFor(auth.hubKey.public)));

@@ -13,6 +13,7 @@ import { runKube } from "../ops/kube.ts";
 import type { K8sObject } from "../ops/manifest.ts";
 import { FED_ADMIN, publishAuthority } from "./federation.ts";
 import { http, quietLogger } from "./fixture.ts";
+import { within } from "./util.ts";
 
 async function rendered(args: string[]) {
   const io = captureIo();
@@ -81,7 +82,7 @@ Deno.test("rendered authority and tenant manifests start an authority and its te
     hubs.push(tenant);
     assert.equal((await http(tenant.url + "/readyz")).status, 200);
     await publishAuthority(auth, 1, { stream: "kube/orders", primary: auth, replicas: [tenant] });
-    await pulled;
+    await within(pulled, 30_000, "the tenant pulling the authority's admin records");
     const q = `/authority?stream_id=${toHex(streamIdFor("kube/orders"))}`;
     const shown = JSON.parse(new TextDecoder().decode((await http(tenant.url + q)).body));
     assert.equal(shown.primary_hub, toHex(hubIdFor(auth.hubKey.public)));
