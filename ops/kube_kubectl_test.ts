@@ -5,63 +5,9 @@
 import assert from "node:assert/strict";
 import { captureIo } from "./io.ts";
 import { runKube } from "./kube.ts";
+import { type Cluster, withCluster } from "./testdata/fake_cluster.ts";
 
-const FAKE = new URL("./testdata/fake_kubectl.ts", import.meta.url).pathname;
 const MSG_ID = "cd".repeat(32);
-
-interface Cluster {
-  dir: string;
-  run(args: string[]): Promise<{ code: number; out: string; err: string }>;
-  calls(): string[][];
-  // deno-lint-ignore no-explicit-any
-  state(): any;
-  // deno-lint-ignore no-explicit-any
-  patch(p: Record<string, any>): void;
-  reset(): void;
-}
-
-// deno-lint-ignore no-explicit-any
-async function withCluster(initial: Record<string, any>, fn: (c: Cluster) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "veen-kubectl-" });
-  const bin = `${dir}/bin`;
-  await Deno.mkdir(bin);
-  await Deno.writeTextFile(
-    `${bin}/kubectl`,
-    `#!/bin/sh\nexec "${Deno.execPath()}" run -A --no-config --no-lock --quiet "${FAKE}" "$@"\n`,
-    { mode: 0o755 },
-  );
-  const statePath = `${dir}/state.json`;
-  const logPath = `${dir}/argv.log`;
-  await Deno.writeTextFile(statePath, JSON.stringify({ namespaces: ["default"], ...initial }));
-  await Deno.writeTextFile(logPath, "");
-  const env = {
-    PATH: `${bin}:${Deno.env.get("PATH")}`,
-    FAKE_KUBE_STATE: statePath,
-    FAKE_KUBECTL_LOG: logPath,
-  };
-  const c: Cluster = {
-    dir,
-    async run(args) {
-      const io = captureIo(env);
-      const code = await runKube(args, io);
-      return { code, out: io.stdout(), err: io.stderr() };
-    },
-    calls: () =>
-      Deno.readTextFileSync(logPath).split("\n").filter((l) => l !== "").map((l) =>
-        JSON.parse(l) as string[]
-      ),
-    state: () => JSON.parse(Deno.readTextFileSync(statePath)),
-    patch(p) {
-      Deno.writeTextFileSync(statePath, JSON.stringify({ ...c.state(), ...p }));
-    },
-    reset: () => Deno.writeTextFileSync(logPath, ""),
-  };
-  try {
-    await fn(c);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 async function renderTo(c: Cluster, file: string, extra: string[] = []): Promise<void> {
   const r = await c.run([

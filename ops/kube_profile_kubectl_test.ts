@@ -6,51 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { decodeCbor, signingKeyFromSeed, toHex } from "../core/mod.ts";
-import { captureIo } from "./io.ts";
-import { runKube } from "./kube.ts";
+import { type Cluster, withCluster as withFakeCluster } from "./testdata/fake_cluster.ts";
 
-const FAKE = new URL("./testdata/fake_kubectl.ts", import.meta.url).pathname;
-
-interface Cluster {
-  dir: string;
-  run(args: string[]): Promise<{ code: number; out: string; err: string }>;
-  // deno-lint-ignore no-explicit-any
-  state(): any;
-  calls(): string[][];
-}
-
-async function withCluster(fn: (c: Cluster) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "veen-kube-profile-" });
-  await Deno.mkdir(`${dir}/bin`);
-  await Deno.writeTextFile(
-    `${dir}/bin/kubectl`,
-    `#!/bin/sh\nexec "${Deno.execPath()}" run -A --no-config --no-lock --quiet "${FAKE}" "$@"\n`,
-    { mode: 0o755 },
-  );
-  await Deno.writeTextFile(`${dir}/state.json`, JSON.stringify({ namespaces: ["default", "veen-system"] }));
-  await Deno.writeTextFile(`${dir}/argv.log`, "");
-  const env = {
-    PATH: `${dir}/bin:${Deno.env.get("PATH")}`,
-    FAKE_KUBE_STATE: `${dir}/state.json`,
-    FAKE_KUBECTL_LOG: `${dir}/argv.log`,
-  };
-  const c: Cluster = {
-    dir,
-    async run(args) {
-      const io = captureIo(env);
-      const code = await runKube(args, io);
-      return { code, out: io.stdout(), err: io.stderr() };
-    },
-    state: () => JSON.parse(Deno.readTextFileSync(`${dir}/state.json`)),
-    calls: () =>
-      Deno.readTextFileSync(`${dir}/argv.log`).split("\n").filter((l) => l !== "").map((l) => JSON.parse(l)),
-  };
-  try {
-    await fn(c);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const withCluster = (fn: (c: Cluster) => Promise<void>) =>
+  withFakeCluster({ namespaces: ["default", "veen-system"] }, fn);
 
 async function renderApply(c: Cluster, file: string, args: string[]): Promise<string> {
   const r = await c.run(["render", "--image", "veen:1", ...args]);
@@ -75,18 +34,13 @@ const keysIn = (state: { objects: Record<string, unknown> }, ns: string) =>
 Deno.test("bridges are applied and waited for like hubs; the same bridge applied twice creates nothing new", async () => {
   await withCluster(async (c) => {
     await renderApply(c, "t1.yaml", ["--profile", "tenant", "--tenant-id", "t1", "--admin-bridge"]);
-    const bridge = [
-      "--bridge",
-      "orders",
-      "--tenant-id",
-      "t1",
+    const args = [
       "--from",
       "http://veen-hub.veen-tenant-t2.svc.cluster.local:8080",
       "--to",
       "http://veen-hub:8080",
-      "--stream",
-      "orders/eu",
     ];
+    const bridge = ["--bridge", "orders", "--tenant-id", "t1", ...args, "--stream", "orders/eu"];
     const first = await renderApply(c, "b.yaml", bridge);
     assert.match(first, /^configmap\/veen-bridge-orders-config created$/m);
     assert.match(first, /^deployment\.apps\/veen-bridge-orders created$/m);
@@ -99,10 +53,7 @@ Deno.test("bridges are applied and waited for like hubs; the same bridge applied
     const dep = c.state().objects["veen-tenant-t1/Deployment/veen-bridge-orders"];
     assert.deepEqual(dep.spec.template.spec.containers[0].args, [
       "bridge",
-      "--from",
-      "http://veen-hub.veen-tenant-t2.svc.cluster.local:8080",
-      "--to",
-      "http://veen-hub:8080",
+      ...args,
       "--stream",
       "orders/eu",
       "--follow",
@@ -122,27 +73,12 @@ Deno.test("bridges are applied and waited for like hubs; the same bridge applied
     ]);
     const cfg = c.state().objects["veen-tenant-t1/ConfigMap/veen-hub-config"].data["hub.yaml"];
     assert.doesNotMatch(cfg, /admin_source_poll_ms/);
-    const del = await c.run([
-      "delete",
-      "--cluster-context",
-      "ctx",
-      "--bridge",
-      "orders",
-      "--tenant-id",
-      "t1",
-    ]);
+    const delBridge = ["delete", "--cluster-context", "ctx", "--bridge", "orders", "--tenant-id", "t1"];
+    const del = await c.run(delBridge);
     assert.equal(del.code, 0, del.err);
     assert.equal(c.state().objects["veen-tenant-t1/Deployment/veen-bridge-orders"], undefined);
     assert.notEqual(c.state().objects["veen-tenant-t1/Deployment/veen-bridge-admin"], undefined);
-    const again = await c.run([
-      "delete",
-      "--cluster-context",
-      "ctx",
-      "--bridge",
-      "orders",
-      "--tenant-id",
-      "t1",
-    ]);
+    const again = await c.run(delBridge);
     assert.equal(again.out, "already deleted: veen-bridge-orders in veen-tenant-t1\n");
   });
 });
@@ -153,15 +89,7 @@ Deno.test("deleting one tenant leaves the other tenants and the authority untouc
     await renderApply(c, "a.yaml", ["--profile", "tenant", "--tenant-id", "a", "--admin-bridge"]);
     await renderApply(c, "b.yaml", ["--profile", "tenant", "--tenant-id", "b", "--admin-bridge"]);
     const before = c.state().objects;
-    const del = await c.run([
-      "delete",
-      "--cluster-context",
-      "ctx",
-      "--profile",
-      "tenant",
-      "--tenant-id",
-      "a",
-    ]);
+    const del = await c.run("delete --cluster-context ctx --profile tenant --tenant-id a".split(" "));
     assert.equal(del.code, 0, del.err);
     const after = c.state().objects;
     for (const k of Object.keys(before).filter((k) => !k.startsWith("veen-tenant-a/"))) {

@@ -590,19 +590,13 @@ Deno.test("kube render: bad input is a usage error (exit 1), JSON under --json",
 
 Deno.test("kube render --bridge and --admin-bridge: bridge objects validate; profiles run --profile with hub.yaml", async () => {
   const r = await kube([
-    "render",
-    "--bridge",
-    "orders",
-    "--namespace",
-    "veen-system",
-    "--image",
-    "veen:1",
-    "--from",
-    "http://veen-authority:8080",
-    "--to",
-    "http://veen-hub.veen-tenant-t1.svc.cluster.local:8080",
-    "--replicate",
-    "--json",
+    ..."render --bridge orders --namespace veen-system --image veen:1 --replicate --json".split(" "),
+    ...[
+      "--from",
+      "http://veen-authority:8080",
+      "--to",
+      "http://veen-hub.veen-tenant-t1.svc.cluster.local:8080",
+    ],
   ]);
   assert.equal(r.code, 0, r.err);
   const objs = JSON.parse(r.out) as K8sObject[];
@@ -612,17 +606,9 @@ Deno.test("kube render --bridge and --admin-bridge: bridge objects validate; pro
   ]);
   for (const o of objs) validateStrict(o);
   assert.equal(objs[1]!.metadata.labels["app.kubernetes.io/component"], "bridge");
-  const tenant = await kube([
-    "render",
-    "--profile",
-    "tenant",
-    "--tenant-id",
-    "t1",
-    "--image",
-    "veen:1",
-    "--admin-bridge",
-    "--json",
-  ]);
+  const tenant = await kube(
+    "render --profile tenant --tenant-id t1 --image veen:1 --admin-bridge --json".split(" "),
+  );
   assert.equal(tenant.code, 0, tenant.err);
   const tobjs = JSON.parse(tenant.out) as K8sObject[];
   for (const o of tobjs) validateStrict(o);
