@@ -18,8 +18,8 @@ export interface Cluster {
   reset(): void;
 }
 
-// deno-lint-ignore no-explicit-any
 export async function withCluster(
+  // deno-lint-ignore no-explicit-any
   initial: Record<string, any>,
   fn: (c: Cluster) => Promise<void>,
 ): Promise<void> {
