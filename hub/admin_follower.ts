@@ -33,8 +33,15 @@ export class AdminFollower {
   readonly #stopped = new Set<string>();
   #running: Promise<void> | undefined;
   #failing = false;
+  readonly #startedAt = Date.now();
+  #syncedAt: number | undefined;
 
   constructor(private readonly o: AdminFollowerOptions) {}
+
+  /** Seconds since the last pass that completed against the source (or since the start, before the first). */
+  lagSec(nowMs: number): number {
+    return Math.max(0, Math.floor((nowMs - (this.#syncedAt ?? this.#startedAt)) / 1000));
+  }
 
   start(): void {
     this.#running ??= this.#loop();
@@ -52,6 +59,7 @@ export class AdminFollower {
       let moved = 0;
       try {
         moved = await this.pass();
+        this.#syncedAt = Date.now();
         if (this.#failing) this.o.log.info("admin source reachable again", { url: this.o.source.url });
         this.#failing = false;
       } catch (e) {

@@ -77,6 +77,8 @@ export class AdminPlane {
   readonly #upto = new Map<string, number>();
   readonly #lock = new Lock();
   #persistFailed = false;
+  /** Set once open() has folded what the store held: only later folds measure revocation lag. */
+  #opened = false;
   /** H(CBOR(token)) of a token and of each prefix of its chain, per auth_ref (for cap-token revocations). */
   readonly #tokenHashes = new Lru<Uint8Array[]>(4096);
 
@@ -123,6 +125,7 @@ export class AdminPlane {
         records: a.records,
       });
     }
+    p.#opened = true;
     return p;
   }
 
@@ -245,6 +248,9 @@ export class AdminPlane {
     const rows: { view: string; row: ViewRow }[] = [];
     for (const v of this.#views) for (const row of v.apply(e)) rows.push({ view: v.name, row });
     this.#upto.set(s.name, e.seq);
+    if (this.#opened && e.codec.name === "veen.revocation.v1" && typeof e.body.ts === "number") {
+      this.o.metrics?.revocationLag.observe(Math.max(0, Date.now() - e.body.ts * 1000));
+    }
     await this.#persist(rows, s.name, e.seq);
   }
 

@@ -36,7 +36,17 @@ const START_FLAGS: FlagSpec[] = [
     metavar: "HOST:PORT",
     help: "address to serve on (default 127.0.0.1:37411, VEEN_LISTEN)",
   },
-  { name: "config", metavar: "FILE", help: "TOML config file (docs/hub-config.md)" },
+  {
+    name: "config",
+    metavar: "FILE",
+    help: "config file: TOML, or YAML when it ends .yaml/.yml (docs/hub-config.md)",
+  },
+  {
+    name: "profile",
+    metavar: "PROFILE",
+    help: "spec 000 deployment profile: authority or tenant (profile; tenant needs --authority-url)",
+  },
+  { name: "authority-url", metavar: "URL", help: "profile tenant: the authority hub (authority_url)" },
   { name: "profile-id", metavar: "HEX32", help: "profile_id the hub serves (default: the v0.0.1 profile)" },
   { name: "log-level", metavar: "LEVEL", help: "debug, info, warn or error" },
   { name: "admission", metavar: "MODE", help: "auto, on or off (auto: on for non-loopback addresses)" },
@@ -171,7 +181,7 @@ export const HUB_COMMANDS: readonly Command[] = [
   {
     path: ["hub", "rotate-key"],
     summary: "replace a stopped hub's key, keeping the old one for a rotation window (KEX0.1)",
-    usage: "veen hub rotate-key --data-dir DIR [--window-sec N]",
+    usage: "veen hub rotate-key --data-dir DIR [--window-sec N] [--key-file FILE]",
     details:
       "Offline (holds DIR's lock): the current key is kept in DIR/hub_key.previous, then DIR/hub_key is " +
       "replaced by a new key. Until the window ends (default 86400 s) every CHECKPOINT the hub writes carries " +
@@ -180,7 +190,12 @@ export const HUB_COMMANDS: readonly Command[] = [
     flags: [DATA_DIR_FLAG, {
       name: "window-sec",
       metavar: "N",
-      help: "rotation window in seconds (default 86400)",
+      help: "rotation window in seconds (default: VEEN_ROTATION_WINDOW_SEC, else 86400)",
+    }, {
+      name: "key-file",
+      metavar: "FILE",
+      help: "the new key, a hub_key file (spec 000 veen-hub-keys-next): installed on a dir without a key, " +
+        "nothing done when it is the current key, refused when it is a previous one",
     }],
     run: lazy(() => import("./hub_key_rotation.ts"), (m) => (ctx) => m.rotateKeyCommand(ctx, dataDirOf(ctx))),
   },

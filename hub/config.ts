@@ -3,6 +3,7 @@
  * later sources overriding earlier ones. Every key is listed in docs/hub-config.md.
  */
 import { parse as parseToml } from "smol-toml";
+import { parse as parseYaml } from "yaml";
 import { type CommandError, usageError } from "../cmd/mod.ts";
 import {
   DEFAULT_LIMITS,
@@ -134,6 +135,15 @@ export interface HubConfig {
   role: string;
   /** AUTH1: labels without an active authority record: accept, reject, or "" (reject on a replica, else accept). */
   unspecifiedPolicy: string;
+  /** Spec 000 deployment profile: "authority", "tenant" or "" (none); see {@link applyProfile}. */
+  profile: string;
+  /** Profile tenant: the authority hub's URL (its admin_source unless that is set; /readyz asks it). */
+  authorityUrl: string;
+  /** COMP0.3: unauthenticated reads (/stream, /receipt, /proof, /consistency, /checkpoint_range) per second per
+   * peer address (0: unlimited) ... */
+  readRatePerSec: number;
+  /** ... with this burst (0: the rate, at least 1). */
+  readRateBurst: number;
   /** TEST-ONLY (`unsafe_skip_authority`): /submit does not apply AUTH1, so `veen selftest federated` can fail. */
   unsafeSkipAuthority: boolean;
 }
@@ -201,6 +211,10 @@ export function defaultConfig(dataDir = ""): HubConfig {
     role: "standalone",
     unspecifiedPolicy: "",
     unsafeSkipAuthority: false,
+    profile: "",
+    authorityUrl: "",
+    readRatePerSec: 0,
+    readRateBurst: 0,
   };
 }
 
@@ -274,6 +288,10 @@ const KEYS: Record<string, [string, Kind]> = {
   role: ["role", "string"],
   unspecified_policy: ["unspecifiedPolicy", "string"],
   unsafe_skip_authority: ["unsafeSkipAuthority", "bool"],
+  profile: ["profile", "string"],
+  authority_url: ["authorityUrl", "string"],
+  read_rate_per_sec: ["readRatePerSec", "int"],
+  read_rate_burst: ["readRateBurst", "int"],
 };
 
 /**
@@ -344,10 +362,6 @@ export function setKey(cfg: HubConfig, key: string, raw: unknown, source: string
 }
 
 /**
- * Applies a TOML document: flat keys, or one `[hub]` table and nothing else. Unknown keys, and keys beside a
- * `[hub]` table, are config errors.
- */
-/**
  * A bad config key, value, file or flag: a usage-class failure (`E.CONFIG`, exit 1) raised before the hub binds or
  * touches its data dir. Config problems are the operator's, never a wire code.
  */
@@ -363,6 +377,7 @@ function hexOrConfigError(f: () => void): void {
   }
 }
 
+/** Applies a TOML document: flat keys, or one `[hub]` table and nothing else (see {@link applyDoc}). */
 export function applyToml(cfg: HubConfig, text: string, source: string): void {
   let doc: Record<string, unknown>;
   try {
@@ -370,6 +385,35 @@ export function applyToml(cfg: HubConfig, text: string, source: string): void {
   } catch (e) {
     throw configError(`Cannot parse config ${source}: ${e instanceof Error ? e.message : e}`);
   }
+  applyDoc(cfg, doc, source);
+}
+
+/** Applies a YAML document (spec 000 `/etc/veen/hub.yaml`) with the same keys and layout as the TOML file. */
+export function applyYaml(cfg: HubConfig, text: string, source: string): void {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text, { strict: true, uniqueKeys: true });
+  } catch (e) {
+    throw configError(`Cannot parse config ${source}: ${e instanceof Error ? e.message.split("\n")[0] : e}`);
+  }
+  if (doc === null || doc === undefined) return; // an empty file sets nothing
+  if (typeof doc !== "object" || Array.isArray(doc)) {
+    throw configError(`Config ${source} must be a mapping of config keys`);
+  }
+  applyDoc(cfg, doc as Record<string, unknown>, source);
+}
+
+/** A config file by its name: `.yaml` / `.yml` is YAML, anything else TOML. */
+export function applyConfigFile(cfg: HubConfig, text: string, source: string): void {
+  if (/\.ya?ml$/i.test(source)) applyYaml(cfg, text, source);
+  else applyToml(cfg, text, source);
+}
+
+/**
+ * Applies a parsed config document: flat keys, or one `hub` table and nothing else. Unknown keys, and keys beside a
+ * `hub` table, are config errors.
+ */
+function applyDoc(cfg: HubConfig, doc: Record<string, unknown>, source: string): void {
   let table = doc;
   if ("hub" in doc) {
     const hub = doc.hub;
@@ -433,6 +477,7 @@ export function validateConfig(cfg: HubConfig): void {
   validateHttpBounds(cfg);
   validateSh1(cfg);
   validateFederation(cfg);
+  validateProfile(cfg);
   validateWitnesses(cfg);
   if (cfg.anchorBackend !== "" && !/^file:./.test(cfg.anchorBackend)) {
     throw configError(`anchor_backend must be "file:DIR" or empty, not "${cfg.anchorBackend}"`);
@@ -465,6 +510,41 @@ function validateFederation(cfg: HubConfig): void {
   if (cfg.adminSourcePollMs > 0 && cfg.adminSource === "") {
     throw configError("admin_source_poll_ms needs admin_source");
   }
+}
+
+/**
+ * Spec 000 deployment profiles (§4-5): `profile = "authority"` is the universe's authority hub (it has no
+ * authority_url); `profile = "tenant"` needs `authority_url`, the authority hub it takes its admin records from.
+ * A profile and a different explicit role (primary, replica) are a config error.
+ */
+function validateProfile(cfg: HubConfig): void {
+  if (!["", "authority", "tenant"].includes(cfg.profile)) {
+    throw configError(`profile must be authority or tenant, not "${cfg.profile}"`);
+  }
+  if (cfg.authorityUrl !== "" && !/^https?:\/\/[^\s]+$/.test(cfg.authorityUrl)) {
+    throw configError(`authority_url "${cfg.authorityUrl}" must be an http(s) URL`);
+  }
+  if (cfg.profile === "tenant" && cfg.authorityUrl === "") {
+    throw configError("profile tenant needs authority_url (VEEN_AUTHORITY_URL), the authority hub's URL");
+  }
+  if (cfg.profile !== "tenant" && cfg.authorityUrl !== "") {
+    throw configError("authority_url applies to profile tenant only");
+  }
+  if (cfg.profile !== "" && cfg.role !== "standalone" && cfg.role !== cfg.profile) {
+    throw configError(`profile ${cfg.profile} cannot run with role ${cfg.role}`);
+  }
+}
+
+/**
+ * The settings a profile implies (spec 000 §4-5), applied after every config source: the role becomes the profile,
+ * and a tenant's `admin_source` defaults to its `authority_url` (docs/federation.md "Tenant hubs"). Idempotent.
+ */
+export function applyProfile(cfg: HubConfig): HubConfig {
+  if (cfg.profile === "") return cfg;
+  const out = { ...cfg };
+  if (out.role === "standalone") out.role = out.profile;
+  if (out.profile === "tenant" && out.adminSource === "") out.adminSource = out.authorityUrl;
+  return out;
 }
 
 /** At most 14 witnesses (witness_sigs holds 16 and a rotation window takes two), each an http(s) URL. */

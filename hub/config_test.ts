@@ -248,3 +248,53 @@ Deno.test("admin_source and admin_source_key: from VEEN_ADMIN_SOURCE; an http(s)
     assert.match(throwsCode(() => validateConfig({ ...d, ...o }), "E.CONFIG").message, re);
   }
 });
+
+Deno.test("hub.yaml is read like the TOML file (spec 000 /etc/veen/hub.yaml); its errors name the file", async () => {
+  const dir = await Deno.makeTempDir();
+  const yaml = `${dir}/hub.yaml`;
+  await Deno.writeTextFile(
+    yaml,
+    `hub:\n  listen: "127.0.0.1:5"\n  batch_max: 9\n  admin_keys:\n    - "${"ab".repeat(32)}"\n` +
+      `  profile: tenant\n  authority_url: http://authority:8080\n`,
+  );
+  const c = await buildConfig({ config: yaml, "data-dir": "/x" }, {});
+  assert.equal(c.listen, "127.0.0.1:5");
+  assert.equal(c.batchMax, 9);
+  assert.deepEqual(c.adminKeys, ["ab".repeat(32)]);
+  assert.equal(c.profile, "tenant");
+  await Deno.writeTextFile(yaml, "hub:\n  nope: 1\n");
+  const e = await rejectsCode(() => buildConfig({ config: yaml, "data-dir": "/x" }, {}), "E.CONFIG");
+  assert.match(e.message, /Unknown config key "nope" in .*hub\.yaml/);
+  await Deno.writeTextFile(yaml, "hub: [1, 2\n");
+  await rejectsCode(() => buildConfig({ config: yaml, "data-dir": "/x" }, {}), "E.CONFIG");
+  await Deno.writeTextFile(yaml, "hub:\n  listen: a\nother: 1\n");
+  await rejectsCode(() => buildConfig({ config: yaml, "data-dir": "/x" }, {}), "E.CONFIG");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("profile: tenant takes authority_url as its role and admin_source; bad combinations are refused", async () => {
+  const c = await buildConfig({ "data-dir": "/x", profile: "tenant" }, {
+    VEEN_AUTHORITY_URL: "http://veen-authority.veen-system.svc.cluster.local:8080",
+  });
+  assert.equal(c.role, "tenant");
+  assert.equal(c.adminSource, "http://veen-authority.veen-system.svc.cluster.local:8080");
+  const own = await buildConfig({ "data-dir": "/x" }, {
+    VEEN_PROFILE: "tenant",
+    VEEN_AUTHORITY_URL: "http://a:1",
+    VEEN_ADMIN_SOURCE: "http://b:2",
+  });
+  assert.equal(own.adminSource, "http://b:2", "an explicit admin_source is kept");
+  const auth = await buildConfig({ "data-dir": "/x", profile: "authority" }, {});
+  assert.deepEqual([auth.role, auth.adminSource], ["authority", ""]);
+  await rejectsCode(() => buildConfig({ "data-dir": "/x", profile: "tenant" }, {}), "E.CONFIG");
+  await rejectsCode(() => buildConfig({ "data-dir": "/x", profile: "edge" }, {}), "E.CONFIG");
+  await rejectsCode(
+    () => buildConfig({ "data-dir": "/x", profile: "authority", "authority-url": "http://a:1" }, {}),
+    "E.CONFIG",
+  );
+  await rejectsCode(() => buildConfig({ "data-dir": "/x", "authority-url": "nope" }, {}), "E.CONFIG");
+  await rejectsCode(
+    () => buildConfig({ "data-dir": "/x", profile: "authority", role: "replica" }, {}),
+    "E.CONFIG",
+  );
+});

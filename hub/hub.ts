@@ -20,13 +20,16 @@ import { anchorBackendOf, Anchorer } from "./anchorer.ts";
 import { AdminPlane } from "./admin_plane.ts";
 import { AdminFollower } from "./admin_follower.ts";
 import { AdminSource } from "./admin_source.ts";
+import { AuthorityProbe } from "./authority_probe.ts";
 import { BodyLimits } from "./body_limits.ts";
 import { Checkpointer } from "./checkpointer.ts";
 import { checkpointNow } from "./checkpoint_now.ts";
+import { ReadLimit } from "./read_limit.ts";
 import { ClientIdDenyList } from "./client_deny.ts";
 import { CryptoPool } from "./crypto_pool.ts";
 import {
   admissionRequired,
+  applyProfile,
   checkOpenPublic,
   type HubConfig,
   isLoopback,
@@ -99,7 +102,8 @@ export interface StartOptions {
  * Starts a hub on `cfg.dataDir`, holding the data dir lock (data_dir_lock.ts) from before anything in the dir is
  * read until close() has closed the store: a second hub on the same dir fails with E.UNAVAILABLE naming it.
  */
-export async function startHub(cfg: HubConfig, opts: StartOptions = {}): Promise<RunningHub> {
+export async function startHub(config: HubConfig, opts: StartOptions = {}): Promise<RunningHub> {
+  const cfg = applyProfile(config);
   const tls = cfg.tlsCert === "" ? {} : await readTls(cfg.tlsCert, cfg.tlsKey);
   const lock = await prepareDataDir(cfg.dataDir);
   try {
@@ -154,6 +158,7 @@ async function startLocked(
   const log = opts.logger ?? new Logger(cfg.logLevel, "hub", cfg.role);
   checkOpenPublic(cfg);
   const now = opts.now ?? Date.now;
+  const metrics = new Metrics();
   const { key: hubKey, created } = await loadOrCreateHubKey(cfg.dataDir);
   if (created) log.info("created hub key", { hub_pk: toHex(hubKey.public) });
   const store: HubStore = opts.store ?? await (await import("./disk_store.ts")).openDiskStore(cfg.dataDir, {
@@ -164,12 +169,15 @@ async function startLocked(
       pendingMaxBytes: cfg.attachmentPendingBytes,
       graceSec: cfg.attachmentGraceSec,
     },
-    onRepair: (what) => log.warn("storage repair", { what }),
+    onRepair: (what) => {
+      metrics.storageRepairs++;
+      log.warn("storage repair", { what });
+    },
   });
   let files: WitnessFiles | undefined;
   try {
     files = await openWitnessFiles(cfg, hubKey, log);
-    return await startWithStore(cfg, opts, tls, lock, log, now, hubKey, store, files);
+    return await startWithStore(cfg, opts, tls, lock, log, now, hubKey, store, files, metrics);
   } catch (e) {
     await files?.close().catch(() => {});
     await store.close().catch(() => {});
@@ -188,8 +196,8 @@ async function startWithStore(
   hubKey: Awaited<ReturnType<typeof loadOrCreateHubKey>>["key"],
   store: HubStore,
   files: WitnessFiles,
+  metrics: Metrics,
 ): Promise<RunningHub> {
-  const metrics = new Metrics();
   const previousKeys = await readPreviousKeys(cfg.dataDir);
   const crypto = await CryptoPool.start(hubKey.secret, cfg.cryptoWorkers);
   const routingKey = fromHex(cfg.routingKeyHex, undefined, "routing_key");
@@ -277,7 +285,10 @@ async function startWithStore(
       return !verifyCheckpointSig(c, hubKey.public) ||
         (open !== undefined && !hasWitness(c, open.key.public));
     },
-    written: (label, bytes) => anchorer?.noteCheckpoint(label, bytes),
+    written: (label, bytes) => {
+      metrics.checkpointWritten(toHex(label));
+      anchorer?.noteCheckpoint(label, bytes);
+    },
   });
   let ready = false;
   let lastLabel = lastWrittenLabel(store.heads());
@@ -286,10 +297,15 @@ async function startWithStore(
     batchMax: cfg.batchMax,
     batchWaitMs: cfg.batchWaitMs,
     queueMax: cfg.queueMax,
-    onFatal: (e) => fatal(e),
+    onFatal: (e) => {
+      metrics.storageFailures++;
+      fatal(e);
+    },
     onCommitted: (entries) => {
       lastLabel = entries[entries.length - 1]?.label ?? lastLabel;
       checkpointer.noteCommitted(entries.map((e) => e.label));
+      const at = now();
+      for (const e of entries) metrics.committed(toHex(e.label), at);
     },
     clientKeyBounds: { maxLifetimeSec: cfg.maxClientIdLifetimeSec, maxMsgs: cfg.maxMsgsPerClientIdPerLabel },
   });
@@ -424,6 +440,15 @@ async function startWithStore(
         now,
         log: log.child("checkpoint"),
       }, body),
+    ...(cfg.readRatePerSec === 0
+      ? {}
+      : { reads: new ReadLimit(cfg.readRatePerSec, cfg.readRateBurst, metrics, now) }),
+    ...(cfg.authorityUrl === "" ? {} : { authorityProbe: new AuthorityProbe(cfg.authorityUrl, now) }),
+    gauges: () => ({
+      veen_ready: isReady() ? 1 : 0,
+      veen_checkpoint_age_seconds: metrics.checkpointAgeSec(now()),
+      veen_replication_lag_seconds: follower === undefined ? 0 : follower.lagSec(now()),
+    }),
   });
   const { hostname, port } = parseListen(cfg.listen);
   const abort = new AbortController();

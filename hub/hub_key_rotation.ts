@@ -26,7 +26,7 @@ import {
 import type { CommandContext } from "../cmd/mod.ts";
 import { lockDataDir } from "./data_dir_lock.ts";
 import { writeFileAtomic } from "./files.ts";
-import { HUB_KEY_FILE, loadOrCreateHubKey } from "./hub_key.ts";
+import { HUB_KEY_FILE, loadOrCreateHubKey, parseHubKey } from "./hub_key.ts";
 
 export const PREVIOUS_KEYS_FILE = "hub_key.previous";
 /** The default rotation window: one day. */
@@ -78,21 +78,46 @@ export function rotationSigs(c: UnsignedCheckpoint, old: SigningKey, current: Si
   return [witnessSign(c, old.secret), witnessSign(c, current.secret)];
 }
 
-/** Rotates the hub key of a stopped hub's data dir; returns the old and new public keys. */
+/**
+ * Rotates the hub key of a stopped hub's data dir; returns the old and new public keys. With `next` (the bytes of a
+ * `hub_key` file: spec 000 §11.4 `veen-hub-keys-next`) that key becomes current instead of a random one: on a dir
+ * without a key it is installed as the first key (`old` undefined), a key equal to the current one changes nothing
+ * (`current` equals `old`), and a previous key of this hub is refused (no rotation back).
+ */
 export async function rotateHubKey(
   dataDir: string,
   windowSec: number,
   nowSec: number,
-): Promise<{ old: Uint8Array; current: Uint8Array }> {
+  next?: Uint8Array,
+): Promise<{ old: Uint8Array | undefined; current: Uint8Array }> {
+  const nextKey = next === undefined ? undefined : parseHubKey(next, "key file");
+  if (next !== undefined && nextKey === undefined) {
+    throw new VeenError("E.SIG", "Key file is corrupt: public key does not match the secret");
+  }
   const lock = await lockDataDir(dataDir);
   try {
     try {
       await Deno.stat(`${dataDir}/${HUB_KEY_FILE}`);
     } catch {
-      throw new VeenError("E.NOT_FOUND", `No ${HUB_KEY_FILE} in ${dataDir}: nothing to rotate`);
+      if (next === undefined) {
+        throw new VeenError("E.NOT_FOUND", `No ${HUB_KEY_FILE} in ${dataDir}: nothing to rotate`);
+      }
+      await writeFileAtomic(dataDir, HUB_KEY_FILE, next);
+      return { old: undefined, current: nextKey!.public };
     }
     const { key: old } = await loadOrCreateHubKey(dataDir);
+    if (nextKey !== undefined && bytesEqual(nextKey.public, old.public)) {
+      return { old: old.public, current: old.public };
+    }
     const prev = await readPreviousKeys(dataDir);
+    if (nextKey !== undefined && prev.some((p) => bytesEqual(p.key.public, nextKey.public))) {
+      throw new VeenError(
+        "E.AUTH",
+        `Key file holds ${
+          toHex(nextKey.public).slice(0, 16)
+        }, a previous key of this hub: refusing to rotate back`,
+      );
+    }
     const open = openRotation(prev, old, nowSec);
     if (open !== undefined) {
       throw new VeenError(
@@ -110,25 +135,43 @@ export async function rotateHubKey(
       PREVIOUS_KEYS_FILE,
       encodeCbor(new Map<number, CborValue>([[1, 1], [2, list]])),
     );
-    const current = signingKeyFromSeed(crypto.getRandomValues(new Uint8Array(32)));
+    const current = nextKey ?? signingKeyFromSeed(crypto.getRandomValues(new Uint8Array(32)));
     const file = new Map<number, CborValue>([[1, 1], [2, current.secret], [3, current.public]]);
-    await writeFileAtomic(dataDir, HUB_KEY_FILE, encodeCbor(file));
+    await writeFileAtomic(dataDir, HUB_KEY_FILE, next ?? encodeCbor(file));
     return { old: old.public, current: current.public };
   } finally {
     lock.release();
   }
 }
 
-/** `veen hub rotate-key --data-dir DIR [--window-sec N]`. */
+/**
+ * `veen hub rotate-key --data-dir DIR [--window-sec N] [--key-file FILE]`. The window is --window-sec, else the
+ * hub's `rotation_window_sec` (VEEN_ROTATION_WINDOW_SEC), else one day.
+ */
 export async function rotateKeyCommand(ctx: CommandContext, dataDir: string): Promise<number> {
-  const windowSec = ctx.flags.int("window-sec", { min: 1 }) ?? DEFAULT_ROTATION_WINDOW_SEC;
+  const envWindow = ctx.io.env("VEEN_ROTATION_WINDOW_SEC");
+  const windowSec = ctx.flags.int("window-sec", { min: 1 }) ??
+    (envWindow !== undefined && /^[1-9][0-9]*$/.test(envWindow)
+      ? Number(envWindow)
+      : DEFAULT_ROTATION_WINDOW_SEC);
+  const keyFile = ctx.flags.str("key-file");
+  let next: Uint8Array | undefined;
+  if (keyFile !== undefined) {
+    try {
+      next = await Deno.readFile(keyFile);
+    } catch (e) {
+      throw new VeenError("E.NOT_FOUND", `Cannot read key file ${keyFile}: ${(e as Error).message}`);
+    }
+  }
   const now = Math.floor(Date.now() / 1000);
-  const r = await rotateHubKey(dataDir, windowSec, now);
+  const r = await rotateHubKey(dataDir, windowSec, now, next);
+  const rotated = r.old !== undefined && !bytesEqual(r.old, r.current);
   ctx.out.fields({
-    old_hub_pk: toHex(r.old),
+    old_hub_pk: r.old === undefined ? null : toHex(r.old),
     hub_pk: toHex(r.current),
-    rotated_at: now,
-    window_until: now + windowSec,
+    rotated,
+    rotated_at: rotated ? now : null,
+    window_until: rotated ? now + windowSec : null,
   });
   return 0;
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { decodeCheckpoint, hasWitness, toHex, verifyCheckpointSig } from "../core/mod.ts";
 import { http, startTestHub, submit, Writer } from "../tests/fixture.ts";
-import { fsckMain } from "./commands.ts";
+import { fsckMain, hubMain } from "./commands.ts";
 import { captureIo } from "../cmd/mod.ts";
 import { HUB_KEY_FILE, loadOrCreateHubKey } from "./hub_key.ts";
 import { PREVIOUS_KEYS_FILE, readPreviousKeys, rotateHubKey } from "./hub_key_rotation.ts";
@@ -97,5 +97,56 @@ Deno.test("a rotation cut short after the old key was listed leaves the old key 
     assert.ok((await Deno.stat(`${dir}/${PREVIOUS_KEYS_FILE}`)).mode! & 0o600);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("rotate-key --key-file (spec 000 veen-hub-keys-next): installs, is a no-op again, refuses a previous key", async () => {
+  const root = await Deno.makeTempDir({ prefix: "veen-rotate-next-" });
+  const keyOf = async (name: string) => {
+    const d = `${root}/${name}`;
+    await Deno.mkdir(d);
+    await loadOrCreateHubKey(d);
+    return { file: `${d}/${HUB_KEY_FILE}`, bytes: await Deno.readFile(`${d}/${HUB_KEY_FILE}`) };
+  };
+  const [first, next, bad] = [await keyOf("k1"), await keyOf("k2"), `${root}/bad`];
+  await Deno.writeFile(bad, first.bytes.map((b, i) => i === first.bytes.length - 1 ? b ^ 1 : b));
+  const dir = `${root}/data`;
+  await Deno.mkdir(dir);
+  const run = async (file: string, env: Record<string, string> = {}) => {
+    const io = captureIo(env);
+    const code = await hubMain(["rotate-key", "--data-dir", dir, "--key-file", file, "--json"], io);
+    const out = io.out.join("");
+    return { code, out: out === "" ? undefined : JSON.parse(out), err: io.err.join("") };
+  };
+  try {
+    const installed = await run(first.file);
+    assert.equal(installed.code, 0, installed.err);
+    assert.equal(installed.out.rotated, false);
+    assert.deepEqual(await Deno.readFile(`${dir}/${HUB_KEY_FILE}`), first.bytes);
+    const again = await run(first.file);
+    assert.deepEqual([again.code, again.out.rotated], [0, false]);
+    assert.deepEqual(await readPreviousKeys(dir), []);
+    const rotated = await run(next.file, { VEEN_ROTATION_WINDOW_SEC: "600" });
+    assert.deepEqual([rotated.code, rotated.out.rotated], [0, true]);
+    assert.equal(rotated.out.window_until - rotated.out.rotated_at, 600, "the hub's rotation_window_sec");
+    assert.deepEqual(
+      await Deno.readFile(`${dir}/${HUB_KEY_FILE}`),
+      next.bytes,
+      "byte for byte: cmp sees no change",
+    );
+    const prev = await readPreviousKeys(dir);
+    assert.deepEqual(prev.map((p) => p.windowSec), [600]);
+    const back = await run(first.file);
+    assert.equal(back.code, 4);
+    assert.equal(back.out.code, "E.AUTH");
+    assert.match(
+      back.out.detail,
+      /^Key file holds [0-9a-f]{16}, a previous key of this hub: refusing to rotate back$/,
+    );
+    const corrupt = await run(bad);
+    assert.notEqual(corrupt.code, 0);
+    assert.deepEqual(await Deno.readFile(`${dir}/${HUB_KEY_FILE}`), next.bytes);
+  } finally {
+    await Deno.remove(root, { recursive: true });
   }
 });

@@ -121,7 +121,7 @@ Deno.test("each submit log line names the stream_seq of its own RECEIPT under co
       return out.map((seq) => `${toHex(w.key.public).slice(0, 8)}:${seq}`);
     }))).flat().sort();
     const logged = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === "submit")
-      .map((l) => `${l.client_id}:${l.stream_seq}`).sort();
+      .map((l) => `${l.client_id_prefix}:${l.stream_seq}`).sort();
     assert.deepEqual(logged, seqs);
   } finally {
     await hub.close();

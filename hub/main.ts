@@ -22,8 +22,9 @@ import { versionLine } from "../version.ts";
 import { dataDirOf } from "./commands.ts";
 import {
   type AdmissionMode,
+  applyConfigFile,
   applyEnv,
-  applyToml,
+  applyProfile,
   CONFIG_KEYS,
   configError,
   defaultConfig,
@@ -38,7 +39,10 @@ import { type RunningHub, startHub } from "./hub.ts";
 import { prepareDataDir } from "./hub_key.ts";
 import { Logger } from "./logger.ts";
 
-/** Builds the effective config: defaults, then --config TOML, then VEEN_* env, then flags. */
+/**
+ * Builds the effective config: defaults, then the --config file (TOML or YAML), then VEEN_* env, then flags, then
+ * what the deployment profile implies (config.ts applyProfile).
+ */
 export async function buildConfig(
   flags: Record<string, unknown>,
   env: Record<string, string>,
@@ -52,7 +56,7 @@ export async function buildConfig(
     } catch (e) {
       throw configError(`Cannot read config file ${file}: ${(e as Error).message}`);
     }
-    applyToml(cfg, text, file);
+    applyConfigFile(cfg, text, file);
   }
   applyEnv(cfg, env);
   if (typeof flags.listen === "string") cfg.listen = flags.listen;
@@ -70,8 +74,13 @@ export async function buildConfig(
     setKey(cfg, "pow_difficulty", flags["pow-difficulty"], "flag --pow-difficulty");
   }
   if (typeof flags.role === "string") setKey(cfg, "role", flags.role, "flag --role");
-  validateConfig(cfg);
-  return cfg;
+  if (typeof flags.profile === "string") setKey(cfg, "profile", flags.profile, "flag --profile");
+  if (typeof flags["authority-url"] === "string") {
+    setKey(cfg, "authority_url", flags["authority-url"], "flag --authority-url");
+  }
+  const effective = applyProfile(cfg);
+  validateConfig(effective);
+  return effective;
 }
 
 /** The flags of a `hub start` invocation as buildConfig takes them. */
@@ -88,6 +97,8 @@ function configFlags(ctx: CommandContext): Record<string, unknown> {
     "tls-key",
     "pow-difficulty",
     "role",
+    "profile",
+    "authority-url",
   ];
   for (const k of valued) {
     const v = f.str(k);

@@ -47,6 +47,20 @@ export class Metrics {
   readonly endToEndLatency = new Histogram();
   readonly checkpointInterval = new Histogram();
   readonly startedAt = Date.now();
+  /** COMP0.3: reads refused by the read rate limit (hub/read_limit.ts). */
+  readRateLimited = 0;
+  /** Spec 000 §10.2: capability checks of /submit's stage 4 that passed and that failed (E.AUTH, E.CAP, E.TIME). */
+  capOk = 0;
+  capFail = 0;
+  /** Spec 000 §10.2: entries appended per label (first 16 hex digits), at most {@link MAX_CLASS_SERIES} series. */
+  readonly appends = new Map<string, number>();
+  /** Spec 000 §10.2 revocation view update lag: from a revocation's `ts` to its fold into the view, in ms. */
+  readonly revocationLag = new Histogram();
+  /** Commits that failed and stopped the hub (the sequencer's fatal path), and repairs made when opening storage. */
+  storageFailures = 0;
+  storageRepairs = 0;
+  /** Per label (hex): when its oldest entry without a CHECKPOINT was committed (ms); deleted by a CHECKPOINT. */
+  readonly #uncheckpointed = new Map<string, number>();
 
   /** Accepted submissions per label class (LCLASS0), at most {@link MAX_CLASS_SERIES} series. */
   readonly submitClass = new Map<string, number>();
@@ -61,6 +75,30 @@ export class Metrics {
       k = "other";
     }
     this.submitClass.set(k, (this.submitClass.get(k) ?? 0) + 1);
+  }
+
+  /** Counts entries appended to `labelHex` (beyond the first {@link MAX_CLASS_SERIES} labels: `other`). */
+  countAppends(labelHex: string, n = 1): void {
+    let k = labelHex.slice(0, 16);
+    if (!this.appends.has(k) && this.appends.size >= MAX_CLASS_SERIES) k = "other";
+    this.appends.set(k, (this.appends.get(k) ?? 0) + n);
+  }
+
+  /** An entry of `labelHex` committed at `atMs`: counted, and waiting for a CHECKPOINT. */
+  committed(labelHex: string, atMs: number): void {
+    this.countAppends(labelHex);
+    if (!this.#uncheckpointed.has(labelHex)) this.#uncheckpointed.set(labelHex, atMs);
+  }
+
+  checkpointWritten(labelHex: string): void {
+    this.#uncheckpointed.delete(labelHex);
+  }
+
+  /** Seconds the oldest committed entry without a CHECKPOINT has waited (0: every label is checkpointed). */
+  checkpointAgeSec(nowMs: number): number {
+    let oldest = nowMs;
+    for (const at of this.#uncheckpointed.values()) if (at < oldest) oldest = at;
+    return Math.max(0, Math.floor((nowMs - oldest) / 1000));
   }
 
   countError(code: string): void {
@@ -156,6 +194,37 @@ export class Metrics {
       "veen_sig_verify_attempts_total",
       "MSG signature verifications started (submissions that passed stages 0 and 1).",
       this.sigVerifyAttempts,
+    );
+    counter(
+      "veen_read_rate_limited_total",
+      "Unauthenticated reads refused by the read rate limit (COMP0.3, 429).",
+      this.readRateLimited,
+    );
+    out.push(
+      "# HELP veen_cap_checks_total Capability checks of /submit by result (spec 000 §10.2).",
+      "# TYPE veen_cap_checks_total counter",
+      `veen_cap_checks_total{result="ok"} ${this.capOk}`,
+      `veen_cap_checks_total{result="fail"} ${this.capFail}`,
+      "# HELP veen_appends_total Entries appended per label (first 16 hex digits; other beyond 64 labels).",
+      "# TYPE veen_appends_total counter",
+    );
+    for (const [label, v] of [...this.appends].sort(([a], [b]) => a.localeCompare(b))) {
+      out.push(`veen_appends_total{label="${label}"} ${v}`);
+    }
+    counter(
+      "veen_storage_failures_total",
+      "Commits that failed on storage and stopped the hub (a supervisor restarts it).",
+      this.storageFailures,
+    );
+    counter(
+      "veen_storage_repairs_total",
+      "Repairs made when opening storage (torn tails after an unclean stop).",
+      this.storageRepairs,
+    );
+    hist(
+      "veen_revocation_lag_ms",
+      "Time from a revocation's ts to its fold into the revocation view (spec 000 §10.2).",
+      this.revocationLag,
     );
     for (const [name, v] of Object.entries(extra)) gauge(name, name.replaceAll("_", " ") + ".", v);
     return out.join("\n") + "\n";

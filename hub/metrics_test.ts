@@ -18,3 +18,13 @@ Deno.test("veen_submit_class_total counts per class; odd names and classes past 
   m.countClass("bulk");
   assert.equal(m.submitClass.get("bulk"), 3, "a class counted before the bound keeps its series");
 });
+
+Deno.test("veen_appends_total is bounded per label prefix", () => {
+  const m = new Metrics();
+  m.countAppends("ab".repeat(32), 2);
+  for (let i = 0; i < 2 * MAX_CLASS_SERIES; i++) m.countAppends(i.toString(16).padEnd(64, "0"));
+  const text = m.render();
+  assert.match(text, new RegExp(`^veen_appends_total\\{label="${"ab".repeat(8)}"\\} 2$`, "m"));
+  assert.ok(m.appends.size <= MAX_CLASS_SERIES + 1);
+  assert.match(text, /^veen_appends_total\{label="other"\} \d+$/m);
+});

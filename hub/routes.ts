@@ -44,6 +44,8 @@ import type { EquivocationLog } from "./equivocation_log.ts";
 import type { Witness } from "./witness.ts";
 import type { Anchorer } from "./anchorer.ts";
 import { BACKUP_PATH, type BackupService } from "./backup_route.ts";
+import type { AuthorityProbe } from "./authority_probe.ts";
+import type { ReadLimit } from "./read_limit.ts";
 import { COSIGN_BODY_MAX, equivocationsPage, witnessCosign, witnessLast } from "./witness_routes.ts";
 import {
   CBOR_SEQ,
@@ -108,6 +110,12 @@ export interface RoutesContext {
   backup?: BackupService;
   /** POST /checkpoint/now (hub/checkpoint_now.ts): the CBOR answer to an admin's checkpoint request. */
   checkpointNow?: (body: Uint8Array) => Promise<Uint8Array>;
+  /** COMP0.3 read rate limit of the unauthenticated export reads (hub/read_limit.ts). */
+  reads?: ReadLimit;
+  /** A tenant's authority hub, which /readyz asks (hub/authority_probe.ts). */
+  authorityProbe?: AuthorityProbe;
+  /** Gauges computed when /metrics is read (readiness, checkpoint age, replication lag). */
+  gauges?: () => Record<string, number>;
 }
 
 /** Largest checkpoint request body: 64 labels and the fixed fields fit well within it. */
@@ -179,6 +187,7 @@ export class Routes {
           return this.checkpointNow(req, peer);
       }
     } else if (m === "GET" || m === "HEAD") {
+      this.c.reads?.check(p, peer);
       const q = new Query(new URLSearchParams(query));
       switch (p) {
         case "/stream":
@@ -198,9 +207,7 @@ export class Routes {
         case "/healthz":
           return this.healthz(q);
         case "/readyz":
-          return this.c.isReady()
-            ? textResponse("ready\n")
-            : errorResponse(new VeenError("E.UNAVAILABLE", "Not ready"));
+          return this.readyz();
         case "/metrics":
           return this.metricsText();
         case "/authorize":
@@ -551,6 +558,16 @@ export class Routes {
     return jsonResponse({ events: this.c.submit.stats.log(limit, set) });
   }
 
+  /** GET /readyz: 200 when this hub serves and, with `authority_url`, its authority answers (spec 000 §10.1). */
+  private async readyz(): Promise<Response> {
+    if (!this.c.isReady()) return errorResponse(new VeenError("E.UNAVAILABLE", "Not ready"));
+    const problem = await this.c.authorityProbe?.problem();
+    if (problem !== undefined) {
+      return errorResponse(new VeenError("E.UNAVAILABLE", problem, { retryAfter: 2 }));
+    }
+    return textResponse("ready\n");
+  }
+
   private metricsText(): Response {
     const st = this.c.store.stats();
     return textResponse(
@@ -559,6 +576,7 @@ export class Routes {
         veen_log_entries: st.entries,
         veen_log_bytes: st.logBytes,
         veen_equivocation_stored: this.c.equivocations?.count ?? 0,
+        ...this.c.gauges?.(),
       }),
       200,
       "text/plain; version=0.0.4",

@@ -35,6 +35,7 @@ import {
   bytesEqual,
   ctHashMatches,
   decodeMsg,
+  leafHash,
   type Limits,
   type Msg,
   msgSigningDigest,
@@ -304,7 +305,14 @@ export class SubmitPipeline {
    * hub/admission.ts; resolves with the record's rate gate.
    */
   private capability(msg: Msg): Promise<RateGate | undefined> {
-    return this.c.admission.check(msg, Math.floor(this.c.now() / 1000));
+    const m = this.c.metrics;
+    return this.c.admission.check(msg, Math.floor(this.c.now() / 1000)).then((g) => {
+      m.capOk++;
+      return g;
+    }, (e) => {
+      m.capFail++;
+      throw e;
+    });
   }
 
   /**
@@ -355,8 +363,9 @@ export class SubmitPipeline {
     if (!this.c.log.enabled(level)) return;
     this.c.log.log(level, "submit", {
       label: msg ? toHex(msg.label).slice(0, 8) : null,
-      client_id: msg ? toHex(msg.clientId).slice(0, 8) : null,
+      client_id_prefix: msg ? toHex(msg.clientId).slice(0, 8) : null,
       stream_seq: streamSeq,
+      leaf_hash_prefix: msg ? toHex(leafHash(msg)).slice(0, 8) : null,
       code: code ?? null,
       bytes_in: bytesIn,
       bytes_out: bytesOut,

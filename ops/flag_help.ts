@@ -9,7 +9,7 @@ const FLAG_HELP: Readonly<Record<string, string>> = {
   "cap-secret": "Secret holding cap.cbor, mounted at /var/lib/veen-cap",
   "client-secret": "Secret holding the client's keystore.enc and identity_card.pub (and state.json)",
   "cluster-context": "kubectl context of the cluster",
-  config: "hub-config.toml for the hub's ConfigMap",
+  config: "hub config for the hub's ConfigMap (TOML, or YAML when it ends .yaml)",
   "data-pvc": "PersistentVolumeClaim holding the hub's data dir",
   description: "free-text description of the environment",
   "dry-run": "print the Job manifest instead of creating it",
@@ -56,6 +56,14 @@ const FLAG_HELP: Readonly<Record<string, string>> = {
   "with-proof": "fetch and verify an inclusion proof per item",
   "purge-pvcs": "also delete the data PVC",
   "replace-data": "remove the data already in the PVC before restoring (without it such a PVC is refused)",
+  "admin-bridge": "profile tenant: a bridge Deployment pulls the admin labels instead of the hub",
+  bridge: "bridge name (Deployment veen-bridge-NAME, spec 000 §6)",
+  "render from": "source hub URL of the bridge",
+  to: "target hub URL of the bridge",
+  "render stream": "a stream the bridge mirrors (repeatable; none: replicate every replicated label)",
+  replicate: "replicate with the source's RECEIPTs instead of mirroring",
+  "key-file": "the new hub_key (default: a new key generated here)",
+  "window-sec": "rotation window in seconds (VEEN_ROTATION_WINDOW_SEC; default: the hub's)",
 };
 
 /** The help line of flag `flag` of `veen TOOL SUB` ("" when there is none). */

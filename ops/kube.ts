@@ -10,6 +10,7 @@ import { job } from "./kube/job.ts";
 import { logs } from "./kube/logs.ts";
 import { render } from "./kube/render.ts";
 import { backup, restore } from "./kube/snapshot.ts";
+import { rotateKey } from "./kube/rotate_key.ts";
 import { status } from "./kube/status.ts";
 
 const KUBE_HELP = `Usage: veen kube <command> [flags]      (veen kube <command> --help for details)
@@ -22,6 +23,7 @@ const KUBE_HELP = `Usage: veen kube <command> [flags]      (veen kube <command> 
   job stream  run "veen stream" once in a Kubernetes Job and print its output
   backup      back up a running hub (POST /admin/backup in its pod) to a local file
   restore     scale to zero, restore a backup into the hub's PVC, restart, verify against the backup
+  rotate-key  rotate a deployed hub's key through the Secret <keys>-next (spec 000 §11.4)
 Hubs are named by --namespace NS --name NAME (veen-hub-NAME), or by --profile authority (veen-system) or
 --profile tenant --tenant-id ID (veen-tenant-ID) for the spec 000 layout. Exit codes: 0 ok, 1 usage,
 2 kubectl missing or cluster unreachable, 3 malformed kubectl answer, 4 E.* error or failed check.`;
@@ -57,6 +59,12 @@ const RENDER_FLAGS: FlagSpec = {
   "storage-class": { type: "string" },
   "selftest-schedule": { type: "string" },
   "allow-from-label": { type: "string", multiple: true },
+  "admin-bridge": { type: "boolean" },
+  bridge: { type: "string" },
+  from: { type: "string" },
+  to: { type: "string" },
+  stream: { type: "string", multiple: true },
+  replicate: { type: "boolean" },
 };
 
 const HELP: Record<string, string> = {
@@ -66,12 +74,18 @@ const HELP: Record<string, string> = {
          [--config hub-config.toml] [--env-file FILE] [--pod-annotations FILE.json] [--keys-secret NAME]
          [--universe-id ID] [--tenant-id ID] [--log-level L] [--no-namespace] [--json]
        veen kube render --profile authority|tenant [--tenant-id ID] --image IMAGE [--storage SIZE]
-         [--storage-class NAME] [--selftest-schedule CRON] [--allow-from-label k=v[,k=v]]... (and the flags above)
+         [--storage-class NAME] [--selftest-schedule CRON] [--allow-from-label k=v[,k=v]]... [--admin-bridge]
+         (and the flags above)
+       veen kube render --bridge NAME (--namespace NS | --tenant-id ID) --image IMAGE --from URL --to URL
+         [--stream NAME]... [--replicate] [--universe-id ID] [--json]
 Prints Namespace, ServiceAccount, Role, RoleBinding, ConfigMap(s), Secret template (no key material), Deployment
 or StatefulSet and Service (profiles add ClusterRole veen-operator, PVC, NetworkPolicy, selftest Job and CronJob)
 as YAML documents, or a JSON array with --json. Identical inputs give identical bytes; nothing contacts a cluster.
 Defaults: --resources-cpu ${"250m,1"}, --resources-mem 256Mi,512Mi, --replicas 1, profile_id from --config or the
-default profile, --universe-id default.`,
+default profile, --universe-id default. Profiles run "veen hub start --profile authority|tenant --config
+/etc/veen/hub.yaml"; a tenant's authority is its admin source, pulled by the hub every 2 s, or with --admin-bridge
+by the Deployment veen-bridge-admin. --bridge renders ConfigMap veen-bridge-NAME-config and Deployment
+veen-bridge-NAME running "veen bridge --from URL --to URL [--stream S]... [--replicate] --follow" (spec 000 §6).`,
   apply:
     `Usage: veen kube apply --cluster-context CTX --file MANIFESTS.(yaml|json) [--namespace NS] [--wait-seconds T] [--json]
 Applies the manifests (kubectl apply). A namespace the objects use must exist or be created by a Namespace object
@@ -85,8 +99,10 @@ Prints the hub workload's desired and ready replicas, its pods (phase, restarts)
   delete:
     `Usage: veen kube delete --cluster-context CTX (--namespace NS --name NAME | --profile authority|tenant
          [--tenant-id ID]) [--purge-pvcs] [--data-pvc PVC] [--json]
+       veen kube delete --cluster-context CTX --bridge NAME (--namespace NS | --tenant-id ID) [--json]
 Deletes the hub workload, Service, ServiceAccount, Role, RoleBinding and ConfigMaps (profiles: also the
-NetworkPolicy and selftest Job/CronJob). The keys Secret is kept. --purge-pvcs also deletes the data PVC (read
+NetworkPolicy and selftest Job/CronJob; a tenant: also its admin bridge). Nothing outside the hub's namespace
+is touched. With --bridge: the bridge's Deployment and ConfigMap. The keys Secret is kept. --purge-pvcs also deletes the data PVC (read
 from the workload, or named by --data-pvc). Deleting what is already gone exits 0 with "already deleted".`,
   logs: `Usage: veen kube logs --cluster-context CTX (--namespace NS --name NAME | --profile authority|tenant
          [--tenant-id ID]) [--pod POD] [--follow] [--since DURATION]
@@ -106,6 +122,14 @@ on its data PVC, checks the backup there, removes the old data (only with --repl
 holds data is refused, exit 4), runs "veen hub restore", deletes the pod and scales the workload back (also after a
 failure), waits for the rollout and checks every label's last_stream_seq and mmr_root on /healthz (what
 "veen hub status" reports) against the backup's metadata: a mismatch exits 4.`,
+  "rotate-key":
+    `Usage: veen kube rotate-key --cluster-context CTX (--namespace NS --name NAME | --profile authority|tenant
+         [--tenant-id ID]) [--key-file HUB_KEY] [--window-sec N] [--wait-seconds T] [--json]
+Spec 000 §11.4: creates Secret <keys>-next (veen-hub-keys-next for a tenant) with a new hub_key (or --key-file;
+an existing one is reused), patches the workload to mount it (with --window-sec also VEEN_ROTATION_WINDOW_SEC, the
+hub's rotation_window_sec), and with --wait-seconds waits until it is ready. The new pod's init container runs
+"veen hub rotate-key --key-file": the old key stays and cosigns CHECKPOINTs for the window (KEX0.1). Render later
+manifests with --keys-secret <keys>-next.`,
   "job send":
     `Usage: veen kube job send --cluster-context CTX --namespace NS --hub-service DNS[:PORT] --client-secret SECRET
          --stream STREAM --body JSON [--cap-secret SECRET] [--profile-id HEX32] [--timeout-ms N] [--image IMAGE]
@@ -162,8 +186,22 @@ const COMMANDS: Record<string, Subcommand> = {
   },
   status: { flags: ADDRESS_FLAGS, run: status },
   delete: {
-    flags: { ...ADDRESS_FLAGS, "purge-pvcs": { type: "boolean" }, "data-pvc": { type: "string" } },
+    flags: {
+      ...ADDRESS_FLAGS,
+      "purge-pvcs": { type: "boolean" },
+      "data-pvc": { type: "string" },
+      bridge: { type: "string" },
+    },
     run: del,
+  },
+  "rotate-key": {
+    flags: {
+      ...ADDRESS_FLAGS,
+      "key-file": { type: "string" },
+      "window-sec": { type: "string" },
+      "wait-seconds": { type: "string" },
+    },
+    run: rotateKey,
   },
   logs: {
     flags: {

@@ -403,6 +403,8 @@ Deno.test("kube delete --profile tenant removes profile objects too; --data-pvc 
       "networkpolicy/veen-hub",
       "cronjob/veen-selftest-core-periodic",
       "job/veen-selftest-core",
+      "deployment/veen-bridge-admin",
+      "configmap/veen-bridge-admin-config",
       "--ignore-not-found",
     ]);
     assert.deepEqual(calls[2]!.slice(4), [

@@ -169,3 +169,32 @@ export function selectorString(sel: Record<string, string>): string {
 export function serviceDns(service: string, namespace: string, port = HUB_PORT): string {
   return `${service}.${namespace}.svc.cluster.local:${port}`;
 }
+
+/** A bridge's objects (spec 000 §6.1): Deployment `veen-bridge-NAME`, ConfigMap `veen-bridge-NAME-config`. */
+export interface BridgeNames {
+  namespace: string;
+  bridgeName: string;
+  workload: string;
+  configMap: string;
+}
+
+export function bridgeNames(namespace: string, name: string): BridgeNames {
+  checkDnsLabel(namespace, "namespace");
+  checkDnsLabel(name, "bridge", 63 - "veen-bridge--config".length);
+  return {
+    namespace,
+    bridgeName: name,
+    workload: `veen-bridge-${name}`,
+    configMap: `veen-bridge-${name}-config`,
+  };
+}
+
+/** The selector of a bridge's pods. */
+export function bridgeSelector(n: BridgeNames): Record<string, string> {
+  return { app: "veen-bridge", "veen.bridge.name": n.bridgeName };
+}
+
+/** The namespace of a tenant (spec 000 §5). */
+export function tenantNamespace(tenantId: string): string {
+  return tenantNames(tenantId).namespace;
+}

@@ -7,10 +7,12 @@
  * Object order:
  *   Namespace (unless --no-namespace), ServiceAccount, Role, RoleBinding, [ClusterRole veen-operator: authority],
  *   ConfigMap (hub config), [ConfigMap (--env-file)], Secret template (no key material), [PersistentVolumeClaim:
- *   profiles], Deployment or StatefulSet, Service, [NetworkPolicy, selftest Job, selftest CronJob: profiles].
+ *   profiles], Deployment or StatefulSet, Service, [NetworkPolicy, selftest Job, selftest CronJob: profiles],
+ *   [ConfigMap veen-observability: authority].
  *
  * Pods: `veen hub start --foreground --listen 0.0.0.0:8080 --data-dir /var/lib/veen --config
- * /etc/veen/hub-config.toml --profile-id HEX32`, liveness GET /healthz (higher failure threshold), readiness GET
+ * /etc/veen/hub-config.toml --profile-id HEX32` (profiles: `--profile authority|tenant --config /etc/veen/hub.yaml`,
+ * spec 000 §4.2/§5.2), liveness GET /healthz (higher failure threshold), readiness GET
  * /readyz, a startup probe on /healthz, restricted security context (non-root uid 65532, read-only root file
  * system, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp), resources from
  * --resources-cpu/--resources-mem ("request,limit"; a missing limit equals the request).
@@ -41,6 +43,7 @@ import type { IVolume } from "kubernetes-models/v1/Volume";
 import { createHash } from "node:crypto";
 import { GLIBC_TUNABLES } from "../runtime.ts";
 import { VERSION } from "../version.ts";
+import { alertRulesYaml, dashboardJson } from "./observability.ts";
 import { AUTHORITY_NAMESPACE, AUTHORITY_URL, HUB_PORT, type HubNames, hubSelector } from "./kube_names.ts";
 
 /** One rendered manifest, typed by the Kubernetes schema of its kind (kubernetes-models, types only). */
@@ -69,7 +72,6 @@ export type Meta = NonNullable<IService["metadata"]> & {
 /** Where the hub keeps its data in the pod (`--data-dir`). */
 export const DATA_DIR = "/var/lib/veen";
 const CONFIG_DIR = "/etc/veen";
-const CONFIG_FILE = `${CONFIG_DIR}/hub-config.toml`;
 const KEYS_DIR = `${CONFIG_DIR}/keys`;
 /** The uid/gid of the `veen` user in the container image (compile/Dockerfile). */
 const RUN_AS = 65532;
@@ -90,8 +92,12 @@ export interface RenderInput {
   mem: [string, string];
   profileId: string;
   logLevel: string;
-  /** Text of hub-config.toml (the --config file verbatim, or a generated one). */
+  /** Text of the hub's config file (the --config file verbatim, or a generated one) ... */
   configText: string;
+  /** ... and its ConfigMap key: `hub.yaml` (profiles, spec 000 `/etc/veen/hub.yaml`) or `hub-config.toml`. */
+  configKey: "hub.yaml" | "hub-config.toml";
+  /** Profile tenant: a bridge Deployment `veen-bridge-admin` pulls the admin labels instead of the hub itself. */
+  adminBridge: boolean;
   /** Sorted KEY=VALUE pairs from --env-file. */
   envFile: [string, string][];
   /** Sorted pod annotations from --pod-annotations. */
@@ -132,7 +138,7 @@ function sha256Hex(s: string): string {
 }
 
 function configData(inp: RenderInput): Record<string, string> {
-  const data: Record<string, string> = { "hub-config.toml": inp.configText };
+  const data: Record<string, string> = { [inp.configKey]: inp.configText };
   if (inp.names.layout !== "hub") data["profile.toml"] = profileToml(inp);
   return data;
 }
@@ -211,8 +217,15 @@ export function runtimeEnv(): IEnvVar[] {
   ];
 }
 
-const HUB_KEY_SEED = `if [ -f ${KEYS_DIR}/hub_key ] && [ ! -e ${DATA_DIR}/hub_key ]; then ` +
-  `cp ${KEYS_DIR}/hub_key ${DATA_DIR}/hub_key && chmod 0600 ${DATA_DIR}/hub_key; fi`;
+/**
+ * The hub-key init container: the Secret's `hub_key` is copied into an empty data volume; a different one (spec 000
+ * §11.4: the workload now mounts `veen-hub-keys-next`) becomes the hub's key through `veen hub rotate-key
+ * --key-file`, with the window of VEEN_ROTATION_WINDOW_SEC (a previous key is refused: the pod does not start).
+ */
+const HUB_KEY_SEED = `if [ -f ${KEYS_DIR}/hub_key ]; then if [ ! -e ${DATA_DIR}/hub_key ]; then ` +
+  `cp ${KEYS_DIR}/hub_key ${DATA_DIR}/hub_key && chmod 0600 ${DATA_DIR}/hub_key; ` +
+  `elif ! cmp -s ${KEYS_DIR}/hub_key ${DATA_DIR}/hub_key; then ` +
+  `exec veen hub rotate-key --data-dir ${DATA_DIR} --key-file ${KEYS_DIR}/hub_key; fi; fi`;
 
 function hubPodTemplate(inp: RenderInput): IPodTemplateSpec {
   const n = inp.names;
@@ -238,14 +251,16 @@ function hubPodTemplate(inp: RenderInput): IPodTemplateSpec {
       `0.0.0.0:${HUB_PORT}`,
       "--data-dir",
       DATA_DIR,
+      ...(n.layout === "hub" ? [] : ["--profile", role]),
       "--config",
-      CONFIG_FILE,
+      `${CONFIG_DIR}/${inp.configKey}`,
       "--profile-id",
       inp.profileId,
     ],
     env,
   };
-  if (inp.envFile.length > 0) container.envFrom = [{ configMapRef: { name: n.envConfigMap } }];
+  const envFrom = inp.envFile.length > 0 ? [{ configMapRef: { name: n.envConfigMap } }] : undefined;
+  if (envFrom !== undefined) container.envFrom = envFrom;
   Object.assign(container, {
     ports: [{ name: "http", containerPort: HUB_PORT, protocol: "TCP" }],
     startupProbe: {
@@ -305,11 +320,15 @@ function hubPodTemplate(inp: RenderInput): IPodTemplateSpec {
           image: inp.image,
           imagePullPolicy: "IfNotPresent",
           command: ["sh", "-c", HUB_KEY_SEED],
-          resources: INIT_RESOURCES,
+          env: runtimeEnv(),
+          ...(envFrom === undefined ? {} : { envFrom }),
+          // A rotation runs `veen` itself: the hub container's resources.
+          resources: container.resources!,
           securityContext: containerSecurityContext(),
           volumeMounts: [
             { name: "veen-config", mountPath: CONFIG_DIR, readOnly: true },
             { name: "veen-data", mountPath: DATA_DIR },
+            { name: "tmp", mountPath: "/tmp" },
           ],
         },
       ],
@@ -534,7 +553,7 @@ function networkPolicy(inp: RenderInput): INetworkPolicy {
   };
 }
 
-/** spec 000 §8: `veen selftest core --hub URL` against the deployed hub. */
+/** spec 000 §8: `veen selftest core --hub URL` against the deployed hub (the authority: `selftest authority`). */
 function selftestJobSpec(inp: RenderInput): IJobSpec {
   const n = inp.names;
   const env: IEnvVar[] = [
@@ -569,7 +588,7 @@ function selftestJobSpec(inp: RenderInput): IJobSpec {
             image: inp.image,
             imagePullPolicy: "IfNotPresent",
             command: ["veen"],
-            args: ["selftest", "core", "--hub", n.localUrl],
+            args: ["selftest", n.layout === "authority" ? "authority" : "core", "--hub", n.localUrl],
             workingDir: "/work",
             env,
             resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "512Mi" } },
@@ -609,6 +628,28 @@ function selftestCronJob(inp: RenderInput): ICronJob {
   };
 }
 
+/**
+ * The hub's Prometheus alert rules and Grafana dashboard (ops/observability.ts, also in compile/), once per cluster
+ * in veen-system: `grafana_dashboard: "1"` lets a Grafana sidecar load the dashboard; the rule file goes to
+ * Prometheus (or into a PrometheusRule) as docs/operations.md shows.
+ */
+function observabilityConfigMap(inp: RenderInput): IConfigMap {
+  const m = meta(inp, "veen-observability", "hub");
+  const l: Record<string, string> = {
+    "app.kubernetes.io/part-of": "veen",
+    "app.kubernetes.io/managed-by": "veen",
+    "app.kubernetes.io/component": "observability",
+    "veen.io/universe-id": inp.universeId,
+    grafana_dashboard: "1",
+  };
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { ...m, labels: l },
+    data: { "veen-alerts.yaml": alertRulesYaml(), "veen-hub-dashboard.json": dashboardJson() },
+  };
+}
+
 /** The manifests, in the fixed order. */
 export function renderObjects(inp: RenderInput): Manifest[] {
   const n = inp.names;
@@ -621,5 +662,6 @@ export function renderObjects(inp: RenderInput): Manifest[] {
   if (n.layout === "authority" || (n.layout === "tenant" && inp.storage !== undefined)) out.push(pvc(inp));
   out.push(workload(inp), service(inp));
   if (profile) out.push(networkPolicy(inp), selftestJob(inp), selftestCronJob(inp));
+  if (n.layout === "authority") out.push(observabilityConfigMap(inp));
   return out;
 }

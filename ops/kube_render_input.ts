@@ -5,10 +5,12 @@
  * RenderInput.
  */
 import { parse as parseToml } from "smol-toml";
+import { parse as parseYaml } from "yaml";
 import { DEFAULT_PROFILE_ID_HEX } from "../core/mod.ts";
 import { readUserFile, usage } from "./io.ts";
 import { DATA_DIR, type RenderInput } from "./kube_render.ts";
 import {
+  AUTHORITY_URL,
   authorityNames,
   checkDnsLabel,
   HUB_PORT,
@@ -128,16 +130,24 @@ function parseLabelSelector(v: string): Record<string, string> {
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
-/** profile_id and log_level of a hub config TOML (flat, or under a [hub] table with nothing beside it), if set. */
+/** Whether a --config file is YAML (the hub reads `.yaml`/`.yml` as YAML, anything else as TOML). */
+const isYaml = (path: string) => /\.ya?ml$/i.test(path);
+
+/**
+ * profile_id and log_level of a hub config file, TOML or YAML by its name (flat, or under a [hub] table with nothing
+ * beside it), if set.
+ */
 function configSettings(
   text: string,
   path: string,
 ): { profileId: string | undefined; logLevel: string | undefined } {
   let doc: Record<string, unknown>;
   try {
-    doc = parseToml(text) as Record<string, unknown>;
+    const parsed = isYaml(path) ? parseYaml(text) ?? {} : parseToml(text);
+    if (typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("not a mapping of config keys");
+    doc = parsed as Record<string, unknown>;
   } catch (e) {
-    throw usage(`--config ${path} is not valid TOML: ${(e as Error).message}`);
+    throw usage(`--config ${path} is not valid ${isYaml(path) ? "YAML" : "TOML"}: ${(e as Error).message}`);
   }
   const table = typeof doc.hub === "object" && doc.hub !== null ? doc.hub as Record<string, unknown> : doc;
   const outside = table === doc ? undefined : Object.keys(doc).find((k) => k !== "hub");
@@ -149,6 +159,27 @@ function configSettings(
     throw usage(`--config ${path}: profile_id must be a string`);
   }
   return { profileId, logLevel: typeof table.log_level === "string" ? table.log_level : undefined };
+}
+
+/**
+ * A profile's generated `/etc/veen/hub.yaml` (spec 000 §4.3/§5.3): a tenant names its authority (`--profile tenant`
+ * makes it the admin source) and, unless an admin bridge does it, pulls the admin labels itself every 2 s.
+ */
+function generatedProfileConfig(profileId: string, names: HubNames, adminBridge: boolean): string {
+  const lines = [
+    "# VEEN hub configuration rendered by `veen kube render` (keys: docs/hub-config.md).",
+    "# The container command passes --listen, --data-dir, --profile and --profile-id, which take precedence.",
+    "hub:",
+    `  listen: "0.0.0.0:${HUB_PORT}"`,
+    `  data_dir: "${DATA_DIR}"`,
+    `  profile_id: "${profileId}"`,
+    `  profile: "${names.layout}"`,
+  ];
+  if (names.layout === "tenant") {
+    lines.push(`  authority_url: "${AUTHORITY_URL}"`);
+    if (!adminBridge) lines.push("  admin_source_poll_ms: 2000");
+  }
+  return lines.join("\n") + "\n";
 }
 
 function generatedConfig(profileId: string): string {
@@ -186,6 +217,7 @@ export interface RenderFlags {
   storageClass?: string | undefined;
   selftestSchedule?: string | undefined;
   allowFromLabel?: string[] | undefined;
+  adminBridge?: boolean | undefined;
 }
 
 /** Validates flags, reads the files they name and builds the RenderInput. */
@@ -214,6 +246,7 @@ export async function renderInput(f: RenderFlags): Promise<RenderInput> {
     if ((f.allowFromLabel ?? []).length > 0) {
       throw usage("--allow-from-label applies to --profile authority|tenant only");
     }
+    if (f.adminBridge === true) throw usage("--admin-bridge applies to --profile tenant only");
   } else {
     if (f.name !== undefined) throw usage("--name and --profile are exclusive: the profile fixes the names");
     if (f.dataPvc !== undefined) {
@@ -221,6 +254,7 @@ export async function renderInput(f: RenderFlags): Promise<RenderInput> {
     }
     if (f.profile === "authority") {
       if (f.tenantId !== undefined) throw usage("--tenant-id applies to --profile tenant only");
+      if (f.adminBridge === true) throw usage("--admin-bridge applies to --profile tenant only");
       names = authorityNames(keysSecret);
     } else if (f.profile === "tenant") {
       if (f.tenantId === undefined) throw usage("--profile tenant needs --tenant-id");
@@ -249,7 +283,13 @@ export async function renderInput(f: RenderFlags): Promise<RenderInput> {
     config = configSettings(configText, f.config);
   }
   const profileId = checkProfileId(f.profileId ?? config.profileId ?? DEFAULT_PROFILE_ID_HEX);
-  configText ??= generatedConfig(profileId);
+  const adminBridge = f.adminBridge === true;
+  configText ??= names.layout === "hub"
+    ? generatedConfig(profileId)
+    : generatedProfileConfig(profileId, names, adminBridge);
+  const configKey = f.config === undefined
+    ? (names.layout === "hub" ? "hub-config.toml" : "hub.yaml")
+    : (isYaml(f.config) ? "hub.yaml" : "hub-config.toml");
   const logLevel = f.logLevel ?? config.logLevel ?? "info";
   if (!["debug", "info", "warn", "error"].includes(logLevel)) {
     throw usage(`--log-level must be debug, info, warn or error, not "${logLevel}"`);
@@ -276,6 +316,8 @@ export async function renderInput(f: RenderFlags): Promise<RenderInput> {
     profileId,
     logLevel,
     configText,
+    configKey,
+    adminBridge,
     envFile,
     podAnnotations,
     universeId,

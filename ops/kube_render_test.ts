@@ -308,6 +308,7 @@ Deno.test("kube render --profile authority: veen-system StatefulSet + PVC, RBAC,
       "NetworkPolicy/veen-authority",
       "Job/veen-selftest-authority",
       "CronJob/veen-selftest-authority-periodic",
+      "ConfigMap/veen-observability",
     ],
   );
   for (const o of objs) validateStrict(o);
@@ -337,7 +338,7 @@ Deno.test("kube render --profile authority: veen-system StatefulSet + PVC, RBAC,
   const job = objs.find((o) => o.kind === "Job")!;
   assert.deepEqual(job.spec.template.spec.containers[0].args, [
     "selftest",
-    "core",
+    "authority",
     "--hub",
     "http://veen-authority:8080",
   ]);
@@ -585,4 +586,67 @@ Deno.test("kube render: bad input is a usage error (exit 1), JSON under --json",
   assert.equal((await kube(["--help"])).code, 0);
   assert.equal((await kube([])).code, 1);
   assert.equal((await kube(["explode"])).code, 1);
+});
+
+Deno.test("kube render --bridge and --admin-bridge: bridge objects validate; profiles run --profile with hub.yaml", async () => {
+  const r = await kube([
+    ..."render --bridge orders --namespace veen-system --image veen:1 --replicate --json".split(" "),
+    ...[
+      "--from",
+      "http://veen-authority:8080",
+      "--to",
+      "http://veen-hub.veen-tenant-t1.svc.cluster.local:8080",
+    ],
+  ]);
+  assert.equal(r.code, 0, r.err);
+  const objs = JSON.parse(r.out) as K8sObject[];
+  assert.deepEqual(objs.map((o) => `${o.kind}/${o.metadata.name}`), [
+    "ConfigMap/veen-bridge-orders-config",
+    "Deployment/veen-bridge-orders",
+  ]);
+  for (const o of objs) validateStrict(o);
+  assert.equal(objs[1]!.metadata.labels["app.kubernetes.io/component"], "bridge");
+  const tenant = await kube(
+    "render --profile tenant --tenant-id t1 --image veen:1 --admin-bridge --json".split(" "),
+  );
+  assert.equal(tenant.code, 0, tenant.err);
+  const tobjs = JSON.parse(tenant.out) as K8sObject[];
+  for (const o of tobjs) validateStrict(o);
+  assert.deepEqual(tobjs.slice(-2).map((o) => `${o.kind}/${o.metadata.name}`), [
+    "ConfigMap/veen-bridge-admin-config",
+    "Deployment/veen-bridge-admin",
+  ]);
+  const hub = tobjs.find((o) => o.kind === "Deployment" && o.metadata.name === "veen-hub")!;
+  const args = hub.spec.template.spec.containers[0].args as string[];
+  assert.deepEqual(args.slice(args.indexOf("--profile"), args.indexOf("--profile") + 4), [
+    "--profile",
+    "tenant",
+    "--config",
+    "/etc/veen/hub.yaml",
+  ]);
+  for (
+    const bad of [
+      ["--bridge", "x", "--namespace", "n", "--image", "i", "--from", "http://a:1"],
+      ["--bridge", "x", "--image", "i", "--from", "http://a:1", "--to", "http://b:1"],
+      ["--bridge", "x", "--namespace", "n", "--image", "i", "--from", "http://a:1", "--to", "http://a:1"],
+      [
+        "--bridge",
+        "x",
+        "--namespace",
+        "n",
+        "--name",
+        "h",
+        "--image",
+        "i",
+        "--from",
+        "http://a:1",
+        "--to",
+        "http://b:1",
+      ],
+      ["--profile", "authority", "--image", "i", "--admin-bridge"],
+      ["--profile", "tenant", "--tenant-id", "t", "--image", "i", "--from", "http://a:1"],
+    ]
+  ) {
+    assert.equal((await kube(["render", ...bad])).code, 1, bad.join(" "));
+  }
 });

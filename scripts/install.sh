@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs VEEN on a Linux host (OS-GOALS §4, §6): the compiled binary (or the launcher) as PREFIX/bin/veen with
-# veen-hub, veen-bridge and veen-selftest symlinks, /etc/veen (0755) with a default hub.toml (0640), /var/lib/veen
+# veen-hub, veen-bridge, veen-selftest and veen-cli symlinks, /etc/veen (0755) with a default hub.toml (0640), /var/lib/veen
 # (0700) and /var/log/veen (0750) owned by the system user veen, and optionally the systemd unit.
 # Safe to run again: it converges to the same result. See docs/operations.md.
 set -euo pipefail
@@ -207,18 +207,19 @@ else
   write_file 0755 "$DESTDIR$BINDIR/veen" <<EOF
 #!/bin/sh
 # VEEN launcher wrapper written by scripts/install.sh: runs $LIBDIR/veen with the Deno installed for it.
-# Invoked as veen-hub, veen-bridge or veen-selftest it runs that role.
+# Invoked as veen-hub, veen-bridge or veen-selftest it runs that role; veen-cli is the client CLI itself.
 $deno_line
 case "\$(basename "\$0")" in
   veen-hub) set -- hub "\$@" ;;
   veen-bridge) set -- bridge "\$@" ;;
   veen-selftest) set -- selftest "\$@" ;;
+  veen-cli) ;;
 esac
 exec "$LIBDIR/veen" "\$@"
 EOF
   installed="launcher in $LIBDIR"
 fi
-for role in veen-hub veen-bridge veen-selftest; do
+for role in veen-hub veen-bridge veen-selftest veen-cli; do
   run ln -sfn veen "$DESTDIR$BINDIR/$role"
 done
 
@@ -283,5 +284,5 @@ fi
 if [ "$DRY_RUN" = 1 ]; then
   note "dry run: nothing was changed"
 else
-  note "installed $installed as ${DESTDIR}$BINDIR/veen (+ veen-hub, veen-bridge, veen-selftest)"
+  note "installed $installed as ${DESTDIR}$BINDIR/veen (+ veen-hub, veen-bridge, veen-selftest, veen-cli)"
 fi

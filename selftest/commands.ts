@@ -55,6 +55,10 @@ const SUITES: [SuiteGroup, string][] = [
   ["recorder", "SDR0 recorder: record streams, on-demand checkpoints, verified replay (own hub)"],
   ["bridge", "AGB0 air-gap bridge: export, import, re-import, tampered bundle, reconcile (two own hubs)"],
   [
+    "authority",
+    "spec 000 §8.2: the authority hub (--profile authority) serves, is ready, signs its realm and admin records",
+  ],
+  [
     "overlays",
     "the v0.0.1+ overlay suites: kex1 + hardened + meta + federated + id + wallet (CORE-GOALS 0; --subset picks some)",
   ],

@@ -11,6 +11,7 @@
 import { type CommandContext, type Io, processIo, runRole, usageError } from "../cmd/mod.ts";
 import { EXIT } from "../core/mod.ts";
 import { versionLine } from "../version.ts";
+import { AUTHORITY_GOAL, authoritySuite } from "./authority_suite.ts";
 import { CORE_GOAL, coreSuite } from "./core_suite.ts";
 import { FEDERATED_GOAL, federatedSuite } from "./federated_suite.ts";
 import { FUZZ_GOAL, fuzzSuite } from "./fuzz_suite.ts";
@@ -40,7 +41,8 @@ export type SuiteName =
   | "id"
   | "wallet"
   | "recorder"
-  | "bridge";
+  | "bridge"
+  | "authority";
 /** A suite, or a group of suites run in one report. */
 export type SuiteGroup = SuiteName | "overlays" | "plus" | "all";
 
@@ -96,6 +98,7 @@ const SUITES: Record<SuiteName, { goal: string; run: (h: Harness) => Promise<voi
   wallet: { goal: WALLET_GOAL, run: walletSuite },
   recorder: { goal: RECORDER_GOAL, run: recorderSuite },
   bridge: { goal: BRIDGE_GOAL, run: bridgeSuite },
+  authority: { goal: AUTHORITY_GOAL, run: authoritySuite },
 };
 
 /** `veen selftest SUITE ...` in-process (`args` follow the word "selftest"); returns the exit code. */

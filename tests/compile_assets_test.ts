@@ -140,7 +140,7 @@ Deno.test("compile/Dockerfile: runtime (default) and launcher targets, non-root,
     const runs = s.instrs.filter((i) => i.op === "RUN").map((i) => i.args).join(" ");
     assert.match(runs, /useradd --system --uid 65532 --gid veen/);
     assert.match(runs, /install -d -m 0700 -o veen -g veen \/var\/lib\/veen/);
-    for (const role of ["veen-hub", "veen-bridge", "veen-selftest"]) {
+    for (const role of ["veen-hub", "veen-bridge", "veen-selftest", "veen-cli"]) {
       assert.ok(runs.includes(role), `${name}: ${role} alias`);
     }
   }

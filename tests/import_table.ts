@@ -38,7 +38,7 @@ const rows: Record<string, Row> = {
   "overlays/": { imports: ["core/mod.ts"], external: [], pure: true },
   "hub/": {
     imports: ["core/mod.ts", "overlays/mod.ts", "cmd/mod.ts", ...ROOT_LEAVES],
-    external: [...NODE, "smol-toml"],
+    external: [...NODE, "smol-toml", "yaml"],
   },
   "cli/": {
     imports: ["core/mod.ts", "overlays/mod.ts", "cmd/mod.ts"],

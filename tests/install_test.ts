@@ -85,7 +85,7 @@ Deno.test("install.sh --dry-run prints the plan and changes nothing", async () =
     has(`+ install -d -m 0750 ${target}/var/log/veen`);
     has(`+ install -m 0755 ${bin} ${target}/usr/local/bin/.veen.new`);
     has(`+ mv -f ${target}/usr/local/bin/.veen.new ${target}/usr/local/bin/veen`);
-    for (const role of ["veen-hub", "veen-bridge", "veen-selftest"]) {
+    for (const role of ["veen-hub", "veen-bridge", "veen-selftest", "veen-cli"]) {
       has(`+ ln -sfn veen ${target}/usr/local/bin/${role}`);
     }
     has(`+ write ${target}/etc/veen/hub.toml (mode 0640)`);
@@ -119,7 +119,7 @@ Deno.test("install.sh into DESTDIR: documented modes, symlinks, config kept, ide
     assert.match(find("/etc/veen/hub.toml")!, /^f 0640 /);
     assert.match(find("/usr/local/bin/veen")!, /^f 0755 /);
     assert.match(find("/etc/systemd/system/veen-hub.service")!, /^f 0644 /);
-    for (const role of ["veen-hub", "veen-bridge", "veen-selftest"]) {
+    for (const role of ["veen-hub", "veen-bridge", "veen-selftest", "veen-cli"]) {
       assert.ok(snap1.includes(`l /usr/local/bin/${role} -> veen`), role);
     }
     const out = await new Deno.Command(`${root}/usr/local/bin/veen-hub`, { args: ["x"], stdout: "piped" })

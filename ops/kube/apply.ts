@@ -23,6 +23,10 @@ const CLUSTER_SCOPED = new Set([
 ]);
 
 const isHub = (o: K8sObject) => o.metadata?.labels?.app === "veen-hub";
+/** Hub and bridge workloads (spec 000 §6: bridges are applied and waited for like hubs). */
+const isWorkload = (o: K8sObject) =>
+  (o.kind === "Deployment" || o.kind === "StatefulSet") &&
+  (isHub(o) || o.metadata?.labels?.app === "veen-bridge");
 interface WorkloadState {
   kind: string;
   name: string;
@@ -68,9 +72,7 @@ export async function apply(io: OpsIo, f: Flags, mode: Mode): Promise<number> {
   });
   const applied = nonEmptyLines(out);
 
-  const hubWorkloads = objects.filter((o) =>
-    (o.kind === "Deployment" || o.kind === "StatefulSet") && isHub(o)
-  );
+  const hubWorkloads = objects.filter(isWorkload);
   const services = objects
     .filter((o) => o.kind === "Service" && isHub(o))
     .map((o) => {

@@ -2,7 +2,7 @@
 import { EXIT } from "../../core/mod.ts";
 import type { Flags } from "../../cmd/mod.ts";
 import { malformed, type Mode, type OpsIo, result, usage } from "../io.ts";
-import type { HubNames } from "../kube_names.ts";
+import { bridgeNames, type HubNames, tenantNamespace } from "../kube_names.ts";
 import { checkSubdomain } from "../kube_render_input.ts";
 import { Kubectl, kubectlError } from "../kubectl.ts";
 import type { K8sObject } from "../manifest.ts";
@@ -33,8 +33,34 @@ async function claimNames(k: Kubectl, n: HubNames): Promise<string[]> {
   return [...names].sort();
 }
 
+/** `kube delete --bridge NAME`: the bridge's Deployment and ConfigMap in its namespace, idempotently. */
+async function delBridge(io: OpsIo, f: Flags, mode: Mode, context: string, bridge: string): Promise<number> {
+  for (const flag of ["name", "profile", "data-pvc"]) {
+    if (f.str(flag) !== undefined) throw usage(`--${flag} does not apply to --bridge`);
+  }
+  if (f.bool("purge-pvcs")) throw usage("--purge-pvcs does not apply to --bridge");
+  const tenant = f.str("tenant-id");
+  const namespace = tenant !== undefined ? tenantNamespace(tenant) : f.str("namespace");
+  if (namespace === undefined) throw usage("--bridge needs --namespace or --tenant-id");
+  const b = bridgeNames(namespace, bridge);
+  const k = new Kubectl(io, context, mode.verbose);
+  const out = await k.ok(
+    ["delete", `deployment/${b.workload}`, `configmap/${b.configMap}`, "--ignore-not-found"],
+    "kubectl delete",
+    { namespace },
+  );
+  const deleted = nonEmptyLines(out);
+  const lines = deleted.length === 0
+    ? [`already deleted: ${b.workload} in ${namespace}`]
+    : [...deleted, `deleted ${b.workload} in ${namespace}`];
+  result(io, mode, { namespace, name: b.workload, already_deleted: deleted.length === 0, deleted }, lines);
+  return EXIT.OK;
+}
+
 export async function del(io: OpsIo, f: Flags, mode: Mode): Promise<number> {
   const context = f.req("cluster-context");
+  const bridge = f.str("bridge");
+  if (bridge !== undefined) return await delBridge(io, f, mode, context, bridge);
   const n = addressNames(f);
   const purge = f.bool("purge-pvcs");
   const explicitPvc = f.str("data-pvc");
@@ -59,6 +85,10 @@ export async function del(io: OpsIo, f: Flags, mode: Mode): Promise<number> {
   ];
   if (n.layout !== "hub") {
     targets.push(`networkpolicy/${n.networkPolicy}`, `cronjob/${n.selftestCronJob}`, `job/${n.selftestJob}`);
+  }
+  if (n.layout === "tenant") {
+    const admin = bridgeNames(n.namespace, "admin");
+    targets.push(`deployment/${admin.workload}`, `configmap/${admin.configMap}`);
   }
   const out = await k.ok(["delete", ...targets, "--ignore-not-found"], "kubectl delete", {
     namespace: n.namespace,

@@ -1,12 +1,42 @@
-/** `veen kube render` (CLI-GOALS-3 §2.2): manifests for a hub as YAML or a JSON array; never contacts a cluster. */
+/**
+ * `veen kube render` (CLI-GOALS-3 §2.2): manifests for a hub (with `--profile tenant --admin-bridge` also its admin
+ * bridge), or with `--bridge NAME` for a bridge (spec 000 §6), as YAML or a JSON array; never contacts a cluster.
+ */
 import { EXIT } from "../../core/mod.ts";
 import type { Flags } from "../../cmd/mod.ts";
-import type { Mode, OpsIo } from "../io.ts";
-import { renderObjects } from "../kube_render.ts";
+import { type Mode, type OpsIo, usage } from "../io.ts";
+import { bridgeInput, bridgeObjects, renderAll } from "../kube_bridge.ts";
 import { renderInput } from "../kube_render_input.ts";
 import { toJson, toYaml } from "../manifest.ts";
 
 export async function render(io: OpsIo, f: Flags, mode: Mode): Promise<number> {
+  const bridge = f.str("bridge");
+  if (bridge !== undefined) {
+    for (const flag of ["name", "profile", "data-pvc", "config", "storage", "admin-bridge"]) {
+      if (f.str(flag) !== undefined || (flag === "admin-bridge" && f.bool(flag))) {
+        throw usage(`--${flag} does not apply to --bridge`);
+      }
+    }
+    const objects = bridgeObjects(bridgeInput({
+      bridge,
+      namespace: f.str("namespace"),
+      tenantId: f.str("tenant-id"),
+      image: f.str("image"),
+      from: f.str("from"),
+      to: f.str("to"),
+      streams: f.list("stream"),
+      replicate: f.bool("replicate"),
+      universeId: f.str("universe-id"),
+    }));
+    io.writeOut(mode.json ? toJson(objects) : toYaml(objects));
+    return EXIT.OK;
+  }
+  for (const flag of ["from", "to", "stream"]) {
+    if (f.str(flag) !== undefined || f.list(flag).length > 0) {
+      throw usage(`--${flag} applies to --bridge only`);
+    }
+  }
+  if (f.bool("replicate")) throw usage("--replicate applies to --bridge only");
   const inp = await renderInput({
     profile: f.str("profile"),
     clusterContext: f.str("cluster-context"),
@@ -30,8 +60,9 @@ export async function render(io: OpsIo, f: Flags, mode: Mode): Promise<number> {
     storageClass: f.str("storage-class"),
     selftestSchedule: f.str("selftest-schedule"),
     allowFromLabel: f.list("allow-from-label"),
+    adminBridge: f.bool("admin-bridge"),
   });
-  const objects = renderObjects(inp);
+  const objects = renderAll(inp);
   io.writeOut(mode.json ? toJson(objects) : toYaml(objects));
   return EXIT.OK;
 }

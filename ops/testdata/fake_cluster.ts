@@ -1,4 +1,7 @@
-/** A fake cluster for `veen kube` tests: a temp dir with the fake kubectl (fake_kubectl.ts) first on PATH. */
+/**
+ * A cluster for `veen kube` tests: the fake `kubectl` (fake_kubectl.ts) first on PATH, its state file and its argv
+ * log in a temp dir, and `run` calling `veen kube` in-process with that environment.
+ */
 import { captureIo } from "../io.ts";
 import { runKube } from "../kube.ts";
 

@@ -1,7 +1,7 @@
 /**
  * A stand-in for `kubectl` in tests (no cluster here). It appends its argv as one JSON line to $FAKE_KUBECTL_LOG,
  * keeps a little cluster in the JSON file $FAKE_KUBE_STATE, and answers the way kubectl does: the same stdout lines
- * ("deployment.apps/x created", `deployment.apps "x" deleted`), the same `Error from server (NotFound): ...`
+ * ("deployment.apps/x created", `deployment.apps "x" deleted`, "deployment.apps/x patched" for `patch --type json`), the same `Error from server (NotFound): ...`
  * stderr and exit status 1 on failure. It implements only what ops/ calls.
  *
  * State: {namespaces: [..], objects: {"ns/kind/name": obj}, pods: [pod], health: {pod: answer|"error text"},
@@ -222,6 +222,27 @@ switch (verb) {
       delete state.objects[key];
       out(`${RES[kind]![0]}${RES[kind]![1]} "${name}" deleted\n`);
     }
+    break;
+  }
+  case "patch": {
+    const [kind, name] = target(rest[1]!);
+    const key = keyOf(kind, namespace, name);
+    const o = state.objects[key];
+    if (o === undefined) fail(`Error from server (NotFound): ${plural(kind)} "${name}" not found`);
+    if (flagValue("--type") !== "json") fail("error: only --type json is implemented here");
+    for (const op of JSON.parse(flagValue("-p")!)) {
+      const parts = op.path.split("/").slice(1);
+      let t = o;
+      for (const p of parts.slice(0, -1)) {
+        t = t[p];
+        if (t === undefined) fail(`The request is invalid: the server rejected our request: path ${op.path}`);
+      }
+      const last = parts[parts.length - 1];
+      if (op.op === "add" && Array.isArray(t) && last === "-") t.push(op.value);
+      else if (op.op === "add" || (op.op === "replace" && last in t)) t[last] = op.value;
+      else fail(`The request is invalid: the server rejected our request: ${op.op} ${op.path}`);
+    }
+    out(`${RES[kind]![0]}${RES[kind]![1]}/${name} patched\n`);
     break;
   }
   case "logs": {

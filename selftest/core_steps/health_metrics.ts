@@ -57,8 +57,9 @@ export const healthMetrics: CoreStep = {
     check(submits.length > 0, "hub.log has no submit lines");
     const need = [
       "label",
-      "client_id",
+      "client_id_prefix",
       "stream_seq",
+      "leaf_hash_prefix",
       "code",
       "bytes_in",
       "bytes_out",
