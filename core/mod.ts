@@ -36,3 +36,4 @@ export * from "./verify.ts";
 export * from "./lru.ts";
 export * from "./realm_descriptor.ts";
 export * from "./pow.ts";
+export * from "./submit_batch.ts";
