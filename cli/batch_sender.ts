@@ -119,6 +119,16 @@ export function batchLimits(session: Pick<HubSession, "info">): { items: number;
   return { items, bytes };
 }
 
+/** Whether the hub offers POST /submit_batch (its /info names max_batch_items). */
+export function offersBatch(session: Pick<HubSession, "info">): boolean {
+  try {
+    batchLimits(session);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export class BatchSender {
   readonly #ctx: ItemContext;
   readonly #limits: { items: number; bytes: number };

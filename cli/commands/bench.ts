@@ -5,7 +5,7 @@
  * saved whenever the accepted client_seq advances (batches) or every 64 messages (single), and at the end.
  */
 import { EXIT, type PayloadHdr, toHex } from "../../core/mod.ts";
-import { type BatchBody, batchLimits, BatchSender } from "../batch_sender.ts";
+import { type BatchBody, BatchSender, offersBatch } from "../batch_sender.ts";
 import { encodeBody } from "../body.ts";
 import type { ClientKeys } from "../keystore.ts";
 import { parseJsonFlag } from "../body.ts";
@@ -174,14 +174,4 @@ async function benchBatched(
     `request_latency_ms: p50 ${l.p50} p90 ${l.p90} p99 ${l.p99} max ${l.max}`,
   ]);
   return sum.refused.length > 0 ? EXIT.CHECK : EXIT.OK;
-}
-
-/** Whether the hub offers POST /submit_batch (its /info names max_batch_items). */
-function offersBatch(session: Parameters<typeof batchLimits>[0]): boolean {
-  try {
-    batchLimits(session);
-    return true;
-  } catch {
-    return false;
-  }
 }

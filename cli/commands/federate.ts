@@ -26,6 +26,7 @@ import { checkFailure, type FlagSpec, usageError } from "../../cmd/mod.ts";
 import {
   checkedViewOf,
   type ClientState,
+  type LabelState,
   labelStateFor,
   readState,
   withStateLock,
@@ -48,6 +49,7 @@ import { connectHub, type HubSession, type StreamTarget, streamTarget } from "..
 import { type ClientKeys, decryptionSecrets } from "../keystore.ts";
 import { OverlayCursor } from "../overlay_cursor.ts";
 import { sendMessage } from "../sender.ts";
+import { type BatchBody, BatchSender, offersBatch } from "../batch_sender.ts";
 import { fetchItems } from "../view_sync.ts";
 import { readCapAuthRef } from "./send.ts";
 
@@ -308,32 +310,24 @@ export const federateMirrorRun: Command = {
     const authRef = capPath === undefined ? undefined : await readCapAuthRef(capPath);
     return await withScan(ctx, async ({ p, keys, state, dir }) => {
       const ls = labelStateFor(state, p.dst.hubId, p.to, keys.client.public, nowSec(ctx));
-      let view = checkedViewOf(ls);
       const counts = { mirrored_count: 0, attested_count: 0, already_mirrored: 0 };
-      const send = async (hdr: PayloadHdr, bodyBytes: Uint8Array) => {
-        const seqBefore = ls.client_seq;
-        try {
-          view = (await sendMessage(p.dst, p.to, keys, ls, view, {
-            recipientPk: keys.prekey.public,
-            hdr,
-            bodyBytes,
-            ...(authRef === undefined ? {} : { authRef }),
-          })).view;
-        } finally {
-          if (ls.client_seq !== seqBefore) await writeState(dir, state); // accepted: never reuse client_seq
-        }
-      };
+      // The copies and attestations, in order; each settles its dedup entry once the target accepted it.
+      const out: { body: BatchBody; done: () => void }[] = [];
+      const add = (hdr: PayloadHdr, body: Uint8Array, done: () => void) =>
+        out.push({ body: { hdr, body, ...(authRef === undefined ? {} : { authRef }) }, done });
       for (const c of p.candidates) {
         const msgId = c.receipt.leafHash;
-        if (p.index.copies.has(toHex(msgId))) counts.already_mirrored++;
+        const key = toHex(msgId);
+        if (p.index.copies.has(key)) counts.already_mirrored++;
         else {
           const hdr: PayloadHdr = { schema: c.hdr.schema, parentId: msgId };
           if (c.hdr.expiresAt !== undefined) hdr.expiresAt = c.hdr.expiresAt;
-          await send(hdr, c.body);
-          p.index.copies.add(toHex(msgId));
-          counts.mirrored_count++;
+          add(hdr, c.body, () => {
+            p.index.copies.add(key);
+            counts.mirrored_count++;
+          });
         }
-        if (p.index.attested.has(toHex(msgId))) continue;
+        if (p.index.attested.has(key)) continue;
         const record = FEDERATION_MIRROR.encode({
           source_hub_identifier: toHex(p.src.hubId),
           source_label: p.from.label,
@@ -343,10 +337,12 @@ export const federateMirrorRun: Command = {
           target_label: p.to.label,
           mirror_time: nowSec(ctx),
         });
-        await send({ schema: FEDERATION_MIRROR.schemaId, parentId: msgId }, record);
-        p.index.attested.add(toHex(msgId));
-        counts.attested_count++;
+        add({ schema: FEDERATION_MIRROR.schemaId, parentId: msgId }, record, () => {
+          p.index.attested.add(key);
+          counts.attested_count++;
+        });
       }
+      await sendAll(p.dst, p.to, keys, ls, out, () => writeState(dir, state));
       return finish(ctx, p, {
         ...describePass(p),
         ...counts,
@@ -355,5 +351,50 @@ export const federateMirrorRun: Command = {
     });
   },
 };
+
+/**
+ * Sends `out` in order to the target: through the batching sender when the target offers /submit_batch, else one
+ * `sendMessage` each. Stops with the first refusal (E.*), as one-by-one sending does; `save` persists state.json
+ * whenever the accepted client_seq advanced.
+ */
+async function sendAll(
+  session: HubSession,
+  target: StreamTarget,
+  keys: ClientKeys,
+  ls: LabelState,
+  out: readonly { body: BatchBody; done: () => void }[],
+  save: () => Promise<void>,
+): Promise<void> {
+  let view = checkedViewOf(ls);
+  if (!offersBatch(session)) {
+    for (const o of out) {
+      const seqBefore = ls.client_seq;
+      try {
+        view = (await sendMessage(session, target, keys, ls, view, {
+          recipientPk: keys.prekey.public,
+          hdr: o.body.hdr,
+          bodyBytes: o.body.body,
+          ...(o.body.authRef === undefined ? {} : { authRef: o.body.authRef }),
+        })).view;
+      } finally {
+        if (ls.client_seq !== seqBefore) await save(); // accepted: never reuse client_seq
+      }
+      o.done();
+    }
+    return;
+  }
+  const sender = new BatchSender(session, target, keys, ls, view, {
+    recipientPk: keys.prekey.public,
+    onAccepted: (a) => out[a.index]!.done(),
+    onStateAdvanced: save,
+  });
+  try {
+    const sum = await sender.send(out.map((o) => o.body));
+    const first = sum.refused[0];
+    if (first !== undefined) throw first.error;
+  } finally {
+    await save();
+  }
+}
 
 export const FEDERATE_COMMANDS: readonly Command[] = [federateMirrorPlan, federateMirrorRun];
