@@ -194,16 +194,26 @@ export class BatchSender {
       while (
         !this.#trouble && failed === undefined && inFlight.size < (this.o.inFlight ?? DEFAULT_IN_FLIGHT)
       ) {
+        if (this.#queue.length < this.#limits.items && !exhausted) {
+          // Seal a request's worth at once: HPKE's WebCrypto steps run off the main thread, so concurrent
+          // sealing is ~3 × faster than one at a time. client_seqs are given out in order before any await.
+          const pulled: BatchBody[] = [];
+          while (this.#queue.length + pulled.length < this.#limits.items) {
+            const next = source.next();
+            if (next.done) {
+              exhausted = true;
+              break;
+            }
+            pulled.push(next.value);
+          }
+          this.#queue.push(
+            ...await Promise.all(pulled.map((b) => this.#sign(index++, b, ++this.#lastSigned))),
+          );
+        }
         const batch: Item[] = [];
         let bytes = 0;
         while (batch.length < this.#limits.items) {
-          let it = this.#queue[0];
-          if (it === undefined && !exhausted) {
-            const next = source.next();
-            if (next.done) exhausted = true;
-            else it = await this.#sign(index++, next.value, ++this.#lastSigned);
-            if (it !== undefined) this.#queue.push(it);
-          }
+          const it = this.#queue[0];
           if (it === undefined || (batch.length > 0 && bytes + it.bytes.length > this.#limits.bytes)) break;
           this.#queue.shift();
           batch.push(it);

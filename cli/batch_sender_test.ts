@@ -108,7 +108,8 @@ Deno.test("batch sender: several batches in flight, every RECEIPT checked, state
     const sum = await s.send(bodies(100));
     assert.equal(sum.accepted, 100);
     assert.deepEqual(sum.refused, []);
-    assert.equal(sum.requests, 7);
+    // 7 requests of 16, more only when one was overtaken by the next (E.SEQ) and sent again after a resync
+    assert.ok(sum.resyncs === 0 ? sum.requests === 7 : sum.requests > 7, JSON.stringify(sum));
     assert.deepEqual([ls.client_seq, ls.prev_ack, ls.last_stream_seq, s.view.size], [100, 100, 100, 100]);
     assert.deepEqual(wire.reused(), []);
     seen.push(...await onHub(session));
