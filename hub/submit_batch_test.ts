@@ -177,3 +177,17 @@ Deno.test("submit_batch needs /submit when proof of work is on", async () => {
     assert.deepEqual([r.status, errorCode(r)], [403, "E.AUTH"]);
   });
 });
+
+Deno.test("submit_batch with two crypto workers: verifications spread over both, results stay per item", async () => {
+  await withHub({ cryptoWorkers: 2 }, async (hub) => {
+    const w = new Writer("b/workers");
+    const msgs = Array.from({ length: 64 }, () => w.msg());
+    const bad = { ...msgs[40]!, sig: msgs[40]!.sig.slice() };
+    bad.sig[0]! ^= 1;
+    msgs[40] = bad;
+    const r = await postBatch(hub.url, seqOf(msgs));
+    const got = outcomes(decodeBatchResponse(r.body, 64));
+    assert.deepEqual(got.slice(0, 40), Array.from({ length: 40 }, (_, i) => i + 1));
+    assert.deepEqual(got.slice(40), ["E.SIG", ...Array.from({ length: 23 }, () => "E.SEQ")]);
+  });
+});
