@@ -99,16 +99,16 @@ export async function sealAndSign(
   p: { recipientPk: Uint8Array; hdr: PayloadHdr; body: Uint8Array; authRef?: Uint8Array },
   seed: Uint8Array,
 ): Promise<Msg> {
+  const fields = {
+    profileId: session.profileId,
+    label: target.label,
+    clientId: keys.client.public,
+    clientSeq,
+    prevAck,
+    authRef: p.authRef ?? null,
+  };
   const sealed = await sealPayload({
-    ctx: {
-      profileId: session.profileId,
-      label: target.label,
-      clientId: keys.client.public,
-      clientSeq,
-      prevAck,
-      authRef: p.authRef ?? null,
-      padBlock: session.profile.padBlock,
-    },
+    ctx: { ...fields, padBlock: session.profile.padBlock },
     recipientPk: p.recipientPk,
     hdr: p.hdr,
     body: p.body,
@@ -116,12 +116,7 @@ export async function sealAndSign(
   });
   return signMsg({
     ver: 1,
-    profileId: session.profileId,
-    label: target.label,
-    clientId: keys.client.public,
-    clientSeq,
-    prevAck,
-    authRef: p.authRef ?? null,
+    ...fields,
     ctHash: sealed.ctHash,
     ciphertext: sealed.ciphertext,
   }, keys.client.secret);

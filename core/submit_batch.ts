@@ -8,6 +8,7 @@
  * is then decoded as a MSG on its own, so a malformed MSG is refused alone while a sequence that cannot be split is
  * refused whole (E.SIZE), before anything is admitted.
  */
+import { concat } from "./bytes.ts";
 import { decodeErrorBody, encodeErrorBody } from "./error_body.ts";
 import { VeenError } from "./errors.ts";
 import { decodeReceipt, type Receipt } from "./receipt.ts";
@@ -82,16 +83,7 @@ export type BatchResult = Uint8Array | VeenError;
 
 /** The answer body: each RECEIPT as is, each refusal as its error body map. */
 export function encodeBatchResponse(results: readonly BatchResult[]): Uint8Array {
-  const parts = results.map((r) => r instanceof VeenError ? encodeErrorBody(r) : r);
-  let len = 0;
-  for (const p of parts) len += p.length;
-  const out = new Uint8Array(len);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concat(...results.map((r) => r instanceof VeenError ? encodeErrorBody(r) : r));
 }
 
 /** A decoded answer item: the RECEIPT and its exact bytes, or the hub's refusal. */

@@ -122,6 +122,11 @@ export async function runLoad(o: LoadOptions, msgs: Uint8Array[][]): Promise<Loa
     }
   }));
   for (const c of conns) c.close();
+  return loadResult(ok, errors, t0, lat);
+}
+
+/** The figures of a run that started at `t0` with `lat` the latency samples. */
+function loadResult(ok: number, errors: Record<string, number>, t0: number, lat: number[]): LoadResult {
   const seconds = (performance.now() - t0) / 1000;
   lat.sort((a, b) => a - b);
   return {
@@ -231,18 +236,5 @@ export async function runBatchLoad(
     }
   }));
   for (const cs of conns) for (const c of cs) c.close();
-  const seconds = (performance.now() - t0) / 1000;
-  lat.sort((a, b) => a - b);
-  return {
-    ok,
-    errors,
-    seconds,
-    perSec: ok / seconds,
-    p50: pct(lat, 50),
-    p95: pct(lat, 95),
-    p99: pct(lat, 99),
-    max: lat[lat.length - 1] ?? 0,
-    requests,
-    resends,
-  };
+  return { ...loadResult(ok, errors, t0, lat), requests, resends };
 }

@@ -25,7 +25,7 @@ import {
 } from "../context.ts";
 import { sendMessage } from "../sender.ts";
 import { hdrFromFlags } from "./send.ts";
-import { percentile } from "./send_batch.ts";
+import { percentile, timedSend } from "./send_batch.ts";
 
 const SAVE_EVERY = 64;
 
@@ -134,16 +134,7 @@ async function benchBatched(
     onProgress: (n) => ctx.out.progress(n, count, "sent"),
     onStateAdvanced: () => writeState(dir, state),
   });
-  const t0 = performance.now();
-  let sum;
-  try {
-    sum = await sender.send(bodies());
-  } finally {
-    ctx.out.clearProgress();
-    await writeState(dir, state);
-  }
-  const ms = performance.now() - t0;
-  const lat = [...sum.requestMs].sort((a, b) => a - b);
+  const { sum, ms, lat } = await timedSend(ctx, sender, bodies(), () => writeState(dir, state));
   const r = (x: number) => Math.round(x * 100) / 100;
   const json = {
     stream: target.stream,

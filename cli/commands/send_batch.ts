@@ -8,7 +8,7 @@
 import { EXIT, toHex } from "../../core/mod.ts";
 import { usageError } from "../../cmd/mod.ts";
 import { encodeBody } from "../body.ts";
-import { type BatchBody, BatchSender } from "../batch_sender.ts";
+import { type BatchBody, BatchSender, type BatchSummary } from "../batch_sender.ts";
 import { checkedViewOf, withStateLock, writeState } from "../client_state.ts";
 import { clientDir, type CommandContext, loadKeys, openLabel, recipientOf } from "../context.ts";
 import { readInputFile } from "../files.ts";
@@ -18,6 +18,27 @@ import { hdrFromFlags, readCapAuthRef } from "./send.ts";
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/**
+ * Runs `sender` over `bodies`, clearing the progress bar and saving state (`save`) however it ends; returns its
+ * summary, the elapsed ms and the per-request latencies in ascending order.
+ */
+export async function timedSend(
+  ctx: CommandContext,
+  sender: BatchSender,
+  bodies: Iterable<BatchBody>,
+  save: () => Promise<void>,
+): Promise<{ sum: BatchSummary; ms: number; lat: number[] }> {
+  const t0 = performance.now();
+  let sum;
+  try {
+    sum = await sender.send(bodies);
+  } finally {
+    ctx.out.clearProgress();
+    await save();
+  }
+  return { sum, ms: performance.now() - t0, lat: [...sum.requestMs].sort((a, b) => a - b) };
 }
 
 /** Most lines one `send --batch` reads. */
@@ -76,16 +97,7 @@ export async function sendBatch(ctx: CommandContext, path: string): Promise<numb
       onProgress: (n) => ctx.out.progress(n, bodies.length, "sent"),
       onStateAdvanced: () => writeState(dir, state),
     });
-    const t0 = performance.now();
-    let sum;
-    try {
-      sum = await sender.send(bodies);
-    } finally {
-      ctx.out.clearProgress();
-      await writeState(dir, state);
-    }
-    const ms = performance.now() - t0;
-    const lat = [...sum.requestMs].sort((a, b) => a - b);
+    const { sum, ms, lat } = await timedSend(ctx, sender, bodies, () => writeState(dir, state));
     const r = (x: number) => Math.round(x * 100) / 100;
     const refused = sum.refused.map((x) => ({
       line: lines[x.index]!.line,
