@@ -50,6 +50,7 @@ import {
 } from "../core/mod.ts";
 import type { Admission } from "./admission.ts";
 import type { AdminPlane, AdmittedRecord } from "./admin_plane.ts";
+import { BatchOrder, type BatchTicket } from "./batch_order.ts";
 import { AdmissionStats, STAGE_NAMES, STAGE_RESPONSIBILITIES, type StageName } from "./admission_stages.ts";
 import type { BodyLimits } from "./body_limits.ts";
 import type { ClientIdDenyList } from "./client_deny.ts";
@@ -155,6 +156,8 @@ export class SubmitPipeline {
   readonly maxBatchItems: number;
   /** Submissions between the start of stage 2 and its end. */
   #inStage2 = 0;
+  /** One client's /submit_batch requests, kept in client_seq order at the sequencer when they overlap. */
+  readonly #order = new BatchOrder();
 
   constructor(private readonly c: SubmitPipelineContext) {
     this.maxMsgBytes = c.unsafeDisableSizeBounds === true ? UNSAFE_SUBMIT_CAP : c.limits.maxMsgBytes;
@@ -259,12 +262,38 @@ export class SubmitPipeline {
         results[i] = this.refused(e, stage, msgs[i], t0, items[i]!.length);
       }
     }
+    const first = msgs.find((m, i) => m !== undefined && results[i] === undefined);
+    const ticket = first === undefined
+      ? undefined
+      : this.#order.enter(toHex(first.label) + toHex(first.clientId), first.clientSeq);
+    try {
+      return await this.admitInOrder(items, msgs, verified, results, ticket, t0);
+    } finally {
+      if (ticket !== undefined) this.#order.leave(ticket);
+    }
+  }
+
+  /** Stages 2-6 of `admitBatch`, item by item (see there); `ticket` orders the client's requests (batch_order.ts). */
+  private async admitInOrder(
+    items: readonly Uint8Array[],
+    msgs: readonly (Msg | undefined)[],
+    verified: readonly (Promise<boolean> | undefined)[],
+    results: BatchResult[],
+    ticket: BatchTicket | undefined,
+    t0: number,
+  ): Promise<BatchResult[]> {
     let run: Admitted[] = [];
+    const commitRun = async () => {
+      if (run.length === 0) return;
+      if (ticket !== undefined) await this.#order.turn(ticket);
+      // Once sequenced (not yet durable), the client's later requests may go.
+      run = await this.commitRun(run, results, t0, () => ticket !== undefined && this.#order.leave(ticket));
+    };
     for (let i = 0; i < items.length; i++) {
       const msg = msgs[i];
       if (results[i] !== undefined || msg === undefined) continue;
       const admin = this.c.admin.adminStreamOf(msg.label) !== undefined;
-      if (admin) run = await this.commitRun(run, results, t0);
+      if (admin) await commitRun();
       try {
         try {
           if (!(await verified[i]!)) throw new VeenError("E.SIG", "MSG.sig does not verify under client_id");
@@ -277,19 +306,27 @@ export class SubmitPipeline {
       } catch (e) {
         results[i] = this.refused(e, "stage2-crypto-auth", msg, t0, items[i]!.length);
       }
-      if (admin) run = await this.commitRun(run, results, t0);
+      if (admin) await commitRun();
     }
-    await this.commitRun(run, results, t0);
+    await commitRun();
     return results;
   }
 
-  /** Sequences the items of `run` back to back and waits for their commits; returns an empty run. */
-  private async commitRun(run: Admitted[], results: BatchResult[], t0: number): Promise<Admitted[]> {
-    if (run.length === 0) return run;
+  /**
+   * Sequences the items of `run` back to back (then calls `sequenced`) and waits for their commits; returns an
+   * empty run.
+   */
+  private async commitRun(
+    run: Admitted[],
+    results: BatchResult[],
+    t0: number,
+    sequenced: () => void,
+  ): Promise<Admitted[]> {
     const seqd = await this.c.sequencer.sequenceMany(
       run.map((a) => ({ msg: a.msg, msgBytes: a.body, gate: a.auth.gate })),
       this.c.now(),
     );
+    sequenced();
     await Promise.all(run.map(async (a, k) => {
       const s = seqd[k]!;
       try {

@@ -115,7 +115,8 @@ async function spawnHub(dataDir: string): Promise<{ url: string; pid: number; st
       "--listen",
       "127.0.0.1:0",
       "--log-level",
-      "warn",
+      // error, not warn: a batch overtaken by the next one is refused E.SEQ item by item, by design
+      "error",
     ],
     env: { GLIBC_TUNABLES: hubMallocTunables() },
     stdin: "null",
