@@ -139,6 +139,8 @@ export class BatchSender {
   /** RECEIPTs accepted but not yet passed by the view: stream_seq → [leaf, root]. */
   readonly #held = new Map<number, [Uint8Array, Uint8Array]>();
   #view: MmrAccumulator;
+  /** The tail of the view moves (see `#advanceView`). */
+  #viewTurn: Promise<void> = Promise.resolve();
   #lastSigned: number;
   #latestAck = 0;
   #settled = 0;
@@ -346,7 +348,14 @@ export class BatchSender {
    * Moves the view over the held RECEIPTs in stream order, checking each root (I3). With `fill` (or too many held),
    * a gap below a held RECEIPT (other writers' items) is fetched and verified first.
    */
-  async #advanceView(fill: boolean): Promise<void> {
+  #advanceView(fill: boolean): Promise<void> {
+    // One at a time: answers arrive concurrently, and a fetch of other writers' items must not interleave.
+    const run = this.#viewTurn.then(() => this.#moveView(fill));
+    this.#viewTurn = run.catch(() => {});
+    return run;
+  }
+
+  async #moveView(fill: boolean): Promise<void> {
     for (;;) {
       let next = this.#held.get(this.#view.size + 1);
       while (next !== undefined) {
@@ -355,7 +364,8 @@ export class BatchSender {
         next = this.#held.get(this.#view.size + 1);
       }
       if (this.#held.size === 0 || (!fill && this.#held.size < HELD_MAX)) return;
-      const low = Math.min(...this.#held.keys());
+      let low = Infinity;
+      for (const k of this.#held.keys()) low = Math.min(low, k);
       this.#view = await extendView(this.session.http, this.#ctx, this.#view, low - 1);
     }
   }

@@ -221,3 +221,33 @@ Deno.test("batch sender: a RECEIPT that does not bind the MSG sent fails the sen
     assert.equal(ls.last_stream_seq, 0, "the view was not saved");
   });
 });
+
+Deno.test("batch sender: another writer's items between its own are fetched with proofs and verified", async () => {
+  let other: (() => Promise<void>) | undefined;
+  const hook = async (_w: Wire, n: number, forward: () => Promise<Response>) => {
+    if (n % 2 === 0) await other?.(); // another client writes on the label before this request lands
+    return await forward();
+  };
+  await withSender({}, hook, async ({ hub, sender, ls }) => {
+    const { sendMessage } = await import("./sender.ts");
+    const otherKeys = generateClientKeys(2);
+    const st = emptyState();
+    const session = await connectHub({ hub: hub.url, env: () => undefined, timeoutMs: 10_000, state: st });
+    const target = streamTarget(session, "batch/unit");
+    const otherLs = labelStateFor(st, session.hubId, target, otherKeys.client.public, 1);
+    let otherView = new MmrAccumulator();
+    other = async () => {
+      otherView =
+        (await sendMessage(session, streamTarget(session, "batch/unit"), otherKeys, otherLs, otherView, {
+          recipientPk: otherKeys.prekey.public,
+          hdr: { schema: new Uint8Array(32) },
+          body: { other: true },
+        })).view;
+    };
+    const s = sender({ batchItems: 8, inFlight: 1 });
+    const sum = await s.send(bodies(40));
+    assert.equal(sum.accepted, 40);
+    assert.equal(otherLs.client_seq, 2);
+    assert.deepEqual([s.view.size, ls.last_stream_seq, ls.client_seq], [42, 42, 40]);
+  });
+});
