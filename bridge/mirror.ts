@@ -142,8 +142,11 @@ export async function mirrorLabel(o: MirrorOptions): Promise<MirrorResult> {
       verifyItemProof(it.receipt, it.proof);
       if (view !== undefined) view.advance(it.receipt);
       else if (from === 1) (view = new ClientMmrView()).advance(it.receipt);
-      const full = limits === undefined ? chunk.length > 0 : chunk.length >= limits.items ||
-        (chunk.length > 0 && chunkBytes + it.msgBytes.length > limits.bytes);
+      // One request holds consecutive items of one client only: B admits a request's items independently, so
+      // after a refusal another client's item would land one seq early; the same client's next one fails E.SEQ.
+      const full = chunk.length > 0 && (limits === undefined || chunk.length >= limits.items ||
+        chunkBytes + it.msgBytes.length > limits.bytes ||
+        !bytesEqual(chunk[0]!.msg.clientId, it.msg.clientId));
       if (full) await flush();
       chunk.push(it);
       chunkBytes += it.msgBytes.length;
