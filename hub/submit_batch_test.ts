@@ -191,3 +191,15 @@ Deno.test("submit_batch with two crypto workers: verifications spread over both,
     assert.deepEqual(got.slice(40), ["E.SIG", ...Array.from({ length: 23 }, () => "E.SEQ")]);
   });
 });
+
+Deno.test("submit_batch: admission applies per MSG (no auth_ref: E.AUTH item by item, nothing appended)", async () => {
+  await withHub({ admission: "on" }, async (hub) => {
+    const w = new Writer("b/admission");
+    const r = await postBatch(hub.url, seqOf([w.msg(), w.msg()]));
+    assert.equal(r.status, 200);
+    assert.deepEqual(outcomes(decodeBatchResponse(r.body, 2)), ["E.AUTH", "E.AUTH"]);
+    assert.equal(await stream(hub.url, w.label), 0);
+    const log = JSON.parse(new TextDecoder().decode((await http(hub.url + "/admission/log")).body));
+    assert.equal(log.events.filter((e: { code: string }) => e.code === "E.AUTH").length, 2);
+  });
+});
