@@ -88,7 +88,10 @@ if (import.meta.main && workerName?.startsWith("listener:")) {
   } else {
     const ready: Promise<void>[] = [];
     for (let i = 0; i < n; i++) {
-      const w = new Worker(import.meta.url, { type: "module", name: `listener:${port}` });
+      const w = new Worker(new URL("./listeners_bench.ts", import.meta.url), {
+        type: "module",
+        name: `listener:${port}`,
+      });
       ready.push(
         new Promise((r) => {
           w.onmessage = (e: MessageEvent<{ ready?: true; id: number }>) => {
