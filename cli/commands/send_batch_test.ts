@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { DEFAULT_LIMITS } from "../../core/mod.ts";
+import { selfCommand } from "../../hub/mod.ts";
 import { startRealHub } from "../testing/real_hub.ts";
 import { newClient, runCli, tempDir, withScenario } from "../testing/run.ts";
 import { parseJsonLines } from "./send_batch.ts";
@@ -84,4 +85,43 @@ Deno.test("send --batch: input errors are usage errors before anything is sent",
     { line: 3, value: "two" },
     { line: 4, value: [3] },
   ]);
+});
+
+Deno.test("send --batch - reads the bodies from stdin (a subprocess, no terminal: no progress bar)", async () => {
+  const t = await tempDir();
+  const hub = await startRealHub(`${t.path}/hub`);
+  try {
+    const c = await newClient(t.path, "c");
+    const self = selfCommand();
+    const child = new Deno.Command(self.cmd, {
+      args: [
+        ...self.args,
+        "send",
+        "--hub",
+        hub.url,
+        "--client",
+        c,
+        "--stream",
+        "in",
+        "--batch",
+        "-",
+        "--json",
+      ],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(Array.from({ length: 50 }, (_, i) => `{"n":${i}}`).join("\n")));
+    await w.close();
+    const r = await child.output();
+    const dec = new TextDecoder();
+    assert.equal(r.code, 0, dec.decode(r.stderr));
+    assert.equal(dec.decode(r.stderr), "");
+    const j = JSON.parse(dec.decode(r.stdout));
+    assert.deepEqual([j.ok, j.accepted, j.last_stream_seq], [true, 50, 50]);
+  } finally {
+    await hub.close();
+    await t.cleanup();
+  }
 });
