@@ -143,6 +143,8 @@ export class BatchSender {
   #viewTurn: Promise<void> = Promise.resolve();
   #lastSigned: number;
   #latestAck = 0;
+  /** The label's size when `send` began. */
+  #floor = 0;
   #settled = 0;
   #trouble = false;
   readonly #summary: BatchSummary = {
@@ -183,6 +185,8 @@ export class BatchSender {
   /** Sends every body; resolves when each is accepted or dropped (see the module comment). */
   async send(bodies: Iterable<BatchBody>): Promise<BatchSummary> {
     const source = bodies[Symbol.iterator]();
+    // Every MSG of this run lands after the label's head now: a resync reads only from there.
+    this.#floor = await this.session.http.labelSize(this.target.label);
     let index = 0;
     let exhausted = false;
     const inFlight = new Set<Promise<void>>();
@@ -376,6 +380,12 @@ export class BatchSender {
     this.#trouble = false;
     const head = await this.session.http.labelSize(this.target.label);
     const me = this.keys.client.public;
+    await this.#advanceView(false);
+    if (this.#view.size < this.#floor) {
+      // Items before this run's first send (other writers', or this client's earlier ones): verified, or jumped.
+      await this.#viewTurn;
+      this.#view = await extendView(this.session.http, this.#ctx, this.#view, this.#floor);
+    }
     for await (
       const item of fetchItems(this.session.http, this.target.label, this.#view.size + 1, {
         to: head,
