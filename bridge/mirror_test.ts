@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { labelFor, streamIdFor, toHex } from "../core/mod.ts";
+import { labelFor, streamIdFor, toHex, type VeenError } from "../core/mod.ts";
 import { HubHttp } from "../cli/mod.ts";
 import { submit, withHub, Writer } from "../tests/fixture.ts";
 import { mirrorLabel } from "./mirror.ts";
@@ -63,5 +63,32 @@ Deno.test("veen bridge refuses a pinned key that does not match and needs --from
       console.error = err;
       console.log = log;
     }
+  });
+});
+
+Deno.test("mirroring in batches: B refusing one client's item stops the pass there, no other item moves up", async () => {
+  await withHub({}, async (hubA) => {
+    const x = new Writer("bridge/batch", 7);
+    const y = new Writer("bridge/batch", 8);
+    await withHub({ clientIdDeny: [toHex(y.key.public)] }, async (hubB) => {
+      for (const m of [x.msg(), x.msg(), y.msg(), x.msg(), x.msg()]) {
+        assert.equal((await submit(hubA.url, m)).status, 200);
+      }
+      const label = labelFor(streamIdFor("bridge/batch"));
+      const b = new HubHttp(hubB.url);
+      const o = {
+        from: new HubHttp(hubA.url),
+        to: b,
+        fromHubPk: hubA.hubKey.public,
+        toHubPk: hubB.hubKey.public,
+        label,
+        maxItems: 1000,
+      };
+      // B refuses y's MSG (E.AUTH); x's later MSGs must not take its seq 3 on B
+      await assert.rejects(() => mirrorLabel(o), (e: VeenError) => e.code === "E.AUTH");
+      assert.equal(await b.labelSize(label), 2, "B holds A's first two items and nothing else");
+      const [ra, rb] = [await o.from.receipt(label, 2), await b.receipt(label, 2)];
+      assert.equal(toHex(ra.receipt.mmrRoot), toHex(rb.receipt.mmrRoot));
+    });
   });
 });

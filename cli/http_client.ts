@@ -6,10 +6,12 @@
  * that does not decode as the object asked for, is a malformed-response error (exit 3).
  */
 import {
+  type BatchAnswer,
   type Checkpoint,
   checkpointFromCbor,
   concat,
   type ConsistencyProof,
+  decodeBatchResponse,
   decodeConsistencyProof,
   decodeErrorBody,
   decodeMmrProof,
@@ -40,6 +42,7 @@ import { CommandError, malformedError, transportError } from "../cmd/mod.ts";
 import { type PowChallenge, PowPolicy } from "./pow_client.ts";
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
+const CBOR_SEQ = "application/cbor-seq";
 
 /**
  * Most bytes read from one hub answer: a hub (or anything at its address) cannot make the CLI buffer more. A
@@ -245,6 +248,19 @@ export class HubHttp {
       if (again === undefined) throw e;
       return await once(again);
     }
+  }
+
+  /**
+   * `POST /submit_batch` (docs/protocol.md): one answer per MSG, in order, each its RECEIPT (with its exact bytes)
+   * or the hub's refusal of that MSG. A refusal of the whole request throws as any other answer does; an answer
+   * that does not hold exactly one item per MSG is a malformed-response error.
+   */
+  async submitBatch(msgs: readonly Uint8Array[]): Promise<BatchAnswer[]> {
+    const { bytes } = await this.request("POST", "/submit_batch", {}, {
+      bytes: concat(...msgs),
+      type: CBOR_SEQ,
+    });
+    return decodeAnswer("/submit_batch answer", () => decodeBatchResponse(bytes, msgs.length));
   }
 
   /** `GET /pow/challenge[?difficulty=D]` (docs/protocol.md "Proof of work"). */

@@ -86,6 +86,42 @@ async function sealAttachments(
   return { ciphertexts, entries };
 }
 
+/**
+ * Seals `body` (the encoded body bytes) under `hdr` to `recipientPk` and signs the MSG with client_seq and prev_ack
+ * as given (spec 004 §9 Send, steps 1-3). `seed` is the HPKE ephemeral seed (random by default).
+ */
+export async function sealAndSign(
+  session: Pick<HubSession, "profileId" | "profile">,
+  target: Pick<StreamTarget, "label">,
+  keys: ClientKeys,
+  clientSeq: number,
+  prevAck: number,
+  p: { recipientPk: Uint8Array; hdr: PayloadHdr; body: Uint8Array; authRef?: Uint8Array },
+  seed: Uint8Array,
+): Promise<Msg> {
+  const fields = {
+    profileId: session.profileId,
+    label: target.label,
+    clientId: keys.client.public,
+    clientSeq,
+    prevAck,
+    authRef: p.authRef ?? null,
+  };
+  const sealed = await sealPayload({
+    ctx: { ...fields, padBlock: session.profile.padBlock },
+    recipientPk: p.recipientPk,
+    hdr: p.hdr,
+    body: p.body,
+    ephemeralSeed: seed,
+  });
+  return signMsg({
+    ver: 1,
+    ...fields,
+    ctHash: sealed.ctHash,
+    ciphertext: sealed.ciphertext,
+  }, keys.client.secret);
+}
+
 /** Builds, signs and submits one MSG, then verifies its RECEIPT and advances `ls` (see the module comment). */
 export async function sendMessage(
   session: HubSession,
@@ -111,32 +147,11 @@ export async function sendMessage(
     ({ ciphertexts, entries } = await sealAttachments(p.recipientPk, seed, atts));
     hdr.attRoot = attRoot(entries.map((e) => e.coid));
   }
-  const sealed = await sealPayload({
-    ctx: {
-      profileId: session.profileId,
-      label: target.label,
-      clientId: keys.client.public,
-      clientSeq,
-      prevAck,
-      authRef: p.authRef ?? null,
-      padBlock: session.profile.padBlock,
-    },
-    recipientPk: p.recipientPk,
+  const msg = await sealAndSign(session, target, keys, clientSeq, prevAck, {
+    ...p,
     hdr,
     body: p.bodyFor?.(clientSeq, target.label) ?? p.bodyBytes ?? encodeBody(p.body, entries),
-    ephemeralSeed: seed,
-  });
-  const msg = signMsg({
-    ver: 1,
-    profileId: session.profileId,
-    label: target.label,
-    clientId: keys.client.public,
-    clientSeq,
-    prevAck,
-    authRef: p.authRef ?? null,
-    ctHash: sealed.ctHash,
-    ciphertext: sealed.ciphertext,
-  }, keys.client.secret);
+  }, seed);
   const msgBytes = encodeMsg(msg);
 
   for (let i = 0; i < ciphertexts.length; i++) {

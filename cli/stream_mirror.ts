@@ -25,6 +25,7 @@ import { checkFailure, usageError } from "../cmd/mod.ts";
 import {
   checkedViewOf,
   type ClientState,
+  type LabelState,
   labelStateFor,
   readState,
   withStateLock,
@@ -37,6 +38,7 @@ import { connectHub, type HubSession, type StreamTarget, streamTarget } from "./
 import { type ClientKeys, decryptionSecrets } from "./keystore.ts";
 import { OverlayCursor } from "./overlay_cursor.ts";
 import { sendMessage } from "./sender.ts";
+import { type BatchBody, BatchSender, offersBatch } from "./batch_sender.ts";
 import { fetchItems } from "./view_sync.ts";
 
 /** Most verification failures listed by stream_seq in a report (all are counted). */
@@ -207,36 +209,31 @@ export interface MirrorCounts {
   already_mirrored: number;
 }
 
-/** Copies every candidate not yet on the target label (and attests it), in source order. */
+/**
+ * Copies every candidate not yet on the target label (and attests it), in source order, through the batching
+ * sender when the target hub offers `/submit_batch` (one `/submit` each otherwise). A candidate's dedup entry is
+ * settled once the target accepted it; the client state is saved whenever client_seq advances.
+ */
 export async function copyMirror(scan: MirrorScan, o: CopyOptions): Promise<MirrorCounts> {
   const { keys, state, dir } = o;
   const ls = labelStateFor(state, scan.dst.hubId, scan.to, keys.client.public, o.now);
-  let view = checkedViewOf(ls);
   const counts: MirrorCounts = { mirrored_count: 0, attested_count: 0, already_mirrored: 0 };
-  const send = async (hdr: PayloadHdr, bodyBytes: Uint8Array) => {
-    const seqBefore = ls.client_seq;
-    try {
-      view = (await sendMessage(scan.dst, scan.to, keys, ls, view, {
-        recipientPk: o.recipientPk ?? keys.prekey.public,
-        hdr,
-        bodyBytes,
-        ...(o.authRef === undefined ? {} : { authRef: o.authRef }),
-      })).view;
-    } finally {
-      if (ls.client_seq !== seqBefore) await writeState(dir, state); // accepted: never reuse client_seq
-    }
-  };
+  const out: Outgoing[] = [];
+  const add = (hdr: PayloadHdr, body: Uint8Array, done: () => void) =>
+    out.push({ body: { hdr, body, ...(o.authRef === undefined ? {} : { authRef: o.authRef }) }, done });
   for (const c of scan.candidates) {
     const msgId = c.receipt.leafHash;
-    if (scan.index.copies.has(toHex(msgId))) counts.already_mirrored++;
+    const key = toHex(msgId);
+    if (scan.index.copies.has(key)) counts.already_mirrored++;
     else {
       const hdr: PayloadHdr = { schema: c.hdr.schema, parentId: msgId };
       if (c.hdr.expiresAt !== undefined) hdr.expiresAt = c.hdr.expiresAt;
-      await send(hdr, c.body);
-      scan.index.copies.add(toHex(msgId));
-      counts.mirrored_count++;
+      add(hdr, c.body, () => {
+        scan.index.copies.add(key);
+        counts.mirrored_count++;
+      });
     }
-    if (o.attest === false || scan.index.attested.has(toHex(msgId))) continue;
+    if (o.attest === false || scan.index.attested.has(key)) continue;
     const record = FEDERATION_MIRROR.encode({
       source_hub_identifier: toHex(scan.src.hubId),
       source_label: scan.from.label,
@@ -246,11 +243,69 @@ export async function copyMirror(scan: MirrorScan, o: CopyOptions): Promise<Mirr
       target_label: scan.to.label,
       mirror_time: o.now,
     });
-    await send({ schema: FEDERATION_MIRROR.schemaId, parentId: msgId }, record);
-    scan.index.attested.add(toHex(msgId));
-    counts.attested_count++;
+    add({ schema: FEDERATION_MIRROR.schemaId, parentId: msgId }, record, () => {
+      scan.index.attested.add(key);
+      counts.attested_count++;
+    });
   }
+  await sendAll(
+    scan.dst,
+    scan.to,
+    keys,
+    ls,
+    o.recipientPk ?? keys.prekey.public,
+    out,
+    () => writeState(dir, state),
+  );
   return counts;
+}
+
+/** One MSG to send and what to record once the hub accepted it. */
+interface Outgoing {
+  body: BatchBody;
+  done: () => void;
+}
+
+/** Sends `out` in order: batched when the hub offers it, else one `/submit` each; stops at the first refusal. */
+async function sendAll(
+  session: HubSession,
+  target: StreamTarget,
+  keys: ClientKeys,
+  ls: LabelState,
+  recipientPk: Uint8Array,
+  out: readonly Outgoing[],
+  save: () => Promise<void>,
+): Promise<void> {
+  let view = checkedViewOf(ls);
+  if (!offersBatch(session)) {
+    for (const o of out) {
+      const seqBefore = ls.client_seq;
+      try {
+        view = (await sendMessage(session, target, keys, ls, view, {
+          recipientPk,
+          hdr: o.body.hdr,
+          bodyBytes: o.body.body,
+          ...(o.body.authRef === undefined ? {} : { authRef: o.body.authRef }),
+        })).view;
+      } finally {
+        if (ls.client_seq !== seqBefore) await save(); // accepted: never reuse client_seq
+      }
+      o.done();
+    }
+    return;
+  }
+  const sender = new BatchSender(session, target, keys, ls, view, {
+    recipientPk,
+    onAccepted: (a) => out[a.index]!.done(),
+    onStateAdvanced: save,
+  });
+  try {
+    const sum = await sender.send(out.map((o) => o.body));
+    const first = sum.refused[0];
+    if (first !== undefined) throw first.error;
+  } finally {
+    await save();
+  }
 }
 
 /** Which stream to copy where: hub addresses (URL or data directory) and stream names. */

@@ -19,6 +19,13 @@ export class Lru<V, K = string> {
   readonly #max: number;
   readonly #m = new Map<K, V>();
   readonly #onEvict: ((key: K, value: V) => void) | undefined;
+  /**
+   * A key iterator kept between evictions. Every live key lies after its position (the keys before it were
+   * evicted, or deleted and set again at the end), so its next key is the least recently used. A fresh iterator
+   * per eviction would step over every deleted slot from the table's start each time: V8 compacts the table only
+   * when it grows, so that cost grew with the evictions (25-38 µs per `set` at 16 384 entries).
+   */
+  #oldest: MapIterator<K> | undefined;
 
   /** At most `max` entries (at least 1). */
   constructor(max: number, onEvict?: (key: K, value: V) => void) {
@@ -40,9 +47,12 @@ export class Lru<V, K = string> {
     this.#m.delete(k);
     this.#m.set(k, v);
     while (this.#m.size > this.#max) {
-      const [oldK, oldV] = this.#m.entries().next().value!;
+      let r = this.#oldest?.next();
+      if (r === undefined || r.done === true) r = (this.#oldest = this.#m.keys()).next();
+      const oldK = r.value as K;
+      const oldV = this.#onEvict === undefined ? undefined : this.#m.get(oldK);
       this.#m.delete(oldK);
-      this.#onEvict?.(oldK, oldV);
+      this.#onEvict?.(oldK, oldV as V);
     }
   }
 
@@ -61,6 +71,7 @@ export class Lru<V, K = string> {
   /** Removes every entry (without `onEvict`). */
   clear(): void {
     this.#m.clear();
+    this.#oldest = undefined;
   }
 
   get size(): number {

@@ -38,3 +38,4 @@ export * from "./realm_descriptor.ts";
 export * from "./pow.ts";
 export * from "./export_checkpoint.ts";
 export * from "./checkpoint_request.ts";
+export * from "./submit_batch.ts";

@@ -7,6 +7,8 @@ import { parse as parseYaml } from "yaml";
 import { type CommandError, usageError } from "../cmd/mod.ts";
 import {
   DEFAULT_LIMITS,
+  DEFAULT_MAX_BATCH_BYTES,
+  DEFAULT_MAX_BATCH_ITEMS,
   DEFAULT_PROFILE_ID_HEX,
   fromHex,
   type Limits,
@@ -55,6 +57,10 @@ export interface HubConfig {
   batchMax: number;
   /** Extra time a batch waits for company after the first entry arrives (0: commit as soon as the disk is free). */
   batchWaitMs: number;
+  /** POST /submit_batch: MSGs in one request, at most (E.SIZE for the whole request beyond) ... */
+  maxBatchItems: number;
+  /** ... and bytes of its body, at most. */
+  maxBatchBytes: number;
   /** Submissions queued beyond this are refused with 503 E.UNAVAILABLE (OP0.4 Qmax). */
   queueMax: number;
   /** A CHECKPOINT per label every this many entries ... */
@@ -171,6 +177,8 @@ export function defaultConfig(dataDir = ""): HubConfig {
     labelEpochs: false,
     batchMax: 256,
     batchWaitMs: 0,
+    maxBatchItems: DEFAULT_MAX_BATCH_ITEMS,
+    maxBatchBytes: DEFAULT_MAX_BATCH_BYTES,
     queueMax: 8192,
     checkpointEvery: 1024,
     checkpointIntervalSec: 60,
@@ -242,6 +250,8 @@ const KEYS: Record<string, [string, Kind]> = {
   label_epochs: ["labelEpochs", "bool"],
   batch_max: ["batchMax", "int"],
   batch_wait_ms: ["batchWaitMs", "int"],
+  max_batch_items: ["maxBatchItems", "int"],
+  max_batch_bytes: ["maxBatchBytes", "int"],
   queue_max: ["queueMax", "int"],
   checkpoint_every: ["checkpointEvery", "int"],
   checkpoint_interval_sec: ["checkpointIntervalSec", "int"],
@@ -598,6 +608,8 @@ function validateHttpBounds(cfg: HubConfig): void {
     "max_body_reads_per_peer",
     "max_body_buffer_bytes",
     "stream_page_bytes",
+    "max_batch_items",
+    "max_batch_bytes",
   ] as const;
   for (const k of keys) {
     const v = (cfg as unknown as Record<string, number>)[KEYS[k]![0]];
@@ -606,7 +618,18 @@ function validateHttpBounds(cfg: HubConfig): void {
   if (cfg.streamPageBytes > STREAM_PAGE_BYTES_MAX) {
     throw configError(`stream_page_bytes must be at most ${STREAM_PAGE_BYTES_MAX}`);
   }
+  if (cfg.maxBatchItems > MAX_BATCH_ITEMS_MAX) {
+    throw configError(`max_batch_items must be at most ${MAX_BATCH_ITEMS_MAX}`);
+  }
+  if (cfg.maxBatchBytes > MAX_BATCH_BYTES_MAX) {
+    throw configError(`max_batch_bytes must be at most ${MAX_BATCH_BYTES_MAX}`);
+  }
 }
+
+/** Largest max_batch_items: the answer (about 200 bytes per RECEIPT) stays far within a client's 4 MiB cap. */
+export const MAX_BATCH_ITEMS_MAX = 8192;
+/** Largest max_batch_bytes: one request body the hub holds while its MSGs go through admission. */
+export const MAX_BATCH_BYTES_MAX = 64 * 1024 * 1024;
 
 /** Largest stream_page_bytes: clients read a /stream page with a 64 MiB cap (cli/http_client.ts). */
 export const STREAM_PAGE_BYTES_MAX = 32 * 1024 * 1024;

@@ -1,6 +1,8 @@
 /**
- * Signature work off the main thread (OP0.4's separate verification pool): one worker thread when `crypto_workers`
- * is above 0 (the default on two or more cores; a second worker did not help on two), inline crypto at 0. Jobs
+ * Signature work off the main thread (OP0.4's separate verification pool): `crypto_workers` worker threads (one
+ * by default on two or more cores; a second one did not help on two), inline crypto at 0. Each job goes to the
+ * worker with the fewest jobs outstanding, so the verifications of a `/submit_batch` request spread over all of
+ * them. Jobs
  * travel through a shared ring (hub/crypto_ring.ts) rather than messages: posting a job is a few stores and, only
  * when the worker sleeps, one Atomics.notify; results are collected in order when the worker's empty wake-up
  * message arrives (sent only while the main thread waits for results). With a structured-clone message per job
@@ -37,9 +39,10 @@ interface Job {
   reject: (e: unknown) => void;
 }
 
-export class CryptoPool {
+/** One worker thread and its ring (or inline crypto); the pool spreads jobs over several. */
+class CryptoLane {
   private readonly worker: Worker | undefined;
-  private readonly ring: CryptoRing | undefined;
+  readonly ring: CryptoRing | undefined;
   private broken = false;
   /** Jobs published to the ring and not yet collected, oldest first (the worker finishes them in order). */
   private readonly inRing: Job[] = [];
@@ -61,9 +64,9 @@ export class CryptoPool {
     }
   }
 
-  /** Starts the worker (`workers` > 0) or runs inline (0). */
-  static async start(secret: Uint8Array, workers: number): Promise<CryptoPool> {
-    if (workers <= 0) return new CryptoPool(secret);
+  /** Starts a worker (`worker` true) or runs inline. */
+  static async start(secret: Uint8Array, worker: boolean): Promise<CryptoLane> {
+    if (!worker) return new CryptoLane(secret);
     let w: Worker | undefined;
     try {
       w = new Worker(new URL("./crypto_worker.ts", import.meta.url), { type: "module" });
@@ -78,12 +81,17 @@ export class CryptoPool {
       w.postMessage({ secret, ring: sab });
       await started;
       w.onmessage = null;
-      return new CryptoPool(secret, w, viewRing(sab));
+      return new CryptoLane(secret, w, viewRing(sab));
     } catch {
       // A build without the worker module (or a sandbox without threads) still works, on one thread.
       w?.terminate();
-      return new CryptoPool(secret);
+      return new CryptoLane(secret);
     }
+  }
+
+  /** Jobs handed to this lane and not yet collected. */
+  get outstanding(): number {
+    return this.inline ? 0 : ((this.head - this.collected) | 0) + this.overflow.length;
   }
 
   get inline(): boolean {
@@ -195,5 +203,51 @@ export class CryptoPool {
       this.fail(new VeenError("E.UNAVAILABLE", "The crypto pool is closed"));
     }
     this.broken = true;
+  }
+}
+
+/** The crypto workers: each job goes to the lane with the fewest jobs outstanding. */
+export class CryptoPool {
+  private constructor(private readonly lanes: CryptoLane[]) {}
+
+  /** Starts `workers` worker threads (at least one lane: inline when `workers` is 0). */
+  static async start(secret: Uint8Array, workers: number): Promise<CryptoPool> {
+    const n = Math.max(1, workers);
+    return new CryptoPool(
+      await Promise.all(Array.from({ length: n }, () => CryptoLane.start(secret, workers > 0))),
+    );
+  }
+
+  /** True when no worker runs (none configured, or all failed or closed). */
+  get inline(): boolean {
+    return this.lanes.every((l) => l.inline);
+  }
+
+  /** The first worker's ring (tests watch its state). */
+  get ring(): CryptoRing | undefined {
+    return this.lanes[0]!.ring;
+  }
+
+  private lane(): CryptoLane {
+    let best = this.lanes[0]!;
+    for (let i = 1; i < this.lanes.length && best.outstanding > 0; i++) {
+      if (this.lanes[i]!.outstanding < best.outstanding) best = this.lanes[i]!;
+    }
+    return best;
+  }
+
+  /** Ed25519 verification of `sig` over `digest` under `pk`. */
+  verify(pk: Uint8Array, digest: Uint8Array, sig: Uint8Array): Promise<boolean> {
+    return this.lane().verify(pk, digest, sig);
+  }
+
+  /** Signs a 32-byte digest with the hub key. */
+  signOne(digest: Uint8Array): Promise<Uint8Array> {
+    return this.lane().signOne(digest);
+  }
+
+  /** Stops the workers; work still pending is refused with E.UNAVAILABLE. */
+  close(): void {
+    for (const l of this.lanes) l.close();
   }
 }

@@ -5,7 +5,7 @@ import { CryptoPool } from "./crypto_pool.ts";
 const hub = signingKeyFromSeed(new Uint8Array(32).fill(8));
 const client = signingKeyFromSeed(new Uint8Array(32).fill(9));
 
-for (const workers of [0, 1]) {
+for (const workers of [0, 1, 2]) {
   Deno.test(`crypto pool (${workers} workers) verifies and signs exactly like inline Ed25519`, async () => {
     const pool = await CryptoPool.start(hub.secret, workers);
     try {

@@ -399,6 +399,7 @@ async function startWithStore(
     stage2QueueMax: cfg.stage2QueueMax,
     stageQueueMax: { stage0: cfg.maxBodyReads, stage3: cfg.queueMax },
     bodyReads: () => bodies.active,
+    batch: { maxItems: cfg.maxBatchItems, maxBytes: cfg.maxBatchBytes },
   });
   const routes = new Routes({
     store,

@@ -17,6 +17,8 @@ class Histogram {
 
 export class Metrics {
   submitOk = 0;
+  /** POST /submit_batch requests admitted past their whole-request checks (their MSGs count one by one). */
+  submitBatches = 0;
   readonly submitErr = new Map<string, number>();
   rateLimited = 0;
   anchorFail = 0;
@@ -123,6 +125,11 @@ export class Metrics {
       out.push(`${name}_bucket{le="+Inf"} ${h.n}`, `${name}_sum ${round(h.sum)}`, `${name}_count ${h.n}`);
     };
     counter("veen_submit_ok_total", "Accepted submissions (receipts issued).", this.submitOk);
+    counter(
+      "veen_submit_batch_total",
+      "POST /submit_batch requests whose MSGs went through admission.",
+      this.submitBatches,
+    );
     out.push(
       "# HELP veen_submit_err_total Refused submissions by error code.",
       "# TYPE veen_submit_err_total counter",

@@ -173,6 +173,8 @@ export class Routes {
       switch (p) {
         case "/submit":
           return this.submit(req, peer);
+        case "/submit_batch":
+          return this.submitBatch(req, peer);
         case "/authorize":
           return this.authorize(req, peer);
         case "/report_equivocation":
@@ -243,6 +245,11 @@ export class Routes {
   /** The RECEIPT, or the refusal of the first stage that refused (no async frame of its own: the hot path). */
   private submit(req: Request, peer: string): Promise<Response> {
     return this.c.submit.submit(req, peer).then(receiptResponse, this.submitRefused);
+  }
+
+  /** One CBOR(RECEIPT) or error body per MSG (200), or the refusal of the whole request. */
+  private submitBatch(req: Request, peer: string): Promise<Response> {
+    return this.c.submit.submitBatch(req, peer).then((b) => cborResponse(b, CBOR_SEQ), this.submitRefused);
   }
 
   private readonly submitRefused = (e: unknown): Response =>
@@ -527,6 +534,8 @@ export class Routes {
       version: this.c.version,
       role: this.c.authority?.role ?? "standalone",
       max_msg_bytes: this.c.limits.maxMsgBytes,
+      max_batch_items: this.c.submit.maxBatchItems,
+      max_batch_bytes: this.c.submit.maxBatchBytes,
       admission: this.c.admission.required,
       pow_difficulty: this.c.pow?.difficulty ?? 0,
       routing_key_hex: toHex(this.c.routingKey),

@@ -8,6 +8,7 @@
  * recovers from the log.
  */
 import {
+  asVeenError,
   bytesEqual,
   encodeReceipt,
   leafHash as leafHashOf,
@@ -135,16 +136,65 @@ export class Sequencer {
     nowMs: number,
   ): Promise<Sequenced> {
     const ckey = await this.admitAndWarm(msg);
+    const prior = msg.clientSeq <= this.clients.get(ckey)!.seq ? await this.priorOf(msg, ckey) : undefined;
+    this.checkHealthy();
+    return this.append(msg, msgBytes, gate, nowMs, ckey, prior);
+  }
+
+  /**
+   * `sequence` for the MSGs of one `/submit_batch` request, in order: cursors are warmed first, then every MSG is
+   * checked and appended in one synchronous run, so no other submission comes between them and they reach the
+   * commit queue together (one group commit when they fit `batch_max`). A MSG refused here (its VeenError in the
+   * result) takes no seq, and a later MSG of the same client then fails E.SEQ as it would on `/submit`.
+   */
+  async sequenceMany(
+    items: readonly { msg: Msg; msgBytes: Uint8Array; gate: RateGate | undefined }[],
+    nowMs: number,
+  ): Promise<(Sequenced | VeenError)[]> {
+    const ready: (string | VeenError)[] = [];
+    const priors: (AcceptedEntry | undefined)[] = [];
+    for (const it of items) {
+      try {
+        const ckey = await this.warm(it.msg);
+        ready.push(ckey);
+        priors.push(await this.priorOf(it.msg, ckey));
+      } catch (e) {
+        ready.push(asVeenError(e, "E.UNAVAILABLE", "Internal error"));
+        priors.push(undefined);
+      }
+    }
+    // ---- one synchronous run: the batch's MSGs are sequenced back to back ----
+    return items.map((it, i) => {
+      const ckey = ready[i]!;
+      if (ckey instanceof VeenError) return ckey;
+      try {
+        this.checkHealthy();
+        this.checkQueue();
+        return this.append(it.msg, it.msgBytes, it.gate, nowMs, ckey, priors[i]);
+      } catch (e) {
+        return asVeenError(e, "E.UNAVAILABLE", "Internal error");
+      }
+    });
+  }
+
+  /** The entry this client already has at msg.client_seq (pending or indexed), when the cursor is past it. */
+  private async priorOf(msg: Msg, ckey: string): Promise<AcceptedEntry | undefined> {
+    if (msg.clientSeq > this.clients.get(ckey)!.seq) return undefined;
+    return this.pendingEntries.get(ckey + msg.clientSeq) ??
+      await this.store.accepted(msg.label, msg.clientId, msg.clientSeq);
+  }
+
+  /** The synchronous critical section of `sequence`: checks and append are atomic per label. */
+  private append(
+    msg: Msg,
+    msgBytes: Uint8Array,
+    gate: RateGate | undefined,
+    nowMs: number,
+    ckey: string,
+    prior: AcceptedEntry | undefined,
+  ): Sequenced {
     const labelHex = ckey.slice(0, 64);
     const leaf = leafHashOf(msg);
-    let prior: AcceptedEntry | undefined;
-    if (msg.clientSeq <= this.clients.get(ckey)!.seq) {
-      prior = this.pendingEntries.get(ckey + msg.clientSeq) ??
-        await this.store.accepted(msg.label, msg.clientId, msg.clientSeq);
-    }
-    this.checkHealthy();
-
-    // ---- synchronous critical section: checks and append are atomic per label ----
     const cursor = this.clients.get(ckey) ?? { seq: 0, firstSeen: null, durable: true };
     if (msg.clientSeq <= cursor.seq) {
       prior ??= this.pendingEntries.get(ckey + msg.clientSeq);
@@ -268,11 +318,21 @@ export class Sequencer {
    * E.UNAVAILABLE for a poisoned sequencer or a full commit queue; then warms the client cursor of (label,
    * client_id) from the index before the caller's synchronous critical section. Returns its key.
    */
-  private async admitAndWarm(msg: Msg): Promise<string> {
+  private admitAndWarm(msg: Msg): Promise<string> {
     this.checkHealthy();
+    this.checkQueue();
+    return this.warm(msg);
+  }
+
+  /** E.UNAVAILABLE (retry_after 1) when queue_max submissions wait for their commit. */
+  private checkQueue(): void {
     if (this.pending.length >= this.opts.queueMax) {
       throw new VeenError("E.UNAVAILABLE", "Commit queue is full", { retryAfter: 1 });
     }
+  }
+
+  /** Warms the client cursor of (label, client_id) from the index; returns its key. */
+  private async warm(msg: Msg): Promise<string> {
     const ckey = toHex(msg.label) + toHex(msg.clientId);
     if (!this.clients.has(ckey)) {
       const u = await this.store.clientUsage(msg.label, msg.clientId);

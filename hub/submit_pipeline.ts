@@ -32,20 +32,26 @@
  */
 import {
   asVeenError,
+  type BatchResult,
   bytesEqual,
   ctHashMatches,
   decodeMsg,
+  DEFAULT_MAX_BATCH_BYTES,
+  DEFAULT_MAX_BATCH_ITEMS,
+  encodeBatchResponse,
   leafHash,
   type Limits,
   type Msg,
   msgSigningDigest,
   POW_HEADER,
   readU32be,
+  splitCborSeq,
   toHex,
   VeenError,
 } from "../core/mod.ts";
 import type { Admission } from "./admission.ts";
 import type { AdminPlane, AdmittedRecord } from "./admin_plane.ts";
+import { BatchOrder, type BatchTicket } from "./batch_order.ts";
 import { AdmissionStats, STAGE_NAMES, STAGE_RESPONSIBILITIES, type StageName } from "./admission_stages.ts";
 import type { BodyLimits } from "./body_limits.ts";
 import type { ClientIdDenyList } from "./client_deny.ts";
@@ -107,6 +113,28 @@ export interface SubmitPipelineContext {
   stageQueueMax?: { stage0: number; stage3: number };
   /** Body reads in progress (stage 0's queue), for the admission report. */
   bodyReads?: () => number;
+  /** /submit_batch bounds: max_batch_items and max_batch_bytes (default 256 and 4 MiB). */
+  batch?: { maxItems: number; maxBytes: number };
+}
+
+/** What stage 4 found out about a MSG, for its commit. */
+interface Authorized {
+  adminStream: ReturnType<AdminPlane["adminStreamOf"]>;
+  adminRecord: AdmittedRecord | undefined;
+  /** The label's class (LCLASS0), for the per-class count. */
+  cls: string | undefined;
+  /** The rate gate the sequencer takes a token from. */
+  gate: RateGate | undefined;
+}
+
+/** A batch item that passed stages 1-4, waiting to be sequenced with the items around it. */
+interface Admitted {
+  i: number;
+  msg: Msg;
+  body: Uint8Array;
+  auth: Authorized;
+  /** When its signature was verified. */
+  t1: number;
 }
 
 /** One stage of `GET /admission`. */
@@ -124,11 +152,18 @@ export class SubmitPipeline {
   readonly maxMsgBytes: number;
   /** Refusals per stage and code, and the admission log (GET /admission, GET /admission/log). */
   readonly stats: AdmissionStats;
+  /** max_batch_bytes and max_batch_items: the bounds of /submit_batch. */
+  readonly maxBatchBytes: number;
+  readonly maxBatchItems: number;
   /** Submissions between the start of stage 2 and its end. */
   #inStage2 = 0;
+  /** One client's /submit_batch requests, kept in client_seq order at the sequencer when they overlap. */
+  readonly #order = new BatchOrder();
 
   constructor(private readonly c: SubmitPipelineContext) {
     this.maxMsgBytes = c.unsafeDisableSizeBounds === true ? UNSAFE_SUBMIT_CAP : c.limits.maxMsgBytes;
+    this.maxBatchBytes = c.batch?.maxBytes ?? DEFAULT_MAX_BATCH_BYTES;
+    this.maxBatchItems = c.batch?.maxItems ?? DEFAULT_MAX_BATCH_ITEMS;
     this.stats = new AdmissionStats(c.now);
   }
 
@@ -147,8 +182,8 @@ export class SubmitPipeline {
     this.stats.received();
     try {
       this.ready();
-      this.prefilter(req, peer);
-      const body = await this.bounds(req, peer);
+      this.prefilter(req, peer, this.maxMsgBytes);
+      const body = await this.bounds(req, peer, this.maxMsgBytes);
       bytesIn = body.length;
       stage = "stage1-structure";
       msg = this.structure(body);
@@ -159,43 +194,212 @@ export class SubmitPipeline {
       await this.signature(msg);
       const t1 = performance.now();
       this.c.metrics.verifyLatency.observe(t1 - t0);
-      this.c.denied?.check(msg.clientId); // stage 4 starts with the KEX0.3 deny list, admission on or off
-      const adminStream = this.c.admin.adminStreamOf(msg.label);
-      const gate = this.c.admission.required && !this.adminKeyRecord(msg, adminStream)
-        ? await this.capability(msg)
-        : undefined;
-      if (this.c.admin.revocations.size > 0 && this.c.unsafeSkipRevocations !== true) {
-        await this.revocation(msg);
-      }
-      const adminRecord = adminStream === undefined ? undefined : await this.adminRecord(msg, adminStream);
-      if (adminStream === undefined) this.labelAuthority(msg);
-      const cls = this.c.labels?.classOf(msg.label);
-      const classGate = this.c.labels === undefined ? gate : this.c.labels.gate(cls, gate);
+      const auth = await this.authorize(msg);
       inStage2 = this.leaveStage2(inStage2);
       stage = "stage3-commit";
-      const sequenced = await this.sequenceAndRate(msg, body, classGate);
-      const receipt = await sequenced.receipt; // the commit
-      if (adminRecord !== undefined) {
-        await this.c.admin.applyCommitted(adminStream!, sequenced.streamSeq, adminRecord);
-      }
-      const t2 = performance.now();
-      this.c.metrics.submitOk++;
-      this.c.metrics.countClass(cls?.class);
-      this.c.metrics.endToEndLatency.observe(t2 - t0);
-      this.logSubmit(msg, sequenced.streamSeq, undefined, bytesIn, receipt.length, t1 - t0, t2 - t1);
-      return receipt;
+      const sequenced = await this.sequenceAndRate(msg, body, auth.gate);
+      return await this.committed(msg, auth, sequenced, t0, t1, bytesIn);
     } catch (e) {
       inStage2 = this.leaveStage2(inStage2);
       if (!req.bodyUsed) void req.body?.cancel().catch(() => {});
       if (e instanceof ClientGoneError) throw e;
-      const err = asVeenError(e, "E.UNAVAILABLE", "Internal error");
-      if (!(e instanceof VeenError)) this.c.log.error("submit failed", { error: String(e) });
-      this.c.metrics.countError(err.code);
-      // The rate token is taken when the entry is sequenced, but rate limiting is stage 2's check (SH1+ §5.1).
-      this.stats.refused(err.code === "E.RATE" ? "stage2-crypto-auth" : stage, err.code, err.detail, msg);
-      this.logSubmit(msg, null, err.code, bytesIn, 0, performance.now() - t0, 0);
-      throw err;
+      throw this.refused(e, stage, msg, t0, bytesIn);
     }
+  }
+
+  /**
+   * POST /submit_batch (wire decisions "Bulk submit"): the answer body, one CBOR(RECEIPT) or error body per MSG in
+   * order. The request as a whole is refused (VeenError, nothing admitted) when the hub is not ready, by stage 0,
+   * when the body exceeds max_batch_bytes or does not split into at most max_batch_items CBOR items (E.SIZE), or
+   * when proof of work is required (E.AUTH: a cookie pays for one MSG, so PoW clients use /submit). Each MSG then
+   * goes through the stages of `submit`, in order; a refused MSG does not stop later ones. Every RECEIPT in the
+   * answer is durable.
+   */
+  async submitBatch(req: Request, peer: string): Promise<Uint8Array> {
+    const t0 = performance.now();
+    let items: Uint8Array[];
+    try {
+      this.ready();
+      this.prefilter(req, peer, this.maxBatchBytes);
+      const pow = this.c.pow;
+      if (pow !== undefined && pow.required && this.c.unsafeSkipPowCheck !== true) {
+        throw new VeenError("E.AUTH", "Proof of work is paid per MSG: submit each MSG with /submit");
+      }
+      const body = await this.bounds(req, peer, this.maxBatchBytes);
+      items = splitCborSeq(body, this.maxBatchItems);
+    } catch (e) {
+      if (!req.bodyUsed) void req.body?.cancel().catch(() => {});
+      if (e instanceof ClientGoneError) throw e;
+      this.stats.received();
+      throw this.refused(e, "stage0-prefilter", undefined, t0, 0);
+    }
+    this.c.metrics.submitBatches++;
+    return encodeBatchResponse(await this.admitBatch(items, t0));
+  }
+
+  /**
+   * The stages of `submit` for each item of a batch, in order. Signatures are all handed to the crypto workers at
+   * once; stage 4 runs item by item; the items that pass are sequenced back to back (hub/sequencer.ts
+   * `sequenceMany`), so they share group commits. A MSG on an admin stream is committed and folded before the
+   * items after it are checked, as consecutive /submit calls would see it.
+   */
+  private async admitBatch(items: readonly Uint8Array[], t0: number): Promise<BatchResult[]> {
+    const results: BatchResult[] = new Array(items.length);
+    const msgs: (Msg | undefined)[] = new Array(items.length);
+    const verified: (Promise<boolean> | undefined)[] = new Array(items.length);
+    const now = () => Math.floor(this.c.now() / 1000);
+    for (let i = 0; i < items.length; i++) {
+      this.stats.received();
+      let stage: StageName = "stage1-structure";
+      try {
+        const msg = msgs[i] = this.structure(items[i]!);
+        stage = "stage2-crypto-auth";
+        const catchingUp = this.c.replication?.checkClientSubmit(msg.label, now());
+        if (catchingUp !== undefined) await catchingUp;
+        this.enterStage2();
+        const v = verified[i] = this.startVerify(msg);
+        v.catch(() => {}); // awaited in order below; a worker failure must not go unhandled meanwhile
+      } catch (e) {
+        results[i] = this.refused(e, stage, msgs[i], t0, items[i]!.length);
+      }
+    }
+    const first = msgs.find((m, i) => m !== undefined && results[i] === undefined);
+    const ticket = first === undefined
+      ? undefined
+      : this.#order.enter(toHex(first.label) + toHex(first.clientId), first.clientSeq);
+    try {
+      return await this.admitInOrder(items, msgs, verified, results, ticket, t0);
+    } finally {
+      if (ticket !== undefined) this.#order.leave(ticket);
+    }
+  }
+
+  /** Stages 2-6 of `admitBatch`, item by item (see there); `ticket` orders the client's requests (batch_order.ts). */
+  private async admitInOrder(
+    items: readonly Uint8Array[],
+    msgs: readonly (Msg | undefined)[],
+    verified: readonly (Promise<boolean> | undefined)[],
+    results: BatchResult[],
+    ticket: BatchTicket | undefined,
+    t0: number,
+  ): Promise<BatchResult[]> {
+    let run: Admitted[] = [];
+    const commitRun = async () => {
+      if (run.length === 0) return;
+      if (ticket !== undefined) await this.#order.turn(ticket);
+      // Once sequenced (not yet durable), the client's later requests may go.
+      run = await this.commitRun(run, results, t0, () => ticket !== undefined && this.#order.leave(ticket));
+    };
+    for (let i = 0; i < items.length; i++) {
+      const msg = msgs[i];
+      if (results[i] !== undefined || msg === undefined) continue;
+      const admin = this.c.admin.adminStreamOf(msg.label) !== undefined;
+      if (admin) await commitRun();
+      try {
+        try {
+          if (!(await verified[i]!)) throw new VeenError("E.SIG", "MSG.sig does not verify under client_id");
+          const t1 = performance.now();
+          this.c.metrics.verifyLatency.observe(t1 - t0);
+          run.push({ i, msg, body: items[i]!, auth: await this.authorize(msg), t1 });
+        } finally {
+          this.leaveStage2(true);
+        }
+      } catch (e) {
+        results[i] = this.refused(e, "stage2-crypto-auth", msg, t0, items[i]!.length);
+      }
+      if (admin) await commitRun();
+    }
+    await commitRun();
+    return results;
+  }
+
+  /**
+   * Sequences the items of `run` back to back (then calls `sequenced`) and waits for their commits; returns an
+   * empty run.
+   */
+  private async commitRun(
+    run: Admitted[],
+    results: BatchResult[],
+    t0: number,
+    sequenced: () => void,
+  ): Promise<Admitted[]> {
+    const seqd = await this.c.sequencer.sequenceMany(
+      run.map((a) => ({ msg: a.msg, msgBytes: a.body, gate: a.auth.gate })),
+      this.c.now(),
+    );
+    sequenced();
+    await Promise.all(run.map(async (a, k) => {
+      const s = seqd[k]!;
+      try {
+        if (s instanceof VeenError) throw s;
+        results[a.i] = await this.committed(a.msg, a.auth, s, t0, a.t1, a.body.length);
+      } catch (e) {
+        results[a.i] = this.refused(e, "stage3-commit", a.msg, t0, a.body.length);
+      }
+    }));
+    return [];
+  }
+
+  /**
+   * Stage 4 for a MSG whose signature verified: the KEX0.3 deny list, the capability (admission on), revocations,
+   * the admin-record checks or the label authority, and the class rate gate the commit takes a token from.
+   */
+  private async authorize(msg: Msg): Promise<Authorized> {
+    this.c.denied?.check(msg.clientId); // stage 4 starts with the KEX0.3 deny list, admission on or off
+    const adminStream = this.c.admin.adminStreamOf(msg.label);
+    const gate = this.c.admission.required && !this.adminKeyRecord(msg, adminStream)
+      ? await this.capability(msg)
+      : undefined;
+    if (this.c.admin.revocations.size > 0 && this.c.unsafeSkipRevocations !== true) {
+      await this.revocation(msg);
+    }
+    const adminRecord = adminStream === undefined ? undefined : await this.adminRecord(msg, adminStream);
+    if (adminStream === undefined) this.labelAuthority(msg);
+    const cls = this.c.labels?.classOf(msg.label);
+    return {
+      adminStream,
+      adminRecord,
+      cls: cls?.class,
+      gate: this.c.labels === undefined ? gate : this.c.labels.gate(cls, gate),
+    };
+  }
+
+  /** Stage 6 for a sequenced MSG: its RECEIPT once durable (an admin record folded first), counted and logged. */
+  private async committed(
+    msg: Msg,
+    auth: Authorized,
+    sequenced: Sequenced,
+    t0: number,
+    t1: number,
+    bytesIn: number,
+  ): Promise<Uint8Array> {
+    const receipt = await sequenced.receipt; // the commit
+    if (auth.adminRecord !== undefined) {
+      await this.c.admin.applyCommitted(auth.adminStream!, sequenced.streamSeq, auth.adminRecord);
+    }
+    const t2 = performance.now();
+    this.c.metrics.submitOk++;
+    this.c.metrics.countClass(auth.cls);
+    this.c.metrics.endToEndLatency.observe(t2 - t0);
+    this.logSubmit(msg, sequenced.streamSeq, undefined, bytesIn, receipt.length, t1 - t0, t2 - t1);
+    return receipt;
+  }
+
+  /** Counts and logs a refusal at `stage`; returns its VeenError. */
+  private refused(
+    e: unknown,
+    stage: StageName,
+    msg: Msg | undefined,
+    t0: number,
+    bytesIn: number,
+  ): VeenError {
+    const err = asVeenError(e, "E.UNAVAILABLE", "Internal error");
+    if (!(e instanceof VeenError)) this.c.log.error("submit failed", { error: String(e) });
+    this.c.metrics.countError(err.code);
+    // The rate token is taken when the entry is sequenced, but rate limiting is stage 2's check (SH1+ §5.1).
+    this.stats.refused(err.code === "E.RATE" ? "stage2-crypto-auth" : stage, err.code, err.detail, msg);
+    this.logSubmit(msg, null, err.code, bytesIn, 0, performance.now() - t0, 0);
+    return err;
   }
 
   /** E.UNAVAILABLE (Retry-After 1) while the hub is starting, stopping or poisoned. */
@@ -207,10 +411,10 @@ export class SubmitPipeline {
    * Stage 0, prefilter (SH1+ §5.1): from the request line and headers only, before a body byte is decoded: the
    * declared size (E.SIZE), the peer's address (E.AUTH), the proof-of-work cookie (E.AUTH, hub/pow_gate.ts).
    */
-  private prefilter(req: Request, peer: string): void {
+  private prefilter(req: Request, peer: string, max: number): void {
     const declared = req.headers.get("content-length");
-    if (declared !== null && Number(declared) > this.maxMsgBytes) {
-      throw new VeenError("E.SIZE", `Body of ${declared} bytes exceeds the ${this.maxMsgBytes}-byte limit`);
+    if (declared !== null && Number(declared) > max) {
+      throw new VeenError("E.SIZE", `Body of ${declared} bytes exceeds the ${max}-byte limit`);
     }
     this.c.peers?.check(peer);
     const pow = this.c.pow;
@@ -263,9 +467,9 @@ export class SubmitPipeline {
     }));
   }
 
-  /** Stage 1, bounds (SH0.4): the body, read only up to max_msg_bytes (E.SIZE beyond it). */
-  private bounds(req: Request, peer: string): Promise<Uint8Array> {
-    return this.c.bodies.read(req, this.maxMsgBytes, peer);
+  /** Stage 1, bounds (SH0.4): the body, read only up to `max` bytes (E.SIZE beyond it). */
+  private bounds(req: Request, peer: string, max: number): Promise<Uint8Array> {
+    return this.c.bodies.read(req, max, peer);
   }
 
   /** Stage 2, structure (E.SIZE, E.PROFILE): canonical MSG, exact sizes, ciphertext framing within limits, I1. */
@@ -293,11 +497,16 @@ export class SubmitPipeline {
 
   /** Stage 3, signature (E.SIG): MSG.sig verifies under client_id (on the crypto worker). */
   private async signature(msg: Msg): Promise<void> {
-    if (this.c.unsafeSkipSigCheck === true) return;
-    this.c.metrics.sigVerifyAttempts++;
-    if (!(await this.c.crypto.verify(msg.clientId, msgSigningDigest(msg), msg.sig))) {
+    if (!(await this.startVerify(msg))) {
       throw new VeenError("E.SIG", "MSG.sig does not verify under client_id");
     }
+  }
+
+  /** Hands MSG.sig to the crypto workers; resolves with whether it verifies. */
+  private startVerify(msg: Msg): Promise<boolean> {
+    if (this.c.unsafeSkipSigCheck === true) return Promise.resolve(true);
+    this.c.metrics.sigVerifyAttempts++;
+    return this.c.crypto.verify(msg.clientId, msgSigningDigest(msg), msg.sig);
   }
 
   /**

@@ -15,9 +15,9 @@ import {
   streamIdFor,
   toHex,
 } from "../core/mod.ts";
-import { type CommandContext, parseUint, readState } from "../cmd/mod.ts";
+import { type CommandContext, parseUint, readState, usageError } from "../cmd/mod.ts";
 import { defaultConfig, Logger, selfCommand, startHub } from "../hub/mod.ts";
-import { pct, presign, runLoad } from "./load.ts";
+import { type LoadResult, pct, presign, runBatchLoad, runLoad } from "./load.ts";
 import { cpuPerOp, readThreadCpu, totalPerOp } from "./thread_cpu.ts";
 import { GLIBC_TUNABLES } from "../runtime.ts";
 
@@ -115,7 +115,8 @@ async function spawnHub(dataDir: string): Promise<{ url: string; pid: number; st
       "--listen",
       "127.0.0.1:0",
       "--log-level",
-      "warn",
+      // error, not warn: a batch overtaken by the next one is refused E.SEQ item by item, by design
+      "error",
     ],
     env: { GLIBC_TUNABLES: hubMallocTunables() },
     stdin: "null",
@@ -200,6 +201,83 @@ async function historyFigures(size: number, proofs: number): Promise<HistoryFigu
   }
 }
 
+interface PhaseFigures {
+  name: string;
+  what: string;
+  clients: number;
+  /** MSGs per request (1: /submit). */
+  items: number;
+  inFlight: number;
+  ok: number;
+  perSec: number;
+  ratio: number;
+  seconds: number;
+  /** Time to receipt per request (a whole batch's for /submit_batch), ms. */
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  errors: Record<string, number>;
+  requests?: number;
+  resends?: number;
+  cpu: ReturnType<typeof cpuShares> | undefined;
+  /** CPU µs per accepted submit: each hub thread, and the load generator. */
+  cpuPerSubmitUs: { hub: Record<string, number>; loadGenerator: number } | undefined;
+}
+
+/** One measured phase against the running hub: machine shares and CPU per thread around `run`. */
+async function phase(
+  hubPid: number,
+  ceiling: number,
+  p: { name: string; what: string; clients: number; items: number; inFlight: number },
+  run: () => Promise<LoadResult & { requests?: number; resends?: number }>,
+): Promise<PhaseFigures> {
+  const before = readCpuTimes();
+  const hubBefore = readThreadCpu(hubPid);
+  const selfBefore = readThreadCpu(Deno.pid);
+  const res = await run();
+  const hubAfter = readThreadCpu(hubPid);
+  const selfAfter = readThreadCpu(Deno.pid);
+  const after = readCpuTimes();
+  const cpu = before && after ? cpuShares(before, after) : undefined;
+  const cpuPerSubmitUs = hubBefore && hubAfter && selfBefore && selfAfter && res.ok > 0
+    ? {
+      hub: Object.fromEntries(cpuPerOp(hubPid, hubBefore, hubAfter, res.ok)),
+      loadGenerator: totalPerOp(selfBefore, selfAfter, res.ok),
+    }
+    : undefined;
+  return { ...p, ...res, ratio: res.perSec / ceiling, cpu, cpuPerSubmitUs };
+}
+
+/** The text lines of one phase. */
+function phaseLines(f: PhaseFigures): string[] {
+  const per = f.items === 1 ? "time-to-receipt" : "time-to-receipt per batch";
+  const lines = [
+    `${f.name}: ${f.what}: ${Math.round(f.perSec)} durable submits/s (${
+      r2(f.ratio)
+    } of ceiling), ${f.ok} ok in ${r1(f.seconds)} s; ${per} p50 ${r1(f.p50)} ms, p95 ${r1(f.p95)} ms, p99 ${
+      r1(f.p99)
+    } ms, max ${r1(f.max)} ms; errors ${JSON.stringify(f.errors)}${
+      f.resends ? `; ${f.resends} MSGs resent` : ""
+    }`,
+  ];
+  if (f.cpu) {
+    lines.push(
+      `  machine cpu: busy ${f.cpu.busyPct}%, idle ${f.cpu.idlePct}%, stolen by the hypervisor ${f.cpu.stealPct}%` +
+        (f.cpu.stealPct >= 5 ? " (figures are not comparable with quieter runs)" : ""),
+    );
+  }
+  if (f.cpuPerSubmitUs) {
+    const busy = Object.entries(f.cpuPerSubmitUs.hub).filter(([, us]) => us > 0);
+    lines.push(
+      `  cpu per accepted submit (µs): hub ${
+        busy.map(([name, us]) => `${name} ${us}`).join(", ")
+      }; load generator ${f.cpuPerSubmitUs.loadGenerator}`,
+    );
+  }
+  return lines;
+}
+
 /** `veen bench` (table in commands.ts): figures as text lines, or `{"ok":true,...figures}` with --json. */
 export async function bench(ctx: CommandContext): Promise<number> {
   const int = (name: string, dflt: number, max: number) => ctx.flags.int(name, { min: 1, max }) ?? dflt;
@@ -209,10 +287,17 @@ export async function bench(ctx: CommandContext): Promise<number> {
     count: int("count", 20_000, 10_000_000),
     seconds: int("seconds", 60, 86_400),
     proofs: int("proofs", 300, 1_000_000),
+    batchItems: int("batch-items", 256, 8192),
+    batchInFlight: int("batch-in-flight", 3, 64),
+    manyBatchItems: int("many-batch-items", 16, 8192),
     json: ctx.out.mode.json,
     write: ctx.flags.str("write"),
     "skip-history": ctx.flags.bool("skip-history"),
+    phases: (ctx.flags.str("phases") ?? "single,batch1,batchN").split(","),
   };
+  for (const p of f.phases) {
+    if (!["single", "batch1", "batchN"].includes(p)) throw usageError(`--phases: unknown phase "${p}"`);
+  }
   const sizes = (ctx.flags.str("sizes") ?? "1000,10000,100000").split(",")
     .map((s) => parseUint(s, "--sizes", { min: 1, max: 100_000_000 }));
   const log = (s: string) => f.json ? undefined : ctx.out.result({}, [s]);
@@ -223,64 +308,56 @@ export async function bench(ctx: CommandContext): Promise<number> {
   log(`crypto ceiling: ${Math.round(ceiling)} Ed25519 verify+sign pairs/s on one core`);
 
   const dir = await Deno.makeTempDir({ prefix: "veen-bench-" });
-  const load = {
-    url: "",
-    clients: f.clients,
-    labels: f.labels,
-    count: f.count,
-    maxSeconds: f.seconds,
-  };
-  let submit;
-  let cpu: ReturnType<typeof cpuShares> | undefined;
-  let perSubmit: { hub: Record<string, number>; loadGenerator: number } | undefined;
+  const load = { url: "", clients: f.clients, labels: f.labels, count: f.count, maxSeconds: f.seconds };
+  const phases: PhaseFigures[] = [];
   try {
     const hub = await spawnHub(dir);
     try {
       load.url = hub.url;
       const warm = { ...load, count: Math.min(1000, load.count), streamPrefix: "warm" };
       await runLoad(warm, presign(warm));
-      const msgs = presign(load);
-      const before = readCpuTimes();
-      const hubBefore = readThreadCpu(hub.pid);
-      const selfBefore = readThreadCpu(Deno.pid);
-      submit = await runLoad(load, msgs);
-      const hubAfter = readThreadCpu(hub.pid);
-      const selfAfter = readThreadCpu(Deno.pid);
-      const after = readCpuTimes();
-      if (before && after) cpu = cpuShares(before, after);
-      if (hubBefore && hubAfter && selfBefore && selfAfter && submit.ok > 0) {
-        perSubmit = {
-          hub: Object.fromEntries(cpuPerOp(hub.pid, hubBefore, hubAfter, submit.ok)),
-          loadGenerator: totalPerOp(selfBefore, selfAfter, submit.ok),
-        };
+      for (const name of f.phases) {
+        let fig: PhaseFigures;
+        if (name === "single") {
+          const o = { ...load, streamPrefix: "single" };
+          const msgs = presign(o);
+          fig = await phase(hub.pid, ceiling, {
+            name,
+            what: `${o.clients} clients on ${o.labels} labels, one MSG per /submit`,
+            clients: o.clients,
+            items: 1,
+            inFlight: 1,
+          }, () => runLoad(o, msgs));
+        } else if (name === "batch1") {
+          const o = { ...load, clients: 1, labels: 1, streamPrefix: "batch1" };
+          const msgs = presign(o);
+          const b = { items: f.batchItems, inFlight: f.batchInFlight };
+          fig = await phase(hub.pid, ceiling, {
+            name,
+            what: `one producer, /submit_batch of ${b.items} with ${b.inFlight} in flight`,
+            clients: 1,
+            ...b,
+          }, () => runBatchLoad(o, msgs, b));
+        } else {
+          const o = { ...load, streamPrefix: "batchN" };
+          const msgs = presign(o);
+          const b = { items: f.manyBatchItems, inFlight: 1 };
+          fig = await phase(hub.pid, ceiling, {
+            name,
+            what:
+              `${o.clients} producers on ${o.labels} labels, /submit_batch of ${b.items}, one in flight each`,
+            clients: o.clients,
+            ...b,
+          }, () => runBatchLoad(o, msgs, b));
+        }
+        phases.push(fig);
+        for (const l of phaseLines(fig)) log(l);
       }
     } finally {
       await hub.stop();
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
-  }
-  log(
-    `durable submits: ${Math.round(submit.perSec)}/s (${
-      r2(submit.perSec / ceiling)
-    } of ceiling) with ${load.clients} clients ` +
-      `on ${load.labels} labels, ${submit.ok} ok in ${r1(submit.seconds)} s; time-to-receipt p50 ${
-        r1(submit.p50)
-      } ms, ` +
-      `p95 ${r1(submit.p95)} ms, p99 ${r1(submit.p99)} ms, max ${r1(submit.max)} ms; errors ${
-        JSON.stringify(submit.errors)
-      }`,
-  );
-  if (cpu) {
-    log(
-      `machine cpu during submits: busy ${cpu.busyPct}%, idle ${cpu.idlePct}%, stolen by the hypervisor ${cpu.stealPct}%` +
-        (cpu.stealPct >= 5 ? " (figures are not comparable with quieter runs)" : ""),
-    );
-  }
-  if (perSubmit) {
-    const busy = Object.entries(perSubmit.hub).filter(([, us]) => us > 0);
-    const threads = busy.map(([name, us]) => `${name} ${us}`).join(", ");
-    log(`cpu per accepted submit (µs): hub ${threads}; load generator ${perSubmit.loadGenerator}`);
   }
   const history: HistoryFigures[] = [];
   if (!f["skip-history"]) {
@@ -299,7 +376,7 @@ export async function bench(ctx: CommandContext): Promise<number> {
     machine: m,
     hubMallocTunables: hubMallocTunables(),
     cryptoCeiling: Math.round(ceiling),
-    submit: { ...submit, ratio: submit.perSec / ceiling, ...load, cpu, cpuPerSubmitUs: perSubmit },
+    phases,
     history,
   };
   if (f.json) ctx.out.result(result, []);

@@ -83,17 +83,29 @@ export const BENCH_COMMAND: Command = {
   path: ["bench"],
   summary: "measure crypto ceiling, durable submits/s, proof latency and stream throughput (figures only)",
   usage:
-    "veen bench [--clients 32] [--labels 4] [--count 20000] [--seconds 60] [--sizes 1000,10000,100000] " +
+    "veen bench [--clients 32] [--labels 4] [--count 20000] [--seconds 60] [--phases single,batch1,batchN] " +
+    "[--batch-items 256] [--batch-in-flight 3] [--many-batch-items 16] [--sizes 1000,10000,100000] " +
     "[--proofs 300] [--skip-history] [--json] [--write FILE]",
   details:
-    `Measures the crypto ceiling, durable submits/s with p50/p95/p99 time-to-receipt and the CPU per submit
-of each hub thread and of the load generator, and proof latency, cold start and stream read throughput per history
-size. Figures only; nothing here passes or fails on timing.`,
+    `Measures the crypto ceiling, then against one hub, phase by phase: durable submits/s (and its ratio to the
+ceiling) with p50/p95/p99 time-to-receipt and the CPU per submit of each hub thread and of the load generator, for
+single: --clients clients, one MSG per /submit; batch1: one producer, /submit_batch requests of --batch-items with
+--batch-in-flight in flight (time-to-receipt per batch); batchN: --clients producers, requests of --many-batch-items,
+one in flight each. Then proof latency, cold start and stream read throughput per history size. Figures only;
+nothing here passes or fails on timing.`,
   flags: [
     { name: "clients", metavar: "N", help: "concurrent submitting clients (1..10000, default 32)" },
     { name: "labels", metavar: "N", help: "labels written (1..10000, default 4)" },
     { name: "count", metavar: "N", help: "submits measured (default 20000)" },
     { name: "seconds", metavar: "N", help: "longest submit phase (default 60)" },
+    { name: "phases", metavar: "P,P,...", help: "submit phases: single, batch1, batchN (default all three)" },
+    { name: "batch-items", metavar: "N", help: "MSGs per request of the one producer (default 256)" },
+    { name: "batch-in-flight", metavar: "N", help: "requests in flight of the one producer (default 3)" },
+    {
+      name: "many-batch-items",
+      metavar: "N",
+      help: "MSGs per request of each of the producers (default 16)",
+    },
     { name: "sizes", metavar: "N,N,...", help: "history sizes (default 1000,10000,100000)" },
     { name: "proofs", metavar: "N", help: "proofs per history size (default 300)" },
     { name: "skip-history", arity: 0, help: "skip the history figures" },

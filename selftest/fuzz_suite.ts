@@ -7,7 +7,9 @@
  */
 import {
   type CborValue,
+  concat,
   consistencyProof,
+  decodeBatchResponse,
   decodeCbor,
   decodeCheckpoint,
   decodeConsistencyProof,
@@ -27,6 +29,7 @@ import {
   issueCapToken,
   signCheckpoint,
   signingKeyFromSeed,
+  splitCborSeq,
   toHex,
   VeenError,
   verifyCheckpointSig,
@@ -279,6 +282,63 @@ export async function fuzzSuite(h: Harness): Promise<void> {
     check(big.status === 413, `a 2 MiB body answered ${big.status}, expected 413`);
     ev.push(showTally(t));
   });
+
+  await step(
+    "submit-batch",
+    `${N} batches of seeds, mutated and random items, and mutated sequences to POST /submit_batch`,
+    async (ev) => {
+      const r = rng.fork("submit-batch");
+      const t = newTally();
+      let items = 0;
+      for (let i = 0; i < N; i++) {
+        const parts: Uint8Array[] = [];
+        for (let k = 1 + r.int(6); k > 0; k--) {
+          const base = r.pick(seeds).msg;
+          const kind = r.int(4);
+          parts.push(kind === 0 ? base : kind === 3 ? r.bytes(r.int(64)) : mutate(base, r).bytes);
+        }
+        let body = concat(...parts);
+        let how = "items";
+        if (r.int(4) === 0) ({ bytes: body, how } = mutate(body, r));
+        const res = await h.post(url, "/submit_batch", body, "application/cbor-seq");
+        if (res.status !== 200) {
+          judge(res, `batch ${how}`, t, false);
+          continue;
+        }
+        // 200: the body split into items, and the answer holds one RECEIPT or E.* body per item, in order.
+        let split: Uint8Array[];
+        try {
+          split = splitCborSeq(body, Number(info.max_batch_items ?? 256));
+        } catch {
+          fail(`batch ${how}: the hub answered 200 to a body that does not split into items`);
+        }
+        let answers;
+        try {
+          answers = decodeBatchResponse(res.body, split.length);
+        } catch (e) {
+          fail(`batch ${how}: 200 answer is not one RECEIPT or error per item (${e})`);
+        }
+        answers.forEach((a, k) => {
+          items++;
+          const key = "error" in a ? `item ${a.error.code}` : "item RECEIPT";
+          t.codes.set(key, (t.codes.get(key) ?? 0) + 1);
+          if ("error" in a) return;
+          let valid = false;
+          try {
+            valid = verifyMsgSig(decodeMsg(split[k]!));
+          } catch {
+            valid = false;
+          }
+          if (!valid) fail(`batch ${how}: item ${k} was ACCEPTED but is no valid signed MSG`);
+        });
+        t.n++;
+      }
+      const big = await h.post(url, "/submit_batch", r.bytes(4 * 1024 * 1024 + 1), "application/cbor-seq");
+      judge(big, "4 MiB + 1 batch body", t, false);
+      check(big.status === 413, `a 4 MiB + 1 batch body answered ${big.status}, expected 413`);
+      ev.push(`${showTally(t)}; ${items} items answered one by one`);
+    },
+  );
 
   await step("authorize", `${N} mutated cap tokens and random bodies to POST /authorize`, async (ev) => {
     const r = rng.fork("authorize");
@@ -542,6 +602,17 @@ export async function fuzzSuite(h: Harness): Promise<void> {
         "the RECEIPT after fuzzing does not verify",
       );
       ev.push(`crafted MSG: 200 RECEIPT stream_seq ${rc.streamSeq}`);
+      const batch = [w.bytes(), w.bytes(), w.bytes()];
+      const br = await h.post(url, "/submit_batch", concat(...batch), "application/cbor-seq");
+      check(br.status === 200, `a valid batch after fuzzing answered HTTP ${br.status}`);
+      const seqs = decodeBatchResponse(br.body, 3).map((a) =>
+        "error" in a ? a.error.code : a.receipt.streamSeq
+      );
+      check(
+        seqs.every((x) => typeof x === "number"),
+        `a valid batch after fuzzing answered ${seqs.join(", ")}`,
+      );
+      ev.push(`crafted batch of 3: RECEIPTs stream_seq ${seqs.join(", ")}`);
       const dir = `${h.root}/clients/fuzzer`;
       await h.ok(["keygen", "--out", dir]);
       const s = await h.ok([

@@ -291,6 +291,17 @@ export async function hardenedSuite(h: Harness): Promise<void> {
         refused++;
       }
       ev.push(`${BATCH} MSGs without a Veen-PoW cookie: ${refused} × 403 E.AUTH`);
+      // One cookie pays for one MSG: a batch is refused whole, before its body is read.
+      const batch = concat(...Array.from({ length: BATCH }, () => encodeMsg(w.msg())));
+      const br = await h.http(`${c.url}/submit_batch`, {
+        method: "POST",
+        body: batch as BodyInit,
+        headers: { "content-type": "application/cbor-seq", ...(await cookieHeader(h, c)) },
+      });
+      if (br.status === 200) fail(`a /submit_batch request was ACCEPTED under proof of work`);
+      ev.push(
+        `/submit_batch of ${BATCH} MSGs with a valid cookie: ${expectError(br, "E.AUTH", "batch under PoW")}`,
+      );
       const log = await h.ok(["hub", "admission-log", "--hub", c.url, "--codes", "E.AUTH", "--limit", "1"]);
       const [last] = arr(log.events, "admission-log events");
       check(

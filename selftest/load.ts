@@ -1,16 +1,19 @@
 /**
  * A bounded loopback load generator for the hub: pre-signed MSGs (signing is not timed), N concurrent clients on
- * M labels, fixed count and a hard time cap. Used by `veen bench` and by tests with small counts.
+ * M labels, fixed count and a hard time cap, one MSG per `/submit` or batches through `/submit_batch`. Used by
+ * `veen bench` and by tests with small counts.
  */
 import { Http1Conn } from "./http1.ts";
 import {
   concat,
+  decodeErrorBody,
   DEFAULT_PROFILE_ID,
   encodeMsg,
   H,
   labelFor,
   signingKeyFromSeed,
   signMsg,
+  splitCborSeq,
   streamIdFor,
   u32be,
 } from "../core/mod.ts";
@@ -119,6 +122,11 @@ export async function runLoad(o: LoadOptions, msgs: Uint8Array[][]): Promise<Loa
     }
   }));
   for (const c of conns) c.close();
+  return loadResult(ok, errors, t0, lat);
+}
+
+/** The figures of a run that started at `t0` with `lat` the latency samples. */
+function loadResult(ok: number, errors: Record<string, number>, t0: number, lat: number[]): LoadResult {
   const seconds = (performance.now() - t0) / 1000;
   lat.sort((a, b) => a - b);
   return {
@@ -131,4 +139,102 @@ export async function runLoad(o: LoadOptions, msgs: Uint8Array[][]): Promise<Loa
     p99: pct(lat, 99),
     max: lat[lat.length - 1] ?? 0,
   };
+}
+
+export interface BatchLoadOptions {
+  /** MSGs per /submit_batch request. */
+  items: number;
+  /** Requests in flight per client (each on its own connection). */
+  inFlight: number;
+}
+
+/** One client's progress: which of its MSGs have a RECEIPT (or E.DUP), and where sending resumes. */
+interface BatchClient {
+  list: Uint8Array[];
+  done: boolean[];
+  next: number;
+  trouble: boolean;
+}
+
+/**
+ * Runs the pre-signed load through `/submit_batch`: each client sends its MSGs in order in requests of `items`,
+ * `inFlight` requests at once on as many keep-alive connections. A request overtaken by the next one, or any other
+ * refusal, stops the client's new requests until its requests in flight are answered; it then sends again from its
+ * first MSG without a RECEIPT (an already accepted one answers E.DUP, counted as done). `ok` counts RECEIPTs;
+ * latencies are per request (time to the last RECEIPT of the batch).
+ */
+export async function runBatchLoad(
+  o: LoadOptions,
+  msgs: Uint8Array[][],
+  b: BatchLoadOptions,
+): Promise<LoadResult & { requests: number; resends: number }> {
+  const lat: number[] = [];
+  const errors: Record<string, number> = {};
+  let ok = 0;
+  let requests = 0;
+  let resends = 0;
+  const deadline = performance.now() + o.maxSeconds * 1000;
+  const conns = await Promise.all(
+    msgs.map(() =>
+      Promise.all(
+        Array.from(
+          { length: b.inFlight },
+          () => Http1Conn.open(o.url, "/submit_batch", "application/cbor-seq"),
+        ),
+      )
+    ),
+  );
+  const count = (k: string) => (errors[k] = (errors[k] ?? 0) + 1);
+  const t0 = performance.now();
+  await Promise.all(msgs.map(async (list, c) => {
+    const st: BatchClient = { list, done: list.map(() => false), next: 0, trouble: false };
+    const lane = async (conn: Http1Conn) => {
+      for (;;) {
+        if (performance.now() > deadline || st.trouble || st.next >= list.length) return;
+        const from = st.next;
+        const to = Math.min(list.length, from + b.items);
+        st.next = to;
+        const s = performance.now();
+        requests++;
+        const r = await conn.post(concat(...list.slice(from, to)));
+        if (r.status !== 200) {
+          count(String(r.status));
+          st.trouble = true;
+          continue;
+        }
+        const answers = splitCborSeq(r.body, to - from);
+        answers.forEach((a, k) => {
+          if (a[0] === 0x87) {
+            ok++;
+            st.done[from + k] = true;
+            return;
+          }
+          const code = decodeErrorBody(a)?.code ?? "?";
+          if (code === "E.DUP") st.done[from + k] = true;
+          else {
+            count(code);
+            st.trouble = true;
+          }
+        });
+        lat.push(performance.now() - s);
+      }
+    };
+    const lanes = conns[c]!;
+    for (;;) {
+      try {
+        await Promise.all(lanes.map(lane));
+      } catch (e) {
+        count(e instanceof Error ? e.name : "error");
+        return;
+      }
+      if (!st.trouble || performance.now() > deadline) return;
+      st.trouble = false;
+      const first = st.done.indexOf(false);
+      if (first < 0) return;
+      resends += st.next - first;
+      st.next = first;
+    }
+  }));
+  for (const cs of conns) for (const c of cs) c.close();
+  return { ...loadResult(ok, errors, t0, lat), requests, resends };
 }

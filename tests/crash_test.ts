@@ -1,14 +1,19 @@
 /**
  * Crash test: the hub runs as a real subprocess (`veen hub start --foreground`), several clients load it
- * concurrently, and it is killed with SIGKILL at seeded random moments, then restarted. After every restart each
+ * concurrently (some one MSG per `/submit`, some with `/submit_batch` requests of 1-40 MSGs), and it is killed with
+ * SIGKILL at seeded random moments, then restarted. After every restart each
  * RECEIPT a client received is served byte-identical by /receipt, its inclusion proof from /proof verifies against
  * the new root, and the clients continue (a message whose answer was lost is accepted or E.DUP on resubmit); fsck
  * passes on the killed data dir (crash leftovers are warnings) and on the finally stopped one.
  */
 import assert from "node:assert/strict";
 import {
+  type BatchAnswer,
   bytesEqual,
+  concat,
+  decodeBatchResponse,
   decodeCbor,
+  decodeErrorBody,
   decodeMmrProof,
   decodeReceipt,
   encodeCbor,
@@ -26,7 +31,9 @@ import { Writer } from "./fixture.ts";
 import { fileAppears, prng, within } from "./util.ts";
 
 const KILLS = 4;
-const CLIENTS = 4;
+const CLIENTS = 6;
+/** Clients from this index on send /submit_batch requests. */
+const FIRST_BATCH_CLIENT = 4;
 const LABELS = 3;
 const SEED = 0x5eed;
 const PER_PHASE_MAX = 400;
@@ -88,48 +95,63 @@ async function kill9(h: HubProc): Promise<void> {
   await h.stderr;
 }
 
-/** A client: one writer on one label, one request in flight, remembering a message whose answer was lost. */
+/**
+ * A client: one writer on one label, one request in flight (one MSG, or a batch of consecutive MSGs), remembering
+ * the request whose answer was lost: after the restart it is sent again, and each of its MSGs must then be
+ * accepted or E.DUP (durable before the kill).
+ */
 class Client {
   readonly w: Writer;
   readonly label: string;
-  pending: Uint8Array | undefined;
+  readonly batch: boolean;
+  readonly sizes;
+  pending: Uint8Array[] | undefined;
   accepted = 0;
   dups = 0;
   constructor(i: number) {
     this.w = new Writer(`crash/${i % LABELS}`, 40 + i);
     this.label = toHex(this.w.label);
+    this.batch = i >= FIRST_BATCH_CLIENT;
+    this.sizes = prng(SEED + i);
   }
 
   /** Submits until `stop()` or a transport error (the hub died); every receipt goes to `got`, then `onReceipt`. */
   async run(url: string, stop: () => boolean, got: Got[], max: number, onReceipt: () => void): Promise<void> {
     for (let n = 0; n < max && !stop(); n++) {
       const resubmit = this.pending !== undefined;
-      const body = this.pending ?? encodeMsg(this.w.msg());
-      this.pending = body;
+      const msgs = this.pending ??
+        Array.from({ length: this.batch ? 1 + this.sizes.int(40) : 1 }, () => encodeMsg(this.w.msg()));
+      this.pending = msgs;
       let status: number;
       let bytes: Uint8Array;
       try {
-        const r = await fetch(`${url}/submit`, {
+        const r = await fetch(`${url}/${this.batch ? "submit_batch" : "submit"}`, {
           method: "POST",
-          body: body as BodyInit,
-          headers: { "content-type": "application/cbor" },
+          body: concat(...msgs) as BodyInit,
+          headers: { "content-type": this.batch ? "application/cbor-seq" : "application/cbor" },
         });
         status = r.status;
         bytes = new Uint8Array(await r.arrayBuffer());
       } catch {
         return; // killed: the answer is lost, `pending` is resubmitted after the restart
       }
-      if (status === 200) {
-        const rc = decodeReceipt(bytes);
-        got.push({ label: this.label, seq: rc.streamSeq, bytes, leaf: rc.leafHash });
-        this.accepted++;
-        onReceipt();
-      } else if (status === 409 && resubmit) {
-        this.dups++; // it was durable before the kill; the receipt was lost with the connection
-      } else {
-        throw new Error(
-          `client ${this.label.slice(0, 8)}: HTTP ${status} ${new TextDecoder().decode(bytes)}`,
-        );
+      const answers: BatchAnswer[] = !this.batch
+        ? [status === 200 ? { receipt: decodeReceipt(bytes), bytes } : { error: decodeErrorBody(bytes)! }]
+        : status === 200
+        ? decodeBatchResponse(bytes, msgs.length)
+        : msgs.map(() => ({ error: decodeErrorBody(bytes)! }));
+      for (const a of answers) {
+        if (!("error" in a)) {
+          got.push({ label: this.label, seq: a.receipt.streamSeq, bytes: a.bytes, leaf: a.receipt.leafHash });
+          this.accepted++;
+          onReceipt();
+        } else if (a.error?.code === "E.DUP" && resubmit) {
+          this.dups++; // it was durable before the kill; the receipt was lost with the connection
+        } else {
+          throw new Error(
+            `client ${this.label.slice(0, 8)}: HTTP ${status} ${a.error?.code} ${a.error?.detail}`,
+          );
+        }
       }
       this.pending = undefined;
     }

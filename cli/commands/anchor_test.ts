@@ -173,7 +173,22 @@ Deno.test("anchor verify --stream checks the anchor the hub stored (ANCHOR0.2, G
       config: { anchorBackend: `file:${ledger}`, anchorIntervalSec: 0 },
     }, async (hub) => {
       const c = await newClient(root, "c2");
-      ok(await runCli(["bench", "send", "--hub", hub.url, "--client", c, "--stream", "ops", "--count", "2"]));
+      // One commit per message (--single), so that checkpoint_every 1 makes one CHECKPOINT per entry.
+      ok(
+        await runCli([
+          "bench",
+          "send",
+          "--hub",
+          hub.url,
+          "--client",
+          c,
+          "--stream",
+          "ops",
+          "--count",
+          "2",
+          "--single",
+        ]),
+      );
       await hub.settled();
       const verify = (...extra: string[]) =>
         runCli(["anchor", "verify", "--hub", hub.url, "--stream", "ops", "--backend-dir", ledger, ...extra]);

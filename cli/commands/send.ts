@@ -23,6 +23,7 @@ import {
 } from "../context.ts";
 import { readInputFile, writeOutputFile } from "../files.ts";
 import { type OutgoingAttachment, sendAndSave } from "../sender.ts";
+import { sendBatch } from "./send_batch.ts";
 
 /** Default payload_hdr.schema of CLI JSON bodies. */
 export const DEFAULT_SCHEMA_NAME = "veen.cli.json.v1";
@@ -55,12 +56,17 @@ export const send: Command = {
   aliases: [["send-with-attachment"]],
   summary: "seal, sign and submit a message; verify its RECEIPT",
   usage:
-    "veen send --hub H --client DIR --stream NAME --body JSON [--attach FILE]... [--cap FILE] [--to CARD] [--dump-raw MSG RECEIPT] [--profile-id HEX32] [--pow-challenge HEX32 [--pow-nonce N]] [--pow-difficulty D]",
+    "veen send --hub H --client DIR --stream NAME (--body JSON [--attach FILE]... [--to CARD] [--dump-raw MSG RECEIPT] | --batch FILE|-) [--cap FILE] [--profile-id HEX32] [--pow-challenge HEX32 [--pow-nonce N]] [--pow-difficulty D]",
   flags: [
     HUB_FLAG,
     CLIENT_FLAG,
     STREAM_FLAG,
     { name: "body", metavar: "JSON", help: "JSON body (required unless attachments are given; then {})" },
+    {
+      name: "batch",
+      metavar: "FILE|-",
+      help: "send every line of FILE (or stdin) as one JSON body through POST /submit_batch",
+    },
     {
       name: "schema",
       metavar: "HEX32|NAME",
@@ -92,6 +98,8 @@ export const send: Command = {
     ...POW_FLAGS,
   ],
   async run(ctx) {
+    const batch = ctx.flags.str("batch");
+    if (batch !== undefined) return await sendBatch(ctx, batch);
     const dir = clientDir(ctx);
     const stream = ctx.flags.req("stream");
     const attachPaths = ctx.flags.list("attach");
