@@ -57,6 +57,9 @@ export const idStatus: Command = {
     ...READ_TAIL,
   ],
   async run(ctx) {
+    const realms = ctx.flags.list("realm").map(realmIdArg);
+    const handles = ctx.flags.list("handle").map(checkHandle);
+    if (handles.length > 0 && realms.length === 0) throw usageError("--handle needs --realm");
     const { pk } = await principalOf(ctx);
     const now = ctx.flags.int("now") ?? nowSec(ctx);
     const { cursor, state: s } = await readIdFold(ctx, principalFold(pk), toHex(principalStreamId(pk)));
@@ -69,9 +72,6 @@ export const idStatus: Command = {
       expires_at: d.expires_at ?? null,
       revoked: s.revoked.device.has(id),
     }));
-    const realms = ctx.flags.list("realm").map(realmIdArg);
-    const handles = ctx.flags.list("handle").map(checkHandle);
-    if (handles.length > 0 && realms.length === 0) throw usageError("--handle needs --realm");
     const lines = [
       `principal_id: ${toHex(principalIdFor(pk))}`,
       ...devices.map((d) => `device ${d.device_id}: ${d.active ? "ACTIVE" : "inactive"}`),
