@@ -244,17 +244,22 @@ Deno.test("an alias answers help, version and leading global flags as veen does"
   assert.equal((await veen(["--help", "hub"])).code, 0);
 });
 
-Deno.test("kube backup and restore fail like every command: E.UNAVAILABLE exit 4, JSON under --json, help", async () => {
+Deno.test("kube backup and restore fail like every command: usage exit 1, E.* exit 4, JSON under --json, help", async () => {
   for (const sub of ["backup", "restore"]) {
-    for (const args of [["kube", sub, "--json"], ["--json", "kube", sub, "--name", "a"]]) {
-      const r = await veen(args);
-      assert.equal(r.code, 4, args.join(" "));
-      assert.equal(r.err, "");
-      const j = JSON.parse(r.out);
-      assert.equal(j.ok, false);
-      assert.equal(j.code, "E.UNAVAILABLE");
-      assert.match(j.detail, /\/admin\/backup/);
-    }
+    const r = await veen(["kube", sub, "--json"]);
+    assert.equal(r.code, 1);
+    assert.equal(r.err, "");
+    assert.deepEqual(JSON.parse(r.out), {
+      ok: false,
+      code: "E.USAGE",
+      detail: "Missing required flag --cluster-context",
+    });
+    const uri = sub === "backup" ? "--target-uri" : "--source-uri";
+    const where = sub === "backup" ? "ftp://x/y" : "/nonexistent/veen-backup";
+    const args = ["--json", "kube", sub, "--cluster-context", "c", "--namespace", "n", "--name", "a"];
+    const bad = await veen([...args, "--snapshot-name", "s", uri, where]);
+    assert.equal(bad.code, sub === "backup" ? 1 : 4, bad.out);
+    assert.equal(JSON.parse(bad.out).ok, false);
     const h = await veen(["kube", sub, "--help"]);
     assert.equal(h.code, 0, h.err);
     assert.match(h.out, new RegExp(`^usage: veen kube ${sub} --cluster-context CTX`));

@@ -96,12 +96,17 @@ function report(
   ]);
 }
 
-export async function backup(io: OpsIo, f: Flags, mode: Mode): Promise<number> {
+/** What both commands take: kubectl, the hub, the snapshot's name, the file's URI and local path. */
+function snapshotArgs(io: OpsIo, f: Flags, mode: Mode, uriFlag: "target-uri" | "source-uri") {
   const k = new Kubectl(io, f.req("cluster-context"), mode.verbose);
   const n = addressNames(f);
   const snap = checkDnsLabel(f.req("snapshot-name"), "snapshot-name");
-  const uri = f.req("target-uri");
-  const target = localPath(uri, "target-uri");
+  const uri = f.req(uriFlag);
+  return { k, n, snap, uri, path: localPath(uri, uriFlag) };
+}
+
+export async function backup(io: OpsIo, f: Flags, mode: Mode): Promise<number> {
+  const { k, n, snap, uri, path: target } = snapshotArgs(io, f, mode, "target-uri");
   if (await exists(target)) throw check("E.DUP", `Backup target ${target} already exists`);
   const pod = (await runningPods(k, n))[0];
   if (pod === undefined) {
@@ -194,11 +199,7 @@ function restorePod(name: string, namespace: string, image: string, pvc: string,
 }
 
 export async function restore(io: OpsIo, f: Flags, mode: Mode): Promise<number> {
-  const k = new Kubectl(io, f.req("cluster-context"), mode.verbose);
-  const n = addressNames(f);
-  const snap = checkDnsLabel(f.req("snapshot-name"), "snapshot-name");
-  const uri = f.req("source-uri");
-  const source = localPath(uri, "source-uri");
+  const { k, n, snap, uri, path: source } = snapshotArgs(io, f, mode, "source-uri");
   if (!(await exists(source))) throw check("E.NOT_FOUND", `Backup source ${source} does not exist`);
   const ns = { namespace: n.namespace };
   const ref = `${n.workloadKind.toLowerCase()}/${n.workload}`;
