@@ -301,10 +301,12 @@ export class SubmitPipeline {
 
   /**
    * Stage 4, capability (E.AUTH, E.CAP, E.TIME): after the client_id deny list (hub/client_deny.ts, in `submit`),
-   * hub/admission.ts; resolves with the record's rate gate.
+   * an access grant named by auth_ref (hub/access_grants.ts), else hub/admission.ts; resolves with the rate gate.
    */
   private capability(msg: Msg): Promise<RateGate | undefined> {
-    return this.c.admission.check(msg, Math.floor(this.c.now() / 1000));
+    const now = Math.floor(this.c.now() / 1000);
+    const granted = this.c.admin.accessGrants.check(msg, now);
+    return granted === null ? this.c.admission.check(msg, now) : Promise.resolve(granted);
   }
 
   /**

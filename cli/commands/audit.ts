@@ -1,0 +1,146 @@
+/**
+ * `veen audit queries|summary|enforce-check` (CLI goals 3 §8; spec-3 §9), over the operation logs of streams
+ * (cli/operation_reader.ts, resumed from the client's summaries):
+ * - `audit queries`: query.audit.v1 rows by resource_identifier prefix and time;
+ * - `audit summary`: per stream, the profile schemas seen and whether query audits and access records appear;
+ * - `audit enforce-check --policy-file`: the policy's violations (overlays/query_audit_policy.ts); exit 4 when
+ *   there are any.
+ */
+import { VeenError } from "../../core/mod.ts";
+import { checkFailure, parseUint, usageError } from "../../cmd/mod.ts";
+import {
+  auditRows,
+  enforceCheck,
+  type OperationRecord,
+  parseAuditPolicy,
+  policyStreams,
+} from "../../overlays/mod.ts";
+import {
+  CLIENT_FLAG,
+  type Command,
+  HUB_FLAG,
+  HUB_KEY_FLAG,
+  PASSPHRASE_FLAG,
+  REFOLD_FLAG,
+  STREAM_FLAG,
+} from "../context.ts";
+import { readInputFile } from "../files.ts";
+import { readOperations } from "../operation_reader.ts";
+import { foldJson } from "./crdt.ts";
+
+const TAIL = [REFOLD_FLAG, HUB_KEY_FLAG, PASSPHRASE_FLAG];
+
+export const auditQueries: Command = {
+  path: ["audit", "queries"],
+  summary: "list query audit records (query.audit.v1) by resource prefix and time",
+  usage: "veen audit queries --hub H --client DIR --stream NAME [--resource-prefix TEXT] [--since UNIX]",
+  flags: [
+    HUB_FLAG,
+    CLIENT_FLAG,
+    STREAM_FLAG,
+    { name: "resource-prefix", metavar: "TEXT", help: "resource_identifier prefix" },
+    { name: "since", metavar: "UNIX", help: "request_time at or after (hub_ts when absent)" },
+    ...TAIL,
+  ],
+  async run(ctx) {
+    const since = ctx.flags.str("since");
+    const { cursor, log } = await readOperations(ctx);
+    const rows = auditRows(
+      log.records,
+      ctx.flags.str("resource-prefix") ?? "",
+      since === undefined ? 0 : parseUint(since, "--since"),
+    );
+    ctx.out.result(
+      { stream: ctx.flags.req("stream"), rows, ...foldJson(cursor) },
+      rows.map((r) =>
+        `${r.request_time} ${
+          r.requester_identity.slice(0, 16)
+        }… ${r.resource_identifier} ${r.resource_class} ${r.purpose_code ?? "-"}`
+      ),
+    );
+    return 0;
+  },
+};
+
+function summaryOf(stream: string, records: readonly OperationRecord[]) {
+  const schemas: Record<string, number> = {};
+  for (const r of records) schemas[r.codec.name] = (schemas[r.codec.name] ?? 0) + 1;
+  return {
+    stream,
+    schemas,
+    query_audit_present: schemas["query.audit.v1"] !== undefined,
+    access_records_present: schemas["access.grant.v1"] !== undefined ||
+      schemas["access.revoke.v1"] !== undefined,
+  };
+}
+
+export const auditSummary: Command = {
+  path: ["audit", "summary"],
+  summary: "per stream: the operation schemas seen, and whether query audits and access records appear",
+  usage: "veen audit summary --hub H --client DIR --stream NAME...",
+  flags: [
+    HUB_FLAG,
+    CLIENT_FLAG,
+    { ...STREAM_FLAG, multiple: true, help: "a stream to summarize (repeatable)" },
+    ...TAIL,
+  ],
+  async run(ctx) {
+    const out = [];
+    for (const s of ctx.flags.list("stream")) {
+      out.push(summaryOf(s, (await readOperations(ctx, s)).log.records));
+    }
+    ctx.out.result(
+      { streams: out },
+      out.map((s) =>
+        `${s.stream}: ${
+          Object.entries(s.schemas).map(([k, n]) => `${k}×${n}`).join(", ") || "no operations"
+        }; ` +
+        `query_audit ${s.query_audit_present ? "present" : "absent"}`
+      ),
+    );
+    return 0;
+  },
+};
+
+export const auditEnforceCheck: Command = {
+  path: ["audit", "enforce-check"],
+  summary: "check the streams against an audit policy file; exit 4 on violations",
+  usage: "veen audit enforce-check --hub H --client DIR --policy-file POLICY_JSON [--stream NAME]...",
+  flags: [
+    HUB_FLAG,
+    CLIENT_FLAG,
+    { name: "policy-file", metavar: "FILE", required: true, help: "policy JSON (version 1, rules)" },
+    {
+      name: "stream",
+      metavar: "NAME",
+      multiple: true,
+      help: "further streams for require_recovery_threshold rules without a stream",
+    },
+    ...TAIL,
+  ],
+  async run(ctx) {
+    const text = new TextDecoder().decode(await readInputFile(ctx.flags.req("policy-file"), "policy file"));
+    let policy;
+    try {
+      policy = parseAuditPolicy(JSON.parse(text));
+    } catch (e) {
+      throw usageError(`Invalid policy file: ${e instanceof Error ? e.message : e}`);
+    }
+    const logs = new Map<string, OperationRecord[]>();
+    for (const s of new Set([...policyStreams(policy), ...ctx.flags.list("stream")])) {
+      logs.set(s, (await readOperations(ctx, s)).log.records);
+    }
+    const violations = enforceCheck(policy, logs);
+    const json = { rules: policy.rules.length, streams: [...logs.keys()], violations };
+    if (violations.length > 0) {
+      throw checkFailure(new VeenError("E.PROFILE", `${violations.length} policy violation(s)`), {
+        lines: violations,
+        json: { ...json, ok: false },
+      });
+    }
+    ctx.out.result({ ...json, ok: true }, [`ok: ${policy.rules.length} rule(s), no violations`]);
+    return 0;
+  },
+};
+
+export const AUDIT_COMMANDS: readonly Command[] = [auditQueries, auditSummary, auditEnforceCheck];
