@@ -50,6 +50,7 @@ import { walletLedger } from "./commands/wallet_ledger.ts";
 import { OP_COMMANDS } from "./commands/op.ts";
 import { OPERATION_VIEW_COMMANDS } from "./commands/operation_views.ts";
 import { AUDIT_COMMANDS } from "./commands/audit.ts";
+import { OPERATION_CHECK_COMMANDS } from "./commands/operation_checks.ts";
 import type { Command } from "./context.ts";
 import { DEFAULT_TIMEOUT_MS } from "./http_client.ts";
 
@@ -107,6 +108,7 @@ export const COMMANDS: readonly Command[] = [
   ...OP_COMMANDS,
   ...OPERATION_VIEW_COMMANDS,
   ...AUDIT_COMMANDS,
+  ...OPERATION_CHECK_COMMANDS,
 ];
 
 /** The client commands as a program of their own (in-process tests; `mod.ts` runs every role's table). */
