@@ -59,7 +59,7 @@ export interface AdminPlaneOptions {
   admission: Admission;
   log: Logger;
   metrics?: Metrics;
-  /** TEST-ONLY config key `unsafe_skip_admin_fold`: label classes and schema records are not folded. */
+  /** TEST-ONLY config key `unsafe_skip_admin_fold`: label classes, schema records and access grants are not folded. */
   unsafeSkipAdminFold?: boolean;
 }
 
@@ -88,7 +88,7 @@ export class AdminPlane {
   private constructor(private readonly o: AdminPlaneOptions) {
     this.accessGrants = new AccessGrants(this.grants, o.realm.routingKey);
     this.#views = o.unsafeSkipAdminFold === true
-      ? [this.revocations, this.authority, this.grants, this.authors]
+      ? [this.revocations, this.authority, this.authors]
       : [this.revocations, this.authority, this.grants, this.labelClasses, this.schemas, this.authors];
   }
 

@@ -126,7 +126,7 @@ export interface HubConfig {
   /** KEX0.3: hex client_ids refused at the capability stage (E.AUTH). */
   clientIdDeny: string[];
   /**
-   * TEST-ONLY (`unsafe_skip_admin_fold`): label classes and schema records are admitted but not folded (their
+   * TEST-ONLY (`unsafe_skip_admin_fold`): label classes, schema records and access grants are admitted but not folded (their
    * views stay empty; views.kv is left untouched, in memory only), so `veen selftest meta` can prove it fails.
    */
   unsafeSkipAdminFold: boolean;

@@ -52,7 +52,11 @@ const SUITES: [SuiteGroup, string][] = [
     "the v0.0.1+ overlay suites: kex1 + hardened + meta + federated (CORE-GOALS 0; --subset picks some)",
   ],
   ["plus", "core + props + fuzz + kex1 + hardened + meta + federated (CLI-GOALS-2 §8.5)"],
-  ["all", "core + props + fuzz + the overlay suites (kex1, hardened, meta, federated)"],
+  [
+    "plus-plus",
+    "operation profiles: op, access grants, wallet ledger, agreement, snapshot, recovery, audit, federate (own hubs)",
+  ],
+  ["all", "core + props + fuzz + the overlay suites (kex1, hardened, meta, federated) + plus-plus"],
 ];
 
 /** `veen selftest core|props|fuzz|meta|all`. */

@@ -17,6 +17,7 @@ import { KEX1_GOAL, kex1Suite } from "./kex1_suite.ts";
 import { HARDENED_GOAL, hardenedSuite } from "./hardened_suite.ts";
 import { Harness, Interrupted, SuiteAborted } from "./harness.ts";
 import { META_GOAL, metaSuite } from "./meta_suite.ts";
+import { PLUS_PLUS_GOAL, plusPlusSuite } from "./plus_plus_suite.ts";
 import { PROPS_GOAL, propsSuite } from "./props_suite.ts";
 import { Report } from "./report.ts";
 import { parseSeed, Rng } from "./rng.ts";
@@ -24,7 +25,7 @@ import { SELFTEST_COMMANDS } from "./commands.ts";
 
 export { BENCH_COMMAND, benchMain, SELFTEST_COMMANDS } from "./commands.ts";
 
-export type SuiteName = "core" | "props" | "fuzz" | "kex1" | "hardened" | "meta" | "federated";
+export type SuiteName = "core" | "props" | "fuzz" | "kex1" | "hardened" | "meta" | "federated" | "plus-plus";
 /** A suite, or a group of suites run in one report. */
 export type SuiteGroup = SuiteName | "overlays" | "plus" | "all";
 
@@ -38,11 +39,14 @@ const OVERLAY_SUBSETS: Record<string, SuiteName> = {
   "fed-auth": "federated",
 };
 const OVERLAYS: SuiteName[] = ["kex1", "hardened", "meta", "federated"];
-/** What the groups run. `plus` is CLI-GOALS-2 §8.5 and `all` CORE-GOALS 0 (core and the overlays). */
+/**
+ * What the groups run. `plus` is CLI-GOALS-2 §8.5 and `all` CORE-GOALS 0 (core and the overlays) with the
+ * operation profiles (`plus-plus`, CLI goals 3 §10.5).
+ */
 const GROUPS: Record<"overlays" | "plus" | "all", SuiteName[]> = {
   overlays: OVERLAYS,
   plus: ["core", "props", "fuzz", ...OVERLAYS],
-  all: ["core", "props", "fuzz", ...OVERLAYS],
+  all: ["core", "props", "fuzz", ...OVERLAYS, "plus-plus"],
 };
 
 /** The suites of `which`, narrowed by `--subset` (overlays only). */
@@ -72,6 +76,7 @@ const SUITES: Record<SuiteName, { goal: string; run: (h: Harness) => Promise<voi
   hardened: { goal: HARDENED_GOAL, run: hardenedSuite },
   meta: { goal: META_GOAL, run: metaSuite },
   federated: { goal: FEDERATED_GOAL, run: federatedSuite },
+  "plus-plus": { goal: PLUS_PLUS_GOAL, run: plusPlusSuite },
 };
 
 /** `veen selftest SUITE ...` in-process (`args` follow the word "selftest"); returns the exit code. */
