@@ -43,6 +43,7 @@ import {
   clientDir,
   type Command,
   type CommandContext,
+  connectFromFlags,
   HUB_FLAG,
   HUB_KEY_FLAG,
   loadKeys,
@@ -620,6 +621,34 @@ export const opAccessRevoke: Command = {
   },
 };
 
+export const opAccessGrants: Command = {
+  path: ["op", "access-grants"],
+  summary: "list the access grants the hub enforces (GET /admin/grants)",
+  usage: "veen op access-grants --hub H [--subject HEX32] [--active-only]",
+  flags: [
+    HUB_FLAG,
+    { name: "subject", metavar: "HEX32", help: "only this subject_identity" },
+    { name: "active-only", arity: 0, help: "only grants neither revoked nor expired" },
+    HUB_KEY_FLAG,
+  ],
+  async run(ctx) {
+    const subject = optHex32(ctx, "subject");
+    const session = await connectFromFlags(ctx);
+    const r = await session.http.json("/admin/grants", {
+      subject: subject === undefined ? undefined : toHex(subject),
+      active_only: ctx.flags.bool("active-only") ? 1 : undefined,
+    });
+    const list = Array.isArray(r.grants) ? r.grants as Record<string, unknown>[] : [];
+    ctx.out.result(
+      { grants: list },
+      list.map((g) =>
+        `${g.auth_ref} subject=${g.subject_identity} expiry=${g.expiry_time} revoked=${g.revoked} active=${g.active}`
+      ),
+    );
+    return 0;
+  },
+};
+
 function printAdmin(
   ctx: CommandContext,
   codec: BodyCodec,
@@ -656,6 +685,7 @@ export const OP_COMMANDS: readonly Command[] = [
   opPaid,
   opAccessGrant,
   opAccessRevoke,
+  opAccessGrants,
   opDelegated,
   opAgreementDefine,
   opAgreementConfirm,

@@ -165,11 +165,22 @@ Deno.test("access grants: admitted at once, refused after revoke, across restart
     refused(await paid(user, "pay", "--auth-ref", ref), "E.AUTH");
     await h.restart();
     refused(await paid(user, "pay", "--auth-ref", ref), "E.AUTH");
+    const listed = ok(await runCli(["op", "access-grants", "--hub", h.hub, "--subject", userId, "--json"]));
+    assert.deepEqual(
+      (listed.grants as { auth_ref: string; revoked: boolean; active: boolean }[]).map((
+        g,
+      ) => [g.auth_ref, g.revoked]),
+      [[ref, true]],
+    );
     await h.restart(() => removeViews(h.hub));
     refused(await paid(user, "pay", "--auth-ref", ref), "E.AUTH");
     // A new grant is not touched by the earlier revoke; it expires at its expiry_time.
-    const g2 = ok(await grant("--expiry-time", String(h.clock.t + 10), "--reason", "short"));
+    const g2 = ok(
+      await grant("--expiry-time", String(h.clock.t + 10), "--max-burst", "2", "--max-rate-per-second", "1"),
+    );
     ok(await paid(user, "pay", "--auth-ref", g2.auth_ref as string));
+    ok(await paid(user, "pay", "--auth-ref", g2.auth_ref as string));
+    refused(await paid(user, "pay", "--auth-ref", g2.auth_ref as string), "E.RATE"); // burst 2, the clock stands
     h.clock.t += 11;
     refused(await paid(user, "pay", "--auth-ref", g2.auth_ref as string), "E.CAP");
   }, { admission: "on" });
