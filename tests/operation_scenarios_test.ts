@@ -5,13 +5,16 @@
  *   ledger and the snapshot are reconstructed, a recovery runs with several guardians, the timeline shows the new
  *   identity and the ledger credits it;
  * - agreement status, data publication and audit policy over the same logs, and the failures each must report.
- * (§9.1, the paid operation from zero with an access grant, is cli/commands/op_test.ts.)
+ * - the wallet-backed paid operation from zero (§9.1): env init, kube render and apply (through a fake kubectl;
+ *   the hub itself runs locally), keygen, op access-grant, op paid and wallet ledger by `--env FILE --hub-name`.
  */
 import assert from "node:assert/strict";
 import { startRealHub } from "../cli/testing/real_hub.ts";
 import { newClient, runCli, tempDir } from "../cli/testing/run.ts";
+import { captureIo } from "../cmd/mod.ts";
+import { main } from "../mod.ts";
 
-type Run = Awaited<ReturnType<typeof runCli>>;
+type Run = { code: number; stdout: string; stderr: string; json(): Record<string, unknown> };
 const ok = (r: Run) => {
   assert.equal(r.code, 0, r.stdout + r.stderr);
   return r.json();
@@ -336,6 +339,148 @@ Deno.test("agreement status: each party's last decision counts; active when all 
     assert.equal((s.ignored as unknown[]).length, 1);
   } finally {
     await hub.close();
+    await t.cleanup();
+  }
+});
+
+Deno.test("scenario §9.1: env init, kube render | apply (fake kubectl), keygen, access-grant, op paid, wallet ledger", async () => {
+  const t = await tempDir();
+  const bin = `${t.path}/bin`;
+  await Deno.mkdir(bin);
+  const fake = new URL("../ops/testdata/fake_kubectl.ts", import.meta.url).pathname;
+  await Deno.writeTextFile(
+    `${bin}/kubectl`,
+    `#!/bin/sh\nexec "${Deno.execPath()}" run -A --no-config --no-lock --quiet "${fake}" "$@"\n`,
+    { mode: 0o755 },
+  );
+  await Deno.writeTextFile(`${t.path}/kube.json`, JSON.stringify({ namespaces: ["default"] }));
+  await Deno.writeTextFile(`${t.path}/argv.log`, "");
+  const env = {
+    PATH: `${bin}:${Deno.env.get("PATH")}`,
+    FAKE_KUBE_STATE: `${t.path}/kube.json`,
+    FAKE_KUBECTL_LOG: `${t.path}/argv.log`,
+  };
+  const veen = async (...args: string[]) => {
+    const io = captureIo(env);
+    const code = await main(args, io);
+    return { code, stdout: io.stdout(), stderr: io.stderr(), json: () => JSON.parse(io.stdout()) };
+  };
+  let hub: Awaited<ReturnType<typeof startRealHub>> | undefined;
+  try {
+    // 1. the environment; 2. the deployment (kubectl is the fake: the hub itself runs locally below).
+    ok(
+      await veen(
+        "env",
+        "init",
+        "--root",
+        t.path,
+        "--name",
+        "prod",
+        "--cluster-context",
+        "kind-veens",
+        "--namespace",
+        "veen-tenants",
+        "--json",
+      ),
+    );
+    const envFile = `${t.path}/prod.env.json`;
+    const rendered = await veen(
+      "kube",
+      "render",
+      "--cluster-context",
+      "kind-veens",
+      "--namespace",
+      "veen-tenants",
+      "--name",
+      "alpha",
+      "--image",
+      "veen:0.1.0",
+      "--data-pvc",
+      "veen-alpha-data",
+    );
+    assert.equal(rendered.code, 0, rendered.stderr);
+    await Deno.writeTextFile(`${t.path}/hub.yaml`, rendered.stdout);
+    const applied = await veen(
+      "kube",
+      "apply",
+      "--cluster-context",
+      "kind-veens",
+      "--file",
+      `${t.path}/hub.yaml`,
+      "--wait-seconds",
+      "30",
+    );
+    assert.equal(applied.code, 0, applied.stderr);
+    assert.match(await Deno.readTextFile(`${t.path}/argv.log`), /"apply","-f","-"/);
+    // 3. identities; the hub (standing in for the deployed pod) holds the admin key, admission on.
+    const admin = await newClient(t.path, "admin");
+    const user = await newClient(t.path, "user");
+    const [adminId, userId] = [await idOf(admin), await idOf(user)];
+    hub = await startRealHub(`${t.path}/hub`, { config: { adminKeys: [adminId], admission: "on" } });
+    const profile = ok(await runCli(["hub", "status", "--hub", hub.url, "--json"])).profile_id as string;
+    ok(
+      await veen(
+        "env",
+        "add-hub",
+        "--env",
+        envFile,
+        "--hub-name",
+        "alpha",
+        "--service-url",
+        hub.url,
+        "--profile-id",
+        profile,
+        "--json",
+      ),
+    );
+    const at = ["--env", envFile, "--hub-name", "alpha"];
+    // 4. grant access; 5. the paid operation; 6. the ledger — each with a bounded set of flags.
+    const grant = ok(
+      await veen(
+        "op",
+        "access-grant",
+        ...at,
+        "--admin",
+        admin,
+        "--subject-identity",
+        userId,
+        "--stream",
+        "billing",
+        "--expiry-time",
+        String(Math.floor(Date.now() / 1000) + 3600),
+        "--json",
+      ),
+    );
+    ok(
+      await veen(
+        "op",
+        "paid",
+        ...at,
+        "--client",
+        user,
+        "--stream",
+        "billing",
+        "--op-type",
+        "translate",
+        "--payer",
+        userId,
+        "--payee",
+        SHOP,
+        "--amount",
+        "12",
+        "--currency-code",
+        "credits",
+        "--auth-ref",
+        grant.auth_ref as string,
+        "--json",
+      ),
+    );
+    const ledger = ok(
+      await veen("wallet", "ledger", ...at, "--client", user, "--stream", "billing", "--json"),
+    );
+    assert.deepEqual(ledger.balances, { [userId]: -12, [SHOP]: 12 });
+  } finally {
+    await hub?.close();
     await t.cleanup();
   }
 });
