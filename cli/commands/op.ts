@@ -77,7 +77,6 @@ const SEND_TAIL: FlagSpec[] = [
 ];
 const COMMON: FlagSpec[] = [HUB_FLAG, CLIENT_FLAG, STREAM_FLAG];
 
-const hex32 = (ctx: CommandContext, name: string) => parseHex32(ctx.flags.req(name), `--${name}`);
 const optHex32 = (ctx: CommandContext, name: string) => {
   const v = ctx.flags.str(name);
   return v === undefined ? undefined : parseHex32(v, `--${name}`);
@@ -207,349 +206,323 @@ export const opSend: Command = {
   },
 };
 
-export const opPaid: Command = {
-  path: ["op", "paid"],
+/** How a body field is read from its flag: hex or text as given, a uint, JSON, a repeatable list, a time (default now). */
+type FieldKind = "str" | "uint" | "json" | "list" | "time";
+
+/** One body field of a typed command and the flag it comes from. */
+interface FieldFlag {
+  flag: string;
+  field: string;
+  kind?: FieldKind;
+  metavar?: string;
+  required?: boolean;
+  help?: string;
+}
+
+/**
+ * A typed `op` command: the body is the fields read from their flags (`fields`), then adjusted by `finish` (flags
+ * that need more than one field's reading); sent on `--stream` as `sendOperation` does.
+ */
+interface TypedOp {
+  word: string;
+  codec: BodyCodec;
+  summary: string;
+  fields: FieldFlag[];
+  /** Extra flags that are not one body field each. */
+  flags?: FlagSpec[];
+  finish?(
+    ctx: CommandContext,
+    json: Record<string, unknown>,
+  ): Promise<number | undefined> | number | undefined;
+}
+
+const METAVAR: Record<FieldKind, string> = {
+  str: "HEX32",
+  uint: "N",
+  json: "JSON",
+  list: "HEX32",
+  time: "UNIX",
+};
+
+function fieldValue(ctx: CommandContext, f: FieldFlag): unknown {
+  switch (f.kind ?? "str") {
+    case "str":
+      return ctx.flags.str(f.flag);
+    case "uint":
+      return optUint(ctx, f.flag);
+    case "json":
+      return optJson(ctx, f.flag);
+    case "list": {
+      const l = ctx.flags.list(f.flag);
+      return l.length === 0 ? undefined : l;
+    }
+    case "time":
+      return optUint(ctx, f.flag) ?? nowSec(ctx);
+  }
+}
+
+function typedOp(t: TypedOp): Command {
+  const fieldFlags: FlagSpec[] = t.fields.map((f) => ({
+    name: f.flag,
+    metavar: f.metavar ?? METAVAR[f.kind ?? "str"],
+    help: f.help ?? `${f.field}${f.kind === "time" ? " (default: now)" : ""}`,
+    ...(f.required === true ? { required: true } : {}),
+    ...(f.kind === "list" ? { multiple: true } : {}),
+  }));
+  const shown = (f: FlagSpec) => {
+    const one = `--${f.name} ${f.metavar ?? ""}`.trim() + (f.multiple === true ? "..." : "");
+    return f.required === true ? one : `[${one}]`;
+  };
+  const own = [...fieldFlags, ...(t.flags ?? [])];
+  return {
+    path: ["op", t.word],
+    summary: t.summary,
+    usage: `veen op ${t.word} --hub H --client DIR --stream NAME ${
+      own.map(shown).join(" ")
+    } [--cap FILE | --auth-ref HEX32]`,
+    flags: [...COMMON, ...own, ...SEND_TAIL],
+    async run(ctx) {
+      const json: Record<string, unknown> = {};
+      for (const f of t.fields) json[f.field] = fieldValue(ctx, f);
+      const expiresAt = await t.finish?.(ctx, json);
+      return await sendOperation(ctx, t.codec, bodyOf(t.codec, json), expiresAt);
+    },
+  };
+}
+
+const PARENT_OP: FieldFlag = { flag: "parent-op", field: "parent_operation_id" };
+const REQ = { required: true } as const;
+
+export const opPaid = typedOp({
+  word: "paid",
+  codec: PAID_OPERATION,
   summary: "send a paid operation (paid.operation.v1): an operation and its payment as one event",
-  usage:
-    "veen op paid --hub H --client DIR --stream NAME --op-type TYPE --payer HEX32 --payee HEX32 --amount N --currency-code TEXT [--op-args-json JSON] [--ttl-seconds N] [--op-ref HEX32] [--parent-op HEX32] [--cap FILE | --auth-ref HEX32]",
-  flags: [
-    ...COMMON,
-    { name: "op-type", metavar: "TYPE", required: true, help: "operation_type, e.g. translate" },
-    { name: "payer", metavar: "HEX32", required: true, help: "payer_account" },
-    { name: "payee", metavar: "HEX32", required: true, help: "payee_account" },
-    { name: "amount", metavar: "N", required: true, help: "amount in the smallest unit" },
-    { name: "currency-code", metavar: "TEXT", required: true, help: "currency_code" },
-    { name: "op-args-json", metavar: "JSON", help: "operation_args (default null)" },
+  fields: [
     {
-      name: "ttl-seconds",
-      metavar: "N",
+      flag: "op-type",
+      field: "operation_type",
+      metavar: "TYPE",
+      ...REQ,
+      help: "operation_type, e.g. translate",
+    },
+    { flag: "payer", field: "payer_account", ...REQ },
+    { flag: "payee", field: "payee_account", ...REQ },
+    { flag: "amount", field: "amount", kind: "uint", ...REQ, help: "amount in the smallest unit" },
+    { flag: "currency-code", field: "currency_code", metavar: "TEXT", ...REQ },
+    { flag: "op-args-json", field: "operation_args", kind: "json", help: "operation_args (default null)" },
+    {
+      flag: "ttl-seconds",
+      field: "ttl_seconds",
+      kind: "uint",
       help: "ttl_seconds; also sets payload_hdr.expires_at = now + N, after which the ledger skips it",
     },
-    { name: "op-ref", metavar: "HEX32", help: "operation_reference" },
-    { name: "parent-op", metavar: "HEX32", help: "parent_operation_id" },
-    ...SEND_TAIL,
+    { flag: "op-ref", field: "operation_reference" },
+    PARENT_OP,
   ],
-  async run(ctx) {
-    const ttl = optUint(ctx, "ttl-seconds");
-    const rec = bodyOf(PAID_OPERATION, {
-      operation_type: ctx.flags.req("op-type"),
-      operation_args: optJson(ctx, "op-args-json") ?? null,
-      payer_account: ctx.flags.req("payer"),
-      payee_account: ctx.flags.req("payee"),
-      amount: parseUint(ctx.flags.req("amount"), "--amount"),
-      currency_code: ctx.flags.req("currency-code"),
-      operation_reference: ctx.flags.str("op-ref"),
-      parent_operation_id: ctx.flags.str("parent-op"),
-      ttl_seconds: ttl,
-    });
+  finish(ctx, json) {
+    json.operation_args ??= null;
     // The ledger skips a paid operation sequenced after payload_hdr.expires_at (docs/operations-profiles.md).
-    return await sendOperation(ctx, PAID_OPERATION, rec, ttl === undefined ? undefined : nowSec(ctx) + ttl);
+    const ttl = json.ttl_seconds as number | undefined;
+    return ttl === undefined ? undefined : nowSec(ctx) + ttl;
   },
-};
+});
 
-export const opDelegated: Command = {
-  path: ["op", "delegated"],
+export const opDelegated = typedOp({
+  word: "delegated",
+  codec: DELEGATED_EXECUTION,
   summary: "send a delegated execution (delegated.execution.v1): an operation under delegated authority",
-  usage:
-    "veen op delegated --hub H --client DIR --stream NAME --principal HEX32 --agent HEX32 --delegation-cap HEX32,... --operation-schema-id HEX32 --operation-body-json JSON [--parent-op HEX32]",
-  flags: [
-    ...COMMON,
-    { name: "principal", metavar: "HEX32", required: true, help: "principal_identity" },
-    { name: "agent", metavar: "HEX32", required: true, help: "agent_identity" },
+  fields: [
+    { flag: "principal", field: "principal_identity", ...REQ },
+    { flag: "agent", field: "agent_identity", ...REQ },
     {
-      name: "delegation-cap",
+      flag: "delegation-cap",
+      field: "delegation_chain",
       metavar: "HEX32,...",
-      required: true,
+      ...REQ,
       help: "delegation_chain: auth_refs from principal to agent, comma-separated",
     },
-    { name: "operation-schema-id", metavar: "HEX32", required: true, help: "operation_schema" },
-    { name: "operation-body-json", metavar: "JSON", required: true, help: "operation_body" },
-    { name: "parent-op", metavar: "HEX32", help: "parent_operation_id" },
-    ...SEND_TAIL,
+    { flag: "operation-schema-id", field: "operation_schema", ...REQ },
+    { flag: "operation-body-json", field: "operation_body", kind: "json", ...REQ },
+    PARENT_OP,
   ],
-  async run(ctx) {
-    const chain = ctx.flags.req("delegation-cap").split(",").map((s) => s.trim());
-    if (chain.length === 0 || chain.some((s) => s === "")) {
-      throw usageError("--delegation-cap must list at least one HEX32 (D1)");
-    }
-    chain.forEach((s) => parseHex32(s, "--delegation-cap"));
-    const rec = bodyOf(DELEGATED_EXECUTION, {
-      principal_identity: ctx.flags.req("principal"),
-      agent_identity: ctx.flags.req("agent"),
-      delegation_chain: chain,
-      operation_schema: ctx.flags.req("operation-schema-id"),
-      operation_body: parseJsonFlag(ctx.flags.req("operation-body-json"), "--operation-body-json"),
-      parent_operation_id: ctx.flags.str("parent-op"),
-    });
-    return await sendOperation(ctx, DELEGATED_EXECUTION, rec);
+  finish(_ctx, json) {
+    const chain = (json.delegation_chain as string).split(",").map((x) => x.trim());
+    if (chain.some((x) => x === "")) throw usageError("--delegation-cap must list at least one HEX32 (D1)");
+    chain.forEach((x) => parseHex32(x, "--delegation-cap"));
+    json.delegation_chain = chain;
+    return undefined;
   },
-};
+});
 
-export const opAgreementDefine: Command = {
-  path: ["op", "agreement-define"],
+export const opAgreementDefine = typedOp({
+  word: "agreement-define",
+  codec: AGREEMENT_DEFINITION,
   summary: "send an agreement definition (agreement.definition.v1)",
-  usage:
-    "veen op agreement-define --hub H --client DIR --stream NAME --agreement-id HEX32 --version N --terms-hash HEX32 --party HEX32... [--effective-time UNIX] [--expiry-time UNIX] [--terms-attachment-root HEX32]",
-  flags: [
-    ...COMMON,
-    { name: "agreement-id", metavar: "HEX32", required: true, help: "agreement_id" },
-    { name: "version", metavar: "N", required: true, help: "version" },
-    { name: "terms-hash", metavar: "HEX32", required: true, help: "terms_hash" },
-    { name: "terms-attachment-root", metavar: "HEX32", help: "terms_attachment_root" },
-    { name: "party", metavar: "HEX32", multiple: true, required: true, help: "a party expected to confirm" },
-    { name: "effective-time", metavar: "UNIX", help: "effective_time" },
-    { name: "expiry-time", metavar: "UNIX", help: "expiry_time" },
-    ...SEND_TAIL,
+  fields: [
+    { flag: "agreement-id", field: "agreement_id", ...REQ },
+    { flag: "version", field: "version", kind: "uint", ...REQ },
+    { flag: "terms-hash", field: "terms_hash", ...REQ },
+    { flag: "terms-attachment-root", field: "terms_attachment_root" },
+    { flag: "party", field: "parties", kind: "list", ...REQ, help: "a party expected to confirm" },
+    { flag: "effective-time", field: "effective_time", kind: "uint", metavar: "UNIX" },
+    { flag: "expiry-time", field: "expiry_time", kind: "uint", metavar: "UNIX" },
   ],
-  async run(ctx) {
-    const rec = bodyOf(AGREEMENT_DEFINITION, {
-      agreement_id: ctx.flags.req("agreement-id"),
-      version: parseUint(ctx.flags.req("version"), "--version"),
-      terms_hash: ctx.flags.req("terms-hash"),
-      terms_attachment_root: ctx.flags.str("terms-attachment-root"),
-      parties: ctx.flags.list("party"),
-      effective_time: optUint(ctx, "effective-time"),
-      expiry_time: optUint(ctx, "expiry-time"),
-    });
-    return await sendOperation(ctx, AGREEMENT_DEFINITION, rec);
-  },
-};
+});
 
-export const opAgreementConfirm: Command = {
-  path: ["op", "agreement-confirm"],
+export const opAgreementConfirm = typedOp({
+  word: "agreement-confirm",
+  codec: AGREEMENT_CONFIRMATION,
   summary: "send an agreement confirmation (agreement.confirmation.v1)",
-  usage:
-    "veen op agreement-confirm --hub H --client DIR --stream NAME --agreement-id HEX32 --version N --party HEX32 --decision accept|reject|withdraw [--decision-time UNIX] [--parent-op HEX32]",
-  flags: [
-    ...COMMON,
-    { name: "agreement-id", metavar: "HEX32", required: true, help: "agreement_id" },
-    { name: "version", metavar: "N", required: true, help: "version" },
-    { name: "party", metavar: "HEX32", required: true, help: "party_identity" },
-    { name: "decision", metavar: "TEXT", required: true, help: "accept, reject or withdraw" },
-    { name: "decision-time", metavar: "UNIX", help: "decision_time (default: now)" },
-    { name: "parent-op", metavar: "HEX32", help: "parent_operation_id" },
-    ...SEND_TAIL,
+  fields: [
+    { flag: "agreement-id", field: "agreement_id", ...REQ },
+    { flag: "version", field: "version", kind: "uint", ...REQ },
+    { flag: "party", field: "party_identity", ...REQ },
+    { flag: "decision", field: "decision", metavar: "TEXT", ...REQ, help: "accept, reject or withdraw" },
+    { flag: "decision-time", field: "decision_time", kind: "time" },
+    PARENT_OP,
   ],
-  async run(ctx) {
-    const rec = bodyOf(AGREEMENT_CONFIRMATION, {
-      agreement_id: ctx.flags.req("agreement-id"),
-      version: parseUint(ctx.flags.req("version"), "--version"),
-      party_identity: ctx.flags.req("party"),
-      decision: ctx.flags.req("decision"),
-      decision_time: optUint(ctx, "decision-time") ?? nowSec(ctx),
-      parent_operation_id: ctx.flags.str("parent-op"),
-    });
-    return await sendOperation(ctx, AGREEMENT_CONFIRMATION, rec);
-  },
-};
+});
 
-export const opPublish: Command = {
-  path: ["op", "publish"],
+export const opPublish = typedOp({
+  word: "publish",
+  codec: DATA_PUBLICATION,
   summary: "send a data publication (data.publication.v1) binding a content root to the log",
-  usage:
-    "veen op publish --hub H --client DIR --stream NAME --publication-id HEX32 --publisher HEX32 (--content-root HEX32 | --file PATH...) --content-class TEXT --version TEXT [--label TEXT]... [--source-uri URI]",
-  flags: [
-    ...COMMON,
-    { name: "publication-id", metavar: "HEX32", required: true, help: "publication_id" },
-    { name: "publisher", metavar: "HEX32", required: true, help: "publisher_identity" },
-    { name: "content-root", metavar: "HEX32", help: "content_root" },
-    {
-      name: "file",
-      metavar: "PATH",
-      multiple: true,
-      help: "content files: content_root is computed over H(file) in order (docs/operations-profiles.md)",
-    },
-    {
-      name: "content-class",
-      metavar: "TEXT",
-      required: true,
-      help: "model, dataset, configuration, binary, ...",
-    },
-    { name: "version", metavar: "TEXT", required: true, help: "version" },
-    { name: "label", metavar: "TEXT", multiple: true, help: "labels" },
-    { name: "source-uri", metavar: "URI", help: "source_uri" },
-    ...SEND_TAIL,
+  fields: [
+    { flag: "publication-id", field: "publication_id", ...REQ },
+    { flag: "publisher", field: "publisher_identity", ...REQ },
+    { flag: "content-root", field: "content_root", help: "content_root (or --file)" },
+    { flag: "content-class", field: "content_class", metavar: "TEXT", ...REQ, help: "model, dataset, ..." },
+    { flag: "version", field: "version", metavar: "TEXT", ...REQ },
+    { flag: "label", field: "labels", kind: "list", metavar: "TEXT", help: "a label (repeatable)" },
+    { flag: "source-uri", field: "source_uri", metavar: "URI" },
   ],
-  async run(ctx) {
+  flags: [{
+    name: "file",
+    metavar: "PATH",
+    multiple: true,
+    help: "content files: content_root is computed over H(file) in order (docs/operations-profiles.md)",
+  }],
+  async finish(ctx, json) {
     const files = ctx.flags.list("file");
-    const given = ctx.flags.str("content-root");
-    if ((given === undefined) === (files.length === 0)) {
+    if ((json.content_root === undefined) === (files.length === 0)) {
       throw usageError("Give --content-root or --file, not both");
     }
-    const root = given ?? toHex(await contentRootOfFiles(files));
-    const labels = ctx.flags.list("label");
-    const rec = bodyOf(DATA_PUBLICATION, {
-      publication_id: ctx.flags.req("publication-id"),
-      publisher_identity: ctx.flags.req("publisher"),
-      content_root: root,
-      content_class: ctx.flags.req("content-class"),
-      version: ctx.flags.req("version"),
-      labels: labels.length === 0 ? undefined : labels,
-      source_uri: ctx.flags.str("source-uri"),
-    });
-    return await sendOperation(ctx, DATA_PUBLICATION, rec);
+    if (files.length > 0) json.content_root = toHex(await contentRootOfFiles(files));
+    return undefined;
   },
-};
+});
 
-export const opStateCheckpoint: Command = {
-  path: ["op", "state-checkpoint"],
+export const opStateCheckpoint = typedOp({
+  word: "state-checkpoint",
+  codec: STATE_CHECKPOINT,
   summary:
     "send a state checkpoint (state.checkpoint.v1); without --state-hash it is computed from the stream",
-  usage:
-    "veen op state-checkpoint --hub H --client DIR --stream NAME --state-id HEX32 --upto-stream-seq N --state-class CLASS [--state-hash HEX32 --mmr-root HEX32]",
-  flags: [
-    ...COMMON,
-    { name: "state-id", metavar: "HEX32", required: true, help: "state_id" },
-    { name: "upto-stream-seq", metavar: "N", required: true, help: "upto_stream_seq (inclusive)" },
-    { name: "state-class", metavar: "CLASS", required: true, help: "state_class, e.g. wallet.ledger" },
-    { name: "state-hash", metavar: "HEX32", help: "state_hash (default: computed by the class's fold)" },
+  fields: [
+    { flag: "state-id", field: "state_id", ...REQ },
     {
-      name: "mmr-root",
-      metavar: "HEX32",
+      flag: "upto-stream-seq",
+      field: "upto_stream_seq",
+      kind: "uint",
+      ...REQ,
+      help: "upto_stream_seq (inclusive)",
+    },
+    {
+      flag: "state-class",
+      field: "state_class",
+      metavar: "CLASS",
+      ...REQ,
+      help: "state_class: wallet.ledger",
+    },
+    { flag: "state-hash", field: "state_hash", help: "state_hash (default: computed by the class's fold)" },
+    {
+      flag: "mmr-root",
+      field: "mmr_root",
       help: "mmr_root (default: the hub's RECEIPT root at upto_stream_seq)",
     },
-    ...SEND_TAIL,
   ],
-  async run(ctx) {
-    const stateId = hex32(ctx, "state-id");
-    const upto = parseUint(ctx.flags.req("upto-stream-seq"), "--upto-stream-seq");
-    const cls = ctx.flags.req("state-class");
-    let stateHash = optHex32(ctx, "state-hash");
-    let mmrRoot = optHex32(ctx, "mmr-root");
-    if (stateHash === undefined || mmrRoot === undefined) {
-      const computed = await computeSnapshot(ctx, stateId, upto, cls);
-      stateHash ??= computed.stateHash;
-      mmrRoot ??= computed.mmrRoot;
+  async finish(ctx, json) {
+    if (json.state_hash === undefined || json.mmr_root === undefined) {
+      const stateId = parseHex32(json.state_id as string, "--state-id");
+      const c = await computeSnapshot(
+        ctx,
+        stateId,
+        json.upto_stream_seq as number,
+        json.state_class as string,
+      );
+      json.state_hash ??= toHex(c.stateHash);
+      json.mmr_root ??= toHex(c.mmrRoot);
     }
-    const rec = bodyOf(STATE_CHECKPOINT, {
-      state_id: toHex(stateId),
-      upto_stream_seq: upto,
-      mmr_root: toHex(mmrRoot),
-      state_hash: toHex(stateHash),
-      state_class: cls,
-    });
-    return await sendOperation(ctx, STATE_CHECKPOINT, rec);
+    return undefined;
   },
-};
+});
 
-export const opRecoveryRequest: Command = {
-  path: ["op", "recovery-request"],
+const RECOVERY_PAIR: FieldFlag[] = [
+  { flag: "target-identity", field: "target_identity", ...REQ, help: "target_identity (the lost identity)" },
+  { flag: "new-identity", field: "requested_new_identity", ...REQ },
+];
+
+export const opRecoveryRequest = typedOp({
+  word: "recovery-request",
+  codec: RECOVERY_REQUEST,
   summary: "send a recovery request (recovery.request.v1)",
-  usage:
-    "veen op recovery-request --hub H --client DIR --stream NAME --target-identity HEX32 --new-identity HEX32 [--reason TEXT] [--request-time UNIX]",
-  flags: [
-    ...COMMON,
-    {
-      name: "target-identity",
-      metavar: "HEX32",
-      required: true,
-      help: "target_identity (the lost identity)",
-    },
-    { name: "new-identity", metavar: "HEX32", required: true, help: "requested_new_identity" },
-    { name: "reason", metavar: "TEXT", help: "reason" },
-    { name: "request-time", metavar: "UNIX", help: "request_time (default: now)" },
-    ...SEND_TAIL,
+  fields: [
+    ...RECOVERY_PAIR,
+    { flag: "reason", field: "reason", metavar: "TEXT" },
+    { flag: "request-time", field: "request_time", kind: "time" },
   ],
-  async run(ctx) {
-    const rec = bodyOf(RECOVERY_REQUEST, {
-      target_identity: ctx.flags.req("target-identity"),
-      requested_new_identity: ctx.flags.req("new-identity"),
-      reason: ctx.flags.str("reason"),
-      request_time: optUint(ctx, "request-time") ?? nowSec(ctx),
-    });
-    return await sendOperation(ctx, RECOVERY_REQUEST, rec);
-  },
-};
+});
 
-export const opRecoveryApproval: Command = {
-  path: ["op", "recovery-approval"],
+export const opRecoveryApproval = typedOp({
+  word: "recovery-approval",
+  codec: RECOVERY_APPROVAL,
   summary: "send a guardian's recovery approval (recovery.approval.v1); approver_identity is the sender",
-  usage:
-    "veen op recovery-approval --hub H --client DIR --stream NAME --target-identity HEX32 --new-identity HEX32 [--decision approve|reject] [--policy-group-id HEX32] [--parent-op HEX32]",
-  flags: [
-    ...COMMON,
-    { name: "target-identity", metavar: "HEX32", required: true, help: "target_identity" },
-    { name: "new-identity", metavar: "HEX32", required: true, help: "requested_new_identity" },
-    { name: "decision", metavar: "TEXT", help: "approve (default) or reject" },
-    { name: "policy-group-id", metavar: "HEX32", help: "policy_group_id" },
-    { name: "decision-time", metavar: "UNIX", help: "decision_time (default: now)" },
-    { name: "parent-op", metavar: "HEX32", help: "parent_operation_id (the request's operation_id)" },
-    ...SEND_TAIL,
+  fields: [
+    ...RECOVERY_PAIR,
+    { flag: "policy-group-id", field: "policy_group_id" },
+    { flag: "decision", field: "decision", metavar: "TEXT", help: "approve (default) or reject" },
+    { flag: "decision-time", field: "decision_time", kind: "time" },
+    { ...PARENT_OP, help: "parent_operation_id (the request's operation_id)" },
   ],
-  async run(ctx) {
+  async finish(ctx, json) {
     const keys = await loadKeys(ctx, clientDir(ctx));
-    const rec = bodyOf(RECOVERY_APPROVAL, {
-      target_identity: ctx.flags.req("target-identity"),
-      requested_new_identity: ctx.flags.req("new-identity"),
-      approver_identity: toHex(keys.client.public),
-      policy_group_id: ctx.flags.str("policy-group-id"),
-      decision: ctx.flags.str("decision") ?? "approve",
-      decision_time: optUint(ctx, "decision-time") ?? nowSec(ctx),
-      parent_operation_id: ctx.flags.str("parent-op"),
-    });
-    return await sendOperation(ctx, RECOVERY_APPROVAL, rec);
+    json.approver_identity = toHex(keys.client.public);
+    json.decision ??= "approve";
+    return undefined;
   },
-};
+});
 
-export const opRecoveryExecution: Command = {
-  path: ["op", "recovery-execution"],
+export const opRecoveryExecution = typedOp({
+  word: "recovery-execution",
+  codec: RECOVERY_EXECUTION,
   summary: "send a recovery execution (recovery.execution.v1) naming the approvals by operation_id",
-  usage:
-    "veen op recovery-execution --hub H --client DIR --stream NAME --target-identity HEX32 --new-identity HEX32 --approval HEX32... [--applied-time UNIX]",
-  flags: [
-    ...COMMON,
-    { name: "target-identity", metavar: "HEX32", required: true, help: "target_identity" },
-    { name: "new-identity", metavar: "HEX32", required: true, help: "new_identity" },
+  fields: [
+    { flag: "target-identity", field: "target_identity", ...REQ },
+    { flag: "new-identity", field: "new_identity", ...REQ },
+    { flag: "applied-time", field: "applied_time", kind: "time" },
     {
-      name: "approval",
-      metavar: "HEX32",
-      multiple: true,
-      required: true,
+      flag: "approval",
+      field: "approval_references",
+      kind: "list",
+      ...REQ,
       help: "approval_references: an approval's operation_id",
     },
-    { name: "applied-time", metavar: "UNIX", help: "applied_time (default: now)" },
-    ...SEND_TAIL,
   ],
-  async run(ctx) {
-    const rec = bodyOf(RECOVERY_EXECUTION, {
-      target_identity: ctx.flags.req("target-identity"),
-      new_identity: ctx.flags.req("new-identity"),
-      applied_time: optUint(ctx, "applied-time") ?? nowSec(ctx),
-      approval_references: ctx.flags.list("approval"),
-    });
-    return await sendOperation(ctx, RECOVERY_EXECUTION, rec);
-  },
-};
+});
 
-export const opQueryAudit: Command = {
-  path: ["op", "query-audit"],
+export const opQueryAudit = typedOp({
+  word: "query-audit",
+  codec: QUERY_AUDIT,
   summary: "send a query audit record (query.audit.v1)",
-  usage:
-    "veen op query-audit --hub H --client DIR --stream NAME --requester HEX32 --resource-id TEXT --resource-class TEXT [--purpose-code TEXT] [--result-digest HEX32] [--query-parameters-json JSON] [--request-time UNIX]",
-  flags: [
-    ...COMMON,
-    { name: "requester", metavar: "HEX32", required: true, help: "requester_identity" },
-    { name: "resource-id", metavar: "TEXT", required: true, help: "resource_identifier" },
-    { name: "resource-class", metavar: "TEXT", required: true, help: "resource_class, e.g. personal-data" },
-    { name: "purpose-code", metavar: "TEXT", help: "purpose_code" },
-    { name: "result-digest", metavar: "HEX32", help: "result_digest (the query's rows_hash)" },
-    { name: "query-parameters-json", metavar: "JSON", help: "query_parameters" },
-    { name: "request-time", metavar: "UNIX", help: "request_time (default: now)" },
-    ...SEND_TAIL,
+  fields: [
+    { flag: "requester", field: "requester_identity", ...REQ },
+    { flag: "resource-id", field: "resource_identifier", metavar: "TEXT", ...REQ },
+    { flag: "resource-class", field: "resource_class", metavar: "TEXT", ...REQ, help: "e.g. personal-data" },
+    { flag: "query-parameters-json", field: "query_parameters", kind: "json" },
+    { flag: "purpose-code", field: "purpose_code", metavar: "TEXT" },
+    { flag: "result-digest", field: "result_digest", help: "result_digest (the query's rows_hash)" },
+    { flag: "request-time", field: "request_time", kind: "time" },
   ],
-  async run(ctx) {
-    const rec = bodyOf(QUERY_AUDIT, {
-      requester_identity: ctx.flags.req("requester"),
-      resource_identifier: ctx.flags.req("resource-id"),
-      resource_class: ctx.flags.req("resource-class"),
-      query_parameters: optJson(ctx, "query-parameters-json"),
-      purpose_code: ctx.flags.str("purpose-code"),
-      result_digest: ctx.flags.str("result-digest"),
-      request_time: optUint(ctx, "request-time") ?? nowSec(ctx),
-    });
-    return await sendOperation(ctx, QUERY_AUDIT, rec);
-  },
-};
+});
 
 const ADMIN_TAIL: FlagSpec[] = [REALM_FLAG, ADMIN_CAP_FLAG, HUB_KEY_FLAG, PASSPHRASE_FLAG];
 
