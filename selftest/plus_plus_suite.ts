@@ -74,24 +74,7 @@ function steps(h: Harness): Step[] {
           amount: 1.5,
           currency_code: "c",
         };
-        for (const b of [body, { ...body, amount: 1, payer_account: "cc" }]) {
-          const r = await h.cli(
-            on(
-              c.b,
-              c.user,
-              ops,
-              "op",
-              "send",
-              "--schema-name",
-              "paid.operation.v1",
-              "--body-json",
-              JSON.stringify(b),
-            ),
-          );
-          check(r.code === 1, `${r.line}: exit ${r.code}, expected 1 (usage, nothing sent)`);
-          ev.push(`op send ${JSON.stringify(b).slice(0, 60)}…: exit 1, ${r.json?.detail}`);
-        }
-        const good = await h.ok(
+        const send = (b: unknown) =>
           on(
             c.b,
             c.user,
@@ -101,9 +84,14 @@ function steps(h: Harness): Step[] {
             "--schema-name",
             "paid.operation.v1",
             "--body-json",
-            JSON.stringify({ ...body, amount: 1, payer_account: "dd".repeat(32) }),
-          ),
-        );
+            JSON.stringify(b),
+          );
+        for (const b of [body, { ...body, amount: 1, payer_account: "cc" }]) {
+          const r = await h.cli(send(b));
+          check(r.code === 1, `${r.line}: exit ${r.code}, expected 1 (usage, nothing sent)`);
+          ev.push(`op send ${JSON.stringify(b).slice(0, 60)}…: exit 1, ${r.json?.detail}`);
+        }
+        const good = await h.ok(send({ ...body, amount: 1, payer_account: "dd".repeat(32) }));
         check(
           good.stream_seq === 1,
           `op send: stream_seq ${good.stream_seq}, expected 1 (the refused ones were sent)`,

@@ -152,9 +152,8 @@ Deno.test("scenario §9.2: recovery and rekey from a data-dir copy, an operator 
           ),
         ).operation_id as string;
       // One approval is below the threshold of 2: the execution is rejected and changes nothing.
-      const a1 = await approve(guardians[0]!);
-      ok(
-        await as(
+      const execute = (...approvals: string[]) =>
+        as(
           op,
           "op",
           "recovery-execution",
@@ -162,32 +161,16 @@ Deno.test("scenario §9.2: recovery and rekey from a data-dir copy, an operator 
           oldId,
           "--new-identity",
           newId,
-          "--approval",
-          a1,
-        ),
-      );
+          ...approvals.flatMap((a) => ["--approval", a]),
+        );
+      const a1 = await approve(guardians[0]!);
+      ok(await execute(a1));
       const policy = ["--threshold", "2", ...gIds.flatMap((g) => ["--guardian", g])];
       let tl = ok(await read("recovery", "timeline", "--target-identity", oldId, ...policy));
       assert.equal(tl.current_identity, oldId);
       const a2 = await approve(guardians[1]!);
       const a3 = await approve(guardians[2]!);
-      ok(
-        await as(
-          op,
-          "op",
-          "recovery-execution",
-          "--target-identity",
-          oldId,
-          "--new-identity",
-          newId,
-          "--approval",
-          a1,
-          "--approval",
-          a2,
-          "--approval",
-          a3,
-        ),
-      );
+      ok(await execute(a1, a2, a3));
       tl = ok(await read("recovery", "timeline", "--target-identity", oldId, ...policy));
       const events = tl.events as { type: string; effective?: boolean; approver_identity: string | null }[];
       assert.deepEqual(events.map((e) => e.type), [

@@ -285,7 +285,7 @@ function typedOp(t: TypedOp): Command {
       const json: Record<string, unknown> = {};
       for (const f of t.fields) json[f.field] = fieldValue(ctx, f);
       const expiresAt = await t.finish?.(ctx, json);
-      return await sendOperation(ctx, t.codec, bodyOf(t.codec, json), expiresAt);
+      return await sendOperation(ctx, t.codec, bodyOf(t.codec, json), expiresAt ?? undefined);
     },
   };
 }
@@ -350,7 +350,6 @@ export const opDelegated = typedOp({
     if (chain.some((x) => x === "")) throw usageError("--delegation-cap must list at least one HEX32 (D1)");
     chain.forEach((x) => parseHex32(x, "--delegation-cap"));
     json.delegation_chain = chain;
-    return undefined;
   },
 });
 
@@ -408,7 +407,6 @@ export const opPublish = typedOp({
       throw usageError("Give --content-root or --file, not both");
     }
     if (files.length > 0) json.content_root = toHex(await contentRootOfFiles(files));
-    return undefined;
   },
 });
 
@@ -452,7 +450,6 @@ export const opStateCheckpoint = typedOp({
       json.state_hash ??= toHex(c.stateHash);
       json.mmr_root ??= toHex(c.mmrRoot);
     }
-    return undefined;
   },
 });
 
@@ -487,7 +484,6 @@ export const opRecoveryApproval = typedOp({
     const keys = await loadKeys(ctx, clientDir(ctx));
     json.approver_identity = toHex(keys.client.public);
     json.decision ??= "approve";
-    return undefined;
   },
 });
 
