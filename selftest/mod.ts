@@ -50,7 +50,7 @@ const GROUPS: Record<"overlays" | "plus" | "all", SuiteName[]> = {
 };
 
 /** The suites of `which`, narrowed by `--subset` (overlays only). */
-function suitesOf(which: SuiteGroup, subset: string[]): SuiteName[] {
+export function suitesOf(which: SuiteGroup, subset: string[]): SuiteName[] {
   if (subset.length > 0 && which !== "overlays") {
     throw usageError("--subset goes with veen selftest overlays");
   }

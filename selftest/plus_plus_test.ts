@@ -4,7 +4,13 @@
  * exits 5 naming plus-plus/access-grant, still cleaning up after itself.
  */
 import assert from "node:assert/strict";
+import { suitesOf } from "./mod.ts";
 import { assertIncludes, assertNothingLeft, runVeen } from "./testing/run_veen.ts";
+
+Deno.test("selftest all runs plus-plus after the overlay suites", () => {
+  assert.deepEqual(suitesOf("all", []).slice(-2), ["federated", "plus-plus"]);
+  assert.deepEqual(suitesOf("plus-plus", []), ["plus-plus"]);
+});
 
 Deno.test("selftest plus-plus passes against its own hubs", async () => {
   const run = await runVeen(["selftest", "plus-plus", "--seed", "3"]);

@@ -6,7 +6,7 @@
  * - `audit enforce-check --policy-file`: the policy's violations (overlays/query_audit_policy.ts); exit 4 when
  *   there are any.
  */
-import { VeenError } from "../../core/mod.ts";
+import { streamIdFor, toHex, VeenError } from "../../core/mod.ts";
 import { checkFailure, parseUint, usageError } from "../../cmd/mod.ts";
 import {
   auditRows,
@@ -18,6 +18,7 @@ import {
 import {
   CLIENT_FLAG,
   type Command,
+  type CommandContext,
   HUB_FLAG,
   HUB_KEY_FLAG,
   PASSPHRASE_FLAG,
@@ -62,21 +63,38 @@ export const auditQueries: Command = {
   },
 };
 
-function summaryOf(stream: string, records: readonly OperationRecord[]) {
+/**
+ * One stream's summary: the profile schemas its operation log holds, its label class and sensitivity (LCLASS0, from
+ * the hub), whether query audits appear (missing for a sensitive stream: high sensitivity or a `sensitive` class)
+ * and how many access grants the hub holds for it (the stream's authorization surface).
+ */
+async function summaryOf(ctx: CommandContext, stream: string) {
+  const { cursor, log } = await readOperations(ctx, stream);
   const schemas: Record<string, number> = {};
-  for (const r of records) schemas[r.codec.name] = (schemas[r.codec.name] ?? 0) + 1;
+  for (const r of log.records) schemas[r.codec.name] = (schemas[r.codec.name] ?? 0) + 1;
+  const http = cursor.session.http;
+  const cls = await http.json("/admin/label-class", { label: toHex(cursor.label) }).catch(() => ({}));
+  const grants = await http.json("/admin/grants", {}).catch(() => ({ grants: [] }));
+  const streamId = toHex(streamIdFor(stream));
+  const sensitivity = (cls as Record<string, unknown>).sensitivity ?? null;
+  const klass = (cls as Record<string, unknown>).class ?? null;
+  const sensitive = sensitivity === "high" || klass === "sensitive";
+  const audited = schemas["query.audit.v1"] !== undefined;
   return {
     stream,
     schemas,
-    query_audit_present: schemas["query.audit.v1"] !== undefined,
-    access_records_present: schemas["access.grant.v1"] !== undefined ||
-      schemas["access.revoke.v1"] !== undefined,
+    label_class: klass,
+    sensitivity,
+    query_audit_present: audited,
+    audit_missing: sensitive && !audited,
+    access_grants: ((grants as { grants?: { allowed_stream_ids: string[] }[] }).grants ?? [])
+      .filter((g) => g.allowed_stream_ids.includes(streamId)).length,
   };
 }
 
 export const auditSummary: Command = {
   path: ["audit", "summary"],
-  summary: "per stream: the operation schemas seen, and whether query audits and access records appear",
+  summary: "per stream: operation schemas seen, label class, query audits present, access grants held",
   usage: "veen audit summary --hub H --client DIR --stream NAME...",
   flags: [
     HUB_FLAG,
@@ -86,16 +104,15 @@ export const auditSummary: Command = {
   ],
   async run(ctx) {
     const out = [];
-    for (const s of ctx.flags.list("stream")) {
-      out.push(summaryOf(s, (await readOperations(ctx, s)).log.records));
-    }
+    for (const s of ctx.flags.list("stream")) out.push(await summaryOf(ctx, s));
     ctx.out.result(
       { streams: out },
       out.map((s) =>
         `${s.stream}: ${
           Object.entries(s.schemas).map(([k, n]) => `${k}×${n}`).join(", ") || "no operations"
         }; ` +
-        `query_audit ${s.query_audit_present ? "present" : "absent"}`
+        `class ${s.label_class ?? "unset"}; query_audit ${s.query_audit_present ? "present" : "absent"}` +
+        `${s.audit_missing ? " (MISSING for a sensitive stream)" : ""}; access grants ${s.access_grants}`
       ),
     );
     return 0;

@@ -151,6 +151,35 @@ Deno.test("access grants: admitted at once, refused after revoke, across restart
     assert.deepEqual(ledger.balances, { [userId]: -10, [B]: 10 });
     ok(
       await runCli([
+        "label-class",
+        "set",
+        "--hub",
+        h.hub,
+        "--stream",
+        "pay",
+        "--class",
+        "payments",
+        "--sensitivity",
+        "high",
+        "--signer",
+        h.admin,
+        "--json",
+      ]),
+    );
+    const summary = ok(
+      await runCli(["audit", "summary", "--hub", h.hub, "--client", user, "--stream", "pay", "--json"]),
+    );
+    assert.deepEqual((summary.streams as Record<string, unknown>[])[0], {
+      stream: "pay",
+      schemas: { "paid.operation.v1": 2 },
+      label_class: "payments",
+      sensitivity: "high",
+      query_audit_present: false,
+      audit_missing: true,
+      access_grants: 1,
+    });
+    ok(
+      await runCli([
         "op",
         "access-revoke",
         "--hub",
