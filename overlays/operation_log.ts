@@ -2,7 +2,7 @@
  * The operation log fold (spec-3 §11, CLI goals 3 §6, §8): every entry of a stream whose schema is one of the
  * operation profiles (overlays/operation_profiles.ts), decoded by its codec, with its position and sender. The
  * commands that read the profiles (`wallet ledger`, `agreement status`, `snapshot verify`, `recovery timeline`,
- * `audit ...`, `publication verify`, `delegated verify`, `federate mirror-check`) derive their answers from this
+ * `audit ...`, `audit publication`, `audit delegated`, `federate mirror-check`) derive their answers from this
  * summary with the pure functions of the sibling files, so a warm read fetches only the items after the summary.
  *
  * Summary: the records of the range in stream order (and the stream_seqs of profile bodies that did not decode).

@@ -1,10 +1,10 @@
 /**
  * Checks over operation records that reach beyond one fold (spec-3 §4.3, §6.3, §10.4), each over the stream's
  * operation log (cli/operation_reader.ts, every item already verified with its proof):
- * - `publication verify`: the data.publication.v1 of a publication_id (and version; latest in stream order without
+ * - `audit publication`: the data.publication.v1 of a publication_id (and version; latest in stream order without
  *   one, P2) against a content root recomputed from files (overlays/content_root.ts); a second record for the same
  *   (publication_id, version) breaks P1 and is reported;
- * - `delegated verify`: every delegated.execution.v1 chain resolved through the hub's `GET /cap` and verified link
+ * - `audit delegated`: every delegated.execution.v1 chain resolved through the hub's `GET /cap` and verified link
  *   by link (overlays/delegation_chain.ts); any failing link means the operation is not applied (D2);
  * - `federate mirror-check`: every federation.mirror.v1 record against the source hub's signed RECEIPT at
  *   (source_label, source_stream_seq): hub id, leaf hash and root must match.
@@ -46,10 +46,10 @@ function verdict(
 }
 
 export const publicationVerify: Command = {
-  path: ["publication", "verify"],
+  path: ["audit", "publication"],
   summary: "check content against its data publication (data.publication.v1): content root and uniqueness",
   usage:
-    "veen publication verify --hub H --client DIR --stream NAME --publication-id HEX32 [--version TEXT] (--file PATH... | --content-root HEX32)",
+    "veen audit publication --hub H --client DIR --stream NAME --publication-id HEX32 [--version TEXT] (--file PATH... | --content-root HEX32)",
   flags: [
     ...READ,
     { name: "publication-id", metavar: "HEX32", required: true, help: "publication_id" },
@@ -105,9 +105,9 @@ export const publicationVerify: Command = {
 };
 
 export const delegatedVerify: Command = {
-  path: ["delegated", "verify"],
+  path: ["audit", "delegated"],
   summary: "verify every delegated execution's chain link by link (delegated.execution.v1)",
-  usage: "veen delegated verify --hub H --client DIR --stream NAME [--operation-id HEX32]",
+  usage: "veen audit delegated --hub H --client DIR --stream NAME [--operation-id HEX32]",
   flags: [...READ, { name: "operation-id", metavar: "HEX32", help: "check only this operation" }, ...TAIL],
   async run(ctx) {
     const only = ctx.flags.str("operation-id");

@@ -1,5 +1,5 @@
 /**
- * `publication verify`, `delegated verify` and `federate mirror-check` against real hubs: each passes on honest
+ * `audit publication`, `audit delegated` and `federate mirror-check` against real hubs: each passes on honest
  * records and fails (exit 4, named) on a wrong content root, a duplicate publication, a broken delegation link and a
  * mirror record that does not match the source RECEIPT.
  */
@@ -19,7 +19,7 @@ const fails = (r: Run, pattern: RegExp) => {
 const idOf = async (dir: string) =>
   ok(await runCli(["id", "show", "--client", dir, "--json"])).client_id as string;
 
-Deno.test("publication verify: the content root of files, and one publication per (publication_id, version)", async () => {
+Deno.test("audit publication: the content root of files, and one publication per (publication_id, version)", async () => {
   const t = await tempDir();
   const hub = await startRealHub(`${t.path}/hub`);
   try {
@@ -44,7 +44,7 @@ Deno.test("publication verify: the content root of files, and one publication pe
         ...more,
       );
     ok(await publish("v1", ...files.flatMap((f) => ["--file", f])));
-    const verify = (...more: string[]) => as("publication", "verify", "--publication-id", pubId, ...more);
+    const verify = (...more: string[]) => as("audit", "publication", "--publication-id", pubId, ...more);
     assert.equal(ok(await verify(...files.flatMap((f) => ["--file", f]))).ok, true);
     fails(await verify(...files.slice(0, 2).flatMap((f) => ["--file", f])), /content root does not match/);
     fails(await verify(...[...files].reverse().flatMap((f) => ["--file", f])), /content root does not match/);
@@ -58,7 +58,7 @@ Deno.test("publication verify: the content root of files, and one publication pe
   }
 });
 
-Deno.test("delegated verify: principal → middle → agent resolved through GET /cap, link by link", async () => {
+Deno.test("audit delegated: principal → middle → agent resolved through GET /cap, link by link", async () => {
   const t = await tempDir();
   const p = await newClient(t.path, "principal");
   const m = await newClient(t.path, "middle");
@@ -109,7 +109,7 @@ Deno.test("delegated verify: principal → middle → agent resolved through GET
         '{"job":"resize"}',
       );
     const good = ok(await delegated([c1, c2]));
-    const verify = (...more: string[]) => as(a, "delegated", "verify", ...more);
+    const verify = (...more: string[]) => as(a, "audit", "delegated", ...more);
     assert.equal(ok(await verify()).not_applied, 0);
     ok(await delegated([c1, wrong]));
     ok(await delegated([c1, "55".repeat(32)]));
