@@ -72,6 +72,10 @@ Deno.test("op send: the body is checked against the schema before anything is se
       await runCli(["wallet", "ledger", "--hub", h.hub, "--client", u, "--stream", "ops", "--json"]),
     );
     assert.deepEqual(ledger.balances, { [A]: -7, [B]: 7 });
+    // A grant sent as an ordinary message has no effect, and op send says so.
+    const g = await send("access.grant.v1", { subject_identity: A, allowed_stream_ids: [B], expiry_time: 1 });
+    assert.equal(g.code, 0, g.stderr);
+    assert.match(g.stderr, /access\.grant\.v1 on stream "ops" has no effect/);
   });
 });
 
