@@ -29,6 +29,10 @@ interface Ctx {
 type Step = { name: string; goal: string; run(c: Ctx, ev: string[]): Promise<void> };
 
 const ACCT = "cc".repeat(32);
+/** The state flags of `op state-checkpoint` and `snapshot verify` for ACCT's wallet.ledger state up to `upto`. */
+const stateFlags = (
+  upto: string,
+) => ["--state-id", ACCT, "--upto-stream-seq", upto, "--state-class", "wallet.ledger"];
 
 function steps(h: Harness): Step[] {
   const pay = h.stream("pp/pay");
@@ -219,68 +223,18 @@ function steps(h: Harness): Step[] {
         "op state-checkpoint then snapshot verify: state_hash and mmr_root consistent; a forged one is not",
       async run(c, ev) {
         const cp = await h.ok(
-          on(
-            c.b,
-            c.user,
-            ops,
-            "op",
-            "state-checkpoint",
-            "--state-id",
-            ACCT,
-            "--upto-stream-seq",
-            "1",
-            "--state-class",
-            "wallet.ledger",
-          ),
+          on(c.b, c.user, ops, "op", "state-checkpoint", ...stateFlags("1")),
         );
         const v = await h.ok(
-          on(
-            c.b,
-            c.user,
-            ops,
-            "snapshot",
-            "verify",
-            "--state-id",
-            ACCT,
-            "--upto-stream-seq",
-            "1",
-            "--state-class",
-            "wallet.ledger",
-          ),
+          on(c.b, c.user, ops, "snapshot", "verify", ...stateFlags("1")),
         );
         check(v.consistent === true, `snapshot verify: ${JSON.stringify(v)}`);
         ev.push(`op state-checkpoint at stream_seq ${cp.stream_seq}; snapshot verify: consistent`);
         await h.ok(
-          on(
-            c.b,
-            c.user,
-            ops,
-            "op",
-            "state-checkpoint",
-            "--state-id",
-            ACCT,
-            "--upto-stream-seq",
-            "2",
-            "--state-class",
-            "wallet.ledger",
-            "--state-hash",
-            "00".repeat(32),
-          ),
+          on(c.b, c.user, ops, "op", "state-checkpoint", ...stateFlags("2"), "--state-hash", "00".repeat(32)),
         );
         const bad = await h.refused(
-          on(
-            c.b,
-            c.user,
-            ops,
-            "snapshot",
-            "verify",
-            "--state-id",
-            ACCT,
-            "--upto-stream-seq",
-            "2",
-            "--state-class",
-            "wallet.ledger",
-          ),
+          on(c.b, c.user, ops, "snapshot", "verify", ...stateFlags("2")),
           "E.SIG",
         );
         check(bad.first_mismatch === "state_hash", `snapshot verify: first_mismatch ${bad.first_mismatch}`);

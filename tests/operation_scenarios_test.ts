@@ -38,6 +38,14 @@ Deno.test("scenario §9.2: recovery and rekey from a data-dir copy, an operator 
     let hub = await startRealHub(`${t.path}/hub`);
     const as = (dir: string, ...args: string[]) =>
       runCli([...args, "--hub", hub.dataDir, "--client", dir, "--stream", "ledger", "--to", op, "--json"]);
+    const stateOf = (upto: string) => [
+      "--state-id",
+      oldId,
+      "--upto-stream-seq",
+      upto,
+      "--state-class",
+      "wallet.ledger",
+    ];
     const read = (...args: string[]) =>
       runCli([...args, "--hub", hub.dataDir, "--client", op, "--stream", "ledger", "--json"]);
     const paid = (payer: string, payee: string, amount: number) =>
@@ -60,34 +68,12 @@ Deno.test("scenario §9.2: recovery and rekey from a data-dir copy, an operator 
     ok(await paid(oldId, SHOP, 30));
     const seq = ok(await paid(oldId, SHOP, 5)).stream_seq as number;
     const cp = ok(
-      await as(
-        op,
-        "op",
-        "state-checkpoint",
-        "--state-id",
-        oldId,
-        "--upto-stream-seq",
-        String(seq),
-        "--state-class",
-        "wallet.ledger",
-      ),
+      await as(op, "op", "state-checkpoint", ...stateOf(String(seq))),
     );
     assert.equal(cp.stream_seq, seq + 1);
     // A forged checkpoint (wrong state_hash) is caught and named.
     ok(
-      await as(
-        op,
-        "op",
-        "state-checkpoint",
-        "--state-id",
-        oldId,
-        "--upto-stream-seq",
-        "2",
-        "--state-class",
-        "wallet.ledger",
-        "--state-hash",
-        "00".repeat(32),
-      ),
+      await as(op, "op", "state-checkpoint", ...stateOf("2"), "--state-hash", "00".repeat(32)),
     );
     await hub.close();
 
@@ -106,28 +92,10 @@ Deno.test("scenario §9.2: recovery and rekey from a data-dir copy, an operator 
     hub = await startRealHub(copy);
     try {
       const snap = ok(
-        await read(
-          "snapshot",
-          "verify",
-          "--state-id",
-          oldId,
-          "--upto-stream-seq",
-          String(seq),
-          "--state-class",
-          "wallet.ledger",
-        ),
+        await read("snapshot", "verify", ...stateOf(String(seq))),
       );
       assert.equal(snap.consistent, true);
-      const forged = await read(
-        "snapshot",
-        "verify",
-        "--state-id",
-        oldId,
-        "--upto-stream-seq",
-        "2",
-        "--state-class",
-        "wallet.ledger",
-      );
+      const forged = await read("snapshot", "verify", ...stateOf("2"));
       assert.equal(forged.code, 4, forged.stdout + forged.stderr);
       assert.equal(forged.json().first_mismatch, "state_hash");
       ok(await runCli(["resync", "--hub", hub.dataDir, "--client", op, "--stream", "ledger", "--json"])); // lost client_seq
