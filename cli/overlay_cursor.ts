@@ -198,6 +198,7 @@ export class OverlayCursor<S> {
         msgId: item.receipt.leafHash,
         clientId: item.msg.clientId,
         hubTs: item.receipt.hubTs,
+        authRef: item.msg.authRef,
         hdr: opened.payload.hdr,
         body: opened.payload.body,
       };

@@ -5,11 +5,14 @@
  * `audit ...`, `audit publication`, `audit delegated`, `federate mirror-check`) derive their answers from this
  * summary with the pure functions of the sibling files, so a warm read fetches only the items after the summary.
  *
+ * A profile entry whose payload_hdr.cap_ref is not its MSG.auth_ref (spec-3 §1.3) is rejected, as is one whose body
+ * does not decode.
+ *
  * Summary: the records of the range in stream order (and the stream_seqs of profile bodies that did not decode).
  * merge is concatenation (a free monoid: associative, identity the empty log), which `rangeMonoid` applies to
  * adjacent ranges only, so no item is ever counted twice (P1: each (label, stream_seq) is processed once).
  */
-import { fromHex, toHex } from "../core/mod.ts";
+import { bytesEqual, fromHex, toHex } from "../core/mod.ts";
 import type { BodyCodec, BodyRecord } from "./body_codec.ts";
 import {
   type ApplyResult,
@@ -94,6 +97,11 @@ export const OPERATION_LOG: Fold<OperationLog> = {
   apply(s: OperationLog, e: OverlayEntry): ApplyResult {
     const codec = profileBySchema(e.hdr.schema);
     if (codec === undefined) return "ignored";
+    const cap = e.hdr.capRef;
+    if (cap !== undefined && e.authRef !== undefined && (e.authRef === null || !bytesEqual(cap, e.authRef))) {
+      s.rejected.push({ seq: e.seq, reason: "payload_hdr.cap_ref is not MSG.auth_ref (spec-3 §1.3)" });
+      return "rejected";
+    }
     let body: BodyRecord;
     try {
       body = codec.decode(e.body);

@@ -45,3 +45,18 @@ Deno.test("OPERATION_LOG: folds profile bodies, rejects bad ones, ignores other 
   assert.equal(s.records.length, 21);
   checkMergeLaws(OPERATION_LOG, entries, 22);
 });
+
+Deno.test("OPERATION_LOG: a profile entry whose cap_ref is not its MSG.auth_ref is rejected (spec-3 §1.3)", () => {
+  const s = OPERATION_LOG.empty();
+  const at = (seq: number, capRef: Uint8Array | undefined, authRef: Uint8Array | null | undefined) =>
+    OPERATION_LOG.apply(s, {
+      ...entry(seq, PAID_OPERATION.schemaId, paid(seq), b32(1), capRef === undefined ? {} : { capRef }),
+      ...(authRef === undefined ? {} : { authRef }),
+    });
+  assert.equal(at(1, b32(5), b32(5)), "applied");
+  assert.equal(at(2, b32(5), b32(6)), "rejected");
+  assert.equal(at(3, b32(5), null), "rejected");
+  assert.equal(at(4, undefined, b32(6)), "applied"); // no cap_ref: nothing to compare
+  assert.equal(at(5, b32(5), undefined), "applied"); // auth_ref unknown to this reader
+  assert.deepEqual(s.rejected.map((r) => r.seq), [2, 3]);
+});
