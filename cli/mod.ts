@@ -52,6 +52,11 @@ import { stream } from "./commands/stream.ts";
 import { verifyReceipt } from "./commands/verify_receipt.ts";
 import { verifyState } from "./commands/verify_state.ts";
 import { WALLET_COMMANDS } from "./commands/wallet.ts";
+import { walletLedger } from "./commands/wallet_ledger.ts";
+import { OP_COMMANDS } from "./commands/op.ts";
+import { OPERATION_VIEW_COMMANDS } from "./commands/operation_views.ts";
+import { AUDIT_COMMANDS } from "./commands/audit.ts";
+import { OPERATION_CHECK_COMMANDS } from "./commands/operation_checks.ts";
 import type { Command } from "./context.ts";
 import { DEFAULT_TIMEOUT_MS } from "./http_client.ts";
 
@@ -111,6 +116,11 @@ export const COMMANDS: readonly Command[] = [
   ...FED_AUTHORITY_COMMANDS,
   ...WALLET_COMMANDS,
   ...RECORD_COMMANDS,
+  walletLedger,
+  ...OP_COMMANDS,
+  ...OPERATION_VIEW_COMMANDS,
+  ...AUDIT_COMMANDS,
+  ...OPERATION_CHECK_COMMANDS,
 ];
 
 /** The client commands as a program of their own (in-process tests; `mod.ts` runs every role's table). */

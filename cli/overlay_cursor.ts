@@ -143,6 +143,16 @@ export class OverlayCursor<S> {
     this.#dirty = discarded !== undefined;
   }
 
+  /** The hub session the cursor reads from. */
+  get session(): HubSession {
+    return this.#o.session;
+  }
+
+  /** The label the cursor folds. */
+  get label(): Uint8Array {
+    return this.#o.target.label;
+  }
+
   /** Loads the summary (checked against the hub) or starts empty. */
   static async open<S>(o: CursorOptions<S>): Promise<OverlayCursor<S>> {
     const path = summaryPath(o.dir, o.session.hubId, o.target.label, o.fold.kind);

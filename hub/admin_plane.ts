@@ -28,6 +28,7 @@ import {
   type AdminView,
   AuthorityView,
   type BodyCodec,
+  GrantView,
   LabelClassView,
   type Revocation,
   RevocationView,
@@ -35,6 +36,7 @@ import {
   type ViewRow,
 } from "../overlays/mod.ts";
 import type { Admission } from "./admission.ts";
+import { AccessGrants } from "./access_grants.ts";
 import { type Author, AuthorsView } from "./admin_authors.ts";
 import { Lock } from "./files.ts";
 import type { Logger } from "./logger.ts";
@@ -57,7 +59,7 @@ export interface AdminPlaneOptions {
   admission: Admission;
   log: Logger;
   metrics?: Metrics;
-  /** TEST-ONLY config key `unsafe_skip_admin_fold`: label classes and schema records are not folded. */
+  /** TEST-ONLY config key `unsafe_skip_admin_fold`: label classes, schema records and access grants are not folded. */
   unsafeSkipAdminFold?: boolean;
 }
 
@@ -73,6 +75,9 @@ export class AdminPlane {
   readonly schemas = new SchemaView();
   readonly authors = new AuthorsView();
   readonly authority = new AuthorityView();
+  readonly grants = new GrantView();
+  /** The capability stage of MSGs whose auth_ref is an access grant's (hub/access_grants.ts). */
+  readonly accessGrants: AccessGrants;
   readonly #views: AdminView[];
   readonly #upto = new Map<string, number>();
   readonly #lock = new Lock();
@@ -83,9 +88,10 @@ export class AdminPlane {
   readonly #tokenHashes = new Lru<Uint8Array[]>(4096);
 
   private constructor(private readonly o: AdminPlaneOptions) {
+    this.accessGrants = new AccessGrants(this.grants, o.realm.routingKey);
     this.#views = o.unsafeSkipAdminFold === true
       ? [this.revocations, this.authority, this.authors]
-      : [this.revocations, this.authority, this.labelClasses, this.schemas, this.authors];
+      : [this.revocations, this.authority, this.grants, this.labelClasses, this.schemas, this.authors];
   }
 
   /** Loads the persisted views and folds the admin entries committed after them (or all, to rebuild them). */

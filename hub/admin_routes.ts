@@ -11,11 +11,15 @@
  *   stream_seq}]}` in stream order of their records.
  * - `GET /admin/schema?schema_id=HEX`: one schema descriptor (404 E.NOT_FOUND when none is registered).
  * - `GET /admin/schemas?name_prefix=&owner=&limit=`: `{ok, schemas: [descriptor]}` in stream order.
+ * - `GET /admin/grants?subject=HEX&active_only=1&limit=`: `{ok, now, grants: [{auth_ref, subject_identity,
+ *   allowed_stream_ids, expiry_time, maximum_rate_per_second, maximum_burst, stream_seq, revoked, active}]}` in
+ *   stream order (access.grant.v1 admin records, overlays/access_grant.ts).
  * - `GET /profile/features`: the v0.0.1+ feature descriptor (hub/features.ts).
  * - `GET /authority?stream_id=|label=`: role and AUTH1 label authority (hub/authority_route.ts).
  */
 import { fromHex, hubIdFor, toHex, VeenError } from "../core/mod.ts";
 import {
+  grantJson,
   type LabelClass,
   type Revocation,
   REVOCATION_KINDS,
@@ -81,6 +85,8 @@ export function adminRoute(
       return schema(c, q);
     case "/admin/schemas":
       return schemas(c, q);
+    case "/admin/grants":
+      return grants(c, q);
     case "/profile/features":
       return features(c);
     case "/authority":
@@ -165,6 +171,18 @@ function features(c: AdminRoutesContext): Response {
     hub_id: toHex(hubIdFor(c.hubPk)),
     features: c.features,
   });
+}
+
+function grants(c: AdminRoutesContext, q: Query): Response {
+  const now = Math.floor(c.now() / 1000);
+  const subject = q.text("subject")?.toLowerCase();
+  const out = c.admin.grants.list()
+    .map((g) => grantJson(g, now))
+    .filter((g) =>
+      (subject === undefined || g.subject_identity === subject) && (!q.flag("active_only") || g.active)
+    )
+    .slice(0, listLimit(q));
+  return jsonResponse({ ok: true, now, grants: out });
 }
 
 function revocations(c: AdminRoutesContext, q: Query): Response {

@@ -133,8 +133,9 @@ export interface HubConfig {
   /** KEX0.3: hex client_ids refused at the capability stage (E.AUTH). */
   clientIdDeny: string[];
   /**
-   * TEST-ONLY (`unsafe_skip_admin_fold`): label classes and schema records are admitted but not folded (their
-   * views stay empty; views.kv is left untouched, in memory only), so `veen selftest meta` can prove it fails.
+   * TEST-ONLY (`unsafe_skip_admin_fold`): label classes, schema records and access grants are admitted but not
+   * folded (their views stay empty; views.kv is left untouched, in memory only), so `veen selftest meta` and
+   * `plus-plus` can prove they fail.
    */
   unsafeSkipAdminFold: boolean;
   /** FED1/AUTH1 (docs/federation.md): standalone, primary or replica; `/info` and `hub role` report it. */

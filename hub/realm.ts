@@ -37,6 +37,8 @@ export interface Realm {
   realmId: Uint8Array;
   adminKey: RealmAdminKey;
   streams: AdminStreamIds[];
+  /** The hub's routing key (labels of the streams access grants allow: hub/access_grants.ts). */
+  routingKey: Uint8Array;
   /** The signed realm descriptor served at GET /realm. */
   descriptor: Uint8Array;
   /** The admin stream a label belongs to, if it is one of this realm's admin labels. */
@@ -110,6 +112,7 @@ export function realmOf(
     realmId,
     adminKey,
     streams,
+    routingKey,
     descriptor,
     adminStreamOf: (label) => byLabel.get(toHex(label)),
   };

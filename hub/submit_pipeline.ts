@@ -511,11 +511,23 @@ export class SubmitPipeline {
 
   /**
    * Stage 4, capability (E.AUTH, E.CAP, E.TIME): after the client_id deny list (hub/client_deny.ts, in `submit`),
-   * hub/admission.ts; resolves with the record's rate gate.
+   * an access grant named by auth_ref (hub/access_grants.ts), else hub/admission.ts; resolves with the rate gate.
    */
   private capability(msg: Msg): Promise<RateGate | undefined> {
     const m = this.c.metrics;
-    return this.c.admission.check(msg, Math.floor(this.c.now() / 1000)).then((g) => {
+    const now = Math.floor(this.c.now() / 1000);
+    let granted: RateGate | undefined | null;
+    try {
+      granted = this.c.admin.accessGrants.check(msg, now);
+    } catch (e) {
+      m.capFail++;
+      return Promise.reject(e);
+    }
+    if (granted !== null) {
+      m.capOk++;
+      return Promise.resolve(granted);
+    }
+    return this.c.admission.check(msg, now).then((g) => {
       m.capOk++;
       return g;
     }, (e) => {

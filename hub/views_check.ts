@@ -12,6 +12,7 @@ import {
   type AdminStreamName,
   type AdminView,
   AuthorityView,
+  GrantView,
   LabelClassView,
   RevocationView,
   SchemaView,
@@ -77,6 +78,7 @@ export async function openViewsCheck(dir: string): Promise<ViewsCheck> {
       const views: AdminView[] = [
         new RevocationView(),
         new AuthorityView(),
+        new GrantView(),
         new LabelClassView(),
         new SchemaView(),
       ];

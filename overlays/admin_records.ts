@@ -5,6 +5,7 @@
  */
 import { type AdminStream, adminStreamId, labelFor } from "../core/mod.ts";
 import { BodyCodec } from "./body_codec.ts";
+import { ACCESS_GRANT, ACCESS_REVOKE } from "./access_grant.ts";
 
 /** `veen.fed.authority.v1` on stream_fed_admin (FED1 §2.2). */
 export const FED_AUTHORITY = new BodyCodec("veen.fed.authority.v1", [
@@ -57,9 +58,9 @@ export const ADMIN_STREAMS = {
 export type AdminStreamName = keyof typeof ADMIN_STREAMS;
 export const ADMIN_STREAM_NAMES = Object.keys(ADMIN_STREAMS) as AdminStreamName[];
 
-/** The schemas each admin stream admits (more join stream_fed_admin with access grants). */
+/** The schemas each admin stream admits (access grants and revokes are admin records: overlays/access_grant.ts). */
 export const ADMIN_SCHEMAS: Record<AdminStreamName, BodyCodec[]> = {
-  fed_admin: [FED_AUTHORITY],
+  fed_admin: [FED_AUTHORITY, ACCESS_GRANT, ACCESS_REVOKE],
   revocation: [REVOCATION],
   label_class: [LABEL_CLASS],
   schema_meta: [META_SCHEMA],

@@ -23,7 +23,7 @@ export interface OverlayEntry {
   clientId: Uint8Array;
   /** RECEIPT.hub_ts (Unix seconds). */
   hubTs: number;
-  /** MSG.auth_ref (the cap the sender was admitted under), when the reader supplies it. */
+  /** MSG.auth_ref, when the reader knows it (null: none); payload_hdr.cap_ref must equal it (spec-3 §1.3). */
   authRef?: Uint8Array | null;
   hdr: PayloadHdr;
   body: Uint8Array;

@@ -63,7 +63,11 @@ const SUITES: [SuiteGroup, string][] = [
     "the v0.0.1+ overlay suites: kex1 + hardened + meta + federated + id + wallet (CORE-GOALS 0; --subset picks some)",
   ],
   ["plus", "core + props + fuzz + kex1 + hardened + meta + federated + id + wallet (CLI-GOALS-2 §8.5)"],
-  ["all", "core + props + fuzz + the overlay suites + the product suites (recorder, bridge)"],
+  [
+    "plus-plus",
+    "operation profiles: op, access grants, wallet ledger, agreement, snapshot, recovery, audit, federate (own hubs)",
+  ],
+  ["all", "core + props + fuzz + the overlay suites + the product suites (recorder, bridge, plus-plus)"],
 ];
 
 /** `veen selftest core|props|fuzz|meta|all`. */

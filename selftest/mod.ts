@@ -23,6 +23,7 @@ import { ID_GOAL, idSuite } from "./id_suite.ts";
 import { WALLET_GOAL, walletSuite } from "./wallet_suite.ts";
 import { RECORDER_GOAL, recorderSuite } from "./recorder_suite.ts";
 import { BRIDGE_GOAL, bridgeSuite } from "./bridge_suite.ts";
+import { PLUS_PLUS_GOAL, plusPlusSuite } from "./plus_plus_suite.ts";
 import { PROPS_GOAL, propsSuite } from "./props_suite.ts";
 import { Report } from "./report.ts";
 import { parseSeed, Rng } from "./rng.ts";
@@ -42,7 +43,8 @@ export type SuiteName =
   | "wallet"
   | "recorder"
   | "bridge"
-  | "authority";
+  | "authority"
+  | "plus-plus";
 /** A suite, or a group of suites run in one report. */
 export type SuiteGroup = SuiteName | "overlays" | "plus" | "all";
 
@@ -58,9 +60,9 @@ const OVERLAY_SUBSETS: Record<string, SuiteName> = {
   wallet: "wallet",
 };
 const OVERLAYS: SuiteName[] = ["kex1", "hardened", "meta", "federated", "id", "wallet"];
-/** The product suites (001 SDR0, AGB0). */
-const PRODUCTS: SuiteName[] = ["recorder", "bridge"];
-/** What the groups run. `plus` is CLI-GOALS-2 §8.5 and `all` CORE-GOALS 0 (core and the overlays). */
+/** The product suites (001 SDR0, AGB0) and the operation profiles (`plus-plus`, CLI goals 3 §10.5). */
+const PRODUCTS: SuiteName[] = ["recorder", "bridge", "plus-plus"];
+/** What the groups run. `plus` is CLI-GOALS-2 §8.5 and `all` CORE-GOALS 0 (core, the overlays, the products). */
 const GROUPS: Record<"overlays" | "plus" | "all", SuiteName[]> = {
   overlays: OVERLAYS,
   plus: ["core", "props", "fuzz", ...OVERLAYS],
@@ -68,7 +70,7 @@ const GROUPS: Record<"overlays" | "plus" | "all", SuiteName[]> = {
 };
 
 /** The suites of `which`, narrowed by `--subset` (overlays only). */
-function suitesOf(which: SuiteGroup, subset: string[]): SuiteName[] {
+export function suitesOf(which: SuiteGroup, subset: string[]): SuiteName[] {
   if (subset.length > 0 && which !== "overlays") {
     throw usageError("--subset goes with veen selftest overlays");
   }
@@ -99,6 +101,7 @@ const SUITES: Record<SuiteName, { goal: string; run: (h: Harness) => Promise<voi
   recorder: { goal: RECORDER_GOAL, run: recorderSuite },
   bridge: { goal: BRIDGE_GOAL, run: bridgeSuite },
   authority: { goal: AUTHORITY_GOAL, run: authoritySuite },
+  "plus-plus": { goal: PLUS_PLUS_GOAL, run: plusPlusSuite },
 };
 
 /** `veen selftest SUITE ...` in-process (`args` follow the word "selftest"); returns the exit code. */

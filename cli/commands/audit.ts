@@ -1,0 +1,163 @@
+/**
+ * `veen audit queries|summary|enforce-check` (CLI goals 3 §8; spec-3 §9), over the operation logs of streams
+ * (cli/operation_reader.ts, resumed from the client's summaries):
+ * - `audit queries`: query.audit.v1 rows by resource_identifier prefix and time;
+ * - `audit summary`: per stream, the profile schemas seen and whether query audits and access records appear;
+ * - `audit enforce-check --policy-file`: the policy's violations (overlays/query_audit_policy.ts); exit 4 when
+ *   there are any.
+ */
+import { streamIdFor, toHex, VeenError } from "../../core/mod.ts";
+import { checkFailure, parseUint, usageError } from "../../cmd/mod.ts";
+import {
+  auditRows,
+  enforceCheck,
+  type OperationRecord,
+  parseAuditPolicy,
+  policyStreams,
+} from "../../overlays/mod.ts";
+import {
+  CLIENT_FLAG,
+  type Command,
+  type CommandContext,
+  HUB_FLAG,
+  HUB_KEY_FLAG,
+  PASSPHRASE_FLAG,
+  REFOLD_FLAG,
+  STREAM_FLAG,
+} from "../context.ts";
+import { readInputFile } from "../files.ts";
+import { readOperations } from "../operation_reader.ts";
+import { foldJson } from "./crdt.ts";
+
+const TAIL = [REFOLD_FLAG, HUB_KEY_FLAG, PASSPHRASE_FLAG];
+
+export const auditQueries: Command = {
+  path: ["audit", "queries"],
+  summary: "list query audit records (query.audit.v1) by resource prefix and time",
+  usage: "veen audit queries --hub H --client DIR --stream NAME [--resource-prefix TEXT] [--since UNIX]",
+  flags: [
+    HUB_FLAG,
+    CLIENT_FLAG,
+    STREAM_FLAG,
+    { name: "resource-prefix", metavar: "TEXT", help: "resource_identifier prefix" },
+    { name: "since", metavar: "UNIX", help: "request_time at or after (hub_ts when absent)" },
+    ...TAIL,
+  ],
+  async run(ctx) {
+    const since = ctx.flags.str("since");
+    const { cursor, log } = await readOperations(ctx);
+    const rows = auditRows(
+      log.records,
+      ctx.flags.str("resource-prefix") ?? "",
+      since === undefined ? 0 : parseUint(since, "--since"),
+    );
+    ctx.out.result(
+      { stream: ctx.flags.req("stream"), rows, ...foldJson(cursor) },
+      rows.map((r) =>
+        `${r.request_time} ${
+          r.requester_identity.slice(0, 16)
+        }… ${r.resource_identifier} ${r.resource_class} ${r.purpose_code ?? "-"}`
+      ),
+    );
+    return 0;
+  },
+};
+
+/**
+ * One stream's summary: the profile schemas its operation log holds, its label class and sensitivity (LCLASS0, from
+ * the hub), whether query audits appear (missing for a sensitive stream: high sensitivity or a `sensitive` class)
+ * and how many access grants the hub holds for it (the stream's authorization surface).
+ */
+async function summaryOf(ctx: CommandContext, stream: string) {
+  const { cursor, log } = await readOperations(ctx, stream);
+  const schemas: Record<string, number> = {};
+  for (const r of log.records) schemas[r.codec.name] = (schemas[r.codec.name] ?? 0) + 1;
+  const http = cursor.session.http;
+  const cls = await http.json("/admin/label-class", { label: toHex(cursor.label) }).catch(() => ({}));
+  const grants = await http.json("/admin/grants", {}).catch(() => ({ grants: [] }));
+  const streamId = toHex(streamIdFor(stream));
+  const sensitivity = (cls as Record<string, unknown>).sensitivity ?? null;
+  const klass = (cls as Record<string, unknown>).class ?? null;
+  const sensitive = sensitivity === "high" || klass === "sensitive";
+  const audited = schemas["query.audit.v1"] !== undefined;
+  return {
+    stream,
+    schemas,
+    label_class: klass,
+    sensitivity,
+    query_audit_present: audited,
+    audit_missing: sensitive && !audited,
+    access_grants: ((grants as { grants?: { allowed_stream_ids: string[] }[] }).grants ?? [])
+      .filter((g) => g.allowed_stream_ids.includes(streamId)).length,
+  };
+}
+
+export const auditSummary: Command = {
+  path: ["audit", "summary"],
+  summary: "per stream: operation schemas seen, label class, query audits present, access grants held",
+  usage: "veen audit summary --hub H --client DIR --stream NAME...",
+  flags: [
+    HUB_FLAG,
+    CLIENT_FLAG,
+    { ...STREAM_FLAG, multiple: true, help: "a stream to summarize (repeatable)" },
+    ...TAIL,
+  ],
+  async run(ctx) {
+    const out = [];
+    for (const s of ctx.flags.list("stream")) out.push(await summaryOf(ctx, s));
+    ctx.out.result(
+      { streams: out },
+      out.map((s) =>
+        `${s.stream}: ${
+          Object.entries(s.schemas).map(([k, n]) => `${k}×${n}`).join(", ") || "no operations"
+        }; ` +
+        `class ${s.label_class ?? "unset"}; query_audit ${s.query_audit_present ? "present" : "absent"}` +
+        `${s.audit_missing ? " (MISSING for a sensitive stream)" : ""}; access grants ${s.access_grants}`
+      ),
+    );
+    return 0;
+  },
+};
+
+export const auditEnforceCheck: Command = {
+  path: ["audit", "enforce-check"],
+  summary: "check the streams against an audit policy file; exit 4 on violations",
+  usage: "veen audit enforce-check --hub H --client DIR --policy-file POLICY_JSON [--stream NAME]...",
+  flags: [
+    HUB_FLAG,
+    CLIENT_FLAG,
+    { name: "policy-file", metavar: "FILE", required: true, help: "policy JSON (version 1, rules)" },
+    {
+      name: "stream",
+      metavar: "NAME",
+      multiple: true,
+      help: "further streams for require_recovery_threshold rules without a stream",
+    },
+    ...TAIL,
+  ],
+  async run(ctx) {
+    const text = new TextDecoder().decode(await readInputFile(ctx.flags.req("policy-file"), "policy file"));
+    let policy;
+    try {
+      policy = parseAuditPolicy(JSON.parse(text));
+    } catch (e) {
+      throw usageError(`Invalid policy file: ${e instanceof Error ? e.message : e}`);
+    }
+    const logs = new Map<string, OperationRecord[]>();
+    for (const s of new Set([...policyStreams(policy), ...ctx.flags.list("stream")])) {
+      logs.set(s, (await readOperations(ctx, s)).log.records);
+    }
+    const violations = enforceCheck(policy, logs);
+    const json = { rules: policy.rules.length, streams: [...logs.keys()], violations };
+    if (violations.length > 0) {
+      throw checkFailure(new VeenError("E.PROFILE", `${violations.length} policy violation(s)`), {
+        lines: violations,
+        json: { ...json, ok: false },
+      });
+    }
+    ctx.out.result({ ...json, ok: true }, [`ok: ${policy.rules.length} rule(s), no violations`]);
+    return 0;
+  },
+};
+
+export const AUDIT_COMMANDS: readonly Command[] = [auditQueries, auditSummary, auditEnforceCheck];

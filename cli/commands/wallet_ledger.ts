@@ -1,0 +1,77 @@
+/**
+ * `veen wallet ledger` (CLI goals 3 §6.1; overlay decisions: the signed-balance fold over paid.operation.v1): for
+ * the paid operations of `--stream` with stream_seq in [since, upto], debit payer_account and credit payee_account
+ * (overlays/paid_ledger.ts), each (label, stream_seq) once. Identities remapped by effective recovery executions on
+ * `--recovery-stream` (default the same stream) are shown under their new identity. The operation log is resumed
+ * from the client's summary: a warm read fetches only the new items.
+ */
+import { parseHex32, parseUint } from "../../cmd/mod.ts";
+import { applyPaid, balancesJson, emptyLedger, identityRemap } from "../../overlays/mod.ts";
+import {
+  CLIENT_FLAG,
+  type Command,
+  HUB_FLAG,
+  HUB_KEY_FLAG,
+  PASSPHRASE_FLAG,
+  REFOLD_FLAG,
+  STREAM_FLAG,
+} from "../context.ts";
+import { readOperations } from "../operation_reader.ts";
+import { foldJson } from "./crdt.ts";
+import { RECOVERY_POLICY_FLAGS, recoveryPolicy } from "./recovery_flags.ts";
+
+export const walletLedger: Command = {
+  path: ["wallet", "ledger"],
+  summary: "signed balances over the paid operations of a stream (paid.operation.v1)",
+  usage:
+    "veen wallet ledger --hub H --client DIR --stream NAME [--upto-stream-seq N] [--since-stream-seq M] [--account HEX32] [--recovery-stream NAME] [--threshold N] [--guardian HEX32]...",
+  flags: [
+    HUB_FLAG,
+    CLIENT_FLAG,
+    STREAM_FLAG,
+    { name: "upto-stream-seq", metavar: "N", help: "last stream_seq folded (default: the hub's last)" },
+    { name: "since-stream-seq", metavar: "M", help: "first stream_seq folded (default 1)" },
+    { name: "account", metavar: "HEX32", help: "print this account's balance only" },
+    {
+      name: "recovery-stream",
+      metavar: "NAME",
+      help: "stream of the recovery records whose executions remap identities (default --stream)",
+    },
+    ...RECOVERY_POLICY_FLAGS,
+    REFOLD_FLAG,
+    HUB_KEY_FLAG,
+    PASSPHRASE_FLAG,
+  ],
+  async run(ctx) {
+    const stream = ctx.flags.req("stream");
+    const { cursor, log } = await readOperations(ctx, stream);
+    const uptoFlag = ctx.flags.str("upto-stream-seq");
+    const upto = uptoFlag === undefined ? cursor.view.size : parseUint(uptoFlag, "--upto-stream-seq");
+    const sinceFlag = ctx.flags.str("since-stream-seq");
+    const from = sinceFlag === undefined ? 1 : parseUint(sinceFlag, "--since-stream-seq", { min: 1 });
+    const recStream = ctx.flags.str("recovery-stream") ?? stream;
+    const recLog = recStream === stream ? log : (await readOperations(ctx, recStream)).log;
+    const remap = identityRemap(recLog.records, recoveryPolicy(ctx));
+    const ledger = applyPaid(emptyLedger(), log.records.filter((r) => r.seq >= from && r.seq <= upto), remap);
+    const balances = balancesJson(ledger);
+    const accountFlag = ctx.flags.str("account");
+    const json = {
+      stream,
+      from,
+      upto,
+      balances,
+      applied: ledger.applied,
+      skipped: ledger.skipped.map((s) => ({ stream_seq: s.seq, reason: s.reason })),
+      ...foldJson(cursor),
+    };
+    if (accountFlag !== undefined) {
+      parseHex32(accountFlag, "--account");
+      const acct = remap(accountFlag.toLowerCase());
+      const bal = balances[acct] ?? 0;
+      ctx.out.result({ ...json, account: acct, balance: bal }, [`${acct}: ${bal}`]);
+      return 0;
+    }
+    ctx.out.result(json, Object.entries(balances).map(([k, v]) => `${k}: ${v}`));
+    return 0;
+  },
+};
