@@ -38,6 +38,7 @@ import { powRequest, powSolve } from "./commands/pow.ts";
 import { reportEquivocation } from "./commands/report_equivocation.ts";
 import { resync } from "./commands/resync.ts";
 import { capRevocations, capRevoke } from "./commands/revoke.ts";
+import { QUERY_COMMANDS } from "./commands/query.ts";
 import { rpcCall, rpcServe } from "./commands/rpc.ts";
 import { SCHEMA_COMMANDS } from "./commands/schema.ts";
 import { schemaId } from "./commands/schema_id.ts";
@@ -99,6 +100,7 @@ export const COMMANDS: readonly Command[] = [
   hubAdmissionLog,
   ...FED_AUTHORITY_COMMANDS,
   ...WALLET_COMMANDS,
+  ...QUERY_COMMANDS,
 ];
 
 /** The client commands as a program of their own (in-process tests; `mod.ts` runs every role's table). */

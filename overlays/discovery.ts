@@ -16,6 +16,7 @@
  */
 import { bytesEqual, fromHex, H, Ht, toHex, utf8 } from "../core/mod.ts";
 import { BodyCodec, type BodyRecord } from "./body_codec.ts";
+import { RECORD_EVENT } from "./record_event.ts";
 import {
   type ApplyResult,
   damaged,
@@ -310,3 +311,9 @@ export function discQuery(
   }
   return { results: live.slice(offset, offset + limit), more: live.length > offset + limit };
 }
+
+/** The recorder and discovery codecs `veen send --body-json` encodes by schema name. */
+export const OVERLAY_BODY_CODECS: readonly BodyCodec[] = [
+  RECORD_EVENT,
+  ...DISC_KINDS.flatMap((k) => [DISC[k].advertise, DISC[k].retire]),
+];
