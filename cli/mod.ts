@@ -39,6 +39,8 @@ import { reportEquivocation } from "./commands/report_equivocation.ts";
 import { resync } from "./commands/resync.ts";
 import { capRevocations, capRevoke } from "./commands/revoke.ts";
 import { QUERY_COMMANDS } from "./commands/query.ts";
+import { DISC_COMMANDS } from "./commands/disc.ts";
+import { connect } from "./commands/connect.ts";
 import { rpcCall, rpcServe } from "./commands/rpc.ts";
 import { SCHEMA_COMMANDS } from "./commands/schema.ts";
 import { schemaId } from "./commands/schema_id.ts";
@@ -101,6 +103,8 @@ export const COMMANDS: readonly Command[] = [
   ...FED_AUTHORITY_COMMANDS,
   ...WALLET_COMMANDS,
   ...QUERY_COMMANDS,
+  ...DISC_COMMANDS,
+  connect,
 ];
 
 /** The client commands as a program of their own (in-process tests; `mod.ts` runs every role's table). */
