@@ -81,20 +81,52 @@ function stringList(v: unknown, what: string, opts: { nonEmpty?: boolean } = {})
   return list;
 }
 
-/** Unix seconds of a `YYYY-MM-DDTHH:MM:SSZ` timestamp (§3.2); undefined when it is not one. */
+/** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil; pure, no clock). */
+function daysFromCivil(y: number, m: number, d: number): number {
+  const yy = m <= 2 ? y - 1 : y;
+  const era = Math.floor(yy / 400);
+  const yoe = yy - era * 400;
+  const doy = Math.floor((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + d - 1;
+  return era * 146097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719468;
+}
+
+/** The date of a day number (civil_from_days). */
+function civilFromDays(days: number): [number, number, number] {
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor(
+    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365,
+  );
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const m0 = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * m0 + 2) / 5) + 1;
+  const m = m0 < 10 ? m0 + 3 : m0 - 9;
+  return [yoe + era * 400 + (m <= 2 ? 1 : 0), m, d];
+}
+
+/** Unix seconds of a `YYYY-MM-DDTHH:MM:SSZ` timestamp (§3.2) from 1970 on; undefined when it is not one. */
 export function parseTimestamp(s: string): number | undefined {
   const m = TIMESTAMP.exec(s);
   if (m === null) return undefined;
   const [y, mo, d, h, mi, se] = m.slice(1).map(Number) as [number, number, number, number, number, number];
-  const ms = Date.UTC(y, mo - 1, d, h, mi, se);
-  return new Date(ms).toISOString() === `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.000Z` && ms >= 0
-    ? ms / 1000
-    : undefined;
+  if (y < 1970 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 59) return undefined;
+  const days = daysFromCivil(y, mo, d);
+  const [y2, mo2, d2] = civilFromDays(days);
+  if (y2 !== y || mo2 !== mo || d2 !== d) return undefined; // e.g. February 30
+  return days * 86400 + h * 3600 + mi * 60 + se;
 }
+
+const pad = (n: number, w = 2) => String(n).padStart(w, "0");
 
 /** `YYYY-MM-DDTHH:MM:SSZ` of Unix seconds (§3.2, whole seconds). */
 export function formatTimestamp(sec: number): string {
-  return new Date(sec * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+  const days = Math.floor(sec / 86400);
+  const t = sec - days * 86400;
+  const [y, m, d] = civilFromDays(days);
+  return `${pad(y, 4)}-${pad(m)}-${pad(d)}T${pad(Math.floor(t / 3600))}:${pad(Math.floor(t / 60) % 60)}:${
+    pad(t % 60)
+  }Z`;
 }
 
 function timestamp(v: unknown, what: string): string | null {

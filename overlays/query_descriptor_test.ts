@@ -54,3 +54,23 @@ Deno.test("normalizeDescriptor refuses bad descriptors with invalid_query_descri
   fails({ ...base, meta: { blob: "x".repeat(5000) } }, "invalid_query_descriptor", /more than 4096/);
   fails({ ...base, version: 2 }, "unsupported_version", /version 2/);
 });
+
+Deno.test("timestamps are YYYY-MM-DDTHH:MM:SSZ from 1970 on, real dates only, and round-trip", async () => {
+  const { parseTimestamp, formatTimestamp } = await import("./query_descriptor.ts");
+  assert.equal(parseTimestamp("2025-11-19T03:20:00Z"), Date.UTC(2025, 10, 19, 3, 20) / 1000);
+  assert.equal(parseTimestamp("2024-02-29T23:59:59Z"), Date.UTC(2024, 1, 29, 23, 59, 59) / 1000);
+  for (
+    const bad of [
+      "2023-02-29T00:00:00Z",
+      "2025-11-19T24:00:00Z",
+      "1969-12-31T23:59:59Z",
+      "2025-11-19 03:20:00Z",
+    ]
+  ) {
+    assert.equal(parseTimestamp(bad), undefined, bad);
+  }
+  for (const t of [0, 951_782_400, 1_700_000_000, 4_102_444_799]) {
+    assert.equal(formatTimestamp(t), new Date(t * 1000).toISOString().replace(".000Z", "Z"));
+    assert.equal(parseTimestamp(formatTimestamp(t)), t);
+  }
+});

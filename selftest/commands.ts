@@ -51,8 +51,10 @@ const SUITES: [SuiteGroup, string][] = [
     "overlays",
     "the v0.0.1+ overlay suites: kex1 + hardened + meta + federated (CORE-GOALS 0; --subset picks some)",
   ],
+  ["query", "Query API: query serve, submit with full and spot evidence, pages, verify-digest, refusals"],
+  ["discovery", "discovery: advertise, query, expiry, retire and revive, connect over RPC0"],
   ["plus", "core + props + fuzz + kex1 + hardened + meta + federated (CLI-GOALS-2 §8.5)"],
-  ["all", "core + props + fuzz + the overlay suites (kex1, hardened, meta, federated)"],
+  ["all", "core + props + fuzz + the overlay suites (kex1, hardened, meta, federated) + query + discovery"],
 ];
 
 /** `veen selftest core|props|fuzz|meta|all`. */

@@ -18,13 +18,24 @@ import { HARDENED_GOAL, hardenedSuite } from "./hardened_suite.ts";
 import { Harness, Interrupted, SuiteAborted } from "./harness.ts";
 import { META_GOAL, metaSuite } from "./meta_suite.ts";
 import { PROPS_GOAL, propsSuite } from "./props_suite.ts";
+import { QUERY_GOAL, querySuite } from "./query_suite.ts";
+import { DISCOVERY_GOAL, discoverySuite } from "./discovery_suite.ts";
 import { Report } from "./report.ts";
 import { parseSeed, Rng } from "./rng.ts";
 import { SELFTEST_COMMANDS } from "./commands.ts";
 
 export { BENCH_COMMAND, benchMain, SELFTEST_COMMANDS } from "./commands.ts";
 
-export type SuiteName = "core" | "props" | "fuzz" | "kex1" | "hardened" | "meta" | "federated";
+export type SuiteName =
+  | "core"
+  | "props"
+  | "fuzz"
+  | "kex1"
+  | "hardened"
+  | "meta"
+  | "federated"
+  | "query"
+  | "discovery";
 /** A suite, or a group of suites run in one report. */
 export type SuiteGroup = SuiteName | "overlays" | "plus" | "all";
 
@@ -38,11 +49,13 @@ const OVERLAY_SUBSETS: Record<string, SuiteName> = {
   "fed-auth": "federated",
 };
 const OVERLAYS: SuiteName[] = ["kex1", "hardened", "meta", "federated"];
+/** The product suites (spec 001: Query API, discovery and connect). */
+const PRODUCTS: SuiteName[] = ["query", "discovery"];
 /** What the groups run. `plus` is CLI-GOALS-2 §8.5 and `all` CORE-GOALS 0 (core and the overlays). */
 const GROUPS: Record<"overlays" | "plus" | "all", SuiteName[]> = {
   overlays: OVERLAYS,
   plus: ["core", "props", "fuzz", ...OVERLAYS],
-  all: ["core", "props", "fuzz", ...OVERLAYS],
+  all: ["core", "props", "fuzz", ...OVERLAYS, ...PRODUCTS],
 };
 
 /** The suites of `which`, narrowed by `--subset` (overlays only). */
@@ -72,6 +85,8 @@ const SUITES: Record<SuiteName, { goal: string; run: (h: Harness) => Promise<voi
   hardened: { goal: HARDENED_GOAL, run: hardenedSuite },
   meta: { goal: META_GOAL, run: metaSuite },
   federated: { goal: FEDERATED_GOAL, run: federatedSuite },
+  query: { goal: QUERY_GOAL, run: querySuite },
+  discovery: { goal: DISCOVERY_GOAL, run: discoverySuite },
 };
 
 /** `veen selftest SUITE ...` in-process (`args` follow the word "selftest"); returns the exit code. */
