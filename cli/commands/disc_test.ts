@@ -18,6 +18,21 @@ Deno.test("disc: advertise, query, expiry at hub_ts + ttl_sec, retire hides, a l
     const mallory = await newClient(root, "mallory");
     const h = ["--hub", hub.url];
     const w = [...h, "--client", op, "--to", reader];
+    const calc = (...extra: string[]) =>
+      runCli([
+        "disc",
+        "advertise-service",
+        ...w,
+        "--name",
+        "calc",
+        "--overlay",
+        "rpc@v1",
+        "--method",
+        "add",
+        "--service-stream",
+        "svc/calc",
+        ...extra,
+      ]);
     const q = (...f: string[]) => runCli(["disc", "query", ...h, "--client", reader, "--json", ...f]);
 
     const hubAd = ok(
@@ -30,22 +45,7 @@ Deno.test("disc: advertise, query, expiry at hub_ts + ttl_sec, retire hides, a l
     assert.deepEqual(hubs[0]!.endpoints, [{ kind: "http", url: hub.url }]);
 
     const ad = ok(
-      await runCli([
-        "disc",
-        "advertise-service",
-        ...w,
-        "--name",
-        "calc",
-        "--overlay",
-        "rpc@v1",
-        "--method",
-        "add",
-        "--service-stream",
-        "svc/calc",
-        "--ttl-sec",
-        "30",
-        "--json",
-      ]),
+      await calc("--ttl-sec", "30", "--json"),
     ).json();
     const id = String(ad.service_id);
     const hubTs = ad.hub_ts as number;
@@ -79,20 +79,7 @@ Deno.test("disc: advertise, query, expiry at hub_ts + ttl_sec, retire hides, a l
       "the fold resumed from its summary",
     );
     const again = ok(
-      await runCli([
-        "disc",
-        "advertise-service",
-        ...w,
-        "--name",
-        "calc",
-        "--overlay",
-        "rpc@v1",
-        "--method",
-        "add",
-        "--service-stream",
-        "svc/calc",
-        "--json",
-      ]),
+      await calc("--json"),
     ).json();
     assert.equal(again.service_id, id);
     const revived = results(ok(await q("--kind", "service", "--name-prefix", "ca")).json());
