@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { toHex } from "../../core/mod.ts";
 import { startRealHub } from "../testing/real_hub.ts";
-import { newClient, runCli } from "../testing/run.ts";
+import { newClient, runCli, tempDir } from "../testing/run.ts";
 import { ok, withRealHub } from "../testing/with_real_hub.ts";
 
 const results = (r: Record<string, unknown>) => r.results as Record<string, unknown>[];
@@ -255,4 +255,115 @@ Deno.test("connect: selects the advertised hub, pins its key, finds the rpc serv
       await other.close();
     }
   });
+});
+
+Deno.test("connect: a cap_token service gets --cap authorized at the chosen hub; an untrusted cap fails phase authorize", async () => {
+  const keys = await tempDir();
+  try {
+    const caller = await newClient(keys.path, "caller");
+    const stranger = await newClient(keys.path, "stranger");
+    const issuer = String(
+      ok(await runCli(["id", "show", "--client", caller, "--json"])).json().id_sign_public,
+    );
+    await withRealHub({ trustedIssuers: [issuer] }, async (hub, root) => {
+      const op = await newClient(root, "operator");
+      const server = await newClient(root, "server");
+      const h = ["--hub", hub.url];
+      const w = [...h, "--client", op, "--to", caller];
+      ok(await runCli(["disc", "advertise-hub", ...w]));
+      ok(
+        await runCli([
+          "disc",
+          "advertise-overlay",
+          ...w,
+          "--name",
+          "rpc",
+          "--version",
+          "v1",
+          "--schema",
+          "rpc.v1",
+        ]),
+      );
+      ok(
+        await runCli([
+          "disc",
+          "advertise-service",
+          ...w,
+          "--name",
+          "calc",
+          "--overlay",
+          "rpc@v1",
+          "--method",
+          "add",
+          "--service-stream",
+          "svc/calc",
+          "--auth-mode",
+          "cap_token",
+        ]),
+      );
+      const capOf = async (iss: string, out: string) =>
+        ok(
+          await runCli([
+            "cap",
+            "issue",
+            "--issuer",
+            iss,
+            "--subject",
+            caller,
+            "--stream",
+            "svc/calc",
+            "--ttl",
+            "600",
+            "--out",
+            out,
+          ]),
+        );
+      await capOf(stranger, `${root}/bad.cap`);
+      await capOf(caller, `${root}/good.cap`);
+      const call = (cap: string) =>
+        runCli([
+          "connect",
+          ...h,
+          "--client",
+          caller,
+          "--method",
+          "add",
+          "--args",
+          "[2,3]",
+          "--to",
+          server,
+          "--cap",
+          cap,
+          "--timeout-ms",
+          "15000",
+          "--json",
+        ]);
+      const bad = await call(`${root}/bad.cap`);
+      assert.equal(bad.code, 4, bad.stdout);
+      assert.equal(bad.json().code, "E.CAP");
+      assert.equal(bad.json().phase, "authorize");
+      const serving = runCli([
+        "rpc",
+        "serve",
+        ...h,
+        "--stream",
+        "svc/calc",
+        "--client",
+        server,
+        "--poll-ms",
+        "20",
+        "--max-requests",
+        "1",
+        "--for-ms",
+        "30000",
+      ]);
+      const good = ok(await call(`${root}/good.cap`)).json();
+      ok(await serving);
+      assert.equal(good.result, 5);
+      const auth = (good.phases as Record<string, unknown>[]).find((p) => p.phase === "authorize")!;
+      assert.match(String(auth.auth_ref), /^[0-9a-f]{64}$/);
+    });
+  } finally {
+    await keys.cleanup();
+  }
 });

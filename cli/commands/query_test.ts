@@ -48,7 +48,7 @@ async function produce(hub: string, producer: string, service: string, n: number
 }
 
 /** Starts the service in-process, as `veen query serve` does, with its own captured output. */
-async function serve(hub: string, dir: string, extra: string[] = []): Promise<QueryService> {
+async function serve(hub: string, dir: string, extra: string[] = [], token?: string): Promise<QueryService> {
   const argv = ["--listen", "127.0.0.1:0", "--hub", hub, "--client", dir, ...extra];
   const io = captureIo();
   const ctx: CommandContext = {
@@ -59,7 +59,7 @@ async function serve(hub: string, dir: string, extra: string[] = []): Promise<Qu
     argv,
   };
   const { keys } = await readKeystore(dir, undefined);
-  return await startQueryService({ ctx, dir, keys, listen: "127.0.0.1:0", allowScope: ["record/"] });
+  return await startQueryService({ ctx, dir, keys, listen: "127.0.0.1:0", allowScope: ["record/"], token });
 }
 
 const descriptor = (o: Record<string, unknown> = {}) =>
@@ -291,6 +291,39 @@ Deno.test("query: a corrupted RECEIPT fails full and spot evidence (FAILED, fina
     } finally {
       await svc.close();
       await evil.close();
+    }
+  });
+});
+
+Deno.test("query: with a bearer token configured, a request without it is 401 unauthorized; --token-env sends it", async () => {
+  await withRealHub({}, async (hub, root) => {
+    const service = await newClient(root, "service");
+    await produce(hub.url, service, service, 1);
+    const svc = await serve(hub.url, service, [], "s3cret");
+    try {
+      const anon = await post(svc, descriptor());
+      assert.equal(anon.status, 401);
+      assert.equal(anon.json.error_code, "unauthorized");
+      const r = ok(
+        await runCli(
+          [
+            "query",
+            "submit",
+            "--service",
+            svc.url,
+            "--descriptor",
+            descriptor(),
+            "--token-env",
+            "QT",
+            "--wait",
+            "--json",
+          ],
+          { QT: "s3cret" },
+        ),
+      ).json();
+      assert.equal(r.status, "completed");
+    } finally {
+      await svc.close();
     }
   });
 });
