@@ -11,6 +11,72 @@ import { ok, withRealHub } from "../testing/with_real_hub.ts";
 
 const results = (r: Record<string, unknown>) => r.results as Record<string, unknown>[];
 
+/** `veen connect ... --method add --args [2,3] --json` from `caller` to the service card `server`. */
+const connectAdd = (h: string[], caller: string, server: string, ...extra: string[]) =>
+  runCli([
+    "connect",
+    ...h,
+    "--client",
+    caller,
+    "--method",
+    "add",
+    "--args",
+    "[2,3]",
+    "--to",
+    server,
+    ...extra,
+    "--timeout-ms",
+    "15000",
+    "--json",
+  ]);
+
+/** `veen rpc serve` on svc/calc answering one request (run concurrently with the caller). */
+const serveOnce = (h: string[], server: string) =>
+  runCli([
+    "rpc",
+    "serve",
+    ...h,
+    "--stream",
+    "svc/calc",
+    "--client",
+    server,
+    "--poll-ms",
+    "20",
+    "--max-requests",
+    "1",
+    "--for-ms",
+    "30000",
+  ]);
+
+/** Advertises the hub of `w`'s --hub, the rpc@v1 overlay and the calc service (method add on svc/calc). */
+async function advertiseRpcService(w: string[], authMode: string, ...hubFlags: string[]): Promise<void> {
+  ok(await runCli(["disc", "advertise-hub", ...w, ...hubFlags]));
+  ok(
+    await runCli([
+      "disc",
+      "advertise-overlay",
+      ...w,
+      "--name",
+      "rpc",
+      "--version",
+      "v1",
+      "--schema",
+      "rpc.v1",
+    ]),
+  );
+  const service = [
+    "--name",
+    "calc",
+    "--overlay",
+    "rpc@v1",
+    "--method",
+    "add",
+    "--service-stream",
+    "svc/calc",
+  ];
+  ok(await runCli(["disc", "advertise-service", ...w, ...service, "--auth-mode", authMode]));
+}
+
 Deno.test("disc: advertise, query, expiry at hub_ts + ttl_sec, retire hides, a later advertise revives, strangers cannot retire", async () => {
   await withRealHub({}, async (hub, root) => {
     const op = await newClient(root, "operator");
@@ -138,70 +204,10 @@ Deno.test("connect: selects the advertised hub, pins its key, finds the rpc serv
     const caller = await newClient(root, "caller");
     const h = ["--hub", hub.url];
     const w = [...h, "--client", op, "--to", caller];
-    ok(await runCli(["disc", "advertise-hub", ...w, "--region", "eu"]));
-    ok(
-      await runCli([
-        "disc",
-        "advertise-overlay",
-        ...w,
-        "--name",
-        "rpc",
-        "--version",
-        "v1",
-        "--schema",
-        "rpc.v1",
-      ]),
-    );
-    ok(
-      await runCli([
-        "disc",
-        "advertise-service",
-        ...w,
-        "--name",
-        "calc",
-        "--overlay",
-        "rpc@v1",
-        "--method",
-        "add",
-        "--service-stream",
-        "svc/calc",
-        "--auth-mode",
-        "none",
-      ]),
-    );
-    const serving = runCli([
-      "rpc",
-      "serve",
-      ...h,
-      "--stream",
-      "svc/calc",
-      "--client",
-      server,
-      "--poll-ms",
-      "20",
-      "--max-requests",
-      "1",
-      "--for-ms",
-      "30000",
-    ]);
+    await advertiseRpcService(w, "none", "--region", "eu");
+    const serving = serveOnce(h, server);
     const c = ok(
-      await runCli([
-        "connect",
-        ...h,
-        "--client",
-        caller,
-        "--method",
-        "add",
-        "--args",
-        "[2,3]",
-        "--to",
-        server,
-        "--region",
-        "eu",
-        "--timeout-ms",
-        "15000",
-        "--json",
-      ]),
+      await connectAdd(h, caller, server, "--region", "eu"),
     ).json();
     ok(await serving);
     assert.equal(c.result, 5);
@@ -270,37 +276,7 @@ Deno.test("connect: a cap_token service gets --cap authorized at the chosen hub;
       const server = await newClient(root, "server");
       const h = ["--hub", hub.url];
       const w = [...h, "--client", op, "--to", caller];
-      ok(await runCli(["disc", "advertise-hub", ...w]));
-      ok(
-        await runCli([
-          "disc",
-          "advertise-overlay",
-          ...w,
-          "--name",
-          "rpc",
-          "--version",
-          "v1",
-          "--schema",
-          "rpc.v1",
-        ]),
-      );
-      ok(
-        await runCli([
-          "disc",
-          "advertise-service",
-          ...w,
-          "--name",
-          "calc",
-          "--overlay",
-          "rpc@v1",
-          "--method",
-          "add",
-          "--service-stream",
-          "svc/calc",
-          "--auth-mode",
-          "cap_token",
-        ]),
-      );
+      await advertiseRpcService(w, "cap_token");
       const capOf = async (iss: string, out: string) =>
         ok(
           await runCli([
@@ -320,43 +296,12 @@ Deno.test("connect: a cap_token service gets --cap authorized at the chosen hub;
         );
       await capOf(stranger, `${root}/bad.cap`);
       await capOf(caller, `${root}/good.cap`);
-      const call = (cap: string) =>
-        runCli([
-          "connect",
-          ...h,
-          "--client",
-          caller,
-          "--method",
-          "add",
-          "--args",
-          "[2,3]",
-          "--to",
-          server,
-          "--cap",
-          cap,
-          "--timeout-ms",
-          "15000",
-          "--json",
-        ]);
+      const call = (cap: string) => connectAdd(h, caller, server, "--cap", cap);
       const bad = await call(`${root}/bad.cap`);
       assert.equal(bad.code, 4, bad.stdout);
       assert.equal(bad.json().code, "E.CAP");
       assert.equal(bad.json().phase, "authorize");
-      const serving = runCli([
-        "rpc",
-        "serve",
-        ...h,
-        "--stream",
-        "svc/calc",
-        "--client",
-        server,
-        "--poll-ms",
-        "20",
-        "--max-requests",
-        "1",
-        "--for-ms",
-        "30000",
-      ]);
+      const serving = serveOnce(h, server);
       const good = ok(await call(`${root}/good.cap`)).json();
       ok(await serving);
       assert.equal(good.result, 5);
