@@ -44,6 +44,9 @@ import { powRequest, powSolve } from "./commands/pow.ts";
 import { reportEquivocation } from "./commands/report_equivocation.ts";
 import { resync } from "./commands/resync.ts";
 import { capRevocations, capRevoke } from "./commands/revoke.ts";
+import { QUERY_COMMANDS } from "./commands/query.ts";
+import { DISC_COMMANDS } from "./commands/disc.ts";
+import { connect } from "./commands/connect.ts";
 import { rpcCall, rpcServe } from "./commands/rpc.ts";
 import { SCHEMA_COMMANDS } from "./commands/schema.ts";
 import { schemaId } from "./commands/schema_id.ts";
@@ -121,6 +124,9 @@ export const COMMANDS: readonly Command[] = [
   ...OPERATION_VIEW_COMMANDS,
   ...AUDIT_COMMANDS,
   ...OPERATION_CHECK_COMMANDS,
+  ...QUERY_COMMANDS,
+  ...DISC_COMMANDS,
+  connect,
 ];
 
 /** The client commands as a program of their own (in-process tests; `mod.ts` runs every role's table). */

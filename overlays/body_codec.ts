@@ -169,7 +169,7 @@ export class BodyCodec {
   toJson(rec: BodyRecord): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     for (const f of this.fields) {
-      if (rec[f.name] !== undefined) out[f.name] = jsonOf(rec[f.name]!);
+      if (rec[f.name] !== undefined) out[f.name] = cborToJsonValue(rec[f.name]!);
     }
     return out;
   }
@@ -224,9 +224,10 @@ function cborOfJson(v: unknown, what: string): CborValue {
   return bad(`${what} holds a value JSON cannot carry to CBOR`);
 }
 
-function jsonOf(v: CborValue): unknown {
+/** A CBOR value of an overlay body as JSON: byte strings as lower-case hex, map keys as text. */
+export function cborToJsonValue(v: CborValue): unknown {
   if (v instanceof Uint8Array) return toHex(v);
-  if (Array.isArray(v)) return v.map(jsonOf);
-  if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [String(k), jsonOf(x)]));
+  if (Array.isArray(v)) return v.map(cborToJsonValue);
+  if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [String(k), cborToJsonValue(x)]));
   return v;
 }

@@ -42,3 +42,8 @@ export * from "./recovery_timeline.ts";
 export * from "./content_root.ts";
 export * from "./delegation_chain.ts";
 export * from "./query_audit_policy.ts";
+export * from "./canonical_json.ts";
+export * from "./query_error.ts";
+export * from "./query_descriptor.ts";
+export * from "./query_engine.ts";
+export * from "./discovery.ts";

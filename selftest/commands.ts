@@ -62,12 +62,17 @@ const SUITES: [SuiteGroup, string][] = [
     "overlays",
     "the v0.0.1+ overlay suites: kex1 + hardened + meta + federated + id + wallet (CORE-GOALS 0; --subset picks some)",
   ],
+  ["query", "Query API: query serve, submit with full and spot evidence, pages, verify-digest, refusals"],
+  ["discovery", "discovery: advertise, query, expiry, retire and revive, connect over RPC0"],
   ["plus", "core + props + fuzz + kex1 + hardened + meta + federated + id + wallet (CLI-GOALS-2 §8.5)"],
   [
     "plus-plus",
     "operation profiles: op, access grants, wallet ledger, agreement, snapshot, recovery, audit, federate (own hubs)",
   ],
-  ["all", "core + props + fuzz + the overlay suites + the product suites (recorder, bridge, plus-plus)"],
+  [
+    "all",
+    "core + props + fuzz + the overlay suites + the product suites (recorder, bridge, query, discovery, plus-plus)",
+  ],
 ];
 
 /** `veen selftest core|props|fuzz|meta|all`. */

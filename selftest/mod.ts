@@ -25,6 +25,8 @@ import { RECORDER_GOAL, recorderSuite } from "./recorder_suite.ts";
 import { BRIDGE_GOAL, bridgeSuite } from "./bridge_suite.ts";
 import { PLUS_PLUS_GOAL, plusPlusSuite } from "./plus_plus_suite.ts";
 import { PROPS_GOAL, propsSuite } from "./props_suite.ts";
+import { QUERY_GOAL, querySuite } from "./query_suite.ts";
+import { DISCOVERY_GOAL, discoverySuite } from "./discovery_suite.ts";
 import { Report } from "./report.ts";
 import { parseSeed, Rng } from "./rng.ts";
 import { SELFTEST_COMMANDS } from "./commands.ts";
@@ -44,7 +46,9 @@ export type SuiteName =
   | "recorder"
   | "bridge"
   | "authority"
-  | "plus-plus";
+  | "plus-plus"
+  | "query"
+  | "discovery";
 /** A suite, or a group of suites run in one report. */
 export type SuiteGroup = SuiteName | "overlays" | "plus" | "all";
 
@@ -60,8 +64,8 @@ const OVERLAY_SUBSETS: Record<string, SuiteName> = {
   wallet: "wallet",
 };
 const OVERLAYS: SuiteName[] = ["kex1", "hardened", "meta", "federated", "id", "wallet"];
-/** The product suites (001 SDR0, AGB0) and the operation profiles (`plus-plus`, CLI goals 3 §10.5). */
-const PRODUCTS: SuiteName[] = ["recorder", "bridge", "plus-plus"];
+/** The product suites (001 SDR0, AGB0, Query API, discovery and connect) and the operation profiles (`plus-plus`, CLI goals 3 §10.5). */
+const PRODUCTS: SuiteName[] = ["recorder", "bridge", "query", "discovery", "plus-plus"];
 /** What the groups run. `plus` is CLI-GOALS-2 §8.5 and `all` CORE-GOALS 0 (core, the overlays, the products). */
 const GROUPS: Record<"overlays" | "plus" | "all", SuiteName[]> = {
   overlays: OVERLAYS,
@@ -102,6 +106,8 @@ const SUITES: Record<SuiteName, { goal: string; run: (h: Harness) => Promise<voi
   bridge: { goal: BRIDGE_GOAL, run: bridgeSuite },
   authority: { goal: AUTHORITY_GOAL, run: authoritySuite },
   "plus-plus": { goal: PLUS_PLUS_GOAL, run: plusPlusSuite },
+  query: { goal: QUERY_GOAL, run: querySuite },
+  discovery: { goal: DISCOVERY_GOAL, run: discoverySuite },
 };
 
 /** `veen selftest SUITE ...` in-process (`args` follow the word "selftest"); returns the exit code. */

@@ -11,7 +11,14 @@
  * resuming from its summary in DIR/overlays/, and seals each reply to the request's reply_to. Replies to requests
  * whose deadline has passed are not sent (they still enter the idempotency table).
  */
-import { bytesEqual, MAX_TIMER_MS, type PayloadHdr, toHex, VeenError } from "../../core/mod.ts";
+import {
+  bytesEqual,
+  type CborValue,
+  MAX_TIMER_MS,
+  type PayloadHdr,
+  toHex,
+  VeenError,
+} from "../../core/mod.ts";
 import {
   BUILTIN_METHODS,
   decodeRpcReply,
@@ -29,6 +36,7 @@ import {
   CLIENT_FLAG,
   clientDir,
   type Command,
+  type CommandContext,
   HUB_FLAG,
   HUB_KEY_FLAG,
   loadKeys,
@@ -42,7 +50,7 @@ import {
 import { openForClient } from "../decrypt.ts";
 import { checkFailure, CommandError } from "../../cmd/mod.ts";
 import { itemContext, streamTarget } from "../hub_session.ts";
-import { decryptionSecrets } from "../keystore.ts";
+import { type ClientKeys, decryptionSecrets } from "../keystore.ts";
 import { OverlayCursor } from "../overlay_cursor.ts";
 import { pinnedSession, saveView } from "../overlay_io.ts";
 import { sendAndSave } from "../sender.ts";
@@ -52,7 +60,7 @@ import { applyItem, fetchItems } from "../view_sync.ts";
 export const DEFAULT_RPC_TIMEOUT_MS = 5000;
 
 /** The reply's printed form: result JSON on success, the error report otherwise (exit 4, E.RPC). */
-function printReply(
+export function printReply(
   ctx: Parameters<Command["run"]>[0],
   reply: RpcReply,
   json: Record<string, unknown>,
@@ -95,86 +103,116 @@ export const rpcCall: Command = {
     ...POW_FLAGS,
   ],
   async run(ctx) {
-    const started = ctx.io.now();
     const timeoutMs = ctx.flags.bool("timeout-ms") ? ctx.timeoutMs : DEFAULT_RPC_TIMEOUT_MS;
-    const deadline = started + timeoutMs;
     const dir = clientDir(ctx);
-    const stream = ctx.flags.req("stream");
-    const method = ctx.flags.req("method");
-    const args = jsonToCbor(parseJsonFlag(ctx.flags.str("args") ?? "null", "--args"), "--args");
-    const idem = ctx.flags.int("idem");
-    const pollMs = ctx.flags.int("poll-ms", { min: 1, max: MAX_TIMER_MS }) ?? 100;
     const keys = await loadKeys(ctx, dir);
-    const server = await recipientOf(ctx, keys);
-    const bodyBytes = encodeRpcRequest({
-      method,
-      args,
+    const idem = ctx.flags.int("idem");
+    const { reply, json } = await rpcRoundTrip(ctx, dir, keys, await recipientOf(ctx, keys), {
+      stream: ctx.flags.req("stream"),
+      method: ctx.flags.req("method"),
+      args: jsonToCbor(parseJsonFlag(ctx.flags.str("args") ?? "null", "--args"), "--args"),
       timeoutMs,
-      replyTo: keys.prekey.public,
+      pollMs: ctx.flags.int("poll-ms", { min: 1, max: MAX_TIMER_MS }) ?? 100,
       ...(idem === undefined ? {} : { idem }),
     });
-    const hdr: PayloadHdr = { schema: RPC_SCHEMA };
-    const { res, session, target } = await sendAndSave(ctx, dir, keys, stream, {
-      hdr,
-      bodyBytes,
-      recipientPk: server.hpkePk,
-    });
-    const msgId = res.msgId;
-    const json: Record<string, unknown> = {
-      stream,
-      method,
-      msg_id: toHex(msgId),
-      request_seq: res.receipt.streamSeq,
-    };
-    ctx.out.debug(`request stream_seq ${res.receipt.streamSeq} msg_id ${toHex(msgId)}`);
-
-    const view = res.view;
-    const ictx: ItemContext = itemContext(session, target.label);
-    const secrets = decryptionSecrets(keys);
-    let found: { reply: RpcReply; seq: number; msgId: Uint8Array } | undefined;
-    let poisoned = false; // a failed check leaves the rejected leaf in the view: never save it then
-    try {
-      while (found === undefined) {
-        for await (const item of fetchItems(session.http, target.label, view.size + 1, { withProof: true })) {
-          try {
-            applyItem(view, item, ictx);
-          } catch (e) {
-            poisoned = true;
-            throw e;
-          }
-          if (!bytesEqual(item.msg.clientId, server.clientId)) continue;
-          const opened = await openForClient(item.msg, session.profile, secrets);
-          if (!opened.ok) continue;
-          const h = opened.payload.hdr;
-          if (
-            !bytesEqual(h.schema, RPC_RES_SCHEMA) || h.parentId === undefined ||
-            !bytesEqual(h.parentId, msgId)
-          ) {
-            continue;
-          }
-          found = {
-            reply: decodeRpcReply(opened.payload.body),
-            seq: item.receipt.streamSeq,
-            msgId: item.receipt.leafHash,
-          };
-          break;
-        }
-        if (found !== undefined) break;
-        const left = deadline - ctx.io.now();
-        if (left <= 0) {
-          throw checkFailure(
-            new VeenError("E.TIME", `No reply to ${method} request ${toHex(msgId)} within ${timeoutMs} ms`),
-            { lines: [`msg_id: ${toHex(msgId)}`, `request_seq: ${res.receipt.streamSeq}`], json },
-          );
-        }
-        await ctx.io.sleep(Math.min(pollMs, left));
-      }
-    } finally {
-      if (!poisoned) await saveView(ctx, dir, session, target, keys.client.public, view);
-    }
-    return printReply(ctx, found.reply, { ...json, reply_seq: found.seq, reply_msg_id: toHex(found.msgId) });
+    return printReply(ctx, reply, json);
   },
 };
+
+/** What one RPC call sends. */
+export interface RpcCallParams {
+  stream: string;
+  method: string;
+  args: CborValue;
+  timeoutMs: number;
+  pollMs: number;
+  idem?: number;
+  /** auth_ref of an authorized capability (MSG.auth_ref), when admission needs one. */
+  authRef?: Uint8Array;
+}
+
+/**
+ * Sends an rpc.v1 request sealed to `server` on the hub of ctx's `--hub` and waits for its verified reply (see the
+ * module comment); E.TIME when none arrives in time. Returns the reply and the fields every caller reports.
+ */
+export async function rpcRoundTrip(
+  ctx: CommandContext,
+  dir: string,
+  keys: ClientKeys,
+  server: { hpkePk: Uint8Array; clientId: Uint8Array },
+  p: RpcCallParams,
+): Promise<{ reply: RpcReply; json: Record<string, unknown> }> {
+  const { stream, method, timeoutMs, pollMs } = p;
+  const deadline = ctx.io.now() + timeoutMs;
+  const bodyBytes = encodeRpcRequest({
+    method,
+    args: p.args,
+    timeoutMs,
+    replyTo: keys.prekey.public,
+    ...(p.idem === undefined ? {} : { idem: p.idem }),
+  });
+  const hdr: PayloadHdr = { schema: RPC_SCHEMA };
+  const { res, session, target } = await sendAndSave(ctx, dir, keys, stream, {
+    hdr,
+    bodyBytes,
+    recipientPk: server.hpkePk,
+    ...(p.authRef === undefined ? {} : { authRef: p.authRef }),
+  });
+  const msgId = res.msgId;
+  const json: Record<string, unknown> = {
+    stream,
+    method,
+    msg_id: toHex(msgId),
+    request_seq: res.receipt.streamSeq,
+  };
+  ctx.out.debug(`request stream_seq ${res.receipt.streamSeq} msg_id ${toHex(msgId)}`);
+
+  const view = res.view;
+  const ictx: ItemContext = itemContext(session, target.label);
+  const secrets = decryptionSecrets(keys);
+  let found: { reply: RpcReply; seq: number; msgId: Uint8Array } | undefined;
+  let poisoned = false; // a failed check leaves the rejected leaf in the view: never save it then
+  try {
+    while (found === undefined) {
+      for await (const item of fetchItems(session.http, target.label, view.size + 1, { withProof: true })) {
+        try {
+          applyItem(view, item, ictx);
+        } catch (e) {
+          poisoned = true;
+          throw e;
+        }
+        if (!bytesEqual(item.msg.clientId, server.clientId)) continue;
+        const opened = await openForClient(item.msg, session.profile, secrets);
+        if (!opened.ok) continue;
+        const h = opened.payload.hdr;
+        if (
+          !bytesEqual(h.schema, RPC_RES_SCHEMA) || h.parentId === undefined ||
+          !bytesEqual(h.parentId, msgId)
+        ) {
+          continue;
+        }
+        found = {
+          reply: decodeRpcReply(opened.payload.body),
+          seq: item.receipt.streamSeq,
+          msgId: item.receipt.leafHash,
+        };
+        break;
+      }
+      if (found !== undefined) break;
+      const left = deadline - ctx.io.now();
+      if (left <= 0) {
+        throw checkFailure(
+          new VeenError("E.TIME", `No reply to ${method} request ${toHex(msgId)} within ${timeoutMs} ms`),
+          { lines: [`msg_id: ${toHex(msgId)}`, `request_seq: ${res.receipt.streamSeq}`], json },
+        );
+      }
+      await ctx.io.sleep(Math.min(pollMs, left));
+    }
+  } finally {
+    if (!poisoned) await saveView(ctx, dir, session, target, keys.client.public, view);
+  }
+  return { reply: found.reply, json: { ...json, reply_seq: found.seq, reply_msg_id: toHex(found.msgId) } };
+}
 
 export const rpcServe: Command = {
   path: ["rpc", "serve"],

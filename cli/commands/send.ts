@@ -6,6 +6,7 @@
 import { basename } from "node:path";
 import { authRef, decodeCapToken, fromHex, type PayloadHdr, schemaIdFor, toHex } from "../../core/mod.ts";
 import { parseHex32, parseUint, usageError } from "../../cmd/mod.ts";
+import { OVERLAY_BODY_CODECS } from "../../overlays/mod.ts";
 import { describeAttachments, parseJsonFlag } from "../body.ts";
 import {
   CLIENT_FLAG,
@@ -51,6 +52,22 @@ export function hdrFromFlags(ctx: CommandContext): PayloadHdr {
   return hdr;
 }
 
+/** `--body-json` of an overlay schema with a codec (overlays/mod.ts OVERLAY_BODY_CODECS): its body bytes. */
+function overlayBodyFromFlags(ctx: CommandContext): Uint8Array | undefined {
+  const text = ctx.flags.str("body-json");
+  if (text === undefined) return undefined;
+  const name = ctx.flags.str("schema");
+  const codec = OVERLAY_BODY_CODECS.find((c) => c.name === name);
+  if (codec === undefined) {
+    throw usageError(
+      `--body-json needs --schema naming an overlay schema (${
+        OVERLAY_BODY_CODECS.map((c) => c.name).join(", ")
+      })`,
+    );
+  }
+  return codec.encode(codec.fromJson(parseJsonFlag(text, "--body-json")));
+}
+
 export const send: Command = {
   path: ["send"],
   aliases: [["send-with-attachment"]],
@@ -66,6 +83,11 @@ export const send: Command = {
       name: "batch",
       metavar: "FILE|-",
       help: "send every line of FILE (or stdin) as one JSON body through POST /submit_batch",
+    },
+    {
+      name: "body-json",
+      metavar: "JSON",
+      help: "an overlay body (--schema names it, e.g. record.event.v1) as JSON, encoded per its schema",
     },
     {
       name: "schema",
@@ -103,7 +125,12 @@ export const send: Command = {
     const dir = clientDir(ctx);
     const stream = ctx.flags.req("stream");
     const attachPaths = ctx.flags.list("attach");
-    const bodyText = ctx.flags.str("body") ?? (attachPaths.length > 0 ? "{}" : undefined);
+    const overlayBody = overlayBodyFromFlags(ctx);
+    if (overlayBody !== undefined && (ctx.flags.bool("body") || attachPaths.length > 0)) {
+      throw usageError("--body-json cannot be combined with --body or --attach");
+    }
+    const bodyText = ctx.flags.str("body") ??
+      (attachPaths.length > 0 || overlayBody !== undefined ? "{}" : undefined);
     if (bodyText === undefined) throw usageError("Missing required flag --body");
     const body = parseJsonFlag(bodyText, "--body");
     const hdr = hdrFromFlags(ctx);
@@ -121,6 +148,7 @@ export const send: Command = {
       hdr,
       body,
       attachments,
+      ...(overlayBody === undefined ? {} : { bodyBytes: overlayBody }),
       ...(ref === undefined ? {} : { authRef: ref }),
     });
     if (dump !== undefined) {
