@@ -110,7 +110,8 @@ export function rootHelp(p: Program): string {
       if (seen.has(word)) continue;
       seen.add(word);
       const group = s.commands.filter((x) => x.path[0] === word && x.path.length > 1);
-      const subs = group.map((x) => x.path.slice(1).join(" ")).join(", ");
+      // The next word only (`id device`, not `id device add|disable|expire`): `veen id --help` lists the rest.
+      const subs = [...new Set(group.map((x) => x.path[1]!))].join(", ");
       const alone = s.commands.find((x) => x.path.length === 1 && x.path[0] === word);
       rows.push([
         word,

@@ -69,7 +69,7 @@ function endpointOf(r: DiscResult): string | undefined {
 
 export const connect: Command = {
   path: ["connect"],
-  summary: "discover a hub and an RPC service, pin the hub key, authorize and call the service (spec-5 §7)",
+  summary: "find a hub and an RPC service, pin the hub key, authorize and call it (spec-5 §7)",
   usage:
     "veen connect --hub DISCOVERY_HUB --client DIR --method M [--args JSON] [--service NAME_PREFIX] [--overlay NAME@VERSION] [--region R] [--tag T]... [--cap FILE] [--to CARD] [--timeout-ms N]",
   flags: [
