@@ -37,6 +37,7 @@ import { idBridge } from "./commands/id_bridge.ts";
 import { ID_CTX_COMMANDS } from "./commands/id_ctx.ts";
 import { ID_ORG_COMMANDS } from "./commands/id_org.ts";
 import { idStatus } from "./commands/id_status.ts";
+import { idAuthenticate } from "./commands/id_authenticate.ts";
 import { LABEL_CLASS_COMMANDS } from "./commands/label_class.ts";
 import { RECORD_COMMANDS } from "./commands/record.ts";
 import { keygen } from "./commands/keygen.ts";
@@ -74,6 +75,7 @@ export const COMMANDS: readonly Command[] = [
   idUsage,
   ...ID_LAYER_COMMANDS,
   idStatus,
+  idAuthenticate,
   ...ID_CTX_COMMANDS,
   ...ID_ORG_COMMANDS,
   idBridge,
