@@ -168,7 +168,7 @@ export class OverlayCursor<S> {
     this.#dirty = discarded !== undefined;
     this.index = o.fold.dedup === undefined
       ? undefined
-      : new SeenIndex(indexPath(path), loaded?.epoch ?? newEpoch());
+      : new SeenIndex(indexPath(path), loaded?.epoch ?? newEpoch(), loaded !== undefined);
   }
 
   /** Loads the summary (checked against the hub) or starts empty. */

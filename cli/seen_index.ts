@@ -12,7 +12,7 @@
  * - `epoch` (random, recorded in the summary) starts with every fold from stream_seq 1, so the keys of a
  *   discarded summary (another history, `--refold`, damage) are never read again.
  */
-import { syncDir } from "./files.ts";
+import { ensurePrivateDir, syncDir } from "./files.ts";
 import { dirname } from "node:path";
 
 /** Mutations per KV commit (Deno KV allows 1000 per atomic operation). */
@@ -34,14 +34,22 @@ export class SeenIndex {
   #kv: Deno.Kv | undefined;
   /** Keys of the working set the file already holds at a tag the summary covers. */
   readonly #stored = new Set<string>();
+  /** No key of this epoch written yet (a fold from stream_seq 1): nothing to look up. */
+  #empty: boolean;
 
-  constructor(path: string, epoch: string) {
+  /** `resumed`: the epoch is a saved summary's (false for a new epoch, whose keys the file cannot hold yet). */
+  constructor(path: string, epoch: string, resumed: boolean) {
     this.path = path;
     this.epoch = epoch;
+    this.#empty = !resumed;
   }
 
   async #open(): Promise<Deno.Kv> {
-    return this.#kv ??= await Deno.openKv(this.path);
+    if (this.#kv === undefined) {
+      await ensurePrivateDir(dirname(this.path));
+      this.#kv = await Deno.openKv(this.path);
+    }
+    return this.#kv;
   }
 
   /**
@@ -50,7 +58,7 @@ export class SeenIndex {
    */
   async preload(keys: readonly string[], seen: Set<string>, upto: number): Promise<void> {
     const ask = keys.filter((k) => !seen.has(k));
-    if (ask.length === 0) return;
+    if (ask.length === 0 || this.#empty) return;
     const kv = await this.#open();
     this.lookups += ask.length;
     for (let i = 0; i < ask.length; i += GET) {
@@ -77,6 +85,7 @@ export class SeenIndex {
     }
     await syncFiles([this.path, `${this.path}-wal`]);
     for (const k of fresh) this.#stored.add(k);
+    this.#empty = false;
     return fresh.length;
   }
 
