@@ -179,6 +179,8 @@ export class OverlayCursor<S> {
     if (got === undefined) return new OverlayCursor(o, path, undefined);
     let why = typeof got === "string"
       ? `summary ${got}`
+      : got.epoch !== undefined && !(await SeenIndex.holds(indexPath(path), got.epoch))
+      ? "its seen-key index is missing"
       : await divergence(o.session, o.target.label, got.view);
     if (why === undefined && typeof got !== "string") return new OverlayCursor(o, path, got);
     why ??= "unknown";

@@ -10,7 +10,9 @@
  *   summary: keys tagged above the summary's upto_seq count as unseen, and re-folding the entries after upto_seq
  *   adds and writes them again, so an entry folded before the crash is neither counted twice nor lost.
  * - `epoch` (random, recorded in the summary) starts with every fold from stream_seq 1, so the keys of a
- *   discarded summary (another history, `--refold`, damage) are never read again.
+ *   discarded summary (another history, `--refold`, damage) are never read again. The first save of an epoch
+ *   writes its marker `["epoch", epoch] -> true`: a summary whose index does not hold its epoch (the `.kv` file
+ *   lost or replaced) is discarded, since its seen keys are gone.
  */
 import { ensurePrivateDir, syncDir } from "./files.ts";
 import { dirname } from "node:path";
@@ -36,18 +38,41 @@ export class SeenIndex {
   readonly #stored = new Set<string>();
   /** No key of this epoch written yet (a fold from stream_seq 1): nothing to look up. */
   #empty: boolean;
+  /** The file holds this epoch's marker (written with the first save of the epoch). */
+  #marked: boolean;
 
   /** `resumed`: the epoch is a saved summary's (false for a new epoch, whose keys the file cannot hold yet). */
   constructor(path: string, epoch: string, resumed: boolean) {
     this.path = path;
     this.epoch = epoch;
     this.#empty = !resumed;
+    this.#marked = resumed;
+  }
+
+  /**
+   * Whether the file at `path` holds epoch `epoch` (its marker is written with the first save of the epoch, so a
+   * summary naming an epoch its index does not hold lost its index: the caller folds again from stream_seq 1).
+   */
+  static async holds(path: string, epoch: string): Promise<boolean> {
+    try {
+      await Deno.stat(path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return false;
+      throw e;
+    }
+    const kv = await Deno.openKv(path);
+    try {
+      return (await kv.get(["epoch", epoch])).value === true;
+    } finally {
+      kv.close();
+    }
   }
 
   async #open(): Promise<Deno.Kv> {
     if (this.#kv === undefined) {
       await ensurePrivateDir(dirname(this.path));
       this.#kv = await Deno.openKv(this.path);
+      await Deno.chmod(this.path, 0o600); // decrypted ids, like the summary
     }
     return this.#kv;
   }
@@ -75,10 +100,11 @@ export class SeenIndex {
   /** Writes the keys of `seen` the index does not hold yet, tagged `tag`, durably (before the summary). */
   async flush(seen: ReadonlySet<string>, tag: number): Promise<number> {
     const fresh = [...seen].filter((k) => !this.#stored.has(k));
-    if (fresh.length === 0) return 0;
+    if (fresh.length === 0 && this.#marked) return 0;
     const kv = await this.#open();
-    for (let i = 0; i < fresh.length; i += COMMIT) {
+    for (let i = 0; i === 0 || i < fresh.length; i += COMMIT) {
       const op = kv.atomic();
+      if (i === 0 && !this.#marked) op.set(["epoch", this.epoch], true);
       for (const k of fresh.slice(i, i + COMMIT)) op.set(["seen", this.epoch, k], tag);
       const res = await op.commit();
       if (!res.ok) throw new Error(`SeenIndex.flush: commit to ${this.path} failed`);
@@ -86,6 +112,7 @@ export class SeenIndex {
     await syncFiles([this.path, `${this.path}-wal`]);
     for (const k of fresh) this.#stored.add(k);
     this.#empty = false;
+    this.#marked = true;
     return fresh.length;
   }
 

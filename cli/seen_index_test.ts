@@ -1,4 +1,4 @@
-/** The seen-key index: lookups only for asked keys, tags against the summary's upto_seq, epochs apart. */
+/** The seen-key index: lookups only for asked keys, tags against the summary's upto_seq, epochs apart and marked. */
 import assert from "node:assert/strict";
 import { newEpoch, SeenIndex, withoutSeen } from "./seen_index.ts";
 import { tempDir } from "./testing/run.ts";
@@ -8,6 +8,7 @@ Deno.test("seen index: a key counts as seen only at a tag the summary covers, in
   try {
     const path = `${t.path}/overlays/x.kv`;
     const epoch = newEpoch();
+    assert.equal(await SeenIndex.holds(path, epoch), false, "no file");
     const fresh = new SeenIndex(path, epoch, false);
     const seen = new Set<string>();
     await fresh.preload(["a", "b"], seen, 0);
@@ -17,6 +18,14 @@ Deno.test("seen index: a key counts as seen only at a tag the summary covers, in
     assert.equal(await fresh.flush(seen, 5), 2);
     assert.equal(await fresh.flush(seen, 5), 0, "written once");
     fresh.close();
+    assert.equal(await SeenIndex.holds(path, epoch), true);
+    // The first save of an epoch marks it, even with no key to write.
+    const bare = newEpoch();
+    const empty = new SeenIndex(path, bare, false);
+    assert.equal(await SeenIndex.holds(path, bare), false);
+    assert.equal(await empty.flush(new Set(), 1), 0);
+    empty.close();
+    assert.equal(await SeenIndex.holds(path, bare), true);
 
     // Saved at upto_seq 5; "c" written by a later save whose summary never landed (tag 9).
     const late = new SeenIndex(path, epoch, true);

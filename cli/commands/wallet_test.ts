@@ -446,5 +446,14 @@ Deno.test("wallet fold: transfer_ids live in the seen-key index, a warm read loo
     assert.equal(dup.balance, 57);
     assert.deepEqual([dup.fold.fetched, dup.fold.index_lookups], [1, 1]);
     assert.deepEqual(dup.violations, [{ stream_seq: dup.fold.upto_seq, code: "WAL.DUPLICATE" }]);
+
+    // A summary whose index is gone (its seen keys with it) is not trusted: the fold starts again.
+    const kv = summary.replace(/\.json$/, ".kv");
+    for (const f of [kv, `${kv}-wal`, `${kv}-shm`]) await Deno.remove(f).catch(() => {});
+    const lost = await runCli(["wallet", "show", ...w, "--json"]);
+    assert.match(ok(lost).stderr, /seen-key index is missing/);
+    const re = lost.json();
+    assert.deepEqual([re.balance, (re.fold as { refolded: boolean }).refolded], [57, true]);
+    assert.deepEqual(re.violations, dup.violations);
   });
 });
