@@ -7,14 +7,20 @@
  * Summary file `DIR/overlays/<hub_id>-<label>-<kind>.json` (0600, atomic tmp+fsync+rename), one per (hub, label,
  * fold):
  * ```
- * {"format":"veen-overlay-summary","version":2,"kind":"crdt.lww.v1","hub_id":HEX32,"label":HEX32,
- *  "stream":NAME,"upto_seq":N,"mmr_root":HEX32|null,"mmr_peaks":[HEX32,...],"state":<fold JSON>}
+ * {"format":"veen-overlay-summary","version":3,"kind":"crdt.lww.v1","hub_id":HEX32,"label":HEX32,
+ *  "stream":NAME,"upto_seq":N,"mmr_root":HEX32|null,"mmr_peaks":[HEX32,...],"state":<fold JSON>,
+ *  "index_epoch":HEX16}
  * ```
  * `state` is the fold's summary of stream items 1..upto_seq and `mmr_root`/`mmr_peaks` the verified MMR of that
  * prefix. On open, the hub's signed RECEIPT at upto_seq must carry the same root; otherwise (the hub's history no
  * longer extends the summary, or the file is damaged) the summary is discarded with a warning and the fold starts
- * again from stream_seq 1. Version 1 summaries (earlier builds) are discarded the same way: they were folded when
- * bodies in RFC 8949 key order still parsed, which the spec order of overlay bodies now rejects (docs/overlays.md).
+ * again from stream_seq 1. Summaries of earlier versions are discarded the same way: version 1 was folded when
+ * bodies in RFC 8949 key order still parsed, which the spec order of overlay bodies now rejects (docs/overlays.md);
+ * version 2 held the seen sets of deduplicating folds in `state`.
+ *
+ * A deduplicating fold (`fold.dedup`: the wallet's transfer_ids and parent_ids, the ID layer's origins) keeps its
+ * seen keys out of `state`, in the index `<summary name>.kv` of epoch `index_epoch` (cli/seen_index.ts): a warm
+ * read looks up only the keys its new entries carry.
  * Summaries hold decrypted data: they stay in the private client directory.
  */
 import { bytesEqual, fromHex, MmrAccumulator, popcount, toHex, VeenError } from "../core/mod.ts";
@@ -22,22 +28,33 @@ import type { Fold, OverlayEntry } from "../overlays/mod.ts";
 import { checkReceipt, type ItemContext, storedRootMatches } from "./client_view.ts";
 import { openForClient } from "./decrypt.ts";
 import { ensurePrivateDir, writeFileAtomic } from "./files.ts";
+import { newEpoch, SeenIndex, withoutSeen } from "./seen_index.ts";
 import { type HubSession, itemContext, type StreamTarget } from "./hub_session.ts";
 import { applyItem, fetchItems } from "./view_sync.ts";
 
 export const OVERLAY_DIR = "overlays";
 const FORMAT = "veen-overlay-summary";
-/** 2 since overlay bodies are read in the spec's key order; a version 1 summary may count bodies that now fail. */
-const VERSION = 2;
+/**
+ * 2 since overlay bodies are read in the spec's key order (a version 1 summary may count bodies that now fail); 3
+ * since seen sets live in the index.
+ */
+const VERSION = 3;
 
 /** Path of the summary of `kind` for (hub, label) in client directory `dir`. */
 export function summaryPath(dir: string, hubId: Uint8Array, label: Uint8Array, kind: string): string {
   return `${dir}/${OVERLAY_DIR}/${toHex(hubId)}-${toHex(label)}-${kind}.json`;
 }
 
+/** Path of the seen-key index of the summary at `summary` (a deduplicating fold's). */
+export function indexPath(summary: string): string {
+  return summary.replace(/\.json$/, ".kv");
+}
+
 interface Loaded<S> {
   view: MmrAccumulator;
   state: S;
+  /** The index epoch of a deduplicating fold's summary. */
+  epoch?: string;
 }
 
 const isHex32 = (v: unknown): v is string => typeof v === "string" && /^[0-9a-f]{64}$/.test(v);
@@ -61,6 +78,7 @@ async function readSummary<S>(
     if (o.format === FORMAT && o.version === 1) {
       return "version 1, folded before bodies were read in spec key order";
     }
+    if (o.format === FORMAT && o.version === 2) return "version 2, seen sets in the summary";
     if (o.format !== FORMAT || o.version !== VERSION || o.kind !== fold.kind) return "wrong format or kind";
     if (o.hub_id !== toHex(hubId) || o.label !== toHex(label)) return "for another hub or label";
     const upto = o.upto_seq;
@@ -73,7 +91,9 @@ async function readSummary<S>(
     if (!storedRootMatches(view, o.mmr_root as string | null)) {
       return "mmr_root is not the root of mmr_peaks";
     }
-    return { view, state: fold.fromJson(o.state) };
+    if (fold.dedup === undefined) return { view, state: fold.fromJson(o.state) };
+    if (typeof o.index_epoch !== "string" || !/^[0-9a-f]{32}$/.test(o.index_epoch)) return "bad index_epoch";
+    return { view, state: fold.fromJson(o.state), epoch: o.index_epoch };
   } catch (e) {
     return `damaged (${e instanceof Error ? e.message : e})`;
   }
@@ -128,10 +148,14 @@ export class OverlayCursor<S> {
   fetched = 0;
   /** Items this client could not open (sealed to someone else). */
   opaque = 0;
+  /** The seen-key index of a deduplicating fold. */
+  readonly index: SeenIndex | undefined;
   readonly #o: CursorOptions<S>;
   readonly #path: string;
   #dirty: boolean;
   #poisoned = false;
+  /** upto_seq of the summary on disk: index keys tagged above it are not covered by it. */
+  #savedUpto: number;
 
   private constructor(o: CursorOptions<S>, path: string, loaded: Loaded<S> | undefined, discarded?: string) {
     this.#o = o;
@@ -139,8 +163,12 @@ export class OverlayCursor<S> {
     this.state = loaded?.state ?? o.fold.start?.() ?? o.fold.empty();
     this.view = loaded?.view ?? new MmrAccumulator();
     this.resumedFrom = loaded?.view.size ?? 0;
+    this.#savedUpto = this.resumedFrom;
     this.discarded = discarded;
     this.#dirty = discarded !== undefined;
+    this.index = o.fold.dedup === undefined
+      ? undefined
+      : new SeenIndex(indexPath(path), loaded?.epoch ?? newEpoch(), loaded !== undefined);
   }
 
   /** The hub session the cursor reads from. */
@@ -161,6 +189,8 @@ export class OverlayCursor<S> {
     if (got === undefined) return new OverlayCursor(o, path, undefined);
     let why = typeof got === "string"
       ? `summary ${got}`
+      : got.epoch !== undefined && !(await SeenIndex.holds(indexPath(path), got.epoch))
+      ? "its seen-key index is missing"
       : await divergence(o.session, o.target.label, got.view);
     if (why === undefined && typeof got !== "string") return new OverlayCursor(o, path, got);
     why ??= "unknown";
@@ -175,8 +205,16 @@ export class OverlayCursor<S> {
    * view before its entry is yielded: the consumer must fold every entry it receives before saving.
    */
   async *entries(): AsyncGenerator<OverlayEntry> {
-    const { session, target, secrets } = this.#o;
-    const ictx: ItemContext = itemContext(session, target.label);
+    const ictx: ItemContext = itemContext(this.#o.session, this.#o.target.label);
+    try {
+      yield* this.#entries(ictx);
+    } finally {
+      this.index?.close();
+    }
+  }
+
+  async *#entries(ictx: ItemContext): AsyncGenerator<OverlayEntry> {
+    const { session, target, secrets, fold } = this.#o;
     for await (
       const item of fetchItems(session.http, target.label, this.view.size + 1, { withProof: true })
     ) {
@@ -193,7 +231,7 @@ export class OverlayCursor<S> {
         this.opaque++;
         continue;
       }
-      yield {
+      const entry: OverlayEntry = {
         seq: item.receipt.streamSeq,
         msgId: item.receipt.leafHash,
         clientId: item.msg.clientId,
@@ -202,7 +240,16 @@ export class OverlayCursor<S> {
         hdr: opened.payload.hdr,
         body: opened.payload.body,
       };
+      await this.#preload(fold, entry);
+      yield entry;
     }
+  }
+
+  /** Pre-loads into the state's seen set the keys `e` carries that the index holds (a deduplicating fold). */
+  async #preload(fold: Fold<S>, e: OverlayEntry): Promise<void> {
+    const seen = fold.dedup?.seen(this.state);
+    if (this.index === undefined || seen === undefined) return;
+    await this.index.preload(fold.dedup!.keys(e), seen, this.#savedUpto);
   }
 
   /** Folds every new entry with `fold.apply`, saves, and returns what the fold did. */
@@ -213,12 +260,23 @@ export class OverlayCursor<S> {
     return counts;
   }
 
-  /** Writes the summary atomically when it changed (never after a failed verification). */
+  /**
+   * Writes the summary atomically when it changed (never after a failed verification); for a deduplicating fold
+   * the keys added since the last save go to the index first (cli/seen_index.ts), and `state` is saved without them.
+   */
   async save(): Promise<void> {
     if (this.#poisoned) throw new Error("OverlayCursor.save: the view failed verification");
     if (!this.#dirty) return;
     const { dir, session, target, fold } = this.#o;
     await ensurePrivateDir(`${dir}/${OVERLAY_DIR}`);
+    const seen = fold.dedup?.seen(this.state);
+    if (this.index !== undefined && seen !== undefined) {
+      try {
+        await this.index.flush(seen, this.view.size);
+      } finally {
+        this.index.close();
+      }
+    }
     const root = this.view.root();
     const doc = {
       format: FORMAT,
@@ -230,9 +288,13 @@ export class OverlayCursor<S> {
       upto_seq: this.view.size,
       mmr_root: root === undefined ? null : toHex(root),
       mmr_peaks: this.view.peaks().map(toHex),
-      state: fold.toJson(this.state),
+      state: this.index === undefined
+        ? fold.toJson(this.state)
+        : withoutSeen(seen, () => fold.toJson(this.state)),
+      ...(this.index === undefined ? {} : { index_epoch: this.index.epoch }),
     };
     await writeFileAtomic(this.#path, JSON.stringify(doc) + "\n", 0o600);
+    this.#savedUpto = this.view.size;
     this.#dirty = false;
   }
 
@@ -244,6 +306,7 @@ export class OverlayCursor<S> {
       fetched: this.fetched,
       opaque: this.opaque,
       refolded: this.discarded !== undefined,
+      ...(this.index === undefined ? {} : { index_lookups: this.index.lookups }),
     };
   }
 }

@@ -55,10 +55,25 @@ export interface Fold<S> extends Monoid<S> {
    * state transformers (the wallet fold) start from the constant "state before stream_seq 1".
    */
   start?(): S;
+  /** Present when the summary keeps every id it has seen (dedup with no time window); see {@link Dedup}. */
+  dedup?: Dedup<S>;
   /** Deterministic JSON form (for the client's summary file). */
   toJson(s: S): unknown;
   /** Inverse of toJson; throws an Error on any damage. */
   fromJson(v: unknown): S;
+}
+
+/**
+ * The seen-id set of a deduplicating fold, declared so that a reader can keep it out of the summary (spec 001
+ * complexity contract: warm state reads only what is new). `keys(e)` are every key `apply(s, e)` may check or add;
+ * `seen(s)` is the state's set of seen keys, which `apply` reads and adds to. Without an index the set simply
+ * holds every key (the pure fold); a reader with an index (cli/seen_index.ts) pre-loads into it, before applying
+ * `e`, those of `keys(e)` the index holds, and saves the summary without the set.
+ */
+export interface Dedup<S> {
+  keys(e: OverlayEntry): string[];
+  /** The set in `s`, or undefined for a summary that has none (a wallet `{events}` range). */
+  seen(s: S): Set<string> | undefined;
 }
 
 /** A summary of the stream items `from + 1 .. upto` (empty when from === upto). */

@@ -6,8 +6,9 @@
  * parent_id by their own commands (the ID layer's), so a parent_id there always names an original.
  *
  * `originDedup(fold)` folds an entry only when no entry with the same origin was applied before: the original
- * and any number of copies of it, on one stream and in any order, count once. The summary keeps the set of
- * applied origins (one 32-byte id per applied record). Merging unions the sets; it is exact for ranges that hold
+ * and any number of copies of it, on one stream and in any order, count once. The state keeps the set of
+ * applied origins (one 32-byte id per applied record); it is declared as `dedup`, so the CLI keeps it in an index
+ * beside the summary rather than in it (cli/seen_index.ts). Merging unions the sets; it is exact for ranges that hold
  * no copy of each other's records (the sequential fold the CLI runs is always exact).
  */
 import { toHex } from "../core/mod.ts";
@@ -32,6 +33,7 @@ export function originDedup<S>(fold: Fold<S>): Fold<Deduped<S>> {
     schema: fold.schema,
     empty: () => wrap(fold.empty()),
     ...(fold.start === undefined ? {} : { start: () => wrap(fold.start!()) }),
+    dedup: { keys: (e) => [toHex(originOf(e))], seen: (s) => s.seen },
     merge: (l, r) => ({ state: fold.merge(l.state, r.state), seen: new Set([...l.seen, ...r.seen]) }),
     apply(s, e) {
       const origin = toHex(originOf(e));

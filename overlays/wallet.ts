@@ -161,11 +161,12 @@ export interface WalletState {
   dailyLimit: number | null;
   pendingDailySpent: number;
   lastLimitResetTs: number;
-  /** transfer_ids debited (source side) and credited (destination side), hex. */
-  seenOut: Set<string>;
-  seenIn: Set<string>;
-  /** parent_ids of applied copies (mirrored or bridged events), hex. */
-  seenParents: Set<string>;
+  /**
+   * The dedup keys seen (001 §5.5, §11.4): `out:` + transfer_id debited (source side), `in:` + transfer_id
+   * credited (destination side), `parent:` + parent_id of an applied copy (mirrored or bridged event), ids in hex.
+   * A reader with an index (cli/seen_index.ts) holds here only the keys of the entries it is folding.
+   */
+  seen: Set<string>;
   /** The institution key (hex): the issuer_pk of the cap on the applied wallet.open.v1 (001 §8). */
   institutionPk: string | null;
   violations: Violation[];
@@ -180,9 +181,7 @@ export function initialWalletState(): WalletState {
     dailyLimit: null,
     pendingDailySpent: 0,
     lastLimitResetTs: 0,
-    seenOut: new Set(),
-    seenIn: new Set(),
-    seenParents: new Set(),
+    seen: new Set(),
     institutionPk: null,
     violations: [],
   };
@@ -299,6 +298,29 @@ function credit(s: WalletState, amount: number): WalCode | undefined {
   return undefined;
 }
 
+/** Prefixes of the dedup keys in {@link WalletState.seen}. */
+const OUT = "out:";
+const IN = "in:";
+const PARENT = "parent:";
+
+/**
+ * The dedup keys `e` may be checked against or add on wallet `walletId` (its parent_id, its transfer_id on the
+ * side this wallet is on); none for another schema or a body that does not parse.
+ */
+export function walletDedupKeys(walletId: Uint8Array, e: OverlayEntry): string[] {
+  const keys = e.hdr.parentId === undefined ? [] : [PARENT + toHex(e.hdr.parentId)];
+  if (!bytesEqual(e.hdr.schema, WALLET_BODIES.transfer.schemaId)) return keys;
+  try {
+    const r = decodeWalletBody("transfer", e.body);
+    keys.push(
+      (bytesEqual(r.wallet_id as Uint8Array, walletId) ? OUT : IN) + toHex(r.transfer_id as Uint8Array),
+    );
+  } catch {
+    // rejected by apply: adds nothing
+  }
+  return keys;
+}
+
 /** What one event did: applied, ignored (another wallet's, or a repeated open), or the code it was skipped with. */
 export type StepResult = "applied" | "ignored" | WalCode;
 
@@ -360,16 +382,16 @@ function stepInner(walletId: Uint8Array, s: WalletState, ev: WalletEvent): StepR
     case "transfer": {
       const id = toHex(r.transfer_id as Uint8Array);
       if (bytesEqual(r.wallet_id as Uint8Array, walletId)) {
-        if (s.seenOut.has(id)) return "WAL.DUPLICATE";
+        if (s.seen.has(OUT + id)) return "WAL.DUPLICATE";
         const code = debit(s, r.amount as number, ts);
         if (code !== undefined) return code;
-        s.seenOut.add(id);
+        s.seen.add(OUT + id);
         return "applied";
       }
-      if (s.seenIn.has(id)) return "WAL.DUPLICATE";
+      if (s.seen.has(IN + id)) return "WAL.DUPLICATE";
       const code = credit(s, r.amount as number);
       if (code !== undefined) return code;
-      s.seenIn.add(id);
+      s.seen.add(IN + id);
       return "applied";
     }
     case "adjust": {
@@ -392,11 +414,11 @@ export function walletStep(walletId: Uint8Array, s: WalletState, ev: WalletEvent
   if (!own && !(ev.kind === "transfer" && bytesEqual(ev.rec.to_wallet_id as Uint8Array, walletId))) {
     return "ignored";
   }
-  const parent = ev.parentId === undefined ? undefined : toHex(ev.parentId);
-  const res: StepResult = parent !== undefined && s.seenParents.has(parent)
+  const parent = ev.parentId === undefined ? undefined : PARENT + toHex(ev.parentId);
+  const res: StepResult = parent !== undefined && s.seen.has(parent)
     ? "WAL.DUPLICATE"
     : stepInner(walletId, s, ev);
-  if (res === "applied" && parent !== undefined) s.seenParents.add(parent);
+  if (res === "applied" && parent !== undefined) s.seen.add(parent);
   if (res !== "applied" && res !== "ignored") s.violations.push({ seq: ev.seq, code: res });
   return res;
 }
@@ -410,9 +432,7 @@ export function walletCheck(walletId: Uint8Array, s: WalletState, ev: WalletEven
 export function cloneState(s: WalletState): WalletState {
   return {
     ...s,
-    seenOut: new Set(s.seenOut),
-    seenIn: new Set(s.seenIn),
-    seenParents: new Set(s.seenParents),
+    seen: new Set(s.seen),
     violations: [...s.violations],
   };
 }
@@ -450,7 +470,9 @@ function replay(walletId: Uint8Array, s: WalletState, events: readonly WalletEve
   return s;
 }
 
-const sorted = (set: Set<string>) => [...set].sort();
+/** The ids (hex) of the keys of `set` with `prefix`, sorted. */
+const sorted = (set: Set<string>, prefix: string) =>
+  [...set].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length)).sort();
 
 function stateToJson(s: WalletState): unknown {
   return {
@@ -461,9 +483,9 @@ function stateToJson(s: WalletState): unknown {
     daily_limit: s.dailyLimit,
     pending_daily_spent: s.pendingDailySpent,
     last_limit_reset_ts: s.lastLimitResetTs,
-    seen_out: sorted(s.seenOut),
-    seen_in: sorted(s.seenIn),
-    seen_parents: sorted(s.seenParents),
+    seen_out: sorted(s.seen, OUT),
+    seen_in: sorted(s.seen, IN),
+    seen_parents: sorted(s.seen, PARENT),
     institution_pk: s.institutionPk,
     violations: s.violations.map((v) => [v.seq, v.code]),
   };
@@ -474,7 +496,8 @@ function jsonBool(v: unknown, what: string): boolean {
   return v;
 }
 
-const hexSet = (v: unknown, what: string) => new Set(jsonArray(v, what).map((x) => jsonHex(x, what, 32)));
+const hexIds = (v: unknown, what: string, prefix: string) =>
+  jsonArray(v, what).map((x) => prefix + jsonHex(x, what, 32));
 
 function stateFromJson(v: unknown): WalletState {
   const o = jsonObject(v, "wallet state");
@@ -487,9 +510,11 @@ function stateFromJson(v: unknown): WalletState {
     dailyLimit: limit,
     pendingDailySpent: jsonUint(o.pending_daily_spent, "pending_daily_spent"),
     lastLimitResetTs: jsonUint(o.last_limit_reset_ts, "last_limit_reset_ts"),
-    seenOut: hexSet(o.seen_out, "seen_out"),
-    seenIn: hexSet(o.seen_in, "seen_in"),
-    seenParents: hexSet(o.seen_parents, "seen_parents"),
+    seen: new Set([
+      ...hexIds(o.seen_out, "seen_out", OUT),
+      ...hexIds(o.seen_in, "seen_in", IN),
+      ...hexIds(o.seen_parents, "seen_parents", PARENT),
+    ]),
     institutionPk: o.institution_pk === null ? null : jsonHex(o.institution_pk, "institution_pk", 32),
     violations: jsonArray(o.violations, "violations").map((row) => {
       const r = jsonArray(row, "violation");
@@ -529,6 +554,10 @@ export function walletFold(
     schema: WALLET_BODIES.open.schemaId,
     empty: () => ({ events: [] }),
     start: () => ({ state: initialWalletState() }),
+    dedup: {
+      keys: (e) => walletDedupKeys(walletId, e),
+      seen: (s) => "state" in s ? s.state.seen : undefined,
+    },
     merge(left, right) {
       if ("state" in right) return { state: cloneState(right.state) };
       if ("state" in left) return { state: replay(walletId, cloneState(left.state), right.events) };

@@ -1,17 +1,19 @@
 /**
  * `veen bench fold` (issue 21 "Complexity"; spec 001 L151-203): the wallet fold's time for a stream of N events,
  * cold (from stream_seq 1) and warm (from the saved summary, only the new events read), as the CLI runs it: each
- * event is a decoded wallet body with its MSG's auth_ref (the institution's cap, verified once), and the summary
- * goes through its JSON form as `OverlayCursor` writes and reads it. In process, no hub: the figures isolate the
- * fold from network and proof checks, which `veen bench` measures. Figures only; nothing passes or fails.
+ * event is a decoded wallet body with its MSG's auth_ref (the institution's cap, verified once), the summary
+ * goes through its JSON form and the seen transfer_ids through the seen-key index (cli/seen_index.ts, a Deno KV
+ * file in a temporary directory) as `OverlayCursor` writes and reads them. In process, no hub: the figures isolate
+ * the fold from network and proof checks, which `veen bench` measures. Figures only; nothing passes or fails.
  *
  * Two mixes: `account` (deposits, withdrawals, limits, adjusts: the summary is the 001 §4 state, O(1)) and
- * `transfers` (a third of the events are transfers: the summary also holds every transfer_id seen, 001 §5.5,
- * so a warm start parses a set that grows with the transfers).
+ * `transfers` (a third of the events are transfers: every transfer_id seen is kept, 001 §5.5, in the index, so a
+ * warm start looks up only the transfer_ids of its new events).
  */
 import { authRef, issueCapToken, signingKeyFromSeed, toHex, u64be } from "../../core/mod.ts";
 import {
   encodeWalletBody,
+  type Fold,
   type OverlayEntry,
   WALLET_BODIES,
   walletFold,
@@ -23,6 +25,7 @@ import {
 } from "../../overlays/mod.ts";
 import { parseUint, usageError } from "../../cmd/mod.ts";
 import type { Command } from "../context.ts";
+import { newEpoch, SeenIndex, withoutSeen } from "../seen_index.ts";
 
 const MIXES = ["account", "transfers"] as const;
 type Mix = typeof MIXES[number];
@@ -86,43 +89,90 @@ interface Figure {
   mix: Mix;
   cold_ms: number;
   warm_ms: number;
+  /** The warm read up to the folded state, without the save (index write with fsync, summary text). */
+  warm_read_ms: number;
   summary_bytes: number;
+  index_bytes: number;
+  warm_lookups: number;
   balance: number;
 }
 
 const round = (x: number) => Math.round(x * 100) / 100;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+/** Folds `entries` into `s` as `OverlayCursor` does: each entry's dedup keys pre-loaded from `index` first. */
+async function foldWithIndex(
+  fold: Fold<WalletSummary>,
+  s: WalletSummary,
+  entries: readonly OverlayEntry[],
+  index: SeenIndex,
+  savedUpto: number,
+): Promise<void> {
+  const seen = fold.dedup!.seen(s)!;
+  for (const e of entries) {
+    await index.preload(fold.dedup!.keys(e), seen, savedUpto);
+    fold.apply(s, e);
+  }
+}
+
+/** Saves as `OverlayCursor.save` does: new keys to the index, then the summary text without them. */
+async function save(fold: Fold<WalletSummary>, s: WalletSummary, index: SeenIndex, upto: number) {
+  const seen = fold.dedup!.seen(s)!;
+  try {
+    await index.flush(seen, upto);
+  } finally {
+    index.close();
+  }
+  return JSON.stringify(withoutSeen(seen, () => fold.toJson(s)));
+}
+
 /** Cold and warm fold times of one stream; warm is the median of `runs` resumptions. */
-function measure(n: number, mix: Mix, fresh: number, runs: number): Figure {
+async function measure(n: number, mix: Mix, fresh: number, runs: number, tmp: string): Promise<Figure> {
   const { walletId, events, lookup } = walletStream(n + fresh, mix);
   const old = events.slice(0, n);
   const news = events.slice(n);
-  // Cold: a new fold over the N events, then the summary text a cursor saves.
+  const path = `${tmp}/${mix}-${n}.kv`;
+  const epoch = newEpoch();
+  // Cold: a new fold over the N events, then the index and summary text a cursor saves.
   const t0 = performance.now();
   const fold = walletFold(walletId, lookup);
   const s = fold.start();
-  for (const e of old) fold.apply(s, e);
-  const text = JSON.stringify(fold.toJson(s));
+  const cold0 = new SeenIndex(path, epoch, false);
+  await foldWithIndex(fold, s, old, cold0, 0);
+  const text = await save(fold, s, cold0, n);
   const cold = performance.now() - t0;
-  // Warm: parse the saved summary, fold only the new events, save again (a fresh fold: caps verified again).
+  // Warm: parse the saved summary, fold only the new events (their keys looked up in the index), save again (a
+  // fresh fold: caps verified again). Each run starts from the same summary: the keys a previous run wrote are
+  // tagged above its upto_seq, so they count as unseen (the crash-between-writes case) and are written again.
   const warm: number[] = [];
+  const warmRead: number[] = [];
   let last: WalletSummary = s;
+  let lookups = 0;
   for (let i = 0; i < runs; i++) {
     const t1 = performance.now();
     const f = walletFold(walletId, lookup);
     const w = f.fromJson(JSON.parse(text));
-    for (const e of news) f.apply(w, e);
-    JSON.stringify(f.toJson(w));
+    const index = new SeenIndex(path, epoch, true);
+    await foldWithIndex(f, w, news, index, n);
+    warmRead.push(performance.now() - t1);
+    await save(f, w, index, n + fresh);
     warm.push(performance.now() - t1);
     last = w;
+    lookups = index.lookups;
+  }
+  let indexBytes = 0;
+  for (const suffix of ["", "-wal", "-shm"]) {
+    indexBytes += await Deno.stat(path + suffix).then((x) => x.size, () => 0);
   }
   return {
     events: n,
     mix,
     cold_ms: round(cold),
     warm_ms: round(median(warm)),
+    warm_read_ms: round(median(warmRead)),
     summary_bytes: text.length,
+    index_bytes: indexBytes,
+    warm_lookups: lookups,
     balance: walletStateOf(walletId, last).balance,
   };
 }
@@ -132,15 +182,15 @@ export const benchFold: Command = {
   summary: "time the wallet fold cold (whole stream) and warm (summary + new events) at several sizes",
   usage: "veen bench fold [--sizes 1000,100000] [--new N] [--runs N] [--mix account,transfers] [--json]",
   details: `In process, no hub: a deterministic wallet stream of each size is folded from stream_seq 1 (cold)
-and resumed from its JSON summary with --new events (warm, median of --runs). Figures only; nothing here passes or
-fails on timing.`,
+and resumed from its JSON summary and seen-key index (a temporary directory) with --new events (warm, median of
+--runs). Figures only; nothing here passes or fails on timing.`,
   flags: [
     { name: "sizes", metavar: "N,N,...", help: "stream sizes (default 1000,100000; each 1..1000000)" },
     { name: "new", metavar: "N", help: "events after the summary in a warm read (default 10)" },
     { name: "runs", metavar: "N", help: "warm resumptions timed per size (default 5)" },
     { name: "mix", metavar: "NAME,...", help: "event mixes: account, transfers (default both)" },
   ],
-  run(ctx) {
+  async run(ctx) {
     const sizes = (ctx.flags.str("sizes") ?? "1000,100000").split(",").map((x) =>
       parseUint(x.trim(), "--sizes", { min: 1, max: 1_000_000 })
     );
@@ -153,11 +203,16 @@ fails on timing.`,
       }
     }
     const figures: Figure[] = [];
-    for (const mix of mixes as Mix[]) {
-      for (const n of sizes) {
-        figures.push(measure(n, mix, fresh, runs));
-        ctx.out.progress(figures.length, sizes.length * mixes.length, "measured");
+    const tmp = await Deno.makeTempDir({ prefix: "veen-bench-fold-" });
+    try {
+      for (const mix of mixes as Mix[]) {
+        for (const n of sizes) {
+          figures.push(await measure(n, mix, fresh, runs, tmp));
+          ctx.out.progress(figures.length, sizes.length * mixes.length, "measured");
+        }
       }
+    } finally {
+      await Deno.remove(tmp, { recursive: true });
     }
     ctx.out.clearProgress();
     const machine = {
@@ -168,9 +223,10 @@ fails on timing.`,
     ctx.out.result({ new_events: fresh, runs, machine, figures }, [
       `wallet fold, warm = summary + ${fresh} new events (median of ${runs})`,
       ...figures.map((f) =>
-        `${f.mix} ${f.events} events: cold ${f.cold_ms} ms, warm ${f.warm_ms} ms, summary ${f.summary_bytes} bytes`
+        `${f.mix} ${f.events} events: cold ${f.cold_ms} ms, warm ${f.warm_ms} ms (read ${f.warm_read_ms} ms), summary ${f.summary_bytes} bytes, ` +
+        `index ${f.index_bytes} bytes, warm lookups ${f.warm_lookups}`
       ),
     ]);
-    return Promise.resolve(0);
+    return 0;
   },
 };

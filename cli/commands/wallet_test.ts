@@ -386,3 +386,74 @@ Deno.test("wallet transfer --stream --to (CORE-GOALS form): from the wallet open
     assert.match(over.stderr, /^WAL\.INSUFFICIENT_FUNDS: /);
   });
 });
+
+Deno.test("wallet fold: transfer_ids live in the seen-key index, a warm read looks up only the new ones, a crash between index and summary neither loses nor double counts", async () => {
+  await withWalletHub(async (hub, root, inst) => {
+    const c = await newClient(root, "c");
+    const base = ["--hub", hub.url, "--client", c];
+    const cap = await walletCap(inst, c, [walletIdHex(CTX_A, "EUR")]);
+    const id = (await openWallet(base, CTX_A, "EUR", cap)).json().wallet_id as string;
+    const w = [...base, "--wallet-id", id];
+    const { keys: cKeys } = await readKeystore(c, undefined);
+    const stream = walletStreamName(fromHex(id, 32));
+    // Incoming transfers (credits need no institution cap) from another wallet, sealed to c.
+    const credit = (n: number, amount: number) =>
+      sendRaw(hub.url, cKeys.prekey.public, stream, "transfer", {
+        wallet_id: fromHex(walletIdHex(CTX_B, "EUR"), 32),
+        to_wallet_id: fromHex(id, 32),
+        amount,
+        ts: 1,
+        transfer_id: new Uint8Array(32).fill(n),
+      });
+    const show = async () => {
+      const j = ok(await runCli(["wallet", "show", ...w, "--json"])).json();
+      return {
+        balance: j.balance as number,
+        violations: j.violations,
+        fold: j.fold as { fetched: number; index_lookups: number; upto_seq: number },
+      };
+    };
+    await show();
+    const overlays = `${c}/overlays`;
+    const summaryFile = [...Deno.readDirSync(overlays)].map((e) => e.name).find((n) =>
+      n.endsWith("-wallet.v2.json")
+    )!;
+    const summary = `${overlays}/${summaryFile}`;
+
+    for (let n = 1; n <= 5; n++) await credit(n, 10);
+    const five = await show();
+    assert.deepEqual([five.balance, five.fold.fetched, five.fold.index_lookups], [50, 5, 5]);
+    const before = await Deno.readTextFile(summary);
+    for (const n of [1, 5]) {
+      assert.ok(!before.includes(toHex(new Uint8Array(32).fill(n))), "no transfer_id in it");
+    }
+    assert.ok(Deno.statSync(summary.replace(/\.json$/, ".kv")).isFile);
+
+    // One more credit: the warm read looks up its transfer_id only, not the five before.
+    await credit(6, 7);
+    const six = await show();
+    assert.deepEqual([six.balance, six.fold.fetched, six.fold.index_lookups], [57, 1, 1]);
+
+    // Crash after the index write, before the summary's: the index holds transfer 6 (tagged above the old
+    // upto_seq), the summary is the one before it. The credit is folded again, exactly once.
+    await Deno.writeTextFile(summary, before);
+    const again = await show();
+    assert.deepEqual([again.balance, again.fold.fetched, again.violations], [57, 1, []]);
+
+    // A second copy of transfer 3 (after the summary): found in the index, skipped as a duplicate.
+    await credit(3, 10);
+    const dup = await show();
+    assert.equal(dup.balance, 57);
+    assert.deepEqual([dup.fold.fetched, dup.fold.index_lookups], [1, 1]);
+    assert.deepEqual(dup.violations, [{ stream_seq: dup.fold.upto_seq, code: "WAL.DUPLICATE" }]);
+
+    // A summary whose index is gone (its seen keys with it) is not trusted: the fold starts again.
+    const kv = summary.replace(/\.json$/, ".kv");
+    for (const f of [kv, `${kv}-wal`, `${kv}-shm`]) await Deno.remove(f).catch(() => {});
+    const lost = await runCli(["wallet", "show", ...w, "--json"]);
+    assert.match(ok(lost).stderr, /seen-key index is missing/);
+    const re = lost.json();
+    assert.deepEqual([re.balance, (re.fold as { refolded: boolean }).refolded], [57, true]);
+    assert.deepEqual(re.violations, dup.violations);
+  });
+});
