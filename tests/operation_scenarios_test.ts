@@ -288,6 +288,11 @@ Deno.test("agreement status: each party's last decision counts; active when all 
     assert.equal(s.active, true);
     assert.deepEqual((s.parties as { decision: string }[]).map((p) => p.decision), ["accept", "accept"]);
     assert.equal((s.ignored as unknown[]).length, 1);
+    // Warm: only the one new item is folded, into the agreement summary; the operation log is never read.
+    assert.deepEqual(s.fold, { upto_seq: 5, resumed_from: 4, fetched: 1, opaque: 0, refolded: false });
+    const files = [...Deno.readDirSync(`${alice}/overlays`)].map((e) => e.name);
+    assert.ok(files.some((n) => n.endsWith("-veen.operations.agreements.json")), files.join(" "));
+    assert.ok(!files.some((n) => n.endsWith("-veen.operations.json")), files.join(" "));
   } finally {
     await hub.close();
     await t.cleanup();

@@ -1,14 +1,15 @@
 /**
- * The folding commands of the operation profiles (CLI goals 3 §6.2-6.4), each over the stream's operation log
- * (cli/operation_reader.ts, resumed from the client's summary):
- * - `agreement status`: each party's last decision; active when all accepted, effective and unexpired;
+ * The folding commands of the operation profiles (CLI goals 3 §6.2-6.4), each resumed from the client's summary:
+ * - `agreement status`: each party's last decision; active when all accepted, effective and unexpired (the
+ *   agreement fold, overlays/agreement_status.ts: per agreement, not the operation log);
+ * and over the stream's operation log (cli/operation_reader.ts):
  * - `snapshot verify`: the state.checkpoint.v1 for (state_id, upto_stream_seq) against the recomputed state_hash
  *   and the hub's RECEIPT mmr_root at upto_stream_seq; exit 4 naming the first mismatch;
  * - `recovery timeline`: requests, approvals and executions of a target identity, each execution's verdict.
  */
 import { toHex, VeenError } from "../../core/mod.ts";
 import { checkFailure, parseHex32, parseUint } from "../../cmd/mod.ts";
-import { agreementStatus, recordsOf, recoveryTimeline } from "../../overlays/mod.ts";
+import { AGREEMENT_FOLD, agreementStatusOf, recordsOf, recoveryTimeline } from "../../overlays/mod.ts";
 import {
   CLIENT_FLAG,
   type Command,
@@ -20,7 +21,7 @@ import {
   STREAM_FLAG,
 } from "../context.ts";
 import { computeSnapshot, readOperations } from "../operation_reader.ts";
-import { foldJson } from "./crdt.ts";
+import { foldJson, readFold } from "./crdt.ts";
 import { RECOVERY_POLICY_FLAGS, recoveryPolicy } from "./recovery_flags.ts";
 
 const READ = [HUB_FLAG, CLIENT_FLAG, STREAM_FLAG];
@@ -42,9 +43,9 @@ export const agreementStatusCmd: Command = {
     const id = parseHex32(ctx.flags.req("agreement-id"), "--agreement-id");
     const v = ctx.flags.str("version");
     const at = ctx.flags.str("at");
-    const { cursor, log } = await readOperations(ctx);
-    const s = agreementStatus(
-      log.records,
+    const { cursor } = await readFold(ctx, AGREEMENT_FOLD);
+    const s = agreementStatusOf(
+      cursor.state,
       id,
       v === undefined ? undefined : parseUint(v, "--version"),
       at === undefined ? nowSec(ctx) : parseUint(at, "--at"),
