@@ -38,6 +38,7 @@ export * from "./operation_profiles.ts";
 export * from "./operation_log.ts";
 export * from "./paid_ledger.ts";
 export * from "./ledger_fold.ts";
+export * from "./operation_counts.ts";
 export * from "./agreement_status.ts";
 export * from "./recovery_timeline.ts";
 export * from "./content_root.ts";

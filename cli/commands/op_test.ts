@@ -252,6 +252,10 @@ Deno.test("access grants: admitted at once, refused after revoke, across restart
       audit_missing: true,
       access_grants: 1,
     });
+    // The ledger and the summary read bounded folds (balances, counts per schema), never the operation log.
+    const files = [...Deno.readDirSync(`${user}/overlays`)].map((e) => e.name);
+    assert.ok(files.some((n) => n.endsWith("-veen.operations.counts.json")), files.join(" "));
+    assert.ok(!files.some((n) => n.endsWith("-veen.operations.json")), files.join(" "));
     ok(
       await runCli([
         "op",
