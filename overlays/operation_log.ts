@@ -3,7 +3,10 @@
  * operation profiles (overlays/operation_profiles.ts), decoded by its codec, with its position and sender. The
  * commands that read the profiles (`wallet ledger`, `agreement status`, `snapshot verify`, `recovery timeline`,
  * `audit ...`, `audit publication`, `audit delegated`, `federate mirror-check`) derive their answers from this
- * summary with the pure functions of the sibling files, so a warm read fetches only the items after the summary.
+ * summary with the pure functions of the sibling files, so a warm read fetches only the items after the summary —
+ * but loads every record. Where the answer has a bounded summary the command folds that instead (`wallet ledger`:
+ * overlays/ledger_fold.ts, `agreement status`: AGREEMENT_FOLD, `audit summary`: overlays/operation_counts.ts),
+ * each decoding entries with `decodeOperation`.
  *
  * A profile entry whose payload_hdr.cap_ref is not its MSG.auth_ref (spec-3 §1.3) is rejected, as is one whose body
  * does not decode.
