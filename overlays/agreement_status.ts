@@ -12,16 +12,8 @@
  * order), confirmations concatenate; associative with the empty summary as identity.
  */
 import { toHex } from "../core/mod.ts";
-import {
-  type ApplyResult,
-  damaged,
-  type Fold,
-  jsonArray,
-  jsonObject,
-  jsonUint,
-  type OverlayEntry,
-} from "./fold.ts";
-import { decodeOperation, type OperationRecord } from "./operation_log.ts";
+import { damaged, type Fold, jsonArray, jsonObject, jsonUint } from "./fold.ts";
+import { applyOperation, type OperationRecord } from "./operation_log.ts";
 
 export interface PartyStatus {
   identity: string;
@@ -130,13 +122,7 @@ export const AGREEMENT_FOLD: Fold<Agreements> = {
   schema: new Uint8Array(32),
   empty: () => new Map(),
   merge: mergeAgreements,
-  apply(s: Agreements, e: OverlayEntry): ApplyResult {
-    const r = decodeOperation(e, (name) => name.startsWith("agreement."));
-    if (r === undefined) return "ignored";
-    if ("rejected" in r) return "rejected";
-    applyAgreement(s, r);
-    return "applied";
-  },
+  apply: applyOperation((name) => name.startsWith("agreement."), applyAgreement),
   toJson: (s) =>
     [...s.keys()].sort().map((id) => ({
       agreement_id: id,

@@ -9,16 +9,8 @@
  * applied once (P1). Identities are folded as sent: a recovery's identity remap is applied when the ledger is read
  * (`remapLedger`), since the remap depends on the recovery policy of the read.
  */
-import {
-  type ApplyResult,
-  damaged,
-  type Fold,
-  jsonArray,
-  jsonObject,
-  jsonUint,
-  type OverlayEntry,
-} from "./fold.ts";
-import { decodeOperation } from "./operation_log.ts";
+import { damaged, type Fold, jsonArray, jsonObject, jsonUint } from "./fold.ts";
+import { applyOperation } from "./operation_log.ts";
 import { applyPaid, emptyLedger, type Ledger, mergeLedgers } from "./paid_ledger.ts";
 
 export const LEDGER_FOLD: Fold<Ledger> = {
@@ -27,13 +19,7 @@ export const LEDGER_FOLD: Fold<Ledger> = {
   schema: new Uint8Array(32),
   empty: emptyLedger,
   merge: mergeLedgers,
-  apply(s: Ledger, e: OverlayEntry): ApplyResult {
-    const r = decodeOperation(e, (name) => name === "paid.operation.v1");
-    if (r === undefined) return "ignored";
-    if ("rejected" in r) return "rejected";
-    applyPaid(s, [r]);
-    return "applied";
-  },
+  apply: applyOperation((name) => name === "paid.operation.v1", (s, r) => applyPaid(s, [r])),
   toJson: (s) => ({
     balances: Object.fromEntries(
       [...s.balances.keys()].sort().map((k) => [k, s.balances.get(k)!.toString()]),

@@ -6,8 +6,8 @@
  * merge of adjacent ranges adds the counts and keeps the left range's first stream_seq when it has one:
  * associative, identity the empty table. Entries rejected by the operation log (cap_ref, body) are not counted.
  */
-import { type ApplyResult, damaged, type Fold, jsonObject, jsonUint, type OverlayEntry } from "./fold.ts";
-import { decodeOperation } from "./operation_log.ts";
+import { damaged, type Fold, jsonObject, jsonUint } from "./fold.ts";
+import { applyOperation } from "./operation_log.ts";
 import { profileByName } from "./operation_profiles.ts";
 
 export interface SchemaCount {
@@ -32,15 +32,11 @@ export const OPERATION_COUNTS: Fold<OperationCounts> = {
     }
     return out;
   },
-  apply(s: OperationCounts, e: OverlayEntry): ApplyResult {
-    const r = decodeOperation(e);
-    if (r === undefined) return "ignored";
-    if ("rejected" in r) return "rejected";
+  apply: applyOperation(() => true, (s: OperationCounts, r) => {
     const o = s.get(r.codec.name);
     if (o === undefined) s.set(r.codec.name, { count: 1, first: r.seq });
     else o.count++;
-    return "applied";
-  },
+  }),
   toJson: (s) => Object.fromEntries([...s.keys()].sort().map((k) => [k, s.get(k)!])),
   fromJson(v: unknown): OperationCounts {
     const s: OperationCounts = new Map();

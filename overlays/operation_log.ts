@@ -123,6 +123,23 @@ export function decodeOperation(
   };
 }
 
+/**
+ * `Fold.apply` for a fold of the profile records `accept` admits: other entries are "ignored", rejected ones (as by
+ * `decodeOperation`) "rejected", and `add` folds each record.
+ */
+export function applyOperation<S>(
+  accept: (name: string) => boolean,
+  add: (s: S, r: OperationRecord) => void,
+): (s: S, e: OverlayEntry) => ApplyResult {
+  return (s, e) => {
+    const r = decodeOperation(e, accept);
+    if (r === undefined) return "ignored";
+    if ("rejected" in r) return "rejected";
+    add(s, r);
+    return "applied";
+  };
+}
+
 /** The operation log of the profiles whose name `accept` admits, persisted under `kind`. */
 export function operationLogFold(kind: string, accept: (name: string) => boolean): Fold<OperationLog> {
   return {
