@@ -4,7 +4,7 @@ import { OPERATION_LOG } from "./operation_log.ts";
 import { AGREEMENT_CONFIRMATION, AGREEMENT_DEFINITION, PAID_OPERATION } from "./operation_profiles.ts";
 import { AGREEMENT_FOLD, agreementStatus, agreementStatusOf } from "./agreement_status.ts";
 import { prng } from "../tests/util.ts";
-import { checkMergeLaws, entry, sequence } from "./testing/laws.ts";
+import { checkMergeLaws, entry, foldAll, sequence } from "./testing/laws.ts";
 
 const b32 = (n: number) => new Uint8Array(32).fill(n);
 const ID = b32(9);
@@ -87,12 +87,7 @@ Deno.test("agreement fold merge is associative with an identity and equals the s
 Deno.test("agreement fold: the status from its summary is the status from the operation log", () => {
   for (let seed = 1; seed <= 10; seed++) {
     const entries = randomSteps(seed);
-    const log = OPERATION_LOG.empty();
-    const s = AGREEMENT_FOLD.empty();
-    for (const e of entries) {
-      OPERATION_LOG.apply(log, e);
-      AGREEMENT_FOLD.apply(s, e);
-    }
+    const [log, s] = [foldAll(OPERATION_LOG, entries), foldAll(AGREEMENT_FOLD, entries)];
     for (const [v, at] of [[undefined, 0], [1, 10], [2, 100]] as const) {
       assert.deepEqual(
         agreementStatusOf(s, ID, v, at),

@@ -6,7 +6,7 @@ import { OPERATION_LOG } from "./operation_log.ts";
 import { PAID_OPERATION, RECOVERY_REQUEST } from "./operation_profiles.ts";
 import { applyPaid, balancesJson, emptyLedger } from "./paid_ledger.ts";
 import { prng } from "../tests/util.ts";
-import { checkMergeLaws, entry, sequence } from "./testing/laws.ts";
+import { checkMergeLaws, entry, foldAll, sequence } from "./testing/laws.ts";
 import type { OverlayEntry } from "./fold.ts";
 
 const b32 = (n: number) => new Uint8Array(32).fill(n);
@@ -44,11 +44,7 @@ function randomOps(seed: number): OverlayEntry[] {
   }));
 }
 
-const ledgerOf = (entries: readonly OverlayEntry[]) => {
-  const s = LEDGER_FOLD.empty();
-  for (const e of entries) LEDGER_FOLD.apply(s, e);
-  return s;
-};
+const ledgerOf = (entries: readonly OverlayEntry[]) => foldAll(LEDGER_FOLD, entries);
 
 Deno.test("ledger fold merge is associative with an identity and equals the sequential fold (property)", () => {
   for (let seed = 1; seed <= 10; seed++) checkMergeLaws(LEDGER_FOLD, randomOps(seed), seed);
@@ -57,8 +53,7 @@ Deno.test("ledger fold merge is associative with an identity and equals the sequ
 Deno.test("ledger fold: the ledger of the operation log, with the remap applied when read", () => {
   for (let seed = 1; seed <= 5; seed++) {
     const entries = randomOps(seed);
-    const log = OPERATION_LOG.empty();
-    for (const e of entries) OPERATION_LOG.apply(log, e);
+    const log = foldAll(OPERATION_LOG, entries);
     const remap = (a: string) => a === toHex(b32(1)) ? toHex(b32(3)) : a;
     const want = applyPaid(emptyLedger(), log.records, remap);
     const got = remapLedger(ledgerOf(entries), remap);

@@ -5,7 +5,7 @@ import type { OverlayEntry } from "./fold.ts";
 import { countsJson, OPERATION_COUNTS } from "./operation_counts.ts";
 import { OPERATION_LOG } from "./operation_log.ts";
 import { QUERY_AUDIT, RECOVERY_REQUEST } from "./operation_profiles.ts";
-import { checkMergeLaws, entry, sequence } from "./testing/laws.ts";
+import { checkMergeLaws, entry, foldAll, sequence } from "./testing/laws.ts";
 
 const b32 = (n: number) => new Uint8Array(32).fill(n);
 const make = [
@@ -36,12 +36,7 @@ Deno.test("operation counts merge is associative with an identity and equals the
 Deno.test("operation counts: the operation log's records by schema, in first-appearance order", () => {
   for (let seed = 1; seed <= 10; seed++) {
     const entries = randomOps(seed);
-    const log = OPERATION_LOG.empty();
-    const s = OPERATION_COUNTS.empty();
-    for (const e of entries) {
-      OPERATION_LOG.apply(log, e);
-      OPERATION_COUNTS.apply(s, e);
-    }
+    const [log, s] = [foldAll(OPERATION_LOG, entries), foldAll(OPERATION_COUNTS, entries)];
     const want: Record<string, number> = {};
     for (const r of log.records) want[r.codec.name] = (want[r.codec.name] ?? 0) + 1;
     assert.equal(JSON.stringify(countsJson(s)), JSON.stringify(want), `seed ${seed}`);
