@@ -152,6 +152,19 @@ Deno.test("scenario §9.2: recovery and rekey from a data-dir copy, an operator 
       assert.deepEqual(events.filter((e) => e.type === "execution").map((e) => e.effective), [false, true]);
       assert.deepEqual(events.filter((e) => e.type === "approval").map((e) => e.approver_identity), gIds);
       assert.equal(tl.current_identity, newId);
+      // The timeline is folded from the recovery records only (not the paid operations of the same stream).
+      const recFile = [...Deno.readDirSync(`${op}/overlays`)].find((e) =>
+        e.name.endsWith("-veen.operations.recovery.json")
+      );
+      const recState = JSON.parse(Deno.readTextFileSync(`${op}/overlays/${recFile!.name}`)).state;
+      assert.deepEqual((recState.records as { schema: string }[]).map((r) => r.schema.split(".")[1]), [
+        "request",
+        "approval",
+        "execution",
+        "approval",
+        "approval",
+        "execution",
+      ]);
       // The ledger of the new identity: the old balance, and later payments to either identity.
       ok(await paid(SHOP, oldId, 1));
       const after = ok(await read("wallet", "ledger", "--account", newId, ...policy));
