@@ -157,14 +157,8 @@ Deno.test("scenario §9.2: recovery and rekey from a data-dir copy, an operator 
         e.name.endsWith("-veen.operations.recovery.json")
       );
       const recState = JSON.parse(Deno.readTextFileSync(`${op}/overlays/${recFile!.name}`)).state;
-      assert.deepEqual((recState.records as { schema: string }[]).map((r) => r.schema.split(".")[1]), [
-        "request",
-        "approval",
-        "execution",
-        "approval",
-        "approval",
-        "execution",
-      ]);
+      const recKinds = (recState.records as { schema: string }[]).map((r) => r.schema.split(".")[1]);
+      assert.deepEqual(recKinds, events.map((e) => e.type));
       // The ledger of the new identity: the old balance, and later payments to either identity.
       ok(await paid(SHOP, oldId, 1));
       const after = ok(await read("wallet", "ledger", "--account", newId, ...policy));
