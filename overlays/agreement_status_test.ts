@@ -1,9 +1,10 @@
 /** Agreement status: highest version by default, last decision per party (M1), signer check, effective and expiry. */
 import assert from "node:assert/strict";
 import { OPERATION_LOG } from "./operation_log.ts";
-import { AGREEMENT_CONFIRMATION, AGREEMENT_DEFINITION } from "./operation_profiles.ts";
-import { agreementStatus } from "./agreement_status.ts";
-import { entry } from "./testing/laws.ts";
+import { AGREEMENT_CONFIRMATION, AGREEMENT_DEFINITION, PAID_OPERATION } from "./operation_profiles.ts";
+import { AGREEMENT_FOLD, agreementStatus, agreementStatusOf } from "./agreement_status.ts";
+import { prng } from "../tests/util.ts";
+import { checkMergeLaws, entry, foldAll, sequence } from "./testing/laws.ts";
 
 const b32 = (n: number) => new Uint8Array(32).fill(n);
 const ID = b32(9);
@@ -64,4 +65,35 @@ Deno.test("agreementStatus: active only when every party's last signed decision 
     false,
   ]);
   assert.equal(agreementStatus(records([]), ID, undefined, 0).defined, false);
+});
+
+const randomSteps = (seed: number) => {
+  const r = prng(seed);
+  const decisions = ["accept", "reject", "withdraw"];
+  const party = () => [P1, P2, b32(7)][r.int(3)]!;
+  return sequence(Array.from({ length: 20 + r.int(20) }, () => {
+    const k = r.int(8);
+    if (k === 0) return define(1 + r.int(2), r.int(2) === 0 ? {} : { effective_time: r.int(50) });
+    if (k === 1) return (seq: number) => entry(seq, PAID_OPERATION.schemaId, new Uint8Array([0xa0])); // ignored
+    const p = party();
+    return confirm(p, decisions[r.int(3)]!, 1 + r.int(2), r.int(4) === 0 ? party() : p);
+  }));
+};
+
+Deno.test("agreement fold merge is associative with an identity and equals the sequential fold (property)", () => {
+  for (let seed = 1; seed <= 10; seed++) checkMergeLaws(AGREEMENT_FOLD, randomSteps(seed), seed);
+});
+
+Deno.test("agreement fold: the status from its summary is the status from the operation log", () => {
+  for (let seed = 1; seed <= 10; seed++) {
+    const entries = randomSteps(seed);
+    const [log, s] = [foldAll(OPERATION_LOG, entries), foldAll(AGREEMENT_FOLD, entries)];
+    for (const [v, at] of [[undefined, 0], [1, 10], [2, 100]] as const) {
+      assert.deepEqual(
+        agreementStatusOf(s, ID, v, at),
+        agreementStatus(log.records, ID, v, at),
+        `seed ${seed}`,
+      );
+    }
+  }
 });

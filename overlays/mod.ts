@@ -37,6 +37,8 @@ export * from "./access_grant.ts";
 export * from "./operation_profiles.ts";
 export * from "./operation_log.ts";
 export * from "./paid_ledger.ts";
+export * from "./ledger_fold.ts";
+export * from "./operation_counts.ts";
 export * from "./agreement_status.ts";
 export * from "./recovery_timeline.ts";
 export * from "./content_root.ts";

@@ -3,7 +3,10 @@
  * operation profiles (overlays/operation_profiles.ts), decoded by its codec, with its position and sender. The
  * commands that read the profiles (`wallet ledger`, `agreement status`, `snapshot verify`, `recovery timeline`,
  * `audit ...`, `audit publication`, `audit delegated`, `federate mirror-check`) derive their answers from this
- * summary with the pure functions of the sibling files, so a warm read fetches only the items after the summary.
+ * summary with the pure functions of the sibling files, so a warm read fetches only the items after the summary —
+ * but loads every record. Where the answer has a bounded summary the command folds that instead (`wallet ledger`:
+ * overlays/ledger_fold.ts, `agreement status`: AGREEMENT_FOLD, `audit summary`: overlays/operation_counts.ts),
+ * each decoding entries with `decodeOperation`.
  *
  * A profile entry whose payload_hdr.cap_ref is not its MSG.auth_ref (spec-3 §1.3) is rejected, as is one whose body
  * does not decode.
@@ -88,49 +91,98 @@ function recordFromJson(v: unknown, i: number): OperationRecord {
   };
 }
 
-export const OPERATION_LOG: Fold<OperationLog> = {
-  kind: "veen.operations",
-  /** Many schemas: every profile of OPERATION_PROFILES (this field is not used to filter). */
-  schema: new Uint8Array(32),
-  empty: () => ({ records: [], rejected: [] }),
-  merge: (l, r) => ({ records: [...l.records, ...r.records], rejected: [...l.rejected, ...r.rejected] }),
-  apply(s: OperationLog, e: OverlayEntry): ApplyResult {
-    const codec = profileBySchema(e.hdr.schema);
-    if (codec === undefined) return "ignored";
-    const cap = e.hdr.capRef;
-    if (cap !== undefined && e.authRef !== undefined && (e.authRef === null || !bytesEqual(cap, e.authRef))) {
-      s.rejected.push({ seq: e.seq, reason: "payload_hdr.cap_ref is not MSG.auth_ref (spec-3 §1.3)" });
-      return "rejected";
-    }
-    let body: BodyRecord;
-    try {
-      body = codec.decode(e.body);
-    } catch (err) {
-      s.rejected.push({ seq: e.seq, reason: err instanceof Error ? err.message : String(err) });
-      return "rejected";
-    }
-    s.records.push({
-      seq: e.seq,
-      msgId: e.msgId,
-      clientId: e.clientId,
-      hubTs: e.hubTs,
-      ...(e.hdr.expiresAt === undefined ? {} : { expiresAt: e.hdr.expiresAt }),
-      ...(e.hdr.parentId === undefined ? {} : { parentId: e.hdr.parentId }),
-      codec,
-      body,
-    });
+/**
+ * Decodes one entry of a profile schema accepted by `accept` (by codec name): undefined for other schemas, a reason
+ * when it is rejected (cap_ref is not MSG.auth_ref, or the body does not decode), else its record.
+ */
+export function decodeOperation(
+  e: OverlayEntry,
+  accept: (name: string) => boolean = () => true,
+): OperationRecord | { rejected: string } | undefined {
+  const codec = profileBySchema(e.hdr.schema);
+  if (codec === undefined || !accept(codec.name)) return undefined;
+  const cap = e.hdr.capRef;
+  if (cap !== undefined && e.authRef !== undefined && (e.authRef === null || !bytesEqual(cap, e.authRef))) {
+    return { rejected: "payload_hdr.cap_ref is not MSG.auth_ref (spec-3 §1.3)" };
+  }
+  let body: BodyRecord;
+  try {
+    body = codec.decode(e.body);
+  } catch (err) {
+    return { rejected: err instanceof Error ? err.message : String(err) };
+  }
+  return {
+    seq: e.seq,
+    msgId: e.msgId,
+    clientId: e.clientId,
+    hubTs: e.hubTs,
+    ...(e.hdr.expiresAt === undefined ? {} : { expiresAt: e.hdr.expiresAt }),
+    ...(e.hdr.parentId === undefined ? {} : { parentId: e.hdr.parentId }),
+    codec,
+    body,
+  };
+}
+
+/**
+ * `Fold.apply` for a fold of the profile records `accept` admits: other entries are "ignored", rejected ones (as by
+ * `decodeOperation`) "rejected", and `add` folds each record.
+ */
+export function applyOperation<S>(
+  accept: (name: string) => boolean,
+  add: (s: S, r: OperationRecord) => void,
+): (s: S, e: OverlayEntry) => ApplyResult {
+  return (s, e) => {
+    const r = decodeOperation(e, accept);
+    if (r === undefined) return "ignored";
+    if ("rejected" in r) return "rejected";
+    add(s, r);
     return "applied";
-  },
-  toJson: (s) => ({ records: s.records.map(recordJson), rejected: s.rejected }),
-  fromJson(v: unknown): OperationLog {
-    const o = jsonObject(v, "operation log");
-    return {
-      records: jsonArray(o.records, "records").map(recordFromJson),
-      rejected: jsonArray(o.rejected, "rejected").map((x) => {
-        const r = jsonObject(x, "rejected[]");
-        if (typeof r.reason !== "string") damaged("rejected[].reason is not text");
-        return { seq: jsonUint(r.seq, "rejected[].seq"), reason: r.reason };
-      }),
-    };
-  },
-};
+  };
+}
+
+/** The operation log of the profiles whose name `accept` admits, persisted under `kind`. */
+export function operationLogFold(kind: string, accept: (name: string) => boolean): Fold<OperationLog> {
+  return {
+    kind,
+    /** Many schemas: every profile of OPERATION_PROFILES (this field is not used to filter). */
+    schema: new Uint8Array(32),
+    empty: () => ({ records: [], rejected: [] }),
+    merge: (l, r) => ({ records: [...l.records, ...r.records], rejected: [...l.rejected, ...r.rejected] }),
+    apply(s: OperationLog, e: OverlayEntry): ApplyResult {
+      const r = decodeOperation(e, accept);
+      if (r === undefined) return "ignored";
+      if ("rejected" in r) {
+        s.rejected.push({ seq: e.seq, reason: r.rejected });
+        return "rejected";
+      }
+      s.records.push(r);
+      return "applied";
+    },
+    toJson: (s) => ({ records: s.records.map(recordJson), rejected: s.rejected }),
+    fromJson: logFromJson,
+  };
+}
+
+function logFromJson(v: unknown): OperationLog {
+  const o = jsonObject(v, "operation log");
+  return {
+    records: jsonArray(o.records, "records").map(recordFromJson),
+    rejected: jsonArray(o.rejected, "rejected").map((x) => {
+      const r = jsonObject(x, "rejected[]");
+      if (typeof r.reason !== "string") damaged("rejected[].reason is not text");
+      return { seq: jsonUint(r.seq, "rejected[].seq"), reason: r.reason };
+    }),
+  };
+}
+
+/** Every profile record of a stream. */
+export const OPERATION_LOG: Fold<OperationLog> = operationLogFold("veen.operations", () => true);
+
+/**
+ * The recovery records only (request, approval, execution): what the identity remap of `wallet ledger` needs,
+ * without the paid operations and the other profiles.
+ */
+export const RECOVERY_LOG: Fold<OperationLog> = operationLogFold(
+  "veen.operations.recovery",
+  (name) => name.startsWith("recovery."),
+);

@@ -152,6 +152,13 @@ Deno.test("scenario §9.2: recovery and rekey from a data-dir copy, an operator 
       assert.deepEqual(events.filter((e) => e.type === "execution").map((e) => e.effective), [false, true]);
       assert.deepEqual(events.filter((e) => e.type === "approval").map((e) => e.approver_identity), gIds);
       assert.equal(tl.current_identity, newId);
+      // The timeline is folded from the recovery records only (not the paid operations of the same stream).
+      const recFile = [...Deno.readDirSync(`${op}/overlays`)].find((e) =>
+        e.name.endsWith("-veen.operations.recovery.json")
+      );
+      const recState = JSON.parse(Deno.readTextFileSync(`${op}/overlays/${recFile!.name}`)).state;
+      const recKinds = (recState.records as { schema: string }[]).map((r) => r.schema.split(".")[1]);
+      assert.deepEqual(recKinds, events.map((e) => e.type));
       // The ledger of the new identity: the old balance, and later payments to either identity.
       ok(await paid(SHOP, oldId, 1));
       const after = ok(await read("wallet", "ledger", "--account", newId, ...policy));
@@ -288,6 +295,11 @@ Deno.test("agreement status: each party's last decision counts; active when all 
     assert.equal(s.active, true);
     assert.deepEqual((s.parties as { decision: string }[]).map((p) => p.decision), ["accept", "accept"]);
     assert.equal((s.ignored as unknown[]).length, 1);
+    // Warm: only the one new item is folded, into the agreement summary; the operation log is never read.
+    assert.deepEqual(s.fold, { upto_seq: 5, resumed_from: 4, fetched: 1, opaque: 0, refolded: false });
+    const files = [...Deno.readDirSync(`${alice}/overlays`)].map((e) => e.name);
+    assert.ok(files.some((n) => n.endsWith("-veen.operations.agreements.json")), files.join(" "));
+    assert.ok(!files.some((n) => n.endsWith("-veen.operations.json")), files.join(" "));
   } finally {
     await hub.close();
     await t.cleanup();

@@ -1,16 +1,19 @@
 /**
- * `veen audit queries|summary|enforce-check` (CLI goals 3 §8; spec-3 §9), over the operation logs of streams
- * (cli/operation_reader.ts, resumed from the client's summaries):
- * - `audit queries`: query.audit.v1 rows by resource_identifier prefix and time;
- * - `audit summary`: per stream, the profile schemas seen and whether query audits and access records appear;
- * - `audit enforce-check --policy-file`: the policy's violations (overlays/query_audit_policy.ts); exit 4 when
+ * `veen audit queries|summary|enforce-check` (CLI goals 3 §8; spec-3 §9), resumed from the client's summaries:
+ * - `audit queries`: query.audit.v1 rows by resource_identifier prefix and time (the operation log,
+ *   cli/operation_reader.ts: its output is the list of records);
+ * - `audit summary`: per stream, the profile schemas seen and whether query audits and access records appear (the
+ *   operation counts fold, overlays/operation_counts.ts: a table per schema, not the log);
+ * - `audit enforce-check --policy-file`: the policy's violations over the operation logs (overlays/query_audit_policy.ts); exit 4 when
  *   there are any.
  */
 import { streamIdFor, toHex, VeenError } from "../../core/mod.ts";
 import { checkFailure, parseUint, usageError } from "../../cmd/mod.ts";
 import {
   auditRows,
+  countsJson,
   enforceCheck,
+  OPERATION_COUNTS,
   type OperationRecord,
   parseAuditPolicy,
   policyStreams,
@@ -27,7 +30,7 @@ import {
 } from "../context.ts";
 import { readInputFile } from "../files.ts";
 import { readOperations } from "../operation_reader.ts";
-import { foldJson } from "./crdt.ts";
+import { foldJson, readFold } from "./crdt.ts";
 
 const TAIL = [REFOLD_FLAG, HUB_KEY_FLAG, PASSPHRASE_FLAG];
 
@@ -64,14 +67,13 @@ export const auditQueries: Command = {
 };
 
 /**
- * One stream's summary: the profile schemas its operation log holds, its label class and sensitivity (LCLASS0, from
+ * One stream's summary: the profile schemas it holds (counted by the operation counts fold), its label class and sensitivity (LCLASS0, from
  * the hub), whether query audits appear (missing for a sensitive stream: high sensitivity or a `sensitive` class)
  * and how many access grants the hub holds for it (the stream's authorization surface).
  */
 async function summaryOf(ctx: CommandContext, stream: string) {
-  const { cursor, log } = await readOperations(ctx, stream);
-  const schemas: Record<string, number> = {};
-  for (const r of log.records) schemas[r.codec.name] = (schemas[r.codec.name] ?? 0) + 1;
+  const { cursor } = await readFold(ctx, OPERATION_COUNTS, stream);
+  const schemas = countsJson(cursor.state);
   const http = cursor.session.http;
   const cls = await http.json("/admin/label-class", { label: toHex(cursor.label) }).catch(() => ({}));
   const grants = await http.json("/admin/grants", {}).catch(() => ({ grants: [] }));

@@ -79,6 +79,76 @@ Deno.test("op send: the body is checked against the schema before anything is se
   });
 });
 
+Deno.test("wallet ledger warm: folds only the new items into a summary of balances, never the operation log", async () => {
+  await withAdminHub(async (h) => {
+    const u = await h.client("u");
+    const body = JSON.stringify({
+      operation_type: "t",
+      operation_args: null,
+      payer_account: A,
+      payee_account: B,
+      amount: 7,
+      currency_code: "credits",
+    });
+    const send = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        ok(
+          await runCli([
+            ..."op send --hub".split(" "),
+            h.hub,
+            ...[
+              "--client",
+              u,
+              "--stream",
+              "ops",
+              "--schema-name",
+              "paid.operation.v1",
+              "--body-json",
+              body,
+              "--json",
+            ],
+          ]),
+        );
+      }
+    };
+    const ledger = async (...more: string[]) =>
+      ok(
+        await runCli([
+          "wallet",
+          "ledger",
+          "--hub",
+          h.hub,
+          "--client",
+          u,
+          "--stream",
+          "ops",
+          "--json",
+          ...more,
+        ]),
+      );
+    const summaries = () => [...Deno.readDirSync(`${u}/overlays`)].map((e) => e.name);
+    const ledgerFile = () =>
+      `${u}/overlays/${summaries().find((n) => n.endsWith("-veen.operations.ledger.json"))}`;
+    await send(3);
+    const cold = await ledger();
+    assert.deepEqual(cold.balances, { [A]: -21, [B]: 21 });
+    assert.deepEqual(cold.fold, { upto_seq: 3, resumed_from: 0, fetched: 3, opaque: 0, refolded: false });
+    const size = Deno.statSync(ledgerFile()).size;
+    await send(3);
+    const warm = await ledger();
+    assert.deepEqual(warm.balances, { [A]: -42, [B]: 42 });
+    assert.equal(warm.applied, 6);
+    assert.deepEqual(warm.fold, { upto_seq: 6, resumed_from: 3, fetched: 3, opaque: 0, refolded: false });
+    assert.equal(Deno.statSync(ledgerFile()).size, size, "the summary holds balances, not operations");
+    assert.ok(
+      !summaries().some((n) => n.endsWith("-veen.operations.json")),
+      "the operation log was not read",
+    );
+    // A narrower range is folded from the operation log.
+    assert.deepEqual((await ledger("--since-stream-seq", "4")).balances, { [A]: -21, [B]: 21 });
+  });
+});
+
 Deno.test("access grants: admitted at once, refused after revoke, across restarts and a views rebuild", async () => {
   await withAdminHub(async (h) => {
     const user = await h.client("user");
@@ -182,6 +252,10 @@ Deno.test("access grants: admitted at once, refused after revoke, across restart
       audit_missing: true,
       access_grants: 1,
     });
+    // The ledger and the summary read bounded folds (balances, counts per schema), never the operation log.
+    const files = [...Deno.readDirSync(`${user}/overlays`)].map((e) => e.name);
+    assert.ok(files.some((n) => n.endsWith("-veen.operations.counts.json")), files.join(" "));
+    assert.ok(!files.some((n) => n.endsWith("-veen.operations.json")), files.join(" "));
     ok(
       await runCli([
         "op",

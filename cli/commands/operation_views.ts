@@ -1,14 +1,23 @@
 /**
- * The folding commands of the operation profiles (CLI goals 3 §6.2-6.4), each over the stream's operation log
- * (cli/operation_reader.ts, resumed from the client's summary):
- * - `agreement status`: each party's last decision; active when all accepted, effective and unexpired;
+ * The folding commands of the operation profiles (CLI goals 3 §6.2-6.4), each resumed from the client's summary:
+ * - `agreement status`: each party's last decision; active when all accepted, effective and unexpired (the
+ *   agreement fold, overlays/agreement_status.ts: per agreement, not the operation log);
  * - `snapshot verify`: the state.checkpoint.v1 for (state_id, upto_stream_seq) against the recomputed state_hash
- *   and the hub's RECEIPT mmr_root at upto_stream_seq; exit 4 naming the first mismatch;
- * - `recovery timeline`: requests, approvals and executions of a target identity, each execution's verdict.
+ *   and the hub's RECEIPT mmr_root at upto_stream_seq; exit 4 naming the first mismatch (the operation log,
+ *   cli/operation_reader.ts: the ledger of any earlier stream_seq);
+ * - `recovery timeline`: requests, approvals and executions of a target identity, each execution's verdict (the
+ *   recovery log, overlays/operation_log.ts RECOVERY_LOG: the recovery records only, still a list since each
+ *   execution is checked against the approvals before it).
  */
 import { toHex, VeenError } from "../../core/mod.ts";
 import { checkFailure, parseHex32, parseUint } from "../../cmd/mod.ts";
-import { agreementStatus, recordsOf, recoveryTimeline } from "../../overlays/mod.ts";
+import {
+  AGREEMENT_FOLD,
+  agreementStatusOf,
+  recordsOf,
+  RECOVERY_LOG,
+  recoveryTimeline,
+} from "../../overlays/mod.ts";
 import {
   CLIENT_FLAG,
   type Command,
@@ -19,8 +28,8 @@ import {
   REFOLD_FLAG,
   STREAM_FLAG,
 } from "../context.ts";
-import { computeSnapshot, readOperations } from "../operation_reader.ts";
-import { foldJson } from "./crdt.ts";
+import { computeSnapshot } from "../operation_reader.ts";
+import { foldJson, readFold } from "./crdt.ts";
 import { RECOVERY_POLICY_FLAGS, recoveryPolicy } from "./recovery_flags.ts";
 
 const READ = [HUB_FLAG, CLIENT_FLAG, STREAM_FLAG];
@@ -42,9 +51,9 @@ export const agreementStatusCmd: Command = {
     const id = parseHex32(ctx.flags.req("agreement-id"), "--agreement-id");
     const v = ctx.flags.str("version");
     const at = ctx.flags.str("at");
-    const { cursor, log } = await readOperations(ctx);
-    const s = agreementStatus(
-      log.records,
+    const { cursor } = await readFold(ctx, AGREEMENT_FOLD);
+    const s = agreementStatusOf(
+      cursor.state,
       id,
       v === undefined ? undefined : parseUint(v, "--version"),
       at === undefined ? nowSec(ctx) : parseUint(at, "--at"),
@@ -131,8 +140,8 @@ export const recoveryTimelineCmd: Command = {
   async run(ctx) {
     const target = ctx.flags.req("target-identity");
     parseHex32(target, "--target-identity");
-    const { cursor, log } = await readOperations(ctx);
-    const events = recoveryTimeline(log.records, recoveryPolicy(ctx), target.toLowerCase());
+    const { cursor } = await readFold(ctx, RECOVERY_LOG);
+    const events = recoveryTimeline(cursor.state.records, recoveryPolicy(ctx), target.toLowerCase());
     const applied = events.filter((e) => e.type === "execution" && e.effective === true).at(-1);
     ctx.out.result(
       {

@@ -2,11 +2,24 @@
  * `veen wallet ledger` (CLI goals 3 §6.1; overlay decisions: the signed-balance fold over paid.operation.v1): for
  * the paid operations of `--stream` with stream_seq in [since, upto], debit payer_account and credit payee_account
  * (overlays/paid_ledger.ts), each (label, stream_seq) once. Identities remapped by effective recovery executions on
- * `--recovery-stream` (default the same stream) are shown under their new identity. The operation log is resumed
- * from the client's summary: a warm read fetches only the new items.
+ * `--recovery-stream` (default the same stream) are shown under their new identity.
+ *
+ * The whole stream (no `--since-stream-seq`/`--upto-stream-seq`, or 1 and the hub's last) is read from the ledger
+ * fold (overlays/ledger_fold.ts), whose summary is the balances: a warm read folds only the new items and never the
+ * operations before them. A narrower range is folded from the operation log (its summary holds every operation).
+ * The identity remap is computed from the recovery records of `--recovery-stream` (overlays/operation_log.ts
+ * RECOVERY_LOG, which keeps only those) and applied to the balances when they are read.
  */
 import { parseHex32, parseUint } from "../../cmd/mod.ts";
-import { applyPaid, balancesJson, emptyLedger, identityRemap } from "../../overlays/mod.ts";
+import {
+  applyPaid,
+  balancesJson,
+  emptyLedger,
+  identityRemap,
+  LEDGER_FOLD,
+  RECOVERY_LOG,
+  remapLedger,
+} from "../../overlays/mod.ts";
 import {
   CLIENT_FLAG,
   type Command,
@@ -17,7 +30,7 @@ import {
   STREAM_FLAG,
 } from "../context.ts";
 import { readOperations } from "../operation_reader.ts";
-import { foldJson } from "./crdt.ts";
+import { foldJson, readFold } from "./crdt.ts";
 import { RECOVERY_POLICY_FLAGS, recoveryPolicy } from "./recovery_flags.ts";
 
 export const walletLedger: Command = {
@@ -44,15 +57,23 @@ export const walletLedger: Command = {
   ],
   async run(ctx) {
     const stream = ctx.flags.req("stream");
-    const { cursor, log } = await readOperations(ctx, stream);
     const uptoFlag = ctx.flags.str("upto-stream-seq");
-    const upto = uptoFlag === undefined ? cursor.view.size : parseUint(uptoFlag, "--upto-stream-seq");
     const sinceFlag = ctx.flags.str("since-stream-seq");
     const from = sinceFlag === undefined ? 1 : parseUint(sinceFlag, "--since-stream-seq", { min: 1 });
     const recStream = ctx.flags.str("recovery-stream") ?? stream;
-    const recLog = recStream === stream ? log : (await readOperations(ctx, recStream)).log;
-    const remap = identityRemap(recLog.records, recoveryPolicy(ctx));
-    const ledger = applyPaid(emptyLedger(), log.records.filter((r) => r.seq >= from && r.seq <= upto), remap);
+    const remap = identityRemap(
+      (await readFold(ctx, RECOVERY_LOG, recStream)).cursor.state.records,
+      recoveryPolicy(ctx),
+    );
+    const { cursor } = await readFold(ctx, LEDGER_FOLD, stream);
+    const upto = uptoFlag === undefined ? cursor.view.size : parseUint(uptoFlag, "--upto-stream-seq");
+    let ledger;
+    if (from === 1 && upto === cursor.view.size) {
+      ledger = remapLedger(cursor.state, remap);
+    } else {
+      const { log } = await readOperations(ctx, stream);
+      ledger = applyPaid(emptyLedger(), log.records.filter((r) => r.seq >= from && r.seq <= upto), remap);
+    }
     const balances = balancesJson(ledger);
     const accountFlag = ctx.flags.str("account");
     const json = {

@@ -59,3 +59,10 @@ export function checkMergeLaws<S>(
   const back = fold.fromJson(JSON.parse(JSON.stringify(fold.toJson(full.state))));
   assert.equal(JSON.stringify(fold.toJson(back)), JSON.stringify(fold.toJson(full.state)));
 }
+
+/** The summary of `entries`, folded in order from the empty one. */
+export function foldAll<S>(fold: Fold<S>, entries: readonly OverlayEntry[]): S {
+  const s = fold.empty();
+  for (const e of entries) fold.apply(s, e);
+  return s;
+}
