@@ -18,7 +18,7 @@ import {
   type VerifiedBundle,
   verifyBundle,
 } from "../overlays/mod.ts";
-import { clientDir, loadKeys, nowSec, pinnedSession, readInputFile, sendAndSave } from "../cli/mod.ts";
+import { clientDir, loadKeys, nowSec, pinnedSession, readInputFile, sendInOrderAndSave } from "../cli/mod.ts";
 import { checkFailure, type Command, type CommandContext, parseHex32 } from "../cmd/mod.ts";
 import { appendRecord, bridgeAuthRef, importedEvents, OFFLINE_LOG, originKey } from "./airgap_log.ts";
 import { AIRGAP_COMMON_FLAGS, AIRGAP_WRITE_FLAGS } from "./airgap_flags.ts";
@@ -153,33 +153,37 @@ export const bridgeImport: Command = {
     const keys = await loadKeys(ctx, dir);
     const authRef = await bridgeAuthRef(ctx);
     const seqs: number[] = [];
-    for (const t of todo) {
-      try {
-        const { res } = await sendAndSave(ctx, dir, keys, target, {
-          recipientPk: keys.prekey.public,
-          hdr: { schema: BRIDGE_IMPORT.schemaId },
-          bodyBytes: t.body,
-          ...authRef,
-        });
-        seqs.push(res.receipt.streamSeq);
-      } catch (e) {
-        const detail = e instanceof Error ? e.message : String(e);
-        return await failImport(
-          run,
-          {
-            code: e instanceof VeenError ? e.code : "E.UNAVAILABLE",
-            reason:
-              `Import stopped at event ${t.i} after ${seqs.length} imported (run it again to resume): ${detail}`,
-            position: t.i,
-            bundleId: b.bundleId,
-          },
-          target,
-          seqs.length,
-          duplicates,
-          e,
-        );
-      }
+    try {
+      await sendInOrderAndSave(
+        ctx,
+        dir,
+        keys,
+        target,
+        keys.prekey.public,
+        todo.map((t) => ({
+          body: { hdr: { schema: BRIDGE_IMPORT.schemaId }, body: t.body, ...authRef },
+          done: (seq: number) => seqs.push(seq),
+        })),
+      );
+    } catch (e) {
+      const detail = e instanceof Error ? e.message : String(e);
+      const at = todo[seqs.length]?.i ?? todo.length;
+      return await failImport(
+        run,
+        {
+          code: e instanceof VeenError ? e.code : "E.UNAVAILABLE",
+          reason:
+            `Import stopped at event ${at} after ${seqs.length} imported (run it again to resume): ${detail}`,
+          position: at,
+          bundleId: b.bundleId,
+        },
+        target,
+        seqs.length,
+        duplicates,
+        e,
+      );
     }
+    seqs.sort((x, y) => x - y);
     const auditSeq = await appendRecord(ctx, dir, OFFLINE_LOG, BRIDGE_OFFLINE_LOG, {
       bundle_id: b.bundleId,
       bundle_hash: run.bundleHash,

@@ -26,11 +26,12 @@ import {
   VeenError,
 } from "../core/mod.ts";
 import { CommandError } from "../cmd/mod.ts";
-import { type LabelState, setView } from "./client_state.ts";
+import { checkedViewOf, type LabelState, setView, withStateLock, writeState } from "./client_state.ts";
+import { type CommandContext, openLabel } from "./context.ts";
 import { appendChecked, checkReceipt, type ItemContext } from "./client_view.ts";
 import { type HubSession, itemContext, type StreamTarget } from "./hub_session.ts";
 import type { ClientKeys } from "./keystore.ts";
-import { sealAndSign } from "./sender.ts";
+import { sealAndSign, sendMessage } from "./sender.ts";
 import { applyItem, extendView, fetchItems } from "./view_sync.ts";
 
 /** One body to send: its payload_hdr, the encoded body bytes and the capability used, if any. */
@@ -447,4 +448,74 @@ export class BatchSender {
       );
     }
   }
+}
+
+/** One MSG to send and what to record once the hub accepted it (with its RECEIPT's stream_seq). */
+export interface Outgoing {
+  body: BatchBody;
+  done: (streamSeq: number) => void;
+}
+
+/**
+ * Sends `out` in order to `target`: through a {@link BatchSender} when the hub offers `/submit_batch`, else one
+ * `/submit` each (a hub with proof of work). Throws the first refusal (one by one, nothing after it is sent; in
+ * batches, the bodies after it were sent one seq lower); `save` persists state.json whenever client_seq advanced.
+ */
+export async function sendInOrder(
+  session: HubSession,
+  target: StreamTarget,
+  keys: ClientKeys,
+  ls: LabelState,
+  recipientPk: Uint8Array,
+  out: readonly Outgoing[],
+  save: () => Promise<void>,
+): Promise<void> {
+  let view = checkedViewOf(ls);
+  if (!offersBatch(session)) {
+    for (const o of out) {
+      const seqBefore = ls.client_seq;
+      let seq: number;
+      try {
+        const res = await sendMessage(session, target, keys, ls, view, {
+          recipientPk,
+          hdr: o.body.hdr,
+          bodyBytes: o.body.body,
+          ...(o.body.authRef === undefined ? {} : { authRef: o.body.authRef }),
+        });
+        view = res.view;
+        seq = res.receipt.streamSeq;
+      } finally {
+        if (ls.client_seq !== seqBefore) await save(); // accepted: never reuse client_seq
+      }
+      o.done(seq);
+    }
+    return;
+  }
+  const sender = new BatchSender(session, target, keys, ls, view, {
+    recipientPk,
+    onAccepted: (a) => out[a.index]!.done(a.receipt.streamSeq),
+    onStateAdvanced: save,
+  });
+  try {
+    const sum = await sender.send(out.map((o) => o.body));
+    const first = sum.refused[0];
+    if (first !== undefined) throw first.error;
+  } finally {
+    await save();
+  }
+}
+
+/** {@link sendInOrder} to `stream` of `--hub` under `dir`'s state lock, saving state.json as it goes. */
+export async function sendInOrderAndSave(
+  ctx: CommandContext,
+  dir: string,
+  keys: ClientKeys,
+  stream: string,
+  recipientPk: Uint8Array,
+  out: readonly Outgoing[],
+): Promise<void> {
+  await withStateLock(dir, async () => {
+    const { state, session, target, ls } = await openLabel(ctx, dir, stream, keys.client.public);
+    await sendInOrder(session, target, keys, ls, recipientPk, out, () => writeState(dir, state));
+  });
 }

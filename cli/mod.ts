@@ -170,6 +170,7 @@ export {
 export { pinnedSession } from "./overlay_io.ts";
 export { type HubSession, streamTarget } from "./hub_session.ts";
 export { sendAndSave } from "./sender.ts";
+export { sendInOrderAndSave } from "./batch_sender.ts";
 export { replayRange } from "./replay.ts";
 export { openForClient } from "./decrypt.ts";
 export { decryptionSecrets } from "./keystore.ts";

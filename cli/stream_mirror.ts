@@ -22,23 +22,14 @@
 import { bytesEqual, type ErrorCode, type PayloadHdr, type Receipt, toHex, VeenError } from "../core/mod.ts";
 import { FEDERATION_MIRROR, MIRROR_INDEX, type MirrorIndex } from "../overlays/mod.ts";
 import { checkFailure, usageError } from "../cmd/mod.ts";
-import {
-  checkedViewOf,
-  type ClientState,
-  type LabelState,
-  labelStateFor,
-  readState,
-  withStateLock,
-  writeState,
-} from "./client_state.ts";
+import { type ClientState, labelStateFor, readState, withStateLock, writeState } from "./client_state.ts";
 import { checkItem, checkItemProof, checkReceipt, type ItemContext } from "./client_view.ts";
 import { type CommandContext, nowSec } from "./context.ts";
 import { openForClient } from "./decrypt.ts";
 import { connectHub, type HubSession, type StreamTarget, streamTarget } from "./hub_session.ts";
 import { type ClientKeys, decryptionSecrets } from "./keystore.ts";
 import { OverlayCursor } from "./overlay_cursor.ts";
-import { sendMessage } from "./sender.ts";
-import { type BatchBody, BatchSender, offersBatch } from "./batch_sender.ts";
+import { type Outgoing, sendInOrder } from "./batch_sender.ts";
 import { fetchItems } from "./view_sync.ts";
 
 /** Most verification failures listed by stream_seq in a report (all are counted). */
@@ -248,7 +239,7 @@ export async function copyMirror(scan: MirrorScan, o: CopyOptions): Promise<Mirr
       counts.attested_count++;
     });
   }
-  await sendAll(
+  await sendInOrder(
     scan.dst,
     scan.to,
     keys,
@@ -258,54 +249,6 @@ export async function copyMirror(scan: MirrorScan, o: CopyOptions): Promise<Mirr
     () => writeState(dir, state),
   );
   return counts;
-}
-
-/** One MSG to send and what to record once the hub accepted it. */
-interface Outgoing {
-  body: BatchBody;
-  done: () => void;
-}
-
-/** Sends `out` in order: batched when the hub offers it, else one `/submit` each; stops at the first refusal. */
-async function sendAll(
-  session: HubSession,
-  target: StreamTarget,
-  keys: ClientKeys,
-  ls: LabelState,
-  recipientPk: Uint8Array,
-  out: readonly Outgoing[],
-  save: () => Promise<void>,
-): Promise<void> {
-  let view = checkedViewOf(ls);
-  if (!offersBatch(session)) {
-    for (const o of out) {
-      const seqBefore = ls.client_seq;
-      try {
-        view = (await sendMessage(session, target, keys, ls, view, {
-          recipientPk,
-          hdr: o.body.hdr,
-          bodyBytes: o.body.body,
-          ...(o.body.authRef === undefined ? {} : { authRef: o.body.authRef }),
-        })).view;
-      } finally {
-        if (ls.client_seq !== seqBefore) await save(); // accepted: never reuse client_seq
-      }
-      o.done();
-    }
-    return;
-  }
-  const sender = new BatchSender(session, target, keys, ls, view, {
-    recipientPk,
-    onAccepted: (a) => out[a.index]!.done(),
-    onStateAdvanced: save,
-  });
-  try {
-    const sum = await sender.send(out.map((o) => o.body));
-    const first = sum.refused[0];
-    if (first !== undefined) throw first.error;
-  } finally {
-    await save();
-  }
 }
 
 /** Which stream to copy where: hub addresses (URL or data directory) and stream names. */
