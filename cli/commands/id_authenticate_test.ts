@@ -35,7 +35,7 @@ Deno.test("id authenticate: a MSG under a principal's cap binds to ctx_id while 
     ok(await runCli(["cap", "authorize", "--hub", hub.url, "--cap", cap]));
     ok(await runCli(["send", ...base, "--stream", "app", "--cap", cap, "--body", "{}"]));
     ok(await runCli(["send", ...base, "--stream", "app", "--body", "{}"]));
-    const auth = (...more: string[]) =>
+    const authAt = (seq: number, ...more: string[]) =>
       runCli([
         "id",
         "authenticate",
@@ -43,12 +43,13 @@ Deno.test("id authenticate: a MSG under a principal's cap binds to ctx_id while 
         "--stream",
         "app",
         "--seq",
-        "1",
+        `${seq}`,
         "--realm",
         "shop",
         ...more,
         "--json",
       ]);
+    const auth = (...more: string[]) => authAt(1, ...more);
 
     const before = await auth();
     assert.equal(before.code, 4, "no device record yet: not ACTIVE");
@@ -67,18 +68,7 @@ Deno.test("id authenticate: a MSG under a principal's cap binds to ctx_id while 
     assert.equal(narrow.code, 4);
     assert.equal(narrow.json().code, "E.CAP", "the cap does not allow stream other");
 
-    const noCap = await runCli([
-      "id",
-      "authenticate",
-      ...base,
-      "--stream",
-      "app",
-      "--seq",
-      "2",
-      "--realm",
-      "shop",
-      "--json",
-    ]);
+    const noCap = await authAt(2);
     assert.equal(noCap.code, 4);
     assert.equal(noCap.json().code, "E.CAP", "a MSG without auth_ref cannot be authenticated");
 
