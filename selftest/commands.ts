@@ -1,9 +1,9 @@
 /**
- * The command table of `veen selftest core|props|fuzz|meta|all` (also `veen-selftest ...`) and `veen bench`. Handlers
+ * The command table of `veen selftest SUITE|overlays|plus|all` (also `veen-selftest ...`) and `veen bench`. Handlers
  * live in mod.ts and bench.ts and load only when they run.
  */
 import { type Command, type FlagSpec, type Io, lazy, processIo, runRole } from "../cmd/mod.ts";
-import type { SuiteGroup } from "./mod.ts";
+import { GROUPS, OVERLAY_SUBSETS, type SuiteGroup } from "./suites.ts";
 
 const SELFTEST_FLAGS: FlagSpec[] = [
   {
@@ -21,7 +21,7 @@ const SELFTEST_FLAGS: FlagSpec[] = [
   {
     name: "subset",
     metavar: "NAME,...",
-    help: "overlays only: kex1, sh1 (hardened), meta (lclass), fed-auth (federated), id, wallet",
+    help: `overlays only: ${Object.keys(OVERLAY_SUBSETS).join(", ")}`,
   },
 ];
 
@@ -58,24 +58,21 @@ const SUITES: [SuiteGroup, string][] = [
     "authority",
     "spec 000 §8.2: the authority hub (--profile authority) serves, is ready, signs its realm and admin records",
   ],
-  [
-    "overlays",
-    "the v0.0.1+ overlay suites: kex1 + hardened + meta + federated + id + wallet (CORE-GOALS 0; --subset picks some)",
-  ],
   ["query", "Query API: query serve, submit with full and spot evidence, pages, verify-digest, refusals"],
   ["discovery", "discovery: advertise, query, expiry, retire and revive, connect over RPC0"],
-  ["plus", "core + props + fuzz + kex1 + hardened + meta + federated + id + wallet (CLI-GOALS-2 §8.5)"],
   [
     "plus-plus",
     "operation profiles: op, access grants, wallet ledger, agreement, snapshot, recovery, audit, federate (own hubs)",
   ],
   [
-    "all",
-    "core + props + fuzz + the overlay suites + the product suites (recorder, bridge, query, discovery, plus-plus)",
+    "overlays",
+    `the v0.0.1+ overlay suites: ${GROUPS.overlays.join(" + ")} (CORE-GOALS 0; --subset picks some)`,
   ],
+  ["plus", `${GROUPS.plus.join(" + ")} (CLI-GOALS-2 §8.5)`],
+  ["all", `${GROUPS.all.join(" + ")} (CORE-GOALS 0)`],
 ];
 
-/** `veen selftest core|props|fuzz|meta|all`. */
+/** `veen selftest SUITE|overlays|plus|all`. */
 export const SELFTEST_COMMANDS: readonly Command[] = SUITES.map(([which, summary]) => ({
   path: ["selftest", which],
   summary,

@@ -30,48 +30,11 @@ import { DISCOVERY_GOAL, discoverySuite } from "./discovery_suite.ts";
 import { Report } from "./report.ts";
 import { parseSeed, Rng } from "./rng.ts";
 import { SELFTEST_COMMANDS } from "./commands.ts";
+import { GROUPS, OVERLAY_SUBSETS, OVERLAYS, type SuiteGroup, type SuiteName } from "./suites.ts";
 
 export { BENCH_COMMAND, benchMain, SELFTEST_COMMANDS } from "./commands.ts";
 
-export type SuiteName =
-  | "core"
-  | "props"
-  | "fuzz"
-  | "kex1"
-  | "hardened"
-  | "meta"
-  | "federated"
-  | "id"
-  | "wallet"
-  | "recorder"
-  | "bridge"
-  | "authority"
-  | "plus-plus"
-  | "query"
-  | "discovery";
-/** A suite, or a group of suites run in one report. */
-export type SuiteGroup = SuiteName | "overlays" | "plus" | "all";
-
-/** The v0.0.1+ overlay suites (CORE-GOALS 0 `veen-selftest overlays`), by their `--subset` names. */
-const OVERLAY_SUBSETS: Record<string, SuiteName> = {
-  kex1: "kex1",
-  sh1: "hardened",
-  hardened: "hardened",
-  meta: "meta",
-  lclass: "meta",
-  "fed-auth": "federated",
-  id: "id",
-  wallet: "wallet",
-};
-const OVERLAYS: SuiteName[] = ["kex1", "hardened", "meta", "federated", "id", "wallet"];
-/** The product suites (001 SDR0, AGB0, Query API, discovery and connect) and the operation profiles (`plus-plus`, CLI goals 3 §10.5). */
-const PRODUCTS: SuiteName[] = ["recorder", "bridge", "query", "discovery", "plus-plus"];
-/** What the groups run. `plus` is CLI-GOALS-2 §8.5 and `all` CORE-GOALS 0 (core, the overlays, the products). */
-const GROUPS: Record<"overlays" | "plus" | "all", SuiteName[]> = {
-  overlays: OVERLAYS,
-  plus: ["core", "props", "fuzz", ...OVERLAYS],
-  all: ["core", "props", "fuzz", ...OVERLAYS, ...PRODUCTS],
-};
+export type { SuiteGroup, SuiteName } from "./suites.ts";
 
 /** The suites of `which`, narrowed by `--subset` (overlays only). */
 export function suitesOf(which: SuiteGroup, subset: string[]): SuiteName[] {

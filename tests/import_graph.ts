@@ -7,7 +7,7 @@
  * - A production file may import its own folder's production files, the targets its folder's row lists (a file
  *   such as `core/mod.ts`, a whole folder such as `hub/`, or `*` for all production code), the external
  *   specifiers the row lists (`node:util`, an import-map name, or a prefix ending in "/"), and the edges the
- *   exceptions name, each with its reason. Nothing else: no `npm:`/`jsr:`/URL specifiers outside the import map,
+ *   exceptions name, each with its reason. Nothing else: no npm, JSR or URL specifiers outside the import map,
  *   no path outside the repository, no specifier computed at run time.
  * - A `pure` folder (core/, overlays/) does no I/O and reads no clock.
  * - Every top-level folder and root source file has a row, and every exception is still needed.
