@@ -153,6 +153,7 @@ export const bridgeImport: Command = {
     const keys = await loadKeys(ctx, dir);
     const authRef = await bridgeAuthRef(ctx);
     const seqs: number[] = [];
+    const accepted = new Set<number>();
     try {
       await sendInOrderAndSave(
         ctx,
@@ -160,14 +161,18 @@ export const bridgeImport: Command = {
         keys,
         target,
         keys.prekey.public,
-        todo.map((t) => ({
+        todo.map((t, k) => ({
           body: { hdr: { schema: BRIDGE_IMPORT.schemaId }, body: t.body, ...authRef },
-          done: (seq: number) => seqs.push(seq),
+          done: (seq: number) => {
+            seqs.push(seq);
+            accepted.add(k);
+          },
         })),
       );
     } catch (e) {
       const detail = e instanceof Error ? e.message : String(e);
-      const at = todo[seqs.length]?.i ?? todo.length;
+      // The first event not committed: in batches, events after a refused one may have been committed already.
+      const at = todo.find((_, k) => !accepted.has(k))?.i ?? todo.length;
       return await failImport(
         run,
         {
