@@ -513,27 +513,17 @@ export class SubmitPipeline {
    * Stage 4, capability (E.AUTH, E.CAP, E.TIME): after the client_id deny list (hub/client_deny.ts, in `submit`),
    * an access grant named by auth_ref (hub/access_grants.ts), else hub/admission.ts; resolves with the rate gate.
    */
-  private capability(msg: Msg): Promise<RateGate | undefined> {
-    const m = this.c.metrics;
+  private async capability(msg: Msg): Promise<RateGate | undefined> {
     const now = Math.floor(this.c.now() / 1000);
-    let granted: RateGate | undefined | null;
     try {
-      granted = this.c.admin.accessGrants.check(msg, now);
+      const granted = this.c.admin.accessGrants.check(msg, now);
+      const gate = granted !== null ? granted : await this.c.admission.check(msg, now);
+      this.c.metrics.capOk++;
+      return gate;
     } catch (e) {
-      m.capFail++;
-      return Promise.reject(e);
-    }
-    if (granted !== null) {
-      m.capOk++;
-      return Promise.resolve(granted);
-    }
-    return this.c.admission.check(msg, now).then((g) => {
-      m.capOk++;
-      return g;
-    }, (e) => {
-      m.capFail++;
+      this.c.metrics.capFail++;
       throw e;
-    });
+    }
   }
 
   /**
