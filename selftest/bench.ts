@@ -17,7 +17,7 @@ import {
 } from "../core/mod.ts";
 import { type CommandContext, parseUint, readState, usageError } from "../cmd/mod.ts";
 import { defaultConfig, Logger, selfCommand, startHub } from "../hub/mod.ts";
-import { type LoadResult, pct, presign, runBatchLoad, runLoad } from "./load.ts";
+import { type LoadOptions, type LoadResult, pct, presign, runBatchLoad, runLoad } from "./load.ts";
 import { cpuPerOp, readThreadCpu, totalPerOp } from "./thread_cpu.ts";
 import { GLIBC_TUNABLES } from "../runtime.ts";
 
@@ -104,9 +104,12 @@ const hubMallocTunables = () => Deno.env.get("GLIBC_TUNABLES") ?? GLIBC_TUNABLES
 
 async function spawnHub(dataDir: string): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
   const self = selfCommand();
+  // VEEN_BENCH_HUB_FLAGS: extra runtime flags for the hub, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (profiling).
+  const extra = (Deno.env.get("VEEN_BENCH_HUB_FLAGS") ?? "").split(/\s+/).filter((a) => a !== "");
+  const args = self.args[0] === "run" ? ["run", ...extra, ...self.args.slice(1)] : self.args;
   const child = new Deno.Command(self.cmd, {
     args: [
-      ...self.args,
+      ...args,
       "hub",
       "start",
       "--foreground",
@@ -279,6 +282,54 @@ function phaseLines(f: PhaseFigures): string[] {
 }
 
 /** `veen bench` (table in commands.ts): figures as text lines, or `{"ok":true,...figures}` with --json. */
+/** MSGs of the unmeasured warm-up run before each phase. */
+const WARM_UP_MSGS = 2000;
+
+type LoadRun = (
+  o: LoadOptions,
+  msgs: Uint8Array[][],
+) => Promise<LoadResult & { requests?: number; resends?: number }>;
+
+/** The load of phase `name`: its options, what it is, and how it runs. */
+function phaseShape(
+  name: string,
+  load: LoadOptions,
+  f: { batchItems: number; batchInFlight: number; manyBatchItems: number },
+): {
+  o: LoadOptions;
+  figures: { what: string; clients: number; items: number; inFlight: number };
+  run: LoadRun;
+} {
+  if (name === "single") {
+    return {
+      o: load,
+      figures: {
+        what: `${load.clients} clients on ${load.labels} labels, one MSG per /submit`,
+        clients: load.clients,
+        items: 1,
+        inFlight: 1,
+      },
+      run: runLoad,
+    };
+  }
+  const one = name === "batch1";
+  const o = one ? { ...load, clients: 1, labels: 1 } : load;
+  const b = one
+    ? { items: f.batchItems, inFlight: f.batchInFlight }
+    : { items: f.manyBatchItems, inFlight: 1 };
+  return {
+    o,
+    figures: {
+      what: one
+        ? `one producer, /submit_batch of ${b.items} with ${b.inFlight} in flight`
+        : `${o.clients} producers on ${o.labels} labels, /submit_batch of ${b.items}, one in flight each`,
+      clients: o.clients,
+      ...b,
+    },
+    run: (o, msgs) => runBatchLoad(o, msgs, b),
+  };
+}
+
 export async function bench(ctx: CommandContext): Promise<number> {
   const int = (name: string, dflt: number, max: number) => ctx.flags.int(name, { min: 1, max }) ?? dflt;
   const f = {
@@ -314,42 +365,15 @@ export async function bench(ctx: CommandContext): Promise<number> {
     const hub = await spawnHub(dir);
     try {
       load.url = hub.url;
-      const warm = { ...load, count: Math.min(1000, load.count), streamPrefix: "warm" };
-      await runLoad(warm, presign(warm));
       for (const name of f.phases) {
-        let fig: PhaseFigures;
-        if (name === "single") {
-          const o = { ...load, streamPrefix: "single" };
-          const msgs = presign(o);
-          fig = await phase(hub.pid, ceiling, {
-            name,
-            what: `${o.clients} clients on ${o.labels} labels, one MSG per /submit`,
-            clients: o.clients,
-            items: 1,
-            inFlight: 1,
-          }, () => runLoad(o, msgs));
-        } else if (name === "batch1") {
-          const o = { ...load, clients: 1, labels: 1, streamPrefix: "batch1" };
-          const msgs = presign(o);
-          const b = { items: f.batchItems, inFlight: f.batchInFlight };
-          fig = await phase(hub.pid, ceiling, {
-            name,
-            what: `one producer, /submit_batch of ${b.items} with ${b.inFlight} in flight`,
-            clients: 1,
-            ...b,
-          }, () => runBatchLoad(o, msgs, b));
-        } else {
-          const o = { ...load, streamPrefix: "batchN" };
-          const msgs = presign(o);
-          const b = { items: f.manyBatchItems, inFlight: 1 };
-          fig = await phase(hub.pid, ceiling, {
-            name,
-            what:
-              `${o.clients} producers on ${o.labels} labels, /submit_batch of ${b.items}, one in flight each`,
-            clients: o.clients,
-            ...b,
-          }, () => runBatchLoad(o, msgs, b));
-        }
+        const shape = phaseShape(name, load, f);
+        // Warm-up: the same shape on streams of its own, not measured, so that the figures are of a hub whose code
+        // for this load is compiled, as in a hub that has been serving it (not of its first requests).
+        const warm = { ...shape.o, count: Math.min(WARM_UP_MSGS, load.count), streamPrefix: `${name}-warm` };
+        await shape.run(warm, presign(warm));
+        const o = { ...shape.o, streamPrefix: name };
+        const msgs = presign(o);
+        const fig = await phase(hub.pid, ceiling, { name, ...shape.figures }, () => shape.run(o, msgs));
         phases.push(fig);
         for (const l of phaseLines(fig)) log(l);
       }

@@ -97,8 +97,9 @@ export const BENCH_COMMAND: Command = {
 ceiling) with p50/p95/p99 time-to-receipt and the CPU per submit of each hub thread and of the load generator, for
 single: --clients clients, one MSG per /submit; batch1: one producer, /submit_batch requests of --batch-items with
 --batch-in-flight in flight (time-to-receipt per batch); batchN: --clients producers, requests of --many-batch-items,
-one in flight each. Then proof latency, cold start and stream read throughput per history size. Figures only;
-nothing here passes or fails on timing.`,
+one in flight each. Each phase first runs an unmeasured warm-up of 2000 MSGs of its own shape on streams of its
+own. Then proof latency, cold start and stream read throughput per history size. Figures only; nothing here passes
+or fails on timing. VEEN_BENCH_HUB_FLAGS adds runtime flags to the hub (e.g. "--cpu-prof --cpu-prof-dir=DIR").`,
   flags: [
     { name: "clients", metavar: "N", help: "concurrent submitting clients (1..10000, default 32)" },
     { name: "labels", metavar: "N", help: "labels written (1..10000, default 4)" },
