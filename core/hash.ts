@@ -4,7 +4,7 @@ import { utf8 } from "./bytes.ts";
 import { sha256Parts } from "./sha256.ts";
 
 /** Inputs at least this long go to node:crypto (native code wins once its fixed per-call cost is amortized). */
-const NATIVE_FROM_BYTES = 256;
+const NATIVE_FROM_BYTES = 512;
 
 /** SHA-256 of the concatenation of `parts`. */
 export function H(...parts: Uint8Array[]): Uint8Array {

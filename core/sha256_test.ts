@@ -16,9 +16,10 @@ Deno.test("sha256Parts matches the FIPS 180-4 examples", () => {
   );
 });
 
-Deno.test("sha256Parts equals node:crypto for every length 0..300 and any split into parts", () => {
+Deno.test("sha256Parts equals node:crypto for every length 0..600 and any split into parts", () => {
   const r = prng(256);
-  for (let len = 0; len <= 300; len++) {
+  // Past 512: core/hash.ts hands inputs below 512 bytes to sha256Parts.
+  for (let len = 0; len <= 600; len++) {
     const x = r.bytes(len);
     const want = createHash("sha256").update(x).digest("hex");
     assert.equal(toHex(sha256Parts([x])), want, `length ${len}`);

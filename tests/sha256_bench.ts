@@ -1,6 +1,6 @@
 /**
  * Micro-benchmark (not a test) of SHA-256 at the sizes and part counts `H` sees on the hub's submit path, where
- * `core/hash.ts` uses the hand-written `sha256Parts` below 256 bytes and `node:crypto` above:
+ * `core/hash.ts` uses the hand-written `sha256Parts` below 512 bytes and `node:crypto` above:
  *
  *   deno run tests/sha256_bench.ts [batches=40]
  *
@@ -19,6 +19,10 @@ const CASES: [string, number[]][] = [
   ["128 B", [128]],
   ["200 B digest (24+32+144)", [24, 32, 144]],
   ["255 B", [255]],
+  ["256 B ciphertext", [256]],
+  ["420 B MSG signing digest (18+402)", [18, 402]],
+  ["680 B log frame", [680]],
+  ["1023 B", [1023]],
 ];
 
 function native(parts: readonly Uint8Array[]): Uint8Array {
