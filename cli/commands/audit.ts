@@ -145,7 +145,7 @@ async function envSummary(ctx: CommandContext, envFile: string, given: readonly 
       lines.push(`tenant ${id} (prefix "${env.tenants[id]!.stream_prefix}"): no known stream`);
     }
   }
-  return { env: envFile, rows, lines };
+  return { rows, lines };
 }
 
 export const auditSummary: Command = {
