@@ -77,7 +77,7 @@ export async function fullProgram(): Promise<Program> {
 /**
  * `--env FILE --hub-name NAME` works wherever `--hub` does (CLI-GOALS-3 §4): it becomes `--hub URL` from the
  * environment descriptor, unless `--hub` is given explicitly (which wins), and `--profile-id` from it for a command
- * that takes one (`send`) and was not given one.
+ * that takes one (`send`) and was not given one. `--env FILE` stays for a command with an `env` flag.
  */
 async function resolveEnvHub(cmd: Command, args: string[]): Promise<string[]> {
   const at = (flag: string) => args.findIndex((a) => a === flag || a.startsWith(flag + "="));
@@ -88,9 +88,13 @@ async function resolveEnvHub(cmd: Command, args: string[]): Promise<string[]> {
   if (e < 0 || n < 0) return args;
   const envFile = value(e);
   const hubName = value(n);
-  const drop = new Set([e, n]);
-  if (!args[e]!.includes("=")) drop.add(e + 1);
+  const drop = new Set([n]);
   if (!args[n]!.includes("=")) drop.add(n + 1);
+  // A command that reads the descriptor itself (`audit summary --env`: its tenants) keeps `--env FILE`.
+  if (!cmd.flags.some((f) => f.name === "env")) {
+    drop.add(e);
+    if (!args[e]!.includes("=")) drop.add(e + 1);
+  }
   const rest = args.filter((_, i) => !drop.has(i));
   if (at("--hub") >= 0 || envFile === undefined || hubName === undefined) return rest;
   const { resolveHubEntryFromEnv } = await import("./ops/mod.ts");

@@ -4,9 +4,14 @@
  * `fetchCapToken` reads one back, and the answer must be a cap_token whose auth_ref is the one asked for (a hub that
  * answers another token is malformed, exit 3). {@link CapCache} fetches each auth_ref once per command, for folds
  * that check who was authorized.
+ *
+ * Access grants are caps too (overlay decisions: their auth_ref is `Ht("veen/cap", CBOR(grant body))`):
+ * `fetchGrantBounds` reads a grant's body (`GET /admin/grant`), checks it hashes to the auth_ref asked for and
+ * returns its bounds on paid operations; {@link grantCache} fetches each auth_ref once.
  */
 import { authRef, bytesEqual, type CapToken, decodeCapToken, toHex, VeenError } from "../core/mod.ts";
 import { malformedError } from "../cmd/mod.ts";
+import { ACCESS_GRANT, grantAuthRef, type GrantBounds, grantBoundsOf } from "../overlays/mod.ts";
 import { decodeAnswer, type HubHttp } from "./http_client.ts";
 
 /** Installs CBOR(cap_token) `bytes` on the hub; returns the token and its auth_ref (checked against the answer). */
@@ -40,25 +45,36 @@ export async function fetchCapToken(
   return { bytes, token };
 }
 
-/** The caps of a hub by auth_ref, each fetched once; an auth_ref the hub has no cap for is remembered as none. */
-export class CapCache {
-  readonly #known = new Map<string, CapToken | undefined>();
-  constructor(private readonly http: HubHttp) {}
+/** The bounds of the access grant whose derived auth_ref is `ref`; E.NOT_FOUND when the hub has no such grant. */
+export async function fetchGrantBounds(http: HubHttp, ref: Uint8Array): Promise<GrantBounds> {
+  const bytes = await http.grantBody(ref);
+  if (!bytesEqual(grantAuthRef(bytes), ref)) {
+    throw malformedError(
+      `Hub answered an access grant whose auth_ref is ${toHex(grantAuthRef(bytes))}, not ${toHex(ref)}`,
+    );
+  }
+  return grantBoundsOf(decodeAnswer("access.grant.v1", () => ACCESS_GRANT.decode(bytes)));
+}
+
+/** What a hub holds by auth_ref, each fetched once; an auth_ref the hub has nothing for is remembered as none. */
+export class RefCache<T> {
+  readonly #known = new Map<string, T | undefined>();
+  constructor(private readonly fetch: (ref: Uint8Array) => Promise<T>) {}
 
   /** Fetches `ref` unless already known (other hub errors propagate: a fold must not guess). */
   async load(ref: Uint8Array): Promise<void> {
     const k = toHex(ref);
     if (this.#known.has(k)) return;
     try {
-      this.#known.set(k, (await fetchCapToken(this.http, ref)).token);
+      this.#known.set(k, await this.fetch(ref));
     } catch (e) {
       if (!(e instanceof VeenError && e.code === "E.NOT_FOUND")) throw e;
       this.#known.set(k, undefined);
     }
   }
 
-  /** The token of a loaded `ref`, undefined when the hub has none (or it was not loaded). */
-  get(ref: Uint8Array): CapToken | undefined {
+  /** The value of a loaded `ref`, undefined when the hub has none (or it was not loaded). */
+  get(ref: Uint8Array): T | undefined {
     return this.#known.get(toHex(ref));
   }
 
@@ -67,3 +83,14 @@ export class CapCache {
     return this.#known.size;
   }
 }
+
+/** The caps of a hub by auth_ref (`GET /cap`). */
+export class CapCache extends RefCache<CapToken> {
+  constructor(http: HubHttp) {
+    super(async (ref) => (await fetchCapToken(http, ref)).token);
+  }
+}
+
+/** The access grants' bounds of a hub by auth_ref (`GET /admin/grant`). */
+export const grantCache = (http: HubHttp): RefCache<GrantBounds> =>
+  new RefCache((ref) => fetchGrantBounds(http, ref));

@@ -225,6 +225,11 @@ export function findLabel(s: ClientState, hubId: Uint8Array, label: Uint8Array):
   return s.hubs[toHex(hubId)]?.labels[toHex(label)];
 }
 
+/** The stream names of every label the client has sent on or read under `hubId` (its label entries), sorted. */
+export function knownStreams(s: ClientState, hubId: Uint8Array): string[] {
+  return [...new Set(Object.values(s.hubs[toHex(hubId)]?.labels ?? {}).map((l) => l.stream))].sort();
+}
+
 /** Stores a label entry; the hub entry must exist (created when the hub key is pinned). */
 export function putLabel(s: ClientState, hubId: Uint8Array, label: Uint8Array, l: LabelState): void {
   const h = s.hubs[toHex(hubId)];

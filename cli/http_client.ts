@@ -479,6 +479,11 @@ export class HubHttp {
     return (await this.request("GET", "/cap", { auth_ref: toHex(authRef) })).bytes;
   }
 
+  /** `GET /admin/grant?auth_ref=HEX`: the CBOR body of the access grant whose auth_ref it is (E.NOT_FOUND otherwise). */
+  async grantBody(authRef: Uint8Array): Promise<Uint8Array> {
+    return (await this.request("GET", "/admin/grant", { auth_ref: toHex(authRef) })).bytes;
+  }
+
   /** `GET /metrics` (Prometheus text). */
   async metrics(): Promise<string> {
     return new TextDecoder().decode((await this.request("GET", "/metrics")).bytes);

@@ -252,10 +252,18 @@ export class OverlayCursor<S> {
     await this.index.preload(fold.dedup!.keys(e), seen, this.#savedUpto);
   }
 
-  /** Folds every new entry with `fold.apply`, saves, and returns what the fold did. */
-  async catchUp(): Promise<{ applied: number; ignored: number; rejected: number }> {
+  /**
+   * Folds every new entry with `fold.apply`, saves, and returns what the fold did. `before` runs before each entry
+   * is applied (e.g. to fetch what a fold's lookups need, so that apply stays synchronous and pure).
+   */
+  async catchUp(
+    before?: (e: OverlayEntry) => Promise<void>,
+  ): Promise<{ applied: number; ignored: number; rejected: number }> {
     const counts = { applied: 0, ignored: 0, rejected: 0 };
-    for await (const e of this.entries()) counts[this.#o.fold.apply(this.state, e)]++;
+    for await (const e of this.entries()) {
+      await before?.(e);
+      counts[this.#o.fold.apply(this.state, e)]++;
+    }
     await this.save();
     return counts;
   }

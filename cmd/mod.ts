@@ -1,7 +1,7 @@
 /**
  * The command framework every role uses (client, hub, fsck, retention, ops, bridge, selftest, bench and the root
  * `mod.ts`): the strict flag parser, one Io/Output, one command error with its exit code, the runner with
- * generated help, and the hub's on-disk state file. It imports only core/. See docs/architecture.md "Adding a
+ * generated help, the hub's on-disk state file and the environment descriptor parser. It imports only core/. See docs/architecture.md "Adding a
  * command".
  * @module
  */
@@ -33,3 +33,13 @@ export {
   writeHubState,
 } from "./hub_state.ts";
 export { ANCHOR_LOG_FILE, FileAnchorLog } from "./anchor_file_log.ts";
+export {
+  ENV_VERSION,
+  type EnvDescriptor,
+  type HubEntry,
+  LABEL_CLASSES,
+  type LabelClass,
+  parseEnvDescriptor,
+  type TenantEntry,
+  tenantOfStream,
+} from "./env_descriptor.ts";

@@ -12,8 +12,10 @@
  * - `GET /admin/schema?schema_id=HEX`: one schema descriptor (404 E.NOT_FOUND when none is registered).
  * - `GET /admin/schemas?name_prefix=&owner=&limit=`: `{ok, schemas: [descriptor]}` in stream order.
  * - `GET /admin/grants?subject=HEX&active_only=1&limit=`: `{ok, now, grants: [{auth_ref, subject_identity,
- *   allowed_stream_ids, expiry_time, maximum_rate_per_second, maximum_burst, stream_seq, revoked, active}]}` in
- *   stream order (access.grant.v1 admin records, overlays/access_grant.ts).
+ *   allowed_stream_ids, expiry_time, maximum_rate_per_second, maximum_burst, maximum_amount, currency_code,
+ *   stream_seq, revoked, active}]}` in stream order (access.grant.v1 admin records, overlays/access_grant.ts).
+ * - `GET /admin/grant?auth_ref=HEX`: the grant body (application/cbor, CBOR(access.grant.v1) as its derived auth_ref
+ *   hashes it, revoked or not), so a reader checks it against auth_ref and reads its bounds; 404 E.NOT_FOUND.
  * - `GET /profile/features`: the v0.0.1+ feature descriptor (hub/features.ts).
  * - `GET /authority?stream_id=|label=`: role and AUTH1 label authority (hub/authority_route.ts).
  */
@@ -87,6 +89,8 @@ export function adminRoute(
       return schemas(c, q);
     case "/admin/grants":
       return grants(c, q);
+    case "/admin/grant":
+      return grantBody(c, q);
     case "/profile/features":
       return features(c);
     case "/authority":
@@ -183,6 +187,13 @@ function grants(c: AdminRoutesContext, q: Query): Response {
     )
     .slice(0, listLimit(q));
   return jsonResponse({ ok: true, now, grants: out });
+}
+
+function grantBody(c: AdminRoutesContext, q: Query): Response {
+  const ref = q.label("auth_ref");
+  const body = c.admin.grants.body(ref);
+  if (body === undefined) throw new VeenError("E.NOT_FOUND", `No access grant for auth_ref ${toHex(ref)}`);
+  return cborResponse(body);
 }
 
 function revocations(c: AdminRoutesContext, q: Query): Response {

@@ -10,10 +10,20 @@
  *    "hubs": {NAME: {"service_url", "profile_id", "realm_id": HEX32 or null}},
  *    "tenants": {TENANT_ID: {"stream_prefix", "label_class": "user"|"wallet"|"log"|"admin"|"bulk"}}}
  *
- * Saves are atomic: a temporary file in the same directory, fsync, rename, fsync of the directory.
+ * Saves are atomic: a temporary file in the same directory, fsync, rename, fsync of the directory. The parser and
+ * the types are cmd/env_descriptor.ts (the client commands read descriptors too).
  */
 import { dirname, join } from "node:path";
-import type { CommandError, Flags } from "../cmd/mod.ts";
+import {
+  ENV_VERSION,
+  type EnvDescriptor,
+  type Flags,
+  type HubEntry,
+  LABEL_CLASSES,
+  type LabelClass,
+  parseEnvDescriptor as parseEnv,
+  type TenantEntry,
+} from "../cmd/mod.ts";
 import { EXIT } from "../core/mod.ts";
 import {
   check,
@@ -27,36 +37,8 @@ import {
   usage,
 } from "./io.ts";
 
-const ENV_VERSION = 1;
-const LABEL_CLASSES = ["user", "wallet", "log", "admin", "bulk"] as const;
-type LabelClass = typeof LABEL_CLASSES[number];
-
-interface HubEntry {
-  service_url: string;
-  profile_id: string;
-  realm_id: string | null;
-}
-
-interface TenantEntry {
-  stream_prefix: string;
-  label_class: LabelClass;
-}
-
-interface EnvDescriptor {
-  version: number;
-  name: string;
-  cluster_context: string;
-  namespace: string;
-  description: string;
-  hubs: Record<string, HubEntry>;
-  tenants: Record<string, TenantEntry>;
-  /** Top-level keys this version does not know, kept as they were. */
-  extra: Record<string, unknown>;
-}
-
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const HEX32_RE = /^[0-9a-fA-F]{64}$/;
-const KNOWN_KEYS = ["version", "name", "cluster_context", "namespace", "description", "hubs", "tenants"];
 
 const ENV_HELP = `Usage: veen env <init|add-hub|add-tenant|show> [flags]
   veen env init --root DIR --name ENV --cluster-context CTX --namespace NS [--description TEXT]
@@ -80,72 +62,6 @@ Inserts or updates tenants[ID] = {stream_prefix, label_class (default user)} and
   show: `Usage: veen env show --env FILE [--json]
 Prints a summary of the descriptor's hubs and tenants; --json reprints the file verbatim.`,
 };
-
-function fail(path: string, detail: string): CommandError {
-  return usage(`Environment file ${path}: ${detail}`);
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/** Parses and validates descriptor text; every problem is a usage error naming the file. */
-function parseEnv(text: string, path: string): EnvDescriptor {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    throw fail(path, `not valid JSON (${(e as Error).message})`);
-  }
-  if (!isObject(doc)) throw fail(path, "not a JSON object");
-  if (doc.version !== ENV_VERSION) {
-    throw fail(path, `unsupported version ${JSON.stringify(doc.version)} (expected 1)`);
-  }
-  for (const k of ["name", "cluster_context", "namespace"] as const) {
-    if (typeof doc[k] !== "string") throw fail(path, `"${k}" must be a string`);
-  }
-  if (doc.description !== undefined && typeof doc.description !== "string") {
-    throw fail(path, `"description" must be a string`);
-  }
-  const hubs: Record<string, HubEntry> = {};
-  const rawHubs = doc.hubs ?? {};
-  if (!isObject(rawHubs)) throw fail(path, `"hubs" must be an object`);
-  for (const [name, h] of Object.entries(rawHubs)) {
-    if (!isObject(h) || typeof h.service_url !== "string" || typeof h.profile_id !== "string") {
-      throw fail(path, `hubs["${name}"] needs string service_url and profile_id`);
-    }
-    const realm = h.realm_id ?? null;
-    if (realm !== null && typeof realm !== "string") {
-      throw fail(path, `hubs["${name}"].realm_id must be a string or null`);
-    }
-    hubs[name] = { service_url: h.service_url, profile_id: h.profile_id, realm_id: realm };
-  }
-  const tenants: Record<string, TenantEntry> = {};
-  const rawTenants = doc.tenants ?? {};
-  if (!isObject(rawTenants)) throw fail(path, `"tenants" must be an object`);
-  for (const [id, t] of Object.entries(rawTenants)) {
-    if (!isObject(t) || typeof t.stream_prefix !== "string") {
-      throw fail(path, `tenants["${id}"] needs a string stream_prefix`);
-    }
-    const cls = t.label_class ?? "user";
-    if (!(LABEL_CLASSES as readonly unknown[]).includes(cls)) {
-      throw fail(path, `tenants["${id}"].label_class must be one of ${LABEL_CLASSES.join(", ")}`);
-    }
-    tenants[id] = { stream_prefix: t.stream_prefix, label_class: cls as LabelClass };
-  }
-  const extra: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(doc)) if (!KNOWN_KEYS.includes(k)) extra[k] = v;
-  return {
-    version: ENV_VERSION,
-    name: doc.name as string,
-    cluster_context: doc.cluster_context as string,
-    namespace: doc.namespace as string,
-    description: (doc.description as string | undefined) ?? "",
-    hubs,
-    tenants,
-    extra,
-  };
-}
 
 function sorted<T>(rec: Record<string, T>): Record<string, T> {
   const out: Record<string, T> = {};

@@ -9,9 +9,13 @@
  * - A revoke with `target_capability_reference` removes that grant (when it is the subject's); without one it
  *   removes every grant of `subject_identity` folded so far. A later grant is not affected by an earlier revoke.
  * - Only admin authors can write them (A1): the admin plane's author check.
+ * - `maximum_amount` and `currency_code` bound the paid operations sent under the grant's auth_ref (§3.2). The hub
+ *   cannot read paid bodies (sealed end to end), so the bound is the client's: `op paid` refuses before sending and
+ *   the ledger skips an operation out of bounds (`paidOutOfBounds`). The bound is the grant body, which auth_ref
+ *   commits to: a later revoke does not change it, so operations applied before a revoke stay applied.
  */
 import { type CborValue, Ht, toHex } from "../core/mod.ts";
-import { BodyCodec } from "./body_codec.ts";
+import { BodyCodec, type BodyRecord } from "./body_codec.ts";
 import type { AdminRecordEntry, AdminView, ViewRow } from "./admin_views.ts";
 
 const PARENT = { name: "parent_operation_id", type: "bytes32", optional: true } as const;
@@ -43,7 +47,46 @@ export function grantAuthRef(grantBody: Uint8Array): Uint8Array {
   return Ht("veen/cap", grantBody);
 }
 
-export interface AccessGrant {
+/** What a grant bounds a paid operation by (§3.2): at most maximum_amount, in currency_code when named. */
+export interface GrantBounds {
+  maximumAmount?: number;
+  currencyCode?: string;
+}
+
+/** The bounds of a decoded access.grant.v1 body. */
+export function grantBoundsOf(b: BodyRecord): GrantBounds {
+  return {
+    ...(b.maximum_amount === undefined ? {} : { maximumAmount: b.maximum_amount as number }),
+    ...(b.currency_code === undefined ? {} : { currencyCode: b.currency_code as string }),
+  };
+}
+
+/** The bounds of the grant whose derived auth_ref is `authRef`, undefined when it names no grant. */
+export type GrantLookup = (authRef: Uint8Array) => GrantBounds | undefined;
+
+/** No grant known (every auth_ref binds nothing). */
+export const NO_GRANTS: GrantLookup = () => undefined;
+
+/**
+ * Why a paid operation of `amount` in `currency` is outside the grant bounds `b` (E.CAP: the capability it was sent
+ * under does not cover it), or undefined when it is within them (an amount equal to maximum_amount is within).
+ */
+export function paidOutOfBounds(
+  b: GrantBounds | undefined,
+  amount: number | bigint,
+  currency: string,
+): string | undefined {
+  if (b === undefined) return undefined;
+  if (b.maximumAmount !== undefined && BigInt(amount) > BigInt(b.maximumAmount)) {
+    return `amount ${amount} is over the access grant's maximum_amount ${b.maximumAmount} (E.CAP)`;
+  }
+  if (b.currencyCode !== undefined && currency !== b.currencyCode) {
+    return `currency_code "${currency}" is not the access grant's "${b.currencyCode}" (E.CAP)`;
+  }
+  return undefined;
+}
+
+export interface AccessGrant extends GrantBounds {
   authRef: Uint8Array;
   subject: Uint8Array;
   streamIds: Uint8Array[];
@@ -66,6 +109,7 @@ function grantOf(body: Uint8Array, seq: number, revokedSeq: number | null): Acce
     seq,
     ...(b.maximum_rate_per_second === undefined ? {} : { perSec: b.maximum_rate_per_second as number }),
     ...(b.maximum_burst === undefined ? {} : { burst: b.maximum_burst as number }),
+    ...grantBoundsOf(b),
     ...(revokedSeq === null ? {} : { revokedSeq }),
   };
 }
@@ -131,6 +175,11 @@ export class GrantView implements AdminView {
     return this.#rows.get(toHex(authRef))?.grant;
   }
 
+  /** The grant body (CBOR, as its auth_ref derives from) of `authRef`, if any. O(1). */
+  body(authRef: Uint8Array): Uint8Array | undefined {
+    return this.#rows.get(toHex(authRef))?.body;
+  }
+
   /** Every grant, in stream order. */
   list(): AccessGrant[] {
     return [...this.#rows.values()].map((r) => r.grant).sort((a, b) => a.seq - b.seq);
@@ -146,6 +195,8 @@ export function grantJson(g: AccessGrant, now: number): Record<string, CborValue
     expiry_time: g.expiryTime,
     maximum_rate_per_second: g.perSec ?? null,
     maximum_burst: g.burst ?? null,
+    maximum_amount: g.maximumAmount ?? null,
+    currency_code: g.currencyCode ?? null,
     stream_seq: g.seq,
     revoked: g.revokedSeq !== undefined,
     active: g.revokedSeq === undefined && now <= g.expiryTime,

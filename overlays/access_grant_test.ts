@@ -1,7 +1,15 @@
 /** The grant view: derived auth_ref, revokes by target and by subject, later grants untouched, rows reload. */
 import assert from "node:assert/strict";
 import { Ht, toHex } from "../core/mod.ts";
-import { ACCESS_GRANT, ACCESS_REVOKE, grantAuthRef, GrantView } from "./access_grant.ts";
+import {
+  ACCESS_GRANT,
+  ACCESS_REVOKE,
+  grantAuthRef,
+  grantBoundsOf,
+  grantJson,
+  GrantView,
+  paidOutOfBounds,
+} from "./access_grant.ts";
 import type { ViewRow } from "./admin_views.ts";
 
 const b32 = (n: number) => new Uint8Array(32).fill(n);
@@ -39,4 +47,26 @@ Deno.test('GrantView: auth_ref = Ht("veen/cap", CBOR(grant body)); revoke one, r
   for (const r of rows) reloaded.load(r);
   assert.deepEqual(reloaded.list(), v.list());
   assert.equal(reloaded.list().at(-1)?.revokedSeq, undefined);
+});
+
+Deno.test("grant bounds: maximum_amount inclusive, currency_code when named; the view serves the body", () => {
+  const body = { ...grant(1, 100), maximum_amount: 10, currency_code: "credits" };
+  const bytes = ACCESS_GRANT.encode(body);
+  const b = grantBoundsOf(ACCESS_GRANT.decode(bytes));
+  assert.deepEqual(b, { maximumAmount: 10, currencyCode: "credits" });
+  assert.equal(paidOutOfBounds(b, 10, "credits"), undefined);
+  assert.match(paidOutOfBounds(b, 11, "credits")!, /amount 11 is over .* maximum_amount 10/);
+  assert.match(paidOutOfBounds(b, 10n ** 30n, "credits")!, /maximum_amount/);
+  assert.match(paidOutOfBounds(b, 1, "euro")!, /currency_code "euro"/);
+  assert.equal(paidOutOfBounds({ maximumAmount: 5 }, 5, "any"), undefined);
+  assert.equal(paidOutOfBounds({ currencyCode: "x" }, 10n ** 30n, "x"), undefined);
+  assert.equal(paidOutOfBounds(undefined, 1e9, "any"), undefined);
+  assert.deepEqual(grantBoundsOf(ACCESS_GRANT.decode(ACCESS_GRANT.encode(grant(1, 100)))), {});
+  const v = new GrantView();
+  v.apply({ stream: "fed_admin", seq: 1, codec: ACCESS_GRANT, body: body as never });
+  const ref = grantAuthRef(bytes);
+  assert.deepEqual(v.body(ref), bytes);
+  assert.equal(v.body(b32(3)), undefined);
+  const json = grantJson(v.get(ref)!, 50);
+  assert.deepEqual([json.maximum_amount, json.currency_code, json.active], [10, "credits", true]);
 });

@@ -1,7 +1,8 @@
 /** The wallet ledger fold: the sequential ledger of the operation log, a monoid, and a bounded summary. */
 import assert from "node:assert/strict";
 import { toHex } from "../core/mod.ts";
-import { LEDGER_FOLD, remapLedger } from "./ledger_fold.ts";
+import type { GrantBounds, GrantLookup } from "./access_grant.ts";
+import { LEDGER_FOLD, ledgerFold, remapLedger } from "./ledger_fold.ts";
 import { OPERATION_LOG } from "./operation_log.ts";
 import { PAID_OPERATION, RECOVERY_REQUEST } from "./operation_profiles.ts";
 import { applyPaid, balancesJson, emptyLedger } from "./paid_ledger.ts";
@@ -81,4 +82,40 @@ Deno.test("ledger fold: a damaged summary is refused", () => {
       { balances: {}, applied: 0, skipped: [{ seq: 1 }] },
     ]
   ) assert.throws(() => LEDGER_FOLD.fromJson(bad));
+});
+
+// Grants by auth_ref: 7 bounds the amount to 500, 8 names another currency, 9 is no grant.
+const GRANTS = new Map<string, GrantBounds>([
+  [toHex(b32(7)), { maximumAmount: 500 }],
+  [toHex(b32(8)), { currencyCode: "other" }],
+]);
+const grants: GrantLookup = (ref) => GRANTS.get(toHex(ref));
+const BOUNDED = ledgerFold(grants);
+
+function randomGranted(seed: number): OverlayEntry[] {
+  const r = prng(seed);
+  return sequence(Array.from({ length: 20 + r.int(30) }, () => {
+    const op = paid(1 + r.int(4), 1 + r.int(4), r.int(1000));
+    const k = r.int(4);
+    return k === 0 ? op : (seq: number) => ({ ...op(seq), authRef: b32(6 + k) });
+  }));
+}
+
+Deno.test("ledger fold under grants: out-of-bounds operations skipped, still a monoid, as the log's ledger", () => {
+  for (let seed = 1; seed <= 10; seed++) {
+    const entries = randomGranted(seed);
+    checkMergeLaws(BOUNDED, entries, seed);
+    const got = foldAll(BOUNDED, entries);
+    const want = applyPaid(emptyLedger(), foldAll(OPERATION_LOG, entries).records, undefined, grants);
+    assert.deepEqual(balancesJson(got), balancesJson(want));
+    assert.deepEqual(got.skipped, want.skipped);
+    const out = entries.filter((e) => {
+      const ref = e.authRef?.[0];
+      return ref === 8 || (ref === 7 && (PAID_OPERATION.decode(e.body).amount as number) > 500);
+    });
+    assert.deepEqual(got.skipped.map((s) => s.seq), out.map((e) => e.seq));
+    assert.equal(got.applied, entries.length - out.length);
+    // With no grant known, nothing is skipped.
+    assert.equal(foldAll(LEDGER_FOLD, entries).applied, entries.length);
+  }
 });

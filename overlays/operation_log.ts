@@ -41,6 +41,8 @@ export interface OperationRecord {
   expiresAt?: number;
   /** payload_hdr.parent_id, when set. */
   parentId?: Uint8Array;
+  /** MSG.auth_ref, when set (e.g. an access grant's derived auth_ref, whose bounds a paid operation must keep). */
+  authRef?: Uint8Array;
   codec: BodyCodec;
   body: BodyRecord;
 }
@@ -64,6 +66,7 @@ function recordJson(r: OperationRecord): Record<string, unknown> {
     hub_ts: r.hubTs,
     ...(r.expiresAt === undefined ? {} : { expires_at: r.expiresAt }),
     ...(r.parentId === undefined ? {} : { parent_id: toHex(r.parentId) }),
+    ...(r.authRef === undefined ? {} : { auth_ref: toHex(r.authRef) }),
     schema: r.codec.name,
     body: r.codec.toJson(r.body),
   };
@@ -86,6 +89,7 @@ function recordFromJson(v: unknown, i: number): OperationRecord {
     hubTs: jsonUint(o.hub_ts, "hub_ts"),
     ...(o.expires_at === undefined ? {} : { expiresAt: jsonUint(o.expires_at, "expires_at") }),
     ...(o.parent_id === undefined ? {} : { parentId: fromHex(jsonHex(o.parent_id, "parent_id", 32), 32) }),
+    ...(o.auth_ref === undefined ? {} : { authRef: fromHex(jsonHex(o.auth_ref, "auth_ref", 32), 32) }),
     codec,
     body,
   };
@@ -118,6 +122,7 @@ export function decodeOperation(
     hubTs: e.hubTs,
     ...(e.hdr.expiresAt === undefined ? {} : { expiresAt: e.hdr.expiresAt }),
     ...(e.hdr.parentId === undefined ? {} : { parentId: e.hdr.parentId }),
+    ...(e.authRef == null ? {} : { authRef: e.authRef }),
     codec,
     body,
   };

@@ -59,4 +59,16 @@ Deno.test("OPERATION_LOG: a profile entry whose cap_ref is not its MSG.auth_ref 
   assert.equal(at(4, undefined, b32(6)), "applied"); // no cap_ref: nothing to compare
   assert.equal(at(5, b32(5), undefined), "applied"); // auth_ref unknown to this reader
   assert.deepEqual(s.rejected.map((r) => r.seq), [2, 3]);
+  // The record keeps MSG.auth_ref when set (a grant's bounds apply to it), through the JSON codec too.
+  const refs = (l: typeof s) => l.records.map((r) => r.authRef === undefined ? undefined : r.authRef[0]);
+  assert.deepEqual(refs(s), [5, 6, undefined]);
+  assert.deepEqual(
+    refs(OPERATION_LOG.fromJson(JSON.parse(JSON.stringify(OPERATION_LOG.toJson(s))))),
+    refs(s),
+  );
+  const [first] = (OPERATION_LOG.toJson(s) as { records: Record<string, unknown>[] }).records;
+  assert.throws(
+    () => OPERATION_LOG.fromJson({ records: [{ ...first, auth_ref: "ab" }], rejected: [] }),
+    /auth_ref/,
+  );
 });

@@ -2,7 +2,9 @@
  * The wallet ledger of paid operations (spec-3 §2.3, §7; CLI goals 3 §6.1; overlay decisions "Identity, wallet and
  * operations"): in stream order each paid.operation.v1 debits payer_account and credits payee_account by amount; a
  * map account_id → signed balance. A paid operation sequenced after its payload_hdr.expires_at (set by `op paid
- * --ttl-seconds` to the sender's time + ttl_seconds) is skipped and recorded. Identities remapped by a recovery
+ * --ttl-seconds` to the sender's time + ttl_seconds) is skipped and recorded, as is one sent under an access grant's
+ * auth_ref whose amount or currency_code the grant does not cover (overlays/access_grant.ts `paidOutOfBounds`; the
+ * bounds are resolved before the fold, `grants`). Identities remapped by a recovery
  * (overlays/recovery_timeline.ts) are folded under the new identity.
  *
  * The balances are sums, so a ledger of a range merges with the next by adding balances (a commutative monoid).
@@ -11,6 +13,7 @@
  * RFC 8949 §4.2.1 key order), `state_hash = Ht("veen/state-wallet.ledger", serialized_state)` (§7.4).
  */
 import { concat, encodeCbor, fromHex, Ht, toHex, writeCborHead } from "../core/mod.ts";
+import { type GrantLookup, NO_GRANTS, paidOutOfBounds } from "./access_grant.ts";
 import type { OperationRecord } from "./operation_log.ts";
 
 export interface Ledger {
@@ -24,16 +27,27 @@ export interface Ledger {
 
 export const emptyLedger = (): Ledger => ({ balances: new Map(), applied: 0, skipped: [] });
 
-/** Adds the paid operations of `records` (stream order) to `l`; `remap` names the account an identity became. */
+/**
+ * Adds the paid operations of `records` (stream order) to `l`; `remap` names the account an identity became,
+ * `grants` the bounds of the access grant an auth_ref names.
+ */
 export function applyPaid(
   l: Ledger,
   records: readonly OperationRecord[],
   remap: (account: string) => string = (a) => a,
+  grants: GrantLookup = NO_GRANTS,
 ): Ledger {
   for (const r of records) {
     if (r.codec.name !== "paid.operation.v1") continue;
     if (r.expiresAt !== undefined && r.hubTs > r.expiresAt) {
       l.skipped.push({ seq: r.seq, reason: `sequenced at ${r.hubTs}, after its expiry ${r.expiresAt}` });
+      continue;
+    }
+    const out = r.authRef === undefined
+      ? undefined
+      : paidOutOfBounds(grants(r.authRef), r.body.amount as number, r.body.currency_code as string);
+    if (out !== undefined) {
+      l.skipped.push({ seq: r.seq, reason: out });
       continue;
     }
     const amount = BigInt(r.body.amount as number);
@@ -78,13 +92,14 @@ export function ledgerStateBytes(
   records: readonly OperationRecord[],
   stateId: Uint8Array,
   upto: number,
+  grants: GrantLookup = NO_GRANTS,
 ): Uint8Array {
   const id = toHex(stateId);
   const relevant = records.filter((r) =>
     r.seq <= upto && r.codec.name === "paid.operation.v1" &&
     (toHex(r.body.payer_account as Uint8Array) === id || toHex(r.body.payee_account as Uint8Array) === id)
   );
-  const l = applyPaid(emptyLedger(), relevant);
+  const l = applyPaid(emptyLedger(), relevant, undefined, grants);
   // Keys of one length: RFC 8949 §4.2.1 order is the bytewise order, which is the order of their hex.
   const keys = [...l.balances.keys()].sort();
   const head = new Uint8Array(9);

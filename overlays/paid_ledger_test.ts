@@ -62,3 +62,17 @@ Deno.test("wallet.ledger state: only operations of state_id up to upto; the hash
     toHex(stateHash("wallet.ledger", ledgerStateBytes(l.records, b32(1), 3))),
   );
 });
+
+Deno.test("paid ledger under a grant: an operation over maximum_amount is skipped, also in the wallet.ledger state", () => {
+  const l = log([[1, 2, 10], [1, 2, 11]]);
+  const ref = b32(7);
+  const records = l.records.map((r) => ({ ...r, authRef: ref }));
+  const grants = (a: Uint8Array) => toHex(a) === toHex(ref) ? { maximumAmount: 10 } : undefined;
+  const ledger = applyPaid(emptyLedger(), records, undefined, grants);
+  assert.deepEqual(balancesJson(ledger), { [toHex(b32(1))]: -10, [toHex(b32(2))]: 10 });
+  assert.deepEqual(ledger.skipped, [
+    { seq: 2, reason: "amount 11 is over the access grant's maximum_amount 10 (E.CAP)" },
+  ]);
+  assert.deepEqual(ledgerStateBytes(records, b32(1), 2, grants), ledgerStateBytes(records, b32(1), 1));
+  assert.notDeepEqual(ledgerStateBytes(records, b32(1), 2), ledgerStateBytes(records, b32(1), 1));
+});

@@ -65,6 +65,9 @@ Deno.test("--env FILE --hub-name NAME stands in for --hub; an unknown hub name i
       const send = ["send", "--client", `${dir}/c`, "--stream", "s", "--body", "{}", "--env", env];
       assert.equal(await quietly(() => main([...send, "--hub-name", "other"])), 4, "E.PROFILE");
       assert.equal(await quietly(() => main([...send, "--hub-name", "primary"])), 0);
+      // A command that reads the descriptor itself keeps --env (without it, audit summary needs --stream: exit 1).
+      const audit = ["audit", "summary", "--client", `${dir}/c`, "--env", env, "--hub-name", "primary"];
+      assert.equal(await quietly(() => main(audit)), 0);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -3,12 +3,13 @@
  * - `audit queries`: query.audit.v1 rows by resource_identifier prefix and time (the operation log,
  *   cli/operation_reader.ts: its output is the list of records);
  * - `audit summary`: per stream, the profile schemas seen and whether query audits and access records appear (the
- *   operation counts fold, overlays/operation_counts.ts: a table per schema, not the log);
+ *   operation counts fold, overlays/operation_counts.ts: a table per schema, not the log); with `--env FILE` also
+ *   the streams the client knows under each tenant of the environment descriptor, tagged with the tenant;
  * - `audit enforce-check --policy-file`: the policy's violations over the operation logs (overlays/query_audit_policy.ts); exit 4 when
  *   there are any.
  */
 import { streamIdFor, toHex, VeenError } from "../../core/mod.ts";
-import { checkFailure, parseUint, usageError } from "../../cmd/mod.ts";
+import { checkFailure, parseEnvDescriptor, parseUint, tenantOfStream, usageError } from "../../cmd/mod.ts";
 import {
   auditRows,
   countsJson,
@@ -18,8 +19,10 @@ import {
   parseAuditPolicy,
   policyStreams,
 } from "../../overlays/mod.ts";
+import { knownStreams, readState } from "../client_state.ts";
 import {
   CLIENT_FLAG,
+  clientDir,
   type Command,
   type CommandContext,
   HUB_FLAG,
@@ -30,6 +33,7 @@ import {
 } from "../context.ts";
 import { readInputFile } from "../files.ts";
 import { readOperations } from "../operation_reader.ts";
+import { pinnedSession } from "../overlay_io.ts";
 import { foldJson, readFold } from "./crdt.ts";
 
 const TAIL = [REFOLD_FLAG, HUB_KEY_FLAG, PASSPHRASE_FLAG];
@@ -94,29 +98,84 @@ async function summaryOf(ctx: CommandContext, stream: string) {
   };
 }
 
+/** The text line of one summary row. */
+function summaryLine(s: Awaited<ReturnType<typeof summaryOf>>): string {
+  return `${s.stream}: ${
+    Object.entries(s.schemas).map(([k, n]) => `${k}×${n}`).join(", ") || "no operations"
+  }; ` +
+    `class ${s.label_class ?? "unset"}; query_audit ${s.query_audit_present ? "present" : "absent"}` +
+    `${s.audit_missing ? " (MISSING for a sensitive stream)" : ""}; access grants ${s.access_grants}`;
+}
+
+/**
+ * The rows of `audit summary --env FILE` (CLI goals 3 §8, "optionally use ENV_FILE for known streams and tenants"):
+ * the given streams, then for each tenant (by tenant_id) the streams the client directory knows on this hub (its
+ * label entries in state.json: every stream it has sent on or read) whose longest matching stream_prefix is the
+ * tenant's, or one row saying the tenant has no known stream. Each row is tagged with its tenant_id, the tenant's
+ * label_class and stream_prefix (null for a given stream under no tenant).
+ */
+async function envSummary(ctx: CommandContext, envFile: string, given: readonly string[]) {
+  const env = parseEnvDescriptor(
+    new TextDecoder().decode(await readInputFile(envFile, "environment file")),
+    envFile,
+  );
+  const dir = clientDir(ctx);
+  const session = await pinnedSession(ctx, dir);
+  const known = knownStreams(await readState(dir), session.hubId);
+  const tag = (id: string | undefined) => ({
+    tenant_id: id ?? null,
+    tenant_label_class: id === undefined ? null : env.tenants[id]!.label_class,
+    stream_prefix: id === undefined ? null : env.tenants[id]!.stream_prefix,
+  });
+  const rows: Record<string, unknown>[] = [];
+  const lines: string[] = [];
+  const done = new Set<string>();
+  const add = async (stream: string, id: string | undefined) => {
+    done.add(stream);
+    const row = await summaryOf(ctx, stream);
+    rows.push({ ...row, ...tag(id), known_stream: true });
+    lines.push(`${summaryLine(row)}; tenant ${id ?? "none"}`);
+  };
+  for (const s of given) if (!done.has(s)) await add(s, tenantOfStream(env, s));
+  for (const id of Object.keys(env.tenants).sort()) {
+    const mine = known.filter((s) => tenantOfStream(env, s) === id);
+    for (const s of mine) if (!done.has(s)) await add(s, id);
+    if (mine.length === 0) {
+      rows.push({ stream: null, ...tag(id), known_stream: false });
+      lines.push(`tenant ${id} (prefix "${env.tenants[id]!.stream_prefix}"): no known stream`);
+    }
+  }
+  return { rows, lines };
+}
+
 export const auditSummary: Command = {
   path: ["audit", "summary"],
   summary: "per stream: operation schemas seen, label class, query audits present, access grants held",
-  usage: "veen audit summary --hub H --client DIR --stream NAME...",
+  usage: "veen audit summary --hub H --client DIR (--stream NAME... | --env FILE [--stream NAME]...)",
   flags: [
     HUB_FLAG,
     CLIENT_FLAG,
-    { ...STREAM_FLAG, multiple: true, help: "a stream to summarize (repeatable)" },
+    { ...STREAM_FLAG, required: false, multiple: true, help: "a stream to summarize (repeatable)" },
+    {
+      name: "env",
+      metavar: "FILE",
+      help: "environment descriptor: also the streams the client knows under each tenant's stream_prefix, " +
+        "rows tagged with tenant_id and the tenant's label_class",
+    },
     ...TAIL,
   ],
   async run(ctx) {
+    const given = ctx.flags.list("stream");
+    const envFile = ctx.flags.str("env");
+    if (envFile !== undefined) {
+      const { rows, lines } = await envSummary(ctx, envFile, given);
+      ctx.out.result({ env: envFile, streams: rows }, lines);
+      return 0;
+    }
+    if (given.length === 0) throw usageError("Give --stream NAME (repeatable) or --env FILE");
     const out = [];
-    for (const s of ctx.flags.list("stream")) out.push(await summaryOf(ctx, s));
-    ctx.out.result(
-      { streams: out },
-      out.map((s) =>
-        `${s.stream}: ${
-          Object.entries(s.schemas).map(([k, n]) => `${k}×${n}`).join(", ") || "no operations"
-        }; ` +
-        `class ${s.label_class ?? "unset"}; query_audit ${s.query_audit_present ? "present" : "absent"}` +
-        `${s.audit_missing ? " (MISSING for a sensitive stream)" : ""}; access grants ${s.access_grants}`
-      ),
-    );
+    for (const s of given) out.push(await summaryOf(ctx, s));
+    ctx.out.result({ streams: out }, out.map(summaryLine));
     return 0;
   },
 };

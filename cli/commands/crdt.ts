@@ -24,6 +24,7 @@ import {
   orsetElements,
   orsetFold,
   orsetObservedIds,
+  type OverlayEntry,
 } from "../../overlays/mod.ts";
 import { type FlagSpec, parseHex32 } from "../../cmd/mod.ts";
 import {
@@ -41,7 +42,7 @@ import {
   STREAM_FLAG,
   TO_FLAG,
 } from "../context.ts";
-import { streamTarget } from "../hub_session.ts";
+import { type HubSession, streamTarget } from "../hub_session.ts";
 import { type ClientKeys, decryptionSecrets } from "../keystore.ts";
 import { OverlayCursor } from "../overlay_cursor.ts";
 import { pinnedSession } from "../overlay_io.ts";
@@ -97,32 +98,40 @@ export async function writeOp(
   return 0;
 }
 
+/** A fold and what to fetch before each entry is applied (so that its apply reads lookups already filled). */
+export interface FetchingFold<S> {
+  fold: Fold<S>;
+  before?: (e: OverlayEntry) => Promise<void>;
+}
+
 /**
  * Brings the fold of `fold` on `stream` (default `--stream`) up to the hub's last item, verifying every item as
- * `stream --with-proof` does; returns the cursor and the client's keys.
+ * `stream --with-proof` does; returns the cursor and the client's keys. `fold` may be built from the hub session
+ * (a fold whose lookups are fetched from that hub, `FetchingFold`).
  */
 export async function readFold<S>(
   ctx: CommandContext,
-  fold: Fold<S>,
+  fold: Fold<S> | ((session: HubSession) => FetchingFold<S>),
   stream: string = ctx.flags.req("stream"),
 ): Promise<{ cursor: OverlayCursor<S>; keys: ClientKeys }> {
   const dir = clientDir(ctx);
   const keys = await loadKeys(ctx, dir);
   const session = await pinnedSession(ctx, dir);
+  const f = typeof fold === "function" ? fold(session) : { fold };
   const target = streamTarget(session, stream);
   const cursor = await OverlayCursor.open({
     session,
     target,
     dir,
     secrets: decryptionSecrets(keys),
-    fold,
+    fold: f.fold,
     refold: ctx.flags.bool("refold"),
     warn: (m) => ctx.out.warn(m),
   });
-  const counts = await cursor.catchUp();
+  const counts = await cursor.catchUp(f.before);
   const st = cursor.stats();
   ctx.out.debug(
-    `fold ${fold.kind}: upto_seq ${st.upto_seq}, resumed from ${st.resumed_from}, fetched ${st.fetched}, ` +
+    `fold ${f.fold.kind}: upto_seq ${st.upto_seq}, resumed from ${st.resumed_from}, fetched ${st.fetched}, ` +
       `applied ${counts.applied}, rejected ${counts.rejected}, opaque ${st.opaque}`,
   );
   return { cursor, keys };

@@ -14,7 +14,7 @@
  * payload_hdr.cap_ref, when present, equals MSG.auth_ref (spec-3 §1.3): both come from `--cap FILE` (a cap_token)
  * or `--auth-ref HEX32` (an access grant's derived auth_ref), set together by the sender.
  */
-import { type CborValue, type PayloadHdr, streamIdFor, toHex } from "../../core/mod.ts";
+import { type CborValue, type PayloadHdr, streamIdFor, toHex, VeenError } from "../../core/mod.ts";
 import { type FlagSpec, parseHex32, parseUint, usageError } from "../../cmd/mod.ts";
 import {
   ACCESS_GRANT,
@@ -29,6 +29,7 @@ import {
   OPERATION_PROFILES,
   operationId,
   PAID_OPERATION,
+  paidOutOfBounds,
   profileByName,
   QUERY_AUDIT,
   RECOVERY_APPROVAL,
@@ -38,6 +39,7 @@ import {
 } from "../../overlays/mod.ts";
 import { ADMIN_CAP_FLAG, ADMIN_FLAG, adminDir, publishAdminRecord, REALM_FLAG } from "../admin.ts";
 import { parseJsonFlag } from "../body.ts";
+import { grantCache } from "../cap_fetch.ts";
 import {
   CLIENT_FLAG,
   clientDir,
@@ -55,6 +57,7 @@ import {
   TO_FLAG,
 } from "../context.ts";
 import { computeSnapshot, contentRootOfFiles } from "../operation_reader.ts";
+import { pinnedSession } from "../overlay_io.ts";
 import { sendAndSave } from "../sender.ts";
 import { readCapAuthRef } from "./send.ts";
 
@@ -319,13 +322,28 @@ export const opPaid = typedOp({
     { flag: "op-ref", field: "operation_reference" },
     PARENT_OP,
   ],
-  finish(ctx, json) {
+  async finish(ctx, json) {
     json.operation_args ??= null;
+    await checkGrantBounds(ctx, json.amount as number, json.currency_code as string);
     // The ledger skips a paid operation sequenced after payload_hdr.expires_at (docs/operations-profiles.md).
     const ttl = json.ttl_seconds as number | undefined;
     return ttl === undefined ? undefined : nowSec(ctx) + ttl;
   },
 });
+
+/**
+ * Refuses (E.CAP, exit 4) before anything is sent a paid operation whose auth_ref (`--auth-ref`, `--cap`) is an
+ * access grant's and whose amount is over its maximum_amount or whose currency_code is not the one it names
+ * (spec-3 §3.2; the hub cannot read the amount, and the ledger would skip it).
+ */
+async function checkGrantBounds(ctx: CommandContext, amount: number, currency: string): Promise<void> {
+  const ref = await authRefFromFlags(ctx);
+  if (ref === undefined) return;
+  const grants = grantCache((await pinnedSession(ctx, clientDir(ctx))).http);
+  await grants.load(ref);
+  const why = paidOutOfBounds(grants.get(ref), amount, currency);
+  if (why !== undefined) throw new VeenError("E.CAP", `${why}; nothing was sent`);
+}
 
 export const opDelegated = typedOp({
   word: "delegated",

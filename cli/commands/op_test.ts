@@ -4,7 +4,7 @@
  * from zero (CLI goals 3 §9.1: keygen, access-grant, op paid, wallet ledger).
  */
 import assert from "node:assert/strict";
-import { removeViews, withAdminHub } from "../testing/admin_hub.ts";
+import { type AdminHub, removeViews, withAdminHub } from "../testing/admin_hub.ts";
 import { runCli } from "../testing/run.ts";
 
 type Run = Awaited<ReturnType<typeof runCli>>;
@@ -20,6 +20,33 @@ const idOf = async (dir: string) =>
   ok(await runCli(["id", "show", "--client", dir, "--json"])).client_id as string;
 const A = "aa".repeat(32);
 const B = "bb".repeat(32);
+/** `op WORD` (access-grant, access-revoke) by the hub's admin for `subject`, with further flags. */
+const adminOp = (h: AdminHub, word: string, subject: string, ...more: string[]) =>
+  runCli(["op", word, "--hub", h.hub, "--admin", h.admin, "--subject-identity", subject, "--json", ...more]);
+/** A grant for `subject` on stream "pay" (further flags: expiry, bounds). */
+const grantOn = (h: AdminHub, subject: string, ...more: string[]) =>
+  adminOp(h, "access-grant", subject, "--stream", "pay", ...more);
+/** `veen WORDS... --json` as client `dir` on `stream`, with further flags. */
+const onStream = (h: AdminHub, words: string[], dir: string, stream: string, ...more: string[]) =>
+  runCli([...words, "--hub", h.hub, "--client", dir, "--stream", stream, "--json", ...more]);
+/** `wallet ledger` of `dir` on `stream` (further flags: range, refold), its JSON. */
+const walletLedger = async (h: AdminHub, dir: string, stream: string, ...more: string[]) =>
+  ok(await onStream(h, ["wallet", "ledger"], dir, stream, ...more));
+/** `op access-revoke` of every grant of `subject`. */
+const revokeAll = (h: AdminHub, subject: string) => adminOp(h, "access-revoke", subject);
+/** The flags of an `op paid` from `payer` to B. */
+const paidFlags = (payer: string, amount: number, currency = "credits") => [
+  "--op-type",
+  "api_call",
+  "--payer",
+  payer,
+  "--payee",
+  B,
+  "--amount",
+  String(amount),
+  "--currency-code",
+  currency,
+];
 
 Deno.test("op send: the body is checked against the schema before anything is sent", async () => {
   await withAdminHub(async (h) => {
@@ -68,9 +95,7 @@ Deno.test("op send: the body is checked against the schema before anything is se
     assert.equal(good.schema_name, "paid.operation.v1");
     assert.match(good.operation_id as string, /^[0-9a-f]{64}$/);
     assert.notEqual(good.operation_id, good.msg_id);
-    const ledger = ok(
-      await runCli(["wallet", "ledger", "--hub", h.hub, "--client", u, "--stream", "ops", "--json"]),
-    );
+    const ledger = await walletLedger(h, u, "ops");
     assert.deepEqual(ledger.balances, { [A]: -7, [B]: 7 });
     // A grant sent as an ordinary message has no effect, and op send says so.
     const g = await send("access.grant.v1", { subject_identity: A, allowed_stream_ids: [B], expiry_time: 1 });
@@ -111,21 +136,7 @@ Deno.test("wallet ledger warm: folds only the new items into a summary of balanc
         );
       }
     };
-    const ledger = async (...more: string[]) =>
-      ok(
-        await runCli([
-          "wallet",
-          "ledger",
-          "--hub",
-          h.hub,
-          "--client",
-          u,
-          "--stream",
-          "ops",
-          "--json",
-          ...more,
-        ]),
-      );
+    const ledger = (...more: string[]) => walletLedger(h, u, "ops", ...more);
     const summaries = () => [...Deno.readDirSync(`${u}/overlays`)].map((e) => e.name);
     const ledgerFile = () =>
       `${u}/overlays/${summaries().find((n) => n.endsWith("-veen.operations.ledger.json"))}`;
@@ -155,43 +166,8 @@ Deno.test("access grants: admitted at once, refused after revoke, across restart
     const userId = await idOf(user);
     const other = await h.client("other");
     const paid = (dir: string, stream: string, ...more: string[]) =>
-      runCli([
-        "op",
-        "paid",
-        "--hub",
-        h.hub,
-        "--client",
-        dir,
-        "--stream",
-        stream,
-        "--op-type",
-        "api_call",
-        "--payer",
-        userId,
-        "--payee",
-        B,
-        "--amount",
-        "5",
-        "--currency-code",
-        "credits",
-        "--json",
-        ...more,
-      ]);
-    const grant = (...more: string[]) =>
-      runCli([
-        "op",
-        "access-grant",
-        "--hub",
-        h.hub,
-        "--admin",
-        h.admin,
-        "--subject-identity",
-        userId,
-        "--stream",
-        "pay",
-        "--json",
-        ...more,
-      ]);
+      onStream(h, ["op", "paid"], dir, stream, ...paidFlags(userId, 5), ...more);
+    const grant = (...more: string[]) => grantOn(h, userId, ...more);
     refused(await paid(user, "pay"), "E.AUTH"); // admission is on: no auth_ref, no entry
     // A1: a principal that may not change permissions cannot grant.
     refused(
@@ -219,9 +195,7 @@ Deno.test("access grants: admitted at once, refused after revoke, across restart
     refused(await paid(other, "pay", "--auth-ref", ref), "E.CAP"); // not the subject
     await h.restart();
     ok(await paid(user, "pay", "--auth-ref", ref));
-    const ledger = ok(
-      await runCli(["wallet", "ledger", "--hub", h.hub, "--client", user, "--stream", "pay", "--json"]),
-    );
+    const ledger = await walletLedger(h, user, "pay");
     assert.deepEqual(ledger.balances, { [userId]: -10, [B]: 10 });
     ok(
       await runCli([
@@ -256,19 +230,7 @@ Deno.test("access grants: admitted at once, refused after revoke, across restart
     const files = [...Deno.readDirSync(`${user}/overlays`)].map((e) => e.name);
     assert.ok(files.some((n) => n.endsWith("-veen.operations.counts.json")), files.join(" "));
     assert.ok(!files.some((n) => n.endsWith("-veen.operations.json")), files.join(" "));
-    ok(
-      await runCli([
-        "op",
-        "access-revoke",
-        "--hub",
-        h.hub,
-        "--admin",
-        h.admin,
-        "--subject-identity",
-        userId,
-        "--json",
-      ]),
-    );
+    ok(await revokeAll(h, userId));
     refused(await paid(user, "pay", "--auth-ref", ref), "E.AUTH");
     await h.restart();
     refused(await paid(user, "pay", "--auth-ref", ref), "E.AUTH");
@@ -290,5 +252,96 @@ Deno.test("access grants: admitted at once, refused after revoke, across restart
     refused(await paid(user, "pay", "--auth-ref", g2.auth_ref as string), "E.RATE"); // burst 2, the clock stands
     h.clock.t += 11;
     refused(await paid(user, "pay", "--auth-ref", g2.auth_ref as string), "E.CAP");
+  }, { admission: "on" });
+});
+
+Deno.test("access grant bounds: maximum_amount and currency_code refused by op paid, skipped by the ledger", async () => {
+  await withAdminHub(async (h) => {
+    const user = await h.client("user");
+    const userId = await idOf(user);
+    const g = ok(
+      await grantOn(
+        h,
+        userId,
+        "--expiry-time",
+        String(h.clock.t + 3600),
+        "--max-amount",
+        "10",
+        "--currency-code",
+        "credits",
+      ),
+    );
+    const ref = g.auth_ref as string;
+    const listed = ok(await runCli(["op", "access-grants", "--hub", h.hub, "--subject", userId, "--json"]));
+    const row = (listed.grants as Record<string, unknown>[])[0]!;
+    assert.deepEqual([row.maximum_amount, row.currency_code], [10, "credits"]);
+    const base = ["--hub", h.hub, "--client", user, "--stream", "pay", "--auth-ref", ref, "--json"];
+    const paid = (amount: number, currency = "credits") =>
+      runCli(["op", "paid", ...base, ...paidFlags(userId, amount, currency)]);
+    // The lower-level send checks the schema only, so it can put an operation out of bounds on the stream.
+    const forced = (amount: number, currency = "credits") =>
+      runCli([
+        "op",
+        "send",
+        ...base,
+        "--schema-name",
+        "paid.operation.v1",
+        "--body-json",
+        JSON.stringify({
+          operation_type: "api_call",
+          operation_args: null,
+          payer_account: userId,
+          payee_account: B,
+          amount,
+          currency_code: currency,
+        }),
+      ]);
+    const ledger = (...more: string[]) => walletLedger(h, user, "pay", ...more);
+    assert.equal(ok(await paid(10)).stream_seq, 1); // exactly the bound
+    let r = await paid(11);
+    refused(r, "E.CAP");
+    assert.match(r.stdout, /amount 11 is over the access grant's maximum_amount 10.*nothing was sent/);
+    r = await paid(5, "euro");
+    refused(r, "E.CAP");
+    assert.match(r.stdout, /currency_code \\"euro\\" is not the access grant's \\"credits\\"/);
+    assert.equal(ok(await forced(11)).stream_seq, 2, "nothing was sent by the refused ones");
+    assert.equal(ok(await forced(1, "euro")).stream_seq, 3);
+    assert.equal(ok(await paid(3)).stream_seq, 4);
+    const skipped = [
+      { stream_seq: 2, reason: "amount 11 is over the access grant's maximum_amount 10 (E.CAP)" },
+      { stream_seq: 3, reason: `currency_code "euro" is not the access grant's "credits" (E.CAP)` },
+    ];
+    const cold = await ledger();
+    assert.deepEqual(cold.balances, { [userId]: -13, [B]: 13 });
+    assert.equal(cold.applied, 2);
+    assert.deepEqual(cold.skipped, skipped);
+    // Warm: only the new items are folded, with the same bounds.
+    ok(await forced(12));
+    ok(await paid(2));
+    const warm = await ledger();
+    assert.deepEqual(warm.balances, { [userId]: -15, [B]: 15 });
+    assert.deepEqual(warm.skipped, [...skipped, {
+      stream_seq: 5,
+      reason: "amount 12 is over the access grant's maximum_amount 10 (E.CAP)",
+    }]);
+    assert.equal((warm.fold as { fetched: number }).fetched, 2);
+    // A narrower range folds from the operation log, with the same bounds.
+    const narrow = await ledger("--since-stream-seq", "3", "--upto-stream-seq", "5");
+    assert.deepEqual(narrow.balances, { [userId]: -3, [B]: 3 });
+    assert.deepEqual((narrow.skipped as { stream_seq: number }[]).map((s) => s.stream_seq), [3, 5]);
+    // The snapshot state of the payer is computed through the same bounds (overlays/paid_ledger_test.ts checks the
+    // bytes): checkpoint and verify agree.
+    const snap = ["--hub", h.hub, "--client", user, "--stream", "pay", "--state-id", userId, "--json"];
+    const at = ["--upto-stream-seq", "6", "--state-class", "wallet.ledger"];
+    assert.equal(
+      ok(await runCli(["op", "state-checkpoint", ...snap, ...at, "--auth-ref", ref])).stream_seq,
+      7,
+    );
+    assert.equal(ok(await runCli(["snapshot", "verify", ...snap, ...at])).consistent, true);
+    // A later revoke does not un-apply: the bound is the grant body auth_ref commits to.
+    ok(await revokeAll(h, userId));
+    const refolded = await ledger("--refold");
+    assert.deepEqual(refolded.balances, warm.balances);
+    assert.deepEqual(refolded.skipped, warm.skipped);
   }, { admission: "on" });
 });

@@ -8,7 +8,8 @@
  * fold (overlays/ledger_fold.ts), whose summary is the balances: a warm read folds only the new items and never the
  * operations before them. A narrower range is folded from the operation log (its summary holds every operation).
  * The identity remap is computed from the recovery records of `--recovery-stream` (overlays/operation_log.ts
- * RECOVERY_LOG, which keeps only those) and applied to the balances when they are read.
+ * RECOVERY_LOG, which keeps only those) and applied to the balances when they are read. A paid operation outside
+ * the bounds of the access grant it was sent under is skipped with its reason (cli/operation_reader.ts).
  */
 import { parseHex32, parseUint } from "../../cmd/mod.ts";
 import {
@@ -16,7 +17,7 @@ import {
   balancesJson,
   emptyLedger,
   identityRemap,
-  LEDGER_FOLD,
+  type Ledger,
   RECOVERY_LOG,
   remapLedger,
 } from "../../overlays/mod.ts";
@@ -29,7 +30,7 @@ import {
   REFOLD_FLAG,
   STREAM_FLAG,
 } from "../context.ts";
-import { readOperations } from "../operation_reader.ts";
+import { grantBoundLedger, paidGrants, readOperations } from "../operation_reader.ts";
 import { foldJson, readFold } from "./crdt.ts";
 import { RECOVERY_POLICY_FLAGS, recoveryPolicy } from "./recovery_flags.ts";
 
@@ -65,14 +66,15 @@ export const walletLedger: Command = {
       (await readFold(ctx, RECOVERY_LOG, recStream)).cursor.state.records,
       recoveryPolicy(ctx),
     );
-    const { cursor } = await readFold(ctx, LEDGER_FOLD, stream);
+    const { cursor } = await readFold<Ledger>(ctx, grantBoundLedger, stream);
     const upto = uptoFlag === undefined ? cursor.view.size : parseUint(uptoFlag, "--upto-stream-seq");
     let ledger;
     if (from === 1 && upto === cursor.view.size) {
       ledger = remapLedger(cursor.state, remap);
     } else {
-      const { log } = await readOperations(ctx, stream);
-      ledger = applyPaid(emptyLedger(), log.records.filter((r) => r.seq >= from && r.seq <= upto), remap);
+      const { cursor: logCursor, log } = await readOperations(ctx, stream);
+      const records = log.records.filter((r) => r.seq >= from && r.seq <= upto);
+      ledger = applyPaid(emptyLedger(), records, remap, await paidGrants(logCursor.session.http, records));
     }
     const balances = balancesJson(ledger);
     const accountFlag = ctx.flags.str("account");
