@@ -1,16 +1,21 @@
 /**
- * What the operation-profile commands share (CLI goals 3 §6, §8): the operation log of a stream, folded by the
- * resumable cursor (overlays/operation_log.ts: only items after the stored summary are fetched), and the state of a
- * snapshot (spec-3 §7.4): the class's state_hash over the log up to upto_stream_seq and the hub's signed RECEIPT
- * root there.
+ * What the operation-profile commands share (CLI goals 3 §6, §8): the operation records of a stream, folded by the
+ * resumable cursor (overlays/operation_log.ts: only items after the stored summary are fetched) into the record
+ * index (cli/record_index.ts), and read from it by key (`OperationIndex`: O(log n + k) for the k records of a key);
+ * and the state of a snapshot (spec-3 §7.4): the class's state_hash up to upto_stream_seq and the hub's signed
+ * RECEIPT root there.
  */
-import { H, VeenError } from "../core/mod.ts";
+import { H, toHex, VeenError } from "../core/mod.ts";
 import { usageError } from "../cmd/mod.ts";
 import {
   contentRoot,
+  type IndexKey,
   ledgerStateBytes,
+  OPERATION_KEYS,
   OPERATION_LOG,
   type OperationLog,
+  type OperationRecord,
+  parseRecord,
   STATE_CLASSES,
   stateHash,
 } from "../overlays/mod.ts";
@@ -18,23 +23,44 @@ import { checkReceipt } from "./client_view.ts";
 import type { CommandContext } from "./context.ts";
 import { readInputFile } from "./files.ts";
 import type { OverlayCursor } from "./overlay_cursor.ts";
+import type { RecordIndex } from "./record_index.ts";
 import { readFold } from "./commands/crdt.ts";
 
-/** The operation log of `stream` (default `--stream`), brought up to the hub's last item. */
+/** The operation records of one stream's record index, looked up by the keys of overlays/operation_log.ts. */
+export class OperationIndex {
+  readonly #index: RecordIndex;
+  constructor(index: RecordIndex) {
+    this.#index = index;
+  }
+
+  /** The records under `key` with stream_seq in [from, upto], in stream order. */
+  async records(key: IndexKey, from = 1, upto = Infinity): Promise<OperationRecord[]> {
+    return (await this.#index.list(key, { from, upto })).map((r) => parseRecord(r.value));
+  }
+
+  /** The last record under `key` with stream_seq at most `upto`, if any. */
+  async latest(key: IndexKey, upto = Infinity): Promise<OperationRecord | undefined> {
+    const [r] = await this.#index.list(key, { upto, reverse: true, limit: 1 });
+    return r === undefined ? undefined : parseRecord(r.value);
+  }
+}
+
+/** The operation records of `stream` (default `--stream`), brought up to the hub's last item. */
 export async function readOperations(
   ctx: CommandContext,
   stream?: string,
-): Promise<{ cursor: OverlayCursor<OperationLog>; log: OperationLog }> {
+): Promise<{ cursor: OverlayCursor<OperationLog>; ops: OperationIndex }> {
   const { cursor } = await readFold(ctx, OPERATION_LOG, stream);
-  return { cursor, log: cursor.state };
+  return { cursor, ops: new OperationIndex(cursor.records!) };
 }
 
 export interface SnapshotState {
   stateHash: Uint8Array;
   /** The mmr_root of the hub's RECEIPT at upto (signature checked). */
   mmrRoot: Uint8Array;
-  /** The operation log the state was folded from. */
-  log: OperationLog;
+  /** The operation records the state was folded from, and their cursor. */
+  ops: OperationIndex;
+  cursor: OverlayCursor<OperationLog>;
 }
 
 /** The state_hash of `cls` for `stateId` up to `upto` on `--stream`, and the hub's RECEIPT root at `upto`. */
@@ -47,7 +73,7 @@ export async function computeSnapshot(
   if (!(STATE_CLASSES as readonly string[]).includes(cls)) {
     throw usageError(`Unknown state class "${cls}"; one of ${STATE_CLASSES.join(", ")}`, "E.PROFILE");
   }
-  const { cursor, log } = await readOperations(ctx);
+  const { cursor, ops } = await readOperations(ctx);
   if (upto < 1 || upto > cursor.view.size) {
     throw new VeenError("E.NOT_FOUND", `Stream has no stream_seq ${upto} (last is ${cursor.view.size})`);
   }
@@ -55,10 +81,24 @@ export async function computeSnapshot(
   const { receipt } = await session.http.receipt(cursor.label, upto);
   checkReceipt(receipt, session.hubPk, cursor.label);
   return {
-    stateHash: stateHash(cls, ledgerStateBytes(log.records, stateId, upto)),
+    stateHash: await walletLedgerStateHash(ops, stateId, upto),
     mmrRoot: receipt.mmrRoot,
-    log,
+    ops,
+    cursor,
   };
+}
+
+/**
+ * state_hash of class `wallet.ledger` for `stateId` up to `upto` (overlays/paid_ledger.ts): folded from the paid
+ * operations naming stateId as payer or payee only (the index key `account`).
+ */
+export async function walletLedgerStateHash(
+  ops: OperationIndex,
+  stateId: Uint8Array,
+  upto: number,
+): Promise<Uint8Array> {
+  const records = await ops.records(OPERATION_KEYS.account(toHex(stateId)), 1, upto);
+  return stateHash("wallet.ledger", ledgerStateBytes(records, stateId, upto));
 }
 
 /** content_root over the files' hashes `H(bytes)`, in the order given (overlays/content_root.ts). */

@@ -6,7 +6,8 @@
  *
  * The whole stream (no `--since-stream-seq`/`--upto-stream-seq`, or 1 and the hub's last) is read from the ledger
  * fold (overlays/ledger_fold.ts), whose summary is the balances: a warm read folds only the new items and never the
- * operations before them. A narrower range is folded from the operation log (its summary holds every operation).
+ * operations before them. A narrower range folds the paid operations of that range only, read from the record
+ * index of the operation log (`paidRecordsInRange`: O(log n + records in the range), no refetch).
  * The identity remap is computed from the recovery records of `--recovery-stream` (overlays/operation_log.ts
  * RECOVERY_LOG, which keeps only those) and applied to the balances when they are read.
  */
@@ -17,12 +18,15 @@ import {
   emptyLedger,
   identityRemap,
   LEDGER_FOLD,
+  OPERATION_KEYS,
+  type OperationRecord,
   RECOVERY_LOG,
   remapLedger,
 } from "../../overlays/mod.ts";
 import {
   CLIENT_FLAG,
   type Command,
+  type CommandContext,
   HUB_FLAG,
   HUB_KEY_FLAG,
   PASSPHRASE_FLAG,
@@ -71,8 +75,7 @@ export const walletLedger: Command = {
     if (from === 1 && upto === cursor.view.size) {
       ledger = remapLedger(cursor.state, remap);
     } else {
-      const { log } = await readOperations(ctx, stream);
-      ledger = applyPaid(emptyLedger(), log.records.filter((r) => r.seq >= from && r.seq <= upto), remap);
+      ledger = applyPaid(emptyLedger(), await paidRecordsInRange(ctx, stream, from, upto), remap);
     }
     const balances = balancesJson(ledger);
     const accountFlag = ctx.flags.str("account");
@@ -96,3 +99,14 @@ export const walletLedger: Command = {
     return 0;
   },
 };
+
+/** The paid.operation.v1 records of `stream` with stream_seq in [from, upto], in stream order (the record index). */
+export async function paidRecordsInRange(
+  ctx: CommandContext,
+  stream: string,
+  from: number,
+  upto: number,
+): Promise<OperationRecord[]> {
+  const { ops } = await readOperations(ctx, stream);
+  return await ops.records(OPERATION_KEYS.schema("paid.operation.v1"), from, upto);
+}
