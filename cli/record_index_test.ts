@@ -16,10 +16,28 @@ const row = (seq: number, schema: string, account?: string, note = ""): IndexRow
 });
 const seqs = (rs: { seq: number }[]) => rs.map((r) => r.seq);
 
-Deno.test("record index: a key lists its rows in stream order within [from, upto], latest first on request", async () => {
+/** Runs `f` with the path of an index file in a fresh directory. */
+async function withIndexPath(f: (path: string) => Promise<void>): Promise<void> {
   const t = await tempDir();
   try {
-    const path = `${t.path}/overlays/x.kv`;
+    await f(`${t.path}/overlays/x.kv`);
+  } finally {
+    await t.cleanup();
+  }
+}
+
+/** How many KV entries of the file at `path` start with `prefix`. */
+async function entriesUnder(path: string, prefix: Deno.KvKey): Promise<number> {
+  const kv = await Deno.openKv(path);
+  try {
+    return (await Array.fromAsync(kv.list({ prefix }))).length;
+  } finally {
+    kv.close();
+  }
+}
+
+Deno.test("record index: a key lists its rows in stream order within [from, upto], latest first on request", async () => {
+  await withIndexPath(async (path) => {
     const epoch = newEpoch();
     const idx = new RecordIndex(path, epoch, undefined);
     assert.deepEqual(await idx.list(["schema", "paid"]), [], "a new epoch covers nothing");
@@ -54,15 +72,11 @@ Deno.test("record index: a key lists its rows in stream order within [from, upto
     idx.covered = 41;
     const [got] = await idx.list(["account", "a2"], { from: 41 });
     assert.equal((got!.value as { note: string }).note, big);
-  } finally {
-    await t.cleanup();
-  }
+  });
 });
 
 Deno.test("record index: after a crash between index and summary, rows above upto_seq are not read and are replaced", async () => {
-  const t = await tempDir();
-  try {
-    const path = `${t.path}/overlays/x.kv`;
+  await withIndexPath(async (path) => {
     const epoch = newEpoch();
     const first = new RecordIndex(path, epoch, undefined);
     await first.write([row(1, "paid", "a"), row(2, "audit")], 3); // summary at 3 written
@@ -81,13 +95,7 @@ Deno.test("record index: after a crash between index and summary, rows above upt
     assert.deepEqual(seqs(await resumed.list(["schema", "audit"])), [2, 4]);
     assert.deepEqual(seqs(await resumed.list(["account", "a"])), [1]);
     assert.deepEqual(seqs(await resumed.list(["account", "b"])), []);
-    const kv = await Deno.openKv(path);
-    try {
-      const parts = await Array.fromAsync(kv.list({ prefix: ["part", epoch] }));
-      assert.equal(parts.length, 0, "the parts of the lost row 5 are gone");
-    } finally {
-      kv.close();
-    }
+    assert.equal(await entriesUnder(path, ["part", epoch]), 0, "the parts of the lost row 5 are gone");
     // A save with no record still clears what a lost save left.
     const again = new RecordIndex(path, epoch, 6);
     await again.write([row(7, "paid", "a"), row(8, "paid", "a")], 8);
@@ -95,15 +103,11 @@ Deno.test("record index: after a crash between index and summary, rows above upt
     await after.write([], 9);
     after.covered = 9;
     assert.deepEqual(seqs(await after.list(["account", "a"])), [1]);
-  } finally {
-    await t.cleanup();
-  }
+  });
 });
 
 Deno.test("record index: a new epoch replaces the file, so a summary of the old epoch is no longer held", async () => {
-  const t = await tempDir();
-  try {
-    const path = `${t.path}/overlays/x.kv`;
+  await withIndexPath(async (path) => {
     const old = newEpoch();
     await new RecordIndex(path, old, undefined).write([row(1, "paid", "a")], 1);
     assert.equal(await SeenIndex.holds(path, old), true);
@@ -114,13 +118,6 @@ Deno.test("record index: a new epoch replaces the file, so a summary of the old 
     assert.equal(await SeenIndex.holds(path, fresh), true);
     assert.equal(await SeenIndex.holds(path, old), false, "the old epoch's summary will be discarded");
     assert.deepEqual(await idx.list(["schema", "paid"]), []);
-    const kv = await Deno.openKv(path);
-    try {
-      assert.equal((await Array.fromAsync(kv.list({ prefix: [] }))).length, 2, "only the marker and top");
-    } finally {
-      kv.close();
-    }
-  } finally {
-    await t.cleanup();
-  }
+    assert.equal(await entriesUnder(path, []), 2, "only the marker and top");
+  });
 });
