@@ -281,6 +281,8 @@ export class OverlayCursor<S> {
     if (!this.#dirty) return;
     const { dir, session, target, fold } = this.#o;
     await ensurePrivateDir(`${dir}/${OVERLAY_DIR}`);
+    // The record index first: a new epoch's write replaces the file both indexes share.
+    if (this.records !== undefined) await this.records.write(fold.indexed!.take(this.state), this.view.size);
     const seen = fold.dedup?.seen(this.state);
     if (this.index !== undefined && seen !== undefined) {
       try {
@@ -289,7 +291,6 @@ export class OverlayCursor<S> {
         this.index.close();
       }
     }
-    if (this.records !== undefined) await this.records.write(fold.indexed!.take(this.state), this.view.size);
     const root = this.view.root();
     const doc = {
       format: FORMAT,
