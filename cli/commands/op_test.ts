@@ -1,7 +1,8 @@
 /**
  * `veen op ...` against real hubs: bodies are checked before anything is sent, access grants are admin records the
  * hub enforces at once and across restarts (also when views.kv is rebuilt), and the wallet-backed paid operation
- * from zero (CLI goals 3 §9.1: keygen, access-grant, op paid, wallet ledger).
+ * from zero (CLI goals 3 §9.1: keygen, access-grant, op paid, wallet ledger); a warm folding command reads only the
+ * records it looks up from the record index (cli/record_index.ts).
  */
 import assert from "node:assert/strict";
 import { removeViews, withAdminHub } from "../testing/admin_hub.ts";
