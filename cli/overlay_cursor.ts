@@ -20,7 +20,9 @@
  *
  * A deduplicating fold (`fold.dedup`: the wallet's transfer_ids and parent_ids, the ID layer's origins) keeps its
  * seen keys out of `state`, in the index `<summary name>.kv` of epoch `index_epoch` (cli/seen_index.ts): a warm
- * read looks up only the keys its new entries carry.
+ * read looks up only the keys its new entries carry. An indexed fold (`fold.indexed`: the operation log) keeps
+ * its records out of `state` the same way, in the record index `<summary name>.kv` of epoch `index_epoch`
+ * (cli/record_index.ts), which commands read by key (`records`).
  * Summaries hold decrypted data: they stay in the private client directory.
  */
 import { bytesEqual, fromHex, MmrAccumulator, popcount, toHex, VeenError } from "../core/mod.ts";
@@ -28,6 +30,7 @@ import type { Fold, OverlayEntry } from "../overlays/mod.ts";
 import { checkReceipt, type ItemContext, storedRootMatches } from "./client_view.ts";
 import { openForClient } from "./decrypt.ts";
 import { ensurePrivateDir, writeFileAtomic } from "./files.ts";
+import { RecordIndex } from "./record_index.ts";
 import { newEpoch, SeenIndex, withoutSeen } from "./seen_index.ts";
 import { type HubSession, itemContext, type StreamTarget } from "./hub_session.ts";
 import { applyItem, fetchItems } from "./view_sync.ts";
@@ -45,7 +48,7 @@ export function summaryPath(dir: string, hubId: Uint8Array, label: Uint8Array, k
   return `${dir}/${OVERLAY_DIR}/${toHex(hubId)}-${toHex(label)}-${kind}.json`;
 }
 
-/** Path of the seen-key index of the summary at `summary` (a deduplicating fold's). */
+/** Path of the index of the summary at `summary` (a deduplicating fold's seen keys, an indexed fold's records). */
 export function indexPath(summary: string): string {
   return summary.replace(/\.json$/, ".kv");
 }
@@ -53,7 +56,7 @@ export function indexPath(summary: string): string {
 interface Loaded<S> {
   view: MmrAccumulator;
   state: S;
-  /** The index epoch of a deduplicating fold's summary. */
+  /** The index epoch of a deduplicating or indexed fold's summary. */
   epoch?: string;
 }
 
@@ -91,9 +94,10 @@ async function readSummary<S>(
     if (!storedRootMatches(view, o.mmr_root as string | null)) {
       return "mmr_root is not the root of mmr_peaks";
     }
-    if (fold.dedup === undefined) return { view, state: fold.fromJson(o.state) };
+    const state = fold.fromJson(o.state);
+    if (fold.dedup === undefined && fold.indexed === undefined) return { view, state };
     if (typeof o.index_epoch !== "string" || !/^[0-9a-f]{32}$/.test(o.index_epoch)) return "bad index_epoch";
-    return { view, state: fold.fromJson(o.state), epoch: o.index_epoch };
+    return { view, state, epoch: o.index_epoch };
   } catch (e) {
     return `damaged (${e instanceof Error ? e.message : e})`;
   }
@@ -150,6 +154,8 @@ export class OverlayCursor<S> {
   opaque = 0;
   /** The seen-key index of a deduplicating fold. */
   readonly index: SeenIndex | undefined;
+  /** The record index of an indexed fold, covering the summary on disk. */
+  readonly records: RecordIndex | undefined;
   readonly #o: CursorOptions<S>;
   readonly #path: string;
   #dirty: boolean;
@@ -166,9 +172,13 @@ export class OverlayCursor<S> {
     this.#savedUpto = this.resumedFrom;
     this.discarded = discarded;
     this.#dirty = discarded !== undefined;
+    const epoch = loaded?.epoch ?? newEpoch();
     this.index = o.fold.dedup === undefined
       ? undefined
-      : new SeenIndex(indexPath(path), loaded?.epoch ?? newEpoch(), loaded !== undefined);
+      : new SeenIndex(indexPath(path), epoch, loaded !== undefined);
+    this.records = o.fold.indexed === undefined
+      ? undefined
+      : new RecordIndex(indexPath(path), epoch, loaded === undefined ? undefined : this.resumedFrom);
   }
 
   /** The hub session the cursor reads from. */
@@ -190,7 +200,7 @@ export class OverlayCursor<S> {
     let why = typeof got === "string"
       ? `summary ${got}`
       : got.epoch !== undefined && !(await SeenIndex.holds(indexPath(path), got.epoch))
-      ? "its seen-key index is missing"
+      ? `its ${o.fold.dedup === undefined ? "record" : "seen-key"} index is missing`
       : await divergence(o.session, o.target.label, got.view);
     if (why === undefined && typeof got !== "string") return new OverlayCursor(o, path, got);
     why ??= "unknown";
@@ -270,13 +280,17 @@ export class OverlayCursor<S> {
 
   /**
    * Writes the summary atomically when it changed (never after a failed verification); for a deduplicating fold
-   * the keys added since the last save go to the index first (cli/seen_index.ts), and `state` is saved without them.
+   * the keys added since the last save go to the index first (cli/seen_index.ts), and `state` is saved without them;
+   * for an indexed fold the records folded since the last save are taken out of `state` into the record index
+   * first (cli/record_index.ts).
    */
   async save(): Promise<void> {
     if (this.#poisoned) throw new Error("OverlayCursor.save: the view failed verification");
     if (!this.#dirty) return;
     const { dir, session, target, fold } = this.#o;
     await ensurePrivateDir(`${dir}/${OVERLAY_DIR}`);
+    // The record index first: a new epoch's write replaces the file both indexes share.
+    if (this.records !== undefined) await this.records.write(fold.indexed!.take(this.state), this.view.size);
     const seen = fold.dedup?.seen(this.state);
     if (this.index !== undefined && seen !== undefined) {
       try {
@@ -299,10 +313,13 @@ export class OverlayCursor<S> {
       state: this.index === undefined
         ? fold.toJson(this.state)
         : withoutSeen(seen, () => fold.toJson(this.state)),
-      ...(this.index === undefined ? {} : { index_epoch: this.index.epoch }),
+      ...(this.index === undefined && this.records === undefined
+        ? {}
+        : { index_epoch: (this.index ?? this.records)!.epoch }),
     };
     await writeFileAtomic(this.#path, JSON.stringify(doc) + "\n", 0o600);
     this.#savedUpto = this.view.size;
+    if (this.records !== undefined) this.records.covered = this.view.size;
     this.#dirty = false;
   }
 
@@ -315,6 +332,7 @@ export class OverlayCursor<S> {
       opaque: this.opaque,
       refolded: this.discarded !== undefined,
       ...(this.index === undefined ? {} : { index_lookups: this.index.lookups }),
+      ...(this.records === undefined ? {} : { index_reads: this.records.reads }),
     };
   }
 }

@@ -69,11 +69,7 @@ export class SeenIndex {
   }
 
   async #open(): Promise<Deno.Kv> {
-    if (this.#kv === undefined) {
-      await ensurePrivateDir(dirname(this.path));
-      this.#kv = await Deno.openKv(this.path);
-      await Deno.chmod(this.path, 0o600); // decrypted ids, like the summary
-    }
+    this.#kv ??= await openIndexFile(this.path);
     return this.#kv;
   }
 
@@ -122,8 +118,16 @@ export class SeenIndex {
   }
 }
 
+/** Opens (creating) the KV file of an index at `path`, 0600 in a private directory (it holds decrypted data). */
+export async function openIndexFile(path: string): Promise<Deno.Kv> {
+  await ensurePrivateDir(dirname(path));
+  const kv = await Deno.openKv(path);
+  await Deno.chmod(path, 0o600);
+  return kv;
+}
+
 /** fsyncs the files that exist among `paths` (the KV commits must be on disk before the summary names them). */
-async function syncFiles(paths: string[]): Promise<void> {
+export async function syncFiles(paths: string[]): Promise<void> {
   for (const p of paths) {
     let f: Deno.FsFile;
     try {

@@ -57,6 +57,8 @@ export interface Fold<S> extends Monoid<S> {
   start?(): S;
   /** Present when the summary keeps every id it has seen (dedup with no time window); see {@link Dedup}. */
   dedup?: Dedup<S>;
+  /** Present when the records the fold keeps live in an index, not in the summary; see {@link IndexedRecords}. */
+  indexed?: IndexedRecords<S>;
   /** Deterministic JSON form (for the client's summary file). */
   toJson(s: S): unknown;
   /** Inverse of toJson; throws an Error on any damage. */
@@ -74,6 +76,30 @@ export interface Dedup<S> {
   keys(e: OverlayEntry): string[];
   /** The set in `s`, or undefined for a summary that has none (a wallet `{events}` range). */
   seen(s: S): Set<string> | undefined;
+}
+
+/**
+ * The records of a fold that a reader keeps in an index instead of the summary, so that a command reads only the
+ * records it asks for (spec 001 complexity contract: lookups O(log n), no load of a whole log). `take(s)` removes
+ * from `s` the records folded into it since it was loaded (or last taken) and returns them as rows, in stream
+ * order; the summary's JSON then holds only what is bounded (counts). Without an index the state simply keeps
+ * every record (the pure fold).
+ */
+export interface IndexedRecords<S> {
+  take(s: S): IndexRow[];
+}
+
+/**
+ * A key an index row is found under (parts as Deno KV key parts); the row's stream_seq follows it, so a key lists its
+ * rows in stream order.
+ */
+export type IndexKey = readonly (string | number | Uint8Array)[];
+
+/** One record of an indexed fold: its stream_seq, the keys it is found under and its JSON form. */
+export interface IndexRow {
+  seq: number;
+  keys: readonly IndexKey[];
+  value: unknown;
 }
 
 /** A summary of the stream items `from + 1 .. upto` (empty when from === upto). */

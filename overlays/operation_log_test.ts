@@ -1,8 +1,18 @@
-/** The operation log fold: profile entries only, rejected bodies counted, monoid laws, JSON round trip. */
+/**
+ * The operation log fold: profile entries only, rejected bodies counted, monoid laws, JSON round trip; its records
+ * taken into index rows under the keys commands look them up by, the summary two counts.
+ */
 import assert from "node:assert/strict";
-import { utf8 } from "../core/mod.ts";
-import { OPERATION_LOG } from "./operation_log.ts";
-import { PAID_OPERATION, QUERY_AUDIT } from "./operation_profiles.ts";
+import { H, toHex, utf8 } from "../core/mod.ts";
+import { OPERATION_KEYS, OPERATION_LOG, parseRecord, RECOVERY_LOG } from "./operation_log.ts";
+import {
+  DATA_PUBLICATION,
+  DELEGATED_EXECUTION,
+  operationId,
+  PAID_OPERATION,
+  QUERY_AUDIT,
+  STATE_CHECKPOINT,
+} from "./operation_profiles.ts";
 import { checkMergeLaws, entry, sequence } from "./testing/laws.ts";
 
 const b32 = (n: number) => new Uint8Array(32).fill(n);
@@ -71,4 +81,81 @@ Deno.test("OPERATION_LOG: a profile entry whose cap_ref is not its MSG.auth_ref 
     () => OPERATION_LOG.fromJson({ records: [{ ...first, auth_ref: "ab" }], rejected: [] }),
     /auth_ref/,
   );
+});
+
+Deno.test("OPERATION_LOG: records are taken into index rows under their lookup keys; the summary is two counts", () => {
+  const s = OPERATION_LOG.empty();
+  const long = "c".repeat(200);
+  const bodies = [
+    [PAID_OPERATION, paid(1)],
+    [
+      QUERY_AUDIT,
+      QUERY_AUDIT.encode({ requester_identity: b32(1), resource_identifier: "r", resource_class: long }),
+    ],
+    [
+      STATE_CHECKPOINT,
+      STATE_CHECKPOINT.encode({
+        state_id: b32(1),
+        upto_stream_seq: 1,
+        mmr_root: b32(2),
+        state_hash: b32(3),
+        state_class: "wallet.ledger",
+      }),
+    ],
+    [
+      DATA_PUBLICATION,
+      DATA_PUBLICATION.encode({
+        publication_id: b32(4),
+        publisher_identity: b32(5),
+        content_root: b32(6),
+        content_class: "model",
+        version: "v1",
+      }),
+    ],
+    [
+      DELEGATED_EXECUTION,
+      DELEGATED_EXECUTION.encode({
+        principal_identity: b32(1),
+        agent_identity: b32(2),
+        delegation_chain: [b32(7)],
+        operation_schema: b32(8),
+        operation_body: null,
+      }),
+    ],
+  ] as const;
+  const entries = sequence(bodies.map(([c, body]) => (seq: number) => entry(seq, c.schemaId, body)));
+  for (const e of entries) OPERATION_LOG.apply(s, e);
+  OPERATION_LOG.apply(s, entry(6, PAID_OPERATION.schemaId, utf8("not cbor")));
+  const rows = OPERATION_LOG.indexed!.take(s);
+  const k = OPERATION_KEYS;
+  assert.deepEqual(rows.map((r) => r.keys), [
+    [k.schema("paid.operation.v1"), k.account(toHex(b32(1))), k.account(toHex(b32(2)))],
+    [k.schema("query.audit.v1"), ["audit-class", H(utf8(long))]], // a long text is keyed by its hash
+    [k.schema("state.checkpoint.v1"), k.checkpoint(toHex(b32(1)), 1)],
+    [
+      k.schema("data.publication.v1"),
+      k.publication(toHex(b32(4))),
+      k.publicationVersion(toHex(b32(4)), "v1"),
+    ],
+    [k.schema("delegated.execution.v1"), k.delegated(toHex(operationId(entries[4]!.msgId)))],
+  ]);
+  assert.deepEqual(k.auditClass(long), ["audit-class", H(utf8(long))]);
+  // A row's value is the record's one JSON form.
+  for (const [i, r] of rows.entries()) {
+    assert.deepEqual(
+      parseRecord(JSON.parse(JSON.stringify(r.value))).body,
+      bodies[i]![0].decode(bodies[i]![1]),
+    );
+  }
+  assert.deepEqual([s.records, s.rejected], [[], []], "taken out of the state");
+  assert.deepEqual(OPERATION_LOG.toJson(s), { records: 5, rejected: 1 });
+  OPERATION_LOG.apply(s, entry(7, PAID_OPERATION.schemaId, paid(7)));
+  assert.deepEqual(OPERATION_LOG.toJson(s), { records: 6, rejected: 1 });
+  assert.deepEqual(OPERATION_LOG.indexed!.take(s).map((r) => r.seq), [7], "only what came after");
+  const back = OPERATION_LOG.fromJson(OPERATION_LOG.toJson(s));
+  assert.deepEqual(OPERATION_LOG.toJson(back), { records: 6, rejected: 1 });
+  // A summary written before the index (the list of records) is damaged, so the reader folds again.
+  assert.throws(() => OPERATION_LOG.fromJson({ records: [], rejected: [] }), /before the record index/);
+  // The recovery log keeps its records in its summary.
+  assert.equal(RECOVERY_LOG.indexed, undefined);
 });

@@ -1,12 +1,14 @@
 /**
  * `veen audit queries|summary|enforce-check` (CLI goals 3 §8; spec-3 §9), resumed from the client's summaries:
- * - `audit queries`: query.audit.v1 rows by resource_identifier prefix and time (the operation log,
- *   cli/operation_reader.ts: its output is the list of records);
+ * - `audit queries`: query.audit.v1 rows by resource_identifier prefix and time (the record index,
+ *   cli/operation_reader.ts: the query.audit.v1 records only);
  * - `audit summary`: per stream, the profile schemas seen and whether query audits and access records appear (the
  *   operation counts fold, overlays/operation_counts.ts: a table per schema, not the log); with `--env FILE` also
  *   the streams the client knows under each tenant of the environment descriptor, tagged with the tenant;
- * - `audit enforce-check --policy-file`: the policy's violations over the operation logs (overlays/query_audit_policy.ts); exit 4 when
- *   there are any.
+ * - `audit enforce-check --policy-file`: the policy's violations (overlays/query_audit_policy.ts) over the records
+ *   each rule needs, from the record index of each stream: per require_audit rule the latest query.audit.v1 of its
+ *   resource_class (one lookup), and the recovery.execution.v1 records when a require_recovery_threshold rule
+ *   applies; exit 4 when there are any.
  */
 import { streamIdFor, toHex, VeenError } from "../../core/mod.ts";
 import { checkFailure, parseEnvDescriptor, parseUint, tenantOfStream, usageError } from "../../cmd/mod.ts";
@@ -15,6 +17,7 @@ import {
   countsJson,
   enforceCheck,
   OPERATION_COUNTS,
+  OPERATION_KEYS,
   type OperationRecord,
   parseAuditPolicy,
   policyStreams,
@@ -52,9 +55,9 @@ export const auditQueries: Command = {
   ],
   async run(ctx) {
     const since = ctx.flags.str("since");
-    const { cursor, log } = await readOperations(ctx);
+    const { cursor, ops } = await readOperations(ctx);
     const rows = auditRows(
-      log.records,
+      await ops.records(OPERATION_KEYS.schema("query.audit.v1")),
       ctx.flags.str("resource-prefix") ?? "",
       since === undefined ? 0 : parseUint(since, "--since"),
     );
@@ -206,7 +209,18 @@ export const auditEnforceCheck: Command = {
     }
     const logs = new Map<string, OperationRecord[]>();
     for (const s of new Set([...policyStreams(policy), ...ctx.flags.list("stream")])) {
-      logs.set(s, (await readOperations(ctx, s)).log.records);
+      const { ops } = await readOperations(ctx, s);
+      const records: OperationRecord[] = [];
+      for (const rule of policy.rules) {
+        if (rule.type !== "require_audit" || rule.stream !== s) continue;
+        const audit = await ops.latest(OPERATION_KEYS.auditClass(rule.resource_class));
+        if (audit !== undefined) records.push(audit);
+      }
+      const threshold = policy.rules.some((r) =>
+        r.type === "require_recovery_threshold" && (r.stream === undefined || r.stream === s)
+      );
+      if (threshold) records.push(...await ops.records(OPERATION_KEYS.schema("recovery.execution.v1")));
+      logs.set(s, records);
     }
     const violations = enforceCheck(policy, logs);
     const json = { rules: policy.rules.length, streams: [...logs.keys()], violations };

@@ -1,7 +1,8 @@
 /**
  * `veen op ...` against real hubs: bodies are checked before anything is sent, access grants are admin records the
  * hub enforces at once and across restarts (also when views.kv is rebuilt), and the wallet-backed paid operation
- * from zero (CLI goals 3 §9.1: keygen, access-grant, op paid, wallet ledger).
+ * from zero (CLI goals 3 §9.1: keygen, access-grant, op paid, wallet ledger); a warm folding command reads only the
+ * records it looks up from the record index (cli/record_index.ts).
  */
 import assert from "node:assert/strict";
 import { type AdminHub, removeViews, withAdminHub } from "../testing/admin_hub.ts";
@@ -157,6 +158,82 @@ Deno.test("wallet ledger warm: folds only the new items into a summary of balanc
     );
     // A narrower range is folded from the operation log.
     assert.deepEqual((await ledger("--since-stream-seq", "4")).balances, { [A]: -21, [B]: 21 });
+  });
+});
+
+Deno.test("operation records: a warm command reads only the records it looks up from the record index", async () => {
+  await withAdminHub(async (h) => {
+    const u = await h.client("u");
+    const [C, D] = ["cc".repeat(32), "dd".repeat(32)];
+    const on = (...args: string[]) =>
+      runCli([...args, "--hub", h.hub, "--client", u, "--stream", "ops", "--json"]);
+    const paid = async (payer: string, payee: string, amount: number) =>
+      ok(
+        await on(
+          ..."op paid --op-type t --currency-code credits --payer".split(" "),
+          payer,
+          "--payee",
+          payee,
+          "--amount",
+          String(amount),
+        ),
+      );
+    const audit = async (resource: string, cls: string) =>
+      ok(await on("op", "query-audit", "--requester", A, "--resource-id", resource, "--resource-class", cls));
+    await paid(A, B, 1); // 1
+    await paid(C, D, 10); // 2
+    await audit("patient:1", "personal-data"); // 3
+    await paid(C, D, 10); // 4
+    await paid(A, B, 2); // 5
+    await audit("invoice:1", "billing"); // 6
+    await paid(C, D, 10); // 7
+    const state = ["--state-id", A, "--upto-stream-seq", "5", "--state-class", "wallet.ledger"];
+    ok(await on("op", "state-checkpoint", ...state)); // 8
+    type Fold = { fetched: number; resumed_from: number; index_reads: number; refolded: boolean };
+    // `op state-checkpoint` folded items 1..7 to compute its state; this read folds the checkpoint only.
+    const first = ok(await on("audit", "queries"));
+    assert.equal((first.rows as unknown[]).length, 2);
+    const f1 = first.fold as Fold;
+    assert.deepEqual([f1.resumed_from, f1.fetched, f1.index_reads], [7, 1, 2]);
+    const overlays = `${u}/overlays`;
+    const summary = `${overlays}/${
+      [...Deno.readDirSync(overlays)].map((e) => e.name).find((n) => n.endsWith("-veen.operations.json"))
+    }`;
+    const saved = JSON.parse(await Deno.readTextFile(summary));
+    assert.deepEqual(saved.state, { records: 8, rejected: 0 }, "the summary holds counts, not records");
+
+    for (let i = 0; i < 3; i++) await paid(C, D, 10); // 9..11: unrelated to A and to the audits
+    // Warm: the 3 new items are folded; A's paid operations up to 5 (1, 5) and the checkpoint are read, no other.
+    const snap = ok(await on("snapshot", "verify", ...state));
+    assert.equal(snap.consistent, true);
+    const f = snap.fold as Fold;
+    assert.deepEqual([f.resumed_from, f.fetched, f.index_reads], [8, 3, 3]);
+    const q = ok(await on("audit", "queries", "--resource-prefix", "patient:"));
+    assert.deepEqual((q.rows as { stream_seq: number }[]).map((r) => r.stream_seq), [3]);
+    assert.deepEqual([(q.fold as Fold).fetched, (q.fold as Fold).index_reads], [0, 2]);
+    const policy = `${h.root}/policy.json`;
+    const rule = (cls: string) => ({ type: "require_audit", stream: "ops", resource_class: cls });
+    await Deno.writeTextFile(policy, JSON.stringify({ version: 1, rules: [rule("personal-data")] }));
+    assert.equal(ok(await on("audit", "enforce-check", "--policy-file", policy)).ok, true);
+    await Deno.writeTextFile(policy, JSON.stringify({ version: 1, rules: [rule("genome")] }));
+    refused(await on("audit", "enforce-check", "--policy-file", policy), "E.PROFILE");
+    const range = ok(await on("wallet", "ledger", "--since-stream-seq", "2", "--upto-stream-seq", "5"));
+    assert.deepEqual(range.balances, { [A]: -2, [B]: 2, [C]: -20, [D]: 20 });
+
+    // A summary written before the record index (every record in it) is discarded and the stream folded again.
+    await Deno.writeTextFile(
+      summary,
+      JSON.stringify({ ...saved, state: { records: [], rejected: [] } }),
+    );
+    const old = await on("audit", "queries");
+    assert.match(old.stderr, /before the record index/);
+    assert.deepEqual([(ok(old).fold as Fold).refolded, (old.json().fold as Fold).fetched], [true, 11]);
+    // So is one whose record index is gone.
+    const kv = summary.replace(/\.json$/, ".kv");
+    for (const x of [kv, `${kv}-wal`, `${kv}-shm`]) await Deno.remove(x).catch(() => {});
+    const lost = await on("snapshot", "verify", ...state);
+    assert.match(lost.stderr, /record index is missing/);
+    assert.deepEqual([ok(lost).consistent, (lost.json().fold as Fold).refolded], [true, true]);
   });
 });
 

@@ -1,6 +1,7 @@
 /**
- * Checks over operation records that reach beyond one fold (spec-3 §4.3, §6.3, §10.4), each over the stream's
- * operation log (cli/operation_reader.ts, every item already verified with its proof):
+ * Checks over operation records that reach beyond one fold (spec-3 §4.3, §6.3, §10.4), each reading only the
+ * records it checks from the stream's record index (cli/operation_reader.ts, every item already verified with its
+ * proof):
  * - `audit publication`: the data.publication.v1 of a publication_id (and version; latest in stream order without
  *   one, P2) against a content root recomputed from files (overlays/content_root.ts); a second record for the same
  *   (publication_id, version) breaks P1 and is reported;
@@ -12,7 +13,7 @@
  */
 import { type CapToken, decodeCapToken, toHex, VeenError } from "../../core/mod.ts";
 import { checkFailure, parseHex32 } from "../../cmd/mod.ts";
-import { type ChainCheck, checkDelegation, operationId, recordsOf } from "../../overlays/mod.ts";
+import { type ChainCheck, checkDelegation, OPERATION_KEYS, operationId } from "../../overlays/mod.ts";
 import { checkReceipt } from "../client_view.ts";
 import {
   CLIENT_FLAG,
@@ -67,12 +68,12 @@ export const publicationVerify: Command = {
       : files.length > 0
       ? toHex(await contentRootOfFiles(files))
       : null;
-    const { cursor, log } = await readOperations(ctx);
-    const pubs = recordsOf(log, "data.publication.v1").filter((r) =>
-      toHex(r.body.publication_id as Uint8Array) === id
-    );
-    const version = ctx.flags.str("version") ?? (pubs.at(-1)?.body.version as string | undefined);
-    const same = pubs.filter((r) => r.body.version === version);
+    const { cursor, ops } = await readOperations(ctx);
+    const version = ctx.flags.str("version") ??
+      ((await ops.latest(OPERATION_KEYS.publication(id)))?.body.version as string | undefined);
+    const same = version === undefined
+      ? []
+      : await ops.records(OPERATION_KEYS.publicationVersion(id, version));
     const pub = same[0];
     const json: Record<string, unknown> = {
       publication_id: id,
@@ -112,12 +113,16 @@ export const delegatedVerify: Command = {
   async run(ctx) {
     const only = ctx.flags.str("operation-id");
     if (only !== undefined) parseHex32(only, "--operation-id");
-    const { cursor, log } = await readOperations(ctx);
+    const { cursor, ops } = await readOperations(ctx);
     const tokens = new Map<string, CapToken | undefined>();
     const results: (ChainCheck & { stream_seq: number; operation_id: string })[] = [];
-    for (const r of recordsOf(log, "delegated.execution.v1")) {
+    const records = await ops.records(
+      only === undefined
+        ? OPERATION_KEYS.schema("delegated.execution.v1")
+        : OPERATION_KEYS.delegated(only.toLowerCase()),
+    );
+    for (const r of records) {
       const opId = toHex(operationId(r.msgId));
-      if (only !== undefined && opId !== only.toLowerCase()) continue;
       for (const ref of r.body.delegation_chain as Uint8Array[]) {
         const k = toHex(ref);
         if (tokens.has(k)) continue;
@@ -162,14 +167,14 @@ export const federateMirrorCheck: Command = {
     ...TAIL,
   ],
   async run(ctx) {
-    const { cursor, log } = await readOperations(ctx);
+    const { cursor, ops } = await readOperations(ctx);
     const src = await connectHub({
       hub: ctx.flags.req("source-hub"),
       env: ctx.io.env,
       timeoutMs: ctx.timeoutMs,
     });
     const checks: { stream_seq: number; source_stream_seq: number; ok: boolean; reason?: string }[] = [];
-    for (const r of recordsOf(log, "federation.mirror.v1")) {
+    for (const r of await ops.records(OPERATION_KEYS.schema("federation.mirror.v1"))) {
       const b = r.body;
       const label = b.source_label as Uint8Array;
       const seq = b.source_stream_seq as number;

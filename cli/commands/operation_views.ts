@@ -3,8 +3,9 @@
  * - `agreement status`: each party's last decision; active when all accepted, effective and unexpired (the
  *   agreement fold, overlays/agreement_status.ts: per agreement, not the operation log);
  * - `snapshot verify`: the state.checkpoint.v1 for (state_id, upto_stream_seq) against the recomputed state_hash
- *   and the hub's RECEIPT mmr_root at upto_stream_seq; exit 4 naming the first mismatch (the operation log,
- *   cli/operation_reader.ts: the ledger of any earlier stream_seq);
+ *   and the hub's RECEIPT mmr_root at upto_stream_seq; exit 4 naming the first mismatch (the record index,
+ *   cli/operation_reader.ts: the paid operations of state_id up to upto_stream_seq and the checkpoints of
+ *   (state_id, upto_stream_seq), nothing else);
  * - `recovery timeline`: requests, approvals and executions of a target identity, each execution's verdict (the
  *   recovery log, overlays/operation_log.ts RECOVERY_LOG: the recovery records only, still a list since each
  *   execution is checked against the approvals before it).
@@ -14,7 +15,7 @@ import { checkFailure, parseHex32, parseUint } from "../../cmd/mod.ts";
 import {
   AGREEMENT_FOLD,
   agreementStatusOf,
-  recordsOf,
+  OPERATION_KEYS,
   RECOVERY_LOG,
   recoveryTimeline,
 } from "../../overlays/mod.ts";
@@ -88,9 +89,7 @@ export const snapshotVerify: Command = {
     const snap = await computeSnapshot(ctx, stateId, upto, cls);
     const id = toHex(stateId);
     // S1: the latest checkpoint in stream order for (state_id, upto_stream_seq) is the one checked.
-    const cp = recordsOf(snap.log, "state.checkpoint.v1").filter((r) =>
-      toHex(r.body.state_id as Uint8Array) === id && r.body.upto_stream_seq === upto
-    ).at(-1);
+    const cp = await snap.ops.latest(OPERATION_KEYS.checkpoint(id, upto));
     const json: Record<string, unknown> = {
       state_id: id,
       upto_stream_seq: upto,
@@ -100,10 +99,11 @@ export const snapshotVerify: Command = {
       checkpoint_stream_seq: cp?.seq ?? null,
     };
     const lines = Object.entries(json).map(([k, v]) => `${k}: ${v ?? "none"}`);
+    const fold = foldJson(snap.cursor);
     const fail = (code: "E.NOT_FOUND" | "E.SIG", mismatch: string, detail: string) =>
       checkFailure(new VeenError(code, detail), {
         lines: [...lines, `consistent: false`, `first_mismatch: ${mismatch}`],
-        json: { ...json, consistent: false, first_mismatch: mismatch },
+        json: { ...json, consistent: false, first_mismatch: mismatch, ...fold },
       });
     if (cp === undefined) {
       throw fail("E.NOT_FOUND", "checkpoint", `No state.checkpoint.v1 for state ${id} at stream_seq ${upto}`);
@@ -121,7 +121,10 @@ export const snapshotVerify: Command = {
     if (toHex(cp.body.state_hash as Uint8Array) !== toHex(snap.stateHash)) {
       throw fail("E.SIG", "state_hash", "The checkpoint's state_hash is not the recomputed state_hash");
     }
-    ctx.out.result({ ...json, consistent: true, first_mismatch: null }, [...lines, "consistent: true"]);
+    ctx.out.result({ ...json, consistent: true, first_mismatch: null, ...fold }, [
+      ...lines,
+      "consistent: true",
+    ]);
     return 0;
   },
 };
