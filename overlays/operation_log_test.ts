@@ -4,7 +4,14 @@
  */
 import assert from "node:assert/strict";
 import { H, toHex, utf8 } from "../core/mod.ts";
-import { OPERATION_KEYS, OPERATION_LOG, parseRecord, RECOVERY_LOG } from "./operation_log.ts";
+import {
+  OPERATION_KEYS,
+  OPERATION_LOG,
+  type OperationRecord,
+  parseRecord,
+  recordJson,
+  RECOVERY_LOG,
+} from "./operation_log.ts";
 import {
   DATA_PUBLICATION,
   DELEGATED_EXECUTION,
@@ -70,17 +77,14 @@ Deno.test("OPERATION_LOG: a profile entry whose cap_ref is not its MSG.auth_ref 
   assert.equal(at(5, b32(5), undefined), "applied"); // auth_ref unknown to this reader
   assert.deepEqual(s.rejected.map((r) => r.seq), [2, 3]);
   // The record keeps MSG.auth_ref when set (a grant's bounds apply to it), through the JSON codec too.
-  const refs = (l: typeof s) => l.records.map((r) => r.authRef === undefined ? undefined : r.authRef[0]);
-  assert.deepEqual(refs(s), [5, 6, undefined]);
-  assert.deepEqual(
-    refs(OPERATION_LOG.fromJson(JSON.parse(JSON.stringify(OPERATION_LOG.toJson(s))))),
-    refs(s),
-  );
-  const [first] = (OPERATION_LOG.toJson(s) as { records: Record<string, unknown>[] }).records;
-  assert.throws(
-    () => OPERATION_LOG.fromJson({ records: [{ ...first, auth_ref: "ab" }], rejected: [] }),
-    /auth_ref/,
-  );
+  const refs = (rs: OperationRecord[]) => rs.map((r) => r.authRef === undefined ? undefined : r.authRef[0]);
+  assert.deepEqual(refs(s.records), [5, 6, undefined]);
+  assert.deepEqual(refs(s.records.map((r) => parseRecord(JSON.parse(JSON.stringify(recordJson(r)))))), [
+    5,
+    6,
+    undefined,
+  ]);
+  assert.throws(() => parseRecord({ ...recordJson(s.records[0]!), auth_ref: "ab" }), /auth_ref/);
 });
 
 Deno.test("OPERATION_LOG: records are taken into index rows under their lookup keys; the summary is two counts", () => {
