@@ -2,13 +2,15 @@
  * What the operation-profile commands share (CLI goals 3 §6, §8): the operation log of a stream, folded by the
  * resumable cursor (overlays/operation_log.ts: only items after the stored summary are fetched), and the state of a
  * snapshot (spec-3 §7.4): the class's state_hash over the log up to upto_stream_seq and the hub's signed RECEIPT
- * root there.
+ * root there (the map classes "counter.map" and "configuration.map": cli/state_classes.ts).
  */
 import { H, VeenError } from "../core/mod.ts";
 import { usageError } from "../cmd/mod.ts";
 import {
   contentRoot,
   ledgerStateBytes,
+  MAP_STATE_CLASSES,
+  mapStateClass,
   OPERATION_LOG,
   type OperationLog,
   STATE_CLASSES,
@@ -19,6 +21,7 @@ import type { CommandContext } from "./context.ts";
 import { readInputFile } from "./files.ts";
 import type { OverlayCursor } from "./overlay_cursor.ts";
 import { readFold } from "./commands/crdt.ts";
+import { mapStateHash } from "./state_classes.ts";
 
 /** The operation log of `stream` (default `--stream`), brought up to the hub's last item. */
 export async function readOperations(
@@ -44,8 +47,10 @@ export async function computeSnapshot(
   upto: number,
   cls: string,
 ): Promise<SnapshotState> {
-  if (!(STATE_CLASSES as readonly string[]).includes(cls)) {
-    throw usageError(`Unknown state class "${cls}"; one of ${STATE_CLASSES.join(", ")}`, "E.PROFILE");
+  const map = mapStateClass(cls);
+  if (map === undefined && !(STATE_CLASSES as readonly string[]).includes(cls)) {
+    const known = [...STATE_CLASSES, ...Object.keys(MAP_STATE_CLASSES)];
+    throw usageError(`Unknown state class "${cls}"; one of ${known.join(", ")}`, "E.PROFILE");
   }
   const { cursor, log } = await readOperations(ctx);
   if (upto < 1 || upto > cursor.view.size) {
@@ -55,7 +60,9 @@ export async function computeSnapshot(
   const { receipt } = await session.http.receipt(cursor.label, upto);
   checkReceipt(receipt, session.hubPk, cursor.label);
   return {
-    stateHash: stateHash(cls, ledgerStateBytes(log.records, stateId, upto)),
+    stateHash: map !== undefined
+      ? await mapStateHash(ctx, cls, map, upto)
+      : stateHash(cls, ledgerStateBytes(log.records, stateId, upto)),
     mmrRoot: receipt.mmrRoot,
     log,
   };

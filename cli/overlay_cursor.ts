@@ -21,12 +21,16 @@
  * A deduplicating fold (`fold.dedup`: the wallet's transfer_ids and parent_ids, the ID layer's origins) keeps its
  * seen keys out of `state`, in the index `<summary name>.kv` of epoch `index_epoch` (cli/seen_index.ts): a warm
  * read looks up only the keys its new entries carry.
+ * A fold with `ranges` (the ledger, counter and LWW folds) also keeps the summaries of aligned blocks of items in
+ * `<summary name>.blocks.kv` of the same epoch (cli/block_summaries.ts), from which `range(from, upto)` answers
+ * the summary of any range with O(log n) stored blocks and fewer than 2C items fetched.
  * Summaries hold decrypted data: they stay in the private client directory.
  */
 import { bytesEqual, fromHex, MmrAccumulator, popcount, toHex, VeenError } from "../core/mod.ts";
 import type { Fold, OverlayEntry } from "../overlays/mod.ts";
 import { checkReceipt, type ItemContext, storedRootMatches } from "./client_view.ts";
-import { openForClient } from "./decrypt.ts";
+import { blocksPath, BlockSummaries, pastEntries } from "./block_summaries.ts";
+import { openEntry } from "./decrypt.ts";
 import { ensurePrivateDir, writeFileAtomic } from "./files.ts";
 import { newEpoch, SeenIndex, withoutSeen } from "./seen_index.ts";
 import { type HubSession, itemContext, type StreamTarget } from "./hub_session.ts";
@@ -53,7 +57,7 @@ export function indexPath(summary: string): string {
 interface Loaded<S> {
   view: MmrAccumulator;
   state: S;
-  /** The index epoch of a deduplicating fold's summary. */
+  /** The index epoch of a deduplicating or `ranges` fold's summary. */
   epoch?: string;
 }
 
@@ -91,7 +95,7 @@ async function readSummary<S>(
     if (!storedRootMatches(view, o.mmr_root as string | null)) {
       return "mmr_root is not the root of mmr_peaks";
     }
-    if (fold.dedup === undefined) return { view, state: fold.fromJson(o.state) };
+    if (fold.dedup === undefined && fold.ranges !== true) return { view, state: fold.fromJson(o.state) };
     if (typeof o.index_epoch !== "string" || !/^[0-9a-f]{32}$/.test(o.index_epoch)) return "bad index_epoch";
     return { view, state: fold.fromJson(o.state), epoch: o.index_epoch };
   } catch (e) {
@@ -150,6 +154,8 @@ export class OverlayCursor<S> {
   opaque = 0;
   /** The seen-key index of a deduplicating fold. */
   readonly index: SeenIndex | undefined;
+  /** The block summaries of a `ranges` fold. */
+  readonly blocks: BlockSummaries<S> | undefined;
   readonly #o: CursorOptions<S>;
   readonly #path: string;
   #dirty: boolean;
@@ -166,9 +172,13 @@ export class OverlayCursor<S> {
     this.#savedUpto = this.resumedFrom;
     this.discarded = discarded;
     this.#dirty = discarded !== undefined;
+    const epoch = loaded?.epoch ?? newEpoch();
     this.index = o.fold.dedup === undefined
       ? undefined
-      : new SeenIndex(indexPath(path), loaded?.epoch ?? newEpoch(), loaded !== undefined);
+      : new SeenIndex(indexPath(path), epoch, loaded !== undefined);
+    this.blocks = o.fold.ranges === true
+      ? new BlockSummaries(blocksPath(path), o.fold, epoch, loaded?.view.size)
+      : undefined;
   }
 
   /** The hub session the cursor reads from. */
@@ -189,8 +199,12 @@ export class OverlayCursor<S> {
     if (got === undefined) return new OverlayCursor(o, path, undefined);
     let why = typeof got === "string"
       ? `summary ${got}`
-      : got.epoch !== undefined && !(await SeenIndex.holds(indexPath(path), got.epoch))
+      : got.epoch !== undefined && o.fold.dedup !== undefined &&
+          !(await SeenIndex.holds(indexPath(path), got.epoch))
       ? "its seen-key index is missing"
+      : got.epoch !== undefined && o.fold.ranges === true &&
+          !(await BlockSummaries.holds(blocksPath(path), got.epoch, got.view.size))
+      ? "its block summaries are missing"
       : await divergence(o.session, o.target.label, got.view);
     if (why === undefined && typeof got !== "string") return new OverlayCursor(o, path, got);
     why ??= "unknown";
@@ -210,6 +224,7 @@ export class OverlayCursor<S> {
       yield* this.#entries(ictx);
     } finally {
       this.index?.close();
+      this.blocks?.close();
     }
   }
 
@@ -226,20 +241,17 @@ export class OverlayCursor<S> {
         throw e;
       }
       this.#dirty = true;
-      const opened = await openForClient(item.msg, session.profile, secrets);
-      if (!opened.ok) {
+      const entry = await openEntry(item, session.profile, secrets);
+      try {
+        await this.blocks?.item(item.receipt.streamSeq, entry);
+      } catch (e) {
+        this.#poisoned = true; // the view is ahead of the block summaries
+        throw e;
+      }
+      if (entry === undefined) {
         this.opaque++;
         continue;
       }
-      const entry: OverlayEntry = {
-        seq: item.receipt.streamSeq,
-        msgId: item.receipt.leafHash,
-        clientId: item.msg.clientId,
-        hubTs: item.receipt.hubTs,
-        authRef: item.msg.authRef,
-        hdr: opened.payload.hdr,
-        body: opened.payload.body,
-      };
       await this.#preload(fold, entry);
       yield entry;
     }
@@ -277,7 +289,13 @@ export class OverlayCursor<S> {
         this.index.close();
       }
     }
+    try {
+      await this.blocks?.flush(this.view.size);
+    } finally {
+      this.blocks?.close();
+    }
     const root = this.view.root();
+    const epoch = (this.index ?? this.blocks)?.epoch;
     const doc = {
       format: FORMAT,
       version: VERSION,
@@ -291,11 +309,34 @@ export class OverlayCursor<S> {
       state: this.index === undefined
         ? fold.toJson(this.state)
         : withoutSeen(seen, () => fold.toJson(this.state)),
-      ...(this.index === undefined ? {} : { index_epoch: this.index.epoch }),
+      ...(epoch === undefined ? {} : { index_epoch: epoch }),
     };
     await writeFileAtomic(this.#path, JSON.stringify(doc) + "\n", 0o600);
     this.#savedUpto = this.view.size;
     this.#dirty = false;
+    try {
+      await this.blocks?.settle(this.view.size);
+    } finally {
+      this.blocks?.close();
+    }
+  }
+
+  /**
+   * The fold's summary of stream items `(from, upto]` (upto at most upto_seq) from the block summaries of a
+   * `ranges` fold: O(log n) stored blocks, and fewer than 2C items fetched and verified (cli/block_summaries.ts).
+   */
+  async range(from: number, upto: number): Promise<S> {
+    const { session, target, secrets, fold } = this.#o;
+    if (this.blocks === undefined) throw new Error(`Fold ${fold.kind} keeps no block summaries`);
+    try {
+      return await this.blocks.range(
+        from,
+        upto,
+        (r) => pastEntries(session, target.label, this.view, secrets, r),
+      );
+    } finally {
+      this.blocks.close();
+    }
   }
 
   /** The fold statistics every overlay command reports. */
@@ -307,6 +348,9 @@ export class OverlayCursor<S> {
       opaque: this.opaque,
       refolded: this.discarded !== undefined,
       ...(this.index === undefined ? {} : { index_lookups: this.index.lookups }),
+      ...(this.blocks === undefined || this.blocks.reads.ranges === 0
+        ? {}
+        : { range_blocks: this.blocks.reads.blocks, range_fetched: this.blocks.reads.fetched }),
     };
   }
 }

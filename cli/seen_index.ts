@@ -123,7 +123,7 @@ export class SeenIndex {
 }
 
 /** fsyncs the files that exist among `paths` (the KV commits must be on disk before the summary names them). */
-async function syncFiles(paths: string[]): Promise<void> {
+export async function syncFiles(paths: string[]): Promise<void> {
   for (const p of paths) {
     let f: Deno.FsFile;
     try {

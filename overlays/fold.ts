@@ -57,6 +57,12 @@ export interface Fold<S> extends Monoid<S> {
   start?(): S;
   /** Present when the summary keeps every id it has seen (dedup with no time window); see {@link Dedup}. */
   dedup?: Dedup<S>;
+  /**
+   * True when the summary of a range depends only on that range's entries (no `start()`, no `dedup`), so a reader
+   * may keep the summaries of aligned blocks of items (overlays/summary_blocks.ts) and answer the summary of any
+   * range `(from, upto]` by merging them: the ledger, counter and LWW folds.
+   */
+  ranges?: boolean;
   /** Deterministic JSON form (for the client's summary file). */
   toJson(s: S): unknown;
   /** Inverse of toJson; throws an Error on any damage. */

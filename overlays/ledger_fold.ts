@@ -17,6 +17,7 @@ export const LEDGER_FOLD: Fold<Ledger> = {
   /** Not "veen.operations": a ledger summary never replaces an operation log summary. */
   kind: "veen.operations.ledger",
   schema: new Uint8Array(32),
+  ranges: true,
   empty: emptyLedger,
   merge: mergeLedgers,
   apply: applyOperation((name) => name === "paid.operation.v1", (s, r) => applyPaid(s, [r])),

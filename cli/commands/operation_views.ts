@@ -78,7 +78,12 @@ export const snapshotVerify: Command = {
     ...READ,
     { name: "state-id", metavar: "HEX32", required: true, help: "state_id" },
     { name: "upto-stream-seq", metavar: "N", required: true, help: "upto_stream_seq" },
-    { name: "state-class", metavar: "CLASS", required: true, help: "state_class (wallet.ledger)" },
+    {
+      name: "state-class",
+      metavar: "CLASS",
+      required: true,
+      help: "state_class: wallet.ledger, counter.map or configuration.map",
+    },
     ...TAIL,
   ],
   async run(ctx) {

@@ -6,20 +6,13 @@
  *
  * The whole stream (no `--since-stream-seq`/`--upto-stream-seq`, or 1 and the hub's last) is read from the ledger
  * fold (overlays/ledger_fold.ts), whose summary is the balances: a warm read folds only the new items and never the
- * operations before them. A narrower range is folded from the operation log (its summary holds every operation).
+ * operations before them. A narrower range is read from the same fold's block summaries (cli/block_summaries.ts):
+ * O(log n) stored ledgers of aligned blocks merged with the ledgers of at most two partial chunks (< 2C items).
  * The identity remap is computed from the recovery records of `--recovery-stream` (overlays/operation_log.ts
  * RECOVERY_LOG, which keeps only those) and applied to the balances when they are read.
  */
 import { parseHex32, parseUint } from "../../cmd/mod.ts";
-import {
-  applyPaid,
-  balancesJson,
-  emptyLedger,
-  identityRemap,
-  LEDGER_FOLD,
-  RECOVERY_LOG,
-  remapLedger,
-} from "../../overlays/mod.ts";
+import { balancesJson, identityRemap, LEDGER_FOLD, RECOVERY_LOG, remapLedger } from "../../overlays/mod.ts";
 import {
   CLIENT_FLAG,
   type Command,
@@ -29,7 +22,6 @@ import {
   REFOLD_FLAG,
   STREAM_FLAG,
 } from "../context.ts";
-import { readOperations } from "../operation_reader.ts";
 import { foldJson, readFold } from "./crdt.ts";
 import { RECOVERY_POLICY_FLAGS, recoveryPolicy } from "./recovery_flags.ts";
 
@@ -67,13 +59,13 @@ export const walletLedger: Command = {
     );
     const { cursor } = await readFold(ctx, LEDGER_FOLD, stream);
     const upto = uptoFlag === undefined ? cursor.view.size : parseUint(uptoFlag, "--upto-stream-seq");
-    let ledger;
-    if (from === 1 && upto === cursor.view.size) {
-      ledger = remapLedger(cursor.state, remap);
-    } else {
-      const { log } = await readOperations(ctx, stream);
-      ledger = applyPaid(emptyLedger(), log.records.filter((r) => r.seq >= from && r.seq <= upto), remap);
-    }
+    const last = Math.min(upto, cursor.view.size);
+    const ledger = remapLedger(
+      from === 1 && last === cursor.view.size
+        ? cursor.state
+        : await cursor.range(Math.min(from - 1, last), last),
+      remap,
+    );
     const balances = balancesJson(ledger);
     const accountFlag = ctx.flags.str("account");
     const json = {
