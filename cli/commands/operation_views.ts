@@ -4,7 +4,8 @@
  *   agreement fold, overlays/agreement_status.ts: per agreement, not the operation log);
  * - `snapshot verify`: the state.checkpoint.v1 for (state_id, upto_stream_seq) against the recomputed state_hash
  *   and the hub's RECEIPT mmr_root at upto_stream_seq; exit 4 naming the first mismatch (the operation log,
- *   cli/operation_reader.ts: the ledger of any earlier stream_seq);
+ *   cli/operation_reader.ts: the checkpoints and the ledger of any earlier stream_seq; the map classes from the
+ *   block summaries of their folds, cli/state_classes.ts);
  * - `recovery timeline`: requests, approvals and executions of a target identity, each execution's verdict (the
  *   recovery log, overlays/operation_log.ts RECOVERY_LOG: the recovery records only, still a list since each
  *   execution is checked against the approvals before it).
