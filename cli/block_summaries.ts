@@ -33,7 +33,7 @@ import { openEntry } from "./decrypt.ts";
 import { ensurePrivateDir } from "./files.ts";
 import type { StreamItem } from "./http_client.ts";
 import { type HubSession, itemContext } from "./hub_session.ts";
-import { syncFiles } from "./seen_index.ts";
+import { SeenIndex, syncFiles } from "./seen_index.ts";
 import { extendView, jumpView, provesPrefix } from "./view_sync.ts";
 import { dirname } from "node:path";
 
@@ -90,16 +90,11 @@ export class BlockSummaries<S> {
 
   /** Whether the file holds epoch `epoch` and the open chunk of a summary at `upto` (none needed at a chunk end). */
   static async holds(path: string, epoch: string, upto: number, c = CHUNK_ITEMS): Promise<boolean> {
-    try {
-      await Deno.stat(path);
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return false;
-      throw e;
-    }
+    if (!(await SeenIndex.holds(path, epoch))) return false; // the same epoch marker
+    if (upto % c === 0) return true;
     const kv = await Deno.openKv(path);
     try {
-      if ((await kv.get(["epoch", epoch])).value !== true) return false;
-      return upto % c === 0 || (await kv.get([...openKey(epoch, upto), 0])).value !== null;
+      return (await kv.get([...openKey(epoch, upto), 0])).value !== null;
     } finally {
       kv.close();
     }

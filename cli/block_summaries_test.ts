@@ -43,6 +43,16 @@ function rng(seed: number): (n: number) => number {
 
 const C = 4;
 
+/** Runs `f` with the path of a tree file in a fresh temporary directory, and a fresh epoch. */
+async function withTree(f: (path: string, epoch: string) => Promise<void>): Promise<void> {
+  const d = await tempDir();
+  try {
+    await f(`${d.path}/x.blocks.kv`, newEpoch());
+  } finally {
+    await d.cleanup();
+  }
+}
+
 /** Folds `items` (1-based: items[seq - 1]) from `from + 1` to `upto` into `t`. */
 async function feed(
   t: BlockSummaries<string[]>,
@@ -86,11 +96,8 @@ async function checkRanges(
 }
 
 Deno.test("BlockSummaries: any range read from the stored tree equals the naive fold, across saves and resumes", async () => {
-  const d = await tempDir();
-  try {
+  await withTree(async (path, epoch) => {
     const next = rng(7);
-    const path = `${d.path}/x.blocks.kv`;
-    const epoch = newEpoch();
     const n = 37 * C + 2;
     const items = Array.from({ length: n }, (_, i) => item(i + 1, 1));
     let t = new BlockSummaries(path, PAIRS, epoch, undefined, C);
@@ -105,16 +112,11 @@ Deno.test("BlockSummaries: any range read from the stored tree equals the naive 
     }
     const most = await checkRanges(t, items, n, next);
     assert.ok(most <= 2 * (C - 1), `a range read fetched ${most} items`);
-  } finally {
-    await d.cleanup();
-  }
+  });
 });
 
 Deno.test("BlockSummaries: after a crash between the tree and its summary, blocks above upto_seq are never read", async () => {
-  const d = await tempDir();
-  try {
-    const path = `${d.path}/x.blocks.kv`;
-    const epoch = newEpoch();
+  await withTree(async (path, epoch) => {
     const old = Array.from({ length: 40 }, (_, i) => item(i + 1, 1));
     let t = new BlockSummaries(path, PAIRS, epoch, undefined, C);
     await feed(t, old, 0, 10);
@@ -141,16 +143,11 @@ Deno.test("BlockSummaries: after a crash between the tree and its summary, block
       kv.close();
     }
     await checkRanges(new BlockSummaries(path, PAIRS, epoch, 38, C), items, 38, rng(4));
-  } finally {
-    await d.cleanup();
-  }
+  });
 });
 
 Deno.test("BlockSummaries.holds(): false without the file, the epoch or the open chunk; a new epoch discards the old tree", async () => {
-  const d = await tempDir();
-  try {
-    const path = `${d.path}/x.blocks.kv`;
-    const epoch = newEpoch();
+  await withTree(async (path, epoch) => {
     assert.equal(await BlockSummaries.holds(path, epoch, 5, C), false, "no file");
     const items = Array.from({ length: 20 }, (_, i) => item(i + 1, 1));
     const t = new BlockSummaries(path, PAIRS, epoch, undefined, C);
@@ -170,23 +167,16 @@ Deno.test("BlockSummaries.holds(): false without the file, the epoch or the open
       () => new BlockSummaries(path, { ...PAIRS, ranges: false }, epoch, undefined, C),
       /does not merge/,
     );
-  } finally {
-    await d.cleanup();
-  }
+  });
 });
 
 Deno.test("BlockSummaries: summaries beyond a KV value (64 KiB) and a KV commit are stored in parts", async () => {
-  const d = await tempDir();
-  try {
-    const path = `${d.path}/x.blocks.kv`;
-    const epoch = newEpoch();
+  await withTree(async (path, epoch) => {
     const n = 70;
     const items = Array.from({ length: n }, (_, i) => item(i + 1, 1, 20_000)); // a level-4 block: ~1.2 MB of JSON
     const t = new BlockSummaries(path, PAIRS, epoch, undefined, C);
     await feed(t, items, 0, n);
     await save(t, n);
     await checkRanges(new BlockSummaries(path, PAIRS, epoch, n, C), items, n, rng(5));
-  } finally {
-    await d.cleanup();
-  }
+  });
 });

@@ -96,6 +96,9 @@ async function readSummary<S>(
       return "mmr_root is not the root of mmr_peaks";
     }
     if (fold.dedup === undefined && fold.ranges !== true) return { view, state: fold.fromJson(o.state) };
+    if (o.index_epoch === undefined) {
+      return "without index_epoch (saved before its block summaries were kept)";
+    }
     if (typeof o.index_epoch !== "string" || !/^[0-9a-f]{32}$/.test(o.index_epoch)) return "bad index_epoch";
     return { view, state: fold.fromJson(o.state), epoch: o.index_epoch };
   } catch (e) {

@@ -141,6 +141,13 @@ Deno.test("crdt folds resume from the summary (only new items are fetched) and r
     assert.equal(foldOf(v1).refolded, true);
     assert.match(v1.stderr, /discarding the crdt\.gcnt\.v1 summary .*version 1/);
 
+    // So is one saved before block summaries were kept (no index_epoch): a range could not be read from it.
+    const { index_epoch: _, ...noEpoch } = JSON.parse(await Deno.readTextFile(path));
+    await Deno.writeTextFile(path, JSON.stringify(noEpoch));
+    const old = ok(await runCli(["crdt", "counter", "get", ...base, "--json"]));
+    assert.equal(old.json().value, "25");
+    assert.match(old.stderr, /summary without index_epoch \(saved before its block summaries were kept\)/);
+
     // A damaged file is discarded too, with a warning.
     await Deno.writeTextFile(path, "{not json");
     const dmg = ok(await runCli(["crdt", "counter", "get", ...base]));
