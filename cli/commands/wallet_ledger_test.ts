@@ -47,10 +47,11 @@ Deno.test("wallet ledger over a narrow range equals the naive fold and, warm, fe
   const proxy = await startMaliciousHub({ upstream: hub.url, hubSeed: await hubSeedOf(hub.dataDir) });
   try {
     let served = 0;
-    proxy.tamper.stream = (items) => {
+    const count = <T>(items: T[]) => {
       served += items.length;
       return items;
     };
+    proxy.tamper.stream = count;
     const u = await newClient(t.path, "u");
     const n = 3 * CHUNK_ITEMS + 77;
     await sendBodies(
@@ -129,6 +130,19 @@ Deno.test("wallet ledger over a narrow range equals the naive fold and, warm, fe
       );
       assert.ok(served <= 2 * (C - 1), `[${since}, ${upto}]: the hub served ${served} items`);
     }
+    // The partial chunks are verified like every item: a hub that alters one is refused, nothing is printed.
+    proxy.tamper.stream = (items) =>
+      items.map((it) =>
+        it.receipt.streamSeq === C + 15 ? { ...it, receipt: { ...it.receipt, hubTs: 1 } } : it
+      );
+    const lied = await runCli([
+      ...["wallet", "ledger", "--hub", proxy.url, "--client", u, "--stream", "pay"],
+      ...["--since-stream-seq", String(C + 10), "--upto-stream-seq", String(C + 20)],
+    ]);
+    assert.equal(lied.code, 4, lied.stdout + lied.stderr);
+    assert.equal(lied.stdout, "");
+    assert.match(lied.stderr, /E\.SIG: RECEIPT.hub_sig/);
+    proxy.tamper.stream = count;
     // The tree is tied to its summary: without it the summary is discarded and both are folded again.
     const overlays = `${u}/overlays`;
     for (const e of Deno.readDirSync(overlays)) {
