@@ -75,6 +75,8 @@ export class BlockSummaries<S> {
   #unsynced = false;
   /** The file holds this epoch's marker (false for a new epoch until its first save). */
   #marked: boolean;
+  /** A new epoch whose file has not been cleared of an earlier tree yet. */
+  #stale: boolean;
 
   /** `resumed`: the upto_seq of the saved summary of epoch `epoch`, or undefined for a new epoch. */
   constructor(path: string, fold: Fold<S>, epoch: string, resumed: number | undefined, c = CHUNK_ITEMS) {
@@ -85,6 +87,7 @@ export class BlockSummaries<S> {
     this.#c = c;
     this.#upto = resumed ?? 0;
     this.#marked = resumed !== undefined;
+    this.#stale = resumed === undefined;
     this.#chunk = resumed === undefined || resumed % c === 0 ? fold.empty() : undefined;
   }
 
@@ -103,14 +106,15 @@ export class BlockSummaries<S> {
   async #open(): Promise<Deno.Kv> {
     if (this.#kv === undefined) {
       await ensurePrivateDir(dirname(this.path));
-      if (!this.#marked) {
-        // A new epoch: the tree of any earlier summary is discarded with it.
+      if (this.#stale) {
+        // A new epoch: the tree of any earlier summary is discarded with it, once.
         for (const f of [this.path, `${this.path}-wal`, `${this.path}-shm`]) {
           await Deno.remove(f).catch((e) => {
             if (!(e instanceof Deno.errors.NotFound)) throw e;
           });
         }
       }
+      this.#stale = false;
       this.#kv = await Deno.openKv(this.path);
       await Deno.chmod(this.path, 0o600); // decrypted data, like the summary
     }

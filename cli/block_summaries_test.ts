@@ -180,3 +180,15 @@ Deno.test("BlockSummaries: summaries beyond a KV value (64 KiB) and a KV commit 
     await checkRanges(new BlockSummaries(path, PAIRS, epoch, n, C), items, n, rng(5));
   });
 });
+
+Deno.test("BlockSummaries: a cold fold that writes blocks before its first save keeps them (the file is cleared once)", async () => {
+  await withTree(async (path, epoch) => {
+    const n = 300; // 75 chunks and their parents: more blocks than are kept in memory before being written
+    const items = Array.from({ length: n }, (_, i) => item(i + 1, 1));
+    const t = new BlockSummaries(path, PAIRS, epoch, undefined, C);
+    await feed(t, items, 0, n);
+    t.close(); // as the cursor's entries() does before its save
+    await save(t, n);
+    await checkRanges(new BlockSummaries(path, PAIRS, epoch, n, C), items, n, rng(6));
+  });
+});
