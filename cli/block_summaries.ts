@@ -15,7 +15,7 @@
  * written (KV WAL fsynced) before the summary, and the open chunks of other upto_seqs are removed after it. A block
  * ending above the summary's upto_seq was written by a save whose summary never landed: it is never read (reads stop
  * at upto_seq) and is written again when the fold passes its end. The epoch is the summary's `index_epoch`: a fold
- * from stream_seq 1 starts a new epoch and removes the file's old contents at its first save, so the tree is
+ * from stream_seq 1 starts a new epoch and removes the file's old contents at its first write, so the tree is
  * discarded with its summary; a summary whose file lacks its epoch or its open chunk is discarded.
  */
 import { MmrAccumulator, VeenError } from "../core/mod.ts";
