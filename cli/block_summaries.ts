@@ -93,14 +93,12 @@ export class BlockSummaries<S> {
 
   /** Whether the file holds epoch `epoch` and the open chunk of a summary at `upto` (none needed at a chunk end). */
   static async holds(path: string, epoch: string, upto: number, c = CHUNK_ITEMS): Promise<boolean> {
-    if (!(await SeenIndex.holds(path, epoch))) return false; // the same epoch marker
-    if (upto % c === 0) return true;
-    const kv = await Deno.openKv(path);
-    try {
-      return (await kv.get([...openKey(epoch, upto), 0])).value !== null;
-    } finally {
-      kv.close();
-    }
+    // The same epoch marker as the seen index's.
+    return await SeenIndex.holds(
+      path,
+      epoch,
+      async (kv) => upto % c === 0 || (await kv.get([...openKey(epoch, upto), 0])).value !== null,
+    );
   }
 
   async #open(): Promise<Deno.Kv> {

@@ -294,8 +294,9 @@ export class OverlayCursor<S> {
     }
     try {
       await this.blocks?.flush(this.view.size);
-    } finally {
+    } catch (e) {
       this.blocks?.close();
+      throw e;
     }
     const root = this.view.root();
     const epoch = (this.index ?? this.blocks)?.epoch;
