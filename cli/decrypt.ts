@@ -11,6 +11,8 @@ import {
   type SealContext,
   VeenError,
 } from "../core/mod.ts";
+import type { OverlayEntry } from "../overlays/mod.ts";
+import type { StreamItem } from "./http_client.ts";
 
 export type OpenResult = { ok: true; payload: OpenedPayload } | { ok: false; reason: string };
 
@@ -43,4 +45,23 @@ export async function openForClient(
     }
   }
   return { ok: false, reason: "not decryptable by this client" };
+}
+
+/** The overlay entry of a verified stream item, or undefined when this client cannot open its payload. */
+export async function openEntry(
+  item: StreamItem,
+  profile: Profile,
+  secrets: readonly Uint8Array[],
+): Promise<OverlayEntry | undefined> {
+  const opened = await openForClient(item.msg, profile, secrets);
+  if (!opened.ok) return undefined;
+  return {
+    seq: item.receipt.streamSeq,
+    msgId: item.receipt.leafHash,
+    clientId: item.msg.clientId,
+    hubTs: item.receipt.hubTs,
+    authRef: item.msg.authRef,
+    hdr: opened.payload.hdr,
+    body: opened.payload.body,
+  };
 }

@@ -3,7 +3,7 @@
  * resumable cursor (overlays/operation_log.ts: only items after the stored summary are fetched) into the record
  * index (cli/record_index.ts), and read from it by key (`OperationIndex`: O(log n + k) for the k records of a key);
  * and the state of a snapshot (spec-3 §7.4): the class's state_hash up to upto_stream_seq and the hub's signed
- * RECEIPT root there.
+ * RECEIPT root there (the map classes "counter.map" and "configuration.map": cli/state_classes.ts).
  *
  * A paid operation sent under an access grant's auth_ref is bound by that grant's maximum_amount and currency_code
  * (overlays/access_grant.ts): the grants the paid operations name are fetched from the hub once per auth_ref
@@ -18,6 +18,8 @@ import {
   type Ledger,
   ledgerFold,
   ledgerStateBytes,
+  MAP_STATE_CLASSES,
+  mapStateClass,
   OPERATION_KEYS,
   OPERATION_LOG,
   type OperationLog,
@@ -36,6 +38,7 @@ import type { HubSession } from "./hub_session.ts";
 import type { OverlayCursor } from "./overlay_cursor.ts";
 import type { RecordIndex } from "./record_index.ts";
 import { type FetchingFold, readFold } from "./commands/crdt.ts";
+import { mapStateHash } from "./state_classes.ts";
 
 /** The operation records of one stream's record index, looked up by the keys of overlays/operation_log.ts. */
 export class OperationIndex {
@@ -103,8 +106,10 @@ export async function computeSnapshot(
   upto: number,
   cls: string,
 ): Promise<SnapshotState> {
-  if (!(STATE_CLASSES as readonly string[]).includes(cls)) {
-    throw usageError(`Unknown state class "${cls}"; one of ${STATE_CLASSES.join(", ")}`, "E.PROFILE");
+  const map = mapStateClass(cls);
+  if (map === undefined && !(STATE_CLASSES as readonly string[]).includes(cls)) {
+    const known = [...STATE_CLASSES, ...Object.keys(MAP_STATE_CLASSES)];
+    throw usageError(`Unknown state class "${cls}"; one of ${known.join(", ")}`, "E.PROFILE");
   }
   const { cursor, ops } = await readOperations(ctx);
   if (upto < 1 || upto > cursor.view.size) {
@@ -114,7 +119,9 @@ export async function computeSnapshot(
   const { receipt } = await session.http.receipt(cursor.label, upto);
   checkReceipt(receipt, session.hubPk, cursor.label);
   return {
-    stateHash: await walletLedgerStateHash(ops, session.http, stateId, upto),
+    stateHash: map !== undefined
+      ? await mapStateHash(ctx, cls, map, upto)
+      : await walletLedgerStateHash(ops, session.http, stateId, upto),
     mmrRoot: receipt.mmrRoot,
     ops,
     cursor,

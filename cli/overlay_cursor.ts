@@ -23,12 +23,16 @@
  * read looks up only the keys its new entries carry. An indexed fold (`fold.indexed`: the operation log) keeps
  * its records out of `state` the same way, in the record index `<summary name>.kv` of epoch `index_epoch`
  * (cli/record_index.ts), which commands read by key (`records`).
+ * A fold with `ranges` (the ledger, counter and LWW folds) also keeps the summaries of aligned blocks of items in
+ * `<summary name>.blocks.kv` of the same epoch (cli/block_summaries.ts), from which `range(from, upto)` answers
+ * the summary of any range with O(log n) stored blocks and fewer than 2C items fetched.
  * Summaries hold decrypted data: they stay in the private client directory.
  */
 import { bytesEqual, fromHex, MmrAccumulator, popcount, toHex, VeenError } from "../core/mod.ts";
 import type { Fold, OverlayEntry } from "../overlays/mod.ts";
 import { checkReceipt, type ItemContext, storedRootMatches } from "./client_view.ts";
-import { openForClient } from "./decrypt.ts";
+import { blocksPath, BlockSummaries, pastEntries } from "./block_summaries.ts";
+import { openEntry } from "./decrypt.ts";
 import { ensurePrivateDir, writeFileAtomic } from "./files.ts";
 import { RecordIndex } from "./record_index.ts";
 import { newEpoch, SeenIndex, withoutSeen } from "./seen_index.ts";
@@ -56,7 +60,7 @@ export function indexPath(summary: string): string {
 interface Loaded<S> {
   view: MmrAccumulator;
   state: S;
-  /** The index epoch of a deduplicating or indexed fold's summary. */
+  /** The index epoch of a deduplicating, indexed or `ranges` fold's summary. */
   epoch?: string;
 }
 
@@ -95,7 +99,12 @@ async function readSummary<S>(
       return "mmr_root is not the root of mmr_peaks";
     }
     const state = fold.fromJson(o.state);
-    if (fold.dedup === undefined && fold.indexed === undefined) return { view, state };
+    if (fold.dedup === undefined && fold.indexed === undefined && fold.ranges !== true) {
+      return { view, state };
+    }
+    if (o.index_epoch === undefined && fold.ranges === true) {
+      return "without index_epoch (saved before its block summaries were kept)";
+    }
     if (typeof o.index_epoch !== "string" || !/^[0-9a-f]{32}$/.test(o.index_epoch)) return "bad index_epoch";
     return { view, state, epoch: o.index_epoch };
   } catch (e) {
@@ -138,6 +147,11 @@ export interface CursorOptions<S> {
   /** Ignore any stored summary and fold from stream_seq 1. */
   refold?: boolean;
   warn?: (msg: string) => void;
+  /**
+   * Runs before each entry is applied, new or read again for a range (e.g. to fetch what a fold's lookups need, so
+   * that apply stays synchronous and pure).
+   */
+  before?: (e: OverlayEntry) => Promise<void>;
 }
 
 /** A fold position on one label: the summary state and the verified MMR view it covers. */
@@ -156,6 +170,8 @@ export class OverlayCursor<S> {
   readonly index: SeenIndex | undefined;
   /** The record index of an indexed fold, covering the summary on disk. */
   readonly records: RecordIndex | undefined;
+  /** The block summaries of a `ranges` fold. */
+  readonly blocks: BlockSummaries<S> | undefined;
   readonly #o: CursorOptions<S>;
   readonly #path: string;
   #dirty: boolean;
@@ -179,6 +195,9 @@ export class OverlayCursor<S> {
     this.records = o.fold.indexed === undefined
       ? undefined
       : new RecordIndex(indexPath(path), epoch, loaded === undefined ? undefined : this.resumedFrom);
+    this.blocks = o.fold.ranges === true
+      ? new BlockSummaries(blocksPath(path), o.fold, epoch, loaded?.view.size)
+      : undefined;
   }
 
   /** The hub session the cursor reads from. */
@@ -199,8 +218,12 @@ export class OverlayCursor<S> {
     if (got === undefined) return new OverlayCursor(o, path, undefined);
     let why = typeof got === "string"
       ? `summary ${got}`
-      : got.epoch !== undefined && !(await SeenIndex.holds(indexPath(path), got.epoch))
+      : got.epoch !== undefined && (o.fold.dedup !== undefined || o.fold.indexed !== undefined) &&
+          !(await SeenIndex.holds(indexPath(path), got.epoch))
       ? `its ${o.fold.dedup === undefined ? "record" : "seen-key"} index is missing`
+      : got.epoch !== undefined && o.fold.ranges === true &&
+          !(await BlockSummaries.holds(blocksPath(path), got.epoch, got.view.size))
+      ? "its block summaries are missing"
       : await divergence(o.session, o.target.label, got.view);
     if (why === undefined && typeof got !== "string") return new OverlayCursor(o, path, got);
     why ??= "unknown";
@@ -220,6 +243,7 @@ export class OverlayCursor<S> {
       yield* this.#entries(ictx);
     } finally {
       this.index?.close();
+      this.blocks?.close();
     }
   }
 
@@ -236,20 +260,17 @@ export class OverlayCursor<S> {
         throw e;
       }
       this.#dirty = true;
-      const opened = await openForClient(item.msg, session.profile, secrets);
-      if (!opened.ok) {
+      const entry = await openEntry(item, session.profile, secrets);
+      try {
+        await this.blocks?.item(item.receipt.streamSeq, entry);
+      } catch (e) {
+        this.#poisoned = true; // the view is ahead of the block summaries
+        throw e;
+      }
+      if (entry === undefined) {
         this.opaque++;
         continue;
       }
-      const entry: OverlayEntry = {
-        seq: item.receipt.streamSeq,
-        msgId: item.receipt.leafHash,
-        clientId: item.msg.clientId,
-        hubTs: item.receipt.hubTs,
-        authRef: item.msg.authRef,
-        hdr: opened.payload.hdr,
-        body: opened.payload.body,
-      };
       await this.#preload(fold, entry);
       yield entry;
     }
@@ -262,14 +283,10 @@ export class OverlayCursor<S> {
     await this.index.preload(fold.dedup!.keys(e), seen, this.#savedUpto);
   }
 
-  /**
-   * Folds every new entry with `fold.apply`, saves, and returns what the fold did. `before` runs before each entry
-   * is applied (e.g. to fetch what a fold's lookups need, so that apply stays synchronous and pure).
-   */
-  async catchUp(
-    before?: (e: OverlayEntry) => Promise<void>,
-  ): Promise<{ applied: number; ignored: number; rejected: number }> {
+  /** Folds every new entry with `fold.apply` (after the options' `before`), saves, and returns what the fold did. */
+  async catchUp(): Promise<{ applied: number; ignored: number; rejected: number }> {
     const counts = { applied: 0, ignored: 0, rejected: 0 };
+    const before = this.#o.before;
     for await (const e of this.entries()) {
       await before?.(e);
       counts[this.#o.fold.apply(this.state, e)]++;
@@ -299,7 +316,14 @@ export class OverlayCursor<S> {
         this.index.close();
       }
     }
+    try {
+      await this.blocks?.flush(this.view.size);
+    } catch (e) {
+      this.blocks?.close();
+      throw e;
+    }
     const root = this.view.root();
+    const epoch = (this.index ?? this.records ?? this.blocks)?.epoch;
     const doc = {
       format: FORMAT,
       version: VERSION,
@@ -313,14 +337,35 @@ export class OverlayCursor<S> {
       state: this.index === undefined
         ? fold.toJson(this.state)
         : withoutSeen(seen, () => fold.toJson(this.state)),
-      ...(this.index === undefined && this.records === undefined
-        ? {}
-        : { index_epoch: (this.index ?? this.records)!.epoch }),
+      ...(epoch === undefined ? {} : { index_epoch: epoch }),
     };
     await writeFileAtomic(this.#path, JSON.stringify(doc) + "\n", 0o600);
     this.#savedUpto = this.view.size;
     if (this.records !== undefined) this.records.covered = this.view.size;
     this.#dirty = false;
+    try {
+      await this.blocks?.settle(this.view.size);
+    } finally {
+      this.blocks?.close();
+    }
+  }
+
+  /**
+   * The fold's summary of stream items `(from, upto]` (upto at most upto_seq) from the block summaries of a
+   * `ranges` fold: O(log n) stored blocks, and fewer than 2C items fetched and verified (cli/block_summaries.ts).
+   */
+  async range(from: number, upto: number): Promise<S> {
+    const { session, target, secrets, fold, before } = this.#o;
+    if (this.blocks === undefined) throw new Error(`Fold ${fold.kind} keeps no block summaries`);
+    try {
+      return await this.blocks.range(from, upto, async (r) => {
+        const es = await pastEntries(session, target.label, this.view, secrets, r);
+        if (before !== undefined) { for (const e of es) await before(e); }
+        return es;
+      });
+    } finally {
+      this.blocks.close();
+    }
   }
 
   /** The fold statistics every overlay command reports. */
@@ -333,6 +378,9 @@ export class OverlayCursor<S> {
       refolded: this.discarded !== undefined,
       ...(this.index === undefined ? {} : { index_lookups: this.index.lookups }),
       ...(this.records === undefined ? {} : { index_reads: this.records.reads }),
+      ...(this.blocks === undefined || this.blocks.reads.ranges === 0
+        ? {}
+        : { range_blocks: this.blocks.reads.blocks, range_fetched: this.blocks.reads.fetched }),
     };
   }
 }

@@ -51,9 +51,14 @@ export class SeenIndex {
 
   /**
    * Whether the file at `path` holds epoch `epoch` (its marker is written with the first save of the epoch, so a
-   * summary naming an epoch its index does not hold lost its index: the caller folds again from stream_seq 1).
+   * summary naming an epoch its index does not hold lost its index: the caller folds again from stream_seq 1), and
+   * `also` (another check on the same file) holds.
    */
-  static async holds(path: string, epoch: string): Promise<boolean> {
+  static async holds(
+    path: string,
+    epoch: string,
+    also: (kv: Deno.Kv) => Promise<boolean> = () => Promise.resolve(true),
+  ): Promise<boolean> {
     try {
       await Deno.stat(path);
     } catch (e) {
@@ -62,7 +67,7 @@ export class SeenIndex {
     }
     const kv = await Deno.openKv(path);
     try {
-      return (await kv.get(["epoch", epoch])).value === true;
+      return (await kv.get(["epoch", epoch])).value === true && await also(kv);
     } finally {
       kv.close();
     }

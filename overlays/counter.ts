@@ -59,6 +59,7 @@ export function counterTotal(s: CounterState): bigint {
 export const counterFold: Fold<CounterState> = {
   kind: GCNT_KIND,
   schema: GCNT_SCHEMA,
+  ranges: true,
   empty: () => new Map(),
   merge(left, right) {
     const out: CounterState = new Map(left);

@@ -59,6 +59,12 @@ export interface Fold<S> extends Monoid<S> {
   dedup?: Dedup<S>;
   /** Present when the records the fold keeps live in an index, not in the summary; see {@link IndexedRecords}. */
   indexed?: IndexedRecords<S>;
+  /**
+   * True when the summary of a range depends only on that range's entries (no `start()`, no `dedup`), so a reader
+   * may keep the summaries of aligned blocks of items (overlays/summary_blocks.ts) and answer the summary of any
+   * range `(from, upto]` by merging them: the ledger, counter and LWW folds.
+   */
+  ranges?: boolean;
   /** Deterministic JSON form (for the client's summary file). */
   toJson(s: S): unknown;
   /** Inverse of toJson; throws an Error on any damage. */

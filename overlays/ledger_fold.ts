@@ -25,6 +25,7 @@ export const ledgerFold = (grants: GrantLookup): Fold<Ledger> => ({
   /** Not "veen.operations": a ledger summary never replaces an operation log summary. */
   kind: "veen.operations.ledger",
   schema: new Uint8Array(32),
+  ranges: true,
   empty: emptyLedger,
   merge: mergeLedgers,
   apply: applyOperation(

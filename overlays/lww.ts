@@ -76,6 +76,7 @@ export function lwwGet(s: LwwState, key: Uint8Array): LwwCell | undefined {
 export const lwwFold: Fold<LwwState> = {
   kind: LWW_KIND,
   schema: LWW_SCHEMA,
+  ranges: true,
   empty: () => new Map(),
   merge(left, right) {
     const out: LwwState = new Map(left);

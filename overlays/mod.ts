@@ -49,3 +49,5 @@ export * from "./query_error.ts";
 export * from "./query_descriptor.ts";
 export * from "./query_engine.ts";
 export * from "./discovery.ts";
+export * from "./summary_blocks.ts";
+export * from "./map_state.ts";

@@ -127,8 +127,9 @@ export async function readFold<S>(
     fold: f.fold,
     refold: ctx.flags.bool("refold"),
     warn: (m) => ctx.out.warn(m),
+    ...(f.before === undefined ? {} : { before: f.before }),
   });
-  const counts = await cursor.catchUp(f.before);
+  const counts = await cursor.catchUp();
   const st = cursor.stats();
   ctx.out.debug(
     `fold ${f.fold.kind}: upto_seq ${st.upto_seq}, resumed from ${st.resumed_from}, fetched ${st.fetched}, ` +

@@ -108,11 +108,12 @@ Deno.test("crdt folds resume from the summary (only new items are fetched) and r
     assert.equal(next.json().value, "25");
     assert.deepEqual(foldOf(next), { upto_seq: 6, resumed_from: 5, fetched: 1, opaque: 0, refolded: false });
 
-    // The summary file: one per (hub, label, fold), tied to (upto_seq, mmr_root).
-    const files = [...Deno.readDirSync(`${c}/overlays`)].map((e) => e.name);
-    assert.equal(files.length, 1);
-    assert.match(files[0]!, /^[0-9a-f]{64}-[0-9a-f]{64}-crdt\.gcnt\.v1\.json$/);
-    const path = `${c}/overlays/${files[0]}`;
+    // The summary file: one per (hub, label, fold), tied to (upto_seq, mmr_root); its block summaries beside it.
+    const files = [...Deno.readDirSync(`${c}/overlays`)].map((e) => e.name).sort();
+    assert.equal(files.length, 2);
+    assert.match(files[1]!, /^[0-9a-f]{64}-[0-9a-f]{64}-crdt\.gcnt\.v1\.json$/);
+    assert.equal(files[0], files[1]!.replace(/\.json$/, ".blocks.kv"));
+    const path = `${c}/overlays/${files[1]}`;
     const doc = JSON.parse(await Deno.readTextFile(path));
     assert.equal(doc.upto_seq, 6);
 
@@ -139,6 +140,13 @@ Deno.test("crdt folds resume from the summary (only new items are fetched) and r
     assert.equal(v1.json().value, "25");
     assert.equal(foldOf(v1).refolded, true);
     assert.match(v1.stderr, /discarding the crdt\.gcnt\.v1 summary .*version 1/);
+
+    // So is one saved before block summaries were kept (no index_epoch): a range could not be read from it.
+    const { index_epoch: _, ...noEpoch } = JSON.parse(await Deno.readTextFile(path));
+    await Deno.writeTextFile(path, JSON.stringify(noEpoch));
+    const old = ok(await runCli(["crdt", "counter", "get", ...base, "--json"]));
+    assert.equal(old.json().value, "25");
+    assert.match(old.stderr, /summary without index_epoch \(saved before its block summaries were kept\)/);
 
     // A damaged file is discarded too, with a warning.
     await Deno.writeTextFile(path, "{not json");

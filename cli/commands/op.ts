@@ -447,7 +447,7 @@ export const opStateCheckpoint = typedOp({
       field: "state_class",
       metavar: "CLASS",
       ...REQ,
-      help: "state_class: wallet.ledger",
+      help: "state_class: wallet.ledger, counter.map or configuration.map",
     },
     { flag: "state-hash", field: "state_hash", help: "state_hash (default: computed by the class's fold)" },
     {

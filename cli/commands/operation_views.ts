@@ -3,9 +3,10 @@
  * - `agreement status`: each party's last decision; active when all accepted, effective and unexpired (the
  *   agreement fold, overlays/agreement_status.ts: per agreement, not the operation log);
  * - `snapshot verify`: the state.checkpoint.v1 for (state_id, upto_stream_seq) against the recomputed state_hash
- *   and the hub's RECEIPT mmr_root at upto_stream_seq; exit 4 naming the first mismatch (the record index,
- *   cli/operation_reader.ts: the paid operations of state_id up to upto_stream_seq and the checkpoints of
- *   (state_id, upto_stream_seq), nothing else);
+ *   and the hub's RECEIPT mmr_root at upto_stream_seq; exit 4 naming the first mismatch (wallet.ledger from the
+ *   record index, cli/operation_reader.ts: the paid operations of state_id up to upto_stream_seq and the
+ *   checkpoints of (state_id, upto_stream_seq), nothing else; the map classes from the block summaries of their
+ *   folds, cli/state_classes.ts);
  * - `recovery timeline`: requests, approvals and executions of a target identity, each execution's verdict (the
  *   recovery log, overlays/operation_log.ts RECOVERY_LOG: the recovery records only, still a list since each
  *   execution is checked against the approvals before it).
@@ -79,7 +80,12 @@ export const snapshotVerify: Command = {
     ...READ,
     { name: "state-id", metavar: "HEX32", required: true, help: "state_id" },
     { name: "upto-stream-seq", metavar: "N", required: true, help: "upto_stream_seq" },
-    { name: "state-class", metavar: "CLASS", required: true, help: "state_class (wallet.ledger)" },
+    {
+      name: "state-class",
+      metavar: "CLASS",
+      required: true,
+      help: "state_class: wallet.ledger, counter.map or configuration.map",
+    },
     ...TAIL,
   ],
   async run(ctx) {

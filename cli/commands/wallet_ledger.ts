@@ -6,24 +6,14 @@
  *
  * The whole stream (no `--since-stream-seq`/`--upto-stream-seq`, or 1 and the hub's last) is read from the ledger
  * fold (overlays/ledger_fold.ts), whose summary is the balances: a warm read folds only the new items and never the
- * operations before them. A narrower range folds the paid operations of that range only, read from the record
- * index of the operation log (`paidRecordsInRange`: O(log n + records in the range), no refetch).
+ * operations before them. A narrower range is read from the same fold's block summaries (cli/block_summaries.ts):
+ * O(log n) stored ledgers of aligned blocks merged with the ledgers of at most two partial chunks (< 2C items).
  * The identity remap is computed from the recovery records of `--recovery-stream` (overlays/operation_log.ts
  * RECOVERY_LOG, which keeps only those) and applied to the balances when they are read. A paid operation outside
  * the bounds of the access grant it was sent under is skipped with its reason (cli/operation_reader.ts).
  */
 import { parseHex32, parseUint } from "../../cmd/mod.ts";
-import {
-  applyPaid,
-  balancesJson,
-  emptyLedger,
-  identityRemap,
-  type Ledger,
-  OPERATION_KEYS,
-  type OperationRecord,
-  RECOVERY_LOG,
-  remapLedger,
-} from "../../overlays/mod.ts";
+import { balancesJson, identityRemap, type Ledger, RECOVERY_LOG, remapLedger } from "../../overlays/mod.ts";
 import {
   CLIENT_FLAG,
   type Command,
@@ -34,8 +24,7 @@ import {
   REFOLD_FLAG,
   STREAM_FLAG,
 } from "../context.ts";
-import type { HubHttp } from "../http_client.ts";
-import { grantBoundLedger, paidGrants, readOperations } from "../operation_reader.ts";
+import { grantBoundLedger } from "../operation_reader.ts";
 import { foldJson, readFold } from "./crdt.ts";
 import { RECOVERY_POLICY_FLAGS, recoveryPolicy } from "./recovery_flags.ts";
 
@@ -73,13 +62,13 @@ export const walletLedger: Command = {
     );
     const { cursor } = await readFold<Ledger>(ctx, grantBoundLedger, stream);
     const upto = uptoFlag === undefined ? cursor.view.size : parseUint(uptoFlag, "--upto-stream-seq");
-    let ledger;
-    if (from === 1 && upto === cursor.view.size) {
-      ledger = remapLedger(cursor.state, remap);
-    } else {
-      const { records, http } = await paidRecordsInRange(ctx, stream, from, upto);
-      ledger = applyPaid(emptyLedger(), records, remap, await paidGrants(http, records));
-    }
+    const last = Math.min(upto, cursor.view.size);
+    const ledger = remapLedger(
+      from === 1 && last === cursor.view.size
+        ? cursor.state
+        : await cursor.range(Math.min(from - 1, last), last),
+      remap,
+    );
     const balances = balancesJson(ledger);
     const accountFlag = ctx.flags.str("account");
     const json = {
@@ -102,20 +91,3 @@ export const walletLedger: Command = {
     return 0;
   },
 };
-
-/**
- * The paid.operation.v1 records of `stream` with stream_seq in [from, upto], in stream order (the record index), and
- * the hub they came from (for their grants).
- */
-export async function paidRecordsInRange(
-  ctx: CommandContext,
-  stream: string,
-  from: number,
-  upto: number,
-): Promise<{ records: OperationRecord[]; http: HubHttp }> {
-  const { cursor, ops } = await readOperations(ctx, stream);
-  return {
-    records: await ops.records(OPERATION_KEYS.schema("paid.operation.v1"), from, upto),
-    http: cursor.session.http,
-  };
-}
