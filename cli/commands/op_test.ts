@@ -403,7 +403,8 @@ Deno.test("access grant bounds: maximum_amount and currency_code refused by op p
       reason: "amount 12 is over the access grant's maximum_amount 10 (E.CAP)",
     }]);
     assert.equal((warm.fold as { fetched: number }).fetched, 2);
-    // A narrower range folds from the operation log, with the same bounds.
+    // A narrower range reads the block summaries and folds the items it fetches again with the same bounds (their
+    // grants fetched first: without that this read applies both).
     const narrow = await ledger("--since-stream-seq", "3", "--upto-stream-seq", "5");
     assert.deepEqual(narrow.balances, { [userId]: -3, [B]: 3 });
     assert.deepEqual((narrow.skipped as { stream_seq: number }[]).map((s) => s.stream_seq), [3, 5]);
