@@ -17,7 +17,6 @@ import { balancesJson, identityRemap, type Ledger, RECOVERY_LOG, remapLedger } f
 import {
   CLIENT_FLAG,
   type Command,
-  type CommandContext,
   HUB_FLAG,
   HUB_KEY_FLAG,
   PASSPHRASE_FLAG,
