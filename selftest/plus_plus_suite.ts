@@ -162,6 +162,42 @@ function steps(h: Harness): Step[] {
       },
     },
     {
+      name: "grant-bounds",
+      goal:
+        "a grant's maximum_amount: op paid over it is refused (E.CAP, nothing sent), at it applied by the ledger",
+      async run(c, ev) {
+        const g = await h.ok([
+          "op",
+          "access-grant",
+          "--hub",
+          c.a,
+          "--admin",
+          c.admin.dir,
+          "--subject-identity",
+          c.user.clientId,
+          "--stream",
+          pay,
+          "--expiry-time",
+          String(Math.floor(Date.now() / 1000) + 3600),
+          "--max-amount",
+          "10",
+          "--currency-code",
+          "credits",
+        ]);
+        const ref = String(g.auth_ref);
+        const over = await h.refused(paid(c, c.user.clientId, 11, "--auth-ref", ref), "E.CAP");
+        ev.push(`op paid of 11 under maximum_amount 10: ${over.code}`);
+        await h.ok(paid(c, c.user.clientId, 10, "--auth-ref", ref));
+        const l = await h.ok(on(c.a, c.user, pay, "wallet", "ledger"));
+        const b = l.balances as Record<string, number>;
+        check(
+          b[ACCT] === 17,
+          `wallet ledger after the bounded grant: ${JSON.stringify(b)}, expected ${ACCT}: 17`,
+        );
+        ev.push(`wallet ledger: ${ACCT.slice(0, 8)}… 17 (the refused 11 was never sent)`);
+      },
+    },
+    {
       name: "agreement",
       goal: "agreement status: active once every party's last decision is accept",
       async run(c, ev) {
@@ -238,6 +274,26 @@ function steps(h: Harness): Step[] {
           "E.SIG",
         );
         check(bad.first_mismatch === "state_hash", `snapshot verify: first_mismatch ${bad.first_mismatch}`);
+      },
+    },
+    {
+      name: "map-state",
+      goal: "state class counter.map: op state-checkpoint over crdt counter adds, snapshot verify consistent",
+      async run(c, ev) {
+        const m = h.stream("pp/map");
+        for (const d of ["3", "4"]) await h.ok(on(c.b, c.user, m, "crdt", "counter", "add", "--delta", d));
+        const flags = [
+          "--state-id",
+          "dd".repeat(32),
+          "--upto-stream-seq",
+          "2",
+          "--state-class",
+          "counter.map",
+        ];
+        await h.ok(on(c.b, c.user, m, "op", "state-checkpoint", ...flags));
+        const v = await h.ok(on(c.b, c.user, m, "snapshot", "verify", ...flags));
+        check(v.consistent === true, `snapshot verify (counter.map): ${JSON.stringify(v)}`);
+        ev.push(`counter.map state ${short(String(v.computed_state_hash))} at stream_seq 2: consistent`);
       },
     },
     {

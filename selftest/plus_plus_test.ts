@@ -20,9 +20,11 @@ Deno.test("selftest plus-plus passes against its own hubs", async () => {
   assertIncludes(run.stdout, [
     "[ok  ] plus-plus/access-grant",
     "[ok  ] plus-plus/wallet-ledger",
+    "[ok  ] plus-plus/grant-bounds",
+    "[ok  ] plus-plus/map-state",
     "[ok  ] plus-plus/recovery",
     "[ok  ] plus-plus/federate",
-    "result: PASS (10 ok, 0 skipped)",
+    "result: PASS (12 ok, 0 skipped)",
   ]);
   await assertNothingLeft(run);
 });
