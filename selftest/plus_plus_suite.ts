@@ -65,6 +65,24 @@ function steps(h: Harness): Step[] {
       "credits",
       ...more,
     );
+  /** `op access-grant|access-revoke` of the user by the admin on hub A. */
+  const access = (c: Ctx, what: "grant" | "revoke", ...more: string[]) => [
+    "op",
+    `access-${what}`,
+    ...["--hub", c.a, "--admin", c.admin.dir, "--subject-identity", c.user.clientId],
+    ...more,
+  ];
+  /** An access grant of the user on the paid stream for an hour. */
+  const grant = (c: Ctx, ...more: string[]) =>
+    access(
+      c,
+      "grant",
+      "--stream",
+      pay,
+      "--expiry-time",
+      String(Math.floor(Date.now() / 1000) + 3600),
+      ...more,
+    );
   return [
     {
       name: "op-validate",
@@ -109,20 +127,7 @@ function steps(h: Harness): Step[] {
         "without a grant a paid op is E.AUTH; op access-grant admits the subject under the derived auth_ref",
       async run(c, ev) {
         await h.refused(paid(c, c.user.clientId, 5), "E.AUTH");
-        const g = await h.ok([
-          "op",
-          "access-grant",
-          "--hub",
-          c.a,
-          "--admin",
-          c.admin.dir,
-          "--subject-identity",
-          c.user.clientId,
-          "--stream",
-          pay,
-          "--expiry-time",
-          String(Math.floor(Date.now() / 1000) + 3600),
-        ]);
+        const g = await h.ok(grant(c));
         c.grantRef = String(g.auth_ref);
         ev.push(`op access-grant: auth_ref ${short(c.grantRef)}, stream_fed_admin seq ${g.stream_seq}`);
         const r = await h.ok(paid(c, c.user.clientId, 5, "--auth-ref", c.grantRef));
@@ -144,16 +149,7 @@ function steps(h: Harness): Step[] {
       name: "access-revoke",
       goal: "op access-revoke: the next paid operation under the grant is E.AUTH",
       async run(c, ev) {
-        await h.ok([
-          "op",
-          "access-revoke",
-          "--hub",
-          c.a,
-          "--admin",
-          c.admin.dir,
-          "--subject-identity",
-          c.user.clientId,
-        ]);
+        await h.ok(access(c, "revoke"));
         const r = await h.refused(
           paid(c, c.user.clientId, 1, "--auth-ref", c.grantRef ?? "00".repeat(32)),
           "E.AUTH",
@@ -166,24 +162,7 @@ function steps(h: Harness): Step[] {
       goal:
         "a grant's maximum_amount: op paid over it is refused (E.CAP, nothing sent), at it applied by the ledger",
       async run(c, ev) {
-        const g = await h.ok([
-          "op",
-          "access-grant",
-          "--hub",
-          c.a,
-          "--admin",
-          c.admin.dir,
-          "--subject-identity",
-          c.user.clientId,
-          "--stream",
-          pay,
-          "--expiry-time",
-          String(Math.floor(Date.now() / 1000) + 3600),
-          "--max-amount",
-          "10",
-          "--currency-code",
-          "credits",
-        ]);
+        const g = await h.ok(grant(c, "--max-amount", "10", "--currency-code", "credits"));
         const ref = String(g.auth_ref);
         const over = await h.refused(paid(c, c.user.clientId, 11, "--auth-ref", ref), "E.CAP");
         ev.push(`op paid of 11 under maximum_amount 10: ${over.code}`);
