@@ -7,16 +7,16 @@
  *
  * - `["block", epoch, level, index, part]`: the fold's JSON of block (level, index), UTF-8, in parts of at most
  *   60000 bytes (part 0 is `{parts, bytes}`);
- * - `["open", epoch, upto, part]`: the summary of the chunk being folded, items `(chunk start, upto]`, written by
- *   the save whose summary has upto_seq `upto` (a summary at a chunk's end has none);
  * - `["epoch", epoch] -> true`: written with the first save of the epoch.
  *
- * Crash rules, as cli/seen_index.ts: on save, the blocks completed since the last save and the open chunk are
- * written (KV WAL fsynced) before the summary, and the open chunks of other upto_seqs are removed after it. A block
- * ending above the summary's upto_seq was written by a save whose summary never landed: it is never read (reads stop
- * at upto_seq) and is written again when the fold passes its end. The epoch is the summary's `index_epoch`: a fold
- * from stream_seq 1 starts a new epoch and removes the file's old contents at its first write, so the tree is
- * discarded with its summary; a summary whose file lacks its epoch or its open chunk is discarded.
+ * The summary of the chunk being folded, items `(chunk start, upto_seq]`, travels in the summary file itself
+ * (`open_chunk`, written atomically with upto_seq; none at a chunk's end), so a save that completes no chunk does
+ * not touch this file. Crash rules, as cli/seen_index.ts: on save, the blocks completed since the last save are
+ * written (KV WAL fsynced) before the summary. A block ending above the summary's upto_seq was written by a save
+ * whose summary never landed: it is never read (reads stop at upto_seq) and is written again when the fold passes
+ * its end. The epoch is the summary's `index_epoch`: a fold from stream_seq 1 starts a new epoch and removes the
+ * file's old contents at its first write, so the tree is discarded with its summary; a summary whose file lacks its
+ * epoch is discarded.
  */
 import { MmrAccumulator, VeenError } from "../core/mod.ts";
 import {
@@ -53,7 +53,6 @@ export function blocksPath(summary: string): string {
 }
 
 const blockKey = (epoch: string, b: SummaryBlock): Key => ["block", epoch, b.level, b.index];
-const openKey = (epoch: string, upto: number): Key => ["open", epoch, upto];
 const id = (b: SummaryBlock) => `${b.level}/${b.index}`;
 
 /** The block-summary tree of one summary's fold, in KV file `path`, epoch `epoch`. `close()` after use. */
@@ -67,8 +66,8 @@ export class BlockSummaries<S> {
   #kv: Deno.Kv | undefined;
   /** The last item folded into the tree; the open chunk holds `(upto - upto % C, upto]`. */
   #upto: number;
-  /** The open chunk's summary, loaded from the file on first use when resumed. */
-  #chunk: S | undefined;
+  /** The open chunk's summary. */
+  #chunk: S;
   /** Blocks completed and not yet written. */
   #pending = new Map<string, { b: SummaryBlock; s: S }>();
   /** Writes not yet made durable (by `flush`). */
@@ -78,8 +77,18 @@ export class BlockSummaries<S> {
   /** A new epoch whose file has not been cleared of an earlier tree yet. */
   #stale: boolean;
 
-  /** `resumed`: the upto_seq of the saved summary of epoch `epoch`, or undefined for a new epoch. */
-  constructor(path: string, fold: Fold<S>, epoch: string, resumed: number | undefined, c = CHUNK_ITEMS) {
+  /**
+   * `resumed`: the upto_seq of the saved summary of epoch `epoch`, or undefined for a new epoch; `openChunk`: that
+   * summary's `open_chunk` (required when `resumed` is inside a chunk).
+   */
+  constructor(
+    path: string,
+    fold: Fold<S>,
+    epoch: string,
+    resumed: number | undefined,
+    openChunk?: S,
+    c = CHUNK_ITEMS,
+  ) {
     if (fold.ranges !== true) throw new Error(`Fold ${fold.kind} does not merge ranges`);
     this.path = path;
     this.epoch = epoch;
@@ -88,17 +97,15 @@ export class BlockSummaries<S> {
     this.#upto = resumed ?? 0;
     this.#marked = resumed !== undefined;
     this.#stale = resumed === undefined;
-    this.#chunk = resumed === undefined || resumed % c === 0 ? fold.empty() : undefined;
+    if (resumed !== undefined && resumed % c !== 0 && openChunk === undefined) {
+      throw new Error(`BlockSummaries: a summary at ${resumed} needs its open chunk`);
+    }
+    this.#chunk = openChunk ?? fold.empty();
   }
 
-  /** Whether the file holds epoch `epoch` and the open chunk of a summary at `upto` (none needed at a chunk end). */
-  static async holds(path: string, epoch: string, upto: number, c = CHUNK_ITEMS): Promise<boolean> {
-    // The same epoch marker as the seen index's.
-    return await SeenIndex.holds(
-      path,
-      epoch,
-      async (kv) => upto % c === 0 || (await kv.get([...openKey(epoch, upto), 0])).value !== null,
-    );
+  /** Whether the file holds epoch `epoch` (the same epoch marker as the seen index's). */
+  static async holds(path: string, epoch: string): Promise<boolean> {
+    return await SeenIndex.holds(path, epoch);
   }
 
   async #open(): Promise<Deno.Kv> {
@@ -181,19 +188,15 @@ export class BlockSummaries<S> {
     return s;
   }
 
-  async #openChunk(): Promise<S> {
-    if (this.#chunk === undefined) {
-      const s = await this.#read(openKey(this.epoch, this.#upto));
-      if (s === undefined) throw new Error(`${this.path}: the open chunk at ${this.#upto} is missing`);
-      this.#chunk = s;
-    }
-    return this.#chunk;
+  /** The summary of the open chunk for the summary file (`open_chunk`); undefined at a chunk's end. */
+  openChunk(): S | undefined {
+    return this.#upto % this.#c === 0 ? undefined : this.#chunk;
   }
 
   /** Folds item `seq` (the next one; `entry` undefined when this client cannot open it) into the open chunk. */
   async item(seq: number, entry: OverlayEntry | undefined): Promise<void> {
     if (seq !== this.#upto + 1) throw new Error(`BlockSummaries: item ${seq} after ${this.#upto}`);
-    const chunk = await this.#openChunk();
+    const chunk = this.#chunk;
     if (entry !== undefined) this.#fold.apply(chunk, entry);
     this.#upto = seq;
     for (const b of blocksEndingAt(seq, this.#c)) {
@@ -210,36 +213,22 @@ export class BlockSummaries<S> {
     if (this.#pending.size >= PENDING) await this.#writePending();
   }
 
-  async #writePending(also: [Key, unknown][] = [], open: [Key, S][] = []): Promise<void> {
+  async #writePending(also: [Key, unknown][] = []): Promise<void> {
     const blocks = [...this.#pending.values()].map(({ b, s }): [Key, S] => [blockKey(this.epoch, b), s]);
-    await this.#write([...blocks, ...open], also);
+    await this.#write(blocks, also);
     this.#pending.clear();
   }
 
-  /** Makes the tree up to `upto` (the summary about to be saved) durable: pending blocks, open chunk, marker. */
+  /**
+   * Makes the tree up to `upto` (the summary about to be saved) durable: the pending blocks and the epoch marker.
+   * A save that completed no block since the last one, of a marked epoch, does not open the file.
+   */
   async flush(upto: number): Promise<void> {
     if (upto !== this.#upto) throw new Error(`BlockSummaries.flush(${upto}) at ${this.#upto}`);
-    const open: [Key, S][] = upto % this.#c === 0
-      ? []
-      : [[openKey(this.epoch, upto), await this.#openChunk()]];
-    await this.#writePending(this.#marked ? [] : [[["epoch", this.epoch], true]], open);
+    await this.#writePending(this.#marked ? [] : [[["epoch", this.epoch], true]]);
     if (this.#unsynced) await syncFiles([this.path, `${this.path}-wal`]);
     this.#unsynced = false;
     this.#marked = true;
-  }
-
-  /** After the summary at `upto` landed: removes the open chunks of other upto_seqs (no summary names them). */
-  async settle(upto: number): Promise<void> {
-    const kv = await this.#open();
-    const stale: Key[] = [];
-    for await (const r of kv.list({ prefix: ["open", this.epoch] })) {
-      if (r.key[2] !== upto) stale.push(r.key);
-    }
-    for (let i = 0; i < stale.length; i += COMMIT_OPS) {
-      const op = kv.atomic();
-      for (const k of stale.slice(i, i + COMMIT_OPS)) op.delete(k);
-      await op.commit();
-    }
   }
 
   /**
@@ -257,9 +246,7 @@ export class BlockSummaries<S> {
     const part = async (r: ItemRange | undefined): Promise<S> => {
       const s = fold.empty();
       if (r === undefined) return s;
-      if (r.upto === this.#upto && r.from === this.#upto - (this.#upto % this.#c)) {
-        return await this.#openChunk();
-      }
+      if (r.upto === this.#upto && r.from === this.#upto - (this.#upto % this.#c)) return this.#chunk;
       const entries = await fetch(r);
       this.reads.fetched += r.upto - r.from;
       for (const e of entries) fold.apply(s, e);

@@ -63,11 +63,15 @@ async function feed(
   for (let seq = from + 1; seq <= upto; seq++) await t.item(seq, items[seq - 1]);
 }
 
-/** A save as the cursor makes it: the tree first, the summary (here: nothing), then the stale open chunks go. */
-async function save(t: BlockSummaries<string[]>, upto: number) {
+/**
+ * A save as the cursor makes it: the tree first, then the summary, which holds the open chunk; returns that
+ * `open_chunk` as the summary file keeps it (a copy: the tree goes on folding into its own).
+ */
+async function save(t: BlockSummaries<string[]>, upto: number): Promise<string[] | undefined> {
   await t.flush(upto);
-  await t.settle(upto);
   t.close();
+  const open = t.openChunk();
+  return open === undefined ? undefined : PAIRS.fromJson(JSON.parse(JSON.stringify(PAIRS.toJson(open))));
 }
 
 /** Checks random ranges (and the whole prefix) against the naive fold; returns the most items one read fetched. */
@@ -100,15 +104,15 @@ Deno.test("BlockSummaries: any range read from the stored tree equals the naive 
     const next = rng(7);
     const n = 37 * C + 2;
     const items = Array.from({ length: n }, (_, i) => item(i + 1, 1));
-    let t = new BlockSummaries(path, PAIRS, epoch, undefined, C);
+    let t = new BlockSummaries(path, PAIRS, epoch, undefined, undefined, C);
     let upto = 0;
     while (upto < n) {
       const to = Math.min(n, upto + 1 + next(3 * C));
       await feed(t, items, upto, to);
-      await save(t, to);
+      const open = await save(t, to);
       upto = to;
-      assert.ok(await BlockSummaries.holds(path, epoch, upto, C), `holds at ${upto}`);
-      t = new BlockSummaries(path, PAIRS, epoch, upto, C); // the next run resumes from the summary
+      assert.ok(await BlockSummaries.holds(path, epoch), `holds at ${upto}`);
+      t = new BlockSummaries(path, PAIRS, epoch, upto, open, C); // the next run resumes from the summary
     }
     const most = await checkRanges(t, items, n, next);
     assert.ok(most <= 2 * (C - 1), `a range read fetched ${most} items`);
@@ -118,55 +122,58 @@ Deno.test("BlockSummaries: any range read from the stored tree equals the naive 
 Deno.test("BlockSummaries: after a crash between the tree and its summary, blocks above upto_seq are never read", async () => {
   await withTree(async (path, epoch) => {
     const old = Array.from({ length: 40 }, (_, i) => item(i + 1, 1));
-    let t = new BlockSummaries(path, PAIRS, epoch, undefined, C);
+    let t = new BlockSummaries(path, PAIRS, epoch, undefined, undefined, C);
     await feed(t, old, 0, 10);
-    await save(t, 10); // the summary at 10 landed
-    t = new BlockSummaries(path, PAIRS, epoch, 10, C);
+    const at10 = await save(t, 10); // the summary at 10 landed
+    t = new BlockSummaries(path, PAIRS, epoch, 10, structuredClone(at10), C);
     await feed(t, old, 10, 33);
     await t.flush(33); // the tree up to 33 is durable, then the process dies before its summary
     t.close();
     // The next run resumes from the summary at 10 and folds other items after it (history tag 2).
-    assert.ok(await BlockSummaries.holds(path, epoch, 10, C));
+    assert.ok(await BlockSummaries.holds(path, epoch));
     const items = [...old.slice(0, 10), ...Array.from({ length: 30 }, (_, i) => item(i + 11, 2))];
-    t = new BlockSummaries(path, PAIRS, epoch, 10, C);
+    t = new BlockSummaries(path, PAIRS, epoch, 10, structuredClone(at10), C);
     await feed(t, items, 10, 22);
     assert.ok(await checkRanges(t, items, 22, rng(3)) <= 2 * (C - 1), "before the next save");
-    t = new BlockSummaries(path, PAIRS, epoch, 10, C);
+    t = new BlockSummaries(path, PAIRS, epoch, 10, structuredClone(at10), C);
     await feed(t, items, 10, 38);
-    await save(t, 38);
+    const at38 = await save(t, 38);
     const kv = await Deno.openKv(path);
     try {
-      const open = [];
-      for await (const r of kv.list({ prefix: ["open", epoch] })) open.push(r.key[2]);
-      assert.deepEqual([...new Set(open)], [38], "the open chunks of 10 and 33 are gone");
+      const kinds = new Set<unknown>();
+      for await (const r of kv.list({ prefix: [] })) kinds.add(r.key[0]);
+      assert.deepEqual(
+        [...kinds].sort(),
+        ["block", "epoch"],
+        "open chunks live in the summary, not in the file",
+      );
     } finally {
       kv.close();
     }
-    await checkRanges(new BlockSummaries(path, PAIRS, epoch, 38, C), items, 38, rng(4));
+    await checkRanges(new BlockSummaries(path, PAIRS, epoch, 38, at38, C), items, 38, rng(4));
   });
 });
 
-Deno.test("BlockSummaries.holds(): false without the file, the epoch or the open chunk; a new epoch discards the old tree", async () => {
+Deno.test("BlockSummaries.holds(): false without the file or the epoch; a new epoch discards the old tree", async () => {
   await withTree(async (path, epoch) => {
-    assert.equal(await BlockSummaries.holds(path, epoch, 5, C), false, "no file");
+    assert.equal(await BlockSummaries.holds(path, epoch), false, "no file");
     const items = Array.from({ length: 20 }, (_, i) => item(i + 1, 1));
-    const t = new BlockSummaries(path, PAIRS, epoch, undefined, C);
+    const t = new BlockSummaries(path, PAIRS, epoch, undefined, undefined, C);
     await feed(t, items, 0, 9);
-    await save(t, 9);
-    assert.equal(await BlockSummaries.holds(path, epoch, 9, C), true);
-    assert.equal(await BlockSummaries.holds(path, epoch, 8, C), true, "a chunk's end needs no open chunk");
-    assert.equal(await BlockSummaries.holds(path, epoch, 7, C), false, "no open chunk at 7");
-    assert.equal(await BlockSummaries.holds(path, newEpoch(), 8, C), false, "another epoch");
+    assert.deepEqual(await save(t, 9), ["9:1:"], "the open chunk of the summary at 9: item 9");
+    assert.equal(await BlockSummaries.holds(path, epoch), true);
+    assert.equal(await BlockSummaries.holds(path, newEpoch()), false, "another epoch");
     const fresh = newEpoch();
-    const u = new BlockSummaries(path, PAIRS, fresh, undefined, C);
+    const u = new BlockSummaries(path, PAIRS, fresh, undefined, undefined, C);
     await feed(u, items, 0, 2);
     await save(u, 2);
-    assert.equal(await BlockSummaries.holds(path, fresh, 2, C), true);
-    assert.equal(await BlockSummaries.holds(path, epoch, 8, C), false, "the old epoch went with its summary");
+    assert.equal(await BlockSummaries.holds(path, fresh), true);
+    assert.equal(await BlockSummaries.holds(path, epoch), false, "the old epoch went with its summary");
     assert.throws(
-      () => new BlockSummaries(path, { ...PAIRS, ranges: false }, epoch, undefined, C),
+      () => new BlockSummaries(path, { ...PAIRS, ranges: false }, epoch, undefined, undefined, C),
       /does not merge/,
     );
+    assert.throws(() => new BlockSummaries(path, PAIRS, epoch, 9, undefined, C), /needs its open chunk/);
   });
 });
 
@@ -174,10 +181,10 @@ Deno.test("BlockSummaries: summaries beyond a KV value (64 KiB) and a KV commit 
   await withTree(async (path, epoch) => {
     const n = 70;
     const items = Array.from({ length: n }, (_, i) => item(i + 1, 1, 20_000)); // a level-4 block: ~1.2 MB of JSON
-    const t = new BlockSummaries(path, PAIRS, epoch, undefined, C);
+    const t = new BlockSummaries(path, PAIRS, epoch, undefined, undefined, C);
     await feed(t, items, 0, n);
-    await save(t, n);
-    await checkRanges(new BlockSummaries(path, PAIRS, epoch, n, C), items, n, rng(5));
+    const open = await save(t, n);
+    await checkRanges(new BlockSummaries(path, PAIRS, epoch, n, open, C), items, n, rng(5));
   });
 });
 
@@ -185,10 +192,10 @@ Deno.test("BlockSummaries: a cold fold that writes blocks before its first save 
   await withTree(async (path, epoch) => {
     const n = 300; // 75 chunks and their parents: more blocks than are kept in memory before being written
     const items = Array.from({ length: n }, (_, i) => item(i + 1, 1));
-    const t = new BlockSummaries(path, PAIRS, epoch, undefined, C);
+    const t = new BlockSummaries(path, PAIRS, epoch, undefined, undefined, C);
     await feed(t, items, 0, n);
     t.close(); // as the cursor's entries() does before its save
-    await save(t, n);
-    await checkRanges(new BlockSummaries(path, PAIRS, epoch, n, C), items, n, rng(6));
+    const open = await save(t, n);
+    await checkRanges(new BlockSummaries(path, PAIRS, epoch, n, open, C), items, n, rng(6));
   });
 });

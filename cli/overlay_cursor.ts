@@ -9,8 +9,10 @@
  * ```
  * {"format":"veen-overlay-summary","version":3,"kind":"crdt.lww.v1","hub_id":HEX32,"label":HEX32,
  *  "stream":NAME,"upto_seq":N,"mmr_root":HEX32|null,"mmr_peaks":[HEX32,...],"state":<fold JSON>,
- *  "index_epoch":HEX16}
+ *  "index_epoch":HEX16,"open_chunk":<fold JSON>}
  * ```
+ * (`index_epoch` for folds with an index or block summaries; `open_chunk` for a `ranges` fold whose upto_seq is
+ * inside a chunk: the summary of that chunk's items so far.)
  * `state` is the fold's summary of stream items 1..upto_seq and `mmr_root`/`mmr_peaks` the verified MMR of that
  * prefix. On open, the hub's signed RECEIPT at upto_seq must carry the same root; otherwise (the hub's history no
  * longer extends the summary, or the file is damaged) the summary is discarded with a warning and the fold starts
@@ -25,11 +27,12 @@
  * (cli/record_index.ts), which commands read by key (`records`).
  * A fold with `ranges` (the ledger, counter and LWW folds) also keeps the summaries of aligned blocks of items in
  * `<summary name>.blocks.kv` of the same epoch (cli/block_summaries.ts), from which `range(from, upto)` answers
- * the summary of any range with O(log n) stored blocks and fewer than 2C items fetched.
+ * the summary of any range with O(log n) stored blocks and fewer than 2C items fetched; the chunk being folded
+ * travels in the summary (`open_chunk`), so a save that completes no chunk does not open that file.
  * Summaries hold decrypted data: they stay in the private client directory.
  */
 import { bytesEqual, fromHex, MmrAccumulator, popcount, toHex, VeenError } from "../core/mod.ts";
-import type { Fold, OverlayEntry } from "../overlays/mod.ts";
+import { CHUNK_ITEMS, type Fold, type OverlayEntry } from "../overlays/mod.ts";
 import { checkReceipt, type ItemContext, storedRootMatches } from "./client_view.ts";
 import { blocksPath, BlockSummaries, pastEntries } from "./block_summaries.ts";
 import { openEntry } from "./decrypt.ts";
@@ -62,6 +65,8 @@ interface Loaded<S> {
   state: S;
   /** The index epoch of a deduplicating, indexed or `ranges` fold's summary. */
   epoch?: string;
+  /** A `ranges` fold's summary of its open chunk (items after the last chunk end), when upto_seq is inside one. */
+  openChunk?: S;
 }
 
 const isHex32 = (v: unknown): v is string => typeof v === "string" && /^[0-9a-f]{64}$/.test(v);
@@ -106,7 +111,9 @@ async function readSummary<S>(
       return "without index_epoch (saved before its block summaries were kept)";
     }
     if (typeof o.index_epoch !== "string" || !/^[0-9a-f]{32}$/.test(o.index_epoch)) return "bad index_epoch";
-    return { view, state, epoch: o.index_epoch };
+    if (fold.ranges !== true || upto % CHUNK_ITEMS === 0) return { view, state, epoch: o.index_epoch };
+    if (o.open_chunk === undefined) return "without its open chunk (saved before the summary held it)";
+    return { view, state, epoch: o.index_epoch, openChunk: fold.fromJson(o.open_chunk) };
   } catch (e) {
     return `damaged (${e instanceof Error ? e.message : e})`;
   }
@@ -196,7 +203,7 @@ export class OverlayCursor<S> {
       ? undefined
       : new RecordIndex(indexPath(path), epoch, loaded === undefined ? undefined : this.resumedFrom);
     this.blocks = o.fold.ranges === true
-      ? new BlockSummaries(blocksPath(path), o.fold, epoch, loaded?.view.size)
+      ? new BlockSummaries(blocksPath(path), o.fold, epoch, loaded?.view.size, loaded?.openChunk)
       : undefined;
   }
 
@@ -222,7 +229,7 @@ export class OverlayCursor<S> {
           !(await SeenIndex.holds(indexPath(path), got.epoch))
       ? `its ${o.fold.dedup === undefined ? "record" : "seen-key"} index is missing`
       : got.epoch !== undefined && o.fold.ranges === true &&
-          !(await BlockSummaries.holds(blocksPath(path), got.epoch, got.view.size))
+          !(await BlockSummaries.holds(blocksPath(path), got.epoch))
       ? "its block summaries are missing"
       : await divergence(o.session, o.target.label, got.view);
     if (why === undefined && typeof got !== "string") return new OverlayCursor(o, path, got);
@@ -318,12 +325,12 @@ export class OverlayCursor<S> {
     }
     try {
       await this.blocks?.flush(this.view.size);
-    } catch (e) {
+    } finally {
       this.blocks?.close();
-      throw e;
     }
     const root = this.view.root();
     const epoch = (this.index ?? this.records ?? this.blocks)?.epoch;
+    const open = this.blocks?.openChunk();
     const doc = {
       format: FORMAT,
       version: VERSION,
@@ -338,16 +345,12 @@ export class OverlayCursor<S> {
         ? fold.toJson(this.state)
         : withoutSeen(seen, () => fold.toJson(this.state)),
       ...(epoch === undefined ? {} : { index_epoch: epoch }),
+      ...(open === undefined ? {} : { open_chunk: fold.toJson(open) }),
     };
     await writeFileAtomic(this.#path, JSON.stringify(doc) + "\n", 0o600);
     this.#savedUpto = this.view.size;
     if (this.records !== undefined) this.records.covered = this.view.size;
     this.#dirty = false;
-    try {
-      await this.blocks?.settle(this.view.size);
-    } finally {
-      this.blocks?.close();
-    }
   }
 
   /**
