@@ -73,9 +73,14 @@ export class RefCache<T> {
     }
   }
 
-  /** The value of a loaded `ref`, undefined when the hub has none (or it was not loaded). */
+  /**
+   * The value of a loaded `ref`, undefined when the hub has none. A `ref` never loaded throws: a fold that reads it
+   * was handed an entry its `before` step did not see, and guessing "none" would apply it unchecked.
+   */
   get(ref: Uint8Array): T | undefined {
-    return this.#known.get(toHex(ref));
+    const k = toHex(ref);
+    if (!this.#known.has(k)) throw new Error(`RefCache: auth_ref ${k} was read before it was loaded`);
+    return this.#known.get(k);
   }
 
   /** How many distinct auth_refs were asked for. */

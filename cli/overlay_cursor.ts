@@ -241,8 +241,9 @@ export class OverlayCursor<S> {
   }
 
   /**
-   * The entries after the cursor, verified and opened, until the hub has no more. Each item is appended to the
-   * view before its entry is yielded: the consumer must fold every entry it receives before saving.
+   * The entries after the cursor, verified and opened, until the hub has no more, each after the options' `before`.
+   * Each item is appended to the view before its entry is yielded: the consumer must fold every entry it receives
+   * before saving.
    */
   async *entries(): AsyncGenerator<OverlayEntry> {
     const ictx: ItemContext = itemContext(this.#o.session, this.#o.target.label);
@@ -268,6 +269,8 @@ export class OverlayCursor<S> {
       }
       this.#dirty = true;
       const entry = await openEntry(item, session.profile, secrets);
+      // Before the block summaries fold the entry too: their apply reads the same lookups.
+      if (entry !== undefined) await this.#o.before?.(entry);
       try {
         await this.blocks?.item(item.receipt.streamSeq, entry);
       } catch (e) {
@@ -290,12 +293,10 @@ export class OverlayCursor<S> {
     await this.index.preload(fold.dedup!.keys(e), seen, this.#savedUpto);
   }
 
-  /** Folds every new entry with `fold.apply` (after the options' `before`), saves, and returns what the fold did. */
+  /** Folds every new entry with `fold.apply` (`entries` ran the options' `before`), saves, and returns what it did. */
   async catchUp(): Promise<{ applied: number; ignored: number; rejected: number }> {
     const counts = { applied: 0, ignored: 0, rejected: 0 };
-    const before = this.#o.before;
     for await (const e of this.entries()) {
-      await before?.(e);
       counts[this.#o.fold.apply(this.state, e)]++;
     }
     await this.save();
