@@ -67,11 +67,15 @@ export async function readWallet(
     fold,
     refold: o.refold ?? ctx.flags.bool("refold"),
     warn: (m) => ctx.out.warn(m),
+    // The caps a privileged event names, fetched before the fold reads them.
+    async before(e) {
+      const kind = walletKindOf(e.hdr.schema);
+      if (kind !== undefined && PRIVILEGED_KINDS.has(kind) && e.authRef != null) await caps.load(e.authRef);
+    },
   });
   const state = () => walletStateOf(walletId, cursor.state);
   for await (const e of cursor.entries()) {
     const kind = walletKindOf(e.hdr.schema);
-    if (kind !== undefined && PRIVILEGED_KINDS.has(kind) && e.authRef != null) await caps.load(e.authRef);
     const before = state().violations.length;
     const res = fold.apply(cursor.state, e);
     o.observe?.(e, kind !== undefined && res === "applied" && state().violations.length === before);
