@@ -15,8 +15,10 @@ interface Alert {
   annotations: { summary: string; description: string };
 }
 
-const p99 = (metric: string, range = "5m") =>
-  `histogram_quantile(0.99, sum by (instance, le) (rate(${metric}_bucket[${range}])))`;
+/** The `q` quantile per instance of histogram `metric` over `range`. */
+const quantile = (q: number, metric: string, range = "5m") =>
+  `histogram_quantile(${q}, sum by (instance, le) (rate(${metric}_bucket[${range}])))`;
+const p99 = (metric: string, range = "5m") => quantile(0.99, metric, range);
 
 export const ALERTS: readonly Alert[] = [
   {
@@ -133,10 +135,7 @@ export const PANELS: readonly Panel[] = [
     unit: "ms",
     targets: [
       { expr: p99("veen_commit_latency_ms"), legend: "p99 {{instance}}" },
-      {
-        expr: "histogram_quantile(0.5, sum by (instance, le) (rate(veen_commit_latency_ms_bucket[5m])))",
-        legend: "p50 {{instance}}",
-      },
+      { expr: quantile(0.5, "veen_commit_latency_ms"), legend: "p50 {{instance}}" },
       { expr: p99("veen_end_to_end_latency_ms"), legend: "end to end p99 {{instance}}" },
     ],
   },
