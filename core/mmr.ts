@@ -16,7 +16,7 @@
  */
 import { check32 } from "./bytes.ts";
 import { VeenError } from "./errors.ts";
-import { Ht } from "./hash.ts";
+import { Ht, HtOf } from "./hash.ts";
 import type { MmrPathStep, MmrProof } from "./mmr_proof.ts";
 
 /** Largest supported leaf count: every node position stays below 2^53. */
@@ -37,7 +37,7 @@ export function mmrRoot(peaks: readonly Uint8Array[]): Uint8Array {
   if (peaks.length === 0) throw new VeenError("E.SIZE", "An empty MMR has no root");
   for (const p of peaks) check32(p, "MMR peak");
   if (peaks.length === 1) return peaks[0]!;
-  return Ht("veen/mmr-root", ...peaks);
+  return HtOf("veen/mmr-root", peaks);
 }
 
 // ---- position arithmetic (safe integers, no 32-bit bit operators) ----

@@ -10,6 +10,7 @@
  * with E.UNAVAILABLE and the pool falls back to inline crypto.
  */
 import { ed25519Sign, ed25519Verify, VeenError } from "../core/mod.ts";
+import { One, type Slots } from "./slots.ts";
 import {
   createRing,
   type CryptoRing,
@@ -34,9 +35,9 @@ interface Job {
   pk: Uint8Array | undefined;
   digest: Uint8Array;
   sig: Uint8Array | undefined;
-  /** Verify: true/false; sign: the signature. */
-  resolve: (r: Uint8Array | boolean) => void;
-  reject: (e: unknown) => void;
+  /** Where the result goes, in slot `k`: verify true/false, sign the signature. */
+  slots: Slots<Uint8Array | boolean>;
+  k: number;
 }
 
 /** One worker thread and its ring (or inline crypto); the pool spreads jobs over several. */
@@ -104,7 +105,7 @@ class CryptoLane {
     this.inRing.length = 0;
     this.inRingStart = 0;
     this.overflow = [];
-    for (const j of jobs) j.reject(e);
+    for (const j of jobs) j.slots.fail(j.k, e);
     if (this.ring !== undefined) {
       Atomics.store(this.ring.control, STOP, 1);
       Atomics.notify(this.ring.control, HEAD);
@@ -112,31 +113,18 @@ class CryptoLane {
     this.worker?.terminate();
   }
 
-  /** Ed25519 verification of `sig` over `digest` under `pk`. */
-  verify(pk: Uint8Array, digest: Uint8Array, sig: Uint8Array): Promise<boolean> {
-    if (this.inline) return Promise.resolve(ed25519Verify(pk, digest, sig));
-    if (pk.length !== 32 || digest.length !== 32 || sig.length !== 64) return Promise.resolve(false);
-    return new Promise((resolve, reject) =>
-      this.enqueue({ op: OP_VERIFY, pk, digest, sig, resolve: resolve as (r: unknown) => void, reject })
-    );
+  /** Ed25519 verification of `sig` over `digest` under `pk`, into slot `k` of `slots`. */
+  verifyInto(pk: Uint8Array, digest: Uint8Array, sig: Uint8Array, slots: Slots<boolean>, k: number): void {
+    if (this.inline) return slots.put(k, ed25519Verify(pk, digest, sig));
+    if (pk.length !== 32 || digest.length !== 32 || sig.length !== 64) return slots.put(k, false);
+    this.enqueue({ op: OP_VERIFY, pk, digest, sig, slots, k });
   }
 
-  /** Signs a 32-byte digest with the hub key. */
-  signOne(digest: Uint8Array): Promise<Uint8Array> {
-    if (digest.length !== 32) {
-      return Promise.reject(new VeenError("E.SIZE", "A signing digest must be 32 bytes"));
-    }
-    if (this.inline) return Promise.resolve(ed25519Sign(this.secret, digest));
-    return new Promise((resolve, reject) =>
-      this.enqueue({
-        op: OP_SIGN,
-        pk: undefined,
-        digest,
-        sig: undefined,
-        resolve: resolve as (r: unknown) => void,
-        reject,
-      })
-    );
+  /** Signs a 32-byte digest with the hub key, into slot `k` of `slots`. */
+  signInto(digest: Uint8Array, slots: Slots<Uint8Array>, k: number): void {
+    if (digest.length !== 32) return slots.fail(k, new VeenError("E.SIZE", "A signing digest must be 32 bytes"));
+    if (this.inline) return slots.put(k, ed25519Sign(this.secret, digest));
+    this.enqueue({ op: OP_SIGN, pk: undefined, digest, sig: undefined, slots, k });
   }
 
   /** Publishes `job` when a slot is free and no job waits for one; else it waits in `overflow`. */
@@ -183,8 +171,8 @@ class CryptoLane {
     while (this.collected !== done) {
       const o = slotOffset(this.collected);
       const j = this.inRing[this.inRingStart++]!;
-      if (j.op === OP_VERIFY) j.resolve(slots[o + OFF_RESULT] === 1);
-      else j.resolve(slots.slice(o + OFF_SIG, o + OFF_SIG + 64));
+      if (j.op === OP_VERIFY) j.slots.put(j.k, slots[o + OFF_RESULT] === 1);
+      else j.slots.put(j.k, slots.slice(o + OFF_SIG, o + OFF_SIG + 64));
       this.collected = (this.collected + 1) | 0;
     }
     if (this.inRingStart > 1024 && this.inRingStart * 2 > this.inRing.length) {
@@ -238,12 +226,29 @@ export class CryptoPool {
 
   /** Ed25519 verification of `sig` over `digest` under `pk`. */
   verify(pk: Uint8Array, digest: Uint8Array, sig: Uint8Array): Promise<boolean> {
-    return this.lane().verify(pk, digest, sig);
+    const one = new One<boolean>();
+    this.verifyInto(pk, digest, sig, one, 0);
+    return one.done;
   }
 
   /** Signs a 32-byte digest with the hub key. */
   signOne(digest: Uint8Array): Promise<Uint8Array> {
-    return this.lane().signOne(digest);
+    const one = new One<Uint8Array>();
+    this.signInto(digest, one, 0);
+    return one.done;
+  }
+
+  /**
+   * `verify` into slot `k` of `slots` (hub/slots.ts): a batch's verifications share one promise; each goes to the
+   * lane with the fewest jobs outstanding.
+   */
+  verifyInto(pk: Uint8Array, digest: Uint8Array, sig: Uint8Array, slots: Slots<boolean>, k: number): void {
+    this.lane().verifyInto(pk, digest, sig, slots, k);
+  }
+
+  /** `signOne` into slot `k` of `slots`. */
+  signInto(digest: Uint8Array, slots: Slots<Uint8Array>, k: number): void {
+    this.lane().signInto(digest, slots, k);
   }
 
   /** Stops the workers; work still pending is refused with E.UNAVAILABLE. */

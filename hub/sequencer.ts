@@ -23,6 +23,7 @@ import {
 import { checkClientKeyBounds, type ClientKeyBounds, nextFirstSeen } from "./client_key_bounds.ts";
 import type { CryptoPool } from "./crypto_pool.ts";
 import type { RateGate } from "./rate_limit.ts";
+import { Failed, Gather, One, type Slots } from "./slots.ts";
 import type { AcceptedEntry, CommitEntry, HubStore } from "./store.ts";
 import type { Metrics } from "./metrics.ts";
 
@@ -32,13 +33,13 @@ interface Pending {
   ckey: string;
   unsigned: UnsignedReceipt;
   /**
-   * The RECEIPT signature, requested from the crypto worker as soon as the entry is sequenced; undefined for a
-   * replicated entry, whose `entry.receipt` is already the primary's RECEIPT bytes.
+   * The RECEIPT signatures of the entry's run (slot `k`), requested from the crypto workers as soon as the entry is
+   * sequenced; undefined for a replicated entry, whose `entry.receipt` is already the primary's RECEIPT bytes.
    */
-  sig: Promise<Uint8Array> | undefined;
-  /** Releases the entry's RECEIPT once its batch is durable. */
-  resolve: (receipt: Uint8Array) => void;
-  reject: (e: unknown) => void;
+  sigs: Gather<Uint8Array> | undefined;
+  /** Where the entry's RECEIPT goes (slot `k`) once its batch is durable. */
+  receipts: Slots<Uint8Array>;
+  k: number;
 }
 
 interface ClientCursor {
@@ -67,6 +68,16 @@ export interface SequencerOptions {
 export interface Sequenced {
   streamSeq: number;
   receipt: Promise<Uint8Array>;
+}
+
+/**
+ * The MSGs of one `sequenceMany` call, by index: the stream_seq assigned (undefined when refused), and one promise
+ * for all their RECEIPTs, each slot holding the RECEIPT once its entry is durable or, as `Failed`, the VeenError
+ * that refused it (at sequencing or at its commit).
+ */
+export interface SequencedRun {
+  streamSeqs: (number | undefined)[];
+  receipts: Promise<(Uint8Array | Failed)[]>;
 }
 
 const CLIENT_CACHE_MAX = 200_000;
@@ -138,7 +149,10 @@ export class Sequencer {
     const ckey = await this.admitAndWarm(msg);
     const prior = msg.clientSeq <= this.clients.get(ckey)!.seq ? await this.priorOf(msg, ckey) : undefined;
     this.checkHealthy();
-    return this.append(msg, msgBytes, gate, nowMs, ckey, prior);
+    const receipt = new One<Uint8Array>();
+    const sigs = new Gather<Uint8Array>(1);
+    const streamSeq = this.append(msg, msgBytes, gate, nowMs, ckey, prior, sigs, receipt, 0);
+    return { streamSeq, receipt: receipt.done };
   }
 
   /**
@@ -150,31 +164,44 @@ export class Sequencer {
   async sequenceMany(
     items: readonly { msg: Msg; msgBytes: Uint8Array; gate: RateGate | undefined }[],
     nowMs: number,
-  ): Promise<(Sequenced | VeenError)[]> {
-    const ready: (string | VeenError)[] = [];
-    const priors: (AcceptedEntry | undefined)[] = [];
-    for (const it of items) {
+  ): Promise<SequencedRun> {
+    const n = items.length;
+    const ckeys: (string | VeenError)[] = new Array(n);
+    const priors: (AcceptedEntry | undefined)[] = new Array(n);
+    let prev: Msg | undefined;
+    for (let i = 0; i < n; i++) {
+      const msg = items[i]!.msg;
       try {
-        const ckey = await this.warm(it.msg);
-        ready.push(ckey);
-        priors.push(await this.priorOf(it.msg, ckey));
+        // A batch is mostly one client's: its cursor key is made once (the cursors are warm: no await).
+        const ckey = prev !== undefined && sameClient(prev, msg) ? ckeys[i - 1] as string : cursorKey(msg);
+        if (!this.clients.has(ckey)) await this.warm(msg);
+        ckeys[i] = ckey;
+        prev = msg;
+        if (msg.clientSeq <= this.clients.get(ckey)!.seq) priors[i] = await this.priorOf(msg, ckey);
       } catch (e) {
-        ready.push(asVeenError(e, "E.UNAVAILABLE", "Internal error"));
-        priors.push(undefined);
+        ckeys[i] = asVeenError(e, "E.UNAVAILABLE", "Internal error");
+        prev = undefined;
       }
     }
     // ---- one synchronous run: the batch's MSGs are sequenced back to back ----
-    return items.map((it, i) => {
-      const ckey = ready[i]!;
-      if (ckey instanceof VeenError) return ckey;
+    const streamSeqs: (number | undefined)[] = new Array(n);
+    const sigs = new Gather<Uint8Array>(n);
+    const receipts = new Gather<Uint8Array>(n);
+    for (let i = 0; i < n; i++) {
+      const it = items[i]!;
+      const ckey = ckeys[i]!;
       try {
+        if (ckey instanceof VeenError) throw ckey;
         this.checkHealthy();
         this.checkQueue();
-        return this.append(it.msg, it.msgBytes, it.gate, nowMs, ckey, priors[i]);
+        streamSeqs[i] = this.append(it.msg, it.msgBytes, it.gate, nowMs, ckey, priors[i], sigs, receipts, i);
       } catch (e) {
-        return asVeenError(e, "E.UNAVAILABLE", "Internal error");
+        const err = asVeenError(e, "E.UNAVAILABLE", "Internal error");
+        sigs.fail(i, err);
+        receipts.fail(i, err);
       }
-    });
+    }
+    return { streamSeqs, receipts: receipts.done };
   }
 
   /** The entry this client already has at msg.client_seq (pending or indexed), when the cursor is past it. */
@@ -184,7 +211,10 @@ export class Sequencer {
       await this.store.accepted(msg.label, msg.clientId, msg.clientSeq);
   }
 
-  /** The synchronous critical section of `sequence`: checks and append are atomic per label. */
+  /**
+   * The synchronous critical section of `sequence`: checks and append are atomic per label. The RECEIPT's signature
+   * goes to slot `k` of `sigs`, the RECEIPT itself, once durable, to slot `k` of `receipts`. Returns the stream_seq.
+   */
   private append(
     msg: Msg,
     msgBytes: Uint8Array,
@@ -192,7 +222,10 @@ export class Sequencer {
     nowMs: number,
     ckey: string,
     prior: AcceptedEntry | undefined,
-  ): Sequenced {
+    sigs: Gather<Uint8Array>,
+    receipts: Slots<Uint8Array>,
+    k: number,
+  ): number {
     const labelHex = ckey.slice(0, 64);
     const leaf = leafHashOf(msg);
     const cursor = this.clients.get(ckey) ?? { seq: 0, firstSeen: null, durable: true };
@@ -244,14 +277,11 @@ export class Sequencer {
       firstSeen,
     };
     this.pendingEntries.set(ckey + msg.clientSeq, { streamSeq: appended.seq, leafHash: leaf });
-    const sig = this.crypto.signOne(receiptSigningDigest(unsigned));
-    sig.catch(() => {}); // a failure is handled by the batch that awaits it
-    const receipt = new Promise<Uint8Array>((resolve, reject) =>
-      this.pending.push({ entry, ckey, unsigned, sig, resolve, reject })
-    );
+    this.crypto.signInto(receiptSigningDigest(unsigned), sigs, k);
+    this.pending.push({ entry, ckey, unsigned, sigs, receipts, k });
     this.metrics.queueDepth = this.pending.length;
     if (!this.committing) this.startCommitLoop();
-    return { streamSeq: appended.seq, receipt };
+    return appended.seq;
   }
 
   /**
@@ -306,12 +336,11 @@ export class Sequencer {
     };
     this.pendingEntries.set(ckey + msg.clientSeq, { streamSeq: appended.seq, leafHash: receipt.leafHash });
     const unsigned: UnsignedReceipt = { ...receipt };
-    const durable = new Promise<Uint8Array>((resolve, reject) =>
-      this.pending.push({ entry, ckey, unsigned, sig: undefined, resolve, reject })
-    );
+    const durable = new One<Uint8Array>();
+    this.pending.push({ entry, ckey, unsigned, sigs: undefined, receipts: durable, k: 0 });
     this.metrics.queueDepth = this.pending.length;
     if (!this.committing) this.startCommitLoop();
-    await durable;
+    await durable.done;
   }
 
   /**
@@ -333,7 +362,7 @@ export class Sequencer {
 
   /** Warms the client cursor of (label, client_id) from the index; returns its key. */
   private async warm(msg: Msg): Promise<string> {
-    const ckey = toHex(msg.label) + toHex(msg.clientId);
+    const ckey = cursorKey(msg);
     if (!this.clients.has(ckey)) {
       const u = await this.store.clientUsage(msg.label, msg.clientId);
       if (!this.clients.has(ckey)) {
@@ -406,10 +435,19 @@ export class Sequencer {
     const t0 = performance.now();
     const entries = batch.map((p) => p.entry);
     try {
-      const sigs = await Promise.all(batch.map((p) => p.sig));
-      batch.forEach((p, i) => {
-        if (p.sig !== undefined) p.entry.receipt = encodeReceipt({ ...p.unsigned, hubSig: sigs[i]! });
-      });
+      // The entries' runs (one signature request each; consecutive entries mostly share one).
+      const runs: Promise<unknown>[] = [];
+      let last: Gather<Uint8Array> | undefined;
+      for (const p of batch) {
+        if (p.sigs !== undefined && p.sigs !== last) runs.push((last = p.sigs).done);
+      }
+      await Promise.all(runs);
+      for (const p of batch) {
+        if (p.sigs === undefined) continue;
+        const sig = p.sigs.out[p.k]!;
+        if (sig instanceof Failed) throw sig.error;
+        p.entry.receipt = encodeReceipt({ ...p.unsigned, hubSig: sig });
+      }
       await prevCalled;
       if (this.failed !== undefined) throw this.failed;
       const committed = this.store.commit(entries);
@@ -426,7 +464,7 @@ export class Sequencer {
       this.pendingEntries.delete(p.ckey + p.entry.clientSeq);
       const cursor = this.clients.get(p.ckey);
       if (cursor !== undefined && cursor.seq === p.entry.clientSeq) cursor.durable = true;
-      p.resolve(p.entry.receipt);
+      p.receipts.put(p.k, p.entry.receipt);
     }
     this.opts.onCommitted?.(entries);
   }
@@ -438,7 +476,7 @@ export class Sequencer {
       "E.UNAVAILABLE",
       `Commit failed: ${e instanceof Error ? e.message : String(e)}`,
     );
-    for (const p of [...batch, ...this.pending.splice(0)]) p.reject(err);
+    for (const p of [...batch, ...this.pending.splice(0)]) p.receipts.fail(p.k, err);
     if (first) this.opts.onFatal(e);
   }
 
@@ -446,4 +484,14 @@ export class Sequencer {
   async drain(): Promise<void> {
     while (this.committing) await this.drained;
   }
+}
+
+/** The key of a client cursor: label hex || client_id hex. */
+function cursorKey(msg: Msg): string {
+  return toHex(msg.label) + toHex(msg.clientId);
+}
+
+/** Whether two MSGs have the same (label, client_id). */
+function sameClient(a: Msg, b: Msg): boolean {
+  return bytesEqual(a.clientId, b.clientId) && bytesEqual(a.label, b.label);
 }

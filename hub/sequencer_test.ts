@@ -117,7 +117,7 @@ Deno.test("a RECEIPT signature that fails refuses its batch with E.UNAVAILABLE a
   const { decodeMsg, encodeMsg, signingKeyFromSeed, VeenError } = await import("../core/mod.ts");
   const store = new MemoryStore();
   const crypto = await CryptoPool.start(signingKeyFromSeed(new Uint8Array(32).fill(2)).secret, 0);
-  crypto.signOne = () => Promise.reject(new Error("signer gone"));
+  crypto.signInto = (_d, slots, k) => slots.fail(k, new Error("signer gone"));
   let fatal: unknown;
   const seq = new Sequencer(store, crypto, new Metrics(), {
     batchMax: 8,

@@ -65,6 +65,7 @@ import type { PeerFilter } from "./peer_filter.ts";
 import type { PowGate } from "./pow_gate.ts";
 import type { RateGate } from "./rate_limit.ts";
 import type { Sequenced, Sequencer } from "./sequencer.ts";
+import { Failed, Gather, One, type Slots } from "./slots.ts";
 
 const HPKE_ENC_LEN = 32;
 const AEAD_TAG_LEN = 16;
@@ -239,16 +240,18 @@ export class SubmitPipeline {
 
   /**
    * The stages of `submit` for each item of a batch, in order. Signatures are all handed to the crypto workers at
-   * once; stage 4 runs item by item; the items that pass are sequenced back to back (hub/sequencer.ts
-   * `sequenceMany`), so they share group commits. A MSG on an admin stream is committed and folded before the
-   * items after it are checked, as consecutive /submit calls would see it.
+   * once, gathered into one promise (hub/slots.ts); stage 4 runs item by item; the items that pass are sequenced back
+   * to back (hub/sequencer.ts `sequenceMany`), so they share group commits. A MSG on an admin stream is committed
+   * and folded before the items after it are checked, as consecutive /submit calls would see it.
    */
   private async admitBatch(items: readonly Uint8Array[], t0: number): Promise<BatchResult[]> {
-    const results: BatchResult[] = new Array(items.length);
-    const msgs: (Msg | undefined)[] = new Array(items.length);
-    const verified: (Promise<boolean> | undefined)[] = new Array(items.length);
+    const n = items.length;
+    const results: BatchResult[] = new Array(n);
+    const msgs: (Msg | undefined)[] = new Array(n);
+    // One slot per item: its signature's verdict, or false for an item refused before (its result is set).
+    const verified = new Gather<boolean>(n);
     const now = () => Math.floor(this.c.now() / 1000);
-    for (let i = 0; i < items.length; i++) {
+    for (let i = 0; i < n; i++) {
       this.stats.received();
       let stage: StageName = "stage1-structure";
       try {
@@ -257,10 +260,10 @@ export class SubmitPipeline {
         const catchingUp = this.c.replication?.checkClientSubmit(msg.label, now());
         if (catchingUp !== undefined) await catchingUp;
         this.enterStage2();
-        const v = verified[i] = this.startVerify(msg);
-        v.catch(() => {}); // awaited in order below; a worker failure must not go unhandled meanwhile
+        this.startVerify(msg, verified, i);
       } catch (e) {
         results[i] = this.refused(e, stage, msgs[i], t0, items[i]!.length);
+        verified.put(i, false);
       }
     }
     const first = msgs.find((m, i) => m !== undefined && results[i] === undefined);
@@ -268,17 +271,17 @@ export class SubmitPipeline {
       ? undefined
       : this.#order.enter(toHex(first.label) + toHex(first.clientId), first.clientSeq);
     try {
-      return await this.admitInOrder(items, msgs, verified, results, ticket, t0);
+      return await this.admitInOrder(items, msgs, await verified.done, results, ticket, t0);
     } finally {
       if (ticket !== undefined) this.#order.leave(ticket);
     }
   }
 
-  /** Stages 2-6 of `admitBatch`, item by item (see there); `ticket` orders the client's requests (batch_order.ts). */
+  /** Stages 4-6 of `admitBatch`, item by item (see there); `ticket` orders the client's requests (batch_order.ts). */
   private async admitInOrder(
     items: readonly Uint8Array[],
     msgs: readonly (Msg | undefined)[],
-    verified: readonly (Promise<boolean> | undefined)[],
+    verified: readonly (boolean | Failed)[],
     results: BatchResult[],
     ticket: BatchTicket | undefined,
     t0: number,
@@ -290,6 +293,7 @@ export class SubmitPipeline {
       // Once sequenced (not yet durable), the client's later requests may go.
       run = await this.commitRun(run, results, t0, () => ticket !== undefined && this.#order.leave(ticket));
     };
+    const t1 = performance.now();
     for (let i = 0; i < items.length; i++) {
       const msg = msgs[i];
       if (results[i] !== undefined || msg === undefined) continue;
@@ -297,10 +301,12 @@ export class SubmitPipeline {
       if (admin) await commitRun();
       try {
         try {
-          if (!(await verified[i]!)) throw new VeenError("E.SIG", "MSG.sig does not verify under client_id");
-          const t1 = performance.now();
+          const ok = verified[i]!;
+          if (ok instanceof Failed) throw ok.error;
+          if (!ok) throw new VeenError("E.SIG", "MSG.sig does not verify under client_id");
           this.c.metrics.verifyLatency.observe(t1 - t0);
-          run.push({ i, msg, body: items[i]!, auth: await this.authorize(msg), t1 });
+          const auth = this.authorize(msg);
+          run.push({ i, msg, body: items[i]!, auth: auth instanceof Promise ? await auth : auth, t1 });
         } finally {
           this.leaveStage2(true);
         }
@@ -323,37 +329,63 @@ export class SubmitPipeline {
     t0: number,
     sequenced: () => void,
   ): Promise<Admitted[]> {
-    const seqd = await this.c.sequencer.sequenceMany(
+    const { streamSeqs, receipts } = await this.c.sequencer.sequenceMany(
       run.map((a) => ({ msg: a.msg, msgBytes: a.body, gate: a.auth.gate })),
       this.c.now(),
     );
     sequenced();
-    await Promise.all(run.map(async (a, k) => {
-      const s = seqd[k]!;
+    const out = await receipts;
+    for (let k = 0; k < run.length; k++) {
+      const a = run[k]!;
+      const r = out[k]!;
       try {
-        if (s instanceof VeenError) throw s;
-        results[a.i] = await this.committed(a.msg, a.auth, s, t0, a.t1, a.body.length);
+        if (r instanceof Failed) throw r.error;
+        const folded = this.foldAdmin(a.auth, streamSeqs[k]!);
+        if (folded !== undefined) await folded;
+        results[a.i] = this.accepted(a.msg, a.auth, streamSeqs[k]!, r, t0, a.t1, a.body.length);
       } catch (e) {
         results[a.i] = this.refused(e, "stage3-commit", a.msg, t0, a.body.length);
       }
-    }));
+    }
     return [];
   }
 
   /**
    * Stage 4 for a MSG whose signature verified: the KEX0.3 deny list, the capability (admission on), revocations,
-   * the admin-record checks or the label authority, and the class rate gate the commit takes a token from.
+   * the admin-record checks or the label authority, and the class rate gate the commit takes a token from. Without
+   * admission, revocations or an admin stream it runs synchronously (no promise per batch item).
    */
-  private async authorize(msg: Msg): Promise<Authorized> {
+  private authorize(msg: Msg): Authorized | Promise<Authorized> {
     this.c.denied?.check(msg.clientId); // stage 4 starts with the KEX0.3 deny list, admission on or off
     const adminStream = this.c.admin.adminStreamOf(msg.label);
     const gate = this.c.admission.required && !this.adminKeyRecord(msg, adminStream)
-      ? await this.capability(msg)
+      ? this.capability(msg)
       : undefined;
-    if (this.c.admin.revocations.size > 0 && this.c.unsafeSkipRevocations !== true) {
-      await this.revocation(msg);
+    if (gate instanceof Promise || this.checksRevocations() || adminStream !== undefined) {
+      return this.authorizeAfter(msg, adminStream, gate);
     }
+    return this.authorized(msg, undefined, undefined, gate);
+  }
+
+  /** The rest of `authorize` once a step needs to wait: the capability, revocations, the admin record. */
+  private async authorizeAfter(
+    msg: Msg,
+    adminStream: ReturnType<AdminPlane["adminStreamOf"]>,
+    capability: RateGate | undefined | Promise<RateGate | undefined>,
+  ): Promise<Authorized> {
+    const gate = await capability;
+    if (this.checksRevocations()) await this.revocation(msg);
     const adminRecord = adminStream === undefined ? undefined : await this.adminRecord(msg, adminStream);
+    return this.authorized(msg, adminStream, adminRecord, gate);
+  }
+
+  /** The end of stage 4: the label authority (not for admin streams), the label's class and its rate gate. */
+  private authorized(
+    msg: Msg,
+    adminStream: ReturnType<AdminPlane["adminStreamOf"]>,
+    adminRecord: AdmittedRecord | undefined,
+    gate: RateGate | undefined,
+  ): Authorized {
     if (adminStream === undefined) this.labelAuthority(msg);
     const cls = this.c.labels?.classOf(msg.label);
     return {
@@ -362,6 +394,11 @@ export class SubmitPipeline {
       cls: cls?.class,
       gate: this.c.labels === undefined ? gate : this.c.labels.gate(cls, gate),
     };
+  }
+
+  /** Whether stage 4 checks revocations: some are in force, and the test-only switch is off. */
+  private checksRevocations(): boolean {
+    return this.c.admin.revocations.size > 0 && this.c.unsafeSkipRevocations !== true;
   }
 
   /** Stage 6 for a sequenced MSG: its RECEIPT once durable (an admin record folded first), counted and logged. */
@@ -374,14 +411,31 @@ export class SubmitPipeline {
     bytesIn: number,
   ): Promise<Uint8Array> {
     const receipt = await sequenced.receipt; // the commit
-    if (auth.adminRecord !== undefined) {
-      await this.c.admin.applyCommitted(auth.adminStream!, sequenced.streamSeq, auth.adminRecord);
-    }
+    await this.foldAdmin(auth, sequenced.streamSeq);
+    return this.accepted(msg, auth, sequenced.streamSeq, receipt, t0, t1, bytesIn);
+  }
+
+  /** An admin record folded into the admin views before its RECEIPT leaves (undefined: not an admin record). */
+  private foldAdmin(auth: Authorized, streamSeq: number): Promise<void> | undefined {
+    if (auth.adminRecord === undefined) return undefined;
+    return this.c.admin.applyCommitted(auth.adminStream!, streamSeq, auth.adminRecord);
+  }
+
+  /** A durable MSG, counted and logged; returns its RECEIPT. */
+  private accepted(
+    msg: Msg,
+    auth: Authorized,
+    streamSeq: number,
+    receipt: Uint8Array,
+    t0: number,
+    t1: number,
+    bytesIn: number,
+  ): Uint8Array {
     const t2 = performance.now();
     this.c.metrics.submitOk++;
     this.c.metrics.countClass(auth.cls);
     this.c.metrics.endToEndLatency.observe(t2 - t0);
-    this.logSubmit(msg, sequenced.streamSeq, undefined, bytesIn, receipt.length, t1 - t0, t2 - t1);
+    this.logSubmit(msg, streamSeq, undefined, bytesIn, receipt.length, t1 - t0, t2 - t1);
     return receipt;
   }
 
@@ -497,27 +551,40 @@ export class SubmitPipeline {
 
   /** Stage 3, signature (E.SIG): MSG.sig verifies under client_id (on the crypto worker). */
   private async signature(msg: Msg): Promise<void> {
-    if (!(await this.startVerify(msg))) {
-      throw new VeenError("E.SIG", "MSG.sig does not verify under client_id");
-    }
+    const one = new One<boolean>();
+    this.startVerify(msg, one, 0);
+    if (!(await one.done)) throw new VeenError("E.SIG", "MSG.sig does not verify under client_id");
   }
 
-  /** Hands MSG.sig to the crypto workers; resolves with whether it verifies. */
-  private startVerify(msg: Msg): Promise<boolean> {
-    if (this.c.unsafeSkipSigCheck === true) return Promise.resolve(true);
+  /** Hands MSG.sig to the crypto workers; whether it verifies goes to slot `k` of `slots`. */
+  private startVerify(msg: Msg, slots: Slots<boolean>, k: number): void {
+    if (this.c.unsafeSkipSigCheck === true) return slots.put(k, true);
     this.c.metrics.sigVerifyAttempts++;
-    return this.c.crypto.verify(msg.clientId, msgSigningDigest(msg), msg.sig);
+    this.c.crypto.verifyInto(msg.clientId, msgSigningDigest(msg), msg.sig, slots, k);
   }
 
   /**
    * Stage 4, capability (E.AUTH, E.CAP, E.TIME): after the client_id deny list (hub/client_deny.ts, in `submit`),
    * an access grant named by auth_ref (hub/access_grants.ts), else hub/admission.ts; resolves with the rate gate.
    */
-  private async capability(msg: Msg): Promise<RateGate | undefined> {
+  private capability(msg: Msg): RateGate | undefined | Promise<RateGate | undefined> {
     const now = Math.floor(this.c.now() / 1000);
+    let granted: RateGate | undefined | null;
     try {
-      const granted = this.c.admin.accessGrants.check(msg, now);
-      const gate = granted !== null ? granted : await this.c.admission.check(msg, now);
+      granted = this.c.admin.accessGrants.check(msg, now);
+    } catch (e) {
+      this.c.metrics.capFail++;
+      throw e;
+    }
+    if (granted === null) return this.admitted(msg, now);
+    this.c.metrics.capOk++;
+    return granted;
+  }
+
+  /** The capability from hub/admission.ts, counted. */
+  private async admitted(msg: Msg, now: number): Promise<RateGate | undefined> {
+    try {
+      const gate = await this.c.admission.check(msg, now);
       this.c.metrics.capOk++;
       return gate;
     } catch (e) {

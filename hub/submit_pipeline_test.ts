@@ -18,6 +18,7 @@ import { AdminPlane } from "./admin_plane.ts";
 import { realmOf } from "./realm.ts";
 import { memoryViewStore } from "./view_store.ts";
 import { BodyLimits } from "./body_limits.ts";
+import type { Slots } from "./slots.ts";
 import { CryptoPool } from "./crypto_pool.ts";
 import { Logger } from "./logger.ts";
 import { MemoryStore } from "./memory_store.ts";
@@ -85,7 +86,7 @@ async function pipeline(
     bodies,
     crypto: o.verify === undefined
       ? crypto
-      : { verify: o.verify(crypto), signOne: (d: Uint8Array) => crypto.signOne(d) } as unknown as CryptoPool,
+      : wrapVerify(crypto, o.verify(crypto)),
     ...(o.stage2QueueMax === undefined ? {} : { stage2QueueMax: o.stage2QueueMax }),
     admission,
     admin,
@@ -271,3 +272,12 @@ Deno.test("submit pipeline: stage 2 full (stage2_queue_max) is 503 E.UNAVAILABLE
     t.close();
   }
 });
+
+/** `real` with its verifications answered by `verify` instead. */
+function wrapVerify(real: CryptoPool, verify: CryptoPool["verify"]): CryptoPool {
+  return {
+    verifyInto: (pk: Uint8Array, d: Uint8Array, sig: Uint8Array, slots: Slots<boolean>, k: number) =>
+      void verify(pk, d, sig).then((v) => slots.put(k, v), (e) => slots.fail(k, e)),
+    signInto: (d: Uint8Array, slots: Slots<Uint8Array>, k: number) => real.signInto(d, slots, k),
+  } as unknown as CryptoPool;
+}
