@@ -23,11 +23,19 @@ import {
   WANT_WAKE,
 } from "./crypto_ring.ts";
 
+/**
+ * While more jobs are queued, a wake-up message goes out after this many jobs at most, not after each: a message
+ * costs the main thread an event dispatch, and a batch queues hundreds of jobs at once. The last job of a run
+ * always wakes it.
+ */
+const WAKE_EVERY = 8;
+
 self.onmessage = (e: MessageEvent) => {
   const secret = new Uint8Array(e.data.secret as Uint8Array);
   const { control, slots } = viewRing(e.data.ring as SharedArrayBuffer);
   self.postMessage({ ok: true });
   let done = Atomics.load(control, DONE);
+  let sincePost = 0;
   for (;;) {
     if (Atomics.load(control, STOP) === 1) return self.close();
     const head = Atomics.load(control, HEAD);
@@ -54,8 +62,13 @@ self.onmessage = (e: MessageEvent) => {
       }
       done = (done + 1) | 0;
       Atomics.store(control, DONE, done);
-      if (Atomics.load(control, WANT_WAKE) === 1 && Atomics.compareExchange(control, WANT_WAKE, 1, 0) === 1) {
+      sincePost++;
+      if (
+        (sincePost >= WAKE_EVERY || done === head) && Atomics.load(control, WANT_WAKE) === 1 &&
+        Atomics.compareExchange(control, WANT_WAKE, 1, 0) === 1
+      ) {
         self.postMessage(0);
+        sincePost = 0;
       }
     }
   }
