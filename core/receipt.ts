@@ -32,7 +32,34 @@ function unsignedArray(r: UnsignedReceipt): FlatItem[] {
 }
 
 export function receiptSigningDigest(r: UnsignedReceipt): Uint8Array {
-  return Ht("veen/sig", encodeFlatArray(unsignedArray(r)));
+  return receiptDigestOf(encodeUnsignedReceipt(r));
+}
+
+/** CBOR of the first 6 fields: what the hub signs, and the head of CBOR(RECEIPT) (`receiptBytes`). */
+export function encodeUnsignedReceipt(r: UnsignedReceipt): Uint8Array {
+  return encodeFlatArray(unsignedArray(r));
+}
+
+/** The signing digest from `encodeUnsignedReceipt`'s bytes. */
+export function receiptDigestOf(unsigned: Uint8Array): Uint8Array {
+  return Ht("veen/sig", unsigned);
+}
+
+/**
+ * CBOR(RECEIPT) from `encodeUnsignedReceipt`'s bytes and hub_sig, without encoding the fields again: the array
+ * head becomes 7 (0x86 → 0x87) and hub_sig follows as a 64-byte bstr (0x58 0x40).
+ */
+export function receiptBytes(unsigned: Uint8Array, hubSig: Uint8Array): Uint8Array {
+  if (unsigned[0] !== 0x86 || hubSig.length !== 64) {
+    throw new VeenError("E.SIZE", "receiptBytes needs the 6-field head and a 64-byte hub_sig");
+  }
+  const out = new Uint8Array(unsigned.length + 66);
+  out.set(unsigned);
+  out[0] = 0x87;
+  out[unsigned.length] = 0x58;
+  out[unsigned.length + 1] = 64;
+  out.set(hubSig, unsigned.length + 2);
+  return out;
 }
 
 export function encodeReceipt(r: Receipt): Uint8Array {

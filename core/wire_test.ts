@@ -15,6 +15,9 @@ import {
 import {
   decodeReceipt,
   encodeReceipt,
+  encodeUnsignedReceipt,
+  receiptBytes,
+  receiptDigestOf,
   receiptSigningDigest,
   signReceipt,
   verifyReceiptSig,
@@ -116,6 +119,15 @@ Deno.test("RECEIPT round-trips and its signature covers every field", () => {
     toHex(receiptSigningDigest(r)),
     toHex(Ht("veen/sig", encodeCbor([1, label, 5, r.leafHash, r.mmrRoot, 1700000000]))),
   );
+  // The hub's splice: the signed fields' bytes, then hub_sig, give exactly CBOR(RECEIPT).
+  const unsigned = encodeUnsignedReceipt(r);
+  assert.deepEqual(receiptDigestOf(unsigned), receiptSigningDigest(r));
+  assert.deepEqual(receiptBytes(unsigned, r.hubSig), b);
+  for (const stream of [23, 24, 255, 256, 65536, 2 ** 32, 2 ** 40]) {
+    const big = signReceipt({ ...r, streamSeq: stream }, hub.secret);
+    assert.deepEqual(receiptBytes(encodeUnsignedReceipt(big), big.hubSig), encodeReceipt(big), `stream_seq ${stream}`);
+  }
+  assert.throws(() => receiptBytes(unsigned, new Uint8Array(63)), /64-byte hub_sig/);
 });
 
 Deno.test("CHECKPOINT is 7 items without witnesses, 8 with, and witnesses sign the same digest", () => {

@@ -573,10 +573,13 @@ export class DiskStore implements HubStore {
   /** Validates against the written seqs; nothing is touched when this throws. */
   #plan(batch: CommitEntry[]): Map<string, CommitGroup> {
     const groups = new Map<string, CommitGroup>();
+    let g: CommitGroup | undefined;
     for (let i = 0; i < batch.length; i++) {
       const e = batch[i]!;
-      const hex = toHex(e.label);
-      let g = groups.get(hex);
+      // Entries of one label mostly come in runs: its hex and group are looked up once per run.
+      const same = g !== undefined && bytesEqual(g.last.label, e.label);
+      const hex = same ? g!.hex : toHex(e.label);
+      if (!same) g = groups.get(hex);
       if (g === undefined) {
         const seq = this.#written.get(hex) ?? 0;
         g = { hex, label: e.label, fromSeq: seq, next: seq + 1, nodes: [], idx: [], last: e };
@@ -653,7 +656,7 @@ export class DiskStore implements HubStore {
     const items: IndexItem[] = new Array(batch.length);
     for (let i = 0; i < batch.length; i++) {
       const { label, clientId, clientSeq, streamSeq, leafHash, hubTs, firstSeen } = batch[i]!;
-      const ck = clientKey(label, clientId);
+      const ck = batch[i]!.clientKey ?? clientKey(label, clientId);
       this.#overlayClients.set(ck, { seq: clientSeq, firstSeen: firstSeen ?? null });
       this.#overlayEntries.set(ck + clientSeq, { streamSeq, leafHash });
       items[i] = {

@@ -3,6 +3,7 @@
  * Deno.serve; and the graceful shutdown path (stop accepting → drain commits → final checkpoints → close store).
  */
 import {
+  bytesEqual,
   DEFAULT_PROFILE,
   encodeProfile,
   fromHex,
@@ -303,9 +304,10 @@ async function startWithStore(
     },
     onCommitted: (entries) => {
       lastLabel = entries[entries.length - 1]?.label ?? lastLabel;
-      checkpointer.noteCommitted(entries.map((e) => e.label));
       const at = now();
-      for (const e of entries) metrics.committed(toHex(e.label), at);
+      const runs = labelRuns(entries);
+      checkpointer.noteCommitted(runs.map((r) => r.label));
+      for (const r of runs) metrics.committed(toHex(r.label), at, r.n);
     },
     clientKeyBounds: { maxLifetimeSec: cfg.maxClientIdLifetimeSec, maxMsgs: cfg.maxMsgsPerClientIdPerLabel },
   });
@@ -610,4 +612,15 @@ async function readTls(certPath: string, keyPath: string): Promise<{ cert: strin
     }
   };
   return { cert: await read(certPath), key: await read(keyPath) };
+}
+
+/** The runs of consecutive entries with the same label, and their lengths (a commit batch is mostly a few runs). */
+function labelRuns(entries: readonly { label: Uint8Array }[]): { label: Uint8Array; n: number }[] {
+  const runs: { label: Uint8Array; n: number }[] = [];
+  for (const e of entries) {
+    const last = runs[runs.length - 1];
+    if (last !== undefined && bytesEqual(last.label, e.label)) last.n++;
+    else runs.push({ label: e.label, n: 1 });
+  }
+  return runs;
 }

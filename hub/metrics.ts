@@ -86,9 +86,9 @@ export class Metrics {
     this.appends.set(k, (this.appends.get(k) ?? 0) + n);
   }
 
-  /** An entry of `labelHex` committed at `atMs`: counted, and waiting for a CHECKPOINT. */
-  committed(labelHex: string, atMs: number): void {
-    this.countAppends(labelHex);
+  /** `n` entries of `labelHex` committed at `atMs`: counted, and waiting for a CHECKPOINT. */
+  committed(labelHex: string, atMs: number, n = 1): void {
+    this.countAppends(labelHex, n);
     if (!this.#uncheckpointed.has(labelHex)) this.#uncheckpointed.set(labelHex, atMs);
   }
 

@@ -10,14 +10,14 @@
 import {
   asVeenError,
   bytesEqual,
-  encodeReceipt,
+  encodeUnsignedReceipt,
   leafHash as leafHashOf,
   MmrAccumulator,
   type Msg,
   type Receipt,
-  receiptSigningDigest,
+  receiptBytes,
+  receiptDigestOf,
   toHex,
-  type UnsignedReceipt,
   VeenError,
 } from "../core/mod.ts";
 import { checkClientKeyBounds, type ClientKeyBounds, nextFirstSeen } from "./client_key_bounds.ts";
@@ -31,7 +31,8 @@ interface Pending {
   entry: CommitEntry;
   /** label hex || client_id hex: the key of the entry's client cursor. */
   ckey: string;
-  unsigned: UnsignedReceipt;
+  /** CBOR of the RECEIPT's signed fields (core/receipt.ts `receiptBytes` appends hub_sig); unused when replicated. */
+  unsigned: Uint8Array;
   /**
    * The RECEIPT signatures of the entry's run (slot `k`), requested from the crypto workers as soon as the entry is
    * sequenced; undefined for a replicated entry, whose `entry.receipt` is already the primary's RECEIPT bytes.
@@ -48,6 +49,8 @@ interface ClientCursor {
   firstSeen: number | null;
   /** False while the cursor's last entry is not yet durable (the index may not know it); never evicted then. */
   durable: boolean;
+  /** The client's entries sequenced but not yet durable, by client_seq (the index does not know them yet). */
+  pending: Map<number, AcceptedEntry> | undefined;
 }
 
 export interface SequencerOptions {
@@ -87,8 +90,6 @@ const MAX_BATCHES_IN_FLIGHT = 2;
 export class Sequencer {
   private readonly accs = new Map<string, MmrAccumulator>();
   private readonly clients = new Map<string, ClientCursor>();
-  /** Entries sequenced but not yet durable, by label||client_id||client_seq (the index does not know them yet). */
-  private readonly pendingEntries = new Map<string, AcceptedEntry>();
   private pending: Pending[] = [];
   private committing = false;
   private failed: unknown = undefined;
@@ -207,7 +208,7 @@ export class Sequencer {
   /** The entry this client already has at msg.client_seq (pending or indexed), when the cursor is past it. */
   private async priorOf(msg: Msg, ckey: string): Promise<AcceptedEntry | undefined> {
     if (msg.clientSeq > this.clients.get(ckey)!.seq) return undefined;
-    return this.pendingEntries.get(ckey + msg.clientSeq) ??
+    return this.clients.get(ckey)!.pending?.get(msg.clientSeq) ??
       await this.store.accepted(msg.label, msg.clientId, msg.clientSeq);
   }
 
@@ -228,9 +229,9 @@ export class Sequencer {
   ): number {
     const labelHex = ckey.slice(0, 64);
     const leaf = leafHashOf(msg);
-    const cursor = this.clients.get(ckey) ?? { seq: 0, firstSeen: null, durable: true };
+    const cursor = this.clients.get(ckey) ?? this.setClient(ckey, 0, null);
     if (msg.clientSeq <= cursor.seq) {
-      prior ??= this.pendingEntries.get(ckey + msg.clientSeq);
+      prior ??= cursor.pending?.get(msg.clientSeq);
       if (prior !== undefined && bytesEqual(prior.leafHash, leaf)) {
         throw new VeenError("E.DUP", `Message already accepted as stream_seq ${prior.streamSeq}`);
       }
@@ -252,16 +253,16 @@ export class Sequencer {
     }
     gate?.take(msg.label, nowMs);
     const appended = acc.append(leaf);
-    const unsigned: UnsignedReceipt = {
+    const unsigned = encodeUnsignedReceipt({
       ver: 1,
       label: msg.label,
       streamSeq: appended.seq,
       leafHash: leaf,
       mmrRoot: appended.root,
       hubTs,
-    };
+    });
     const firstSeen = nextFirstSeen(msg.clientSeq, cursor.firstSeen, hubTs);
-    this.setClient(ckey, { seq: msg.clientSeq, firstSeen, durable: false });
+    advance(cursor, msg.clientSeq, firstSeen, { streamSeq: appended.seq, leafHash: leaf });
     const entry: CommitEntry = {
       label: msg.label,
       streamSeq: appended.seq,
@@ -275,9 +276,9 @@ export class Sequencer {
       newNodes: appended.newNodes,
       peaks: acc.peaks(),
       firstSeen,
+      clientKey: ckey,
     };
-    this.pendingEntries.set(ckey + msg.clientSeq, { streamSeq: appended.seq, leafHash: leaf });
-    this.crypto.signInto(receiptSigningDigest(unsigned), sigs, k);
+    this.crypto.signInto(receiptDigestOf(unsigned), sigs, k);
     this.pending.push({ entry, ckey, unsigned, sigs, receipts, k });
     this.metrics.queueDepth = this.pending.length;
     if (!this.committing) this.startCommitLoop();
@@ -319,7 +320,8 @@ export class Sequencer {
     this.accs.set(labelHex, acc);
     const cursor = this.clients.get(ckey)!;
     const firstSeen = nextFirstSeen(msg.clientSeq, cursor.firstSeen, receipt.hubTs);
-    this.setClient(ckey, { seq: Math.max(cursor.seq, msg.clientSeq), firstSeen, durable: false });
+    advance(cursor, Math.max(cursor.seq, msg.clientSeq), firstSeen, undefined);
+    (cursor.pending ??= new Map()).set(msg.clientSeq, { streamSeq: appended.seq, leafHash: receipt.leafHash });
     const entry: CommitEntry = {
       label: msg.label,
       streamSeq: appended.seq,
@@ -333,11 +335,10 @@ export class Sequencer {
       newNodes: appended.newNodes,
       peaks: acc.peaks(),
       firstSeen,
+      clientKey: ckey,
     };
-    this.pendingEntries.set(ckey + msg.clientSeq, { streamSeq: appended.seq, leafHash: receipt.leafHash });
-    const unsigned: UnsignedReceipt = { ...receipt };
     const durable = new One<Uint8Array>();
-    this.pending.push({ entry, ckey, unsigned, sigs: undefined, receipts: durable, k: 0 });
+    this.pending.push({ entry, ckey, unsigned: EMPTY, sigs: undefined, receipts: durable, k: 0 });
     this.metrics.queueDepth = this.pending.length;
     if (!this.committing) this.startCommitLoop();
     await durable.done;
@@ -365,9 +366,7 @@ export class Sequencer {
     const ckey = cursorKey(msg);
     if (!this.clients.has(ckey)) {
       const u = await this.store.clientUsage(msg.label, msg.clientId);
-      if (!this.clients.has(ckey)) {
-        this.setClient(ckey, { seq: u.seq, firstSeen: u.firstSeen, durable: true });
-      }
+      if (!this.clients.has(ckey)) this.setClient(ckey, u.seq, u.firstSeen);
     }
     return ckey;
   }
@@ -379,8 +378,13 @@ export class Sequencer {
     }
   }
 
-  private setClient(key: string, c: ClientCursor): void {
-    this.clients.delete(key);
+  /**
+   * A durable cursor for a client not in memory. Later MSGs update the cursor in place (`advance`), so the map
+   * keeps the order in which cursors were loaded (a delete and set per MSG churned its table): eviction may drop
+   * an active durable cursor, which its next MSG reloads from the index.
+   */
+  private setClient(key: string, seq: number, firstSeen: number | null): ClientCursor {
+    const c: ClientCursor = { seq, firstSeen, durable: true, pending: undefined };
     this.clients.set(key, c);
     const max = this.opts.clientCacheMax ?? CLIENT_CACHE_MAX;
     if (this.clients.size > max) {
@@ -390,6 +394,7 @@ export class Sequencer {
         if (v.durable) this.clients.delete(k);
       }
     }
+    return c;
   }
 
   private startCommitLoop(): void {
@@ -446,7 +451,7 @@ export class Sequencer {
         if (p.sigs === undefined) continue;
         const sig = p.sigs.out[p.k]!;
         if (sig instanceof Failed) throw sig.error;
-        p.entry.receipt = encodeReceipt({ ...p.unsigned, hubSig: sig });
+        p.entry.receipt = receiptBytes(p.unsigned, sig);
       }
       await prevCalled;
       if (this.failed !== undefined) throw this.failed;
@@ -461,9 +466,11 @@ export class Sequencer {
     this.metrics.commitLatency.observe(performance.now() - t0);
     this.metrics.queueDepth = this.pending.length;
     for (const p of batch) {
-      this.pendingEntries.delete(p.ckey + p.entry.clientSeq);
       const cursor = this.clients.get(p.ckey);
-      if (cursor !== undefined && cursor.seq === p.entry.clientSeq) cursor.durable = true;
+      if (cursor !== undefined) {
+        cursor.pending?.delete(p.entry.clientSeq);
+        if (cursor.seq === p.entry.clientSeq) cursor.durable = true;
+      }
       p.receipts.put(p.k, p.entry.receipt);
     }
     this.opts.onCommitted?.(entries);
@@ -484,6 +491,14 @@ export class Sequencer {
   async drain(): Promise<void> {
     while (this.committing) await this.drained;
   }
+}
+
+/** A cursor after a MSG at `seq`, not durable until its entry is; `accepted` is remembered until then. */
+function advance(c: ClientCursor, seq: number, firstSeen: number | null, accepted: AcceptedEntry | undefined): void {
+  c.seq = seq;
+  c.firstSeen = firstSeen;
+  c.durable = false;
+  if (accepted !== undefined) (c.pending ??= new Map()).set(seq, accepted);
 }
 
 /** The key of a client cursor: label hex || client_id hex. */

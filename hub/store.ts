@@ -21,6 +21,8 @@ export interface CommitEntry extends ReceiptRecord {
    * sequencer's cursor; not logged. When absent the index derives it from the prior row, as the log replay does.
    */
   firstSeen?: number;
+  /** label hex || client_id hex, when the caller has it already (the store's client key; made once per client). */
+  clientKey?: string;
 }
 
 /** An accepted entry found by (label, client_id, client_seq). */
