@@ -1,13 +1,15 @@
 /**
  * SHA-256 (FIPS 180-4) for the short inputs that dominate VEEN (tags, node pairs, leaf preimages, signing digests,
  * log frames; core/hash.ts sends long ones to node:crypto, whose per-call cost of ~1.2 µs dwarfs the compression
- * of a few blocks). The compression function runs in WebAssembly: the module is assembled here, at load, by the
- * small assembler below (no binary blob, no build step), with the 64 rounds unrolled and the working variables
- * renamed instead of moved. Against the same rounds in JavaScript it takes ~0.20 instead of ~0.25 µs a block,
- * ~20 % less for a 400-byte signing preimage (tests/sha256_bench.ts).
+ * of a few blocks). The hash runs in WebAssembly: the module is assembled here, at load, by the small assembler
+ * below (no binary blob, no build step), with the 64 rounds unrolled and the working variables renamed instead of
+ * moved. JavaScript only copies the input in and the digest out. Against the same rounds in JavaScript a block
+ * takes ~0.16 instead of ~0.25 µs (tests/sha256_bench.ts).
  *
- * Memory (one 64 KiB page): the eight state words at 0 (little-endian i32), the input blocks from INPUT on;
- * `compress(ptr, n)` runs the n 64-byte blocks at ptr through the state.
+ * Memory (one 64 KiB page): the state words at STATE (little-endian i32), the digest at OUT, input from INPUT on.
+ * Exports: `init()` sets the state to the IV; `compress(ptr, n)` runs the n 64-byte blocks at ptr through it;
+ * `finish(len, bitsLo, bitsHi)` pads the `len` bytes at INPUT with the message's bit length, compresses them and
+ * writes the big-endian digest at OUT.
  */
 
 const K = [
@@ -77,24 +79,28 @@ const K = [
   0xc67178f2,
 ];
 
-/** Where input blocks start in the module's memory, and how many bytes of blocks fit after it. */
-const INPUT = 64;
-const INPUT_CAP = 65536 - INPUT;
+const IV = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
 
-// ---- a tiny assembler: just the opcodes the rounds need ----
+const STATE = 0;
+const OUT = 32;
+const INPUT = 64;
+/** Input bytes gathered before whole blocks are compressed; the rest of the page leaves room for the padding. */
+const CHUNK = 65536 - INPUT - 128;
+
+// ---- a tiny assembler: just the opcodes the hash needs ----
 
 const OP = {
-  block: 0x02,
   loop: 0x03,
   brIf: 0x0d,
   end: 0x0b,
+  call: 0x10,
   get: 0x20,
   set: 0x21,
   tee: 0x22,
   load: 0x28,
   store: 0x36,
+  store8: 0x3a,
   const: 0x41,
-  eqz: 0x45,
   add: 0x6a,
   sub: 0x6b,
   and: 0x71,
@@ -104,6 +110,8 @@ const OP = {
   rotl: 0x77,
   rotr: 0x78,
 } as const;
+/** memory.fill (bulk memory): 0xfc 11, memory 0. */
+const MEMORY_FILL = [0xfc, 0x0b, 0x00];
 
 function uleb(n: number): number[] {
   const out: number[] = [];
@@ -130,140 +138,167 @@ function sleb(n: number): number[] {
   }
 }
 
-/** The body of `compress(ptr, n)`. */
-function compressBody(): number[] {
-  const c: number[] = [];
+/** One function's code: `locals` i32 locals after the parameters, then the instructions. */
+class Code {
+  readonly c: number[] = [];
+  get = (l: number) => this.c.push(OP.get, ...uleb(l));
+  set = (l: number) => this.c.push(OP.set, ...uleb(l));
+  tee = (l: number) => this.c.push(OP.tee, ...uleb(l));
+  k = (v: number) => this.c.push(OP.const, ...sleb(v));
+  op = (...o: number[]) => this.c.push(...o);
+  /** i32.load / i32.store at the address on the stack plus `offset`. */
+  load = (offset: number) => this.c.push(OP.load, 2, ...uleb(offset));
+  store = (offset: number) => this.c.push(OP.store, 2, ...uleb(offset));
+  /** Replaces the i32 on the stack by its bytes reversed (big-endian ↔ little-endian), through local `t`. */
+  bswap(t: number): void {
+    this.tee(t), this.k(8), this.op(OP.rotl), this.k(0x00ff00ff), this.op(OP.and);
+    this.get(t), this.k(8), this.op(OP.rotr), this.k(0xff00ff00 | 0), this.op(OP.and), this.op(OP.or);
+  }
+  /** Pushes rotr(x,a) ^ rotr(x,b) ^ (rotr|shr)(x,c) of local `x`. */
+  sigma(x: number, a: number, b: number, c: number, shr: boolean): void {
+    this.get(x), this.k(a), this.op(OP.rotr), this.get(x), this.k(b), this.op(OP.rotr), this.op(OP.xor);
+    this.get(x), this.k(c), this.op(shr ? OP.shrU : OP.rotr), this.op(OP.xor);
+  }
+  body(locals: number): number[] {
+    const decl = locals === 0 ? [0] : [1, ...uleb(locals), 0x7f];
+    const b = [...decl, ...this.c, OP.end];
+    return [...uleb(b.length), ...b];
+  }
+}
+
+/** `init()`: the state is the IV. */
+function initCode(): number[] {
+  const f = new Code();
+  for (let i = 0; i < 8; i++) f.k(0), f.k(IV[i]!), f.store(STATE + 4 * i);
+  return f.body(0);
+}
+
+/** `compress(ptr, n)`, n ≥ 1: all 64 rounds unrolled. */
+function compressCode(): number[] {
+  const f = new Code();
   // locals: 0 ptr, 1 n, 2..9 state A..H, 10..17 working v0..v7, 18..81 W[0..63], 82 t
   const PTR = 0, N = 1, ST = 2, V = 10, W = 18, T = 82;
-  const get = (l: number) => c.push(OP.get, ...uleb(l));
-  const set = (l: number) => c.push(OP.set, ...uleb(l));
-  const k = (v: number) => c.push(OP.const, ...sleb(v));
-  const op = (o: number) => c.push(o);
-  const rotrOf = (l: number, r: number) => (get(l), k(r), op(OP.rotr));
-  /** Pushes rotr(x,a) ^ rotr(x,b) ^ (rotr|shr)(x,c). */
-  const sigma = (l: number, a: number, b: number, cc: number, shr: boolean) => {
-    rotrOf(l, a), rotrOf(l, b), op(OP.xor), get(l), k(cc), op(shr ? OP.shrU : OP.rotr), op(OP.xor);
-  };
-  // load the state
-  for (let i = 0; i < 8; i++) k(0), c.push(OP.load, 2, ...uleb(4 * i)), set(ST + i);
-  c.push(OP.loop, 0x40);
-  // W[0..15]: big-endian words of the block
-  for (let i = 0; i < 16; i++) {
-    get(PTR), c.push(OP.load, 0, ...uleb(4 * i)), c.push(OP.tee, ...uleb(T));
-    k(8), op(OP.rotl), k(0x00ff00ff), op(OP.and);
-    get(T), k(8), op(OP.rotr), k(0xff00ff00 | 0), op(OP.and);
-    op(OP.or), set(W + i);
-  }
+  for (let i = 0; i < 8; i++) f.k(0), f.load(STATE + 4 * i), f.set(ST + i);
+  f.op(OP.loop, 0x40);
+  for (let i = 0; i < 16; i++) f.get(PTR), f.load(4 * i), f.bswap(T), f.set(W + i);
   for (let i = 16; i < 64; i++) {
-    sigma(W + i - 2, 17, 19, 10, true), get(W + i - 7), op(OP.add);
-    sigma(W + i - 15, 7, 18, 3, true), op(OP.add), get(W + i - 16), op(OP.add), set(W + i);
+    f.sigma(W + i - 2, 17, 19, 10, true), f.get(W + i - 7), f.op(OP.add);
+    f.sigma(W + i - 15, 7, 18, 3, true), f.op(OP.add), f.get(W + i - 16), f.op(OP.add), f.set(W + i);
   }
-  for (let i = 0; i < 8; i++) get(ST + i), set(V + i);
-  // 64 rounds; role r of round i lives in local V + ((r - i) mod 8): nothing moves between rounds
+  for (let i = 0; i < 8; i++) f.get(ST + i), f.set(V + i);
+  // Role r of round i lives in local V + ((r - i) mod 8): nothing moves between rounds.
   for (let i = 0; i < 64; i++) {
-    const v = (r: number) => V + ((r - i + 64) % 8);
-    const [a, b, cc, d, e, f, g, h] = [0, 1, 2, 3, 4, 5, 6, 7].map(v);
-    // T1 = h + S1(e) + ch(e,f,g) + K[i] + W[i], ch = g ^ (e & (f ^ g)), into T
-    get(h!), sigma(e!, 6, 11, 25, false), op(OP.add);
-    get(g!), get(e!), get(f!), get(g!), op(OP.xor), op(OP.and), op(OP.xor), op(OP.add);
-    k(K[i]!), op(OP.add), get(W + i), op(OP.add), set(T);
-    // d += T1
-    get(d!), get(T), op(OP.add), set(d!);
-    // h = T1 + S0(a) + maj(a,b,c), maj = (a & b) | (c & (a | b)); h becomes the next round's a
-    get(T), sigma(a!, 2, 13, 22, false), op(OP.add);
-    get(a!), get(b!), op(OP.and), get(cc!), get(a!), get(b!), op(OP.or), op(OP.and), op(OP.or), op(OP.add);
-    set(h!);
+    const [a, b, c, d, e, ff, g, h] = [0, 1, 2, 3, 4, 5, 6, 7].map((r) => V + ((r - i + 64) % 8)) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
+    // T1 = h + S1(e) + ch(e,f,g) + K[i] + W[i], ch = g ^ (e & (f ^ g))
+    f.get(h), f.sigma(e, 6, 11, 25, false), f.op(OP.add);
+    f.get(g), f.get(e), f.get(ff), f.get(g), f.op(OP.xor, OP.and, OP.xor, OP.add);
+    f.k(K[i]!), f.op(OP.add), f.get(W + i), f.op(OP.add), f.set(T);
+    f.get(d), f.get(T), f.op(OP.add), f.set(d); // d += T1
+    // h = T1 + S0(a) + maj(a,b,c), maj = (a & b) | (c & (a | b)): the next round's a
+    f.get(T), f.sigma(a, 2, 13, 22, false), f.op(OP.add);
+    f.get(a), f.get(b), f.op(OP.and), f.get(c), f.get(a), f.get(b), f.op(OP.or, OP.and, OP.or, OP.add);
+    f.set(h);
   }
-  // 64 rounds bring every role back to its local: state += working variables
-  for (let i = 0; i < 8; i++) get(ST + i), get(V + i), op(OP.add), set(ST + i);
-  get(PTR), k(64), op(OP.add), set(PTR);
-  get(N), k(1), op(OP.sub), c.push(OP.tee, ...uleb(N)), c.push(OP.brIf, 0), op(OP.end);
-  for (let i = 0; i < 8; i++) k(0), get(ST + i), c.push(OP.store, 2, ...uleb(4 * i));
-  op(OP.end);
-  const locals = [1, ...uleb(T - 1), 0x7f]; // one run of i32 locals after the two parameters
-  return [...locals, ...c];
+  // After 64 rounds every role is back in its local: state += working variables.
+  for (let i = 0; i < 8; i++) f.get(ST + i), f.get(V + i), f.op(OP.add), f.set(ST + i);
+  f.get(PTR), f.k(64), f.op(OP.add), f.set(PTR);
+  f.get(N), f.k(1), f.op(OP.sub), f.tee(N), f.op(OP.brIf, 0, OP.end);
+  for (let i = 0; i < 8; i++) f.k(0), f.get(ST + i), f.store(STATE + 4 * i);
+  return f.body(T - 1);
+}
+
+/** `finish(len, bitsLo, bitsHi)`: padding after the len bytes at INPUT, their blocks, the digest at OUT. */
+function finishCode(): number[] {
+  const f = new Code();
+  const LEN = 0, LO = 1, HI = 2, END = 3, T = 4;
+  f.k(INPUT), f.get(LEN), f.op(OP.add), f.k(0x80), f.op(OP.store8, 0, 0); // 0x80 after the message
+  f.get(LEN), f.k(72), f.op(OP.add), f.k(-64), f.op(OP.and), f.set(END); // whole blocks with 9 bytes more
+  f.k(INPUT + 1),
+    f.get(LEN),
+    f.op(OP.add),
+    f.k(0),
+    f.get(END),
+    f.k(9),
+    f.op(OP.sub),
+    f.get(LEN),
+    f.op(OP.sub);
+  f.op(...MEMORY_FILL); // zeros up to the length
+  f.k(INPUT - 8), f.get(END), f.op(OP.add), f.get(HI), f.bswap(T), f.store(0);
+  f.k(INPUT - 4), f.get(END), f.op(OP.add), f.get(LO), f.bswap(T), f.store(0);
+  f.k(INPUT), f.get(END), f.k(6), f.op(OP.shrU), f.op(OP.call, 1); // compress (function 1)
+  for (let i = 0; i < 8; i++) f.k(0), f.k(0), f.load(STATE + 4 * i), f.bswap(T), f.store(OUT + 4 * i);
+  return f.body(2);
 }
 
 function section(id: number, body: number[]): number[] {
   return [id, ...uleb(body.length), ...body];
 }
 
-const str = (s: string) => [...uleb(s.length), ...new TextEncoder().encode(s)];
+const name = (s: string) => [...uleb(s.length), ...new TextEncoder().encode(s)];
 
-/** The module's bytes. */
+/** The module's bytes: functions 0 init, 1 compress, 2 finish, and the memory. */
 function sha256Module(): Uint8Array {
-  const body = compressBody();
+  const I32 = 0x7f;
   return new Uint8Array([
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    0x01,
-    0x00,
-    0x00,
-    0x00,
-    ...section(1, [1, 0x60, 2, 0x7f, 0x7f, 0]), // type: (i32, i32) -> ()
-    ...section(3, [1, 0]), // one function of type 0
-    ...section(5, [1, 0, 1]), // one memory, min 1 page
-    ...section(7, [2, ...str("compress"), 0, 0, ...str("memory"), 2, 0]),
-    ...section(10, [1, ...uleb(body.length), ...body]),
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    // types: 0 () -> (), 1 (i32 i32) -> (), 2 (i32 i32 i32) -> ()
+    ...section(1, [3, 0x60, 0, 0, 0x60, 2, I32, I32, 0, 0x60, 3, I32, I32, I32, 0]),
+    ...section(3, [3, 0, 1, 2]),
+    ...section(5, [1, 0, 1]), // one memory of one page
+    ...section(
+      7,
+      [4, ...name("init"), 0, 0, ...name("compress"), 0, 1, ...name("finish"), 0, 2]
+        .concat([...name("memory"), 2, 0]),
+    ),
+    ...section(10, [3, ...initCode(), ...compressCode(), ...finishCode()]),
   ]);
 }
 
 // ---- the hash over the module ----
 
-const { compress, memory } = new WebAssembly.Instance(new WebAssembly.Module(sha256Module() as BufferSource))
-  .exports as { compress: (ptr: number, n: number) => void; memory: WebAssembly.Memory };
-const MEM = new Uint8Array(memory.buffer);
-const STATE = new Int32Array(memory.buffer, 0, 8);
-const IV = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
+const wasm = new WebAssembly.Instance(new WebAssembly.Module(sha256Module() as BufferSource)).exports as {
+  init: () => void;
+  compress: (ptr: number, n: number) => void;
+  finish: (len: number, bitsLo: number, bitsHi: number) => void;
+  memory: WebAssembly.Memory;
+};
+const MEM = new Uint8Array(wasm.memory.buffer);
 
 /** SHA-256 of the concatenation of `parts` (each is copied once, into the module's memory). */
 export function sha256Parts(parts: readonly Uint8Array[]): Uint8Array {
-  for (let i = 0; i < 8; i++) STATE[i] = IV[i]!;
+  wasm.init();
   let fill = 0; // bytes waiting at INPUT
   let total = 0;
   for (let k = 0; k < parts.length; k++) {
     const p = parts[k]!;
     total += p.length;
-    if (fill + p.length <= INPUT_CAP) {
+    if (fill + p.length <= CHUNK) {
       MEM.set(p, INPUT + fill);
       fill += p.length;
       continue;
     }
     for (let i = 0; i < p.length;) {
-      const take = Math.min(INPUT_CAP - fill, p.length - i);
+      const take = Math.min(CHUNK - fill, p.length - i);
       MEM.set(p.subarray(i, i + take), INPUT + fill);
       fill += take;
       i += take;
-      if (fill === INPUT_CAP) {
-        compress(INPUT, INPUT_CAP / 64);
+      if (fill === CHUNK) {
+        wasm.compress(INPUT, CHUNK / 64);
         fill = 0;
       }
     }
   }
-  // Padding: 0x80, zeros, the bit length as u64be; whole blocks of what remains go through, then the tail.
-  const full = fill & ~63;
-  if (full > 0) compress(INPUT, full / 64);
-  const tail = fill - full;
-  const at = INPUT + full;
-  const end = tail + 9 <= 64 ? 64 : 128;
-  MEM[at + tail] = 0x80;
-  MEM.fill(0, at + tail + 1, at + end - 8);
-  const hi = Math.floor(total / 0x2000_0000); // total * 8 / 2^32
-  const lo = (total * 8) >>> 0;
-  for (let i = 0; i < 4; i++) {
-    MEM[at + end - 8 + i] = hi >>> (24 - 8 * i);
-    MEM[at + end - 4 + i] = lo >>> (24 - 8 * i);
-  }
-  compress(at, end / 64);
+  wasm.finish(fill, (total * 8) >>> 0, Math.floor(total / 0x2000_0000));
   const out = new Uint8Array(32);
-  for (let i = 0; i < 8; i++) {
-    const v = STATE[i]!;
-    out[4 * i] = v >>> 24;
-    out[4 * i + 1] = v >>> 16;
-    out[4 * i + 2] = v >>> 8;
-    out[4 * i + 3] = v;
-  }
+  for (let i = 0; i < 32; i++) out[i] = MEM[OUT + i]!;
   return out;
 }

@@ -32,3 +32,31 @@ Deno.test("sha256Parts equals node:crypto for every length 0..600 and any split 
     );
   }
 });
+
+Deno.test("sha256Parts equals node:crypto past its 65 344-byte input chunk and around a page of input, whole and split", () => {
+  const r = prng(257);
+  const chunk = 65536 - 64 - 128;
+  const edges = [
+    chunk - 9,
+    chunk - 1,
+    chunk,
+    chunk + 1,
+    chunk + 55,
+    chunk + 56,
+    65_465,
+    65_471,
+    65_472,
+    65_473,
+  ];
+  for (const len of [...edges, 65_536, 2 * chunk, 200_001]) {
+    const x = r.bytes(len);
+    const want = createHash("sha256").update(x).digest("hex");
+    assert.equal(toHex(sha256Parts([x])), want, `length ${len}`);
+    const a = Math.min(len, chunk - 3);
+    assert.equal(
+      toHex(sha256Parts([x.subarray(0, a), x.subarray(a, a + 7), x.subarray(a + 7)])),
+      want,
+      `split ${len}`,
+    );
+  }
+});
