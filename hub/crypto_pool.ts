@@ -5,33 +5,34 @@
  * them. Jobs
  * travel through a shared ring (hub/crypto_ring.ts) rather than messages: posting a job is a few stores and, only
  * when the worker sleeps, one Atomics.notify; results are collected in order when the worker's empty wake-up
- * message arrives (sent only while the main thread waits for results). With a structured-clone message per job
+ * message arrives (sent only while the main thread waits for results). RECEIPT signatures have a channel of their
+ * own, which the worker serves first. With a structured-clone message per job
  * the worker spent ~25 µs more per submit (docs/performance.md). If the worker fails, pending work is refused
  * with E.UNAVAILABLE and the pool falls back to inline crypto.
  */
 import { ed25519Sign, ed25519Verify, VeenError } from "../core/mod.ts";
 import { One, type Slots } from "./slots.ts";
 import {
+  BELL,
   createRing,
   type CryptoRing,
-  DONE,
-  HEAD,
+  doneOf,
+  headOf,
   OFF_DIGEST,
   OFF_PK,
   OFF_RESULT,
   OFF_SIG,
-  OP_SIGN,
-  OP_VERIFY,
+  SIGN,
   SLEEPING,
   slotOffset,
   SLOTS,
   STOP,
+  VERIFY,
   viewRing,
   WANT_WAKE,
 } from "./crypto_ring.ts";
 
 interface Job {
-  op: number;
   pk: Uint8Array | undefined;
   digest: Uint8Array;
   sig: Uint8Array | undefined;
@@ -40,18 +41,77 @@ interface Job {
   k: number;
 }
 
+/** One channel of a lane's ring (hub/crypto_ring.ts): its jobs in the ring, oldest first, and those waiting. */
+class Channel {
+  /** Jobs published to the ring and not yet collected (the worker finishes a channel's jobs in order). */
+  readonly inRing: Job[] = [];
+  inRingStart = 0;
+  /** Jobs waiting for a free slot. */
+  overflow: Job[] = [];
+  head = 0;
+  collected = 0;
+
+  constructor(readonly c: number) {}
+
+  get outstanding(): number {
+    return ((this.head - this.collected) | 0) + this.overflow.length;
+  }
+
+  /** Writes jobs into free slots and advances HEAD (the caller rings BELL). */
+  publish(ring: CryptoRing, jobs: Job[]): void {
+    const { control, slots } = ring;
+    for (const j of jobs) {
+      const o = slotOffset(this.c, this.head);
+      slots.set(j.digest, o + OFF_DIGEST);
+      if (this.c === VERIFY) {
+        slots.set(j.pk!, o + OFF_PK);
+        slots.set(j.sig!, o + OFF_SIG);
+      }
+      this.inRing.push(j);
+      this.head = (this.head + 1) | 0;
+    }
+    Atomics.store(control, headOf(this.c), this.head);
+  }
+
+  /** Hands out the results up to the worker's DONE; publishes waiting jobs into the freed slots. */
+  collect(ring: CryptoRing): boolean {
+    const done = Atomics.load(ring.control, doneOf(this.c));
+    if (done === this.collected) return false;
+    const { slots } = ring;
+    while (this.collected !== done) {
+      const o = slotOffset(this.c, this.collected);
+      const j = this.inRing[this.inRingStart++]!;
+      if (this.c === VERIFY) j.slots.put(j.k, slots[o + OFF_RESULT] === 1);
+      else j.slots.put(j.k, slots.slice(o + OFF_SIG, o + OFF_SIG + 64));
+      this.collected = (this.collected + 1) | 0;
+    }
+    if (this.inRingStart > 1024 && this.inRingStart * 2 > this.inRing.length) {
+      this.inRing.splice(0, this.inRingStart);
+      this.inRingStart = 0;
+    }
+    if (this.overflow.length > 0) {
+      this.publish(ring, this.overflow.splice(0, SLOTS - ((this.head - this.collected) | 0)));
+    }
+    return true;
+  }
+
+  /** Every job not yet collected, now failed with `e`. */
+  fail(e: unknown): void {
+    const jobs = [...this.inRing.slice(this.inRingStart), ...this.overflow];
+    this.inRing.length = 0;
+    this.inRingStart = 0;
+    this.overflow = [];
+    for (const j of jobs) j.slots.fail(j.k, e);
+  }
+}
+
 /** One worker thread and its ring (or inline crypto); the pool spreads jobs over several. */
 class CryptoLane {
   private readonly worker: Worker | undefined;
   readonly ring: CryptoRing | undefined;
   private broken = false;
-  /** Jobs published to the ring and not yet collected, oldest first (the worker finishes them in order). */
-  private readonly inRing: Job[] = [];
-  private inRingStart = 0;
-  /** Jobs waiting for a free slot. */
-  private overflow: Job[] = [];
-  private head = 0;
-  private collected = 0;
+  /** By channel: SIGN, VERIFY. */
+  private readonly channels = [new Channel(SIGN), new Channel(VERIFY)];
 
   private constructor(private readonly secret: Uint8Array, worker?: Worker, ring?: CryptoRing) {
     this.worker = worker;
@@ -92,7 +152,7 @@ class CryptoLane {
 
   /** Jobs handed to this lane and not yet collected. */
   get outstanding(): number {
-    return this.inline ? 0 : ((this.head - this.collected) | 0) + this.overflow.length;
+    return this.inline ? 0 : this.channels[SIGN]!.outstanding + this.channels[VERIFY]!.outstanding;
   }
 
   get inline(): boolean {
@@ -101,14 +161,11 @@ class CryptoLane {
 
   private fail(e: unknown): void {
     this.broken = true;
-    const jobs = [...this.inRing.slice(this.inRingStart), ...this.overflow];
-    this.inRing.length = 0;
-    this.inRingStart = 0;
-    this.overflow = [];
-    for (const j of jobs) j.slots.fail(j.k, e);
+    for (const ch of this.channels) ch.fail(e);
     if (this.ring !== undefined) {
       Atomics.store(this.ring.control, STOP, 1);
-      Atomics.notify(this.ring.control, HEAD);
+      Atomics.add(this.ring.control, BELL, 1);
+      Atomics.notify(this.ring.control, BELL);
     }
     this.worker?.terminate();
   }
@@ -117,71 +174,52 @@ class CryptoLane {
   verifyInto(pk: Uint8Array, digest: Uint8Array, sig: Uint8Array, slots: Slots<boolean>, k: number): void {
     if (this.inline) return slots.put(k, ed25519Verify(pk, digest, sig));
     if (pk.length !== 32 || digest.length !== 32 || sig.length !== 64) return slots.put(k, false);
-    this.enqueue({ op: OP_VERIFY, pk, digest, sig, slots, k });
+    this.enqueue(this.channels[VERIFY]!, { pk, digest, sig, slots, k });
   }
 
   /** Signs a 32-byte digest with the hub key, into slot `k` of `slots`. */
   signInto(digest: Uint8Array, slots: Slots<Uint8Array>, k: number): void {
-    if (digest.length !== 32) return slots.fail(k, new VeenError("E.SIZE", "A signing digest must be 32 bytes"));
+    if (digest.length !== 32) {
+      return slots.fail(k, new VeenError("E.SIZE", "A signing digest must be 32 bytes"));
+    }
     if (this.inline) return slots.put(k, ed25519Sign(this.secret, digest));
-    this.enqueue({ op: OP_SIGN, pk: undefined, digest, sig: undefined, slots, k });
+    this.enqueue(this.channels[SIGN]!, { pk: undefined, digest, sig: undefined, slots, k });
   }
 
-  /** Publishes `job` when a slot is free and no job waits for one; else it waits in `overflow`. */
-  private enqueue(job: Job): void {
-    if (this.overflow.length === 0 && ((this.head - this.collected) | 0) < SLOTS) this.publish([job]);
-    else this.overflow.push(job);
+  /** Publishes `job` when a slot of its channel is free and no job waits for one; else it waits there. */
+  private enqueue(ch: Channel, job: Job): void {
+    if (ch.overflow.length === 0 && ((ch.head - ch.collected) | 0) < SLOTS) {
+      ch.publish(this.ring!, [job]);
+      this.ringBell();
+    } else ch.overflow.push(job);
     this.awaitResults();
   }
 
-  /** Writes jobs into free slots, advances HEAD and wakes the worker if it sleeps. */
-  private publish(jobs: Job[]): void {
-    const { control, slots } = this.ring!;
-    for (const j of jobs) {
-      const o = slotOffset(this.head);
-      slots[o] = j.op;
-      slots.set(j.digest, o + OFF_DIGEST);
-      if (j.op === OP_VERIFY) {
-        slots.set(j.pk!, o + OFF_PK);
-        slots.set(j.sig!, o + OFF_SIG);
-      }
-      this.inRing.push(j);
-      this.head = (this.head + 1) | 0;
-    }
-    Atomics.store(control, HEAD, this.head);
-    if (Atomics.load(control, SLEEPING) === 1) Atomics.notify(control, HEAD);
+  /** Rings BELL after a publication and wakes the worker if it sleeps. */
+  private ringBell(): void {
+    const { control } = this.ring!;
+    Atomics.add(control, BELL, 1);
+    if (Atomics.load(control, SLEEPING) === 1) Atomics.notify(control, BELL);
   }
 
   /** Collects finished jobs; while any is outstanding, asks the worker for a wake-up message. */
   private awaitResults(): void {
     if (this.broken) return;
     const { control } = this.ring!;
+    const [sign, verify] = this.channels as [Channel, Channel];
     for (;;) {
-      const done = Atomics.load(control, DONE);
-      if (done !== this.collected) this.collect(done);
-      if (this.head === this.collected) return;
+      // Collecting frees slots, and waiting jobs are published into them: ring BELL for those.
+      const waiting = sign.overflow.length + verify.overflow.length;
+      sign.collect(this.ring!);
+      verify.collect(this.ring!);
+      if (sign.overflow.length + verify.overflow.length !== waiting) this.ringBell();
+      if (sign.head === sign.collected && verify.head === verify.collected) return;
       Atomics.store(control, WANT_WAKE, 1);
       // A job finished before the flag was set would send no message: look once more.
-      if (Atomics.load(control, DONE) === this.collected) return;
-    }
-  }
-
-  private collect(done: number): void {
-    const { slots } = this.ring!;
-    while (this.collected !== done) {
-      const o = slotOffset(this.collected);
-      const j = this.inRing[this.inRingStart++]!;
-      if (j.op === OP_VERIFY) j.slots.put(j.k, slots[o + OFF_RESULT] === 1);
-      else j.slots.put(j.k, slots.slice(o + OFF_SIG, o + OFF_SIG + 64));
-      this.collected = (this.collected + 1) | 0;
-    }
-    if (this.inRingStart > 1024 && this.inRingStart * 2 > this.inRing.length) {
-      this.inRing.splice(0, this.inRingStart);
-      this.inRingStart = 0;
-    }
-    if (this.overflow.length > 0) {
-      const room = SLOTS - ((this.head - this.collected) | 0);
-      this.publish(this.overflow.splice(0, room));
+      if (
+        Atomics.load(control, doneOf(SIGN)) === sign.collected &&
+        Atomics.load(control, doneOf(VERIFY)) === verify.collected
+      ) return;
     }
   }
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ed25519Sign, ed25519Verify, Ht, signingKeyFromSeed, utf8 } from "../core/mod.ts";
 import { CryptoPool } from "./crypto_pool.ts";
+import type { Slots } from "./slots.ts";
 
 const hub = signingKeyFromSeed(new Uint8Array(32).fill(8));
 const client = signingKeyFromSeed(new Uint8Array(32).fill(9));
@@ -108,4 +109,22 @@ Deno.test("crypto pool: a process exits by itself once its pool is closed (the i
     0,
     `exited with ${out.code} (signal ${out.signal}): ${new TextDecoder().decode(out.stderr)}`,
   );
+});
+
+Deno.test("crypto pool: a RECEIPT signature queued behind thousands of verifications is served before them", async () => {
+  const pool = await CryptoPool.start(hub.secret, 1);
+  try {
+    const d = Ht("verify", utf8("x"));
+    const sig = ed25519Sign(client.secret, d);
+    let verified = 0;
+    const count: Slots<boolean> = { put: () => void verified++, fail: () => {} };
+    for (let i = 0; i < 2000; i++) pool.verifyInto(client.public, d, sig, count, i);
+    const signed = await pool.signOne(Ht("receipt", utf8("y")));
+    assert.ok(ed25519Verify(hub.public, Ht("receipt", utf8("y")), signed));
+    // First in, first out would finish all 2000 before it; the worker takes a signature between any two.
+    assert.ok(verified < 1000, `${verified} verifications finished before the signature`);
+    while (verified < 2000) await pool.verify(client.public, d, sig);
+  } finally {
+    pool.close();
+  }
 });
