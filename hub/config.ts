@@ -177,7 +177,7 @@ export function defaultConfig(dataDir = ""): HubConfig {
     classRates: [],
     labelEpochs: false,
     batchMax: 256,
-    batchWaitMs: 0,
+    batchWaitMs: 4,
     maxBatchItems: DEFAULT_MAX_BATCH_ITEMS,
     maxBatchBytes: DEFAULT_MAX_BATCH_BYTES,
     queueMax: 8192,

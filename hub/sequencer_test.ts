@@ -139,3 +139,17 @@ Deno.test("a RECEIPT signature that fails refuses its batch with E.UNAVAILABLE a
   assert.equal(store.stats().entries, 0);
   assert.equal(seq.healthy, false);
 });
+
+Deno.test("group commit delay: a busy hub's next batch fills for batch_wait_ms; at rest, full or with few on the way it is cut at once", async () => {
+  const { groupCommitWait } = await import("./sequencer.ts");
+  const busy = { pending: 10, upstream: 200, batchMax: 256, batchWaitMs: 4, sinceCutMs: 1 };
+  assert.equal(groupCommitWait(busy), 3, "200 submissions on their way: fill until 4 ms after the last cut");
+  assert.equal(groupCommitWait({ ...busy, sinceCutMs: 4 }), 0);
+  assert.equal(groupCommitWait({ ...busy, sinceCutMs: 10 }), 0);
+  assert.equal(groupCommitWait({ ...busy, pending: 256 }), 0, "a full batch goes at once");
+  assert.equal(groupCommitWait({ ...busy, upstream: 63 }), 0, "few on their way: nothing to wait for");
+  assert.equal(groupCommitWait({ ...busy, upstream: 64 }), 3);
+  assert.equal(groupCommitWait({ ...busy, upstream: 0 }), 0, "a hub at rest commits at once");
+  assert.equal(groupCommitWait({ ...busy, batchWaitMs: 0 }), 0, "batch_wait_ms 0 switches the delay off");
+  assert.equal(groupCommitWait({ ...busy, sinceCutMs: Infinity }), 0, "the first batch goes at once");
+});

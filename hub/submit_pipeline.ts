@@ -496,6 +496,11 @@ export class SubmitPipeline {
     return false;
   }
 
+  /** Submissions in stage 2 (signature and capability checks): on their way to the sequencer. */
+  get inStage2(): number {
+    return this.#inStage2;
+  }
+
   /** The stages as `GET /admission` reports them (hub/admission_stages.ts). */
   stageReports(): StageReport[] {
     const depth: Record<StageName, number> = {
