@@ -51,9 +51,20 @@ export function u64be(n: number | bigint): Uint8Array {
     return out;
   }
   if (!Number.isSafeInteger(n) || n < 0) throw new VeenError("E.SIZE", `Integer ${n} is not a valid u64`);
-  new DataView(out.buffer).setUint32(0, Math.floor(n / 0x1_0000_0000));
-  new DataView(out.buffer).setUint32(4, n >>> 0);
+  putU32be(out, 0, Math.floor(n / 0x1_0000_0000));
+  putU32be(out, 4, n >>> 0);
   return out;
+}
+
+/**
+ * Writes a u32 big-endian at `o`. Byte stores, not a DataView: a view per call is garbage, and reading `.buffer`
+ * of a small array moves its bytes off the V8 heap.
+ */
+export function putU32be(out: Uint8Array, o: number, n: number): void {
+  out[o] = n >>> 24;
+  out[o + 1] = n >>> 16;
+  out[o + 2] = n >>> 8;
+  out[o + 3] = n;
 }
 
 /** `u32be(n)` (spec 004 §1). */
@@ -62,13 +73,14 @@ export function u32be(n: number): Uint8Array {
     throw new VeenError("E.SIZE", `Integer ${n} is not a valid u32`);
   }
   const out = new Uint8Array(4);
-  new DataView(out.buffer).setUint32(0, n);
+  putU32be(out, 0, n);
   return out;
 }
 
-/** Reads a big-endian u32 at `offset`. */
+/** Reads a big-endian u32 at `offset` (RangeError past the end, as a DataView would). */
 export function readU32be(b: Uint8Array, offset: number): number {
-  return new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(offset);
+  if (!(offset >= 0 && offset + 4 <= b.length)) throw new RangeError(`No u32 at offset ${offset}`);
+  return (b[offset]! * 0x100_0000) + ((b[offset + 1]! << 16) | (b[offset + 2]! << 8) | b[offset + 3]!);
 }
 
 /** True when `v` is a Uint8Array of exactly 32 bytes (a hash, key or id). */

@@ -4,7 +4,7 @@
  * differs, so accepted bytes are exactly the bytes this module would produce.
  */
 import { decode as cborgDecode, decodeFirst, encode as cborgEncode } from "cborg";
-import { bytesEqual } from "./bytes.ts";
+import { bytesEqual, putU32be } from "./bytes.ts";
 import { VeenError } from "./errors.ts";
 
 /** The values VEEN wire objects are made of. Maps use integer keys (core objects) or text keys (error bodies). */
@@ -222,11 +222,12 @@ export function writeCborHead(out: Uint8Array, o: number, major: number, n: numb
   }
   if (n < 0x1_0000_0000) {
     out[o] = m | 26;
-    new DataView(out.buffer, out.byteOffset).setUint32(o + 1, n);
+    putU32be(out, o + 1, n);
     return o + 5;
   }
   out[o] = m | 27;
-  new DataView(out.buffer, out.byteOffset).setBigUint64(o + 1, BigInt(n));
+  putU32be(out, o + 1, Math.floor(n / 0x1_0000_0000));
+  putU32be(out, o + 5, n >>> 0);
   return o + 9;
 }
 

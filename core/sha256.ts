@@ -273,13 +273,16 @@ const wasm = new WebAssembly.Instance(new WebAssembly.Module(sha256Module() as B
 };
 const MEM = new Uint8Array(wasm.memory.buffer);
 
-/** SHA-256 of the concatenation of `parts` (each is copied once, into the module's memory). */
-export function sha256Parts(parts: readonly Uint8Array[]): Uint8Array {
+/**
+ * SHA-256 of the concatenation of `prefix` (when given) and `parts`, each copied once into the module's memory
+ * (the prefix saves `Ht` a copy of its parts array).
+ */
+export function sha256Parts(parts: readonly Uint8Array[], prefix?: Uint8Array): Uint8Array {
   wasm.init();
   let fill = 0; // bytes waiting at INPUT
   let total = 0;
-  for (let k = 0; k < parts.length; k++) {
-    const p = parts[k]!;
+  for (let k = prefix === undefined ? 0 : -1; k < parts.length; k++) {
+    const p = k < 0 ? prefix! : parts[k]!;
     total += p.length;
     if (fill + p.length <= CHUNK) {
       MEM.set(p, INPUT + fill);

@@ -8,7 +8,6 @@
  * is then decoded as a MSG on its own, so a malformed MSG is refused alone while a sequence that cannot be split is
  * refused whole (E.SIZE), before anything is admitted.
  */
-import { concat } from "./bytes.ts";
 import { decodeErrorBody, encodeErrorBody } from "./error_body.ts";
 import { VeenError } from "./errors.ts";
 import { decodeReceipt, type Receipt } from "./receipt.ts";
@@ -83,7 +82,16 @@ export type BatchResult = Uint8Array | VeenError;
 
 /** The answer body: each RECEIPT as is, each refusal as its error body map. */
 export function encodeBatchResponse(results: readonly BatchResult[]): Uint8Array {
-  return concat(...results.map((r) => r instanceof VeenError ? encodeErrorBody(r) : r));
+  const items = results.map((r) => r instanceof VeenError ? encodeErrorBody(r) : r);
+  let n = 0;
+  for (const it of items) n += it.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const it of items) {
+    out.set(it, o);
+    o += it.length;
+  }
+  return out;
 }
 
 /** A decoded answer item: the RECEIPT and its exact bytes, or the hub's refusal. */

@@ -125,7 +125,11 @@ Deno.test("RECEIPT round-trips and its signature covers every field", () => {
   assert.deepEqual(receiptBytes(unsigned, r.hubSig), b);
   for (const stream of [23, 24, 255, 256, 65536, 2 ** 32, 2 ** 40]) {
     const big = signReceipt({ ...r, streamSeq: stream }, hub.secret);
-    assert.deepEqual(receiptBytes(encodeUnsignedReceipt(big), big.hubSig), encodeReceipt(big), `stream_seq ${stream}`);
+    assert.deepEqual(
+      receiptBytes(encodeUnsignedReceipt(big), big.hubSig),
+      encodeReceipt(big),
+      `stream_seq ${stream}`,
+    );
   }
   assert.throws(() => receiptBytes(unsigned, new Uint8Array(63)), /64-byte hub_sig/);
 });

@@ -57,20 +57,17 @@ class Channel {
     return ((this.head - this.collected) | 0) + this.overflow.length;
   }
 
-  /** Writes jobs into free slots and advances HEAD (the caller rings BELL). */
-  publish(ring: CryptoRing, jobs: Job[]): void {
-    const { control, slots } = ring;
-    for (const j of jobs) {
-      const o = slotOffset(this.c, this.head);
-      slots.set(j.digest, o + OFF_DIGEST);
-      if (this.c === VERIFY) {
-        slots.set(j.pk!, o + OFF_PK);
-        slots.set(j.sig!, o + OFF_SIG);
-      }
-      this.inRing.push(j);
-      this.head = (this.head + 1) | 0;
+  /** Writes a job into the next free slot and advances HEAD (the caller rings BELL). */
+  publish(ring: CryptoRing, j: Job): void {
+    const o = slotOffset(this.c, this.head);
+    ring.slots.set(j.digest, o + OFF_DIGEST);
+    if (this.c === VERIFY) {
+      ring.slots.set(j.pk!, o + OFF_PK);
+      ring.slots.set(j.sig!, o + OFF_SIG);
     }
-    Atomics.store(control, headOf(this.c), this.head);
+    this.inRing.push(j);
+    this.head = (this.head + 1) | 0;
+    Atomics.store(ring.control, headOf(this.c), this.head);
   }
 
   /** Hands out the results up to the worker's DONE; publishes waiting jobs into the freed slots. */
@@ -90,7 +87,9 @@ class Channel {
       this.inRingStart = 0;
     }
     if (this.overflow.length > 0) {
-      this.publish(ring, this.overflow.splice(0, SLOTS - ((this.head - this.collected) | 0)));
+      for (const j of this.overflow.splice(0, SLOTS - ((this.head - this.collected) | 0))) {
+        this.publish(ring, j);
+      }
     }
     return true;
   }
@@ -189,7 +188,7 @@ class CryptoLane {
   /** Publishes `job` when a slot of its channel is free and no job waits for one; else it waits there. */
   private enqueue(ch: Channel, job: Job): void {
     if (ch.overflow.length === 0 && ((ch.head - ch.collected) | 0) < SLOTS) {
-      ch.publish(this.ring!, [job]);
+      ch.publish(this.ring!, job);
       this.ringBell();
     } else ch.overflow.push(job);
     this.awaitResults();
@@ -206,7 +205,8 @@ class CryptoLane {
   private awaitResults(): void {
     if (this.broken) return;
     const { control } = this.ring!;
-    const [sign, verify] = this.channels as [Channel, Channel];
+    const sign = this.channels[SIGN]!;
+    const verify = this.channels[VERIFY]!;
     for (;;) {
       // Collecting frees slots, and waiting jobs are published into them: ring BELL for those.
       const waiting = sign.overflow.length + verify.overflow.length;

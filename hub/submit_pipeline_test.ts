@@ -84,9 +84,7 @@ async function pipeline(
     limits,
     profileId: new Writer("x").msg().profileId,
     bodies,
-    crypto: o.verify === undefined
-      ? crypto
-      : wrapVerify(crypto, o.verify(crypto)),
+    crypto: o.verify === undefined ? crypto : wrapVerify(crypto, o.verify(crypto)),
     ...(o.stage2QueueMax === undefined ? {} : { stage2QueueMax: o.stage2QueueMax }),
     admission,
     admin,
