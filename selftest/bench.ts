@@ -213,7 +213,10 @@ interface PhaseFigures {
   inFlight: number;
   ok: number;
   perSec: number;
+  /** perSec over the mean of the crypto ceilings measured just before and just after the phase. */
   ratio: number;
+  /** The one-core ceiling (pairs/s) measured just before and just after the phase, the hub idle. */
+  ceiling: { before: number; after: number };
   seconds: number;
   /** Time to receipt per request (a whole batch's for /submit_batch), ms. */
   p50: number;
@@ -228,13 +231,17 @@ interface PhaseFigures {
   cpuPerSubmitUs: { hub: Record<string, number>; loadGenerator: number } | undefined;
 }
 
-/** One measured phase against the running hub: machine shares and CPU per thread around `run`. */
+/**
+ * One measured phase against the running hub: machine shares and CPU per thread around `run`, and its ratio to
+ * the crypto ceiling measured just before and just after it (this VM's speed drifts by a fifth within minutes; a
+ * ceiling measured once at the start made a phase run in a slow spell look worse than it was).
+ */
 async function phase(
   hubPid: number,
-  ceiling: number,
   p: { name: string; what: string; clients: number; items: number; inFlight: number },
   run: () => Promise<LoadResult & { requests?: number; resends?: number }>,
 ): Promise<PhaseFigures> {
+  const ceilingBefore = cryptoCeiling(PHASE_CEILING_MS);
   const before = readCpuTimes();
   const hubBefore = readThreadCpu(hubPid);
   const selfBefore = readThreadCpu(Deno.pid);
@@ -242,6 +249,7 @@ async function phase(
   const hubAfter = readThreadCpu(hubPid);
   const selfAfter = readThreadCpu(Deno.pid);
   const after = readCpuTimes();
+  const ceiling = { before: Math.round(ceilingBefore), after: Math.round(cryptoCeiling(PHASE_CEILING_MS)) };
   const cpu = before && after ? cpuShares(before, after) : undefined;
   const cpuPerSubmitUs = hubBefore && hubAfter && selfBefore && selfAfter && res.ok > 0
     ? {
@@ -249,8 +257,18 @@ async function phase(
       loadGenerator: totalPerOp(selfBefore, selfAfter, res.ok),
     }
     : undefined;
-  return { ...p, ...res, ratio: res.perSec / ceiling, cpu, cpuPerSubmitUs };
+  return {
+    ...p,
+    ...res,
+    ratio: res.perSec / ((ceiling.before + ceiling.after) / 2),
+    ceiling,
+    cpu,
+    cpuPerSubmitUs,
+  };
 }
+
+/** How long each ceiling measurement around a phase runs. */
+const PHASE_CEILING_MS = 1000;
 
 /** The text lines of one phase. */
 function phaseLines(f: PhaseFigures): string[] {
@@ -258,9 +276,9 @@ function phaseLines(f: PhaseFigures): string[] {
   const lines = [
     `${f.name}: ${f.what}: ${Math.round(f.perSec)} durable submits/s (${
       r2(f.ratio)
-    } of ceiling), ${f.ok} ok in ${r1(f.seconds)} s; ${per} p50 ${r1(f.p50)} ms, p95 ${r1(f.p95)} ms, p99 ${
-      r1(f.p99)
-    } ms, max ${r1(f.max)} ms; errors ${JSON.stringify(f.errors)}${
+    } of ceiling ${f.ceiling.before}→${f.ceiling.after}), ${f.ok} ok in ${r1(f.seconds)} s; ${per} p50 ${
+      r1(f.p50)
+    } ms, p95 ${r1(f.p95)} ms, p99 ${r1(f.p99)} ms, max ${r1(f.max)} ms; errors ${JSON.stringify(f.errors)}${
       f.resends ? `; ${f.resends} MSGs resent` : ""
     }`,
   ];
@@ -340,7 +358,7 @@ export async function bench(ctx: CommandContext): Promise<number> {
     proofs: int("proofs", 300, 1_000_000),
     batchItems: int("batch-items", 256, 8192),
     batchInFlight: int("batch-in-flight", 3, 64),
-    manyBatchItems: int("many-batch-items", 16, 8192),
+    manyBatchItems: int("many-batch-items", 12, 8192),
     json: ctx.out.mode.json,
     write: ctx.flags.str("write"),
     "skip-history": ctx.flags.bool("skip-history"),
@@ -373,7 +391,7 @@ export async function bench(ctx: CommandContext): Promise<number> {
         await shape.run(warm, presign(warm));
         const o = { ...shape.o, streamPrefix: name };
         const msgs = presign(o);
-        const fig = await phase(hub.pid, ceiling, { name, ...shape.figures }, () => shape.run(o, msgs));
+        const fig = await phase(hub.pid, { name, ...shape.figures }, () => shape.run(o, msgs));
         phases.push(fig);
         for (const l of phaseLines(fig)) log(l);
       }
