@@ -358,7 +358,7 @@ export async function bench(ctx: CommandContext): Promise<number> {
     proofs: int("proofs", 300, 1_000_000),
     batchItems: int("batch-items", 256, 8192),
     batchInFlight: int("batch-in-flight", 3, 64),
-    manyBatchItems: int("many-batch-items", 12, 8192),
+    manyBatchItems: int("many-batch-items", 10, 8192),
     json: ctx.out.mode.json,
     write: ctx.flags.str("write"),
     "skip-history": ctx.flags.bool("skip-history"),

@@ -90,7 +90,7 @@ export const BENCH_COMMAND: Command = {
   summary: "measure crypto ceiling, durable submits/s, proof latency and stream throughput (figures only)",
   usage:
     "veen bench [--clients 32] [--labels 4] [--count 20000] [--seconds 60] [--phases single,batch1,batchN] " +
-    "[--batch-items 256] [--batch-in-flight 3] [--many-batch-items 12] [--sizes 1000,10000,100000] " +
+    "[--batch-items 256] [--batch-in-flight 3] [--many-batch-items 10] [--sizes 1000,10000,100000] " +
     "[--proofs 300] [--skip-history] [--json] [--write FILE]",
   details:
     `Measures the crypto ceiling, then against one hub, phase by phase: durable submits/s (and its ratio to the
@@ -111,7 +111,7 @@ or fails on timing. VEEN_BENCH_HUB_FLAGS adds runtime flags to the hub (e.g. "--
     {
       name: "many-batch-items",
       metavar: "N",
-      help: "MSGs per request of each of the producers (default 12)",
+      help: "MSGs per request of each of the producers (default 10)",
     },
     { name: "sizes", metavar: "N,N,...", help: "history sizes (default 1000,10000,100000)" },
     { name: "proofs", metavar: "N", help: "proofs per history size (default 300)" },
