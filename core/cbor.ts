@@ -231,8 +231,11 @@ export function writeCborHead(out: Uint8Array, o: number, major: number, n: numb
   return o + 9;
 }
 
-/** Canonical CBOR of a flat array (identical to `encodeCbor(items)`), without cborg's generic tokenizer. */
-export function encodeFlatArray(items: readonly FlatItem[]): Uint8Array {
+/**
+ * Canonical CBOR of a flat array (identical to `encodeCbor(items)`), without cborg's generic tokenizer; `room`
+ * zero bytes follow it in the same buffer (for a field the caller appends later).
+ */
+export function encodeFlatArray(items: readonly FlatItem[], room = 0): Uint8Array {
   let len = cborHeadLen(items.length);
   for (const it of items) {
     if (it === null) len += 1;
@@ -241,7 +244,7 @@ export function encodeFlatArray(items: readonly FlatItem[]): Uint8Array {
       len += cborHeadLen(it);
     } else len += cborHeadLen(it.length) + it.length;
   }
-  const out = new Uint8Array(len);
+  const out = new Uint8Array(len + room);
   let o = writeCborHead(out, 0, 4, items.length);
   for (const it of items) {
     if (it === null) out[o++] = 0xf6;

@@ -32,34 +32,37 @@ function unsignedArray(r: UnsignedReceipt): FlatItem[] {
 }
 
 export function receiptSigningDigest(r: UnsignedReceipt): Uint8Array {
-  return receiptDigestOf(encodeUnsignedReceipt(r));
+  return Ht("veen/sig", encodeFlatArray(unsignedArray(r)));
 }
 
-/** CBOR of the first 6 fields: what the hub signs, and the head of CBOR(RECEIPT) (`receiptBytes`). */
-export function encodeUnsignedReceipt(r: UnsignedReceipt): Uint8Array {
-  return encodeFlatArray(unsignedArray(r));
-}
-
-/** The signing digest from `encodeUnsignedReceipt`'s bytes. */
-export function receiptDigestOf(unsigned: Uint8Array): Uint8Array {
-  return Ht("veen/sig", unsigned);
-}
+/** Bytes after the signed fields of a draft: hub_sig's bstr head (0x58 0x40) and its 64 bytes. */
+const HUB_SIG_ROOM = 66;
 
 /**
- * CBOR(RECEIPT) from `encodeUnsignedReceipt`'s bytes and hub_sig, without encoding the fields again: the array
- * head becomes 7 (0x86 → 0x87) and hub_sig follows as a 64-byte bstr (0x58 0x40).
+ * A RECEIPT being made, in the one buffer it ends in (the hub makes one per MSG): CBOR of the 6 signed fields
+ * (array head 0x86), then room for hub_sig. `draftDigest` is its signing digest; `sealReceipt` makes the buffer
+ * CBOR(RECEIPT) without encoding the fields again.
  */
-export function receiptBytes(unsigned: Uint8Array, hubSig: Uint8Array): Uint8Array {
-  if (unsigned[0] !== 0x86 || hubSig.length !== 64) {
-    throw new VeenError("E.SIZE", "receiptBytes needs the 6-field head and a 64-byte hub_sig");
+export function draftReceipt(r: UnsignedReceipt): Uint8Array {
+  return encodeFlatArray(unsignedArray(r), HUB_SIG_ROOM);
+}
+
+/** The signing digest of a `draftReceipt`: `Ht("veen/sig", CBOR(the 6 fields))`, hashed in place. */
+export function draftDigest(draft: Uint8Array): Uint8Array {
+  return Ht("veen/sig", draft.subarray(0, draft.length - HUB_SIG_ROOM));
+}
+
+/** Turns a `draftReceipt` into CBOR(RECEIPT), in place: array head 7 (0x87), hub_sig as a 64-byte bstr last. */
+export function sealReceipt(draft: Uint8Array, hubSig: Uint8Array): Uint8Array {
+  if (draft[0] !== 0x86 || hubSig.length !== 64) {
+    throw new VeenError("E.SIZE", "sealReceipt needs an unsealed draft and a 64-byte hub_sig");
   }
-  const out = new Uint8Array(unsigned.length + 66);
-  out.set(unsigned);
-  out[0] = 0x87;
-  out[unsigned.length] = 0x58;
-  out[unsigned.length + 1] = 64;
-  out.set(hubSig, unsigned.length + 2);
-  return out;
+  const at = draft.length - HUB_SIG_ROOM;
+  draft[0] = 0x87;
+  draft[at] = 0x58;
+  draft[at + 1] = 64;
+  draft.set(hubSig, at + 2);
+  return draft;
 }
 
 export function encodeReceipt(r: Receipt): Uint8Array {

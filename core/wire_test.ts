@@ -14,11 +14,11 @@ import {
 } from "./msg.ts";
 import {
   decodeReceipt,
+  draftDigest,
+  draftReceipt,
   encodeReceipt,
-  encodeUnsignedReceipt,
-  receiptBytes,
-  receiptDigestOf,
   receiptSigningDigest,
+  sealReceipt,
   signReceipt,
   verifyReceiptSig,
 } from "./receipt.ts";
@@ -119,19 +119,18 @@ Deno.test("RECEIPT round-trips and its signature covers every field", () => {
     toHex(receiptSigningDigest(r)),
     toHex(Ht("veen/sig", encodeCbor([1, label, 5, r.leafHash, r.mmrRoot, 1700000000]))),
   );
-  // The hub's splice: the signed fields' bytes, then hub_sig, give exactly CBOR(RECEIPT).
-  const unsigned = encodeUnsignedReceipt(r);
-  assert.deepEqual(receiptDigestOf(unsigned), receiptSigningDigest(r));
-  assert.deepEqual(receiptBytes(unsigned, r.hubSig), b);
+  // The hub's drafts: the signed fields' bytes with room for hub_sig, sealed in place, give exactly CBOR(RECEIPT).
+  const draft = draftReceipt(r);
+  assert.deepEqual(draftDigest(draft), receiptSigningDigest(r));
+  assert.deepEqual(sealReceipt(draft, r.hubSig), b);
+  assert.throws(() => sealReceipt(draft, r.hubSig), /unsealed draft/, "a draft is sealed once");
   for (const stream of [23, 24, 255, 256, 65536, 2 ** 32, 2 ** 40]) {
     const big = signReceipt({ ...r, streamSeq: stream }, hub.secret);
-    assert.deepEqual(
-      receiptBytes(encodeUnsignedReceipt(big), big.hubSig),
-      encodeReceipt(big),
-      `stream_seq ${stream}`,
-    );
+    const d = draftReceipt(big);
+    assert.deepEqual(draftDigest(d), receiptSigningDigest(big), `digest at stream_seq ${stream}`);
+    assert.deepEqual(sealReceipt(d, big.hubSig), encodeReceipt(big), `stream_seq ${stream}`);
   }
-  assert.throws(() => receiptBytes(unsigned, new Uint8Array(63)), /64-byte hub_sig/);
+  assert.throws(() => sealReceipt(draftReceipt(r), new Uint8Array(63)), /64-byte hub_sig/);
 });
 
 Deno.test("CHECKPOINT is 7 items without witnesses, 8 with, and witnesses sign the same digest", () => {

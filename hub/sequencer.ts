@@ -10,13 +10,13 @@
 import {
   asVeenError,
   bytesEqual,
-  encodeUnsignedReceipt,
+  draftDigest,
+  draftReceipt,
   leafHash as leafHashOf,
   MmrAccumulator,
   type Msg,
   type Receipt,
-  receiptBytes,
-  receiptDigestOf,
+  sealReceipt,
   toHex,
   VeenError,
 } from "../core/mod.ts";
@@ -31,7 +31,7 @@ interface Pending {
   entry: CommitEntry;
   /** label hex || client_id hex: the key of the entry's client cursor. */
   ckey: string;
-  /** CBOR of the RECEIPT's signed fields (core/receipt.ts `receiptBytes` appends hub_sig); unused when replicated. */
+  /** The RECEIPT's draft (core/receipt.ts `draftReceipt`), sealed with its signature; unused when replicated. */
   unsigned: Uint8Array;
   /**
    * The RECEIPT signatures of the entry's run (slot `k`), requested from the crypto workers as soon as the entry is
@@ -255,7 +255,7 @@ export class Sequencer {
     }
     gate?.take(msg.label, nowMs);
     const appended = acc.append(leaf);
-    const unsigned = encodeUnsignedReceipt({
+    const unsigned = draftReceipt({
       ver: 1,
       label: msg.label,
       streamSeq: appended.seq,
@@ -280,7 +280,7 @@ export class Sequencer {
       firstSeen,
       clientKey: ckey,
     };
-    this.crypto.signInto(receiptDigestOf(unsigned), sigs, k);
+    this.crypto.signInto(draftDigest(unsigned), sigs, k);
     this.pending.push({ entry, ckey, unsigned, sigs, receipts, k });
     this.metrics.queueDepth = this.pending.length;
     if (!this.committing) this.startCommitLoop();
@@ -469,7 +469,7 @@ export class Sequencer {
         if (p.sigs === undefined) continue;
         const sig = p.sigs.out[p.k]!;
         if (sig instanceof Failed) throw sig.error;
-        p.entry.receipt = receiptBytes(p.unsigned, sig);
+        p.entry.receipt = sealReceipt(p.unsigned, sig);
       }
       await prevCalled;
       if (this.failed !== undefined) throw this.failed;
