@@ -204,7 +204,7 @@ async function historyFigures(size: number, proofs: number): Promise<HistoryFigu
   }
 }
 
-interface PhaseFigures {
+export interface PhaseFigures {
   name: string;
   what: string;
   clients: number;
@@ -295,8 +295,32 @@ function phaseLines(f: PhaseFigures): string[] {
         busy.map(([name, us]) => `${name} ${us}`).join(", ")
       }; load generator ${f.cpuPerSubmitUs.loadGenerator}`,
     );
+    const drift = speedDrift(f);
+    if (drift !== undefined && Math.abs(drift.pct) >= 10) {
+      lines.push(
+        `  speed check: the crypto worker spent ${drift.workerUs} µs per submit (one verify and one sign) against ` +
+          `${drift.pairUs} µs per pair at the ceiling: the machine ran ${Math.abs(drift.pct)} % ${
+            drift.pct > 0 ? "slower" : "faster"
+          } during the phase than around it`,
+      );
+    }
   }
   return lines;
+}
+
+/**
+ * The crypto workers' CPU per submit (one Ed25519 verify and one sign each) against the ceiling's time per pair
+ * around the phase: the machine's speed during the phase, which the ceilings measured before and after it miss
+ * when the VM slows down in between. Undefined without per-thread figures or crypto workers.
+ */
+export function speedDrift(f: PhaseFigures): { workerUs: number; pairUs: number; pct: number } | undefined {
+  if (f.cpuPerSubmitUs === undefined) return undefined;
+  const workerUs = Object.entries(f.cpuPerSubmitUs.hub)
+    .filter(([name]) => /^worker-\d+$/.test(name))
+    .reduce((s, [, us]) => s + us, 0);
+  if (workerUs === 0) return undefined;
+  const pairUs = Math.round(2e6 / (f.ceiling.before + f.ceiling.after));
+  return { workerUs, pairUs, pct: Math.round((workerUs / pairUs - 1) * 100) };
 }
 
 /** `veen bench` (table in commands.ts): figures as text lines, or `{"ok":true,...figures}` with --json. */

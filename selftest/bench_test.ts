@@ -65,3 +65,21 @@ Deno.test("veen bench and veen selftest refuse numeric flags that are not intege
     assert.match(io.stderr(), /^E\.USAGE: --iterations must be an integer from 1 to 999999/);
   }
 });
+
+Deno.test("bench speed check: the crypto worker's µs per submit against the ceiling's µs per pair around the phase", async () => {
+  const { speedDrift } = await import("./bench.ts");
+  const f = (hub: Record<string, number>) =>
+    ({
+      ceiling: { before: 25_000, after: 25_000 },
+      cpuPerSubmitUs: { hub, loadGenerator: 5 },
+    }) as unknown as Parameters<
+      typeof speedDrift
+    >[0];
+  assert.deepEqual(speedDrift(f({ main: 30, "worker-1": 52 })), { workerUs: 52, pairUs: 40, pct: 30 });
+  assert.deepEqual(speedDrift(f({ main: 30, "worker-1": 21, "worker-2": 21 })), {
+    workerUs: 42,
+    pairUs: 40,
+    pct: 5,
+  });
+  assert.equal(speedDrift(f({ main: 80 })), undefined, "inline crypto: nothing to compare");
+});
