@@ -29,6 +29,11 @@ export function fromHex(hex: string, expectLen?: number, what = "hex value"): Ui
 
 /** Concatenates byte arrays. */
 export function concat(...parts: Uint8Array[]): Uint8Array {
+  return concatAll(parts);
+}
+
+/** `concat` of an array of parts (no spread at the call: a spread walks an iterator). */
+export function concatAll(parts: readonly Uint8Array[]): Uint8Array {
   let n = 0;
   for (const p of parts) n += p.length;
   const out = new Uint8Array(n);

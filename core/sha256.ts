@@ -188,16 +188,15 @@ function compressCode(): number[] {
   for (let i = 0; i < 8; i++) f.get(ST + i), f.set(V + i);
   // Role r of round i lives in local V + ((r - i) mod 8): nothing moves between rounds.
   for (let i = 0; i < 64; i++) {
-    const [a, b, c, d, e, ff, g, h] = [0, 1, 2, 3, 4, 5, 6, 7].map((r) => V + ((r - i + 64) % 8)) as [
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-    ];
+    const role = (r: number) => V + ((r - i + 64) % 8);
+    const a = role(0),
+      b = role(1),
+      c = role(2),
+      d = role(3),
+      e = role(4),
+      ff = role(5),
+      g = role(6),
+      h = role(7);
     // T1 = h + S1(e) + ch(e,f,g) + K[i] + W[i], ch = g ^ (e & (f ^ g))
     f.get(h), f.sigma(e, 6, 11, 25, false), f.op(OP.add);
     f.get(g), f.get(e), f.get(ff), f.get(g), f.op(OP.xor, OP.and, OP.xor, OP.add);

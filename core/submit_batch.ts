@@ -9,6 +9,7 @@
  * refused whole (E.SIZE), before anything is admitted.
  */
 import { decodeErrorBody, encodeErrorBody } from "./error_body.ts";
+import { concatAll } from "./bytes.ts";
 import { VeenError } from "./errors.ts";
 import { decodeReceipt, type Receipt } from "./receipt.ts";
 
@@ -82,16 +83,7 @@ export type BatchResult = Uint8Array | VeenError;
 
 /** The answer body: each RECEIPT as is, each refusal as its error body map. */
 export function encodeBatchResponse(results: readonly BatchResult[]): Uint8Array {
-  const items = results.map((r) => r instanceof VeenError ? encodeErrorBody(r) : r);
-  let n = 0;
-  for (const it of items) n += it.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const it of items) {
-    out.set(it, o);
-    o += it.length;
-  }
-  return out;
+  return concatAll(results.map((r) => r instanceof VeenError ? encodeErrorBody(r) : r));
 }
 
 /** A decoded answer item: the RECEIPT and its exact bytes, or the hub's refusal. */
