@@ -464,7 +464,6 @@ export class Sequencer {
         if (p.sigs !== undefined && p.sigs !== last) runs.push((last = p.sigs).done);
       }
       await Promise.all(runs);
-      const tS = performance.now();
       for (const p of batch) {
         if (p.sigs === undefined) continue;
         const sig = p.sigs.out[p.k]!;
@@ -473,31 +472,9 @@ export class Sequencer {
       }
       await prevCalled;
       if (this.failed !== undefined) throw this.failed;
-      const tP = performance.now();
       const committed = this.store.commit(entries);
       called();
       await committed;
-      const tC = performance.now();
-      const X =
-        ((globalThis as any).__X ??= { n: 0, e: 0, sig: 0, prev: 0, com: 0, last: performance.now() });
-      X.n++;
-      X.e += batch.length;
-      X.sig += tS - t0;
-      X.prev += tP - tS;
-      X.com += tC - tP;
-      if (tC - X.last > 1000) {
-        console.error(
-          `XX batches ${X.n} avg entries ${(X.e / X.n).toFixed(0)} sigwait ${(X.sig / X.n).toFixed(2)} prev ${
-            (X.prev / X.n).toFixed(2)
-          } commit ${(X.com / X.n).toFixed(2)} ms`,
-        );
-        X.n = 0;
-        X.e = 0;
-        X.sig = 0;
-        X.prev = 0;
-        X.com = 0;
-        X.last = tC;
-      }
     } catch (e) {
       called();
       this.fail(e, batch);
