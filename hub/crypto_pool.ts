@@ -71,9 +71,9 @@ class Channel {
   }
 
   /** Hands out the results up to the worker's DONE; publishes waiting jobs into the freed slots. */
-  collect(ring: CryptoRing): boolean {
+  collect(ring: CryptoRing): void {
     const done = Atomics.load(ring.control, doneOf(this.c));
-    if (done === this.collected) return false;
+    if (done === this.collected) return;
     const { slots } = ring;
     while (this.collected !== done) {
       const o = slotOffset(this.c, this.collected);
@@ -91,7 +91,6 @@ class Channel {
         this.publish(ring, j);
       }
     }
-    return true;
   }
 
   /** Every job not yet collected, now failed with `e`. */
