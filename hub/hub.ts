@@ -294,7 +294,7 @@ async function startWithStore(
   let ready = false;
   let lastLabel = lastWrittenLabel(store.heads());
   let fatal: (e: unknown) => void = () => {};
-  let upstream = () => 0; // the submit pipeline's stage 2, once it exists
+  let upstream = () => 0; // the batch MSGs in the submit pipeline's stage 2, once it exists
   const sequencer = new Sequencer(store, crypto, metrics, {
     upstream: () => upstream(),
     batchMax: cfg.batchMax,
@@ -405,7 +405,7 @@ async function startWithStore(
     bodyReads: () => bodies.active,
     batch: { maxItems: cfg.maxBatchItems, maxBytes: cfg.maxBatchBytes },
   });
-  upstream = () => submit.inStage2;
+  upstream = () => submit.batchItemsInStage2;
   const routes = new Routes({
     store,
     submit,

@@ -65,7 +65,7 @@ export interface SequencerOptions {
   onCommitted?: (entries: CommitEntry[]) => void;
   /** KEX1+ client key usage bounds, checked against the cursor after the sequence checks (unset: none). */
   clientKeyBounds?: ClientKeyBounds;
-  /** Submissions on their way to the sequencer (in signature and capability checks); the group commit delay. */
+  /** Bulk MSGs on their way to the sequencer (/submit_batch items in stage 2), for the group commit delay. */
   upstream?: () => number;
 }
 
@@ -513,9 +513,10 @@ export class Sequencer {
 /**
  * The group commit delay: how much longer the next batch should fill, in ms (0: cut it now). A batch is cut
  * `batch_wait_ms` after the previous one at the soonest, but at once when `batch_max` entries wait, or when fewer
- * than `batch_max / 4` submissions are on their way to the sequencer (`upstream`): a hub at rest, or single-MSG
- * clients that all wait for their RECEIPTs, gain nothing by waiting (measured: 32 /submit clients lost a third of
- * their rate at 4 ms), while bulk producers keep a busy hub's commits several times larger. Each batch costs two
+ * than `batch_max / 4` bulk MSGs (/submit_batch items) are on their way to the sequencer (`upstream`): a hub at
+ * rest, or /submit clients that each wait for their RECEIPT, gain nothing by waiting (measured: 32 /submit
+ * clients lost a third of their rate at 4 ms), while bulk producers keep a busy hub's commits several times
+ * larger. Each batch costs two
  * fdatasyncs and a write per touched file; without the delay a busy hub cut one every ~1.3 ms (docs/performance.md
  * "Bulk submit").
  */

@@ -158,6 +158,8 @@ export class SubmitPipeline {
   readonly maxBatchItems: number;
   /** Submissions between the start of stage 2 and its end. */
   #inStage2 = 0;
+  /** Of those, MSGs of /submit_batch requests. */
+  #batchItemsInStage2 = 0;
   /** One client's /submit_batch requests, kept in client_seq order at the sequencer when they overlap. */
   readonly #order = new BatchOrder();
 
@@ -260,6 +262,7 @@ export class SubmitPipeline {
         const catchingUp = this.c.replication?.checkClientSubmit(msg.label, now());
         if (catchingUp !== undefined) await catchingUp;
         this.enterStage2();
+        this.#batchItemsInStage2++;
         this.startVerify(msg, verified, i);
       } catch (e) {
         results[i] = this.refused(e, stage, msgs[i], t0, items[i]!.length);
@@ -309,6 +312,7 @@ export class SubmitPipeline {
           run.push({ i, msg, body: items[i]!, auth: auth instanceof Promise ? await auth : auth, t1 });
         } finally {
           this.leaveStage2(true);
+          this.#batchItemsInStage2--;
         }
       } catch (e) {
         results[i] = this.refused(e, "stage2-crypto-auth", msg, t0, items[i]!.length);
@@ -496,9 +500,12 @@ export class SubmitPipeline {
     return false;
   }
 
-  /** Submissions in stage 2 (signature and capability checks): on their way to the sequencer. */
-  get inStage2(): number {
-    return this.#inStage2;
+  /**
+   * MSGs of /submit_batch requests in stage 2 (signature and capability checks): bulk on its way to the sequencer,
+   * which its group commit delay waits for. /submit MSGs do not count: their clients mostly wait for each RECEIPT.
+   */
+  get batchItemsInStage2(): number {
+    return this.#batchItemsInStage2;
   }
 
   /** The stages as `GET /admission` reports them (hub/admission_stages.ts). */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   authRef,
+  concat,
   DEFAULT_LIMITS,
   DEFAULT_PROFILE,
   encodeCapToken,
@@ -266,6 +267,58 @@ Deno.test("submit pipeline: stage 2 full (stage2_queue_max) is 503 E.UNAVAILABLE
     w.seq = 1;
     await t.p.submit(req(w.msg({ authRef: ref })), "peer");
   } finally {
+    await t.sequencer.drain();
+    t.close();
+  }
+});
+
+Deno.test("submit pipeline: batch MSGs in stage 2 count as bulk on its way to the sequencer, /submit MSGs do not", async () => {
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  let entered = 0;
+  let allIn!: () => void;
+  const inVerify = new Promise<void>((r) => (allIn = r));
+  const t = await pipeline({
+    verify: (real) => async (pk, d, sig) => {
+      if (++entered === 4) allIn();
+      await held;
+      return real.verify(pk, d, sig);
+    },
+  });
+  try {
+    const w = new Writer("stage2/bulk", 4);
+    const ref = await t.authorized(w, "stage2/bulk");
+    const one = new Writer("stage2/one", 5);
+    const oneRef = await t.authorized(one, "stage2/one");
+    const single = t.p.submit(
+      new Request("http://hub/submit", {
+        method: "POST",
+        body: encodeMsg(one.msg({ authRef: oneRef })) as BodyInit,
+      }),
+      "peer",
+    );
+    const body = concat(...[1, 2, 3].map(() => encodeMsg(w.msg({ authRef: ref }))));
+    const batch = t.p.submitBatch(
+      new Request("http://hub/submit_batch", {
+        method: "POST",
+        body: body as BodyInit,
+        headers: { "content-length": String(body.length) }, // reserves its own size, not max_batch_bytes
+      }),
+      "peer",
+    );
+    await inVerify;
+    assert.equal(t.p.stageReports()[2]!.queue_depth, 4);
+    assert.equal(
+      t.p.batchItemsInStage2,
+      3,
+      "the group commit delay waits for the batch's 3, not the /submit",
+    );
+    release();
+    await single;
+    await batch;
+    assert.equal(t.p.batchItemsInStage2, 0);
+  } finally {
+    release();
     await t.sequencer.drain();
     t.close();
   }
