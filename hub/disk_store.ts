@@ -35,7 +35,7 @@ import {
 } from "./attachment_ledger.ts";
 import { AttachmentStore } from "./attachment_store.ts";
 import type { ClientUsage } from "./client_key_bounds.ts";
-import { type AdmissionRow, clientKey, type IndexItem, KvIndex, type KvLimits } from "./kv_index.ts";
+import { type AdmissionRow, type IndexItem, KvIndex, type KvLimits } from "./kv_index.ts";
 import { fileSize, Lock, mkdir700, type Syncer } from "./files.ts";
 import { checkpointCutoffEpoch, checkpointsToKeep, expiredSegments } from "./retention.ts";
 import { admissionBody, decodeAdmission, decodeCheckpointRecord, encodeCheckpointRecord } from "./records.ts";
@@ -46,20 +46,21 @@ import { type LogRecord, SegmentLog } from "./segment_log.ts";
 import { planIndexSeed } from "./index_seed.ts";
 import { dumpKv } from "./kv_rows.ts";
 import { firstSeqAtOrAfter, NodeStore, PosStore } from "./node_store.ts";
-import type {
-  AcceptedEntry,
-  AdmissionRecord,
-  AttachmentUpload,
-  CommitEntry,
-  HubStore,
-  LabelHead,
-  RetentionDropped,
-  RetentionHold,
-  RetentionPolicy,
-  RetentionStatus,
-  StoreCut,
-  StoredItem,
-  StoreStats,
+import {
+  type AcceptedEntry,
+  type AdmissionRecord,
+  type AttachmentUpload,
+  clientKey,
+  type CommitEntry,
+  type HubStore,
+  type LabelHead,
+  type RetentionDropped,
+  type RetentionHold,
+  type RetentionPolicy,
+  type RetentionStatus,
+  type StoreCut,
+  type StoredItem,
+  type StoreStats,
 } from "./store.ts";
 
 export interface DiskStoreOptions {

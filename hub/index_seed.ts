@@ -18,7 +18,7 @@
  * `veen hub fsck` re-hashes them.
  */
 import { leafPosition, mmrRoot, nodeCountForLeaves, peakPositions, toHex, VeenError } from "../core/mod.ts";
-import { clientKey, type IndexItem } from "./kv_index.ts";
+import type { IndexItem } from "./kv_index.ts";
 import {
   listSegments,
   type LogPosition,
@@ -28,7 +28,7 @@ import {
 } from "./segment_index.ts";
 import { StorageDamage } from "./storage_damage.ts";
 import { NodeStore, PosStore } from "./node_store.ts";
-import type { LabelHead } from "./store.ts";
+import { clientKey, type LabelHead } from "./store.ts";
 
 /** The index state at the start of the first segment whose receipts and payloads are both present. */
 export interface IndexSeed {

@@ -26,7 +26,7 @@
  */
 import { Lru, toHex, VeenError } from "../core/mod.ts";
 import { type ClientUsage, nextFirstSeen } from "./client_key_bounds.ts";
-import type { AcceptedEntry, LabelHead } from "./store.ts";
+import { type AcceptedEntry, clientKey, type LabelHead } from "./store.ts";
 import type { LogPosition } from "./segment_index.ts";
 
 /**
@@ -73,9 +73,6 @@ export interface IndexItem {
   /** first_seen after this entry; when absent, derived from the prior row (nextFirstSeen), as the replay does. */
   firstSeen?: number;
 }
-
-/** The cache key of a (label, client_id) pair: label hex || client_id hex. */
-export const clientKey = (label: Uint8Array, clientId: Uint8Array): string => toHex(label) + toHex(clientId);
 
 /** Offsets the checkpoint and admission files are indexed up to, and the log position. */
 export interface IndexMeta {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { prng } from "../tests/util.ts";
-import { clientKey, type IndexItem, KvIndex } from "./kv_index.ts";
+import { type IndexItem, KvIndex } from "./kv_index.ts";
+import { clientKey } from "./store.ts";
 
 async function withKv(fn: (path: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "veen-kv-" });

@@ -24,7 +24,7 @@ import { checkClientKeyBounds, type ClientKeyBounds, nextFirstSeen } from "./cli
 import type { CryptoPool } from "./crypto_pool.ts";
 import type { RateGate } from "./rate_limit.ts";
 import { Failed, Gather, One, type Slots } from "./slots.ts";
-import type { AcceptedEntry, CommitEntry, HubStore } from "./store.ts";
+import { type AcceptedEntry, clientKey, type CommitEntry, type HubStore } from "./store.ts";
 import type { Metrics } from "./metrics.ts";
 
 interface Pending {
@@ -176,8 +176,10 @@ export class Sequencer {
       const msg = items[i]!.msg;
       try {
         // A batch is mostly one client's: its cursor key is made once (the cursors are warm: no await).
-        const ckey = prev !== undefined && sameClient(prev, msg) ? ckeys[i - 1] as string : cursorKey(msg);
-        if (!this.clients.has(ckey)) await this.warm(msg);
+        const ckey = prev !== undefined && sameClient(prev, msg)
+          ? ckeys[i - 1] as string
+          : clientKey(msg.label, msg.clientId);
+        if (!this.clients.has(ckey)) await this.warm(msg, ckey);
         ckeys[i] = ckey;
         prev = msg;
         if (msg.clientSeq <= this.clients.get(ckey)!.seq) priors[i] = await this.priorOf(msg, ckey);
@@ -367,8 +369,7 @@ export class Sequencer {
   }
 
   /** Warms the client cursor of (label, client_id) from the index; returns its key. */
-  private async warm(msg: Msg): Promise<string> {
-    const ckey = cursorKey(msg);
+  private async warm(msg: Msg, ckey = clientKey(msg.label, msg.clientId)): Promise<string> {
     if (!this.clients.has(ckey)) {
       const u = await this.store.clientUsage(msg.label, msg.clientId);
       if (!this.clients.has(ckey)) this.setClient(ckey, u.seq, u.firstSeen);
@@ -538,11 +539,6 @@ function advance(
   c.firstSeen = firstSeen;
   c.durable = false;
   if (accepted !== undefined) (c.pending ??= new Map()).set(seq, accepted);
-}
-
-/** The key of a client cursor: label hex || client_id hex. */
-function cursorKey(msg: Msg): string {
-  return toHex(msg.label) + toHex(msg.clientId);
 }
 
 /** Whether two MSGs have the same (label, client_id). */

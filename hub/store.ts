@@ -3,11 +3,17 @@
  * entries durable (log append + fdatasync) before it returns, then indexes them. Everything but the log is
  * derivable from it. Implemented on disk by hub/disk_store.ts (docs/durability.md).
  */
-import type { HashReader } from "../core/mod.ts";
+import { type HashReader, toHex } from "../core/mod.ts";
 import type { AttachmentLedgerStatus, AttachmentsCollected } from "./attachment_ledger.ts";
 import type { ClientUsage } from "./client_key_bounds.ts";
 import type { ReceiptRecord } from "./receipt_record.ts";
 import type { LogPosition } from "./segment_index.ts";
+
+/**
+ * The key of a (label, client_id) pair in memory: label hex || client_id hex. One definition for the sequencer's
+ * cursors and the store's caches, so that `CommitEntry.clientKey` is the store's key.
+ */
+export const clientKey = (label: Uint8Array, clientId: Uint8Array): string => toHex(label) + toHex(clientId);
 
 /** One accepted message, ready to persist: its receipts record plus the MSG (`receipt` and `msg` exact wire bytes). */
 export interface CommitEntry extends ReceiptRecord {
@@ -21,7 +27,7 @@ export interface CommitEntry extends ReceiptRecord {
    * sequencer's cursor; not logged. When absent the index derives it from the prior row, as the log replay does.
    */
   firstSeen?: number;
-  /** label hex || client_id hex, when the caller has it already (the store's client key; made once per client). */
+  /** {@link clientKey} of (label, client_id), when the caller has it already (made once per client run). */
   clientKey?: string;
 }
 

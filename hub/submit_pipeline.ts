@@ -65,6 +65,7 @@ import type { PeerFilter } from "./peer_filter.ts";
 import type { PowGate } from "./pow_gate.ts";
 import type { RateGate } from "./rate_limit.ts";
 import type { Sequenced, Sequencer } from "./sequencer.ts";
+import { clientKey } from "./store.ts";
 import { Failed, Gather, One, type Slots } from "./slots.ts";
 
 const HPKE_ENC_LEN = 32;
@@ -272,7 +273,7 @@ export class SubmitPipeline {
     const first = msgs.find((m, i) => m !== undefined && results[i] === undefined);
     const ticket = first === undefined
       ? undefined
-      : this.#order.enter(toHex(first.label) + toHex(first.clientId), first.clientSeq);
+      : this.#order.enter(clientKey(first.label, first.clientId), first.clientSeq);
     try {
       return await this.admitInOrder(items, msgs, await verified.done, results, ticket, t0);
     } finally {
