@@ -32,7 +32,7 @@ interface Pending {
   /** label hex || client_id hex: the key of the entry's client cursor. */
   ckey: string;
   /** The RECEIPT's draft (core/receipt.ts `draftReceipt`), sealed with its signature; unused when replicated. */
-  unsigned: Uint8Array;
+  draft: Uint8Array;
   /**
    * The RECEIPT signatures of the entry's run (slot `k`), requested from the crypto workers as soon as the entry is
    * sequenced; undefined for a replicated entry, whose `entry.receipt` is already the primary's RECEIPT bytes.
@@ -257,7 +257,7 @@ export class Sequencer {
     }
     gate?.take(msg.label, nowMs);
     const appended = acc.append(leaf);
-    const unsigned = draftReceipt({
+    const draft = draftReceipt({
       ver: 1,
       label: msg.label,
       streamSeq: appended.seq,
@@ -282,8 +282,8 @@ export class Sequencer {
       firstSeen,
       clientKey: ckey,
     };
-    this.crypto.signInto(draftDigest(unsigned), sigs, k);
-    this.pending.push({ entry, ckey, unsigned, sigs, receipts, k });
+    this.crypto.signInto(draftDigest(draft), sigs, k);
+    this.pending.push({ entry, ckey, draft, sigs, receipts, k });
     this.metrics.queueDepth = this.pending.length;
     if (!this.committing) this.startCommitLoop();
     return appended.seq;
@@ -345,7 +345,7 @@ export class Sequencer {
       clientKey: ckey,
     };
     const durable = new One<Uint8Array>();
-    this.pending.push({ entry, ckey, unsigned: EMPTY, sigs: undefined, receipts: durable, k: 0 });
+    this.pending.push({ entry, ckey, draft: EMPTY, sigs: undefined, receipts: durable, k: 0 });
     this.metrics.queueDepth = this.pending.length;
     if (!this.committing) this.startCommitLoop();
     await durable.done;
@@ -469,7 +469,7 @@ export class Sequencer {
         if (p.sigs === undefined) continue;
         const sig = p.sigs.out[p.k]!;
         if (sig instanceof Failed) throw sig.error;
-        p.entry.receipt = sealReceipt(p.unsigned, sig);
+        p.entry.receipt = sealReceipt(p.draft, sig);
       }
       await prevCalled;
       if (this.failed !== undefined) throw this.failed;
